@@ -1,0 +1,40 @@
+"""Command line: ``python -m o2o_ops COMMAND ...``.
+
+Each command lives beside the code it drives; a module listed in ``COMMAND_MODULES`` exposes
+``register(subparsers)`` which adds its sub-command and sets ``func`` on the parser. The
+``func(args)`` returns the process exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from o2o_ops.db import WarehouseError
+
+COMMAND_MODULES = (
+    "o2o_ops.cli.demo_cmd",
+    "o2o_ops.cli.info_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m o2o_ops", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

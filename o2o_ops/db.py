@@ -1,0 +1,152 @@
+"""Connections to the warehouse and the one query runner everything goes through.
+
+Writers never modify the warehouse file in place: :func:`rebuild` copies it (or starts empty),
+writes the copy, and moves it over the original with an atomic rename. A reader that already has
+the old file open keeps reading it; the next connection sees the new data; a crash half-way leaves
+the original untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import duckdb
+import pandas as pd
+
+from o2o_ops import config
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+CONTRACT_TABLES = (
+    "stores", "campaigns", "customers", "orders", "redemptions", "reviews", "refunds", "costs",
+)
+
+
+class WarehouseError(RuntimeError):
+    """A problem with the warehouse file a user can act on; the message says what to do."""
+
+
+class QueryTimeout(WarehouseError):
+    pass
+
+
+def load_sql(name: str) -> str:
+    """The text of ``o2o_ops/sql/<name>.sql``."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. Raises :class:`WarehouseError` with the fix when it is missing or bad."""
+    wh = config.warehouse_path(path)
+    if read_only and not wh.exists():
+        raise WarehouseError(
+            f"No warehouse at {wh}. Build the demo with `python -m o2o_ops demo` "
+            f"or import your data with `python -m o2o_ops import-dir FOLDER`."
+        )
+    try:
+        con = duckdb.connect(str(wh), read_only=read_only)
+    except duckdb.Error as exc:
+        raise WarehouseError(
+            f"Cannot open the warehouse at {wh}: {exc}. If the file is damaged, rebuild it with "
+            f"`python -m o2o_ops demo --warehouse {wh}`."
+        ) from exc
+    if read_only:
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables").fetchall()}
+        missing = [t for t in (*CONTRACT_TABLES, "order_facts", "rollup_store_day") if t not in tables]
+        if missing:
+            con.close()
+            raise WarehouseError(
+                f"The file {wh} is not an o2o-ops warehouse (missing tables: {', '.join(missing)}). "
+                f"Build one with `python -m o2o_ops demo --warehouse {wh}`."
+            )
+    return con
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(load_sql("schema"))
+
+
+def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every derived table from the contract tables."""
+    con.execute(load_sql("rollups"))
+
+
+def run(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    max_rows: int | None = None,
+    timeout_s: float | None = None,
+) -> pd.DataFrame:
+    """Run one query with bound parameters, a time limit and a row cap.
+
+    Uses its own cursor, so one cached connection can serve several threads (Streamlit reruns).
+    Raises :class:`QueryTimeout` when the limit is hit and :class:`WarehouseError` when the result
+    would exceed the row cap, rather than silently truncating.
+    """
+    max_rows = config.get_int("O2O_MAX_ROWS") if max_rows is None else max_rows
+    timeout_s = config.get_float("O2O_QUERY_TIMEOUT_S") if timeout_s is None else timeout_s
+    cur = con.cursor()
+    timer = threading.Timer(timeout_s, cur.interrupt)
+    timer.start()
+    try:
+        capped = f"SELECT * FROM (\n{sql.strip().rstrip(';')}\n) LIMIT {int(max_rows) + 1}"
+        df = cur.execute(capped, dict(params or {})).df()
+    except duckdb.InterruptException as exc:
+        raise QueryTimeout(f"The query took longer than {timeout_s:g} s; narrow the filters.") from exc
+    finally:
+        timer.cancel()
+        cur.close()
+    if len(df) > max_rows:
+        raise WarehouseError(
+            f"The query returned {len(df):,} rows, more than the limit of {max_rows:,}; "
+            f"narrow the filters."
+        )
+    return df
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+    df = run(con, sql, params)
+    return None if df.empty else df.iat[0, 0]
+
+
+@contextlib.contextmanager
+def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Write a new version of the warehouse atomically.
+
+    Yields a read-write connection to a copy (or, with ``start_empty``, a fresh file with the
+    schema). On normal exit the rollups are rebuilt, the copy is checkpointed and renamed over the
+    warehouse. On an exception, or if the process dies, the warehouse is unchanged.
+    """
+    wh = config.warehouse_path(path)
+    wh.parent.mkdir(parents=True, exist_ok=True)
+    tmp = wh.with_name(f".{wh.name}.{os.getpid()}.tmp")
+    for stale in (tmp, Path(str(tmp) + ".wal")):
+        stale.unlink(missing_ok=True)
+    if wh.exists() and not start_empty:
+        shutil.copyfile(wh, tmp)
+    con = duckdb.connect(str(tmp))
+    try:
+        create_schema(con)
+        yield con
+        rebuild_rollups(con)
+        con.execute("CHECKPOINT")
+        con.close()
+        os.replace(tmp, wh)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            con.close()
+        tmp.unlink(missing_ok=True)
+        Path(str(tmp) + ".wal").unlink(missing_ok=True)
+        raise
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return {t: int(con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in CONTRACT_TABLES}

@@ -1,0 +1,104 @@
+-- Warehouse contract: the core tables, one per entity (see DESIGN.md "Warehouse contract").
+-- Grain is stated per table. Keys, NOT NULL on required columns and range CHECKs are enforced
+-- here so that no load path (demo, import) can write a row the KPI layer would misread.
+
+CREATE TABLE IF NOT EXISTS stores (            -- one row per store
+    store_id            VARCHAR PRIMARY KEY,
+    name                VARCHAR NOT NULL,
+    category            VARCHAR NOT NULL,
+    city                VARCHAR NOT NULL,
+    lat                 DOUBLE  NOT NULL CHECK (lat BETWEEN -90 AND 90),
+    lon                 DOUBLE  NOT NULL CHECK (lon BETWEEN -180 AND 180),
+    district            VARCHAR,
+    region              VARCHAR,
+    opened_on           DATE,
+    capacity_per_hour   DOUBLE  CHECK (capacity_per_hour >= 0),
+    listed_rating       DOUBLE  CHECK (listed_rating BETWEEN 1 AND 5),
+    listed_wait_minutes DOUBLE  CHECK (listed_wait_minutes >= 0)
+);
+
+CREATE TABLE IF NOT EXISTS campaigns (         -- one row per campaign
+    campaign_id   VARCHAR PRIMARY KEY,
+    name          VARCHAR NOT NULL,
+    kind          VARCHAR NOT NULL,
+    channel       VARCHAR NOT NULL,
+    start_date    DATE    NOT NULL,
+    end_date      DATE    NOT NULL,
+    budget        DOUBLE  CHECK (budget >= 0),
+    discount_rate DOUBLE  CHECK (discount_rate BETWEEN 0 AND 1),
+    CHECK (end_date >= start_date)
+);
+
+CREATE TABLE IF NOT EXISTS customers (         -- one row per customer (opaque id, no personal data)
+    customer_id         VARCHAR PRIMARY KEY,
+    signup_date         DATE NOT NULL,
+    city                VARCHAR,
+    tier                VARCHAR,
+    acquisition_channel VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS orders (            -- one row per online order / voucher
+    order_id        VARCHAR   PRIMARY KEY,
+    customer_id     VARCHAR   NOT NULL REFERENCES customers (customer_id),
+    store_id        VARCHAR   NOT NULL REFERENCES stores (store_id),
+    ordered_at      TIMESTAMP NOT NULL,
+    list_price      DOUBLE    NOT NULL CHECK (list_price >= 0),
+    paid_amount     DOUBLE    NOT NULL CHECK (paid_amount >= 0),
+    campaign_id     VARCHAR   REFERENCES campaigns (campaign_id),
+    channel         VARCHAR,
+    discount_amount DOUBLE    CHECK (discount_amount >= 0),
+    platform_fee    DOUBLE    CHECK (platform_fee >= 0),
+    status          VARCHAR   CHECK (status IN ('paid', 'refunded', 'cancelled', 'expired')),
+    valid_until     TIMESTAMP,
+    tracking_code   VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS redemptions (       -- one row per offline fulfilment of an order
+    order_id        VARCHAR   PRIMARY KEY REFERENCES orders (order_id),
+    redeemed_at     TIMESTAMP NOT NULL,
+    wait_minutes    DOUBLE    CHECK (wait_minutes >= 0),
+    service_minutes DOUBLE    CHECK (service_minutes >= 0),
+    extra_spend     DOUBLE    CHECK (extra_spend >= 0)
+);
+
+CREATE TABLE IF NOT EXISTS reviews (           -- one row per review
+    review_id          VARCHAR   PRIMARY KEY,
+    order_id           VARCHAR   NOT NULL REFERENCES orders (order_id),
+    rating             INTEGER   NOT NULL CHECK (rating BETWEEN 1 AND 5),
+    posted_at          TIMESTAMP NOT NULL,
+    as_described       BOOLEAN,
+    complaint_category VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS refunds (           -- one row per refund (an order may have several)
+    order_id    VARCHAR   NOT NULL REFERENCES orders (order_id),
+    refunded_at TIMESTAMP NOT NULL,
+    amount      DOUBLE    NOT NULL CHECK (amount >= 0),
+    reason      VARCHAR,
+    PRIMARY KEY (order_id, refunded_at)
+);
+
+CREATE TABLE IF NOT EXISTS costs (             -- one row per store or campaign per day per cost type
+    date        DATE    NOT NULL,
+    cost_type   VARCHAR NOT NULL,
+    amount      DOUBLE  NOT NULL CHECK (amount >= 0),
+    store_id    VARCHAR REFERENCES stores (store_id),
+    campaign_id VARCHAR REFERENCES campaigns (campaign_id),
+    staff_hours DOUBLE  CHECK (staff_hours >= 0)
+);
+
+-- Bookkeeping: what was loaded, when, by whom. Written by demo and import.
+CREATE TABLE IF NOT EXISTS import_log (
+    imported_at   TIMESTAMP NOT NULL,
+    imported_by   VARCHAR,
+    source        VARCHAR,
+    table_name    VARCHAR NOT NULL,
+    rows_added    BIGINT,
+    rows_updated  BIGINT,
+    rows_rejected BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS warehouse_meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
