@@ -16,6 +16,8 @@ from o2o_ops.db import WarehouseError
 COMMAND_MODULES = (
     "o2o_ops.cli.demo_cmd",
     "o2o_ops.cli.info_cmd",
+    "o2o_ops.cli.import_cmd",
+    "o2o_ops.cli.kpis_cmd",
 )
 
 

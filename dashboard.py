@@ -1,0 +1,34 @@
+"""o2o-ops: the router and shared frame. Page config, first-start build, shared sidebar filters,
+navigation. Everything else lives in pages/ and o2o_ops/.
+
+Run: streamlit run dashboard.py
+"""
+
+import streamlit as st
+
+from o2o_ops.ui import frame
+
+st.set_page_config(page_title="o2o-ops", page_icon=":material/storefront:", layout="wide")
+
+PAGES = {
+    "Weekly": [
+        st.Page("pages/overview.py", title="Weekly overview", icon=":material/dashboard:", url_path="overview", default=True),
+    ],
+    "Operations": [
+        st.Page("pages/quality.py", title="Service quality", icon=":material/thumb_up:", url_path="quality"),
+        st.Page("pages/cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
+        st.Page("pages/efficiency.py", title="Operational efficiency", icon=":material/speed:", url_path="efficiency"),
+        st.Page("pages/symmetry.py", title="Online-offline symmetry", icon=":material/balance:", url_path="symmetry"),
+        st.Page("pages/map.py", title="Store map", icon=":material/map:", url_path="map"),
+        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:", url_path="campaigns"),
+    ],
+    "Reference": [
+        st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
+        st.Page("pages/definitions.py", title="KPI definitions", icon=":material/menu_book:", url_path="definitions"),
+    ],
+}
+
+if frame.ensure_warehouse():
+    page = st.navigation(PAGES)
+    frame.sidebar_filters()
+    page.run()

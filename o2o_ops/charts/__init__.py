@@ -1,0 +1,125 @@
+"""Plotly figure builders: pure functions ``DataFrame -> go.Figure`` with one look for the app.
+
+The palette, fonts and heights are defined here once; area modules (``charts.quality``, ...)
+build on :func:`base_layout` and the shared builders. No builder queries anything or imports
+streamlit. Every builder accepts an empty frame and returns a figure that says "No data".
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from o2o_ops import metrics
+
+PALETTE = ("#2563eb", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#0ea5e9", "#eab308", "#64748b")
+GOOD, BAD, NEUTRAL = "#16a34a", "#dc2626", "#64748b"
+CATEGORY_COLORS = {"restaurant": PALETTE[1], "hotel": PALETTE[0], "travel": PALETTE[2],
+                   "car_rental": PALETTE[4], "beauty_leisure": PALETTE[3]}
+FONT = dict(family="Inter, 'Source Sans Pro', 'DejaVu Sans', sans-serif", size=13, color="#1f2937")
+HEIGHT = 340
+HEIGHT_SMALL = 240
+HEIGHT_TALL = 480
+SEQUENTIAL = "Blues"
+DIVERGING = "RdYlGn"
+
+_TICKFORMAT = {"percent": ".0%", "ratio": ".0%", "currency": ",.0f", "count": ",.0f",
+               "stars": ".2f", "star_gap": "+.2f", "hours": ".1f", "minutes": "+.1f", "score": ".0f"}
+
+
+def base_layout(fig: go.Figure, *, title: str | None = None, height: int = HEIGHT) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0, font=dict(size=15)) if title else None,
+        font=FONT, height=height, colorway=list(PALETTE), template="plotly_white",
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        hoverlabel=dict(font=FONT),
+    )
+    return fig
+
+
+def empty_figure(message: str = "No data for these filters", *, height: int = HEIGHT_SMALL) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font=dict(size=14, color=NEUTRAL),
+                       xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return base_layout(fig, height=height)
+
+
+def axis_format(kpi_name: str) -> str:
+    return _TICKFORMAT.get(metrics.KPIS[kpi_name].unit, "")
+
+
+def kpi_line(df: pd.DataFrame, x: str, kpi_name: str, *, color: str | None = None,
+             title: str | None = None, height: int = HEIGHT) -> go.Figure:
+    """A KPI over time (one line, or one per ``color`` group)."""
+    kpi = metrics.KPIS[kpi_name]
+    if df.empty or kpi_name not in df or df[kpi_name].isna().all():
+        return empty_figure()
+    fig = go.Figure()
+    groups = [(None, df)] if color is None else list(df.groupby(color, sort=True))
+    for i, (name, part) in enumerate(groups):
+        part = part.sort_values(x)
+        fig.add_trace(go.Scatter(
+            x=part[x], y=part[kpi_name], mode="lines+markers", name=str(name) if name is not None else kpi.label,
+            line=dict(color=PALETTE[i % len(PALETTE)], width=2), marker=dict(size=5),
+            hovertemplate=f"%{{x}}<br>{kpi.label}: %{{y:{axis_format(kpi_name)}}}<extra>{'' if name is None else name}</extra>",
+        ))
+    fig.update_yaxes(tickformat=axis_format(kpi_name), title=None)
+    fig.update_xaxes(title=None)
+    fig.update_layout(showlegend=color is not None)
+    return base_layout(fig, title=title or kpi.label, height=height)
+
+
+def kpi_bar(df: pd.DataFrame, x: str, kpi_name: str, *, title: str | None = None,
+            height: int = HEIGHT, horizontal: bool = False, color_by_good: bool = False) -> go.Figure:
+    """One bar per group for a KPI, sorted as given."""
+    kpi = metrics.KPIS[kpi_name]
+    if df.empty or kpi_name not in df or df[kpi_name].isna().all():
+        return empty_figure()
+    colors = PALETTE[0]
+    if color_by_good and kpi.higher_is_better is not None:
+        mid = df[kpi_name].median()
+        colors = [(GOOD if (v >= mid) == kpi.higher_is_better else BAD) for v in df[kpi_name]]
+    labels = df[x].astype(str)
+    bar = go.Bar(x=df[kpi_name] if horizontal else labels, y=labels if horizontal else df[kpi_name],
+                 orientation="h" if horizontal else "v", marker_color=colors,
+                 hovertemplate=f"%{{{'y' if horizontal else 'x'}}}: %{{{'x' if horizontal else 'y'}:{axis_format(kpi_name)}}}<extra></extra>")
+    fig = go.Figure(bar)
+    if horizontal:
+        fig.update_xaxes(tickformat=axis_format(kpi_name))
+        fig.update_yaxes(autorange="reversed")
+    else:
+        fig.update_yaxes(tickformat=axis_format(kpi_name))
+    return base_layout(fig, title=title or kpi.label, height=height)
+
+
+def heatmap(df: pd.DataFrame, x: str, y: str, value: str, *, title: str, value_format: str = ".0%",
+            colorscale: str = DIVERGING, height: int = HEIGHT, zmid: float | None = None,
+            x_order: Sequence | None = None, y_order: Sequence | None = None) -> go.Figure:
+    """A heatmap of ``value`` by ``x`` and ``y`` (e.g. hour of day x day of week)."""
+    if df.empty or df[value].isna().all():
+        return empty_figure()
+    grid = df.pivot_table(index=y, columns=x, values=value, aggfunc="first")
+    if x_order is not None:
+        grid = grid.reindex(columns=[c for c in x_order if c in grid.columns])
+    if y_order is not None:
+        grid = grid.reindex(index=[r for r in y_order if r in grid.index])
+    fig = go.Figure(go.Heatmap(
+        z=grid.values, x=[str(c) for c in grid.columns], y=[str(r) for r in grid.index],
+        colorscale=colorscale, zmid=zmid, colorbar=dict(tickformat=value_format),
+        hovertemplate=f"%{{y}} %{{x}}: %{{z:{value_format}}}<extra></extra>",
+    ))
+    return base_layout(fig, title=title, height=height)
+
+
+def histogram(values: pd.Series, *, title: str, x_title: str, nbins: int = 40, height: int = HEIGHT) -> go.Figure:
+    if values.empty:
+        return empty_figure()
+    fig = go.Figure(go.Histogram(x=values, nbinsx=nbins, marker_color=PALETTE[0]))
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title="count")
+    return base_layout(fig, title=title, height=height)

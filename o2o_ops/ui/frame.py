@@ -1,0 +1,249 @@
+"""The shared frame of every page: first-start build, sidebar filters kept in the URL, the title
+line with filters and freshness, KPI cards, tables with CSV export, empty states and errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from o2o_ops import config, db, export, metrics
+from o2o_ops.filters import Filters
+from o2o_ops.ui import data
+
+# URL parameter -> (Filters field, session key, dimension_values key)
+MULTI_PARAMS: dict[str, tuple[str, str]] = {
+    "city": ("cities", "cities"),
+    "category": ("categories", "categories"),
+    "channel": ("channels", "channels"),
+    "kind": ("campaign_kinds", "campaign_kinds"),
+    "store": ("stores", "stores"),
+}
+FILTERS_KEY = "o2o_filters"
+NOTICES_KEY = "o2o_notices"
+
+
+# ------------------------------------------------------------------------------------------
+# First start
+# ------------------------------------------------------------------------------------------
+
+def ensure_warehouse() -> bool:
+    """Build the demo warehouse on first start (with progress); explain any other problem.
+
+    Returns True when the warehouse is usable. Never shows a traceback.
+    """
+    path = config.warehouse_path()
+    if not path.exists():
+        from o2o_ops import demo  # only needed on first start
+
+        orders = config.get_int("O2O_DEMO_ORDERS")
+        st.title("Setting up o2o-ops")
+        st.write(f"No warehouse at `{path}` yet, so this first start builds the demo warehouse "
+                 f"({orders:,} orders). Later starts reuse it.")
+        bar = st.progress(0.0, text="Starting…")
+        try:
+            demo.build_demo(path, orders=orders,
+                            progress=lambda fraction, message: bar.progress(min(1.0, fraction), text=message))
+        except Exception as exc:  # noqa: BLE001 - shown to the user with the fix
+            st.error(f"Building the demo warehouse failed: {exc}. Try `python -m o2o_ops demo` in a shell.")
+            return False
+        bar.empty()
+        st.rerun()
+    try:
+        data.connection()
+    except db.WarehouseError as exc:
+        st.error(str(exc))
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------
+# Filters in the sidebar and the URL
+# ------------------------------------------------------------------------------------------
+
+def _notice(text: str) -> None:
+    st.session_state.setdefault(NOTICES_KEY, []).append(text)
+
+
+def default_date_range(choices: dict[str, Any]) -> tuple[dt.date, dt.date]:
+    """The 13 complete ISO weeks ending with the last complete week in the data."""
+    last = pd.Timestamp(choices["last_date"]).date()
+    first = pd.Timestamp(choices["first_date"]).date()
+    end = last if last.isoweekday() == 7 else last - dt.timedelta(days=last.isoweekday())
+    if end < first:
+        end = last
+    start = max(first, end - dt.timedelta(days=13 * 7 - 1))
+    return start, end
+
+
+def _parse_date(text: str | None, name: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _notice(f"The link's `{name}={text}` is not a date (YYYY-MM-DD); using the default.")
+        return None
+
+
+def _init_from_url(choices: dict[str, Any]) -> None:
+    """On a session's first run, the URL's query parameters set the widgets."""
+    qp = st.query_params
+    start, end = default_date_range(choices)
+    url_start, url_end = _parse_date(qp.get("from"), "from"), _parse_date(qp.get("to"), "to")
+    if url_start and url_end and url_start > url_end:
+        _notice(f"The link's dates run backwards ({url_start} → {url_end}); using the default range.")
+        url_start = url_end = None
+    st.session_state["flt_dates"] = (url_start or start, url_end or end)
+    for param, (_, choice_key) in MULTI_PARAMS.items():
+        wanted = qp.get_all(param)
+        valid = [v for v in wanted if v in choices[choice_key]]
+        unknown = [v for v in wanted if v not in choices[choice_key]]
+        if unknown:
+            _notice(f"Ignored unknown {param} {', '.join(repr(u) for u in unknown[:5])} from the link.")
+        st.session_state[f"flt_{param}"] = valid
+
+
+def sidebar_filters() -> Filters:
+    """Render the shared sidebar filters and keep them in the URL; return the active Filters."""
+    choices = data.dimension_values()
+    if "flt_dates" not in st.session_state:
+        _init_from_url(choices)
+    sb = st.sidebar
+    sb.header("Filters")
+    first = pd.Timestamp(choices["first_date"]).date()
+    last = pd.Timestamp(choices["last_date"]).date()
+    sb.date_input("Order dates", key="flt_dates", min_value=first, max_value=last,
+                  help="Orders count by the day they were placed; costs by their own date.")
+    sb.multiselect("City", choices["cities"], key="flt_city", placeholder="All cities")
+    sb.multiselect("Category", choices["categories"], key="flt_category", placeholder="All categories")
+    sb.multiselect("Channel", choices["channels"], key="flt_channel", placeholder="All channels")
+    sb.multiselect("Campaign kind", choices["campaign_kinds"], key="flt_kind", placeholder="All kinds")
+    names = choices["store_names"]
+    sb.multiselect("Store", choices["stores"], key="flt_store", placeholder="All stores",
+                   format_func=lambda sid: f"{names.get(sid, sid)} ({sid})")
+    dates = st.session_state["flt_dates"]
+    start, end = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (None, None)
+    filters = Filters(
+        start=start, end=end,
+        cities=st.session_state["flt_city"], categories=st.session_state["flt_category"],
+        channels=st.session_state["flt_channel"], campaign_kinds=st.session_state["flt_kind"],
+        stores=st.session_state["flt_store"],
+    )
+    filters = apply_scope(filters)
+    _write_url(filters)
+    st.session_state[FILTERS_KEY] = filters
+    return filters
+
+
+def apply_scope(filters: Filters) -> Filters:
+    """AND the signed-in user's scope into the filters (no-op while the app runs open)."""
+    scope = st.session_state.get("o2o_scope")
+    if not scope:
+        return filters
+    return filters.replace(scope_stores=scope.get("stores"), scope_regions=scope.get("regions"))
+
+
+def _write_url(filters: Filters) -> None:
+    wanted: dict[str, Any] = {}
+    for key in ("week", "campaign", "cstore", "compare", "store_view", "page_no"):
+        if key in st.query_params:  # page-specific parameters survive
+            wanted[key] = st.query_params.get_all(key)
+    if filters.start:
+        wanted["from"] = filters.start.isoformat()
+    if filters.end:
+        wanted["to"] = filters.end.isoformat()
+    for param, (field, _) in MULTI_PARAMS.items():
+        values = getattr(filters, field)
+        if values:
+            wanted[param] = list(values)
+    current = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    normalised = {k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()}
+    if current != normalised:
+        st.query_params.from_dict(wanted)
+
+
+def current_filters() -> Filters:
+    return st.session_state.get(FILTERS_KEY) or Filters()
+
+
+# ------------------------------------------------------------------------------------------
+# Page furniture
+# ------------------------------------------------------------------------------------------
+
+def header(title: str, filters: Filters, *, note: str | None = None) -> None:
+    """Title, then one line: the active filters in words and the data's freshness."""
+    st.title(title)
+    as_of = data.dimension_values().get("as_of")
+    fresh = f"data up to {str(as_of)[:16]}" if as_of else "no orders yet"
+    st.caption(f"{filters.describe()} · {fresh}" + (f" · {note}" if note else ""))
+    for text in st.session_state.pop(NOTICES_KEY, []):
+        st.warning(text, icon="⚠️")
+
+
+def empty_state(filters: Filters, what: str = "orders") -> None:
+    st.info(f"No {what} match these filters ({filters.describe()}). Widen the dates or clear a filter "
+            f"in the sidebar.", icon="🔎")
+
+
+def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Series | dict | None = None,
+              *, columns: int = 4, sparklines: dict[str, Iterable[float]] | None = None) -> None:
+    """One bordered ``st.metric`` per KPI: formatted value, change coloured by good/bad, hover help."""
+    cols = st.columns(columns)
+    for i, name in enumerate(names):
+        kpi = metrics.KPIS[name]
+        value = current.get(name)
+        delta = None
+        color = "off"
+        if previous is not None:
+            prev = previous.get(name)
+            if value is not None and prev is not None and not pd.isna(value) and not pd.isna(prev):
+                change = float(value) - float(prev)
+                delta = metrics.format_change(name, change)
+                good = metrics.is_good_change(name, change)
+                color = "off" if good is None else ("normal" if (change > 0) == bool(good) else "inverse")
+                if good is None and change != 0:
+                    color = "off"
+        spark = None
+        if sparklines and name in sparklines:
+            spark = [None if pd.isna(v) else float(v) for v in sparklines[name]]
+        with cols[i % columns]:
+            st.metric(kpi.label, kpi.format(value), delta=delta, delta_color=color,
+                      help=f"{kpi.description} ({kpi.unit})", border=True, chart_data=spark)
+
+
+def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str = "Download CSV",
+          column_config: dict | None = None, height: int | str = "auto", hide_index: bool = True) -> None:
+    """A sortable table and a CSV download named after the page and filters."""
+    st.dataframe(df, hide_index=hide_index, column_config=column_config, height=height)
+    st.download_button(label, export.safe_csv(df), file_name=export.file_name(f"{page}-{key}", filters.slug()),
+                       mime="text/csv", key=f"dl_{key}", icon=":material/download:")
+
+
+def kpi_column_config(names: Iterable[str]) -> dict[str, Any]:
+    """Column formats and hover help for KPI columns in st.dataframe."""
+    config_: dict[str, Any] = {}
+    currency = {"CNY": "¥", "USD": "$", "EUR": "€"}.get(config.get("O2O_CURRENCY"), "")
+    for name in names:
+        kpi = metrics.KPIS.get(name)
+        if kpi is None:
+            continue
+        fmt = {"count": "%d", "currency": f"{currency}%.0f", "percent": "percent", "hours": "%.1f h",
+               "minutes": "%+.1f min", "stars": "%.2f ★", "star_gap": "%+.2f ★", "score": "%.0f",
+               "ratio": "percent"}.get(kpi.unit, "%.2f")
+        config_[name] = st.column_config.NumberColumn(kpi.label, help=kpi.description, format=fmt)
+    return config_
+
+
+def guard(fn):
+    """Run a page body; turn a user-facing error into a message instead of a traceback."""
+    try:
+        return fn()
+    except db.WarehouseError as exc:
+        st.error(str(exc))
+    except ValueError as exc:
+        st.error(f"{exc}")
+    return None

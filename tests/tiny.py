@@ -1,0 +1,68 @@
+"""A warehouse small enough to compute every KPI by hand (see tests/test_metrics.py).
+
+Three stores, one campaign, six orders. Filter window 2026-11-02 .. 2026-11-15 holds O1..O5;
+O6 (2026-10-20) lies outside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from o2o_ops import db
+
+START, END = dt.date(2026, 11, 2), dt.date(2026, 11, 15)
+
+STORES = [
+    # store_id, name, category, city, lat, lon, district, region, opened_on, capacity, listed_rating, listed_wait
+    ("S1", "Lakeside Noodles", "restaurant", "Hangzhou", 30.25, 120.13, "Xihu", "East", "2020-01-01", 2, 4.5, 10),
+    ("S2", "Bund Hotel", "hotel", "Shanghai", 31.23, 121.47, "Huangpu", "East", "2019-05-01", 1, 4.0, 5),
+    ("S3", "Xuhui Dumplings", "restaurant", "Shanghai", 31.19, 121.44, None, None, None, None, None, None),
+]
+CAMPAIGNS = [("K1", "Autumn group buy", "group_buy", "wechat", "2026-11-02", "2026-11-15", 1000, 0.2)]
+CUSTOMERS = [(c, "2026-01-01", "Shanghai", "silver", "app") for c in ("C1", "C2", "C3", "C4")]
+ORDERS = [
+    # order_id, customer, store, ordered_at, list, paid, campaign, channel, discount, fee, status, valid_until, tracking
+    ("O1", "C1", "S1", "2026-11-02 12:00", 100, 80, "K1", "wechat", 20, 4, "paid", "2026-11-30", "T1"),
+    ("O2", "C1", "S1", "2026-11-03 18:00", 100, 100, None, "app", 0, 5, "refunded", "2026-11-30", "T2"),
+    ("O3", "C2", "S2", "2026-11-04 10:00", 500, 400, "K1", "wechat", 100, 20, "expired", "2026-11-06", "T3"),
+    ("O4", "C3", "S2", "2026-11-05 09:00", 500, 500, None, "app", 0, 0, "cancelled", "2026-11-30", "T4"),
+    ("O5", "C4", "S3", "2026-11-10 09:00", 60, 60, None, "maps", 0, 3, "paid", "2026-12-10", "T5"),
+    ("O6", "C1", "S1", "2026-10-20 12:00", 100, 100, None, "app", 0, 5, "paid", "2026-11-19", "T6"),
+]
+REDEMPTIONS = [
+    ("O1", "2026-11-03 12:00", 8, 30, 10),
+    ("O2", "2026-11-03 20:00", 15, 30, 0),
+    ("O5", "2026-11-10 19:00", 12, 20, 0),
+    ("O6", "2026-10-20 13:00", 5, 30, 0),
+]
+REVIEWS = [
+    ("R1", "O1", 4, "2026-11-03 14:00", True, None),
+    ("R2", "O2", 2, "2026-11-03 22:00", False, "long_wait"),
+    ("R5", "O5", 5, "2026-11-10 21:00", None, None),
+    ("R6", "O6", 5, "2026-10-20 15:00", True, None),
+]
+REFUNDS = [("O2", "2026-11-04 09:00", 50, "long wait")]
+COSTS = [
+    ("2026-11-02", "marketing", 300, None, "K1", None),
+    ("2026-11-02", "staff", 200, "S1", None, 10),
+    ("2026-11-03", "rent", 100, "S2", None, None),
+    ("2026-10-20", "staff", 50, "S1", None, 3),
+]
+
+TABLE_ROWS = {
+    "stores": STORES, "campaigns": CAMPAIGNS, "customers": CUSTOMERS, "orders": ORDERS,
+    "redemptions": REDEMPTIONS, "reviews": REVIEWS, "refunds": REFUNDS, "costs": COSTS,
+}
+
+
+def build_tiny(path: Path, tables: dict[str, list[tuple]] | None = None) -> Path:
+    """Write the tiny warehouse (or ``tables`` in its place) to ``path`` and build rollups."""
+    tables = tables or TABLE_ROWS
+    with db.rebuild(path, start_empty=True) as con:
+        for table in db.CONTRACT_TABLES:
+            rows = tables.get(table, [])
+            if rows:
+                marks = ", ".join("?" for _ in rows[0])
+                con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+    return path
