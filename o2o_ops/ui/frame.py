@@ -94,6 +94,13 @@ def _init_from_url(choices: dict[str, Any]) -> None:
     qp = st.query_params
     start, end = default_date_range(choices)
     url_start, url_end = _parse_date(qp.get("from"), "from"), _parse_date(qp.get("to"), "to")
+    first = pd.Timestamp(choices["first_date"]).date()
+    last = pd.Timestamp(choices["last_date"]).date()
+    for name, value in (("from", url_start), ("to", url_end)):
+        if value and not first <= value <= last:
+            _notice(f"The link's `{name}={value}` is outside the data ({first} → {last}); clamped to it.")
+    url_start = min(max(url_start, first), last) if url_start else None
+    url_end = min(max(url_end, first), last) if url_end else None
     if url_start and url_end and url_start > url_end:
         _notice(f"The link's dates run backwards ({url_start} → {url_end}); using the default range.")
         url_start = url_end = None
