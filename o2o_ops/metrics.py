@@ -269,7 +269,7 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tuple[str, di
     where_r = filters.where_sql("rollup")
     params |= filters.params("rollup")
 
-    ctes.append(f"o AS (SELECT {_select_keys(k_o)}, {_ORDER_SUMS}\n  FROM rollup_store_day WHERE {where_r} GROUP BY ALL)")
+    ctes.append(f"o AS (SELECT {_select_keys(k_o)}, {_ORDER_SUMS}\n  FROM rollup_store_day WHERE {where_r} GROUP BY ALL HAVING count(*) > 0)")
     groups = f"SELECT {', '.join(o for o, _ in k_o)} FROM o"
     if "k" in sources:
         ctes.append(f"""k AS (SELECT {_select_keys(k_o)},
@@ -277,7 +277,7 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tuple[str, di
     sum(amount) FILTER (WHERE cost_type = 'marketing' AND campaign_id IS NOT NULL) AS campaign_marketing,
     sum(amount) FILTER (WHERE cost_type = 'staff') AS staff,
     sum(amount) FILTER (WHERE cost_type NOT IN ('marketing', 'staff')) AS other_cost
-  FROM rollup_costs WHERE {where_r} GROUP BY ALL)""")
+  FROM rollup_costs WHERE {where_r} GROUP BY ALL HAVING count(*) > 0)""")
         non_null = [o for o, _ in k_o if o in _NON_NULL_KEYS]
         cond = " AND ".join(f"{o} IS NOT NULL" for o in non_null) or "TRUE"
         groups += f" UNION SELECT {', '.join(o for o, _ in k_o)} FROM k WHERE {cond}"
