@@ -1,0 +1,35 @@
+"""The app starts with `streamlit run dashboard.py` and renders the overview in a real browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from browser_util import error_boxes, screenshot, start_streamlit, wait_for_app
+
+
+def test_overview_renders_in_chromium(app_url, page):
+    page.goto(f"{app_url}/overview")
+    wait_for_app(page)
+    assert page.locator("h1").first.inner_text().strip() == "Weekly overview"
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
+    assert page.locator('[data-testid="stMetric"]').count() >= 8
+    assert error_boxes(page) == []
+    assert screenshot(page, "overview").exists()
+
+
+def test_first_start_builds_the_demo_warehouse(tmp_path: Path, browser):
+    """With no warehouse, the first visitor sees the build's progress, then the overview."""
+    warehouse = tmp_path / "fresh" / "o2o.duckdb"
+    proc, url = start_streamlit(warehouse, {"O2O_DEMO_ORDERS": "20000"})
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        pg = context.new_page()
+        pg.goto(url)
+        pg.wait_for_selector("text=Weekly overview", timeout=120_000)
+        wait_for_app(pg)
+        assert warehouse.exists()
+        assert error_boxes(pg) == []
+        context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
