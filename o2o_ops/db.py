@@ -127,6 +127,7 @@ def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False)
     """
     wh = config.warehouse_path(path)
     wh.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_abandoned_copies(wh)
     tmp = wh.with_name(f".{wh.name}.{os.getpid()}.tmp")
     for stale in (tmp, Path(str(tmp) + ".wal")):
         stale.unlink(missing_ok=True)
@@ -146,6 +147,24 @@ def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False)
         tmp.unlink(missing_ok=True)
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
         raise
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_abandoned_copies(wh: Path) -> None:
+    """Delete work copies left by a writer that was killed (its process no longer exists)."""
+    for leftover in wh.parent.glob(f".{wh.name}.*.tmp*"):
+        pid_text = leftover.name[len(wh.name) + 2:].split(".", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            leftover.unlink(missing_ok=True)
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

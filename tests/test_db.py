@@ -1,0 +1,49 @@
+"""The query runner's limits and the atomic writer."""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import pytest
+
+from o2o_ops import db
+
+
+def test_run_binds_parameters_and_caps_rows():
+    con = duckdb.connect()
+    df = db.run(con, "SELECT * FROM range(10) t(i) WHERE i < $n", {"n": 3})
+    assert df["i"].tolist() == [0, 1, 2]
+    with pytest.raises(db.WarehouseError, match="more than the limit of 5"):
+        db.run(con, "SELECT * FROM range(10)", max_rows=5)
+
+
+def test_run_interrupts_a_slow_query():
+    con = duckdb.connect()
+    with pytest.raises(db.QueryTimeout, match="narrow the filters"):
+        db.run(con, "SELECT count(*) FROM range(100000000000) a", timeout_s=0.2)
+
+
+def test_failed_rebuild_leaves_the_warehouse_unchanged(tmp_path):
+    wh = tmp_path / "w.duckdb"
+    with db.rebuild(wh, start_empty=True) as con:
+        con.execute("INSERT INTO stores (store_id, name, category, city, lat, lon) VALUES ('S1','A','hotel','X',1,1)")
+    before = wh.read_bytes()
+    with pytest.raises(RuntimeError):
+        with db.rebuild(wh) as con:
+            con.execute("DELETE FROM stores")
+            raise RuntimeError("crash half-way")
+    assert wh.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["w.duckdb"]
+
+
+def test_copies_left_by_a_killed_writer_are_swept(tmp_path):
+    wh = tmp_path / "w.duckdb"
+    dead_pid = 2 ** 22 + 12345          # above Linux's pid_max default: never alive
+    leftover = tmp_path / f".w.duckdb.{dead_pid}.tmp"
+    leftover.write_text("half-written")
+    mine = tmp_path / f".w.duckdb.{os.getppid()}.tmp"   # a live process's copy stays
+    mine.write_text("in progress")
+    with db.rebuild(wh, start_empty=True):
+        pass
+    assert not leftover.exists() and mine.exists()
