@@ -1,0 +1,56 @@
+"""Campaign charts: pure builders ``DataFrame -> go.Figure`` for the campaign drill-down."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from o2o_ops.charts import GOOD, BAD, NEUTRAL, PALETTE, HEIGHT, base_layout, empty_figure
+
+
+def daily_orders_redemptions(daily: pd.DataFrame, *, title: str = "Orders and redemptions per day") -> go.Figure:
+    """Bars of orders placed per day and a line of redemptions per day (columns day, orders, redemptions)."""
+    if daily.empty:
+        return empty_figure("No orders of this campaign under these filters")
+    df = daily.sort_values("day")
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=df["day"], y=df["orders"], name="Orders placed", marker_color=PALETTE[0],
+                         hovertemplate="%{x|%Y-%m-%d}<br>Orders: %{y:,.0f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=df["day"], y=df["redemptions"], name="Redemptions", mode="lines+markers",
+                             line=dict(color=PALETTE[1], width=2), marker=dict(size=4),
+                             hovertemplate="%{x|%Y-%m-%d}<br>Redemptions: %{y:,.0f}<extra></extra>"))
+    fig.update_yaxes(tickformat=",.0f", title=None)
+    fig.update_xaxes(title=None)
+    base_layout(fig, title=title, height=HEIGHT)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))  # keep clear of the title
+    return fig
+
+
+def time_to_redeem_distribution(buckets: pd.DataFrame, *, title: str = "Time from order to redemption") -> go.Figure:
+    """One bar per bucket (columns bucket, redemptions, share), in the order given."""
+    if buckets.empty or buckets["redemptions"].sum() == 0:
+        return empty_figure("No redemptions of this campaign under these filters")
+    fig = go.Figure(go.Bar(
+        x=buckets["bucket"].astype(str), y=buckets["redemptions"], marker_color=PALETTE[0],
+        customdata=buckets["share"], hovertemplate="%{x}: %{y:,.0f} redemptions (%{customdata:.0%})<extra></extra>"))
+    fig.update_yaxes(tickformat=",.0f", title="redemptions")
+    fig.update_xaxes(title=None)
+    return base_layout(fig, title=title, height=HEIGHT)
+
+
+def lift_intervals(lifts: pd.DataFrame, *, title: str = "Incremental lift with 95% interval") -> go.Figure:
+    """One point per campaign at its lift with its interval as an error bar (columns campaign_id,
+    lift, lift_low, lift_high); green when the interval is above zero, red below, grey across."""
+    df = lifts.dropna(subset=["lift"]) if not lifts.empty else lifts
+    if df.empty:
+        return empty_figure("No campaign has a baseline to measure lift against")
+    colors = [GOOD if lo > 0 else BAD if hi < 0 else NEUTRAL for lo, hi in zip(df["lift_low"], df["lift_high"])]
+    fig = go.Figure(go.Scatter(
+        x=df["lift"], y=df["campaign_id"].astype(str), mode="markers", marker=dict(color=colors, size=10),
+        error_x=dict(type="data", symmetric=False, array=df["lift_high"] - df["lift"],
+                     arrayminus=df["lift"] - df["lift_low"], color=NEUTRAL),
+        hovertemplate="%{y}: %{x:+.0%}<extra></extra>"))
+    fig.add_vline(x=0, line=dict(color=NEUTRAL, dash="dot"))
+    fig.update_xaxes(tickformat="+.0%", title="extra orders vs the stores' own baseline")
+    fig.update_yaxes(autorange="reversed", title=None)
+    return base_layout(fig, title=title, height=max(200, 60 + 28 * len(df)))
