@@ -1,7 +1,62 @@
-"""Placeholder until its issue lands (replaced by the page itself)."""
+"""Cost: what each order, redemption and new customer costs — discounts, platform fees,
+marketing and staff — by week, by channel or campaign kind, and per store with its margin."""
 
 import streamlit as st
 
-from o2o_ops.ui import frame
+from o2o_ops import analysis
+from o2o_ops.charts import cost as charts
+from o2o_ops.ui import data, frame
 
-frame.header("cost", frame.current_filters())
+CARDS = ("discount_cost", "platform_fees", "marketing_spend", "staff_cost",
+         "cost_per_redemption", "cac", "roi", "other_costs")
+GROUP_LABELS = {"channel": "Channel", "campaign_kind": "Campaign kind"}
+
+cost_breakdown_by_week = data.cached(analysis.cost_breakdown_by_week)
+cost_by_group = data.cached(analysis.cost_by_group)
+store_margin = data.cached(analysis.store_margin)
+
+filters = frame.current_filters()
+frame.header("Cost", filters)
+
+totals = data.kpis(filters, "total", ("orders", *CARDS))
+if totals.empty or not totals["orders"].iloc[0]:
+    frame.empty_state(filters)
+    st.stop()
+previous_filters = analysis.previous_period(filters)
+previous = data.kpis(previous_filters, "total", CARDS) if previous_filters else None
+frame.kpi_cards(totals.iloc[0], CARDS, None if previous is None or previous.empty else previous.iloc[0], columns=4)
+if previous_filters:
+    st.caption(f"Changes compare with the previous period of equal length "
+               f"({previous_filters.start} → {previous_filters.end}).")
+
+st.subheader("Cost over time")
+breakdown = cost_breakdown_by_week(filters)
+st.plotly_chart(charts.cost_breakdown_stack(breakdown))
+
+
+@st.fragment
+def group_panel() -> None:
+    """Cost per redemption, CAC and ROI by channel or by campaign kind."""
+    st.subheader("By channel or campaign kind")
+    by = st.segmented_control("Break down by", tuple(GROUP_LABELS), key="cost_group", default="campaign_kind",
+                              format_func=GROUP_LABELS.get, required=True) or "campaign_kind"
+    groups = cost_by_group(filters, by)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.group_kpi_bars(groups, by, title=f"Cost per redemption and CAC by {GROUP_LABELS[by].lower()}"))
+    right.plotly_chart(charts.roi_bars(groups, by, title=f"ROI by {GROUP_LABELS[by].lower()}"))
+    st.caption("Staff and rent carry no channel or campaign, so they are not in these groups.")
+    frame.table(groups, "cost", filters, key=f"by_{by}",
+                column_config=frame.kpi_column_config(analysis.COST_GROUP_KPIS))
+
+
+group_panel()
+
+st.subheader("Stores: revenue, cost and margin")
+margins = store_margin(filters)
+st.plotly_chart(charts.store_margin_bars(margins))
+config = frame.kpi_column_config(analysis.STORE_MARGIN_KPIS)
+money = config["revenue"]
+config |= {"total_cost": {**money, "label": "Total cost", "help": "Platform fees + marketing + staff + other costs."},
+           "margin": {**money, "label": "Margin", "help": "Net revenue − total cost."},
+           "margin_rate": {**config["roi"], "label": "Margin rate", "help": "Margin / net revenue."}}
+frame.table(margins, "cost", filters, key="store_margin", column_config=config)

@@ -1,7 +1,79 @@
-"""Placeholder until its issue lands (replaced by the page itself)."""
+"""Service quality: are customers served well offline? Ratings, complaints, refunds, SLA, repeat
+customers, and each store against its city x category peers."""
 
 import streamlit as st
 
-from o2o_ops.ui import frame
+from o2o_ops import analysis, metrics
+from o2o_ops.charts import kpi_line
+from o2o_ops.charts import quality as charts
+from o2o_ops.ui import data, frame
 
-frame.header("quality", frame.current_filters())
+CARDS = ("avg_rating", "positive_share", "complaint_rate", "refund_rate", "sla_attainment", "repeat_rate")
+STORE_COLUMNS = ("reviews", "avg_rating", "positive_share", "complaint_rate", "refund_rate",
+                 "sla_attainment", "redemptions")
+
+rating_distribution = data.cached(analysis.rating_distribution)
+complaints_by_category = data.cached(analysis.complaints_by_category)
+refund_reasons = data.cached(analysis.refund_reasons)
+sla_by_hour_weekday = data.cached(analysis.sla_by_hour_weekday)
+peer_comparison = data.cached(analysis.peer_comparison)
+
+filters = frame.current_filters()
+frame.header("Service quality", filters)
+
+totals = data.kpis(filters, "total", ("orders", *CARDS))
+if totals.empty or not totals["orders"].iloc[0]:
+    frame.empty_state(filters)
+    st.stop()
+previous_filters = analysis.previous_period(filters)
+previous = data.kpis(previous_filters, "total", CARDS) if previous_filters else None
+frame.kpi_cards(totals.iloc[0], CARDS, None if previous is None or previous.empty else previous.iloc[0], columns=3)
+if previous_filters:
+    st.caption(f"Changes compare with the previous period of equal length "
+               f"({previous_filters.start} → {previous_filters.end}).")
+
+weekly = data.kpis(filters, "week", ("avg_rating", "positive_share", "refund_rate", "repeat_rate"))
+
+st.subheader("Ratings")
+left, right = st.columns(2)
+left.plotly_chart(charts.rating_distribution_bar(rating_distribution(filters)))
+right.plotly_chart(charts.rating_trend(weekly))
+
+st.subheader("Complaints and refunds")
+left, right = st.columns(2)
+left.plotly_chart(charts.complaints_bar(complaints_by_category(filters)))
+reasons = refund_reasons(filters)
+right.plotly_chart(charts.refund_reasons_bar(reasons))
+left, right = st.columns(2)
+left.plotly_chart(kpi_line(weekly, "week_start", "refund_rate", title="Refund rate by week"))
+right.plotly_chart(kpi_line(weekly, "week_start", "repeat_rate", title="Repeat rate by week"))
+frame.table(reasons, "quality", filters, key="refund_reasons", label="Download refund reasons (CSV)",
+            column_config={"share_of_paid_orders": st.column_config.NumberColumn(
+                "Share of paid orders", format="percent")})
+
+st.subheader("SLA attainment")
+st.plotly_chart(charts.sla_heatmap(sla_by_hour_weekday(filters)))
+st.caption("By the hour the customer was in the store; channel and campaign filters do not apply here.")
+
+
+@st.fragment
+def peer_panel() -> None:
+    """Stores ranked on one quality KPI against the median of their city x category."""
+    st.subheader("Stores against their peers")
+    kpi = st.selectbox("Rank stores by", analysis.PEER_KPIS, key="quality_peer_kpi",
+                       format_func=lambda name: metrics.KPIS[name].label)
+    ranked = peer_comparison(filters, kpi)
+    st.plotly_chart(charts.peer_comparison_chart(ranked, kpi))
+    config = frame.kpi_column_config(("reviews", "redemptions", kpi))
+    config["peer_median"] = {**config[kpi], "label": "Peer median"}
+    config["vs_peers"] = {**config[kpi], "label": "vs peers"}
+    frame.table(ranked, "quality", filters, key=f"peers_{kpi}", label="Download ranking (CSV)",
+                column_config=config)
+
+
+peer_panel()
+
+st.subheader("Quality by store")
+by_store = data.kpis(filters, "store", STORE_COLUMNS)
+store_table = by_store[["store_id", "store_name", "store_city", "store_category", *STORE_COLUMNS]]
+frame.table(store_table, "quality", filters, key="stores", column_config=frame.kpi_column_config(STORE_COLUMNS))

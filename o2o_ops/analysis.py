@@ -1,0 +1,445 @@
+"""Query functions behind the Service quality, Cost and Operational efficiency pages.
+
+Each function takes a connection and a :class:`~o2o_ops.filters.Filters` and returns a small,
+already-aggregated DataFrame; all aggregation happens in DuckDB. A function's header comment
+states its purpose, grain and parameters. Where a function shows a registry KPI at a cut the
+registry does not offer (hour of day, complaint category, expiry bucket), it uses the registry's
+formula on the same rows, so the parts add up to the KPI card above them:
+
+- complaints by complaint category sum to ``complaint_rate``;
+- the funnel's first three stages are ``orders``, ``paid_orders`` and the numerator of
+  ``redemption_rate``;
+- the "expired" ageing bucket is ``breakage_orders`` / ``breakage_value``;
+- the time-to-redeem histogram covers exactly the orders whose median is ``time_to_redeem_hours``;
+- store tables and peer comparisons wrap the registry's own SQL (:func:`metrics.kpi_sql`).
+
+No streamlit here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from o2o_ops import config, db, metrics
+from o2o_ops.filters import Filters
+
+# ------------------------------------------------------------------------------------------
+# Periods
+# ------------------------------------------------------------------------------------------
+
+
+def previous_period(filters: Filters) -> Filters | None:
+    """The same filters over the period of equal length just before (None without both dates).
+
+    2026-11-02 → 2026-11-15 (14 days) gives 2026-10-19 → 2026-11-01.
+    """
+    if not (filters.start and filters.end):
+        return None
+    days = (filters.end - filters.start).days + 1
+    return filters.replace(start=filters.start - dt.timedelta(days=days),
+                           end=filters.start - dt.timedelta(days=1))
+
+
+def _registry(filters: Filters, grain: str, names: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    """The registry's own SQL for ``names`` at ``grain``, to be used as a subquery."""
+    return metrics.kpi_sql(filters, grain, names)
+
+
+# ------------------------------------------------------------------------------------------
+# Service quality
+# ------------------------------------------------------------------------------------------
+
+
+def rating_distribution(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Reviews by star rating.
+
+    Grain: one row per rating 1..5 (always five rows; zero when none).
+    Rows: reviews of orders placed in the filtered period (same rows as ``avg_rating``).
+    Columns: rating, count_reviews, share (of all reviews; NULL when there are none).
+    """
+    sql = f"""
+    WITH r AS (
+        SELECT v.rating, count(*) AS count_reviews
+        FROM reviews v JOIN order_facts f USING (order_id)
+        WHERE {filters.where_sql('facts', 'f')}
+        GROUP BY v.rating
+    )
+    SELECT s.rating, coalesce(r.count_reviews, 0) AS count_reviews,
+           CAST(coalesce(r.count_reviews, 0) AS DOUBLE) / NULLIF(sum(r.count_reviews) OVER (), 0) AS share
+    FROM (SELECT unnest(range(1, 6)) AS rating) s LEFT JOIN r USING (rating)
+    ORDER BY s.rating"""
+    return db.run(con, sql, filters.params("facts"))
+
+
+def complaints_by_category(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Complaints split by the review's complaint category.
+
+    Grain: one row per complaint category, most frequent first.
+    Rows: reviews with a complaint, of orders placed in the filtered period.
+    Columns: complaint_category, count_complaints, complaint_rate = complaints of this category /
+    redemptions of the period (the registry's denominator, so the rows sum to ``complaint_rate``).
+    """
+    sql = f"""
+    WITH c AS (
+        SELECT v.complaint_category, count(*) AS count_complaints
+        FROM reviews v JOIN order_facts f USING (order_id)
+        WHERE {filters.where_sql('facts', 'f')}
+          AND v.complaint_category IS NOT NULL AND v.complaint_category <> ''
+        GROUP BY v.complaint_category
+    ),
+    d AS (SELECT sum(count_redemptions) AS count_redemptions FROM rollup_store_day
+          WHERE {filters.where_sql('rollup')})
+    SELECT c.complaint_category, c.count_complaints,
+           CAST(c.count_complaints AS DOUBLE) / NULLIF(d.count_redemptions, 0) AS complaint_rate
+    FROM c CROSS JOIN d
+    ORDER BY c.count_complaints DESC, c.complaint_category"""
+    return db.run(con, sql, filters.params("facts") | filters.params("rollup"))
+
+
+def refund_reasons(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Refunds by stated reason.
+
+    Grain: one row per refund reason (missing reason = 'not given'), most orders first.
+    Rows: refunds of paid orders placed in the filtered period (the rows of ``refund_rate``).
+    Columns: reason, count_refunds, count_orders (distinct orders), refund_amount,
+    share_of_paid_orders = count_orders / paid orders of the period. An order refunded twice for
+    different reasons counts under both, so the shares may sum to slightly more than the
+    refund rate.
+    """
+    sql = f"""
+    WITH r AS (
+        SELECT coalesce(nullif(trim(x.reason), ''), 'not given') AS reason,
+               count(*) AS count_refunds, count(DISTINCT x.order_id) AS count_orders,
+               sum(x.amount) AS refund_amount
+        FROM refunds x JOIN order_facts f USING (order_id)
+        WHERE f.is_paid AND {filters.where_sql('facts', 'f')}
+        GROUP BY ALL
+    ),
+    d AS (SELECT sum(count_paid) AS count_paid FROM rollup_store_day WHERE {filters.where_sql('rollup')})
+    SELECT r.reason, r.count_refunds, r.count_orders, r.refund_amount,
+           CAST(r.count_orders AS DOUBLE) / NULLIF(d.count_paid, 0) AS share_of_paid_orders
+    FROM r CROSS JOIN d
+    ORDER BY r.count_orders DESC, r.reason"""
+    return db.run(con, sql, filters.params("facts") | filters.params("rollup"))
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def sla_by_hour_weekday(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """SLA attainment by ISO day of week x hour of day of the redemption (for a heatmap).
+
+    Grain: one row per (day of week, hour) that had a redemption; from ``rollup_store_hour``.
+    Rows: redemptions *made* in the filtered dates (by redeemed_at, as capacity use counts them),
+    at the filtered stores; channel / campaign filters do not apply to this table.
+    Columns: iso_dow (1 = Monday), weekday ('Mon'..), hour (0-23), count_redemptions, count_waits,
+    count_sla_met, sla_attainment = count_sla_met / count_waits (the registry's formula; NULL
+    when no wait was recorded against a promise).
+    """
+    sql = f"""
+    SELECT isodow(date) AS iso_dow, hour,
+           sum(count_redemptions) AS count_redemptions, sum(count_waits) AS count_waits,
+           sum(count_sla_met) AS count_sla_met,
+           CAST(sum(count_sla_met) AS DOUBLE) / NULLIF(sum(count_waits), 0) AS sla_attainment
+    FROM rollup_store_hour
+    WHERE {filters.where_sql('hours')}
+    GROUP BY ALL ORDER BY iso_dow, hour"""
+    df = db.run(con, sql, filters.params("hours"))
+    df.insert(1, "weekday", [WEEKDAYS[int(d) - 1] for d in df["iso_dow"]])
+    return df
+
+
+PEER_KPIS = ("avg_rating", "positive_share", "complaint_rate", "refund_rate", "sla_attainment")
+
+
+def peer_comparison(con: duckdb.DuckDBPyConnection, filters: Filters, kpi: str = "avg_rating") -> pd.DataFrame:
+    """Stores ranked on a quality KPI against the median of their city x category peers.
+
+    Grain: one row per store with orders in the filtered period.
+    Parameters: ``kpi`` — one of :data:`PEER_KPIS` (checked; it names a registry column).
+    Columns: rank (1 = best; NULL when the store has no value), store_id, store_name, city,
+    category, reviews, redemptions, the KPI (registry value at store grain), peer_median (median
+    over the stores of the same city and category, the store included, ignoring stores without a
+    value), peer_stores (stores with a value in that group), vs_peers = KPI − peer_median (sign as
+    the KPI: for complaint and refund rates, positive is worse).
+    """
+    if kpi not in PEER_KPIS:
+        raise ValueError(f"Cannot compare stores on {kpi!r}; choose one of {', '.join(PEER_KPIS)}.")
+    names = tuple(dict.fromkeys(("reviews", "redemptions", *PEER_KPIS)))
+    base, params = _registry(filters, "store", names)
+    direction = "DESC" if metrics.KPIS[kpi].higher_is_better else "ASC"
+    # kpi is from the allowlist above, so it is one of our own column names.
+    sql = f"""
+    WITH k AS ({base}),
+    s AS (SELECT k.*, st.name AS store_name, st.city, st.category
+          FROM k JOIN stores st USING (store_id))
+    SELECT CASE WHEN {kpi} IS NOT NULL THEN rank() OVER (ORDER BY {kpi} {direction} NULLS LAST) END AS rank,
+           store_id, store_name, city, category, reviews, redemptions, {kpi},
+           median({kpi}) OVER peers AS peer_median,
+           count({kpi}) OVER peers AS peer_stores,
+           {kpi} - median({kpi}) OVER peers AS vs_peers
+    FROM s
+    WINDOW peers AS (PARTITION BY city, category)
+    ORDER BY rank NULLS LAST, store_id"""
+    return db.run(con, sql, params)
+
+
+# ------------------------------------------------------------------------------------------
+# Cost
+# ------------------------------------------------------------------------------------------
+
+COST_COMPONENTS = (
+    ("discount_cost", "Discounts"), ("platform_fees", "Platform fees"),
+    ("marketing_spend", "Marketing"), ("staff_cost", "Staff"), ("other_costs", "Other"),
+)
+
+
+def cost_breakdown_by_week(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Cost by component and ISO week (long format, for a stacked chart).
+
+    Grain: one row per week x component (Discounts, Platform fees, Marketing, Staff, Other).
+    Rows: the registry's cost KPIs at week grain (orders by ordered_at, costs by their date).
+    Columns: week_start, iso_week, component, kpi (registry name), amount.
+    """
+    names = tuple(n for n, _ in COST_COMPONENTS)
+    weekly = metrics.compute(con, filters, "week", names)
+    if weekly.empty:
+        return pd.DataFrame(columns=["week_start", "iso_week", "component", "kpi", "amount"])
+    long = weekly.melt(id_vars=["week_start", "iso_week"], value_vars=list(names), var_name="kpi",
+                       value_name="amount")
+    long.insert(2, "component", long["kpi"].map(dict(COST_COMPONENTS)))
+    order = {n: i for i, n in enumerate(names)}
+    long["amount"] = long["amount"].fillna(0.0).astype(float)
+    return (long.sort_values(["week_start", "kpi"], key=lambda s: s.map(order) if s.name == "kpi" else s)
+            .reset_index(drop=True))
+
+
+COST_GROUPS = ("channel", "campaign_kind")
+COST_GROUP_KPIS = ("paid_orders", "redemptions", "new_customers", "discount_cost", "platform_fees",
+                   "marketing_spend", "net_revenue", "cost_per_redemption", "cac", "roi")
+
+
+def cost_by_group(con: duckdb.DuckDBPyConnection, filters: Filters, by: str = "channel") -> pd.DataFrame:
+    """Cost per redemption, CAC and ROI by channel or by campaign kind (the registry at that grain).
+
+    Grain: one row per channel / campaign kind (full-price orders have no kind: ``campaign_kind``
+    NULL is shown as 'full price').
+    Parameters: ``by`` — 'channel' or 'campaign_kind' (checked). Store-level costs (staff, rent)
+    carry no channel, so they drop out here, as the registry documents.
+    """
+    if by not in COST_GROUPS:
+        raise ValueError(f"Cannot break costs down by {by!r}; choose one of {', '.join(COST_GROUPS)}.")
+    df = metrics.compute(con, filters, by, COST_GROUP_KPIS)
+    if by == "campaign_kind" and not df.empty:
+        df["campaign_kind"] = df["campaign_kind"].fillna("full price")
+    return df
+
+
+STORE_MARGIN_KPIS = ("revenue", "net_revenue", "platform_fees", "marketing_spend", "staff_cost",
+                     "other_costs", "redemptions", "cost_per_redemption", "roi")
+
+
+def store_margin(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Revenue, cost and margin per store, worst margin first.
+
+    Grain: one row per store with orders or costs in the filtered period (head-office costs with
+    no store are not in this table).
+    Columns: store_id, store_name, city, category, the registry KPIs in :data:`STORE_MARGIN_KPIS`,
+    total_cost = platform fees + marketing + staff + other (the ROI's cost), margin = net revenue −
+    total_cost, margin_rate = margin / net revenue. So roi = margin / total_cost.
+    """
+    base, params = _registry(filters, "store", STORE_MARGIN_KPIS)
+    sql = f"""
+    WITH k AS ({base}),
+    c AS (SELECT k.*, platform_fees + marketing_spend + staff_cost + other_costs AS total_cost FROM k)
+    SELECT c.store_id, st.name AS store_name, st.city, st.category,
+           {', '.join(f'c.{n}' for n in STORE_MARGIN_KPIS)}, c.total_cost,
+           c.net_revenue - c.total_cost AS margin,
+           (c.net_revenue - c.total_cost) / NULLIF(c.net_revenue, 0) AS margin_rate
+    FROM c JOIN stores st USING (store_id)
+    ORDER BY margin, c.store_id"""
+    return db.run(con, sql, params)
+
+
+# ------------------------------------------------------------------------------------------
+# Operational efficiency
+# ------------------------------------------------------------------------------------------
+
+FUNNEL_STAGES = ("Ordered", "Paid", "Redeemed", "Reviewed")
+
+
+def funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """The order funnel ordered → paid → redeemed → reviewed.
+
+    Grain: one row per stage, in funnel order.
+    Rows: orders placed in the filtered period. Ordered = all orders (``orders``); paid = status
+    not cancelled (``paid_orders``); redeemed = paid and redeemed (numerator of
+    ``redemption_rate``); reviewed = redeemed paid orders with at least one review.
+    Columns: stage, count_orders, share_of_ordered, share_of_previous (step conversion).
+    """
+    sql = f"""
+    SELECT count(*) AS ordered,
+           count(*) FILTER (WHERE is_paid) AS paid,
+           count(*) FILTER (WHERE is_paid AND is_redeemed) AS redeemed,
+           count(*) FILTER (WHERE is_paid AND is_redeemed AND count_reviews > 0) AS reviewed
+    FROM order_facts WHERE {filters.where_sql('facts')}"""
+    row = db.run(con, sql, filters.params("facts")).iloc[0]
+    counts = [int(row[s.lower()]) for s in FUNNEL_STAGES]
+    first = counts[0]
+    return pd.DataFrame({
+        "stage": list(FUNNEL_STAGES),
+        "count_orders": counts,
+        "share_of_ordered": [c / first if first else None for c in counts],
+        "share_of_previous": [None] + [(c / p if p else None) for p, c in zip(counts, counts[1:])],
+    })
+
+
+# (label, lower bound in hours inclusive, upper bound exclusive; None = open)
+REDEEM_BUCKETS = (
+    ("< 1 h", 0, 1), ("1–3 h", 1, 3), ("3–6 h", 3, 6), ("6–12 h", 6, 12), ("12–24 h", 12, 24),
+    ("1–2 days", 24, 48), ("2–3 days", 48, 72), ("3–7 days", 72, 168), ("1–2 weeks", 168, 336),
+    ("2+ weeks", 336, None),
+)
+
+
+def time_to_redeem_histogram(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Distribution of hours from order to redemption, bucketed in DuckDB.
+
+    Grain: one row per bucket of :data:`REDEEM_BUCKETS` (always all of them, zero when empty).
+    Rows: paid, redeemed orders placed in the filtered period (the rows of
+    ``time_to_redeem_hours``). A negative duration (redeemed before ordered: bad data) falls
+    in the first bucket.
+    Columns: bucket (0-based order), label, lower_hours, upper_hours, count_orders, share.
+    """
+    case = " ".join(
+        f"WHEN hours_to_redeem < {hi} THEN {i}" for i, (_, _, hi) in enumerate(REDEEM_BUCKETS) if hi is not None)
+    sql = f"""
+    SELECT CASE {case} ELSE {len(REDEEM_BUCKETS) - 1} END AS bucket, count(*) AS count_orders
+    FROM order_facts
+    WHERE is_paid AND is_redeemed AND hours_to_redeem IS NOT NULL AND {filters.where_sql('facts')}
+    GROUP BY ALL"""
+    counts = db.run(con, sql, filters.params("facts")).set_index("bucket")["count_orders"]
+    out = pd.DataFrame([{"bucket": i, "label": label, "lower_hours": lo, "upper_hours": hi}
+                        for i, (label, lo, hi) in enumerate(REDEEM_BUCKETS)])
+    out["count_orders"] = [int(counts.get(i, 0)) for i in out["bucket"]]
+    total = out["count_orders"].sum()
+    out["share"] = out["count_orders"] / total if total else None
+    return out
+
+
+AGEING_BUCKETS = ("expired", "0–7 days", "8–30 days", "31+ days", "no expiry")
+
+
+def breakage_ageing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Outstanding (paid, never redeemed) vouchers by time to expiry, as of the data's freshness.
+
+    Grain: one row per bucket of :data:`AGEING_BUCKETS` (all of them; zero when empty).
+    Rows: paid, unredeemed orders placed in the filtered period. The as-of moment is the latest
+    order in the warehouse (as for ``breakage_orders``). 'expired' = valid_until before it — exactly
+    the registry's breakage; otherwise days left = calendar days from the as-of date to the
+    valid_until date: 0–7, 8–30, 31+; 'no expiry' = no valid_until.
+    Columns: bucket (0-based order), label, count_orders, paid_amount.
+    """
+    sql = f"""
+    WITH a AS (SELECT max(ordered_at) AS as_of FROM order_facts),
+    o AS (
+        SELECT CASE
+                 WHEN f.valid_until IS NULL THEN 4
+                 WHEN f.valid_until < a.as_of THEN 0
+                 WHEN date_diff('day', CAST(a.as_of AS DATE), CAST(f.valid_until AS DATE)) <= 7 THEN 1
+                 WHEN date_diff('day', CAST(a.as_of AS DATE), CAST(f.valid_until AS DATE)) <= 30 THEN 2
+                 ELSE 3 END AS bucket,
+               f.paid_amount
+        FROM order_facts f CROSS JOIN a
+        WHERE f.is_paid AND NOT f.is_redeemed AND {filters.where_sql('facts', 'f')}
+    )
+    SELECT bucket, count(*) AS count_orders, sum(paid_amount) AS paid_amount FROM o GROUP BY ALL"""
+    got = db.run(con, sql, filters.params("facts")).set_index("bucket")
+    out = pd.DataFrame({"bucket": range(len(AGEING_BUCKETS)), "label": list(AGEING_BUCKETS)})
+    out["count_orders"] = [int(got["count_orders"].get(i, 0)) for i in out["bucket"]]
+    out["paid_amount"] = [float(got["paid_amount"].get(i, 0.0) or 0.0) for i in out["bucket"]]
+    return out
+
+
+def capacity_by_store(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Capacity utilisation per store, with over-capacity stores flagged.
+
+    Grain: one row per store with a capacity_per_hour and orders in the filtered period.
+    Columns: store_id, store_name, city, category, capacity_per_hour, count_redemptions (made in
+    the period, by redeemed_at: the utilisation's numerator), capacity_utilisation (registry),
+    peak_week_utilisation (busiest ISO week's redemptions / (capacity_per_hour × open hours × 7)),
+    weeks_over_capacity (weeks above 100% on that measure), is_over_capacity (over 100% for the
+    period or in any week). Weeks, not hours or days: with a capacity of a few customers an hour,
+    one busy hour or Saturday is ordinary; a week over capacity is a rush the store could not
+    absorb. :func:`capacity_by_hour` shows hours. Highest utilisation first.
+    """
+    base, params = _registry(filters, "store", ("capacity_utilisation",))
+    params |= filters.params("hours") | {"open_hours": open_hours_per_day()}
+    sql = f"""
+    WITH k AS ({base}),
+    weeks AS (
+        SELECT r.store_id, date_trunc('week', r.date) AS week_start,
+               sum(r.count_redemptions) / (any_value(s.capacity_per_hour) * $open_hours * 7) AS week_util,
+               sum(r.count_redemptions) AS count_redemptions
+        FROM rollup_store_hour r JOIN stores s USING (store_id)
+        WHERE s.capacity_per_hour > 0 AND {filters.where_sql('hours', 'r')}
+        GROUP BY ALL
+    ),
+    per_store AS (
+        SELECT store_id, sum(count_redemptions) AS count_redemptions, max(week_util) AS peak_week_utilisation,
+               count(*) FILTER (WHERE week_util > 1) AS weeks_over_capacity
+        FROM weeks GROUP BY store_id
+    )
+    SELECT k.store_id, st.name AS store_name, st.city, st.category, st.capacity_per_hour,
+           coalesce(p.count_redemptions, 0) AS count_redemptions,
+           k.capacity_utilisation,
+           p.peak_week_utilisation,
+           coalesce(p.weeks_over_capacity, 0) AS weeks_over_capacity,
+           coalesce(k.capacity_utilisation > 1 OR p.weeks_over_capacity > 0, FALSE) AS is_over_capacity
+    FROM k JOIN stores st USING (store_id) LEFT JOIN per_store p USING (store_id)
+    WHERE st.capacity_per_hour IS NOT NULL
+    ORDER BY k.capacity_utilisation DESC NULLS LAST, k.store_id"""
+    return db.run(con, sql, params)
+
+
+def capacity_by_hour(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Capacity utilisation by hour of day across the filtered stores.
+
+    Grain: one row per hour 0-23 (all of them).
+    Rows: redemptions made (by redeemed_at) in the filtered dates at filtered stores that have a
+    capacity_per_hour. Capacity of an hour of day = sum of capacity_per_hour × days in the period
+    (the filter's dates, else the data's span — as the registry's capacity calendar).
+    Columns: hour, count_redemptions, capacity, utilisation = count_redemptions / capacity,
+    is_over_capacity (utilisation above 100%).
+    """
+    params = filters.params("hours") | filters.params("stores")
+    start = "$f_start" if filters.start else "(SELECT min(date) FROM rollup_store_day)"
+    end = "$f_end" if filters.end else "(SELECT max(date) FROM rollup_store_day)"
+    sql = f"""
+    WITH cap AS (
+        SELECT sum(capacity_per_hour) * (date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE)) + 1) AS capacity
+        FROM (SELECT * REPLACE (coalesce(district, '') AS district, coalesce(region, '') AS region) FROM stores)
+        WHERE capacity_per_hour IS NOT NULL AND {filters.where_sql('stores')}
+    ),
+    r AS (
+        SELECT hour, sum(count_redemptions) AS count_redemptions
+        FROM rollup_store_hour
+        WHERE {filters.where_sql('hours')}
+          AND store_id IN (SELECT store_id FROM stores WHERE capacity_per_hour IS NOT NULL)
+        GROUP BY hour
+    )
+    SELECT h.hour, coalesce(r.count_redemptions, 0) AS count_redemptions, cap.capacity,
+           coalesce(r.count_redemptions, 0) / NULLIF(cap.capacity, 0) AS utilisation,
+           coalesce(coalesce(r.count_redemptions, 0) / NULLIF(cap.capacity, 0) > 1, FALSE) AS is_over_capacity
+    FROM (SELECT unnest(range(0, 24)) AS hour) h CROSS JOIN cap LEFT JOIN r USING (hour)
+    ORDER BY h.hour"""
+    return db.run(con, sql, params)
+
+
+def open_hours_per_day() -> float:
+    """The open hours per day the capacity KPI assumes (setting O2O_OPEN_HOURS_PER_DAY)."""
+    return config.get_float("O2O_OPEN_HOURS_PER_DAY")

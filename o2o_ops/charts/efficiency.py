@@ -1,0 +1,93 @@
+"""Charts of the Operational efficiency page: pure builders ``DataFrame -> go.Figure``."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from o2o_ops.charts import BAD, HEIGHT, NEUTRAL, PALETTE, base_layout, empty_figure
+
+OVER = BAD
+AMBER = "#f59e0b"
+
+
+def funnel_chart(df: pd.DataFrame, *, title: str = "Order funnel") -> go.Figure:
+    """Ordered → paid → redeemed → reviewed (``analysis.funnel``)."""
+    if df.empty or df["count_orders"].sum() == 0:
+        return empty_figure("No orders for these filters")
+    fig = go.Figure(go.Funnel(
+        y=df["stage"], x=df["count_orders"], textinfo="value+percent initial",
+        marker=dict(color=list(PALETTE[: len(df)])),
+        hovertemplate="%{y}: %{x:,} orders<extra></extra>"))
+    return base_layout(fig, title=title)
+
+
+def time_to_redeem_bars(df: pd.DataFrame, *, median_hours: float | None = None,
+                        title: str = "Time from order to redemption") -> go.Figure:
+    """Bars of redeemed orders per time bucket (``analysis.time_to_redeem_histogram``)."""
+    if df.empty or df["count_orders"].sum() == 0:
+        return empty_figure("No redemptions for these filters")
+    fig = go.Figure(go.Bar(
+        x=df["label"], y=df["count_orders"], marker_color=PALETTE[0],
+        customdata=df["share"].fillna(0),
+        hovertemplate="%{x}: %{y:,} orders (%{customdata:.1%})<extra></extra>"))
+    fig.update_xaxes(type="category", title="hours from order to redemption")
+    fig.update_yaxes(title="orders", tickformat=",.0f")
+    if median_hours is not None and not pd.isna(median_hours):
+        fig.add_annotation(text=f"median {median_hours:,.1f} h", xref="paper", yref="paper", x=1, y=1,
+                           showarrow=False, font=dict(color=NEUTRAL))
+    return base_layout(fig, title=title)
+
+
+def breakage_ageing_bars(df: pd.DataFrame, *, title: str = "Unredeemed vouchers by time to expiry") -> go.Figure:
+    """Count (bars) and value (labels) of outstanding vouchers by expiry bucket
+    (``analysis.breakage_ageing``); the 'expired' bar (= breakage) in red."""
+    if df.empty or df["count_orders"].sum() == 0:
+        return empty_figure("No unredeemed vouchers for these filters")
+    part = df[(df["count_orders"] > 0) | (df["label"] != "no expiry")]
+    fig = go.Figure(go.Bar(
+        x=part["label"], y=part["count_orders"],
+        marker_color=[OVER if lab == "expired" else (AMBER if lab == "0–7 days" else PALETTE[0])
+                      for lab in part["label"]],
+        text=[f"{v:,.0f}" for v in part["paid_amount"]], textposition="outside", cliponaxis=False,
+        customdata=part["paid_amount"],
+        hovertemplate="%{x}: %{y:,} vouchers, value %{customdata:,.0f}<extra></extra>"))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(title="vouchers", tickformat=",.0f")
+    return base_layout(fig, title=title)
+
+
+def capacity_by_store_bars(df: pd.DataFrame, *, top: int = 40,
+                           title: str = "Capacity utilisation by store") -> go.Figure:
+    """Utilisation per store (``analysis.capacity_by_store``): red over 100% for the period,
+    amber when some weeks were over capacity, a dashed line at 100%."""
+    if df.empty or df["capacity_utilisation"].isna().all():
+        return empty_figure("No stores with a capacity for these filters")
+    part = df.head(top)
+    names = part["store_name"].astype(str) + " (" + part["store_id"].astype(str) + ")"
+    colors = [OVER if (u or 0) > 1 else (AMBER if h > 0 else PALETTE[0])
+              for u, h in zip(part["capacity_utilisation"], part["weeks_over_capacity"])]
+    fig = go.Figure(go.Bar(
+        x=part["capacity_utilisation"], y=names, orientation="h", marker_color=colors,
+        customdata=part[["weeks_over_capacity", "peak_week_utilisation"]].fillna(0).to_numpy(),
+        hovertemplate="%{y}<br>utilisation %{x:.0%}<br>weeks over capacity: %{customdata[0]:,}"
+                      "<br>busiest week: %{customdata[1]:.0%}<extra></extra>"))
+    fig.add_vline(x=1, line_dash="dash", line_color=OVER)
+    fig.update_xaxes(tickformat=".0%")
+    fig.update_yaxes(autorange="reversed")
+    return base_layout(fig, title=title, height=max(HEIGHT, 22 * len(part) + 80))
+
+
+def capacity_by_hour_bars(df: pd.DataFrame, *, title: str = "Capacity utilisation by hour of day") -> go.Figure:
+    """Utilisation per hour of day (``analysis.capacity_by_hour``), over-capacity hours in red."""
+    if df.empty or df["utilisation"].isna().all():
+        return empty_figure("No stores with a capacity for these filters")
+    fig = go.Figure(go.Bar(
+        x=df["hour"], y=df["utilisation"],
+        marker_color=[OVER if flag else PALETTE[0] for flag in df["is_over_capacity"]],
+        customdata=df["count_redemptions"],
+        hovertemplate="%{x}:00 — %{y:.0%} (%{customdata:,} redemptions)<extra></extra>"))
+    fig.add_hline(y=1, line_dash="dash", line_color=OVER)
+    fig.update_xaxes(title="hour of day", dtick=1)
+    fig.update_yaxes(tickformat=".0%")
+    return base_layout(fig, title=title)

@@ -1,0 +1,130 @@
+"""Chart builders of the quality, cost and efficiency pages with 0, 1 and 2-row frames."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from o2o_ops.charts import cost, efficiency, quality
+
+
+def is_empty_figure(fig: go.Figure) -> bool:
+    return not fig.data and any("No" in (a.text or "") for a in fig.layout.annotations)
+
+
+W1, W2 = dt.date(2026, 11, 2), dt.date(2026, 11, 9)
+
+RATINGS = pd.DataFrame({"rating": [2, 5], "count_reviews": [1, 3], "share": [0.25, 0.75]})
+WEEKLY = pd.DataFrame({"week_start": [W1, W2], "avg_rating": [4.0, 3.5], "positive_share": [0.8, 0.5]})
+COMPLAINTS = pd.DataFrame({"complaint_category": ["long_wait", "rude"], "count_complaints": [3, 1],
+                           "complaint_rate": [0.03, 0.01]})
+REASONS = pd.DataFrame({"reason": ["long wait", "not as described"], "count_refunds": [2, 1],
+                        "count_orders": [2, 1], "refund_amount": [50.0, 20.0], "share_of_paid_orders": [0.02, 0.01]})
+SLA = pd.DataFrame({"iso_dow": [2, 5], "weekday": ["Tue", "Fri"], "hour": [12, 20], "count_redemptions": [4, 2],
+                    "count_waits": [4, 2], "count_sla_met": [3, 0], "sla_attainment": [0.75, 0.0]})
+PEERS = pd.DataFrame({"rank": [1, 2], "store_id": ["S3", "S1"], "store_name": ["Xuhui", "Lakeside"],
+                      "city": ["Shanghai", "Hangzhou"], "category": ["restaurant"] * 2, "reviews": [1, 2],
+                      "redemptions": [1, 2], "avg_rating": [5.0, 3.0], "peer_median": [5.0, 4.0],
+                      "peer_stores": [1, 2], "vs_peers": [0.0, -1.0]})
+BREAKDOWN = pd.DataFrame({"week_start": [W1, W1], "iso_week": ["2026-W45"] * 2, "component": ["Discounts", "Staff"],
+                          "kpi": ["discount_cost", "staff_cost"], "amount": [120.0, 200.0]})
+GROUPS = pd.DataFrame({"campaign_kind": ["group_buy", "full price"], "cost_per_redemption": [444.0, 104.0],
+                       "cac": [300.0, None], "roi": [0.51, -0.64]})
+MARGINS = pd.DataFrame({"store_id": ["S1", "S2"], "store_name": ["Lakeside", "Bund"], "margin": [-219.0, 130.0],
+                        "net_revenue": [140.0, 400.0], "total_cost": [359.0, 270.0]})
+FUNNEL = pd.DataFrame({"stage": ["Ordered", "Paid"], "count_orders": [5, 4], "share_of_ordered": [1.0, 0.8],
+                       "share_of_previous": [None, 0.8]})
+HIST = pd.DataFrame({"bucket": [0, 1], "label": ["< 1 h", "1–3 h"], "lower_hours": [0, 1], "upper_hours": [1, 3],
+                     "count_orders": [2, 1], "share": [2 / 3, 1 / 3]})
+AGEING = pd.DataFrame({"bucket": [0, 1], "label": ["expired", "0–7 days"], "count_orders": [1, 3],
+                       "paid_amount": [400.0, 150.0]})
+CAP_STORES = pd.DataFrame({"store_id": ["S1", "S2"], "store_name": ["Lakeside", "Bund"], "capacity_utilisation": [1.2, 0.4],
+                           "peak_week_utilisation": [3.0, 0.5], "weeks_over_capacity": [5, 0],
+                           "is_over_capacity": [True, False]})
+CAP_HOURS = pd.DataFrame({"hour": [12, 13], "count_redemptions": [50, 10], "capacity": [42, 42],
+                          "utilisation": [50 / 42, 10 / 42], "is_over_capacity": [True, False]})
+
+BUILDERS = [
+    (quality.rating_distribution_bar, RATINGS, {}),
+    (quality.rating_trend, WEEKLY, {}),
+    (quality.complaints_bar, COMPLAINTS, {}),
+    (quality.refund_reasons_bar, REASONS, {}),
+    (quality.sla_heatmap, SLA, {}),
+    (quality.peer_comparison_chart, PEERS, {"kpi": "avg_rating"}),
+    (cost.cost_breakdown_stack, BREAKDOWN, {}),
+    (cost.group_kpi_bars, GROUPS, {"group": "campaign_kind"}),
+    (cost.roi_bars, GROUPS, {"group": "campaign_kind"}),
+    (cost.store_margin_bars, MARGINS, {}),
+    (efficiency.funnel_chart, FUNNEL, {}),
+    (efficiency.time_to_redeem_bars, HIST, {"median_hours": 0.7}),
+    (efficiency.breakage_ageing_bars, AGEING, {}),
+    (efficiency.capacity_by_store_bars, CAP_STORES, {}),
+    (efficiency.capacity_by_hour_bars, CAP_HOURS, {}),
+]
+IDS = [b[0].__name__ for b in BUILDERS]
+
+
+@pytest.mark.parametrize("builder, frame, kwargs", BUILDERS, ids=IDS)
+def test_empty_frame_gives_no_data_figure(builder, frame, kwargs):
+    assert is_empty_figure(builder(frame.iloc[0:0], **kwargs))
+
+
+@pytest.mark.parametrize("builder, frame, kwargs", BUILDERS, ids=IDS)
+@pytest.mark.parametrize("rows", [1, 2])
+def test_rows_give_a_figure(builder, frame, kwargs, rows):
+    fig = builder(frame.head(rows), **kwargs)
+    assert fig.data, "expected at least one trace"
+    assert fig.layout.height >= 240
+
+
+def test_rating_bars_show_counts_and_star_colours():
+    fig = quality.rating_distribution_bar(RATINGS)
+    assert list(fig.data[0].x) == ["2 ★", "5 ★"] and list(fig.data[0].y) == [1, 3]
+    assert list(fig.data[0].text) == ["25%", "75%"]
+
+
+def test_sla_heatmap_places_values_by_weekday_and_hour():
+    fig = quality.sla_heatmap(SLA)
+    trace = fig.data[0]
+    assert list(trace.y) == ["Tue", "Fri"] and list(trace.x) == ["12", "20"]
+    assert trace.z[0][0] == 0.75 and trace.z[1][1] == 0.0
+
+
+def test_peer_chart_colours_below_peers_red():
+    fig = quality.peer_comparison_chart(PEERS, "avg_rating")
+    bars, dots = fig.data
+    assert list(bars.x) == [5.0, 4.0] and list(dots.x) == [5.0, 3.0]
+    assert dots.marker.color[1] == "#dc2626"  # Lakeside 1 star below its peers
+
+
+def test_cost_stack_has_one_trace_per_component():
+    fig = cost.cost_breakdown_stack(BREAKDOWN)
+    assert [t.name for t in fig.data] == ["Discounts", "Staff"] and fig.layout.barmode == "stack"
+
+
+def test_roi_colours_by_sign_and_cac_gap_allowed():
+    roi = cost.roi_bars(GROUPS, "campaign_kind")
+    assert list(roi.data[0].marker.color) == ["#16a34a", "#dc2626"]
+    bars = cost.group_kpi_bars(GROUPS, "campaign_kind")
+    assert [t.name for t in bars.data] == ["Cost per redemption", "Customer acquisition cost"]
+
+
+def test_funnel_values():
+    fig = efficiency.funnel_chart(FUNNEL)
+    assert list(fig.data[0].x) == [5, 4] and list(fig.data[0].y) == ["Ordered", "Paid"]
+
+
+def test_over_capacity_highlighted():
+    stores = efficiency.capacity_by_store_bars(CAP_STORES)
+    assert list(stores.data[0].marker.color) == ["#dc2626", "#2563eb"]
+    hours = efficiency.capacity_by_hour_bars(CAP_HOURS)
+    assert list(hours.data[0].marker.color) == ["#dc2626", "#2563eb"]
+
+
+def test_ageing_marks_expired_and_labels_value():
+    fig = efficiency.breakage_ageing_bars(AGEING)
+    assert fig.data[0].marker.color[0] == "#dc2626"
+    assert list(fig.data[0].text) == ["400", "150"]
