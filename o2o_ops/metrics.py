@@ -433,7 +433,7 @@ def format_value(value: Any, unit: str, currency: str | None = None) -> str:
 
 
 def format_change(name: str, change: Any) -> str:
-    """A week-over-week change in the KPI's own unit, signed: ``+3.1 pp``, ``−¥1,200``."""
+    """A week-over-week change in the KPI's own unit, signed: ``+3.1 pp``, ``-¥1,200``."""
     if change is None or pd.isna(change):
         return "—"
     unit = KPIS[name].unit
@@ -448,7 +448,8 @@ def format_change(name: str, change: Any) -> str:
     if unit == "score":
         return f"{change:+.1f}"
     if unit == "currency":
-        return ("+" if change >= 0 else "−") + format_value(abs(change), "currency")
+        # ASCII minus: st.metric reads a delta's direction (arrow, colour) from a leading "-"
+        return ("+" if change >= 0 else "-") + format_value(abs(change), "currency")
     if unit in ("hours", "minutes"):
         return f"{change:+.1f} {'h' if unit == 'hours' else 'min'}"
     return f"{change:+,.2f}"

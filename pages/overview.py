@@ -1,17 +1,89 @@
-"""Weekly overview (landing page): headline KPIs of the last complete week against the week before."""
+"""Weekly overview (landing page): one ISO week's headline KPIs against the week before, 13-week
+trends, best and worst stores, the symmetry attention list, a written summary and the report."""
 
 import streamlit as st
 
-from o2o_ops import metrics
+from o2o_ops import metrics, report, weekly
+from o2o_ops.charts import overview as charts
 from o2o_ops.ui import data, frame
 
-filters = frame.current_filters()
-frame.header("Weekly overview", filters)
-weekly = data.kpis(filters.replace(start=None, end=None), "week", metrics.HEADLINE)
-if weekly.empty:
+weeks_in_data = data.cached(weekly.weeks_in_data)
+default_week = data.cached(weekly.default_week)
+week_overview = data.cached(weekly.build)
+report_html = data.cached(report.build_html)
+
+# The week sets the dates; every other sidebar filter applies.
+filters = frame.current_filters().replace(start=None, end=None)
+weeks = weeks_in_data()
+if "ov_week" not in st.session_state:
+    week, notice = weekly.resolve_week(st.query_params.get("week"), weeks, default_week())
+    if notice:
+        st.session_state.setdefault(frame.NOTICES_KEY, []).append(notice)
+    st.session_state["ov_week"] = week.iso if week else None
+
+frame.header("Weekly overview", filters,
+             note="the sidebar date range does not apply here: pick the week below")
+if not weeks:
     frame.empty_state(filters)
     st.stop()
-weekly = metrics.week_over_week(weekly, metrics.HEADLINE)
-last = weekly.iloc[-1]
-st.subheader(f"Week {last['iso_week']}")
-frame.kpi_cards(last, metrics.HEADLINE, weekly.iloc[-2] if len(weekly) > 1 else None)
+
+by_iso = {w.iso: w for w in weeks}
+pick, download = st.columns([3, 1], vertical_alignment="bottom")
+iso = pick.selectbox("Week", list(by_iso), key="ov_week", format_func=lambda i: by_iso[i].label,
+                     help="ISO weeks, Monday to Sunday. The default is the last complete week in the data.")
+week = by_iso[iso]
+st.query_params["week"] = week.iso
+
+ov = frame.guard(lambda: week_overview(filters, week))
+if ov is None:
+    st.stop()
+download.download_button(
+    "Download report (HTML)", data=lambda: report_html(filters, week),
+    file_name=report.file_name(week, filters), mime="text/html", on_click="ignore",
+    icon=":material/download:", help="The same week and filters as one self-contained HTML file.")
+if not ov.any_data:
+    frame.empty_state(filters)
+    st.stop()
+if not ov.has_data:
+    st.info(" ".join(ov.summary), icon="🔎")
+    st.stop()
+
+st.subheader(f"Headline KPIs — {week.label}")
+frame.kpi_cards(ov.cards["value"], metrics.HEADLINE, ov.cards["previous"],
+                sparklines={name: ov.cards.at[name, "spark"] for name in metrics.HEADLINE})
+st.caption(f"Change against {week.previous.label}; green is good news for that KPI, red is bad. "
+           f"Sparklines: the {weekly.TREND_WEEKS} weeks ending with this one.")
+
+st.subheader("Summary")
+st.markdown("\n".join(f"- {sentence}" for sentence in ov.summary))
+
+st.subheader(f"{weekly.TREND_WEEKS}-week trends")
+st.plotly_chart(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso), key="ov_trends")
+
+st.subheader("Best and worst stores of the week")
+st.caption(f"Only stores with at least {ov.min_reviews} reviews of orders placed in the week are ranked. "
+           f"Open a store's symmetry view from the last column.")
+store_config = {
+    "store_id": "Store", "store_name": "Name", "store_city": "City", "store_category": "Category",
+    "listed_rating": st.column_config.NumberColumn("Listed rating", format="%.1f ★"), "reason": "Why",
+    "view": st.column_config.LinkColumn("Store view", display_text="Open"),
+    **frame.kpi_column_config(weekly.STORE_KPIS),
+}
+for tab, by in zip(st.tabs([f"By {metrics.KPIS[b].label.lower()}" for b in weekly.RANKINGS]), weekly.RANKINGS):
+    with tab:
+        best, worst = st.columns(2)
+        with best:
+            st.markdown(f"**Best 5 by {metrics.KPIS[by].label.lower()}**")
+            frame.table(ov.best[by], "overview", ov.week.filters(filters), key=f"best_{by}", column_config=store_config)
+        with worst:
+            st.markdown(f"**Worst 5 by {metrics.KPIS[by].label.lower()}**")
+            frame.table(ov.worst[by], "overview", ov.week.filters(filters), key=f"worst_{by}", column_config=store_config)
+
+st.subheader("Symmetry attention list")
+st.caption(f"Stores whose online promise ran ahead of the offline experience this week: rating gap ≥ "
+           f"{weekly.RATING_GAP_ALERT:.1f} ★ or wait gap ≥ {weekly.WAIT_GAP_ALERT:.0f} min (stores with at least "
+           f"{ov.min_reviews} reviews). The symmetry page has the full analysis.")
+if ov.attention.empty:
+    st.success("No store over-promised this week.", icon="✅")
+else:
+    frame.table(ov.attention, "overview", ov.week.filters(filters), key="attention", column_config=store_config)

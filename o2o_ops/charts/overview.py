@@ -1,0 +1,49 @@
+"""Charts of the weekly overview: the headline KPIs' 13-week trends as small multiples."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from o2o_ops import metrics
+from o2o_ops.charts import BAD, GOOD, HEIGHT_SMALL, NEUTRAL, PALETTE, axis_format, base_layout, empty_figure
+
+
+def trend_grid(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
+               week_iso: str | None = None, columns: int = 4) -> go.Figure:
+    """One small line chart per KPI over the weeks of ``series`` (``iso_week`` + one column per
+    KPI, oldest first); the chosen week's point is drawn larger, coloured by whether its change on
+    the week before is good or bad news."""
+    if series.empty or all(series[n].isna().all() for n in names if n in series):
+        return empty_figure("No orders in these weeks for these filters")
+    rows = -(-len(names) // columns)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[metrics.KPIS[n].label for n in names],
+                        horizontal_spacing=0.06, vertical_spacing=0.16)
+    x = series["iso_week"].str.replace(r"^\d{4}-", "", regex=True)  # "W47": the year is in the caption
+    for i, name in enumerate(names):
+        row, col = i // columns + 1, i % columns + 1
+        kpi = metrics.KPIS[name]
+        fig.add_trace(go.Scatter(
+            x=x, y=series[name], mode="lines+markers", name=kpi.label, showlegend=False,
+            line=dict(color=PALETTE[0], width=2), marker=dict(size=4), connectgaps=False,
+            hovertemplate=f"%{{x}}: %{{y:{axis_format(name)}}}<extra>{kpi.label}</extra>",
+        ), row=row, col=col)
+        if week_iso is not None and week_iso in set(series["iso_week"]):
+            pos = series.index[series["iso_week"] == week_iso][0]
+            value = series.at[pos, name]
+            before = series.at[pos - 1, name] if pos - 1 in series.index else None
+            good = metrics.is_good_change(name, None if before is None or pd.isna(before) or pd.isna(value)
+                                          else float(value - before))
+            fig.add_trace(go.Scatter(
+                x=[x[pos]], y=[value], mode="markers", showlegend=False, hoverinfo="skip",
+                marker=dict(size=10, color={True: GOOD, False: BAD, None: NEUTRAL}[good]),
+            ), row=row, col=col)
+        fig.update_yaxes(tickformat=axis_format(name), nticks=4, row=row, col=col)
+        fig.update_xaxes(nticks=5, row=row, col=col)
+    fig = base_layout(fig, height=HEIGHT_SMALL * rows)
+    fig.update_layout(margin=dict(l=10, r=10, t=30, b=10))
+    fig.update_annotations(font=dict(size=13))
+    return fig

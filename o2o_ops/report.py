@@ -1,0 +1,298 @@
+"""The weekly executive report as one self-contained HTML file, and as a PDF printed from it.
+
+The report shows what the weekly overview shows (:func:`o2o_ops.weekly.build`): the week and
+filters, headline cards with week-over-week change, 13-week trends, best/worst stores, the
+symmetry attention list, the written summary, and an appendix with every KPI definition from the
+registry and the data's freshness.
+
+Self-contained means no network: styles are inline, charts are inline SVG drawn here (vector, so
+they stay sharp in print), no fonts or scripts are fetched. The PDF is printed by the system's
+headless chromium (Debian's ``/usr/bin/chromium``), so no browser download is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import duckdb
+import pandas as pd
+
+from o2o_ops import metrics, weekly
+from o2o_ops.charts import BAD, GOOD, NEUTRAL, PALETTE
+from o2o_ops.filters import Filters
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+PDF_TIMEOUT_S = 120
+
+_esc = html.escape
+
+
+# ------------------------------------------------------------------------------------------
+# SVG charts
+# ------------------------------------------------------------------------------------------
+
+def _tick(name: str, value: float) -> str:
+    """A short axis label in the KPI's unit."""
+    unit = metrics.KPIS[name].unit
+    if unit in ("percent", "ratio"):
+        return f"{value * 100:.0f}%"
+    if unit in ("count", "currency"):
+        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if abs(value) >= size:
+                return f"{value / size:.1f}{suffix}"
+        return f"{value:.0f}"
+    if unit in ("stars", "star_gap"):
+        return f"{value:.2f}"
+    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+
+
+def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: str, *,
+                   highlight: int | None = None, width: int = 320, height: int = 150) -> str:
+    """An inline SVG line chart of one KPI over weeks; gaps where a value is missing.
+
+    ``highlight`` is the index of the report's week, drawn larger in good/bad colour.
+    """
+    kpi = metrics.KPIS[name]
+    title = f'<text x="4" y="14" class="ct">{_esc(kpi.label)}</text>'
+    points = [(i, float(v)) for i, v in enumerate(values) if v is not None and not pd.isna(v)]
+    if not points:
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+                f'height="{height}" role="img">{title}<text x="{width / 2}" y="{height / 2}" '
+                f'text-anchor="middle" class="na">No data</text></svg>')
+    left, right, top, bottom = 46, 8, 24, 22
+    lo, hi = min(v for _, v in points), max(v for _, v in points)
+    if hi == lo:
+        pad = abs(hi) * 0.05 or 1.0
+        lo, hi = lo - pad, hi + pad
+    n = max(len(values) - 1, 1)
+
+    def sx(i: float) -> float:
+        return left + (width - left - right) * i / n
+
+    def sy(v: float) -> float:
+        return top + (height - top - bottom) * (1 - (v - lo) / (hi - lo))
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+             f'height="{height}" role="img" aria-label="{_esc(kpi.label)} by week">', title]
+    for v in (lo, (lo + hi) / 2, hi):
+        y = sy(v)
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+                     f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" class="ax">{_esc(_tick(name, v))}</text>')
+    last = len(labels) - 1
+    for i in sorted({0, last, last // 2}):
+        anchor = "end" if i == last and last else ("start" if i == 0 and last else "middle")
+        parts.append(f'<text x="{sx(i):.1f}" y="{height - 6}" text-anchor="{anchor}" class="ax">'
+                     f'{_esc(str(labels[i]))}</text>')
+    # consecutive runs of present values become one polyline each, so a missing week is a gap
+    run: list[str] = []
+    runs: list[list[str]] = []
+    prev_i = None
+    for i, v in points:
+        if prev_i is not None and i != prev_i + 1:
+            runs.append(run)
+            run = []
+        run.append(f"{sx(i):.1f},{sy(v):.1f}")
+        prev_i = i
+    runs.append(run)
+    for r in runs:
+        if len(r) > 1:
+            parts.append(f'<polyline points="{" ".join(r)}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>')
+    for i, v in points:
+        parts.append(f'<circle cx="{sx(i):.1f}" cy="{sy(v):.1f}" r="2.2" fill="{PALETTE[0]}"/>')
+    if highlight is not None and highlight < len(values) and values[highlight] is not None \
+            and not pd.isna(values[highlight]):
+        before = values[highlight - 1] if highlight > 0 else None
+        change = None if before is None or pd.isna(before) else float(values[highlight]) - float(before)
+        colour = {True: GOOD, False: BAD, None: NEUTRAL}[metrics.is_good_change(name, change)]
+        parts.append(f'<circle cx="{sx(highlight):.1f}" cy="{sy(float(values[highlight])):.1f}" r="4.5" '
+                     f'fill="{colour}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------------------------------
+# HTML
+# ------------------------------------------------------------------------------------------
+
+CSS = """
+@page { size: A4; margin: 14mm 12mm; }
+* { box-sizing: border-box; }
+body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; color: #1f2937; font-size: 10.5pt;
+       margin: 0 auto; max-width: 190mm; line-height: 1.35; }
+h1 { font-size: 19pt; margin: 0 0 2mm; }
+h2 { font-size: 13pt; margin: 6mm 0 2mm; border-bottom: 1px solid #e5e7eb; padding-bottom: 1mm; }
+.meta { color: #4b5563; margin: 0 0 1mm; }
+.cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 2.5mm; }
+.card { border: 1px solid #d1d5db; border-radius: 2mm; padding: 2mm 3mm; break-inside: avoid; }
+.card .l { font-size: 8.5pt; color: #4b5563; }
+.card .v { font-size: 15pt; font-weight: bold; }
+.card .d { font-size: 9pt; }
+.good { color: """ + GOOD + """; } .bad { color: """ + BAD + """; } .neutral { color: """ + NEUTRAL + """; }
+.charts { display: grid; grid-template-columns: repeat(2, 1fr); gap: 2mm 4mm; }
+.charts svg { width: 100%; height: auto; break-inside: avoid; }
+svg .ct { font: bold 11px 'DejaVu Sans', sans-serif; fill: #1f2937; }
+svg .ax { font: 9px 'DejaVu Sans', sans-serif; fill: #6b7280; }
+svg .na { font: 12px 'DejaVu Sans', sans-serif; fill: #6b7280; }
+svg .grid { stroke: #e5e7eb; stroke-width: 1; }
+table { border-collapse: collapse; width: 100%; font-size: 8.5pt; margin-bottom: 2mm; }
+th, td { border-bottom: 1px solid #e5e7eb; padding: 1mm 1.5mm; text-align: left; vertical-align: top; }
+th { background: #f3f4f6; } td.n, th.n { text-align: right; white-space: nowrap; }
+tr { break-inside: avoid; }
+.pair { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 4mm; break-inside: avoid; }
+h2, h3 { break-after: avoid; }
+.doc { white-space: pre-line; }
+.pair h3 { font-size: 10.5pt; margin: 2mm 0 1mm; }
+.summary li { margin-bottom: 1.5mm; }
+.empty { border: 1px solid #fcd34d; background: #fffbeb; padding: 3mm; border-radius: 2mm; }
+.appendix { break-before: page; }
+.note { color: #6b7280; font-size: 8.5pt; }
+"""
+
+
+def _table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str | None]], empty: str) -> str:
+    """An HTML table; ``columns`` = (column, heading, KPI name to format with or None)."""
+    if df.empty:
+        return f'<p class="note">{_esc(empty)}</p>'
+    head = "".join(f'<th class="{"n" if kpi else ""}">{_esc(h)}</th>' for _, h, kpi in columns)
+    rows = []
+    for _, row in df.iterrows():
+        cells = []
+        for col, _, kpi in columns:
+            value = row.get(col)
+            if kpi:
+                cells.append(f'<td class="n">{_esc(metrics.KPIS[kpi].format(value))}</td>')
+            else:
+                cells.append(f"<td>{_esc('' if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+_STORE_COLS = [("store", "Store", None), ("store_city", "City", None)]
+
+
+def _with_store(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``store`` = "name (id)" for the tables."""
+    if df.empty:
+        return df
+    return df.assign(store=[f"{n} ({i})" for n, i in zip(df["store_name"], df["store_id"])])
+
+
+def _cards_html(cards: pd.DataFrame, previous_iso: str) -> str:
+    out = []
+    for _, c in cards.iterrows():
+        tone = {True: "good", False: "bad", None: "neutral"}[c["is_good"]]
+        out.append(f'<div class="card"><div class="l">{_esc(c["label"])}</div><div class="v">{_esc(c["value_text"])}</div>'
+                   f'<div class="d {tone}">{_esc(c["change_text"])} <span class="neutral">vs {_esc(previous_iso)}</span>'
+                   f"</div></div>")
+    return '<div class="cards">' + "".join(out) + "</div>"
+
+
+def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dict[str, Any], *,
+                generated_at: dt.datetime | None = None) -> str:
+    """The whole report as one HTML string (inline CSS and SVG; nothing fetched)."""
+    generated_at = generated_at or dt.datetime.now().replace(microsecond=0)
+    week, prev = ov.week, ov.week.previous
+    body = [f"<h1>Weekly operations report — {_esc(week.iso)}</h1>",
+            f'<p class="meta"><b>Week:</b> {_esc(week.label)}, compared with {_esc(prev.label)}.</p>',
+            f'<p class="meta"><b>Filters:</b> {_esc(ov.filters.describe())} (the week sets the dates).</p>',
+            f'<p class="meta"><b>Data up to:</b> {_esc(str(fresh.get("latest_order") or "no orders"))[:16]} · '
+            f"generated {generated_at:%Y-%m-%d %H:%M}</p>"]
+    if not ov.has_data:
+        body.append(f'<div class="empty"><b>No data for this week.</b> {_esc(" ".join(ov.summary))}</div>')
+    else:
+        body.append("<h2>Headline KPIs</h2>" + _cards_html(ov.cards, prev.iso))
+        body.append('<h2>Summary</h2><ul class="summary">'
+                    + "".join(f"<li>{_esc(s)}</li>" for s in ov.summary) + "</ul>")
+        labels = [w.split("-", 1)[1] for w in ov.series["iso_week"]]
+        charts = [svg_line_chart(labels, ov.series[name].tolist(), name, highlight=len(labels) - 1)
+                  for name in metrics.HEADLINE]
+        body.append(f"<h2>13-week trends ({_esc(ov.series['iso_week'].iloc[0])} → {_esc(week.iso)})</h2>"
+                    f'<div class="charts">{"".join(charts)}</div>'
+                    f'<p class="note">The large dot is {_esc(week.iso)}: green when its change on the week '
+                    f"before is good news, red when bad.</p>")
+        body.append("<h2>Best and worst stores of the week</h2>"
+                    f'<p class="note">Only stores with at least {ov.min_reviews} reviews of orders placed in '
+                    f"the week are ranked.</p>")
+        for by in weekly.RANKINGS:
+            cols = [*_STORE_COLS, (by, metrics.KPIS[by].label, by), ("reviews", "Reviews", "reviews")]
+            body.append(f'<div class="pair"><div><h3>Best by {_esc(metrics.KPIS[by].label.lower())}</h3>'
+                        f'{_table(_with_store(ov.best.get(by, pd.DataFrame())), cols, "No store has enough reviews.")}</div>'
+                        f'<div><h3>Worst by {_esc(metrics.KPIS[by].label.lower())}</h3>'
+                        f'{_table(_with_store(ov.worst.get(by, pd.DataFrame())), cols, "Too few stores to name a worst.")}</div></div>')
+        body.append("<h2>Symmetry attention list</h2>"
+                    f'<p class="note">Stores whose online promise ran ahead of the offline experience: rating gap '
+                    f"≥ {weekly.RATING_GAP_ALERT:.1f} ★ or wait gap ≥ {weekly.WAIT_GAP_ALERT:.0f} min, among stores "
+                    f"with at least {ov.min_reviews} reviews; largest rating gap first.</p>")
+        body.append(_table(_with_store(ov.attention), [*_STORE_COLS, ("listed_rating", "Listed", None),
+                                          ("avg_rating", "Reviewed", "avg_rating"), ("rating_gap", "Rating gap", "rating_gap"),
+                                          ("wait_gap_minutes", "Wait gap", "wait_gap_minutes"),
+                                          ("symmetry_index", "Symmetry", "symmetry_index")],
+                           "No store over-promised this week."))
+    defs = definitions[["KPI", "area", "definition", "unit", "better when"]]
+    body.append('<section class="appendix"><h2>Appendix A — KPI definitions</h2>'
+                + _table(defs, [("KPI", "KPI", None), ("area", "Area", None), ("definition", "Definition", None),
+                               ("unit", "Unit", None), ("better when", "Better when", None)], "")
+                + f'<p class="note doc">{_esc(metrics.SYMMETRY_DOC)}</p>')
+    body.append("<h2>Appendix B — Data freshness</h2>" + _table(pd.DataFrame([
+        {"item": "Latest order in the warehouse", "value": fresh.get("latest_order") or "—"},
+        {"item": "First order date", "value": fresh.get("first_order_date") or "—"},
+        {"item": "Last order date", "value": fresh.get("last_order_date") or "—"},
+        {"item": "Rollups built at", "value": fresh.get("rollups_built_at") or "—"},
+    ]), [("item", "Item", None), ("value", "Value", None)], "") + "</section>")
+    title = f"o2o-ops weekly report {week.iso} — {ov.filters.describe()}"
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+
+
+def build_html(con: duckdb.DuckDBPyConnection, filters: Filters, week: weekly.Week, *,
+               min_reviews: int = weekly.MIN_REVIEWS) -> str:
+    """The report of ``week`` under ``filters`` (their dates are ignored: the week sets them)."""
+    ov = weekly.build(con, filters, week, min_reviews=min_reviews)
+    return render_html(ov, metrics.definitions_frame(), weekly.freshness(con))
+
+
+def file_name(week: weekly.Week, filters: Filters, ext: str = "html") -> str:
+    return f"o2o-ops_weekly-report_{week.iso}_{filters.replace(start=None, end=None).slug()}.{ext}"
+
+
+# ------------------------------------------------------------------------------------------
+# PDF
+# ------------------------------------------------------------------------------------------
+
+class PdfError(RuntimeError):
+    """The PDF could not be printed; the message says what to do."""
+
+
+def find_chromium() -> str:
+    for candidate in (os.environ.get("O2O_CHROMIUM"), *CHROMIUM_CANDIDATES, shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise PdfError("No chromium found to print the PDF. Install Debian's `chromium` package, set "
+                   "O2O_CHROMIUM to a Chrome/Chromium binary, or use --format html.")
+
+
+def write_pdf(report_html: str, out: Path) -> Path:
+    """Print ``report_html`` to ``out`` (A4) with headless chromium, offline."""
+    chromium = find_chromium()
+    out = Path(out).resolve()
+    with tempfile.TemporaryDirectory(prefix="o2o-report-") as tmp:
+        page = Path(tmp) / "report.html"
+        page.write_text(report_html, encoding="utf-8")
+        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--no-first-run", f"--user-data-dir={tmp}/profile", f"--print-to-pdf={out}", page.as_uri()]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=PDF_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise PdfError(f"chromium did not finish printing within {PDF_TIMEOUT_S} s.") from None
+    if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:
+        raise PdfError(f"chromium could not print the PDF (exit {done.returncode}): {done.stderr.strip()[-400:]}")
+    return out

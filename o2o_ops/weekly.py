@@ -1,0 +1,482 @@
+"""The executive week: which ISO weeks the data holds, the last complete one, its headline KPIs
+against the week before with 13-week series, the best and worst stores, the symmetry attention
+list and a written summary in plain sentences.
+
+Every number comes from :func:`o2o_ops.metrics.compute` (the registry); this module only picks
+weeks, ranks, flags and words. The week sets the dates: a filter's ``start``/``end`` are
+replaced by the week's Monday..Sunday, every other filter applies unchanged.
+
+Thresholds (stated on the page and in the report):
+- a store is ranked (best/worst, attention list, store drivers) only with at least
+  :data:`MIN_REVIEWS` reviews of orders placed in the week, so one angry review cannot make a
+  store "worst of the week";
+- a store needs attention when its rating gap is at least :data:`RATING_GAP_ALERT` stars or its
+  wait gap at least :data:`WAIT_GAP_ALERT` minutes (over-promised online).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import duckdb
+import pandas as pd
+
+from o2o_ops import db, metrics
+from o2o_ops.filters import Filters
+
+TREND_WEEKS = 13
+RANK_SIZE = 5
+MIN_REVIEWS = 5
+RATING_GAP_ALERT = 0.5
+WAIT_GAP_ALERT = 10.0
+ATTENTION_SIZE = 10
+PROVISIONAL_DAYS = 14   # a week this close to the latest order is still maturing (redemptions, reviews)
+
+# store-grain KPIs behind the rankings and the attention list
+STORE_KPIS = ("symmetry_index", "avg_rating", "reviews", "orders", "revenue", "rating_gap",
+              "wait_gap_minutes", "as_described_rate", "complaint_rate", "refund_rate")
+RANKINGS = ("symmetry_index", "avg_rating")
+
+_WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+
+
+# ------------------------------------------------------------------------------------------
+# Weeks
+# ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, order=True)
+class Week:
+    """One ISO week (Monday start), identified by its Monday."""
+
+    start: dt.date
+
+    @classmethod
+    def of(cls, day: dt.date) -> "Week":
+        day = pd.Timestamp(day).date()
+        return cls(day - dt.timedelta(days=day.isoweekday() - 1))
+
+    @classmethod
+    def parse(cls, text: str) -> "Week":
+        """``2026-W47`` (or ``2026W47``) -> Week; ValueError with a readable message otherwise."""
+        match = _WEEK_RE.match(text or "")
+        if not match:
+            raise ValueError(f"{text!r} is not an ISO week like 2026-W47.")
+        year, number = int(match.group(1)), int(match.group(2))
+        try:
+            return cls(dt.date.fromisocalendar(year, number, 1))
+        except ValueError:
+            raise ValueError(f"{text!r} is not an ISO week: {year} has no week {number}.") from None
+
+    @property
+    def end(self) -> dt.date:
+        return self.start + dt.timedelta(days=6)
+
+    @property
+    def iso(self) -> str:
+        year, number, _ = self.start.isocalendar()
+        return f"{year}-W{number:02d}"
+
+    @property
+    def label(self) -> str:
+        """``2026-W47 (16 Nov – 22 Nov 2026)``."""
+        return f"{self.iso} ({self.start:%-d %b} – {self.end:%-d %b %Y})"
+
+    @property
+    def previous(self) -> "Week":
+        return self.minus(1)
+
+    def minus(self, weeks: int) -> "Week":
+        return Week(self.start - dt.timedelta(weeks=weeks))
+
+    def filters(self, filters: Filters) -> Filters:
+        """``filters`` with the dates replaced by this week's Monday..Sunday."""
+        return filters.replace(start=self.start, end=self.end)
+
+
+def data_span(con: duckdb.DuckDBPyConnection) -> tuple[dt.date | None, dt.date | None]:
+    """First and last order date in the warehouse. Grain: one row for the whole warehouse."""
+    df = db.run(con, "SELECT min(date) AS first_date, max(date) AS last_date FROM rollup_store_day")
+    first, last = df.iat[0, 0], df.iat[0, 1]
+    if first is None or pd.isna(first):
+        return None, None
+    return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+def weeks_between(first: dt.date | None, last: dt.date | None) -> list[Week]:
+    """Every ISO week touching first..last, newest first."""
+    if first is None or last is None:
+        return []
+    out, week = [], Week.of(last)
+    while week.end >= first:
+        out.append(week)
+        week = week.previous
+    return out
+
+
+def last_complete_week(first: dt.date | None, last: dt.date | None) -> Week | None:
+    """The newest week whose Sunday is on or before the last order date (else the newest week)."""
+    if last is None:
+        return None
+    week = Week.of(last)
+    if last < week.end and week.previous.end >= first:
+        week = week.previous
+    return week
+
+
+def weeks_in_data(con: duckdb.DuckDBPyConnection) -> list[Week]:
+    return weeks_between(*data_span(con))
+
+
+def default_week(con: duckdb.DuckDBPyConnection) -> Week | None:
+    return last_complete_week(*data_span(con))
+
+
+def resolve_week(text: str | None, weeks: Sequence[Week], default: Week | None) -> tuple[Week | None, str | None]:
+    """The week a user asked for, or ``default`` with a notice saying why it was not used."""
+    if not text:
+        return default, None
+    try:
+        week = Week.parse(text)
+    except ValueError as exc:
+        return default, f"{exc} Showing {default.iso if default else 'the default week'} instead."
+    if week not in weeks:
+        span = f"{weeks[-1].iso} → {weeks[0].iso}" if weeks else "no weeks"
+        return default, (f"Week {week.iso} is outside the data ({span}); showing "
+                         f"{default.iso if default else 'the default week'} instead.")
+    return week, None
+
+
+# ------------------------------------------------------------------------------------------
+# Numbers
+# ------------------------------------------------------------------------------------------
+
+def weekly_series(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week,
+                  names: Sequence[str] = metrics.HEADLINE, weeks: int = TREND_WEEKS) -> pd.DataFrame:
+    """Headline KPIs for the ``weeks`` weeks ending with ``week``: exactly one row per week, oldest
+    first (``week_start``, ``iso_week``, one column per KPI); a week with no orders has NaN."""
+    first = week.minus(weeks - 1)
+    df = metrics.compute(con, filters.replace(start=first.start, end=week.end), "week", names)
+    frame = pd.DataFrame({"week_start": [first.start + dt.timedelta(weeks=i) for i in range(weeks)]})
+    frame["iso_week"] = [Week(d).iso for d in frame["week_start"]]
+    if not df.empty:
+        df = df.assign(week_start=pd.to_datetime(df["week_start"]).dt.date).drop(columns=["iso_week"])
+        frame = frame.merge(df, on="week_start", how="left")
+    for name in names:
+        if name not in frame:
+            frame[name] = float("nan")
+    frame[list(names)] = frame[list(names)].astype("float64")
+    return frame
+
+
+def _typical_swing(values: pd.Series) -> float | None:
+    """Median absolute week-over-week change over the weeks before the last one."""
+    diffs = values.iloc[:-1].diff().abs().dropna()
+    if len(diffs) < 3:
+        return None
+    swing = float(diffs.median())
+    return swing if swing > 0 else None
+
+
+def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE) -> pd.DataFrame:
+    """One row per KPI (index = KPI name) for the series' last week: value, previous, change,
+    relative change, whether the change is good, formatted texts, the 13-week values without
+    the weeks that have none (``spark``), and
+    ``swing`` = |change| / the KPI's typical weekly move (how unusual this week's move is)."""
+    rows = []
+    for name in names:
+        kpi = metrics.KPIS[name]
+        values = series[name].astype("float64")
+        value = values.iloc[-1] if len(values) else float("nan")
+        prev = values.iloc[-2] if len(values) > 1 else float("nan")
+        change = value - prev
+        rel = change / abs(prev) if pd.notna(change) and prev not in (0,) and pd.notna(prev) else float("nan")
+        typical = _typical_swing(values)
+        if pd.isna(change):
+            swing = float("nan")
+        elif typical:
+            swing = abs(change) / typical
+        else:
+            swing = abs(rel) if pd.notna(rel) else float("nan")
+        rows.append({
+            "name": name, "label": kpi.label, "unit": kpi.unit, "value": value, "previous": prev,
+            "change": change, "change_pct": rel, "swing": swing,
+            "is_good": metrics.is_good_change(name, None if pd.isna(change) else float(change)),
+            "value_text": kpi.format(value), "change_text": metrics.format_change(name, change),
+            "spark": [float(v) for v in values if pd.notna(v)],  # st.metric sparklines take no gaps
+        })
+    return pd.DataFrame(rows).set_index("name", drop=False)
+
+
+def store_week(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week) -> pd.DataFrame:
+    """Store-grain KPIs (:data:`STORE_KPIS`) for the week, one row per store with orders."""
+    return metrics.compute(con, week.filters(filters), "store", STORE_KPIS)
+
+
+def store_view_url(store_id: str) -> str:
+    """The link to one store's symmetry view (the symmetry page reads ``store`` from the URL)."""
+    return "./symmetry?" + urllib.parse.urlencode({"store": store_id})
+
+
+def _eligible(stores: pd.DataFrame, min_reviews: int) -> pd.DataFrame:
+    if stores.empty:
+        return stores
+    return stores[stores["reviews"].fillna(0) >= min_reviews]
+
+
+def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int = MIN_REVIEWS,
+                  size: int = RANK_SIZE) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(best, worst) stores of the week by KPI ``by``, among stores with ``min_reviews`` reviews.
+
+    With fewer than 2 x ``size`` eligible stores the two lists split them (best gets the extra
+    one) so that no store is both best and worst. Ties break by store_id.
+    """
+    cols = ["store_id", "store_name", by, "reviews", "store_city", "store_category", "view"]
+    pool = _eligible(stores, min_reviews)
+    if pool.empty:
+        empty = pd.DataFrame(columns=cols)
+        return empty, empty.copy()
+    pool = pool[pool[by].notna()].copy()
+    pool["view"] = pool["store_id"].map(store_view_url)
+    higher = metrics.KPIS[by].higher_is_better is not False
+    ordered = pool.sort_values([by, "store_id"], ascending=[not higher, True], kind="mergesort")
+    n_worst = min(size, len(ordered) // 2)
+    n_best = min(size, len(ordered) - n_worst)
+    best = ordered.head(n_best)[cols].reset_index(drop=True)
+    worst = ordered.iloc[::-1].head(n_worst)[cols] if n_worst else ordered.head(0)[cols]
+    worst = worst.sort_values([by, "store_id"], ascending=[higher, True], kind="mergesort").reset_index(drop=True)
+    return best, worst
+
+
+def attention_list(stores: pd.DataFrame, *, min_reviews: int = MIN_REVIEWS,
+                   size: int = ATTENTION_SIZE) -> pd.DataFrame:
+    """Stores that over-promised this week: rating gap >= RATING_GAP_ALERT stars or wait gap >=
+    WAIT_GAP_ALERT minutes, among stores with ``min_reviews`` reviews; largest rating gap first."""
+    cols = ["store_id", "store_name", "rating_gap", "wait_gap_minutes", "listed_rating", "avg_rating",
+            "symmetry_index", "as_described_rate", "reviews", "reason", "store_city", "store_category", "view"]
+    pool = _eligible(stores, min_reviews)
+    if pool.empty:
+        return pd.DataFrame(columns=cols)
+    flagged = pool[(pool["rating_gap"] >= RATING_GAP_ALERT) | (pool["wait_gap_minutes"] >= WAIT_GAP_ALERT)].copy()
+    if flagged.empty:
+        return pd.DataFrame(columns=cols)
+
+    def reason(row: pd.Series) -> str:
+        parts = []
+        if pd.notna(row["rating_gap"]) and row["rating_gap"] >= RATING_GAP_ALERT:
+            parts.append(f"listed {row['listed_rating']:.1f} ★, reviewed {row['avg_rating']:.2f} ★")
+        if pd.notna(row["wait_gap_minutes"]) and row["wait_gap_minutes"] >= WAIT_GAP_ALERT:
+            parts.append(f"waits {row['wait_gap_minutes']:.0f} min over the promise")
+        return "; ".join(parts)
+
+    flagged["reason"] = flagged.apply(reason, axis=1)
+    flagged["view"] = flagged["store_id"].map(store_view_url)
+    flagged = flagged.sort_values(["rating_gap", "wait_gap_minutes", "store_id"], ascending=[False, False, True],
+                                  na_position="last", kind="mergesort")
+    return flagged.head(size)[cols].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Written summary
+# ------------------------------------------------------------------------------------------
+
+# dimensions searched for "where did it move"; (grain, column with the group's name, words)
+DRIVER_DIMS = (("city", "city", "city"), ("category", "category", "category"), ("store", "store_id", "store"))
+
+
+def is_additive(name: str) -> bool:
+    """A KPI that is a plain sum (its groups add up to the total): no division, no median."""
+    kpi = metrics.KPIS[name]
+    return "NULLIF" not in kpi.sql and kpi.sources <= {"o", "k"}
+
+
+def group_changes(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, name: str, grain: str) -> pd.DataFrame:
+    """KPI ``name`` by ``grain`` in ``week`` and the week before: one row per group with
+    ``value``, ``previous``, ``change`` and the two weeks' ``reviews``."""
+    key = metrics.GRAINS[grain][-1][0]
+    names = list(dict.fromkeys([name, "reviews"]))
+    now = metrics.compute(con, week.filters(filters), grain, names)
+    before = metrics.compute(con, week.previous.filters(filters), grain, names)
+    keep = [key, name, "reviews"] + (["store_name", "store_city"] if grain == "store" else [])
+    now = now[[c for c in keep if c in now]] if not now.empty else pd.DataFrame(columns=keep)
+    before = before[[key, name, "reviews"]] if not before.empty else pd.DataFrame(columns=[key, name, "reviews"])
+    out = now.merge(before, on=key, how="outer", suffixes=("", "_prev"))
+    out = out.rename(columns={name: "value", f"{name}_prev": "previous", key: "group"})
+    for col in ("value", "previous", "reviews", "reviews_prev"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+    if is_additive(name):
+        out[["value", "previous"]] = out[["value", "previous"]].fillna(0.0)
+    out["change"] = out["value"] - out["previous"]
+    return out
+
+
+def _group_name(row: pd.Series, grain: str) -> str:
+    if grain == "store":
+        return f"{row.get('store_name') or row['group']} ({row['group']}, {row.get('store_city') or '?'})"
+    return str(row["group"])
+
+
+def _drivers(con, filters: Filters, week: Week, name: str, change: float, min_reviews: int) -> list[str]:
+    """Phrases naming the city, category and store that drove ``change`` in KPI ``name``."""
+    kpi = metrics.KPIS[name]
+    phrases = []
+    for grain, _, words in DRIVER_DIMS:
+        groups = group_changes(con, filters, week, name, grain)
+        if grain != "store" and groups["group"].nunique() < 2:
+            continue  # the filters already pin this dimension
+        if not is_additive(name):
+            groups = groups[(groups["reviews"].fillna(0) >= min_reviews)
+                            & (groups["reviews_prev"].fillna(0) >= min_reviews)]
+        groups = groups[groups["change"].notna() & (groups["change"] * change > 0)]
+        if groups.empty:
+            continue
+        top = groups.loc[groups["change"].abs().idxmax()]
+        who = _group_name(top, grain)
+        if is_additive(name):
+            share = top["change"] / change
+            phrases.append(f"by {words}, {who} ({metrics.format_change(name, top['change'])}, "
+                           f"{share:.0%} of the change)")
+        else:
+            phrases.append(f"by {words}, {who} ({kpi.format(top['previous'])} → {kpi.format(top['value'])})")
+    return phrases
+
+
+def _lower(label: str) -> str:
+    """``Average rating`` -> ``average rating``; acronyms (``ROI``) stay."""
+    return label if label[1:2].isupper() else label[:1].lower() + label[1:]
+
+
+def _list_words(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
+                    series: pd.DataFrame | None = None, cards: pd.DataFrame | None = None,
+                    stores: pd.DataFrame | None = None, min_reviews: int = MIN_REVIEWS) -> list[str]:
+    """Plain sentences with the numbers: the week's volume, what moved most week over week and
+    where (city, category, store), what else got better or worse, and which stores need attention.
+
+    ``series``/``cards``/``stores`` may be passed in when already computed (see :func:`build`).
+    """
+    filters = filters.replace(start=None, end=None)
+    series = weekly_series(con, filters, week) if series is None else series
+    cards = headline_cards(series) if cards is None else cards
+    prev = week.previous
+    orders, revenue = cards.loc["orders"], cards.loc["revenue"]
+    if pd.isna(orders["value"]) or orders["value"] == 0:
+        return [f"No orders in {week.label} match these filters ({filters.describe()}), so there is "
+                f"nothing to summarise. Pick another week or clear a filter."]
+    stores = store_week(con, filters, week) if stores is None else stores
+    sentences = []
+    if pd.isna(orders["previous"]) or orders["previous"] == 0:
+        sentences.append(f"In {week.label} there were {orders['value_text']} orders and "
+                         f"{revenue['value_text']} revenue. {prev.iso} has no orders for these filters, "
+                         f"so there is no week-over-week comparison.")
+    else:
+        sentences.append(f"In {week.label} there were {orders['value_text']} orders "
+                         f"({orders['change_pct']:+.1%} on {prev.iso}) and {revenue['value_text']} revenue "
+                         f"({revenue['change_pct']:+.1%}).")
+        moved = cards[cards["swing"].notna() & (cards["change"] != 0)].sort_values("swing", ascending=False)
+        if not moved.empty:
+            top = moved.iloc[0]
+            verdict = {True: "an improvement", False: "a deterioration", None: "neither good nor bad in itself"}[top["is_good"]]
+            sentence = (f"The biggest move against its usual week-to-week swing was {_lower(top['label'])}: "
+                        f"{metrics.KPIS[top['name']].format(top['previous'])} → {top['value_text']} "
+                        f"({top['change_text']}), {verdict}.")
+            drivers = _drivers(con, filters, week, top["name"], top["change"], min_reviews)
+            if drivers:
+                sentence += f" It moved most {_list_words(drivers)}."
+            sentences.append(sentence)
+            rest = moved.iloc[1:]
+            for good, words in ((False, "Also worse than"), (True, "Better than")):
+                part = rest[rest["is_good"] == good].head(3)  # noqa: E712 - is_good holds True/False/None
+                if not part.empty:
+                    items = [f"{_lower(r['label'])} ({r['change_text']})" for _, r in part.iterrows()]
+                    sentences.append(f"{words} {prev.iso}: {_list_words(items)}.")
+    as_of = data_span(con)[1]
+    if as_of is not None and as_of < week.end:
+        sentences.append(f"The week is not complete: the data ends on {as_of:%a %-d %b %Y}.")
+    elif as_of is not None and (as_of - week.end).days < PROVISIONAL_DAYS:
+        sentences.append(f"The data ends on {as_of:%-d %b %Y}, {(as_of - week.end).days} day(s) after this week's Sunday: some "
+                         f"of its orders are not redeemed or reviewed yet, so its redemption rate and ratings "
+                         f"are provisional.")
+    attention = attention_list(stores, min_reviews=min_reviews, size=3)
+    if attention.empty:
+        sentences.append(f"No store over-promised by {RATING_GAP_ALERT:.1f} ★ or {WAIT_GAP_ALERT:.0f} min or more "
+                         f"this week (among stores with at least {min_reviews} reviews).")
+    else:
+        items = [f"{r['store_name']} ({r['store_id']}, {r['store_city']}): {r['reason']}, symmetry index "
+                 f"{metrics.format_value(r['symmetry_index'], 'score')}" for _, r in attention.iterrows()]
+        sentences.append(f"Stores that need attention: {'; '.join(items)}.")
+    _, worst = ranked_stores(stores, "avg_rating", min_reviews=min_reviews, size=1)
+    if not worst.empty and worst.iloc[0]["store_id"] not in set(attention["store_id"]):
+        r = worst.iloc[0]
+        sentences.append(f"Lowest rated this week: {r['store_name']} ({r['store_id']}, {r['store_city']}) at "
+                         f"{metrics.format_value(r['avg_rating'], 'stars')} from {r['reviews']:.0f} reviews.")
+    return sentences
+
+
+# ------------------------------------------------------------------------------------------
+# Everything for one week, for the page and the report
+# ------------------------------------------------------------------------------------------
+
+@dataclass
+class WeeklyOverview:
+    week: Week
+    filters: Filters                     # the filters applied (dates removed: the week sets them)
+    series: pd.DataFrame                 # 13 weeks of headline KPIs, oldest first
+    cards: pd.DataFrame                  # headline_cards(series)
+    stores: pd.DataFrame                 # store_week(...)
+    best: dict[str, pd.DataFrame] = field(default_factory=dict)   # ranking KPI -> top stores
+    worst: dict[str, pd.DataFrame] = field(default_factory=dict)
+    attention: pd.DataFrame = field(default_factory=pd.DataFrame)
+    summary: list[str] = field(default_factory=list)
+    min_reviews: int = MIN_REVIEWS
+
+    @property
+    def has_data(self) -> bool:
+        value = self.cards.loc["orders", "value"]
+        return bool(pd.notna(value) and value > 0)
+
+    @property
+    def any_data(self) -> bool:
+        """Whether any of the 13 weeks has orders for these filters."""
+        return bool(self.series["orders"].fillna(0).gt(0).any())
+
+
+def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
+          min_reviews: int = MIN_REVIEWS) -> WeeklyOverview:
+    """Every number and sentence of the weekly overview for ``week`` under ``filters``."""
+    filters = filters.replace(start=None, end=None)
+    series = weekly_series(con, filters, week)
+    cards = headline_cards(series)
+    ov = WeeklyOverview(week=week, filters=filters, series=series, cards=cards,
+                        stores=pd.DataFrame(), min_reviews=min_reviews)
+    if not ov.has_data:
+        ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=pd.DataFrame(),
+                                     min_reviews=min_reviews)
+        return ov
+    ov.stores = store_week(con, filters, week)
+    for by in RANKINGS:
+        ov.best[by], ov.worst[by] = ranked_stores(ov.stores, by, min_reviews=min_reviews)
+    ov.attention = attention_list(ov.stores, min_reviews=min_reviews)
+    ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=ov.stores,
+                                 min_reviews=min_reviews)
+    return ov
+
+
+def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The data's freshness: latest order, first/last order date, when the rollups were built.
+    Grain: one row per warehouse_meta key."""
+    meta = db.run(con, "SELECT key, value FROM warehouse_meta WHERE list_contains($keys, key)",
+                  {"keys": ["as_of", "rollups_built_at"]})
+    values = dict(zip(meta["key"], meta["value"]))
+    first, last = data_span(con)
+    return {"latest_order": values.get("as_of"), "rollups_built_at": values.get("rollups_built_at"),
+            "first_order_date": first, "last_order_date": last}
+

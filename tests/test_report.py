@@ -1,0 +1,114 @@
+"""The weekly report: numbers equal the registry's, HTML makes no external requests, the PDF
+(printed by Debian's chromium) has the expected sections, the command line writes both."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import unicodedata
+
+import pypdf
+import pytest
+
+from o2o_ops import db, metrics, report, weekly
+from o2o_ops.cli import report_cmd
+from o2o_ops.filters import Filters
+from o2o_ops.weekly import Week
+from tests.tiny import build_tiny
+
+W44, W45 = Week.parse("2026-W44"), Week.parse("2026-W45")
+SECTIONS = ("Headline KPIs", "Summary", "13-week trends", "Best and worst stores of the week",
+            "Symmetry attention list", "Appendix A — KPI definitions", "Appendix B — Data freshness")
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    return build_tiny(tmp_path_factory.mktemp("report") / "tiny.duckdb")
+
+
+@pytest.fixture(scope="module")
+def con(warehouse):
+    connection = db.connect(warehouse)
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize("flt", [Filters(), Filters(cities=("Shanghai",)), Filters(channels=("wechat",))])
+def test_report_numbers_equal_the_registry(con, flt):
+    html = report.build_html(con, flt, W45)
+    total = metrics.compute(con, W45.filters(flt), "total", metrics.HEADLINE).iloc[0]
+    cards = re.findall(r'<div class="l">([^<]+)</div><div class="v">([^<]+)</div>', html)
+    assert cards == [(metrics.KPIS[n].label, metrics.KPIS[n].format(total[n])) for n in metrics.HEADLINE]
+    assert f"<b>Filters:</b> {flt.describe()}" in html
+
+
+def test_report_hand_values_and_contents(con):
+    html = report.build_html(con, Filters(), W45)
+    assert '<div class="v">¥580</div>' in html and '<div class="v">4</div>' in html  # O1+O2+O3; O1..O4
+    assert "<b>Week:</b> 2026-W45 (2 Nov – 8 Nov 2026), compared with 2026-W44" in html
+    for section in SECTIONS:
+        assert section in html
+    for label in metrics.definitions_frame()["KPI"]:
+        assert f"<td>{label}</td>" in html
+    assert "2026-11-10 09:00" in html  # freshness: the latest order
+    assert html.count("<svg") == len(metrics.HEADLINE)
+
+
+def test_html_is_self_contained(con):
+    html = report.build_html(con, Filters(cities=("Shanghai",)), W45)
+    assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+
+
+def test_week_without_data_says_so(con):
+    html = report.build_html(con, Filters(), W44)
+    assert "No data for this week." in html and "No orders in 2026-W44" in html
+    assert "Headline KPIs" not in html and '<div class="v">' not in html
+    assert "Appendix A — KPI definitions" in html
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_svg_line_chart_builder(n):
+    svg = report.svg_line_chart([f"W{i}" for i in range(n)], [float(i) for i in range(n)], "orders", highlight=n - 1 if n else None)
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert ("No data" in svg) == (n == 0)
+    assert svg.count("<polyline") == (1 if n == 2 else 0)
+    assert svg.count('r="4.5"') == (1 if n else 0)  # the highlighted week
+
+
+def test_svg_line_chart_leaves_gaps_for_missing_weeks():
+    svg = report.svg_line_chart(list("abcde"), [1.0, 2.0, None, 3.0, 4.0], "orders")
+    assert svg.count("<polyline") == 2
+
+
+def _cli(argv):
+    parser = argparse.ArgumentParser()
+    report_cmd.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["report", *argv])
+    return args.func(args)
+
+
+def test_cli_html_and_pdf(warehouse, tmp_path, capsys):
+    out = tmp_path / "r.html"
+    assert _cli(["--warehouse", str(warehouse), "--week", "2026-W45", "--city", "Shanghai", "--out", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert '<div class="v">¥400</div>' in html and "<b>Filters:</b> Shanghai" in html  # O3 only (O4 cancelled)
+    assert _cli(["--warehouse", str(warehouse), "--week", "2026-W99"]) == 2
+    assert "not an ISO week" in capsys.readouterr().err
+
+    pdf = tmp_path / "r.pdf"
+    assert _cli(["--warehouse", str(warehouse), "--format", "pdf", "--out", str(pdf)]) == 0  # default week W45
+    reader = pypdf.PdfReader(str(pdf))
+    # NFKC: the PDF's text uses ligatures ("ﬁ")
+    text = unicodedata.normalize("NFKC", "\n".join(page.extract_text() for page in reader.pages))
+    for section in ("Weekly operations report", "2026-W45", *SECTIONS):
+        assert section.replace("—", "").split()[0] in text
+        assert re.sub(r"\s+", "", section) in re.sub(r"\s+", "", text), section
+    assert len(reader.pages) >= 2
+    assert abs(float(reader.pages[0].mediabox.width) - 595) < 2  # A4: 210 mm = 595 pt
+    # the appendix starts a page
+    appendix_pages = [i for i, page in enumerate(reader.pages) if "Appendix A" in page.extract_text()]
+    assert appendix_pages and reader.pages[appendix_pages[0]].extract_text().lstrip().startswith("Appendix A")
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
+    assert (tmp_path / "page-1.png").stat().st_size > 1000

@@ -1,0 +1,167 @@
+"""weekly.py on the tiny warehouse (tests/tiny.py), values computed by hand.
+
+Tiny weeks: 2026-W43 (Oct 19-25) holds O6; W45 (Nov 2-8) holds O1-O4; W46 (Nov 9-15) holds O5;
+the data ends on Tue 2026-11-10, so the last complete week is W45.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from o2o_ops import db, metrics, weekly
+from o2o_ops.charts import overview as charts
+from o2o_ops.filters import Filters
+from o2o_ops.weekly import Week
+from tests.tiny import build_tiny
+
+W43, W44, W45, W46 = (Week.parse(f"2026-W{n}") for n in (43, 44, 45, 46))
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    path = build_tiny(tmp_path_factory.mktemp("weekly") / "tiny.duckdb")
+    connection = db.connect(path)
+    yield connection
+    connection.close()
+
+
+def test_week_parsing_and_labels():
+    assert Week.parse("2026-W47").start == dt.date(2026, 11, 16)
+    assert Week.parse("2026w47") == Week.parse("2026-W47")
+    assert Week.parse("2026-W47").end == dt.date(2026, 11, 22)
+    assert Week.parse("2026-W47").label == "2026-W47 (16 Nov – 22 Nov 2026)"
+    assert Week.parse("2026-W01").previous.iso == "2025-W52"
+    assert Week.of(dt.date(2026, 11, 22)).iso == "2026-W47"  # a Sunday belongs to its Monday's week
+    for bad in ("2026-W54", "W47", "2026-47", "", "2026-W47; DROP TABLE orders"):
+        with pytest.raises(ValueError):
+            Week.parse(bad)
+
+
+def test_weeks_in_data_and_last_complete_week(con):
+    assert [w.iso for w in weekly.weeks_in_data(con)] == ["2026-W46", "2026-W45", "2026-W44", "2026-W43"]
+    assert weekly.default_week(con) == W45  # data ends Tuesday 2026-11-10
+    # a data set ending on a Sunday: that week is complete
+    assert weekly.last_complete_week(dt.date(2026, 11, 2), dt.date(2026, 11, 15)) == W46
+    # less than one week of data: the only week there is
+    assert weekly.last_complete_week(dt.date(2026, 11, 10), dt.date(2026, 11, 12)) == W46
+    assert weekly.last_complete_week(None, None) is None
+
+
+def test_resolve_week_falls_back_with_a_notice():
+    weeks = [W46, W45, W44, W43]
+    assert weekly.resolve_week("2026-W46", weeks, W45) == (W46, None)
+    assert weekly.resolve_week(None, weeks, W45) == (W45, None)
+    week, notice = weekly.resolve_week("2026-W99", weeks, W45)
+    assert week == W45 and "not an ISO week" in notice and "2026-W45" in notice
+    week, notice = weekly.resolve_week("2025-W10", weeks, W45)
+    assert week == W45 and "outside the data (2026-W43 → 2026-W46)" in notice
+
+
+def test_weekly_series_has_13_weeks_and_equals_the_registry(con):
+    series = weekly.weekly_series(con, Filters(), W46)
+    assert len(series) == 13
+    assert series["iso_week"].iloc[0] == "2026-W34" and series["iso_week"].iloc[-1] == "2026-W46"
+    assert series["orders"].tolist()[-4:] == [1.0, pytest.approx(float("nan"), nan_ok=True), 4.0, 1.0]
+    assert series.set_index("iso_week").at["2026-W45", "revenue"] == 580.0  # O1 80 + O2 100 + O3 400
+    for week in (W45, W46):
+        total = metrics.compute(con, week.filters(Filters()), "total", metrics.HEADLINE).iloc[0]
+        row = series.set_index("iso_week").loc[week.iso]
+        for name in metrics.HEADLINE:
+            assert row[name] == pytest.approx(total[name], nan_ok=True), name
+
+
+def test_headline_cards_week_over_week(con):
+    cards = weekly.headline_cards(weekly.weekly_series(con, Filters(), W46))
+    assert cards.at["orders", "value"] == 1 and cards.at["orders", "previous"] == 4
+    assert cards.at["orders", "change"] == -3 and cards.at["orders", "change_pct"] == pytest.approx(-0.75)
+    assert cards.at["orders", "is_good"] == False  # noqa: E712 - a numpy bool in the frame
+    assert cards.at["revenue", "change_text"] == "-¥520"
+    assert cards.at["avg_rating", "value"] == 5.0 and cards.at["avg_rating", "previous"] == 3.0  # (4 + 2) / 2
+    assert cards.at["avg_rating", "is_good"] == True  # noqa: E712
+    assert cards.at["refund_rate", "previous"] == pytest.approx(1 / 3)  # O2 refunded of O1, O2, O3 paid
+    assert cards.at["orders", "spark"] == [1.0, 4.0, 1.0]  # W43, W45, W46: weeks without orders left out
+
+
+def _stores(rows):
+    return pd.DataFrame(rows, columns=["store_id", "store_name", "store_city", "store_category",
+                                       "symmetry_index", "avg_rating", "reviews", "listed_rating",
+                                       "rating_gap", "wait_gap_minutes", "as_described_rate"])
+
+
+STORES = _stores([
+    ("A", "Alpha", "X", "hotel", 90.0, 4.5, 10, 4.6, 0.1, 0.0, 0.9),
+    ("B", "Beta", "X", "hotel", 40.0, 3.0, 8, 4.8, 1.8, 12.0, 0.5),
+    ("C", "Gamma", "Y", "hotel", 70.0, 4.0, 5, 4.0, 0.0, 11.0, 0.9),
+    ("D", "Delta", "Y", "hotel", 70.0, 4.9, 2, 3.0, -1.9, 0.0, 1.0),  # too few reviews
+])
+
+
+def test_ranked_stores_split_small_pools_and_exclude_thin_stores():
+    best, worst = weekly.ranked_stores(STORES, "symmetry_index", min_reviews=5)
+    assert best["store_id"].tolist() == ["A", "C"] and worst["store_id"].tolist() == ["B"]
+    assert best["view"].tolist() == ["./symmetry?store=A", "./symmetry?store=C"]
+    best, worst = weekly.ranked_stores(STORES, "avg_rating", min_reviews=1, size=1)
+    assert best["store_id"].tolist() == ["D"] and worst["store_id"].tolist() == ["B"]
+    best, worst = weekly.ranked_stores(STORES.head(0), "avg_rating")
+    assert best.empty and worst.empty
+
+
+def test_attention_list_flags_over_promise():
+    attention = weekly.attention_list(STORES, min_reviews=5)
+    assert attention["store_id"].tolist() == ["B", "C"]  # B: 1.8 ★ gap, C: 11 min wait gap
+    assert attention.at[0, "reason"] == "listed 4.8 ★, reviewed 3.00 ★; waits 12 min over the promise"
+    assert attention.at[1, "reason"] == "waits 11 min over the promise"
+    assert weekly.attention_list(STORES, min_reviews=50).empty
+
+
+def test_build_equals_registry_under_filters(con):
+    flt = Filters(cities=("Shanghai",), start=dt.date(2020, 1, 1), end=dt.date(2020, 1, 2))  # dates ignored
+    ov = weekly.build(con, flt, W45)
+    assert ov.filters.start is None and ov.has_data
+    total = metrics.compute(con, W45.filters(Filters(cities=("Shanghai",))), "total", metrics.HEADLINE).iloc[0]
+    for name in metrics.HEADLINE:
+        assert ov.cards.at[name, "value"] == pytest.approx(total[name], nan_ok=True), name
+    assert ov.cards.at["orders", "value"] == 2  # O3, O4 at S2
+
+
+def test_written_summary_numbers_and_no_data(con):
+    sentences = weekly.written_summary(con, Filters(), W46, min_reviews=1)
+    text = " ".join(sentences)
+    assert sentences[0] == ("In 2026-W46 (9 Nov – 15 Nov 2026) there were 1 orders (-75.0% on 2026-W45) "
+                            "and ¥60.00 revenue (-89.7%).")
+    # relative changes (too few weeks for a typical swing): ROI (540 − 629) / 629 → (60 − 3) / 3 moved
+    # most; restaurants (S1 in W45: (140 − 359) / 359; S3 in W46) are the only group with reviews in both
+    assert ("was ROI: -14% → +1900% (+1914 pp), an improvement. It moved most by category, "
+            "restaurant (-61% → +1900%).") in text
+    assert "Also worse than 2026-W45: revenue (-¥520) and orders (-3)." in text
+    assert "The week is not complete: the data ends on Tue 10 Nov 2026." in text
+    assert weekly.written_summary(con, Filters(), W44)[0].startswith("No orders in 2026-W44")
+    ov = weekly.build(con, Filters(), W44)
+    assert not ov.has_data and ov.any_data
+
+
+def test_summary_names_the_driver(con):
+    # W45 vs W43 is not adjacent; W46 vs W45 by city: revenue fell 520 — Shanghai −340 (400 → 60),
+    # Hangzhou −180 (80 + 100 → 0): Shanghai drove 65% of it.
+    groups = weekly.group_changes(con, Filters(), W46, "revenue", "city").set_index("group")
+    assert groups.at["Shanghai", "change"] == -340 and groups.at["Hangzhou", "change"] == -180
+    phrases = weekly._drivers(con, Filters(), W46, "revenue", -520.0, 1)
+    assert phrases[0] == "by city, Shanghai (-¥340, 65% of the change)"
+
+
+@pytest.mark.parametrize("weeks", [0, 1, 2])
+def test_trend_grid_builder(weeks):
+    series = pd.DataFrame({"iso_week": [f"2026-W4{i}" for i in range(weeks)],
+                           **{n: [float(i + 1) for i in range(weeks)] for n in metrics.HEADLINE}})
+    fig = charts.trend_grid(series, metrics.HEADLINE, week_iso="2026-W41" if weeks == 2 else None)
+    if weeks == 0:
+        assert fig.layout.annotations[0].text.startswith("No orders")
+    else:
+        lines = [t for t in fig.data if t.mode == "lines+markers"]
+        assert len(lines) == len(metrics.HEADLINE) and list(lines[0].y) == [float(i + 1) for i in range(weeks)]
+    if weeks == 2:
+        marker = [t for t in fig.data if t.mode == "markers"][1]  # orders went 1 → 2: good news
+        assert marker.marker.color == "#16a34a"
