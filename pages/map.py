@@ -1,7 +1,59 @@
-"""Placeholder until its issue lands (replaced by the page itself)."""
+"""Store activity map: stores coloured by a KPI, redemption activity, the attention list.
+
+Selecting stores on the map (click, or shift-drag for a box) puts them into the shared store
+filter, so every other page, and the URL, narrows to them. The map itself ignores the store
+filter, so the rest of the stores stay there to change the selection.
+"""
 
 import streamlit as st
 
-from o2o_ops.ui import frame
+from o2o_ops import maps, metrics, symmetry
+from o2o_ops.ui import data, frame
 
-frame.header("map", frame.current_filters())
+map_stores = data.cached(symmetry.map_stores)
+redemption_bins = data.cached(symmetry.redemption_bins)
+MAP_KEY = "store_map"
+
+
+def _select_from_map() -> None:
+    """on_select callback: runs before the script, so the sidebar store filter can still be set."""
+    selected = maps.selected_store_ids(st.session_state.get(MAP_KEY))
+    st.session_state["flt_store"] = selected
+
+
+def page() -> None:
+    filters = frame.current_filters()
+    frame.header("Store map", filters, note="no basemap needed: works offline")
+    c1, c2 = st.columns([2, 3])
+    kpi = c1.selectbox("Colour stores by", symmetry.MAP_KPIS, key="map_kpi",
+                       format_func=lambda name: metrics.KPIS[name].label)
+    shown = c2.pills("Layers", ["Stores", "Redemption activity", "Attention list"], selection_mode="multi",
+                     default=["Stores", "Redemption activity", "Attention list"], key="map_layers")
+    area = filters.replace(stores=())
+    stores = map_stores(area)
+    if stores.empty:
+        frame.empty_state(filters)
+        return
+    layers = []
+    if "Redemption activity" in shown:
+        layers.append(maps.redemption_hex_layer(redemption_bins(area, maps.cell_degrees(stores))))
+    if "Stores" in shown:
+        layers.append(maps.store_points_layer(stores, kpi))
+    if "Attention list" in shown:
+        layers.append(maps.attention_layer(stores, kpi))
+    if not layers:
+        st.info("Switch on at least one layer above.", icon="🗺️")
+        return
+    st.pydeck_chart(maps.build_deck(layers, maps.view_for(stores), kpi), height=maps.MAP_HEIGHT,
+                    on_select=_select_from_map, selection_mode="multi-object", key=MAP_KEY,
+                    alt=f"Map of {len(stores)} stores coloured by {metrics.KPIS[kpi].label}")
+    st.html(maps.legend_html(kpi, *(maps.kpi_range(stores, kpi) or (None, None))))
+    flagged = int(stores["on_attention"].sum())
+    st.caption(f"{len(stores):,} stores · {flagged} on the attention list (red ring) · hexagons = redemptions "
+               f"· click a store, or shift-drag a box, to filter every page to the selection")
+    if filters.stores:
+        names = dict(zip(stores["store_id"], stores["store_name"]))
+        st.markdown("**Selected:** " + ", ".join(f"{names.get(s, s)} ({s})" for s in filters.stores))
+
+
+frame.guard(page)

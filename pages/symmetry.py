@@ -1,7 +1,137 @@
-"""Placeholder until its issue lands (replaced by the page itself)."""
+"""Online-offline symmetry: does each store deliver offline what it promises online?
+
+Opens on one store's drill when the link names a store (``./symmetry?store=S0003``).
+"""
 
 import streamlit as st
 
-from o2o_ops.ui import frame
+from o2o_ops import metrics, symmetry
+from o2o_ops.charts import symmetry as charts
+from o2o_ops.ui import data, frame
 
-frame.header("symmetry", frame.current_filters())
+store_table = data.cached(symmetry.store_table)
+deal_gap_by_store = data.cached(symmetry.deal_gap_by_store)
+deal_gap_by_week = data.cached(symmetry.deal_gap_by_week)
+attention_list = data.cached(symmetry.attention_list)
+store_trend = data.cached(symmetry.store_trend)
+campaign_phases = data.cached(symmetry.campaign_phases)
+low_rated_reviews = data.cached(symmetry.low_rated_reviews)
+
+CARD_KPIS = ("symmetry_index", "rating_gap", "wait_gap_minutes", "as_described_rate", "complaint_rate",
+             "deal_customer_gap")
+TABLE_COLUMNS = ["store_id", "store_name", "store_city", "store_category", "symmetry_index", "listed_rating",
+                 "avg_rating", "rating_gap", "listed_wait_minutes", "actual_wait_minutes", "wait_gap_minutes",
+                 "as_described_rate", "complaint_rate", "deal_customer_gap", "reviews", "redemptions"]
+DRILL = "Store drill"
+
+
+def page() -> None:
+    filters = frame.current_filters()
+    frame.header("Online-offline symmetry", filters,
+                 note="does what stores promise online match what customers get offline?")
+    stores = store_table(filters)
+    if stores.empty:
+        frame.empty_state(filters)
+        return
+    totals = data.kpis(filters, "total", CARD_KPIS)
+    frame.kpi_cards(totals.iloc[0], CARD_KPIS, columns=3)
+    with st.expander("How the symmetry index is scored"):
+        st.markdown(metrics.SYMMETRY_DOC)
+
+    linked = "store" in st.query_params and len(filters.stores) == 1
+    tabs = st.tabs(["Stores", "Attention list", "Deal customers", DRILL], default=DRILL if linked else None)
+    with tabs[0]:
+        stores_tab(stores, filters)
+    with tabs[1]:
+        attention_tab(filters)
+    with tabs[2]:
+        deal_tab(filters)
+    with tabs[3]:
+        drill_tab(stores, filters)
+
+
+def stores_tab(stores, filters) -> None:
+    st.plotly_chart(charts.listed_vs_actual(stores), key="sym_scatter")
+    config = frame.kpi_column_config(TABLE_COLUMNS) | {
+        "store_id": "Store", "store_name": "Name", "store_city": "City", "store_category": "Category",
+        "listed_rating": st.column_config.NumberColumn("Listed rating", format="%.1f ★",
+                                                       help="Rating shown online"),
+        "avg_rating": st.column_config.NumberColumn("Actual rating", format="%.2f ★",
+                                                    help=metrics.KPIS["avg_rating"].description),
+        "listed_wait_minutes": st.column_config.NumberColumn("Promised wait", format="%.0f min"),
+        "actual_wait_minutes": st.column_config.NumberColumn("Actual wait", format="%.1f min",
+                                                             help="Promised wait + wait gap: the mean recorded wait"),
+    }
+    st.caption(f"One row per store, worst symmetry first · {filters.describe()}")
+    frame.table(stores[TABLE_COLUMNS], "symmetry", filters, key="stores", column_config=config)
+
+
+def attention_tab(filters) -> None:
+    c1, c2 = st.columns(2)
+    threshold = c1.slider("Flag over-promising by more than (stars)", 0.1, 2.0,
+                          symmetry.DEFAULT_GAP_THRESHOLD, 0.1, key="sym_gap_threshold")
+    min_drop = c2.slider(f"Flag a symmetry-index fall over {symmetry.ATTENTION_WEEKS} weeks of at least (points)",
+                         1, 50, int(symmetry.DEFAULT_MIN_DROP), 1, key="sym_min_drop")
+    flagged = attention_list(filters, float(threshold), float(min_drop))
+    if flagged.empty:
+        st.success("No store over-promises by that much or lost that many points. ✓")
+        return
+    st.caption(f"{len(flagged)} stores · over-promisers first (largest rating gap), then the biggest "
+               f"falls · last {symmetry.ATTENTION_WEEKS} weeks vs the {symmetry.ATTENTION_WEEKS} before")
+    for row in flagged.head(5).itertuples():
+        st.markdown(f"**[{row.store_name}](./symmetry?store={row.store_id})** ({row.store_id}, "
+                    f"{row.store_city}) — {row.reason}")
+    cols = ["store_id", "store_name", "store_city", "store_category", "reason", "rating_gap",
+            "wait_gap_minutes", "symmetry_index", "index_before", "index_recent", "index_drop"]
+    config = frame.kpi_column_config(cols) | {
+        "reason": st.column_config.TextColumn("Why", width="large"),
+        "index_before": st.column_config.NumberColumn("Index, 4 weeks before", format="%.0f"),
+        "index_recent": st.column_config.NumberColumn("Index, last 4 weeks", format="%.0f"),
+        "index_drop": st.column_config.NumberColumn("Fall (points)", format="%.0f"),
+    }
+    frame.table(flagged[cols], "symmetry", filters, key="attention", column_config=config)
+
+
+def deal_tab(filters) -> None:
+    by_store = deal_gap_by_store(filters)
+    by_week = deal_gap_by_week(filters)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.deal_gap_by_store(by_store), key="sym_deal_store")
+    right.plotly_chart(charts.deal_gap_over_time(by_week), key="sym_deal_week")
+    st.caption("Deal-customer gap = average rating of campaign orders − average rating of full-price orders; "
+               "negative = deal customers are less happy. Stores with no campaign reviews are left out.")
+
+
+def drill_tab(stores, filters) -> None:
+    options = stores["store_id"].tolist()
+    names = dict(zip(stores["store_id"], stores["store_name"]))
+    wanted = filters.stores[0] if len(filters.stores) == 1 and filters.stores[0] in options else None
+    store_id = st.selectbox("Store", options, index=options.index(wanted) if wanted else 0, key="sym_drill_store",
+                            format_func=lambda sid: f"{names.get(sid, sid)} ({sid})")
+    row = stores.set_index("store_id").loc[store_id]
+    st.subheader(f"{row['store_name']} · {row['store_city']} · {str(row['store_category']).replace('_', ' ')}")
+    st.markdown(symmetry.reason(row) or "No gap between promise and delivery worth a mention.")
+    frame.kpi_cards(row, ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes"), columns=4)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.store_trend(store_trend(filters, store_id)), key="sym_drill_trend")
+    right.plotly_chart(charts.campaign_phases(campaign_phases(filters, store_id)), key="sym_drill_phases")
+
+    st.markdown(f"**Recent low-rated reviews** (rating ≤ {symmetry.LOW_RATING}), newest first")
+    page_size = 20
+    page_key = f"sym_reviews_page_{store_id}"
+    page_no = st.session_state.get(page_key, 1)
+    reviews, total = low_rated_reviews(filters, store_id, page_size=page_size, page_no=page_no)
+    if total == 0:
+        st.info("No low-rated reviews for this store in the period.", icon="👍")
+        return
+    pages = max(1, -(-total // page_size))
+    st.number_input(f"Page (of {pages}; {total:,} reviews)", 1, pages, key=page_key)
+    frame.table(reviews, "symmetry", filters, key=f"reviews-{store_id}", column_config={
+        "rating": st.column_config.NumberColumn("Rating", format="%d ★"),
+        "paid_amount": st.column_config.NumberColumn("Paid", format="%.2f"),
+        "wait_minutes": st.column_config.NumberColumn("Wait", format="%.0f min"),
+        "listed_wait_minutes": st.column_config.NumberColumn("Promised wait", format="%.0f min"),
+    })
+
+
+frame.guard(page)

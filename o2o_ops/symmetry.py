@@ -1,0 +1,305 @@
+"""Online-offline symmetry: does what a store promises online match what customers get offline?
+
+Every number here comes from the KPI registry (:func:`o2o_ops.metrics.compute`) or reuses a
+registry formula over the same pre-summed rollup columns; this module adds the cuts the
+symmetry page and the store map need:
+
+- :func:`store_table` — one row per store: listed vs actual rating, promised vs actual wait,
+  as-described rate, complaint rate, symmetry index;
+- :func:`deal_gap_by_store` / :func:`deal_gap_by_week` — campaign vs full-price ratings;
+- :func:`campaign_phases` — a store's rating before, during and after each of its campaigns;
+- :func:`attention_list` — stores that over-promise or whose index fell, with a reason in words;
+- :func:`store_trend` and :func:`low_rated_reviews` — the one-store drill (reviews are paged);
+- :func:`map_stores` — the store map's data, one row per store (aggregated in DuckDB).
+
+No streamlit here; the UI wraps these with ``data.cached``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from o2o_ops import db, metrics
+from o2o_ops.filters import Filters
+
+# KPIs of the per-store symmetry table, in display order.
+TABLE_KPIS = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes", "as_described_rate",
+              "complaint_rate", "deal_customer_gap", "reviews", "redemptions", "orders")
+TREND_KPIS = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes", "as_described_rate",
+              "complaint_rate")
+# KPIs the map may colour stores by (an allowlist: the page offers exactly these).
+MAP_KPIS = ("symmetry_index", "avg_rating", "redemption_rate", "sla_attainment", "capacity_utilisation")
+
+ATTENTION_WEEKS = 4
+DEFAULT_GAP_THRESHOLD = 0.5      # stars over-promised before a store is flagged
+DEFAULT_MIN_DROP = 5.0           # symmetry-index points lost before a fall is flagged
+WAIT_MENTION_MINUTES = 2.0       # a wait gap below this is not worth a clause in the reason
+DESCRIBED_MENTION = 0.80         # an as-described rate below this gets a clause in the reason
+LOW_RATING = 2                   # reviews rated this or lower are "low-rated"
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+# ------------------------------------------------------------------------------------------
+# Per-store table and deal-customer gap
+# ------------------------------------------------------------------------------------------
+
+def store_table(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """One row per store with orders under ``filters``: the registry's symmetry KPIs plus the
+    store's promises. ``actual_wait_minutes`` = listed wait + wait gap (the store's mean wait over
+    redemptions with a recorded wait; at store grain the promise is one number, so this is exact).
+    Sorted worst symmetry first."""
+    df = metrics.compute(con, filters, "store", TABLE_KPIS)
+    if df.empty:
+        return df
+    df["actual_wait_minutes"] = df["listed_wait_minutes"] + df["wait_gap_minutes"]
+    return df.sort_values(["symmetry_index", "store_id"], na_position="last").reset_index(drop=True)
+
+
+def deal_gap_by_store(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """One row per store with both campaign and full-price reviews: deal-customer gap (registry),
+    average rating and reviews. Most negative gap (deal customers least happy) first."""
+    df = metrics.compute(con, filters, "store", ("deal_customer_gap", "avg_rating", "reviews"))
+    if df.empty:
+        return df
+    df = df[df["deal_customer_gap"].notna()]
+    return df.sort_values(["deal_customer_gap", "store_id"]).reset_index(drop=True)
+
+
+def deal_gap_by_week(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """One row per ISO week: deal-customer gap and average rating (registry)."""
+    return metrics.compute(con, filters, "week", ("deal_customer_gap", "avg_rating", "reviews"))
+
+
+# campaign_phase_ratings: one row per campaign that sold at the store x phase (before, during,
+# after). A phase is as long as the campaign: before = the same number of days ending the day
+# before it starts, after = the same number of days from the day after it ends. Ratings are of
+# all the store's orders (campaign and full price) placed in the phase, with the registry's
+# avg_rating formula over the rollup's sums. Params: $store_id; the filters' non-date dimensions.
+_PHASES_SQL = """
+WITH camp AS (
+    SELECT c.campaign_id, c.name AS campaign_name, c.kind AS campaign_kind, c.start_date, c.end_date,
+           date_diff('day', c.start_date, c.end_date) + 1 AS n_days
+    FROM campaigns c
+    WHERE c.campaign_id IN (SELECT DISTINCT campaign_id FROM rollup_store_day
+                            WHERE store_id = $store_id AND campaign_id IS NOT NULL AND {where_dated})
+),
+phased AS (
+    SELECT camp.campaign_id, camp.campaign_name, camp.campaign_kind, camp.start_date, camp.end_date,
+           CASE WHEN r.date < camp.start_date THEN 'before'
+                WHEN r.date > camp.end_date THEN 'after' ELSE 'during' END AS phase,
+           r.rating_sum, r.count_reviews
+    FROM camp JOIN rollup_store_day r
+      ON r.store_id = $store_id
+     AND r.date BETWEEN camp.start_date - camp.n_days * INTERVAL 1 DAY
+                    AND camp.end_date + camp.n_days * INTERVAL 1 DAY
+    WHERE {where_undated}
+),
+o AS (
+    SELECT campaign_id, campaign_name, campaign_kind, start_date, end_date, phase,
+           sum(rating_sum) AS rating_sum, sum(count_reviews) AS count_reviews
+    FROM phased GROUP BY ALL
+)
+SELECT campaign_id, campaign_name, campaign_kind, start_date, end_date, phase,
+       {avg_rating} AS avg_rating, count_reviews AS reviews
+FROM o
+ORDER BY start_date, campaign_id, CASE phase WHEN 'before' THEN 0 WHEN 'during' THEN 1 ELSE 2 END
+"""
+PHASES = ("before", "during", "after")
+
+
+def campaign_phases(con: duckdb.DuckDBPyConnection, filters: Filters, store_id: str) -> pd.DataFrame:
+    """The store's average rating before, during and after each campaign that sold there in the
+    filter period: one row per campaign with ``before``/``during``/``after`` rating columns and
+    their review counts. The phase windows run outside the filter dates on purpose (a campaign
+    that starts on the first filtered day still has a "before")."""
+    undated = filters.replace(start=None, end=None)
+    sql = _PHASES_SQL.format(where_dated=filters.where_sql("rollup"),
+                             where_undated=undated.where_sql("rollup", alias="r"),
+                             avg_rating=metrics.KPIS["avg_rating"].sql)
+    params = {**filters.params("rollup"), "store_id": store_id}
+    long = db.run(con, sql, params)
+    cols = ["campaign_id", "campaign_name", "campaign_kind", "start_date", "end_date"]
+    if long.empty:
+        return pd.DataFrame(columns=[*cols, *PHASES, *(f"reviews_{p}" for p in PHASES)])
+    wide = long.pivot_table(index=cols, columns="phase", values=["avg_rating", "reviews"], aggfunc="first")
+    out = pd.DataFrame(index=wide.index)
+    for phase in PHASES:
+        out[phase] = wide["avg_rating"][phase] if phase in wide["avg_rating"] else float("nan")
+    for phase in PHASES:
+        out[f"reviews_{phase}"] = (wide["reviews"][phase] if phase in wide["reviews"] else 0)
+        out[f"reviews_{phase}"] = out[f"reviews_{phase}"].fillna(0).astype(int)
+    return out.reset_index().sort_values(["start_date", "campaign_id"]).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Attention list
+# ------------------------------------------------------------------------------------------
+
+def reference_end(con: duckdb.DuckDBPyConnection, filters: Filters) -> dt.date | None:
+    """The last day the attention list looks at: the filter's end, else the last order date."""
+    if filters.end:
+        return filters.end
+    last = db.scalar(con, "SELECT max(date) FROM rollup_store_day")
+    return None if _is_missing(last) else pd.Timestamp(last).date()
+
+
+def reason(row: pd.Series | dict) -> str:
+    """Why a store is on the attention list, in words a store manager reads at a glance, e.g.
+    ``listed 4.8, customers give 3.9; waits 14 min over the promised 10``."""
+    parts: list[str] = []
+    listed, actual = row.get("listed_rating"), row.get("avg_rating")
+    if not _is_missing(listed) and not _is_missing(actual):
+        parts.append(f"listed {listed:.1f}, customers give {actual:.1f}")
+    gap, promised = row.get("wait_gap_minutes"), row.get("listed_wait_minutes")
+    if not _is_missing(gap) and not _is_missing(promised) and abs(gap) >= WAIT_MENTION_MINUTES:
+        side = "over" if gap > 0 else "under"
+        parts.append(f"waits {abs(gap):.0f} min {side} the promised {promised:.0f}")
+    described = row.get("as_described_rate")
+    if not _is_missing(described) and described < DESCRIBED_MENTION:
+        parts.append(f"only {described * 100:.0f}% say it was as described")
+    drop, before, now = row.get("index_drop"), row.get("index_before"), row.get("index_recent")
+    if row.get("is_falling") and not _is_missing(drop):
+        parts.append(f"symmetry index fell {drop:.0f} points in {ATTENTION_WEEKS} weeks ({before:.0f} → {now:.0f})")
+    return "; ".join(parts)
+
+
+def attention_list(con: duckdb.DuckDBPyConnection, filters: Filters,
+                   gap_threshold: float = DEFAULT_GAP_THRESHOLD,
+                   min_drop: float = DEFAULT_MIN_DROP, limit: int = 50) -> pd.DataFrame:
+    """Stores that need attention, most urgent first, each with a ``reason`` in words.
+
+    A store is listed when it over-promises (rating gap over the filter period > ``gap_threshold``
+    stars) or its symmetry index over the last four weeks (ending at the filter's end, else the
+    last order date) is at least ``min_drop`` points below the four weeks before. Over-promisers
+    come first, largest gap first; then the biggest falls.
+    """
+    period = store_table(con, filters)
+    columns = ["store_id", "store_name", "store_city", "store_category", "listed_rating", "avg_rating",
+               "rating_gap", "listed_wait_minutes", "wait_gap_minutes", "as_described_rate",
+               "symmetry_index", "index_before", "index_recent", "index_drop", "is_over_promising",
+               "is_falling", "reason", "lat", "lon"]
+    end = reference_end(con, filters)
+    if period.empty or end is None:
+        return pd.DataFrame(columns=columns)
+    days = 7 * ATTENTION_WEEKS
+    recent = filters.replace(start=end - dt.timedelta(days=days - 1), end=end)
+    before = filters.replace(start=end - dt.timedelta(days=2 * days - 1), end=end - dt.timedelta(days=days))
+    idx_recent = metrics.compute(con, recent, "store", ("symmetry_index",))
+    idx_before = metrics.compute(con, before, "store", ("symmetry_index",))
+    trend = pd.DataFrame({"store_id": pd.Series(dtype="object")})
+    if not idx_recent.empty:
+        trend = idx_recent[["store_id", "symmetry_index"]].rename(columns={"symmetry_index": "index_recent"})
+    if not idx_before.empty:
+        trend = trend.merge(idx_before[["store_id", "symmetry_index"]].rename(
+            columns={"symmetry_index": "index_before"}), on="store_id", how="outer")
+    for col in ("index_recent", "index_before"):
+        if col not in trend:
+            trend[col] = float("nan")
+    trend["index_drop"] = trend["index_before"] - trend["index_recent"]
+    df = period.merge(trend, on="store_id", how="left")
+    df["is_over_promising"] = (df["rating_gap"] > gap_threshold).fillna(False).astype(bool)
+    df["is_falling"] = (df["index_drop"] >= min_drop).fillna(False).astype(bool)
+    df = df[df["is_over_promising"] | df["is_falling"]].copy()
+    if df.empty:
+        return pd.DataFrame(columns=columns)
+    df["reason"] = [reason(r) for _, r in df.iterrows()]
+    df["_rank_gap"] = df["rating_gap"].where(df["is_over_promising"])
+    df = df.sort_values(["is_over_promising", "_rank_gap", "index_drop", "store_id"],
+                        ascending=[False, False, False, True], na_position="last")
+    return df[columns].head(limit).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------
+# One store's drill
+# ------------------------------------------------------------------------------------------
+
+def store_trend(con: duckdb.DuckDBPyConnection, filters: Filters, store_id: str) -> pd.DataFrame:
+    """One row per ISO week: the store's symmetry KPIs (registry, filtered to that store)."""
+    return metrics.compute(con, filters.replace(stores=(store_id,)), "week", TREND_KPIS)
+
+
+# low_rated_reviews: one row per review rated <= $max_rating of an order at $store_id placed
+# under the filters, newest first, with the order and its campaign. Paged: $limit / $offset.
+_LOW_REVIEWS_SQL = """
+SELECT v.posted_at, v.rating, v.as_described, v.complaint_category,
+       f.order_id, f.ordered_at, f.status, f.paid_amount, f.redeemed_at, f.wait_minutes,
+       f.listed_wait_minutes, f.campaign_id, c.name AS campaign_name, f.channel
+FROM reviews v
+JOIN order_facts f USING (order_id)
+LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id
+WHERE f.store_id = $store_id AND v.rating <= $max_rating AND {where}
+ORDER BY v.posted_at DESC, v.review_id
+LIMIT $limit OFFSET $offset
+"""
+_LOW_REVIEWS_COUNT_SQL = """
+SELECT count(*) AS n
+FROM reviews v JOIN order_facts f USING (order_id)
+WHERE f.store_id = $store_id AND v.rating <= $max_rating AND {where}
+"""
+
+
+def low_rated_reviews(con: duckdb.DuckDBPyConnection, filters: Filters, store_id: str, *,
+                      max_rating: int = LOW_RATING, page_size: int = 20, page_no: int = 1) -> tuple[pd.DataFrame, int]:
+    """(one page of the store's low-rated reviews with their orders and campaigns, total count)."""
+    page_size = max(1, min(int(page_size), 200))
+    page_no = max(1, int(page_no))
+    where = filters.where_sql("facts", alias="f")
+    params = {**filters.params("facts"), "store_id": store_id, "max_rating": int(max_rating)}
+    total = int(db.scalar(con, _LOW_REVIEWS_COUNT_SQL.format(where=where), params) or 0)
+    rows = db.run(con, _LOW_REVIEWS_SQL.format(where=where),
+                  {**params, "limit": page_size, "offset": (page_no - 1) * page_size})
+    return rows, total
+
+
+# ------------------------------------------------------------------------------------------
+# Map data
+# ------------------------------------------------------------------------------------------
+
+# redemption_bins: one row per lat/lon cell of side $cell degrees (cell centre), with the
+# registry's redemptions KPI (orders placed under the filters that were redeemed) summed over
+# the cell's stores. The map's activity layer; hundreds of rows whatever the order count.
+_BINS_SQL = """
+WITH o AS (
+    SELECT r.store_id, sum(r.count_redemptions) AS count_redemptions
+    FROM rollup_store_day r WHERE {where} GROUP BY ALL
+),
+cells AS (
+    SELECT round(s.lat / $cell) * $cell AS lat, round(s.lon / $cell) * $cell AS lon, o.count_redemptions
+    FROM o JOIN stores s USING (store_id)
+)
+SELECT lat, lon, sum(count_redemptions) AS redemptions, count(*) AS stores, $cell AS cell_degrees
+FROM cells
+GROUP BY lat, lon
+HAVING sum(count_redemptions) > 0
+ORDER BY lat, lon
+"""
+
+
+def redemption_bins(con: duckdb.DuckDBPyConnection, filters: Filters, cell_degrees: float) -> pd.DataFrame:
+    """Redemptions summed into square lat/lon cells of ``cell_degrees`` (see the SQL's header)."""
+    cell = float(cell_degrees)
+    if not 0 < cell <= 10:
+        raise ValueError(f"A map cell must be between 0 and 10 degrees, not {cell_degrees}.")
+    sql = _BINS_SQL.format(where=filters.where_sql("rollup", alias="r"))
+    return db.run(con, sql, {**filters.params("rollup"), "cell": cell})
+
+
+def map_stores(con: duckdb.DuckDBPyConnection, filters: Filters,
+               gap_threshold: float = DEFAULT_GAP_THRESHOLD) -> pd.DataFrame:
+    """One row per store with orders under ``filters``: position, name, category, the map's KPIs
+    (:data:`MAP_KPIS`), orders and redemptions, and ``on_attention`` (is on the attention list).
+    This is all the map sends to the browser: thousands of rows at most, whatever the order count."""
+    df = metrics.compute(con, filters, "store", (*MAP_KPIS, "orders", "redemptions"))
+    if df.empty:
+        return df
+    flagged = set(attention_list(con, filters, gap_threshold=gap_threshold, limit=100_000)["store_id"])
+    df["on_attention"] = df["store_id"].isin(flagged)
+    return df.dropna(subset=["lat", "lon"]).reset_index(drop=True)
