@@ -6,7 +6,7 @@ Run: streamlit run dashboard.py
 
 import streamlit as st
 
-from o2o_ops.ui import frame
+from o2o_ops.ui import auth as auth_ui, frame
 
 st.set_page_config(page_title="o2o-ops", page_icon=":material/storefront:", layout="wide")
 
@@ -29,6 +29,8 @@ PAGES = {
 }
 
 if frame.ensure_warehouse():
+    if not auth_ui.require_user():
+        st.stop()
     page = st.navigation(PAGES)
     frame.sidebar_filters()
     page.run()

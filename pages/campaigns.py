@@ -7,7 +7,7 @@ import streamlit as st
 
 from o2o_ops import campaigns, lift, metrics
 from o2o_ops.charts import campaigns as charts
-from o2o_ops.ui import data, frame
+from o2o_ops.ui import auth as auth_ui, data, frame
 
 campaign_table = data.cached(campaigns.campaign_table)
 campaign_summary = data.cached(campaigns.campaign_summary)
@@ -159,7 +159,9 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
     store_id = st.selectbox("Store", store_ids, key="cmp_store", index=None, placeholder="Pick a store to see its orders",
                             format_func=lambda s: f"{names.get(s, s)} ({s})", on_change=_reset_page)
     _set_url("cstore", store_id)
-    if store_id:
+    if store_id and not auth_ui.can_see_orders():
+        st.info("Order-level rows are shown to analysts only; the store's KPIs are in the table above.", icon="🔒")
+    elif store_id:
         orders_panel(filters, campaign_id, store_id)
     else:
         _set_url("page_no", None)

@@ -10,7 +10,7 @@ import sys
 
 import pandas as pd
 
-from o2o_ops import db, metrics
+from o2o_ops import auth, db, metrics
 from o2o_ops.cli import add_warehouse_arg
 from o2o_ops.filters import Filters
 
@@ -52,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="only these KPIs (default: all); see `--list`")
     parser.add_argument("--format", default="table", choices=("table", "json", "csv"))
     parser.add_argument("--list", action="store_true", help="list the KPI names and formulas, then stop")
+    parser.add_argument("--as-user", metavar="NAME", default=None,
+                        help="only the stores this user of the users file may see")
+    parser.add_argument("--users-file", metavar="PATH", default=None,
+                        help="users file for --as-user (default: $O2O_USERS_FILE)")
     add_warehouse_arg(parser)
     parser.set_defaults(func=run)
 
@@ -84,6 +88,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: unknown KPI {', '.join(unknown)}; `kpis --list` shows the names", file=sys.stderr)
         return 2
     filters = filters_from_args(args)
+    if getattr(args, "as_user", None):
+        try:
+            filters = auth.scoped(filters, auth.get_user(args.as_user, args.users_file))
+        except auth.AuthError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     con = db.connect(args.warehouse)
     try:
         df = metrics.compute(con, filters, args.by, args.kpi or None)

@@ -117,6 +117,8 @@ def _init_from_url(choices: dict[str, Any]) -> None:
 def sidebar_filters() -> Filters:
     """Render the shared sidebar filters and keep them in the URL; return the active Filters."""
     choices = data.dimension_values()
+    from o2o_ops.ui import auth as auth_ui  # a manager can only pick stores inside their scope
+    choices = auth_ui.scoped_choices(choices)
     if "flt_dates" not in st.session_state:
         _init_from_url(choices)
     sb = st.sidebar
@@ -174,7 +176,10 @@ def _write_url(filters: Filters) -> None:
 
 
 def current_filters() -> Filters:
-    return st.session_state.get(FILTERS_KEY) or Filters()
+    from o2o_ops.ui import auth as auth_ui
+    if not auth_ui.page_allowed():  # also when Streamlit runs a page without the router
+        st.stop()
+    return apply_scope(st.session_state.get(FILTERS_KEY) or Filters())
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,0 +1,237 @@
+"""The app's side of sign-in: the sign-in form, single sign-on, the session's scope, sign-out.
+
+``require_user()`` runs on every click before navigation. It leaves in ``st.session_state``:
+
+- ``o2o_user``: ``{"name", "role", "stores", "regions", "source"}`` of the signed-in user;
+- ``o2o_scope``: ``{"stores": [...] | None, "regions": [...] | None}``, which
+  ``frame.apply_scope`` ANDs into every :class:`~o2o_ops.filters.Filters`, so every query carries
+  it as bound parameters.
+
+The user's role and scope are read again from the users file on every click, so removing a user
+or changing their stores takes effect at once. With no users file and no ``[auth]`` secrets the
+app runs open (the demo) and says so in the sidebar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import streamlit as st
+
+from o2o_ops import auth
+from o2o_ops.ui import data
+
+USER_KEY = "o2o_user"
+SCOPE_KEY = "o2o_scope"
+SIGNED_IN_AT_KEY = "o2o_signed_in_at"
+SEEN_AT_KEY = "o2o_seen_at"
+MESSAGE_KEY = "o2o_auth_message"
+OPEN_NOTE = "Open demo: no sign-in configured"
+
+_visible_stores = data.cached(auth.visible_stores)
+
+
+def oidc_configured() -> bool:
+    """Whether the deployment configured Streamlit's OIDC sign-in (an ``[auth]`` secrets section)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no or unreadable secrets.toml simply means no OIDC
+        return False
+
+
+def sign_in_required() -> bool:
+    return auth.is_configured() or oidc_configured()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _set_user(user: auth.User, *, fresh: bool) -> None:
+    stores, regions = auth.scope_for(user)
+    st.session_state[USER_KEY] = user.as_dict()
+    st.session_state[SCOPE_KEY] = {"stores": list(stores) if stores is not None else None,
+                                   "regions": list(regions) if regions is not None else None}
+    now = _now()
+    if fresh or SIGNED_IN_AT_KEY not in st.session_state:
+        st.session_state[SIGNED_IN_AT_KEY] = now
+    st.session_state[SEEN_AT_KEY] = now
+
+
+def _clear_session(message: str | None = None) -> None:
+    """Forget everything this session knew, including filters chosen under the old scope."""
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    if message:
+        st.session_state[MESSAGE_KEY] = message
+
+
+def _oidc_claims() -> dict[str, Any] | None:
+    if not oidc_configured():
+        return None
+    try:
+        if not st.user.is_logged_in:
+            return None
+        return st.user.to_dict()
+    except AttributeError:
+        return None
+
+
+def current_user() -> auth.User | None:
+    """The signed-in user, revalidated (timeout, users file); None when nobody is signed in."""
+    info = st.session_state.get(USER_KEY)
+    if not info:
+        claims = _oidc_claims()
+        if claims is None:
+            return None
+        try:
+            user = auth.user_from_claims(claims)
+        except auth.AuthError as exc:
+            st.session_state[MESSAGE_KEY] = str(exc)
+            return None
+        _set_user(user, fresh=True)
+        return user
+    now = _now()
+    signed_in_at = st.session_state.get(SIGNED_IN_AT_KEY, now)
+    seen_at = st.session_state.get(SEEN_AT_KEY, now)
+    if auth.session_expired(signed_in_at, seen_at, now, auth.session_rules()):
+        sign_out("Your session timed out. Sign in again to continue.")
+        return None
+    try:
+        if info.get("source") == "oidc":
+            claims = _oidc_claims()
+            if claims is None:
+                raise auth.AuthError("Your single sign-on session ended.")
+            user = auth.user_from_claims(claims, record=False)
+        else:
+            user = auth.get_user(str(info.get("name", "")))
+    except auth.AuthError as exc:
+        sign_out(f"You were signed out: {exc}")
+        return None
+    _set_user(user, fresh=False)
+    return user
+
+
+def sign_out(message: str | None = None) -> None:
+    was_oidc = (st.session_state.get(USER_KEY) or {}).get("source") == "oidc"
+    _clear_session(message)
+    if was_oidc:
+        st.logout()  # also drops the identity cookie; starts a new session
+
+
+def _role_label(user: auth.User) -> str:
+    label = user.role.replace("_", " ")
+    if user.role == "store_manager":
+        label += f" · {len(user.stores)} store{'s' if len(user.stores) != 1 else ''}"
+    elif user.role == "regional_manager":
+        label += f" · {', '.join(user.regions)}"
+        if user.stores:
+            label += f" + {len(user.stores)} store{'s' if len(user.stores) != 1 else ''}"
+    return label
+
+
+def _sidebar_user(user: auth.User) -> None:
+    sb = st.sidebar
+    sb.caption(f"Signed in as **{user.name}** ({_role_label(user)})")
+    sb.button("Sign out", key="o2o_sign_out", icon=":material/logout:", on_click=sign_out,
+              args=("You signed out.",))
+
+
+def _sign_in_page() -> None:
+    st.title("Sign in to o2o-ops")
+    message = st.session_state.pop(MESSAGE_KEY, None)
+    if message:
+        st.info(message)
+    if auth.is_configured():
+        uf = auth.load()
+        if uf.users:
+            with st.form("o2o_sign_in", clear_on_submit=True):
+                name = st.text_input("User name", key="signin_name", autocomplete="username")
+                password = st.text_input("Password", type="password", key="signin_password",
+                                         autocomplete="current-password")
+                submitted = st.form_submit_button("Sign in", type="primary")
+            if submitted:
+                try:
+                    user = auth.verify(name, password)
+                except auth.SignInRefused as exc:
+                    st.error(str(exc))
+                else:
+                    _clear_session()
+                    _set_user(user, fresh=True)
+                    st.rerun()
+        elif not oidc_configured():
+            st.info("Sign-in is switched on but no users exist yet. An administrator adds one with "
+                    "`python -m o2o_ops user add NAME --role ROLE`.")
+    if oidc_configured():
+        st.button("Sign in with single sign-on", key="o2o_sso", icon=":material/key:", on_click=st.login)
+    st.caption("Store and regional managers see their own stores; analysts also see order-level rows.")
+
+
+def require_user() -> bool:
+    """Gate the app: True when the page may run (someone signed in, or the app runs open)."""
+    if not sign_in_required():
+        st.session_state.pop(USER_KEY, None)
+        st.session_state.pop(SCOPE_KEY, None)
+        st.sidebar.caption(OPEN_NOTE, help="Anyone who can open this app sees every store. Add a user "
+                           "with `python -m o2o_ops user add` to require sign-in.")
+        return True
+    try:
+        user = current_user()
+    except auth.AuthError as exc:  # a broken users file: fail closed, say what to fix
+        st.error(str(exc))
+        return False
+    if user is None:
+        # A navigation with only the sign-in page: no page of the app is reachable, not even
+        # through Streamlit's pages/ directory fallback, until someone signs in.
+        st.navigation([st.Page(_sign_in_page, title="Sign in", icon=":material/login:", url_path="signin")],
+                      position="hidden").run()
+        return False
+    _sidebar_user(user)
+    return True
+
+
+def page_allowed() -> bool:
+    """For a page about to query: True when the session may see data; else show the sign-in form.
+
+    Normally ``require_user`` has already decided, but Streamlit runs a page script on its own
+    when it falls back to the ``pages/`` directory (a deep link on a fresh server, AppTest
+    reruns); this keeps such a run behind the same sign-in, timeout and users-file checks.
+    """
+    if not sign_in_required():
+        return True
+    try:
+        if current_user() is not None:
+            return True
+    except auth.AuthError as exc:
+        st.error(str(exc))
+        return False
+    _sign_in_page()
+    return False
+
+
+def can_see_orders() -> bool:
+    """Order-level rows are for analysts (everyone, while the app runs open)."""
+    if not sign_in_required():
+        return True
+    info = st.session_state.get(USER_KEY) or {}
+    return info.get("role") in auth.ORDER_ROLES
+
+
+def scoped_choices(choices: dict[str, Any]) -> dict[str, Any]:
+    """Sidebar choices limited to the session's scope, so nobody can even pick another's store."""
+    scope = st.session_state.get(SCOPE_KEY)
+    if not scope or (scope.get("stores") is None and scope.get("regions") is None):
+        return choices
+    stores = tuple(scope["stores"]) if scope.get("stores") is not None else None
+    regions = tuple(scope["regions"]) if scope.get("regions") is not None else None
+    visible = _visible_stores(stores, regions)
+    out = dict(choices)
+    ids = visible["store_id"].tolist()
+    out["stores"] = ids
+    out["store_names"] = dict(zip(visible["store_id"], visible["name"]))
+    for key, column in (("cities", "city"), ("districts", "district"), ("categories", "category")):
+        out[key] = sorted({v for v in visible[column].tolist() if isinstance(v, str)})
+    if "regions" in choices:
+        out["regions"] = sorted({v for v in visible["region"].tolist() if isinstance(v, str)})
+    return out
