@@ -129,13 +129,13 @@ def campaign_phases(con: duckdb.DuckDBPyConnection, filters: Filters, store_id: 
     cols = ["campaign_id", "campaign_name", "campaign_kind", "start_date", "end_date"]
     if long.empty:
         return pd.DataFrame(columns=[*cols, *PHASES, *(f"reviews_{p}" for p in PHASES)])
-    wide = long.pivot_table(index=cols, columns="phase", values=["avg_rating", "reviews"], aggfunc="first")
+    wide = long.set_index([*cols, "phase"])[["avg_rating", "reviews"]].unstack("phase")
     out = pd.DataFrame(index=wide.index)
+    for phase in PHASES:  # unstack keeps all-NULL phases; a phase with no orders is absent
+        out[phase] = wide[("avg_rating", phase)].astype(float) if ("avg_rating", phase) in wide else float("nan")
     for phase in PHASES:
-        out[phase] = wide["avg_rating"][phase] if phase in wide["avg_rating"] else float("nan")
-    for phase in PHASES:
-        out[f"reviews_{phase}"] = (wide["reviews"][phase] if phase in wide["reviews"] else 0)
-        out[f"reviews_{phase}"] = out[f"reviews_{phase}"].fillna(0).astype(int)
+        counts = wide[("reviews", phase)] if ("reviews", phase) in wide else 0
+        out[f"reviews_{phase}"] = pd.Series(counts, index=out.index).fillna(0).astype(int)
     return out.reset_index().sort_values(["start_date", "campaign_id"]).reset_index(drop=True)
 
 

@@ -49,7 +49,7 @@ def page() -> None:
                     alt=f"Map of {len(stores)} stores coloured by {metrics.KPIS[kpi].label}")
     st.html(maps.legend_html(kpi, *(maps.kpi_range(stores, kpi) or (None, None))))
     flagged = int(stores["on_attention"].sum())
-    st.caption(f"{len(stores):,} stores · {flagged} on the attention list (red ring) · hexagons = redemptions "
+    st.caption(f"{len(stores):,} store{'' if len(stores) == 1 else 's'} · {flagged} on the attention list (red ring) · hexagons = redemptions "
                f"· click a store, or shift-drag a box, to filter every page to the selection")
     if filters.stores:
         names = dict(zip(stores["store_id"], stores["store_name"]))

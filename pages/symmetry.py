@@ -76,7 +76,7 @@ def attention_tab(filters) -> None:
     if flagged.empty:
         st.success("No store over-promises by that much or lost that many points. ✓")
         return
-    st.caption(f"{len(flagged)} stores · over-promisers first (largest rating gap), then the biggest "
+    st.caption(f"{len(flagged)} store{'' if len(flagged) == 1 else 's'} · over-promisers first (largest rating gap), then the biggest "
                f"falls · last {symmetry.ATTENTION_WEEKS} weeks vs the {symmetry.ATTENTION_WEEKS} before")
     for row in flagged.head(5).itertuples():
         st.markdown(f"**[{row.store_name}](./symmetry?store={row.store_id})** ({row.store_id}, "

@@ -1,0 +1,129 @@
+"""AppTests for the symmetry page and the store map on the tiny warehouse (see tests/tiny.py).
+
+With from=2026-11-02 the window holds O1..O5 (the link's `to` is clamped to the last order date).
+S1 Lakeside Noodles over-promises: listed 4.5, customers give 3.0; 50% as described.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from apptest_util import open_page, texts
+from o2o_ops import metrics
+from o2o_ops.filters import Filters
+from tiny import START, build_tiny
+
+WINDOW = {"from": "2026-11-02", "to": "2026-11-15"}
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    return build_tiny(tmp_path_factory.mktemp("sympages") / "tiny.duckdb")
+
+
+def registry(warehouse, filters, names):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return metrics.compute(con, filters, "total", names).iloc[0]
+
+
+def metric_values(at) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for m in at.metric:
+        values.setdefault(m.label, m.value)   # first card of each label: the page's KPI row
+    return values
+
+
+def test_symmetry_page_shows_registry_values(warehouse):
+    at = open_page("pages/symmetry.py", warehouse, query=WINDOW)
+    assert not at.exception
+    shown = metric_values(at)
+    filters = Filters(start=START, end=__import__("datetime").date(2026, 11, 10))
+    expected = registry(warehouse, filters, ("symmetry_index", "rating_gap", "wait_gap_minutes", "deal_customer_gap"))
+    for name in ("symmetry_index", "rating_gap", "wait_gap_minutes", "deal_customer_gap"):
+        kpi = metrics.KPIS[name]
+        assert shown[kpi.label] == kpi.format(expected[name])
+    assert shown["Deal-customer gap"] == "+0.50 ★"   # deal O1 rated 4; full price O2 2 and O5 5 -> 3.5
+    body = texts(at)
+    assert "(S1, Hangzhou) — listed 4.5, customers give 3.0; only 50% say it was as described" in body
+    table = at.dataframe[0].value.set_index("store_id")
+    assert table.loc["S1", "actual_wait_minutes"] == pytest.approx(11.5)
+
+
+def test_symmetry_page_link_opens_store_drill(warehouse):
+    at = open_page("pages/symmetry.py", warehouse, query={**WINDOW, "store": "S1"})
+    assert not at.exception
+    assert at.selectbox(key="sym_drill_store").value == "S1"
+    assert "Lakeside Noodles · Hangzhou · restaurant" in [h.value for h in at.subheader]
+    shown = [(m.label, m.value) for m in at.metric]
+    assert ("Symmetry index", "80") in shown and ("Average rating", "3.00 ★") in shown   # hand-computed, see test_symmetry
+    reviews = at.dataframe[-1].value
+    assert reviews["order_id"].tolist() == ["O2"] and reviews["rating"].tolist() == [2]
+
+
+def test_symmetry_filter_change_and_threshold(warehouse):
+    at = open_page("pages/symmetry.py", warehouse, query={**WINDOW, "city": "Shanghai"})
+    assert not at.exception
+    assert "Lakeside Noodles" not in texts(at)
+    assert any("No store over-promises" in s.value for s in at.success)
+    at = open_page("pages/symmetry.py", warehouse, query=WINDOW)
+    at.slider(key="sym_gap_threshold").set_value(1.6).run()
+    assert not at.exception
+    assert any("No store over-promises" in s.value for s in at.success)
+
+
+def test_symmetry_empty_filter(warehouse):
+    at = open_page("pages/symmetry.py", warehouse, query={"from": "2026-10-25", "to": "2026-10-26"})
+    assert not at.exception
+    assert any("No orders match these filters" in i.value for i in at.info)
+
+
+def deck(at) -> dict:
+    charts = at.get("deck_gl_json_chart")
+    assert len(charts) == 1
+    return json.loads(charts[0].proto.json)
+
+
+def test_map_page(warehouse):
+    at = open_page("pages/map.py", warehouse, query=WINDOW)
+    assert not at.exception
+    spec = deck(at)
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    assert set(layers) == {"stores", "redemptions", "attention"}
+    assert [r["store_id"] for r in layers["stores"]["data"]] == ["S1", "S2", "S3"]
+    assert [r["store_id"] for r in layers["attention"]["data"]] == ["S1"]
+    s1 = layers["stores"]["data"][0]
+    assert s1["kpi_text"] == "80"                                    # S1's symmetry index, default colour KPI
+    assert "3 stores · 1 on the attention list" in texts(at)
+    # colour by another KPI from the allowlist
+    at.selectbox(key="map_kpi").set_value("avg_rating").run()
+    s1 = next(r for r in deck(at)["layers"] if r["id"] == "stores")["data"][0]
+    assert s1["kpi_text"] == "3.00 ★"
+    assert "Average rating" in at.html[0].value
+    # switch a layer off
+    at.pills(key="map_layers").set_value(["Stores"]).run()
+    assert [layer["id"] for layer in deck(at)["layers"]] == ["stores"]
+
+
+def test_map_page_filters_and_empty(warehouse):
+    at = open_page("pages/map.py", warehouse, query={**WINDOW, "city": "Shanghai"})
+    assert not at.exception
+    assert "2 stores · 0 on the attention list" in texts(at)
+    at = open_page("pages/map.py", warehouse, query={"from": "2026-10-25", "to": "2026-10-26"})
+    assert not at.exception
+    assert any("No orders match these filters" in i.value for i in at.info)
+    assert not at.get("deck_gl_json_chart")
+
+
+def test_store_filter_from_url_reaches_the_pages(warehouse):
+    """A map selection lands in the shared store filter (``flt_store`` / URL ``store``); that
+    filter narrows the symmetry page and keeps every store on the map to pick from."""
+    at = open_page("pages/symmetry.py", warehouse, query={**WINDOW, "store": "S2"})
+    assert not at.exception and list(at.session_state["flt_store"]) == ["S2"]
+    assert at.dataframe[0].value["store_id"].tolist() == ["S2"]
+    at = open_page("pages/map.py", warehouse, query={**WINDOW, "store": "S2"})
+    assert not at.exception
+    assert len(next(r for r in deck(at)["layers"] if r["id"] == "stores")["data"]) == 3
+    assert "Selected: Bund Hotel (S2)" in texts(at).replace("**", "")
