@@ -33,4 +33,4 @@ if frame.ensure_warehouse():
         st.stop()
     page = st.navigation(PAGES)
     frame.sidebar_filters()
-    page.run()
+    frame.routed_run(page)

@@ -175,7 +175,39 @@ def _write_url(filters: Filters) -> None:
         st.query_params.from_dict(wanted)
 
 
+ROUTED_KEY = "o2o_routed"
+
+
+def routed_run(page) -> None:
+    """Run ``page`` from the router, marking the run so pages know the shared frame ran."""
+    st.session_state[ROUTED_KEY] = True
+    try:
+        page.run()
+    finally:
+        st.session_state[ROUTED_KEY] = False
+
+
+def _ensure_routed() -> None:
+    """Send a page that Streamlit ran without dashboard.py back through the router.
+
+    Streamlit treats a ``pages/`` folder beside the main script as a v1 multipage app until the
+    first ``st.navigation`` call in the server process. Until then a deep link such as
+    ``/quality`` runs ``pages/quality.py`` alone: no filters, no sign-in, no wide layout. Turning
+    that legacy mode off and rerunning lets dashboard.py route the same URL properly.
+    """
+    if st.session_state.get(ROUTED_KEY):
+        return
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+    except ImportError:  # a future Streamlit without the legacy mode
+        return
+    st.rerun()
+
+
 def current_filters() -> Filters:
+    _ensure_routed()
     from o2o_ops.ui import auth as auth_ui
     if not auth_ui.page_allowed():  # also when Streamlit runs a page without the router
         st.stop()
@@ -221,7 +253,8 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
                     color = "off"
         spark = None
         if sparklines and name in sparklines:
-            spark = [None if pd.isna(v) else float(v) for v in sparklines[name]]
+            # st.metric refuses gaps; an undefined week is left out of the sparkline
+            spark = [float(v) for v in sparklines[name] if v is not None and not pd.isna(v)] or None
         with cols[i % columns]:
             st.metric(kpi.label, kpi.format(value), delta=delta, delta_color=color,
                       help=f"{kpi.description} ({kpi.unit})", border=True, chart_data=spark)

@@ -17,18 +17,23 @@ def test_overview_renders_in_chromium(app_url, page):
     assert screenshot(page, "overview").exists()
 
 
-def test_first_start_builds_the_demo_warehouse(tmp_path: Path, browser):
-    """With no warehouse, the first visitor sees the build's progress, then the overview."""
+def test_first_start_builds_the_demo_warehouse_then_serves_a_deep_link(tmp_path: Path, browser):
+    """With no warehouse, the first visitor of a shared link sees the build, then that page with
+    the link's filters: the router handles the link even as the server's very first request."""
     warehouse = tmp_path / "fresh" / "o2o.duckdb"
     proc, url = start_streamlit(warehouse, {"O2O_DEMO_ORDERS": "20000"})
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         pg = context.new_page()
-        pg.goto(url)
-        pg.wait_for_selector("text=Weekly overview", timeout=120_000)
+        pg.goto(f"{url}/quality?city=Shanghai")
+        pg.wait_for_selector("h1:has-text('Service quality')", timeout=120_000)
         wait_for_app(pg)
         assert warehouse.exists()
         assert error_boxes(pg) == []
+        caption = pg.locator('[data-testid="stCaptionContainer"]').first.inner_text()
+        assert caption.startswith("Shanghai ·")
+        sidebar = pg.locator('[data-testid="stSidebar"]').inner_text()
+        assert "Filters" in sidebar and "Weekly overview" in sidebar
         context.close()
     finally:
         proc.terminate()
