@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import duckdb
@@ -33,7 +34,33 @@ def warehouse_stamp() -> tuple[str, int, int]:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _connection(stamp: tuple[str, int, int]) -> duckdb.DuckDBPyConnection:
-    return db.connect(stamp[0], read_only=True)
+    return _open_version(stamp)
+
+
+def _open_version(stamp: tuple[str, int, int]) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to this version of the warehouse file.
+
+    ``duckdb.connect(path)`` hands back the database instance the process already has open for
+    ``path`` (it resolves the path, symlinks included) — after an import replaced the file that
+    is the *old* file, for as long as the previous version's cached connection lives. So each
+    version is opened through a hard link of its own (same inode, new path, removed at once: the
+    open instance keeps the file). Where a hard link cannot be made, the plain path is used.
+    """
+    path = Path(stamp[0])
+    if not stamp[1]:
+        return db.connect(path, read_only=True)  # missing: db.connect says what to do
+    link = path.with_name(f".{path.name}.{stamp[1]}-{stamp[2]}.{os.getpid()}.version")
+    try:
+        link.unlink(missing_ok=True)
+        os.link(path, link)
+    except OSError:
+        return db.connect(path, read_only=True)
+    try:
+        return db.connect(link, read_only=True)
+    except db.WarehouseError:
+        return db.connect(path, read_only=True)  # the message names the real file
+    finally:
+        link.unlink(missing_ok=True)
 
 
 def connection() -> duckdb.DuckDBPyConnection:

@@ -1,0 +1,83 @@
+"""The Data page's real upload in headless Chromium: a broken file lists its problems and keeps
+Import disabled; a good file imports, and the sidebar shows the new city without a restart."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from browser_util import error_boxes, screenshot, start_streamlit, wait_for_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tiny import build_tiny  # noqa: E402
+
+BROKEN = ("order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
+          "O7,C1,S99,2026-11-11 12:00,100,80\n"
+          "O8,C2,S1,2026-11-11 13:00,100,eighty\n")
+GOOD = "store_id;name;category;city;lat;lon\r\nS5;\"Tea; and Cake\";cafe;Suzhou;31.3;120.6\r\n"
+
+
+@pytest.fixture()
+def tiny_app(tmp_path: Path):
+    warehouse = build_tiny(tmp_path / "o2o.duckdb")
+    proc, url = start_streamlit(warehouse)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def upload(page, path: Path) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+
+
+def test_upload_broken_then_good_file(tiny_app, page, tmp_path: Path):
+    broken = tmp_path / "orders_broken.csv"
+    broken.write_text(BROKEN)
+    good = tmp_path / "new_stores.csv"
+    good.write_bytes(GOOD.encode())
+
+    page.goto(f"{tiny_app}/data")
+    wait_for_app(page)
+    assert page.locator("h1").first.inner_text().strip() == "Data"
+
+    upload(page, broken)
+    page.wait_for_selector("text=2 problem(s) of 2 kind(s)", timeout=60_000)
+    wait_for_app(page)
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Wrong type (wrong_type): 1" in body
+    assert "Key points at nothing (unknown_reference): 1" in body
+    assert page.get_by_role("button", name="Import").is_disabled()
+    screenshot(page, "data-upload-broken")
+
+    # Replace the broken file with the good one (remove, then upload).
+    page.locator('[data-testid="stFileChipDeleteBtn"]').first.click()
+    wait_for_app(page)
+    upload(page, good)
+    page.wait_for_selector("text=No problems found: stores 1 rows", timeout=60_000)
+    wait_for_app(page)
+    import_button = page.get_by_role("button", name="Import")
+    assert import_button.is_enabled()
+    screenshot(page, "data-upload-good")
+    import_button.click()
+    page.wait_for_selector("text=Imported 1 file(s): 1 rows added", timeout=60_000)
+    wait_for_app(page)
+    screenshot(page, "data-upload-imported")
+    assert [e for e in error_boxes(page) if "problem" not in e] == []
+
+    # The sidebar's city filter offers the new city at once.
+    page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
+    page.wait_for_selector('[role="option"]:has-text("Suzhou")', timeout=30_000)
+    page.keyboard.press("Escape")
+
+    page.get_by_role("tab", name="Import log").click()
+    page.wait_for_timeout(500)
+    screenshot(page, "data-import-log")
+    page.get_by_role("tab", name="Quality checks").click()
+    page.wait_for_timeout(500)
+    screenshot(page, "data-quality")

@@ -1,0 +1,289 @@
+"""The Data page: its core helpers (o2o_ops/data_page.py) checked exactly, and the page in
+AppTest — import log, warehouse tables and quality checks of a small warehouse with planted
+problems, and the upload flow (broken file -> problems listed, import disabled; good file ->
+imported, the sidebar sees the new data without a restart)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from apptest_util import ROOT, texts
+from tiny import TABLE_ROWS, build_tiny
+from o2o_ops import data_page, db, ingest
+from o2o_ops.ui.upload import safe_file_name
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
+
+# The tiny warehouse plus two planted quality problems: store S4 at (0, 0) (no usable
+# coordinates) and review R3 of order O3, which was never redeemed.
+PLANTED = {
+    **TABLE_ROWS,
+    "stores": TABLE_ROWS["stores"] + [
+        ("S4", "Null Island Spa", "beauty", "Hangzhou", 0.0, 0.0, None, None, None, None, None, None)],
+    "reviews": TABLE_ROWS["reviews"] + [("R3", "O3", 3, "2026-11-05 10:00", None, None)],
+}
+# Order dates 10-20, 11-02, 11-03, 11-04, 11-05, 11-10: gaps 10-21..11-01 (12 days) and
+# 11-06..11-09 (4 days).
+DAYS_MISSING = 16
+
+CUSTOMERS_CSV = b"customer_id,signup_date,city\nC5,2026-11-01,Hangzhou\n"
+BROKEN_ORDERS_CSV = (b"order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
+                     b"O7,C1,S99,2026-11-11 12:00,100,80\n"        # row 2: unknown store
+                     b"O8,C2,S1,2026-11-11 13:00,100,eighty\n"     # row 3: wrong type
+                     b"O9,C9,S1,2026-11-11 14:00,100,90\n")        # row 4: unknown customer
+GOOD_STORES_CSV = (b"store_id;name;category;city;lat;lon\r\n"
+                   b"S5;\"Tea; and Cake\";cafe;Suzhou;31.3;120.6\r\n")
+
+
+@pytest.fixture()
+def warehouse(tmp_path: Path) -> Path:
+    """The planted tiny warehouse with one earlier import (customer C5, by 'tester')."""
+    wh = build_tiny(tmp_path / "o2o.duckdb", PLANTED)
+    first = tmp_path / "upload" / "customers_extra.csv"
+    first.parent.mkdir()
+    first.write_bytes(CUSTOMERS_CSV)
+    ingest.import_file("customers", first, warehouse=wh, imported_by="tester")
+    return wh
+
+
+def write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+# --- core helpers -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, table", [
+    ("orders.csv", "orders"), ("2024_Orders_export.CSV", "orders"), ("store-list.parquet", "stores"),
+    ("cost.csv", "costs"), ("customer_orders.csv", "customers"), ("export.csv", None),
+    ("reviews_bad_rating.csv", "reviews"),
+])
+def test_guess_table(name, table):
+    assert data_page.guess_table(name) == table
+
+
+def test_preview_renames_with_the_mapping_and_reads_only_the_first_rows(tmp_path: Path):
+    raw = ingest.read_mapping_file(FIXTURES / "mapping.toml")
+    src = write(tmp_path / "tianchi.csv",
+                b"Order_id,User_id,Merchant_id,Date_received,Price,Paid,Coupon\n"
+                + b"".join(b"o%d,c1,s2,201607%02d,30,25,x\n" % (i, i) for i in range(1, 21)))
+    shown = data_page.preview(ingest.Source("orders", src, ingest.mapping_for(raw, "orders")), rows=3)
+    assert list(shown.rows.columns) == ["order_id", "customer_id", "store_id", "ordered_at",
+                                        "list_price", "paid_amount"]
+    assert shown.rows["order_id"].tolist() == ["o1", "o2", "o3"]
+    assert shown.rows["ordered_at"].tolist() == ["20160701", "20160702", "20160703"]
+    assert shown.renamed["Merchant_id"] == "store_id" and len(shown.renamed) == 6
+    assert shown.ignored == ("Coupon",)
+    assert shown.missing_required == ()
+
+
+def test_preview_of_a_dialect_file_and_missing_columns():
+    shown = data_page.preview(ingest.Source("stores", FIXTURES / "stores_dialect.csv"))
+    assert shown.rows["store_id"].tolist() == ["s3", "s4"]
+    assert shown.rows["name"].tolist() == ["Tea; and\r\nCake", 'Say "hi"']
+    missing = data_page.preview(ingest.Source("orders", FIXTURES / "orders_missing_column.csv"))
+    assert missing.missing_required == ("paid_amount",)
+
+
+def test_preview_of_an_unreadable_file_is_a_clear_error(tmp_path: Path):
+    bad = write(tmp_path / "orders.parquet", b"this is not parquet at all")
+    with pytest.raises(data_page.PreviewError, match="orders.parquet cannot be read as Parquet"):
+        data_page.preview(ingest.Source("orders", bad))
+
+
+def test_check_batch_counts_exactly_and_names_row_column_value(warehouse: Path, tmp_path: Path):
+    src = write(tmp_path / "orders_broken.csv", BROKEN_ORDERS_CSV)
+    checked = data_page.check_batch([ingest.Source("orders", src)], warehouse=warehouse)
+    assert not checked.ok and checked.rows == {"orders": 3}
+    assert checked.rejected.counts == {"wrong_type": 1, "unknown_reference": 2}
+    summary = data_page.problem_summary(checked.rejected)
+    assert summary.to_dict("list") == {
+        "kind": ["wrong_type", "unknown_reference"],
+        "label": ["Wrong type", "Key points at nothing"],
+        "count_problems": [1, 2]}
+    refs = data_page.problem_examples(checked.rejected, "unknown_reference",
+                                      file_names={str(src): "my orders.csv"})
+    assert refs[["file", "row", "column", "value"]].values.tolist() == [
+        ["my orders.csv", 2, "store_id", "S99"], ["my orders.csv", 4, "customer_id", "C9"]]
+    wrong = data_page.problem_examples(checked.rejected, "wrong_type", first=1)
+    assert wrong[["file", "row", "column", "value"]].values.tolist() == [
+        ["orders_broken.csv", 3, "paid_amount", "eighty"]]
+
+
+def test_check_batch_ok_counts_rows_and_writes_nothing(warehouse: Path, tmp_path: Path):
+    before = warehouse.stat().st_mtime_ns
+    src = write(tmp_path / "stores.csv", GOOD_STORES_CSV)
+    checked = data_page.check_batch([ingest.Source("stores", src)], warehouse=warehouse)
+    assert checked.ok and checked.rows == {"stores": 1}
+    assert warehouse.stat().st_mtime_ns == before
+
+
+def test_check_batch_of_garbage_is_a_problem_not_a_crash(warehouse: Path, tmp_path: Path):
+    bad = write(tmp_path / "orders.parquet", b"\x00\x01 not parquet")
+    checked = data_page.check_batch([ingest.Source("orders", bad)], warehouse=warehouse)
+    assert list(checked.rejected.counts) == ["unreadable_file"]
+
+
+def test_problem_examples_keep_at_most_five_but_count_all(warehouse: Path, tmp_path: Path):
+    rows = b"".join(b"X%d,C1,S1,2026-11-11 12:00,100,-1\n" % i for i in range(12))
+    src = write(tmp_path / "orders.csv", b"order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n" + rows)
+    rejected = data_page.check_batch([ingest.Source("orders", src)], warehouse=warehouse).rejected
+    assert data_page.problem_summary(rejected)["count_problems"].tolist() == [12]
+    assert data_page.problem_examples(rejected, "negative_value")["row"].tolist() == [2, 3, 4, 5, 6]
+
+
+def test_warehouse_views(warehouse: Path):
+    con = db.connect(warehouse)
+    try:
+        log = data_page.import_log(con)
+        assert log[["imported_by", "file", "table_name", "rows_added", "rows_updated", "rows_rejected"]
+                   ].values.tolist() == [["tester", "customers_extra.csv", "customers", 1, 0, 0]]
+        summary = data_page.warehouse_summary(con)
+        assert dict(zip(summary["table_name"], summary["count_rows"])) == {
+            "stores": 4, "campaigns": 1, "customers": 5, "orders": 6, "redemptions": 4,
+            "reviews": 5, "refunds": 1, "costs": 4}
+        checks = data_page.quality_checks(con)
+        assert dict(zip(checks["check"], checks["count_problems"])) == {
+            "orphans": 0, "date_gaps": DAYS_MISSING, "stores_without_coordinates": 1,
+            "reviews_without_redemptions": 1}
+        assert data_page.quality_check_rows(con, "reviews_without_redemptions")["review_id"].tolist() == ["R3"]
+        with pytest.raises(ValueError, match="unknown quality check"):
+            data_page.quality_check_rows(con, "drop table stores")
+    finally:
+        con.close()
+
+
+def test_uploaded_by_and_safe_file_names():
+    assert data_page.uploaded_by({"name": "mei"}) == "mei"
+    assert data_page.uploaded_by({}) == "app" and data_page.uploaded_by(None) == "app"
+    assert safe_file_name("../../etc/passwd") == "passwd"
+    assert safe_file_name("C:\\Users\\x\\My Orders (1).csv") == "My_Orders_1_.csv"
+    assert safe_file_name("..") == "upload"
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+def open_page(page: str, warehouse: Path, *, session: dict | None = None) -> AppTest:
+    """Like apptest_util.open_page, but switches to ``page`` even when the default page fails on
+    this warehouse (the overview is another page's business; this file tests the Data page)."""
+    os.environ["O2O_WAREHOUSE"] = str(warehouse)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(page).run()
+    return at
+
+
+def sidebar_cities(warehouse: Path) -> list[str]:
+    """The sidebar's city choices, as a new visitor in this same process sees them (AppTest
+    drops the sidebar after switch_page, so a fresh session on the default page is used; the
+    caches are the process's, so stale caches would show here)."""
+    os.environ["O2O_WAREHOUSE"] = str(warehouse)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.run()
+    return list(at.multiselect(key="flt_city").options)
+
+
+def frame_with(at, column: str) -> list[pd.DataFrame]:
+    return [df.value for df in at.dataframe if column in df.value.columns]
+
+
+def test_page_shows_log_tables_and_quality_checks(warehouse: Path):
+    at = open_page("pages/data.py", warehouse)
+    assert not at.exception
+    assert at.title[0].value == "Data"
+    (log,) = frame_with(at, "rows_rejected")
+    assert log[["imported_by", "file", "table_name", "rows_added", "rows_updated", "rows_rejected"]
+               ].values.tolist() == [["tester", "customers_extra.csv", "customers", 1, 0, 0]]
+    (tables,) = frame_with(at, "count_rows")
+    assert dict(zip(tables["table_name"], tables["count_rows"]))["customers"] == 5
+    (checks,) = frame_with(at, "description")
+    assert checks["count_problems"].tolist() == [0, DAYS_MISSING, 1, 1]
+    assert "3 of 4 checks find something" in texts(at)
+    # The first check that finds something is shown; choosing another shows its rows.
+    assert at.selectbox(key="data_quality_check").value == "date_gaps"
+    (gaps,) = frame_with(at, "days_missing")
+    assert gaps["days_missing"].tolist() == [12, 4]
+    at.selectbox(key="data_quality_check").set_value("stores_without_coordinates").run()
+    (rows,) = frame_with(at, "lat")
+    assert rows["store_id"].tolist() == ["S4"]
+    at.selectbox(key="data_quality_check").set_value("orphans").run()
+    assert "orphans: nothing found." in texts(at)
+    assert "Upload one or more files" in texts(at)
+
+
+def test_upload_broken_then_good_file(warehouse: Path):
+    at = open_page("pages/data.py", warehouse)
+    uploader = at.file_uploader(key="data_files_0")
+    uploader.set_value(("orders_broken.csv", BROKEN_ORDERS_CSV, "text/csv")).run()
+    assert not at.exception
+    assert at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("data_table_"))).value == "orders"
+    (preview,) = frame_with(at, "paid_amount")
+    assert preview["order_id"].tolist() == ["O7", "O8", "O9"]
+    shown = texts(at)
+    assert "3 problem(s) of 2 kind(s)" in shown
+    assert [e.label for e in at.expander if "(" in e.label and ":" in e.label] == [
+        "Wrong type (wrong_type): 1", "Key points at nothing (unknown_reference): 2"]
+    (refs,) = [df for df in frame_with(at, "message") if "store_id" in df["column"].tolist()]
+    assert refs[["file", "row", "column", "value"]].values.tolist() == [
+        ["orders_broken.csv", 2, "store_id", "S99"], ["orders_broken.csv", 4, "customer_id", "C9"]]
+    (button,) = [b for b in at.button if b.label == "Import"]
+    assert button.disabled
+    assert "Suzhou" not in sidebar_cities(warehouse)
+
+    # A good file (semicolons, CRLF, a quoted ';'), for a store in a new city.
+    at.file_uploader(key="data_files_0").set_value(("my_stores.csv", GOOD_STORES_CSV, "text/csv")).run()
+    assert not at.exception
+    assert "No problems found: stores 1 rows. Ready to import." in texts(at)
+    (button,) = [b for b in at.button if b.label == "Import"]
+    assert not button.disabled
+    button.click().run()
+    assert not at.exception
+    assert "Imported 1 file(s): 1 rows added, 0 updated, 0 unchanged." in texts(at)
+    (result,) = frame_with(at, "rows_unchanged")
+    assert result.to_dict("records") == [{"table": "stores", "file": "my_stores.csv", "rows_read": 1,
+                                          "rows_added": 1, "rows_updated": 0, "rows_unchanged": 0}]
+    # The app sees the new data at once: sidebar choices (cached in this process before the
+    # import), table counts, the log.
+    assert "Suzhou" in sidebar_cities(warehouse)
+    (tables,) = frame_with(at, "count_rows")
+    assert dict(zip(tables["table_name"], tables["count_rows"]))["stores"] == 5
+    (log,) = frame_with(at, "rows_rejected")
+    assert log[["imported_by", "file", "table_name", "rows_added"]].values.tolist()[0] == [
+        "app", "my_stores.csv", "stores", 1]
+    assert len(log) == 2
+    # The uploader was emptied for the next batch.
+    assert at.file_uploader(key="data_files_1").value in (None, [])
+
+
+def test_upload_with_mapping(warehouse: Path):
+    """With no users file the app runs open and the log says 'app' (a signed-in user's name is
+    data_page.uploaded_by, tested above)."""
+    at = open_page("pages/data.py", warehouse)
+    csv = (b"Order_id,User_id,Merchant_id,Date_received,Price,Paid\n"
+           b"O20,C2,S2,20261111,30,25\n")
+    at.file_uploader(key="data_files_0").set_value(("orders_tianchi.csv", csv, "text/csv"))
+    at.file_uploader(key="data_mapping_0").set_value(
+        ("mapping.toml", (FIXTURES / "mapping.toml").read_bytes(), "application/toml")).run()
+    assert not at.exception
+    (preview,) = frame_with(at, "paid_amount")
+    assert preview.values.tolist() == [["O20", "C2", "S2", "20261111", "30", "25"]]
+    assert "renamed Order_id → order_id" in texts(at)
+    [b for b in at.button if b.label == "Import"][0].click().run()
+    assert not at.exception
+    (log,) = frame_with(at, "rows_rejected")
+    assert log[["imported_by", "file", "table_name", "rows_added"]].values.tolist()[0] == [
+        "app", "orders_tianchi.csv", "orders", 1]
+
+
+def test_a_broken_mapping_file_is_a_message(warehouse: Path):
+    at = open_page("pages/data.py", warehouse)
+    at.file_uploader(key="data_mapping_0").set_value(("mapping.toml", b"columns = [not toml", "text/plain")).run()
+    assert not at.exception
+    assert any("The mapping file mapping.toml cannot be used" in e.value for e in at.error)
