@@ -656,19 +656,23 @@ SELECT order_id, customer_id, store_id, ts(ordered_s), list_price, paid_amount, 
        ts(valid_until_s),
        -- an affine map mod 2^32 with an odd factor is a bijection: unique, random-looking codes
        'TC' || printf('%08X', (idx * 2654435761 + {seed % 4294967296}) % 4294967296)
-FROM _o;""",
+FROM _o
+-- Key checks dominate this insert at scale: each row inserts into the order_id index and looks
+-- up its customer. Blocks of a million ids, customers sorted inside each block, keep both index
+-- walks local (measured at 10M orders: 2x faster than order_id order or customer order).
+ORDER BY idx // 1000000, customer_no;""",
         "redemptions": """
 INSERT INTO redemptions
 SELECT order_id, ts(visit_s), wait_minutes,
        round(service_lo + (service_hi - service_lo) * u(idx, 'service'), 0),
        CASE WHEN u(idx, 'upsell') < 0.3 THEN round(list_price * (0.05 + 0.25 * u(idx, 'upsell-amount')), 2)
             ELSE 0.0 END
-FROM _o WHERE is_redeemed;""",
+FROM _o WHERE is_redeemed ORDER BY idx;  -- in key order: index inserts and lookups stay local""",
         "reviews": """
 INSERT INTO reviews
 SELECT 'R' || lpad(CAST(idx AS VARCHAR), 8, '0'), order_id, rating, ts(posted_s), as_described,
        complaint_category
-FROM _o WHERE has_review;""",
+FROM _o WHERE has_review ORDER BY idx;""",
         "refunds": """
 INSERT INTO refunds
 SELECT order_id, ts(refunded_s), refund_amount, refund_reason
