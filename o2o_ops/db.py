@@ -73,8 +73,14 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute every derived table from the contract tables."""
+    """Recompute every derived table from the contract tables.
+
+    ``sql/rollups.sql`` first (order_facts and the core rollups), then every
+    ``sql/rollups_<area>.sql`` in name order; those may read what rollups.sql built.
+    """
     con.execute(load_sql("rollups"))
+    for extra in sorted(SQL_DIR.glob("rollups_*.sql")):
+        con.execute(extra.read_text(encoding="utf-8"))
 
 
 def run(
