@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "o2o_ops.cli.info_cmd",
     "o2o_ops.cli.import_cmd",
     "o2o_ops.cli.kpis_cmd",
+    "o2o_ops.cli.bench_cmd",
     "o2o_ops.cli.user_cmd",
     "o2o_ops.cli.report_cmd",
 )
