@@ -58,38 +58,44 @@ def rating_distribution(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.
     """Reviews by star rating.
 
     Grain: one row per rating 1..5 (always five rows; zero when none).
-    Rows: reviews of orders placed in the filtered period (same rows as ``avg_rating``).
+    Rows: reviews of orders placed in the filtered period (same rows as ``avg_rating``), from
+    ``rollup_review_rating_day``.
     Columns: rating, count_reviews, share (of all reviews; NULL when there are none).
     """
     sql = f"""
-    WITH r AS (
-        SELECT v.rating, count(*) AS count_reviews
-        FROM reviews v JOIN order_facts f USING (order_id)
-        WHERE {filters.where_sql('facts', 'f')}
-        GROUP BY v.rating
+    WITH t AS (
+        SELECT sum(count_rating_1) AS c1, sum(count_rating_2) AS c2, sum(count_rating_3) AS c3,
+               sum(count_rating_4) AS c4, sum(count_rating_5) AS c5
+        FROM rollup_review_rating_day
+        WHERE {filters.where_sql('rollup')}
+    ),
+    r AS (
+        SELECT unnest(range(1, 6)) AS rating,
+               CAST(coalesce(unnest([c1, c2, c3, c4, c5]), 0) AS BIGINT) AS count_reviews
+        FROM t
     )
-    SELECT s.rating, coalesce(r.count_reviews, 0) AS count_reviews,
-           CAST(coalesce(r.count_reviews, 0) AS DOUBLE) / NULLIF(sum(r.count_reviews) OVER (), 0) AS share
-    FROM (SELECT unnest(range(1, 6)) AS rating) s LEFT JOIN r USING (rating)
-    ORDER BY s.rating"""
-    return db.run(con, sql, filters.params("facts"))
+    SELECT rating, count_reviews,
+           CAST(count_reviews AS DOUBLE) / NULLIF(sum(count_reviews) OVER (), 0) AS share
+    FROM r
+    ORDER BY rating"""
+    return db.run(con, sql, filters.params("rollup"))
 
 
 def complaints_by_category(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Complaints split by the review's complaint category.
 
     Grain: one row per complaint category, most frequent first.
-    Rows: reviews with a complaint, of orders placed in the filtered period.
+    Rows: reviews with a complaint, of orders placed in the filtered period (from
+    ``rollup_complaint_day``).
     Columns: complaint_category, count_complaints, complaint_rate = complaints of this category /
     redemptions of the period (the registry's denominator, so the rows sum to ``complaint_rate``).
     """
     sql = f"""
     WITH c AS (
-        SELECT v.complaint_category, count(*) AS count_complaints
-        FROM reviews v JOIN order_facts f USING (order_id)
-        WHERE {filters.where_sql('facts', 'f')}
-          AND v.complaint_category IS NOT NULL AND v.complaint_category <> ''
-        GROUP BY v.complaint_category
+        SELECT complaint_category, CAST(sum(count_complaints) AS BIGINT) AS count_complaints
+        FROM rollup_complaint_day
+        WHERE {filters.where_sql('rollup')}
+        GROUP BY complaint_category
     ),
     d AS (SELECT sum(count_redemptions) AS count_redemptions FROM rollup_store_day
           WHERE {filters.where_sql('rollup')})
@@ -97,14 +103,15 @@ def complaints_by_category(con: duckdb.DuckDBPyConnection, filters: Filters) -> 
            CAST(c.count_complaints AS DOUBLE) / NULLIF(d.count_redemptions, 0) AS complaint_rate
     FROM c CROSS JOIN d
     ORDER BY c.count_complaints DESC, c.complaint_category"""
-    return db.run(con, sql, filters.params("facts") | filters.params("rollup"))
+    return db.run(con, sql, filters.params("rollup"))
 
 
 def refund_reasons(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Refunds by stated reason.
 
     Grain: one row per refund reason (missing reason = 'not given'), most orders first.
-    Rows: refunds of paid orders placed in the filtered period (the rows of ``refund_rate``).
+    Rows: refunds of paid orders placed in the filtered period (the rows of ``refund_rate``), from
+    ``rollup_refund_reason_day``.
     Columns: reason, count_refunds, count_orders (distinct orders), refund_amount,
     share_of_paid_orders = count_orders / paid orders of the period. An order refunded twice for
     different reasons counts under both, so the shares may sum to slightly more than the
@@ -112,19 +119,18 @@ def refund_reasons(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataF
     """
     sql = f"""
     WITH r AS (
-        SELECT coalesce(nullif(trim(x.reason), ''), 'not given') AS reason,
-               count(*) AS count_refunds, count(DISTINCT x.order_id) AS count_orders,
-               sum(x.amount) AS refund_amount
-        FROM refunds x JOIN order_facts f USING (order_id)
-        WHERE f.is_paid AND {filters.where_sql('facts', 'f')}
-        GROUP BY ALL
+        SELECT reason, CAST(sum(count_refunds) AS BIGINT) AS count_refunds,
+               CAST(sum(count_orders) AS BIGINT) AS count_orders, sum(refund_amount) AS refund_amount
+        FROM rollup_refund_reason_day
+        WHERE {filters.where_sql('rollup')}
+        GROUP BY reason
     ),
     d AS (SELECT sum(count_paid) AS count_paid FROM rollup_store_day WHERE {filters.where_sql('rollup')})
     SELECT r.reason, r.count_refunds, r.count_orders, r.refund_amount,
            CAST(r.count_orders AS DOUBLE) / NULLIF(d.count_paid, 0) AS share_of_paid_orders
     FROM r CROSS JOIN d
     ORDER BY r.count_orders DESC, r.reason"""
-    return db.run(con, sql, filters.params("facts") | filters.params("rollup"))
+    return db.run(con, sql, filters.params("rollup"))
 
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
