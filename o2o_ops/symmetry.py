@@ -171,6 +171,64 @@ def reason(row: pd.Series | dict) -> str:
     return "; ".join(parts)
 
 
+# store_index_by_period: one row per period ('recent' = the last four weeks ending $recent_end,
+# 'before' = the four weeks before) x store with orders in it, and the store's symmetry index
+# there: the registry's formula (metrics.SYMMETRY_SQL over the same shrunk sums as
+# metrics.kpi_sql's ``st``), in one scan of both periods instead of one query per period.
+# Params: $recent_start, $recent_end, $before_start; the filters' non-date dimensions.
+_INDEX_BY_PERIOD_SQL = """
+WITH st AS (
+    SELECT CASE WHEN date >= $recent_start THEN 'recent' ELSE 'before' END AS period, store_id,
+        sum(count_redemptions) AS count_redemptions,
+        (sum(listed_rating_sum) - sum(rating_sum_listed)) / (sum(count_reviews_listed) + 10) AS rgap,
+        sum(wait_gap_sum) / (sum(count_waits) + 10) AS wgap,
+        (sum(count_as_described) + 10 * 0.9) / (sum(count_described_answered) + 10) AS described,
+        (sum(count_complaints) + 20 * 0.03) / (sum(count_redemptions) + 20) AS complaints
+    FROM rollup_store_day
+    WHERE date >= $before_start AND date <= $recent_end AND {where_undated}
+    GROUP BY ALL
+),
+indexed AS (
+    SELECT st.period, st.store_id, st.count_redemptions, {symmetry_sql} AS idx
+    FROM st JOIN stores s USING (store_id)
+)
+-- x * n / n, as the registry's redemption-weighted mean computes it for one store
+SELECT period, store_id,
+       idx * count_redemptions / NULLIF(CASE WHEN idx IS NOT NULL THEN count_redemptions END, 0) AS symmetry_index
+FROM indexed
+"""
+
+
+def index_trend(con: duckdb.DuckDBPyConnection, filters: Filters, end: dt.date) -> pd.DataFrame:
+    """One row per store with orders in the last :data:`ATTENTION_WEEKS` weeks ending ``end`` or
+    the as many weeks before: ``index_recent``, ``index_before`` and ``index_drop`` (before −
+    recent), each period's index equal to ``metrics.compute(..., "store", ("symmetry_index",))``
+    over that period."""
+    days = 7 * ATTENTION_WEEKS
+    undated = filters.replace(start=None, end=None)
+    sql = _INDEX_BY_PERIOD_SQL.format(where_undated=undated.where_sql("rollup"),
+                                      symmetry_sql=metrics.SYMMETRY_SQL)
+    params = {**undated.params("rollup"), "recent_end": end,
+              "recent_start": end - dt.timedelta(days=days - 1),
+              "before_start": end - dt.timedelta(days=2 * days - 1)}
+    long = db.run(con, sql, params)
+    trend = (long.pivot(index="store_id", columns="period", values="symmetry_index")
+             .reindex(columns=["recent", "before"]).astype("float64")
+             .rename(columns={"recent": "index_recent", "before": "index_before"})
+             .rename_axis(columns=None).reset_index())
+    trend["index_drop"] = trend["index_before"] - trend["index_recent"]
+    return trend
+
+
+def _flag(period: pd.DataFrame, trend: pd.DataFrame, gap_threshold: float, min_drop: float) -> pd.DataFrame:
+    """``period`` (one row per store, with ``rating_gap``) joined to :func:`index_trend`, with
+    ``is_over_promising`` and ``is_falling``."""
+    df = period.merge(trend, on="store_id", how="left")
+    df["is_over_promising"] = (df["rating_gap"] > gap_threshold).fillna(False).astype(bool)
+    df["is_falling"] = (df["index_drop"] >= min_drop).fillna(False).astype(bool)
+    return df
+
+
 def attention_list(con: duckdb.DuckDBPyConnection, filters: Filters,
                    gap_threshold: float = DEFAULT_GAP_THRESHOLD,
                    min_drop: float = DEFAULT_MIN_DROP, limit: int = 50) -> pd.DataFrame:
@@ -189,24 +247,7 @@ def attention_list(con: duckdb.DuckDBPyConnection, filters: Filters,
     end = reference_end(con, filters)
     if period.empty or end is None:
         return pd.DataFrame(columns=columns)
-    days = 7 * ATTENTION_WEEKS
-    recent = filters.replace(start=end - dt.timedelta(days=days - 1), end=end)
-    before = filters.replace(start=end - dt.timedelta(days=2 * days - 1), end=end - dt.timedelta(days=days))
-    idx_recent = metrics.compute(con, recent, "store", ("symmetry_index",))
-    idx_before = metrics.compute(con, before, "store", ("symmetry_index",))
-    trend = pd.DataFrame({"store_id": pd.Series(dtype="object")})
-    if not idx_recent.empty:
-        trend = idx_recent[["store_id", "symmetry_index"]].rename(columns={"symmetry_index": "index_recent"})
-    if not idx_before.empty:
-        trend = trend.merge(idx_before[["store_id", "symmetry_index"]].rename(
-            columns={"symmetry_index": "index_before"}), on="store_id", how="outer")
-    for col in ("index_recent", "index_before"):
-        if col not in trend:
-            trend[col] = float("nan")
-    trend["index_drop"] = trend["index_before"] - trend["index_recent"]
-    df = period.merge(trend, on="store_id", how="left")
-    df["is_over_promising"] = (df["rating_gap"] > gap_threshold).fillna(False).astype(bool)
-    df["is_falling"] = (df["index_drop"] >= min_drop).fillna(False).astype(bool)
+    df = _flag(period, index_trend(con, filters, end), gap_threshold, min_drop)
     df = df[df["is_over_promising"] | df["is_falling"]].copy()
     if df.empty:
         return pd.DataFrame(columns=columns)
@@ -293,13 +334,21 @@ def redemption_bins(con: duckdb.DuckDBPyConnection, filters: Filters, cell_degre
 
 
 def map_stores(con: duckdb.DuckDBPyConnection, filters: Filters,
-               gap_threshold: float = DEFAULT_GAP_THRESHOLD) -> pd.DataFrame:
-    """One row per store with orders under ``filters``: position, name, category, the map's KPIs
-    (:data:`MAP_KPIS`), orders and redemptions, and ``on_attention`` (is on the attention list).
+               gap_threshold: float = DEFAULT_GAP_THRESHOLD,
+               kpis: tuple[str, ...] = MAP_KPIS) -> pd.DataFrame:
+    """One row per store with orders under ``filters``: position, name, category, the map KPIs
+    ``kpis`` (from :data:`MAP_KPIS`; the page asks only for the one it colours by), orders and
+    redemptions, and ``on_attention`` (is on :func:`attention_list` with default thresholds).
     This is all the map sends to the browser: thousands of rows at most, whatever the order count."""
-    df = metrics.compute(con, filters, "store", (*MAP_KPIS, "orders", "redemptions"))
+    unknown = [k for k in kpis if k not in MAP_KPIS]
+    if unknown:
+        raise ValueError(f"Not a map KPI: {', '.join(unknown)}; choose from {', '.join(MAP_KPIS)}.")
+    names = list(dict.fromkeys((*kpis, "orders", "redemptions", "rating_gap")))
+    df = metrics.compute(con, filters, "store", names)
     if df.empty:
         return df
-    flagged = set(attention_list(con, filters, gap_threshold=gap_threshold, limit=100_000)["store_id"])
-    df["on_attention"] = df["store_id"].isin(flagged)
+    # the attention list's flags from this frame's rating gap, without its store table
+    end = reference_end(con, filters)
+    flagged = _flag(df[["store_id", "rating_gap"]], index_trend(con, filters, end), gap_threshold, DEFAULT_MIN_DROP)
+    df["on_attention"] = (flagged["is_over_promising"] | flagged["is_falling"]).to_numpy()
     return df.dropna(subset=["lat", "lon"]).reset_index(drop=True)

@@ -30,7 +30,7 @@ def page() -> None:
     shown = c2.pills("Layers", ["Stores", "Redemption activity", "Attention list"], selection_mode="multi",
                      default=["Stores", "Redemption activity", "Attention list"], key="map_layers")
     area = filters.replace(stores=())
-    stores = map_stores(area)
+    stores = map_stores(area, kpis=(kpi,))   # only the KPI the map colours by
     if stores.empty:
         frame.empty_state(filters)
         return

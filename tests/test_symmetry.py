@@ -155,6 +155,55 @@ def test_planted_over_promisers_top_the_attention_list(demo_con):
     assert not flagged.iloc[len(planted):]["is_over_promising"].any()
 
 
+@pytest.mark.parametrize("flt", [Filters(), Filters(categories=("restaurant",), channels=("app", "wechat"))])
+def test_index_trend_equals_registry_per_period(demo_con, flt):
+    """The one (period x store) query gives each period's index exactly as metrics.compute does."""
+    import datetime as dt
+
+    from o2o_ops import metrics
+
+    end = symmetry.reference_end(demo_con, flt)
+    trend = symmetry.index_trend(demo_con, flt, end).set_index("store_id")
+    days = 7 * symmetry.ATTENTION_WEEKS
+    windows = {"index_recent": (end - dt.timedelta(days=days - 1), end),
+               "index_before": (end - dt.timedelta(days=2 * days - 1), end - dt.timedelta(days=days))}
+    expected_ids = set()
+    for col, (start, stop) in windows.items():
+        reg = metrics.compute(demo_con, flt.replace(start=start, end=stop), "store", ("symmetry_index",))
+        assert not reg.empty
+        expected_ids |= set(reg["store_id"])
+        got = trend.loc[reg["store_id"], col]
+        assert got.tolist() == pytest.approx(reg["symmetry_index"].astype(float).tolist(), nan_ok=True, rel=1e-12)
+    assert set(trend.index) == expected_ids
+    assert (trend["index_drop"].dropna() == (trend["index_before"] - trend["index_recent"]).dropna()).all()
+
+
+def test_map_flags_equal_attention_list(demo_con):
+    flagged = symmetry.attention_list(demo_con, Filters(), limit=100_000)
+    for kpis in (symmetry.MAP_KPIS, ("avg_rating",)):
+        stores = symmetry.map_stores(demo_con, Filters(), kpis=kpis)
+        assert set(stores.loc[stores["on_attention"], "store_id"]) == set(flagged["store_id"])
+        assert set(kpis) <= set(stores.columns)
+    with pytest.raises(ValueError):
+        symmetry.map_stores(demo_con, Filters(), kpis=("roi",))
+
+
+def test_index_trend_on_tiny(con):
+    """Ending 2026-11-17: S1's O6 (2026-10-20, rated 5, quick) is 'before', O1 and O2 'recent'."""
+    import datetime as dt
+
+    from o2o_ops import metrics
+
+    end = dt.date(2026, 11, 17)
+    trend = symmetry.index_trend(con, Filters(), end).set_index("store_id")
+    for col, start, stop in (("index_recent", end - dt.timedelta(days=27), end),
+                             ("index_before", end - dt.timedelta(days=55), end - dt.timedelta(days=28))):
+        reg = metrics.compute(con, Filters(start=start, end=stop), "store", ("symmetry_index",))
+        expected = reg.set_index("store_id")["symmetry_index"].astype(float).to_dict()
+        assert trend[col].dropna().to_dict() == pytest.approx({k: v for k, v in expected.items() if v == v})
+    assert trend.loc["S1", "index_before"] > trend.loc["S1", "index_recent"]
+
+
 # --- charts: 0, 1 and 2 rows -------------------------------------------------------------------
 
 def _stores(n):
