@@ -1,0 +1,67 @@
+-- Derived table 1 of the rollups (see rollups.sql for the attribution rule).
+
+-- order_facts: one row per order, denormalised with its store, campaign, redemption, reviews and
+-- refunds. Date filters skip whole row groups when each group holds a narrow span of order times;
+-- db.rebuild_rollups re-sorts the table by ordered_at when the stored order does not give that.
+CREATE OR REPLACE TABLE order_facts AS
+WITH as_of AS (
+    SELECT max(ordered_at) AS as_of FROM orders
+),
+review_by_order AS (
+    SELECT order_id,
+           count(*)                                        AS count_reviews,
+           sum(rating)                                     AS rating_sum,
+           count(*) FILTER (WHERE rating >= 4)             AS count_positive,
+           count(*) FILTER (WHERE complaint_category IS NOT NULL
+                              AND complaint_category <> '') AS count_complaints,
+           count(*) FILTER (WHERE as_described)            AS count_as_described,
+           count(as_described)                             AS count_described_answered,
+           min(rating)                                     AS min_rating
+    FROM reviews GROUP BY order_id
+),
+refund_by_order AS (
+    SELECT order_id, count(*) AS count_refunds, sum(amount) AS refund_amount,
+           min(refunded_at) AS first_refunded_at
+    FROM refunds GROUP BY order_id
+),
+first_order AS (
+    SELECT customer_id, arg_min(order_id, (ordered_at, order_id)) AS first_order_id
+    FROM orders GROUP BY customer_id
+)
+SELECT
+    o.order_id, o.customer_id, o.store_id, o.tracking_code,
+    s.city, coalesce(s.district, '') AS district, coalesce(s.region, '') AS region, s.category,
+    o.campaign_id, c.kind AS campaign_kind,
+    coalesce(o.channel, c.channel, 'unknown') AS channel,
+    o.ordered_at, CAST(o.ordered_at AS DATE) AS order_date, o.status,
+    coalesce(o.status, 'paid') <> 'cancelled' AS is_paid,
+    o.list_price, o.paid_amount,
+    coalesce(o.discount_amount, 0) AS discount_amount,
+    coalesce(o.platform_fee, 0)    AS platform_fee,
+    o.valid_until,
+    r.order_id IS NOT NULL AS is_redeemed,
+    r.redeemed_at,
+    date_diff('second', o.ordered_at, r.redeemed_at) / 3600.0 AS hours_to_redeem,
+    r.wait_minutes, s.listed_wait_minutes, s.listed_rating, r.service_minutes,
+    coalesce(r.extra_spend, 0) AS extra_spend,
+    (r.order_id IS NULL AND o.valid_until IS NOT NULL AND o.valid_until < a.as_of
+        AND coalesce(o.status, 'paid') <> 'cancelled') AS is_breakage,
+    coalesce(v.count_reviews, 0)             AS count_reviews,
+    coalesce(v.rating_sum, 0)                AS rating_sum,
+    coalesce(v.count_positive, 0)            AS count_positive,
+    coalesce(v.count_complaints, 0)          AS count_complaints,
+    coalesce(v.count_as_described, 0)        AS count_as_described,
+    coalesce(v.count_described_answered, 0)  AS count_described_answered,
+    v.min_rating,
+    coalesce(f.count_refunds, 0) > 0         AS has_refund,
+    coalesce(f.refund_amount, 0)             AS refund_amount,
+    fo.first_order_id IS NOT NULL            AS is_first_order
+FROM orders o
+JOIN stores s USING (store_id)
+CROSS JOIN as_of a
+LEFT JOIN campaigns c USING (campaign_id)
+LEFT JOIN redemptions r USING (order_id)
+LEFT JOIN review_by_order v USING (order_id)
+LEFT JOIN refund_by_order f USING (order_id)
+LEFT JOIN first_order fo ON fo.first_order_id = o.order_id
+;
