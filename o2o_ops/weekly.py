@@ -40,6 +40,10 @@ PROVISIONAL_DAYS = 14   # a week this close to the latest order is still maturin
 STORE_KPIS = ("symmetry_index", "avg_rating", "reviews", "orders", "revenue", "rating_gap",
               "wait_gap_minutes", "as_described_rate", "complaint_rate", "refund_rate")
 RANKINGS = ("symmetry_index", "avg_rating")
+# headline KPIs summed from the order rollup alone (no costs, no order-grain medians): cheap to add
+# to the week's store rows, which then also serve the written summary's "by store" drivers
+DRIVER_STORE_KPIS = tuple(n for n in metrics.HEADLINE
+                          if metrics.KPIS[n].sources == {"o"} and n not in STORE_KPIS)
 
 _WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 
@@ -211,9 +215,10 @@ def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE
     return pd.DataFrame(rows).set_index("name", drop=False)
 
 
-def store_week(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week) -> pd.DataFrame:
-    """Store-grain KPIs (:data:`STORE_KPIS`) for the week, one row per store with orders."""
-    return metrics.compute(con, week.filters(filters), "store", STORE_KPIS)
+def store_week(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week,
+               extra: Sequence[str] = ()) -> pd.DataFrame:
+    """Store-grain KPIs (:data:`STORE_KPIS`, then ``extra``) for the week, one row per store with orders."""
+    return metrics.compute(con, week.filters(filters), "store", list(dict.fromkeys([*STORE_KPIS, *extra])))
 
 
 def store_view_url(store_id: str) -> str:
@@ -293,12 +298,24 @@ def is_additive(name: str) -> bool:
     return "NULLIF" not in kpi.sql and kpi.sources <= {"o", "k"}
 
 
-def group_changes(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, name: str, grain: str) -> pd.DataFrame:
+def _reusable(stores: pd.DataFrame | None, name: str) -> bool:
+    """Whether the week's store rows (:func:`store_week`) already hold KPI ``name`` by store: the
+    same rows metrics.compute would return, since without costs its groups are the stores with orders."""
+    return (stores is not None and not stores.empty and {name, "reviews"} <= set(stores.columns)
+            and "k" not in metrics.KPIS[name].sources)
+
+
+def group_changes(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, name: str, grain: str,
+                  stores: pd.DataFrame | None = None) -> pd.DataFrame:
     """KPI ``name`` by ``grain`` in ``week`` and the week before: one row per group with
-    ``value``, ``previous``, ``change`` and the two weeks' ``reviews``."""
+    ``value``, ``previous``, ``change`` and the two weeks' ``reviews``. ``stores`` = the week's
+    :func:`store_week` rows, reused for the store grain when they hold ``name``."""
     key = metrics.GRAINS[grain][-1][0]
     names = list(dict.fromkeys([name, "reviews"]))
-    now = metrics.compute(con, week.filters(filters), grain, names)
+    if grain == "store" and _reusable(stores, name):
+        now = stores
+    else:
+        now = metrics.compute(con, week.filters(filters), grain, names)
     before = metrics.compute(con, week.previous.filters(filters), grain, names)
     keep = [key, name, "reviews"] + (["store_name", "store_city"] if grain == "store" else [])
     now = now[[c for c in keep if c in now]] if not now.empty else pd.DataFrame(columns=keep)
@@ -319,12 +336,19 @@ def _group_name(row: pd.Series, grain: str) -> str:
     return str(row["group"])
 
 
-def _drivers(con, filters: Filters, week: Week, name: str, change: float, min_reviews: int) -> list[str]:
+# the filter field that pins a driver dimension to one group when it holds one value
+_PINNED_BY = {"city": "cities", "category": "categories"}
+
+
+def _drivers(con, filters: Filters, week: Week, name: str, change: float, min_reviews: int,
+             stores: pd.DataFrame | None = None) -> list[str]:
     """Phrases naming the city, category and store that drove ``change`` in KPI ``name``."""
     kpi = metrics.KPIS[name]
     phrases = []
     for grain, _, words in DRIVER_DIMS:
-        groups = group_changes(con, filters, week, name, grain)
+        if grain in _PINNED_BY and len(getattr(filters, _PINNED_BY[grain])) == 1:
+            continue  # one city (category) in the filters: a single group, nothing to compare
+        groups = group_changes(con, filters, week, name, grain, stores)
         if grain != "store" and groups["group"].nunique() < 2:
             continue  # the filters already pin this dimension
         if not is_additive(name):
@@ -388,7 +412,7 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
             sentence = (f"The biggest move against its usual week-to-week swing was {_lower(top['label'])}: "
                         f"{metrics.KPIS[top['name']].format(top['previous'])} → {top['value_text']} "
                         f"({top['change_text']}), {verdict}.")
-            drivers = _drivers(con, filters, week, top["name"], top["change"], min_reviews)
+            drivers = _drivers(con, filters, week, top["name"], top["change"], min_reviews, stores)
             if drivers:
                 sentence += f" It moved most {_list_words(drivers)}."
             sentences.append(sentence)
@@ -461,7 +485,7 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
         ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=pd.DataFrame(),
                                      min_reviews=min_reviews)
         return ov
-    ov.stores = store_week(con, filters, week)
+    ov.stores = store_week(con, filters, week, DRIVER_STORE_KPIS)
     for by in RANKINGS:
         ov.best[by], ov.worst[by] = ranked_stores(ov.stores, by, min_reviews=min_reviews)
     ov.attention = attention_list(ov.stores, min_reviews=min_reviews)

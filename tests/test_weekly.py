@@ -165,3 +165,23 @@ def test_trend_grid_builder(weeks):
     if weeks == 2:
         marker = [t for t in fig.data if t.mode == "markers"][1]  # orders went 1 → 2: good news
         assert marker.marker.color == "#16a34a"
+
+
+@pytest.mark.parametrize("flt", [Filters(), Filters(cities=("Shanghai",))])
+def test_build_reuses_store_rows_with_the_same_answers(demo_warehouse, flt):
+    """build() feeds the week's store rows to the summary's store drivers and skips a driver
+    dimension one filter value pins; group changes and sentences equal the fresh queries'."""
+    con = db.connect(demo_warehouse, read_only=True)
+    try:
+        week = weekly.default_week(con)
+        ov = weekly.build(con, flt, week)
+        assert set(weekly.DRIVER_STORE_KPIS) <= set(ov.stores.columns)
+        for name in metrics.HEADLINE:
+            fresh = weekly.group_changes(con, flt, week, name, "store")
+            reused = weekly.group_changes(con, flt, week, name, "store", ov.stores)
+            key = ["group"]
+            pd.testing.assert_frame_equal(reused.sort_values(key).reset_index(drop=True),
+                                          fresh.sort_values(key).reset_index(drop=True), check_like=True)
+        assert ov.summary == weekly.written_summary(con, flt, week)
+    finally:
+        con.close()
