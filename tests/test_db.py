@@ -51,8 +51,8 @@ def test_copies_left_by_a_killed_writer_are_swept(tmp_path):
 
 def test_order_facts_are_resorted_only_when_time_is_scattered(tmp_path):
     con = duckdb.connect(str(tmp_path / "c.duckdb"))
-    con.execute("CREATE TABLE t AS SELECT TIMESTAMP '2026-01-01' + to_minutes(i) AS ordered_at FROM range(300000) r(i)")
-    assert db.clustered_by_time(con, "t", "ordered_at")                 # ~85 days, stored in order
+    con.execute("CREATE TABLE t AS SELECT TIMESTAMP '2026-01-01' + to_seconds(i * 4) AS ordered_at FROM range(300000) r(i)")
+    assert db.clustered_by_time(con, "t", "ordered_at")                 # 14 days in order: ~6 days per row group
     con.execute("CREATE OR REPLACE TABLE s AS SELECT TIMESTAMP '2026-01-01' + to_minutes((i * 7919) % 300000) AS ordered_at "
                 "FROM range(300000) r(i)")
-    assert not db.clustered_by_time(con, "s", "ordered_at")             # every row group spans the whole range
+    assert not db.clustered_by_time(con, "s", "ordered_at")             # 208 days, every row group spans nearly all
