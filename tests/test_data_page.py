@@ -6,15 +6,17 @@ imported, the sidebar sees the new data without a restart)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_util import ROOT, texts
 from tiny import TABLE_ROWS, build_tiny
-from o2o_ops import data_page, db, ingest
+from o2o_ops import data_page, db, ingest, quality
 from o2o_ops.ui.upload import safe_file_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
@@ -287,3 +289,76 @@ def test_a_broken_mapping_file_is_a_message(warehouse: Path):
     at.file_uploader(key="data_mapping_0").set_value(("mapping.toml", b"columns = [not toml", "text/plain")).run()
     assert not at.exception
     assert any("The mapping file mapping.toml cannot be used" in e.value for e in at.error)
+
+
+# --- stored quality checks (sql/rollups_quality.sql) ------------------------------------------
+
+def _orphaned_warehouse(path: Path) -> Path:
+    """The planted tiny warehouse written around the importer: the schema without its foreign
+    keys, plus rows pointing at a missing customer, store, campaign and order."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(re.sub(r"\s+REFERENCES \w+ \(\w+\)", "", db.load_sql("schema")))
+        tables = {**PLANTED,
+                  "orders": PLANTED["orders"] + [
+                      ("O90", "C404", "S404", "2026-11-05 09:00", 10, 10, "K404", "app", 0, 0, "paid", None, None)],
+                  "redemptions": PLANTED["redemptions"] + [("O404", "2026-11-05 10:00", 5, 5, 0)],
+                  "refunds": PLANTED["refunds"] + [("O405", "2026-11-05 10:00", 1.0, None),
+                                                   ("O404", "2026-11-05 10:00", 1.0, None)]}
+        for table in db.CONTRACT_TABLES:
+            rows = tables.get(table, [])
+            if rows:
+                con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' for _ in rows[0])})", rows)
+        db.rebuild_rollups(con)
+    finally:
+        con.close()
+    return path
+
+
+def test_stored_quality_checks_equal_the_live_checks(warehouse: Path, tmp_path: Path):
+    orphaned = _orphaned_warehouse(tmp_path / "orphaned.duckdb")
+    for path in (warehouse, orphaned):
+        con = db.connect(path)
+        try:
+            for name, (check, _) in quality.CHECKS.items():
+                assert db.scalar(con, f"SELECT count(*) FROM quality_{name}") is not None  # stored
+                pd.testing.assert_frame_equal(check(con), check(con, live=True), obj=name)
+            pd.testing.assert_frame_equal(quality.date_gaps(con, min_days=5), quality.date_gaps(con, min_days=5, live=True))
+            pd.testing.assert_frame_equal(quality.run_all(con), quality.run_all(con, live=True))
+        finally:
+            con.close()
+    con = db.connect(orphaned)
+    try:
+        found = quality.orphans(con)
+        assert found[["table_name", "column_name", "count_orphans", "example_value"]].values.tolist() == [
+            ["orders", "customer_id", 1, "C404"], ["orders", "store_id", 1, "S404"],
+            ["orders", "campaign_id", 1, "K404"], ["redemptions", "order_id", 1, "O404"],
+            ["refunds", "order_id", 2, "O404"]]
+        # the stored orphan check covers every foreign key of the contract, in its order
+        stored = db.run(con, "SELECT table_name, column_name, parent_table FROM quality_orphans ORDER BY position")
+        assert stored.values.tolist() == [[t.name, fk.column, fk.parent] for t in ingest.CONTRACT.values()
+                                          for fk in t.foreign_keys]
+    finally:
+        con.close()
+
+
+def test_quality_checks_run_live_on_a_warehouse_without_stored_results(warehouse: Path):
+    con = duckdb.connect(str(warehouse))
+    try:
+        for name in quality.CHECKS:
+            con.execute(f"DROP TABLE quality_{name}")
+    finally:
+        con.close()
+    con = db.connect(warehouse)
+    try:
+        checks = data_page.quality_checks(con)
+        assert dict(zip(checks["check"], checks["count_problems"])) == {
+            "orphans": 0, "date_gaps": DAYS_MISSING, "stores_without_coordinates": 1,
+            "reviews_without_redemptions": 1}
+        assert data_page.quality_check_rows(con, "reviews_without_redemptions")["review_id"].tolist() == ["R3"]
+    finally:
+        con.close()
+
+
+def test_stored_review_examples_keep_the_checks_limit():
+    assert f"LIMIT {quality.EXAMPLES};" in db.load_sql("rollups_quality")

@@ -1,0 +1,68 @@
+-- Data-quality check results, stored when the warehouse is loaded (demo build or import batch):
+-- the checks of o2o_ops/quality.py only change when the data changes, and at 10 million orders
+-- the orphan check alone joins every child table with its parent (seconds). quality.py reads
+-- these tables and answers exactly as its live queries would; a warehouse built before these
+-- tables existed is checked live. Keep each statement equal to the live query it stores (the
+-- tests compare them on a warehouse with planted problems).
+
+-- quality_orphans: one row per foreign key of the warehouse contract (ingest.CONTRACT, in its
+-- order: position), zero counts included: table_name, column_name, parent_table, count_orphans
+-- (child rows whose non-NULL key has no parent row), example_value (the smallest such key).
+CREATE OR REPLACE TABLE quality_orphans AS
+SELECT 0 AS position, 'orders' AS table_name, 'customer_id' AS column_name, 'customers' AS parent_table,
+       count(*) AS count_orphans, min(x.customer_id) AS example_value
+FROM orders x WHERE x.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers y WHERE y.customer_id = x.customer_id)
+UNION ALL
+SELECT 1, 'orders', 'store_id', 'stores', count(*), min(x.store_id)
+FROM orders x WHERE x.store_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stores y WHERE y.store_id = x.store_id)
+UNION ALL
+SELECT 2, 'orders', 'campaign_id', 'campaigns', count(*), min(x.campaign_id)
+FROM orders x WHERE x.campaign_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM campaigns y WHERE y.campaign_id = x.campaign_id)
+UNION ALL
+SELECT 3, 'redemptions', 'order_id', 'orders', count(*), min(x.order_id)
+FROM redemptions x WHERE x.order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders y WHERE y.order_id = x.order_id)
+UNION ALL
+SELECT 4, 'reviews', 'order_id', 'orders', count(*), min(x.order_id)
+FROM reviews x WHERE x.order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders y WHERE y.order_id = x.order_id)
+UNION ALL
+SELECT 5, 'refunds', 'order_id', 'orders', count(*), min(x.order_id)
+FROM refunds x WHERE x.order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders y WHERE y.order_id = x.order_id)
+UNION ALL
+SELECT 6, 'costs', 'store_id', 'stores', count(*), min(x.store_id)
+FROM costs x WHERE x.store_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stores y WHERE y.store_id = x.store_id)
+UNION ALL
+SELECT 7, 'costs', 'campaign_id', 'campaigns', count(*), min(x.campaign_id)
+FROM costs x WHERE x.campaign_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM campaigns y WHERE y.campaign_id = x.campaign_id);
+
+-- quality_date_gaps: one row per run of days (1 or more) with no order between the first and
+-- the last order date: gap_start, gap_end, days_missing. Sorted by gap_start.
+CREATE OR REPLACE TABLE quality_date_gaps AS
+WITH days AS (
+    SELECT DISTINCT CAST(ordered_at AS DATE) AS order_date FROM orders
+),
+steps AS (
+    SELECT order_date, lead(order_date) OVER (ORDER BY order_date) AS next_date FROM days
+)
+SELECT order_date + 1 AS gap_start, next_date - 1 AS gap_end,
+       date_diff('day', order_date, next_date) - 1 AS days_missing
+FROM steps
+WHERE date_diff('day', order_date, next_date) - 1 >= 1
+ORDER BY gap_start;
+
+-- quality_stores_without_coordinates: one row per store whose coordinates cannot be mapped
+-- (missing, or exactly (0, 0)): store_id, name, city, lat, lon. Sorted by store_id.
+CREATE OR REPLACE TABLE quality_stores_without_coordinates AS
+SELECT store_id, name, city, lat, lon
+FROM stores
+WHERE lat IS NULL OR lon IS NULL OR (lat = 0 AND lon = 0)
+ORDER BY store_id;
+
+-- quality_reviews_without_redemptions: one row per review of an order that has no redemption,
+-- the first 1000 (= quality.EXAMPLES) by posted_at: review_id, order_id, rating, posted_at, store_id.
+CREATE OR REPLACE TABLE quality_reviews_without_redemptions AS
+SELECT v.review_id, v.order_id, v.rating, v.posted_at, o.store_id
+FROM reviews v
+JOIN orders o USING (order_id)
+WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.order_id = v.order_id)
+ORDER BY v.posted_at
+LIMIT 1000;
