@@ -1,9 +1,12 @@
 """Campaign drill-down: campaign table → one campaign (daily series, stores, time to redeem,
 lift, new customers) → one store → its orders, paged; and campaigns side by side.
 
-Every KPI comes from the registry (:func:`o2o_ops.metrics.compute` at the campaign or store
-grain, with the campaign in ``Filters.campaigns``). The queries here are only for cuts the
-registry does not have; each states its grain. Lift lives in :mod:`o2o_ops.lift`.
+Every KPI comes from the registry (:func:`o2o_ops.metrics.kpi_sql` at the campaign or store
+grain, with the campaign in ``Filters.campaigns``), read from the campaign-only, campaign-sorted
+copies of the core tables that ``sql/rollups_campaigns.sql`` builds (``rollup_campaign_day``,
+``campaign_order_facts``): about one order in ten carries a campaign, so a campaign's figures
+need not scan the other nine. The queries here are only for cuts the registry does not have;
+each states its grain. Lift lives in :mod:`o2o_ops.lift`.
 
 All functions take ``(con, filters, ...)`` with hashable arguments so pages can wrap them in
 ``data.cached``. Order rows are always paged with LIMIT/OFFSET.
@@ -44,32 +47,84 @@ def _one_campaign(filters: Filters, campaign_id: str) -> Filters:
     return filters.replace(campaigns=(campaign_id,))
 
 
+# The registry's sources and their campaign-only copies (sql/rollups_campaigns.sql). Each copy
+# holds exactly the source's rows with a campaign, so the registry's SQL gives the same figures
+# for every campaign group; only the group of orders without a campaign would differ.
+_CAMPAIGN_SOURCES = (("FROM rollup_store_day WHERE", "FROM rollup_campaign_day WHERE"),
+                     ("FROM order_facts WHERE", "FROM campaign_order_facts WHERE"))
+_CAMPAIGN_SOURCE_KINDS = frozenset({"o", "k", "f"})  # k (costs) is read as is
+
+
+def campaign_kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """:func:`metrics.kpi_sql`, reading campaign orders from the campaign-only tables.
+
+    Only for figures of campaign groups: the campaign grain (its no-campaign group is dropped by
+    the callers) or any grain with ``filters.campaigns`` set.
+    """
+    sources = set().union(*(metrics.KPIS[n].sources for n in names))
+    if not sources <= _CAMPAIGN_SOURCE_KINDS:
+        raise ValueError(f"KPIs {', '.join(names)} read sources the campaign tables do not copy.")
+    if grain != "campaign" and not filters.campaigns:
+        raise ValueError("The campaign tables answer campaign groups only: pass a campaign filter.")
+    sql, params = metrics.kpi_sql(filters, grain, names)
+    for source, copy in _CAMPAIGN_SOURCES:
+        sql = sql.replace(source, copy)
+    return sql, params
+
+
+def _campaign_kpis(con: duckdb.DuckDBPyConnection, filters: Filters, grain: str,
+                   names: Sequence[str]) -> pd.DataFrame:
+    """Like :func:`metrics.compute` at the campaign or store grain, for campaign groups only."""
+    df = db.run(con, *campaign_kpi_sql(filters, grain, names))
+    if df.empty:
+        return df
+    if grain == "campaign":
+        camps = db.run(con, "SELECT campaign_id, name AS campaign_name, kind AS campaign_kind_, channel AS campaign_channel, "
+                            "start_date, end_date, budget, discount_rate FROM campaigns")
+        df = df.merge(camps, on="campaign_id", how="left")
+    elif grain == "store":
+        stores = db.run(con, "SELECT store_id, name AS store_name, city AS store_city, category AS store_category, "
+                             "listed_rating, listed_wait_minutes, lat, lon FROM stores WHERE list_contains($ids, store_id)",
+                        {"ids": df["store_id"].tolist()})
+        df = df.merge(stores, on="store_id", how="left")
+    return df
+
+
 # ------------------------------------------------------------------------------------------
 # The campaign table and the comparison
 # ------------------------------------------------------------------------------------------
 
-def campaign_table(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """One row per campaign with orders under ``filters``: descriptive columns, the registry's
-    :data:`TABLE_KPIS` at campaign grain, and incremental lift (see :mod:`o2o_ops.lift`)."""
-    kpis = metrics.compute(con, filters, "campaign", TABLE_KPIS)
-    kpis = kpis[kpis["campaign_id"].notna()]
+def _table_and_lifts(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`campaign_table` and the full lift results of its campaigns."""
+    kpis = _campaign_kpis(con, filters, "campaign", TABLE_KPIS)
+    if not kpis.empty:
+        kpis = kpis[kpis["campaign_id"].notna()]
     if kpis.empty:
-        return pd.DataFrame(columns=[*DESCRIPTIVE, *TABLE_KPIS, *(c for c, _, _ in LIFT_COLUMNS), "verdict"])
+        empty = pd.DataFrame(columns=[*DESCRIPTIVE, *TABLE_KPIS, *(c for c, _, _ in LIFT_COLUMNS), "verdict"])
+        return empty, pd.DataFrame(columns=lift.RESULT_COLUMNS)
     kpis = kpis[kpis["orders"] > 0].rename(columns={"campaign_kind_": "kind", "campaign_channel": "channel"})
     lifts = lift.campaign_lift(con, filters, tuple(kpis["campaign_id"]))
     cols = ["campaign_id", *(c for c, _, _ in LIFT_COLUMNS), "verdict"]
     table = kpis.merge(lifts[cols], on="campaign_id", how="left")
     table = table[[*DESCRIPTIVE, *TABLE_KPIS, *cols[1:]]]
-    return table.sort_values("campaign_id").reset_index(drop=True)
+    return table.sort_values("campaign_id").reset_index(drop=True), lifts
+
+
+def campaign_table(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """One row per campaign with orders under ``filters``: descriptive columns, the registry's
+    :data:`TABLE_KPIS` at campaign grain, and incremental lift (see :mod:`o2o_ops.lift`)."""
+    return _table_and_lifts(con, filters)[0]
 
 
 def campaign_summary(con: duckdb.DuckDBPyConnection, filters: Filters, campaign_id: str) -> dict[str, Any]:
     """The campaign table's row for one campaign plus its full lift result; {} if no orders."""
-    table = campaign_table(con, _one_campaign(filters, campaign_id))
+    # Lift ignores the campaign filter (lift.lift_filters), so the table's lift for the one
+    # campaign is its full lift result: computed once.
+    table, lifts = _table_and_lifts(con, _one_campaign(filters, campaign_id))
     if table.empty:
         return {}
     row = table.iloc[0].to_dict()
-    full = lift.campaign_lift(con, filters, (campaign_id,))
+    full = lifts[lifts["campaign_id"] == campaign_id]
     if not full.empty:
         row["lift_detail"] = full.iloc[0].to_dict()
     return row
@@ -105,17 +160,21 @@ def format_compare(compare: pd.DataFrame) -> pd.DataFrame:
 # One campaign
 # ------------------------------------------------------------------------------------------
 
-# campaign_daily -- one row per day: the campaign's orders placed that day (by ordered_at, from
-# rollup_store_day) and its orders redeemed that day (by redeemed_at; orders placed under the
-# filters, as the registry's "redemptions"). Parameters: $campaign + filter parameters.
+# campaign_daily -- one row per day: the campaign's orders placed that day (by ordered_at) and
+# its orders redeemed that day (by redeemed_at; orders placed under the filters, as the
+# registry's "redemptions"). Source: campaign_order_facts. Parameters: $campaign + filter
+# parameters.
 _DAILY_SQL = """
-WITH placed AS (
-    SELECT date AS day, sum(count_orders) AS orders FROM rollup_store_day
-    WHERE campaign_id = $campaign AND {where_r} GROUP BY ALL
+WITH campaign_orders AS (
+    SELECT order_date, redeemed_at, is_redeemed FROM campaign_order_facts
+    WHERE campaign_id = $campaign AND {where_f}
+),
+placed AS (
+    SELECT order_date AS day, count(*) AS orders FROM campaign_orders GROUP BY ALL
 ),
 redeemed AS (
-    SELECT CAST(redeemed_at AS DATE) AS day, count(*) AS redemptions FROM order_facts
-    WHERE campaign_id = $campaign AND is_redeemed AND {where_f} GROUP BY ALL
+    SELECT CAST(redeemed_at AS DATE) AS day, count(*) AS redemptions FROM campaign_orders
+    WHERE is_redeemed GROUP BY ALL
 )
 SELECT day, coalesce(orders, 0) AS orders, coalesce(redemptions, 0) AS redemptions
 FROM placed FULL JOIN redeemed USING (day)
@@ -125,14 +184,14 @@ ORDER BY day
 
 def campaign_daily(con: duckdb.DuckDBPyConnection, filters: Filters, campaign_id: str) -> pd.DataFrame:
     """Daily orders placed and redemptions made for one campaign (columns day, orders, redemptions)."""
-    params = {"campaign": campaign_id, **filters.params("rollup"), **filters.params("facts")}
-    sql = _DAILY_SQL.format(where_r=filters.where_sql("rollup"), where_f=filters.where_sql("facts"))
+    params = {"campaign": campaign_id, **filters.params("facts")}
+    sql = _DAILY_SQL.format(where_f=filters.where_sql("facts"))
     return db.run(con, sql, params)
 
 
 def campaign_stores(con: duckdb.DuckDBPyConnection, filters: Filters, campaign_id: str) -> pd.DataFrame:
     """The campaign's stores ranked by its orders, each with its own :data:`STORE_KPIS`."""
-    df = metrics.compute(con, _one_campaign(filters, campaign_id), "store", STORE_KPIS)
+    df = _campaign_kpis(con, _one_campaign(filters, campaign_id), "store", STORE_KPIS)
     if df.empty:
         return df
     df = df[df["orders"] > 0].sort_values(["orders", "store_id"], ascending=[False, True]).reset_index(drop=True)
@@ -142,6 +201,7 @@ def campaign_stores(con: duckdb.DuckDBPyConnection, filters: Filters, campaign_i
 
 # time_to_redeem_buckets -- one row per bucket of hours from ordered_at to redeemed_at, over the
 # campaign's redeemed paid orders (the population of the registry's time_to_redeem_hours).
+# Source: campaign_order_facts.
 def time_to_redeem_buckets(con: duckdb.DuckDBPyConnection, filters: Filters, campaign_id: str) -> pd.DataFrame:
     """Columns bucket_no, bucket, redemptions, share; every bucket present (zero-filled)."""
     cases, labels = [], []
@@ -152,7 +212,7 @@ def time_to_redeem_buckets(con: duckdb.DuckDBPyConnection, filters: Filters, cam
     sql = f"""
 WITH counted AS (
     SELECT CASE {' '.join(cases)} ELSE {len(TTR_BUCKETS) - 1} END AS bucket_no, count(*) AS redemptions
-    FROM order_facts
+    FROM campaign_order_facts
     WHERE campaign_id = $campaign AND is_paid AND is_redeemed AND {filters.where_sql('facts')}
     GROUP BY ALL
 )
@@ -168,18 +228,12 @@ ORDER BY b.bucket_no
 # new_customer_return -- one row per window (30/60/90 days): customers whose first-ever order came
 # through the campaign (under the filters) and how many ordered again, anywhere, within the
 # window. Only customers whose window has fully passed (first order + window <= as_of) are
-# "observed"; the return rate is returned / observed.
+# "observed"; the return rate is returned / observed. Source: campaign_order_facts, whose
+# next_ordered_at is each first order's customer's next order, anywhere.
 _RETURN_SQL = """
-WITH firsts AS (
-    SELECT customer_id, order_id, ordered_at FROM order_facts
+WITH nxt AS (
+    SELECT customer_id, ordered_at, next_ordered_at FROM campaign_order_facts
     WHERE is_first_order AND campaign_id = $campaign AND {where}
-),
-nxt AS (
-    SELECT f.customer_id, f.ordered_at, min(o.ordered_at) AS next_ordered_at
-    FROM firsts f
-    LEFT JOIN order_facts o
-           ON o.customer_id = f.customer_id AND o.order_id <> f.order_id AND o.ordered_at >= f.ordered_at
-    GROUP BY ALL
 ),
 as_of AS (SELECT max(ordered_at) AS as_of FROM order_facts)
 SELECT w.window_days, count(n.customer_id) AS new_customers,
@@ -207,25 +261,17 @@ def new_customer_return(con: duckdb.DuckDBPyConnection, filters: Filters, campai
 # ------------------------------------------------------------------------------------------
 
 # campaign_store_orders -- one row per order of the campaign at the store (under the filters),
-# ordered by ordered_at, order_id; one page via LIMIT/OFFSET. Reviews are joined for the page's
-# orders only.
+# ordered by ordered_at, order_id; one page via LIMIT/OFFSET. Source: campaign_order_facts
+# (sorted by campaign, store, time, so the filter on both reads one short stretch; its complaint
+# column holds the order's review complaints).
 _ORDERS_SQL = """
-WITH page AS (
-    SELECT order_id, tracking_code, ordered_at, redeemed_at, status, paid_amount, discount_amount,
-           refund_amount, CASE WHEN count_reviews > 0 THEN rating_sum / count_reviews END AS review_rating
-    FROM order_facts
-    WHERE campaign_id = $campaign AND store_id = $store AND {where}
-    ORDER BY ordered_at, order_id
-    LIMIT $limit OFFSET $offset
-),
-complaints AS (
-    SELECT order_id, string_agg(DISTINCT complaint_category, ', ' ORDER BY complaint_category) AS complaint
-    FROM reviews
-    WHERE order_id IN (SELECT order_id FROM page) AND complaint_category IS NOT NULL AND complaint_category <> ''
-    GROUP BY order_id
-)
-SELECT p.*, c.complaint FROM page p LEFT JOIN complaints c USING (order_id)
-ORDER BY p.ordered_at, p.order_id
+SELECT order_id, tracking_code, ordered_at, redeemed_at, status, paid_amount, discount_amount,
+       refund_amount, CASE WHEN count_reviews > 0 THEN rating_sum / count_reviews END AS review_rating,
+       complaint
+FROM campaign_order_facts
+WHERE campaign_id = $campaign AND store_id = $store AND {where}
+ORDER BY ordered_at, order_id
+LIMIT $limit OFFSET $offset
 """
 
 ORDER_COLUMNS = ("order_id", "tracking_code", "ordered_at", "redeemed_at", "status", "paid_amount",
@@ -234,7 +280,8 @@ ORDER_COLUMNS = ("order_id", "tracking_code", "ordered_at", "redeemed_at", "stat
 
 def count_campaign_orders(con: duckdb.DuckDBPyConnection, filters: Filters, campaign_id: str, store_id: str) -> int:
     """How many orders of the campaign at the store match the filters."""
-    sql = f"SELECT count(*) FROM order_facts WHERE campaign_id = $campaign AND store_id = $store AND {filters.where_sql('facts')}"
+    sql = (f"SELECT count(*) FROM campaign_order_facts WHERE campaign_id = $campaign AND store_id = $store "
+           f"AND {filters.where_sql('facts')}")
     return int(db.scalar(con, sql, {"campaign": campaign_id, "store": store_id, **filters.params("facts")}) or 0)
 
 

@@ -22,8 +22,8 @@ the baseline (a holiday, a city-wide spike) is counted as lift; two campaigns on
 at the same time share one lift. Baseline days on which any of the campaign's stores was
 running *another* campaign are dropped, so an earlier campaign does not inflate the baseline.
 
-Method (all aggregation in DuckDB, on ``rollup_store_day``; one row per campaign comes back)
---------------------------------------------------------------------------------------------
+Method (all aggregation in DuckDB, on ``rollup_store_day_totals``; one row per campaign comes back)
+---------------------------------------------------------------------------------------------------
 - Campaign stores: stores with at least one order carrying the campaign id. Orders counted are
   *all* orders at those stores (with or without the campaign id): lift is about extra traffic,
   and a campaign order that would have come anyway at full price is no lift.
@@ -62,9 +62,10 @@ MIN_BASELINE_ORDERS = 50   # fewer baseline orders than this: too thin to judge
 Z95 = 1.959964
 
 # lift_inputs_by_campaign -- one row per campaign: the sums lift needs.
-# Grain: campaign. Source: rollup_store_day (orders, net revenue by store x day), rollup_costs
-# (marketing spend), campaigns (dates). Parameters: $first, $last (data span), $base_min,
-# optional $ids (campaign ids), plus the store-dimension filter parameters.
+# Grain: campaign. Source: rollup_store_day_totals (orders, net revenue by store x day),
+# rollup_campaign_store (each campaign's stores), rollup_costs (marketing spend), campaigns
+# (dates); the first two from sql/rollups_campaigns.sql. Parameters: $first, $last (data span),
+# $base_min, optional $ids (campaign ids), plus the store-dimension filter parameters.
 _LIFT_SQL = """
 WITH camp AS (
     SELECT campaign_id, start_date, least(end_date, $last) AS end_date,
@@ -77,13 +78,12 @@ camp_w AS (
     FROM camp
 ),
 cstores AS (       -- the campaign's stores (within the store filters)
-    SELECT DISTINCT campaign_id, store_id FROM rollup_store_day
-    WHERE campaign_id IS NOT NULL AND {where}
-      AND campaign_id IN (SELECT campaign_id FROM camp)
+    SELECT campaign_id, store_id FROM rollup_campaign_store
+    WHERE {where} AND campaign_id IN (SELECT campaign_id FROM camp)
 ),
 busy AS (          -- every campaign's stores and dates, to keep other campaigns out of baselines
-    SELECT DISTINCT r.store_id, k.campaign_id, k.start_date, k.end_date
-    FROM (SELECT DISTINCT campaign_id, store_id FROM rollup_store_day WHERE campaign_id IS NOT NULL) r
+    SELECT r.store_id, k.campaign_id, k.start_date, k.end_date
+    FROM rollup_campaign_store r
     JOIN campaigns k USING (campaign_id)
 ),
 cal AS (           -- one row per campaign x day (baseline days, then campaign days)
@@ -100,11 +100,9 @@ blocked AS (       -- baseline days on which one of the campaign's stores ran an
     WHERE NOT cal.in_campaign
 ),
 sd AS (            -- store x day totals, all orders (any campaign or none)
-    SELECT store_id, date, sum(count_orders) AS n_orders,
-           sum(coalesce(paid_amount, 0) - coalesce(refund_amount, 0) + coalesce(extra_spend, 0)) AS net_revenue
-    FROM rollup_store_day
+    SELECT store_id, date, n_orders, net_revenue
+    FROM rollup_store_day_totals
     WHERE {where} AND store_id IN (SELECT store_id FROM cstores)
-    GROUP BY ALL
 ),
 daily AS (         -- one row per campaign x day: totals over the campaign's stores, zero-filled
     SELECT cal.campaign_id, cal.date, cal.in_campaign, isodow(cal.date) AS wd,
@@ -176,7 +174,7 @@ def lift_inputs(con: duckdb.DuckDBPyConnection, filters: Filters,
     """One row per campaign with the sums :func:`assess` needs (see ``_LIFT_SQL``)."""
     flt = lift_filters(filters)
     params: dict[str, Any] = dict(flt.params("rollup"))
-    span = db.run(con, "SELECT min(date) AS first, max(date) AS last FROM rollup_store_day")
+    span = db.run(con, "SELECT min(date) AS first, max(date) AS last FROM rollup_store_day_totals")
     if span.empty or pd.isna(span.iat[0, 0]):
         return pd.DataFrame()
     params |= {"first": span.iat[0, 0], "last": span.iat[0, 1], "base_min": BASELINE_MIN_DAYS}

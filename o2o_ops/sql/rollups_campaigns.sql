@@ -1,0 +1,67 @@
+-- Campaign-only copies of the core derived tables, sorted by campaign, for the campaign page and
+-- its drill-down (o2o_ops/campaigns.py, o2o_ops/lift.py). About one order in ten carries a
+-- campaign; in the core tables those orders are spread over every date, so a query for one
+-- campaign scans them all. Here a campaign's rows sit together, and a filter on campaign_id
+-- (and store_id) skips every other row group.
+
+-- rollup_campaign_day: one row per order date x store x channel x campaign, campaign rows only.
+-- Exactly rollup_store_day's rows WHERE campaign_id IS NOT NULL (same columns), so the KPI
+-- registry's SQL gives the same answer on it for any campaign (o2o_ops/campaigns.py).
+CREATE OR REPLACE TABLE rollup_campaign_day AS
+SELECT * FROM rollup_store_day
+WHERE campaign_id IS NOT NULL
+ORDER BY campaign_id, date, store_id;
+
+-- campaign_order_facts: one row per campaign order, with the order_facts columns the campaign
+-- page reads (the filter columns, order_date included, so Filters.where_sql('facts') applies),
+-- plus
+--   next_ordered_at  for a customer's first-ever order: when that customer ordered next
+--                    (anywhere, with or without a campaign); NULL if never again or not a first
+--                    order. A first order is the customer's earliest, so the next one is the
+--                    earliest of the customer's other orders (ties on ordered_at included).
+--   complaint        the order's review complaint categories, distinct, sorted, ', '-joined.
+-- Sorted by campaign, store, time: one campaign's orders at one store are one short stretch.
+CREATE OR REPLACE TABLE campaign_order_facts AS
+WITH next_order AS (
+    SELECT customer_id, min(ordered_at) AS next_ordered_at
+    FROM order_facts
+    WHERE NOT is_first_order
+      AND customer_id IN (SELECT customer_id FROM order_facts WHERE campaign_id IS NOT NULL AND is_first_order)
+    GROUP BY customer_id
+),
+complaints AS (
+    SELECT order_id, string_agg(DISTINCT complaint_category, ', ' ORDER BY complaint_category) AS complaint
+    FROM reviews
+    WHERE complaint_category IS NOT NULL AND complaint_category <> ''
+      AND order_id IN (SELECT order_id FROM order_facts WHERE campaign_id IS NOT NULL)
+    GROUP BY order_id
+)
+SELECT o.order_id, o.customer_id, o.store_id, o.tracking_code, o.city, o.district, o.region, o.category,
+       o.campaign_id, o.campaign_kind, o.channel, o.ordered_at, o.order_date, o.status, o.is_paid,
+       o.paid_amount, o.discount_amount, o.refund_amount, o.is_redeemed, o.redeemed_at, o.hours_to_redeem,
+       o.count_reviews, o.rating_sum, o.is_first_order,
+       CASE WHEN o.is_first_order THEN n.next_ordered_at END AS next_ordered_at,
+       c.complaint
+FROM order_facts o
+LEFT JOIN next_order n USING (customer_id)
+LEFT JOIN complaints c USING (order_id)
+WHERE o.campaign_id IS NOT NULL
+ORDER BY o.campaign_id, o.store_id, o.ordered_at, o.order_id;
+
+-- rollup_campaign_store: one row per campaign x store where the campaign has at least one order,
+-- with the store's dimensions (for the store filters lift respects).
+CREATE OR REPLACE TABLE rollup_campaign_store AS
+SELECT DISTINCT campaign_id, store_id, city, district, region, category
+FROM rollup_campaign_day
+ORDER BY campaign_id, store_id;
+
+-- rollup_store_day_totals: one row per store x order date, all orders (any campaign or none):
+-- the day totals lift compares a campaign's stores on. net_revenue = paid − refunds + in-store
+-- extra spend, as in o2o_ops/lift.py.
+CREATE OR REPLACE TABLE rollup_store_day_totals AS
+SELECT store_id, date, city, district, region, category,
+       sum(count_orders) AS n_orders,
+       sum(coalesce(paid_amount, 0) - coalesce(refund_amount, 0) + coalesce(extra_spend, 0)) AS net_revenue
+FROM rollup_store_day
+GROUP BY ALL
+ORDER BY store_id, date;
