@@ -287,10 +287,7 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tuple[str, di
   FROM order_facts WHERE {filters.where_sql('facts')} GROUP BY ALL)""")
         params |= filters.params("facts")
     if "rep" in sources:
-        ctes.append(f"""rep AS (SELECT {', '.join(o for o, _ in k_f)},
-    count(*) AS customers, count(*) FILTER (WHERE n_orders >= 2) AS repeat_customers
-  FROM (SELECT {_select_keys(k_f)}, customer_id, count(*) AS n_orders
-        FROM order_facts WHERE {filters.where_sql('facts')} GROUP BY ALL) GROUP BY ALL)""")
+        ctes.append(_repeat_cte(filters, grain, k_f))
         params |= filters.params("facts")
     if "h" in sources:
         ctes.append(_capacity_cte(filters, grain, params))
@@ -318,6 +315,45 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tuple[str, di
     sql = ("WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(select)
            + "\nFROM g\n" + "\n".join(joins) + f"\nORDER BY {order} NULLS LAST")
     return sql, params
+
+
+# For each grain that is a span of dates: the first and last day of a row's group.
+_PERIOD_BOUNDS = {
+    "total": ("$f_start", "$f_end"),
+    "week": ("CAST(date_trunc('week', order_date) AS DATE)", "CAST(date_trunc('week', order_date) AS DATE) + 6"),
+    "day": ("order_date", "order_date"),
+}
+
+
+def _repeat_cte(filters: Filters, grain: str, k_f: list[tuple[str, str]]) -> str:
+    """Customers with an order, and with 2+ orders, per group.
+
+    When the groups are spans of dates and only dates are filtered, each customer is counted
+    from their orders' neighbours in their own history (order_facts.prev/next_customer_order_date):
+    a customer has an order in a span once, at the order whose previous order falls before the
+    span, and 2+ orders once, at the last order in the span that has a previous one inside it.
+    That is one filtered scan instead of grouping millions of customers. Any other filter changes
+    which orders are the neighbours, so it falls back to grouping by customer.
+    """
+    keys = ", ".join(o for o, _ in k_f)
+    only_dates = filters == Filters(start=filters.start, end=filters.end)
+    if grain in _PERIOD_BOUNDS and only_dates:
+        first, last = _PERIOD_BOUNDS[grain]
+        if grain == "total":
+            first = first if filters.start else "DATE '0001-01-01'"
+            last = last if filters.end else "DATE '9999-12-31'"
+        elif grain == "week":  # a week cut by the date filter counts only its filtered days
+            first = f"greatest({first}, $f_start)" if filters.start else first
+            last = f"least({last}, $f_end)" if filters.end else last
+        return f"""rep AS (SELECT {_select_keys(k_f)},
+    count(*) FILTER (WHERE prev_customer_order_date IS NULL OR prev_customer_order_date < {first}) AS customers,
+    count(*) FILTER (WHERE prev_customer_order_date >= {first}
+                       AND (next_customer_order_date IS NULL OR next_customer_order_date > {last})) AS repeat_customers
+  FROM order_facts WHERE {filters.where_sql('facts')} GROUP BY ALL)"""
+    return f"""rep AS (SELECT {keys},
+    count(*) AS customers, count(*) FILTER (WHERE n_orders >= 2) AS repeat_customers
+  FROM (SELECT {_select_keys(k_f)}, customer_id, count(*) AS n_orders
+        FROM order_facts WHERE {filters.where_sql('facts')} GROUP BY ALL) GROUP BY ALL)"""
 
 
 def _capacity_cte(filters: Filters, grain: str, params: dict[str, Any]) -> str:

@@ -205,3 +205,17 @@ def test_rollups_equal_fact_tables(con):
     roll = db.run(con, "SELECT sum(count_orders) AS n, sum(paid_amount) AS paid FROM rollup_store_day").iloc[0]
     assert (roll["n"], roll["paid"]) == (facts["n"], facts["paid"])
     assert len(TABLE_ROWS["stores"]) == len(STORES) == 3
+
+
+@pytest.mark.parametrize("grain", ["total", "week", "day"])
+@pytest.mark.parametrize("window", [(None, None), (dt.date(2026, 3, 4), dt.date(2026, 5, 19)),
+                                    (dt.date(2026, 11, 16), dt.date(2026, 11, 22))])
+def test_repeat_rate_shortcut_equals_counting_customers(ro_con, grain, window):
+    """The date-only shortcut (neighbouring orders) gives exactly what grouping by customer gives."""
+    filters = Filters(start=window[0], end=window[1])
+    fast = metrics.compute(ro_con, filters, grain, ["repeat_rate"])
+    # a filter that matches every store forces the grouping path
+    stores = tuple(db.run(ro_con, "SELECT store_id FROM stores")["store_id"])
+    slow = metrics.compute(ro_con, filters.replace(stores=stores), grain, ["repeat_rate"])
+    assert len(fast) == len(slow) > 0
+    assert fast["repeat_rate"].tolist() == pytest.approx(slow["repeat_rate"].tolist(), rel=1e-12)

@@ -24,9 +24,14 @@ refund_by_order AS (
            min(refunded_at) AS first_refunded_at
     FROM refunds GROUP BY order_id
 ),
-first_order AS (
-    SELECT customer_id, arg_min(order_id, (ordered_at, order_id)) AS first_order_id
-    FROM orders GROUP BY customer_id
+customer_sequence AS (
+    -- each order's neighbours in its customer's history: the first order has no previous one;
+    -- the repeat rate of a date range needs only these two dates per order (see metrics.py)
+    SELECT order_id,
+           CAST(lag(ordered_at) OVER w AS DATE)  AS prev_customer_order_date,
+           CAST(lead(ordered_at) OVER w AS DATE) AS next_customer_order_date
+    FROM orders
+    WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at, order_id)
 )
 SELECT
     o.order_id, o.customer_id, o.store_id, o.tracking_code,
@@ -55,7 +60,8 @@ SELECT
     v.min_rating,
     coalesce(f.count_refunds, 0) > 0         AS has_refund,
     coalesce(f.refund_amount, 0)             AS refund_amount,
-    fo.first_order_id IS NOT NULL            AS is_first_order
+    q.prev_customer_order_date IS NULL       AS is_first_order,
+    q.prev_customer_order_date, q.next_customer_order_date
 FROM orders o
 JOIN stores s USING (store_id)
 CROSS JOIN as_of a
@@ -63,5 +69,5 @@ LEFT JOIN campaigns c USING (campaign_id)
 LEFT JOIN redemptions r USING (order_id)
 LEFT JOIN review_by_order v USING (order_id)
 LEFT JOIN refund_by_order f USING (order_id)
-LEFT JOIN first_order fo ON fo.first_order_id = o.order_id
+JOIN customer_sequence q USING (order_id)
 ;
