@@ -219,3 +219,29 @@ def test_repeat_rate_shortcut_equals_counting_customers(ro_con, grain, window):
     slow = metrics.compute(ro_con, filters.replace(stores=stores), grain, ["repeat_rate"])
     assert len(fast) == len(slow) > 0
     assert fast["repeat_rate"].tolist() == pytest.approx(slow["repeat_rate"].tolist(), rel=1e-12)
+
+
+def test_over_promisers_have_the_worst_symmetry_index(ro_con):
+    from o2o_ops import demo
+
+    planted = demo.planted_store_ids(ro_con)
+    by_store = metrics.compute(ro_con, Filters(), "store", ["symmetry_index", "rating_gap"])
+    worst = by_store.nsmallest(len(planted["over_promisers"]), "symmetry_index")["store_id"]
+    assert set(worst) == set(planted["over_promisers"])
+    others = by_store[~by_store["store_id"].isin(planted["over_promisers"])]
+    assert others["symmetry_index"].min() > by_store.set_index("store_id").loc[planted["over_promisers"], "symmetry_index"].max() + 20
+    under = by_store.set_index("store_id").loc[planted["under_promisers"], "rating_gap"]
+    assert (under < -0.2).all()
+
+
+def test_spike_weeks_show_falling_sla_attainment(ro_con):
+    from o2o_ops import demo
+
+    for spike in demo.PLANTED["spikes"]:
+        weekly = metrics.compute(ro_con, Filters(cities=(spike["city"],)), "week", ["sla_attainment", "avg_rating"])
+        weekly = weekly.set_index("iso_week")
+        spike_sla = weekly.loc[spike["iso_week"], "sla_attainment"]
+        usual_sla = weekly.drop(index=spike["iso_week"])["sla_attainment"].median()
+        assert spike_sla < usual_sla - 0.25, spike
+        assert weekly["sla_attainment"].idxmin() == spike["iso_week"], spike
+        assert weekly.loc[spike["iso_week"], "avg_rating"] < weekly["avg_rating"].median() - 0.5, spike
