@@ -286,14 +286,19 @@ def funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     not cancelled (``paid_orders``); redeemed = paid and redeemed (numerator of
     ``redemption_rate``); reviewed = redeemed paid orders with at least one review.
     Columns: stage, count_orders, share_of_ordered, share_of_previous (step conversion).
+    The first three stages are the registry's sums from ``rollup_store_day``; reviewed comes from
+    ``rollup_order_stage_day``.
     """
     sql = f"""
-    SELECT count(*) AS ordered,
-           count(*) FILTER (WHERE is_paid) AS paid,
-           count(*) FILTER (WHERE is_paid AND is_redeemed) AS redeemed,
-           count(*) FILTER (WHERE is_paid AND is_redeemed AND count_reviews > 0) AS reviewed
-    FROM order_facts WHERE {filters.where_sql('facts')}"""
-    row = db.run(con, sql, filters.params("facts")).iloc[0]
+    WITH s AS (
+        SELECT coalesce(sum(count_orders), 0) AS ordered, coalesce(sum(count_paid), 0) AS paid,
+               coalesce(sum(count_redeemed), 0) AS redeemed
+        FROM rollup_store_day WHERE {filters.where_sql('rollup')}
+    ),
+    r AS (SELECT coalesce(sum(count_reviewed), 0) AS reviewed
+          FROM rollup_order_stage_day WHERE {filters.where_sql('rollup')})
+    SELECT * FROM s CROSS JOIN r"""
+    row = db.run(con, sql, filters.params("rollup")).iloc[0]
     counts = [int(row[s.lower()]) for s in FUNNEL_STAGES]
     first = counts[0]
     return pd.DataFrame({
@@ -320,18 +325,14 @@ def time_to_redeem_histogram(con: duckdb.DuckDBPyConnection, filters: Filters) -
     ``time_to_redeem_hours``). A negative duration (redeemed before ordered: bad data) falls
     in the first bucket.
     Columns: bucket (0-based order), label, lower_hours, upper_hours, count_orders, share.
+    Counted per bucket at load time in ``rollup_order_stage_day`` (count_redeem_bucket_<i>).
     """
-    case = " ".join(
-        f"WHEN hours_to_redeem < {hi} THEN {i}" for i, (_, _, hi) in enumerate(REDEEM_BUCKETS) if hi is not None)
-    sql = f"""
-    SELECT CASE {case} ELSE {len(REDEEM_BUCKETS) - 1} END AS bucket, count(*) AS count_orders
-    FROM order_facts
-    WHERE is_paid AND is_redeemed AND hours_to_redeem IS NOT NULL AND {filters.where_sql('facts')}
-    GROUP BY ALL"""
-    counts = db.run(con, sql, filters.params("facts")).set_index("bucket")["count_orders"]
+    sums = ", ".join(f"coalesce(sum(count_redeem_bucket_{i}), 0) AS b{i}" for i in range(len(REDEEM_BUCKETS)))
+    sql = f"SELECT {sums} FROM rollup_order_stage_day WHERE {filters.where_sql('rollup')}"
+    row = db.run(con, sql, filters.params("rollup")).iloc[0]
     out = pd.DataFrame([{"bucket": i, "label": label, "lower_hours": lo, "upper_hours": hi}
                         for i, (label, lo, hi) in enumerate(REDEEM_BUCKETS)])
-    out["count_orders"] = [int(counts.get(i, 0)) for i in out["bucket"]]
+    out["count_orders"] = [int(row[f"b{i}"]) for i in out["bucket"]]
     total = out["count_orders"].sum()
     out["share"] = out["count_orders"] / total if total else None
     return out
@@ -349,25 +350,16 @@ def breakage_ageing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     the registry's breakage; otherwise days left = calendar days from the as-of date to the
     valid_until date: 0–7, 8–30, 31+; 'no expiry' = no valid_until.
     Columns: bucket (0-based order), label, count_orders, paid_amount.
+    Counted per bucket at load time in ``rollup_order_stage_day`` (count_ageing_<i>,
+    paid_amount_ageing_<i>): the as-of moment only changes when data is loaded.
     """
-    sql = f"""
-    WITH a AS (SELECT max(ordered_at) AS as_of FROM order_facts),
-    o AS (
-        SELECT CASE
-                 WHEN f.valid_until IS NULL THEN 4
-                 WHEN f.valid_until < a.as_of THEN 0
-                 WHEN date_diff('day', CAST(a.as_of AS DATE), CAST(f.valid_until AS DATE)) <= 7 THEN 1
-                 WHEN date_diff('day', CAST(a.as_of AS DATE), CAST(f.valid_until AS DATE)) <= 30 THEN 2
-                 ELSE 3 END AS bucket,
-               f.paid_amount
-        FROM order_facts f CROSS JOIN a
-        WHERE f.is_paid AND NOT f.is_redeemed AND {filters.where_sql('facts', 'f')}
-    )
-    SELECT bucket, count(*) AS count_orders, sum(paid_amount) AS paid_amount FROM o GROUP BY ALL"""
-    got = db.run(con, sql, filters.params("facts")).set_index("bucket")
+    sums = ", ".join(f"coalesce(sum(count_ageing_{i}), 0) AS c{i}, coalesce(sum(paid_amount_ageing_{i}), 0) AS a{i}"
+                     for i in range(len(AGEING_BUCKETS)))
+    sql = f"SELECT {sums} FROM rollup_order_stage_day WHERE {filters.where_sql('rollup')}"
+    row = db.run(con, sql, filters.params("rollup")).iloc[0]
     out = pd.DataFrame({"bucket": range(len(AGEING_BUCKETS)), "label": list(AGEING_BUCKETS)})
-    out["count_orders"] = [int(got["count_orders"].get(i, 0)) for i in out["bucket"]]
-    out["paid_amount"] = [float(got["paid_amount"].get(i, 0.0) or 0.0) for i in out["bucket"]]
+    out["count_orders"] = [int(row[f"c{i}"]) for i in out["bucket"]]
+    out["paid_amount"] = [float(row[f"a{i}"]) for i in out["bucket"]]
     return out
 
 
