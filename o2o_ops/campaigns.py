@@ -4,8 +4,8 @@ lift, new customers) → one store → its orders, paged; and campaigns side by 
 Every KPI comes from the registry (:func:`o2o_ops.metrics.kpi_sql` at the campaign or store
 grain, with the campaign in ``Filters.campaigns``), read from the campaign-only, campaign-sorted
 copies of the core tables that ``sql/rollups_campaigns.sql`` builds (``rollup_campaign_day``,
-``campaign_order_facts``): about one order in ten carries a campaign, so a campaign's figures
-need not scan the other nine. The queries here are only for cuts the registry does not have;
+``rollup_campaign_costs``, ``campaign_order_facts``): about one order in ten carries a campaign,
+so a campaign's figures need not scan the other nine. The queries here are only for cuts the registry does not have;
 each states its grain. Lift lives in :mod:`o2o_ops.lift`.
 
 All functions take ``(con, filters, ...)`` with hashable arguments so pages can wrap them in
@@ -51,8 +51,9 @@ def _one_campaign(filters: Filters, campaign_id: str) -> Filters:
 # holds exactly the source's rows with a campaign, so the registry's SQL gives the same figures
 # for every campaign group; only the group of orders without a campaign would differ.
 _CAMPAIGN_SOURCES = (("FROM rollup_store_day WHERE", "FROM rollup_campaign_day WHERE"),
+                     ("FROM rollup_costs WHERE", "FROM rollup_campaign_costs WHERE"),
                      ("FROM order_facts WHERE", "FROM campaign_order_facts WHERE"))
-_CAMPAIGN_SOURCE_KINDS = frozenset({"o", "k", "f"})  # k (costs) is read as is
+_CAMPAIGN_SOURCE_KINDS = frozenset({"o", "k", "f"})
 
 
 def campaign_kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tuple[str, dict[str, Any]]:

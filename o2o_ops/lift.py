@@ -63,8 +63,8 @@ Z95 = 1.959964
 
 # lift_inputs_by_campaign -- one row per campaign: the sums lift needs.
 # Grain: campaign. Source: rollup_store_day_totals (orders, net revenue by store x day),
-# rollup_campaign_store (each campaign's stores), rollup_costs (marketing spend), campaigns
-# (dates); the first two from sql/rollups_campaigns.sql. Parameters: $first, $last (data span),
+# rollup_campaign_store (each campaign's stores), rollup_campaign_costs (marketing spend),
+# campaigns (dates); all but the last from sql/rollups_campaigns.sql. Parameters: $first, $last (data span),
 # $base_min, optional $ids (campaign ids), plus the store-dimension filter parameters.
 _LIFT_SQL = """
 WITH camp AS (
@@ -130,7 +130,7 @@ est AS (SELECT cw.campaign_id, sum(cw.n_c) AS campaign_days_observed,
                sum(cw.n_c * cw.n_c / coalesce(bw.n_b, ball.baseline_days)) AS mean_var_factor
         FROM cw LEFT JOIN bw USING (campaign_id, wd) LEFT JOIN ball USING (campaign_id)
         GROUP BY ALL),
-spend AS (SELECT campaign_id, sum(amount) AS marketing_spend FROM rollup_costs
+spend AS (SELECT campaign_id, sum(amount) AS marketing_spend FROM rollup_campaign_costs
           WHERE cost_type = 'marketing' AND campaign_id IN (SELECT campaign_id FROM camp) AND {where}
           GROUP BY ALL),
 nstores AS (SELECT campaign_id, count(*) AS stores FROM cstores GROUP BY ALL)

@@ -179,3 +179,139 @@ def test_core_does_not_import_streamlit():
     import subprocess
     code = "import o2o_ops.campaigns, o2o_ops.lift, o2o_ops.charts.campaigns, sys; print('streamlit' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------------------------------
+# The campaign tables (sql/rollups_campaigns.sql) give the fact-table answers
+# ------------------------------------------------------------------------------------------
+
+# The drill-down's queries as they were written on order_facts / rollup_store_day: the
+# reference the campaign-only tables must reproduce.
+_FACT_TTR = """
+SELECT CASE WHEN hours_to_redeem < 1 THEN 0 WHEN hours_to_redeem < 6 THEN 1 WHEN hours_to_redeem < 24 THEN 2
+            WHEN hours_to_redeem < 72 THEN 3 WHEN hours_to_redeem < 168 THEN 4 WHEN hours_to_redeem < 336 THEN 5
+            WHEN hours_to_redeem < 720 THEN 6 ELSE 7 END AS bucket_no, count(*) AS redemptions
+FROM order_facts WHERE campaign_id = $campaign AND is_paid AND is_redeemed AND {where} GROUP BY ALL"""
+_FACT_DAILY = """
+WITH placed AS (SELECT date AS day, sum(count_orders) AS orders FROM rollup_store_day
+                WHERE campaign_id = $campaign AND {where_r} GROUP BY ALL),
+redeemed AS (SELECT CAST(redeemed_at AS DATE) AS day, count(*) AS redemptions FROM order_facts
+             WHERE campaign_id = $campaign AND is_redeemed AND {where_f} GROUP BY ALL)
+SELECT day, coalesce(orders, 0) AS orders, coalesce(redemptions, 0) AS redemptions
+FROM placed FULL JOIN redeemed USING (day) ORDER BY day"""
+_FACT_RETURN = """
+WITH firsts AS (SELECT customer_id, order_id, ordered_at FROM order_facts
+                WHERE is_first_order AND campaign_id = $campaign AND {where}),
+nxt AS (SELECT f.customer_id, f.ordered_at, min(o.ordered_at) AS next_ordered_at
+        FROM firsts f LEFT JOIN order_facts o
+             ON o.customer_id = f.customer_id AND o.order_id <> f.order_id AND o.ordered_at >= f.ordered_at
+        GROUP BY ALL),
+as_of AS (SELECT max(ordered_at) AS as_of FROM order_facts)
+SELECT w.window_days, count(n.customer_id) AS new_customers,
+       count(n.customer_id) FILTER (WHERE n.ordered_at + to_days(w.window_days) <= a.as_of) AS observed,
+       count(n.customer_id) FILTER (WHERE n.ordered_at + to_days(w.window_days) <= a.as_of
+                                      AND n.next_ordered_at <= n.ordered_at + to_days(w.window_days)) AS returned
+FROM (SELECT unnest([30, 60, 90]) AS window_days) w CROSS JOIN as_of a LEFT JOIN nxt n ON TRUE
+GROUP BY ALL ORDER BY w.window_days"""
+_FACT_ORDERS = """
+WITH page AS (
+    SELECT order_id, tracking_code, ordered_at, redeemed_at, status, paid_amount, discount_amount,
+           refund_amount, CASE WHEN count_reviews > 0 THEN rating_sum / count_reviews END AS review_rating
+    FROM order_facts WHERE campaign_id = $campaign AND store_id = $store AND {where}),
+complaints AS (
+    SELECT order_id, string_agg(DISTINCT complaint_category, ', ' ORDER BY complaint_category) AS complaint
+    FROM reviews WHERE order_id IN (SELECT order_id FROM page) AND complaint_category IS NOT NULL
+      AND complaint_category <> '' GROUP BY order_id)
+SELECT p.*, c.complaint FROM page p LEFT JOIN complaints c USING (order_id) ORDER BY p.ordered_at, p.order_id"""
+
+
+def _demo_filter_sets(con) -> list[Filters]:
+    last = con.execute("SELECT max(order_date) FROM order_facts").fetchone()[0]
+    city, category = con.execute("SELECT city, category FROM order_facts WHERE campaign_id IS NOT NULL "
+                                 "GROUP BY ALL ORDER BY count(*) DESC LIMIT 1").fetchone()
+    return [Filters(), Filters(start=last - dt.timedelta(days=91), end=last),
+            Filters(start=last - dt.timedelta(days=91), end=last, cities=(city,), categories=(category,))]
+
+
+def _busiest(con, filters: Filters) -> tuple[str, str]:
+    return con.execute(f"SELECT campaign_id, store_id FROM order_facts WHERE campaign_id IS NOT NULL AND "
+                       f"{filters.where_sql('facts')} GROUP BY ALL ORDER BY count(*) DESC, campaign_id, store_id "
+                       f"LIMIT 1", filters.params("facts")).fetchone()
+
+
+def _same_frame(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Equal values (missing as missing, whatever pandas spells it), floats to 1e-9."""
+    def norm(df: pd.DataFrame) -> pd.DataFrame:
+        df = df.reset_index(drop=True)
+        text = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])
+                and not pd.api.types.is_datetime64_any_dtype(df[c])]
+        df[text] = df[text].astype(object).where(df[text].notna(), None)
+        return df
+    pd.testing.assert_frame_equal(norm(got), norm(want), check_dtype=False, check_exact=False, rtol=1e-9)
+
+
+def test_campaign_kpis_equal_the_registry_on_the_fact_tables(ro_con):
+    from o2o_ops import metrics
+
+    for filters in _demo_filter_sets(ro_con):
+        got = campaigns._campaign_kpis(ro_con, filters, "campaign", campaigns.TABLE_KPIS)
+        want = metrics.compute(ro_con, filters, "campaign", campaigns.TABLE_KPIS)
+        want = want[want["campaign_id"].notna()]
+        assert len(want) > 0
+        _same_frame(got[got["campaign_id"].notna()][list(want.columns)], want)
+
+        campaign_id, _ = _busiest(ro_con, filters)
+        one = filters.replace(campaigns=(campaign_id,))
+        got = campaigns._campaign_kpis(ro_con, one, "store", campaigns.STORE_KPIS)
+        want = metrics.compute(ro_con, one, "store", campaigns.STORE_KPIS)
+        assert len(want) > 0
+        _same_frame(got[list(want.columns)], want)
+
+
+def test_campaign_kpi_sql_reads_the_campaign_tables():
+    sql, _ = campaigns.campaign_kpi_sql(Filters(), "campaign", campaigns.TABLE_KPIS)
+    for table in ("rollup_campaign_day", "rollup_campaign_costs", "campaign_order_facts"):
+        assert f"FROM {table} WHERE" in sql
+    for table in ("rollup_store_day", "rollup_costs", "order_facts"):
+        assert f"FROM {table} WHERE" not in sql
+    with pytest.raises(ValueError):
+        campaigns.campaign_kpi_sql(Filters(), "store", campaigns.STORE_KPIS)   # no campaign filter
+
+
+def test_drilldown_panels_equal_the_fact_table_queries(ro_con):
+    for filters in _demo_filter_sets(ro_con):
+        campaign_id, store_id = _busiest(ro_con, filters)
+        pf, pr = filters.params("facts"), filters.params("rollup")
+        wf, wr = filters.where_sql("facts"), filters.where_sql("rollup")
+
+        want = ro_con.execute(_FACT_DAILY.format(where_r=wr, where_f=wf), {"campaign": campaign_id, **pr, **pf}).df()
+        assert len(want) > 0
+        _same_frame(campaigns.campaign_daily(ro_con, filters, campaign_id), want)
+
+        want = ro_con.execute(_FACT_TTR.format(where=wf), {"campaign": campaign_id, **pf}).df()
+        got = campaigns.time_to_redeem_buckets(ro_con, filters, campaign_id)
+        assert dict(zip(want["bucket_no"], want["redemptions"])) == \
+            {b: n for b, n in zip(got["bucket_no"], got["redemptions"]) if n}
+
+        want = ro_con.execute(_FACT_RETURN.format(where=wf), {"campaign": campaign_id, **pf}).df()
+        got = campaigns.new_customer_return(ro_con, filters, campaign_id)
+        assert want["new_customers"].iloc[0] > 0
+        _same_frame(got[list(want.columns)], want)
+
+        want = ro_con.execute(_FACT_ORDERS.format(where=wf), {"campaign": campaign_id, "store": store_id, **pf}).df()
+        assert campaigns.count_campaign_orders(ro_con, filters, campaign_id, store_id) == len(want)
+        pages = [campaigns.campaign_orders_page(ro_con, filters, campaign_id, store_id, p, page_size=7)
+                 for p in range(1, campaigns.page_count(len(want), 7) + 1)]
+        _same_frame(pd.concat(pages), want[list(campaigns.ORDER_COLUMNS)])
+
+
+def test_next_order_of_each_campaign_first_order(ro_con):
+    """next_ordered_at is each first order's customer's next order anywhere (the earliest other)."""
+    mismatches = ro_con.execute("""
+        SELECT count(*) FROM campaign_order_facts c
+        LEFT JOIN (SELECT customer_id, min(ordered_at) FILTER (WHERE NOT is_first_order) AS next_at
+                   FROM order_facts GROUP BY ALL) o USING (customer_id)
+        WHERE c.is_first_order AND c.next_ordered_at IS DISTINCT FROM o.next_at
+           OR NOT c.is_first_order AND c.next_ordered_at IS NOT NULL""").fetchone()[0]
+    assert mismatches == 0
+    assert ro_con.execute("SELECT count(*) FROM campaign_order_facts WHERE next_ordered_at IS NOT NULL").fetchone()[0] > 0

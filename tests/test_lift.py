@@ -6,6 +6,7 @@ import datetime as dt
 import math
 
 import duckdb
+import pandas as pd
 import pytest
 
 from o2o_ops import lift
@@ -139,3 +140,48 @@ def test_other_campaigns_are_kept_out_of_the_baseline(tmp_path):
     row = lift.campaign_lift(con, Filters()).set_index("campaign_id").loc["K"]
     assert row["baseline_days"] == 21 and row["expected_orders"] == 140
     con.close()
+
+
+# The lift inputs as first written, on rollup_store_day / rollup_costs: the reference the
+# campaign tables (rollup_campaign_store, rollup_store_day_totals, rollup_campaign_costs) must
+# reproduce.
+_FACT_CTES = {
+    ("cstores AS (", "cal AS ("): """cstores AS (
+    SELECT DISTINCT campaign_id, store_id FROM rollup_store_day
+    WHERE campaign_id IS NOT NULL AND {where} AND campaign_id IN (SELECT campaign_id FROM camp)
+),
+busy AS (
+    SELECT DISTINCT r.store_id, k.campaign_id, k.start_date, k.end_date
+    FROM (SELECT DISTINCT campaign_id, store_id FROM rollup_store_day WHERE campaign_id IS NOT NULL) r
+    JOIN campaigns k USING (campaign_id)
+),
+""",
+    ("sd AS (", "daily AS ("): """sd AS (
+    SELECT store_id, date, sum(count_orders) AS n_orders,
+           sum(coalesce(paid_amount, 0) - coalesce(refund_amount, 0) + coalesce(extra_spend, 0)) AS net_revenue
+    FROM rollup_store_day WHERE {where} AND store_id IN (SELECT store_id FROM cstores) GROUP BY ALL
+),
+""",
+}
+
+
+def _fact_lift_inputs(con, filters: Filters):
+    sql = lift._LIFT_SQL
+    for (begin, end), cte in _FACT_CTES.items():
+        sql = sql[:sql.index(begin)] + cte + sql[sql.index(end):]
+    sql = sql.replace("FROM rollup_campaign_costs", "FROM rollup_costs")
+    assert "rollup_campaign" not in sql and "rollup_store_day_totals" not in sql
+    flt = lift.lift_filters(filters)
+    first, last = con.execute("SELECT min(date), max(date) FROM rollup_store_day").fetchone()
+    params = {**flt.params("rollup"), "first": first, "last": last, "base_min": lift.BASELINE_MIN_DAYS}
+    return con.execute(sql.format(where=flt.where_sql("rollup"), ids_clause=""), params).df()
+
+
+def test_lift_inputs_equal_the_fact_table_answer(ro_con):
+    city, category = ro_con.execute("SELECT city, category FROM order_facts WHERE campaign_id IS NOT NULL "
+                                    "GROUP BY ALL ORDER BY count(*) DESC LIMIT 1").fetchone()
+    for filters in (Filters(), Filters(cities=(city,), categories=(category,))):
+        want = _fact_lift_inputs(ro_con, filters)
+        got = lift.lift_inputs(ro_con, filters)
+        assert len(want) > 0 and want["stores"].sum() > 0
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=False, rtol=1e-9)

@@ -65,3 +65,10 @@ SELECT store_id, date, city, district, region, category,
 FROM rollup_store_day
 GROUP BY ALL
 ORDER BY store_id, date;
+
+-- rollup_campaign_costs: one row per cost date x store x cost type x campaign, campaign costs
+-- only: exactly rollup_costs' rows WHERE campaign_id IS NOT NULL (same columns).
+CREATE OR REPLACE TABLE rollup_campaign_costs AS
+SELECT * FROM rollup_costs
+WHERE campaign_id IS NOT NULL
+ORDER BY campaign_id, date, store_id;
