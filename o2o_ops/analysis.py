@@ -160,10 +160,68 @@ def sla_by_hour_weekday(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.
 
 
 PEER_KPIS = ("avg_rating", "positive_share", "complaint_rate", "refund_rate", "sla_attainment")
+#: The registry KPIs of the "Quality by store" table, in its column order.
+STORE_QUALITY_KPIS = ("reviews", "avg_rating", "positive_share", "complaint_rate", "refund_rate",
+                      "sla_attainment", "redemptions")
+_PEER_COLUMNS = ("rank", "peer_median", "peer_stores", "vs_peers")
+
+
+def quality_by_store(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Every store's quality KPIs and, for each KPI of :data:`PEER_KPIS`, its standing among its
+    city x category peers — one query serving both the peer ranking (whichever KPI is chosen, see
+    :func:`peer_view`) and the store table (:func:`store_quality_table`).
+
+    Grain: one row per store with orders in the filtered period, by store_id.
+    Columns: store_id, store_name, city, category, the registry KPIs of
+    :data:`STORE_QUALITY_KPIS` at store grain, and per KPI k of :data:`PEER_KPIS`:
+    rank_k (1 = best; NULL when the store has no value), peer_median_k (median over the stores of
+    the same city and category, the store included, ignoring stores without a value),
+    peer_stores_k (stores with a value in that group), vs_peers_k = k − peer_median_k (sign as the
+    KPI: for complaint and refund rates, positive is worse).
+    """
+    names = tuple(dict.fromkeys((*STORE_QUALITY_KPIS, *PEER_KPIS)))
+    base, params = _registry(filters, "store", names)
+    standings = []
+    for kpi in PEER_KPIS:  # names from our own allowlist, so safe as identifiers
+        direction = "DESC" if metrics.KPIS[kpi].higher_is_better else "ASC"
+        standings += [
+            f"CASE WHEN {kpi} IS NOT NULL THEN rank() OVER (ORDER BY {kpi} {direction} NULLS LAST) END AS rank_{kpi}",
+            f"median({kpi}) OVER peers AS peer_median_{kpi}",
+            f"count({kpi}) OVER peers AS peer_stores_{kpi}",
+            f"{kpi} - median({kpi}) OVER peers AS vs_peers_{kpi}",
+        ]
+    sql = f"""
+    WITH k AS ({base}),
+    s AS (SELECT k.*, st.name AS store_name, st.city, st.category
+          FROM k JOIN stores st USING (store_id))
+    SELECT store_id, store_name, city, category, {', '.join(names)},
+           {', '.join(standings)}
+    FROM s
+    WINDOW peers AS (PARTITION BY city, category)
+    ORDER BY store_id"""
+    return db.run(con, sql, params)
+
+
+def peer_view(by_store: pd.DataFrame, kpi: str = "avg_rating") -> pd.DataFrame:
+    """Stores ranked on one quality KPI against the median of their city x category peers, from
+    :func:`quality_by_store`'s frame (no query).
+
+    Grain: one row per store, best first (stores without a value last, then by store_id).
+    Parameters: ``kpi`` — one of :data:`PEER_KPIS` (checked).
+    Columns: rank, store_id, store_name, city, category, reviews, redemptions, the KPI,
+    peer_median, peer_stores, vs_peers (as described in :func:`quality_by_store`).
+    """
+    if kpi not in PEER_KPIS:
+        raise ValueError(f"Cannot compare stores on {kpi!r}; choose one of {', '.join(PEER_KPIS)}.")
+    view = by_store.rename(columns={f"{c}_{kpi}": c for c in _PEER_COLUMNS})
+    view = view[["rank", "store_id", "store_name", "city", "category", "reviews", "redemptions", kpi,
+                 *_PEER_COLUMNS[1:]]]
+    return view.sort_values(["rank", "store_id"], na_position="last", kind="stable").reset_index(drop=True)
 
 
 def peer_comparison(con: duckdb.DuckDBPyConnection, filters: Filters, kpi: str = "avg_rating") -> pd.DataFrame:
-    """Stores ranked on a quality KPI against the median of their city x category peers.
+    """Stores ranked on a quality KPI against the median of their city x category peers:
+    :func:`peer_view` of :func:`quality_by_store`.
 
     Grain: one row per store with orders in the filtered period.
     Parameters: ``kpi`` — one of :data:`PEER_KPIS` (checked; it names a registry column).
@@ -175,23 +233,15 @@ def peer_comparison(con: duckdb.DuckDBPyConnection, filters: Filters, kpi: str =
     """
     if kpi not in PEER_KPIS:
         raise ValueError(f"Cannot compare stores on {kpi!r}; choose one of {', '.join(PEER_KPIS)}.")
-    names = tuple(dict.fromkeys(("reviews", "redemptions", *PEER_KPIS)))
-    base, params = _registry(filters, "store", names)
-    direction = "DESC" if metrics.KPIS[kpi].higher_is_better else "ASC"
-    # kpi is from the allowlist above, so it is one of our own column names.
-    sql = f"""
-    WITH k AS ({base}),
-    s AS (SELECT k.*, st.name AS store_name, st.city, st.category
-          FROM k JOIN stores st USING (store_id))
-    SELECT CASE WHEN {kpi} IS NOT NULL THEN rank() OVER (ORDER BY {kpi} {direction} NULLS LAST) END AS rank,
-           store_id, store_name, city, category, reviews, redemptions, {kpi},
-           median({kpi}) OVER peers AS peer_median,
-           count({kpi}) OVER peers AS peer_stores,
-           {kpi} - median({kpi}) OVER peers AS vs_peers
-    FROM s
-    WINDOW peers AS (PARTITION BY city, category)
-    ORDER BY rank NULLS LAST, store_id"""
-    return db.run(con, sql, params)
+    return peer_view(quality_by_store(con, filters), kpi)
+
+
+def store_quality_table(by_store: pd.DataFrame) -> pd.DataFrame:
+    """The "Quality by store" table from :func:`quality_by_store`'s frame: store_id, store_name,
+    store_city, store_category and the KPIs of :data:`STORE_QUALITY_KPIS` (as
+    ``metrics.compute(..., "store", STORE_QUALITY_KPIS)`` names them), by store_id."""
+    table = by_store.rename(columns={"city": "store_city", "category": "store_category"})
+    return table[["store_id", "store_name", "store_city", "store_category", *STORE_QUALITY_KPIS]]
 
 
 # ------------------------------------------------------------------------------------------

@@ -9,14 +9,12 @@ from o2o_ops.charts import quality as charts
 from o2o_ops.ui import data, frame
 
 CARDS = ("avg_rating", "positive_share", "complaint_rate", "refund_rate", "sla_attainment", "repeat_rate")
-STORE_COLUMNS = ("reviews", "avg_rating", "positive_share", "complaint_rate", "refund_rate",
-                 "sla_attainment", "redemptions")
 
 rating_distribution = data.cached(analysis.rating_distribution)
 complaints_by_category = data.cached(analysis.complaints_by_category)
 refund_reasons = data.cached(analysis.refund_reasons)
 sla_by_hour_weekday = data.cached(analysis.sla_by_hour_weekday)
-peer_comparison = data.cached(analysis.peer_comparison)
+quality_by_store = data.cached(analysis.quality_by_store)
 
 filters = frame.current_filters()
 frame.header("Service quality", filters)
@@ -55,6 +53,8 @@ st.subheader("SLA attainment")
 st.plotly_chart(charts.sla_heatmap(sla_by_hour_weekday(filters)))
 st.caption("By the hour the customer was in the store; channel and campaign filters do not apply here.")
 
+by_store = quality_by_store(filters)  # one query for the peer ranking (any KPI) and the store table
+
 
 @st.fragment
 def peer_panel() -> None:
@@ -62,7 +62,7 @@ def peer_panel() -> None:
     st.subheader("Stores against their peers")
     kpi = st.selectbox("Rank stores by", analysis.PEER_KPIS, key="quality_peer_kpi",
                        format_func=lambda name: metrics.KPIS[name].label)
-    ranked = peer_comparison(filters, kpi)
+    ranked = analysis.peer_view(by_store, kpi)
     st.plotly_chart(charts.peer_comparison_chart(ranked, kpi))
     config = frame.kpi_column_config(("reviews", "redemptions", kpi))
     config["peer_median"] = {**config[kpi], "label": "Peer median"}
@@ -74,6 +74,5 @@ def peer_panel() -> None:
 peer_panel()
 
 st.subheader("Quality by store")
-by_store = data.kpis(filters, "store", STORE_COLUMNS)
-store_table = by_store[["store_id", "store_name", "store_city", "store_category", *STORE_COLUMNS]]
-frame.table(store_table, "quality", filters, key="stores", column_config=frame.kpi_column_config(STORE_COLUMNS))
+frame.table(analysis.store_quality_table(by_store), "quality", filters, key="stores",
+            column_config=frame.kpi_column_config(analysis.STORE_QUALITY_KPIS))

@@ -15,7 +15,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from o2o_ops import analysis, db
+from o2o_ops import analysis, db, metrics
 from o2o_ops.filters import Filters
 
 
@@ -179,3 +179,40 @@ def test_demo_fills_the_buckets_whose_bounds_the_rollup_repeats(con):
     assert (analysis.time_to_redeem_histogram(con, Filters())["count_orders"] > 0).all()
     ageing = analysis.breakage_ageing(con, Filters()).set_index("label")["count_orders"]
     assert (ageing.drop("no expiry") > 0).all()  # the demo sells no voucher without an expiry
+
+
+# --- one store query for two panels of the Service quality page ---------------------------------
+
+def peer_comparison_alone(con, filters: Filters, kpi: str) -> pd.DataFrame:
+    """The peer ranking as its own query (what quality_by_store + peer_view replace)."""
+    base, params = metrics.kpi_sql(filters, "store", tuple(dict.fromkeys(("reviews", "redemptions", *analysis.PEER_KPIS))))
+    direction = "DESC" if metrics.KPIS[kpi].higher_is_better else "ASC"
+    return db.run(con, f"""
+    WITH k AS ({base}),
+    s AS (SELECT k.*, st.name AS store_name, st.city, st.category
+          FROM k JOIN stores st USING (store_id))
+    SELECT CASE WHEN {kpi} IS NOT NULL THEN rank() OVER (ORDER BY {kpi} {direction} NULLS LAST) END AS rank,
+           store_id, store_name, city, category, reviews, redemptions, {kpi},
+           median({kpi}) OVER peers AS peer_median,
+           count({kpi}) OVER peers AS peer_stores,
+           {kpi} - median({kpi}) OVER peers AS vs_peers
+    FROM s
+    WINDOW peers AS (PARTITION BY city, category)
+    ORDER BY rank NULLS LAST, store_id""", params)
+
+
+def test_one_store_query_serves_the_peer_ranking_and_the_store_table(con):
+    for filters in filter_sets(con):
+        by_store = analysis.quality_by_store(con, filters)
+        for kpi in analysis.PEER_KPIS:
+            pd.testing.assert_frame_equal(analysis.peer_view(by_store, kpi), peer_comparison_alone(con, filters, kpi),
+                                          check_exact=True, obj=f"{kpi} {filters.describe()}")
+        want = metrics.compute(con, filters, "store", analysis.STORE_QUALITY_KPIS)
+        if not want.empty:
+            want = want[["store_id", "store_name", "store_city", "store_category", *analysis.STORE_QUALITY_KPIS]]
+        got = analysis.store_quality_table(by_store)
+        assert len(got) == len(want)
+        if len(want):
+            pd.testing.assert_frame_equal(got, want, check_exact=True, obj=f"store table {filters.describe()}")
+    with pytest.raises(ValueError, match="choose one of"):
+        analysis.peer_view(by_store, "store_id")
