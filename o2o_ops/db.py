@@ -161,6 +161,7 @@ def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False)
         shutil.copyfile(wh, tmp)
     con = duckdb.connect(str(tmp))
     try:
+        con.execute("SET enable_progress_bar = false")  # callers show their own progress
         create_schema(con)
         yield con
         rebuild_rollups(con)

@@ -476,7 +476,7 @@ def format_change(name: str, change: Any) -> str:
     if unit == "percent":
         return f"{change * 100:+.1f} pp"
     if unit == "ratio":
-        return f"{change * 100:+.0f} pp"
+        return f"{change * 100:+.1f} pp"
     if unit in ("stars", "star_gap"):
         return f"{change:+.2f} ★"
     if unit == "count":
