@@ -5,8 +5,8 @@ Every KPI comes from the registry (:func:`o2o_ops.metrics.kpi_sql` at the campai
 grain, with the campaign in ``Filters.campaigns``), read from the campaign-only, campaign-sorted
 copies of the core tables that ``sql/rollups_campaigns.sql`` builds (``rollup_campaign_day``,
 ``rollup_campaign_costs``, ``campaign_order_facts``): about one order in ten carries a campaign,
-so a campaign's figures need not scan the other nine. The queries here are only for cuts the registry does not have;
-each states its grain. Lift lives in :mod:`o2o_ops.lift`.
+so a campaign's figures need not scan the other nine. The queries here are only for cuts the
+registry does not have; each states its grain. Lift lives in :mod:`o2o_ops.lift`.
 
 All functions take ``(con, filters, ...)`` with hashable arguments so pages can wrap them in
 ``data.cached``. Order rows are always paged with LIMIT/OFFSET.
