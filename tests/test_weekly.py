@@ -134,7 +134,7 @@ def test_written_summary_numbers_and_no_data(con):
                             "and ¥60.00 revenue (-89.7%).")
     # relative changes (too few weeks for a typical swing): ROI (540 − 629) / 629 → (60 − 3) / 3 moved
     # most; restaurants (S1 in W45: (140 − 359) / 359; S3 in W46) are the only group with reviews in both
-    assert ("was ROI: -14% → +1900% (+1914 pp), an improvement. It moved most by category, "
+    assert ("was ROI: -14% → +1900% (+1914.1 pp), an improvement. It moved most by category, "
             "restaurant (-61% → +1900%).") in text
     assert "Also worse than 2026-W45: revenue (-¥520) and orders (-3)." in text
     assert "The week is not complete: the data ends on Tue 10 Nov 2026." in text

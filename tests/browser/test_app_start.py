@@ -30,7 +30,7 @@ def test_first_start_builds_the_demo_warehouse_then_serves_a_deep_link(tmp_path:
         wait_for_app(pg)
         assert warehouse.exists()
         assert error_boxes(pg) == []
-        caption = pg.locator('[data-testid="stCaptionContainer"]').first.inner_text()
+        caption = pg.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first.inner_text()
         assert caption.startswith("Shanghai ·")
         sidebar = pg.locator('[data-testid="stSidebar"]').inner_text()
         assert "Filters" in sidebar and "Weekly overview" in sidebar
