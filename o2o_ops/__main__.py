@@ -16,6 +16,7 @@ from o2o_ops.db import WarehouseError
 COMMAND_MODULES = (
     "o2o_ops.cli.demo_cmd",
     "o2o_ops.cli.info_cmd",
+    "o2o_ops.cli.refresh_cmd",
     "o2o_ops.cli.import_cmd",
     "o2o_ops.cli.kpis_cmd",
     "o2o_ops.cli.bench_cmd",

@@ -9,6 +9,7 @@ the original untouched.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import datetime as dt
 import os
 import shutil
@@ -34,6 +35,22 @@ class WarehouseError(RuntimeError):
 
 class QueryTimeout(WarehouseError):
     pass
+
+
+class StaleWarehouse(WarehouseError):
+    """The warehouse's derived tables were built by another version of o2o-ops."""
+
+
+def _rollup_files() -> list[Path]:
+    return [SQL_DIR / "order_facts.sql", SQL_DIR / "rollups.sql", *sorted(SQL_DIR.glob("rollups_*.sql"))]
+
+
+def rollups_version() -> str:
+    """A fingerprint of the SQL that builds the derived tables; stored in the warehouse."""
+    digest = hashlib.sha256()
+    for path in _rollup_files():
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def load_sql(name: str) -> str:
@@ -66,6 +83,13 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) ->
                 f"The file {wh} is not an o2o-ops warehouse (missing tables: {', '.join(missing)}). "
                 f"Build one with `python -m o2o_ops demo --warehouse {wh}`."
             )
+        built = con.execute("SELECT value FROM warehouse_meta WHERE key = 'rollups_version'").fetchone()
+        if not built or built[0] != rollups_version():
+            con.close()
+            raise StaleWarehouse(
+                f"The warehouse at {wh} was prepared by another version of o2o-ops. Refresh its derived "
+                f"tables (your data is kept) with `python -m o2o_ops refresh --warehouse {wh}`."
+            )
     return con
 
 
@@ -83,9 +107,9 @@ def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(load_sql("order_facts"))
     if not clustered_by_time(con, "order_facts", "ordered_at"):
         con.execute("CREATE OR REPLACE TABLE order_facts AS SELECT * FROM order_facts ORDER BY ordered_at")
-    con.execute(load_sql("rollups"))
-    for extra in sorted(SQL_DIR.glob("rollups_*.sql")):
-        con.execute(extra.read_text(encoding="utf-8"))
+    for path in _rollup_files()[1:]:
+        con.execute(path.read_text(encoding="utf-8"))
+    con.execute("INSERT OR REPLACE INTO warehouse_meta VALUES ('rollups_version', $v)", {"v": rollups_version()})
 
 
 def clustered_by_time(con: duckdb.DuckDBPyConnection, table: str, column: str, max_span_days: int = 14) -> bool:

@@ -56,3 +56,22 @@ def test_order_facts_are_resorted_only_when_time_is_scattered(tmp_path):
     con.execute("CREATE OR REPLACE TABLE s AS SELECT TIMESTAMP '2026-01-01' + to_minutes((i * 7919) % 300000) AS ordered_at "
                 "FROM range(300000) r(i)")
     assert not db.clustered_by_time(con, "s", "ordered_at")             # 208 days, every row group spans nearly all
+
+
+def test_a_warehouse_from_another_version_is_refused_until_refreshed(tmp_path):
+    import subprocess
+    import sys
+
+    wh = tmp_path / "w.duckdb"
+    with db.rebuild(wh, start_empty=True):
+        pass
+    db.connect(wh).close()
+    con = duckdb.connect(str(wh))
+    con.execute("UPDATE warehouse_meta SET value = 'older' WHERE key = 'rollups_version'")
+    con.close()
+    with pytest.raises(db.StaleWarehouse, match="python -m o2o_ops refresh"):
+        db.connect(wh)
+    out = subprocess.run([sys.executable, "-m", "o2o_ops", "refresh", "--warehouse", str(wh)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "Refreshed" in out.stdout
+    db.connect(wh).close()

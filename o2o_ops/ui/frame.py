@@ -54,6 +54,16 @@ def ensure_warehouse() -> bool:
         st.rerun()
     try:
         data.connection()
+    except db.StaleWarehouse:
+        # Derived tables from another version of o2o-ops: rebuild them (atomically, data kept).
+        with st.spinner(f"Preparing the warehouse at `{path}` for this version of o2o-ops…"):
+            try:
+                with db.rebuild(path):
+                    pass
+            except Exception as exc:  # noqa: BLE001 - shown to the user with the fix
+                st.error(f"Refreshing the warehouse failed: {exc}. Try `python -m o2o_ops refresh` in a shell.")
+                return False
+        st.rerun()
     except db.WarehouseError as exc:
         st.error(str(exc))
         return False
