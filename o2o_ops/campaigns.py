@@ -50,9 +50,7 @@ def _one_campaign(filters: Filters, campaign_id: str) -> Filters:
 # The registry's sources and their campaign-only copies (sql/rollups_campaigns.sql). Each copy
 # holds exactly the source's rows with a campaign, so the registry's SQL gives the same figures
 # for every campaign group; only the group of orders without a campaign would differ.
-_CAMPAIGN_SOURCES = (("FROM rollup_store_day WHERE", "FROM rollup_campaign_day WHERE"),
-                     ("FROM rollup_costs WHERE", "FROM rollup_campaign_costs WHERE"),
-                     ("FROM order_facts WHERE", "FROM campaign_order_facts WHERE"))
+_CAMPAIGN_TABLES = {"day": "rollup_campaign_day", "costs": "rollup_campaign_costs", "facts": "campaign_order_facts"}
 _CAMPAIGN_SOURCE_KINDS = frozenset({"o", "k", "f"})
 
 
@@ -67,10 +65,7 @@ def campaign_kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tupl
         raise ValueError(f"KPIs {', '.join(names)} read sources the campaign tables do not copy.")
     if grain != "campaign" and not filters.campaigns:
         raise ValueError("The campaign tables answer campaign groups only: pass a campaign filter.")
-    sql, params = metrics.kpi_sql(filters, grain, names)
-    for source, copy in _CAMPAIGN_SOURCES:
-        sql = sql.replace(source, copy)
-    return sql, params
+    return metrics.kpi_sql(filters, grain, names, tables=_CAMPAIGN_TABLES)
 
 
 def _campaign_kpis(con: duckdb.DuckDBPyConnection, filters: Filters, grain: str,

@@ -256,8 +256,26 @@ SYMMETRY_SQL = """
     END"""
 
 
-def kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tuple[str, dict[str, Any]]:
-    """The single SQL statement computing ``names`` at ``grain`` under ``filters``."""
+DAILY_TABLES = {"day": "rollup_store_day", "costs": "rollup_costs", "facts": "order_facts"}
+WEEKLY_TABLES = {"day": "rollup_store_week", "costs": "rollup_costs_week", "facts": "order_facts"}
+
+
+def default_tables(filters: Filters, grain: str) -> dict[str, str]:
+    """The weekly rollups when the dates are whole ISO weeks (or open) and no day is asked for."""
+    whole_weeks = ((filters.start is None or filters.start.isoweekday() == 1)
+                   and (filters.end is None or filters.end.isoweekday() == 7))
+    return WEEKLY_TABLES if whole_weeks and grain != "day" else DAILY_TABLES
+
+
+def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
+            tables: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+    """The single SQL statement computing ``names`` at ``grain`` under ``filters``.
+
+    ``tables`` names the tables read for the order sums (``day``), costs (``costs``) and
+    order-level figures (``facts``); by default :func:`default_tables`. Callers may pass copies
+    with the same columns holding a subset of rows (the campaign page does).
+    """
+    tables = {**default_tables(filters, grain), **(tables or {})}
     kpis = [KPIS[n] for n in names]
     sources = set().union(*(k.sources for k in kpis)) | {"o"}
     if grain in _NO_CAPACITY:
@@ -269,7 +287,7 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tuple[str, di
     where_r = filters.where_sql("rollup")
     params |= filters.params("rollup")
 
-    ctes.append(f"o AS (SELECT {_select_keys(k_o)}, {_ORDER_SUMS}\n  FROM rollup_store_day WHERE {where_r} GROUP BY ALL HAVING count(*) > 0)")
+    ctes.append(f"o AS (SELECT {_select_keys(k_o)}, {_ORDER_SUMS}\n  FROM {tables['day']} WHERE {where_r} GROUP BY ALL HAVING count(*) > 0)")
     groups = f"SELECT {', '.join(o for o, _ in k_o)} FROM o"
     if "k" in sources:
         ctes.append(f"""k AS (SELECT {_select_keys(k_o)},
@@ -277,17 +295,17 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tuple[str, di
     sum(amount) FILTER (WHERE cost_type = 'marketing' AND campaign_id IS NOT NULL) AS campaign_marketing,
     sum(amount) FILTER (WHERE cost_type = 'staff') AS staff,
     sum(amount) FILTER (WHERE cost_type NOT IN ('marketing', 'staff')) AS other_cost
-  FROM rollup_costs WHERE {where_r} GROUP BY ALL HAVING count(*) > 0)""")
+  FROM {tables['costs']} WHERE {where_r} GROUP BY ALL HAVING count(*) > 0)""")
         non_null = [o for o, _ in k_o if o in _NON_NULL_KEYS]
         cond = " AND ".join(f"{o} IS NOT NULL" for o in non_null) or "TRUE"
         groups += f" UNION SELECT {', '.join(o for o, _ in k_o)} FROM k WHERE {cond}"
     if "f" in sources:
         ctes.append(f"""f AS (SELECT {_select_keys(k_f)},
     median(hours_to_redeem) FILTER (WHERE is_paid AND is_redeemed) AS time_to_redeem_hours
-  FROM order_facts WHERE {filters.where_sql('facts')} GROUP BY ALL)""")
+  FROM {tables['facts']} WHERE {filters.where_sql('facts')} GROUP BY ALL)""")
         params |= filters.params("facts")
     if "rep" in sources:
-        ctes.append(_repeat_cte(filters, grain, k_f))
+        ctes.append(_repeat_cte(filters, grain, k_f, tables["facts"]))
         params |= filters.params("facts")
     if "h" in sources:
         ctes.append(_capacity_cte(filters, grain, params))
@@ -299,7 +317,7 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tuple[str, di
     sum(wait_gap_sum) / (sum(count_waits) + 10) AS wgap,
     (sum(count_as_described) + 10 * 0.9) / (sum(count_described_answered) + 10) AS described,
     (sum(count_complaints) + 20 * 0.03) / (sum(count_redemptions) + 20) AS complaints
-  FROM rollup_store_day WHERE {where_r} GROUP BY ALL)""")
+  FROM {tables['day']} WHERE {where_r} GROUP BY ALL)""")
         ctes.append(f"""sym AS (SELECT {', '.join('st.' + o for o, _ in k_o)},
     sum(idx * st.count_redemptions) / NULLIF(sum(st.count_redemptions) FILTER (WHERE idx IS NOT NULL), 0) AS symmetry_index
   FROM (SELECT st.*, {SYMMETRY_SQL} AS idx FROM st JOIN stores s USING (store_id)) st GROUP BY ALL)""")
@@ -325,7 +343,7 @@ _PERIOD_BOUNDS = {
 }
 
 
-def _repeat_cte(filters: Filters, grain: str, k_f: list[tuple[str, str]]) -> str:
+def _repeat_cte(filters: Filters, grain: str, k_f: list[tuple[str, str]], facts: str) -> str:
     """Customers with an order, and with 2+ orders, per group.
 
     When the groups are spans of dates and only dates are filtered, each customer is counted
@@ -349,11 +367,11 @@ def _repeat_cte(filters: Filters, grain: str, k_f: list[tuple[str, str]]) -> str
     count(*) FILTER (WHERE prev_customer_order_date IS NULL OR prev_customer_order_date < {first}) AS customers,
     count(*) FILTER (WHERE prev_customer_order_date >= {first}
                        AND (next_customer_order_date IS NULL OR next_customer_order_date > {last})) AS repeat_customers
-  FROM order_facts WHERE {filters.where_sql('facts')} GROUP BY ALL)"""
+  FROM {facts} WHERE {filters.where_sql('facts')} GROUP BY ALL)"""
     return f"""rep AS (SELECT {keys},
     count(*) AS customers, count(*) FILTER (WHERE n_orders >= 2) AS repeat_customers
   FROM (SELECT {_select_keys(k_f)}, customer_id, count(*) AS n_orders
-        FROM order_facts WHERE {filters.where_sql('facts')} GROUP BY ALL) GROUP BY ALL)"""
+        FROM {facts} WHERE {filters.where_sql('facts')} GROUP BY ALL) GROUP BY ALL)"""
 
 
 def _capacity_cte(filters: Filters, grain: str, params: dict[str, Any]) -> str:
@@ -399,9 +417,9 @@ def compute(
     if by == "week" and not df.empty:
         df.insert(1, "iso_week", pd.to_datetime(df["week_start"]).dt.strftime("%G-W%V"))
     if by == "store" and not df.empty:
+        # the whole stores table (one row per store) is cheaper to read than to filter by a long list
         stores = db.run(con, "SELECT store_id, name AS store_name, city AS store_city, category AS store_category, "
-                             "listed_rating, listed_wait_minutes, lat, lon FROM stores WHERE list_contains($ids, store_id)",
-                        {"ids": df["store_id"].tolist()})
+                             "listed_rating, listed_wait_minutes, lat, lon FROM stores")
         df = df.merge(stores, on="store_id", how="left")
     if by == "campaign" and not df.empty:
         camps = db.run(con, "SELECT campaign_id, name AS campaign_name, kind AS campaign_kind_, channel AS campaign_channel, "

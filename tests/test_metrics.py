@@ -245,3 +245,22 @@ def test_spike_weeks_show_falling_sla_attainment(ro_con):
         assert spike_sla < usual_sla - 0.25, spike
         assert weekly["sla_attainment"].idxmin() == spike["iso_week"], spike
         assert weekly.loc[spike["iso_week"], "avg_rating"] < weekly["avg_rating"].median() - 0.5, spike
+
+
+@pytest.mark.parametrize("grain", ["total", "week", "store", "city", "campaign", "channel"])
+def test_weekly_rollups_give_the_daily_answers(ro_con, grain):
+    filters = Filters(start=dt.date(2026, 8, 24), end=dt.date(2026, 11, 22), categories=("restaurant", "hotel"))
+    assert metrics.default_tables(filters, grain) is metrics.WEEKLY_TABLES
+    names = [n for n in metrics.KPIS if n != "capacity_utilisation" or grain not in ("campaign", "channel")]
+    weekly = db.run(ro_con, *metrics.kpi_sql(filters, grain, names))
+    daily = db.run(ro_con, *metrics.kpi_sql(filters, grain, names, tables=metrics.DAILY_TABLES))
+    assert len(weekly) == len(daily) > 0
+    for name in names:
+        assert weekly[name].tolist() == pytest.approx(daily[name].tolist(), rel=1e-9, nan_ok=True), name
+
+
+def test_part_weeks_and_days_read_the_daily_rollups():
+    assert metrics.default_tables(Filters(start=dt.date(2026, 8, 25)), "total") is metrics.DAILY_TABLES
+    assert metrics.default_tables(Filters(end=dt.date(2026, 11, 21)), "week") is metrics.DAILY_TABLES
+    assert metrics.default_tables(Filters(), "day") is metrics.DAILY_TABLES
+    assert metrics.default_tables(Filters(), "store") is metrics.WEEKLY_TABLES

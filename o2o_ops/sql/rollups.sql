@@ -103,6 +103,26 @@ LEFT JOIN campaigns c USING (campaign_id)
 GROUP BY ALL
 ORDER BY sp.date;
 
+-- rollup_store_week / rollup_costs_week: the two daily rollups summed to ISO weeks; ``date`` is
+-- the week's Monday. Any query whose dates are whole weeks (every default view is 13 of them)
+-- gets the same sums from about a fifth of the rows (metrics.kpi_sql picks them).
+CREATE OR REPLACE TABLE rollup_store_week AS
+SELECT CAST(date_trunc('week', date) AS DATE) AS date, store_id, city, district, region, category,
+       channel, campaign_id, campaign_kind,
+       sum(COLUMNS(* EXCLUDE (date, store_id, city, district, region, category, channel, campaign_id,
+                              campaign_kind)))
+FROM rollup_store_day
+GROUP BY 1, store_id, city, district, region, category, channel, campaign_id, campaign_kind
+ORDER BY 1, store_id;
+
+CREATE OR REPLACE TABLE rollup_costs_week AS
+SELECT CAST(date_trunc('week', date) AS DATE) AS date, store_id, city, district, region, category,
+       channel, campaign_id, campaign_kind, cost_type,
+       sum(amount) AS amount, sum(staff_hours) AS staff_hours
+FROM rollup_costs
+GROUP BY ALL
+ORDER BY 1;
+
 INSERT OR REPLACE INTO warehouse_meta
 SELECT 'as_of', CAST(max(ordered_at) AS VARCHAR) FROM orders;
 INSERT OR REPLACE INTO warehouse_meta VALUES ('rollups_built_at', CAST(now()::TIMESTAMP AS VARCHAR));
