@@ -1,8 +1,14 @@
 """Query functions behind the Service quality, Cost and Operational efficiency pages.
 
-Each function takes a connection and a :class:`~o2o_ops.filters.Filters` and returns a small,
-already-aggregated DataFrame; all aggregation happens in DuckDB. A function's header comment
-states its purpose, grain and parameters. Where a function shows a registry KPI at a cut the
+Each query function takes a connection and a :class:`~o2o_ops.filters.Filters` and returns a
+small, already-aggregated DataFrame; all aggregation happens in DuckDB. A function's header comment
+states its purpose, grain and parameters. Breakdowns the registry's rollups cannot answer
+(ratings, complaint categories, refund reasons, funnel, redemption speed, voucher ageing) read
+rollups pre-counted at the same order-day grain when the warehouse is loaded
+(``sql/rollups_reviews.sql``, ``sql/rollups_efficiency.sql``), never the fact tables; the tests
+check them against the same questions asked of the fact tables. :func:`peer_view` and
+:func:`store_quality_table` shape :func:`quality_by_store`'s frame without a query, so one store
+query serves both store panels of the Service quality page. Where a function shows a registry KPI at a cut the
 registry does not offer (hour of day, complaint category, expiry bucket), it uses the registry's
 formula on the same rows, so the parts add up to the KPI card above them:
 
