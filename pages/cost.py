@@ -18,16 +18,7 @@ store_margin = data.cached(analysis.store_margin)
 filters = frame.current_filters()
 frame.header("Cost", filters)
 
-totals = data.kpis(filters, "total", ("orders", *CARDS))
-if totals.empty or not totals["orders"].iloc[0]:
-    frame.empty_state(filters)
-    st.stop()
-previous_filters = analysis.previous_period(filters)
-previous = data.kpis(previous_filters, "total", CARDS) if previous_filters else None
-frame.kpi_cards(totals.iloc[0], CARDS, None if previous is None or previous.empty else previous.iloc[0], columns=4)
-if previous_filters:
-    st.caption(f"Changes compare with the previous period of equal length "
-               f"({previous_filters.start} → {previous_filters.end}).")
+frame.period_cards(filters, CARDS, columns=4)
 
 st.subheader("Cost over time")
 breakdown = cost_breakdown_by_week(filters)

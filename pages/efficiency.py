@@ -20,16 +20,7 @@ capacity_by_hour = data.cached(analysis.capacity_by_hour)
 filters = frame.current_filters()
 frame.header("Operational efficiency", filters)
 
-totals = data.kpis(filters, "total", ("orders", *CARDS))
-if totals.empty or not totals["orders"].iloc[0]:
-    frame.empty_state(filters)
-    st.stop()
-previous_filters = analysis.previous_period(filters)
-previous = data.kpis(previous_filters, "total", CARDS) if previous_filters else None
-frame.kpi_cards(totals.iloc[0], CARDS, None if previous is None or previous.empty else previous.iloc[0], columns=3)
-if previous_filters:
-    st.caption(f"Changes compare with the previous period of equal length "
-               f"({previous_filters.start} → {previous_filters.end}).")
+totals = frame.period_cards(filters, CARDS, columns=3)
 
 st.subheader("From order to review")
 left, right = st.columns(2)
@@ -41,7 +32,7 @@ right.caption("Orders count in the week they were placed: the latest weeks fall 
 st.subheader("Redemption speed and breakage")
 left, right = st.columns(2)
 left.plotly_chart(charts.time_to_redeem_bars(time_to_redeem_histogram(filters),
-                                             median_hours=totals["time_to_redeem_hours"].iloc[0]))
+                                             median_hours=totals["time_to_redeem_hours"]))
 ageing = breakage_ageing(filters)
 right.plotly_chart(charts.breakage_ageing_bars(ageing))
 as_of = data.dimension_values().get("as_of")

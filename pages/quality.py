@@ -19,16 +19,7 @@ quality_by_store = data.cached(analysis.quality_by_store)
 filters = frame.current_filters()
 frame.header("Service quality", filters)
 
-totals = data.kpis(filters, "total", ("orders", *CARDS))
-if totals.empty or not totals["orders"].iloc[0]:
-    frame.empty_state(filters)
-    st.stop()
-previous_filters = analysis.previous_period(filters)
-previous = data.kpis(previous_filters, "total", CARDS) if previous_filters else None
-frame.kpi_cards(totals.iloc[0], CARDS, None if previous is None or previous.empty else previous.iloc[0], columns=3)
-if previous_filters:
-    st.caption(f"Changes compare with the previous period of equal length "
-               f"({previous_filters.start} → {previous_filters.end}).")
+frame.period_cards(filters, CARDS, columns=3)
 
 weekly = data.kpis(filters, "week", ("avg_rating", "positive_share", "refund_rate", "repeat_rate"))
 

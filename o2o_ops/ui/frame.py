@@ -270,6 +270,26 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
                       help=f"{kpi.description} ({kpi.unit})", border=True, chart_data=spark)
 
 
+def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) -> pd.Series:
+    """KPI cards for the filtered period against the period of equal length just before.
+
+    Shows the empty state and stops the page when no order matches. Returns the period's totals.
+    """
+    from o2o_ops import analysis
+
+    totals = data.kpis(filters, "total", ("orders", *names))
+    if totals.empty or not totals["orders"].iloc[0]:
+        empty_state(filters)
+        st.stop()
+    previous_filters = analysis.previous_period(filters)
+    previous = data.kpis(previous_filters, "total", tuple(names)) if previous_filters else None
+    kpi_cards(totals.iloc[0], names, None if previous is None or previous.empty else previous.iloc[0], columns=columns)
+    if previous_filters:
+        st.caption(f"Changes compare with the previous period of equal length "
+                   f"({previous_filters.start} → {previous_filters.end}).")
+    return totals.iloc[0]
+
+
 def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str = "Download CSV",
           column_config: dict | None = None, height: int | str = "auto", hide_index: bool = True) -> None:
     """A sortable table and a CSV download named after the page and filters."""
