@@ -360,5 +360,23 @@ def test_quality_checks_run_live_on_a_warehouse_without_stored_results(warehouse
         con.close()
 
 
-def test_stored_review_examples_keep_the_checks_limit():
-    assert f"LIMIT {quality.EXAMPLES};" in db.load_sql("rollups_quality")
+def test_stored_review_problems_are_all_kept_so_the_count_is_exact():
+    statement = db.load_sql("rollups_quality").split("quality_reviews_without_redemptions AS", 1)[1]
+    assert "LIMIT" not in statement.split(";", 1)[0]
+
+
+def test_quality_counts_stay_exact_beyond_the_examples(tmp_path, monkeypatch):
+    """The examples are capped; the count in run_all is not (stored and live alike)."""
+    from o2o_ops import db, quality
+    from tiny import build_tiny
+
+    monkeypatch.setattr(quality, "EXAMPLES", 1)
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    with db.rebuild(wh) as con:   # two stores without coordinates
+        con.execute("UPDATE stores SET lat = 0, lon = 0 WHERE store_id IN ('S2', 'S3')")
+    con = db.connect(wh)
+    for live in (False, True):
+        counts = quality.run_all(con, live=live).set_index("check")["count_problems"]
+        assert counts["stores_without_coordinates"] == 2
+        assert len(quality.stores_without_coordinates(con, live=live)) == 1
+    con.close()
