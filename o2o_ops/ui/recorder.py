@@ -43,17 +43,24 @@ def record_page(page: str, warehouse: Path, query: dict[str, Any] | None = None,
     from streamlit.testing.v1 import AppTest
 
     root = Path(__file__).resolve().parents[2]
+    previous = os.environ.get("O2O_WAREHOUSE")
     os.environ["O2O_WAREHOUSE"] = str(warehouse)
-    data._cached_call.clear()
-    at = AppTest.from_file(str(root / "dashboard.py"), default_timeout=timeout)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    with Recorder() as rec:
-        at.run()
-        if page != "pages/overview.py":
-            rec.calls.clear()   # only the target page's calls (the sidebar's are cached anyway)
-            at.switch_page(page)
+    try:
+        data._cached_call.clear()
+        at = AppTest.from_file(str(root / "dashboard.py"), default_timeout=timeout)
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        with Recorder() as rec:
             at.run()
+            if page != "pages/overview.py":
+                rec.calls.clear()   # only the target page's calls (the sidebar's are cached anyway)
+                at.switch_page(page)
+                at.run()
+    finally:
+        if previous is None:
+            os.environ.pop("O2O_WAREHOUSE", None)
+        else:
+            os.environ["O2O_WAREHOUSE"] = previous
     if at.exception:
         raise RuntimeError(f"{page} failed in AppTest: {at.exception[0].message}")
     # the sidebar's choices are computed once per warehouse, not per page view

@@ -1,0 +1,33 @@
+"""The benchmark runs at a small size so it cannot rot. It reports every figure; no timing is asserted."""
+
+from __future__ import annotations
+
+import io
+import math
+
+from o2o_ops import bench
+
+
+def test_benchmark_completes_and_reports_every_figure(tmp_path):
+    out = io.StringIO()
+    result = bench.run(5000, tmp_path / "bench.duckdb", runs=1, browser=True, out=out)
+    text = out.getvalue()
+
+    assert result["build"]["build_s"] > 0 and result["warehouse_mb"] > 0
+    pages = {(row["page"], row["filters"]) for row in result["pages"]}
+    assert {p for p, _ in pages} == {name.split("/")[-1][:-3] for name in bench.PAGES}
+    assert len({f for _, f in pages}) == 2                       # default and one city · category
+    assert all(row["median_s"] >= 0 for row in result["pages"])
+    overview = [r for r in result["pages"] if r["page"] == "overview"]
+    assert all(r["calls"] > 0 for r in overview)
+    assert result["drilldown"]["orders_page_s"] > 0 and result["drilldown"]["whole_drilldown_s"] > 0
+    assert result["baseline"]["load_s"] > 0 and result["baseline"]["compute_s"] > 0
+    assert math.isfinite(result["ratio_compute"]) and math.isfinite(result["ratio_first_view"])
+    app = result["app"]
+    assert app["start_to_overview_s"] > 0 and app["navigation_to_cards_s"] > 0 and app["peak_memory_mb"] > 0
+    for heading in ("page queries", "drill-down", "tutorial baseline", "ours / baseline", "app: start"):
+        assert heading in text
+
+    # a second run reuses the warehouse instead of rebuilding it
+    again = bench.run(5000, tmp_path / "bench.duckdb", runs=1, browser=False, out=io.StringIO())
+    assert again["build"]["reused"] is True
