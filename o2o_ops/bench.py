@@ -184,7 +184,18 @@ def _peak_memory_mb(pid: int) -> float | None:
 
 
 def browser_timings(path: Path) -> dict[str, Any]:
-    """Process start -> overview cards visible; navigation -> cards; peak RSS after every page."""
+    """Process start -> overview cards visible; navigation -> cards; peak RSS after every page.
+
+    Runs in a thread of its own: Playwright's sync API refuses a thread with a running asyncio
+    loop (a test session may have one open already).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_browser_timings, path).result()
+
+
+def _browser_timings(path: Path) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests" / "browser"))
     from browser_util import CHROMIUM, CHROMIUM_ARGS, start_streamlit  # the tests' own launcher
     from playwright.sync_api import sync_playwright
