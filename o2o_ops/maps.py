@@ -179,6 +179,22 @@ def view_for(df: pd.DataFrame) -> pdk.ViewState:
                          longitude=float((lon.max() + lon.min()) / 2), zoom=zoom, pitch=0)
 
 
+def city_labels_layer(df: pd.DataFrame) -> pdk.Layer:
+    """City names at the centre of their stores: without a basemap, the reader's bearings."""
+    if df.empty or "store_city" not in df:
+        labels = pd.DataFrame({"city": pd.Series(dtype=str), "lat": pd.Series(dtype=float),
+                               "lon": pd.Series(dtype=float)})
+    else:
+        labels = (df.dropna(subset=["lat", "lon"]).groupby("store_city", as_index=False)[["lat", "lon"]].mean()
+                  .rename(columns={"store_city": "city"}))
+        labels["lat"] = labels["lat"] + 0.12   # just above the city's stores
+    return pdk.Layer(
+        "TextLayer", labels, id="city-labels", get_position=["lon", "lat"], get_text="city",
+        get_size=15, get_color=[55, 65, 81, 230], get_alignment_baseline="'bottom'",
+        font_family="'DejaVu Sans', sans-serif", pickable=False,
+    )
+
+
 def build_deck(layers: Sequence[pdk.Layer], view: pdk.ViewState, kpi: str = "symmetry_index") -> pdk.Deck:
     """The map: given layers, no basemap (works offline, needs no token), the shared tooltip."""
     return pdk.Deck(layers=list(layers), initial_view_state=view, map_provider=None, map_style=None,

@@ -41,6 +41,8 @@ def page() -> None:
         layers.append(maps.store_points_layer(stores, kpi))
     if "Attention list" in shown:
         layers.append(maps.attention_layer(stores, kpi))
+    if layers:
+        layers.append(maps.city_labels_layer(stores))
     if not layers:
         st.info("Switch on at least one layer above.", icon="🗺️")
         return

@@ -91,7 +91,8 @@ def test_map_page(warehouse):
     assert not at.exception
     spec = deck(at)
     layers = {layer["id"]: layer for layer in spec["layers"]}
-    assert set(layers) == {"stores", "redemptions", "attention"}
+    assert set(layers) == {"stores", "redemptions", "attention", "city-labels"}
+    assert {r["city"] for r in layers["city-labels"]["data"]} == {"Hangzhou", "Shanghai"}
     assert [r["store_id"] for r in layers["stores"]["data"]] == ["S1", "S2", "S3"]
     assert [r["store_id"] for r in layers["attention"]["data"]] == ["S1"]
     s1 = layers["stores"]["data"][0]
@@ -104,7 +105,7 @@ def test_map_page(warehouse):
     assert "Average rating" in at.html[0].value
     # switch a layer off
     at.pills(key="map_layers").set_value(["Stores"]).run()
-    assert [layer["id"] for layer in deck(at)["layers"]] == ["stores"]
+    assert [layer["id"] for layer in deck(at)["layers"]] == ["stores", "city-labels"]
 
 
 def test_map_page_filters_and_empty(warehouse):
