@@ -187,11 +187,11 @@ def city_labels_layer(df: pd.DataFrame) -> pdk.Layer:
     else:
         labels = (df.dropna(subset=["lat", "lon"]).groupby("store_city", as_index=False)[["lat", "lon"]].mean()
                   .rename(columns={"store_city": "city"}))
-        labels["lat"] = labels["lat"] + 0.12   # just above the city's stores
     return pdk.Layer(
         "TextLayer", labels, id="city-labels", get_position=["lon", "lat"], get_text="city",
-        get_size=15, get_color=[55, 65, 81, 230], get_alignment_baseline="'bottom'",
-        font_family="'DejaVu Sans', sans-serif", pickable=False,
+        get_size=14, get_color=[31, 41, 55, 255], get_alignment_baseline="'bottom'",
+        get_pixel_offset=[0, -26], background=True, get_background_color=[255, 255, 255, 215],
+        background_padding=[4, 2], pickable=False,
     )
 
 
