@@ -10,9 +10,21 @@ from o2o_ops.ui import auth as auth_ui, frame
 
 st.set_page_config(page_title="o2o-ops", page_icon=":material/storefront:", layout="wide")
 
+# The default page is served at "/" (its own url_path is reserved but not routed), so /overview
+# is a hidden alias that forwards to it with the link's query parameters.
+OVERVIEW = st.Page("pages/overview.py", title="Weekly overview", icon=":material/dashboard:",
+                   url_path="weekly-overview", default=True)
+
+
+def _overview_alias() -> None:
+    """The landing page lives at "/"; an /overview link (bookmarks, reports) lands there too."""
+    st.switch_page(OVERVIEW, query_params={k: st.query_params.get_all(k) for k in st.query_params})
+
+
 PAGES = {
     "Weekly": [
-        st.Page("pages/overview.py", title="Weekly overview", icon=":material/dashboard:", url_path="overview", default=True),
+        OVERVIEW,
+        st.Page(_overview_alias, title="Weekly overview", url_path="overview", visibility="hidden"),
     ],
     "Operations": [
         st.Page("pages/quality.py", title="Service quality", icon=":material/thumb_up:", url_path="quality"),

@@ -16,6 +16,7 @@ def test_shared_link_renders_the_page_with_its_filters(app_url, page, name):
     wait_for_app(page)
     page.wait_for_timeout(1500)
     assert error_boxes(page) == []
+    assert "Page not found" not in page.locator("body").inner_text()
     caption = page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first.inner_text()
     assert caption.startswith("Shanghai · restaurant")
     if name != "overview":     # the overview picks a week instead of the date range, and says so
