@@ -5,6 +5,7 @@ Chromium is Debian's (/usr/bin/chromium); Playwright never downloads a browser h
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -48,6 +49,20 @@ def start_streamlit(warehouse: Path, extra_env: dict | None = None) -> tuple[sub
             time.sleep(0.3)
     proc.kill()
     raise RuntimeError("streamlit did not start within 90 s")
+
+
+@contextlib.contextmanager
+def running_app(warehouse: Path, extra_env: dict | None = None):
+    """``streamlit run dashboard.py`` on ``warehouse`` for the duration of the block; yields its URL."""
+    proc, url = start_streamlit(warehouse, extra_env)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def wait_for_app(pg, timeout_ms: int = 60_000) -> None:

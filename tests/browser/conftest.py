@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from browser_util import CHROMIUM, CHROMIUM_ARGS, start_streamlit
+from browser_util import CHROMIUM, CHROMIUM_ARGS, running_app
 
 
 @pytest.fixture(scope="session")
 def app_url(demo_warehouse):
-    proc, url = start_streamlit(demo_warehouse)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(demo_warehouse) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

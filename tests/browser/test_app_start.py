@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from browser_util import error_boxes, screenshot, start_streamlit, wait_for_app
+from browser_util import error_boxes, running_app, screenshot, wait_for_app
 
 
 def test_overview_renders_in_chromium(app_url, page):
@@ -21,8 +21,7 @@ def test_first_start_builds_the_demo_warehouse_then_serves_a_deep_link(tmp_path:
     """With no warehouse, the first visitor of a shared link sees the build, then that page with
     the link's filters: the router handles the link even as the server's very first request."""
     warehouse = tmp_path / "fresh" / "o2o.duckdb"
-    proc, url = start_streamlit(warehouse, {"O2O_DEMO_ORDERS": "20000"})
-    try:
+    with running_app(warehouse, {"O2O_DEMO_ORDERS": "20000"}) as url:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         pg = context.new_page()
         pg.goto(f"{url}/quality?city=Shanghai")
@@ -35,6 +34,3 @@ def test_first_start_builds_the_demo_warehouse_then_serves_a_deep_link(tmp_path:
         sidebar = pg.locator('[data-testid="stSidebar"]').inner_text()
         assert "Filters" in sidebar and "Weekly overview" in sidebar
         context.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

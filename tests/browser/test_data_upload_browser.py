@@ -3,13 +3,12 @@ Import disabled; a good file imports, and the sidebar shows the new city without
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from browser_util import error_boxes, screenshot, start_streamlit, wait_for_app
+from browser_util import error_boxes, running_app, screenshot, wait_for_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tiny import build_tiny  # noqa: E402
@@ -22,14 +21,8 @@ GOOD = "store_id;name;category;city;lat;lon\r\nS5;\"Tea; and Cake\";cafe;Suzhou;
 
 @pytest.fixture()
 def tiny_app(tmp_path: Path):
-    warehouse = build_tiny(tmp_path / "o2o.duckdb")
-    proc, url = start_streamlit(warehouse)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(build_tiny(tmp_path / "o2o.duckdb")) as url:
+        yield url
 
 
 def upload(page, path: Path) -> None:
