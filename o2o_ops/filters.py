@@ -132,6 +132,10 @@ class Filters:
                 parts.append(f"{len(values)} {label}s")
         if self.start or self.end:
             parts.append(f"{self.start or 'first order'} → {self.end or 'latest order'}")
+        scope = [*(f"region {r}" for r in self.scope_regions or ()), *(self.scope_stores or ())]
+        if self.scope_stores is not None or self.scope_regions is not None:
+            within = ", ".join(scope) if 0 < len(scope) <= 3 else f"{len(scope)} stores or regions"
+            parts.append(f"within {within}")
         return " · ".join(parts) if parts else "All data"
 
     def slug(self) -> str:

@@ -24,14 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str]) -> int:
-    """``python -m o2o_ops`` with just the commands under test (others may be mid-change)."""
-    import argparse
-    parser = argparse.ArgumentParser()
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    user_cmd.register(subparsers)
-    kpis_cmd.register(subparsers)
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    """``python -m o2o_ops`` in-process."""
+    from o2o_ops.__main__ import main as o2o_main
+
+    return o2o_main(argv)
+
+
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
 PASSWORD = "correct horse battery staple"
 
@@ -371,3 +369,16 @@ def test_core_auth_does_not_import_streamlit():
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}
     assert "streamlit" not in imported
+
+
+def test_cli_report_as_user_covers_only_their_stores(tiny, users, tmp_path, capsys):
+    out = tmp_path / "mgr.html"
+    assert main(["report", "--week", "2026-W45", "--warehouse", str(tiny), "--users-file", str(users),
+                 "--as-user", "mgr", "--out", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "within S1" in html                         # the scope is stated with the filters
+    assert "¥180" in html and "¥580" not in html       # W45 revenue of S1 (O1 80 + O2 100), not of all
+    assert "Bund Hotel" not in html and "Xuhui Dumplings" not in html
+    assert main(["report", "--warehouse", str(tiny), "--users-file", str(users), "--as-user", "nobody",
+                 "--out", str(out)]) == 2
+    assert "No user named 'nobody'" in capsys.readouterr().err

@@ -58,6 +58,12 @@ def test_backwards_dates_are_refused():
         Filters(start=dt.date(2026, 2, 1), end=dt.date(2026, 1, 1))
 
 
+def test_describe_states_the_scope():
+    assert Filters(cities=("Hangzhou",), scope_stores=("S1",)).describe() == "Hangzhou · within S1"
+    assert Filters(scope_regions=("East",), scope_stores=()).describe() == "within region East"
+    assert Filters(scope_stores=tuple(f"S{i}" for i in range(5))).describe() == "within 5 stores or regions"
+
+
 def test_scope_can_only_narrow():
     f = Filters(scope_regions=("East",))
     assert "list_contains($f_scope_regions, region)" in f.where_sql("rollup")

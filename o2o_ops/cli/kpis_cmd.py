@@ -33,15 +33,26 @@ def add_filter_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channel", action="append", default=[], metavar="H")
     parser.add_argument("--kind", action="append", default=[], metavar="KIND", help="campaign kind")
     parser.add_argument("--campaign", action="append", default=[], metavar="ID")
+    parser.add_argument("--as-user", metavar="NAME", default=None,
+                        help="only the stores this user of the users file may see")
+    parser.add_argument("--users-file", metavar="PATH", default=None,
+                        help="users file for --as-user (default: $O2O_USERS_FILE)")
 
 
 def filters_from_args(args: argparse.Namespace) -> Filters:
+    """The filters the options name, narrowed to ``--as-user``'s scope when given."""
     try:
-        return Filters(start=args.start, end=args.end, cities=args.city, districts=args.district,
-                       categories=args.category, stores=args.store, channels=args.channel,
-                       campaign_kinds=args.kind, campaigns=args.campaign)
+        filters = Filters(start=args.start, end=args.end, cities=args.city, districts=args.district,
+                          categories=args.category, stores=args.store, channels=args.channel,
+                          campaign_kinds=args.kind, campaigns=args.campaign)
     except ValueError as exc:
         raise db.WarehouseError(str(exc)) from None
+    if args.as_user:
+        try:
+            filters = auth.scoped(filters, auth.get_user(args.as_user, args.users_file))
+        except auth.AuthError as exc:
+            raise db.WarehouseError(str(exc)) from None
+    return filters
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,10 +63,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="only these KPIs (default: all); see `--list`")
     parser.add_argument("--format", default="table", choices=("table", "json", "csv"))
     parser.add_argument("--list", action="store_true", help="list the KPI names and formulas, then stop")
-    parser.add_argument("--as-user", metavar="NAME", default=None,
-                        help="only the stores this user of the users file may see")
-    parser.add_argument("--users-file", metavar="PATH", default=None,
-                        help="users file for --as-user (default: $O2O_USERS_FILE)")
     add_warehouse_arg(parser)
     parser.set_defaults(func=run)
 
@@ -88,12 +95,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: unknown KPI {', '.join(unknown)}; `kpis --list` shows the names", file=sys.stderr)
         return 2
     filters = filters_from_args(args)
-    if getattr(args, "as_user", None):
-        try:
-            filters = auth.scoped(filters, auth.get_user(args.as_user, args.users_file))
-        except auth.AuthError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
     con = db.connect(args.warehouse)
     try:
         df = metrics.compute(con, filters, args.by, args.kpi or None)
