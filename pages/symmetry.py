@@ -7,7 +7,7 @@ import streamlit as st
 
 from o2o_ops import metrics, symmetry
 from o2o_ops.charts import symmetry as charts
-from o2o_ops.ui import data, frame
+from o2o_ops.ui import auth as auth_ui, data, frame
 
 store_table = data.cached(symmetry.store_table)
 deal_gap_by_store = data.cached(symmetry.deal_gap_by_store)
@@ -117,6 +117,9 @@ def drill_tab(stores, filters) -> None:
     right.plotly_chart(charts.campaign_phases(campaign_phases(filters, store_id)), key="sym_drill_phases")
 
     st.markdown(f"**Recent low-rated reviews** (rating ≤ {symmetry.LOW_RATING}), newest first")
+    if not auth_ui.can_see_orders():   # each review row carries its order: analysts only
+        st.info("Reviews with their orders are shown to analysts only; the store's ratings are above.", icon="🔒")
+        return
     page_size = 20
     page_key = f"sym_reviews_page_{store_id}"
     page_no = st.session_state.get(page_key, 1)

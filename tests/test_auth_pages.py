@@ -245,3 +245,15 @@ def test_an_empty_users_file_admits_nobody(tiny, tmp_path, monkeypatch):
     assert not at.exception
     assert [t.value for t in at.title] == ["Sign in to o2o-ops"]
     assert "no users exist yet" in at.info[-1].value
+
+
+def test_review_rows_with_their_orders_are_for_analysts_only(tiny, users):
+    """The symmetry drill's low-rated reviews carry order ids and amounts: order-level rows."""
+    query = {"store": "S0035"}
+    at = open_page("pages/symmetry.py", tiny, query=query, session=ANALYST)
+    assert not at.exception
+    assert [el for el in at.dataframe if "order_id" in getattr(el.value, "columns", [])]
+    at = open_page("pages/symmetry.py", tiny, query=query, session=MGR)
+    assert not at.exception
+    assert not [el for el in at.dataframe if "order_id" in getattr(el.value, "columns", [])]
+    assert any("analysts only" in i.value for i in at.info)
