@@ -40,6 +40,10 @@ PAGES = {
     ],
 }
 
+# Until the real navigation below, no page list: Streamlit would otherwise show its legacy list of
+# pages/ files beside the first-start build and the sign-in form.
+st.navigation(PAGES, position="hidden")
+
 if frame.ensure_warehouse():
     if not auth_ui.require_user():
         st.stop()

@@ -21,10 +21,13 @@ def test_first_start_builds_the_demo_warehouse_then_serves_a_deep_link(tmp_path:
     """With no warehouse, the first visitor of a shared link sees the build, then that page with
     the link's filters: the router handles the link even as the server's very first request."""
     warehouse = tmp_path / "fresh" / "o2o.duckdb"
-    with running_app(warehouse, {"O2O_DEMO_ORDERS": "20000"}) as url:
+    with running_app(warehouse, {"O2O_DEMO_ORDERS": "200000"}  # builds for a few seconds: long enough to see) as url:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         pg = context.new_page()
         pg.goto(f"{url}/quality?city=Shanghai")
+        pg.wait_for_selector("h1:has-text('Setting up o2o-ops')", timeout=60_000)
+        # while the demo builds, the sidebar shows no raw list of page files
+        assert "quality" not in pg.locator("body").inner_text().split("Setting up o2o-ops")[0]
         pg.wait_for_selector("h1:has-text('Service quality')", timeout=120_000)
         wait_for_app(pg)
         assert warehouse.exists()
