@@ -22,7 +22,6 @@ import datetime as dt
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -197,40 +196,33 @@ def browser_timings(path: Path) -> dict[str, Any]:
 
 def _browser_timings(path: Path) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests" / "browser"))
-    from browser_util import CHROMIUM, CHROMIUM_ARGS, start_streamlit  # the tests' own launcher
+    from browser_util import CHROMIUM, CHROMIUM_ARGS, running_app  # the tests' own launcher
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         started = time.perf_counter()
-        proc, url = start_streamlit(path)
-        try:
-            page.goto(f"{url}/overview")
+        with running_app(path) as app:
+            page.goto(f"{app.url}/overview")
             page.wait_for_selector('[data-testid="stMetric"]', timeout=300_000)
             start_to_cards = time.perf_counter() - started
             samples = []
             for _ in range(3):
                 fresh = browser.new_page(viewport={"width": 1440, "height": 1000})
                 t0 = time.perf_counter()
-                fresh.goto(f"{url}/overview")
+                fresh.goto(f"{app.url}/overview")
                 fresh.wait_for_selector('[data-testid="stMetric"]', timeout=300_000)
                 samples.append(time.perf_counter() - t0)
                 fresh.close()
             for name in PAGES[1:]:
-                page.goto(f"{url}/{Path(name).stem}")
+                page.goto(f"{app.url}/{Path(name).stem}")
                 page.wait_for_selector("h1", timeout=300_000)
                 page.wait_for_timeout(1500)
                 page.wait_for_function(
                     "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=300_000)
-            peak = _peak_memory_mb(proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            browser.close()
+            peak = _peak_memory_mb(app.pid)
+        browser.close()
     return {"start_to_overview_s": start_to_cards, "navigation_to_cards_s": statistics.median(samples),
             "peak_memory_mb": peak}
 

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Iterator, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -51,12 +52,17 @@ def start_streamlit(warehouse: Path, extra_env: dict | None = None) -> tuple[sub
     raise RuntimeError("streamlit did not start within 90 s")
 
 
+class RunningApp(NamedTuple):
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def running_app(warehouse: Path, extra_env: dict | None = None):
-    """``streamlit run dashboard.py`` on ``warehouse`` for the duration of the block; yields its URL."""
+def running_app(warehouse: Path, extra_env: dict | None = None) -> Iterator[RunningApp]:
+    """``streamlit run dashboard.py`` on ``warehouse`` for the duration of the block."""
     proc, url = start_streamlit(warehouse, extra_env)
     try:
-        yield url
+        yield RunningApp(url, proc.pid)
     finally:
         proc.terminate()
         try:

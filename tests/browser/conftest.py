@@ -9,8 +9,8 @@ from browser_util import CHROMIUM, CHROMIUM_ARGS, running_app
 
 @pytest.fixture(scope="session")
 def app_url(demo_warehouse):
-    with running_app(demo_warehouse) as url:
-        yield url
+    with running_app(demo_warehouse) as app:
+        yield app.url
 
 
 @pytest.fixture(scope="session")

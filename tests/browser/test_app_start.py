@@ -21,7 +21,8 @@ def test_first_start_builds_the_demo_warehouse_then_serves_a_deep_link(tmp_path:
     """With no warehouse, the first visitor of a shared link sees the build, then that page with
     the link's filters: the router handles the link even as the server's very first request."""
     warehouse = tmp_path / "fresh" / "o2o.duckdb"
-    with running_app(warehouse, {"O2O_DEMO_ORDERS": "200000"}) as url:  # a few seconds of build to see
+    with running_app(warehouse, {"O2O_DEMO_ORDERS": "200000"}) as app:  # a few seconds of build to see
+        url = app.url
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         pg = context.new_page()
         pg.goto(f"{url}/quality?city=Shanghai")

@@ -21,8 +21,8 @@ GOOD = "store_id;name;category;city;lat;lon\r\nS5;\"Tea; and Cake\";cafe;Suzhou;
 
 @pytest.fixture()
 def tiny_app(tmp_path: Path):
-    with running_app(build_tiny(tmp_path / "o2o.duckdb")) as url:
-        yield url
+    with running_app(build_tiny(tmp_path / "o2o.duckdb")) as app:
+        yield app.url
 
 
 def upload(page, path: Path) -> None:
