@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import datetime as dt
 import os
 import shutil
 import threading

@@ -628,7 +628,7 @@ SELECT k.campaign_id,
        k.discount_rate
 FROM _campaign k LEFT JOIN spend sp USING (campaign_no)
 ORDER BY k.campaign_no;""",
-        "customers": f"""
+        "customers": """
 INSERT INTO customers
 WITH firsts AS (
     SELECT customer_no, customer_id,

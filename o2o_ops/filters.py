@@ -144,7 +144,3 @@ class Filters:
         while "__" in keep:
             keep = keep.replace("__", "_")
         return keep.strip("_")[:120] or "all"
-
-    @property
-    def is_empty(self) -> bool:
-        return self == Filters(scope_stores=self.scope_stores, scope_regions=self.scope_regions)

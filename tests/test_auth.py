@@ -7,7 +7,6 @@ import ast
 import datetime as dt
 import io
 import json
-import os
 import subprocess
 import sys
 import tomllib
@@ -16,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from o2o_ops import auth, db, metrics
-from o2o_ops.cli import kpis_cmd, user_cmd
 from o2o_ops.filters import Filters
 from tiny import END, START, build_tiny
 

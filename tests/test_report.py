@@ -11,7 +11,7 @@ import unicodedata
 import pypdf
 import pytest
 
-from o2o_ops import db, metrics, report, weekly
+from o2o_ops import db, metrics, report
 from o2o_ops.cli import report_cmd
 from o2o_ops.filters import Filters
 from o2o_ops.weekly import Week

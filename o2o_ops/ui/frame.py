@@ -168,7 +168,7 @@ def apply_scope(filters: Filters) -> Filters:
 
 def _write_url(filters: Filters) -> None:
     wanted: dict[str, Any] = {}
-    for key in ("week", "campaign", "cstore", "compare", "store_view", "page_no"):
+    for key in ("week", "campaign", "cstore", "compare", "page_no"):
         if key in st.query_params:  # page-specific parameters survive
             wanted[key] = st.query_params.get_all(key)
     if filters.start:
@@ -258,9 +258,8 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
                 change = float(value) - float(prev)
                 delta = metrics.format_change(name, change)
                 good = metrics.is_good_change(name, change)
-                color = "off" if good is None else ("normal" if (change > 0) == bool(good) else "inverse")
-                if good is None and change != 0:
-                    color = "off"
+                # st.metric colours a rise green ("normal") or red ("inverse"); neutral KPIs stay grey
+                color = "off" if good is None else ("normal" if (change > 0) == good else "inverse")
         spark = None
         if sparklines and name in sparklines:
             # st.metric refuses gaps; an undefined week is left out of the sparkline
