@@ -28,7 +28,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_QUERY_TIMEOUT_S", "30", "Seconds a single query may run before it is interrupted."),
     Setting("O2O_MAX_ROWS", "200000", "Most rows any one query may return to the app."),
     Setting("O2O_DEMO_ORDERS", "400000", "Orders in the demo warehouse built on first start."),
-    Setting("O2O_IMPORT_MAX_MB", "2048", "Largest file the importer accepts, in MiB."),
+    Setting("O2O_IMPORT_MAX_MB", "2048",
+            "Largest file the importer accepts, in MiB; for a .gz file, of its decompressed content."),
+    Setting("O2O_EARLIEST_DATE", "2000-01-01",
+            "Earliest date the importer accepts for orders, redemptions, reviews, refunds, costs, "
+            "sign-ups, campaigns and validity."),
+    Setting("O2O_MAX_YEARS_AHEAD", "5",
+            "How many years ahead the importer accepts planned dates (valid_until, campaign dates, "
+            "opened_on); what happened (ordered_at, redeemed_at, ...) may be at most tomorrow."),
     Setting("O2O_USERS_FILE", str(Path.home() / ".config" / "o2o-ops" / "users.toml"),
             "Users, roles and password hashes. With no file the app runs open."),
 )
