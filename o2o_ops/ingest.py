@@ -4,26 +4,35 @@ This module owns the *import contract* (:data:`CONTRACT`: per table its columns,
 columns, key, foreign keys and ranges, written once as data) and the whole import path:
 
 1. **Refuse** files larger than ``O2O_IMPORT_MAX_MB`` before reading a byte of them.
-2. **Stage** each file with DuckDB (``read_csv`` with ``all_varchar``, or ``read_parquet``) into a
-   staging database in a temporary folder, renaming the user's columns to the contract's.
-3. **Validate** in SQL: required columns and values, types (``TRY_CAST``), dates, ranges, allowed
-   values, duplicated keys inside the file, and foreign keys against the warehouse *plus* the other
-   files of the same batch. Any problem -> :class:`ImportRejected`, nothing is written.
-4. **Merge** inside :func:`o2o_ops.db.rebuild` (copy -> write -> atomic rename): upsert by key,
+2. **Read** each CSV once as a stream (:func:`_prepare_csv`): gzip undone with the same limit on
+   the decompressed bytes, other formats (JSON, ZIP, PDF, binary) named, the encoding found
+   (mapping, BOM, strict UTF-8, else charset-normalizer) and non-UTF-8 text transcoded to a
+   UTF-8 copy chunk by chunk, an unclosed quote and blank lines found.
+3. **Stage** each file with DuckDB (``read_csv`` with our own header and dialect and
+   ``store_rejects``, or ``read_parquet``) into a staging database in ``o2o-import-<pid>-*`` in
+   the temp folder, renaming the user's columns to the contract's; rows that do not fit the
+   header (ragged, bad quoting, over MAX_ROW_BYTES) come back with their row number.
+4. **Validate** in SQL: required columns and values, types (``TRY_CAST``; numbers finite),
+   dates and their windows (:data:`DATE_WINDOWS`), ranges, allowed values, chronology (nothing
+   of an order before it was placed), duplicated keys inside the file, and foreign keys against
+   the warehouse *plus* the other files of the same batch. Any problem -> :class:`ImportRejected`,
+   nothing is written.
+5. **Merge** inside :func:`o2o_ops.db.rebuild` (copy -> write -> atomic rename): upsert by key,
    counting rows added, rows updated (rows whose values actually differ) and rows unchanged; one
    ``import_log`` row per table. The rollups are rebuilt by ``db.rebuild``. A crash or kill at
    any point leaves the warehouse as it was.
 
 Row numbers in messages
     CSV: numbered as a spreadsheet shows them — the header is row 1, the first data row is
-    row 2 (a quoted field holding a newline still counts as one row). Parquet: the first record is
-    row 1.
+    row 2 (a quoted field holding a newline still counts as one row; blank lines, which are
+    skipped, count). Parquet: the first record is row 1.
 
 CSV files
     Any of ``,`` ``;`` tab ``|`` as delimiter (detected from the header line, or set in the
     mapping), fields quoted with ``"`` (``""`` inside a quoted field is a quote; quoted fields may
-    hold newlines), UTF-8 with or without BOM (other encodings: ``encoding`` in the mapping),
-    LF or CRLF line ends. Empty fields are missing values. Column names are matched to the
+    hold newlines), optionally gzipped; UTF-8 with or without BOM, UTF-16/32 with a BOM,
+    GB18030/GBK or latin-1 (detected, or ``encoding`` in the mapping); LF or CRLF line ends
+    (mixed too). A file with a header and no rows is a valid, empty batch for its table. Empty fields are missing values. Column names are matched to the
     contract ignoring case and surrounding spaces; columns the contract does not know are ignored
     (and listed in the result).
 
@@ -34,7 +43,7 @@ Mapping file (``--mapping FILE``; ``mapping.toml`` / ``mapping.yaml`` in an ``im
         date_format      = "%Y%m%d"            # DATE columns, e.g. 20160712 (strptime codes)
         timestamp_format = "%Y%m%d %H:%M:%S"  # TIMESTAMP columns
         delimiter        = ";"                # instead of detecting it
-        encoding         = "utf-8"            # read_csv encodings: utf-8, utf-16, latin-1
+        encoding         = "gbk"              # any Python codec name; default: detected
 
         [columns]                             # the user's name = the contract's name
         User_id       = "customer_id"
@@ -476,6 +485,11 @@ def import_file(table: str, path: str | os.PathLike, *, mapping: str | os.PathLi
                         imported_by=imported_by, progress=progress)
 
 
+#: The file names ``import-dir`` takes for each table (a CSV may be gzipped).
+_TABLE_FILE_NAMES = {t: {f"{t}{ext}" for ext in (".csv", ".txt", ".tsv", ".parquet", ".pq",
+                                                   ".csv.gz", ".txt.gz", ".tsv.gz")} for t in CONTRACT}
+
+
 def find_sources(folder: str | os.PathLike, mapping: str | os.PathLike | MappingT | None = None) -> list[Source]:
     """The files of an import folder: ``<table>.csv`` / ``.parquet`` per table, in dependency
     order, with ``mapping.toml`` / ``mapping.yaml`` if present (or the mapping given)."""
@@ -492,8 +506,7 @@ def find_sources(folder: str | os.PathLike, mapping: str | os.PathLike | Mapping
     problems: list[Problem] = []
     for table in IMPORT_ORDER:
         files = [p for p in folder.iterdir()
-                 if p.is_file() and p.stem.lower() == table
-                 and p.suffix.lower() in (".csv", ".txt", ".tsv", ".parquet", ".pq")]
+                 if p.is_file() and p.name.lower() in _TABLE_FILE_NAMES[table]]
         if len(files) > 1:
             problems.append(Problem(str(folder), None, None, None, "unreadable_file",
                                     f"more than one file for {table}: "
@@ -503,7 +516,7 @@ def find_sources(folder: str | os.PathLike, mapping: str | os.PathLike | Mapping
     if not sources and not problems:
         problems.append(Problem(str(folder), None, None, None, "unreadable_file",
                                 f"no files named after a table ({', '.join(IMPORT_ORDER)}) "
-                                f"with .csv or .parquet"))
+                                f"with .csv, .csv.gz or .parquet"))
     if problems:
         raise ImportRejected(problems, _count(problems))
     return sources
@@ -619,7 +632,8 @@ class _Records:
     """Follows CSV records through decoded text as it streams past, at the speed of
     ``str.split``: a ``"`` opens a quoted field only at the start of a field (as DuckDB reads
     it), ``""`` inside one is a quote, newlines inside one belong to the field. Keeps the number
-    of the current record (the header is 1), the blank lines, and where an open quote began."""
+    of the current record (the header is 1), the blank lines, where an open quote began, and
+    how rows end (CRLF or LF)."""
 
     _BLANK_AFTER = re.compile(r"\n(?=\r*\n)")   # a newline followed by an empty line
 
@@ -631,8 +645,16 @@ class _Records:
         self.line_empty = True   # nothing but '\r' since the last record ended
         self.blank_rows: list[int] = []
         self.quote_row = 0
+        self.line_ends = self.crlf_ends = 0
 
-    def feed(self, text: str) -> None:
+    @property
+    def mixed_line_ends(self) -> bool:
+        """Some rows end in CRLF and others in LF (DuckDB's strict reader stops at that)."""
+        return 0 < self.crlf_ends < self.line_ends
+
+    def feed(self, text: str, normalize: bool = False) -> str:
+        """Follow ``text`` and return it — with CRLF outside quotes turned into LF when
+        ``normalize`` (the caller holds back a CR that ends a piece, so none is split)."""
         parts = text.split('"')
         for i, part in enumerate(parts):
             if i:  # a quote character between parts[i-1] and parts[i]
@@ -649,6 +671,9 @@ class _Records:
                 self.prev = "x"
             else:
                 self._outside(part)
+                if normalize and "\r\n" in part:
+                    parts[i] = part.replace("\r\n", "\n")
+        return '"'.join(parts) if normalize else text
 
     def _outside(self, part: str) -> None:
         self.prev = part[-1]
@@ -656,6 +681,8 @@ class _Records:
         if not newlines:
             self.line_empty = self.line_empty and not part.strip("\r")
             return
+        self.line_ends += newlines
+        self.crlf_ends += part.count("\r\n")
         first = part.index("\n")
         if self.line_empty and not part[:first].strip("\r"):
             self.blank_rows.append(self.row)
@@ -736,26 +763,30 @@ def _not_csv(head: bytes, text: str) -> str | None:
 
 
 def _decode_stream(stream: BinaryIO, first: bytes, encoding: str, records: _Records,
-                   out: BinaryIO | None, limit: int) -> int:
+                   out: BinaryIO | None, limit: int, normalize: bool = False) -> int:
     """Decode ``first`` then the rest of ``stream`` chunk by chunk (strictly), feeding the text
-    to ``records`` and, when ``out`` is given, writing it there as UTF-8. Returns the bytes read;
-    raises _TooLarge past ``limit`` bytes and _BadBytes at the first invalid byte."""
+    to ``records`` and, when ``out`` is given, writing it there as UTF-8 (CRLF outside quotes
+    as LF when ``normalize``). Returns the bytes read; raises _TooLarge past ``limit`` bytes and
+    _BadBytes at the first invalid byte."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
-    total, chunk = 0, first
+    total, chunk, held = 0, first, ""
     while True:
         total += len(chunk)
         if total > limit:
             raise _TooLarge()
         final = not chunk
         try:
-            text = decoder.decode(chunk, final)
+            text = held + decoder.decode(chunk, final)
         except UnicodeDecodeError as exc:
             good = exc.object[:exc.start]
-            records.feed(codecs.decode(good, encoding, "replace"))
+            records.feed(held + codecs.decode(good, encoding, "replace"))
             offset = total - len(exc.object) + exc.start
             raise _BadBytes(records.row, offset, exc.object[exc.start:exc.end][:8],
                             exc.object[max(0, exc.start - 32768):exc.start + 32768]) from None
-        records.feed(text)
+        held = ""
+        if normalize and not final and text.endswith("\r"):
+            text, held = text[:-1], "\r"   # its LF may start the next piece
+        text = records.feed(text, normalize)
         if out is not None and text:
             out.write(text.encode("utf-8"))
         if final:
@@ -785,6 +816,7 @@ def _prepare_csv(src: Source, workdir: Path, limit_bytes: int) -> tuple[_Text | 
             return refuse(f"'{named}' is not a text encoding", "bad_mapping", value=named)
     encoding, how = (codecs.lookup(named).name, "named in the mapping") if named else (None, "")
     tried: list[str] = []
+    normalize = False
     while True:
         try:
             with _open_bytes(src.path) as (stream, compressed):
@@ -809,10 +841,10 @@ def _prepare_csv(src: Source, workdir: Path, limit_bytes: int) -> tuple[_Text | 
                                   "is text, name its encoding in the mapping (encoding = \"...\")")
                 delimiter = src.mapping.delimiter or _sniff_delimiter_text(text)
                 records = _Records(delimiter)
-                copy = compressed or encoding not in _UTF8
+                copy = compressed or normalize or encoding not in _UTF8
                 target = workdir / f"{src.table}.utf8.csv" if copy else src.path
                 with (open(target, "wb") if copy else contextlib.nullcontext()) as out:
-                    _decode_stream(stream, head, encoding, records, out, limit_bytes)
+                    _decode_stream(stream, head, encoding, records, out, limit_bytes, normalize)
         except _TooLarge:
             return refuse(f"the file holds more than the limit of {limit_mib:g} MiB once decompressed "
                           f"(setting O2O_IMPORT_MAX_MB, which counts decompressed bytes; reading "
@@ -830,8 +862,13 @@ def _prepare_csv(src: Source, workdir: Path, limit_bytes: int) -> tuple[_Text | 
                           f"{exc.bad.hex(' ').upper()} at byte {exc.offset:,} of the file"
                           f"{' once decompressed' if compressed else ''}; name the file's encoding in "
                           f"the mapping (encoding = \"...\")", row=exc.row, value=exc.bad.hex(" ").upper())
-        except (OSError, EOFError, zlib.error):
+        except (gzip.BadGzipFile, EOFError, zlib.error):
             return refuse("the gzip file is damaged or incomplete")
+        except OSError as exc:  # unreadable file, or no room for the staging copy
+            return refuse(f"reading the file failed: {exc.strerror or exc}")
+        if records.mixed_line_ends and not normalize:
+            normalize = True   # read it again into a copy whose rows all end in LF
+            continue
         break
     if records.in_quotes:
         return refuse("a quoted value that opens in this row is never closed (the file ends inside "
@@ -1186,8 +1223,8 @@ def _rejected_rows(con: duckdb.DuckDBPyConnection, table: str, file: str,
     if not exists:
         return [], 0
     # DuckDB reports a row missing three fields three times: one problem per row and kind.
-    found = con.execute(f"SELECT line, arg_min(column_name, column_idx), error_type, "
-                        f"arg_min(error_message, column_idx), count(*) OVER () FROM {rejects} "
+    found = con.execute(f"SELECT line, arg_min(column_name, coalesce(column_idx, 0)), error_type, "
+                        f"arg_min(error_message, coalesce(column_idx, 0)), count(*) OVER () FROM {rejects} "
                         f"GROUP BY line, error_type ORDER BY line LIMIT {SAMPLE_PER_CHECK}").fetchall()
     names = {f"c{i}": h.strip() for i, h in enumerate(text.header)}
     width, delim = len(text.header), _delimiter_word(text.delimiter)
