@@ -596,7 +596,7 @@ MAX_ROW_BYTES = 2 << 20
 #: What the encoding detector (charset-normalizer) may answer when a file is neither UTF-8 nor
 #: marked by a byte-order mark: GB18030 (a superset of GBK and GB2312) or Windows-1252 (latin-1
 #: with printable characters where latin-1 has control codes); latin-1 when Windows-1252 fails.
-DETECTED_ENCODINGS = ("gb18030", "cp1252")
+DETECTED_ENCODINGS = ("gb18030", "cp1252", "latin-1")
 _UTF8 = ("utf-8", "utf-8-sig")
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -698,9 +698,10 @@ class _Records:
 class _BadBytes(Exception):
     """The text is not valid in the encoding it is read as."""
 
-    def __init__(self, row: int, offset: int, bad: bytes, sample: bytes):
+    def __init__(self, row: int, offset: int, bad: bytes, sample: bytes, non_ascii: bool):
         super().__init__(row, offset)
         self.row, self.offset, self.bad, self.sample = row, offset, bad, sample
+        self.non_ascii = non_ascii   # text before it already used the encoding beyond ASCII
 
 
 class _TooLarge(Exception):
@@ -735,10 +736,11 @@ def _detect_encoding(sample: bytes, tried: Sequence[str]) -> str | None:
     """charset-normalizer's best guess among DETECTED_ENCODINGS not yet tried (None: none fits)."""
     from charset_normalizer import from_bytes
 
-    candidates = [e for e in DETECTED_ENCODINGS if e not in tried]
+    done = {codecs.lookup(e).name for e in tried}
+    candidates = [e for e in DETECTED_ENCODINGS if codecs.lookup(e).name not in done]
     if not candidates:
         return None
-    best = from_bytes(sample, cp_isolation=candidates).best()
+    best = from_bytes(sample, cp_isolation=[e.replace("-", "_") for e in candidates]).best()
     return codecs.lookup(best.encoding).name if best is not None else None
 
 
@@ -769,7 +771,7 @@ def _decode_stream(stream: BinaryIO, first: bytes, encoding: str, records: _Reco
     as LF when ``normalize``). Returns the bytes read; raises _TooLarge past ``limit`` bytes and
     _BadBytes at the first invalid byte."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
-    total, chunk, held = 0, first, ""
+    total, chunk, held, non_ascii = 0, first, "", False
     while True:
         total += len(chunk)
         if total > limit:
@@ -779,10 +781,13 @@ def _decode_stream(stream: BinaryIO, first: bytes, encoding: str, records: _Reco
             text = held + decoder.decode(chunk, final)
         except UnicodeDecodeError as exc:
             good = exc.object[:exc.start]
-            records.feed(held + codecs.decode(good, encoding, "replace"))
+            before = held + codecs.decode(good, encoding, "replace")
+            records.feed(before)
             offset = total - len(exc.object) + exc.start
             raise _BadBytes(records.row, offset, exc.object[exc.start:exc.end][:8],
-                            exc.object[max(0, exc.start - 32768):exc.start + 32768]) from None
+                            exc.object[max(0, exc.start - 32768):exc.start + 32768],
+                            non_ascii or not before.isascii()) from None
+        non_ascii = non_ascii or not text.isascii()
         held = ""
         if normalize and not final and text.endswith("\r"):
             text, held = text[:-1], "\r"   # its LF may start the next piece
@@ -825,20 +830,13 @@ def _prepare_csv(src: Source, workdir: Path, limit_bytes: int) -> tuple[_Text | 
                     return refuse("the file is empty" + (" once decompressed" if compressed else " (0 bytes)")
                                   + ": a CSV file needs at least a header line naming the columns")
                 if encoding is None:
-                    encoding, how = _bom_encoding(head), "byte-order mark"
-                if encoding is None:
-                    try:
-                        codecs.getincrementaldecoder("utf-8")("strict").decode(head, False)
-                        encoding, how = "utf-8", "guessed"
-                    except UnicodeDecodeError:
-                        encoding, how = _detect_encoding(head, tried), "detected"
-                text = head.decode(encoding or "latin-1", "replace")
+                    encoding, how = _bom_encoding(head), "from its byte-order mark"
+                if encoding is None:   # UTF-8 until a byte says otherwise (see _BadBytes below)
+                    encoding, how = "utf-8", "as the text before it is"
+                text = head.decode(encoding, "replace")
                 found = _not_csv(head, text)
                 if found:
                     return refuse(f"expected a CSV or Parquet file, found {found}")
-                if encoding is None:
-                    return refuse("the file is not text in UTF-8, UTF-16, GB18030/GBK or latin-1; if it "
-                                  "is text, name its encoding in the mapping (encoding = \"...\")")
                 delimiter = src.mapping.delimiter or _sniff_delimiter_text(text)
                 records = _Records(delimiter)
                 copy = compressed or normalize or encoding not in _UTF8
@@ -851,10 +849,14 @@ def _prepare_csv(src: Source, workdir: Path, limit_bytes: int) -> tuple[_Text | 
                           f"stopped there)", "file_too_large", value=f"> {limit_mib:g} MiB")
         except _BadBytes as exc:
             tried.append(encoding)
-            if how in ("guessed", "detected"):
-                retry = _detect_encoding(exc.sample, tried)
-                if retry is None and encoding == "cp1252":
+            # Another encoding is tried only while the text so far was plain ASCII: a UTF-8 or
+            # GB18030 file with one damaged byte must not be re-read whole as Windows-1252.
+            retry = None
+            if how in ("as the text before it is", "detected"):
+                if encoding == "cp1252":
                     retry = "latin-1"   # decodes any byte; Windows-1252 leaves five undefined
+                elif not exc.non_ascii:
+                    retry = _detect_encoding(exc.sample, tried)
                 if retry is not None:
                     encoding, how = retry, "detected"
                     continue

@@ -492,3 +492,12 @@ def test_the_data_page_check_gives_the_same_answers(warehouse, tmp_path):
     assert where(checked.rejected) == [("unreadable_file", 3, "lon", None)]
     gbk = data_page.check_batch([ingest.Source("stores", FIXTURES / "stores_gbk.csv")], warehouse=warehouse)
     assert gbk.ok and gbk.rows == {"stores": 2}
+
+
+def test_utf8_with_one_damaged_byte_is_not_reread_as_another_encoding(warehouse, tmp_path):
+    """Chinese UTF-8 text, then one bad byte: refused by its row, not imported as mojibake."""
+    rows = "".join(f"S{i},北京店{i},restaurant,北京,39.9,116.4\n" for i in range(40, 45))
+    data = ("store_id,name,category,city,lat,lon\n" + rows).encode() + b"S45,Bad\xff,cafe,X,1,1\n"
+    rejected = refused(warehouse, "stores", write(tmp_path / "stores.csv", data))
+    assert where(rejected) == [("unreadable_file", 7, None, "FF")]
+    assert rejected.problems[0].message.startswith("the text is not valid UTF-8 (as the text before it is)")
