@@ -74,6 +74,7 @@ import csv
 import datetime as dt
 import getpass
 import gzip
+import io
 import os
 import re
 import shutil
@@ -877,12 +878,18 @@ def _prepare_csv(src: Source, workdir: Path, limit_bytes: int) -> tuple[_Text | 
                       "it)", row=records.quote_row)
     if 1 in records.blank_rows:
         return refuse("row 1 is empty: the first line must name the columns", row=1)
+    # The header comes from the first chunk: a header line that does not end within it is not
+    # one (and reading it whole could mean a gigabyte-long line in memory).
+    first_chunk = _Records(delimiter)
+    first_chunk.feed(text)
+    if first_chunk.row == 1 and len(head) == CHUNK_BYTES:
+        return refuse(f"the header (row 1) is longer than {CHUNK_BYTES / 2**20:g} MiB: this is not a "
+                      f"table's header line", row=1)
     try:
-        with open(target, encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True), [])
+        header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter,
+                                 quotechar='"', doublequote=True), [])
     except csv.Error:
-        return refuse("the header (row 1) cannot be read: a name is over 128 KiB long or its quotes "
-                      "do not close", row=1)
+        return refuse("the header (row 1) cannot be read: a name is over 128 KiB long", row=1)
     if not header:
         return refuse("the file has no header line naming the columns", row=1)
     return _Text(target, encoding, tuple(header), delimiter, tuple(records.blank_rows)), []

@@ -501,3 +501,10 @@ def test_utf8_with_one_damaged_byte_is_not_reread_as_another_encoding(warehouse,
     rejected = refused(warehouse, "stores", write(tmp_path / "stores.csv", data))
     assert where(rejected) == [("unreadable_file", 7, None, "FF")]
     assert rejected.problems[0].message.startswith("the text is not valid UTF-8 (as the text before it is)")
+
+
+def test_a_header_longer_than_a_mib_is_refused(warehouse, tmp_path):
+    bad = write(tmp_path / "stores.csv", ",".join(f"col{i}" for i in range(300_000)) + "\ns1\n")
+    rejected = refused(warehouse, "stores", bad)
+    assert where(rejected) == [("unreadable_file", 1, None, None)]
+    assert rejected.problems[0].message.startswith("the header (row 1) is longer than 1 MiB")
