@@ -949,6 +949,9 @@ def _staged(sources: Sequence[Source], warehouse: str | os.PathLike | None,
             return
         con = duckdb.connect(str(stage_path))
         try:
+            # Progress is reported through `progress` (query_progress needs the bar on), never
+            # drawn by DuckDB on the terminal under the CLI's own bar.
+            con.execute("SET enable_progress_bar_print = false")
             if wh.exists():
                 con.execute("ATTACH $path AS wh (READ_ONLY)", {"path": str(wh)})
             sizes = [max(s.path.stat().st_size, 1) for s in sources]
@@ -1245,7 +1248,8 @@ def _rejected_rows(con: duckdb.DuckDBPyConnection, table: str, file: str,
         value = None
         if error == "MISSING COLUMNS":
             message = (f"the row has {n if n is not None else 'fewer'} field(s) but the header has "
-                       f"{width}: a value or a delimiter ({delim}) is missing")
+                       f"{width}: a value or a delimiter ({delim}) is missing"
+                       + (f"; the row ends before column {names[column]}" if column in names else ""))
         elif error == "TOO MANY COLUMNS":
             column = None
             message = (f"the row has {n if n is not None else 'more'} fields but the header has "

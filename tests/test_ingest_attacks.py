@@ -347,7 +347,8 @@ def test_ragged_rows_are_named_by_their_row(warehouse, tmp_path):
     rejected = refused(warehouse, "stores", bad)
     assert where(rejected) == [("unreadable_file", 3, "lon", None), ("unreadable_file", 4, None, None)]
     assert [p.message for p in rejected.problems] == [
-        "the row has 5 field(s) but the header has 6: a value or a delimiter (comma) is missing",
+        "the row has 5 field(s) but the header has 6: a value or a delimiter (comma) is missing; "
+        "the row ends before column lon",
         "the row has 7 fields but the header has 6: is a value holding the delimiter (comma) not in quotes?"]
 
 
