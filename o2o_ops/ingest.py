@@ -646,16 +646,17 @@ class _Records:
         self.line_empty = True   # nothing but '\r' since the last record ended
         self.blank_rows: list[int] = []
         self.quote_row = 0
-        self.line_ends = self.crlf_ends = 0
+        self.line_ends = self.crlf_ends = self.cr_ends = 0
 
     @property
-    def mixed_line_ends(self) -> bool:
-        """Some rows end in CRLF and others in LF (DuckDB's strict reader stops at that)."""
-        return 0 < self.crlf_ends < self.line_ends
+    def needs_line_ends_fixed(self) -> bool:
+        """Some rows end in CRLF and others in LF, or some in a lone CR: DuckDB's strict reader
+        stops at the first, and rows ending in CR would not be counted here."""
+        return 0 < self.crlf_ends < self.line_ends or self.cr_ends > 0
 
     def feed(self, text: str, normalize: bool = False) -> str:
-        """Follow ``text`` and return it — with CRLF outside quotes turned into LF when
-        ``normalize`` (the caller holds back a CR that ends a piece, so none is split)."""
+        """Follow ``text`` and return it — with CRLF and lone CR outside quotes turned into LF
+        when ``normalize`` (the caller holds back a CR that ends a piece, so no CRLF is split)."""
         parts = text.split('"')
         for i, part in enumerate(parts):
             if i:  # a quote character between parts[i-1] and parts[i]
@@ -671,19 +672,22 @@ class _Records:
             if self.in_quotes:
                 self.prev = "x"
             else:
+                if normalize and "\r" in part:
+                    part = parts[i] = part.replace("\r\n", "\n").replace("\r", "\n")
                 self._outside(part)
-                if normalize and "\r\n" in part:
-                    parts[i] = part.replace("\r\n", "\n")
         return '"'.join(parts) if normalize else text
 
     def _outside(self, part: str) -> None:
         self.prev = part[-1]
         newlines = part.count("\n")
         if not newlines:
+            self.cr_ends += part.count("\r")
             self.line_empty = self.line_empty and not part.strip("\r")
             return
         self.line_ends += newlines
-        self.crlf_ends += part.count("\r\n")
+        crlf = part.count("\r\n")
+        self.crlf_ends += crlf
+        self.cr_ends += part.count("\r") - crlf
         first = part.index("\n")
         if self.line_empty and not part[:first].strip("\r"):
             self.blank_rows.append(self.row)
@@ -790,7 +794,7 @@ def _decode_stream(stream: BinaryIO, first: bytes, encoding: str, records: _Reco
                             non_ascii or not before.isascii()) from None
         non_ascii = non_ascii or not text.isascii()
         held = ""
-        if normalize and not final and text.endswith("\r"):
+        if not final and text.endswith("\r"):
             text, held = text[:-1], "\r"   # its LF may start the next piece
         text = records.feed(text, normalize)
         if out is not None and text:
@@ -869,7 +873,7 @@ def _prepare_csv(src: Source, workdir: Path, limit_bytes: int) -> tuple[_Text | 
             return refuse("the gzip file is damaged or incomplete")
         except OSError as exc:  # unreadable file, or no room for the staging copy
             return refuse(f"reading the file failed: {exc.strerror or exc}")
-        if records.mixed_line_ends and not normalize:
+        if records.needs_line_ends_fixed and not normalize:
             normalize = True   # read it again into a copy whose rows all end in LF
             continue
         break

@@ -509,3 +509,16 @@ def test_a_header_longer_than_a_mib_is_refused(warehouse, tmp_path):
     rejected = refused(warehouse, "stores", bad)
     assert where(rejected) == [("unreadable_file", 1, None, None)]
     assert rejected.problems[0].message.startswith("the header (row 1) is longer than 1 MiB")
+
+
+@pytest.mark.parametrize("first, second", [("\r\n", "\n"), ("\n", "\r"), ("\r", "\r")],
+                         ids=["crlf-then-lf", "lf-then-cr", "cr-only"])
+def test_rows_ending_in_any_mix_of_line_breaks_are_read_and_counted(warehouse, tmp_path, first, second):
+    bad = write(tmp_path / "stores.csv", "store_id,name,category,city,lat,lon" + first
+                + "s5,\"Tea\r\nHouse\",cafe,Hangzhou,30.2,120.1" + second   # row 2, its CRLF kept
+                + "s6,Fine,cafe,Hangzhou,30.2,120x" + first)                  # row 3
+    assert where(refused(warehouse, "stores", bad)) == [("wrong_type", 3, "lon", "120x")]
+    bad.write_bytes(bad.read_bytes().replace(b"120x", b"120.2"))
+    ingest.import_file("stores", bad, warehouse=warehouse)
+    assert scalar(warehouse, "SELECT name FROM stores WHERE store_id IN ('s5', 's6') ORDER BY 1") == [
+        ("Fine",), ("Tea\r\nHouse",)]
