@@ -31,7 +31,7 @@ CSV files
     Any of ``,`` ``;`` tab ``|`` as delimiter (detected from the header line, or set in the
     mapping), fields quoted with ``"`` (``""`` inside a quoted field is a quote; quoted fields may
     hold newlines), optionally gzipped; UTF-8 with or without BOM, UTF-16/32 with a BOM,
-    GB18030/GBK or latin-1 (detected, or ``encoding`` in the mapping); LF or CRLF line ends
+    GB18030/GBK or latin-1 (detected, or ``encoding`` in the mapping); LF, CRLF or CR line ends
     (mixed too). A file with a header and no rows is a valid, empty batch for its table. Empty fields are missing values. Column names are matched to the
     contract ignoring case and surrounding spaces; columns the contract does not know are ignored
     (and listed in the result).
