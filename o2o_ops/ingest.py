@@ -72,6 +72,7 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import fcntl
 import getpass
 import gzip
 import io
@@ -945,7 +946,8 @@ def _staged(sources: Sequence[Source], warehouse: str | os.PathLike | None,
     windows = date_bounds()
     sweep_staging()
     # Named with our pid, so that the next run can tell a killed import's leftovers from a live one.
-    with tempfile.TemporaryDirectory(prefix=f"{_STAGING_PREFIX}{os.getpid()}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{_STAGING_PREFIX}{os.getpid()}-") as tmp, \
+            _staging_lock(Path(tmp)):
         stage_path = Path(tmp) / "stage.duckdb"
         infos: dict[str, _StageInfo] = {}
         if problems:
@@ -1002,8 +1004,8 @@ def _size_problems(sources: Sequence[Source]) -> list[Problem]:
 def sweep_staging(folder: str | os.PathLike | None = None) -> list[Path]:
     """Remove the staging folders (``o2o-import-<pid>-*`` in the temp folder) of imports whose
     process is gone — killed or crashed before they could clean up — and return them. Folders of
-    live processes (this one included: the app runs imports in threads), of other users, and
-    anything not named like ours are left alone."""
+    live processes (this one included: the app runs imports in threads) or whose lock is still
+    held, of other users, and anything not named like ours are left alone."""
     folder = Path(folder) if folder is not None else Path(tempfile.gettempdir())
     try:
         candidates = sorted(folder.glob(f"{_STAGING_PREFIX}*"))
@@ -1012,7 +1014,7 @@ def sweep_staging(folder: str | os.PathLike | None = None) -> list[Path]:
     removed = []
     for path in candidates:
         named = re.fullmatch(rf"{_STAGING_PREFIX}(\d+)-[A-Za-z0-9_]+", path.name)
-        if not named or _process_alive(int(named.group(1))):
+        if not named or _process_alive(int(named.group(1))) or _staging_locked(path):
             continue
         try:
             st = path.lstat()
@@ -1023,6 +1025,27 @@ def sweep_staging(folder: str | os.PathLike | None = None) -> list[Path]:
             continue   # another run is sweeping it, or it is not ours to remove
         removed.append(path)
     return removed
+
+
+@contextlib.contextmanager
+def _staging_lock(folder: Path) -> Iterator[None]:
+    """Hold a lock on ``folder/.lock`` while staging. The kernel drops it when the process dies,
+    so the sweep can tell a live import from a dead one even where the pid says nothing (a
+    process in another pid namespace sharing the temp folder)."""
+    with open(folder / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+
+
+def _staging_locked(folder: Path) -> bool:
+    try:
+        with open(folder / ".lock") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:      # no lock file: killed before taking it; the pid decides
+        return False
+    return False
 
 
 def _process_alive(pid: int) -> bool:

@@ -522,3 +522,26 @@ def test_rows_ending_in_any_mix_of_line_breaks_are_read_and_counted(warehouse, t
     ingest.import_file("stores", bad, warehouse=warehouse)
     assert scalar(warehouse, "SELECT name FROM stores WHERE store_id IN ('s5', 's6') ORDER BY 1") == [
         ("Fine",), ("Tea\r\nHouse",)]
+
+
+def test_sweep_keeps_a_folder_whose_lock_is_held_whatever_its_pid(tmp_path):
+    """A process in another pid namespace sharing the temp folder: its pid means nothing here,
+    its lock still does."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    foreign = tmp_path / f"o2o-import-{int(gone.stdout)}-ns2"
+    foreign.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time\n"
+                               "fh = open(sys.argv[1], 'w'); fcntl.flock(fh, fcntl.LOCK_EX)\n"
+                               "print('locked', flush=True); time.sleep(60)", str(foreign / ".lock")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert ingest.sweep_staging(tmp_path) == []
+        holder.kill()
+        holder.wait()
+        assert ingest.sweep_staging(tmp_path) == [foreign]
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
