@@ -595,6 +595,8 @@ def export_tables(con: duckdb.DuckDBPyConnection, folder: str | os.PathLike) -> 
 CHUNK_BYTES = 1 << 20
 #: Longest CSV row accepted (DuckDB's ``max_line_size``): a field this long is not table data.
 MAX_ROW_BYTES = 2 << 20
+#: Longest text value accepted in any column, CSV or Parquet (names, ids, reasons, categories).
+MAX_TEXT_CHARS = 4096
 #: What the encoding detector (charset-normalizer) may answer when a file is neither UTF-8 nor
 #: marked by a byte-order mark: GB18030 (a superset of GBK and GB2312) or Windows-1252 (latin-1
 #: with printable characters where latin-1 has control codes); latin-1 when Windows-1252 fails.
@@ -1376,6 +1378,12 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
                             lambda v, _, e=expect, n=col.name: f"{n}: '{v}' is not {e}")
         if col.window is not None:
             yield _window_check(check, col, windows[col.window])
+        if col.type == "VARCHAR":  # Parquet has no row size limit; a CSV field can be long too
+            yield check("out_of_range", col.name, f"length({raw}) > $max_chars",
+                        f"left({raw}, 40) || '…'",
+                        lambda v, n_chars, n=col.name: f"{n} is {n_chars:,} characters long; a text "
+                                                       f"value may have at most {MAX_TEXT_CHARS:,}",
+                        {"max_chars": MAX_TEXT_CHARS}, extra_sql=f"length({raw})")
         if col.min_value is not None or col.max_value is not None:
             conds, params = [], {}
             if col.min_value is not None:

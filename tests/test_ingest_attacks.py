@@ -545,3 +545,17 @@ def test_sweep_keeps_a_folder_whose_lock_is_held_whatever_its_pid(tmp_path):
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+def test_an_overlong_text_value_is_refused_in_parquet_and_csv(warehouse, tmp_path):
+    parquet = tmp_path / "stores.parquet"
+    duckdb.execute(f"COPY (SELECT * FROM (VALUES ('s5', 'Tea', 'cafe', 'Hangzhou', 30.2, 120.1), "
+                   f"('s6', repeat('x', 20 * 1024 * 1024), 'cafe', 'Hangzhou', 30.2, 120.1)) "
+                   f"t(store_id, name, category, city, lat, lon)) TO '{parquet}' (FORMAT parquet)")
+    rejected = refused(warehouse, "stores", parquet)
+    assert where(rejected) == [("out_of_range", 2, "name", "x" * 40 + "…")]
+    assert rejected.problems[0].message == ("name is 20,971,520 characters long; a text value may have "
+                                            "at most 4,096")
+    csv_file = write(tmp_path / "stores.csv", "store_id,name,category,city,lat,lon\n"
+                                              f"s5,Tea,cafe,Hangzhou,30.2,120.1\ns6,Tea,{'c' * 5000},Hangzhou,30.2,120.1\n")
+    assert where(refused(warehouse, "stores", csv_file)) == [("out_of_range", 3, "category", "c" * 40 + "…")]
