@@ -75,6 +75,7 @@ import datetime as dt
 import fcntl
 import getpass
 import gzip
+import hashlib
 import io
 import os
 import re
@@ -1112,18 +1113,61 @@ def _sniff_delimiter_text(text: str) -> str:
 
 def _reader(src: Source) -> tuple[str, dict[str, Any]]:
     """The table function the Data page's preview reads ``src`` with (DuckDB's sniffer, first
-    rows only; SQL text is fixed, path and options are bound). The import itself reads through
-    :func:`_prepare_csv` and :func:`_csv_reader`."""
+    rows only; SQL text is fixed, path and options are bound). A CSV that is not plain UTF-8
+    (GBK, latin-1, UTF-16, gzipped) is previewed from a UTF-8 copy of its first rows
+    (:func:`_preview_sample`). The import itself reads through :func:`_prepare_csv`."""
     if src.is_parquet:
         return "read_parquet($path)", {"path": str(src.path)}
-    delim = src.mapping.delimiter or sniff_delimiter(src.path, src.mapping.encoding)
-    params: dict[str, Any] = {"path": str(src.path), "delim": delim}
-    sql = ("read_csv($path, delim = $delim, header = true, all_varchar = true, quote = '\"', "
-           "escape = '\"'")
-    if src.mapping.encoding:
-        sql += ", encoding = $encoding"
-        params["encoding"] = src.mapping.encoding
-    return sql + ")", params
+    path, text = _preview_sample(src)
+    delim = src.mapping.delimiter or _sniff_delimiter_text(text)
+    params: dict[str, Any] = {"path": str(path), "delim": delim}
+    return ("read_csv($path, delim = $delim, header = true, all_varchar = true, quote = '\"', "
+            "escape = '\"')"), params
+
+
+#: Preview samples kept per process (each at most CHUNK_BYTES), oldest removed first.
+_PREVIEW_SAMPLES_KEPT = 32
+
+
+def _preview_sample(src: Source) -> tuple[Path, str]:
+    """The file to preview ``src`` from, and the text of its first chunk: the file itself when it
+    is plain UTF-8, else a UTF-8 copy of its first complete rows in ``o2o-import-<pid>-preview``
+    in the temp folder (kept for the life of the process, then swept like staging)."""
+    try:
+        with _open_bytes(src.path) as (stream, compressed):
+            head = stream.read(CHUNK_BYTES)
+            whole = not stream.read(1)
+    except (OSError, EOFError, zlib.error):
+        return src.path, ""        # DuckDB will say it cannot read it
+    encoding = src.mapping.encoding or _bom_encoding(head)
+    if encoding is None:
+        try:
+            codecs.getincrementaldecoder("utf-8")("strict").decode(head, whole)
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            encoding = _detect_encoding(head, ["utf-8"]) or "latin-1"
+    try:
+        text = head.decode(encoding, "replace")
+    except LookupError:
+        return src.path, ""
+    if not compressed and codecs.lookup(encoding).name in _UTF8:
+        return src.path, text
+    if not whole:  # end the sample after the last row that is complete (no quote left open)
+        end = text.rfind("\n")
+        while end > 0 and text.count('"', 0, end) % 2:
+            end = text.rfind("\n", 0, end)
+        text = text[:end + 1] if end > 0 else text
+    folder = Path(tempfile.gettempdir()) / f"{_STAGING_PREFIX}{os.getpid()}-preview"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    st = src.path.stat()
+    key = hashlib.sha256(f"{src.path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{encoding}".encode()).hexdigest()
+    sample = folder / f"{key[:24]}.csv"
+    if not sample.exists():
+        sample.write_text(text.lstrip("\ufeff"), encoding="utf-8", newline="")
+        kept = sorted(folder.glob("*.csv"), key=lambda p: p.stat().st_mtime_ns)
+        for old in kept[:-_PREVIEW_SAMPLES_KEPT]:
+            old.unlink(missing_ok=True)
+    return sample, text
 
 
 def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,

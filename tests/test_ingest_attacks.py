@@ -559,3 +559,20 @@ def test_an_overlong_text_value_is_refused_in_parquet_and_csv(warehouse, tmp_pat
     csv_file = write(tmp_path / "stores.csv", "store_id,name,category,city,lat,lon\n"
                                               f"s5,Tea,cafe,Hangzhou,30.2,120.1\ns6,Tea,{'c' * 5000},Hangzhou,30.2,120.1\n")
     assert where(refused(warehouse, "stores", csv_file)) == [("out_of_range", 3, "category", "c" * 40 + "…")]
+
+
+def test_the_data_page_previews_gbk_latin1_and_gzip_files(tmp_path, monkeypatch):
+    from o2o_ops import data_page
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gbk = data_page.preview(ingest.Source("stores", FIXTURES / "stores_gbk.csv"))
+    assert gbk.rows[["store_id", "name", "city"]].values.tolist() == [[s, n, c] for s, n, c, _ in STORES_GBK]
+    latin = data_page.preview(ingest.Source("stores", FIXTURES / "stores_latin1.csv"))
+    assert latin.rows["name"].tolist() == ["Café Crème", "Brasserie Ängel"]
+    big = tmp_path / "customers.csv.gz"
+    with gzip.open(big, "wt", encoding="utf-16") as gz:   # 2.5 MiB of text: the sample is cut
+        gz.write("customer_id,signup_date,city\n" + "".join(f"c{i},2024-01-01,\"Gen\nève\"\n" for i in range(80_000)))
+    shown = data_page.preview(ingest.Source("customers", big), rows=3)
+    assert shown.rows.values.tolist() == [[f"c{i}", "2024-01-01", "Gen\nève"] for i in range(3)]
+    samples = list((tmp_path / f"o2o-import-{os.getpid()}-preview").iterdir())
+    assert len(samples) == 3 and all(p.stat().st_size <= ingest.CHUNK_BYTES for p in samples)
