@@ -1063,10 +1063,15 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _today() -> dt.date:
+    """Today's local date (a function of its own so tests can pin it)."""
+    return dt.date.today()
+
+
 def date_bounds(today: dt.date | None = None) -> dict[str, tuple[dt.date, dt.date]]:
     """The (earliest, latest) date per window of :data:`DATE_WINDOWS`, from the settings
     O2O_EARLIEST_DATE and O2O_MAX_YEARS_AHEAD; ImportRejected if a setting is unusable."""
-    today = today or dt.date.today()
+    today = today or _today()
     try:
         earliest = dt.date.fromisoformat(config.get("O2O_EARLIEST_DATE").strip())
         years = int(config.get("O2O_MAX_YEARS_AHEAD").strip())

@@ -35,6 +35,12 @@ TODAY = dt.date.today()
 DUCKDB_WORDS = ("Error:", "duckdb", "Exception", "sniff", "Traceback", "Original Line", "LINE 1")
 
 
+@pytest.fixture(autouse=True)
+def pinned_today(monkeypatch):
+    """The importer's today is TODAY for the whole test, even across midnight."""
+    monkeypatch.setattr(ingest, "_today", lambda: TODAY)
+
+
 @pytest.fixture(scope="module")
 def base_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wh = tmp_path_factory.mktemp("base") / "o2o.duckdb"
@@ -130,6 +136,16 @@ def test_order_dates_outside_the_window_are_refused(warehouse, tmp_path):
     messages = [p.message for p in rejected.problems]
     assert messages[0] == f"ordered_at 9999-12-31 00:00:00 is after tomorrow ({tomorrow}): it cannot have happened yet"
     assert messages[1] == "ordered_at 0001-01-01 00:00:00 is before 2000-01-01 (setting O2O_EARLIEST_DATE)"
+
+
+def test_tomorrow_counts_from_the_day_of_the_import(warehouse, tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "_today", lambda: dt.date(2024, 3, 1))
+    orders = write(tmp_path / "orders.csv", ORDERS_HEADER + "n1,c1,s1,2024-03-02 23:59:59,10,10\n"
+                                                            "n2,c1,s1,2024-03-03 00:00:00,10,10\n")
+    rejected = refused(warehouse, "orders", orders)
+    assert where(rejected) == [("out_of_range", 3, "ordered_at", "2024-03-03 00:00:00")]
+    assert rejected.problems[0].message == ("ordered_at 2024-03-03 00:00:00 is after tomorrow (2024-03-02): "
+                                            "it cannot have happened yet")
 
 
 def test_planned_dates_may_be_years_ahead_but_not_more(warehouse, tmp_path):
