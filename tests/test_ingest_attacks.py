@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from o2o_ops import db, ingest
+from o2o_ops import ingest
 from test_ingest import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
