@@ -592,3 +592,17 @@ def test_the_data_page_previews_gbk_latin1_and_gzip_files(tmp_path, monkeypatch)
     assert shown.rows.values.tolist() == [[f"c{i}", "2024-01-01", "Gen\nève"] for i in range(3)]
     samples = list((tmp_path / f"o2o-import-{os.getpid()}-preview").iterdir())
     assert len(samples) == 3 and all(p.stat().st_size <= ingest.CHUNK_BYTES for p in samples)
+
+
+def test_a_parquet_file_is_measured_by_its_uncompressed_size(warehouse, tmp_path, monkeypatch):
+    path = tmp_path / "orders.parquet"
+    duckdb.execute(f"COPY (SELECT 'o' || i AS order_id, 'c1' AS customer_id, 's1' AS store_id, "
+                   f"TIMESTAMP '2024-03-02' AS ordered_at, 1.0 AS list_price, 1.0 AS paid_amount, "
+                   f"repeat('a', 1000) || i AS tracking_code FROM range(20000) t(i)) "
+                   f"TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+    assert path.stat().st_size < 2**20              # about 50 KiB on disk, about 19 MiB of data
+    monkeypatch.setenv("O2O_IMPORT_MAX_MB", "2")
+    rejected = refused(warehouse, "orders", path)
+    assert [(p.kind, p.row) for p in rejected.problems] == [("file_too_large", None)]
+    assert rejected.problems[0].message.endswith("once decompressed, more than the limit of 2 MiB "
+                                                 "(setting O2O_IMPORT_MAX_MB)")
