@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from o2o_ops import db, metrics
+from o2o_ops.kpis import symmetry_index
 from o2o_ops.filters import Filters
 
 # KPIs of the per-store symmetry table, in display order.
@@ -173,17 +174,13 @@ def reason(row: pd.Series | dict) -> str:
 
 # store_index_by_period: one row per period ('recent' = the last four weeks ending $recent_end,
 # 'before' = the four weeks before) x store with orders in it, and the store's symmetry index
-# there: the registry's formula (metrics.SYMMETRY_SQL over the same shrunk sums as
-# metrics.kpi_sql's ``st``), in one scan of both periods instead of one query per period.
+# there: the declared index (o2o_ops/kpis/symmetry_index.py: the same shrunk sums and score as
+# metrics.kpi_sql's ``st`` and ``sym``), in one scan of both periods instead of one query per period.
 # Params: $recent_start, $recent_end, $before_start; the filters' non-date dimensions.
 _INDEX_BY_PERIOD_SQL = """
 WITH st AS (
     SELECT CASE WHEN date >= $recent_start THEN 'recent' ELSE 'before' END AS period, store_id,
-        sum(count_redemptions) AS count_redemptions,
-        (sum(listed_rating_sum) - sum(rating_sum_listed)) / (sum(count_reviews_listed) + 10) AS rgap,
-        sum(wait_gap_sum) / (sum(count_waits) + 10) AS wgap,
-        (sum(count_as_described) + 10 * 0.9) / (sum(count_described_answered) + 10) AS described,
-        (sum(count_complaints) + 20 * 0.03) / (sum(count_redemptions) + 20) AS complaints
+        {shrunk_sums}
     FROM rollup_store_day
     WHERE date >= $before_start AND date <= $recent_end AND {where_undated}
     GROUP BY ALL
@@ -207,7 +204,8 @@ def index_trend(con: duckdb.DuckDBPyConnection, filters: Filters, end: dt.date) 
     days = 7 * ATTENTION_WEEKS
     undated = filters.replace(start=None, end=None)
     sql = _INDEX_BY_PERIOD_SQL.format(where_undated=undated.where_sql("rollup"),
-                                      symmetry_sql=metrics.SYMMETRY_SQL)
+                                      shrunk_sums=symmetry_index.shrunk_sums_sql(),
+                                      symmetry_sql=symmetry_index.score_sql())
     params = {**undated.params("rollup"), "recent_end": end,
               "recent_start": end - dt.timedelta(days=days - 1),
               "before_start": end - dt.timedelta(days=2 * days - 1)}

@@ -294,8 +294,7 @@ DRIVER_DIMS = (("city", "city", "city"), ("category", "category", "category"), (
 
 def is_additive(name: str) -> bool:
     """A KPI that is a plain sum (its groups add up to the total): no division, no median."""
-    kpi = metrics.KPIS[name]
-    return "NULLIF" not in kpi.sql and kpi.sources <= {"o", "k"}
+    return metrics.KPIS[name].is_additive
 
 
 def _reusable(stores: pd.DataFrame | None, name: str) -> bool:
