@@ -150,6 +150,8 @@ KPI_LIST: tuple[Kpi, ...] = (
            "percent", False, "quality", "count_complaints", "count_redemptions"),
     _ratio("refund_rate", "Refund rate", "Paid orders with at least one refund / paid orders.",
            "percent", False, "quality", "count_refunded", "count_paid"),
+    _ratio("refund_amount_share", "Refunded share", "Amount refunded / amount paid, over paid orders placed in the period.",
+           "percent", False, "quality", "refund_amount", "paid_amount"),
     _ratio("sla_attainment", "SLA attainment",
            "Redemptions with wait_minutes ≤ the store's listed_wait_minutes / redemptions with a wait recorded (and a promised wait).",
            "percent", True, "quality", "count_sla_met", "count_waits"),
