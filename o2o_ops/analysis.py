@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from o2o_ops import config, db, metrics
+from o2o_ops import db, metrics
 from o2o_ops.filters import Filters
 
 # ------------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import db, metrics
+from o2o_ops import db, metrics, units
 from o2o_ops.filters import Filters
 
 BASELINE_MIN_DAYS = 28     # baseline window = max(this, campaign days), rounded up to whole weeks
@@ -187,7 +187,7 @@ def lift_inputs(con: duckdb.DuckDBPyConnection, filters: Filters,
 
 
 def _num(value: Any) -> float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+    if units.is_missing(value):
         return None
     return float(value)
 

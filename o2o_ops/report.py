@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import metrics, weekly
+from o2o_ops import metrics, units, weekly
 from o2o_ops.charts import BAD, GOOD, NEUTRAL, PALETTE
 from o2o_ops.filters import Filters
 
@@ -40,17 +40,7 @@ _esc = html.escape
 
 def _tick(name: str, value: float) -> str:
     """A short axis label in the KPI's unit."""
-    unit = metrics.KPIS[name].unit
-    if unit in ("percent", "ratio"):
-        return f"{value * 100:.0f}%"
-    if unit in ("count", "currency"):
-        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(value) >= size:
-                return f"{value / size:.1f}{suffix}"
-        return f"{value:.0f}"
-    if unit in ("stars", "star_gap"):
-        return f"{value:.2f}"
-    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+    return units.format_tick(value, metrics.KPIS[name].unit)
 
 
 def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: str, *,
@@ -61,7 +51,7 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: 
     """
     kpi = metrics.KPIS[name]
     title = f'<text x="4" y="14" class="ct">{_esc(kpi.label)}</text>'
-    points = [(i, float(v)) for i, v in enumerate(values) if v is not None and not pd.isna(v)]
+    points = [(i, float(v)) for i, v in enumerate(values) if not units.is_missing(v)]
     if not points:
         return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
                 f'height="{height}" role="img">{title}<text x="{width / 2}" y="{height / 2}" '
@@ -106,10 +96,9 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: 
             parts.append(f'<polyline points="{" ".join(r)}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>')
     for i, v in points:
         parts.append(f'<circle cx="{sx(i):.1f}" cy="{sy(v):.1f}" r="2.2" fill="{PALETTE[0]}"/>')
-    if highlight is not None and highlight < len(values) and values[highlight] is not None \
-            and not pd.isna(values[highlight]):
+    if highlight is not None and highlight < len(values) and not units.is_missing(values[highlight]):
         before = values[highlight - 1] if highlight > 0 else None
-        change = None if before is None or pd.isna(before) else float(values[highlight]) - float(before)
+        change = None if units.is_missing(before) else float(values[highlight]) - float(before)
         colour = {True: GOOD, False: BAD, None: NEUTRAL}[metrics.is_good_change(name, change)]
         parts.append(f'<circle cx="{sx(highlight):.1f}" cy="{sy(float(values[highlight])):.1f}" r="4.5" '
                      f'fill="{colour}"/>')
@@ -169,7 +158,7 @@ def _table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str | None]], emp
             if kpi:
                 cells.append(f'<td class="n">{_esc(metrics.KPIS[kpi].format(value))}</td>')
             else:
-                cells.append(f"<td>{_esc('' if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))}</td>")
+                cells.append(f"<td>{_esc(units.MISSING if units.is_missing(value) else str(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 

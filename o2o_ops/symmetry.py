@@ -18,13 +18,11 @@ No streamlit here; the UI wraps these with ``data.cached``.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from typing import Any
 
 import duckdb
 import pandas as pd
 
-from o2o_ops import db, metrics
+from o2o_ops import db, metrics, units
 from o2o_ops.kpis import symmetry_index
 from o2o_ops.filters import Filters
 
@@ -42,10 +40,6 @@ DEFAULT_MIN_DROP = 5.0           # symmetry-index points lost before a fall is f
 WAIT_MENTION_MINUTES = 2.0       # a wait gap below this is not worth a clause in the reason
 DESCRIBED_MENTION = 0.80         # an as-described rate below this gets a clause in the reason
 LOW_RATING = 2                   # reviews rated this or lower are "low-rated"
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
 # ------------------------------------------------------------------------------------------
@@ -149,7 +143,7 @@ def reference_end(con: duckdb.DuckDBPyConnection, filters: Filters) -> dt.date |
     if filters.end:
         return filters.end
     last = db.scalar(con, "SELECT max(date) FROM rollup_store_day")
-    return None if _is_missing(last) else pd.Timestamp(last).date()
+    return None if units.is_missing(last) else pd.Timestamp(last).date()
 
 
 def reason(row: pd.Series | dict) -> str:
@@ -157,17 +151,17 @@ def reason(row: pd.Series | dict) -> str:
     ``listed 4.8, customers give 3.9; waits 14 min over the promised 10``."""
     parts: list[str] = []
     listed, actual = row.get("listed_rating"), row.get("avg_rating")
-    if not _is_missing(listed) and not _is_missing(actual):
+    if not units.is_missing(listed) and not units.is_missing(actual):
         parts.append(f"listed {listed:.1f}, customers give {actual:.1f}")
     gap, promised = row.get("wait_gap_minutes"), row.get("listed_wait_minutes")
-    if not _is_missing(gap) and not _is_missing(promised) and abs(gap) >= WAIT_MENTION_MINUTES:
+    if not units.is_missing(gap) and not units.is_missing(promised) and abs(gap) >= WAIT_MENTION_MINUTES:
         side = "over" if gap > 0 else "under"
         parts.append(f"waits {abs(gap):.0f} min {side} the promised {promised:.0f}")
     described = row.get("as_described_rate")
-    if not _is_missing(described) and described < DESCRIBED_MENTION:
+    if not units.is_missing(described) and described < DESCRIBED_MENTION:
         parts.append(f"only {described * 100:.0f}% say it was as described")
     drop, before, now = row.get("index_drop"), row.get("index_before"), row.get("index_recent")
-    if row.get("is_falling") and not _is_missing(drop):
+    if row.get("is_falling") and not units.is_missing(drop):
         parts.append(f"symmetry index fell {drop:.0f} points in {ATTENTION_WEEKS} weeks ({before:.0f} → {now:.0f})")
     return "; ".join(parts)
 

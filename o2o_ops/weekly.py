@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import db, metrics
+from o2o_ops import db, metrics, units
 from o2o_ops.filters import Filters
 
 TREND_WEEKS = 13
@@ -361,7 +361,7 @@ def _drivers(con, filters: Filters, week: Week, name: str, change: float, min_re
         if is_additive(name):
             share = top["change"] / change
             phrases.append(f"by {words}, {who} ({metrics.format_change(name, top['change'])}, "
-                           f"{share:.0%} of the change)")
+                           f"{units.format_share(share)} of the change)")
         else:
             phrases.append(f"by {words}, {who} ({kpi.format(top['previous'])} → {kpi.format(top['value'])})")
     return phrases
@@ -402,8 +402,8 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
                          f"so there is no week-over-week comparison.")
     else:
         sentences.append(f"In {week.label} there were {orders['value_text']} orders "
-                         f"({orders['change_pct']:+.1%} on {prev.iso}) and {revenue['value_text']} revenue "
-                         f"({revenue['change_pct']:+.1%}).")
+                         f"({units.format_relative(orders['change_pct'])} on {prev.iso}) and {revenue['value_text']} revenue "
+                         f"({units.format_relative(revenue['change_pct'])}).")
         moved = cards[cards["swing"].notna() & (cards["change"] != 0)].sort_values("swing", ascending=False)
         if not moved.empty:
             top = moved.iloc[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from o2o_ops import metrics
+from o2o_ops import metrics, units
 from o2o_ops.analysis import WEEKDAYS
 from o2o_ops.charts import (BAD, GOOD, HEIGHT, NEUTRAL, PALETTE, axis_format, base_layout,
                             empty_figure, heatmap)
@@ -25,7 +25,7 @@ def rating_distribution_bar(df: pd.DataFrame, *, title: str = "Rating distributi
     fig = go.Figure(go.Bar(
         x=[f"{int(r)} ★" for r in df["rating"]], y=df["count_reviews"],
         marker_color=[_STAR_COLORS.get(int(r), NEUTRAL) for r in df["rating"]],
-        text=[f"{s:.0%}" for s in share], textposition="outside", cliponaxis=False,
+        text=[units.format_share(s) for s in share], textposition="outside", cliponaxis=False,
         customdata=share, hovertemplate="%{x}: %{y:,} reviews (%{customdata:.1%})<extra></extra>",
     ))
     fig.update_yaxes(title="reviews", tickformat=",.0f")
