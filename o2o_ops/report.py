@@ -216,9 +216,8 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
                         f'<div><h3>Worst by {_esc(metrics.KPIS[by].label.lower())}</h3>'
                         f'{_table(_with_store(ov.worst.get(by, pd.DataFrame())), cols, "Too few stores to name a worst.")}</div></div>')
         body.append("<h2>Symmetry attention list</h2>"
-                    f'<p class="note">Stores whose online promise ran ahead of the offline experience: rating gap '
-                    f"≥ {weekly.RATING_GAP_ALERT:.1f} ★ or wait gap ≥ {weekly.WAIT_GAP_ALERT:.0f} min, among stores "
-                    f"with at least {ov.min_reviews} reviews; largest rating gap first.</p>")
+                    f'<p class="note">{_esc(ov.rule.describe())} Rating over-promisers first (largest gap), '
+                    f"then the longest waits, then the biggest falls.</p>")
         body.append(_table(_with_store(ov.attention), [*_STORE_COLS, ("listed_rating", "Listed", None),
                                           ("avg_rating", "Reviewed", "avg_rating"), ("rating_gap", "Rating gap", "rating_gap"),
                                           ("wait_gap_minutes", "Wait gap", "wait_gap_minutes"),
@@ -242,7 +241,7 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
 
 
 def build_html(con: duckdb.DuckDBPyConnection, filters: Filters, week: weekly.Week, *,
-               min_reviews: int = weekly.MIN_REVIEWS) -> str:
+               min_reviews: int | None = None) -> str:
     """The report of ``week`` under ``filters`` (their dates are ignored: the week sets them)."""
     ov = weekly.build(con, filters, week, min_reviews=min_reviews)
     return render_html(ov, metrics.definitions_frame(), weekly.freshness(con))
