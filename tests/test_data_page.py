@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_util import ROOT, texts
 from tiny import TABLE_ROWS, build_tiny
-from o2o_ops import data_page, db, ingest, quality
+from o2o_ops import data_checks as quality, data_page, db, ingest
 from o2o_ops.ui.upload import safe_file_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
@@ -367,7 +367,7 @@ def test_stored_review_problems_are_all_kept_so_the_count_is_exact():
 
 def test_quality_counts_stay_exact_beyond_the_examples(tmp_path, monkeypatch):
     """The examples are capped; the count in run_all is not (stored and live alike)."""
-    from o2o_ops import db, quality
+    from o2o_ops import data_checks as quality, db
     from tiny import build_tiny
 
     monkeypatch.setattr(quality, "EXAMPLES", 1)

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from o2o_ops import db, ingest, quality
+from o2o_ops import data_checks as quality, db, ingest
 from o2o_ops.cli import import_cmd
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
