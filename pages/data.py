@@ -3,7 +3,7 @@ import them as one all-or-nothing batch; the import log; data-quality checks on 
 
 import streamlit as st
 
-from o2o_ops import config, data_page, db, ingest
+from o2o_ops import config, db, importing_view as data_page, ingest
 from o2o_ops.ui import data, frame, upload
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]

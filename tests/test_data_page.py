@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_util import ROOT, texts
 from tiny import TABLE_ROWS, build_tiny
-from o2o_ops import data_checks as quality, data_page, db, ingest
+from o2o_ops import data_checks as quality, db, importing_view as data_page, ingest
 from o2o_ops.ui.upload import safe_file_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"

@@ -15,7 +15,7 @@ from typing import Any, Callable, Hashable, Sequence
 
 import streamlit as st
 
-from o2o_ops import data_page
+from o2o_ops import importing_view as data_page
 from o2o_ops.ui import data
 
 _DIR_KEY = "data_upload_dir"
