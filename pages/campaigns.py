@@ -7,7 +7,7 @@ import streamlit as st
 
 from o2o_ops import campaigns, lift, metrics
 from o2o_ops.charts import campaigns as charts
-from o2o_ops.ui import auth as auth_ui, data, frame
+from o2o_ops.ui import auth as auth_ui, warehouse as data, frame
 
 campaign_table = data.cached(campaigns.campaign_table)
 campaign_summary = data.cached(campaigns.campaign_summary)

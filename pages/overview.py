@@ -5,7 +5,7 @@ import streamlit as st
 
 from o2o_ops import metrics, report, weekly
 from o2o_ops.charts import overview as charts
-from o2o_ops.ui import data, frame
+from o2o_ops.ui import warehouse as data, frame
 
 weeks_in_data = data.cached(weekly.weeks_in_data)
 default_week = data.cached(weekly.default_week)

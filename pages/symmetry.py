@@ -7,7 +7,7 @@ import streamlit as st
 
 from o2o_ops import attention, metrics, symmetry
 from o2o_ops.charts import symmetry as charts
-from o2o_ops.ui import auth as auth_ui, data, frame
+from o2o_ops.ui import auth as auth_ui, warehouse as data, frame
 
 store_table = data.cached(symmetry.store_table)
 deal_gap_by_store = data.cached(symmetry.deal_gap_by_store)

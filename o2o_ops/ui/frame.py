@@ -12,7 +12,7 @@ import streamlit as st
 
 from o2o_ops import config, db, export, metrics, units
 from o2o_ops.filters import Filters
-from o2o_ops.ui import data
+from o2o_ops.ui import warehouse as data
 
 # URL parameter -> (Filters field, session key, dimension_values key)
 MULTI_PARAMS: dict[str, tuple[str, str]] = {
