@@ -3,7 +3,7 @@
 Builds (or reuses) a demo warehouse of N orders and measures, as medians over several runs:
 
 - page queries: every warehouse call each page makes (recorded by running the page in
-  Streamlit's AppTest, see :mod:`o2o_ops.ui.recorder`), replayed uncached, for the default
+  Streamlit's AppTest, see :mod:`o2o_ops.bench.recorder`), replayed uncached, for the default
   filters and for a narrow set (one city, one category);
 - the campaign -> store -> orders drill-down (:func:`o2o_ops.campaigns.drilldown_queries`);
 - the app in headless Chromium: process start to the overview's KPI cards visible, navigation to
@@ -34,7 +34,7 @@ from o2o_ops.filters import Filters
 
 PAGES = ("pages/overview.py", "pages/quality.py", "pages/cost.py", "pages/efficiency.py",
          "pages/symmetry.py", "pages/map.py", "pages/campaigns.py", "pages/data.py", "pages/definitions.py")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def machine() -> str:
@@ -83,7 +83,7 @@ def narrow_filters(con) -> dict[str, Any]:
 
 
 def page_queries(path: Path, runs: int) -> list[dict[str, Any]]:
-    from o2o_ops.ui import recorder
+    from o2o_ops.bench import recorder
 
     con = db.connect(path)
     narrow = narrow_filters(con)
