@@ -146,3 +146,16 @@ def test_every_rollup_measure_column_exists_once_in_the_rollup(ro_con):
     names = cols["column_name"].tolist()
     for m in MEASURE_LIST:
         assert names.count(m.name) == (1 if m.is_rollup_column else 0), m.name
+
+
+def test_formulas_evaluate_outside_sql_as_in_sql():
+    # the tiny warehouse's hand-computed figures (tests/test_metrics.py): net revenue 600, ROI cost 632
+    from o2o_ops.kpis.measures import evaluate
+
+    sums = {"paid_amount": 640, "refund_amount": 50, "extra_spend": 10, "platform_fee": 32, "marketing": 300,
+            "staff": 200, "other_cost": 100, "discount_amount": 120}
+    assert evaluate("net_revenue", sums) == 600
+    assert evaluate("cash_cost", sums) == 632
+    assert evaluate("promo_cost", sums) == 120 + 32 + 300 + 200
+    with pytest.raises(ValueError, match="Unknown measure"):
+        evaluate("paid_amount - bogus", sums)

@@ -172,6 +172,20 @@ def measures_in(formula: str) -> list[str]:
     return out
 
 
+def evaluate(formula: str, values: dict[str, float]) -> float:
+    """A formula's value from its measures' values (formulas are sums and differences), for code
+    that holds the measures outside SQL, e.g. the benchmark's pandas baseline."""
+    formula = FORMULAS.get(formula, formula)
+    names_in(formula)
+    total, sign = 0.0, 1.0
+    for token in re.findall(r"[A-Za-z_][A-Za-z0-9_]*|[+-]", formula):
+        if token in "+-":
+            sign = 1.0 if token == "+" else -1.0
+            continue
+        total += sign * (evaluate(token, values) if token in FORMULAS else float(values[token]))
+    return total
+
+
 def _check() -> None:
     for m in MEASURE_LIST:
         if m.of is not None:
