@@ -175,7 +175,7 @@ def lift_inputs(con: duckdb.DuckDBPyConnection, filters: Filters,
     flt = lift_filters(filters)
     params: dict[str, Any] = dict(flt.params("rollup"))
     span = db.run(con, "SELECT min(date) AS first, max(date) AS last FROM rollup_store_day_totals")
-    if span.empty or pd.isna(span.iat[0, 0]):
+    if span.empty or units.is_missing(span.iat[0, 0]):
         return pd.DataFrame()
     params |= {"first": span.iat[0, 0], "last": span.iat[0, 1], "base_min": BASELINE_MIN_DAYS}
     ids_clause = ""

@@ -194,20 +194,20 @@ def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE
         value = values.iloc[-1] if len(values) else float("nan")
         prev = values.iloc[-2] if len(values) > 1 else float("nan")
         change = value - prev
-        rel = change / abs(prev) if pd.notna(change) and prev not in (0,) and pd.notna(prev) else float("nan")
+        rel = change / abs(prev) if not units.is_missing(change) and not units.is_missing(prev) and prev != 0 else float("nan")
         typical = _typical_swing(values)
-        if pd.isna(change):
+        if units.is_missing(change):
             swing = float("nan")
         elif typical:
             swing = abs(change) / typical
         else:
-            swing = abs(rel) if pd.notna(rel) else float("nan")
+            swing = abs(rel) if not units.is_missing(rel) else float("nan")
         rows.append({
             "name": name, "label": kpi.label, "unit": kpi.unit, "value": value, "previous": prev,
             "change": change, "change_pct": rel, "swing": swing,
-            "is_good": metrics.is_good_change(name, None if pd.isna(change) else float(change)),
+            "is_good": metrics.is_good_change(name, None if units.is_missing(change) else float(change)),
             "value_text": kpi.format(value), "change_text": metrics.format_change(name, change),
-            "spark": [float(v) for v in values if pd.notna(v)],  # st.metric sparklines take no gaps
+            "spark": [float(v) for v in values if not units.is_missing(v)],  # st.metric sparklines take no gaps
         })
     return pd.DataFrame(rows).set_index("name", drop=False)
 

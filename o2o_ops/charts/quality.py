@@ -99,7 +99,7 @@ def peer_comparison_chart(df: pd.DataFrame, kpi: str, *, top: int = 40, title: s
     part = df.dropna(subset=[kpi]).head(top)
     names = part["store_name"].astype(str) + " (" + part["store_id"].astype(str) + ")"
     better = metrics.KPIS[kpi].higher_is_better
-    colors = [NEUTRAL if pd.isna(v) or v == 0 else (GOOD if (v > 0) == bool(better) else BAD)
+    colors = [NEUTRAL if units.is_missing(v) or v == 0 else (GOOD if (v > 0) == bool(better) else BAD)
               for v in part["vs_peers"]]
     fig = go.Figure()
     fig.add_trace(go.Bar(x=part["peer_median"], y=names, orientation="h", name="Peer median (city × category)",
