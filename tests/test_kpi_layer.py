@@ -159,3 +159,13 @@ def test_formulas_evaluate_outside_sql_as_in_sql():
     assert evaluate("promo_cost", sums) == 120 + 32 + 300 + 200
     with pytest.raises(ValueError, match="Unknown measure"):
         evaluate("paid_amount - bogus", sums)
+
+
+def test_attention_thresholds_and_capacity_calendar_exist_once():
+    # the attention thresholds are settings read by o2o_ops/attention.py; no module keeps its own
+    for path in SOURCES:
+        text = _text(path)
+        for name in ("RATING_GAP_ALERT", "WAIT_GAP_ALERT", "DEFAULT_GAP_THRESHOLD", "DEFAULT_MIN_DROP", "MIN_REVIEWS ="):
+            assert name not in text, f"{path.relative_to(ROOT)} keeps {name}"
+        if path.name != "demo.py":   # the demo generator has its own calendar of days
+            assert ("generate_series" in text) == (path.name == "metrics.py"), path.relative_to(ROOT)
