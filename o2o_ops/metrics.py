@@ -99,6 +99,7 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     kpis = [KPIS[n] for n in names]
     undefined = {k.name for k in kpis if grain in k.grains_without}
     sources = set().union(*(k.sources for k in kpis if k.name not in undefined)) | {"o"}
+    measures = {m for k in kpis if k.name not in undefined for m in k.measures}   # only what is asked
     params: dict[str, Any] = {}
     ctes: list[str] = []
     k_o = _keys(grain, "date")
@@ -106,11 +107,11 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     where_r = filters.where_sql("rollup")
     params |= filters.params("rollup")
 
-    ctes.append(f"o AS (SELECT {_select_keys(k_o)}, \n    {generated.rollup_sums()}\n  FROM {tables['day']} WHERE {where_r} GROUP BY ALL HAVING count(*) > 0)")
+    ctes.append(f"o AS (SELECT {_select_keys(k_o)}, \n    {generated.rollup_sums(measures)}\n  FROM {tables['day']} WHERE {where_r} GROUP BY ALL HAVING count(*) > 0)")
     groups = f"SELECT {', '.join(o for o, _ in k_o)} FROM o"
     if "k" in sources:
         ctes.append(f"""k AS (SELECT {_select_keys(k_o)},
-    {generated.cost_sums()}
+    {generated.cost_sums(measures)}
   FROM {tables['costs']} WHERE {where_r} GROUP BY ALL HAVING count(*) > 0)""")
         non_null = [o for o, _ in k_o if o in _NON_NULL_KEYS]
         cond = " AND ".join(f"{o} IS NOT NULL" for o in non_null) or "TRUE"

@@ -40,11 +40,15 @@ def rollup_measure_columns(indent: str = "        ") -> str:
     return (",\n" + indent).join(f"{order_aggregate(m)} AS {m.name}" for m in MEASURE_LIST if m.is_rollup_column)
 
 
-def rollup_sums(indent: str = "    ") -> str:
-    """The order measures summed over rollup rows (the ``o`` CTE of metrics.kpi_sql): one column
-    per rollup measure, and each slice as its base measure's sum over the slice's rows."""
-    parts = []
+def rollup_sums(names: Sequence[str] | None = None, indent: str = "    ") -> str:
+    """The order measures ``names`` (default: all) summed over rollup rows (the ``o`` CTE of
+    metrics.kpi_sql): one column per rollup measure, and each slice as its base measure's sum over
+    the slice's rows. Always at least ``count(*) AS n_rows``, so a query for KPIs that read no
+    order measure still finds its groups."""
+    parts = ["count(*) AS n_rows"]
     for m in MEASURE_LIST:
+        if names is not None and m.name not in names:
+            continue
         if m.is_rollup_column:
             parts.append(f"sum({m.name}) AS {m.name}")
         elif m.source == "orders":
@@ -52,10 +56,11 @@ def rollup_sums(indent: str = "    ") -> str:
     return (",\n" + indent).join(parts)
 
 
-def cost_sums(indent: str = "    ") -> str:
-    """The cost measures over rows of the cost rollup (the ``k`` CTE)."""
-    return (",\n" + indent).join(f"sum(amount) FILTER (WHERE {m.where}) AS {m.name}"
-                                 for m in MEASURE_LIST if m.source == "costs")
+def cost_sums(names: Sequence[str] | None = None, indent: str = "    ") -> str:
+    """The cost measures ``names`` (default: all) over rows of the cost rollup (the ``k`` CTE)."""
+    return (",\n" + indent).join(["count(*) AS n_rows"] + [
+        f"sum(amount) FILTER (WHERE {m.where}) AS {m.name}"
+        for m in MEASURE_LIST if m.source == "costs" and (names is None or m.name in names)])
 
 
 # ------------------------------------------------------------------------------------------
