@@ -263,12 +263,12 @@ def verdict(result: dict[str, Any]) -> str:
     lift, low, high = result.get("lift"), result.get("lift_low"), result.get("lift_high")
     if lift is None:
         return "No orders at its stores in the baseline, so lift cannot be measured."
-    pct = lambda v: f"{v * 100:+.0f}%"  # noqa: E731
-    extra = result["extra_orders"]
+    pct = lambda v: units.format_value(v, "ratio")  # noqa: E731  (+12%, — when missing)
+    extra = units.format_value(result["extra_orders"], "count")
     money = ("+" if result["extra_net_revenue"] >= 0 else "") + metrics.format_value(result["extra_net_revenue"], "currency")
     if low > 0:
         return (f"Real lift: its stores took {pct(lift)} more orders than their own baseline "
-                f"(95% interval {pct(low)} to {pct(high)}), about {extra:,.0f} extra orders; "
+                f"(95% interval {pct(low)} to {pct(high)}), about {extra} extra orders; "
                 f"net revenue {money} against the baseline.")
     if high < 0:
         return (f"Orders fell: its stores took {pct(lift)} fewer orders than their baseline "
