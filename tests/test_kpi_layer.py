@@ -73,6 +73,17 @@ def test_inputs_name_the_tables_and_optional_columns_a_kpi_needs():
     assert kpis.inputs_of("symmetry_index") == {"orders", "redemptions", "reviews"}
 
 
+def test_missing_inputs_say_which_kpis_a_warehouse_cannot_provide():
+    # a warehouse with orders and reviews but no redemptions and no promised waits
+    present = {"orders", "reviews", "stores.listed_rating"}
+    assert kpis.missing_inputs("avg_rating", present) == frozenset()
+    assert kpis.missing_inputs("redemption_rate", present) == {"redemptions"}
+    assert kpis.missing_inputs("sla_attainment", present) == {"redemptions.wait_minutes", "stores.listed_wait_minutes"}
+    provided = [k.name for k in kpis.KPI_LIST if not kpis.missing_inputs(k.name, present)]
+    assert {"orders", "revenue", "avg_rating", "positive_share", "rating_gap", "repeat_rate"} <= set(provided)
+    assert not {"redemptions", "sla_attainment", "marketing_spend", "symmetry_index"} & set(provided)
+
+
 def test_what_matures_after_the_order():
     assert kpis.KPIS["redemption_rate"].matures and kpis.KPIS["avg_rating"].matures
     assert kpis.KPIS["refund_rate"].matures and kpis.KPIS["net_revenue"].matures

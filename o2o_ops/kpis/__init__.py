@@ -12,8 +12,9 @@
 ``docs/kpi-layer.md``. No connection, no streamlit here.
 """
 
-from o2o_ops.kpis.catalog import AREA_LABELS, HEADLINE, KPI_LIST, KPIS, Kpi, definitions_frame, inputs_of
+from o2o_ops.kpis.catalog import (AREA_LABELS, HEADLINE, KPI_LIST, KPIS, Kpi, definitions_frame, inputs_of,
+                                  missing_inputs)
 from o2o_ops.kpis.measures import FORMULAS, MEASURE_LIST, MEASURES, Measure
 
 __all__ = ["AREA_LABELS", "FORMULAS", "HEADLINE", "KPI_LIST", "KPIS", "MEASURES", "MEASURE_LIST", "Kpi",
-           "Measure", "definitions_frame", "inputs_of"]
+           "Measure", "definitions_frame", "inputs_of", "missing_inputs"]

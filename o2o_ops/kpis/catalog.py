@@ -213,6 +213,13 @@ def inputs_of(name: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def missing_inputs(name: str, present: set[str] | frozenset[str]) -> frozenset[str]:
+    """The inputs of KPI ``name`` a warehouse does not provide; ``present`` holds the contract
+    tables with rows (``"reviews"``) and the optional columns with values (``"stores.listed_rating"``).
+    Empty when the KPI can be computed; otherwise the KPI is "not provided", never 0."""
+    return frozenset(i for i in inputs_of(name) if i not in present)
+
+
 def definitions_frame() -> pd.DataFrame:
     """One row per KPI: name, area, label, formula, unit, direction, kind, inputs, whether it
     matures (for the app and the report)."""
