@@ -500,7 +500,7 @@ def test_a_damaged_gzip_file_is_named(warehouse, tmp_path):
 
 def test_the_data_page_check_gives_the_same_answers(warehouse, tmp_path):
     """The Data page validates through the same staging step: same rows, same words."""
-    from o2o_ops import data_page
+    from o2o_ops import importing_view as data_page
 
     ragged = write(tmp_path / "stores.csv", "store_id,name,category,city,lat,lon\n"
                                             "s5,\"Tea\r\nHouse\",cafe,Hangzhou,30.2,120.1\n"
@@ -578,7 +578,7 @@ def test_an_overlong_text_value_is_refused_in_parquet_and_csv(warehouse, tmp_pat
 
 
 def test_the_data_page_previews_gbk_latin1_and_gzip_files(tmp_path, monkeypatch):
-    from o2o_ops import data_page
+    from o2o_ops import importing_view as data_page
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     gbk = data_page.preview(ingest.Source("stores", FIXTURES / "stores_gbk.csv"))
