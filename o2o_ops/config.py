@@ -29,6 +29,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_MAX_ROWS", "200000", "Most rows any one query may return to the app."),
     Setting("O2O_DEMO_ORDERS", "400000", "Orders in the demo warehouse built on first start."),
     Setting("O2O_IMPORT_MAX_MB", "2048", "Largest file the importer accepts, in MiB."),
+    Setting("O2O_UPLOAD_MAX_MB", "200",
+            "Largest file the app's Data page accepts as an upload, in MiB (keep "
+            ".streamlit/config.toml's server.maxUploadSize equal to it); bigger files go through "
+            "`python -m o2o_ops import`."),
+    Setting("O2O_WRITE_WAIT_S", "600",
+            "Seconds a write (import, refresh, demo build, user change) waits for another one to "
+            "finish before it gives up, writing nothing."),
     Setting("O2O_USERS_FILE", str(Path.home() / ".config" / "o2o-ops" / "users.toml"),
             "Users, roles and password hashes. With no file the app runs open."),
 )
