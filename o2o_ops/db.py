@@ -148,6 +148,12 @@ def write_lock(target: str | os.PathLike, *, what: str | None = None, timeout_s:
         os.close(fd)   # closing the descriptor releases the flock
 
 
+def _read_only(path: Path) -> bool:
+    """No write permission for us, or no write bit for anyone: a file or folder marked read-only
+    is respected even by root (who could write it anyway)."""
+    return not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222
+
+
 def _check_writable(wh: Path) -> None:
     """Refuse, in words, to write a warehouse whose file or folder is read-only.
 
@@ -160,11 +166,11 @@ def _check_writable(wh: Path) -> None:
     except OSError as exc:
         raise WarehouseError(f"Cannot create the folder {folder} for the warehouse ({exc.strerror}). "
                              f"Nothing was written.") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if _read_only(folder):
         raise WarehouseError(f"The folder {folder} is not writable, so the warehouse {wh.name} cannot be "
                              f"changed (a write goes through a copy beside it). Nothing was written; make "
                              f"the folder writable or use --warehouse with a writable path.")
-    if wh.exists() and not os.access(wh, os.W_OK):
+    if wh.exists() and _read_only(wh):
         raise WarehouseError(f"The warehouse {wh} is read-only. Nothing was written; make it writable "
                              f"(chmod u+w) if it should be changed.")
 

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             first, last = REPORT_YEARS
             if not dt.date(first, 1, 1) <= week.start <= dt.date(last, 12, 31):
                 span = f"; the data runs {weeks[-1].iso} → {weeks[0].iso}" if weeks else ""
-                print(f"error: week {week.iso} is outside the years a report can cover ({first}–{last}){span}.",
+                print(f"error: week {args.week.strip()} is outside the years a report can cover ({first}–{last}){span}.",
                       file=sys.stderr)
                 return 2
             if week not in weeks:
