@@ -120,6 +120,7 @@ def write_lock(target: str | os.PathLike, *, what: str | None = None, timeout_s:
         return
     timeout = config.get_float("O2O_WRITE_WAIT_S") if timeout_s is None else float(timeout_s)
     try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
         # Read-only is enough for flock; 0644 lets another account that may read the folder wait too.
         fd = os.open(lock, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     except OSError as exc:
