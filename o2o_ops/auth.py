@@ -450,7 +450,7 @@ def backoff(failures: int) -> dt.timedelta:
 
 
 def _client(client: str | None) -> str:
-    return (client or "").strip() or LOCAL_CLIENT
+    return (client.strip() if isinstance(client, str) else "") or LOCAL_CLIENT
 
 
 def _wait_for(con: sqlite3.Connection, name: str, client: str, now: dt.datetime) -> tuple[int, dt.timedelta | None]:

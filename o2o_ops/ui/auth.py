@@ -52,9 +52,10 @@ def client_address() -> str | None:
     browser has the proxy's address; see the README.
     """
     try:
-        return st.context.ip_address
-    except Exception:  # noqa: BLE001 - no client context (AppTest, bare mode): counted as local
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no client context (bare mode): counted as local
         return None
+    return address if isinstance(address, str) and address else None   # AppTest hands back a mock
 
 
 def _now() -> dt.datetime:
