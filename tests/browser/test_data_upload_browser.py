@@ -122,3 +122,29 @@ def test_a_signed_in_store_manager_has_no_upload_control(page, tmp_path: Path):
         assert other.locator('[data-testid="stFileUploaderDropzoneInput"]').count() == 2   # files + mapping
         other.close()
     assert wh.read_bytes() == before
+
+
+def test_upload_folders_are_swept_and_copies_deleted_after_import(page, tmp_path: Path):
+    """A folder left by a server that no longer runs is removed when the Data page opens; the
+    copy of an imported file is deleted (the running server's own folder stays, empty)."""
+    import tempfile
+
+    dead_pid = 2 ** 22 + 4242                       # above Linux's pid_max default: never alive
+    leftover = Path(tempfile.gettempdir()) / f"o2o-upload-{dead_pid}-old-session"
+    (leftover / "f1").mkdir(parents=True, exist_ok=True)
+    (leftover / "f1" / "orders.csv").write_text("order_id\nO1\n")
+    good = tmp_path / "new_stores.csv"
+    good.write_bytes(GOOD.encode())
+    with running_app(build_tiny(tmp_path / "o2o.duckdb"), {"O2O_USERS_FILE": str(tmp_path / "none.toml")}) as app:
+        page.goto(f"{app.url}/data")
+        wait_for_app(page)
+        assert not leftover.exists()
+        upload(page, good)
+        page.wait_for_selector("text=No problems found: stores 1 rows", timeout=60_000)
+        wait_for_app(page)
+        mine = list(Path(tempfile.gettempdir()).glob(f"o2o-upload-{app.pid}-*"))
+        assert [p.name for f in mine for p in f.rglob("*.csv")] == ["new_stores.csv"]
+        page.get_by_role("button", name="Import").click()
+        page.wait_for_selector("text=Imported 1 file(s): 1 rows added", timeout=60_000)
+        wait_for_app(page)
+        assert [p.name for f in mine for p in f.rglob("*") if p.is_file()] == []
