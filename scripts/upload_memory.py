@@ -76,8 +76,9 @@ def main() -> None:
             print(f"after import         {rss_mib(app.pid):7.0f} MiB")
             time.sleep(10)
             print(f"10 s later           {rss_mib(app.pid):7.0f} MiB")
-            left = [p for p in Path(tempfile.gettempdir()).glob("o2o-upload-*") if any(p.rglob("*.csv"))]
-            print(f"upload copies left on disk: {len(left)}")
+            left = [p for p in Path(tempfile.gettempdir()).glob("o2o-upload-*")
+                    if any(f.stat().st_size > 2**20 for f in p.rglob("customers.csv"))]
+            print(f"copies of the upload left on disk: {len(left)}")
             browser.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -62,3 +62,26 @@ def test_copies_are_deleted_when_removed_and_after_import(page: AppTest):
     [b for b in page.button if b.label == "Import"][0].click().run()
     assert "Imported 1 file(s): 1 rows added" in texts(page)
     assert saved_files(page) == []                                        # imported: copy deleted
+
+
+def test_the_open_demo_says_everyone_can_import(page: AppTest):
+    assert any("Open demo, no sign-in configured: Everyone who can open this app can import data" in w.value
+               for w in page.warning)
+
+
+def test_an_import_waiting_for_another_writer_gives_up_with_a_message(page: AppTest, monkeypatch):
+    from o2o_ops import db
+
+    monkeypatch.setenv("O2O_WRITE_WAIT_S", "0.5")
+    warehouse = Path(os.environ["O2O_WAREHOUSE"])
+    page.file_uploader(key="data_files_0").set_value(("stores.csv", STORES, "text/csv")).run()
+    before = warehouse.read_bytes()
+    with db.write_lock(warehouse):           # another import holds the warehouse
+        [b for b in page.button if b.label == "Import"][0].click().run()
+    assert not page.exception
+    (error,) = [e.value for e in page.error]
+    assert error.startswith("The import failed and the warehouse is unchanged: Another process is still "
+                            "changing the warehouse")
+    assert "gave up after waiting 0.5 s (setting O2O_WRITE_WAIT_S)" in error
+    assert warehouse.read_bytes() == before
+    assert saved_files(page) == ["stores.csv"]   # kept for another try

@@ -19,6 +19,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Hashable, Sequence
@@ -31,6 +32,9 @@ from o2o_ops.ui import data
 _DIR_KEY = "data_upload_dir"
 _CHECK_KEY = "data_check_memo"
 _PREFIX = "o2o-upload-"
+#: Upload folders named by older versions are removed once untouched this long (a session lasts
+#: at most 12 hours, see auth.DEFAULT_MAX_HOURS).
+LEGACY_AGE_S = 24 * 3600
 
 
 
@@ -94,9 +98,16 @@ def sweep_abandoned() -> int:
     except Exception:  # noqa: BLE001 - no runtime (AppTest): nothing can be judged abandoned
         return 0
     removed = 0
+    legacy_before = time.time() - LEGACY_AGE_S
     for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
+        if not folder.is_dir() or folder.is_symlink():
+            continue
         pid_text, _, session = folder.name[len(_PREFIX):].partition("-")
-        if not pid_text.isdigit() or not folder.is_dir() or folder.is_symlink():
+        if not pid_text.isdigit():
+            # named by an older version (no server pid): abandoned once older than any session
+            if folder.stat().st_mtime < legacy_before:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
             continue
         pid = int(pid_text)
         mine = pid == os.getpid()

@@ -125,8 +125,9 @@ def test_a_signed_in_store_manager_has_no_upload_control(page, tmp_path: Path):
 
 
 def test_upload_folders_are_swept_and_copies_deleted_after_import(page, tmp_path: Path):
-    """A folder left by a server that no longer runs is removed when the Data page opens; the
-    copy of an imported file is deleted (the running server's own folder stays, empty)."""
+    """A folder left by a server that no longer runs is removed when the Data page opens; an
+    import that has to wait for another writer says so on the page, then lands; the copy of the
+    imported file is deleted (the running server's own folder stays, empty)."""
     import tempfile
 
     dead_pid = 2 ** 22 + 4242                       # above Linux's pid_max default: never alive
@@ -144,7 +145,13 @@ def test_upload_folders_are_swept_and_copies_deleted_after_import(page, tmp_path
         wait_for_app(page)
         mine = list(Path(tempfile.gettempdir()).glob(f"o2o-upload-{app.pid}-*"))
         assert [p.name for f in mine for p in f.rglob("*.csv")] == ["new_stores.csv"]
-        page.get_by_role("button", name="Import").click()
+        # another writer holds the warehouse: the page says it is waiting, then imports
+        from o2o_ops import db
+
+        with db.write_lock(tmp_path / "o2o.duckdb"):
+            page.get_by_role("button", name="Import").click()
+            page.wait_for_selector("text=Waiting for another import…", timeout=60_000)
+            screenshot(page, "data-import-waiting")
         page.wait_for_selector("text=Imported 1 file(s): 1 rows added", timeout=60_000)
         wait_for_app(page)
         assert [p.name for f in mine for p in f.rglob("*") if p.is_file()] == []
