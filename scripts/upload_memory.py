@@ -49,7 +49,7 @@ def main() -> None:
     import browser_util
 
     browser_util.ROOT = args.app_root
-    work = Path(tempfile.mkdtemp(prefix="o2o-upload-memory-"))
+    work = Path(tempfile.mkdtemp(prefix="o2o-memory-"))   # not o2o-upload-*: counted below
     try:
         wh = build_tiny(work / "o2o.duckdb")
         big = work / "customers.csv"
