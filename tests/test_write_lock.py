@@ -157,3 +157,11 @@ def test_user_changes_hold_the_users_file_lock(tmp_path: Path):
     # once free, the change goes through
     auth.add_user("li", "li-pass", "admin", path=users)
     assert [u.name for u in auth.list_users(users)] == ["ana", "li"]
+
+
+def test_readers_keep_working_while_a_writer_holds_the_lock(warehouse: Path):
+    with db.write_lock(warehouse):
+        proc = subprocess.run([sys.executable, "-m", "o2o_ops", "kpis", "--kpi", "orders", "--format", "json",
+                               "--warehouse", str(warehouse)], cwd=ROOT, capture_output=True, text=True,
+                              env={**os.environ, "O2O_WRITE_WAIT_S": "0"}, timeout=120)
+    assert proc.returncode == 0 and '"orders": 6' in proc.stdout
