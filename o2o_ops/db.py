@@ -135,10 +135,10 @@ def write_lock(target: str | os.PathLike, *, what: str | None = None, timeout_s:
             deadline = time.monotonic() + timeout
             while not _try_flock(fd):
                 if time.monotonic() >= deadline:
-                    raise WriteBusy(f"Another process is still changing {what} (lock {lock}); gave up "
-                                    f"after waiting {timeout:g} s (setting O2O_WRITE_WAIT_S). Nothing was "
-                                    f"written, and what the other process wrote is kept: try again when it "
-                                    f"has finished.")
+                    raise WriteBusy(f"Another writer (an import, a rebuild or a user change) is still "
+                                    f"changing {what} (lock {lock}); gave up after waiting {timeout:g} s "
+                                    f"(setting O2O_WRITE_WAIT_S). Nothing was written, and what it writes "
+                                    f"is kept: try again when it has finished.")
                 time.sleep(_POLL_S)
         held[key] = 1
         try:

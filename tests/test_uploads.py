@@ -80,8 +80,8 @@ def test_an_import_waiting_for_another_writer_gives_up_with_a_message(page: AppT
         [b for b in page.button if b.label == "Import"][0].click().run()
     assert not page.exception
     (error,) = [e.value for e in page.error]
-    assert error.startswith("The import failed and the warehouse is unchanged: Another process is still "
-                            "changing the warehouse")
+    assert error.startswith("The import failed and the warehouse is unchanged: Another writer (an import, "
+                            "a rebuild or a user change) is still changing the warehouse")
     assert "gave up after waiting 0.5 s (setting O2O_WRITE_WAIT_S)" in error
     assert warehouse.read_bytes() == before
     assert saved_files(page) == ["stores.csv"]   # kept for another try

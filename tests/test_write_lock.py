@@ -151,7 +151,8 @@ def test_user_changes_hold_the_users_file_lock(tmp_path: Path):
                                "--password-stdin", "--users-file", str(users)], cwd=ROOT, text=True,
                               input="li-pass\n", capture_output=True, env={**os.environ, "O2O_WRITE_WAIT_S": "0.3"})
     assert proc.returncode == 2
-    assert f"Another process is still changing the users file {users}" in proc.stderr
+    assert "Another writer (an import, a rebuild or a user change) is still changing the users file " \
+        f"{users}" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert users.read_bytes() == before
     # once free, the change goes through
