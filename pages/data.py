@@ -6,8 +6,8 @@ open demo). Everyone else sees the quality findings and row counts of their own 
 
 import streamlit as st
 
-from o2o_ops import config, data_page, db, ingest
-from o2o_ops.ui import auth as auth_ui, data, frame, upload
+from o2o_ops import config, db, importing_view as data_page, ingest
+from o2o_ops.ui import auth as auth_ui, warehouse as data, frame, upload
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
 MAPPING_TYPES = ["toml", "yaml", "yml"]

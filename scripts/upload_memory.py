@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "browser"), str(ROOT)]
 
-from browser_util import CHROMIUM, CHROMIUM_ARGS, running_app, wait_for_app  # noqa: E402
+from browser_util import CHROMIUM, CHROMIUM_ARGS, running_app, wait_for_app  # noqa: E402  (o2o_ops.bench.app's)
 from tiny import build_tiny  # noqa: E402
 
 
@@ -46,9 +46,9 @@ def main() -> None:
     parser.add_argument("--app-root", type=Path, default=ROOT)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
-    import browser_util
+    from o2o_ops.bench import app as bench_app
 
-    browser_util.ROOT = args.app_root
+    bench_app.ROOT = args.app_root   # start_streamlit reads it at call time
     work = Path(tempfile.mkdtemp(prefix="o2o-memory-"))   # not o2o-upload-*: counted below
     try:
         wh = build_tiny(work / "o2o.duckdb")

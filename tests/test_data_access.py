@@ -18,7 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_util import ROOT, texts
-from o2o_ops import auth, data_page, db, ingest
+from o2o_ops import auth, db, importing_view as data_page, ingest
 from o2o_ops.filters import Filters
 from test_data_page import PLANTED
 from tiny import build_tiny

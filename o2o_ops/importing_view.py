@@ -22,7 +22,7 @@ from typing import Any, Mapping as MappingT, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import auth, db, ingest, quality
+from o2o_ops import auth, data_checks as quality, db, ingest
 from o2o_ops.filters import Filters
 
 #: Rows a preview shows.
@@ -320,7 +320,7 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 def _scoped_check_sql(con: duckdb.DuckDBPyConnection, check: str, flt: Filters) -> tuple[str, str]:
     """(rows SQL, order) of ``check`` within ``flt``'s scope; parameters ``flt.params("stores")``.
 
-    Grain as in :mod:`o2o_ops.quality`. Date gaps are the days without an order *at the scope's
+    Grain as in :mod:`o2o_ops.data_checks`. Date gaps are the days without an order *at the scope's
     stores* between their first and last order.
     """
     where = flt.where_sql("stores", "s")
@@ -351,7 +351,7 @@ def _scoped_check_sql(con: duckdb.DuckDBPyConnection, check: str, flt: Filters) 
 def quality_checks(con: duckdb.DuckDBPyConnection, scope_stores: tuple[str, ...] | None = None,
                    scope_regions: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One row per check with its exact problem count: check, description, count_problems
-    (:func:`o2o_ops.quality.run_all`). Within a scope, only ``SCOPED_CHECKS``, counted there."""
+    (:func:`o2o_ops.data_checks.run_all`). Within a scope, only ``SCOPED_CHECKS``, counted there."""
     flt = _scope_filters(scope_stores, scope_regions)
     if flt is None:
         return quality.run_all(con)
