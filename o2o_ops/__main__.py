@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 
+from o2o_ops import config, db
 from o2o_ops.db import WarehouseError
 
 COMMAND_MODULES = (
@@ -35,10 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _waiting(message: str) -> None:
+    """Shown once when a write has to wait for another one (see ``db.write_lock``)."""
+    print(f"\n{message} (another process is writing; waiting up to "
+          f"{config.get_float('O2O_WRITE_WAIT_S'):g} s, setting O2O_WRITE_WAIT_S)", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with db.notify_waits(_waiting):
+            return int(args.func(args) or 0)
     except WarehouseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ The users file (setting ``O2O_USERS_FILE``, kept outside git) is TOML written by
     max_hours = 12             # and this long after signing in, whatever happens
 
     [users.li_wei]
-    role = "store_manager"     # executive | regional_manager | store_manager | analyst
+    role = "store_manager"     # admin | analyst | executive | regional_manager | store_manager
     stores = ["S0001", "S0002"]
     regions = []
     password = "scrypt$16384$8$1$<salt>$<hash>"   # never the password itself
@@ -21,15 +21,23 @@ The users file (setting ``O2O_USERS_FILE``, kept outside git) is TOML written by
     role = "regional_manager"
     regions = ["East"]
 
-Roles: an **executive** and an **analyst** see every store; a **regional manager** sees the
-stores in their regions (plus any stores listed); a **store manager** sees their stores. Only an
-analyst sees order-level rows. A scope becomes ``Filters(scope_stores=..., scope_regions=...)``,
-which every query ANDs in as bound parameters, so filters and links can only narrow it.
+Roles: an **admin**, an **analyst** and an **executive** see every store; a **regional manager**
+sees the stores in their regions (plus any stores listed); a **store manager** sees their stores.
+Admins and analysts see order-level rows and may change data (:func:`can_write`: import on the
+Data page; analysts import their platform's exports); admins also manage users (with the
+``user`` command). A scope becomes ``Filters(scope_stores=..., scope_regions=...)``, which every
+query ANDs in as bound parameters, so filters and links can only narrow it.
 
-Failed sign-ins are counted per user name in a small SQLite file next to the users file
-(``<users file>.signin.sqlite``): after ``MAX_FAILURES`` failures within ``FAILURE_WINDOW`` the
-name is refused for ``LOCKOUT`` even with the right password. Every attempt is logged through
-``logging`` and appended to ``<users file>.signin.log`` (one JSON object per line).
+Failed sign-ins are counted per user name *and client* (the browser's IP address) in a small
+SQLite file next to the users file (``<users file>.signin.sqlite``). After ``FREE_FAILURES``
+failures, each further attempt from that client for that name must wait longer (``backoff``:
+doubling from ``BACKOFF_START`` to ``BACKOFF_MAX``); an attacker guessing a name from one place is
+slowed to a few tries an hour, while the real user, from their own client, signs in as usual.
+``user unlock NAME`` forgets a name's failures. Every attempt is logged through ``logging`` and
+appended to ``<users file>.signin.log`` (one JSON object per line); an unknown name and a wrong
+password give the same event, so the log does not tell which names exist. The log and the
+SQLite file are created readable by their owner only (0600). Writes to the users file hold its
+lock (``<users file>.lock``), so two ``user`` commands cannot lose each other's change.
 
 No streamlit here; ``o2o_ops/ui/auth.py`` is the app's side.
 """
@@ -61,16 +69,27 @@ from o2o_ops.filters import Filters
 log = logging.getLogger("o2o_ops.auth")
 
 ROLES: dict[str, str] = {
+    "admin": "every store, order-level rows; imports data and manages users",
     "executive": "every store; KPIs and reports, no order-level rows",
     "regional_manager": "the stores in their regions (plus any stores listed)",
     "store_manager": "their stores only",
-    "analyst": "every store, plus order-level drill-down and exports",
+    "analyst": "every store, plus order-level drill-down and exports; imports data",
 }
-ORDER_ROLES = frozenset({"analyst"})
+ORDER_ROLES = frozenset({"admin", "analyst"})
+#: Roles that may change the warehouse (import); see :func:`can_write`.
+WRITE_ROLES = frozenset({"admin", "analyst"})
+#: Roles that see every store.
+ALL_STORE_ROLES = frozenset({"admin", "analyst", "executive"})
 
-MAX_FAILURES = 5
-FAILURE_WINDOW = dt.timedelta(minutes=15)
-LOCKOUT = dt.timedelta(minutes=15)
+#: Failures per name and client before any wait.
+FREE_FAILURES = 3
+#: The wait after the first failure beyond FREE_FAILURES; it doubles with each further one.
+BACKOFF_START = dt.timedelta(seconds=5)
+BACKOFF_MAX = dt.timedelta(minutes=15)
+#: Failures older than this are forgotten.
+FAILURE_WINDOW = dt.timedelta(hours=24)
+#: The client recorded when the app cannot tell (local connections, the command line).
+LOCAL_CLIENT = "local"
 DEFAULT_IDLE_MINUTES = 60
 DEFAULT_MAX_HOURS = 12
 
@@ -88,7 +107,7 @@ class SignInRefused(AuthError):
 
 
 class RateLimited(SignInRefused):
-    """Too many recent failures for this name."""
+    """Too many recent failures for this name from this client: wait ``retry_after``."""
 
     def __init__(self, message: str, retry_after: dt.timedelta):
         super().__init__(message)
@@ -269,6 +288,18 @@ def save(uf: UsersFile) -> None:
         raise
 
 
+@contextlib.contextmanager
+def _users_lock(path: str | os.PathLike | None) -> Iterator[None]:
+    """The users file's write lock, held from reading the file to writing it back."""
+    users_file = users_path(path)
+    users_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        with db.write_lock(users_file, what=f"the users file {users_file}"):
+            yield
+    except db.WarehouseError as exc:
+        raise AuthError(str(exc)) from None
+
+
 def _clean(values: Iterable[str] | None) -> list[str]:
     return sorted({str(v).strip() for v in (values or []) if str(v).strip()})
 
@@ -285,7 +316,7 @@ def validate_role(role: str, stores: Iterable[str], regions: Iterable[str]) -> t
             raise AuthError("A store manager is scoped to stores; use the regional_manager role for regions.")
     if role == "regional_manager" and not regions:
         raise AuthError("A regional manager needs at least one --region.")
-    if role in ("executive", "analyst") and (stores or regions):
+    if role in ALL_STORE_ROLES and (stores or regions):
         raise AuthError(f"An {role} sees every store; leave out --store and --region.")
     return stores, regions
 
@@ -297,21 +328,24 @@ def add_user(name: str, password: str, role: str, *, stores: Iterable[str] = (),
         raise AuthError(f"User name {name!r} must be 1-64 letters, digits or . _ @ + - (starting with a "
                         f"letter or digit).")
     stores_, regions_ = validate_role(role, stores, regions)
-    uf = load(path)
-    if name in uf.users and not replace:
-        raise AuthError(f"User {name!r} already exists; use --replace to change them.")
-    uf.users[name] = {"role": role, "stores": stores_, "regions": regions_, "password": hash_password(password)}
-    save(uf)
+    hashed = hash_password(password)
+    with _users_lock(path):
+        uf = load(path)
+        if name in uf.users and not replace:
+            raise AuthError(f"User {name!r} already exists; use --replace to change them.")
+        uf.users[name] = {"role": role, "stores": stores_, "regions": regions_, "password": hashed}
+        save(uf)
     _log_event(uf.path, "user_added", name, role=role)
     return User(name, role, tuple(stores_), tuple(regions_))
 
 
 def remove_user(name: str, path: str | os.PathLike | None = None) -> None:
-    uf = load(path)
-    if name not in uf.users:
-        raise AuthError(f"No user named {name!r}.")
-    del uf.users[name]
-    save(uf)
+    with _users_lock(path):
+        uf = load(path)
+        if name not in uf.users:
+            raise AuthError(f"No user named {name!r}.")
+        del uf.users[name]
+        save(uf)
     _log_event(uf.path, "user_removed", name)
 
 
@@ -359,12 +393,26 @@ def log_path(users_file: str | os.PathLike | None = None) -> Path:
     return path.with_name(path.name + ".signin.log")
 
 
+def _private_file(path: Path) -> None:
+    """Create ``path`` readable and writable by its owner only (0600), or tighten it if it exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def _failures_db(users_file: Path) -> Iterator[sqlite3.Connection]:
     users_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    con = sqlite3.connect(_state_path(users_file), timeout=10, isolation_level=None)
+    state = _state_path(users_file)
+    _private_file(state)   # before SQLite creates it with the umask's mode
+    con = sqlite3.connect(state, timeout=10, isolation_level=None)
     try:
-        con.execute("CREATE TABLE IF NOT EXISTS failed_signins (name TEXT NOT NULL, at_utc REAL NOT NULL)")
+        con.execute("DROP TABLE IF EXISTS failed_signins")   # per-name counts of older versions
+        con.execute("CREATE TABLE IF NOT EXISTS signin_failures "
+                    "(name TEXT NOT NULL, client TEXT NOT NULL, at_utc REAL NOT NULL)")
         con.execute("BEGIN IMMEDIATE")  # one process at a time counts and records
         yield con
         con.execute("COMMIT")
@@ -385,78 +433,98 @@ def _log_event(users_file: Path, event: str, name: str, **detail: Any) -> None:
               "user": name, **detail}
     log.info("%s user=%r %s", event, name, detail or "")
     try:
-        with open(log_path(users_file), "a", encoding="utf-8") as fh:
+        path = log_path(users_file)
+        _private_file(path)
+        with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
     except OSError as exc:  # a read-only disk must not stop sign-in; the logger still has it
         log.warning("could not append to the sign-in log: %s", exc)
 
 
-def locked_for(name: str, *, path: str | os.PathLike | None = None,
+def backoff(failures: int) -> dt.timedelta:
+    """The wait before the next attempt after ``failures`` failures (for one name and client):
+    none for the first ``FREE_FAILURES``, then ``BACKOFF_START`` doubling up to ``BACKOFF_MAX``."""
+    if failures < FREE_FAILURES:
+        return dt.timedelta(0)
+    return min(BACKOFF_START * 2 ** (failures - FREE_FAILURES), BACKOFF_MAX)
+
+
+def _client(client: str | None) -> str:
+    return (client.strip() if isinstance(client, str) else "") or LOCAL_CLIENT
+
+
+def _wait_for(con: sqlite3.Connection, name: str, client: str, now: dt.datetime) -> tuple[int, dt.timedelta | None]:
+    """(recent failures for name+client, how long it must still wait or None)."""
+    since = (now - FAILURE_WINDOW).timestamp()
+    count, last = con.execute(
+        "SELECT count(*), max(at_utc) FROM signin_failures WHERE name = ? AND client = ? AND at_utc > ?",
+        (name, client, since)).fetchone()
+    if not count:
+        return 0, None
+    until = dt.datetime.fromtimestamp(last, dt.timezone.utc) + backoff(count)
+    return count, (until - now if until > now else None)
+
+
+def locked_for(name: str, *, client: str | None = None, path: str | os.PathLike | None = None,
                now: dt.datetime | None = None) -> dt.timedelta | None:
-    """How long ``name`` is still refused, or None."""
+    """How long ``name`` must still wait before trying again from ``client``, or None."""
     users_file = users_path(path)
-    now = _now(now)
     with _failures_db(users_file) as con:
-        return _locked_for(con, name, now)
-
-
-def _locked_for(con: sqlite3.Connection, name: str, now: dt.datetime) -> dt.timedelta | None:
-    since = (now - FAILURE_WINDOW - LOCKOUT).timestamp()
-    times = [row[0] for row in con.execute(
-        "SELECT at_utc FROM failed_signins WHERE name = ? AND at_utc > ? ORDER BY at_utc", (name, since))]
-    # Locked if some MAX_FAILURES consecutive failures fit in the window and the last of them
-    # was less than LOCKOUT ago.
-    for i in range(len(times) - MAX_FAILURES, -1, -1):
-        first, last = times[i], times[i + MAX_FAILURES - 1]
-        if last - first <= FAILURE_WINDOW.total_seconds():
-            until = dt.datetime.fromtimestamp(last, dt.timezone.utc) + LOCKOUT
-            if until > now:
-                return until - now
-            break
-    return None
+        return _wait_for(con, name, _client(client), _now(now))[1]
 
 
 def clear_failures(name: str, path: str | os.PathLike | None = None) -> None:
+    """Forget every failed sign-in of ``name`` (from any client): ``user unlock``."""
     users_file = users_path(path)
     with _failures_db(users_file) as con:
-        con.execute("DELETE FROM failed_signins WHERE name = ?", (name,))
+        con.execute("DELETE FROM signin_failures WHERE name = ?", (name,))
     _log_event(users_file, "unlocked", name)
 
 
-def verify(name: str, password: str, *, path: str | os.PathLike | None = None,
+def _in_words(wait: dt.timedelta) -> str:
+    seconds = max(1, int(-(-wait.total_seconds() // 1)))
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minutes"
+
+
+def verify(name: str, password: str, *, client: str | None = None, path: str | os.PathLike | None = None,
            now: dt.datetime | None = None) -> User:
     """The user ``name`` if ``password`` is theirs; else raise :class:`SignInRefused`.
 
-    Raises :class:`RateLimited` (without checking the password) while the name is locked out.
-    Unknown names are counted and timed like known ones, so the answer does not reveal them.
+    ``client`` identifies where the attempt comes from (the app passes the browser's IP address;
+    None counts as ``"local"``). While ``name`` must wait after failures from this client, raises
+    :class:`RateLimited` without checking the password. Unknown names are counted, timed and
+    logged like known ones, so neither the answer nor the log reveals them.
     """
     users_file = users_path(path)
     now = _now(now)
     name = (name or "").strip()
+    client = _client(client)
     uf = load(users_file)
     entry = uf.users.get(name)
     with _failures_db(users_file) as con:
-        wait = _locked_for(con, name, now)
+        _, wait = _wait_for(con, name, client, now)
         if wait is not None:
-            minutes = max(1, int(wait.total_seconds() // 60) + 1)
-            _log_event(users_file, "refused_locked", name, retry_after_s=int(wait.total_seconds()))
-            raise RateLimited(f"Too many failed sign-ins for this name. Try again in about {minutes} "
-                              f"minute{'s' if minutes != 1 else ''}.", wait)
+            _log_event(users_file, "refused_wait", name, client=client, retry_after_s=round(wait.total_seconds()))
+            raise RateLimited(f"Too many failed sign-ins for this name from here. Wait {_in_words(wait)} "
+                              f"before trying again.", wait)
         stored = str(entry.get("password", "")) if entry else ""
         ok = check_password(password or "", stored or _dummy_hash()) and bool(stored)
         if not ok:
-            con.execute("INSERT INTO failed_signins VALUES (?, ?)", (name, now.timestamp()))
-            failures = _locked_for(con, name, now)
+            con.execute("INSERT INTO signin_failures VALUES (?, ?, ?)", (name, client, now.timestamp()))
+            failures, wait = _wait_for(con, name, client, now)
         else:
-            con.execute("DELETE FROM failed_signins WHERE name = ?", (name,))
+            con.execute("DELETE FROM signin_failures WHERE name = ? AND client = ?", (name, client))
     if not ok:
-        _log_event(users_file, "failed", name, known=entry is not None, locked=failures is not None)
-        if failures is not None:
-            raise RateLimited(f"Wrong user name or password. After {MAX_FAILURES} failures, sign-in for this "
-                              f"name is paused for {int(LOCKOUT.total_seconds() // 60)} minutes.", failures)
+        _log_event(users_file, "failed", name, client=client, failures=failures)
+        if wait is not None:
+            raise RateLimited(f"Wrong user name or password. After {failures} failures, wait "
+                              f"{_in_words(wait)} before the next try.", wait)
         raise SignInRefused("Wrong user name or password.")
     user = _user_from_entry(name, entry)
-    _log_event(users_file, "signed_in", name, role=user.role)
+    _log_event(users_file, "signed_in", name, client=client, role=user.role)
     return user
 
 
@@ -502,7 +570,7 @@ def scope_for(user: User | None) -> tuple[tuple[str, ...] | None, tuple[str, ...
     A regional manager with stores listed sees their regions' stores plus those stores (the two
     are ORed by :class:`Filters`). ``None`` (no user: the open demo) sees everything.
     """
-    if user is None or user.role in ("executive", "analyst"):
+    if user is None or user.role in ALL_STORE_ROLES:
         return None, None
     if user.role == "store_manager":
         return tuple(user.stores), None
@@ -512,8 +580,17 @@ def scope_for(user: User | None) -> tuple[tuple[str, ...] | None, tuple[str, ...
 
 
 def can_see_orders(user: User | None) -> bool:
-    """Order-level rows are for analysts (and the open demo, which has no users)."""
+    """Order-level rows are for admins and analysts (and the open demo, which has no users)."""
     return user is None or user.role in ORDER_ROLES
+
+
+def can_write(user: User | None) -> bool:
+    """Whether ``user`` may change the warehouse (import files): admins and analysts.
+
+    ``None`` is the open demo (no users file): everyone may import there, and the app says so.
+    Executives and regional and store managers only read.
+    """
+    return user is None or user.role in WRITE_ROLES
 
 
 def scoped(filters: Filters, user: User | None) -> Filters:

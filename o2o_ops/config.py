@@ -44,6 +44,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_MAX_YEARS_AHEAD", "5",
             "How many years ahead the importer accepts planned dates (valid_until, campaign dates, "
             "opened_on); what happened (ordered_at, redeemed_at, ...) may be at most tomorrow."),
+    Setting("O2O_UPLOAD_MAX_MB", "200",
+            "Largest file the app's Data page accepts as an upload, in MiB (keep "
+            ".streamlit/config.toml's server.maxUploadSize equal to it); bigger files go through "
+            "`python -m o2o_ops import`."),
+    Setting("O2O_WRITE_WAIT_S", "600",
+            "Seconds a write (import, refresh, demo build, user change) waits for another one to "
+            "finish before it gives up, writing nothing."),
     Setting("O2O_USERS_FILE", str(Path.home() / ".config" / "o2o-ops" / "users.toml"),
             "Users, roles and password hashes. With no file the app runs open."),
 )

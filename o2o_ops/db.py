@@ -4,17 +4,33 @@ Writers never modify the warehouse file in place: :func:`rebuild` copies it (or 
 writes the copy, and moves it over the original with an atomic rename. A reader that already has
 the old file open keeps reading it; the next connection sees the new data; a crash half-way leaves
 the original untouched.
+
+One writer at a time: :func:`rebuild` holds the warehouse's write lock (:func:`write_lock`, an
+``flock`` on ``<warehouse>.lock``) from the copy to the rename, so a second import copies the
+warehouse only after the first one's batch has landed, and never renames an older copy over it.
+A writer that finds the lock taken says so (:func:`notify_waits`) and waits up to
+``O2O_WRITE_WAIT_S`` seconds, then gives up with :class:`WriteBusy`, having written nothing.
+Readers take no lock.
+
+Why ``fcntl.flock`` rather than the ``filelock`` package: the kernel releases the lock when the
+holder dies (a killed import never leaves a stale lock), which ``filelock``'s Unix lock also
+relies on; what we need on top — telling the caller once that it is waiting, a deadline from our
+settings, and re-entry by the same thread (the first-start build checks and builds under one
+lock) — is a few lines either way, so no dependency was added. The app runs on Linux/macOS only.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import fcntl
 import hashlib
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import duckdb
 import pandas as pd
@@ -39,6 +55,126 @@ class QueryTimeout(WarehouseError):
 
 class StaleWarehouse(WarehouseError):
     """The warehouse's derived tables were built by another version of o2o-ops."""
+
+
+class WriteBusy(WarehouseError):
+    """Another writer held the lock for longer than ``O2O_WRITE_WAIT_S``; nothing was written."""
+
+
+# ------------------------------------------------------------------------------------------
+# One writer at a time
+# ------------------------------------------------------------------------------------------
+
+WAITING_MESSAGE = "waiting for another import…"
+_POLL_S = 0.2
+_WAIT_NOTICE: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+    "o2o_write_wait_notice", default=None)
+_HELD = threading.local()   # lock path -> depth, for re-entry by the thread holding it
+
+
+def lock_path(target: str | os.PathLike) -> Path:
+    """The lock file that guards writes to ``target`` (the warehouse or the users file)."""
+    target = Path(target)
+    return target.with_name(target.name + ".lock")
+
+
+@contextlib.contextmanager
+def notify_waits(notice: Callable[[str], None]) -> Iterator[None]:
+    """Within the block, a writer that has to wait for the lock calls ``notice(message)`` once
+    before it starts waiting (the command line prints it; the app shows it)."""
+    token = _WAIT_NOTICE.set(notice)
+    try:
+        yield
+    finally:
+        _WAIT_NOTICE.reset(token)
+
+
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def write_lock(target: str | os.PathLike, *, what: str | None = None, timeout_s: float | None = None,
+               on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the exclusive write lock of ``target`` for the block.
+
+    Waits (after calling ``on_wait`` or the :func:`notify_waits` notice once) up to ``timeout_s``
+    (default: the setting ``O2O_WRITE_WAIT_S``), then raises :class:`WriteBusy`. The thread that
+    holds the lock may take it again (nested writes). Raises :class:`WarehouseError` when the lock
+    file cannot be created (a read-only folder).
+    """
+    target = Path(target)
+    what = what or f"the warehouse {target}"
+    lock = lock_path(target)
+    held: dict[str, int] = _HELD.__dict__.setdefault("depth", {})
+    key = os.path.abspath(lock)
+    if held.get(key):
+        held[key] += 1
+        try:
+            yield
+        finally:
+            held[key] -= 1
+        return
+    timeout = config.get_float("O2O_WRITE_WAIT_S") if timeout_s is None else float(timeout_s)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        # Read-only is enough for flock; 0644 lets another account that may read the folder wait too.
+        fd = os.open(lock, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise WarehouseError(f"Cannot change {what}: the lock file {lock} cannot be created "
+                             f"({exc.strerror}). Nothing was written; check that the folder "
+                             f"{lock.parent} is writable.") from None
+    try:
+        if not _try_flock(fd):
+            notice = on_wait or _WAIT_NOTICE.get()
+            if notice is not None:
+                notice(WAITING_MESSAGE)
+            deadline = time.monotonic() + timeout
+            while not _try_flock(fd):
+                if time.monotonic() >= deadline:
+                    raise WriteBusy(f"Another writer (an import, a rebuild or a user change) is still "
+                                    f"changing {what} (lock {lock}); gave up after waiting {timeout:g} s "
+                                    f"(setting O2O_WRITE_WAIT_S). Nothing was written, and what it writes "
+                                    f"is kept: try again when it has finished.")
+                time.sleep(_POLL_S)
+        held[key] = 1
+        try:
+            yield
+        finally:
+            held.pop(key, None)
+    finally:
+        os.close(fd)   # closing the descriptor releases the flock
+
+
+def _read_only(path: Path) -> bool:
+    """No write permission for us, or no write bit for anyone: a file or folder marked read-only
+    is respected even by root (who could write it anyway)."""
+    return not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222
+
+
+def _check_writable(wh: Path) -> None:
+    """Refuse, in words, to write a warehouse whose file or folder is read-only.
+
+    Writers replace the file through a copy beside it, so the folder must be writable; a
+    read-only file is respected (a rename would otherwise replace it silently).
+    """
+    folder = wh.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(f"Cannot create the folder {folder} for the warehouse ({exc.strerror}). "
+                             f"Nothing was written.") from None
+    if _read_only(folder):
+        raise WarehouseError(f"The folder {folder} is not writable, so the warehouse {wh.name} cannot be "
+                             f"changed (a write goes through a copy beside it). Nothing was written; make "
+                             f"the folder writable or use --warehouse with a writable path.")
+    if wh.exists() and _read_only(wh):
+        raise WarehouseError(f"The warehouse {wh} is read-only. Nothing was written; make it writable "
+                             f"(chmod u+w) if it should be changed.")
 
 
 def _rollup_files() -> list[Path]:
@@ -89,7 +225,9 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) ->
                 f"The file {wh} is not an o2o-ops warehouse (missing tables: {', '.join(missing)}). "
                 f"Build one with `python -m o2o_ops demo --warehouse {wh}`."
             )
-        built = con.execute("SELECT value FROM warehouse_meta WHERE key = 'rollups_version'").fetchone()
+        built = None
+        if "warehouse_meta" in tables:   # a warehouse from before it existed is simply stale
+            built = con.execute("SELECT value FROM warehouse_meta WHERE key = 'rollups_version'").fetchone()
         if not built or built[0] != rollups_version():
             con.close()
             raise StaleWarehouse(
@@ -174,36 +312,74 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] |
 
 
 @contextlib.contextmanager
-def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Write a new version of the warehouse atomically.
+def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False,
+            on_wait: Callable[[str], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Write a new version of the warehouse atomically, holding its write lock throughout.
 
     Yields a read-write connection to a copy (or, with ``start_empty``, a fresh file with the
-    schema). On normal exit the rollups are rebuilt, the copy is checkpointed and renamed over the
-    warehouse. On an exception, or if the process dies, the warehouse is unchanged.
+    schema; a missing warehouse also starts empty). The copy is taken after the lock, so it holds
+    every batch that landed before. On normal exit the rollups are rebuilt, the copy is
+    checkpointed and renamed over the warehouse. On an exception, or if the process dies, the
+    warehouse is unchanged. Raises :class:`WriteBusy` when another writer holds the lock past
+    ``O2O_WRITE_WAIT_S`` and :class:`WarehouseError` for a read-only file or folder.
     """
     wh = config.warehouse_path(path)
-    wh.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_abandoned_copies(wh)
-    tmp = wh.with_name(f".{wh.name}.{os.getpid()}.tmp")
-    for stale in (tmp, Path(str(tmp) + ".wal")):
-        stale.unlink(missing_ok=True)
-    if wh.exists() and not start_empty:
-        shutil.copyfile(wh, tmp)
-    con = duckdb.connect(str(tmp))
-    try:
-        con.execute("SET enable_progress_bar = false")  # callers show their own progress
-        create_schema(con)
-        yield con
-        rebuild_rollups(con)
-        con.execute("CHECKPOINT")
-        con.close()
-        os.replace(tmp, wh)
-    except BaseException:
-        with contextlib.suppress(Exception):
+    _check_writable(wh)
+    with write_lock(wh, on_wait=on_wait):
+        _sweep_abandoned_copies(wh)
+        tmp = wh.with_name(f".{wh.name}.{os.getpid()}.tmp")
+        for stale in (tmp, Path(str(tmp) + ".wal")):
+            stale.unlink(missing_ok=True)
+        con = None
+        try:
+            if wh.exists() and not start_empty:
+                shutil.copyfile(wh, tmp)
+                shutil.copymode(wh, tmp)
+            con = duckdb.connect(str(tmp))
+            con.execute("SET enable_progress_bar = false")  # callers show their own progress
+            create_schema(con)
+            yield con
+            rebuild_rollups(con)
+            con.execute("CHECKPOINT")
             con.close()
-        tmp.unlink(missing_ok=True)
-        Path(str(tmp) + ".wal").unlink(missing_ok=True)
-        raise
+            os.replace(tmp, wh)
+        except BaseException as exc:
+            if con is not None:
+                with contextlib.suppress(Exception):
+                    con.close()
+            tmp.unlink(missing_ok=True)
+            Path(str(tmp) + ".wal").unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise WarehouseError(f"Writing the warehouse {wh} failed ({exc.strerror or exc}); it is "
+                                     f"unchanged. Check the free space and permissions of {wh.parent}.") from exc
+            raise
+
+
+def is_stale(path: str | os.PathLike | None = None) -> bool:
+    """Whether the warehouse exists but its derived tables are from another version."""
+    try:
+        connect(path).close()
+    except StaleWarehouse:
+        return True
+    except WarehouseError:
+        return False
+    return False
+
+
+def refresh(path: str | os.PathLike | None = None, *, only_if_stale: bool = False) -> bool:
+    """Rebuild the derived tables (data kept), under the write lock. With ``only_if_stale``,
+    decided after taking the lock, so a second session does not redo what the first just did.
+    Returns whether it rebuilt."""
+    wh = config.warehouse_path(path)
+    if not wh.exists():
+        raise WarehouseError(f"No warehouse at {wh}. Build the demo with `python -m o2o_ops demo`.")
+    _check_writable(wh)
+    with write_lock(wh):
+        if only_if_stale and not is_stale(wh):
+            return False
+        with rebuild(wh):
+            pass
+    return True
 
 
 def _pid_alive(pid: int) -> bool:

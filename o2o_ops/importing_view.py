@@ -1,6 +1,10 @@
 """What the Data page needs from the core: table guesses, previews, batch checks with exact
-counts, the problem report as tables, the import log, the warehouse summary and the rows of one
-quality check.
+counts, the problem report as tables, the import itself for those who may write, the import log,
+the warehouse summary and the quality checks — the last two narrowed to a user's scope.
+
+Who may import is :func:`o2o_ops.auth.can_write`; :func:`import_batch` checks it again whatever
+the page showed. A user scoped to stores or regions sees only findings about their stores: the
+checks are re-asked within the scope (bound parameters), never filtered after the fact.
 
 The import itself is :mod:`o2o_ops.ingest`; this module only shapes its inputs and answers for a
 page. Files are read by DuckDB (a preview reads the first rows only); nothing here loads a whole
@@ -18,7 +22,8 @@ from typing import Any, Mapping as MappingT, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import data_checks as quality, db, ingest
+from o2o_ops import auth, data_checks as quality, db, ingest
+from o2o_ops.filters import Filters
 
 #: Rows a preview shows.
 PREVIEW_ROWS = 10
@@ -47,6 +52,10 @@ PROBLEM_LABELS = {
 
 class PreviewError(ValueError):
     """A file cannot be previewed; the message says why, in words for the user."""
+
+
+class NotAllowed(PermissionError):
+    """The user may not change the warehouse; the message says who may."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -223,41 +232,152 @@ def result_table(result: ingest.ImportResult, file_names: MappingT[str, str] | N
 
 
 # ------------------------------------------------------------------------------------------
+# Importing (only for those who may write)
+# ------------------------------------------------------------------------------------------
+
+def import_batch(sources: Sequence[ingest.Source], *, user: auth.User | None, open_app: bool,
+                 warehouse: str | os.PathLike | None = None,
+                 progress: ingest.Progress | None = None) -> ingest.ImportResult:
+    """:func:`o2o_ops.ingest.import_batch` for the app, after checking that ``user`` may write.
+
+    ``open_app`` is True only when the app runs without sign-in (the open demo), where anyone may
+    import. Otherwise ``user`` must be signed in with a role :func:`auth.can_write` allows. The
+    check is here, in the call itself, so a page that showed an Import button to the wrong person
+    (a role taken away mid-session, a crafted session state) still writes nothing.
+    """
+    if not open_app and (user is None or not auth.can_write(user)):
+        who = f"{user.name} ({user.role.replace('_', ' ')})" if user else "Nobody signed in"
+        raise NotAllowed(f"{who} may not import data: only admins and analysts change the warehouse. "
+                         f"Nothing was written.")
+    return ingest.import_batch(sources, warehouse=warehouse, imported_by=user.name if user else "app",
+                               progress=progress)
+
+
+# ------------------------------------------------------------------------------------------
 # The warehouse as it stands
 # ------------------------------------------------------------------------------------------
 
+Scope = tuple[tuple[str, ...] | None, tuple[str, ...] | None]   # (stores, regions); None = no limit
+
+
+def _scope_filters(scope_stores: tuple[str, ...] | None, scope_regions: tuple[str, ...] | None) -> Filters | None:
+    if scope_stores is None and scope_regions is None:
+        return None
+    return Filters(scope_stores=scope_stores, scope_regions=scope_regions)
+
+
 def import_log(con: duckdb.DuckDBPyConnection, limit: int = LOG_ROWS) -> pd.DataFrame:
-    """The latest imports, newest first (grain: one row per table per import):
-    imported_at, imported_by, file (name only), table_name, rows_added, rows_updated,
-    rows_rejected, source (the full path the importer read)."""
+    """The latest imports, newest first (grain: one row per table per import): imported_at,
+    imported_by, file (the name only: the server's folders are nobody's business), table_name,
+    rows_added, rows_updated, rows_rejected."""
     return db.run(con, """
         SELECT imported_at, imported_by,
                regexp_extract(source, '[^/\\\\]+$') AS file,
-               table_name, rows_added, rows_updated, rows_rejected, source
+               table_name, rows_added, rows_updated, rows_rejected
         FROM import_log
         ORDER BY imported_at DESC, table_name
         LIMIT $limit
     """, {"limit": int(limit)})
 
 
-def warehouse_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Rows per contract table, in import order (grain: one row per table): table_name, count_rows."""
-    parts = " UNION ALL ".join(
-        f"SELECT {i} AS position, '{t}' AS table_name, count(*) AS count_rows FROM {ingest.ident(t)}"
-        for i, t in enumerate(ingest.IMPORT_ORDER))
-    return db.run(con, f"SELECT table_name, count_rows FROM ({parts}) ORDER BY position")
+#: Tables whose rows belong to a store (directly or through their order), so they can be counted
+#: within a scope; campaigns and customers span stores and are left out of a scoped summary.
+STORE_TABLES = ("stores", "orders", "redemptions", "reviews", "refunds", "costs")
 
 
-def quality_checks(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """:func:`o2o_ops.quality.run_all`: one row per check with its exact problem count."""
-    return quality.run_all(con)
+def warehouse_summary(con: duckdb.DuckDBPyConnection, scope_stores: tuple[str, ...] | None = None,
+                      scope_regions: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Rows per contract table, in import order (grain: one row per table): table_name,
+    count_rows. Within a scope: only ``STORE_TABLES``, counting the rows of the scope's stores."""
+    flt = _scope_filters(scope_stores, scope_regions)
+    if flt is None:
+        parts = " UNION ALL ".join(
+            f"SELECT {i} AS position, '{t}' AS table_name, count(*) AS count_rows FROM {ingest.ident(t)}"
+            for i, t in enumerate(ingest.IMPORT_ORDER))
+        return db.run(con, f"SELECT table_name, count_rows FROM ({parts}) ORDER BY position")
+    return db.run(con, f"""
+        WITH mine AS (SELECT store_id FROM stores WHERE {flt.where_sql("stores")}),
+        my_orders AS (SELECT order_id FROM orders WHERE store_id IN (SELECT store_id FROM mine))
+        SELECT 'stores' AS table_name, (SELECT count(*) FROM mine) AS count_rows
+        UNION ALL SELECT 'orders', (SELECT count(*) FROM my_orders)
+        UNION ALL SELECT 'redemptions', (SELECT count(*) FROM redemptions WHERE order_id IN (SELECT order_id FROM my_orders))
+        UNION ALL SELECT 'reviews', (SELECT count(*) FROM reviews WHERE order_id IN (SELECT order_id FROM my_orders))
+        UNION ALL SELECT 'refunds', (SELECT count(*) FROM refunds WHERE order_id IN (SELECT order_id FROM my_orders))
+        UNION ALL SELECT 'costs', (SELECT count(*) FROM costs WHERE store_id IN (SELECT store_id FROM mine))
+    """, flt.params("stores"))
 
 
-def quality_check_rows(con: duckdb.DuckDBPyConnection, check: str) -> pd.DataFrame:
-    """The rows of one quality check (``check`` must be a name in ``quality.CHECKS``)."""
+#: The checks that can be asked within a scope. ``orphans`` cannot: its rows point at stores and
+#: orders that do not exist, which belong to nobody's scope.
+SCOPED_CHECKS = ("date_gaps", "stores_without_coordinates", "reviews_without_redemptions")
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(db.scalar(con, "SELECT count(*) FROM information_schema.tables "
+                               "WHERE table_schema = 'main' AND table_name = $table", {"table": table}))
+
+
+def _scoped_check_sql(con: duckdb.DuckDBPyConnection, check: str, flt: Filters) -> tuple[str, str]:
+    """(rows SQL, order) of ``check`` within ``flt``'s scope; parameters ``flt.params("stores")``.
+
+    Grain as in :mod:`o2o_ops.data_checks`. Date gaps are the days without an order *at the scope's
+    stores* between their first and last order.
+    """
+    where = flt.where_sql("stores", "s")
+    if check == "stores_without_coordinates":
+        return (f"SELECT s.store_id, s.name, s.city, s.lat, s.lon FROM stores s "
+                f"WHERE (s.lat IS NULL OR s.lon IS NULL OR (s.lat = 0 AND s.lon = 0)) AND {where}",
+                "store_id")
+    if check == "reviews_without_redemptions":
+        if _has_table(con, "quality_reviews_without_redemptions"):
+            source = "SELECT review_id, order_id, rating, posted_at, store_id FROM quality_reviews_without_redemptions"
+        else:
+            source = ("SELECT v.review_id, v.order_id, v.rating, v.posted_at, o.store_id FROM reviews v "
+                      "JOIN orders o USING (order_id) "
+                      "WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.order_id = v.order_id)")
+        return (f"SELECT q.review_id, q.order_id, q.rating, q.posted_at, q.store_id FROM ({source}) q "
+                f"JOIN stores s USING (store_id) WHERE {where}", "posted_at, review_id")
+    if check == "date_gaps":
+        return (f"""WITH days AS (
+                SELECT DISTINCT r.date AS order_date FROM rollup_store_day r
+                JOIN stores s USING (store_id) WHERE {where}),
+            steps AS (SELECT order_date, lead(order_date) OVER (ORDER BY order_date) AS next_date FROM days)
+            SELECT order_date + 1 AS gap_start, next_date - 1 AS gap_end,
+                   date_diff('day', order_date, next_date) - 1 AS days_missing
+            FROM steps WHERE date_diff('day', order_date, next_date) - 1 >= 1""", "gap_start")
+    raise ValueError(f"the check '{check}' cannot be narrowed to a scope")
+
+
+def quality_checks(con: duckdb.DuckDBPyConnection, scope_stores: tuple[str, ...] | None = None,
+                   scope_regions: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """One row per check with its exact problem count: check, description, count_problems
+    (:func:`o2o_ops.data_checks.run_all`). Within a scope, only ``SCOPED_CHECKS``, counted there."""
+    flt = _scope_filters(scope_stores, scope_regions)
+    if flt is None:
+        return quality.run_all(con)
+    rows = []
+    for check in SCOPED_CHECKS:
+        sql, _ = _scoped_check_sql(con, check, flt)
+        measure = "sum(days_missing)" if check == "date_gaps" else "count(*)"
+        count = db.scalar(con, f"SELECT coalesce({measure}, 0) FROM ({sql})", flt.params("stores"))
+        rows.append({"check": check, "description": quality.CHECKS[check][1], "count_problems": int(count)})
+    return pd.DataFrame(rows, columns=["check", "description", "count_problems"])
+
+
+def quality_check_rows(con: duckdb.DuckDBPyConnection, check: str, scope_stores: tuple[str, ...] | None = None,
+                       scope_regions: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The rows of one quality check (``check`` must be a name in ``quality.CHECKS``; within a
+    scope, in ``SCOPED_CHECKS``), at most ``quality.EXAMPLES`` of them."""
     if check not in quality.CHECKS:
         raise ValueError(f"unknown quality check '{check}'; one of {', '.join(quality.CHECKS)}")
-    return quality.CHECKS[check][0](con)
+    flt = _scope_filters(scope_stores, scope_regions)
+    if flt is None:
+        return quality.CHECKS[check][0](con)
+    if check not in SCOPED_CHECKS:
+        raise ValueError(f"the check '{check}' is not shown within a scope; one of {', '.join(SCOPED_CHECKS)}")
+    sql, order = _scoped_check_sql(con, check, flt)
+    return db.run(con, f"SELECT * FROM ({sql}) ORDER BY {order} LIMIT $examples",
+                  {**flt.params("stores"), "examples": quality.EXAMPLES})
 
 
 def uploaded_by(user: Any) -> str:

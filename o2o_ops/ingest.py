@@ -552,7 +552,8 @@ def import_batch(sources: Sequence[Source], *, warehouse: str | os.PathLike | No
             raise ImportRejected(problems, counts)
         report(0.5, f"copying the warehouse {wh.name}")
         results = []
-        with db.rebuild(wh, start_empty=not wh.exists()) as con:
+        # start_empty is decided by rebuild under the write lock: a batch that landed meanwhile is kept
+        with db.rebuild(wh) as con:
             con.execute("ATTACH $path AS stg (READ_ONLY)", {"path": str(stage_path)})
             for i, src in enumerate(sources):
                 lo = 0.55 + 0.35 * i / len(sources)

@@ -4,6 +4,7 @@ OIDC claim mapping, and the command line (``user``, ``kpis --as-user``)."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import io
 import json
@@ -145,39 +146,71 @@ def test_verify_right_and_wrong(users):
             auth.verify(name, password, path=users, now=T0)
 
 
-def test_five_failures_lock_the_name_for_fifteen_minutes(users):
-    for i in range(4):
-        with pytest.raises(auth.SignInRefused) as info:
-            auth.verify("mgr", "guess", path=users, now=T0 + dt.timedelta(minutes=i))
-        assert not isinstance(info.value, auth.RateLimited)
-    with pytest.raises(auth.RateLimited, match="paused for 15 minutes"):      # the 5th failure
-        auth.verify("mgr", "guess", path=users, now=T0 + dt.timedelta(minutes=4))
-    # now even the right password is refused, without being checked
-    with pytest.raises(auth.RateLimited, match="Try again in about 10 minutes") as info:
-        auth.verify("mgr", PASSWORD, path=users, now=T0 + dt.timedelta(minutes=9, seconds=30))
-    assert info.value.retry_after == dt.timedelta(minutes=9, seconds=30)
-    assert auth.locked_for("mgr", path=users, now=T0 + dt.timedelta(minutes=10)) == dt.timedelta(minutes=9)
-    # other names are not affected
-    assert auth.verify("ana", "ana-pass", path=users, now=T0 + dt.timedelta(minutes=5)).role == "analyst"
-    # 15 minutes after the last failure the name may try again; success clears the count
-    later = T0 + dt.timedelta(minutes=19, seconds=1)
-    assert auth.locked_for("mgr", path=users, now=later) is None
-    assert auth.verify("mgr", PASSWORD, path=users, now=later).name == "mgr"
+ATTACKER, REAL = "203.0.113.66", "198.51.100.7"
+
+
+def _fail(users, name, at, client=ATTACKER):
     with pytest.raises(auth.SignInRefused) as info:
-        auth.verify("mgr", "guess", path=users, now=later)
-    assert not isinstance(info.value, auth.RateLimited)
+        auth.verify(name, "guess", path=users, now=at, client=client)
+    return info.value
 
 
-def test_failures_spread_beyond_the_window_do_not_lock(users):
-    for i in range(10):   # one failure every 4 minutes: never 5 within 15 minutes
-        with pytest.raises(auth.SignInRefused) as info:
-            auth.verify("mgr", "guess", path=users, now=T0 + dt.timedelta(minutes=4 * i))
-        assert not isinstance(info.value, auth.RateLimited)
+def test_backoff_grows_per_failure_for_one_name_and_client(users):
+    """3 free failures, then 5 s, 10 s, 20 s, ... before the next try from that client."""
+    assert [auth.backoff(n).total_seconds() for n in range(1, 10)] == [0, 0, 5, 10, 20, 40, 80, 160, 320]
+    assert auth.backoff(40) == auth.BACKOFF_MAX == dt.timedelta(minutes=15)
+    assert not isinstance(_fail(users, "mgr", T0), auth.RateLimited)
+    assert not isinstance(_fail(users, "mgr", T0 + dt.timedelta(seconds=1)), auth.RateLimited)
+    third = _fail(users, "mgr", T0 + dt.timedelta(seconds=2))
+    assert isinstance(third, auth.RateLimited) and third.retry_after == dt.timedelta(seconds=5)
+    assert "After 3 failures, wait 5 seconds before the next try" in str(third)
+    # while waiting, even the right password is refused without being checked
+    with pytest.raises(auth.RateLimited, match="Wait 2 seconds") as info:
+        auth.verify("mgr", PASSWORD, path=users, now=T0 + dt.timedelta(seconds=5), client=ATTACKER)
+    assert info.value.retry_after == dt.timedelta(seconds=2)
+    # the wait doubles with each further failure
+    assert _fail(users, "mgr", T0 + dt.timedelta(seconds=7)).retry_after == dt.timedelta(seconds=10)
+    assert _fail(users, "mgr", T0 + dt.timedelta(seconds=17)).retry_after == dt.timedelta(seconds=20)
+    assert auth.locked_for("mgr", client=ATTACKER, path=users, now=T0 + dt.timedelta(seconds=27)) == \
+        dt.timedelta(seconds=10)
+    # after the wait the right password works, and clears that client's failures
+    assert auth.verify("mgr", PASSWORD, path=users, now=T0 + dt.timedelta(seconds=37), client=ATTACKER).name == "mgr"
+    assert not isinstance(_fail(users, "mgr", T0 + dt.timedelta(seconds=38)), auth.RateLimited)
+
+
+def test_the_real_user_signs_in_from_their_own_client_while_the_attacker_waits(users):
+    for i in range(12):   # an attacker hammering mgr's name: now at the 15-minute cap
+        attempt = T0 + dt.timedelta(hours=i)
+        with contextlib.suppress(auth.SignInRefused):
+            auth.verify("mgr", f"guess-{i}", path=users, now=attempt, client=ATTACKER)
+    later = T0 + dt.timedelta(hours=11, minutes=1)
+    assert auth.locked_for("mgr", client=ATTACKER, path=users, now=later) == dt.timedelta(minutes=14)
+    with pytest.raises(auth.RateLimited):
+        auth.verify("mgr", PASSWORD, path=users, now=later, client=ATTACKER)
+    # the real user, from another client, is not slowed at all
+    assert auth.locked_for("mgr", client=REAL, path=users, now=later) is None
+    assert auth.verify("mgr", PASSWORD, path=users, now=later, client=REAL).name == "mgr"
+    # nor by a typo of their own
+    assert not isinstance(_fail(users, "mgr", later, client=REAL), auth.RateLimited)
+    assert auth.verify("mgr", PASSWORD, path=users, now=later, client=REAL).name == "mgr"
+    # and the attacker still waits: the real user's success does not clear their failures
+    assert auth.locked_for("mgr", client=ATTACKER, path=users, now=later) == dt.timedelta(minutes=14)
+
+
+def test_failures_are_forgotten_after_the_window(users):
+    for i in range(6):
+        _fail(users, "mgr", T0 + dt.timedelta(minutes=10 * i))
+    # the 6th failure, at 50 minutes, means 40 s of waiting
+    assert auth.locked_for("mgr", client=ATTACKER, path=users, now=T0 + dt.timedelta(minutes=50, seconds=30)) == \
+        dt.timedelta(seconds=10)
+    after = T0 + dt.timedelta(minutes=50) + auth.FAILURE_WINDOW + dt.timedelta(seconds=1)
+    assert auth.locked_for("mgr", client=ATTACKER, path=users, now=after) is None
+    assert auth.verify("mgr", PASSWORD, path=users, now=after, client=ATTACKER).name == "mgr"
 
 
 def test_lockout_survives_a_new_process_and_unlock_lifts_it(users):
     now = dt.datetime.now(dt.timezone.utc)
-    for _ in range(5):
+    for _ in range(9):   # the 9th failure means a wait of 320 s
         with pytest.raises(auth.SignInRefused):
             auth.verify("mgr", "guess", path=users, now=now)
     code = ("import sys; from o2o_ops import auth\n"
@@ -197,19 +230,36 @@ def test_unknown_names_are_rate_limited_too(users):
         auth.verify("ghost", "x", path=users, now=T0)
 
 
-def test_sign_in_log_is_appended(users, caplog):
+def test_sign_in_log_is_appended_and_does_not_tell_which_names_exist(users, caplog):
     caplog.set_level("INFO", logger="o2o_ops.auth")
-    auth.verify("mgr", PASSWORD, path=users, now=T0)
+    auth.verify("mgr", PASSWORD, path=users, now=T0, client=REAL)
     with pytest.raises(auth.SignInRefused):
-        auth.verify("mgr", "nope", path=users, now=T0)
+        auth.verify("mgr", "nope", path=users, now=T0, client=ATTACKER)
     with pytest.raises(auth.SignInRefused):
-        auth.verify("ghost", "nope", path=users, now=T0)
+        auth.verify("ghost", "nope", path=users, now=T0, client=ATTACKER)
     lines = [json.loads(line) for line in auth.log_path(users).read_text().splitlines()]
     events = [(r["event"], r["user"]) for r in lines]
     assert events[:4] == [("user_added", "mgr"), ("user_added", "east"), ("user_added", "ana"), ("user_added", "exec")]
     assert events[4:] == [("signed_in", "mgr"), ("failed", "mgr"), ("failed", "ghost")]
-    assert lines[5]["known"] is True and lines[6]["known"] is False
+    assert lines[4]["client"] == REAL
+    # a wrong password and an unknown name leave the same record, apart from the name typed
+    wrong, unknown = ({k: v for k, v in r.items() if k not in ("at", "user")} for r in lines[5:7])
+    assert wrong == unknown == {"event": "failed", "client": ATTACKER, "failures": 1}
     assert [r.message.split()[0] for r in caplog.records] == ["signed_in", "failed", "failed"]
+
+
+def test_sign_in_log_and_state_are_private(users, tmp_path):
+    with pytest.raises(auth.SignInRefused):
+        auth.verify("mgr", "nope", path=users, now=T0)
+    for path in (auth.log_path(users), users.with_name(users.name + ".signin.sqlite"), users):
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path
+    # files left world-readable by an older version are tightened at the next write
+    other = tmp_path / "old" / "users.toml"
+    auth.add_user("x", "pw", "analyst", path=other)
+    auth.log_path(other).chmod(0o644)
+    with pytest.raises(auth.SignInRefused):
+        auth.verify("x", "nope", path=other)
+    assert oct(auth.log_path(other).stat().st_mode & 0o777) == "0o600"
 
 
 def test_session_expiry():
@@ -238,6 +288,20 @@ def test_scope_and_orders_by_role(users):
     assert auth.scope_for(auth.User("r", "regional_manager", ("S3",), ("East",))) == (("S3",), ("East",))
     assert [n for n, u in sorted(by_name.items()) if auth.can_see_orders(u)] == ["ana"]
     assert auth.can_see_orders(None)   # the open demo has no users and no secrets
+
+
+def test_who_may_write(users):
+    """Admins and analysts import; executives and managers only read; the open demo (no users
+    file, user None) lets everyone import."""
+    auth.add_user("root", "root-pass", "admin", path=users)
+    by_name = {u.name: u for u in auth.list_users(users)}
+    assert {n: auth.can_write(u) for n, u in by_name.items()} == {
+        "ana": True, "root": True, "east": False, "exec": False, "mgr": False}
+    assert auth.can_write(None)
+    admin = by_name["root"]
+    assert auth.scope_for(admin) == (None, None) and auth.can_see_orders(admin)
+    with pytest.raises(auth.AuthError, match="sees every store"):
+        auth.add_user("root2", "pw", "admin", stores=["S1"], path=users)
 
 
 def test_scope_narrows_every_query(tiny, users):

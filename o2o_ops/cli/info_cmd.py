@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+import duckdb
 
 from o2o_ops import config, db
 from o2o_ops.cli import add_warehouse_arg
@@ -27,12 +30,19 @@ def _size(n_bytes: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     path = config.warehouse_path(args.warehouse)
-    con = db.connect(path)  # raises WarehouseError (exit 2) when missing or not a warehouse
+    note = None
+    try:
+        con = db.connect(path)  # raises WarehouseError (exit 2) when missing or not a warehouse
+    except db.StaleWarehouse as exc:
+        # An older warehouse still has its data: show it, and say how to bring it up to date.
+        note, con = str(exc), duckdb.connect(str(path), read_only=True)
     try:
         counts = db.table_counts(con)
         first_at, last_at = con.execute(
             "SELECT min(ordered_at), max(ordered_at) FROM orders").fetchone()
-        meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
+        has_meta = con.execute("SELECT count(*) FROM information_schema.tables "
+                               "WHERE table_name = 'warehouse_meta'").fetchone()[0]
+        meta = dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall()) if has_meta else {}
     finally:
         con.close()
     print(f"warehouse  {path.resolve()}")
@@ -45,4 +55,6 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(t) for t in counts)
     for table, rows in counts.items():
         print(f"  {table:<{width}}  {rows:>12,}")
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     return 0

@@ -9,7 +9,7 @@ import sys
 
 import pandas as pd
 
-from o2o_ops import auth, db, metrics, units
+from o2o_ops import auth, db, export, metrics, units
 from o2o_ops.cli import add_warehouse_arg
 from o2o_ops.filters import Filters
 
@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(to_records(df), indent=2, ensure_ascii=False))
     elif args.format == "csv":
-        df.to_csv(sys.stdout, index=False)
+        # like every export: a text cell a spreadsheet would run as a formula is neutralised
+        sys.stdout.write(export.safe_csv(df).decode("utf-8-sig"))
     else:
         if df.empty:
             print(f"No orders match: {filters.describe()}")

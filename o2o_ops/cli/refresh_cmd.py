@@ -21,10 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     path = config.warehouse_path(args.warehouse)
-    if not path.exists():
-        raise db.WarehouseError(f"No warehouse at {path}. Build the demo with `python -m o2o_ops demo`.")
     start = time.perf_counter()
-    with db.rebuild(path):
-        pass
+    db.refresh(path)   # under the write lock; raises WarehouseError (exit 2) when missing or read-only
     print(f"Refreshed the derived tables of {path} in {time.perf_counter() - start:.1f} s.")
     return 0

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
 from o2o_ops import db, report, weekly
 from o2o_ops.cli import add_warehouse_arg
 from o2o_ops.cli.kpis_cmd import add_filter_args, filters_from_args
+
+#: Years a report may cover: the report reaches 13 weeks back, and dates in the KPI layer are
+#: pandas timestamps (1677-2262); nothing real lies outside these.
+REPORT_YEARS = (1900, 2200)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +40,12 @@ def run(args: argparse.Namespace) -> int:
                 week = weekly.Week.parse(args.week)
             except ValueError as exc:
                 print(f"error: {exc}", file=sys.stderr)
+                return 2
+            first, last = REPORT_YEARS
+            if not dt.date(first, 1, 1) <= week.start <= dt.date(last, 12, 31):
+                span = f"; the data runs {weeks[-1].iso} → {weeks[0].iso}" if weeks else ""
+                print(f"error: week {args.week.strip()} is outside the years a report can cover ({first}–{last}){span}.",
+                      file=sys.stderr)
                 return 2
             if week not in weeks:
                 span = f"{weeks[-1].iso} → {weeks[0].iso}" if weeks else "none"

@@ -28,6 +28,7 @@ SIGNED_IN_AT_KEY = "o2o_signed_in_at"
 SEEN_AT_KEY = "o2o_seen_at"
 MESSAGE_KEY = "o2o_auth_message"
 OPEN_NOTE = "Open demo: no sign-in configured"
+OPEN_WRITE_NOTE = "Everyone who can open this app can import data and change the warehouse."
 
 _visible_stores = data.cached(auth.visible_stores)
 
@@ -42,6 +43,19 @@ def oidc_configured() -> bool:
 
 def sign_in_required() -> bool:
     return auth.is_configured() or oidc_configured()
+
+
+def client_address() -> str | None:
+    """The browser's IP address as Streamlit sees the connection (None for localhost).
+
+    Sign-in failures are counted per name and this address. Behind a reverse proxy every
+    browser has the proxy's address; see the README.
+    """
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no client context (bare mode): counted as local
+        return None
+    return address if isinstance(address, str) and address else None   # AppTest hands back a mock
 
 
 def _now() -> dt.datetime:
@@ -153,7 +167,7 @@ def _sign_in_page() -> None:
                 submitted = st.form_submit_button("Sign in", type="primary")
             if submitted:
                 try:
-                    user = auth.verify(name, password)
+                    user = auth.verify(name, password, client=client_address())
                 except auth.SignInRefused as exc:
                     st.error(str(exc))
                 else:
@@ -165,7 +179,8 @@ def _sign_in_page() -> None:
                     "`python -m o2o_ops user add NAME --role ROLE`.")
     if oidc_configured():
         st.button("Sign in with single sign-on", key="o2o_sso", icon=":material/key:", on_click=st.login)
-    st.caption("Store and regional managers see their own stores; analysts also see order-level rows.")
+    st.caption("Store and regional managers see their own stores; analysts and admins also see "
+               "order-level rows and may import data.")
 
 
 def require_user() -> bool:
@@ -173,8 +188,9 @@ def require_user() -> bool:
     if not sign_in_required():
         st.session_state.pop(USER_KEY, None)
         st.session_state.pop(SCOPE_KEY, None)
-        st.sidebar.caption(OPEN_NOTE, help="Anyone who can open this app sees every store. Add a user "
-                           "with `python -m o2o_ops user add` to require sign-in.")
+        st.sidebar.caption(f"{OPEN_NOTE}. {OPEN_WRITE_NOTE}", help="Anyone who can open this app sees "
+                           "every store and may import files on the Data page. Add a user with `python -m "
+                           "o2o_ops user add` to require sign-in; then only admins and analysts import.")
         return True
     try:
         user = current_user()
@@ -208,6 +224,29 @@ def page_allowed() -> bool:
         return False
     _sign_in_page()
     return False
+
+
+def session_user() -> auth.User | None:
+    """The signed-in user of this session as last checked by ``require_user`` (None: nobody,
+    or the app runs open)."""
+    info = st.session_state.get(USER_KEY) or {}
+    if not info.get("role"):
+        return None
+    return auth.User(str(info.get("name", "")), str(info["role"]), tuple(info.get("stores") or ()),
+                     tuple(info.get("regions") or ()), str(info.get("source", "password")))
+
+
+def can_write() -> bool:
+    """Whether this session may change the warehouse: :func:`o2o_ops.auth.can_write` of the
+    signed-in user, re-read from the users file now (a role taken away applies at once); True
+    while the app runs open. Nobody signed in, with sign-in required, may not."""
+    if not sign_in_required():
+        return auth.can_write(None)
+    try:
+        user = current_user()
+    except auth.AuthError:
+        return False
+    return user is not None and auth.can_write(user)
 
 
 def can_see_orders() -> bool:

@@ -33,10 +33,23 @@ NOTICES_KEY = "o2o_notices"
 def ensure_warehouse() -> bool:
     """Build the demo warehouse on first start (with progress); explain any other problem.
 
-    Returns True when the warehouse is usable. Never shows a traceback.
+    Returns True when the warehouse is usable. Never shows a traceback. With sign-in configured
+    nothing is built or refreshed here: an anonymous visitor must not be able to write (nor to
+    have fake data served in place of a missing warehouse), so the problem is reported in words
+    and an administrator fixes it on the server. Builds and refreshes hold the write lock.
     """
+    from o2o_ops.ui import auth as auth_ui
+
     path = config.warehouse_path()
+    locked_down = auth_ui.sign_in_required()
     if not path.exists():
+        if locked_down:
+            st.title("o2o-ops is not set up yet")
+            st.error("There is no warehouse to show yet, and with sign-in switched on the app does not "
+                     "build a demo in its place. An administrator imports the data on the server with "
+                     "`python -m o2o_ops import-dir FOLDER` (or builds the demo with `python -m o2o_ops "
+                     "demo`).", icon="🗄️")
+            return False
         from o2o_ops import demo  # only needed on first start
 
         orders = config.get_int("O2O_DEMO_ORDERS")
@@ -45,8 +58,12 @@ def ensure_warehouse() -> bool:
                  f"({orders:,} orders). Later starts reuse it.")
         bar = st.progress(0.0, text="Starting…")
         try:
-            demo.build_demo(path, orders=orders,
-                            progress=lambda fraction, message: bar.progress(min(1.0, fraction), text=message))
+            with db.notify_waits(lambda message: bar.progress(0.0, text=f"{message} (another session is "
+                                                                         f"building it)")):
+                with db.write_lock(path):
+                    if not path.exists():   # another session may have built it while this one waited
+                        demo.build_demo(path, orders=orders, progress=lambda fraction, message: bar.progress(
+                            min(1.0, fraction), text=message))
         except Exception as exc:  # noqa: BLE001 - shown to the user with the fix
             st.error(f"Building the demo warehouse failed: {exc}. Try `python -m o2o_ops demo` in a shell.")
             return False
@@ -55,17 +72,23 @@ def ensure_warehouse() -> bool:
     try:
         data.connection()
     except db.StaleWarehouse:
+        if locked_down:
+            st.error("The warehouse was prepared by another version of o2o-ops. An administrator "
+                     "refreshes it on the server (the data is kept) with `python -m o2o_ops refresh`.",
+                     icon="🗄️")
+            return False
         # Derived tables from another version of o2o-ops: rebuild them (atomically, data kept).
         with st.spinner(f"Preparing the warehouse at `{path}` for this version of o2o-ops…"):
             try:
-                with db.rebuild(path):
-                    pass
+                db.refresh(path, only_if_stale=True)
             except Exception as exc:  # noqa: BLE001 - shown to the user with the fix
                 st.error(f"Refreshing the warehouse failed: {exc}. Try `python -m o2o_ops refresh` in a shell.")
                 return False
         st.rerun()
     except db.WarehouseError as exc:
-        st.error(str(exc))
+        st.error(str(exc) if not locked_down else
+                 "The warehouse cannot be opened. An administrator can see why with `python -m o2o_ops info` "
+                 "on the server.")
         return False
     return True
 

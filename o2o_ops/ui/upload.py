@@ -1,25 +1,42 @@
 """Streamlit glue for the Data page: uploads saved to files the importer can read, a progress
 bar callback that is safe to call from the importer's watcher thread, a per-session memo of the
 batch check, and cached views of the warehouse (import log, table counts, quality checks).
+
+Uploads and what is left of them: Streamlit keeps an uploaded file in the server's memory (its
+upload handler reads the whole body) until the session ends or the file is removed, so the app's
+own limit, ``O2O_UPLOAD_MAX_MB`` (= ``server.maxUploadSize``), is far below the command line's.
+Each file is copied to disk in 1 MiB pieces, into a folder named after the session
+(``<tmp>/o2o-upload-<server pid>-<session id>``). A copy is deleted when its file leaves the uploader, after
+it was imported (then Streamlit's in-memory copy is dropped too), and — for sessions that ended
+or a server that was restarted — by :func:`sweep_abandoned`, which every Data page run calls: a
+folder whose session is no longer active is removed.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Hashable, Sequence
 
 import streamlit as st
 
-from o2o_ops import importing_view as data_page
+from o2o_ops import config, importing_view as data_page
 from o2o_ops.ui import warehouse as data
 
 _DIR_KEY = "data_upload_dir"
 _CHECK_KEY = "data_check_memo"
+_PREFIX = "o2o-upload-"
+#: Upload folders named by older versions are removed once untouched this long (a session lasts
+#: at most 12 hours, see auth.DEFAULT_MAX_HOURS).
+LEGACY_AGE_S = 24 * 3600
+
+
 
 
 @dataclass(frozen=True)
@@ -30,12 +47,97 @@ class SavedUpload:
     file_id: str
 
 
+def _session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def _safe_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text)
+
+
 def _session_dir() -> Path:
     folder = st.session_state.get(_DIR_KEY)
     if not folder or not Path(folder).is_dir():
-        folder = tempfile.mkdtemp(prefix="o2o-upload-")
-        st.session_state[_DIR_KEY] = folder
+        session = _session_id()
+        if session:
+            folder = Path(tempfile.gettempdir()) / f"{_PREFIX}{os.getpid()}-{_safe_id(session)}"
+            folder.mkdir(mode=0o700, exist_ok=True)
+        else:  # no session (bare mode): a folder of its own
+            folder = Path(tempfile.mkdtemp(prefix=_PREFIX))
+        st.session_state[_DIR_KEY] = str(folder)
     return Path(folder)
+
+
+def limit_bytes() -> int:
+    return int(config.get_float("O2O_UPLOAD_MAX_MB") * 1024 * 1024)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_abandoned() -> int:
+    """Delete the upload folders of sessions that are no longer active: this server's ended
+    sessions, and every session of a server process that no longer runs (a restart). Another
+    running server's folders are left alone. Returns how many were removed."""
+    try:
+        from streamlit import runtime
+
+        if not runtime.exists():
+            return 0
+        instance = runtime.get_instance()
+    except Exception:  # noqa: BLE001 - no runtime (AppTest): nothing can be judged abandoned
+        return 0
+    removed = 0
+    legacy_before = time.time() - LEGACY_AGE_S
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        pid_text, _, session = folder.name[len(_PREFIX):].partition("-")
+        if not pid_text.isdigit():
+            # named by an older version (no server pid): abandoned once older than any session
+            if folder.stat().st_mtime < legacy_before:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+            continue
+        pid = int(pid_text)
+        mine = pid == os.getpid()
+        if (mine and not instance.is_active_session(session)) or (not mine and not _pid_alive(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def drop_from_memory(file_ids: Sequence[str]) -> None:
+    """Forget Streamlit's in-memory copies of these uploads (after they were imported)."""
+    session = _session_id()
+    if not session:
+        return
+    try:
+        from streamlit import runtime
+
+        manager = runtime.get_instance().uploaded_file_mgr
+    except Exception:  # noqa: BLE001 - no runtime (AppTest): nothing held
+        return
+    for file_id in file_ids:
+        manager.remove_file(session, file_id)
+
+
+def discard(saved: Sequence["SavedUpload"]) -> None:
+    """Delete the on-disk copies of these uploads and Streamlit's in-memory copies (after an
+    import: the files are in the warehouse now)."""
+    for item in saved:
+        shutil.rmtree(item.path.parent, ignore_errors=True)
+    drop_from_memory([item.file_id for item in saved])
 
 
 def safe_file_name(name: str) -> str:
@@ -49,23 +151,42 @@ def safe_file_name(name: str) -> str:
 def save_uploads(files: Sequence[Any], *, keep: Sequence[str] = ()) -> list[SavedUpload]:
     """Write each ``UploadedFile`` once to this session's upload folder (named after the
     upload, so the import log shows the user's file name) and delete files no longer uploaded.
-    ``keep`` names further file ids whose copies must stay (e.g. the mapping file)."""
+    ``keep`` names further file ids whose copies must stay (e.g. the mapping file).
+
+    Files over ``O2O_UPLOAD_MAX_MB`` are not saved (see :func:`oversize_message`)."""
     folder = _session_dir()
     saved = []
+    limit = limit_bytes()
     for upload in files:
-        sub = folder / re.sub(r"[^A-Za-z0-9_-]+", "_", str(upload.file_id))
+        if int(upload.size) > limit:
+            continue
+        sub = folder / _safe_id(str(upload.file_id))
         path = sub / safe_file_name(upload.name)
         if not path.exists():
             sub.mkdir(parents=True, exist_ok=True)
             upload.seek(0)
-            with open(path, "wb") as out:
+            partial = path.with_name(path.name + ".part")
+            with open(partial, "wb") as out:
                 shutil.copyfileobj(upload, out, length=1 << 20)
+            os.replace(partial, path)   # a copy cut short by a crash is never read as whole
         saved.append(SavedUpload(upload.name, path, int(upload.size), str(upload.file_id)))
-    wanted = {p.path.parent.name for p in saved} | {re.sub(r"[^A-Za-z0-9_-]+", "_", k) for k in keep}
+    wanted = {p.path.parent.name for p in saved} | {_safe_id(k) for k in keep}
     for sub in folder.iterdir():
         if sub.is_dir() and sub.name not in wanted:
             shutil.rmtree(sub, ignore_errors=True)
     return saved
+
+
+def oversize_message(files: Sequence[Any]) -> str | None:
+    """What to say about uploads over ``O2O_UPLOAD_MAX_MB`` (None when there are none)."""
+    limit = limit_bytes()
+    too_large = [u for u in files if int(u.size) > limit]
+    if not too_large:
+        return None
+    names = ", ".join(f"{u.name} ({int(u.size) / 2**20:,.1f} MiB)" for u in too_large)
+    return (f"{names}: larger than the app's upload limit of {limit / 2**20:g} MiB (setting "
+            f"O2O_UPLOAD_MAX_MB), so it was not read. Import big files on the server with "
+            f"`python -m o2o_ops import TABLE FILE` (limit O2O_IMPORT_MAX_MB), or split them.")
 
 
 def progress_callback(bar: Any) -> Callable[[float, str], None]:

@@ -1,0 +1,119 @@
+"""The command line answers a careless or hostile call in our words, never with a traceback:
+a week thousands of years away, a read-only warehouse (file or folder), an old warehouse without
+``warehouse_meta``; and ``kpis --format csv`` neutralises spreadsheet formulas like every export.
+
+Each case runs the real command in a process of its own. A file or folder marked read-only
+(no write bit) is respected even by root, who could write it anyway, so the read-only cases
+hold whoever runs the tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from o2o_ops import db, ingest
+from tiny import build_tiny
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "o2o_ops", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def assert_refused(proc: subprocess.CompletedProcess, message: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    return build_tiny(tmp_path_factory.mktemp("cli") / "tiny.duckdb")
+
+
+def test_report_for_a_week_thousands_of_years_away(tiny: Path, tmp_path: Path):
+    for week in ("9999-W52", "0001-W01"):
+        proc = run_cli("report", "--week", week, "--warehouse", str(tiny), "--out", str(tmp_path / "r.html"))
+        assert_refused(proc, f"error: week {week} is outside the years a report can cover (1900–2200); "
+                             f"the data runs 2026-W43 → 2026-W46.")
+    assert not (tmp_path / "r.html").exists()
+
+
+def _store_file(folder: Path) -> Path:
+    path = folder / "stores.csv"
+    path.write_text("store_id,name,category,city,lat,lon\nS1,Renamed by mistake,cafe,Suzhou,31.3,120.6\n")
+    path.chmod(0o644)
+    return path
+
+
+def test_import_into_a_read_only_warehouse_file(tiny: Path, tmp_path: Path):
+    folder = tmp_path / "wh"
+    folder.mkdir()
+    wh = folder / "o2o.duckdb"
+    shutil.copyfile(tiny, wh)
+    wh.chmod(0o444)
+    before = wh.read_bytes()
+    proc = run_cli("import", "stores", str(_store_file(tmp_path)), "--warehouse", str(wh), "--quiet")
+    assert_refused(proc, f"error: The warehouse {wh} is read-only. Nothing was written")
+    assert wh.read_bytes() == before and oct(wh.stat().st_mode & 0o777) == "0o444"
+    assert sorted(p.name for p in folder.iterdir()) == ["o2o.duckdb"]
+
+
+def test_import_into_a_warehouse_in_a_read_only_folder(tiny: Path, tmp_path: Path):
+    folder = tmp_path / "wh"
+    folder.mkdir()
+    wh = folder / "o2o.duckdb"
+    shutil.copyfile(tiny, wh)
+    wh.chmod(0o644)
+    folder.chmod(0o555)
+    try:
+        before = wh.read_bytes()
+        proc = run_cli("import", "stores", str(_store_file(tmp_path)), "--warehouse", str(wh), "--quiet")
+        assert_refused(proc, f"error: The folder {folder} is not writable, so the warehouse o2o.duckdb cannot "
+                             f"be changed")
+        assert wh.read_bytes() == before
+        # refresh is a write too
+        assert_refused(run_cli("refresh", "--warehouse", str(wh)), "is not writable")
+    finally:
+        folder.chmod(0o755)
+
+
+def test_info_on_an_old_warehouse_without_warehouse_meta(tiny: Path, tmp_path: Path):
+    old = tmp_path / "old.duckdb"
+    shutil.copyfile(tiny, old)
+    con = duckdb.connect(str(old))
+    con.execute("DROP TABLE warehouse_meta")
+    con.close()
+    proc = run_cli("info", "--warehouse", str(old))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert "  orders                  6" in proc.stdout
+    assert f"note: The warehouse at {old} was prepared by another version of o2o-ops. Refresh" in proc.stderr
+    # the pages' reader says the same, as a WarehouseError, and refresh brings it up to date
+    with pytest.raises(db.StaleWarehouse):
+        db.connect(old)
+    assert run_cli("refresh", "--warehouse", str(old)).returncode == 0
+    assert "note:" not in run_cli("info", "--warehouse", str(old)).stderr
+
+
+def test_kpis_csv_neutralises_formulas(tiny: Path, tmp_path: Path):
+    wh = tmp_path / "formula.duckdb"
+    shutil.copyfile(tiny, wh)
+    stores = tmp_path / "stores.csv"
+    stores.write_text('store_id,name,category,city,lat,lon\nS1,Lakeside Noodles,restaurant,"=HYPERLINK(""http://x"")",30.25,120.13\n'
+                      "S2,Bund Hotel,hotel,@SUM(A1),31.23,121.47\n")
+    ingest.import_file("stores", stores, warehouse=wh)
+    proc = run_cli("kpis", "--by", "city", "--kpi", "orders", "--format", "csv", "--warehouse", str(wh))
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert {r["city"]: float(r["orders"]) for r in rows} == {
+        "'=HYPERLINK(\"http://x\")": 3, "'@SUM(A1)": 2, "Shanghai": 1}
+    assert not proc.stdout.startswith("\ufeff")
