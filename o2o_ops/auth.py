@@ -300,7 +300,9 @@ def add_user(name: str, password: str, role: str, *, stores: Iterable[str] = (),
     uf = load(path)
     if name in uf.users and not replace:
         raise AuthError(f"User {name!r} already exists; use --replace to change them.")
-    uf.users[name] = {"role": role, "stores": stores_, "regions": regions_, "password": hash_password(password)}
+    # keep what was added by hand (email, timezone, webhook_*) when a user is replaced
+    uf.users[name] = {**uf.users.get(name, {}), "role": role, "stores": stores_, "regions": regions_,
+                      "password": hash_password(password)}
     save(uf)
     _log_event(uf.path, "user_added", name, role=role)
     return User(name, role, tuple(stores_), tuple(regions_))
@@ -514,6 +516,12 @@ def scope_for(user: User | None) -> tuple[tuple[str, ...] | None, tuple[str, ...
 def can_see_orders(user: User | None) -> bool:
     """Order-level rows are for analysts (and the open demo, which has no users)."""
     return user is None or user.role in ORDER_ROLES
+
+
+def can_write(user: User | None) -> bool:
+    """Whether ``user`` may change shared settings (alert rules): admins and analysts, and the open
+    demo, which has no users."""
+    return user is None or user.role in ("admin", "analyst")
 
 
 def scoped(filters: Filters, user: User | None) -> Filters:
