@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "o2o_ops.cli.bench_cmd",
     "o2o_ops.cli.user_cmd",
     "o2o_ops.cli.report_cmd",
+    "o2o_ops.cli.alerts_cmd",
 )
 
 
