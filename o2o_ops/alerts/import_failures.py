@@ -52,16 +52,17 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     return "failed", f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def record(warehouse: str | os.PathLike | None, sources: Any, imported_by: str | None, exc: BaseException, *,
+def record(warehouse: str | os.PathLike | None, what: str, imported_by: str | None, exc: BaseException, *,
            at: dt.datetime | None = None) -> None:
-    """Write one ``import_failures`` row (errors writing it are logged, never raised)."""
+    """Write one ``import_failures`` row; ``what`` names the files (errors writing it are logged,
+    never raised)."""
     wh = config.warehouse_path(warehouse).resolve()
     kind, message = describe_error(exc)
     try:
         with store.connect(store.db_path(wh)) as state:
             state.execute("INSERT INTO import_failures (at, warehouse, imported_by, sources, kind, message) "
                           "VALUES (?, ?, ?, ?, ?, ?)",
-                          (store.iso(at or store.utc_now()), str(wh), imported_by, describe_sources(sources),
+                          (store.iso(at or store.utc_now()), str(wh), imported_by, what,
                            kind, message))
     except Exception as err:  # noqa: BLE001 - the import's own error matters more
         log.warning("could not record the failed import for alerts: %s", err)
@@ -82,6 +83,7 @@ def recorded(func: F) -> F:
         except Exception as exc:
             bound = signature.bind_partial(*args, **kwargs).arguments
             what = bound.get("sources", bound.get("folder", bound.get("path")))
+            what = describe_sources(what) + (f" ({bound['table']})" if "table" in bound else "")
             record(bound.get("warehouse"), what, bound.get("imported_by") or os.environ.get("USER"), exc)
             raise
         finally:
