@@ -19,6 +19,7 @@ log = logging.getLogger("o2o_ops.alerts")
 
 
 def one_round(*, clock: Callable[[], dt.datetime] = store.utc_now, **kwargs) -> list[str]:
+    # kwargs: warehouse, users_path, senders, sleep (the backoff's) - passed to both jobs
     """Alerts then due digests; the lines to print (problems included, never a traceback)."""
     lines: list[str] = []
     for name, job in (("alerts", engine.run), ("digest", digest.send)):
@@ -46,7 +47,7 @@ def loop(*, interval_s: float | None = None, rounds: int | None = None,
     try:
         while not stop["now"] and (rounds is None or done < rounds):
             started = clock()
-            for line in one_round(clock=clock, **kwargs):
+            for line in one_round(clock=clock, sleep=sleep, **kwargs):
                 echo(f"{started:%Y-%m-%d %H:%M:%S} {line}")
             done += 1
             if rounds is not None and done >= rounds:
