@@ -14,8 +14,15 @@ frame.header("Alerts", filters, note="rules, subscriptions and what was sent")
 user = auth_ui.current_user() if auth_ui.sign_in_required() else None
 writer = auth.can_write(user)
 path = store.db_path()
+# A click is kept in session state by its on_click (not the button's one-run value), so a rerun
+# the shared frame may trigger before the page reaches the button does not lose it.
+action = st.session_state.pop("alerts_action", None)
 for text in st.session_state.pop("alerts_flash", []):
     st.success(text)
+
+
+def request(name: str) -> None:
+    st.session_state["alerts_action"] = name
 
 
 def flash(text: str) -> None:
@@ -48,15 +55,19 @@ elif me is not None:
     names = {r.rule_id: r.name for r in all_rules}
     with st.form("subscription"):
         mode = st.radio("Alerts", list(subscriptions.ALERT_MODES), format_func=subscriptions.ALERT_MODES.get,
-                        index=list(subscriptions.ALERT_MODES).index(sub.alerts_mode), horizontal=True)
+                        index=list(subscriptions.ALERT_MODES).index(sub.alerts_mode), horizontal=True,
+                        key="sub_mode")
         chosen = st.multiselect("Rules (none chosen: every rule)", list(names), format_func=names.get,
-                                default=[r for r in (sub.alert_rules or ()) if r in names])
-        daily_hour = st.number_input("Daily summary at (hour, your time zone)", 0, 23, sub.daily_hour)
+                                default=[r for r in (sub.alert_rules or ()) if r in names], key="sub_rules")
+        daily_hour = st.number_input("Daily summary at (hour, your time zone)", 0, 23, sub.daily_hour,
+                                     key="sub_daily_hour")
         days = [None, *range(7)]
         weekday = st.selectbox("Weekly digest", days, index=days.index(sub.digest_weekday),
-                               format_func=lambda d: "No digest" if d is None else f"{subscriptions.WEEKDAYS[d]}s")
-        digest_hour = st.number_input("Digest at (hour, your time zone)", 0, 23, sub.digest_hour)
-        if st.form_submit_button("Save my subscriptions"):
+                               format_func=lambda d: "No digest" if d is None else f"{subscriptions.WEEKDAYS[d]}s",
+                               key="sub_weekday")
+        digest_hour = st.number_input("Digest at (hour, your time zone)", 0, 23, sub.digest_hour, key="sub_digest_hour")
+        st.form_submit_button("Save my subscriptions", key="sub_save", on_click=request, args=("save_sub",))
+        if action == "save_sub":
             try:
                 saved = views.save_subscription(path, subscriptions.Subscription(
                     me.name, mode, tuple(chosen) or None, int(daily_hour), weekday, int(digest_hour)), me)
@@ -85,36 +96,42 @@ else:
         kind = st.selectbox("Kind", list(rules.KINDS), format_func=rules.KINDS.get, key="rule_kind")
         choices = scope_choices()
         with st.form("new_rule"):
-            name = st.text_input("Name", max_chars=120)
+            name = st.text_input("Name", max_chars=120, key="rule_name")
             params: dict = {}
             if kind == "threshold":
                 kpis = list(metrics.KPIS)
-                kpi = st.selectbox("KPI", kpis, format_func=lambda n: metrics.KPIS[n].label)
-                params["op"] = st.radio("When it is", ["above", "below"], horizontal=True)
+                kpi = st.selectbox("KPI", kpis, format_func=lambda n: metrics.KPIS[n].label, key="rule_kpi")
+                params["op"] = st.radio("When it is", ["above", "below"], horizontal=True, key="rule_op")
                 params["value"] = st.number_input("Value (in the KPI's unit; a percentage as a fraction, 5% = 0.05)",
-                                                  value=0.0, format="%.4f")
+                                                  value=0.0, format="%.4f", key="rule_value")
                 params["grain"] = st.radio("For", ["store", "total"], horizontal=True,
-                                           format_func={"store": "each store", "total": "the scope as a whole"}.get)
-                params["window_days"] = st.number_input("Over the last days of data", 1, rules.MAX_WINDOW_DAYS, 7)
+                                           format_func={"store": "each store", "total": "the scope as a whole"}.get,
+                                           key="rule_grain")
+                params["window_days"] = st.number_input("Over the last days of data", 1, rules.MAX_WINDOW_DAYS, 7,
+                                                        key="rule_window")
                 params["kpi"] = kpi
             elif kind == "symmetry":
-                params["window_days"] = st.number_input("Over the last days of data", 7, rules.MAX_WINDOW_DAYS, 28)
+                params["window_days"] = st.number_input("Over the last days of data", 7, rules.MAX_WINDOW_DAYS, 28,
+                                                        key="rule_window")
             elif kind == "freshness":
-                params["days"] = st.number_input("Alert when nothing was imported for (days)", 1, 365, 2)
+                params["days"] = st.number_input("Alert when nothing was imported for (days)", 1, 365, 2, key="rule_days")
             else:
-                params["within_hours"] = st.number_input("Failures of the last (hours)", 1, 24 * 31, 24)
+                params["within_hours"] = st.number_input("Failures of the last (hours)", 1, 24 * 31, 24, key="rule_hours")
             scope = {}
             if kind in ("threshold", "symmetry"):
                 st.markdown("Scope (empty: every store; each person's own scope applies on top)")
-                scope["stores"] = st.multiselect("Stores", list(choices["stores"]), format_func=choices["stores"].get)
-                scope["regions"] = st.multiselect("Regions", choices["regions"])
-                scope["cities"] = st.multiselect("Cities", choices["cities"])
-                scope["categories"] = st.multiselect("Categories", choices["categories"])
+                scope["stores"] = st.multiselect("Stores", list(choices["stores"]), format_func=choices["stores"].get,
+                                                 key="rule_stores")
+                scope["regions"] = st.multiselect("Regions", choices["regions"], key="rule_regions")
+                scope["cities"] = st.multiselect("Cities", choices["cities"], key="rule_cities")
+                scope["categories"] = st.multiselect("Categories", choices["categories"], key="rule_categories")
             st.markdown("Also post to a chat webhook of this rule's own (optional)")
-            hook_url = st.text_input("Webhook URL")
-            hook_format = st.selectbox("Format", list(people.WEBHOOK_FORMATS), format_func=people.WEBHOOK_FORMATS.get)
-            hook_secret = st.text_input("Signing secret (DingTalk, Feishu)", type="password")
-            if st.form_submit_button("Add rule"):
+            hook_url = st.text_input("Webhook URL", key="hook_url")
+            hook_format = st.selectbox("Format", list(people.WEBHOOK_FORMATS), format_func=people.WEBHOOK_FORMATS.get,
+                                       key="hook_format")
+            hook_secret = st.text_input("Signing secret (DingTalk, Feishu)", type="password", key="hook_secret")
+            st.form_submit_button("Add rule", key="rule_add", on_click=request, args=("add_rule",))
+            if action == "add_rule":
                 try:
                     rule = views.add_rule(path, user, name, kind, params, scope, hook_url, hook_format, hook_secret)
                     flash(f"Added rule {rule.rule_id}: {rule.describe()}.")
@@ -125,14 +142,17 @@ else:
             labels = dict(zip(rules_df["id"], rules_df["name"]))
             picked = st.selectbox("Rule", list(labels), format_func=lambda i: f"{i}. {labels[i]}", key="rule_pick")
             left, middle, right = st.columns(3)
+            left.button("Enable", key="rule_on", on_click=request, args=("rule_on",))
+            middle.button("Disable", key="rule_off", on_click=request, args=("rule_off",))
+            right.button("Delete", key="rule_delete", type="primary", on_click=request, args=("rule_delete",))
             try:
-                if left.button("Enable", key="rule_on"):
+                if action == "rule_on":
                     views.set_enabled(path, user, int(picked), True)
                     flash(f"Rule {picked} enabled.")
-                if middle.button("Disable", key="rule_off"):
+                if action == "rule_off":
                     views.set_enabled(path, user, int(picked), False)
                     flash(f"Rule {picked} disabled.")
-                if right.button("Delete", key="rule_delete", type="primary"):
+                if action == "rule_delete":
                     views.delete_rule(path, user, int(picked))
                     flash(f"Rule {picked} deleted.")
             except (rules.RuleError, views.NotAllowed) as exc:
@@ -151,7 +171,8 @@ else:
         if writer:
             drop_id = st.selectbox("Give up on", waiting["id"].tolist(), key="drop_pick",
                                    format_func=lambda i: f"#{i}")
-            if st.button("Give up on this delivery", key="drop"):
+            st.button("Give up on this delivery", key="drop", on_click=request, args=("drop",))
+            if action == "drop":
                 try:
                     views.drop_delivery(path, user, int(drop_id))
                     flash(f"Delivery #{drop_id} dropped.")

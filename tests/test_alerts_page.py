@@ -1,0 +1,118 @@
+"""The Alerts page in AppTest on the demo warehouse: the open demo manages rules; a store manager
+manages only their own subscriptions and sees only their own alerts and deliveries; an analyst
+adds and deletes rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from o2o_ops import auth
+from o2o_ops.alerts import messages, outbox, rules, store, subscriptions
+from apptest_util import open_page, texts
+
+PAGE = "pages/alerts.py"
+MGR = {"o2o_user": {"name": "mgr"}}
+ANA = {"o2o_user": {"name": "ana"}}
+NOW = dt.datetime(2026, 11, 12, 9, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def state_path(tmp_path, monkeypatch):
+    path = tmp_path / "alerts.sqlite"
+    monkeypatch.setenv("O2O_ALERTS_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def users(tmp_path, monkeypatch):
+    path = tmp_path / "users.toml"
+    auth.add_user("mgr", "pw-m", "store_manager", stores=["S0007", "S0035"], path=path)
+    auth.add_user("ana", "pw-a", "analyst", path=path)
+    uf = auth.load(path)
+    uf.users["mgr"].update(email="mgr@example.com", timezone="Asia/Shanghai",
+                           webhook_url="https://oapi.dingtalk.com/robot/send?access_token=tok-XYZ",
+                           webhook_format="dingtalk", webhook_secret="SEC-1")
+    auth.save(uf)
+    monkeypatch.setenv("O2O_USERS_FILE", str(path))
+    return path
+
+
+def frame_of(at, column: str) -> pd.DataFrame:
+    [df] = [el.value for el in at.dataframe if column in el.value.columns]
+    return df
+
+
+def test_open_demo_adds_a_rule(demo_warehouse, state_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("O2O_USERS_FILE", str(tmp_path / "none.toml"))
+    at = open_page(PAGE, demo_warehouse)
+    assert not at.exception
+    shown = texts(at)
+    assert "Subscriptions belong to a person, so they need sign-in" in shown
+    assert "No rules yet." in shown and "Nothing sent yet." in shown
+    at.text_input(key="rule_name").input("Refunds over 8%")
+    at.selectbox(key="rule_kpi").select("refund_rate")
+    at.radio(key="rule_op").set_value("above")
+    at.number_input(key="rule_value").set_value(0.08)
+    at.multiselect(key="rule_cities").select("Shanghai")
+    at.text_input(key="hook_url").input("https://open.feishu.cn/open-apis/bot/v2/hook/abc")
+    at.selectbox(key="hook_format").select("feishu")
+    at.button(key="rule_add").click().run()
+    assert not at.exception and not at.error
+    assert "Added rule 1: Refund rate above 8.0% per store, last 7 days · Shanghai." in texts(at)
+    table = frame_of(at, "checks")
+    assert table[["id", "name", "checks", "webhook", "created by"]].values.tolist() == [
+        [1, "Refunds over 8%", "Refund rate above 8.0% per store, last 7 days · Shanghai",
+         "feishu → https://open.feishu.cn/…", "open demo"]]
+    # a careless entry: no name
+    at.text_input(key="rule_name").input("")
+    at.button(key="rule_add").click().run()
+    assert [e.value for e in at.error] == ["The rule needs a name."]
+
+
+def test_store_manager_manages_only_their_subscriptions(demo_warehouse, state_path, users):
+    with store.connect(state_path) as state:
+        rule_id = rules.save(state, rules.clean("Fresh", "freshness", {"days": 2}))
+        for audience, summary in (("user:mgr", "Mine: S0007"), ("user:ana", "Theirs: S0001")):
+            state.execute("INSERT INTO alerts (audience, rule_id, finding_key, summary, opened_at, last_seen_at) "
+                          "VALUES (?, ?, 'k', ?, ?, ?)", (audience, rule_id, summary, store.iso(NOW), store.iso(NOW)))
+            outbox.enqueue(state, f"x:{audience}", audience, "email",
+                           messages.Message("alert", f"subject for {audience}", "t"), now=NOW)
+    at = open_page(PAGE, demo_warehouse, session=MGR)
+    assert not at.exception
+    shown = texts(at)
+    assert ("Delivered to: email mgr@example.com · chat dingtalk → https://oapi.dingtalk.com/… · "
+            "time zone Asia/Shanghai") in shown
+    assert "tok-XYZ" not in shown and "SEC-1" not in shown
+    assert "Only analysts and admins change rules." in shown
+    assert all(b.key != "rule_add" for b in at.button)
+    assert frame_of(at, "summary")["summary"].tolist() == ["Mine: S0007"]
+    assert frame_of(at, "status")["audience"].tolist() == ["user:mgr"]
+    at.radio(key="sub_mode").set_value("daily")
+    at.number_input(key="sub_daily_hour").set_value(7)
+    at.selectbox(key="sub_weekday").select(0)
+    at.button(key="sub_save").click().run()
+    assert not at.exception and not at.error
+    assert "Saved: alerts once a day at 07:00; the weekly digest on Mondays at 08:00." in texts(at)
+    with store.connect(state_path, write=False) as state:
+        saved = subscriptions.get(state, "mgr")
+        assert subscriptions.get(state, "ana").alerts_mode == "off"
+    assert (saved.alerts_mode, saved.daily_hour, saved.digest_weekday, saved.digest_hour) == ("daily", 7, 0, 8)
+
+
+def test_analyst_deletes_a_rule_and_sees_every_delivery(demo_warehouse, state_path, users):
+    with store.connect(state_path) as state:
+        rules.save(state, rules.clean("Fresh", "freshness", {"days": 2}))
+        outbox.enqueue(state, "x:mgr", "user:mgr", "email", messages.Message("alert", "to mgr", "t"), now=NOW)
+    at = open_page(PAGE, demo_warehouse, session=ANA)
+    assert not at.exception
+    assert frame_of(at, "status")["audience"].tolist() == ["user:mgr"]
+    assert "1 message(s) not delivered yet" in texts(at)
+    at.button(key="rule_delete").click().run()
+    assert not at.exception and "Rule 1 deleted." in texts(at)
+    assert "No rules yet." in texts(at)
+    at.button(key="drop").click().run()
+    assert "Delivery #1 dropped." in texts(at)
+    assert frame_of(at, "status")["status"].tolist() == ["dropped"]
