@@ -28,9 +28,9 @@ import pypdf
 import pytest
 from aiosmtpd.controller import Controller
 
-from o2o_ops import auth, db
+from o2o_ops import auth, db, report
 from o2o_ops.__main__ import main
-from o2o_ops.alerts import channels, digest, engine, outbox, rules, scheduler, store, subscriptions
+from o2o_ops.alerts import channels, digest, engine, outbox, people, rules, scheduler, store, subscriptions
 from o2o_ops.alerts.messages import Message
 from o2o_ops.alerts.people import Webhook
 from tiny import build_tiny
@@ -507,3 +507,53 @@ def test_scheduler_runs_rounds_and_sends_each_thing_once(tiny, state_path, users
     subjects = sorted(m["Subject"] for _, m in inbox.mails)
     assert subjects == ["o2o-ops alert: Low rating", "o2o-ops weekly digest 2026-W45"]
     assert sum("delivered" in line for line in lines) == 2
+
+
+def test_without_a_pdf_the_digest_still_goes_out_and_says_so(tiny, state_path, users):
+    subscribe(state_path, "ana", digest_weekday=0)
+
+    def no_chromium(html, out):
+        raise report.PdfError("No chromium found to print the PDF.")
+
+    port = free_port()
+    with smtp_server(port) as inbox:
+        result = digest.send(warehouse=tiny, week="2026-W45", now=NOW, senders=smtp(port), write_pdf=no_chromium)
+    assert result.problems == ["digest for ana: no PDF (No chromium found to print the PDF.)"]
+    [(_, mail)] = inbox.mails
+    assert list(mail.iter_attachments()) == []
+    assert "Weekly operations report — 2026-W45" in mail.get_body(("html",)).get_content()
+    assert mail.get_body(("plain",)).get_content().rstrip().endswith(
+        "The PDF could not be printed (No chromium found to print the PDF.); the report is in this mail's body.")
+
+
+def test_two_runs_at_once_do_not_both_send(tiny, state_path, users):
+    """A run claims a message before sending it: a second run meanwhile finds nothing to send."""
+    with store.connect(state_path) as state:
+        outbox.enqueue(state, "k1", "user:ana", "email", Message("alert", "once", "t"), now=NOW)
+    directory = outbox.Directory({"ana": people.person_from_entry("ana", auth.load(users).users["ana"])})
+    sent, inner = [], []
+
+    def send_email(msg, to, smtp_settings):
+        # while this run is sending, another run starts
+        inner.extend(outbox.deliver_pending(state_path, directory, outbox.Senders(send_email=send_email),
+                                            clock=lambda: NOW))
+        sent.append(to)
+        return "ok"
+
+    outcomes = outbox.deliver_pending(state_path, directory, outbox.Senders(send_email=send_email), clock=lambda: NOW)
+    assert sent == ["ana@example.com"] and inner == [] and [o.delivered for o in outcomes] == [True]
+    # a claim left by a run that died mid-send is taken over once it is older than CLAIM_EXPIRES
+    with store.connect(state_path) as state:
+        outbox.enqueue(state, "k2", "user:ana", "email", Message("alert", "twice?", "t"), now=NOW)
+        state.execute("UPDATE deliveries SET status = 'sending', claimed_at = ? WHERE dedupe_key = 'k2'",
+                      (store.iso(NOW),))
+    record = outbox.Senders(send_email=lambda m, to, s: sent.append(m.subject) or "ok")
+    assert outbox.deliver_pending(state_path, directory, record, clock=lambda: NOW + dt.timedelta(minutes=5)) == []
+    later = outbox.deliver_pending(state_path, directory, record, clock=lambda: NOW + outbox.CLAIM_EXPIRES * 2)
+    assert [o.subject for o in later] == ["twice?"] and sent[-1] == "twice?"
+
+
+def test_the_state_file_is_private(state_path):
+    with store.connect(state_path):
+        pass
+    assert state_path.stat().st_mode & 0o777 == 0o600

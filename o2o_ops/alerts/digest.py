@@ -67,6 +67,7 @@ def send(*, warehouse: str | os.PathLike | None = None, state_path: str | os.Pat
          clock: Callable[[], dt.datetime] | None = None, sleep: Callable[[float], None] = time.sleep) -> RunReport:
     """Queue the digests that are due (or week ``week`` for everyone), then deliver everything
     pending. ``dry_run`` reports who would get which week, building and sending nothing."""
+    clock = clock or ((lambda: now) if now else store.utc_now)
     now = now or store.utc_now()
     wh = config.warehouse_path(warehouse)
     path = Path(state_path) if state_path else store.db_path(wh)
@@ -132,5 +133,5 @@ def send(*, warehouse: str | os.PathLike | None = None, state_path: str | os.Pat
     if not dry_run:
         result.outcomes = outbox.deliver_pending(path, outbox.Directory(persons, rules_by_id),
                                                  senders or outbox.Senders.from_settings(),
-                                                 clock=clock or (lambda: now), sleep=sleep)
+                                                 clock=clock, sleep=sleep)
     return result

@@ -156,18 +156,17 @@ def evaluate_and_queue(state: sqlite3.Connection, con: duckdb.DuckDBPyConnection
     all_rules = rules_mod.load_all(state, enabled_only=True)
     rules_by_id = {r.rule_id: r for r in rules_mod.load_all(state)}
     cache: dict[tuple, list[Finding] | None] = {}
-    ctx = rules_mod.Context(con, state, warehouse, now) if con is not None else None
+    ctx = rules_mod.Context(con, state, warehouse, now)
     subs = {s.user_name: s for s in subscriptions.load_all(state)}
     for aud in _audiences(state, all_rules, persons, report):
         for rule in aud.rules:
             cache_key = (rule.rule_id, aud.scope_key())
             if cache_key not in cache:
-                if ctx is None and rule.kind != "failed_import":
-                    cache[cache_key] = None
+                if con is None and rule.kind != "failed_import":
+                    cache[cache_key] = None   # no warehouse: reported once by run()
                 else:
                     try:
-                        cache[cache_key] = rules_mod.evaluate(rule, ctx or rules_mod.Context(None, state, warehouse, now),
-                                                              aud.filters_for(rule))
+                        cache[cache_key] = rules_mod.evaluate(rule, ctx, aud.filters_for(rule))
                     except (db.WarehouseError, duckdb.Error, ValueError, KeyError) as exc:
                         report.problems.append(f"rule {rule.rule_id} ({rule.name}) could not be checked: {exc}")
                         cache[cache_key] = None
@@ -199,6 +198,7 @@ def run(*, warehouse: str | os.PathLike | None = None, state_path: str | os.Path
         sleep: Callable[[float], None] = time.sleep) -> RunReport:
     """One ``alerts run``: evaluate, open/clear, queue, then deliver everything pending (also what
     earlier runs could not deliver). ``dry_run`` decides and reports but writes and sends nothing."""
+    clock = clock or ((lambda: now) if now else store.utc_now)
     now = now or store.utc_now()
     wh = config.warehouse_path(warehouse)
     path = Path(state_path) if state_path else store.db_path(wh)
@@ -220,5 +220,5 @@ def run(*, warehouse: str | os.PathLike | None = None, state_path: str | os.Path
     if not dry_run:
         report.outcomes = outbox.deliver_pending(path, outbox.Directory(persons, rules_by_id),
                                                  senders or outbox.Senders.from_settings(),
-                                                 clock=clock or (lambda: now), sleep=sleep)
+                                                 clock=clock, sleep=sleep)
     return report

@@ -214,7 +214,7 @@ def rule_webhook(url: Any, fmt: Any, secret: Any) -> Webhook | None:
 class Context:
     """What an evaluation reads: the warehouse, the state file, the warehouse's path, the time."""
 
-    con: duckdb.DuckDBPyConnection
+    con: duckdb.DuckDBPyConnection | None    # None without a warehouse: only failed_import can run
     state: sqlite3.Connection
     warehouse: Path
     now: dt.datetime

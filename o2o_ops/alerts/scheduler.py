@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
+import threading
 import time
 from typing import Callable, Iterator
 
@@ -70,5 +71,4 @@ def _ticks(interval_s: float) -> Iterator[int]:
 
 
 def _main_thread() -> bool:
-    import threading
     return threading.current_thread() is threading.main_thread()

@@ -140,7 +140,10 @@ def connect(path: str | os.PathLike | None = None, *, write: bool = True,
     ``commit=False`` rolls back even on success: a dry run.
     """
     path = Path(path) if path else db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if str(path) != ":memory:" and not path.exists():
+        # it holds webhook URLs (with their tokens) and signing secrets: owner only
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     con.row_factory = sqlite3.Row
     try:

@@ -1,8 +1,9 @@
 """``python -m o2o_ops alerts run|list``, ``digest send`` and ``scheduler``: alerts and weekly
 digests for cron, a systemd timer, or as a long-running process.
 
-Exit codes: 0 when everything due was delivered; 1 when something is still undelivered (it stays
-queued and the next run tries again) or a subscription has a problem; 2 when nothing could run.
+Exit codes: 0 when everything due was delivered (problems with a person's settings are printed
+on stderr); 1 when something is still undelivered (it stays queued and the next run tries again);
+2 when nothing could run.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def _finish(result: engine.RunReport) -> int:
         print(line, file=sys.stderr if line.startswith("problem:") else sys.stdout)
     if not result.lines():
         print("nothing new" + (" (dry run)" if result.dry_run else ""))
-    return 1 if result.undelivered or result.problems else 0
+    return 1 if result.undelivered else 0
 
 
 def _guard(func):
