@@ -14,6 +14,11 @@ frame.header("Alerts", filters, note="rules, subscriptions and what was sent")
 user = auth_ui.current_user() if auth_ui.sign_in_required() else None
 writer = auth.can_write(user)
 path = store.db_path()
+try:
+    all_rules = views.rule_list(path)
+except store.StateFileError as exc:
+    st.error(str(exc))
+    st.stop()
 # A click is kept in session state by its on_click (not the button's one-run value), so a rerun
 # the shared frame may trigger before the page reaches the button does not lose it.
 action = st.session_state.pop("alerts_action", None)
@@ -40,7 +45,6 @@ try:
 except people.RecipientError as exc:
     me = None
     st.error(f"{exc} Ask the app's administrator to fix the users file.")
-all_rules = views.rule_list(path)
 if user is None:
     st.info("Subscriptions belong to a person, so they need sign-in (a users file). While the app runs open, "
             "a rule can still post to a chat webhook of its own (below).")

@@ -424,3 +424,18 @@ def test_state_file_sits_beside_the_warehouse_by_default(monkeypatch, tmp_path):
         tables = {r[0] for r in state.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"rules", "subscriptions", "alerts", "deliveries", "delivery_log", "import_failures"} <= tables
     assert not (tmp_path / "wh.duckdb").exists()   # the warehouse is never touched
+
+
+def test_a_damaged_state_file_is_explained_not_a_traceback(tiny, state_path, users, capsys):
+    from o2o_ops.__main__ import main
+    state_path.write_bytes(b"this is not a database, it is a shopping list\n" * 20)
+    for argv in (["alerts", "run"], ["alerts", "list"], ["digest", "send"]):
+        assert main([*argv, "--warehouse", str(tiny)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: The alerts state file {state_path} cannot be used (file is not a database). "
+                              f"Move it aside to start afresh, or point O2O_ALERTS_DB at another file."), argv
+    # and a failed import is still refused with its own error, not the state file's
+    bad = state_path.parent / "stores.csv"
+    bad.write_text("store_id\nS1\n")
+    with pytest.raises(ingest.ImportRejected):
+        ingest.import_file("stores", bad, warehouse=tiny)

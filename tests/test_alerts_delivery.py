@@ -477,6 +477,7 @@ def test_commands(tiny, state_path, users, monkeypatch, capsys):
     listed = capsys.readouterr().out
     assert "1. Low rating [threshold]: Average rating below 4.00 ★ per store, last 14 days" in listed
     assert "ana: alerts immediately; no weekly digest" in listed
+    assert "  mgr (store_manager): mgr@example.com · no webhook · Asia/Shanghai" in listed
     # the mail server gone: exit 1, the alert kept for the next run
     subscribe(state_path, "ana", "immediate")
     add_rule(state_path, "Refunds", "threshold", {"kpi": "refund_rate", "op": "above", "value": 0.1,

@@ -116,3 +116,13 @@ def test_analyst_deletes_a_rule_and_sees_every_delivery(demo_warehouse, state_pa
     at.button(key="drop").click().run()
     assert "Delivery #1 dropped." in texts(at)
     assert frame_of(at, "status")["status"].tolist() == ["dropped"]
+
+
+def test_a_damaged_state_file_is_explained(demo_warehouse, state_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("O2O_USERS_FILE", str(tmp_path / "none.toml"))
+    state_path.write_bytes(b"not sqlite" * 100)
+    at = open_page(PAGE, demo_warehouse)
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"The alerts state file {state_path} cannot be used (file is not a database). Move it aside to start "
+        f"afresh, or point O2O_ALERTS_DB at another file."]

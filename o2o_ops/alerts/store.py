@@ -109,6 +109,10 @@ CREATE TABLE IF NOT EXISTS import_failures (
 """
 
 
+class StateFileError(ValueError):
+    """The state file cannot be opened or used; the message names it and says what to do."""
+
+
 def db_path(warehouse: str | os.PathLike | None = None) -> Path:
     """``$O2O_ALERTS_DB``, else ``<warehouse>.alerts.sqlite`` beside the warehouse."""
     explicit = config.get("O2O_ALERTS_DB")
@@ -144,12 +148,20 @@ def connect(path: str | os.PathLike | None = None, *, write: bool = True,
         # it holds webhook URLs (with their tokens) and signing secrets: owner only
         path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    con = sqlite3.connect(path, timeout=30, isolation_level=None)
-    con.row_factory = sqlite3.Row
     try:
+        con = sqlite3.connect(path, timeout=30, isolation_level=None)
+        con.row_factory = sqlite3.Row
         con.executescript(SCHEMA)
+    except sqlite3.Error as exc:
+        raise StateFileError(f"The alerts state file {path} cannot be used ({exc}). Move it aside to start "
+                             f"afresh, or point O2O_ALERTS_DB at another file.") from None
+    try:
         if write:
-            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StateFileError(f"The alerts state file {path} is busy ({exc}); another run holds it. "
+                                     f"Try again in a moment.") from None
         yield con
         if write:
             con.execute("COMMIT" if commit else "ROLLBACK")

@@ -13,7 +13,7 @@ import sqlite3
 import sys
 
 from o2o_ops import auth
-from o2o_ops.alerts import digest, engine, rules, scheduler, store, subscriptions
+from o2o_ops.alerts import digest, engine, people, rules, scheduler, store, subscriptions
 from o2o_ops.cli import add_warehouse_arg
 
 
@@ -90,6 +90,14 @@ def run_scheduler(args: argparse.Namespace) -> int:
 
 @_guard
 def run_list(args: argparse.Namespace) -> int:
+    persons, problems = people.load(args.users_file)
+    print("people:")
+    for person in persons.values():
+        where = [person.email or "no email", person.webhook.masked() if person.webhook else "no webhook",
+                 person.timezone]
+        print(f"  {person.name} ({person.user.role}): {' · '.join(where)}")
+    for problem in problems:
+        print(f"  problem: {problem}")
     with store.connect(store.db_path(args.warehouse), write=False) as state:
         print("rules:")
         for r in rules.load_all(state):
