@@ -208,15 +208,30 @@ def body_and_pdf(mail: email.message.EmailMessage) -> tuple[str, str, bytes]:
 # ------------------------------------------------------------------------------------------
 
 def test_digest_by_mail_holds_only_the_managers_stores(demo_warehouse, demo_stores, state_path, users):
+    auth.add_user("south", "pw-s", "regional_manager", regions=["South"], path=users)
+    uf = auth.load(users)
+    uf.users["south"]["email"] = "south@example.com"
+    auth.save(uf)
     subscribe(state_path, "mgr", digest_weekday=0, digest_hour=8, tz="Asia/Shanghai")
     subscribe(state_path, "ana", digest_weekday=0)
+    subscribe(state_path, "south", digest_weekday=0)
     port = free_port()
     with smtp_server(port) as inbox:
         result = digest.send(warehouse=demo_warehouse, week="2026-W46", now=NOW, senders=smtp(port),
                              sleep=Sleeps())
-    assert [o.delivered for o in result.outcomes] == [True, True] and result.problems == []
+    assert [o.delivered for o in result.outcomes] == [True, True, True] and result.problems == []
     mails = {tuple(rcpt): mail for rcpt, mail in inbox.mails}
-    assert set(mails) == {("mgr@example.com",), ("ana@example.com",)}
+    assert set(mails) == {("mgr@example.com",), ("ana@example.com",), ("south@example.com",)}
+    # a regional manager's digest: only stores of their region
+    con = db.connect(demo_warehouse)
+    try:
+        south = set(db.run(con, "SELECT store_id FROM stores WHERE region = 'South'")["store_id"])
+    finally:
+        con.close()
+    south_html, _, south_pdf = body_and_pdf(mails[("south@example.com",)])
+    assert south_pdf.startswith(b"%PDF") and mails[("south@example.com",)]["Subject"] == \
+        "o2o-ops weekly digest 2026-W46 — within region South"
+    assert set(re.findall(r"\bS\d{4}\b", south_html)) and set(re.findall(r"\bS\d{4}\b", south_html)) <= south
     mgr = mails[("mgr@example.com",)]
     assert mgr["Subject"] == "o2o-ops weekly digest 2026-W46 — within S0007, S0035"
     assert mgr["To"] == "mgr@example.com" and mgr["From"] == "o2o-ops@localhost"
