@@ -87,8 +87,17 @@ elif me is not None:
         st.dataframe(mine.drop(columns=["audience"]), hide_index=True,
                      column_config={"link": st.column_config.LinkColumn("link", display_text="open")})
 
+if writer:
+    everyone = views.open_alerts(path, user, see_all=True)
+    st.subheader("Open alerts, everyone's")
+    if everyone.empty:
+        st.caption("None open.")
+    else:
+        st.dataframe(everyone, hide_index=True,
+                     column_config={"link": st.column_config.LinkColumn("link", display_text="open")})
+
 st.subheader("Rules")
-rules_df = views.rules_frame(path)
+rules_df = views.rules_frame(path, user)
 if rules_df.empty:
     st.caption("No rules yet." + ("" if writer else " Analysts and admins add them."))
 else:

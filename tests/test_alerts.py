@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
+import zoneinfo
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -375,9 +374,7 @@ def test_unusable_people_are_reported_and_the_others_still_served(tiny, state_pa
 # ------------------------------------------------------------------------------------------
 
 def test_latest_digest_slot_in_the_persons_time_zone():
-    tz = people.check_timezone("Asia/Shanghai", where="t")
-    import zoneinfo
-    sh = zoneinfo.ZoneInfo(tz)
+    sh = zoneinfo.ZoneInfo(people.check_timezone("Asia/Shanghai", where="t"))
     # Monday 2026-11-30 09:00 in Shanghai = 01:00 UTC: this Monday's 08:00 slot (00:00 UTC) has come
     assert subscriptions.latest_slot(0, 8, sh, dt.datetime(2026, 11, 30, 1, 0, tzinfo=UTC)) == \
         dt.datetime(2026, 11, 30, 0, 0, tzinfo=UTC)

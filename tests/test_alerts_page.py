@@ -75,6 +75,8 @@ def test_open_demo_adds_a_rule(demo_warehouse, state_path, tmp_path, monkeypatch
 def test_store_manager_manages_only_their_subscriptions(demo_warehouse, state_path, users):
     with store.connect(state_path) as state:
         rule_id = rules.save(state, rules.clean("Fresh", "freshness", {"days": 2}))
+        rules.save(state, rules.clean("Their refunds", "threshold", {"kpi": "refund_rate", "op": "above", "value": 0.1},
+                                      {"stores": ["S0001", "S0002"]}))
         for audience, summary in (("user:mgr", "Mine: S0007"), ("user:ana", "Theirs: S0001")):
             state.execute("INSERT INTO alerts (audience, rule_id, finding_key, summary, opened_at, last_seen_at) "
                           "VALUES (?, ?, 'k', ?, ?, ?)", (audience, rule_id, summary, store.iso(NOW), store.iso(NOW)))
@@ -89,6 +91,10 @@ def test_store_manager_manages_only_their_subscriptions(demo_warehouse, state_pa
     assert "Only analysts and admins change rules." in shown
     assert all(b.key != "rule_add" for b in at.button)
     assert frame_of(at, "summary")["summary"].tolist() == ["Mine: S0007"]
+    # a rule's scope may name other stores: a manager sees what rules check, not where
+    assert frame_of(at, "checks")["checks"].tolist() == ["No import for 2 days",
+                                                         "Refund rate above 10.0% per store, last 7 days"]
+    assert "S0001" not in texts(at)
     assert frame_of(at, "status")["audience"].tolist() == ["user:mgr"]
     at.radio(key="sub_mode").set_value("daily")
     at.number_input(key="sub_daily_hour").set_value(7)
@@ -106,8 +112,12 @@ def test_analyst_deletes_a_rule_and_sees_every_delivery(demo_warehouse, state_pa
     with store.connect(state_path) as state:
         rules.save(state, rules.clean("Fresh", "freshness", {"days": 2}))
         outbox.enqueue(state, "x:mgr", "user:mgr", "email", messages.Message("alert", "to mgr", "t"), now=NOW)
+        state.execute("INSERT INTO alerts (audience, rule_id, finding_key, summary, opened_at, last_seen_at) "
+                      "VALUES ('user:mgr', 1, 'k', 'Mine: S0007', ?, ?)", (store.iso(NOW), store.iso(NOW)))
     at = open_page(PAGE, demo_warehouse, session=ANA)
     assert not at.exception
+    assert frame_of(at, "summary")[["audience", "rule", "summary"]].values.tolist() == [
+        ["user:mgr", "Fresh", "Mine: S0007"]]
     assert frame_of(at, "status")["audience"].tolist() == ["user:mgr"]
     assert "1 message(s) not delivered yet" in texts(at)
     at.button(key="rule_delete").click().run()

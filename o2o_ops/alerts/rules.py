@@ -74,8 +74,9 @@ class Rule:
             return messages.AREA_PAGES.get(metrics.KPIS[self.params["kpi"]].area, "")
         return "symmetry" if self.kind == "symmetry" else "data"
 
-    def describe(self) -> str:
-        """The rule in one sentence, e.g. ``Refund rate above 5.0% per store, last 7 days · Shanghai``."""
+    def describe(self, *, with_scope: bool = True) -> str:
+        """The rule in one sentence, e.g. ``Refund rate above 5.0% per store, last 7 days · Shanghai``
+        (``with_scope=False`` leaves out the scope, which may name stores a reader may not see)."""
         p = self.params
         if self.kind == "threshold":
             kpi = metrics.KPIS[p["kpi"]]
@@ -88,7 +89,7 @@ class Rule:
         else:
             text = f"An import refused or failed in the last {p['within_hours']} hours"
         where = self.filters().describe()
-        return text + ("" if where == "All data" else f" · {where}")
+        return text + ("" if where == "All data" or not with_scope else f" · {where}")
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,18 @@ def rule_list(path: Path) -> list[Rule]:
         return rules.load_all(state)
 
 
-def rules_frame(path: Path) -> pd.DataFrame:
-    """One row per rule: id, name, what it checks, kind, enabled, its own webhook (masked)."""
-    rows = [{"id": r.rule_id, "name": r.name, "checks": r.describe(), "kind": r.kind, "enabled": r.enabled,
-             "webhook": r.webhook.masked() if r.webhook else "", "created by": r.created_by or ""}
+def rules_frame(path: Path, user: auth.User | None = None) -> pd.DataFrame:
+    """One row per rule: id, name, what it checks, kind, enabled, its own webhook (masked).
+
+    Only writers see a rule's scope and webhook: a scope may name stores outside the reader's.
+    """
+    full = auth.can_write(user)
+    rows = [{"id": r.rule_id, "name": r.name, "checks": r.describe(with_scope=full), "kind": r.kind,
+             "enabled": r.enabled, "webhook": (r.webhook.masked() if r.webhook else "") if full else "",
+             "created by": r.created_by or ""}
             for r in rule_list(path)]
-    return pd.DataFrame(rows, columns=["id", "name", "checks", "kind", "enabled", "webhook", "created by"])
+    columns = ["id", "name", "checks", "kind", "enabled", "webhook", "created by"]
+    return pd.DataFrame(rows, columns=columns if full else [c for c in columns if c != "webhook"])
 
 
 def add_rule(path: Path, user: auth.User | None, name: str, kind: str, params: dict[str, Any],
