@@ -322,6 +322,21 @@ def test_daily_subscribers_get_one_summary_at_their_hour(tiny, state_path, users
     assert len(rec.sent) == 1
 
 
+def test_switching_from_daily_to_immediate_sends_what_was_waiting(tiny, state_path, users):
+    add_rule(state_path, "Low rating", "threshold", {"kpi": "avg_rating", "op": "below", "value": 4,
+                                                     "window_days": 14})
+    subscribe(state_path, "ana", "daily", daily_hour=18)
+    rec = Recorder()
+    run(tiny, rec)                                                          # 09:00 UTC: queued for 18:00
+    assert rec.sent == []
+    subscribe(state_path, "ana", "immediate")
+    run(tiny, rec, now=NOW + dt.timedelta(minutes=5))
+    [(to, msg)] = rec.sent
+    assert msg.subject == "o2o-ops daily alerts 2026-11-12: 1 new" and msg.items[0].startswith("Low rating: Lakeside")
+    run(tiny, rec, now=NOW + dt.timedelta(minutes=10))
+    assert len(rec.sent) == 1
+
+
 def test_dry_run_changes_nothing_and_sends_nothing(tiny, state_path, users):
     add_rule(state_path, "Low rating", "threshold", {"kpi": "avg_rating", "op": "below", "value": 4,
                                                      "window_days": 14})

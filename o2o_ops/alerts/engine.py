@@ -128,15 +128,18 @@ def _queue(state: sqlite3.Connection, key_base: str, audience: str, channels: Se
 
 
 def _daily(state: sqlite3.Connection, person: Person, sub: subscriptions.Subscription, rules_by_id: dict[int, Rule],
-           now: dt.datetime, report: RunReport) -> None:
+           now: dt.datetime, report: RunReport, *, now_due: bool = False) -> None:
+    """The daily summary when its hour has come (``now_due``: at once, for someone who switched
+    from daily to immediate with alerts still waiting)."""
     local = now.astimezone(person.tz)
     today = local.date().isoformat()
-    if local.hour < sub.daily_hour or sub.daily_last_date == today:
+    if not now_due and (local.hour < sub.daily_hour or sub.daily_last_date == today):
         return
     rows = state.execute(
         "SELECT a.alert_id, a.rule_id, a.summary, a.cleared_at FROM daily_queue q JOIN alerts a USING (alert_id) "
         "WHERE q.user_name = ? AND q.sent = 0 ORDER BY a.rule_id, a.alert_id", (person.name,)).fetchall()
-    subscriptions.mark(state, person.name, daily_last_date=today)
+    if not now_due:
+        subscriptions.mark(state, person.name, daily_last_date=today)
     if not rows:
         return
     groups: dict[str, list[str]] = {}
@@ -147,7 +150,8 @@ def _daily(state: sqlite3.Connection, person: Person, sub: subscriptions.Subscri
     msg = messages.daily_message(local.date(), list(groups.items()), messages.app_link("alerts"))
     state.executemany("UPDATE daily_queue SET sent = 1 WHERE alert_id = ? AND user_name = ?",
                       [(r["alert_id"], person.name) for r in rows])
-    _queue(state, f"daily:{person.name}:{today}", f"user:{person.name}", person.channels, msg, now, report)
+    key = f"daily:{person.name}:{today}" + (f":{store.iso(now)}" if now_due else "")
+    _queue(state, key, f"user:{person.name}", person.channels, msg, now, report)
 
 
 def evaluate_and_queue(state: sqlite3.Connection, con: duckdb.DuckDBPyConnection | None, warehouse: Path,
@@ -188,8 +192,8 @@ def evaluate_and_queue(state: sqlite3.Connection, con: duckdb.DuckDBPyConnection
             channels = aud.person.channels if aud.person else ("webhook",)
             _queue(state, key, aud.key, channels, msg, now, report)
     for name, sub in subs.items():
-        if sub.alerts_mode == "daily" and name in persons:
-            _daily(state, persons[name], sub, rules_by_id, now, report)
+        if sub.alerts_mode != "off" and name in persons:
+            _daily(state, persons[name], sub, rules_by_id, now, report, now_due=sub.alerts_mode == "immediate")
 
 
 def run(*, warehouse: str | os.PathLike | None = None, state_path: str | os.PathLike | None = None,
