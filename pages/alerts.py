@@ -122,6 +122,8 @@ else:
                                            key="rule_grain")
                 params["window_days"] = st.number_input("Over the last days of data", 1, rules.MAX_WINDOW_DAYS, 7,
                                                         key="rule_window")
+                params["min_orders"] = st.number_input("Only with at least this many orders in those days", 0,
+                                                       10_000_000, 0, key="rule_min_orders")
                 params["kpi"] = kpi
             elif kind == "symmetry":
                 params["window_days"] = st.number_input("Over the last days of data", 7, rules.MAX_WINDOW_DAYS, 28,

@@ -125,7 +125,8 @@ def test_rule_needs_a_name_and_a_usable_webhook():
 def test_defaults_and_description():
     rule = rules.clean("Refunds", "threshold", {"kpi": "refund_rate", "op": "above", "value": 0.05},
                        {"cities": ["Shanghai"], "stores": []})
-    assert rule.params == {"kpi": "refund_rate", "op": "above", "value": 0.05, "grain": "store", "window_days": 7}
+    assert rule.params == {"kpi": "refund_rate", "op": "above", "value": 0.05, "grain": "store", "window_days": 7,
+                           "min_orders": 0}
     assert rule.scope == {"cities": ("Shanghai",)}
     assert rule.describe() == "Refund rate above 5.0% per store, last 7 days · Shanghai"
     assert rules.clean("f", "freshness", {}).describe() == "No import for 2 days"
@@ -146,6 +147,14 @@ def test_threshold_per_store(tiny):
                                                    "window_days": 14})
     assert [f.summary.split(": ", 1)[1] for f in evaluate(tiny, refunds)] == \
         ["Refund rate 50.0%, above 10.0% (2026-10-28 → 2026-11-10)"]
+
+
+def test_threshold_only_where_there_are_enough_orders(tiny):
+    # 14 days: S1 has 2 orders (O1, O2), S3 one (O5)
+    rule = rules.clean("Rated", "threshold", {"kpi": "avg_rating", "op": "below", "value": 5.5, "window_days": 14,
+                                              "min_orders": 2})
+    assert [f.key for f in evaluate(tiny, rule)] == ["store:S1"]
+    assert rule.describe() == "Average rating below 5.50 ★ per store, last 14 days, with at least 2 orders"
 
 
 def test_threshold_for_the_scope_as_a_whole(tiny):

@@ -4,7 +4,8 @@ Kinds (parameters in brackets, defaults after ``=``):
 
 - ``threshold``  a registry KPI above or below a value over the last ``window_days`` (=7) days of
   data (ending at the latest order), either for each store of the scope (``grain = "store"``) or
-  for the scope as a whole (``"total"``) [kpi, op = above|below, value, window_days, grain].
+  for the scope as a whole (``"total"``), counting only what has at least ``min_orders`` (=0)
+  orders in the window [kpi, op = above|below, value, window_days, grain, min_orders].
   ``value`` is in the KPI's own unit as the registry stores it (a percentage as a fraction:
   5% = 0.05).
 - ``symmetry``   the symmetry attention list (over-promising stores, falling symmetry index) of
@@ -82,6 +83,8 @@ class Rule:
             kpi = metrics.KPIS[p["kpi"]]
             grain = "per store" if p["grain"] == "store" else "for the scope as a whole"
             text = f"{kpi.label} {p['op']} {kpi.format(p['value'])} {grain}, last {p['window_days']} days"
+            if p.get("min_orders"):
+                text += f", with at least {p['min_orders']:,} orders"
         elif self.kind == "symmetry":
             text = f"Stores on the symmetry attention list, last {p['window_days']} days"
         elif self.kind == "freshness":
@@ -141,7 +144,8 @@ def clean(name: str, kind: str, params: Mapping[str, Any], scope: Mapping[str, A
         if grain not in ("store", "total"):
             raise RuleError(f"grain must be 'store' or 'total', not {grain!r}.")
         params = {"kpi": kpi, "op": op, "value": value, "grain": grain,
-                  "window_days": _int(params, "window_days", 7, 1, MAX_WINDOW_DAYS)}
+                  "window_days": _int(params, "window_days", 7, 1, MAX_WINDOW_DAYS),
+                  "min_orders": _int(params, "min_orders", 0, 0, 10_000_000)}
     elif kind == "symmetry":
         params = {"window_days": _int(params, "window_days", 28, 7, MAX_WINDOW_DAYS)}
     elif kind == "freshness":
@@ -246,8 +250,9 @@ def _threshold(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
         return []
     flt = filters.replace(start=window[0], end=window[1])
     kpi = metrics.KPIS[p["kpi"]]
-    df = metrics.compute(ctx.con, flt, p["grain"], [kpi.name])
-    df = df[df[kpi.name].notna()]
+    df = metrics.compute(ctx.con, flt, p["grain"], list(dict.fromkeys([kpi.name, "orders"])))
+    # too few orders to judge (a store with one review is not "rated 2 stars"): no finding
+    df = df[df[kpi.name].notna() & (df["orders"].fillna(0) >= p.get("min_orders", 0))]
     hit = df[df[kpi.name] > p["value"]] if p["op"] == "above" else df[df[kpi.name] < p["value"]]
     page = messages.AREA_PAGES.get(kpi.area, "")
     span = f"{window[0]} → {window[1]}"
