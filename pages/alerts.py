@@ -79,6 +79,11 @@ elif me is not None:
             except (subscriptions.SubscriptionError, views.NotAllowed) as exc:
                 error(exc)
     st.caption(f"Now: {sub.describe()}.")
+    if me.channels:
+        st.button("Send me a test message", key="sub_test", on_click=request, args=("test",))
+        if action == "test":
+            for ok, text in views.send_test(me):
+                (st.success if ok else st.error)(text)
     mine = views.open_alerts(path, user)
     st.subheader("My open alerts")
     if mine.empty:

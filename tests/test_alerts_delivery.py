@@ -8,123 +8,30 @@ Store-manager isolation is checked on the demo warehouse: ``mgr`` runs S0007 and
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import email
-import email.policy
 import hashlib
 import hmac
 import io
-import json
 import re
-import socket
-import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
 import pypdf
 import pytest
-from aiosmtpd.controller import Controller
 
 from o2o_ops import auth, db, report
 from o2o_ops.__main__ import main
 from o2o_ops.alerts import channels, digest, engine, outbox, people, rules, scheduler, store, subscriptions
 from o2o_ops.alerts.messages import Message
 from o2o_ops.alerts.people import Webhook
+from local_servers import Receiver, Sleeps, free_port, smtp_server
 from tiny import build_tiny
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 12, 9, 0, tzinfo=UTC)
 MINE = ("S0007", "S0035")
 SECRET = "SEC-test-signing-secret"
-
-
-# ------------------------------------------------------------------------------------------
-# Local servers
-# ------------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self):
-        self.mails: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.mails.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content,
-                                                                              policy=email.policy.default)))
-        return "250 Message accepted for delivery"
-
-
-@contextlib.contextmanager
-def smtp_server(port: int):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox
-    finally:
-        controller.stop()
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 recording each POST; answers ``fail`` statuses first, then 200."""
-
-    def __init__(self, port: int = 0, *, fail: tuple[int, ...] = (), answer: dict | str = None):
-        self.requests: list[dict] = []
-        self.fail = list(fail)
-        self.answer = answer if answer is not None else {"errcode": 0, "code": 0}
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's hook name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                parts = urllib.parse.urlsplit(self.path)
-                status = receiver.fail.pop(0) if receiver.fail else 200
-                receiver.requests.append({"path": parts.path, "query": urllib.parse.parse_qs(parts.query),
-                                          "body": json.loads(body), "status": status,
-                                          "type": self.headers["Content-Type"]})
-                answer = receiver.answer if isinstance(receiver.answer, str) else json.dumps(receiver.answer)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(answer.encode())
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def url(self, path: str = "/hook", query: str = "") -> str:
-        return f"http://127.0.0.1:{self.port}{path}" + (f"?{query}" if query else "")
-
-    @property
-    def delivered(self) -> list[dict]:
-        return [r for r in self.requests if r["status"] == 200]
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Sleeps(list):
-    """A fake sleep: records the waits instead of waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 # ------------------------------------------------------------------------------------------

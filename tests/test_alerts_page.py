@@ -12,6 +12,7 @@ import pytest
 from o2o_ops import auth
 from o2o_ops.alerts import messages, outbox, rules, store, subscriptions
 from apptest_util import open_page, texts
+from local_servers import Receiver, free_port, smtp_server
 
 PAGE = "pages/alerts.py"
 MGR = {"o2o_user": {"name": "mgr"}}
@@ -136,3 +137,25 @@ def test_a_damaged_state_file_is_explained(demo_warehouse, state_path, tmp_path,
     assert [e.value for e in at.error] == [
         f"The alerts state file {state_path} cannot be used (file is not a database). Move it aside to start "
         f"afresh, or point O2O_ALERTS_DB at another file."]
+
+
+def test_a_person_sends_themselves_a_test_message(demo_warehouse, state_path, users, monkeypatch):
+    """Real local servers: mail to an aiosmtpd server, the webhook to an HTTP receiver that refuses it."""
+    port = free_port()
+    monkeypatch.setenv("O2O_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("O2O_SMTP_PORT", str(port))
+    with Receiver(answer={"errcode": 300001, "errmsg": "token is not exist"}) as rx:
+        uf = auth.load(users)
+        uf.users["mgr"]["webhook_url"] = rx.url("/robot/send", "access_token=tok-XYZ")
+        auth.save(uf)
+        with smtp_server(port) as inbox:
+            at = open_page(PAGE, demo_warehouse, session=MGR)
+            at.button(key="sub_test").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [f"Sent: mail to mgr@example.com via 127.0.0.1:{port}."]
+    assert [e.value for e in at.error] == [
+        f"Not sent by webhook: dingtalk → http://127.0.0.1:{rx.port}/… refused the message: "
+        f"errcode 300001: token is not exist"]
+    [(rcpt, mail)] = inbox.mails
+    assert rcpt == ["mgr@example.com"] and mail["Subject"] == "o2o-ops test message"
+    assert rx.requests[0]["body"]["markdown"]["title"] == "o2o-ops test message"

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from o2o_ops import auth, db
-from o2o_ops.alerts import outbox, people, rules, store, subscriptions
+from o2o_ops.alerts import channels, messages, outbox, people, rules, store, subscriptions
 from o2o_ops.alerts.rules import Rule, RuleError
 
 
@@ -134,6 +134,26 @@ def delivery_log(path: Path, user: auth.User | None, *, see_all: bool = False, l
             f"ORDER BY delivery_id DESC LIMIT ?", (*params, limit)).fetchall()
     return pd.DataFrame([dict(r) for r in rows], columns=["id", "queued_at", "kind", "audience", "channel", "subject",
                                                           "status", "tries", "sent_at", "last_error"])
+
+
+def send_test(who: people.Person, senders: outbox.Senders | None = None) -> list[tuple[bool, str]]:
+    """Send a short test message to each of ``who``'s channels at once (one try, not queued):
+    (ok, what happened) per channel, so people can check their address or webhook themselves."""
+    senders = senders or outbox.Senders.from_settings()
+    msg = messages.Message("test", "o2o-ops test message",
+                           f"This is a test from o2o-ops: alerts and digests for {who.name} arrive here.",
+                           (f"Test for {who.name}",), messages.app_link("alerts"))
+    results = []
+    for channel in who.channels:
+        try:
+            if channel == "email":
+                receipt = senders.send_email(msg, who.email, senders.smtp)
+            else:
+                receipt = senders.post_webhook(msg, who.webhook, now=store.utc_now())
+            results.append((True, f"Sent: {receipt}."))
+        except channels.DeliveryError as exc:
+            results.append((False, f"Not sent by {channel}: {exc}"))
+    return results
 
 
 def drop_delivery(path: Path, user: auth.User | None, delivery_id: int) -> None:
