@@ -305,6 +305,28 @@ def test_each_person_gets_only_their_scope(tiny, state_path, users):
     assert "Xuhui Dumplings" not in repr(rec.sent[[to for to, _ in rec.sent].index("s1mgr@example.com")][1])
 
 
+def test_a_rule_naming_other_stores_does_not_name_them_to_a_manager(tiny, state_path, users):
+    add_rule(state_path, "Pair", "threshold", {"kpi": "avg_rating", "op": "below", "value": 5.5,
+                                                    "window_days": 14, "grain": "total"},
+             {"stores": ["S1", "S3"]})
+    add_rule(state_path, "Pair by store", "threshold", {"kpi": "avg_rating", "op": "below", "value": 5.5,
+                                                             "window_days": 14}, {"stores": ["S1", "S3"]})
+    subscribe(state_path, "s1mgr")
+    subscribe(state_path, "ana")
+    rec = Recorder()
+    run(tiny, rec)
+    to_mgr = [m for to, m in rec.sent if to == "s1mgr@example.com"]
+    assert [m.items for m in to_mgr] == [
+        ("Average rating 3.00 ★ is below 5.50 ★ (S1 · within S1, 2026-10-28 → 2026-11-10)",),
+        ("Lakeside Noodles (S1, Hangzhou): Average rating 3.00 ★, below 5.50 ★ (2026-10-28 → 2026-11-10)",)]
+    for msg in to_mgr:
+        assert "S3" not in repr(msg) and "Xuhui" not in repr(msg)
+    assert to_mgr[0].text.startswith("Average rating below 5.50 ★ for the scope as a whole, last 14 days\n")
+    to_ana = [m for to, m in rec.sent if to == "ana@example.com"]
+    assert to_ana[1].text.startswith("Average rating below 5.50 ★ per store, last 14 days · S1, S3\n")
+    assert to_ana[1].link == "http://localhost:8501/quality?store=S1&store=S3"
+
+
 def test_daily_subscribers_get_one_summary_at_their_hour(tiny, state_path, users):
     add_rule(state_path, "Low rating", "threshold", {"kpi": "avg_rating", "op": "below", "value": 4,
                                                      "window_days": 14})

@@ -185,8 +185,12 @@ def evaluate_and_queue(state: sqlite3.Connection, con: duckdb.DuckDBPyConnection
                 state.executemany("INSERT OR IGNORE INTO daily_queue (alert_id, user_name) VALUES (?, ?)",
                                   [(alert_id, aud.person.name) for alert_id, _ in new])
                 continue
-            link = new[0][1].link if len(new) == 1 else messages.app_link(rule.page(), rule.filters())
-            msg = messages.alert_message(rule.name, rule.describe(), [f.summary for _, f in new], link, at=now)
+            # a restricted reader gets neither the rule's scope in words nor its stores in the link
+            shown = rules_mod.reader_filters(aud.filters_for(rule))
+            link = new[0][1].link if len(new) == 1 else messages.app_link(rule.page(), shown)
+            full = aud.person is None or auth.scope_for(aud.person.user) == (None, None)
+            msg = messages.alert_message(rule.name, rule.describe(with_scope=full), [f.summary for _, f in new],
+                                         link, at=now)
             ids = ",".join(str(a) for a, _ in new)
             key = f"alert:{aud.key}:{rule.rule_id}:{hashlib.sha256(ids.encode()).hexdigest()[:16]}"
             channels = aud.person.channels if aud.person else ("webhook",)

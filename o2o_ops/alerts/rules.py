@@ -243,6 +243,15 @@ def attention_stores(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
     return symmetry.attention_list(con, filters)[["store_id", "store_name", "store_city", "reason"]]
 
 
+def reader_filters(filters: Filters) -> Filters:
+    """``filters`` as their reader may see them written (in a summary or a link): a rule's stores
+    outside the reader's scope are left out, so a message never names a store they cannot see."""
+    if filters.scope_stores is None and filters.scope_regions is None:
+        return filters
+    keep = set(filters.scope_stores or ())
+    return filters.replace(stores=tuple(s for s in filters.stores if s in keep))
+
+
 def _threshold(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
     p = rule.params
     window = _window(ctx.con, p["window_days"])
@@ -258,10 +267,11 @@ def _threshold(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
     span = f"{window[0]} → {window[1]}"
     out = []
     if p["grain"] == "total":
+        shown = reader_filters(flt)
         for _, row in hit.iterrows():
             out.append(Finding("total", f"{kpi.label} {kpi.format(row[kpi.name])} is {p['op']} "
-                                        f"{kpi.format(p['value'])} ({flt.replace(start=None, end=None).describe()}, "
-                                        f"{span})", messages.app_link(page, flt)))
+                                        f"{kpi.format(p['value'])} ({shown.replace(start=None, end=None).describe()}, "
+                                        f"{span})", messages.app_link(page, shown)))
         return out
     for _, row in hit.sort_values("store_id").iterrows():
         out.append(Finding(f"store:{row['store_id']}",
