@@ -324,7 +324,7 @@ def test_a_rule_naming_other_stores_does_not_name_them_to_a_manager(tiny, state_
     assert to_mgr[0].text.startswith("Average rating below 5.50 ★ for the scope as a whole, last 14 days\n")
     to_ana = [m for to, m in rec.sent if to == "ana@example.com"]
     assert to_ana[1].text.startswith("Average rating below 5.50 ★ per store, last 14 days · S1, S3\n")
-    assert to_ana[1].link == "http://localhost:8501/quality?store=S1&store=S3"
+    assert to_ana[1].link == "http://localhost:8501/quality?from=2026-10-28&to=2026-11-10&store=S1&store=S3"
 
 
 def test_daily_subscribers_get_one_summary_at_their_hour(tiny, state_path, users):

@@ -187,6 +187,9 @@ def evaluate_and_queue(state: sqlite3.Connection, con: duckdb.DuckDBPyConnection
                 continue
             # a restricted reader gets neither the rule's scope in words nor its stores in the link
             shown = rules_mod.reader_filters(aud.filters_for(rule))
+            window = new[0][1].window
+            if window:
+                shown = shown.replace(start=window[0], end=window[1])
             link = new[0][1].link if len(new) == 1 else messages.app_link(rule.page(), shown)
             full = aud.person is None or auth.scope_for(aud.person.user) == (None, None)
             msg = messages.alert_message(rule.name, rule.describe(with_scope=full), [f.summary for _, f in new],

@@ -100,6 +100,7 @@ class Finding:
     key: str
     summary: str
     link: str | None = None
+    window: tuple[dt.date, dt.date] | None = None   # the days looked at, for a link to several findings
 
 
 def _int(params: Mapping[str, Any], name: str, default: int, lo: int, hi: int) -> int:
@@ -271,13 +272,13 @@ def _threshold(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
         for _, row in hit.iterrows():
             out.append(Finding("total", f"{kpi.label} {kpi.format(row[kpi.name])} is {p['op']} "
                                         f"{kpi.format(p['value'])} ({shown.replace(start=None, end=None).describe()}, "
-                                        f"{span})", messages.app_link(page, shown)))
+                                        f"{span})", messages.app_link(page, shown), window))
         return out
     for _, row in hit.sort_values("store_id").iterrows():
         out.append(Finding(f"store:{row['store_id']}",
                            f"{row['store_name']} ({row['store_id']}, {row['store_city']}): {kpi.label} "
                            f"{kpi.format(row[kpi.name])}, {p['op']} {kpi.format(p['value'])} ({span})",
-                           messages.app_link(page, flt.replace(stores=(row["store_id"],)))))
+                           messages.app_link(page, flt.replace(stores=(row["store_id"],))), window))
     return out
 
 
@@ -288,7 +289,7 @@ def _symmetry(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
     flt = filters.replace(start=window[0], end=window[1])
     listed = attention_stores(ctx.con, flt).sort_values("store_id")
     return [Finding(f"store:{r.store_id}", f"{r.store_name} ({r.store_id}, {r.store_city}): {r.reason}",
-                    messages.app_link("symmetry", flt.replace(stores=(r.store_id,))))
+                    messages.app_link("symmetry", flt.replace(stores=(r.store_id,))), window)
             for r in listed.itertuples()]
 
 
