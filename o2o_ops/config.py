@@ -43,6 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_SMTP_FROM", "o2o-ops@localhost", "Sender address of alerts and digests."),
     Setting("O2O_SMTP_STARTTLS", "auto",
             "auto: STARTTLS when the server offers it; require: refuse a server without it; off: never."),
+    Setting("O2O_SMTP_CA_FILE", "",
+            "CA certificates (PEM) to trust for the mail server's STARTTLS, e.g. a company CA; empty: the system's."),
     Setting("O2O_DELIVERY_ATTEMPTS", "4", "Tries per delivery within one run before it waits for the next run."),
     Setting("O2O_DELIVERY_BACKOFF_S", "2",
             "Wait before the second try, doubled before each further try (exponential backoff)."),

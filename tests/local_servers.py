@@ -95,3 +95,40 @@ class Sleeps(list):
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+
+
+def self_signed_cert(folder) -> tuple[str, str]:
+    """(certificate, key) PEM files for 127.0.0.1, made with the openssl command line."""
+    import subprocess
+    cert, key = f"{folder}/cert.pem", f"{folder}/key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@contextlib.contextmanager
+def tls_smtp_server(port: int, cert: str, key: str, login: str, password: str):
+    """An SMTP server that offers STARTTLS, requires it, and requires sign-in as login/password.
+    Yields (inbox, sign-ins seen: (login, ok))."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    inbox, seen = Inbox(), []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == login \
+            and auth_data.password.decode() == password
+        seen.append((auth_data.login.decode(), ok, session.ssl is not None))
+        return AuthResult(success=ok, handled=False)   # handled=False: the server answers 535 itself
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                            authenticator=authenticator, auth_required=True, auth_exclude_mechanism=["LOGIN"])
+    controller.start()
+    try:
+        yield inbox, seen
+    finally:
+        controller.stop()

@@ -25,7 +25,7 @@ from o2o_ops.__main__ import main
 from o2o_ops.alerts import channels, digest, engine, outbox, people, rules, scheduler, store, subscriptions
 from o2o_ops.alerts.messages import Message
 from o2o_ops.alerts.people import Webhook
-from local_servers import Receiver, Sleeps, free_port, smtp_server
+from local_servers import Receiver, Sleeps, free_port, self_signed_cert, smtp_server, tls_smtp_server
 from tiny import build_tiny
 
 UTC = dt.timezone.utc
@@ -480,3 +480,26 @@ def test_the_state_file_is_private(state_path):
     with store.connect(state_path):
         pass
     assert state_path.stat().st_mode & 0o777 == 0o600
+
+
+def test_starttls_when_offered_then_sign_in_and_deliver(tmp_path, state_path, users):
+    cert, key = self_signed_cert(tmp_path)
+    port = free_port()
+    good = channels.SmtpSettings("127.0.0.1", port, "bot", "s3cret-pw", ca_file=cert)
+    with tls_smtp_server(port, cert, key, "bot", "s3cret-pw") as (inbox, seen):
+        receipt = channels.send_email(Message("alert", "over TLS", "t"), "ana@example.com", good)
+        # the system's CAs do not know this server: refused, no password sent, not retried
+        with pytest.raises(channels.DeliveryError) as untrusted:
+            channels.send_email(Message("alert", "x", "t"), "ana@example.com",
+                                channels.SmtpSettings("127.0.0.1", port, "bot", "s3cret-pw"))
+        with pytest.raises(channels.DeliveryError) as wrong:
+            channels.send_email(Message("alert", "x", "t"), "ana@example.com",
+                                channels.SmtpSettings("127.0.0.1", port, "bot", "guess", ca_file=cert))
+    assert receipt == f"mail to ana@example.com via 127.0.0.1:{port}"
+    assert [m["Subject"] for _, m in inbox.mails] == ["over TLS"]
+    assert seen == [("bot", True, True), ("bot", False, True)]        # both sign-ins inside TLS
+    assert str(untrusted.value).startswith(f"The mail server 127.0.0.1:{port} failed the TLS check (")
+    assert str(untrusted.value).endswith("set O2O_SMTP_CA_FILE if it uses a company CA.")
+    assert not untrusted.value.retry
+    assert str(wrong.value) == "The mail server refused the sign-in (code 535)." and not wrong.value.retry
+    assert "s3cret-pw" not in str(untrusted.value) + str(wrong.value)

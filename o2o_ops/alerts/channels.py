@@ -2,7 +2,7 @@
 
 Mail: the server from the settings ``O2O_SMTP_*``, else the ``[smtp]`` table of
 ``.streamlit/secrets.toml`` (keys ``host``, ``port``, ``user``, ``password``, ``from``,
-``starttls``). STARTTLS is used whenever the server offers it (``starttls = "auto"``);
+``starttls``, ``ca_file``). STARTTLS is used whenever the server offers it (``starttls = "auto"``);
 ``"require"`` refuses a server without it; credentials are never sent over an unencrypted
 connection and never written to a log or an error message.
 
@@ -70,6 +70,7 @@ class SmtpSettings:
     password: str | None = None
     sender: str = "o2o-ops@localhost"
     starttls: str = "auto"          # auto | require | off
+    ca_file: str | None = None      # PEM certificates to trust; None: the system's
 
     def __repr__(self) -> str:      # never print the password
         return f"SmtpSettings(host={self.host!r}, port={self.port}, user={self.user!r}, starttls={self.starttls!r})"
@@ -105,7 +106,8 @@ def smtp_settings(secrets_path: Path | None = None) -> SmtpSettings | None:
     if starttls not in ("auto", "require", "off"):
         raise DeliveryError(f"O2O_SMTP_STARTTLS must be auto, require or off, not {starttls!r}.", retry=False)
     return SmtpSettings(host, port, pick("O2O_SMTP_USER", "user") or None,
-                        pick("O2O_SMTP_PASSWORD", "password") or None, pick("O2O_SMTP_FROM", "from"), starttls)
+                        pick("O2O_SMTP_PASSWORD", "password") or None, pick("O2O_SMTP_FROM", "from"), starttls,
+                        pick("O2O_SMTP_CA_FILE", "ca_file") or None)
 
 
 def build_email(msg: Message, to: str, sender: str) -> EmailMessage:
@@ -135,7 +137,7 @@ def send_email(msg: Message, to: str, settings: SmtpSettings | None) -> str:
             smtp.ehlo()
             encrypted = False
             if settings.starttls != "off" and smtp.has_extn("starttls"):
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=ssl.create_default_context(cafile=settings.ca_file))
                 smtp.ehlo()
                 encrypted = True
             elif settings.starttls == "require":
@@ -157,6 +159,10 @@ def send_email(msg: Message, to: str, settings: SmtpSettings | None) -> str:
         retry = 400 <= exc.smtp_code < 500
         raise DeliveryError(f"The mail server answered {exc.smtp_code}: "
                             f"{exc.smtp_error.decode('utf-8', 'replace')[:200]}", retry=retry) from None
+    except ssl.SSLError as exc:
+        raise DeliveryError(f"The mail server {settings.host}:{settings.port} failed the TLS check "
+                            f"({exc.reason or exc}); set O2O_SMTP_CA_FILE if it uses a company CA.",
+                            retry=False) from None
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryError(f"Could not reach the mail server {settings.host}:{settings.port}: "
                             f"{type(exc).__name__}: {exc}") from None
