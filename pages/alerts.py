@@ -139,12 +139,17 @@ else:
                 params["within_hours"] = st.number_input("Failures of the last (hours)", 1, 24 * 31, 24, key="rule_hours")
             scope = {}
             if kind in ("threshold", "symmetry"):
-                st.markdown("Scope (empty: every store; each person's own scope applies on top)")
+                st.markdown("Scope (empty: every store; each person's own scope applies on top). It starts "
+                            "from the sidebar's filters.")
                 scope["stores"] = st.multiselect("Stores", list(choices["stores"]), format_func=choices["stores"].get,
+                                                 default=[s for s in filters.stores if s in choices["stores"]],
                                                  key="rule_stores")
                 scope["regions"] = st.multiselect("Regions", choices["regions"], key="rule_regions")
-                scope["cities"] = st.multiselect("Cities", choices["cities"], key="rule_cities")
-                scope["categories"] = st.multiselect("Categories", choices["categories"], key="rule_categories")
+                scope["cities"] = st.multiselect("Cities", choices["cities"], key="rule_cities",
+                                                 default=[c for c in filters.cities if c in choices["cities"]])
+                scope["categories"] = st.multiselect(
+                    "Categories", choices["categories"], key="rule_categories",
+                    default=[c for c in filters.categories if c in choices["categories"]])
             st.markdown("Also post to a chat webhook of this rule's own (optional)")
             hook_url = st.text_input("Webhook URL", key="hook_url")
             hook_format = st.selectbox("Format", list(people.WEBHOOK_FORMATS), format_func=people.WEBHOOK_FORMATS.get,

@@ -48,10 +48,11 @@ def frame_of(at, column: str) -> pd.DataFrame:
 
 def test_open_demo_adds_a_rule(demo_warehouse, state_path, tmp_path, monkeypatch):
     monkeypatch.setenv("O2O_USERS_FILE", str(tmp_path / "none.toml"))
-    at = open_page(PAGE, demo_warehouse)
+    at = open_page(PAGE, demo_warehouse, query={"category": "hotel"})
     assert not at.exception
     shown = texts(at)
     assert "Subscriptions belong to a person, so they need sign-in" in shown
+    assert at.multiselect(key="rule_categories").value == ["hotel"]      # the scope starts from the sidebar
     assert "No rules yet." in shown and "Nothing sent yet." in shown
     at.text_input(key="rule_name").input("Refunds over 8%")
     at.selectbox(key="rule_kpi").select("refund_rate")
@@ -62,10 +63,10 @@ def test_open_demo_adds_a_rule(demo_warehouse, state_path, tmp_path, monkeypatch
     at.selectbox(key="hook_format").select("feishu")
     at.button(key="rule_add").click().run()
     assert not at.exception and not at.error
-    assert "Added rule 1: Refund rate above 8.0% per store, last 7 days · Shanghai." in texts(at)
+    assert "Added rule 1: Refund rate above 8.0% per store, last 7 days · Shanghai · hotel." in texts(at)
     table = frame_of(at, "checks")
     assert table[["id", "name", "checks", "webhook", "created by"]].values.tolist() == [
-        [1, "Refunds over 8%", "Refund rate above 8.0% per store, last 7 days · Shanghai",
+        [1, "Refunds over 8%", "Refund rate above 8.0% per store, last 7 days · Shanghai · hotel",
          "feishu → https://open.feishu.cn/…", "open demo"]]
     # a careless entry: no name
     at.text_input(key="rule_name").input("")
