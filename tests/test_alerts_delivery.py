@@ -194,6 +194,10 @@ def test_mail_server_down_then_up_delivers_the_digest_exactly_once(tiny, state_p
     assert again.queued == [] and again.outcomes == [] and alerts.outcomes == []
     assert len(inbox.mails) == 1
     assert [(a, ok) for _, a, ok, _ in log_rows(state_path)][-1] == (5, 1)
+    # once delivered, the HTML body and the PDF are not kept (the text is, for the log)
+    with store.connect(state_path, write=False) as state:
+        kept = Message.from_json(state.execute("SELECT message FROM deliveries").fetchone()[0])
+    assert kept.html is None and kept.attachments == () and kept.text.startswith("Weekly operations report 2026-W45")
 
 
 # ------------------------------------------------------------------------------------------

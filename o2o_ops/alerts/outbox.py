@@ -16,6 +16,7 @@ the server, never a password, token or signing secret).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 import time
@@ -100,8 +101,11 @@ def _log(path: Path, delivery_id: int, ok: bool, detail: str, now: dt.datetime, 
         state.execute("INSERT INTO delivery_log (delivery_id, at, attempt, ok, detail) VALUES (?, ?, ?, ?, ?)",
                       (delivery_id, store.iso(now), tries, int(ok), detail))
         if sent:
-            state.execute("UPDATE deliveries SET status = 'sent', sent_at = ?, claimed_at = NULL "
-                          "WHERE delivery_id = ?", (store.iso(now), delivery_id))
+            # keep the text for the log, not the HTML body and PDF (a year of digests would fill the disk)
+            row = state.execute("SELECT message FROM deliveries WHERE delivery_id = ?", (delivery_id,)).fetchone()
+            slim = dataclasses.replace(Message.from_json(row[0]), html=None, attachments=()).to_json()
+            state.execute("UPDATE deliveries SET status = 'sent', sent_at = ?, claimed_at = NULL, message = ? "
+                          "WHERE delivery_id = ?", (store.iso(now), slim, delivery_id))
         elif release:
             state.execute("UPDATE deliveries SET status = 'pending', claimed_at = NULL WHERE delivery_id = ?",
                           (delivery_id,))
