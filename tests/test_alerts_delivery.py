@@ -411,6 +411,12 @@ def test_commands(tiny, state_path, users, monkeypatch, capsys):
     monkeypatch.setenv("O2O_DELIVERY_BACKOFF_S", "0")
     assert main(["alerts", "run", "--warehouse", str(tiny)]) == 1
     assert "NOT delivered after 4 tries (kept for the next run)" in capsys.readouterr().out
+    # a careless setting: explained, exit 2, the alert still queued
+    monkeypatch.setenv("O2O_SMTP_PORT", "25x")
+    assert main(["alerts", "run", "--warehouse", str(tiny)]) == 2
+    assert capsys.readouterr().err == "error: The mail server port '25x' is not a number.\n"
+    assert "undelivered:\n  #2 user:ana by email · o2o-ops alert: Refunds (4 tries;" in \
+        (main(["alerts", "list", "--warehouse", str(tiny)]), capsys.readouterr().out)[1]
 
 
 def test_scheduler_runs_rounds_and_sends_each_thing_once(tiny, state_path, users):

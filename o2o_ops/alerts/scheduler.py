@@ -14,7 +14,7 @@ import time
 from typing import Callable, Iterator
 
 from o2o_ops import auth, config, db
-from o2o_ops.alerts import digest, engine, store
+from o2o_ops.alerts import channels, digest, engine, store
 
 log = logging.getLogger("o2o_ops.alerts")
 
@@ -26,7 +26,7 @@ def one_round(*, clock: Callable[[], dt.datetime] = store.utc_now, **kwargs) -> 
     for name, job in (("alerts", engine.run), ("digest", digest.send)):
         try:
             result = job(now=clock(), **kwargs)
-        except (db.WarehouseError, auth.AuthError, OSError, ValueError) as exc:
+        except (db.WarehouseError, auth.AuthError, OSError, ValueError, channels.DeliveryError) as exc:
             lines.append(f"{name}: could not run: {exc}")
             continue
         lines += [f"{name}: {line}" for line in result.lines()]

@@ -139,7 +139,10 @@ def delivery_log(path: Path, user: auth.User | None, *, see_all: bool = False, l
 def send_test(who: people.Person, senders: outbox.Senders | None = None) -> list[tuple[bool, str]]:
     """Send a short test message to each of ``who``'s channels at once (one try, not queued):
     (ok, what happened) per channel, so people can check their address or webhook themselves."""
-    senders = senders or outbox.Senders.from_settings()
+    try:
+        senders = senders or outbox.Senders.from_settings()
+    except channels.DeliveryError as exc:   # e.g. a port that is not a number
+        return [(False, str(exc))]
     msg = messages.Message("test", "o2o-ops test message",
                            f"This is a test from o2o-ops: alerts and digests for {who.name} arrive here.",
                            (f"Test for {who.name}",), messages.app_link("alerts"))

@@ -13,7 +13,7 @@ import sqlite3
 import sys
 
 from o2o_ops import auth
-from o2o_ops.alerts import digest, engine, people, rules, scheduler, store, subscriptions
+from o2o_ops.alerts import channels, digest, engine, people, rules, scheduler, store, subscriptions
 from o2o_ops.cli import add_warehouse_arg
 
 
@@ -62,7 +62,7 @@ def _guard(func):
     def wrapped(args: argparse.Namespace) -> int:
         try:
             return func(args)
-        except (auth.AuthError, ValueError, sqlite3.Error, OSError) as exc:
+        except (auth.AuthError, ValueError, sqlite3.Error, OSError, channels.DeliveryError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     return wrapped
