@@ -76,7 +76,7 @@ elif me is not None:
                 saved = views.save_subscription(path, subscriptions.Subscription(
                     me.name, mode, tuple(chosen) or None, int(daily_hour), weekday, int(digest_hour)), me)
                 flash(f"Saved: {saved.describe()}.")
-            except (subscriptions.SubscriptionError, views.NotAllowed) as exc:
+            except (ValueError, views.NotAllowed) as exc:   # bad input, a busy state file
                 error(exc)
     st.caption(f"Now: {sub.describe()}.")
     if me.channels:
@@ -160,7 +160,7 @@ else:
                 try:
                     rule = views.add_rule(path, user, name, kind, params, scope, hook_url, hook_format, hook_secret)
                     flash(f"Added rule {rule.rule_id}: {rule.describe()}.")
-                except (rules.RuleError, views.NotAllowed) as exc:
+                except (ValueError, views.NotAllowed) as exc:
                     error(exc)
     if not rules_df.empty:
         with st.expander("Change a rule"):
@@ -180,7 +180,7 @@ else:
                 if action == "rule_delete":
                     views.delete_rule(path, user, int(picked))
                     flash(f"Rule {picked} deleted.")
-            except (rules.RuleError, views.NotAllowed) as exc:
+            except (ValueError, views.NotAllowed) as exc:
                 error(exc)
 
 st.subheader("Delivery log")
