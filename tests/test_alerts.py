@@ -11,6 +11,7 @@ The delivery side here records messages in memory; tests/test_alerts_delivery.py
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import zoneinfo
 from pathlib import Path
@@ -482,3 +483,43 @@ def test_a_damaged_state_file_is_explained_not_a_traceback(tiny, state_path, use
     bad.write_text("store_id\nS1\n")
     with pytest.raises(ingest.ImportRejected):
         ingest.import_file("stores", bad, warehouse=tiny)
+
+
+def test_rules_and_subscriptions_from_the_command_line(tiny, state_path, users, monkeypatch, capsys):
+    from o2o_ops.__main__ import main
+    wh = ["--warehouse", str(tiny)]
+    assert main(["alerts", "rule", "add", "Refunds", "--kind", "threshold", "--kpi", "refund_rate", "--op", "above",
+                 "--value", "0.08", "--city", "Shanghai", "--min-orders", "3", *wh]) == 0
+    assert capsys.readouterr().out == ("added rule 1: Refund rate above 8.0% per store, last 7 days, with at least 3 "
+                                       "orders · Shanghai\n")
+    monkeypatch.setattr("sys.stdin", io.StringIO("SEC-abc\n"))
+    assert main(["alerts", "rule", "add", "Stale", "--kind", "freshness", "--days", "3", "--webhook-url",
+                 "https://oapi.dingtalk.com/robot/send?access_token=tok", "--webhook-format", "dingtalk",
+                 "--webhook-secret-stdin", *wh]) == 0
+    assert capsys.readouterr().out == "added rule 2: No import for 3 days → dingtalk → https://oapi.dingtalk.com/…\n"
+    with store.connect(state_path, write=False) as state:
+        stale = rules.load_all(state)[1]
+    assert stale.webhook.secret == "SEC-abc" and stale.created_by.startswith("cli:")
+    assert main(["alerts", "rule", "disable", "1", *wh]) == 0
+    assert main(["alerts", "subscribe", "s1mgr", "--alerts", "daily", "--rule", "2", "--digest", "friday",
+                 "--digest-hour", "17", *wh]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == \
+        "s1mgr: alerts once a day at 08:00 (1 rule); the weekly digest on Fridays at 17:00"
+    assert main(["alerts", "subscribe", "s1mgr", "--digest", "none", *wh]) == 0    # the rest unchanged
+    assert capsys.readouterr().out == "s1mgr: alerts once a day at 08:00 (1 rule); no weekly digest\n"
+    # careless input: explained, exit 2, nothing written
+    for argv, message in (
+            (["alerts", "rule", "add", "x", "--kind", "threshold", "--kpi", "avg_rating", "--op", "above"],
+             "error: value must be a number, not None.\n"),
+            (["alerts", "rule", "add", "x", "--kind", "freshness", "--webhook-url", "ftp://x"],
+             "error: rule: webhook URL must start with https:// (or http://) and name a host.\n"),
+            (["alerts", "rule", "remove", "7"], "error: There is no rule 7.\n"),
+            (["alerts", "subscribe", "nobody", "--alerts", "daily"],
+             "error: No usable user named 'nobody' in the users file (`alerts list` shows problems).\n"),
+            (["alerts", "subscribe", "s1mgr", "--daily-hour", "25"],
+             "error: The daily hour must be a whole hour from 0 to 23, not 25.\n")):
+        assert main([*argv, *wh]) == 2, argv
+        assert capsys.readouterr().err == message
+    with store.connect(state_path, write=False) as state:
+        assert [(r.rule_id, r.enabled) for r in rules.load_all(state)] == [(1, False), (2, True)]
+    assert main(["alerts", "rule", "remove", "1", *wh]) == 0
