@@ -255,6 +255,13 @@ def test_generic_slack_and_wecom_payloads():
     assert content.endswith(f"[Open in o2o-ops]({MSG.link})")
 
 
+def test_a_long_wecom_message_is_cut_to_its_4096_bytes():
+    long = Message("alert", "门店提醒", "t", tuple(f"门店 S{i:04d} 评分下降" for i in range(400)))
+    _, body = channels.payload(long, Webhook("https://qyapi.weixin.qq.com/x", "wecom"), now=NOW)
+    content = body["markdown"]["content"].encode("utf-8")
+    assert 4090 <= len(content) <= 4096 and content.decode("utf-8").startswith("**门店提醒**")
+
+
 def test_dingtalk_payload_and_signature():
     with Receiver() as rx:
         channels.post_webhook(MSG, Webhook(rx.url("/robot/send", "access_token=tok123"), "dingtalk", SECRET), now=NOW)

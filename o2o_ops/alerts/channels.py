@@ -209,7 +209,9 @@ def payload(msg: Message, hook: Webhook, *, now: dt.datetime) -> tuple[str, dict
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"<{msg.link}|{msg.link_label}>"}})
         return url, {"text": msg.subject, "blocks": blocks}
     if hook.format == "wecom":
-        return url, {"msgtype": "markdown", "markdown": {"content": _markdown(msg)[:4000]}}
+        # WeCom takes at most 4096 bytes of UTF-8 (a Chinese character is 3)
+        content = _markdown(msg).encode("utf-8")[:4096].decode("utf-8", "ignore")
+        return url, {"msgtype": "markdown", "markdown": {"content": content}}
     if hook.format == "dingtalk":
         body = {"msgtype": "markdown", "markdown": {"title": msg.subject, "text": _markdown(msg)}}
         if hook.secret:
