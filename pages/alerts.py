@@ -5,9 +5,9 @@ import streamlit as st
 
 from o2o_ops import auth, metrics
 from o2o_ops.alerts import people, rules, store, subscriptions, views
-from o2o_ops.ui import auth as auth_ui, data, frame
+from o2o_ops.ui import auth as auth_ui, frame, warehouse
 
-scope_choices = data.cached(views.scope_choices)
+scope_choices = warehouse.cached(views.scope_choices)
 
 filters = frame.current_filters()
 frame.header("Alerts", filters, note="rules, subscriptions and what was sent")
