@@ -37,6 +37,7 @@ PAGES = {
     "Reference": [
         st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
         st.Page("pages/definitions.py", title="KPI definitions", icon=":material/menu_book:", url_path="definitions"),
+        st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
     ],
 }
 

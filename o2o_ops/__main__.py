@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "o2o_ops.cli.user_cmd",
     "o2o_ops.cli.report_cmd",
     "o2o_ops.cli.attention_cmd",
+    "o2o_ops.cli.alerts_cmd",
 )
 
 

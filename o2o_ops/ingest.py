@@ -92,6 +92,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping as Mappi
 import duckdb
 
 from o2o_ops import config, db
+from o2o_ops.alerts.import_failures import recorded as _record_failures  # for the failed-import alert
 
 Progress = Callable[[float, str], None]
 
@@ -475,6 +476,7 @@ class Source:
 # --------------------------------------------------------------------------------------------
 
 
+@_record_failures
 def import_file(table: str, path: str | os.PathLike, *, mapping: str | os.PathLike | MappingT | None = None,
                 warehouse: str | os.PathLike | None = None, imported_by: str | None = None,
                 progress: Progress | None = None) -> ImportResult:
@@ -525,6 +527,7 @@ def find_sources(folder: str | os.PathLike, mapping: str | os.PathLike | Mapping
     return sources
 
 
+@_record_failures
 def import_dir(folder: str | os.PathLike, *, mapping: str | os.PathLike | MappingT | None = None,
                warehouse: str | os.PathLike | None = None, imported_by: str | None = None,
                progress: Progress | None = None) -> ImportResult:
@@ -540,6 +543,7 @@ def validate(sources: Sequence[Source], *, warehouse: str | os.PathLike | None =
         return problems
 
 
+@_record_failures
 def import_batch(sources: Sequence[Source], *, warehouse: str | os.PathLike | None = None,
                  imported_by: str | None = None, progress: Progress | None = None) -> ImportResult:
     """Validate then merge a batch of files in one :func:`db.rebuild` (all or nothing)."""
