@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "o2o_ops.cli.kpis_cmd",
     "o2o_ops.cli.bench_cmd",
     "o2o_ops.cli.calibrate_cmd",
+    "o2o_ops.cli.anomalies_cmd",
     "o2o_ops.cli.user_cmd",
     "o2o_ops.cli.report_cmd",
 )

@@ -14,6 +14,9 @@ measures every campaign with :func:`o2o_ops.lift.campaign_lift` and checks:
   with no campaign at them, and the clean stores of a random city x category cell; the share of
   judged placebos whose interval contains 0 (goal ≥ 90 %).
 
+It also measures the anomaly flags (:func:`o2o_ops.anomalies.evaluate_demo`): the share of the
+planted spikes' store-weeks flagged, and the share of unplanted store-weeks flagged (goal < 5 %).
+
 Everything is deterministic per seed (the demo and the placebo draws).
 """
 
@@ -29,10 +32,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from o2o_ops import demo, lift
+from o2o_ops import anomalies, demo, lift
 from o2o_ops.filters import Filters
 
-GOALS = {"coverage": 0.90, "false_lift": 0.05, "placebo_contains_zero": 0.90}
+GOALS = {"coverage": 0.90, "false_lift": 0.05, "placebo_contains_zero": 0.90, "unplanted_flagged": 0.05}
 
 
 def _placebo_windows(con: duckdb.DuckDBPyConnection, seed: int) -> list[tuple[str, list[str], dt.date, dt.date]]:
@@ -122,16 +125,37 @@ def calibrate(seeds: int = 5, orders: int = 100_000, first_seed: int = 1,
               progress: Callable[[str], None] | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """Run :func:`run_seed` for ``seeds`` seeds from ``first_seed``; (summary, campaigns, placebos)."""
     say = progress or (lambda message: None)
-    camps, placebos = [], []
+    camps, placebos, flags = [], [], []
     with tempfile.TemporaryDirectory(prefix="o2o-calibrate-") as tmp:
         for seed in range(first_seed, first_seed + seeds):
             camp, placebo = run_seed(Path(tmp) / f"seed{seed}.duckdb", seed, orders)
             camps.append(camp)
             placebos.append(placebo)
+            con = duckdb.connect(str(Path(tmp) / f"seed{seed}.duckdb"), read_only=True)
+            try:
+                flags.append(anomalies.evaluate_demo(con))
+            finally:
+                con.close()
             j = camp[camp["judged"]]
             say(f"seed {seed}: {len(j)} of {len(camp)} campaigns judged, {int(j['covered'].sum())} intervals "
                 f"contain the truth; {int(placebo['judged'].sum())} placebos judged, "
                 f"{int(placebo.loc[placebo['judged'], 'contains_zero'].sum())} contain 0")
             (Path(tmp) / f"seed{seed}.duckdb").unlink(missing_ok=True)
     camp_all, placebo_all = pd.concat(camps, ignore_index=True), pd.concat(placebos, ignore_index=True)
-    return summarise(camp_all, placebo_all), camp_all, placebo_all
+    summary = summarise(camp_all, placebo_all)
+    summary["anomalies"] = summarise_anomalies(flags)
+    return summary, camp_all, placebo_all
+
+
+def summarise_anomalies(runs: list[dict]) -> dict:
+    """Anomaly flags over the seeds: share of planted-spike store-weeks flagged (on orders, on any
+    KPI) and share of unplanted store-weeks flagged (weighted by store-weeks)."""
+    n = sum(r["unplanted_store_weeks"] for r in runs)
+    return {
+        "spike_found_orders": float(np.mean([v for r in runs for v in r["spike_store_weeks_found"].values()])),
+        "spike_found_any_kpi": float(np.mean([v for r in runs for v in r["spike_store_weeks_found_any_kpi"].values()])),
+        "spike_found_orders_worst": float(min(v for r in runs for v in r["spike_store_weeks_found"].values())),
+        "unplanted_store_weeks": n,
+        "unplanted_flagged_share": float(sum(r["unplanted_flagged_share"] * r["unplanted_store_weeks"] for r in runs) / n)
+        if n else math.nan,
+    }

@@ -1,4 +1,5 @@
-"""``python -m o2o_ops calibrate``: how often the lift's 95 % interval contains the planted truth."""
+"""``python -m o2o_ops calibrate``: how often the lift's 95 % interval contains the planted truth,
+and how the anomaly flags do on the planted spikes."""
 
 from __future__ import annotations
 
@@ -51,8 +52,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"effects of 10% or more found   {_pct(summary['real_effects_found'])}")
     print(f"median interval width          {summary['median_interval_width'] * 100:.1f} points")
     print(f"error of the estimate (log)    bias {summary['bias_log']:+.4f}, rmse {summary['rmse_log']:.4f}")
+    an = summary["anomalies"]
+    print(f"anomaly flags: planted spikes' store-weeks flagged {_pct(an['spike_found_orders'])} on orders "
+          f"(worst spike {_pct(an['spike_found_orders_worst'])}), {_pct(an['spike_found_any_kpi'])} on any KPI")
+    print(f"anomaly flags: unplanted store-weeks flagged {_pct(an['unplanted_flagged_share'])} of "
+          f"{an['unplanted_store_weeks']:,}   (goal < {goals['unplanted_flagged']:.0%})")
     met = (summary["coverage"] >= goals["coverage"] and summary["false_lift"] <= goals["false_lift"]
-           and summary["placebo_contains_zero"] >= goals["placebo_contains_zero"])
+           and summary["placebo_contains_zero"] >= goals["placebo_contains_zero"]
+           and an["unplanted_flagged_share"] < goals["unplanted_flagged"])
     print("all goals met" if met else "NOT all goals met")
     if args.json:
         Path(args.json).write_text(json.dumps({

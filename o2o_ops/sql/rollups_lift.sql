@@ -62,3 +62,22 @@ FROM rollup_lift_store_day
 WHERE n_campaigns = 0
 GROUP BY ALL
 ORDER BY date, city, category;
+
+-- rollup_anomaly_store_week: one row per store x ISO week (Monday start) with the sums behind the
+-- headline KPIs the anomaly flags watch (o2o_ops/anomalies.py): orders placed, waits and ratings
+-- of those orders, paid and refunded orders, and how many days of the week lie in the data.
+CREATE OR REPLACE TABLE rollup_anomaly_store_week AS
+WITH span AS (SELECT min(order_date) AS first, max(order_date) AS last FROM order_facts)
+SELECT o.store_id, any_value(o.city) AS city, any_value(o.category) AS category,
+       date_trunc('week', o.order_date)::DATE AS week_start,
+       strftime(date_trunc('week', o.order_date), '%G-W%V') AS iso_week,
+       date_diff('day', greatest(date_trunc('week', o.order_date)::DATE, any_value(span.first)),
+                 least(date_trunc('week', o.order_date)::DATE + 6, any_value(span.last))) + 1 AS days_in_data,
+       count(*) AS n_orders,
+       count(o.wait_minutes) AS wait_n, coalesce(sum(o.wait_minutes), 0) AS wait_sum,
+       sum(o.count_reviews) AS rating_n, sum(o.rating_sum) AS rating_sum,
+       count(*) FILTER (WHERE o.is_paid) AS paid_orders,
+       count(*) FILTER (WHERE o.is_paid AND o.has_refund) AS refunded_orders
+FROM order_facts o CROSS JOIN span
+GROUP BY o.store_id, date_trunc('week', o.order_date)
+ORDER BY o.store_id, week_start;
