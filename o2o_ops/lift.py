@@ -12,25 +12,28 @@ The counterfactual for "the campaign's stores during the campaign" is built from
    campaign at that store, ``rollup_lift_cell_day``): they carry what moves everybody's orders
    from the baseline to the campaign weeks — holidays, city-wide spikes, seasonality, weekday
    mix. A campaign targets one city and one category, and shocks come by city (a local spike) or
-   by category (restaurants fall over the Spring Festival while hotels rise), so each day's
-   shock is fitted as a **two-way multiplicative model, city effect x category effect**, on the
-   pool's city x category cells: ``orders ≈ usual orders · exp(a_city + b_category)`` (Poisson
-   maximum likelihood by iterative proportional fitting). The campaign's own cell need not have
-   a control store: same-city stores of other categories give the city effect, same-category
-   stores of other cities the category effect, the remaining cells link the two.
+   by category (restaurants fall over the Spring Festival while hotels rise), so the shock is
+   fitted as a **two-way multiplicative model, city effect x category effect**, on the pool's
+   city x category cells: ``orders ≈ usual orders · exp(a_city + b_category)`` (Poisson maximum
+   likelihood by iterative proportional fitting). The campaign's own cell need not have a control
+   store: same-city stores of other categories give the city effect, same-category stores of
+   other cities the category effect, the remaining cells link the two.
 
 Each store's "usual orders" are its mean on clean days of that ISO weekday
 (``rollup_lift_store_day.level_orders``), so stores of any size and weekday profile sit on one
 scale and days with stores moving in and out of the pool stay comparable.
 
-For the campaign's stores T on day d: ``expected(d) = Σ_{s∈T} usual_s(weekday d) ·
-exp(a_city(s)(d) + b_category(s)(d))``, fitted with T's own store-days left out of the pool.
 Days are grouped into 7-day blocks counted from the campaign's first day (baseline blocks
-backwards from the day before); a block counts when it has at least :data:`MIN_BLOCK_DAYS`
-usable days. For each block ``l = log(Σ actual / Σ expected)``; the effect on the log scale is
+backwards from the day before), over the usable days; a block counts when it has at least
+:data:`MIN_BLOCK_DAYS` of them. For each block the two-way model is fitted on the pool's sums
+over the block's usable days, with the campaign stores' own store-days left out, and
+``expected = Σ_{cells of T} (T's usual orders on those days) · exp(a_city + b_category)``.
+``l = log(actual / expected)``; the effect on the log scale is
 ``θ = mean(l over campaign blocks) − mean(l over baseline blocks)`` — a difference in
 differences: the baseline's mean absorbs how T's level differs from its usual level, the control
-absorbs what changed for everybody. ``lift = exp(θ) − 1``.
+absorbs what changed for everybody. ``lift = exp(θ) − 1``. (Fitting per block rather than per
+day costs nothing in accuracy here — the blocks are what the estimate is made of — and makes
+the fit seven times smaller.)
 
 Interval: ``θ ± t(0.975, n_b + n_c − 2) · s · sqrt(1/n_b + 1/n_c)``, s² the blocks' pooled
 variance around their period means (a two-sample t on weekly blocks). Weekly blocks take the
@@ -62,6 +65,7 @@ Everything up to the fitted counterfactual reads rollups built at load time
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any, Sequence
@@ -81,7 +85,7 @@ MIN_CONTROL_STORES = 2     # comparable stores without a campaign on an average 
 MIN_BLOCK_DAYS = 4         # a 7-day block counts with at least this many usable days
 CONFIDENCE = 0.95
 _IPF_ITERATIONS = 200
-_IPF_TOLERANCE = 1e-9
+_IPF_TOLERANCE = 1e-8
 
 RESULT_COLUMNS = [
     "campaign_id", "stores", "control_stores", "baseline_weeks", "campaign_weeks", "baseline_days",
@@ -232,28 +236,35 @@ def window_lift(con: duckdb.DuckDBPyConnection, windows: Sequence[tuple[str, Seq
 # The estimator (pure: frames in, frame out)
 # ------------------------------------------------------------------------------------------
 
-def fit_day_effects(n: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fit_day_effects(n: np.ndarray, level: np.ndarray,
+                    start: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Two-way multiplicative fit per day: ``n[b, c, g] ≈ level[b, c, g] · exp(a[b, c] + g_[b, g])``.
 
     ``n`` (actual) and ``level`` (usual) are arrays of shape (days, cities, categories); a cell
     with level 0 has no control. Poisson maximum likelihood by iterative proportional fitting
-    (each step matches the city, then the category totals). Returns ``(a, g_)``; a city or
+    (each step matches the city, then the category totals), from ``start`` (a, g_) when given;
+    rows stop once their effects move less than the tolerance. Returns ``(a, g_)``; a city or
     category without a control gets effect 0 (callers check identification).
     """
     n = np.clip(np.nan_to_num(n), 0.0, None)
     level = np.clip(np.nan_to_num(level), 0.0, None)
-    a = np.zeros(n.shape[:2])
-    g = np.zeros((n.shape[0], n.shape[2]))
-    n_city, n_cat = n.sum(axis=2), n.sum(axis=1)
-    tiny = 1e-9
+    if start is None:
+        a, g = np.zeros(n.shape[:2]), np.zeros((n.shape[0], n.shape[2]))
+    else:
+        a, g = start[0].copy(), start[1].copy()
+    n_city, n_cat = np.maximum(n.sum(axis=2), 1e-9), np.maximum(n.sum(axis=1), 1e-9)
+    active = np.arange(n.shape[0])
     for _ in range(_IPF_ITERATIONS):
-        den = (level * np.exp(g)[:, None, :]).sum(axis=2)
-        a_new = np.where(den > 0, np.log(np.maximum(n_city, tiny) / np.where(den > 0, den, 1.0)), 0.0)
-        den = (level * np.exp(a_new)[:, :, None]).sum(axis=1)
-        g_new = np.where(den > 0, np.log(np.maximum(n_cat, tiny) / np.where(den > 0, den, 1.0)), 0.0)
-        change = max(np.abs(a_new - a).max(initial=0.0), np.abs(g_new - g).max(initial=0.0))
-        a, g = a_new, g_new
-        if change < _IPF_TOLERANCE:
+        lv, ga = level[active], g[active]
+        den = (lv * np.exp(ga)[:, None, :]).sum(axis=2)
+        a_new = np.where(den > 0, np.log(n_city[active] / np.where(den > 0, den, 1.0)), 0.0)
+        den = (lv * np.exp(a_new)[:, :, None]).sum(axis=1)
+        g_new = np.where(den > 0, np.log(n_cat[active] / np.where(den > 0, den, 1.0)), 0.0)
+        change = np.maximum(np.abs(a_new - a[active]).max(axis=1, initial=0.0),
+                            np.abs(g_new - ga).max(axis=1, initial=0.0))
+        a[active], g[active] = a_new, g_new
+        active = active[change >= _IPF_TOLERANCE]
+        if not len(active):
             break
     return a, g
 
@@ -274,6 +285,11 @@ def _linked(cells: set[tuple[int, int]], city: int, cat: int) -> bool:
     return root(("c", city)) == root(("g", cat))
 
 
+@functools.lru_cache(maxsize=None)
+def _t_quantile(dof: int) -> float:
+    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, dof))
+
+
 def _t_interval(l_base: np.ndarray, l_camp: np.ndarray) -> tuple[float, float, float] | None:
     """(θ, low, high) of the two-sample t on block log-ratios; None when it cannot be formed."""
     nb, nc = len(l_base), len(l_camp)
@@ -284,7 +300,7 @@ def _t_interval(l_base: np.ndarray, l_camp: np.ndarray) -> tuple[float, float, f
     if dof < 1:
         return theta, math.nan, math.nan
     ss = float(((l_base - l_base.mean()) ** 2).sum() + ((l_camp - l_camp.mean()) ** 2).sum())
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, dof)) * math.sqrt(ss / dof) * math.sqrt(1 / nb + 1 / nc)
+    half = _t_quantile(dof) * math.sqrt(ss / dof) * math.sqrt(1 / nb + 1 / nc)
     return theta, theta - half, theta + half
 
 
@@ -320,10 +336,11 @@ def _days(values: pd.Series) -> np.ndarray:
 
 def _estimate_all(win: pd.DataFrame, treated: pd.DataFrame, cells: pd.DataFrame) -> dict[Any, dict]:
     """Per window id: its counted blocks (baseline and campaign), comparable stores, linkage."""
-    cities = sorted(set(cells["city"]) | set(treated["city"]))
-    cats = sorted(set(cells["category"]) | set(treated["category"]))
-    ci = {c: i for i, c in enumerate(cities)}
-    gi = {g: i for i, g in enumerate(cats)}
+    cities = sorted(set(cells["city"].unique()) | set(treated["city"].unique()))
+    cats = sorted(set(cells["category"].unique()) | set(treated["category"].unique()))
+
+    def codes(values: pd.Series, labels: list[str]) -> np.ndarray:
+        return pd.Categorical(values.astype(object), categories=labels).codes.astype(np.int64)
     t_day = _days(treated["date"])
     first = int(min(t_day.min(), _days(cells["date"]).min() if not cells.empty else t_day.min()))
     n_days = int(t_day.max()) - first + 1
@@ -332,63 +349,77 @@ def _estimate_all(win: pd.DataFrame, treated: pd.DataFrame, cells: pd.DataFrame)
     if not cells.empty:
         c_day = _days(cells["date"]) - first
         keep = c_day < n_days
-        idx = (c_day[keep], cells["city"].map(ci).to_numpy()[keep], cells["category"].map(gi).to_numpy()[keep])
+        idx = (c_day[keep], codes(cells["city"], cities)[keep], codes(cells["category"], cats)[keep])
         for k in pool:
             np.add.at(pool[k], idx, cells[k].to_numpy(dtype=float)[keep])
 
-    # One batch row per (window, day); the pool of that day without the window's own clean store-days.
+    # One row per (window, day), then per (window, 7-day block) over the usable days: blocks count
+    # from the window's first day (negative: baseline); days when a measured store ran another
+    # campaign are left out.
     ids, id_code = np.unique(treated["id"].astype(str).to_numpy(), return_inverse=True)
-    day = t_day - first
-    row_key = id_code.astype(np.int64) * n_days + day
-    rows, row = np.unique(row_key, return_inverse=True)
-    row_day = rows % n_days
-    row_id = rows // n_days
-    c_idx, g_idx = treated["city"].map(ci).to_numpy(), treated["category"].map(gi).to_numpy()
-    sub = {k: v[row_day] for k, v in pool.items()}
+    rows, row = np.unique(id_code.astype(np.int64) * n_days + (t_day - first), return_inverse=True)
+    row_day, row_id = rows % n_days, rows // n_days
+    n_rows = len(rows)
+    start_of = dict(zip(win["id"].astype(str), _days(win["start_date"]) - first))
+    block = np.floor_divide(row_day - np.array([start_of[i] for i in ids])[row_id], 7)
+    keep = np.bincount(row, treated["blocked"].to_numpy(dtype=float), n_rows) == 0
+    offset = int(-block.min())
+    span = int(block.max()) + offset + 1
+    b_key, b_of_kept = np.unique((row_id * span + block + offset)[keep], return_inverse=True)
+    n_blocks = len(b_key)
+    b_of_row = np.full(n_rows, -1)
+    b_of_row[keep] = b_of_kept
+    b_id, b_block = b_key // span, b_key % span - offset
+    b_days = np.bincount(b_of_kept, minlength=n_blocks).astype(float)
+
+    # The control pool of each block: the pool's cells summed over the block's usable days, less
+    # the measured stores' own clean store-days.
+    kept_rows = np.flatnonzero(keep)
+    firsts = np.searchsorted(b_of_kept, np.arange(n_blocks))
+    c_idx, g_idx = codes(treated["city"], cities), codes(treated["category"], cats)
+    t_b = b_of_row[row]
+    t_in = t_b >= 0
+    sub, mine = {}, {}
     for k, col in (("stores", "clean_stores"), ("n_orders", "y_clean"), ("level_orders", "lo_clean"),
                    ("net_revenue", "r_clean"), ("level_revenue", "lr_clean")):
-        np.subtract.at(sub[k], (row, c_idx, g_idx), treated[col].to_numpy(dtype=float))
+        sub[k] = (np.add.reduceat(pool[k][row_day[kept_rows]], firsts, axis=0) if n_blocks
+                  else np.zeros((0, *shape[1:])))
+        np.subtract.at(sub[k], (t_b[t_in], c_idx[t_in], g_idx[t_in]), treated[col].to_numpy(dtype=float)[t_in])
         np.clip(sub[k], 0.0, None, out=sub[k])
+    for k, col in (("lo", "lo"), ("lr", "lr")):     # the measured stores' usual level, per block and cell
+        mine[k] = np.zeros((n_blocks, *shape[1:]))
+        np.add.at(mine[k], (t_b[t_in], c_idx[t_in], g_idx[t_in]), treated[col].to_numpy(dtype=float)[t_in])
     a, g = fit_day_effects(sub["n_orders"], sub["level_orders"])
     ar, gr = fit_day_effects(sub["net_revenue"], sub["level_revenue"])
-    n_rows = len(rows)
-    e = np.bincount(row, treated["lo"].to_numpy(dtype=float) * np.exp(a[row, c_idx] + g[row, g_idx]), n_rows)
-    er = np.bincount(row, treated["lr"].to_numpy(dtype=float) * np.exp(ar[row, c_idx] + gr[row, g_idx]), n_rows)
-    y = np.bincount(row, treated["y"].to_numpy(dtype=float), n_rows)
-    r = np.bincount(row, treated["r"].to_numpy(dtype=float), n_rows)
-    blocked = np.bincount(row, treated["blocked"].to_numpy(dtype=float), n_rows) > 0
-    # comparable stores per (window, day, cell): same city or same category, without a campaign
+    sums = {
+        "n": b_days,
+        "y": np.bincount(t_b[t_in], treated["y"].to_numpy(dtype=float)[t_in], n_blocks),
+        "r": np.bincount(t_b[t_in], treated["r"].to_numpy(dtype=float)[t_in], n_blocks),
+        "e": (mine["lo"] * np.exp(a[:, :, None] + g[:, None, :])).sum(axis=(1, 2)),
+        "er": (mine["lr"] * np.exp(ar[:, :, None] + gr[:, None, :])).sum(axis=(1, 2)),
+    }
+    # comparable stores on an average day, per block and cell: same city or same category
     st = sub["stores"]
-    comparable = st.sum(axis=2)[row, c_idx] + st.sum(axis=1)[row, g_idx] - st[row, c_idx, g_idx]
-    comp = (pd.DataFrame({"id": id_code, "c": c_idx, "g": g_idx, "n": comparable})
-            .groupby(["id", "c", "g"])["n"].mean().groupby(level="id").min())
+    comparable = (st.sum(axis=2)[:, :, None] + st.sum(axis=1)[:, None, :] - st) / np.maximum(b_days, 1)[:, None, None]
 
-    start_of = dict(zip(win["id"].astype(str), _days(win["start_date"]) - first))
-    starts = np.array([start_of[i] for i in ids])
-    # 7-day blocks from the window's first day (negative: baseline), blocked days left out
-    keep = ~blocked
-    block = np.floor_divide(row_day - starts[row_id], 7)
-    offset = int(-block.min()) if len(block) else 0
-    span = int(block.max()) + offset + 1 if len(block) else 1
-    b_key, b_row = np.unique((row_id * span + block + offset)[keep], return_inverse=True)
-    sums = {name: np.bincount(b_row, v[keep], len(b_key)) for name, v in
-            (("n", np.ones(n_rows)), ("y", y), ("r", r), ("e", e), ("er", er))}
-    b_id, b_block = b_key // span, b_key % span - offset
     b_bounds = np.searchsorted(b_id, np.arange(len(ids) + 1))
-    bounds = np.searchsorted(row_id, np.arange(len(ids) + 1))
-    level_by_id = np.add.reduceat(sub["level_orders"], bounds[:-1], axis=0) if n_rows else sub["level_orders"]
-    cells_by_id = pd.DataFrame({"id": id_code, "c": c_idx, "g": g_idx}).drop_duplicates()
+    id_cells = np.unique(np.stack([id_code, c_idx, g_idx], axis=1), axis=0)
+    cell_bounds = np.searchsorted(id_cells[:, 0], np.arange(len(ids) + 1))
     out: dict[Any, dict] = {}
     for k, wid in enumerate(ids):
         sl = slice(b_bounds[k], b_bounds[k + 1])
         counted = sums["n"][sl] >= MIN_BLOCK_DAYS
         blocks = {name: v[sl][counted] for name, v in sums.items()}
         blocks["block"] = b_block[sl][counted]
-        cs, gs = np.nonzero(level_by_id[k] > 0)
+        cells_k = id_cells[cell_bounds[k]:cell_bounds[k + 1], 1:]
+        if sl.stop > sl.start:
+            cs, gs = np.nonzero(sub["level_orders"][sl].sum(axis=0) > 0)
+            control = float(min(comparable[sl, c, g_].mean() for c, g_ in cells_k))
+        else:
+            cs, gs, control = np.array([], int), np.array([], int), 0.0
         with_controls = set(zip(cs.tolist(), gs.tolist()))
-        mine = cells_by_id[cells_by_id["id"] == k]
-        out[wid] = {"blocks": blocks, "control_stores": float(comp.get(k, 0.0)),
-                    "linked": all(_linked(with_controls, c, g_) for c, g_ in zip(mine["c"], mine["g"]))}
+        out[wid] = {"blocks": blocks, "control_stores": control,
+                    "linked": all(_linked(with_controls, int(c), int(g_)) for c, g_ in cells_k)}
     return out
 
 
