@@ -25,7 +25,8 @@ scale and days with stores moving in and out of the pool stay comparable.
 
 Days are grouped into 7-day blocks counted from the campaign's first day (baseline blocks
 backwards from the day before), over the usable days; a block counts when it has at least
-:data:`MIN_BLOCK_DAYS` of them. For each block the two-way model is fitted on the pool's sums
+:data:`MIN_BLOCK_DAYS` of them and its pool has controls in the measured stores' city and in
+their category. For each block the two-way model is fitted on the pool's sums
 over the block's usable days, with the campaign stores' own store-days left out, and
 ``expected = Σ_{cells of T} (T's usual orders on those days) · exp(a_city + b_category)``.
 ``l = log(actual / expected)``; the effect on the log scale is
@@ -386,13 +387,20 @@ def _estimate_all(win: pd.DataFrame, treated: pd.DataFrame, cells: pd.DataFrame)
                   else np.zeros((0, *shape[1:])))
         np.subtract.at(sub[k], (t_b[t_in], c_idx[t_in], g_idx[t_in]), treated[col].to_numpy(dtype=float)[t_in])
         np.clip(sub[k], 0.0, None, out=sub[k])
+    empty = sub["stores"] < 0.5            # no store-day left in the cell: nothing, not a rounding residue
+    for k in sub:
+        sub[k][empty] = 0.0
     for k, col in (("lo", "lo"), ("lr", "lr")):     # the measured stores' usual level, per block and cell
         mine[k] = np.zeros((n_blocks, *shape[1:]))
         np.add.at(mine[k], (t_b[t_in], c_idx[t_in], g_idx[t_in]), treated[col].to_numpy(dtype=float)[t_in])
     a, g = fit_day_effects(sub["n_orders"], sub["level_orders"])
     ar, gr = fit_day_effects(sub["net_revenue"], sub["level_revenue"])
+    # a block counts only where each measured cell's city and category have controls in it
+    lv = sub["level_orders"]
+    unlinked = ~((lv.sum(axis=2) > 0)[t_b[t_in], c_idx[t_in]] & (lv.sum(axis=1) > 0)[t_b[t_in], g_idx[t_in]])
+    b_ok = np.bincount(t_b[t_in], unlinked.astype(float), n_blocks) == 0
     sums = {
-        "n": b_days,
+        "n": np.where(b_ok, b_days, 0.0),
         "y": np.bincount(t_b[t_in], treated["y"].to_numpy(dtype=float)[t_in], n_blocks),
         "r": np.bincount(t_b[t_in], treated["r"].to_numpy(dtype=float)[t_in], n_blocks),
         "e": (mine["lo"] * np.exp(a[:, :, None] + g[:, None, :])).sum(axis=(1, 2)),

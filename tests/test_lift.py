@@ -317,3 +317,20 @@ def test_demo_campaigns_are_judged_with_the_planted_truth(ro_con):
     assert len(judged) >= 0.7 * len(df)
     covered = [(lo <= truth[c] - 1 <= hi) for c, lo, hi in zip(judged["campaign_id"], judged["lift_low"], judged["lift_high"])]
     assert np.mean(covered) >= 0.8
+
+
+def test_week_without_a_control_in_its_city_is_left_out(tmp_path):
+    """S5, the only Hangzhou store outside the campaign, runs campaign E in the first baseline
+    week: that week nothing tells Hangzhou's shock, so the block is not counted (it would otherwise
+    rest on a fit with no data for the city); the other weeks still give the exact +30%."""
+    first = CAMPAIGN_START - dt.timedelta(days=28)
+    path = _warehouse(tmp_path / "gap.duckdb", _two_way_stores(1.3), first)
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO campaigns VALUES ('E', 'Early', 'coupon', 'app', ?, ?, 100, 0.1)",
+                [first, first + dt.timedelta(days=6)])
+    con.execute("UPDATE orders SET campaign_id = 'E' WHERE order_id = (SELECT min(order_id) FROM orders WHERE store_id = 'S5')")
+    from o2o_ops import db
+    db.rebuild_rollups(con)
+    con.close()
+    row = _row(path)
+    assert row["baseline_weeks"] == 3 and row["lift"] == pytest.approx(0.3, abs=1e-6)
