@@ -237,11 +237,12 @@ def window_lift(con: duckdb.DuckDBPyConnection, windows: Sequence[tuple[str, Seq
 # The estimator (pure: frames in, frame out)
 # ------------------------------------------------------------------------------------------
 
-def fit_day_effects(n: np.ndarray, level: np.ndarray,
+def fit_two_way(n: np.ndarray, level: np.ndarray,
                     start: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Two-way multiplicative fit per day: ``n[b, c, g] ≈ level[b, c, g] · exp(a[b, c] + g_[b, g])``.
+    """Two-way multiplicative fit per row: ``n[b, c, g] ≈ level[b, c, g] · exp(a[b, c] + g_[b, g])``.
 
-    ``n`` (actual) and ``level`` (usual) are arrays of shape (days, cities, categories); a cell
+    ``n`` (actual) and ``level`` (usual) are arrays of shape (rows, cities, categories) -- a row
+    is one window's 7-day block here; a cell
     with level 0 has no control. Poisson maximum likelihood by iterative proportional fitting
     (each step matches the city, then the category totals), from ``start`` (a, g_) when given;
     rows stop once their effects move less than the tolerance. Returns ``(a, g_)``; a city or
@@ -393,8 +394,8 @@ def _estimate_all(win: pd.DataFrame, treated: pd.DataFrame, cells: pd.DataFrame)
     for k, col in (("lo", "lo"), ("lr", "lr")):     # the measured stores' usual level, per block and cell
         mine[k] = np.zeros((n_blocks, *shape[1:]))
         np.add.at(mine[k], (t_b[t_in], c_idx[t_in], g_idx[t_in]), treated[col].to_numpy(dtype=float)[t_in])
-    a, g = fit_day_effects(sub["n_orders"], sub["level_orders"])
-    ar, gr = fit_day_effects(sub["net_revenue"], sub["level_revenue"])
+    a, g = fit_two_way(sub["n_orders"], sub["level_orders"])
+    ar, gr = fit_two_way(sub["net_revenue"], sub["level_revenue"])
     # a block counts only where each measured cell's city and category have controls in it
     lv = sub["level_orders"]
     unlinked = ~((lv.sum(axis=2) > 0)[t_b[t_in], c_idx[t_in]] & (lv.sum(axis=1) > 0)[t_b[t_in], g_idx[t_in]])

@@ -172,11 +172,11 @@ def test_without_a_link_from_city_to_category_it_is_too_thin(tmp_path):
     assert row["verdict_short"] == lift.TOO_THIN
 
 
-def test_fit_day_effects_recovers_a_two_way_table():
+def test_fit_two_way_recovers_a_two_way_table():
     a_true, g_true = np.array([[0.3, -0.2]]), np.array([[0.0, 0.5, -0.4]])
     level = np.array([[[10.0, 5.0, 0.0], [8.0, 0.0, 4.0]]])   # two empty cells
     n = level * np.exp(a_true[:, :, None] + g_true[:, None, :])
-    a, g = lift.fit_day_effects(n, level)
+    a, g = lift.fit_two_way(n, level)
     pred = level * np.exp(a[:, :, None] + g[:, None, :])
     assert pred == pytest.approx(n)
     # Hangzhou x hotel has no control: its prediction still follows from the chain of cells
