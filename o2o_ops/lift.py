@@ -85,6 +85,7 @@ MIN_BASELINE_ORDERS = 50   # fewer baseline orders at the campaign's stores: too
 MIN_CONTROL_STORES = 2     # comparable stores without a campaign on an average day
 MIN_BLOCK_DAYS = 4         # a 7-day block counts with at least this many usable days
 CONFIDENCE = 0.95
+_NO_LINK = "no stores without a campaign link its city to its category"
 _IPF_ITERATIONS = 200
 _IPF_TOLERANCE = 1e-8
 
@@ -428,7 +429,8 @@ def _estimate_all(win: pd.DataFrame, treated: pd.DataFrame, cells: pd.DataFrame)
             cs, gs, control = np.array([], int), np.array([], int), 0.0
         with_controls = set(zip(cs.tolist(), gs.tolist()))
         out[wid] = {"blocks": blocks, "control_stores": control,
-                    "linked": all(_linked(with_controls, int(c), int(g_)) for c, g_ in cells_k)}
+                    "linked": all(_linked(with_controls, int(c), int(g_)) for c, g_ in cells_k),
+                    "weeks_without_controls": int((~b_ok[sl] & (b_days[sl] >= MIN_BLOCK_DAYS)).sum())}
     return out
 
 
@@ -441,20 +443,22 @@ def _judge(out: dict[str, Any], res: dict) -> None:
     out.update(baseline_weeks=len(base["n"]), campaign_weeks=len(camp["n"]), baseline_days=int(base["n"].sum()),
                baseline_orders=int(round(base["y"].sum())), control_stores=res["control_stores"])
     if not len(camp["n"]):
-        out["thin_reason"] = "no campaign week with data"
+        out["thin_reason"] = (_NO_LINK if not res["linked"] or res["weeks_without_controls"]
+                              else "no campaign week with data")
         return
     actual, actual_r = float(camp["y"].sum()), float(camp["r"].sum())
     out.update(actual_orders=actual, actual_net_revenue=actual_r)
     reasons = []
     if len(base["n"]) < MIN_BASELINE_WEEKS:
-        reasons.append(f"only {len(base['n'])} baseline weeks before it (need {MIN_BASELINE_WEEKS})")
+        n_base = len(base["n"])
+        reasons.append(f"only {n_base} baseline week{'' if n_base == 1 else 's'} before it (need {MIN_BASELINE_WEEKS})")
     if out["baseline_orders"] < MIN_BASELINE_ORDERS:
         reasons.append(f"only {out['baseline_orders']:,} baseline orders (need {MIN_BASELINE_ORDERS})")
     if out["control_stores"] < MIN_CONTROL_STORES:
         reasons.append(f"only {out['control_stores']:.1f} comparable stores without a campaign "
                        f"(same city or category; need {MIN_CONTROL_STORES})")
     elif not res["linked"]:
-        reasons.append("no stores without a campaign link its city to its category")
+        reasons.append(_NO_LINK)
     ok = (blocks["y"] > 0) & (blocks["e"] > 0)
     if not ok.all():
         reasons.append("a week without orders")
@@ -527,10 +531,10 @@ def verdict(result: dict[str, Any]) -> str:
         if result.get("extra_net_revenue") is not None:
             value = result["extra_net_revenue"]
             money = f"; net revenue {'+' if value >= 0 else ''}{metrics.format_value(value, 'currency')}"
-        return (f"{REAL_LIFT}: its stores took {pct(lift)} orders ({interval}) {against}, "
+        return (f"{REAL_LIFT}: {pct(lift)} orders at its stores ({interval}) {against}, "
                 f"about {extra:,.0f} extra orders{money}.")
     if label == HURTS:
-        return (f"{HURTS}: its stores took {pct(lift)} orders ({interval}) {against}, "
+        return (f"{HURTS}: {pct(lift)} orders at its stores ({interval}) {against}, "
                 f"about {-result['extra_orders']:,.0f} fewer orders.")
     return (f"{NO_CLEAR_EFFECT}: the change ({pct(lift)}) is within what weeks normally vary "
             f"({interval}).")

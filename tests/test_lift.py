@@ -99,7 +99,7 @@ def test_two_stores_two_weeks_by_hand(tmp_path):
     assert row["expected_orders"] == pytest.approx(84) and row["extra_orders"] == pytest.approx(42)
     assert row["lift_low"] is None or pd.isna(row["lift_low"])
     assert row["is_thin"] and row["verdict_short"] == lift.TOO_THIN
-    assert "only 1 baseline weeks" in row["thin_reason"] and "only 1.0 comparable stores" in row["thin_reason"]
+    assert "only 1 baseline week before it" in row["thin_reason"] and "only 1.0 comparable stores" in row["thin_reason"]
     assert row["verdict"].startswith("Too thin to judge:")
 
 
@@ -125,7 +125,7 @@ def test_interval_by_hand(tmp_path):
     assert row["actual_orders"] == 18 * 14
     assert row["extra_orders_low"] == pytest.approx(18 * 14 * (1 - math.exp(-(theta - half))))
     assert not row["is_thin"] and row["verdict_short"] == lift.REAL_LIFT  # θ − half > 0
-    assert row["verdict"].startswith("Real lift: its stores took +")
+    assert row["verdict"].startswith(f"Real lift: +{math.expm1(theta) * 100:.0f}% orders at its stores (95% interval +")
 
 
 # ------------------------------------------------------------------ the two-way control
@@ -240,7 +240,7 @@ def test_thin_baseline_says_too_thin(tmp_path):
                        lambda d: 15 if d >= CAMPAIGN_START else 10)
     row = _row(path)
     assert row["baseline_weeks"] == 1 and row["is_thin"]      # 5 days: one block of ≥ 4 days
-    assert row["verdict_short"] == lift.TOO_THIN and "only 1 baseline weeks" in row["verdict"]
+    assert row["verdict_short"] == lift.TOO_THIN and "only 1 baseline week before it" in row["verdict"]
 
 
 def test_tiny_campaign_is_too_thin():
@@ -250,8 +250,10 @@ def test_tiny_campaign_is_too_thin():
         con = duckdb.connect(str(build_tiny(Path(tmp) / "tiny.duckdb")), read_only=True)
         row = lift.campaign_lift(con, Filters()).set_index("campaign_id").loc["K1"]
         con.close()
-    # the tiny data starts 2026-10-20: 13 days before 2026-11-02, one order (O6)
-    assert row["baseline_orders"] == 1 and row["verdict_short"] == lift.TOO_THIN
+    # the tiny data starts 2026-10-20, 13 days before 2026-11-02, with one order (O6, at S1), when
+    # no other store has data yet: no control, so no baseline week counts
+    assert row["baseline_weeks"] == 0 and row["baseline_orders"] == 0
+    assert row["verdict_short"] == lift.TOO_THIN
 
 
 def test_other_campaigns_days_are_left_out(tmp_path):
