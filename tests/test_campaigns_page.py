@@ -145,3 +145,24 @@ def test_compare_two_campaigns_from_the_link(demo):
     for cid in pair:
         assert side.at["Orders", cid] == metrics.format_value(expected.at["Orders", cid], "count")
         assert side.at["Redemption rate", cid] == metrics.format_value(expected.at["Redemption rate", cid], "percent")
+
+
+def test_demo_lift_verdicts_are_the_honest_labels(demo):
+    """On the demo (each campaign with its own planted effect) the table says, per campaign, one of
+    the four verdicts, and the drill-down shows the same verdict sentence as the core."""
+    from o2o_ops import lift
+    at = open_page(PAGE, demo, {})
+    assert not at.exception
+    table = _frame_with(at, "campaign_name")
+    labels = set(table["verdict_short"])
+    assert labels <= {lift.REAL_LIFT, lift.HURTS, lift.NO_CLEAR_EFFECT, lift.TOO_THIN, lift.NO_DATA}
+    judged = table[table["verdict_short"].isin([lift.REAL_LIFT, lift.HURTS, lift.NO_CLEAR_EFFECT])]
+    assert len(judged) >= 1
+    cid = judged["campaign_id"].iloc[0]
+    at = open_page(PAGE, demo, {"campaign": cid})
+    assert not at.exception
+    con = duckdb.connect(str(demo), read_only=True)
+    want = lift.campaign_lift(con, Filters(), [cid]).iloc[0]
+    con.close()
+    assert want["verdict"] in texts(at)
+    assert _metric(at, "Incremental lift") == metrics.format_value(want["lift"], "ratio")
