@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from o2o_ops import db, metrics
+from o2o_ops import db, units
 from o2o_ops.filters import Filters
 
 BASELINE_MIN_DAYS = 56     # baseline window = max(this, campaign days), rounded up to whole weeks
@@ -521,20 +521,20 @@ def verdict(result: dict[str, Any]) -> str:
         return "No data: no orders at this campaign's stores, so there is nothing to judge."
     if label == TOO_THIN:
         return f"{TOO_THIN}: {result.get('thin_reason') or 'not enough data'}."
-    pct = lambda v: f"{v * 100:+.0f}%"  # noqa: E731
+    pct = lambda v: units.format_value(v, "ratio")  # noqa: E731  (+12%, — when missing)
     lift, low, high = result["lift"], result["lift_low"], result["lift_high"]
     interval = f"95% interval {pct(low)} to {pct(high)}"
     against = "against what stores without a campaign in the same city and category suggest"
     if label == REAL_LIFT:
-        extra = result["extra_orders"]
+        extra = units.format_value(result["extra_orders"], "count")
         money = ""
         if result.get("extra_net_revenue") is not None:
             value = result["extra_net_revenue"]
-            money = f"; net revenue {'+' if value >= 0 else ''}{metrics.format_value(value, 'currency')}"
+            money = f"; net revenue {'+' if value >= 0 else ''}{units.format_value(value, 'currency')}"
         return (f"{REAL_LIFT}: {pct(lift)} orders at its stores ({interval}) {against}, "
-                f"about {extra:,.0f} extra orders{money}.")
+                f"about {extra} extra orders{money}.")
     if label == HURTS:
         return (f"{HURTS}: {pct(lift)} orders at its stores ({interval}) {against}, "
-                f"about {-result['extra_orders']:,.0f} fewer orders.")
+                f"about {units.format_value(-result['extra_orders'], 'count')} fewer orders.")
     return (f"{NO_CLEAR_EFFECT}: the change ({pct(lift)}) is within what weeks normally vary "
             f"({interval}).")

@@ -8,7 +8,7 @@ filter, so the rest of the stores stay there to change the selection.
 import streamlit as st
 
 from o2o_ops import maps, metrics, symmetry
-from o2o_ops.ui import data, frame
+from o2o_ops.ui import warehouse as data, frame
 
 map_stores = data.cached(symmetry.map_stores)
 redemption_bins = data.cached(symmetry.redemption_bins)
