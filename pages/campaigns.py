@@ -21,8 +21,9 @@ orders_page = data.cached(campaigns.campaign_orders_page)
 
 LIFT_CONFIG = {
     "lift": st.column_config.NumberColumn("Incremental lift", format="percent",
-                                          help="Extra orders at the campaign's stores / the orders their own "
-                                               "pre-campaign baseline predicts (weekday-adjusted)."),
+                                          help="Orders at the campaign's stores against what stores without a "
+                                               "campaign in the same city and category predict for them "
+                                               "(difference-in-differences on weekly blocks)."),
     "lift_low": st.column_config.NumberColumn("Lift, 95% low", format="percent"),
     "lift_high": st.column_config.NumberColumn("Lift, 95% high", format="percent"),
     "extra_orders": st.column_config.NumberColumn("Extra orders", format="%.0f"),
@@ -77,7 +78,8 @@ def _reset_page() -> None:
 
 def lift_panel(detail: dict) -> None:
     """Lift with its interval and the verdict in plain words."""
-    st.markdown("**Incremental lift** — the same stores against their own weeks before the campaign")
+    st.markdown("**Incremental lift** — its stores against stores without a campaign in the same city and "
+                "category, each against its own weeks before")
     pct = lambda v: metrics.format_value(v, "ratio")  # noqa: E731
     money = lambda v: metrics.format_value(v, "currency")  # noqa: E731
     if detail.get("lift") is not None and not detail.get("is_thin"):
@@ -93,11 +95,14 @@ def lift_panel(detail: dict) -> None:
         cols[3].metric("Incremental ROI", pct(detail["incremental_roi"]), border=True,
                        help="(extra net revenue − marketing spend) / marketing spend; 95% interval "
                             f"{pct(detail['incremental_roi_low'])} to {pct(detail['incremental_roi_high'])}")
-    show = {"lift": st.success, "fell": st.error, "too thin": st.warning}.get(detail["verdict_short"], st.info)
+    show = {lift.REAL_LIFT: st.success, lift.HURTS: st.error, lift.TOO_THIN: st.warning}.get(
+        detail["verdict_short"], st.info)
     show(detail["verdict"])
-    st.caption(f"Baseline: {detail['stores']} store(s), {detail['baseline_days']} days before the campaign "
-               f"({detail['baseline_orders']:,} orders), weekday-adjusted; days when a store ran another "
-               f"campaign are left out. Dates ignore the sidebar's date filter. Method: o2o_ops.lift.")
+    st.caption(f"Measured: {detail['stores']} store(s), {detail['baseline_weeks']} baseline weeks "
+               f"({detail['baseline_orders']:,} orders) and {detail['campaign_weeks']} campaign weeks; about "
+               f"{detail['control_stores'] or 0:.0f} comparable stores without a campaign on an average day. Days "
+               f"when a store ran another campaign are left out. Dates ignore the sidebar's date filter. "
+               f"Method and measured coverage: o2o_ops.lift, README.")
 
 
 def orders_panel(filters, campaign_id: str, store_id: str) -> None:
@@ -193,8 +198,10 @@ def page() -> None:
     frame.table(table.drop(columns=["verdict"]), "campaigns", filters, key="campaign-table",
                 column_config={**frame.kpi_column_config(campaigns.TABLE_KPIS), **LIFT_CONFIG})
     st.caption(f"{len(table):,} campaigns with orders under these filters. Lift compares each campaign's "
-               f"stores with themselves in the {lift.BASELINE_MIN_DAYS // 7}+ weeks before it; "
-               f"'too thin' = under {lift.MIN_BASELINE_DAYS} baseline days or {lift.MIN_BASELINE_ORDERS} orders.")
+               f"stores, from the {lift.BASELINE_MIN_DAYS // 7}+ weeks before it to its own weeks, with stores "
+               f"without a campaign in the same city and category; '{lift.TOO_THIN}' = under "
+               f"{lift.MIN_BASELINE_WEEKS} baseline weeks or {lift.MIN_BASELINE_ORDERS} orders, or under "
+               f"{lift.MIN_CONTROL_STORES} comparable stores.")
 
     ids = table["campaign_id"].tolist()
     names = dict(zip(table["campaign_id"], table["campaign_name"]))
