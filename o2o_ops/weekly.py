@@ -17,6 +17,7 @@ Thresholds (stated on the page and in the report):
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -379,6 +380,17 @@ def _list_words(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _relative_words(card: pd.Series, prev: Week) -> str:
+    """" (+12.5%)" after a figure, " (none in 2026-W46)" when the previous week had none (a
+    relative change is not defined), or nothing when the previous value is missing."""
+    change = card["change_pct"]
+    if pd.notna(change) and math.isfinite(change):
+        return f" ({change:+.1%})"
+    if pd.notna(card["previous"]) and card["previous"] == 0:
+        return f" (none in {prev.iso})"
+    return ""
+
+
 def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                     series: pd.DataFrame | None = None, cards: pd.DataFrame | None = None,
                     stores: pd.DataFrame | None = None, min_reviews: int = MIN_REVIEWS) -> list[str]:
@@ -403,8 +415,8 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
                          f"so there is no week-over-week comparison.")
     else:
         sentences.append(f"In {week.label} there were {orders['value_text']} orders "
-                         f"({orders['change_pct']:+.1%} on {prev.iso}) and {revenue['value_text']} revenue "
-                         f"({revenue['change_pct']:+.1%}).")
+                         f"({orders['change_pct']:+.1%} on {prev.iso}) and {revenue['value_text']} revenue"
+                         f"{_relative_words(revenue, prev)}.")
         moved = cards[cards["swing"].notna() & (cards["change"] != 0)].sort_values("swing", ascending=False)
         if not moved.empty:
             top = moved.iloc[0]

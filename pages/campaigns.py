@@ -5,7 +5,7 @@ orders, paged; and campaigns side by side. Every drill step is in the URL: ``cam
 
 import streamlit as st
 
-from o2o_ops import campaigns, lift, metrics
+from o2o_ops import campaigns, lift, metrics, text
 from o2o_ops.charts import campaigns as charts
 from o2o_ops.ui import auth as auth_ui, data, frame
 
@@ -44,8 +44,9 @@ def _init_state(key: str, param: str, options: list, *, multi: bool = False) -> 
         wanted = st.query_params.get_all(param)
         valid = [v for v in wanted if v in options]
         if len(valid) < len(wanted):
-            st.warning(f"Ignored {param} {', '.join(v for v in wanted if v not in options)} from the link: "
-                       f"not among the choices under these filters.", icon="⚠️")
+            ignored = ", ".join(f"“{v}”" for v in wanted if v not in options)
+            st.warning(text.md(f"Ignored {param} {ignored} from the link: ") +
+                       "not among the choices under these filters.", icon="⚠️")
         st.session_state[key] = valid if multi else (valid[0] if valid else None)
     elif multi:
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
@@ -93,7 +94,7 @@ def lift_panel(detail: dict) -> None:
                        help="(extra net revenue − marketing spend) / marketing spend; 95% interval "
                             f"{pct(detail['incremental_roi_low'])} to {pct(detail['incremental_roi_high'])}")
     show = {"lift": st.success, "fell": st.error, "too thin": st.warning}.get(detail["verdict_short"], st.info)
-    show(detail["verdict"])
+    show(text.md(detail["verdict"]))
     st.caption(f"Baseline: {detail['stores']} store(s), {detail['baseline_days']} days before the campaign "
                f"({detail['baseline_orders']:,} orders), weekday-adjusted; days when a store ran another "
                f"campaign are left out. Dates ignore the sidebar's date filter. Method: o2o_ops.lift.")
@@ -117,7 +118,7 @@ def orders_panel(filters, campaign_id: str, store_id: str) -> None:
     _set_url("page_no", page_no if page_no > 1 else None)
     rows = orders_page(filters, campaign_id, store_id, page_no)
     first = (page_no - 1) * campaigns.PAGE_SIZE + 1
-    st.caption(f"Orders {first:,}–{first + len(rows) - 1:,} of {total:,} · {campaign_id} at {store_id}")
+    st.caption(text.md(f"Orders {first:,}–{first + len(rows) - 1:,} of {total:,} · {campaign_id} at {store_id}"))
     frame.table(rows, "campaigns", filters, key=f"orders-{campaign_id}-{store_id}-p{page_no}",
                 label="Download this page (CSV)", column_config={
                     "paid_amount": st.column_config.NumberColumn("Paid", format="%.2f"),
@@ -130,9 +131,9 @@ def orders_panel(filters, campaign_id: str, store_id: str) -> None:
 def campaign_panel(filters, table, campaign_id: str) -> None:
     row = table.set_index("campaign_id").loc[campaign_id]
     summary = campaign_summary(filters, campaign_id)
-    st.subheader(f"{campaign_id} · {row['campaign_name']}")
-    st.caption(f"{row['kind']} · {row['channel']} · {row['start_date']:%Y-%m-%d} → {row['end_date']:%Y-%m-%d} · "
-               f"budget {metrics.format_value(row['budget'], 'currency')}")
+    st.subheader(text.md(f"{campaign_id} · {row['campaign_name']}"))
+    st.caption(text.md(f"{row['kind']} · {row['channel']} · {row['start_date']:%Y-%m-%d} → {row['end_date']:%Y-%m-%d} · "
+                       f"budget {metrics.format_value(row['budget'], 'currency')}"))
     frame.kpi_cards(summary, ("orders", "redemption_rate", "time_to_redeem_hours", "breakage_orders",
                               "refund_rate", "avg_rating", "cac", "roi"))
     if "lift_detail" in summary:
@@ -157,7 +158,7 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
     names = dict(zip(stores["store_id"], stores["store_name"]))
     _init_state("cmp_store", "cstore", store_ids)
     store_id = st.selectbox("Store", store_ids, key="cmp_store", index=None, placeholder="Pick a store to see its orders",
-                            format_func=lambda s: f"{names.get(s, s)} ({s})", on_change=_reset_page)
+                            format_func=lambda s: f"{text.plain(names.get(s, s))} ({text.plain(s)})", on_change=_reset_page)
     _set_url("cstore", store_id)
     if store_id and not auth_ui.can_see_orders():
         st.info("Order-level rows are shown to analysts only; the store's KPIs are in the table above.", icon="🔒")
@@ -170,7 +171,7 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
 def compare_panel(filters, ids: list[str], names: dict) -> None:
     _init_state("cmp_compare", "compare", ids, multi=True)
     chosen = st.multiselect("Compare campaigns", ids, key="cmp_compare", placeholder="Pick two or more",
-                            format_func=lambda c: f"{c} · {names.get(c, '')}")
+                            format_func=lambda c: f"{text.plain(c)} · {text.plain(names.get(c, ''))}")
     _set_url("compare", list(chosen))
     if len(chosen) < 2:
         st.caption("Pick two or more campaigns to see them side by side.")
@@ -203,7 +204,7 @@ def page() -> None:
     st.subheader("Drill down")
     _init_state("cmp_campaign", "campaign", ids)
     campaign_id = st.selectbox("Campaign", ids, key="cmp_campaign", index=None, placeholder="Pick a campaign",
-                               format_func=lambda c: f"{c} · {names.get(c, '')}", on_change=_reset_store)
+                               format_func=lambda c: f"{text.plain(c)} · {text.plain(names.get(c, ''))}", on_change=_reset_store)
     _set_url("campaign", campaign_id)
     if campaign_id:
         campaign_panel(filters, table, campaign_id)

@@ -3,7 +3,7 @@ import them as one all-or-nothing batch; the import log; data-quality checks on 
 
 import streamlit as st
 
-from o2o_ops import config, data_page, db, ingest
+from o2o_ops import config, data_page, db, ingest, text
 from o2o_ops.ui import data, frame, upload
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
@@ -47,9 +47,9 @@ with import_tab:
         try:
             mapping_raw, mapping_id = ingest.read_mapping_file(mapping_saved.path), mapping_saved.file_id
         except ingest.ImportRejected as exc:
-            st.error(f"The mapping file {mapping_upload.name} cannot be used: "
-                     f"{exc.problems[0].message.removeprefix('cannot use this mapping file: ')}. "
-                     f"It is ignored until you upload a corrected one.", icon="🚫")
+            st.error(text.md(f"The mapping file {mapping_upload.name} cannot be used: "
+                             f"{exc.problems[0].message.removeprefix('cannot use this mapping file: ')}. "
+                             f"It is ignored until you upload a corrected one."), icon="🚫")
 
     if not saved:
         st.info("Upload one or more files to preview and check them. Nothing is written until you "
@@ -59,7 +59,7 @@ with import_tab:
         for item in saved:
             with st.container(border=True):
                 head, choose = st.columns([3, 2])
-                head.markdown(f"**{item.name}** · {item.size_bytes / 1024:,.1f} KiB")
+                head.markdown(f"**{text.md(item.name)}** · {item.size_bytes / 1024:,.1f} KiB")
                 guess = data_page.guess_table(item.name)
                 table = choose.selectbox(
                     "Table", ingest.IMPORT_ORDER, key=f"data_table_{item.file_id}",
@@ -74,7 +74,7 @@ with import_tab:
                 try:
                     shown = data_page.preview(source)
                 except data_page.PreviewError as exc:
-                    st.error(str(exc), icon="🚫")
+                    st.error(text.md(str(exc)), icon="🚫")
                     continue
                 st.dataframe(shown.rows, hide_index=True)
                 notes = [f"first {len(shown.rows)} rows, columns named as in the warehouse"]
@@ -82,7 +82,7 @@ with import_tab:
                     notes.append("renamed " + ", ".join(f"{k} → {v}" for k, v in shown.renamed.items()))
                 if shown.ignored:
                     notes.append("ignored (not in the contract): " + ", ".join(shown.ignored))
-                st.caption(" · ".join(notes))
+                st.caption(text.md(" · ".join(notes)))
 
         if len(sources) == len(saved):
             key = (tuple(sorted((s.table, str(s.path)) for s in sources)), mapping_id, data.warehouse_stamp())
@@ -122,7 +122,8 @@ with import_tab:
                     st.error(f"Import refused, nothing was written:\n\n```\n{exc.report()}\n```", icon="🚫")
                 except (db.WarehouseError, OSError) as exc:
                     bar.empty()
-                    st.error(f"The import failed and the warehouse is unchanged: {exc}", icon="🚫")
+                    st.error(text.md(f"The import failed and the warehouse is unchanged: {frame.error_message(exc) or exc}"),
+                             icon="🚫")
                 else:
                     upload.forget_check()
                     st.session_state["data_last_import"] = data_page.result_table(result, names)
@@ -157,6 +158,6 @@ with quality_tab:
                           format_func=lambda name: f"{name} ({counts[name]:,})")
     rows = upload.quality_check_rows(chosen)
     if rows.empty:
-        st.caption(f"{chosen}: nothing found.")
+        st.caption(text.md(f"{chosen}: nothing found."))
     else:
         frame.table(rows, "data", filters, key=f"quality_{chosen}")

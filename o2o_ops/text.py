@@ -1,0 +1,52 @@
+"""Text that comes from data or links, shown literally.
+
+Store, campaign and city names, file names and URL parameters are data, not markup. Streamlit
+renders markdown (links, emphasis, headings, ``:red[...]`` directives, ``$...$`` maths, bare
+URLs) in ``st.markdown``, captions, alerts, labels and help; the HTML report renders HTML; the
+map's tooltip is an HTML template. Every such value goes through :func:`md` or :func:`html`
+exactly where it is put into markup, never earlier (the core's own sentences stay plain text)."""
+
+from __future__ import annotations
+
+import html as _html
+import math
+import re
+import string
+from typing import Any
+from urllib.parse import quote
+
+# CommonMark lets a backslash escape any ASCII punctuation character, and an escaped character is
+# always literal text. Escaping all of them (not a hand-picked few) also defeats extensions that
+# are not CommonMark: GFM bare-URL links (``https\://``, ``www\.``), Streamlit's ``:color[...]``
+# and ``:emoji:`` directives, and ``$`` maths.
+_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+_BREAKS = re.compile(r"[\r\n\t\x0b\x0c\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+MISSING = "—"
+
+
+def plain(value: Any) -> str:
+    """A value as one line of text: missing (None, NaN, NaT) is "—", line breaks become spaces."""
+    if value is None:
+        return MISSING
+    if isinstance(value, float) and math.isnan(value):
+        return MISSING
+    if type(value).__name__ in ("NaTType", "NAType"):
+        return MISSING
+    return _CONTROL.sub("", _BREAKS.sub(" ", str(value)))
+
+
+def md(value: Any) -> str:
+    """``value`` as markdown that renders exactly as its text (one line, nothing interpreted)."""
+    return _PUNCTUATION.sub(r"\\\1", plain(value))
+
+
+def html(value: Any) -> str:
+    """``value`` as HTML text (quotes escaped too, so it is safe inside an attribute)."""
+    return _html.escape(plain(value), quote=True)
+
+
+def url_param(value: Any) -> str:
+    """``value`` for a query string (every reserved character percent-encoded)."""
+    return quote(str(value), safe="")
