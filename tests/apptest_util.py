@@ -39,6 +39,18 @@ def shown(markdown: str) -> str:
     return _ESCAPED.sub(r"\1", markdown)
 
 
+def open_link(page: str, warehouse: Path, query: dict | None = None, *, timeout: float = 60) -> AppTest:
+    """Open ``page`` the way a shared link to it does: its first run is that page (with the
+    link's query parameters), not the landing page."""
+    os.environ["O2O_WAREHOUSE"] = str(warehouse)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(page)
+    at.run()
+    return at
+
+
 def texts(at: AppTest) -> str:
     """Everything visible as text: titles, markdown, captions, metrics, warnings, info, errors
     (markdown escapes removed, as displayed)."""
