@@ -438,9 +438,11 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
     if as_of is not None and as_of < week.end:
         sentences.append(f"The week is not complete: the data ends on {as_of:%a %-d %b %Y}.")
     elif as_of is not None and (as_of - week.end).days < PROVISIONAL_DAYS:
-        sentences.append(f"The data ends on {as_of:%-d %b %Y}, {(as_of - week.end).days} day(s) after this week's Sunday: some "
-                         f"of its orders are not redeemed or reviewed yet, so its redemption rate and ratings "
-                         f"are provisional.")
+        days = (as_of - week.end).days
+        when = ("on this week's Sunday" if days == 0
+                else f"{days} day{'' if days == 1 else 's'} after this week's Sunday")
+        sentences.append(f"The data ends on {as_of:%-d %b %Y}, {when}: some of its orders are not redeemed or "
+                         f"reviewed yet, so its redemption rate and ratings are provisional.")
     attention = attention_list(stores, min_reviews=min_reviews, size=3)
     if attention.empty:
         sentences.append(f"No store over-promised by {RATING_GAP_ALERT:.1f} ★ or {WAIT_GAP_ALERT:.0f} min or more "

@@ -81,10 +81,11 @@ def shape_rows(shape: Shape) -> dict[str, tuple[list[str], list[dict[str, str]]]
     return out
 
 
-def build_shape(name: str, folder: Path, warehouse: Path) -> Path:
-    """Write shape ``name``'s files into ``folder`` and import them into a new ``warehouse``."""
+def build_shape(shape: str | Shape, folder: Path, warehouse: Path) -> Path:
+    """Write the shape's files (a name in SHAPES, or a Shape) into ``folder`` and import them
+    into a new ``warehouse``."""
     folder.mkdir(parents=True, exist_ok=True)
-    for table, (columns, rows) in shape_rows(SHAPES[name]).items():
+    for table, (columns, rows) in shape_rows(SHAPES[shape] if isinstance(shape, str) else shape).items():
         with open(folder / f"{table}.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
             writer.writeheader()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from apptest_util import leaks, open_page, rendered_texts
-from partial_shapes import SHAPES
+from apptest_util import leaks, open_link, open_page, rendered_texts, texts
+from partial_shapes import ALL_TABLES, SHAPES, shape_rows
 
 PAGES = ("pages/overview.py", "pages/quality.py", "pages/cost.py", "pages/efficiency.py", "pages/symmetry.py",
          "pages/map.py", "pages/campaigns.py", "pages/data.py", "pages/definitions.py")
@@ -20,3 +20,39 @@ def test_every_page_works_on_every_partial_warehouse(shape, page, partial_wareho
     assert not [e.value for e in at.error], [e.value for e in at.error]
     assert not leaks(at), leaks(at)
     assert rendered_texts(at)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_stores_only_says_there_are_no_orders_yet(page, partial_warehouse):
+    at = open_link(page, partial_warehouse("stores_only"))
+    assert not at.exception and not at.error
+    assert "No orders yet, so no dates to pick: import orders on the Data page." in [c.value for c in at.sidebar.caption]
+    assert not at.metric
+    if page not in ("pages/data.py", "pages/definitions.py"):
+        assert "This warehouse has no orders yet, so there is nothing to show here." in texts(at)
+    if page == "pages/data.py":  # the warehouse table counts what was imported: 5 stores, nothing else
+        tables = at.dataframe[0].value.set_index(at.dataframe[0].value.columns[0])
+        assert tables.iloc[:, 0].to_dict() == {**{t: 0 for t in ALL_TABLES}, "stores": 5}
+
+
+def csv_orders(shape: str, first: str, last: str) -> list[dict]:
+    return [o for o in shape_rows(SHAPES[shape])["orders"][1] if first <= o["ordered_at"][:10] <= last]
+
+
+def test_orders_only_values_by_hand(partial_warehouse):
+    wh = partial_warehouse("orders_only")
+    week = csv_orders("orders_only", "2026-10-26", "2026-11-01")   # 2026-W44, the default week
+    before = csv_orders("orders_only", "2026-10-19", "2026-10-25")
+    at = open_link("pages/overview.py", wh)
+    cards = {m.label: m for m in at.metric}
+    assert cards["Orders"].value == f"{len(week)}"
+    assert cards["Orders"].proto.delta == f"{len(week) - len(before):+d}"
+    paid = [o for o in week if o["status"] != "cancelled"]
+    assert cards["Revenue"].value == f"¥{sum(float(o['paid_amount']) for o in paid):,.0f}"
+    # no reviews were imported: no rating and no index, shown as a dash, never 0
+    assert cards["Average rating"].value == "—" and cards["Symmetry index"].value == "—"
+
+    at = open_link("pages/efficiency.py", wh)
+    everything = csv_orders("orders_only", "2026-10-05", "2026-11-01")
+    assert {m.label: m.value for m in at.metric}["Paid orders"] == \
+        f"{sum(o['status'] != 'cancelled' for o in everything):,}"
