@@ -3,9 +3,15 @@ no traceback, and no nan / None / NaT / inf / +nan% in anything rendered."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
-from apptest_util import leaks, open_link, open_page, rendered_texts, texts
+from apptest_util import LEAKS, leaks, open_link, open_page, rendered_texts, texts
+from o2o_ops import db, report, weekly
+from o2o_ops.filters import Filters
+from o2o_ops.weekly import Week
 from partial_shapes import ALL_TABLES, SHAPES, shape_rows
 
 PAGES = ("pages/overview.py", "pages/quality.py", "pages/cost.py", "pages/efficiency.py", "pages/symmetry.py",
@@ -56,3 +62,15 @@ def test_orders_only_values_by_hand(partial_warehouse):
     everything = csv_orders("orders_only", "2026-10-05", "2026-11-01")
     assert {m.label: m.value for m in at.metric}["Paid orders"] == \
         f"{sum(o['status'] != 'cancelled' for o in everything):,}"
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_report_reads_cleanly_on_every_partial_warehouse(shape, partial_warehouse):
+    con = db.connect(partial_warehouse(shape))
+    try:
+        week = weekly.default_week(con) or Week.parse("2026-W44")
+        page = report.build_html(con, Filters(), week)
+    finally:
+        con.close()
+    words = html.unescape(re.sub(r"<style>.*?</style>|<[^>]+>", " ", page, flags=re.S))
+    assert not LEAKS.search(words), LEAKS.search(words)

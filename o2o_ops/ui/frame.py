@@ -85,8 +85,9 @@ def ensure_warehouse() -> bool:
 # Filters in the sidebar and the URL
 # ------------------------------------------------------------------------------------------
 
-def _notice(text: str) -> None:
-    st.session_state.setdefault(NOTICES_KEY, []).append(text)
+def _notice(message: str) -> None:
+    """Queue a warning for the page header: plain text (it quotes the link), escaped when shown."""
+    st.session_state.setdefault(NOTICES_KEY, []).append(message)
 
 
 def data_span(choices: dict[str, Any]) -> tuple[dt.date, dt.date] | None:
