@@ -144,11 +144,12 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
 
     st.markdown("**Its stores**, ranked by the campaign's orders")
     stores = campaign_stores(filters, campaign_id)
-    st.dataframe(stores, hide_index=True, column_config=frame.kpi_column_config(campaigns.STORE_KPIS))
+    st.dataframe(stores, hide_index=True, column_config=frame.kpi_column_config(campaigns.STORE_KPIS),
+                 placeholder=text.MISSING)
 
     st.markdown("**New customers** whose first order came through this campaign, and how many ordered again")
     returns = new_customer_return(filters, campaign_id)
-    st.dataframe(returns, hide_index=True, column_config={
+    st.dataframe(returns, hide_index=True, placeholder=text.MISSING, column_config={
         "window_days": st.column_config.NumberColumn("Within (days)"),
         "observed": st.column_config.NumberColumn("Observed", help="New customers whose whole window lies in the data"),
         "return_rate": st.column_config.NumberColumn("Ordered again", format="percent"),
@@ -177,7 +178,7 @@ def compare_panel(filters, ids: list[str], names: dict) -> None:
         st.caption("Pick two or more campaigns to see them side by side.")
         return
     side = compare_campaigns(filters, tuple(chosen))
-    st.dataframe(campaigns.format_compare(side), hide_index=True)
+    st.dataframe(campaigns.format_compare(side), hide_index=True, placeholder=text.MISSING)
     lifts = side.set_index("kpi")[list(chosen)].T.reset_index(names="campaign_id")
     st.plotly_chart(charts.lift_intervals(lifts), key="cmp_lift_intervals")
 
@@ -186,6 +187,11 @@ def page() -> None:
     filters = frame.current_filters()
     frame.header("Campaigns", filters)
     table = campaign_table(filters)
+    choices = data.dimension_values()
+    if table.empty and frame.data_span(choices) and not choices["campaigns"]:
+        st.info("This warehouse has no campaigns yet. Import a campaigns file, with the campaign_id of each "
+                "campaign order in the orders file, on the Data page to see what each campaign brings.", icon="📣")
+        return
     if table.empty:
         frame.empty_state(filters, "campaign orders")
         return

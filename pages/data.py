@@ -22,7 +22,7 @@ with import_tab:
         st.success(f"Imported {len(last)} file(s): {int(last['rows_added'].sum()):,} rows added, "
                    f"{int(last['rows_updated'].sum()):,} updated, {int(last['rows_unchanged'].sum()):,} "
                    f"unchanged. Every page now shows the new data.", icon="✅")
-        st.dataframe(last, hide_index=True)
+        st.dataframe(last, hide_index=True, placeholder=text.MISSING)
 
     generation = st.session_state.setdefault("data_upload_generation", 0)  # new key = empty uploader
     limit_mb = config.get_float("O2O_IMPORT_MAX_MB")
@@ -76,7 +76,7 @@ with import_tab:
                 except data_page.PreviewError as exc:
                     st.error(text.md(str(exc)), icon="🚫")
                     continue
-                st.dataframe(shown.rows, hide_index=True)
+                st.dataframe(shown.rows, hide_index=True, placeholder="")
                 notes = [f"first {len(shown.rows)} rows, columns named as in the warehouse"]
                 if shown.renamed:
                     notes.append("renamed " + ", ".join(f"{k} → {v}" for k, v in shown.renamed.items()))
@@ -100,7 +100,7 @@ with import_tab:
                 for i, row in enumerate(summary.itertuples()):
                     with st.expander(f"{row.label} ({row.kind}): {row.count_problems:,}", expanded=i < 3):
                         examples = data_page.problem_examples(rejected, row.kind, file_names=names)
-                        st.dataframe(examples, hide_index=True)
+                        st.dataframe(examples, hide_index=True, placeholder=text.MISSING)
                         if row.count_problems > len(examples):
                             st.caption(f"First {len(examples)} shown of {row.count_problems:,}. CSV rows "
                                        f"are numbered as in a spreadsheet (the header is row 1).")

@@ -343,7 +343,7 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
 def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str = "Download CSV",
           column_config: dict | None = None, height: int | str = "auto", hide_index: bool = True) -> None:
     """A sortable table and a CSV download named after the page and filters."""
-    st.dataframe(df, hide_index=hide_index, column_config=column_config, height=height)
+    st.dataframe(df, hide_index=hide_index, column_config=column_config, height=height, placeholder=text.MISSING)
     st.download_button(label, export.safe_csv(df), file_name=export.file_name(f"{page}-{key}", filters.slug()),
                        mime="text/csv", key=f"dl_{key}", icon=":material/download:")
 
