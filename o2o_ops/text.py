@@ -24,6 +24,12 @@ _BREAKS = re.compile(r"[\r\n\t\x0b\x0c\u2028\u2029]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 MISSING = "—"
+# Streamlit's remark-gfm finds bare URLs and e-mail addresses in text *after* escapes are
+# resolved (checked in Chromium: ``https\:\/\/evil.example`` still became a link), so a word
+# joiner (U+2060, invisible, zero width) is put where those patterns start: between "https" and
+# "://", "www" and ".", and before "@". The text reads the same; nothing in it is a link.
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(?=://)|(?<=\bwww)(?=\.)|(?=@)")
 
 
 def plain(value: Any) -> str:
@@ -38,8 +44,9 @@ def plain(value: Any) -> str:
 
 
 def md(value: Any) -> str:
-    """``value`` as markdown that renders exactly as its text (one line, nothing interpreted)."""
-    return _PUNCTUATION.sub(r"\\\1", plain(value))
+    """``value`` as markdown that renders as its text (one line, nothing interpreted; invisible word
+    joiners keep bare URLs and e-mail addresses from becoming links)."""
+    return _PUNCTUATION.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, plain(value)))
 
 
 def html(value: Any) -> str:

@@ -35,8 +35,9 @@ _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 def shown(markdown: str) -> str:
-    """Markdown source as the reader sees its text: backslash escapes (o2o_ops.text.md) removed."""
-    return _ESCAPED.sub(r"\1", markdown)
+    """Markdown source as the reader sees its text: backslash escapes and the invisible word
+    joiners of o2o_ops.text.md removed."""
+    return _ESCAPED.sub(r"\1", markdown).replace("\u2060", "")
 
 
 def open_link(page: str, warehouse: Path, query: dict | None = None, *, timeout: float = 60) -> AppTest:

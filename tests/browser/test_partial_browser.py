@@ -41,3 +41,24 @@ def test_page_on_partial_warehouse(shape_app, page, name):
             assert "This warehouse has no orders yet" in body
     page.set_default_timeout(90_000)
     assert screenshot(page, f"partial-{shape}-{name}").exists()
+
+
+def test_names_and_link_values_stay_text_in_the_browser(partial_warehouse, page):
+    """The DOM the reader gets: no link to the attacker's site, no bold from a name or a link."""
+    from partial_shapes import EVIL_STORE
+
+    attack = "**Session expired** [Sign in again](https://evil.example)"
+    with running_app(partial_warehouse("fresh_week")) as app:
+        page.goto(f"{app.url}/symmetry?from=2026-10-05&to=2026-11-03&city={attack}")
+        wait_for_app(page)
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"], "
+                               "[data-stale=\"true\"]')", timeout=90_000)
+        page.locator('[data-testid="stTab"]', has_text="Attention list").click(force=True)
+        page.wait_for_timeout(1500)
+        assert page.locator('a[href*="evil.example"]').count() == 0
+        main = page.locator('[data-testid="stMain"]')
+        words = main.inner_text().replace("\u2060", "")  # o2o_ops.text.md's invisible word joiners
+        assert f"Ignored unknown city “{attack}” from the link." in words
+        assert EVIL_STORE in words
+        assert main.locator("strong", has_text="Session expired").count() == 0
+        assert screenshot(page, "partial-attack-symmetry").exists()
