@@ -5,9 +5,10 @@ scale, and the tooltip is built in one place (:func:`tooltip`). Decks carry no b
 (``map_provider=None``): the layers render offline, with no token, and nothing fails when map
 tiles are unreachable. Frames come from :func:`o2o_ops.symmetry.map_stores` (one row per store,
 already aggregated in DuckDB). Stores without coordinates are left off every layer
-(:func:`located` / :func:`unlocated`: the page lists them apart). The tooltip is an HTML template
-deck.gl fills with the row's values, so every text value is HTML-escaped here. No builder queries
-anything or imports streamlit.
+(:func:`located` / :func:`unlocated`: the page lists them apart). The tooltip is an HTML template;
+``st.pydeck_chart`` HTML-escapes each value it fills in (Streamlit 1.67's frontend), so the rows
+carry names as they are (escaping here too would show "A&amp;B"). No builder queries anything or
+imports streamlit.
 """
 
 from __future__ import annotations
@@ -114,16 +115,15 @@ def tooltip(kpi: str) -> dict:
 
 def _points(df: pd.DataFrame, kpi: str) -> pd.DataFrame:
     """The columns the browser needs, nothing more (keeps the payload small). Only stores with
-    coordinates; text that the tooltip shows is HTML-escaped (``store_id`` stays raw: selections
-    read it back)."""
+    coordinates; text as it is (the tooltip escapes it), one line, missing as "—"."""
     kpi_def = metrics.KPIS[kpi]
     df = located(df)
     blank = pd.Series("", index=df.index)
     out = pd.DataFrame({
         "store_id": df["store_id"].astype(str),
-        "store_name": [text.html(v) for v in df.get("store_name", df["store_id"])],
-        "store_city": [text.html(v) for v in df.get("store_city", blank).fillna("")],
-        "category_label": [text.html(str(v).replace("_", " ")) for v in df.get("store_category", blank).fillna("")],
+        "store_name": [text.plain(v) for v in df.get("store_name", df["store_id"])],
+        "store_city": [text.plain(v) for v in df.get("store_city", blank).fillna("")],
+        "category_label": [text.plain(str(v).replace("_", " ")) for v in df.get("store_category", blank).fillna("")],
         "lat": df["lat"].astype(float), "lon": df["lon"].astype(float),
     }, index=df.index)
     values = df[kpi] if kpi in df else pd.Series(float("nan"), index=df.index)
