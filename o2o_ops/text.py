@@ -2,13 +2,13 @@
 
 Store, campaign and city names, file names and URL parameters are data, not markup. Streamlit
 renders markdown (links, emphasis, headings, ``:red[...]`` directives, ``$...$`` maths, bare
-URLs) in ``st.markdown``, captions, alerts, labels and help; the HTML report renders HTML; the
-map's tooltip is an HTML template. Every such value goes through :func:`md` or :func:`html`
-exactly where it is put into markup, never earlier (the core's own sentences stay plain text)."""
+URLs) in ``st.markdown``, captions, alerts, labels and help. Every such value goes through
+:func:`md` exactly where it is put into markup, never earlier (the core's own sentences stay plain
+text). HTML is escaped with ``html.escape`` where it is written (the report); the map's tooltip
+is escaped by ``st.pydeck_chart`` itself."""
 
 from __future__ import annotations
 
-import html as _html
 import math
 import re
 import string
@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 # CommonMark lets a backslash escape any ASCII punctuation character, and an escaped character is
 # always literal text. Escaping all of them (not a hand-picked few) also defeats extensions that
-# are not CommonMark: GFM bare-URL links (``https\://``, ``www\.``), Streamlit's ``:color[...]``
-# and ``:emoji:`` directives, and ``$`` maths.
+# are not CommonMark: Streamlit's ``:color[...]`` and ``:emoji:`` directives and ``$`` maths.
+# Bare-URL links need more (see WORD_JOINER).
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 _BREAKS = re.compile(r"[\r\n\t\x0b\x0c\u2028\u2029]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
@@ -47,11 +47,6 @@ def md(value: Any) -> str:
     """``value`` as markdown that renders as its text (one line, nothing interpreted; invisible word
     joiners keep bare URLs and e-mail addresses from becoming links)."""
     return _PUNCTUATION.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, plain(value)))
-
-
-def html(value: Any) -> str:
-    """``value`` as HTML text (quotes escaped too, so it is safe inside an attribute)."""
-    return _html.escape(plain(value), quote=True)
 
 
 def url_param(value: Any) -> str:
