@@ -1,6 +1,7 @@
 """Command line: ``python -m o2o_ops COMMAND ...``.
 
-Each command lives beside the code it drives; a module listed in ``COMMAND_MODULES`` exposes
+The entry point, above every layer. Each command lives beside the code it drives (``o2o_ops/cli/``,
+and ``o2o_ops/bench/`` for the benchmark); a module listed in ``COMMAND_MODULES`` exposes
 ``register(subparsers)`` which adds its sub-command and sets ``func`` on the parser. The
 ``func(args)`` returns the process exit code.
 """
@@ -19,9 +20,10 @@ COMMAND_MODULES = (
     "o2o_ops.cli.refresh_cmd",
     "o2o_ops.cli.import_cmd",
     "o2o_ops.cli.kpis_cmd",
-    "o2o_ops.cli.bench_cmd",
+    "o2o_ops.bench.command",      # the benchmark drives the UI: it lives outside the core
     "o2o_ops.cli.user_cmd",
     "o2o_ops.cli.report_cmd",
+    "o2o_ops.cli.attention_cmd",
 )
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from o2o_ops import config, db, metrics
+from o2o_ops import db, metrics
 from o2o_ops.filters import Filters
 
 # ------------------------------------------------------------------------------------------
@@ -348,7 +348,7 @@ def funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     sql = f"""
     WITH s AS (
         SELECT coalesce(sum(count_orders), 0) AS ordered, coalesce(sum(count_paid), 0) AS paid,
-               coalesce(sum(count_redeemed), 0) AS redeemed
+               coalesce(sum(count_paid_redeemed), 0) AS redeemed
         FROM rollup_store_day WHERE {filters.where_sql('rollup')}
     ),
     r AS (SELECT coalesce(sum(count_reviewed), 0) AS reviewed
@@ -466,19 +466,14 @@ def capacity_by_hour(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
     Grain: one row per hour 0-23 (all of them).
     Rows: redemptions made (by redeemed_at) in the filtered dates at filtered stores that have a
     capacity_per_hour. Capacity of an hour of day = sum of capacity_per_hour × days in the period
-    (the filter's dates, else the data's span — as the registry's capacity calendar).
+    (the registry's own capacity calendar, :func:`metrics.capacity_calendar_cte`, one hour a day).
     Columns: hour, count_redemptions, capacity, utilisation = count_redemptions / capacity,
     is_over_capacity (utilisation above 100%).
     """
-    params = filters.params("hours") | filters.params("stores")
-    start = "$f_start" if filters.start else "(SELECT min(date) FROM rollup_store_day)"
-    end = "$f_end" if filters.end else "(SELECT max(date) FROM rollup_store_day)"
+    params = filters.params("hours")
+    cap = metrics.capacity_calendar_cte(filters, "total", params, hours_per_day="1")
     sql = f"""
-    WITH cap AS (
-        SELECT sum(capacity_per_hour) * (date_diff('day', CAST({start} AS DATE), CAST({end} AS DATE)) + 1) AS capacity
-        FROM (SELECT * REPLACE (coalesce(district, '') AS district, coalesce(region, '') AS region) FROM stores)
-        WHERE capacity_per_hour IS NOT NULL AND {filters.where_sql('stores')}
-    ),
+    WITH {cap},
     r AS (
         SELECT hour, sum(count_redemptions) AS count_redemptions
         FROM rollup_store_hour
@@ -486,14 +481,12 @@ def capacity_by_hour(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
           AND store_id IN (SELECT store_id FROM stores WHERE capacity_per_hour IS NOT NULL)
         GROUP BY hour
     )
-    SELECT h.hour, coalesce(r.count_redemptions, 0) AS count_redemptions, cap.capacity,
-           coalesce(r.count_redemptions, 0) / NULLIF(cap.capacity, 0) AS utilisation,
-           coalesce(coalesce(r.count_redemptions, 0) / NULLIF(cap.capacity, 0) > 1, FALSE) AS is_over_capacity
-    FROM (SELECT unnest(range(0, 24)) AS hour) h CROSS JOIN cap LEFT JOIN r USING (hour)
+    SELECT h.hour, coalesce(r.count_redemptions, 0) AS count_redemptions, cap.capacity_hours AS capacity,
+           coalesce(r.count_redemptions, 0) / NULLIF(cap.capacity_hours, 0) AS utilisation,
+           coalesce(coalesce(r.count_redemptions, 0) / NULLIF(cap.capacity_hours, 0) > 1, FALSE) AS is_over_capacity
+    FROM (SELECT unnest(range(0, 24)) AS hour) h LEFT JOIN cap ON TRUE LEFT JOIN r USING (hour)
     ORDER BY h.hour"""
     return db.run(con, sql, params)
 
 
-def open_hours_per_day() -> float:
-    """The open hours per day the capacity KPI assumes (setting O2O_OPEN_HOURS_PER_DAY)."""
-    return config.get_float("O2O_OPEN_HOURS_PER_DAY")
+open_hours_per_day = metrics.open_hours_per_day

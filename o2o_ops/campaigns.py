@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import db, lift, metrics
+from o2o_ops import db, lift, metrics, units
 from o2o_ops.filters import Filters
 
 PAGE_SIZE = 50
@@ -146,8 +146,8 @@ def format_compare(compare: pd.DataFrame) -> pd.DataFrame:
     ids = [c for c in compare.columns if c not in ("kpi", "label", "unit")]
     out = pd.DataFrame({"KPI": compare["label"]})
     for cid in ids:
-        out[cid] = [(v if isinstance(v, str) else "—") if not isinstance(unit, str)
-                    else metrics.format_value(v, unit)
+        out[cid] = [(v if isinstance(v, str) else units.MISSING) if not isinstance(unit, str)
+                    else units.format_value(v, unit)
                     for v, unit in zip(compare[cid], compare["unit"])]
     return out
 

@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from o2o_ops import config
+from o2o_ops.kpis import sql as generated_sql
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
@@ -45,16 +46,22 @@ def _rollup_files() -> list[Path]:
 
 
 def rollups_version() -> str:
-    """A fingerprint of the SQL that builds the derived tables; stored in the warehouse."""
+    """A fingerprint of the SQL that builds the derived tables (as generated from the KPI layer's
+    declarations); stored in the warehouse."""
     digest = hashlib.sha256()
     for path in _rollup_files():
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        digest.update(path.name.encode() + b"\0" + _read_sql(path).encode())
     return digest.hexdigest()[:16]
 
 
+def _read_sql(path: Path) -> str:
+    """A SQL file with its ``{{ placeholders }}`` filled from the KPI layer (o2o_ops/kpis/sql.py)."""
+    return generated_sql.render_template(path.read_text(encoding="utf-8"))
+
+
 def load_sql(name: str) -> str:
-    """The text of ``o2o_ops/sql/<name>.sql``."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """The text of ``o2o_ops/sql/<name>.sql``, placeholders filled."""
+    return _read_sql(SQL_DIR / f"{name}.sql")
 
 
 def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -107,7 +114,7 @@ def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
     if not clustered_by_time(con, "order_facts", "ordered_at"):
         con.execute("CREATE OR REPLACE TABLE order_facts AS SELECT * FROM order_facts ORDER BY ordered_at")
     for path in _rollup_files()[1:]:
-        con.execute(path.read_text(encoding="utf-8"))
+        con.execute(_read_sql(path))
     con.execute("INSERT OR REPLACE INTO warehouse_meta VALUES ('rollups_version', $v)", {"v": rollups_version()})
 
 

@@ -53,7 +53,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import db, metrics
+from o2o_ops import db, metrics, units
 from o2o_ops.filters import Filters
 
 BASELINE_MIN_DAYS = 28     # baseline window = max(this, campaign days), rounded up to whole weeks
@@ -175,7 +175,7 @@ def lift_inputs(con: duckdb.DuckDBPyConnection, filters: Filters,
     flt = lift_filters(filters)
     params: dict[str, Any] = dict(flt.params("rollup"))
     span = db.run(con, "SELECT min(date) AS first, max(date) AS last FROM rollup_store_day_totals")
-    if span.empty or pd.isna(span.iat[0, 0]):
+    if span.empty or units.is_missing(span.iat[0, 0]):
         return pd.DataFrame()
     params |= {"first": span.iat[0, 0], "last": span.iat[0, 1], "base_min": BASELINE_MIN_DAYS}
     ids_clause = ""
@@ -187,7 +187,7 @@ def lift_inputs(con: duckdb.DuckDBPyConnection, filters: Filters,
 
 
 def _num(value: Any) -> float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+    if units.is_missing(value):
         return None
     return float(value)
 
@@ -263,12 +263,12 @@ def verdict(result: dict[str, Any]) -> str:
     lift, low, high = result.get("lift"), result.get("lift_low"), result.get("lift_high")
     if lift is None:
         return "No orders at its stores in the baseline, so lift cannot be measured."
-    pct = lambda v: f"{v * 100:+.0f}%"  # noqa: E731
-    extra = result["extra_orders"]
+    pct = lambda v: units.format_value(v, "ratio")  # noqa: E731  (+12%, — when missing)
+    extra = units.format_value(result["extra_orders"], "count")
     money = ("+" if result["extra_net_revenue"] >= 0 else "") + metrics.format_value(result["extra_net_revenue"], "currency")
     if low > 0:
         return (f"Real lift: its stores took {pct(lift)} more orders than their own baseline "
-                f"(95% interval {pct(low)} to {pct(high)}), about {extra:,.0f} extra orders; "
+                f"(95% interval {pct(low)} to {pct(high)}), about {extra} extra orders; "
                 f"net revenue {money} against the baseline.")
     if high < 0:
         return (f"Orders fell: its stores took {pct(lift)} fewer orders than their baseline "

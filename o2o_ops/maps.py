@@ -19,7 +19,7 @@ from typing import Sequence
 import pandas as pd
 import pydeck as pdk
 
-from o2o_ops import metrics, text
+from o2o_ops import metrics, text, units
 
 STORES_LAYER = "stores"
 REDEMPTIONS_LAYER = "redemptions"
@@ -42,7 +42,7 @@ def _lerp(a: Sequence[int], b: Sequence[int], t: float) -> list[int]:
 def color_for(value: float | None, vmin: float, vmax: float, *, higher_is_better: bool | None = True,
               alpha: int = 210) -> list[int]:
     """RGBA for ``value`` on the KPI scale [vmin, vmax]: red = bad, green = good (grey if missing)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+    if units.is_missing(value):
         return list(MISSING_RGBA)
     t = 0.5 if vmax <= vmin else min(1.0, max(0.0, (float(value) - vmin) / (vmax - vmin)))
     if higher_is_better is False:
@@ -97,7 +97,7 @@ def _radius(orders: pd.Series) -> pd.Series:
     """Pixel radius by orders, square-root scaled so area tracks volume."""
     orders = orders.fillna(0).clip(lower=0).astype(float)
     top = orders.max()
-    if not top or math.isnan(top):
+    if units.is_missing(top) or not top:
         return pd.Series(MIN_RADIUS_PX, index=orders.index, dtype=float)
     return MIN_RADIUS_PX + (MAX_RADIUS_PX - MIN_RADIUS_PX) * (orders / top) ** 0.5
 
@@ -245,7 +245,7 @@ def build_deck(layers: Sequence[pdk.Layer], view: pdk.ViewState, kpi: str = "sym
 
 def legend(kpi: str, vmin: float | None, vmax: float | None, steps: int = 5) -> pd.DataFrame:
     """The colour scale as rows (value text, CSS colour), low to high; empty when undefined."""
-    if vmin is None or vmax is None or any(isinstance(v, float) and math.isnan(v) for v in (vmin, vmax)):
+    if units.is_missing(vmin) or units.is_missing(vmax):
         return pd.DataFrame(columns=["value", "label", "css"])
     kpi_def = metrics.KPIS[kpi]
     values = [vmin] if vmax <= vmin else [vmin + (vmax - vmin) * i / (steps - 1) for i in range(steps)]

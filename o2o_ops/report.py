@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import metrics, weekly
+from o2o_ops import metrics, units, weekly
 from o2o_ops.charts import BAD, GOOD, NEUTRAL, PALETTE
 from o2o_ops.filters import Filters
 
@@ -40,17 +40,7 @@ _esc = html.escape
 
 def _tick(name: str, value: float) -> str:
     """A short axis label in the KPI's unit."""
-    unit = metrics.KPIS[name].unit
-    if unit in ("percent", "ratio"):
-        return f"{value * 100:.0f}%"
-    if unit in ("count", "currency"):
-        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(value) >= size:
-                return f"{value / size:.1f}{suffix}"
-        return f"{value:.0f}"
-    if unit in ("stars", "star_gap"):
-        return f"{value:.2f}"
-    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+    return units.format_tick(value, metrics.KPIS[name].unit)
 
 
 def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: str, *,
@@ -61,7 +51,7 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: 
     """
     kpi = metrics.KPIS[name]
     title = f'<text x="4" y="14" class="ct">{_esc(kpi.label)}</text>'
-    points = [(i, float(v)) for i, v in enumerate(values) if v is not None and not pd.isna(v)]
+    points = [(i, float(v)) for i, v in enumerate(values) if not units.is_missing(v)]
     if not points:
         return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
                 f'height="{height}" role="img">{title}<text x="{width / 2}" y="{height / 2}" '
@@ -106,10 +96,9 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: 
             parts.append(f'<polyline points="{" ".join(r)}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>')
     for i, v in points:
         parts.append(f'<circle cx="{sx(i):.1f}" cy="{sy(v):.1f}" r="2.2" fill="{PALETTE[0]}"/>')
-    if highlight is not None and highlight < len(values) and values[highlight] is not None \
-            and not pd.isna(values[highlight]):
+    if highlight is not None and highlight < len(values) and not units.is_missing(values[highlight]):
         before = values[highlight - 1] if highlight > 0 else None
-        change = None if before is None or pd.isna(before) else float(values[highlight]) - float(before)
+        change = None if units.is_missing(before) else float(values[highlight]) - float(before)
         colour = {True: GOOD, False: BAD, None: NEUTRAL}[metrics.is_good_change(name, change)]
         parts.append(f'<circle cx="{sx(highlight):.1f}" cy="{sy(float(values[highlight])):.1f}" r="4.5" '
                      f'fill="{colour}"/>')
@@ -169,7 +158,7 @@ def _table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str | None]], emp
             if kpi:
                 cells.append(f'<td class="n">{_esc(metrics.KPIS[kpi].format(value))}</td>')
             else:
-                cells.append(f"<td>{_esc('' if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))}</td>")
+                cells.append(f"<td>{_esc(units.MISSING if units.is_missing(value) else str(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -229,9 +218,8 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
                         f'<div><h3>Worst by {_esc(metrics.KPIS[by].label.lower())}</h3>'
                         f'{_table(_with_store(ov.worst.get(by, pd.DataFrame())), cols, "Too few stores to name a worst.")}</div></div>')
         body.append("<h2>Symmetry attention list</h2>"
-                    f'<p class="note">Stores whose online promise ran ahead of the offline experience: rating gap '
-                    f"≥ {weekly.RATING_GAP_ALERT:.1f} ★ or wait gap ≥ {weekly.WAIT_GAP_ALERT:.0f} min, among stores "
-                    f"with at least {ov.min_reviews} reviews; largest rating gap first.</p>")
+                    f'<p class="note">{_esc(ov.rule.describe())} Rating over-promisers first (largest gap), '
+                    f"then the longest waits, then the biggest falls.</p>")
         body.append(_table(_with_store(ov.attention), [*_STORE_COLS, ("listed_rating", "Listed", None),
                                           ("avg_rating", "Reviewed", "avg_rating"), ("rating_gap", "Rating gap", "rating_gap"),
                                           ("wait_gap_minutes", "Wait gap", "wait_gap_minutes"),
@@ -255,7 +243,7 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
 
 
 def build_html(con: duckdb.DuckDBPyConnection, filters: Filters, week: weekly.Week, *,
-               min_reviews: int = weekly.MIN_REVIEWS) -> str:
+               min_reviews: int | None = None) -> str:
     """The report of ``week`` under ``filters`` (their dates are ignored: the week sets them)."""
     ov = weekly.build(con, filters, week, min_reviews=min_reviews)
     return render_html(ov, metrics.definitions_frame(), weekly.freshness(con))

@@ -8,7 +8,7 @@ symmetry page and the store map need:
   as-described rate, complaint rate, symmetry index;
 - :func:`deal_gap_by_store` / :func:`deal_gap_by_week` — campaign vs full-price ratings;
 - :func:`campaign_phases` — a store's rating before, during and after each of its campaigns;
-- :func:`attention_list` — stores that over-promise or whose index fell, with a reason in words;
+- :func:`attention_list` — stores that need attention under the one rule of :mod:`o2o_ops.attention`;
 - :func:`store_trend` and :func:`low_rated_reviews` — the one-store drill (reviews are paged);
 - :func:`map_stores` — the store map's data, one row per store (aggregated in DuckDB).
 
@@ -18,13 +18,12 @@ No streamlit here; the UI wraps these with ``data.cached``.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from typing import Any
 
 import duckdb
 import pandas as pd
 
-from o2o_ops import db, metrics
+from o2o_ops import attention, db, metrics, units
+from o2o_ops.kpis import symmetry_index
 from o2o_ops.filters import Filters
 
 # KPIs of the per-store symmetry table, in display order.
@@ -35,16 +34,8 @@ TREND_KPIS = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes", 
 # KPIs the map may colour stores by (an allowlist: the page offers exactly these).
 MAP_KPIS = ("symmetry_index", "avg_rating", "redemption_rate", "sla_attainment", "capacity_utilisation")
 
-ATTENTION_WEEKS = 4
-DEFAULT_GAP_THRESHOLD = 0.5      # stars over-promised before a store is flagged
-DEFAULT_MIN_DROP = 5.0           # symmetry-index points lost before a fall is flagged
-WAIT_MENTION_MINUTES = 2.0       # a wait gap below this is not worth a clause in the reason
-DESCRIBED_MENTION = 0.80         # an as-described rate below this gets a clause in the reason
+ATTENTION_WEEKS = attention.WEEKS
 LOW_RATING = 2                   # reviews rated this or lower are "low-rated"
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
 # ------------------------------------------------------------------------------------------
@@ -148,42 +139,21 @@ def reference_end(con: duckdb.DuckDBPyConnection, filters: Filters) -> dt.date |
     if filters.end:
         return filters.end
     last = db.scalar(con, "SELECT max(date) FROM rollup_store_day")
-    return None if _is_missing(last) else pd.Timestamp(last).date()
+    return None if units.is_missing(last) else pd.Timestamp(last).date()
 
 
-def reason(row: pd.Series | dict) -> str:
-    """Why a store is on the attention list, in words a store manager reads at a glance, e.g.
-    ``listed 4.8, customers give 3.9; waits 14 min over the promised 10``."""
-    parts: list[str] = []
-    listed, actual = row.get("listed_rating"), row.get("avg_rating")
-    if not _is_missing(listed) and not _is_missing(actual):
-        parts.append(f"listed {listed:.1f}, customers give {actual:.1f}")
-    gap, promised = row.get("wait_gap_minutes"), row.get("listed_wait_minutes")
-    if not _is_missing(gap) and not _is_missing(promised) and abs(gap) >= WAIT_MENTION_MINUTES:
-        side = "over" if gap > 0 else "under"
-        parts.append(f"waits {abs(gap):.0f} min {side} the promised {promised:.0f}")
-    described = row.get("as_described_rate")
-    if not _is_missing(described) and described < DESCRIBED_MENTION:
-        parts.append(f"only {described * 100:.0f}% say it was as described")
-    drop, before, now = row.get("index_drop"), row.get("index_before"), row.get("index_recent")
-    if row.get("is_falling") and not _is_missing(drop):
-        parts.append(f"symmetry index fell {drop:.0f} points in {ATTENTION_WEEKS} weeks ({before:.0f} → {now:.0f})")
-    return "; ".join(parts)
+reason = attention.reason   # the attention rule's words (o2o_ops/attention.py)
 
 
 # store_index_by_period: one row per period ('recent' = the last four weeks ending $recent_end,
 # 'before' = the four weeks before) x store with orders in it, and the store's symmetry index
-# there: the registry's formula (metrics.SYMMETRY_SQL over the same shrunk sums as
-# metrics.kpi_sql's ``st``), in one scan of both periods instead of one query per period.
+# there: the declared index (o2o_ops/kpis/symmetry_index.py: the same shrunk sums and score as
+# metrics.kpi_sql's ``st`` and ``sym``), in one scan of both periods instead of one query per period.
 # Params: $recent_start, $recent_end, $before_start; the filters' non-date dimensions.
 _INDEX_BY_PERIOD_SQL = """
 WITH st AS (
     SELECT CASE WHEN date >= $recent_start THEN 'recent' ELSE 'before' END AS period, store_id,
-        sum(count_redemptions) AS count_redemptions,
-        (sum(listed_rating_sum) - sum(rating_sum_listed)) / (sum(count_reviews_listed) + 10) AS rgap,
-        sum(wait_gap_sum) / (sum(count_waits) + 10) AS wgap,
-        (sum(count_as_described) + 10 * 0.9) / (sum(count_described_answered) + 10) AS described,
-        (sum(count_complaints) + 20 * 0.03) / (sum(count_redemptions) + 20) AS complaints
+        {shrunk_sums}
     FROM rollup_store_day
     WHERE date >= $before_start AND date <= $recent_end AND {where_undated}
     GROUP BY ALL
@@ -207,7 +177,8 @@ def index_trend(con: duckdb.DuckDBPyConnection, filters: Filters, end: dt.date) 
     days = 7 * ATTENTION_WEEKS
     undated = filters.replace(start=None, end=None)
     sql = _INDEX_BY_PERIOD_SQL.format(where_undated=undated.where_sql("rollup"),
-                                      symmetry_sql=metrics.SYMMETRY_SQL)
+                                      shrunk_sums=symmetry_index.shrunk_sums_sql(),
+                                      symmetry_sql=symmetry_index.score_sql())
     params = {**undated.params("rollup"), "recent_end": end,
               "recent_start": end - dt.timedelta(days=days - 1),
               "before_start": end - dt.timedelta(days=2 * days - 1)}
@@ -220,41 +191,34 @@ def index_trend(con: duckdb.DuckDBPyConnection, filters: Filters, end: dt.date) 
     return trend
 
 
-def _flag(period: pd.DataFrame, trend: pd.DataFrame, gap_threshold: float, min_drop: float) -> pd.DataFrame:
-    """``period`` (one row per store, with ``rating_gap``) joined to :func:`index_trend`, with
-    ``is_over_promising`` and ``is_falling``."""
-    df = period.merge(trend, on="store_id", how="left")
-    df["is_over_promising"] = (df["rating_gap"] > gap_threshold).fillna(False).astype(bool)
-    df["is_falling"] = (df["index_drop"] >= min_drop).fillna(False).astype(bool)
-    return df
+def _with_trend(con: duckdb.DuckDBPyConnection, filters: Filters, period: pd.DataFrame) -> pd.DataFrame:
+    """``period`` (one row per store) joined to :func:`index_trend` at :func:`reference_end`."""
+    end = reference_end(con, filters)
+    if end is None:
+        return period.assign(index_before=float("nan"), index_recent=float("nan"), index_drop=float("nan"))
+    return period.merge(index_trend(con, filters, end), on="store_id", how="left")
 
 
 def attention_list(con: duckdb.DuckDBPyConnection, filters: Filters,
-                   gap_threshold: float = DEFAULT_GAP_THRESHOLD,
-                   min_drop: float = DEFAULT_MIN_DROP, limit: int = 50) -> pd.DataFrame:
-    """Stores that need attention, most urgent first, each with a ``reason`` in words.
-
-    A store is listed when it over-promises (rating gap over the filter period > ``gap_threshold``
-    stars) or its symmetry index over the last four weeks (ending at the filter's end, else the
-    last order date) is at least ``min_drop`` points below the four weeks before. Over-promisers
-    come first, largest gap first; then the biggest falls.
+                   gap_threshold: float | None = None, min_drop: float | None = None, limit: int = 50, *,
+                   rule: attention.Rule | None = None) -> pd.DataFrame:
+    """Stores that need attention under the one attention rule (:mod:`o2o_ops.attention`, its
+    thresholds from the settings; ``gap_threshold`` / ``min_drop`` replace the rating-gap and
+    index-drop thresholds), most urgent first, each with a ``reason`` in words. The rating and
+    wait gaps are over the filter period; the index fall compares the last four weeks (ending at
+    the filter's end, else the last order date) with the four before.
     """
+    rule = rule or attention.Rule.from_settings(rating_gap=gap_threshold, index_drop=min_drop)
     period = store_table(con, filters)
     columns = ["store_id", "store_name", "store_city", "store_category", "listed_rating", "avg_rating",
                "rating_gap", "listed_wait_minutes", "wait_gap_minutes", "as_described_rate",
-               "symmetry_index", "index_before", "index_recent", "index_drop", "is_over_promising",
-               "is_falling", "reason", "lat", "lon"]
-    end = reference_end(con, filters)
-    if period.empty or end is None:
+               "symmetry_index", "reviews", "index_before", "index_recent", "index_drop", "is_over_promising",
+               "is_slow", "is_falling", "reason", "lat", "lon"]
+    if period.empty:
         return pd.DataFrame(columns=columns)
-    df = _flag(period, index_trend(con, filters, end), gap_threshold, min_drop)
-    df = df[df["is_over_promising"] | df["is_falling"]].copy()
+    df = attention.attention_rows(_with_trend(con, filters, period), rule)
     if df.empty:
         return pd.DataFrame(columns=columns)
-    df["reason"] = [reason(r) for _, r in df.iterrows()]
-    df["_rank_gap"] = df["rating_gap"].where(df["is_over_promising"])
-    df = df.sort_values(["is_over_promising", "_rank_gap", "index_drop", "store_id"],
-                        ascending=[False, False, False, True], na_position="last")
     return df[columns].head(limit).reset_index(drop=True)
 
 
@@ -335,25 +299,25 @@ def redemption_bins(con: duckdb.DuckDBPyConnection, filters: Filters, cell_degre
 
 
 def map_stores(con: duckdb.DuckDBPyConnection, filters: Filters,
-               gap_threshold: float = DEFAULT_GAP_THRESHOLD,
+               gap_threshold: float | None = None,
                kpis: tuple[str, ...] = MAP_KPIS) -> pd.DataFrame:
     """One row per store with orders under ``filters``: position, name, category, the map KPIs
     ``kpis`` (from :data:`MAP_KPIS`; the page asks only for the one it colours by), orders and
-    redemptions, and ``on_attention`` (is on :func:`attention_list` with default thresholds).
+    redemptions, and ``on_attention`` (is on :func:`attention_list` under the settings' rule).
     This is all the map sends to the browser: thousands of rows at most, whatever the order count.
     Stores without coordinates (missing, or exactly (0, 0), a placeholder many exports use) are
     kept with ``lat``/``lon`` empty and ``has_coordinates`` false: the map lists them apart."""
     unknown = [k for k in kpis if k not in MAP_KPIS]
     if unknown:
         raise ValueError(f"Not a map KPI: {', '.join(unknown)}; choose from {', '.join(MAP_KPIS)}.")
-    names = list(dict.fromkeys((*kpis, "orders", "redemptions", "rating_gap")))
+    names = list(dict.fromkeys((*kpis, "orders", "redemptions", "reviews", "rating_gap", "wait_gap_minutes")))
     df = metrics.compute(con, filters, "store", names)
     if df.empty:
         return df
-    # the attention list's flags from this frame's rating gap, without its store table
-    end = reference_end(con, filters)
-    flagged = _flag(df[["store_id", "rating_gap"]], index_trend(con, filters, end), gap_threshold, DEFAULT_MIN_DROP)
-    df["on_attention"] = (flagged["is_over_promising"] | flagged["is_falling"]).to_numpy()
+    # the attention rule's flags from this frame's gaps, without the attention list's store table
+    flagged = attention.flag(_with_trend(con, filters, df[["store_id", "reviews", "rating_gap", "wait_gap_minutes"]]),
+                             attention.Rule.from_settings(rating_gap=gap_threshold))
+    df["on_attention"] = flagged["needs_attention"].to_numpy()
     placeholder = (df["lat"] == 0) & (df["lon"] == 0)
     df.loc[placeholder, ["lat", "lon"]] = float("nan")
     df["has_coordinates"] = df["lat"].notna() & df["lon"].notna()

@@ -8,10 +8,10 @@ replaced by the week's Monday..Sunday, every other filter applies unchanged.
 
 Thresholds (stated on the page and in the report):
 - a store is ranked (best/worst, attention list, store drivers) only with at least
-  :data:`MIN_REVIEWS` reviews of orders placed in the week, so one angry review cannot make a
-  store "worst of the week";
-- a store needs attention when its rating gap is at least :data:`RATING_GAP_ALERT` stars or its
-  wait gap at least :data:`WAIT_GAP_ALERT` minutes (over-promised online).
+  ``O2O_MIN_REVIEWS`` reviews of orders placed in the week (:func:`review_floor`), so one angry
+  review cannot make a store "worst of the week";
+- a store needs attention under the one attention rule (:mod:`o2o_ops.attention`), its index
+  fall measured over the four weeks ending with the week's Sunday.
 """
 
 from __future__ import annotations
@@ -26,14 +26,11 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import db, metrics
+from o2o_ops import attention, config, db, metrics, symmetry, units
 from o2o_ops.filters import Filters
 
 TREND_WEEKS = 13
 RANK_SIZE = 5
-MIN_REVIEWS = 5
-RATING_GAP_ALERT = 0.5
-WAIT_GAP_ALERT = 10.0
 ATTENTION_SIZE = 10
 PROVISIONAL_DAYS = 14   # a week this close to the latest order is still maturing (redemptions, reviews)
 
@@ -198,20 +195,20 @@ def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE
         value = values.iloc[-1] if len(values) else float("nan")
         prev = values.iloc[-2] if len(values) > 1 else float("nan")
         change = value - prev
-        rel = change / abs(prev) if pd.notna(change) and prev not in (0,) and pd.notna(prev) else float("nan")
+        rel = change / abs(prev) if not units.is_missing(change) and not units.is_missing(prev) and prev != 0 else float("nan")
         typical = _typical_swing(values)
-        if pd.isna(change):
+        if units.is_missing(change):
             swing = float("nan")
         elif typical:
             swing = abs(change) / typical
         else:
-            swing = abs(rel) if pd.notna(rel) else float("nan")
+            swing = abs(rel) if not units.is_missing(rel) else float("nan")
         rows.append({
             "name": name, "label": kpi.label, "unit": kpi.unit, "value": value, "previous": prev,
             "change": change, "change_pct": rel, "swing": swing,
-            "is_good": metrics.is_good_change(name, None if pd.isna(change) else float(change)),
+            "is_good": metrics.is_good_change(name, None if units.is_missing(change) else float(change)),
             "value_text": kpi.format(value), "change_text": metrics.format_change(name, change),
-            "spark": [float(v) for v in values if pd.notna(v)],  # st.metric sparklines take no gaps
+            "spark": [float(v) for v in values if not units.is_missing(v)],  # st.metric sparklines take no gaps
         })
     return pd.DataFrame(rows).set_index("name", drop=False)
 
@@ -220,6 +217,22 @@ def store_week(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week,
                extra: Sequence[str] = ()) -> pd.DataFrame:
     """Store-grain KPIs (:data:`STORE_KPIS`, then ``extra``) for the week, one row per store with orders."""
     return metrics.compute(con, week.filters(filters), "store", list(dict.fromkeys([*STORE_KPIS, *extra])))
+
+
+def with_index_trend(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week,
+                     stores: pd.DataFrame) -> pd.DataFrame:
+    """The week's store rows with each store's symmetry-index fall over the four weeks ending
+    with the week's Sunday (``index_before``, ``index_recent``, ``index_drop``), which the
+    attention rule judges."""
+    if stores.empty:
+        return stores
+    trend = symmetry.index_trend(con, filters.replace(start=None, end=None), week.end)
+    return stores.merge(trend, on="store_id", how="left")
+
+
+def review_floor(min_reviews: int | None = None) -> int:
+    """``min_reviews`` if given, else the setting O2O_MIN_REVIEWS: reviews a store needs to be ranked."""
+    return int(min_reviews) if min_reviews is not None else config.get_int("O2O_MIN_REVIEWS")
 
 
 def store_view_url(store_id: str) -> str:
@@ -233,7 +246,7 @@ def _eligible(stores: pd.DataFrame, min_reviews: int) -> pd.DataFrame:
     return stores[stores["reviews"].fillna(0) >= min_reviews]
 
 
-def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int = MIN_REVIEWS,
+def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int | None = None,
                   size: int = RANK_SIZE) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(best, worst) stores of the week by KPI ``by``, among stores with ``min_reviews`` reviews.
 
@@ -241,7 +254,7 @@ def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int = MIN_REVIE
     one) so that no store is both best and worst. Ties break by store_id.
     """
     cols = ["store_id", "store_name", by, "reviews", "store_city", "store_category", "view"]
-    pool = _eligible(stores, min_reviews)
+    pool = _eligible(stores, review_floor(min_reviews))
     if pool.empty:
         empty = pd.DataFrame(columns=cols)
         return empty, empty.copy()
@@ -257,31 +270,19 @@ def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int = MIN_REVIE
     return best, worst
 
 
-def attention_list(stores: pd.DataFrame, *, min_reviews: int = MIN_REVIEWS,
+def attention_list(stores: pd.DataFrame, *, min_reviews: int | None = None,
                    size: int = ATTENTION_SIZE) -> pd.DataFrame:
-    """Stores that over-promised this week: rating gap >= RATING_GAP_ALERT stars or wait gap >=
-    WAIT_GAP_ALERT minutes, among stores with ``min_reviews`` reviews; largest rating gap first."""
+    """Stores of the week that need attention under the one attention rule
+    (:mod:`o2o_ops.attention`, review floor ``min_reviews`` or the setting's), most urgent first.
+    An index fall is judged where ``stores`` carries ``index_drop`` (:func:`build` adds it)."""
     cols = ["store_id", "store_name", "rating_gap", "wait_gap_minutes", "listed_rating", "avg_rating",
             "symmetry_index", "as_described_rate", "reviews", "reason", "store_city", "store_category", "view"]
-    pool = _eligible(stores, min_reviews)
-    if pool.empty:
+    if stores.empty:
         return pd.DataFrame(columns=cols)
-    flagged = pool[(pool["rating_gap"] >= RATING_GAP_ALERT) | (pool["wait_gap_minutes"] >= WAIT_GAP_ALERT)].copy()
+    flagged = attention.attention_rows(stores, attention.Rule.from_settings(min_reviews=min_reviews))
     if flagged.empty:
         return pd.DataFrame(columns=cols)
-
-    def reason(row: pd.Series) -> str:
-        parts = []
-        if pd.notna(row["rating_gap"]) and row["rating_gap"] >= RATING_GAP_ALERT:
-            parts.append(f"listed {row['listed_rating']:.1f} ★, reviewed {row['avg_rating']:.2f} ★")
-        if pd.notna(row["wait_gap_minutes"]) and row["wait_gap_minutes"] >= WAIT_GAP_ALERT:
-            parts.append(f"waits {row['wait_gap_minutes']:.0f} min over the promise")
-        return "; ".join(parts)
-
-    flagged["reason"] = flagged.apply(reason, axis=1)
     flagged["view"] = flagged["store_id"].map(store_view_url)
-    flagged = flagged.sort_values(["rating_gap", "wait_gap_minutes", "store_id"], ascending=[False, False, True],
-                                  na_position="last", kind="mergesort")
     return flagged.head(size)[cols].reset_index(drop=True)
 
 
@@ -295,8 +296,7 @@ DRIVER_DIMS = (("city", "city", "city"), ("category", "category", "category"), (
 
 def is_additive(name: str) -> bool:
     """A KPI that is a plain sum (its groups add up to the total): no division, no median."""
-    kpi = metrics.KPIS[name]
-    return "NULLIF" not in kpi.sql and kpi.sources <= {"o", "k"}
+    return metrics.KPIS[name].is_additive
 
 
 def _reusable(stores: pd.DataFrame | None, name: str) -> bool:
@@ -363,7 +363,7 @@ def _drivers(con, filters: Filters, week: Week, name: str, change: float, min_re
         if is_additive(name):
             share = top["change"] / change
             phrases.append(f"by {words}, {who} ({metrics.format_change(name, top['change'])}, "
-                           f"{share:.0%} of the change)")
+                           f"{units.format_share(share)} of the change)")
         else:
             phrases.append(f"by {words}, {who} ({kpi.format(top['previous'])} → {kpi.format(top['value'])})")
     return phrases
@@ -384,16 +384,16 @@ def _relative_words(card: pd.Series, prev: Week) -> str:
     """" (+12.5%)" after a figure, " (none in 2026-W46)" when the previous week had none (a
     relative change is not defined), or nothing when the previous value is missing."""
     change = card["change_pct"]
-    if pd.notna(change) and math.isfinite(change):
-        return f" ({change:+.1%})"
-    if pd.notna(card["previous"]) and card["previous"] == 0:
+    if not units.is_missing(change):
+        return f" ({units.format_relative(change)})"
+    if not units.is_missing(card["previous"]) and card["previous"] == 0:
         return f" (none in {prev.iso})"
     return ""
 
 
 def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                     series: pd.DataFrame | None = None, cards: pd.DataFrame | None = None,
-                    stores: pd.DataFrame | None = None, min_reviews: int = MIN_REVIEWS) -> list[str]:
+                    stores: pd.DataFrame | None = None, min_reviews: int | None = None) -> list[str]:
     """Plain sentences with the numbers: the week's volume, what moved most week over week and
     where (city, category, store), what else got better or worse, and which stores need attention.
 
@@ -407,7 +407,8 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
     if pd.isna(orders["value"]) or orders["value"] == 0:
         return [f"No orders in {week.label} match these filters ({filters.describe()}), so there is "
                 f"nothing to summarise. Pick another week or clear a filter."]
-    stores = store_week(con, filters, week) if stores is None else stores
+    min_reviews = review_floor(min_reviews)
+    stores = with_index_trend(con, filters, week, store_week(con, filters, week)) if stores is None else stores
     sentences = []
     if pd.isna(orders["previous"]) or orders["previous"] == 0:
         sentences.append(f"In {week.label} there were {orders['value_text']} orders and "
@@ -415,7 +416,7 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
                          f"so there is no week-over-week comparison.")
     else:
         sentences.append(f"In {week.label} there were {orders['value_text']} orders "
-                         f"({orders['change_pct']:+.1%} on {prev.iso}) and {revenue['value_text']} revenue"
+                         f"({units.format_relative(orders['change_pct'])} on {prev.iso}) and {revenue['value_text']} revenue"
                          f"{_relative_words(revenue, prev)}.")
         moved = cards[cards["swing"].notna() & (cards["change"] != 0)].sort_values("swing", ascending=False)
         if not moved.empty:
@@ -443,16 +444,16 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
                 else f"{days} day{'' if days == 1 else 's'} after this week's Sunday")
         sentences.append(f"The data ends on {as_of:%-d %b %Y}, {when}: some of its orders are not redeemed or "
                          f"reviewed yet, so its redemption rate and ratings are provisional.")
-    attention = attention_list(stores, min_reviews=min_reviews, size=3)
-    if attention.empty:
-        sentences.append(f"No store over-promised by {RATING_GAP_ALERT:.1f} ★ or {WAIT_GAP_ALERT:.0f} min or more "
-                         f"this week (among stores with at least {min_reviews} reviews).")
+    needing = attention_list(stores, min_reviews=min_reviews, size=3)
+    if needing.empty:
+        sentences.append("No store needs attention this week. "
+                         + attention.Rule.from_settings(min_reviews=min_reviews).describe())
     else:
         items = [f"{r['store_name']} ({r['store_id']}, {r['store_city']}): {r['reason']}, symmetry index "
-                 f"{metrics.format_value(r['symmetry_index'], 'score')}" for _, r in attention.iterrows()]
+                 f"{metrics.format_value(r['symmetry_index'], 'score')}" for _, r in needing.iterrows()]
         sentences.append(f"Stores that need attention: {'; '.join(items)}.")
     _, worst = ranked_stores(stores, "avg_rating", min_reviews=min_reviews, size=1)
-    if not worst.empty and worst.iloc[0]["store_id"] not in set(attention["store_id"]):
+    if not worst.empty and worst.iloc[0]["store_id"] not in set(needing["store_id"]):
         r = worst.iloc[0]
         sentences.append(f"Lowest rated this week: {r['store_name']} ({r['store_id']}, {r['store_city']}) at "
                          f"{metrics.format_value(r['avg_rating'], 'stars')} from {r['reviews']:.0f} reviews.")
@@ -474,7 +475,12 @@ class WeeklyOverview:
     worst: dict[str, pd.DataFrame] = field(default_factory=dict)
     attention: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: list[str] = field(default_factory=list)
-    min_reviews: int = MIN_REVIEWS
+    min_reviews: int = 0                 # the review floor applied (review_floor())
+
+    @property
+    def rule(self) -> attention.Rule:
+        """The attention rule the week's list applies."""
+        return attention.Rule.from_settings(min_reviews=self.min_reviews)
 
     @property
     def has_data(self) -> bool:
@@ -488,9 +494,10 @@ class WeeklyOverview:
 
 
 def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
-          min_reviews: int = MIN_REVIEWS) -> WeeklyOverview:
+          min_reviews: int | None = None) -> WeeklyOverview:
     """Every number and sentence of the weekly overview for ``week`` under ``filters``."""
     filters = filters.replace(start=None, end=None)
+    min_reviews = review_floor(min_reviews)
     series = weekly_series(con, filters, week)
     cards = headline_cards(series)
     ov = WeeklyOverview(week=week, filters=filters, series=series, cards=cards,
@@ -499,7 +506,7 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
         ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=pd.DataFrame(),
                                      min_reviews=min_reviews)
         return ov
-    ov.stores = store_week(con, filters, week, DRIVER_STORE_KPIS)
+    ov.stores = with_index_trend(con, filters, week, store_week(con, filters, week, DRIVER_STORE_KPIS))
     for by in RANKINGS:
         ov.best[by], ov.worst[by] = ranked_stores(ov.stores, by, min_reviews=min_reviews)
     ov.attention = attention_list(ov.stores, min_reviews=min_reviews)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from o2o_ops import campaigns, lift, metrics, text
 from o2o_ops.charts import campaigns as charts
-from o2o_ops.ui import auth as auth_ui, data, frame
+from o2o_ops.ui import auth as auth_ui, warehouse as data, frame
 
 campaign_table = data.cached(campaigns.campaign_table)
 campaign_summary = data.cached(campaigns.campaign_summary)
@@ -85,8 +85,9 @@ def lift_panel(detail: dict) -> None:
         cols = st.columns(4)
         cols[0].metric("Incremental lift", pct(detail["lift"]), border=True,
                        help=f"95% interval {pct(detail['lift_low'])} to {pct(detail['lift_high'])}")
-        cols[1].metric("Extra orders", f"{detail['extra_orders']:,.0f}", border=True,
-                       help=f"95% interval {detail['extra_orders_low']:,.0f} to {detail['extra_orders_high']:,.0f}")
+        count = lambda v: metrics.format_value(v, "count")  # noqa: E731
+        cols[1].metric("Extra orders", count(detail["extra_orders"]), border=True,
+                       help=f"95% interval {count(detail['extra_orders_low'])} to {count(detail['extra_orders_high'])}")
         cols[2].metric("Extra net revenue", money(detail["extra_net_revenue"]), border=True,
                        help=f"95% interval {money(detail['extra_net_revenue_low'])} to "
                             f"{money(detail['extra_net_revenue_high'])}")

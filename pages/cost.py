@@ -5,7 +5,7 @@ import streamlit as st
 
 from o2o_ops import analysis
 from o2o_ops.charts import cost as charts
-from o2o_ops.ui import data, frame
+from o2o_ops.ui import warehouse as data, frame
 
 CARDS = ("discount_cost", "platform_fees", "marketing_spend", "staff_cost",
          "cost_per_redemption", "cac", "roi", "other_costs")

@@ -3,8 +3,8 @@ import them as one all-or-nothing batch; the import log; data-quality checks on 
 
 import streamlit as st
 
-from o2o_ops import config, data_page, db, ingest, text
-from o2o_ops.ui import data, frame, upload
+from o2o_ops import config, db, importing_view as data_page, ingest, text
+from o2o_ops.ui import warehouse as data, frame, upload
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
 MAPPING_TYPES = ["toml", "yaml", "yml"]

@@ -6,7 +6,7 @@ import streamlit as st
 from o2o_ops import analysis
 from o2o_ops.charts import efficiency as charts
 from o2o_ops.charts import kpi_line
-from o2o_ops.ui import data, frame
+from o2o_ops.ui import warehouse as data, frame
 
 CARDS = ("redemption_rate", "time_to_redeem_hours", "breakage_orders", "breakage_value",
          "capacity_utilisation", "paid_orders")

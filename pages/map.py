@@ -9,7 +9,7 @@ coordinates are listed under the map, not drawn.
 import streamlit as st
 
 from o2o_ops import maps, metrics, symmetry, text
-from o2o_ops.ui import data, frame
+from o2o_ops.ui import warehouse as data, frame
 
 map_stores = data.cached(symmetry.map_stores)
 redemption_bins = data.cached(symmetry.redemption_bins)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from o2o_ops import metrics, report, text, weekly
 from o2o_ops.charts import overview as charts
-from o2o_ops.ui import data, frame
+from o2o_ops.ui import warehouse as data, frame
 
 weeks_in_data = data.cached(weekly.weeks_in_data)
 default_week = data.cached(weekly.default_week)
@@ -80,10 +80,9 @@ for tab, by in zip(st.tabs([f"By {metrics.KPIS[b].label.lower()}" for b in weekl
             frame.table(ov.worst[by], "overview", ov.week.filters(filters), key=f"worst_{by}", column_config=store_config)
 
 st.subheader("Symmetry attention list")
-st.caption(f"Stores whose online promise ran ahead of the offline experience this week: rating gap ≥ "
-           f"{weekly.RATING_GAP_ALERT:.1f} ★ or wait gap ≥ {weekly.WAIT_GAP_ALERT:.0f} min (stores with at least "
-           f"{ov.min_reviews} reviews). The symmetry page has the full analysis.")
+st.caption(f"Stores whose online promise ran ahead of the offline experience this week. {ov.rule.describe()} "
+           f"The symmetry page has the full analysis.")
 if ov.attention.empty:
-    st.success("No store over-promised this week.", icon="✅")
+    st.success("No store needs attention this week.", icon="✅")
 else:
     frame.table(ov.attention, "overview", ov.week.filters(filters), key="attention", column_config=store_config)

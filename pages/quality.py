@@ -6,7 +6,7 @@ import streamlit as st
 from o2o_ops import analysis, metrics
 from o2o_ops.charts import kpi_line
 from o2o_ops.charts import quality as charts
-from o2o_ops.ui import data, frame
+from o2o_ops.ui import warehouse as data, frame
 
 CARDS = ("avg_rating", "positive_share", "complaint_rate", "refund_rate", "sla_attainment", "repeat_rate")
 

@@ -5,9 +5,9 @@ Opens on one store's drill when the link names a store (``./symmetry?store=S0003
 
 import streamlit as st
 
-from o2o_ops import metrics, symmetry, text
+from o2o_ops import attention, metrics, symmetry, text
 from o2o_ops.charts import symmetry as charts
-from o2o_ops.ui import auth as auth_ui, data, frame
+from o2o_ops.ui import auth as auth_ui, warehouse as data, frame
 
 store_table = data.cached(symmetry.store_table)
 deal_gap_by_store = data.cached(symmetry.deal_gap_by_store)
@@ -67,17 +67,20 @@ def stores_tab(stores, filters) -> None:
 
 
 def attention_tab(filters) -> None:
+    rule = attention.Rule.from_settings()
     c1, c2 = st.columns(2)
-    threshold = c1.slider("Flag over-promising by more than (stars)", 0.1, 2.0,
-                          symmetry.DEFAULT_GAP_THRESHOLD, 0.1, key="sym_gap_threshold")
-    min_drop = c2.slider(f"Flag a symmetry-index fall over {symmetry.ATTENTION_WEEKS} weeks of at least (points)",
-                         1, 50, int(symmetry.DEFAULT_MIN_DROP), 1, key="sym_min_drop")
+    threshold = c1.slider("Flag over-promising by at least (stars)", 0.1, 2.0,
+                          float(rule.rating_gap), 0.1, key="sym_gap_threshold")
+    min_drop = c2.slider(f"Flag a symmetry-index fall over {attention.WEEKS} weeks of at least (points)",
+                         1, 50, int(rule.index_drop), 1, key="sym_min_drop")
     flagged = attention_list(filters, float(threshold), float(min_drop))
+    shown = attention.Rule.from_settings(rating_gap=float(threshold), index_drop=float(min_drop))
+    st.caption(shown.describe())
     if flagged.empty:
-        st.success("No store over-promises by that much or lost that many points. ✓")
+        st.success("No store over-promises its rating or wait by that much, or lost that many index points. ✓")
         return
-    st.caption(f"{len(flagged)} store{'' if len(flagged) == 1 else 's'} · over-promisers first (largest rating gap), then the biggest "
-               f"falls · last {symmetry.ATTENTION_WEEKS} weeks vs the {symmetry.ATTENTION_WEEKS} before")
+    st.caption(f"{len(flagged)} store{'' if len(flagged) == 1 else 's'} · rating over-promisers first (largest gap), then the "
+               f"longest waits, then the biggest falls · last {attention.WEEKS} weeks vs the {attention.WEEKS} before")
     for row in flagged.head(5).itertuples():
         st.markdown(f"**[{text.md(row.store_name)}](./symmetry?store={text.url_param(row.store_id)})** "
                     + text.md(f"({row.store_id}, {row.store_city}) — {row.reason}"))

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_util import ROOT, texts
 from tiny import TABLE_ROWS, build_tiny
-from o2o_ops import data_page, db, ingest, quality
+from o2o_ops import data_checks as quality, db, importing_view as data_page, ingest
 from o2o_ops.ui.upload import safe_file_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
@@ -291,7 +291,7 @@ def test_a_broken_mapping_file_is_a_message(warehouse: Path):
     assert at.error and "The mapping file mapping.toml cannot be used" in texts(at)
 
 
-# --- stored quality checks (sql/rollups_quality.sql) ------------------------------------------
+# --- stored quality checks (sql/rollups_data_checks.sql) ------------------------------------------
 
 def _orphaned_warehouse(path: Path) -> Path:
     """The planted tiny warehouse written around the importer: the schema without its foreign
@@ -361,13 +361,13 @@ def test_quality_checks_run_live_on_a_warehouse_without_stored_results(warehouse
 
 
 def test_stored_review_problems_are_all_kept_so_the_count_is_exact():
-    statement = db.load_sql("rollups_quality").split("quality_reviews_without_redemptions AS", 1)[1]
+    statement = db.load_sql("rollups_data_checks").split("quality_reviews_without_redemptions AS", 1)[1]
     assert "LIMIT" not in statement.split(";", 1)[0]
 
 
 def test_quality_counts_stay_exact_beyond_the_examples(tmp_path, monkeypatch):
     """The examples are capped; the count in run_all is not (stored and live alike)."""
-    from o2o_ops import db, quality
+    from o2o_ops import data_checks as quality, db
     from tiny import build_tiny
 
     monkeypatch.setattr(quality, "EXAMPLES", 1)

@@ -20,7 +20,7 @@ import streamlit as st
 
 from apptest_util import open_link, rendered_texts, shown
 from o2o_ops import db, demo
-from o2o_ops.ui import data, frame
+from o2o_ops.ui import frame, warehouse as data
 
 PAGES = ("pages/overview.py", "pages/quality.py", "pages/cost.py", "pages/efficiency.py", "pages/symmetry.py",
          "pages/map.py", "pages/campaigns.py", "pages/data.py", "pages/definitions.py")

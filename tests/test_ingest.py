@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from o2o_ops import db, ingest, quality
+from o2o_ops import data_checks as quality, db, ingest
 from o2o_ops.cli import import_cmd
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
@@ -203,7 +203,7 @@ def test_mapping_to_unknown_column_is_a_problem(tmp_path, warehouse):
 # --- idempotence and upsert ---------------------------------------------------------------------
 
 def test_reimport_changes_nothing(warehouse):
-    kpi = "SELECT sum(paid_amount), sum(count_redeemed), sum(rating_sum) FROM rollup_store_day"
+    kpi = "SELECT sum(paid_amount), sum(count_paid_redeemed), sum(rating_sum) FROM rollup_store_day"
     before_counts, before_kpi = counts(warehouse), one(warehouse, kpi)
     for _ in range(2):
         result = ingest.import_dir(BASE, warehouse=warehouse)
@@ -285,7 +285,7 @@ ROUND_TRIP_SUMS = {
     "refunds": "sum(amount)",
     "costs": "sum(amount), sum(staff_hours)",
     "stores": "sum(lat), sum(listed_rating)",
-    "rollup_store_day": "sum(count_paid), sum(paid_amount), sum(count_redeemed), sum(rating_sum), sum(count_new_customers)",
+    "rollup_store_day": "sum(count_paid), sum(paid_amount), sum(count_paid_redeemed), sum(rating_sum), sum(count_new_customers)",
     "rollup_costs": "sum(amount)",
 }
 

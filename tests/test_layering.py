@@ -11,26 +11,51 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE = sorted(p for p in (ROOT / "o2o_ops").rglob("*.py") if "ui" not in p.relative_to(ROOT / "o2o_ops").parts)
+# o2o_ops/ui (streamlit), o2o_ops/bench (the benchmark, which drives the UI) and the entry point
+# o2o_ops/__main__.py (which wires every command) are not core
+CORE = sorted(p for p in (ROOT / "o2o_ops").rglob("*.py")
+              if not {"ui", "bench"} & set(p.relative_to(ROOT / "o2o_ops").parts) and p.name != "__main__.py")
 PAGES = sorted((ROOT / "pages").glob("*.py"))
 
 
-def _top_level_imports(path: Path) -> set[str]:
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, anywhere in it (inside functions and branches too)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
-    for node in tree.body:
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
     return names
+
+
+def _forbidden(imports: set[str], prefixes: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in imports if any(n == p or n.startswith(p + ".") for p in prefixes))
+
+
+# the core may not reach up into the UI, the benchmark, the browser or the tests
+CORE_MAY_NOT = ("streamlit", "o2o_ops.ui", "o2o_ops.bench", "playwright", "browser_util", "tests", "apptest_util")
+# the benchmark drives the UI, but never through the tests' helpers
+BENCH_MAY_NOT = ("browser_util", "tests", "apptest_util", "tiny")
 
 
 @pytest.mark.parametrize("path", CORE, ids=lambda p: str(p.relative_to(ROOT)))
 def test_core_module_does_not_import_streamlit(path):
-    imports = _top_level_imports(path)
-    assert "streamlit" not in imports
-    assert not any(name.startswith("o2o_ops.ui") for name in imports)
+    assert _forbidden(_imports(path), CORE_MAY_NOT) == []
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "o2o_ops" / "bench").glob("*.py")), ids=lambda p: p.name)
+def test_benchmark_does_not_import_the_tests(path):
+    assert _forbidden(_imports(path), BENCH_MAY_NOT) == []
+    assert "sys.path" not in path.read_text(encoding="utf-8")
+
+
+def test_import_scan_sees_imports_inside_functions(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    if True:\n        from o2o_ops.ui import frame\n        import streamlit as st\n")
+    assert _forbidden(_imports(module), CORE_MAY_NOT) == ["o2o_ops.ui", "o2o_ops.ui.frame", "streamlit"]
 
 
 def test_importing_the_core_loads_no_streamlit_and_opens_nothing():

@@ -51,6 +51,7 @@ EXPECTED_TOTAL = {
     "positive_share": 2 / 3,
     "complaint_rate": 1 / 3,
     "refund_rate": 1 / 4,
+    "refund_amount_share": 50 / 640,  # refund 50 of the 640 paid
     "sla_attainment": 1 / 2,          # O1 8<=10 met, O2 15>10 missed, O5 has no promise
     "repeat_rate": 1 / 4,             # C1 ordered twice; C2, C3, C4 once
     "discount_cost": 120,

@@ -19,6 +19,12 @@ from tiny import START, build_tiny
 WINDOW = {"from": "2026-11-02", "to": "2026-11-15"}
 
 
+@pytest.fixture(autouse=True)
+def _tiny_review_floor(monkeypatch):
+    """The tiny warehouse has at most two reviews a store: judge stores from one review."""
+    monkeypatch.setenv("O2O_MIN_REVIEWS", "1")
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     return build_tiny(tmp_path_factory.mktemp("sympages") / "tiny.duckdb")

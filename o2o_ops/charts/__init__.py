@@ -12,7 +12,7 @@ from typing import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from o2o_ops import metrics
+from o2o_ops import metrics, units
 
 PALETTE = ("#2563eb", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#0ea5e9", "#eab308", "#64748b")
 GOOD, BAD, NEUTRAL = "#16a34a", "#dc2626", "#64748b"
@@ -24,10 +24,6 @@ HEIGHT_SMALL = 240
 HEIGHT_TALL = 480
 SEQUENTIAL = "Blues"
 DIVERGING = "RdYlGn"
-
-_TICKFORMAT = {"percent": ".0%", "ratio": ".0%", "currency": ",.0f", "count": ",.0f",
-               "stars": ".2f", "star_gap": "+.2f", "hours": ".1f", "minutes": "+.1f", "score": ".0f"}
-
 
 def base_layout(fig: go.Figure, *, title: str | None = None, height: int = HEIGHT) -> go.Figure:
     fig.update_layout(
@@ -50,7 +46,7 @@ def empty_figure(message: str = "No data for these filters", *, height: int = HE
 
 
 def axis_format(kpi_name: str) -> str:
-    return _TICKFORMAT.get(metrics.KPIS[kpi_name].unit, "")
+    return units.axis_format(metrics.KPIS[kpi_name].unit)
 
 
 def kpi_line(df: pd.DataFrame, x: str, kpi_name: str, *, color: str | None = None,

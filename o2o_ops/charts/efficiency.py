@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from o2o_ops import units
 from o2o_ops.charts import BAD, HEIGHT, NEUTRAL, PALETTE, base_layout, empty_figure
 
 OVER = BAD
@@ -33,7 +34,7 @@ def time_to_redeem_bars(df: pd.DataFrame, *, median_hours: float | None = None,
         hovertemplate="%{x}: %{y:,} orders (%{customdata:.1%})<extra></extra>"))
     fig.update_xaxes(type="category", title="hours from order to redemption")
     fig.update_yaxes(title="orders", tickformat=",.0f")
-    if median_hours is not None and not pd.isna(median_hours):
+    if not units.is_missing(median_hours):
         fig.add_annotation(text=f"median {median_hours:,.1f} h", xref="paper", yref="paper", x=1, y=1,
                            showarrow=False, font=dict(color=NEUTRAL))
     return base_layout(fig, title=title)

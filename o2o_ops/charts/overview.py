@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from o2o_ops import metrics
+from o2o_ops import metrics, units
 from o2o_ops.charts import BAD, GOOD, HEIGHT_SMALL, NEUTRAL, PALETTE, axis_format, base_layout, empty_figure
 
 
@@ -35,7 +35,7 @@ def trend_grid(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
             pos = series.index[series["iso_week"] == week_iso][0]
             value = series.at[pos, name]
             before = series.at[pos - 1, name] if pos - 1 in series.index else None
-            good = metrics.is_good_change(name, None if before is None or pd.isna(before) or pd.isna(value)
+            good = metrics.is_good_change(name, None if units.is_missing(before) or units.is_missing(value)
                                           else float(value - before))
             fig.add_trace(go.Scatter(
                 x=[x[pos]], y=[value], mode="markers", showlegend=False, hoverinfo="skip",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from o2o_ops import metrics
+from o2o_ops import metrics, units
 from o2o_ops.analysis import WEEKDAYS
 from o2o_ops.charts import (BAD, GOOD, HEIGHT, NEUTRAL, PALETTE, axis_format, base_layout,
                             empty_figure, heatmap)
@@ -25,7 +25,7 @@ def rating_distribution_bar(df: pd.DataFrame, *, title: str = "Rating distributi
     fig = go.Figure(go.Bar(
         x=[f"{int(r)} ★" for r in df["rating"]], y=df["count_reviews"],
         marker_color=[_STAR_COLORS.get(int(r), NEUTRAL) for r in df["rating"]],
-        text=[f"{s:.0%}" for s in share], textposition="outside", cliponaxis=False,
+        text=[units.format_share(s) for s in share], textposition="outside", cliponaxis=False,
         customdata=share, hovertemplate="%{x}: %{y:,} reviews (%{customdata:.1%})<extra></extra>",
     ))
     fig.update_yaxes(title="reviews", tickformat=",.0f")
@@ -99,7 +99,7 @@ def peer_comparison_chart(df: pd.DataFrame, kpi: str, *, top: int = 40, title: s
     part = df.dropna(subset=[kpi]).head(top)
     names = part["store_name"].astype(str) + " (" + part["store_id"].astype(str) + ")"
     better = metrics.KPIS[kpi].higher_is_better
-    colors = [NEUTRAL if pd.isna(v) or v == 0 else (GOOD if (v > 0) == bool(better) else BAD)
+    colors = [NEUTRAL if units.is_missing(v) or v == 0 else (GOOD if (v > 0) == bool(better) else BAD)
               for v in part["vs_peers"]]
     fig = go.Figure()
     fig.add_trace(go.Bar(x=part["peer_median"], y=names, orientation="h", name="Peer median (city × category)",

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import sys
 
 import pandas as pd
 
-from o2o_ops import auth, db, metrics
+from o2o_ops import auth, db, metrics, units
 from o2o_ops.cli import add_warehouse_arg
 from o2o_ops.filters import Filters
 
@@ -73,7 +72,7 @@ def to_records(df: pd.DataFrame) -> list[dict]:
     for row in df.to_dict(orient="records"):
         clean = {}
         for key, value in row.items():
-            if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            if units.is_missing(value):
                 clean[key] = None
             elif isinstance(value, (pd.Timestamp, dt.date)):
                 clean[key] = value.isoformat()[:10] if isinstance(value, dt.date) else str(value)

@@ -7,47 +7,21 @@
 -- hour the customer was actually in the store (redeemed_at).
 
 -- rollup_store_day: one row per order date x store x channel x campaign (NULL = full price).
--- Serves both the store x day and the campaign x day grain; every additive KPI input is a sum.
+-- Serves both the store x day and the campaign x day grain; every additive KPI input is a sum,
+-- its column generated from the measure's declaration.
 CREATE OR REPLACE TABLE rollup_store_day AS
 WITH summed AS (   -- group on the narrow keys; store and campaign attributes are joined after
     SELECT
         order_date AS date, store_id, channel, campaign_id,
-        count(*)                                                          AS count_orders,
-        count(*) FILTER (WHERE is_paid)                                   AS count_paid,
-        sum(paid_amount) FILTER (WHERE is_paid)                           AS paid_amount,
-        sum(list_price) FILTER (WHERE is_paid)                            AS list_value,
-        sum(discount_amount) FILTER (WHERE is_paid)                       AS discount_amount,
-        sum(platform_fee) FILTER (WHERE is_paid)                          AS platform_fee,
-        count(*) FILTER (WHERE is_paid AND is_redeemed)                   AS count_redeemed,
-        count(*) FILTER (WHERE is_redeemed)                               AS count_redemptions,
-        sum(extra_spend) FILTER (WHERE is_paid)                           AS extra_spend,
-        count(*) FILTER (WHERE is_paid AND has_refund)                    AS count_refunded,
-        sum(refund_amount) FILTER (WHERE is_paid)                         AS refund_amount,
-        count(*) FILTER (WHERE is_breakage)                               AS count_breakage,
-        sum(paid_amount) FILTER (WHERE is_breakage)                       AS breakage_amount,
-        sum(count_reviews)                                                AS count_reviews,
-        sum(rating_sum)                                                   AS rating_sum,
-        sum(count_positive)                                               AS count_positive,
-        sum(count_complaints)                                             AS count_complaints,
-        sum(count_as_described)                                           AS count_as_described,
-        sum(count_described_answered)                                     AS count_described_answered,
-        count(*) FILTER (WHERE is_redeemed AND wait_minutes IS NOT NULL
-                           AND listed_wait_minutes IS NOT NULL)           AS count_waits,
-        count(*) FILTER (WHERE is_redeemed AND wait_minutes <= listed_wait_minutes) AS count_sla_met,
-        sum(wait_minutes - listed_wait_minutes) FILTER (WHERE is_redeemed) AS wait_gap_sum,
-        count(*) FILTER (WHERE is_first_order)                            AS count_new_customers
+        -- one column per order measure of o2o_ops/kpis/measures.py (generated there)
+        {{ order_measure_columns }}
     FROM order_facts
     GROUP BY ALL
 )
 SELECT
     g.date, g.store_id, s.city, coalesce(s.district, '') AS district, coalesce(s.region, '') AS region,
     s.category, g.channel, g.campaign_id, c.kind AS campaign_kind,
-    g.* EXCLUDE (date, store_id, channel, campaign_id, count_reviews, rating_sum),
-    g.count_reviews, g.rating_sum,
-    -- the listed rating is one per store: reviews at stores that list one, and their sums
-    CASE WHEN s.listed_rating IS NULL THEN 0 ELSE g.count_reviews END AS count_reviews_listed,
-    CASE WHEN s.listed_rating IS NULL THEN 0 ELSE g.rating_sum END    AS rating_sum_listed,
-    g.count_reviews * s.listed_rating                                 AS listed_rating_sum
+    g.* EXCLUDE (date, store_id, channel, campaign_id)
 FROM summed g
 JOIN stores s USING (store_id)
 LEFT JOIN campaigns c USING (campaign_id)

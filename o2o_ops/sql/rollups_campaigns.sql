@@ -56,12 +56,12 @@ FROM rollup_campaign_day
 ORDER BY campaign_id, store_id;
 
 -- rollup_store_day_totals: one row per store x order date, all orders (any campaign or none):
--- the day totals lift compares a campaign's stores on. net_revenue = paid − refunds + in-store
--- extra spend, as in o2o_ops/lift.py.
+-- the day totals lift compares a campaign's stores on. net_revenue is the formula of
+-- o2o_ops/kpis/measures.py (paid − refunds + in-store extra spend), generated from it.
 CREATE OR REPLACE TABLE rollup_store_day_totals AS
 SELECT store_id, date, city, district, region, category,
        sum(count_orders) AS n_orders,
-       sum(coalesce(paid_amount, 0) - coalesce(refund_amount, 0) + coalesce(extra_spend, 0)) AS net_revenue
+       {{ formula_per_row:net_revenue }} AS net_revenue
 FROM rollup_store_day
 GROUP BY ALL
 ORDER BY store_id, date;

@@ -20,7 +20,7 @@ from typing import Any
 import streamlit as st
 
 from o2o_ops import auth
-from o2o_ops.ui import data
+from o2o_ops.ui import warehouse as data
 
 USER_KEY = "o2o_user"
 SCOPE_KEY = "o2o_scope"

@@ -16,9 +16,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from o2o_ops import config, db, export, metrics, text
+from o2o_ops import config, db, export, metrics, text, units
 from o2o_ops.filters import Filters
-from o2o_ops.ui import data
+from o2o_ops.ui import warehouse as data
 
 log = logging.getLogger("o2o_ops.ui")
 
@@ -305,7 +305,7 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
         color = "off"
         if previous is not None:
             prev = previous.get(name)
-            if value is not None and prev is not None and not pd.isna(value) and not pd.isna(prev):
+            if not units.is_missing(value) and not units.is_missing(prev):
                 change = float(value) - float(prev)
                 delta = metrics.format_change(name, change)
                 good = metrics.is_good_change(name, change)
@@ -314,7 +314,7 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
         spark = None
         if sparklines and name in sparklines:
             # st.metric refuses gaps; an undefined week is left out of the sparkline
-            spark = [float(v) for v in sparklines[name] if v is not None and not pd.isna(v)] or None
+            spark = [float(v) for v in sparklines[name] if not units.is_missing(v)] or None
         with cols[i % columns]:
             st.metric(kpi.label, kpi.format(value), delta=delta, delta_color=color,
                       help=f"{kpi.description} ({kpi.unit})", border=True, chart_data=spark)
@@ -351,15 +351,12 @@ def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str
 def kpi_column_config(names: Iterable[str]) -> dict[str, Any]:
     """Column formats and hover help for KPI columns in st.dataframe."""
     config_: dict[str, Any] = {}
-    currency = {"CNY": "¥", "USD": "$", "EUR": "€"}.get(config.get("O2O_CURRENCY"), "")
     for name in names:
         kpi = metrics.KPIS.get(name)
         if kpi is None:
             continue
-        fmt = {"count": "%d", "currency": f"{currency}%.0f", "percent": "percent", "hours": "%.1f h",
-               "minutes": "%+.1f min", "stars": "%.2f ★", "star_gap": "%+.2f ★", "score": "%.0f",
-               "ratio": "percent"}.get(kpi.unit, "%.2f")
-        config_[name] = st.column_config.NumberColumn(kpi.label, help=kpi.description, format=fmt)
+        config_[name] = st.column_config.NumberColumn(kpi.label, help=kpi.description,
+                                                      format=units.column_format(kpi.unit))
     return config_
 
 

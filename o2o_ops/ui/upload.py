@@ -15,8 +15,8 @@ from typing import Any, Callable, Hashable, Sequence
 
 import streamlit as st
 
-from o2o_ops import data_page
-from o2o_ops.ui import data
+from o2o_ops import importing_view as data_page
+from o2o_ops.ui import warehouse as data
 
 _DIR_KEY = "data_upload_dir"
 _CHECK_KEY = "data_check_memo"

@@ -3,7 +3,7 @@
 Builds (or reuses) a demo warehouse of N orders and measures, as medians over several runs:
 
 - page queries: every warehouse call each page makes (recorded by running the page in
-  Streamlit's AppTest, see :mod:`o2o_ops.ui.recorder`), replayed uncached, for the default
+  Streamlit's AppTest, see :mod:`o2o_ops.bench.recorder`), replayed uncached, for the default
   filters and for a narrow set (one city, one category);
 - the campaign -> store -> orders drill-down (:func:`o2o_ops.campaigns.drilldown_queries`);
 - the app in headless Chromium: process start to the overview's KPI cards visible, navigation to
@@ -30,11 +30,12 @@ from typing import Any, Callable
 import pandas as pd
 
 from o2o_ops import config, db, demo
+from o2o_ops.kpis.measures import evaluate
 from o2o_ops.filters import Filters
 
 PAGES = ("pages/overview.py", "pages/quality.py", "pages/cost.py", "pages/efficiency.py",
          "pages/symmetry.py", "pages/map.py", "pages/campaigns.py", "pages/data.py", "pages/definitions.py")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def machine() -> str:
@@ -83,7 +84,7 @@ def narrow_filters(con) -> dict[str, Any]:
 
 
 def page_queries(path: Path, runs: int) -> list[dict[str, Any]]:
-    from o2o_ops.ui import recorder
+    from o2o_ops.bench import recorder
 
     con = db.connect(path)
     narrow = narrow_filters(con)
@@ -149,16 +150,22 @@ def pandas_baseline(path: Path, runs: int) -> dict[str, Any]:
             p = paid[paid["week"] == week]
             c = costs[costs["week"] == week]
             refunded = p["order_id"].map(refunds).fillna(0)
-            cost = p["platform_fee"].sum() + c["amount"].sum()
-            net = p["paid_amount"].sum() - refunded.sum() + p["extra_spend"].fillna(0).sum()
+            # the measures the declared formulas read (o2o_ops/kpis/measures.py), summed in pandas
+            by_type = c.groupby("cost_type")["amount"].sum()
+            sums = {"paid_amount": p["paid_amount"].sum(), "refund_amount": refunded.sum(),
+                    "extra_spend": p["extra_spend"].fillna(0).sum(), "platform_fee": p["platform_fee"].sum(),
+                    "discount_amount": p["discount_amount"].sum(), "marketing": by_type.get("marketing", 0.0),
+                    "staff": by_type.get("staff", 0.0),
+                    "other_cost": by_type.drop(["marketing", "staff"], errors="ignore").sum()}
+            cost = evaluate("cash_cost", sums)
+            net = evaluate("net_revenue", sums)
             redeemed = p["redeemed_at"].notna().sum()
             out.append({
                 "week": str(week), "orders": int((o["week"] == week).sum()), "revenue": p["paid_amount"].sum(),
                 "redemption_rate": redeemed / len(p) if len(p) else None,
                 "avg_rating": reviews.loc[reviews["week"] == week, "rating"].mean(),
                 "refund_rate": (refunded > 0).mean() if len(p) else None,
-                "cost_per_redemption": (p["discount_amount"].sum() + p["platform_fee"].sum()
-                                        + c.loc[c["cost_type"].isin(["marketing", "staff"]), "amount"].sum()) / max(redeemed, 1),
+                "cost_per_redemption": evaluate("promo_cost", sums) / redeemed if redeemed else None,
                 "roi": (net - cost) / cost if cost else None,
             })
         return pd.DataFrame(out)
@@ -195,9 +202,9 @@ def browser_timings(path: Path) -> dict[str, Any]:
 
 
 def _browser_timings(path: Path) -> dict[str, Any]:
-    sys.path.insert(0, str(ROOT / "tests" / "browser"))
-    from browser_util import CHROMIUM, CHROMIUM_ARGS, running_app  # the tests' own launcher
     from playwright.sync_api import sync_playwright
+
+    from o2o_ops.bench.app import CHROMIUM, CHROMIUM_ARGS, running_app   # the browser tests start the app so too
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

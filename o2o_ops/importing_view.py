@@ -18,7 +18,7 @@ from typing import Any, Mapping as MappingT, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import db, ingest, quality
+from o2o_ops import data_checks as quality, db, ingest
 
 #: Rows a preview shows.
 PREVIEW_ROWS = 10

@@ -1,6 +1,6 @@
 """Record the warehouse calls a page makes, so the benchmark can time exactly what a page asks.
 
-Every page reaches the warehouse through :func:`o2o_ops.ui.data.cached` functions (``data.kpis``
+Every page reaches the warehouse through :func:`o2o_ops.ui.warehouse.cached` functions (``data.kpis``
 included). While a :class:`Recorder` is active, each such call is noted (function key, arguments)
 as the page runs in Streamlit's AppTest; :func:`replay` then times the same calls uncached.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from o2o_ops.ui import data
+from o2o_ops.ui import warehouse as data
 
 
 @dataclass

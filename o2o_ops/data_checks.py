@@ -5,7 +5,7 @@ orphaned references, gaps in dates, stores without usable coordinates, reviews o
 were never redeemed. :func:`run_all` gives one summary row per check. No streamlit here.
 
 The checks only change when the data does, so every load (demo build, import batch) stores their
-results with the rollups (``sql/rollups_quality.sql``, one ``quality_<check>`` table per check)
+results with the rollups (``sql/rollups_data_checks.sql``, one ``quality_<check>`` table per check)
 and these functions read them: the Data page answers in milliseconds instead of joining every
 child table with its parent. A warehouse built before those tables existed, or ``live=True``, runs
 the queries on the tables as they stand; both give the same rows.

@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from o2o_ops import bench
+    from o2o_ops import bench   # imported when run: it loads streamlit's AppTest
 
     if args.orders < 1000:
         print("error: --orders must be at least 1000", flush=True)

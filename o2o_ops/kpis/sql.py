@@ -1,0 +1,168 @@
+"""SQL generated from the declarations: rollup columns, the sums a query reads, each KPI's
+expression, the reference query on the fact table, and the placeholders of ``o2o_ops/sql/*.sql``.
+
+Everything is text built from :mod:`o2o_ops.kpis.measures` and :mod:`o2o_ops.kpis.catalog`; the
+SQL is DuckDB's. No connection here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+from o2o_ops.kpis import symmetry_index
+from o2o_ops.kpis.measures import FORMULAS, MEASURE_LIST, MEASURES, Measure, names_in
+
+# ------------------------------------------------------------------------------------------
+# Measures
+# ------------------------------------------------------------------------------------------
+
+
+def _filtered(aggregate: str, where: str | None) -> str:
+    return f"{aggregate} FILTER (WHERE {where})" if where else aggregate
+
+
+def order_aggregate(m: Measure) -> str:
+    """The aggregate over order_facts rows that gives measure ``m`` for a group of orders."""
+    if m.of is not None:
+        base = MEASURES[m.of]
+        where = f"({base.where}) AND ({m.where})" if base.where else m.where
+        return order_aggregate(Measure(m.name, "", m.unit, agg=base.agg, expr=base.expr, where=where,
+                                       zero_when_empty=base.zero_when_empty))
+    if m.source != "orders" or m.agg is None:
+        raise ValueError(f"{m.name} is not an order measure.")
+    sql = _filtered("count(*)" if m.agg == "count" else f"sum({m.expr})", m.where)
+    return f"coalesce({sql}, 0)" if m.zero_when_empty else sql
+
+
+def rollup_measure_columns(indent: str = "        ") -> str:
+    """The select list of the order rollup's measure columns (``sql/rollups.sql``)."""
+    return (",\n" + indent).join(f"{order_aggregate(m)} AS {m.name}" for m in MEASURE_LIST if m.is_rollup_column)
+
+
+def rollup_sums(names: Sequence[str] | None = None, indent: str = "    ") -> str:
+    """The order measures ``names`` (default: all) summed over rollup rows (the ``o`` CTE of
+    metrics.kpi_sql): one column per rollup measure, and each slice as its base measure's sum over
+    the slice's rows. Always at least ``count(*) AS n_rows``, so a query for KPIs that read no
+    order measure still finds its groups."""
+    parts = ["count(*) AS n_rows"]
+    for m in MEASURE_LIST:
+        if names is not None and m.name not in names:
+            continue
+        if m.is_rollup_column:
+            parts.append(f"sum({m.name}) AS {m.name}")
+        elif m.source == "orders":
+            parts.append(f"sum({m.of}) FILTER (WHERE {m.where}) AS {m.name}")
+    return (",\n" + indent).join(parts)
+
+
+def cost_sums(names: Sequence[str] | None = None, indent: str = "    ") -> str:
+    """The cost measures ``names`` (default: all) over rows of the cost rollup (the ``k`` CTE)."""
+    return (",\n" + indent).join(["count(*) AS n_rows"] + [
+        f"sum(amount) FILTER (WHERE {m.where}) AS {m.name}"
+        for m in MEASURE_LIST if m.source == "costs" and (names is None or m.name in names)])
+
+
+# ------------------------------------------------------------------------------------------
+# Formulas and KPI expressions
+# ------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def render_formula(formula: str, term: Callable[[str], str], *, bare_single: bool = False) -> str:
+    """``formula`` with each measure replaced by ``term(measure)`` and each named formula by its
+    own rendering in parentheses. With ``bare_single``, a formula that is one measure is rendered
+    as the measure itself (NULL stays NULL: a ratio of a group without rows is undefined)."""
+    names_in(formula)
+    stripped = formula.strip()
+    if bare_single and stripped in MEASURES:
+        return term(stripped)
+
+    def swap(match: re.Match) -> str:
+        name = match.group(0)
+        if name in FORMULAS:
+            return "(" + render_formula(FORMULAS[name], term) + ")"
+        return f"coalesce({term(name)}, 0)"
+
+    return _TOKEN.sub(swap, formula)
+
+
+def _column(name: str) -> str:
+    from o2o_ops.kpis.catalog import SOURCE_ALIAS
+    return f"{SOURCE_ALIAS[MEASURES[name].source]}.{name}"
+
+
+def _ratio(num: str, den: str, column: Callable[[str], str]) -> str:
+    n = render_formula(num, column, bare_single=True)
+    d = render_formula(den, column, bare_single=True)
+    n = n if num.strip() in MEASURES else f"({n})"
+    d = d if den.strip() in MEASURES else f"({d})"
+    return f"CAST({n} AS DOUBLE) / NULLIF({d}, 0)"
+
+
+def kpi_expression(kpi, column: Callable[[str], str] = _column) -> str:
+    """KPI ``kpi``'s expression over the summed measures (``column(measure)`` names them)."""
+    if kpi.kind == "sum":
+        return render_formula(kpi.numerator, column) if kpi.numerator not in MEASURES \
+            else f"coalesce({column(kpi.numerator)}, 0)"
+    if kpi.kind == "ratio":
+        return _ratio(kpi.numerator, kpi.denominator, column)
+    if kpi.kind == "difference":
+        return f"{_ratio(kpi.numerator, kpi.denominator, column)} - {_ratio(*kpi.minus, column)}"
+    from o2o_ops.kpis.catalog import INDEX_ALIAS, MEDIAN_ALIAS
+    if kpi.kind == "median":
+        return f"{MEDIAN_ALIAS}.{kpi.name}"
+    if kpi.kind == "index":
+        return f"{INDEX_ALIAS}.{kpi.name}"
+    raise ValueError(f"Unknown KPI kind {kpi.kind!r}.")
+
+
+def median_selects(kpis: Sequence, indent: str = "    ") -> str:
+    """The median KPIs' aggregates over order_facts rows (the ``f`` CTE)."""
+    return (",\n" + indent).join(f"{_filtered(f'median({k.column})', k.where)} AS {k.name}"
+                                 for k in kpis if k.kind == "median")
+
+
+def reference_sql(keys: Sequence[tuple[str, str]], kpis: Sequence, table: str = "order_facts",
+                  where: str = "TRUE") -> str:
+    """KPIs ``kpis`` (sums, ratios, differences and medians of order measures) straight from the
+    fact table, one row per group of ``keys`` ((output, expression) pairs): the question the
+    rollups answer, asked without them. For tests."""
+    needed: list[str] = []
+    for k in kpis:
+        if k.kind == "index" or any(MEASURES[m].source != "orders" for m in k.measures):
+            raise ValueError(f"{k.name} is not computed from order measures alone.")
+        needed += [m for m in k.measures if m not in needed]
+    key_sql = ", ".join(f"{e} AS {o}" for o, e in keys)
+    sums = [f"{order_aggregate(MEASURES[m])} AS {m}" for m in needed]
+    medians = median_selects(kpis)
+    cols = ",\n    ".join([*sums, *([medians] if medians else [])])
+    select = [f"{kpi_expression(k, lambda m: 'o.' + m) if k.kind != 'median' else 'o.' + k.name} AS {k.name}"
+              for k in kpis]
+    out = ", ".join(o for o, _ in keys)
+    return (f"WITH o AS (SELECT {key_sql},\n    {cols}\n  FROM {table} WHERE {where} GROUP BY ALL)\n"
+            f"SELECT {out}, {', '.join(select)} FROM o ORDER BY {out}")
+
+
+# ------------------------------------------------------------------------------------------
+# Placeholders in o2o_ops/sql/*.sql
+# ------------------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)(?::([a-z_]+))?\s*\}\}")
+
+
+def _placeholder(name: str, arg: str | None) -> str:
+    if name == "order_measure_columns":
+        return rollup_measure_columns()
+    if name == "formula_per_row" and arg in FORMULAS:
+        # the formula evaluated per rollup row and summed (each measure 0 where missing)
+        return f"sum({render_formula(FORMULAS[arg], lambda m: m)})"
+    if name == "symmetry_sums":
+        return symmetry_index.shrunk_sums_sql()
+    raise ValueError(f"Unknown SQL placeholder {{{{ {name}{':' + arg if arg else ''} }}}}.")
+
+
+def render_template(text: str) -> str:
+    """``text`` with every ``{{ name }}`` / ``{{ name:arg }}`` replaced by its generated SQL."""
+    return _PLACEHOLDER.sub(lambda m: _placeholder(m.group(1), m.group(2)), text)

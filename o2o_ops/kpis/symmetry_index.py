@@ -1,0 +1,104 @@
+"""The symmetry index, declared once: its components, weights and pseudo-observations.
+
+Everything else reads :data:`INDEX`: the per-store sums (:func:`shrunk_sums_sql`), the score
+(:func:`score_sql`), the KPI's one-line definition and the long text of the definitions page
+(:func:`describe`). Changing a weight or a constant is one edit here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SymmetryIndex:
+    # weights of the four components (they sum to 1)
+    w_rating: float = 0.35
+    w_wait: float = 0.25
+    w_described: float = 0.25
+    w_complaints: float = 0.15
+    # pseudo-observations at "no gap" added to a store's own (empirical-Bayes shrinkage)
+    k_reviews: int = 10          # rating gap: pseudo-reviews at gap 0
+    k_waits: int = 10            # wait gap: pseudo-waits at gap 0
+    k_answers: int = 10          # as-described: pseudo-answers at the prior rate
+    prior_described: float = 0.9
+    k_redemptions: int = 20      # complaints: pseudo-redemptions at the prior rate
+    prior_complaints: float = 0.03
+    # scales: the gap that scores 0
+    rating_over_stars: float = 1.5      # over-promising by this many stars scores 0
+    rating_under_stars: float = 4.5     # under-promising is penalised a third as hard
+    wait_over_minutes: float = 20.0     # this many minutes over the promise scores 0
+    described_floor: float = 0.5        # an as-described rate at or below this scores 0
+    complaints_ceiling: float = 0.2     # a complaint rate at or above this scores 0
+
+
+INDEX = SymmetryIndex()
+
+# the order measures the per-store sums read, and the contract tables the index needs (the
+# promises, stores.listed_rating and stores.listed_wait_minutes, are optional: see describe())
+MEASURES = ("count_redemptions", "listed_rating_sum", "rating_sum_listed", "count_reviews_listed", "wait_gap_sum",
+            "count_waits", "count_as_described", "count_described_answered", "count_complaints")
+INPUTS = ("orders", "redemptions", "reviews")
+
+
+def shrunk_sums_sql(ix: SymmetryIndex = INDEX) -> str:
+    """Per-store select list over the order rollup: redemptions and the four shrunk components."""
+    return f"""sum(count_redemptions) AS count_redemptions,
+    (sum(listed_rating_sum) - sum(rating_sum_listed)) / (sum(count_reviews_listed) + {ix.k_reviews}) AS rgap,
+    sum(wait_gap_sum) / (sum(count_waits) + {ix.k_waits}) AS wgap,
+    (sum(count_as_described) + {ix.k_answers} * {ix.prior_described}) / (sum(count_described_answered) + {ix.k_answers}) AS described,
+    (sum(count_complaints) + {ix.k_redemptions} * {ix.prior_complaints}) / (sum(count_redemptions) + {ix.k_redemptions}) AS complaints"""
+
+
+def score_sql(ix: SymmetryIndex = INDEX) -> str:
+    """One store's index (0-100) from ``st`` (the sums above) joined to its store row ``s``."""
+    always = ix.w_described + ix.w_complaints
+    return f"""
+    -- one store's symmetry index from its shrunk sums (o2o_ops/kpis/symmetry_index.py)
+    CASE WHEN st.count_redemptions > 0 THEN 100 * (
+        CASE WHEN s.listed_rating IS NULL THEN 0 ELSE {ix.w_rating} * (1 - least(1,
+            greatest(st.rgap, 0) / {ix.rating_over_stars} + greatest(-st.rgap, 0) / {ix.rating_under_stars})) END
+      + CASE WHEN s.listed_wait_minutes IS NULL THEN 0 ELSE {ix.w_wait} * (1 - least(1,
+            greatest(st.wgap, 0) / {ix.wait_over_minutes})) END
+      + {ix.w_described} * least(1, greatest(0, (st.described - {ix.described_floor}) / (1 - {ix.described_floor})))
+      + {ix.w_complaints} * (1 - least(1, st.complaints / {ix.complaints_ceiling}))
+    ) / ({always:.2f} + CASE WHEN s.listed_rating IS NULL THEN 0 ELSE {ix.w_rating} END
+              + CASE WHEN s.listed_wait_minutes IS NULL THEN 0 ELSE {ix.w_wait} END)
+    END"""
+
+
+def _pct(w: float) -> str:
+    return f"{w * 100:.0f}%"
+
+
+def summary(ix: SymmetryIndex = INDEX) -> str:
+    """The KPI's one-line definition."""
+    return (f"0–100 per store: {_pct(ix.w_rating)} rating gap, {_pct(ix.w_wait)} wait gap, "
+            f"{_pct(ix.w_described)} as-described rate, {_pct(ix.w_complaints)} complaint rate, each shrunk towards "
+            f"no gap ({ix.k_reviews} pseudo-reviews/waits/answers, {ix.k_redemptions} pseudo-redemptions); above "
+            f"store grain, the redemption-weighted mean of store indices. See the KPI definitions page for the "
+            f"exact scoring.")
+
+
+def describe(ix: SymmetryIndex = INDEX) -> str:
+    """The exact scoring, in Markdown, for the definitions page, the symmetry page and the report."""
+    return f"""Symmetry index (0-100 per store, higher = what customers get matches what was promised).
+Four components, each scored 0-1, shrunk towards "no evidence of a gap" so that a store with
+a handful of reviews cannot swing to an extreme (empirical-Bayes style: K pseudo-observations at
+the prior are added to the store's own):
+
+- rating (weight {ix.w_rating}): gap = listed rating - actual mean rating, shrunk by n/(n+{ix.k_reviews})
+  (n = reviews); score = 1 - min(1, max(gap,0)/{ix.rating_over_stars} + max(-gap,0)/{ix.rating_under_stars}). Over-promising by {ix.rating_over_stars}
+  stars scores 0; under-promising is penalised a third as hard (a mismatch, but not a broken
+  promise).
+- wait ({ix.w_wait}): gap = mean(wait - promised wait), shrunk by n/(n+{ix.k_waits}) (n = recorded waits);
+  score = 1 - min(1, max(gap,0)/{ix.wait_over_minutes:g}). {ix.wait_over_minutes:g} minutes over the promise scores 0.
+- as described ({ix.w_described}): rate = (yes + {ix.k_answers} x {ix.prior_described})/(answered + {ix.k_answers}); score = clamp((rate-{ix.described_floor})/{1 - ix.described_floor:g}).
+- complaints ({ix.w_complaints}): rate = (complaints + {ix.k_redemptions} x {ix.prior_complaints})/(redemptions + {ix.k_redemptions});
+  score = 1 - min(1, rate/{ix.complaints_ceiling}).
+
+A component whose promise is missing (no listed rating, no promised wait) is left out and the
+weights of the others are renormalised. A store with no redemptions in the period has no index.
+Above store grain (total, week, city, ...) the index is the mean of the store indices weighted
+by each store's redemptions in the group.
+"""

@@ -1,0 +1,154 @@
+"""Units and their formats, one place: how a value, a change, a chart axis and a table column of
+each unit read, and :func:`is_missing`, the one test for "there is no value".
+
+Every screen, chart, export heading and report formats through here, so a value of a unit reads
+the same everywhere and a missing value (None, NaN, NaT, pandas NA, ±inf) is always ``—``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from o2o_ops import config
+
+MISSING = "—"
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    label: str          # in the definitions table
+    axis: str           # d3 tick/hover format for charts
+    column: str         # st.column_config.NumberColumn format (printf or a named format)
+
+
+UNITS: dict[str, Unit] = {u.name: u for u in (
+    Unit("count", "count", ",.0f", "%d"),
+    Unit("currency", "money", ",.0f", "%.0f"),
+    Unit("percent", "percent", ".0%", "percent"),
+    Unit("hours", "hours", ".1f", "%.1f h"),
+    Unit("minutes", "minutes", "+.1f", "%+.1f min"),
+    Unit("stars", "stars (1–5)", ".2f", "%.2f ★"),
+    Unit("star_gap", "stars (difference)", "+.2f", "%+.2f ★"),
+    Unit("score", "score 0–100", ".0f", "%.0f"),
+    Unit("ratio", "ratio (percent)", ".0%", "percent"),
+)}
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN, NaT, pandas NA and ±inf: values that must read as "no value"."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (str, bytes)):
+        return False
+    try:
+        if pd.isna(value):
+            return True
+    except (TypeError, ValueError):   # lists, arrays: not a scalar, so not "missing"
+        return False
+    try:
+        return math.isinf(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def currency_symbol(currency: str | None = None) -> str:
+    currency = currency or config.get("O2O_CURRENCY")
+    return CURRENCY_SYMBOLS.get(currency, currency + " ")
+
+
+def format_value(value: Any, unit: str, currency: str | None = None) -> str:
+    """A value as people read it: ``¥12,340``, ``84.2%``, ``4.31 ★``, ``12.5 min``; ``—`` if missing."""
+    if is_missing(value):
+        return MISSING
+    value = float(value)
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "currency":
+        sign = "−" if value < 0 else ""
+        amount = abs(value)
+        symbol = currency_symbol(currency)
+        return f"{sign}{symbol}{amount:,.0f}" if amount >= 100 else f"{sign}{symbol}{amount:,.2f}"
+    if unit == "percent":
+        return f"{value * 100:.1f}%"
+    if unit == "hours":
+        return f"{value:,.1f} h"
+    if unit == "minutes":
+        return f"{value:+.1f} min" if value else "0.0 min"
+    if unit == "stars":
+        return f"{value:.2f} ★"
+    if unit == "star_gap":
+        return f"{value:+.2f} ★"
+    if unit == "score":
+        return f"{value:.0f}"
+    if unit == "ratio":
+        return f"{value * 100:+.0f}%"
+    return f"{value:,.2f}"
+
+
+def format_change(change: Any, unit: str, currency: str | None = None) -> str:
+    """A change in the unit, signed: ``+3.1 pp``, ``-¥1,200``; ``—`` if missing."""
+    if is_missing(change):
+        return MISSING
+    change = float(change)
+    if unit in ("percent", "ratio"):
+        return f"{change * 100:+.1f} pp"
+    if unit in ("stars", "star_gap"):
+        return f"{change:+.2f} ★"
+    if unit == "count":
+        return f"{change:+,.0f}"
+    if unit == "score":
+        return f"{change:+.1f}"
+    if unit == "currency":
+        # ASCII minus: st.metric reads a delta's direction (arrow, colour) from a leading "-"
+        return ("+" if change >= 0 else "-") + format_value(abs(change), "currency", currency)
+    if unit in ("hours", "minutes"):
+        return f"{change:+.1f} {'h' if unit == 'hours' else 'min'}"
+    return f"{change:+,.2f}"
+
+
+def format_share(value: Any, digits: int = 0) -> str:
+    """A plain share (0.42 -> ``42%``), signed relative changes use :func:`format_relative`."""
+    return MISSING if is_missing(value) else f"{float(value) * 100:.{digits}f}%"
+
+
+def format_relative(value: Any, digits: int = 1) -> str:
+    """A relative change (0.031 -> ``+3.1%``); ``—`` if missing (never ``+nan%``)."""
+    return MISSING if is_missing(value) else f"{float(value) * 100:+.{digits}f}%"
+
+
+def format_number(value: Any, spec: str = ",.0f") -> str:
+    """Any other number with a format spec; ``—`` if missing."""
+    return MISSING if is_missing(value) else format(float(value), spec)
+
+
+def axis_format(unit: str) -> str:
+    """The d3 format of a chart axis or hover value in ``unit``."""
+    return UNITS[unit].axis if unit in UNITS else ""
+
+
+def column_format(unit: str, currency: str | None = None) -> str:
+    """The st.column_config.NumberColumn format of a table column in ``unit``."""
+    if unit == "currency":
+        currency = currency or config.get("O2O_CURRENCY")
+        return CURRENCY_SYMBOLS.get(currency, "") + "%.0f"
+    return UNITS[unit].column if unit in UNITS else "%.2f"
+
+
+def format_tick(value: float, unit: str) -> str:
+    """A short axis label in ``unit`` (``42%``, ``1.2M``, ``4.31``) for small charts."""
+    if unit in ("percent", "ratio"):
+        return f"{value * 100:.0f}%"
+    if unit in ("count", "currency"):
+        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if abs(value) >= size:
+                return f"{value / size:.1f}{suffix}"
+        return f"{value:.0f}"
+    if unit in ("stars", "star_gap"):
+        return f"{value:.2f}"
+    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
