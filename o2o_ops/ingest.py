@@ -186,8 +186,9 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         Column("name", "VARCHAR", True),
         Column("category", "VARCHAR", True),
         Column("city", "VARCHAR", True),
-        Column("lat", "DOUBLE", True, -90, 90),
-        Column("lon", "DOUBLE", True, -180, 180),
+        # Optional: real listings often lack them; the map lists such stores apart.
+        Column("lat", "DOUBLE", False, -90, 90),
+        Column("lon", "DOUBLE", False, -180, 180),
         Column("district", "VARCHAR"),
         Column("region", "VARCHAR"),
         _when("opened_on", "DATE", "history"),
@@ -1408,11 +1409,16 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
         sample = [Problem(file, r[0], column, r[1], kind, message(r[1], r[2])) for r in found]
         return sample, (found[0][3] if found else 0), kind
 
+    # A warehouse created when a column was still required keeps its NOT NULL (DuckDB cannot
+    # drop it from a table others reference), so such a column stays required for it.
+    not_null = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'wh' "
+        "AND table_name = $t AND is_nullable = 'NO'", {"t": table.name}).fetchall()} if has_wh else set()
     for col in table.columns:
         if col.name not in info.present:
             continue
         c, raw = ident(col.name), ident(col.name + "__raw")
-        if col.required:
+        if col.required or col.name in not_null:
             yield check("missing_value", col.name, f"{raw} IS NULL", "NULL",
                         lambda v, _, n=col.name: f"{n} is required but empty")
         if col.type != "VARCHAR":
