@@ -37,6 +37,7 @@ PAGES = {
     "Reference": [
         st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
         st.Page("pages/definitions.py", title="KPI definitions", icon=":material/menu_book:", url_path="definitions"),
+        st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
     ],
 }
 
@@ -44,9 +45,9 @@ PAGES = {
 # pages/ files beside the first-start build and the sign-in form.
 st.navigation(PAGES, position="hidden")
 
-if frame.ensure_warehouse():
-    if not auth_ui.require_user():
-        st.stop()
-    page = st.navigation(PAGES)
-    frame.sidebar_filters()
-    frame.routed_run(page)
+with frame.error_boundary("the app's frame"):  # sign-in and first start; routed_run guards the rest
+    if frame.ensure_warehouse():
+        if not auth_ui.require_user():
+            st.stop()
+        page = st.navigation(PAGES)
+        frame.routed_run(page)  # the sidebar filters and the page, inside one error boundary

@@ -333,7 +333,9 @@ def add_user(name: str, password: str, role: str, *, stores: Iterable[str] = (),
         uf = load(path)
         if name in uf.users and not replace:
             raise AuthError(f"User {name!r} already exists; use --replace to change them.")
-        uf.users[name] = {"role": role, "stores": stores_, "regions": regions_, "password": hashed}
+        # keep what was added by hand (email, timezone, webhook_*) when a user is replaced
+        uf.users[name] = {**uf.users.get(name, {}), "role": role, "stores": stores_, "regions": regions_,
+                          "password": hashed}
         save(uf)
     _log_event(uf.path, "user_added", name, role=role)
     return User(name, role, tuple(stores_), tuple(regions_))
@@ -585,9 +587,10 @@ def can_see_orders(user: User | None) -> bool:
 
 
 def can_write(user: User | None) -> bool:
-    """Whether ``user`` may change the warehouse (import files): admins and analysts.
+    """Whether ``user`` may change the warehouse (import files) and shared settings (alert rules):
+    admins and analysts.
 
-    ``None`` is the open demo (no users file): everyone may import there, and the app says so.
+    ``None`` is the open demo (no users file): everyone may write there, and the app says so.
     Executives and regional and store managers only read.
     """
     return user is None or user.role in WRITE_ROLES

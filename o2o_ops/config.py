@@ -36,7 +36,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_QUERY_TIMEOUT_S", "30", "Seconds a single query may run before it is interrupted."),
     Setting("O2O_MAX_ROWS", "200000", "Most rows any one query may return to the app."),
     Setting("O2O_DEMO_ORDERS", "400000", "Orders in the demo warehouse built on first start."),
-    Setting("O2O_IMPORT_MAX_MB", "2048", "Largest file the importer accepts, in MiB."),
+    Setting("O2O_IMPORT_MAX_MB", "2048",
+            "Largest file the importer accepts, in MiB; for a .gz file, of its decompressed content."),
+    Setting("O2O_EARLIEST_DATE", "2000-01-01",
+            "Earliest date the importer accepts for orders, redemptions, reviews, refunds, costs, "
+            "sign-ups, campaigns and validity."),
+    Setting("O2O_MAX_YEARS_AHEAD", "5",
+            "How many years ahead the importer accepts planned dates (valid_until, campaign dates, "
+            "opened_on); what happened (ordered_at, redeemed_at, ...) may be at most tomorrow."),
     Setting("O2O_UPLOAD_MAX_MB", "200",
             "Largest file the app's Data page accepts as an upload, in MiB (keep "
             ".streamlit/config.toml's server.maxUploadSize equal to it); bigger files go through "
@@ -46,6 +53,24 @@ SETTINGS: tuple[Setting, ...] = (
             "finish before it gives up, writing nothing."),
     Setting("O2O_USERS_FILE", str(Path.home() / ".config" / "o2o-ops" / "users.toml"),
             "Users, roles and password hashes. With no file the app runs open."),
+    Setting("O2O_ALERTS_DB", "",
+            "The alerts state file (rules, subscriptions, delivery log); empty: "
+            "<warehouse>.alerts.sqlite beside the warehouse."),
+    Setting("O2O_APP_URL", "http://localhost:8501",
+            "Base URL of the app, for the links in alerts and digests."),
+    Setting("O2O_SMTP_HOST", "", "Mail server for alerts and digests (or [smtp] host in .streamlit/secrets.toml)."),
+    Setting("O2O_SMTP_PORT", "587", "Mail server port."),
+    Setting("O2O_SMTP_USER", "", "Mail server user name; empty: no sign-in."),
+    Setting("O2O_SMTP_PASSWORD", "", "Mail server password (better kept in .streamlit/secrets.toml); never logged."),
+    Setting("O2O_SMTP_FROM", "o2o-ops@localhost", "Sender address of alerts and digests."),
+    Setting("O2O_SMTP_STARTTLS", "auto",
+            "auto: STARTTLS when the server offers it; require: refuse a server without it; off: never."),
+    Setting("O2O_SMTP_CA_FILE", "",
+            "CA certificates (PEM) to trust for the mail server's STARTTLS, e.g. a company CA; empty: the system's."),
+    Setting("O2O_DELIVERY_ATTEMPTS", "4", "Tries per delivery within one run before it waits for the next run."),
+    Setting("O2O_DELIVERY_BACKOFF_S", "2",
+            "Wait before the second try, doubled before each further try (exponential backoff)."),
+    Setting("O2O_SCHEDULER_INTERVAL_S", "300", "Seconds between two rounds of `python -m o2o_ops scheduler`."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -30,8 +30,13 @@ These are the facts the dashboard should find; :data:`PLANTED` states them for t
   triple. Outside spikes capacity use is ~40–70% (capacity_per_hour is sized from each store's
   own normal demand, 12 open hours a day).
 * **Campaign lift** — a campaign targets one city, one category and a participating subset of
-  those stores (all of them at small scale); while it runs those stores get ×1.3 orders (a true
-  lift), and ~45% of their orders carry the campaign id, its channel and its discount.
+  those stores (all of them at small scale); while it runs those stores' orders are multiplied by
+  the campaign's own true effect, drawn per seed from :data:`CAMPAIGN_EFFECTS` (×1.0 = no effect,
+  ×0.85 and ×0.9 = the campaign hurts, up to ×1.5), and ~45% of their orders carry the campaign
+  id, its channel and its discount. Where two campaigns overlap on a store, the lower-numbered
+  one's effect applies. Each campaign's truth is written to ``warehouse_meta`` (key
+  ``demo_campaign_effects``, JSON ``{campaign_id: multiplier}``; :func:`campaign_effects` reads
+  it), so ``python -m o2o_ops calibrate`` can check the lift's intervals against it.
 * **Deal-customer gap** — reviews of campaign orders are 0.3 stars lower than full-price ones at
   the same store.
 * **Breakage** — ~15% of vouchers are never redeemed (~30% for group_buy and flash_sale deals);
@@ -45,6 +50,7 @@ These are the facts the dashboard should find; :data:`PLANTED` states them for t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 from typing import Callable
@@ -124,7 +130,9 @@ SPIKES = (
     ("Chengdu", "2026-W36", dt.date(2026, 8, 31), dt.date(2026, 9, 6), 3.0),
     ("Shanghai", "2026-W44", dt.date(2026, 10, 26), dt.date(2026, 11, 1), 2.5),
 )
-CAMPAIGN_UPLIFT = 1.3
+# The true effects a campaign can have on its stores' orders (one drawn per campaign and seed):
+# none (x1.0) three times in twelve, negative twice, positive of several sizes.
+CAMPAIGN_EFFECTS = (1.0, 1.0, 1.0, 0.85, 0.9, 1.1, 1.15, 1.2, 1.3, 1.3, 1.4, 1.5)
 CAMPAIGN_ORDER_SHARE = 0.45
 DEAL_RATING_PENALTY = 0.3
 OVER_PROMISER_MOD, UNDER_PROMISER_MOD = 3, 7
@@ -151,12 +159,23 @@ PLANTED: dict = {
     "spike_effects": {"extra_wait_minutes": (20, 30), "rating_drop": 1.0, "refund_rate_factor": 3},
     "holidays": [{"name": n, "start": s, "end": e} for n, s, e in HOLIDAYS],
     "holiday_multiplier": HOLIDAY_MULTIPLIER,
-    "campaign_uplift": CAMPAIGN_UPLIFT,
+    "campaign_effects": {"choices": CAMPAIGN_EFFECTS, "rule": "one per campaign, drawn per seed",
+                         "recorded_in": "warehouse_meta key demo_campaign_effects"},
     "campaign_order_share": CAMPAIGN_ORDER_SHARE,
     "deal_rating_penalty": DEAL_RATING_PENALTY,
     "open_hours_per_day": OPEN_HOURS_PER_DAY,
     "normal_capacity_utilisation": (0.40, 0.70),
 }
+
+
+EFFECTS_META_KEY = "demo_campaign_effects"
+
+
+def campaign_effects(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """Each demo campaign's planted true effect on its stores' orders (``{campaign_id: x}``);
+    empty for a warehouse that is not a demo."""
+    row = con.execute("SELECT value FROM warehouse_meta WHERE key = $k", {"k": EFFECTS_META_KEY}).fetchone()
+    return {str(k): float(v) for k, v in json.loads(row[0]).items()} if row else {}
 
 
 def store_id(number: int) -> str:
@@ -328,11 +347,13 @@ WITH drawn AS (
                         1 + CAST(floor(u(i, 'kind') * {len(CAMPAIGN_KINDS)}) AS INTEGER)) AS kind,
            list_extract({[c[0] for c in CHANNELS]!r},
                         1 + CAST(floor(u(i, 'channel') * {len(CHANNELS)}) AS INTEGER)) AS channel,
-           round(0.10 + 0.40 * u(i, 'discount'), 2) AS discount_rate
+           round(0.10 + 0.40 * u(i, 'discount'), 2) AS discount_rate,
+           CAST(list_extract({list(CAMPAIGN_EFFECTS)!r},
+                        1 + CAST(floor(u(i, 'effect') * {len(CAMPAIGN_EFFECTS)}) AS INTEGER)) AS DOUBLE) AS effect
     FROM range(1, {n_campaigns + 1}) t(i)
 )
 SELECT d.campaign_no, 'C' || lpad(CAST(d.campaign_no AS VARCHAR), 4, '0') AS campaign_id,
-       s.city, s.category, d.kind, d.channel, d.discount_rate,
+       s.city, s.category, d.kind, d.channel, d.discount_rate, d.effect,
        7 * CAST(floor(u(d.campaign_no, 'start') * ({weeks} - d.n_weeks + 1)) AS INTEGER)
            AS first_day_idx,
        7 * CAST(floor(u(d.campaign_no, 'start') * ({weeks} - d.n_weeks + 1)) AS INTEGER)
@@ -374,12 +395,13 @@ weighted AS (
                  * CASE WHEN h.name = 'Spring Festival' AND s.category = 'restaurant'
                         THEN {SPRING_FESTIVAL_RESTAURANT_MULTIPLIER!r}
                         WHEN h.name IS NOT NULL THEN {HOLIDAY_MULTIPLIER!r} ELSE 1.0 END
-                 * CASE WHEN a.campaign_no IS NOT NULL THEN {CAMPAIGN_UPLIFT!r} ELSE 1.0 END
+                 * coalesce(k.effect, 1.0)
                  * coalesce(sp.multiplier, 1.0)
                  * exp(0.15 * nrm(s.store_no * 1000 + cal.day_idx, 'day-noise'))) AS BIGINT) AS weight
     FROM _store s
     CROSS JOIN _calendar cal
     LEFT JOIN active a ON a.store_no = s.store_no AND a.day_idx = cal.day_idx
+    LEFT JOIN _campaign k ON k.campaign_no = a.campaign_no
     LEFT JOIN _holiday h ON cal.date BETWEEN h.first_day AND h.last_day
     LEFT JOIN _spike sp ON sp.city = s.city AND cal.date BETWEEN sp.first_day AND sp.last_day
 ),
@@ -753,8 +775,10 @@ def build_demo(
         con.executemany(
             "INSERT INTO import_log VALUES ($1, 'demo', $2, $3, $4, 0, 0)",
             [(now, f"demo seed={seed}", table, n) for table, n in counts.items()])
+        effects = dict(con.execute("SELECT campaign_id, effect FROM _campaign ORDER BY campaign_no").fetchall())
         con.executemany("INSERT OR REPLACE INTO warehouse_meta VALUES ($1, $2)", [
             ("source", "demo"), ("demo_seed", str(seed)), ("demo_orders", str(orders)),
+            (EFFECTS_META_KEY, json.dumps(effects, sort_keys=True)),
         ])
         con.execute("DROP TABLE _o; DROP TABLE _store_day; DROP TABLE _store_day_offset")
         report(0.87, "building rollups")

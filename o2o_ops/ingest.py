@@ -4,26 +4,35 @@ This module owns the *import contract* (:data:`CONTRACT`: per table its columns,
 columns, key, foreign keys and ranges, written once as data) and the whole import path:
 
 1. **Refuse** files larger than ``O2O_IMPORT_MAX_MB`` before reading a byte of them.
-2. **Stage** each file with DuckDB (``read_csv`` with ``all_varchar``, or ``read_parquet``) into a
-   staging database in a temporary folder, renaming the user's columns to the contract's.
-3. **Validate** in SQL: required columns and values, types (``TRY_CAST``), dates, ranges, allowed
-   values, duplicated keys inside the file, and foreign keys against the warehouse *plus* the other
-   files of the same batch. Any problem -> :class:`ImportRejected`, nothing is written.
-4. **Merge** inside :func:`o2o_ops.db.rebuild` (copy -> write -> atomic rename): upsert by key,
+2. **Read** each CSV once as a stream (:func:`_prepare_csv`): gzip undone with the same limit on
+   the decompressed bytes, other formats (JSON, ZIP, PDF, binary) named, the encoding found
+   (mapping, BOM, strict UTF-8, else charset-normalizer) and non-UTF-8 text transcoded to a
+   UTF-8 copy chunk by chunk, an unclosed quote and blank lines found.
+3. **Stage** each file with DuckDB (``read_csv`` with our own header and dialect and
+   ``store_rejects``, or ``read_parquet``) into a staging database in ``o2o-import-<pid>-*`` in
+   the temp folder, renaming the user's columns to the contract's; rows that do not fit the
+   header (ragged, bad quoting, over MAX_ROW_BYTES) come back with their row number.
+4. **Validate** in SQL: required columns and values, types (``TRY_CAST``; numbers finite),
+   dates and their windows (:data:`DATE_WINDOWS`), ranges, allowed values, chronology (nothing
+   of an order before it was placed), duplicated keys inside the file, and foreign keys against
+   the warehouse *plus* the other files of the same batch. Any problem -> :class:`ImportRejected`,
+   nothing is written.
+5. **Merge** inside :func:`o2o_ops.db.rebuild` (copy -> write -> atomic rename): upsert by key,
    counting rows added, rows updated (rows whose values actually differ) and rows unchanged; one
    ``import_log`` row per table. The rollups are rebuilt by ``db.rebuild``. A crash or kill at
    any point leaves the warehouse as it was.
 
 Row numbers in messages
     CSV: numbered as a spreadsheet shows them — the header is row 1, the first data row is
-    row 2 (a quoted field holding a newline still counts as one row). Parquet: the first record is
-    row 1.
+    row 2 (a quoted field holding a newline still counts as one row; blank lines, which are
+    skipped, count). Parquet: the first record is row 1.
 
 CSV files
     Any of ``,`` ``;`` tab ``|`` as delimiter (detected from the header line, or set in the
     mapping), fields quoted with ``"`` (``""`` inside a quoted field is a quote; quoted fields may
-    hold newlines), UTF-8 with or without BOM (other encodings: ``encoding`` in the mapping),
-    LF or CRLF line ends. Empty fields are missing values. Column names are matched to the
+    hold newlines), optionally gzipped; UTF-8 with or without BOM, UTF-16/32 with a BOM,
+    GB18030/GBK or latin-1 (detected, or ``encoding`` in the mapping); LF, CRLF or CR line ends
+    (mixed too). A file with a header and no rows is a valid, empty batch for its table. Empty fields are missing values. Column names are matched to the
     contract ignoring case and surrounding spaces; columns the contract does not know are ignored
     (and listed in the result).
 
@@ -34,7 +43,7 @@ Mapping file (``--mapping FILE``; ``mapping.toml`` / ``mapping.yaml`` in an ``im
         date_format      = "%Y%m%d"            # DATE columns, e.g. 20160712 (strptime codes)
         timestamp_format = "%Y%m%d %H:%M:%S"  # TIMESTAMP columns
         delimiter        = ";"                # instead of detecting it
-        encoding         = "utf-8"            # read_csv encodings: utf-8, utf-16, latin-1
+        encoding         = "gbk"              # any Python codec name; default: detected
 
         [columns]                             # the user's name = the contract's name
         User_id       = "customer_id"
@@ -59,20 +68,31 @@ The core never imports streamlit; progress is reported through an optional
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import csv
 import datetime as dt
+import fcntl
 import getpass
+import gzip
+import hashlib
+import io
 import os
+import re
+import shutil
 import tempfile
 import threading
 import tomllib
+import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping as MappingT, Sequence
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping as MappingT, Sequence
 
 import duckdb
 
 from o2o_ops import config, db
+from o2o_ops.alerts.import_failures import recorded as _record_failures  # for the failed-import alert
 
 Progress = Callable[[float, str], None]
 
@@ -89,6 +109,17 @@ class Column:
     min_value: float | None = None
     max_value: float | None = None
     allowed: tuple[str, ...] = ()
+    # DATE/TIMESTAMP only: which window of dates is sane (see DATE_WINDOWS).
+    window: str | None = None
+
+
+#: Dates a column may hold, by kind of date (bounds are read from settings at import time):
+#: ``event`` something that happened (an order, a redemption, a cost): from O2O_EARLIEST_DATE
+#: to tomorrow (a day of slack for time zones); ``plan`` something scheduled (validity, campaign
+#: dates): from O2O_EARLIEST_DATE to O2O_MAX_YEARS_AHEAD years ahead; ``history`` a store's
+#: opening: from HISTORY_START (stores older than the platform exist) to years ahead.
+DATE_WINDOWS = ("event", "plan", "history")
+HISTORY_START = dt.date(1900, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -107,6 +138,17 @@ class RowCheck:
 
 
 @dataclass(frozen=True)
+class Chronology:
+    """``column`` of this table must not be before ``parent_column`` of the parent row found
+    through ``key`` (e.g. a redemption not before its order was placed)."""
+    column: str
+    key: str
+    parent: str
+    parent_column: str
+    what: str            # the row in words: "redemption", "review", "refund"
+
+
+@dataclass(frozen=True)
 class TableContract:
     name: str
     grain: str
@@ -114,6 +156,7 @@ class TableContract:
     key: tuple[str, ...]
     foreign_keys: tuple[ForeignKey, ...] = ()
     row_checks: tuple[RowCheck, ...] = ()
+    chronology: tuple[Chronology, ...] = ()
     # False for costs: the key is a de-duplication key whose columns may be NULL (NULLs equal).
     key_is_primary: bool = True
 
@@ -129,17 +172,26 @@ def _money(name: str, required: bool = False) -> Column:
     return Column(name, "DOUBLE", required, min_value=0)
 
 
+def _when(name: str, type_: str, window: str, required: bool = False) -> Column:
+    return Column(name, type_, required, window=window)
+
+
+def _after_order(column: str, what: str) -> tuple[Chronology, ...]:
+    return (Chronology(column, "order_id", "orders", "ordered_at", what),)
+
+
 CONTRACT: dict[str, TableContract] = {t.name: t for t in (
     TableContract("stores", "one row per store", (
         Column("store_id", "VARCHAR", True),
         Column("name", "VARCHAR", True),
         Column("category", "VARCHAR", True),
         Column("city", "VARCHAR", True),
-        Column("lat", "DOUBLE", True, -90, 90),
-        Column("lon", "DOUBLE", True, -180, 180),
+        # Optional: real listings often lack them; the map lists such stores apart.
+        Column("lat", "DOUBLE", False, -90, 90),
+        Column("lon", "DOUBLE", False, -180, 180),
         Column("district", "VARCHAR"),
         Column("region", "VARCHAR"),
-        Column("opened_on", "DATE"),
+        _when("opened_on", "DATE", "history"),
         Column("capacity_per_hour", "DOUBLE", min_value=0),
         Column("listed_rating", "DOUBLE", min_value=1, max_value=5),
         Column("listed_wait_minutes", "DOUBLE", min_value=0),
@@ -149,8 +201,8 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         Column("name", "VARCHAR", True),
         Column("kind", "VARCHAR", True),
         Column("channel", "VARCHAR", True),
-        Column("start_date", "DATE", True),
-        Column("end_date", "DATE", True),
+        _when("start_date", "DATE", "plan", True),
+        _when("end_date", "DATE", "plan", True),
         _money("budget"),
         Column("discount_rate", "DOUBLE", min_value=0, max_value=1),
     ), key=("campaign_id",), row_checks=(
@@ -158,7 +210,7 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
     )),
     TableContract("customers", "one row per customer (opaque id, no personal data)", (
         Column("customer_id", "VARCHAR", True),
-        Column("signup_date", "DATE", True),
+        _when("signup_date", "DATE", "event", True),
         Column("city", "VARCHAR"),
         Column("tier", "VARCHAR"),
         Column("acquisition_channel", "VARCHAR"),
@@ -167,7 +219,7 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         Column("order_id", "VARCHAR", True),
         Column("customer_id", "VARCHAR", True),
         Column("store_id", "VARCHAR", True),
-        Column("ordered_at", "TIMESTAMP", True),
+        _when("ordered_at", "TIMESTAMP", "event", True),
         _money("list_price", True),
         _money("paid_amount", True),
         Column("campaign_id", "VARCHAR"),
@@ -175,7 +227,7 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         _money("discount_amount"),
         _money("platform_fee"),
         Column("status", "VARCHAR", allowed=("paid", "refunded", "cancelled", "expired")),
-        Column("valid_until", "TIMESTAMP"),
+        _when("valid_until", "TIMESTAMP", "plan"),
         Column("tracking_code", "VARCHAR"),
     ), key=("order_id",), foreign_keys=(
         ForeignKey("customer_id", "customers", "customer_id"),
@@ -184,27 +236,30 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
     )),
     TableContract("redemptions", "one row per offline fulfilment of an order", (
         Column("order_id", "VARCHAR", True),
-        Column("redeemed_at", "TIMESTAMP", True),
+        _when("redeemed_at", "TIMESTAMP", "event", True),
         Column("wait_minutes", "DOUBLE", min_value=0),
         Column("service_minutes", "DOUBLE", min_value=0),
         _money("extra_spend"),
-    ), key=("order_id",), foreign_keys=(ForeignKey("order_id", "orders", "order_id"),)),
+    ), key=("order_id",), foreign_keys=(ForeignKey("order_id", "orders", "order_id"),),
+        chronology=_after_order("redeemed_at", "redemption")),
     TableContract("reviews", "one row per review", (
         Column("review_id", "VARCHAR", True),
         Column("order_id", "VARCHAR", True),
         Column("rating", "INTEGER", True, 1, 5),
-        Column("posted_at", "TIMESTAMP", True),
+        _when("posted_at", "TIMESTAMP", "event", True),
         Column("as_described", "BOOLEAN"),
         Column("complaint_category", "VARCHAR"),
-    ), key=("review_id",), foreign_keys=(ForeignKey("order_id", "orders", "order_id"),)),
+    ), key=("review_id",), foreign_keys=(ForeignKey("order_id", "orders", "order_id"),),
+        chronology=_after_order("posted_at", "review")),
     TableContract("refunds", "one row per refund (an order may have several)", (
         Column("order_id", "VARCHAR", True),
-        Column("refunded_at", "TIMESTAMP", True),
+        _when("refunded_at", "TIMESTAMP", "event", True),
         _money("amount", True),
         Column("reason", "VARCHAR"),
-    ), key=("order_id", "refunded_at"), foreign_keys=(ForeignKey("order_id", "orders", "order_id"),)),
+    ), key=("order_id", "refunded_at"), foreign_keys=(ForeignKey("order_id", "orders", "order_id"),),
+        chronology=_after_order("refunded_at", "refund")),
     TableContract("costs", "one row per store or campaign per day per cost type", (
-        Column("date", "DATE", True),
+        _when("date", "DATE", "event", True),
         Column("cost_type", "VARCHAR", True),
         _money("amount", True),
         Column("store_id", "VARCHAR"),
@@ -219,6 +274,8 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
 #: Dependency order: parents before children.
 IMPORT_ORDER: tuple[str, ...] = tuple(CONTRACT)
 assert IMPORT_ORDER == db.CONTRACT_TABLES
+assert all(c.window in DATE_WINDOWS for t in CONTRACT.values() for c in t.columns
+           if c.type in ("DATE", "TIMESTAMP")), "every date column needs a window of sane dates"
 
 MONEY_COLUMNS = frozenset({"budget", "list_price", "paid_amount", "discount_amount",
                            "platform_fee", "extra_spend", "amount"})
@@ -232,7 +289,8 @@ _IDENTIFIERS: frozenset[str] = frozenset(
     + [c.name for t in CONTRACT.values() for c in t.columns]
     + [f"{c.name}__raw" for t in CONTRACT.values() for c in t.columns]
     + [f"{p}_{t}" for t in CONTRACT for p in ("stage", "raw", "chg", "stash")]
-    + ["_row", "is_new", "fk_changed", "stg", "wh", "main"]
+    + [f"rejects_{t}" for t in CONTRACT]
+    + ["_row", "is_new", "fk_changed", "stg", "wh", "main", "blank_shift"]
 )
 
 
@@ -269,7 +327,7 @@ class Problem:
 
 # The kinds, in the order a report lists them.
 PROBLEM_KINDS = (
-    "file_too_large", "unreadable_file", "bad_mapping", "missing_column", "duplicate_column",
+    "bad_setting", "file_too_large", "unreadable_file", "bad_mapping", "missing_column", "duplicate_column",
     "missing_value", "wrong_type", "bad_date", "negative_value", "out_of_range", "not_allowed",
     "invalid_row", "duplicate_key", "unknown_reference",
 )
@@ -324,6 +382,7 @@ class TableResult:
     rows_updated: int
     rows_unchanged: int
     ignored_columns: tuple[str, ...] = ()
+    encoding: str = ""          # what a CSV was read as (UTF-8, GB18030, ...); "" for Parquet
 
 
 @dataclass(frozen=True)
@@ -337,6 +396,8 @@ class ImportResult:
             lines.append(f"  {r.table:<12} {r.rows_read:>10,} rows read: {r.rows_added:,} added, "
                          f"{r.rows_updated:,} updated, {r.rows_unchanged:,} unchanged "
                          f"({r.source})")
+            if r.encoding and r.encoding != "UTF-8":
+                lines.append(f"  {'':<12} read as {r.encoding} text")
             if r.ignored_columns:
                 lines.append(f"  {'':<12} ignored columns not in the contract: "
                              f"{', '.join(r.ignored_columns)}")
@@ -405,9 +466,10 @@ class Source:
     path: Path
     mapping: Mapping = Mapping()
 
-    @property
+    @cached_property
     def is_parquet(self) -> bool:
-        return self.path.suffix.lower() in (".parquet", ".pq")
+        """Named .parquet / .pq, or Parquet by content whatever the name (its first bytes)."""
+        return self.path.suffix.lower() in (".parquet", ".pq") or _looks_parquet(self.path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,6 +477,7 @@ class Source:
 # --------------------------------------------------------------------------------------------
 
 
+@_record_failures
 def import_file(table: str, path: str | os.PathLike, *, mapping: str | os.PathLike | MappingT | None = None,
                 warehouse: str | os.PathLike | None = None, imported_by: str | None = None,
                 progress: Progress | None = None) -> ImportResult:
@@ -426,6 +489,11 @@ def import_file(table: str, path: str | os.PathLike, *, mapping: str | os.PathLi
     raw = read_mapping_file(mapping) if isinstance(mapping, (str, os.PathLike)) else mapping
     return import_batch([Source(table, Path(path), mapping_for(raw, table))], warehouse=warehouse,
                         imported_by=imported_by, progress=progress)
+
+
+#: The file names ``import-dir`` takes for each table (a CSV may be gzipped).
+_TABLE_FILE_NAMES = {t: {f"{t}{ext}" for ext in (".csv", ".txt", ".tsv", ".parquet", ".pq",
+                                                   ".csv.gz", ".txt.gz", ".tsv.gz")} for t in CONTRACT}
 
 
 def find_sources(folder: str | os.PathLike, mapping: str | os.PathLike | MappingT | None = None) -> list[Source]:
@@ -444,8 +512,7 @@ def find_sources(folder: str | os.PathLike, mapping: str | os.PathLike | Mapping
     problems: list[Problem] = []
     for table in IMPORT_ORDER:
         files = [p for p in folder.iterdir()
-                 if p.is_file() and p.stem.lower() == table
-                 and p.suffix.lower() in (".csv", ".txt", ".tsv", ".parquet", ".pq")]
+                 if p.is_file() and p.name.lower() in _TABLE_FILE_NAMES[table]]
         if len(files) > 1:
             problems.append(Problem(str(folder), None, None, None, "unreadable_file",
                                     f"more than one file for {table}: "
@@ -455,12 +522,13 @@ def find_sources(folder: str | os.PathLike, mapping: str | os.PathLike | Mapping
     if not sources and not problems:
         problems.append(Problem(str(folder), None, None, None, "unreadable_file",
                                 f"no files named after a table ({', '.join(IMPORT_ORDER)}) "
-                                f"with .csv or .parquet"))
+                                f"with .csv, .csv.gz or .parquet"))
     if problems:
         raise ImportRejected(problems, _count(problems))
     return sources
 
 
+@_record_failures
 def import_dir(folder: str | os.PathLike, *, mapping: str | os.PathLike | MappingT | None = None,
                warehouse: str | os.PathLike | None = None, imported_by: str | None = None,
                progress: Progress | None = None) -> ImportResult:
@@ -476,6 +544,7 @@ def validate(sources: Sequence[Source], *, warehouse: str | os.PathLike | None =
         return problems
 
 
+@_record_failures
 def import_batch(sources: Sequence[Source], *, warehouse: str | os.PathLike | None = None,
                  imported_by: str | None = None, progress: Progress | None = None) -> ImportResult:
     """Validate then merge a batch of files in one :func:`db.rebuild` (all or nothing)."""
@@ -501,7 +570,8 @@ def import_batch(sources: Sequence[Source], *, warehouse: str | os.PathLike | No
                     {"at": dt.datetime.now(), "by": user, "source": str(src.path),
                      "table": src.table, "added": added, "updated": updated})
                 results.append(TableResult(src.table, str(src.path), rows, added, updated,
-                                           rows - added - updated, infos[src.table].ignored))
+                                           rows - added - updated, infos[src.table].ignored,
+                                           infos[src.table].encoding))
             con.execute("DETACH stg")
             report(0.9, "rebuilding rollups")
     report(1.0, "done")
@@ -524,6 +594,328 @@ def export_tables(con: duckdb.DuckDBPyConnection, folder: str | os.PathLike) -> 
 
 
 # --------------------------------------------------------------------------------------------
+# Reading files: size, format, encoding and structure, answered in our words
+# --------------------------------------------------------------------------------------------
+
+#: Bytes read at a time when a CSV file is checked, decompressed or transcoded: memory use of
+#: that step stays near this whatever the file's size.
+CHUNK_BYTES = 1 << 20
+#: Longest CSV row accepted (DuckDB's ``max_line_size``): a field this long is not table data.
+MAX_ROW_BYTES = 2 << 20
+#: Longest text value accepted in any column, CSV or Parquet (names, ids, reasons, categories).
+MAX_TEXT_CHARS = 4096
+#: What the encoding detector (charset-normalizer) may answer when a file is neither UTF-8 nor
+#: marked by a byte-order mark: GB18030 (a superset of GBK and GB2312) or Windows-1252 (latin-1
+#: with printable characters where latin-1 has control codes); latin-1 when Windows-1252 fails.
+DETECTED_ENCODINGS = ("gb18030", "cp1252", "latin-1")
+_UTF8 = ("utf-8", "utf-8-sig")
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+#: Formats recognised by their first bytes (after gzip is undone), as the message names them.
+_MAGIC = (
+    (b"PAR1", "a Parquet file compressed with gzip (Parquet is compressed already: import the "
+              ".parquet file itself)"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one: save the sheet as CSV)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or other Office document (save the sheet as CSV)"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "gzip inside gzip (decompress it once)"),
+    (b"\x28\xb5\x2f\xfd", "Zstandard-compressed data (decompress it, or compress it with gzip)"),
+    (b"\xfd7zXZ\x00", "xz-compressed data (decompress it, or compress it with gzip)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+_STAGING_PREFIX = "o2o-import-"
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A CSV source made ready for DuckDB: UTF-8 (the original file when it already was, else a
+    transcoded or decompressed copy), its header, delimiter, and blank lines (which DuckDB skips
+    but counts in its line numbers)."""
+    path: Path
+    encoding: str
+    header: tuple[str, ...]
+    delimiter: str
+    blank_rows: tuple[int, ...]
+
+
+class _Records:
+    """Follows CSV records through decoded text as it streams past, at the speed of
+    ``str.split``: a ``"`` opens a quoted field only at the start of a field (as DuckDB reads
+    it), ``""`` inside one is a quote, newlines inside one belong to the field. Keeps the number
+    of the current record (the header is 1), the blank lines, where an open quote began, and
+    how rows end (CRLF or LF)."""
+
+    _BLANK_AFTER = re.compile(r"\n(?=\r*\n)")   # a newline followed by an empty line
+
+    def __init__(self, delimiter: str):
+        self.openers = {"", delimiter, "\n", "\r", '"'}
+        self.row = 1
+        self.in_quotes = False
+        self.prev = ""           # last character seen; '"' only for a closing quote
+        self.line_empty = True   # nothing but '\r' since the last record ended
+        self.blank_rows: list[int] = []
+        self.quote_row = 0
+        self.line_ends = self.crlf_ends = self.cr_ends = 0
+
+    @property
+    def needs_line_ends_fixed(self) -> bool:
+        """Some rows end in CRLF and others in LF, or some in a lone CR: DuckDB's strict reader
+        stops at the first, and rows ending in CR would not be counted here."""
+        return 0 < self.crlf_ends < self.line_ends or self.cr_ends > 0
+
+    def feed(self, text: str, normalize: bool = False) -> str:
+        """Follow ``text`` and return it — with CRLF and lone CR outside quotes turned into LF
+        when ``normalize`` (the caller holds back a CR that ends a piece, so no CRLF is split)."""
+        parts = text.split('"')
+        for i, part in enumerate(parts):
+            if i:  # a quote character between parts[i-1] and parts[i]
+                self.line_empty = False
+                if self.in_quotes:
+                    self.in_quotes, self.prev = False, '"'
+                elif self.prev in self.openers:
+                    self.in_quotes, self.quote_row = True, self.row
+                else:
+                    self.prev = "x"   # a stray quote inside an unquoted value is just a character
+            if not part:
+                continue
+            if self.in_quotes:
+                self.prev = "x"
+            else:
+                if normalize and "\r" in part:
+                    part = parts[i] = part.replace("\r\n", "\n").replace("\r", "\n")
+                self._outside(part)
+        return '"'.join(parts) if normalize else text
+
+    def _outside(self, part: str) -> None:
+        self.prev = part[-1]
+        newlines = part.count("\n")
+        if not newlines:
+            self.cr_ends += part.count("\r")
+            self.line_empty = self.line_empty and not part.strip("\r")
+            return
+        self.line_ends += newlines
+        crlf = part.count("\r\n")
+        self.crlf_ends += crlf
+        self.cr_ends += part.count("\r") - crlf
+        first = part.index("\n")
+        if self.line_empty and not part[:first].strip("\r"):
+            self.blank_rows.append(self.row)
+        seen, at = 0, 0
+        for m in self._BLANK_AFTER.finditer(part):
+            seen += part.count("\n", at, m.start())
+            at = m.start()
+            self.blank_rows.append(self.row + seen + 1)
+        self.row += newlines
+        self.line_empty = not part[part.rindex("\n") + 1:].strip("\r")
+
+
+class _BadBytes(Exception):
+    """The text is not valid in the encoding it is read as."""
+
+    def __init__(self, row: int, offset: int, bad: bytes, sample: bytes, non_ascii: bool):
+        super().__init__(row, offset)
+        self.row, self.offset, self.bad, self.sample = row, offset, bad, sample
+        self.non_ascii = non_ascii   # text before it already used the encoding beyond ASCII
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _open_bytes(path: Path) -> Iterator[tuple[BinaryIO, bool]]:
+    """The file's bytes as a stream, decompressed on the fly when it is gzip (told by its first
+    bytes, not its name); the flag says whether it was."""
+    with open(path, "rb") as fh:
+        compressed = fh.read(2) == b"\x1f\x8b"
+        fh.seek(0)
+        if not compressed:
+            yield fh, False
+            return
+        with gzip.GzipFile(fileobj=fh, mode="rb") as unzipped:
+            yield unzipped, True
+
+
+def _looks_parquet(path: Path) -> bool:
+    with contextlib.suppress(OSError), open(path, "rb") as fh:
+        return fh.read(4) == b"PAR1"
+    return False
+
+
+def _bom_encoding(head: bytes) -> str | None:
+    return next((name for bom, name in _BOMS if head.startswith(bom)), None)
+
+
+def _detect_encoding(sample: bytes, tried: Sequence[str]) -> str | None:
+    """charset-normalizer's best guess among DETECTED_ENCODINGS not yet tried (None: none fits)."""
+    from charset_normalizer import from_bytes
+
+    done = {codecs.lookup(e).name for e in tried}
+    candidates = [e for e in DETECTED_ENCODINGS if codecs.lookup(e).name not in done]
+    if not candidates:
+        return None
+    best = from_bytes(sample, cp_isolation=[e.replace("-", "_") for e in candidates]).best()
+    return codecs.lookup(best.encoding).name if best is not None else None
+
+
+def _not_csv(head: bytes, text: str) -> str | None:
+    """What the file is when it is clearly not CSV text, in words (None: it may be CSV)."""
+    found = next((what for magic, what in _MAGIC if head.startswith(magic)), None)
+    if found:
+        return found
+    if head[8:12] == b"DUCK":
+        return "a DuckDB database"
+    first = text.lstrip("\ufeff \t\r\n")[:1]
+    if first in ("{", "["):
+        return f"JSON (the file starts with '{first}')"
+    if first == "<":
+        return "HTML or XML (the file starts with '<')"
+    sample = text[:65536]
+    controls = sum(1 for ch in sample if ch < " " and ch not in "\t\r\n")
+    if "\x00" in sample or controls > len(sample) / 100:
+        return ("binary data, not text (if it is UTF-16 text without a byte-order mark, name the "
+                "encoding in the mapping: encoding = \"utf-16-le\")")
+    return None
+
+
+def _decode_stream(stream: BinaryIO, first: bytes, encoding: str, records: _Records,
+                   out: BinaryIO | None, limit: int, normalize: bool = False) -> int:
+    """Decode ``first`` then the rest of ``stream`` chunk by chunk (strictly), feeding the text
+    to ``records`` and, when ``out`` is given, writing it there as UTF-8 (CRLF outside quotes
+    as LF when ``normalize``). Returns the bytes read; raises _TooLarge past ``limit`` bytes and
+    _BadBytes at the first invalid byte."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    total, chunk, held, non_ascii = 0, first, "", False
+    while True:
+        total += len(chunk)
+        if total > limit:
+            raise _TooLarge()
+        final = not chunk
+        try:
+            text = held + decoder.decode(chunk, final)
+        except UnicodeDecodeError as exc:
+            good = exc.object[:exc.start]
+            before = held + codecs.decode(good, encoding, "replace")
+            records.feed(before)
+            offset = total - len(exc.object) + exc.start
+            raise _BadBytes(records.row, offset, exc.object[exc.start:exc.end][:8],
+                            exc.object[max(0, exc.start - 32768):exc.start + 32768],
+                            non_ascii or not before.isascii()) from None
+        non_ascii = non_ascii or not text.isascii()
+        held = ""
+        if not final and text.endswith("\r"):
+            text, held = text[:-1], "\r"   # its LF may start the next piece
+        text = records.feed(text, normalize)
+        if out is not None and text:
+            out.write(text.encode("utf-8"))
+        if final:
+            return total
+        chunk = stream.read(CHUNK_BYTES)
+
+
+def _prepare_csv(src: Source, workdir: Path, limit_bytes: int) -> tuple[_Text | None, list[Problem]]:
+    """Check a CSV source's bytes in one streaming pass, and make it readable by DuckDB as
+    UTF-8: the decompressed size is capped, the format and encoding are recognised, non-UTF-8
+    text is transcoded to a copy in ``workdir``, chunk by chunk."""
+    file = str(src.path)
+    limit_mib = limit_bytes / 2**20
+
+    def refuse(message: str, kind: str = "unreadable_file", row: int | None = None,
+               value: str | None = None) -> tuple[None, list[Problem]]:
+        return None, [Problem(file, row, None, value, kind, message)]
+
+    named = src.mapping.encoding
+    if named:
+        try:
+            info = codecs.lookup(named)
+        except LookupError:
+            return refuse(f"the mapping names the encoding '{named}', which is unknown (e.g. utf-8, "
+                          f"utf-16, gbk, gb18030, latin-1)", "bad_mapping", value=named)
+        if not getattr(info, "_is_text_encoding", True):
+            return refuse(f"'{named}' is not a text encoding", "bad_mapping", value=named)
+    encoding, how = (codecs.lookup(named).name, "named in the mapping") if named else (None, "")
+    tried: list[str] = []
+    normalize = False
+    while True:
+        try:
+            with _open_bytes(src.path) as (stream, compressed):
+                head = stream.read(CHUNK_BYTES)
+                if not head:
+                    return refuse("the file is empty" + (" once decompressed" if compressed else " (0 bytes)")
+                                  + ": a CSV file needs at least a header line naming the columns")
+                if encoding is None:
+                    encoding, how = _bom_encoding(head), "from its byte-order mark"
+                if encoding is None:   # UTF-8 until a byte says otherwise (see _BadBytes below)
+                    encoding, how = "utf-8", "as the text before it is"
+                text = head.decode(encoding, "replace")
+                found = _not_csv(head, text)
+                if found:
+                    return refuse(f"expected a CSV or Parquet file, found {found}")
+                delimiter = src.mapping.delimiter or _sniff_delimiter_text(text)
+                records = _Records(delimiter)
+                copy = compressed or normalize or encoding not in _UTF8
+                target = workdir / f"{src.table}.utf8.csv" if copy else src.path
+                with (open(target, "wb") if copy else contextlib.nullcontext()) as out:
+                    _decode_stream(stream, head, encoding, records, out, limit_bytes, normalize)
+        except _TooLarge:
+            return refuse(f"the file holds more than the limit of {limit_mib:g} MiB once decompressed "
+                          f"(setting O2O_IMPORT_MAX_MB, which counts decompressed bytes; reading "
+                          f"stopped there)", "file_too_large", value=f"> {limit_mib:g} MiB")
+        except _BadBytes as exc:
+            tried.append(encoding)
+            # Another encoding is tried only while the text so far was plain ASCII: a UTF-8 or
+            # GB18030 file with one damaged byte must not be re-read whole as Windows-1252.
+            retry = None
+            if how in ("as the text before it is", "detected"):
+                if encoding == "cp1252":
+                    retry = "latin-1"   # decodes any byte; Windows-1252 leaves five undefined
+                elif not exc.non_ascii:
+                    retry = _detect_encoding(exc.sample, tried)
+                if retry is not None:
+                    encoding, how = retry, "detected"
+                    continue
+            return refuse(f"the text is not valid {_encoding_name(encoding)} ({how}): byte(s) "
+                          f"{exc.bad.hex(' ').upper()} at byte {exc.offset:,} of the file"
+                          f"{' once decompressed' if compressed else ''}; name the file's encoding in "
+                          f"the mapping (encoding = \"...\")", row=exc.row, value=exc.bad.hex(" ").upper())
+        except (gzip.BadGzipFile, EOFError, zlib.error):
+            return refuse("the gzip file is damaged or incomplete")
+        except OSError as exc:  # unreadable file, or no room for the staging copy
+            return refuse(f"reading the file failed: {exc.strerror or exc}")
+        if records.needs_line_ends_fixed and not normalize:
+            normalize = True   # read it again into a copy whose rows all end in LF
+            continue
+        break
+    if records.in_quotes:
+        return refuse("a quoted value that opens in this row is never closed (the file ends inside "
+                      "it)", row=records.quote_row)
+    if 1 in records.blank_rows:
+        return refuse("row 1 is empty: the first line must name the columns", row=1)
+    # The header comes from the first chunk: a header line that does not end within it is not
+    # one (and reading it whole could mean a gigabyte-long line in memory).
+    first_chunk = _Records(delimiter)
+    first_chunk.feed(text)
+    if first_chunk.row == 1 and len(head) == CHUNK_BYTES:
+        return refuse(f"the header (row 1) is longer than {CHUNK_BYTES / 2**20:g} MiB: this is not a "
+                      f"table's header line", row=1)
+    try:
+        header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter,
+                                 quotechar='"', doublequote=True), [])
+    except csv.Error:
+        return refuse("the header (row 1) cannot be read: a name is over 128 KiB long", row=1)
+    if not header:
+        return refuse("the file has no header line naming the columns", row=1)
+    return _Text(target, encoding, tuple(header), delimiter, tuple(records.blank_rows)), []
+
+
+def _encoding_name(encoding: str) -> str:
+    return {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32",
+            "gb18030": "GB18030", "gbk": "GBK", "cp1252": "Windows-1252 (latin-1)",
+            "latin-1": "latin-1", "iso8859-1": "latin-1"}.get(encoding, encoding)
+
+
+# --------------------------------------------------------------------------------------------
 # Staging and validation
 # --------------------------------------------------------------------------------------------
 
@@ -533,6 +925,7 @@ class _StageInfo:
     present: tuple[str, ...]          # contract columns the file has
     rows: int = 0
     ignored: tuple[str, ...] = ()
+    encoding: str = ""                # what a CSV was read as ("" for Parquet)
 
 
 @contextlib.contextmanager
@@ -559,7 +952,11 @@ def _staged(sources: Sequence[Source], warehouse: str | os.PathLike | None,
     add(Problem(str(s.path), None, None, None, "unreadable_file",
                 f"{s.table} is given more than once in this batch") for s in sources if s.table in dupes)
     add(_size_problems(sources))
-    with tempfile.TemporaryDirectory(prefix="o2o-import-") as tmp:
+    windows = date_bounds()
+    sweep_staging()
+    # Named with our pid, so that the next run can tell a killed import's leftovers from a live one.
+    with tempfile.TemporaryDirectory(prefix=f"{_STAGING_PREFIX}{os.getpid()}-") as tmp, \
+            _staging_lock(Path(tmp)):
         stage_path = Path(tmp) / "stage.duckdb"
         infos: dict[str, _StageInfo] = {}
         if problems:
@@ -567,6 +964,9 @@ def _staged(sources: Sequence[Source], warehouse: str | os.PathLike | None,
             return
         con = duckdb.connect(str(stage_path))
         try:
+            # Progress is reported through `progress` (query_progress needs the bar on), never
+            # drawn by DuckDB on the terminal under the CLI's own bar.
+            con.execute("SET enable_progress_bar_print = false")
             if wh.exists():
                 con.execute("ATTACH $path AS wh (READ_ONLY)", {"path": str(wh)})
             sizes = [max(s.path.stat().st_size, 1) for s in sources]
@@ -574,15 +974,17 @@ def _staged(sources: Sequence[Source], warehouse: str | os.PathLike | None,
             for src, size in zip(sources, sizes):
                 lo, hi = done / sum(sizes), (done + size) / sum(sizes)
                 done += size
-                info, found = _stage_one(con, src, _scaled(report, lo * 0.8, hi * 0.8))
-                add(found)
+                info, found, exact = _stage_one(con, src, Path(tmp), _scaled(report, lo * 0.8, hi * 0.8))
+                problems.extend(found)
+                for kind, n in exact.items():
+                    counts[kind] = counts.get(kind, 0) + n
                 if info is not None:
                     infos[src.table] = info
             report(0.8, "checking values and keys")
             for src in sources:
                 if src.table in infos and not any(p.file == str(src.path) and p.kind in (
-                        "missing_column", "duplicate_column") for p in problems):
-                    for found, total, kind in _check_table(con, src, infos[src.table],
+                        "missing_column", "duplicate_column", "bad_mapping") for p in problems):
+                    for found, total, kind in _check_table(con, src, infos[src.table], windows=windows,
                                                            staged=set(infos), has_wh=wh.exists()):
                         add(found, total, kind)
             con.execute("CHECKPOINT")
@@ -608,12 +1010,105 @@ def _size_problems(sources: Sequence[Source]) -> list[Problem]:
     return out
 
 
+def sweep_staging(folder: str | os.PathLike | None = None) -> list[Path]:
+    """Remove the staging folders (``o2o-import-<pid>-*`` in the temp folder) of imports whose
+    process is gone — killed or crashed before they could clean up — and return them. Folders of
+    live processes (this one included: the app runs imports in threads) or whose lock is still
+    held, of other users, and anything not named like ours are left alone."""
+    folder = Path(folder) if folder is not None else Path(tempfile.gettempdir())
+    try:
+        candidates = sorted(folder.glob(f"{_STAGING_PREFIX}*"))
+    except OSError:
+        return []
+    removed = []
+    for path in candidates:
+        named = re.fullmatch(rf"{_STAGING_PREFIX}(\d+)-[A-Za-z0-9_]+", path.name)
+        if not named or _process_alive(int(named.group(1))) or _staging_locked(path):
+            continue
+        try:
+            st = path.lstat()
+            if not path.is_dir() or path.is_symlink() or st.st_uid != os.getuid():
+                continue
+            shutil.rmtree(path)
+        except OSError:
+            continue   # another run is sweeping it, or it is not ours to remove
+        removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def _staging_lock(folder: Path) -> Iterator[None]:
+    """Hold a lock on ``folder/.lock`` while staging. The kernel drops it when the process dies,
+    so the sweep can tell a live import from a dead one even where the pid says nothing (a
+    process in another pid namespace sharing the temp folder)."""
+    with open(folder / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+
+
+def _staging_locked(folder: Path) -> bool:
+    try:
+        with open(folder / ".lock") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:      # no lock file: killed before taking it; the pid decides
+        return False
+    return False
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:    # e.g. PermissionError: it exists, as another user
+        return True
+    return True
+
+
+def _today() -> dt.date:
+    """Today's local date (a function of its own so tests can pin it)."""
+    return dt.date.today()
+
+
+def date_bounds(today: dt.date | None = None) -> dict[str, tuple[dt.date, dt.date]]:
+    """The (earliest, latest) date per window of :data:`DATE_WINDOWS`, from the settings
+    O2O_EARLIEST_DATE and O2O_MAX_YEARS_AHEAD; ImportRejected if a setting is unusable."""
+    today = today or _today()
+    try:
+        earliest = dt.date.fromisoformat(config.get("O2O_EARLIEST_DATE").strip())
+        years = int(config.get("O2O_MAX_YEARS_AHEAD").strip())
+        if years < 0:
+            raise ValueError("negative")
+    except ValueError:
+        problem = Problem("settings", None, None, f"O2O_EARLIEST_DATE={config.get('O2O_EARLIEST_DATE')}, "
+                                                  f"O2O_MAX_YEARS_AHEAD={config.get('O2O_MAX_YEARS_AHEAD')}",
+                          "bad_setting", "O2O_EARLIEST_DATE must be a date like 2000-01-01 and "
+                                         "O2O_MAX_YEARS_AHEAD a whole number of years, 0 or more")
+        raise ImportRejected([problem], {"bad_setting": 1}) from None
+    try:
+        ahead = today.replace(year=today.year + years)
+    except ValueError:  # 29 February
+        ahead = today.replace(year=today.year + years, day=28)
+    tomorrow = today + dt.timedelta(days=1)
+    return {"event": (earliest, tomorrow), "plan": (earliest, ahead),
+            "history": (min(HISTORY_START, earliest), ahead)}
+
+
 def sniff_delimiter(path: Path, encoding: str | None = None) -> str:
-    """The delimiter of a CSV file, from its header line: the most frequent of , ; tab | outside
-    quotes (comma when none appears)."""
+    """The delimiter of a CSV file, from its header line (see :func:`_sniff_delimiter_text`)."""
     with open(path, "rb") as fh:
         head = fh.read(65536)
-    text = head.decode(encoding or "utf-8-sig", errors="replace").lstrip("\ufeff")
+    return _sniff_delimiter_text(head.decode(encoding or "utf-8-sig", errors="replace"))
+
+
+def _sniff_delimiter_text(text: str) -> str:
+    """The most frequent of , ; tab | outside quotes in the first line of ``text`` (comma when
+    none appears)."""
+    text = text.lstrip("\ufeff")
     line, in_quotes = [], False
     for ch in text:
         if ch == '"':
@@ -628,32 +1123,101 @@ def sniff_delimiter(path: Path, encoding: str | None = None) -> str:
 
 
 def _reader(src: Source) -> tuple[str, dict[str, Any]]:
-    """The table function that reads ``src`` (SQL text is fixed; path and options are bound)."""
+    """The table function the Data page's preview reads ``src`` with (DuckDB's sniffer, first
+    rows only; SQL text is fixed, path and options are bound). A CSV that is not plain UTF-8
+    (GBK, latin-1, UTF-16, gzipped) is previewed from a UTF-8 copy of its first rows
+    (:func:`_preview_sample`). The import itself reads through :func:`_prepare_csv`."""
     if src.is_parquet:
         return "read_parquet($path)", {"path": str(src.path)}
-    delim = src.mapping.delimiter or sniff_delimiter(src.path, src.mapping.encoding)
-    params: dict[str, Any] = {"path": str(src.path), "delim": delim}
-    sql = ("read_csv($path, delim = $delim, header = true, all_varchar = true, quote = '\"', "
-           "escape = '\"'")
-    if src.mapping.encoding:
-        sql += ", encoding = $encoding"
-        params["encoding"] = src.mapping.encoding
-    return sql + ")", params
+    path, text = _preview_sample(src)
+    delim = src.mapping.delimiter or _sniff_delimiter_text(text)
+    params: dict[str, Any] = {"path": str(path), "delim": delim}
+    return ("read_csv($path, delim = $delim, header = true, all_varchar = true, quote = '\"', "
+            "escape = '\"')"), params
 
 
-def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, report: Progress) -> tuple[_StageInfo | None, list[Problem]]:
+#: Preview samples kept per process (each at most CHUNK_BYTES), oldest removed first.
+_PREVIEW_SAMPLES_KEPT = 32
+
+
+def _preview_sample(src: Source) -> tuple[Path, str]:
+    """The file to preview ``src`` from, and the text of its first chunk: the file itself when it
+    is plain UTF-8, else a UTF-8 copy of its first complete rows in ``o2o-import-<pid>-preview``
+    in the temp folder (kept for the life of the process, then swept like staging)."""
+    try:
+        with _open_bytes(src.path) as (stream, compressed):
+            head = stream.read(CHUNK_BYTES)
+            whole = not stream.read(1)
+    except (OSError, EOFError, zlib.error):
+        return src.path, ""        # DuckDB will say it cannot read it
+    encoding = src.mapping.encoding or _bom_encoding(head)
+    if encoding is None:
+        try:
+            codecs.getincrementaldecoder("utf-8")("strict").decode(head, whole)
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            encoding = _detect_encoding(head, ["utf-8"]) or "latin-1"
+    try:
+        text = head.decode(encoding, "replace")
+    except LookupError:
+        return src.path, ""
+    if not compressed and codecs.lookup(encoding).name in _UTF8:
+        return src.path, text
+    if not whole:  # end the sample after the last row that is complete (no quote left open)
+        end = text.rfind("\n")
+        while end > 0 and text.count('"', 0, end) % 2:
+            end = text.rfind("\n", 0, end)
+        text = text[:end + 1] if end > 0 else text
+    folder = Path(tempfile.gettempdir()) / f"{_STAGING_PREFIX}{os.getpid()}-preview"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    st = src.path.stat()
+    key = hashlib.sha256(f"{src.path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{encoding}".encode()).hexdigest()
+    sample = folder / f"{key[:24]}.csv"
+    if not sample.exists():
+        sample.write_text(text.lstrip("\ufeff"), encoding="utf-8", newline="")
+        kept = sorted(folder.glob("*.csv"), key=lambda p: p.stat().st_mtime_ns)
+        for old in kept[:-_PREVIEW_SAMPLES_KEPT]:
+            old.unlink(missing_ok=True)
+    return sample, text
+
+
+def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,
+               report: Progress) -> tuple[_StageInfo | None, list[Problem], dict[str, int]]:
     """Read one file into ``stage_<table>``: ``_row``, then per present contract column its
-    typed value and its raw text (``<col>__raw``, trimmed, empty -> NULL)."""
+    typed value and its raw text (``<col>__raw``, trimmed, empty -> NULL). Returns what was
+    staged (None: nothing usable), a sample of the problems and their exact counts by kind."""
     table = CONTRACT[src.table]
     file = str(src.path)
+    limit = _limit_bytes()
     report(0.0, f"reading {src.path.name}")
-    try:
-        reader, params = _reader(src)
-        header = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}", params).fetchall()]
-    except duckdb.Error as exc:
-        return None, [Problem(file, None, None, None, "unreadable_file", f"cannot read the file: {exc}")]
+
+    def unreadable(message: str) -> tuple[None, list[Problem], dict[str, int]]:
+        found = [Problem(file, None, None, None, "unreadable_file", message)]
+        return None, found, _count(found)
+
+    text: _Text | None = None
+    if src.is_parquet:
+        reader, params = "read_parquet($path)", {"path": file}
+        try:
+            header = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}", params).fetchall()]
+            unpacked = int(con.execute("SELECT coalesce(sum(total_uncompressed_size), 0) "
+                                       "FROM parquet_metadata($path)", params).fetchone()[0])
+        except duckdb.Error as exc:
+            return unreadable("expected a Parquet file, but it cannot be read as one: it is damaged, "
+                              "incomplete or another format")
+        if unpacked > limit:
+            found = [Problem(file, None, None, f"{unpacked / 2**20:,.1f} MiB", "file_too_large",
+                             f"its data is {unpacked / 2**20:,.1f} MiB once decompressed, more than the "
+                             f"limit of {limit / 2**20:g} MiB (setting O2O_IMPORT_MAX_MB)")]
+            return None, found, _count(found)
+    else:
+        text, found = _prepare_csv(src, workdir, limit)
+        if text is None:
+            return None, found, _count(found)
+        header = list(text.header)
+        reader, params = _csv_reader(text, src.table)
     if not header:
-        return None, [Problem(file, None, None, None, "unreadable_file", "the file has no header")]
+        return unreadable("the file has no columns")
 
     # Resolve the user's column names to contract names.
     problems: list[Problem] = []
@@ -689,7 +1253,7 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, report: Progress) ->
                                     f"required column '{col.name}' is missing (the file has: "
                                     f"{', '.join(h.strip() for h in header)})"))
     if any(p.kind in ("missing_column", "duplicate_column", "bad_mapping") for p in problems):
-        return _StageInfo(tuple(positions)), problems
+        return _StageInfo(tuple(positions)), problems, _count(problems)
 
     # Raw text in file order (CREATE TABLE AS keeps insertion order, so rowid = file order).
     select = ", ".join(f"{'CAST(' if src.is_parquet else ''}#{i + 1}"
@@ -700,10 +1264,21 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, report: Progress) ->
         _execute_with_progress(con, f"CREATE OR REPLACE TABLE {raw_t} AS SELECT {select} FROM {reader}",
                                params, lambda f: report(0.8 * f, f"reading {src.path.name}"))
     except duckdb.Error as exc:
-        return None, [Problem(file, None, None, None, "unreadable_file", f"cannot read the file: {exc}")]
+        return unreadable(f"the file cannot be read{_detail(exc)}")
+    if text is not None:
+        found, total = _rejected_rows(con, src.table, file, text)
+        if found:
+            con.execute(f"DROP TABLE {raw_t}")
+            return None, found, {"unreadable_file": total}
     report(0.8, f"typing {src.path.name}")
-    offset = 1 if src.is_parquet else 2
-    fmt_params: dict[str, Any] = {"offset": offset}
+    fmt_params: dict[str, Any] = {"offset": 1 if src.is_parquet else 2}
+    row_sql = "r.rowid + $offset"
+    if text is not None and text.blank_rows:
+        # DuckDB skips blank lines; a spreadsheet counts them. Blank line j (0-based) comes after
+        # (its row - 2 - j) data rows: every data row from there on is one row further down.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident('blank_shift')} AS SELECT unnest($d) AS d",
+                    {"d": [b - 2 - j for j, b in enumerate(text.blank_rows)]})
+        row_sql += f" + (SELECT count(*) FROM {ident('blank_shift')} b WHERE b.d <= r.rowid)"
     typed = []
     for col in table.columns:
         if col.name in positions:
@@ -713,20 +1288,93 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, report: Progress) ->
         else:
             typed.append(f"CAST(NULL AS VARCHAR) AS {ident(col.name + '__raw')}")
             typed.append(f"CAST(NULL AS {col.type}) AS {ident(col.name)}")
-    con.execute(f"CREATE OR REPLACE TABLE {stage_t} AS SELECT rowid + $offset AS {ident('_row')}, "
-                f"{', '.join(typed)} FROM {raw_t}", fmt_params)
+    con.execute(f"CREATE OR REPLACE TABLE {stage_t} AS SELECT {row_sql} AS {ident('_row')}, "
+                f"{', '.join(typed)} FROM {raw_t} r", fmt_params)
     con.execute(f"DROP TABLE {raw_t}")
     rows = int(con.execute(f"SELECT count(*) FROM {stage_t}").fetchone()[0])
     report(1.0, f"read {rows:,} rows from {src.path.name}")
-    return _StageInfo(tuple(c for c in table.column_names if c in positions), rows, tuple(ignored)), problems
+    info = _StageInfo(tuple(c for c in table.column_names if c in positions), rows, tuple(ignored),
+                      _encoding_name(text.encoding) if text is not None else "")
+    return info, problems, _count(problems)
+
+
+def _csv_reader(text: _Text, table: str) -> tuple[str, dict[str, Any]]:
+    """DuckDB's reader for a prepared CSV: no sniffing (the dialect and header are ours, so a
+    broken row cannot derail detection), every column text, rows that do not fit kept aside in
+    ``rejects_<table>`` with their line number, instead of an error in DuckDB's words."""
+    params = {"path": str(text.path), "delim": text.delimiter, "max_line_size": MAX_ROW_BYTES,
+              "columns": {f"c{i}": "VARCHAR" for i in range(len(text.header))},
+              "rejects_table": f"rejects_{table}", "rejects_scan": f"rejects_scan_{table}"}
+    return ("read_csv($path, header = true, auto_detect = false, columns = $columns, delim = $delim, "
+            "quote = '\"', escape = '\"', compression = 'none', max_line_size = $max_line_size, "
+            "store_rejects = true, rejects_table = $rejects_table, rejects_scan = $rejects_scan)"), params
+
+
+def _rejected_rows(con: duckdb.DuckDBPyConnection, table: str, file: str,
+                   text: _Text) -> tuple[list[Problem], int]:
+    """The rows DuckDB could not fit to the header, in our words (a sample and the exact count)."""
+    rejects = ident(f"rejects_{table}")
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $t",
+                         {"t": f"rejects_{table}"}).fetchone()[0]
+    if not exists:
+        return [], 0
+    # DuckDB reports a row missing three fields three times: one problem per row and kind.
+    found = con.execute(f"SELECT line, arg_min(column_name, coalesce(column_idx, 0)), error_type, "
+                        f"arg_min(error_message, coalesce(column_idx, 0)), count(*) OVER () FROM {rejects} "
+                        f"GROUP BY line, error_type ORDER BY line LIMIT {SAMPLE_PER_CHECK}").fetchall()
+    names = {f"c{i}": h.strip() for i, h in enumerate(text.header)}
+    width, delim = len(text.header), _delimiter_word(text.delimiter)
+    out = []
+    for line, column, error, detail, _ in found:
+        detail = detail or ""
+        number = re.search(r"(?:Found|Actual Size):\s*(\d+)", detail)
+        n = int(number.group(1)) if number else None
+        value = None
+        if error == "MISSING COLUMNS":
+            message = (f"the row has {n if n is not None else 'fewer'} field(s) but the header has "
+                       f"{width}: a value or a delimiter ({delim}) is missing"
+                       + (f"; the row ends before column {names[column]}" if column in names else ""))
+        elif error == "TOO MANY COLUMNS":
+            column = None
+            message = (f"the row has {n if n is not None else 'more'} fields but the header has "
+                       f"{width}: is a value holding the delimiter ({delim}) not in quotes?")
+        elif error == "UNQUOTED VALUE":
+            message = ("a quoted value in this row is not closed where it should be (a quote "
+                       "inside a quoted value is written \"\")")
+        elif error == "LINE SIZE OVER MAXIMUM":
+            column = None
+            size = f"{n / 2**20:,.1f} MiB" if n else "too"
+            value = size if n else None
+            message = (f"the row is {size} long, more than the {MAX_ROW_BYTES / 2**20:g} MiB a row may "
+                       f"have: a field this long is not table data (is a closing quote missing?)")
+        elif error == "INVALID ENCODING":
+            message = "the row is not valid UTF-8 text"
+        else:
+            message = f"the row cannot be read ({str(error).lower()})"
+        out.append(Problem(file, int(line), names.get(column), value, "unreadable_file", message))
+    return out, (int(found[0][4]) if found else 0)
+
+
+def _delimiter_word(delimiter: str) -> str:
+    return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(delimiter, repr(delimiter))
+
+
+def _detail(exc: BaseException) -> str:
+    """The first line of an unforeseen error, as a hint after our own words."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f" ({first[:160]})"
+
+
+def _limit_bytes() -> int:
+    return int(config.get_float("O2O_IMPORT_MAX_MB") * 2**20)
 
 
 def _typed_sql(col: Column, raw: str, mapping: Mapping, params: dict[str, Any]) -> str:
     """SQL turning trimmed text ``raw`` into ``col.type``; NULL when it does not convert."""
     if col.type == "VARCHAR":
         return raw
-    if col.type == "DOUBLE":
-        return f"TRY_CAST({raw} AS DOUBLE)"
+    if col.type == "DOUBLE":  # NaN and ±infinity parse as numbers but are not values
+        return f"CASE WHEN isfinite(TRY_CAST({raw} AS DOUBLE)) THEN TRY_CAST({raw} AS DOUBLE) END"
     if col.type == "INTEGER":  # TRY_CAST('4.5' AS INTEGER) rounds; insist on a whole number
         return (f"CASE WHEN TRY_CAST({raw} AS DOUBLE) = round(TRY_CAST({raw} AS DOUBLE)) "
                 f"THEN TRY_CAST(TRY_CAST({raw} AS DOUBLE) AS INTEGER) END")
@@ -744,7 +1392,8 @@ def _typed_sql(col: Column, raw: str, mapping: Mapping, params: dict[str, Any]) 
     return f"CAST(coalesce({', '.join(tries)}) AS {col.type})"
 
 
-def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, *, staged: set[str],
+def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, *,
+                 windows: MappingT[str, tuple[dt.date, dt.date]], staged: set[str],
                  has_wh: bool) -> Iterator[tuple[list[Problem], int, str]]:
     """Run every check on ``stage_<table>``; yields (sample, exact count, kind) per check."""
     table = CONTRACT[src.table]
@@ -760,11 +1409,16 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
         sample = [Problem(file, r[0], column, r[1], kind, message(r[1], r[2])) for r in found]
         return sample, (found[0][3] if found else 0), kind
 
+    # A warehouse created when a column was still required keeps its NOT NULL (DuckDB cannot
+    # drop it from a table others reference), so such a column stays required for it.
+    not_null = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'wh' "
+        "AND table_name = $t AND is_nullable = 'NO'", {"t": table.name}).fetchall()} if has_wh else set()
     for col in table.columns:
         if col.name not in info.present:
             continue
         c, raw = ident(col.name), ident(col.name + "__raw")
-        if col.required:
+        if col.required or col.name in not_null:
             yield check("missing_value", col.name, f"{raw} IS NULL", "NULL",
                         lambda v, _, n=col.name: f"{n} is required but empty")
         if col.type != "VARCHAR":
@@ -774,8 +1428,22 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
                 fmt = src.mapping.timestamp_format if col.type == "TIMESTAMP" else None
                 fmt = fmt or src.mapping.date_format
                 expect += f" (ISO 8601 like 2016-07-12{' or ' + fmt if fmt else ''})"
-            yield check(kind, col.name, f"{raw} IS NOT NULL AND {c} IS NULL", raw,
-                        lambda v, _, e=expect, n=col.name: f"{n}: '{v}' is not {e}")
+            if col.type == "DOUBLE":  # parses, yet is not finite: NaN, inf, -Infinity, ...
+                yield check(kind, col.name, f"{raw} IS NOT NULL AND {c} IS NULL", raw,
+                            lambda v, non_finite, n=col.name: f"{n}: '{v}' is not "
+                            + ("a finite number (NaN and infinity are refused)" if non_finite else "a number"),
+                            extra_sql=f"TRY_CAST({raw} AS DOUBLE) IS NOT NULL")
+            else:
+                yield check(kind, col.name, f"{raw} IS NOT NULL AND {c} IS NULL", raw,
+                            lambda v, _, e=expect, n=col.name: f"{n}: '{v}' is not {e}")
+        if col.window is not None:
+            yield _window_check(check, col, windows[col.window])
+        if col.type == "VARCHAR":  # Parquet has no row size limit; a CSV field can be long too
+            yield check("out_of_range", col.name, f"length({raw}) > $max_chars",
+                        f"left({raw}, 40) || '…'",
+                        lambda v, n_chars, n=col.name: f"{n} is {n_chars:,} characters long; a text "
+                                                       f"value may have at most {MAX_TEXT_CHARS:,}",
+                        {"max_chars": MAX_TEXT_CHARS}, extra_sql=f"length({raw})")
         if col.min_value is not None or col.max_value is not None:
             conds, params = [], {}
             if col.min_value is not None:
@@ -804,6 +1472,32 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
         yield check("invalid_row", rc.column, f"NOT ({rc.condition_sql})", ident(rc.column),
                     lambda v, _, m=rc.message: m)
 
+    # Chronology: a redemption, review or refund not before its order was placed — the order as
+    # this batch gives it, else as the warehouse has it.
+    for ch in table.chronology:
+        if ch.column not in info.present or not (has_wh or ch.parent in staged):
+            continue
+        parent_time = _parent_value(ch, "s", staged, has_wh)
+        yield check("invalid_row", ch.column, f"s.{ident(ch.column)} < {parent_time}", f"s.{ident(ch.column)}",
+                    lambda v, placed, ch=ch: f"{ch.column} {v} is before its order was placed "
+                                             f"({ch.parent_column} {placed}): a {ch.what} cannot "
+                                             f"come before the order",
+                    extra_sql=f"CAST({parent_time} AS VARCHAR)")
+    # ... and the other way round: an order of this batch placed after a redemption, review or
+    # refund the warehouse already holds for it (unless this batch replaces that row as well).
+    if has_wh:
+        for child in CONTRACT.values():
+            for ch in child.chronology:
+                if ch.parent != table.name or ch.parent_column not in info.present:
+                    continue
+                earliest = _earliest_child_sql(child, ch, "s", staged)
+                yield check("invalid_row", ch.parent_column, f"s.{ident(ch.parent_column)} > {earliest}",
+                            f"s.{ident(ch.parent_column)}",
+                            lambda v, at, ch=ch: f"{ch.parent_column} {v} is after this order's "
+                                                 f"{ch.what} in the warehouse ({ch.column} {at}): "
+                                                 f"an order cannot be placed after its {ch.what}",
+                            extra_sql=f"CAST({earliest} AS VARCHAR)")
+
     # Duplicated keys inside the file (NULL key parts equal each other, as for costs).
     keys = ", ".join(ident(k) for k in table.key)
     required_keys = [ident(k) for k in table.key if table.column(k).required]
@@ -831,6 +1525,52 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
         yield check("unknown_reference", fk.column, " AND ".join([f"s.{c} IS NOT NULL", *lookups]),
                     f"s.{c}", lambda v, _, fk=fk: f"{fk.column} '{v}' is not in {fk.parent} (neither in "
                                                   f"the warehouse nor in this batch)")
+
+
+def _window_check(check: Callable[..., tuple[list[Problem], int, str]], col: Column,
+                  bounds: tuple[dt.date, dt.date]) -> tuple[list[Problem], int, str]:
+    """Dates outside the column's window (``out_of_range``), e.g. an order in year 0001 or 9999."""
+    c = ident(col.name)
+    day = f"CAST({c} AS DATE)" if col.type == "TIMESTAMP" else c
+    lo, hi = bounds
+
+    def message(value: str, too_early: bool) -> str:
+        if too_early:
+            setting = "" if col.window == "history" and lo == HISTORY_START else \
+                " (setting O2O_EARLIEST_DATE)"
+            return f"{col.name} {value} is before {lo.isoformat()}{setting}"
+        if col.window == "event":
+            return (f"{col.name} {value} is after tomorrow ({hi.isoformat()}): it cannot have "
+                    f"happened yet")
+        return (f"{col.name} {value} is too far ahead: after {hi.isoformat()} "
+                f"(setting O2O_MAX_YEARS_AHEAD)")
+
+    return check("out_of_range", col.name, f"{c} IS NOT NULL AND ({day} < $lo OR {day} > $hi)", c,
+                 message, {"lo": lo, "hi": hi}, extra_sql=f"{day} < $lo")
+
+
+def _parent_value(ch: Chronology, alias: str, staged: set[str], has_wh: bool) -> str:
+    """SQL for the parent row's ``parent_column`` of row ``alias``: this batch's, else the
+    warehouse's (max() only guards against a key repeated in the batch, a problem of its own)."""
+    key, value = ident(ch.key), ident(ch.parent_column)
+    lookups = []
+    if ch.parent in staged:
+        lookups.append(f"(SELECT max(p.{value}) FROM {ident('stage_' + ch.parent)} p "
+                       f"WHERE p.{key} = {alias}.{key})")
+    if has_wh:
+        lookups.append(f"(SELECT max(p.{value}) FROM wh.{ident(ch.parent)} p WHERE p.{key} = {alias}.{key})")
+    return f"coalesce({', '.join(lookups)})"
+
+
+def _earliest_child_sql(child: TableContract, ch: Chronology, alias: str, staged: set[str]) -> str:
+    """SQL for the earliest ``ch.column`` among the warehouse's ``child`` rows of order ``alias``,
+    leaving out rows this batch replaces (those are checked as the batch gives them)."""
+    key, at = ident(ch.key), ident(ch.column)
+    replaced = ""
+    if child.name in staged:
+        replaced = (f" AND NOT EXISTS (SELECT 1 FROM {ident('stage_' + child.name)} x "
+                    f"WHERE {_key_match(child, 'x', 'c')})")
+    return f"(SELECT min(c.{at}) FROM wh.{ident(child.name)} c WHERE c.{key} = {alias}.{key}{replaced})"
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,7 +4,11 @@ Each layer has a stable id (selections and reruns depend on it), colours come fr
 scale, and the tooltip is built in one place (:func:`tooltip`). Decks carry no basemap
 (``map_provider=None``): the layers render offline, with no token, and nothing fails when map
 tiles are unreachable. Frames come from :func:`o2o_ops.symmetry.map_stores` (one row per store,
-already aggregated in DuckDB). No builder queries anything or imports streamlit.
+already aggregated in DuckDB). Stores without coordinates are left off every layer
+(:func:`located` / :func:`unlocated`: the page lists them apart). The tooltip is an HTML template;
+``st.pydeck_chart`` HTML-escapes each value it fills in (Streamlit 1.67's frontend), so the rows
+carry names as they are (escaping here too would show "A&amp;B"). No builder queries anything or
+imports streamlit.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Sequence
 import pandas as pd
 import pydeck as pdk
 
-from o2o_ops import metrics, units
+from o2o_ops import metrics, text, units
 
 STORES_LAYER = "stores"
 REDEMPTIONS_LAYER = "redemptions"
@@ -49,6 +53,39 @@ def color_for(value: float | None, vmin: float, vmax: float, *, higher_is_better
     return [*rgb, alpha]
 
 
+def _has_coordinates(df: pd.DataFrame) -> pd.Series:
+    """Rows with both coordinates, and not the (0, 0) placeholder."""
+    lat = pd.to_numeric(df["lat"], errors="coerce")
+    lon = pd.to_numeric(df["lon"], errors="coerce")
+    return lat.notna() & lon.notna() & ~((lat == 0) & (lon == 0))
+
+
+def located(df: pd.DataFrame) -> pd.DataFrame:
+    """The stores that can be placed on the map."""
+    if "lat" not in df or "lon" not in df:
+        return df.iloc[0:0]
+    return df[_has_coordinates(df)].reset_index(drop=True)
+
+
+def unlocated(df: pd.DataFrame) -> pd.DataFrame:
+    """The stores without coordinates (missing, or (0, 0)): listed beside the map, never drawn."""
+    if df.empty:
+        return df
+    if "lat" not in df or "lon" not in df:
+        return df.reset_index(drop=True)
+    return df[~_has_coordinates(df)].reset_index(drop=True)
+
+
+def unlocated_note(count: int) -> str:
+    """"12 stores have no coordinates …" (empty when every store has them)."""
+    if not count:
+        return ""
+    subject = "1 store has" if count == 1 else f"{count:,} stores have"
+    return (f"{subject} no coordinates (latitude/longitude missing or 0, 0), so "
+            f"{'it is' if count == 1 else 'they are'} not on the map; add them to the stores file to place "
+            f"{'it' if count == 1 else 'them'}.")
+
+
 def kpi_range(df: pd.DataFrame, kpi: str) -> tuple[float, float] | None:
     """(min, max) of the KPI over the frame, or None when nothing is defined."""
     if df.empty or kpi not in df or df[kpi].isna().all():
@@ -77,16 +114,18 @@ def tooltip(kpi: str) -> dict:
 
 
 def _points(df: pd.DataFrame, kpi: str) -> pd.DataFrame:
-    """The columns the browser needs, nothing more (keeps the payload small)."""
+    """The columns the browser needs, nothing more (keeps the payload small). Only stores with
+    coordinates; text as it is (the tooltip escapes it), one line, missing as "—"."""
     kpi_def = metrics.KPIS[kpi]
+    df = located(df)
+    blank = pd.Series("", index=df.index)
     out = pd.DataFrame({
         "store_id": df["store_id"].astype(str),
-        "store_name": df.get("store_name", df["store_id"]).astype(str),
-        "store_city": df.get("store_city", pd.Series("", index=df.index)).fillna("").astype(str),
-        "category_label": df.get("store_category", pd.Series("", index=df.index)).fillna("").astype(str)
-        .str.replace("_", " "),
+        "store_name": [text.plain(v) for v in df.get("store_name", df["store_id"])],
+        "store_city": [text.plain(v) for v in df.get("store_city", blank).fillna("")],
+        "category_label": [text.plain(str(v).replace("_", " ")) for v in df.get("store_category", blank).fillna("")],
         "lat": df["lat"].astype(float), "lon": df["lon"].astype(float),
-    })
+    }, index=df.index)
     values = df[kpi] if kpi in df else pd.Series(float("nan"), index=df.index)
     out["kpi_value"] = values.astype(float)
     out["kpi_text"] = [kpi_def.format(v) for v in values]
@@ -100,7 +139,7 @@ def store_points_layer(df: pd.DataFrame, kpi: str) -> pdk.Layer:
     """Stores as points: colour by ``kpi`` (one of the registry's KPIs), size by orders."""
     if kpi not in metrics.KPIS:
         raise ValueError(f"Unknown KPI {kpi!r}.")
-    points = _points(df, kpi) if not df.empty else pd.DataFrame(
+    points = _points(df, kpi) if not located(df).empty else pd.DataFrame(
         columns=["store_id", "store_name", "store_city", "category_label", "lat", "lon", "kpi_value",
                  "kpi_text", "orders_text", "radius", "color"])
     if not points.empty:
@@ -123,7 +162,8 @@ def _span_degrees(df: pd.DataFrame) -> float:
 def cell_degrees(df: pd.DataFrame) -> float:
     """The side of a redemption bin, in degrees, visible at the map's initial zoom: 1/12 of the
     stores' span (a district when they are in one city, a whole city when they span a country)."""
-    if df.empty or df[["lat", "lon"]].dropna().empty:
+    df = located(df)
+    if df.empty:
         return 0.02
     return float(min(1.5, max(0.003, _span_degrees(df) / 12)))
 
@@ -155,6 +195,7 @@ def redemption_hex_layer(df: pd.DataFrame) -> pdk.Layer:
 
 def attention_layer(df: pd.DataFrame, kpi: str = "symmetry_index") -> pdk.Layer:
     """A ring around each store on the attention list (rows with ``on_attention`` true)."""
+    df = located(df)
     flagged = df[df["on_attention"].fillna(False).astype(bool)] if not df.empty and "on_attention" in df else df.iloc[0:0]
     points = _points(flagged, kpi) if not flagged.empty else pd.DataFrame(
         columns=["store_id", "store_name", "store_city", "category_label", "lat", "lon", "kpi_text",
@@ -169,8 +210,9 @@ def attention_layer(df: pd.DataFrame, kpi: str = "symmetry_index") -> pdk.Layer:
 
 
 def view_for(df: pd.DataFrame) -> pdk.ViewState:
-    """A view that frames every store (a default over eastern China when there are none)."""
-    if df.empty or df[["lat", "lon"]].dropna().empty:
+    """A view that frames every placed store (a default over eastern China when there are none)."""
+    df = located(df)
+    if df.empty:
         return pdk.ViewState(latitude=31.2, longitude=117.0, zoom=4)
     lat, lon = df["lat"].astype(float), df["lon"].astype(float)
     span = _span_degrees(df)
@@ -185,7 +227,7 @@ def city_labels_layer(df: pd.DataFrame) -> pdk.Layer:
         labels = pd.DataFrame({"city": pd.Series(dtype=str), "lat": pd.Series(dtype=float),
                                "lon": pd.Series(dtype=float)})
     else:
-        labels = (df.dropna(subset=["lat", "lon"]).groupby("store_city", as_index=False)[["lat", "lon"]].mean()
+        labels = (located(df).groupby("store_city", as_index=False)[["lat", "lon"]].mean()
                   .rename(columns={"store_city": "city"}))
     return pdk.Layer(
         "TextLayer", labels, id="city-labels", get_position=["lon", "lat"], get_text="city",

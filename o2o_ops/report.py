@@ -187,6 +187,8 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
                 generated_at: dt.datetime | None = None) -> str:
     """The whole report as one HTML string (inline CSS and SVG; nothing fetched)."""
     generated_at = generated_at or dt.datetime.now().replace(microsecond=0)
+    # before the first order the warehouse has no as_of: missing, never the text "nan"
+    fresh = {k: None if v is None or (not isinstance(v, str) and pd.isna(v)) else v for k, v in fresh.items()}
     week, prev = ov.week, ov.week.previous
     body = [f"<h1>Weekly operations report — {_esc(week.iso)}</h1>",
             f'<p class="meta"><b>Week:</b> {_esc(week.label)}, compared with {_esc(prev.label)}.</p>',

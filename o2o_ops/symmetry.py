@@ -276,9 +276,10 @@ WITH o AS (
     SELECT r.store_id, sum(r.count_redemptions) AS count_redemptions
     FROM rollup_store_day r WHERE {where} GROUP BY ALL
 ),
-cells AS (
+cells AS (  -- stores without coordinates (missing, or exactly (0, 0)) are not placed
     SELECT round(s.lat / $cell) * $cell AS lat, round(s.lon / $cell) * $cell AS lon, o.count_redemptions
     FROM o JOIN stores s USING (store_id)
+    WHERE s.lat IS NOT NULL AND s.lon IS NOT NULL AND NOT (s.lat = 0 AND s.lon = 0)
 )
 SELECT lat, lon, sum(count_redemptions) AS redemptions, count(*) AS stores, $cell AS cell_degrees
 FROM cells
@@ -303,7 +304,9 @@ def map_stores(con: duckdb.DuckDBPyConnection, filters: Filters,
     """One row per store with orders under ``filters``: position, name, category, the map KPIs
     ``kpis`` (from :data:`MAP_KPIS`; the page asks only for the one it colours by), orders and
     redemptions, and ``on_attention`` (is on :func:`attention_list` under the settings' rule).
-    This is all the map sends to the browser: thousands of rows at most, whatever the order count."""
+    This is all the map sends to the browser: thousands of rows at most, whatever the order count.
+    Stores without coordinates (missing, or exactly (0, 0), a placeholder many exports use) are
+    kept with ``lat``/``lon`` empty and ``has_coordinates`` false: the map lists them apart."""
     unknown = [k for k in kpis if k not in MAP_KPIS]
     if unknown:
         raise ValueError(f"Not a map KPI: {', '.join(unknown)}; choose from {', '.join(MAP_KPIS)}.")
@@ -315,4 +318,7 @@ def map_stores(con: duckdb.DuckDBPyConnection, filters: Filters,
     flagged = attention.flag(_with_trend(con, filters, df[["store_id", "reviews", "rating_gap", "wait_gap_minutes"]]),
                              attention.Rule.from_settings(rating_gap=gap_threshold))
     df["on_attention"] = flagged["needs_attention"].to_numpy()
-    return df.dropna(subset=["lat", "lon"]).reset_index(drop=True)
+    placeholder = (df["lat"] == 0) & (df["lon"] == 0)
+    df.loc[placeholder, ["lat", "lon"]] = float("nan")
+    df["has_coordinates"] = df["lat"].notna() & df["lon"].notna()
+    return df.reset_index(drop=True)

@@ -17,6 +17,7 @@ Thresholds (stated on the page and in the report):
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -379,6 +380,17 @@ def _list_words(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _relative_words(card: pd.Series, prev: Week) -> str:
+    """" (+12.5%)" after a figure, " (none in 2026-W46)" when the previous week had none (a
+    relative change is not defined), or nothing when the previous value is missing."""
+    change = card["change_pct"]
+    if not units.is_missing(change):
+        return f" ({units.format_relative(change)})"
+    if not units.is_missing(card["previous"]) and card["previous"] == 0:
+        return f" (none in {prev.iso})"
+    return ""
+
+
 def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                     series: pd.DataFrame | None = None, cards: pd.DataFrame | None = None,
                     stores: pd.DataFrame | None = None, min_reviews: int | None = None) -> list[str]:
@@ -404,8 +416,8 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
                          f"so there is no week-over-week comparison.")
     else:
         sentences.append(f"In {week.label} there were {orders['value_text']} orders "
-                         f"({units.format_relative(orders['change_pct'])} on {prev.iso}) and {revenue['value_text']} revenue "
-                         f"({units.format_relative(revenue['change_pct'])}).")
+                         f"({units.format_relative(orders['change_pct'])} on {prev.iso}) and {revenue['value_text']} revenue"
+                         f"{_relative_words(revenue, prev)}.")
         moved = cards[cards["swing"].notna() & (cards["change"] != 0)].sort_values("swing", ascending=False)
         if not moved.empty:
             top = moved.iloc[0]
@@ -427,9 +439,11 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
     if as_of is not None and as_of < week.end:
         sentences.append(f"The week is not complete: the data ends on {as_of:%a %-d %b %Y}.")
     elif as_of is not None and (as_of - week.end).days < PROVISIONAL_DAYS:
-        sentences.append(f"The data ends on {as_of:%-d %b %Y}, {(as_of - week.end).days} day(s) after this week's Sunday: some "
-                         f"of its orders are not redeemed or reviewed yet, so its redemption rate and ratings "
-                         f"are provisional.")
+        days = (as_of - week.end).days
+        when = ("on this week's Sunday" if days == 0
+                else f"{days} day{'' if days == 1 else 's'} after this week's Sunday")
+        sentences.append(f"The data ends on {as_of:%-d %b %Y}, {when}: some of its orders are not redeemed or "
+                         f"reviewed yet, so its redemption rate and ratings are provisional.")
     needing = attention_list(stores, min_reviews=min_reviews, size=3)
     if needing.empty:
         sentences.append("No store needs attention this week. "

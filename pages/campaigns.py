@@ -5,7 +5,7 @@ orders, paged; and campaigns side by side. Every drill step is in the URL: ``cam
 
 import streamlit as st
 
-from o2o_ops import campaigns, lift, metrics
+from o2o_ops import campaigns, lift, metrics, text
 from o2o_ops.charts import campaigns as charts
 from o2o_ops.ui import auth as auth_ui, warehouse as data, frame
 
@@ -21,8 +21,9 @@ orders_page = data.cached(campaigns.campaign_orders_page)
 
 LIFT_CONFIG = {
     "lift": st.column_config.NumberColumn("Incremental lift", format="percent",
-                                          help="Extra orders at the campaign's stores / the orders their own "
-                                               "pre-campaign baseline predicts (weekday-adjusted)."),
+                                          help="Orders at the campaign's stores against what stores without a "
+                                               "campaign in the same city and category predict for them "
+                                               "(difference-in-differences on weekly blocks)."),
     "lift_low": st.column_config.NumberColumn("Lift, 95% low", format="percent"),
     "lift_high": st.column_config.NumberColumn("Lift, 95% high", format="percent"),
     "extra_orders": st.column_config.NumberColumn("Extra orders", format="%.0f"),
@@ -44,8 +45,9 @@ def _init_state(key: str, param: str, options: list, *, multi: bool = False) -> 
         wanted = st.query_params.get_all(param)
         valid = [v for v in wanted if v in options]
         if len(valid) < len(wanted):
-            st.warning(f"Ignored {param} {', '.join(v for v in wanted if v not in options)} from the link: "
-                       f"not among the choices under these filters.", icon="⚠️")
+            ignored = ", ".join(f"“{v}”" for v in wanted if v not in options)
+            st.warning(text.md(f"Ignored {param} {ignored} from the link: ") +
+                       "not among the choices under these filters.", icon="⚠️")
         st.session_state[key] = valid if multi else (valid[0] if valid else None)
     elif multi:
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
@@ -77,7 +79,8 @@ def _reset_page() -> None:
 
 def lift_panel(detail: dict) -> None:
     """Lift with its interval and the verdict in plain words."""
-    st.markdown("**Incremental lift** — the same stores against their own weeks before the campaign")
+    st.markdown("**Incremental lift** — its stores against stores without a campaign in the same city and "
+                "category, each against its own weeks before")
     pct = lambda v: metrics.format_value(v, "ratio")  # noqa: E731
     money = lambda v: metrics.format_value(v, "currency")  # noqa: E731
     if detail.get("lift") is not None and not detail.get("is_thin"):
@@ -93,11 +96,14 @@ def lift_panel(detail: dict) -> None:
         cols[3].metric("Incremental ROI", pct(detail["incremental_roi"]), border=True,
                        help="(extra net revenue − marketing spend) / marketing spend; 95% interval "
                             f"{pct(detail['incremental_roi_low'])} to {pct(detail['incremental_roi_high'])}")
-    show = {"lift": st.success, "fell": st.error, "too thin": st.warning}.get(detail["verdict_short"], st.info)
-    show(detail["verdict"])
-    st.caption(f"Baseline: {detail['stores']} store(s), {detail['baseline_days']} days before the campaign "
-               f"({detail['baseline_orders']:,} orders), weekday-adjusted; days when a store ran another "
-               f"campaign are left out. Dates ignore the sidebar's date filter. Method: o2o_ops.lift.")
+    show = {lift.REAL_LIFT: st.success, lift.HURTS: st.error, lift.TOO_THIN: st.warning}.get(
+        detail["verdict_short"], st.info)
+    show(text.md(detail["verdict"]))
+    st.caption(f"Measured: {detail['stores']} store(s), {detail['baseline_weeks']} baseline weeks "
+               f"({detail['baseline_orders']:,} orders) and {detail['campaign_weeks']} campaign weeks; about "
+               f"{detail['control_stores'] or 0:.0f} comparable stores without a campaign on an average day. Days "
+               f"when a store ran another campaign are left out. Dates ignore the sidebar's date filter. "
+               f"Method and measured coverage: o2o_ops.lift, README.")
 
 
 def orders_panel(filters, campaign_id: str, store_id: str) -> None:
@@ -118,7 +124,7 @@ def orders_panel(filters, campaign_id: str, store_id: str) -> None:
     _set_url("page_no", page_no if page_no > 1 else None)
     rows = orders_page(filters, campaign_id, store_id, page_no)
     first = (page_no - 1) * campaigns.PAGE_SIZE + 1
-    st.caption(f"Orders {first:,}–{first + len(rows) - 1:,} of {total:,} · {campaign_id} at {store_id}")
+    st.caption(text.md(f"Orders {first:,}–{first + len(rows) - 1:,} of {total:,} · {campaign_id} at {store_id}"))
     frame.table(rows, "campaigns", filters, key=f"orders-{campaign_id}-{store_id}-p{page_no}",
                 label="Download this page (CSV)", column_config={
                     "paid_amount": st.column_config.NumberColumn("Paid", format="%.2f"),
@@ -131,9 +137,9 @@ def orders_panel(filters, campaign_id: str, store_id: str) -> None:
 def campaign_panel(filters, table, campaign_id: str) -> None:
     row = table.set_index("campaign_id").loc[campaign_id]
     summary = campaign_summary(filters, campaign_id)
-    st.subheader(f"{campaign_id} · {row['campaign_name']}")
-    st.caption(f"{row['kind']} · {row['channel']} · {row['start_date']:%Y-%m-%d} → {row['end_date']:%Y-%m-%d} · "
-               f"budget {metrics.format_value(row['budget'], 'currency')}")
+    st.subheader(text.md(f"{campaign_id} · {row['campaign_name']}"))
+    st.caption(text.md(f"{row['kind']} · {row['channel']} · {row['start_date']:%Y-%m-%d} → {row['end_date']:%Y-%m-%d} · "
+                       f"budget {metrics.format_value(row['budget'], 'currency')}"))
     frame.kpi_cards(summary, ("orders", "redemption_rate", "time_to_redeem_hours", "breakage_orders",
                               "refund_rate", "avg_rating", "cac", "roi"))
     if "lift_detail" in summary:
@@ -144,11 +150,12 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
 
     st.markdown("**Its stores**, ranked by the campaign's orders")
     stores = campaign_stores(filters, campaign_id)
-    st.dataframe(stores, hide_index=True, column_config=frame.kpi_column_config(campaigns.STORE_KPIS))
+    st.dataframe(stores, hide_index=True, column_config=frame.kpi_column_config(campaigns.STORE_KPIS),
+                 placeholder=text.MISSING)
 
     st.markdown("**New customers** whose first order came through this campaign, and how many ordered again")
     returns = new_customer_return(filters, campaign_id)
-    st.dataframe(returns, hide_index=True, column_config={
+    st.dataframe(returns, hide_index=True, placeholder=text.MISSING, column_config={
         "window_days": st.column_config.NumberColumn("Within (days)"),
         "observed": st.column_config.NumberColumn("Observed", help="New customers whose whole window lies in the data"),
         "return_rate": st.column_config.NumberColumn("Ordered again", format="percent"),
@@ -158,7 +165,7 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
     names = dict(zip(stores["store_id"], stores["store_name"]))
     _init_state("cmp_store", "cstore", store_ids)
     store_id = st.selectbox("Store", store_ids, key="cmp_store", index=None, placeholder="Pick a store to see its orders",
-                            format_func=lambda s: f"{names.get(s, s)} ({s})", on_change=_reset_page)
+                            format_func=lambda s: f"{text.plain(names.get(s, s))} ({text.plain(s)})", on_change=_reset_page)
     _set_url("cstore", store_id)
     if store_id and not auth_ui.can_see_orders():
         st.info("Order-level rows are shown to analysts only; the store's KPIs are in the table above.", icon="🔒")
@@ -171,13 +178,13 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
 def compare_panel(filters, ids: list[str], names: dict) -> None:
     _init_state("cmp_compare", "compare", ids, multi=True)
     chosen = st.multiselect("Compare campaigns", ids, key="cmp_compare", placeholder="Pick two or more",
-                            format_func=lambda c: f"{c} · {names.get(c, '')}")
+                            format_func=lambda c: f"{text.plain(c)} · {text.plain(names.get(c, ''))}")
     _set_url("compare", list(chosen))
     if len(chosen) < 2:
         st.caption("Pick two or more campaigns to see them side by side.")
         return
     side = compare_campaigns(filters, tuple(chosen))
-    st.dataframe(campaigns.format_compare(side), hide_index=True)
+    st.dataframe(campaigns.format_compare(side), hide_index=True, placeholder=text.MISSING)
     lifts = side.set_index("kpi")[list(chosen)].T.reset_index(names="campaign_id")
     st.plotly_chart(charts.lift_intervals(lifts), key="cmp_lift_intervals")
 
@@ -186,6 +193,11 @@ def page() -> None:
     filters = frame.current_filters()
     frame.header("Campaigns", filters)
     table = campaign_table(filters)
+    choices = data.dimension_values()
+    if table.empty and frame.data_span(choices) and not choices["campaigns"]:
+        st.info("This warehouse has no campaigns yet. Import a campaigns file, with the campaign_id of each "
+                "campaign order in the orders file, on the Data page to see what each campaign brings.", icon="📣")
+        return
     if table.empty:
         frame.empty_state(filters, "campaign orders")
         return
@@ -193,8 +205,10 @@ def page() -> None:
     frame.table(table.drop(columns=["verdict"]), "campaigns", filters, key="campaign-table",
                 column_config={**frame.kpi_column_config(campaigns.TABLE_KPIS), **LIFT_CONFIG})
     st.caption(f"{len(table):,} campaigns with orders under these filters. Lift compares each campaign's "
-               f"stores with themselves in the {lift.BASELINE_MIN_DAYS // 7}+ weeks before it; "
-               f"'too thin' = under {lift.MIN_BASELINE_DAYS} baseline days or {lift.MIN_BASELINE_ORDERS} orders.")
+               f"stores, from the {lift.BASELINE_MIN_DAYS // 7}+ weeks before it to its own weeks, with stores "
+               f"without a campaign in the same city and category; '{lift.TOO_THIN}' = under "
+               f"{lift.MIN_BASELINE_WEEKS} baseline weeks or {lift.MIN_BASELINE_ORDERS} orders, or under "
+               f"{lift.MIN_CONTROL_STORES} comparable stores.")
 
     ids = table["campaign_id"].tolist()
     names = dict(zip(table["campaign_id"], table["campaign_name"]))
@@ -204,7 +218,7 @@ def page() -> None:
     st.subheader("Drill down")
     _init_state("cmp_campaign", "campaign", ids)
     campaign_id = st.selectbox("Campaign", ids, key="cmp_campaign", index=None, placeholder="Pick a campaign",
-                               format_func=lambda c: f"{c} · {names.get(c, '')}", on_change=_reset_store)
+                               format_func=lambda c: f"{text.plain(c)} · {text.plain(names.get(c, ''))}", on_change=_reset_store)
     _set_url("campaign", campaign_id)
     if campaign_id:
         campaign_panel(filters, table, campaign_id)

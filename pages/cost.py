@@ -22,10 +22,10 @@ frame.period_cards(filters, CARDS, columns=4)
 
 st.subheader("Cost over time")
 breakdown = cost_breakdown_by_week(filters)
-st.plotly_chart(charts.cost_breakdown_stack(breakdown))
+st.plotly_chart(charts.cost_breakdown_stack(breakdown), key="cost_breakdown")
 
 
-@st.fragment
+@frame.fragment
 def group_panel() -> None:
     """Cost per redemption, CAC and ROI by channel or by campaign kind."""
     st.subheader("By channel or campaign kind")
@@ -33,8 +33,9 @@ def group_panel() -> None:
                               format_func=GROUP_LABELS.get, required=True) or "campaign_kind"
     groups = cost_by_group(filters, by)
     left, right = st.columns(2)
-    left.plotly_chart(charts.group_kpi_bars(groups, by, title=f"Cost per redemption and CAC by {GROUP_LABELS[by].lower()}"))
-    right.plotly_chart(charts.roi_bars(groups, by, title=f"ROI by {GROUP_LABELS[by].lower()}"))
+    left.plotly_chart(charts.group_kpi_bars(groups, by, title=f"Cost per redemption and CAC by {GROUP_LABELS[by].lower()}"),
+                      key="cost_group_kpis")
+    right.plotly_chart(charts.roi_bars(groups, by, title=f"ROI by {GROUP_LABELS[by].lower()}"), key="cost_group_roi")
     st.caption("Staff and rent carry no channel or campaign, so they are not in these groups.")
     frame.table(groups, "cost", filters, key=f"by_{by}",
                 column_config=frame.kpi_column_config(analysis.COST_GROUP_KPIS))
@@ -44,7 +45,7 @@ group_panel()
 
 st.subheader("Stores: revenue, cost and margin")
 margins = store_margin(filters)
-st.plotly_chart(charts.store_margin_bars(margins))
+st.plotly_chart(charts.store_margin_bars(margins), key="cost_store_margin")
 config = frame.kpi_column_config(analysis.STORE_MARGIN_KPIS)
 money = config["revenue"]
 config |= {"total_cost": {**money, "label": "Total cost", "help": "Platform fees + marketing + staff + other costs."},

@@ -6,7 +6,7 @@ open demo). Everyone else sees the quality findings and row counts of their own 
 
 import streamlit as st
 
-from o2o_ops import config, db, importing_view as data_page, ingest
+from o2o_ops import config, db, importing_view as data_page, ingest, text
 from o2o_ops.ui import auth as auth_ui, warehouse as data, frame, upload
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
@@ -21,7 +21,7 @@ def import_files() -> None:
         st.success(f"Imported {len(last)} file(s): {int(last['rows_added'].sum()):,} rows added, "
                    f"{int(last['rows_updated'].sum()):,} updated, {int(last['rows_unchanged'].sum()):,} "
                    f"unchanged. Every page now shows the new data.", icon="✅")
-        st.dataframe(last, hide_index=True)
+        st.dataframe(last, hide_index=True, placeholder=text.MISSING)
     if open_app:
         st.warning(f"Open demo, no sign-in configured: {auth_ui.OPEN_WRITE_NOTE} Add users "
                    f"(`python -m o2o_ops user add`) to limit importing to admins and analysts.", icon="🔓")
@@ -51,15 +51,15 @@ def import_files() -> None:
     if mapping_upload is not None:
         mapping_saved = upload.save_uploads([mapping_upload], keep=[f.file_id for f in saved])
         if not mapping_saved:
-            st.error(f"The mapping file {mapping_upload.name} is over the upload limit and is ignored.", icon="🚫")
+            st.error(text.md(f"The mapping file {mapping_upload.name} is over the upload limit and is ignored."), icon="🚫")
         else:
             try:
                 mapping_raw = ingest.read_mapping_file(mapping_saved[0].path)
                 mapping_id = mapping_saved[0].file_id
             except ingest.ImportRejected as exc:
-                st.error(f"The mapping file {mapping_upload.name} cannot be used: "
+                st.error(text.md(f"The mapping file {mapping_upload.name} cannot be used: "
                          f"{exc.problems[0].message.removeprefix('cannot use this mapping file: ')}. "
-                         f"It is ignored until you upload a corrected one.", icon="🚫")
+                         f"It is ignored until you upload a corrected one."), icon="🚫")
 
     if not saved:
         st.info("Upload one or more files to preview and check them. Nothing is written until you "
@@ -69,7 +69,7 @@ def import_files() -> None:
     for item in saved:
         with st.container(border=True):
             head, choose = st.columns([3, 2])
-            head.markdown(f"**{item.name}** · {item.size_bytes / 1024:,.1f} KiB")
+            head.markdown(f"**{text.md(item.name)}** · {item.size_bytes / 1024:,.1f} KiB")
             guess = data_page.guess_table(item.name)
             table = choose.selectbox(
                 "Table", ingest.IMPORT_ORDER, key=f"data_table_{item.file_id}",
@@ -84,15 +84,15 @@ def import_files() -> None:
             try:
                 shown = data_page.preview(source)
             except data_page.PreviewError as exc:
-                st.error(str(exc), icon="🚫")
+                st.error(text.md(str(exc)), icon="🚫")
                 continue
-            st.dataframe(shown.rows, hide_index=True)
+            st.dataframe(shown.rows, hide_index=True, placeholder="")
             notes = [f"first {len(shown.rows)} rows, columns named as in the warehouse"]
             if shown.renamed:
                 notes.append("renamed " + ", ".join(f"{k} → {v}" for k, v in shown.renamed.items()))
             if shown.ignored:
                 notes.append("ignored (not in the contract): " + ", ".join(shown.ignored))
-            st.caption(" · ".join(notes))
+            st.caption(text.md(" · ".join(notes)))
 
     if len(sources) != len(saved):
         return
@@ -111,7 +111,7 @@ def import_files() -> None:
         for i, row in enumerate(summary.itertuples()):
             with st.expander(f"{row.label} ({row.kind}): {row.count_problems:,}", expanded=i < 3):
                 examples = data_page.problem_examples(rejected, row.kind, file_names=names)
-                st.dataframe(examples, hide_index=True)
+                st.dataframe(examples, hide_index=True, placeholder=text.MISSING)
                 if row.count_problems > len(examples):
                     st.caption(f"First {len(examples)} shown of {row.count_problems:,}. CSV rows "
                                f"are numbered as in a spreadsheet (the header is row 1).")
@@ -146,11 +146,11 @@ def import_files() -> None:
     except data_page.NotAllowed as exc:
         bar.empty()
         waiting.empty()
-        st.error(str(exc), icon="🔒")
+        st.error(text.md(str(exc)), icon="🔒")
     except (db.WarehouseError, OSError) as exc:
         bar.empty()
         waiting.empty()
-        st.error(f"The import failed and the warehouse is unchanged: {exc}", icon="🚫")
+        st.error(text.md(f"The import failed and the warehouse is unchanged: {frame.error_message(exc) or exc}"), icon="🚫")
     else:
         upload.forget_check()
         upload.discard(saved)   # imported: the copies on disk and in memory are no longer needed
@@ -205,6 +205,6 @@ with quality_tab:
                           format_func=lambda name: f"{name} ({counts[name]:,})")
     rows = upload.quality_check_rows(chosen, **scope)
     if rows.empty:
-        st.caption(f"{chosen}: nothing found.")
+        st.caption(text.md(f"{chosen}: nothing found."))
     else:
         frame.table(rows, "data", filters, key=f"quality_{chosen}")

@@ -24,17 +24,18 @@ totals = frame.period_cards(filters, CARDS, columns=3)
 
 st.subheader("From order to review")
 left, right = st.columns(2)
-left.plotly_chart(charts.funnel_chart(funnel(filters)))
+left.plotly_chart(charts.funnel_chart(funnel(filters)), key="eff_funnel")
 weekly = data.kpis(filters, "week", ("redemption_rate",))
-right.plotly_chart(kpi_line(weekly, "week_start", "redemption_rate", title="Redemption rate by week"))
+right.plotly_chart(kpi_line(weekly, "week_start", "redemption_rate", title="Redemption rate by week"),
+                   key="eff_redemption_trend")
 right.caption("Orders count in the week they were placed: the latest weeks fall while their vouchers are still being used.")
 
 st.subheader("Redemption speed and breakage")
 left, right = st.columns(2)
 left.plotly_chart(charts.time_to_redeem_bars(time_to_redeem_histogram(filters),
-                                             median_hours=totals["time_to_redeem_hours"]))
+                                             median_hours=totals["time_to_redeem_hours"]), key="eff_time_to_redeem")
 ageing = breakage_ageing(filters)
-right.plotly_chart(charts.breakage_ageing_bars(ageing))
+right.plotly_chart(charts.breakage_ageing_bars(ageing), key="eff_breakage")
 as_of = data.dimension_values().get("as_of")
 st.caption(f"Paid vouchers never redeemed, by days to expiry as of {str(as_of)[:16]} (the latest order). "
            "'expired' is the breakage KPI.")
@@ -45,7 +46,7 @@ frame.table(ageing[["label", "count_orders", "paid_amount"]], "efficiency", filt
                            "paid_amount": {**money, "label": "Value"}})
 
 
-@st.fragment
+@frame.fragment
 def capacity_panel() -> None:
     """Capacity use by store and by hour of day, over-capacity stores and hours highlighted."""
     st.subheader("Capacity utilisation")
@@ -58,8 +59,8 @@ def capacity_panel() -> None:
                f"Utilisation = redemptions / (capacity per hour × {analysis.open_hours_per_day():g} open hours × days); "
                "red: over 100% for the period, amber: some weeks over 100%.")
     left, right = st.columns(2)
-    left.plotly_chart(charts.capacity_by_store_bars(shown))
-    right.plotly_chart(charts.capacity_by_hour_bars(capacity_by_hour(filters)))
+    left.plotly_chart(charts.capacity_by_store_bars(shown), key="eff_capacity_stores")
+    right.plotly_chart(charts.capacity_by_hour_bars(capacity_by_hour(filters)), key="eff_capacity_hours")
     config = frame.kpi_column_config(("capacity_utilisation",))
     config["count_redemptions"] = st.column_config.NumberColumn(
         "Redemptions made", format="%d", help="Redemptions made in the period (by redeemed_at), as the utilisation counts them.")

@@ -2,12 +2,13 @@
 
 Selecting stores on the map (click, or shift-drag for a box) puts them into the shared store
 filter, so every other page, and the URL, narrows to them. The map itself ignores the store
-filter, so the rest of the stores stay there to change the selection.
+filter, so the rest of the stores stay there to change the selection. Stores without
+coordinates are listed under the map, not drawn.
 """
 
 import streamlit as st
 
-from o2o_ops import maps, metrics, symmetry
+from o2o_ops import maps, metrics, symmetry, text
 from o2o_ops.ui import warehouse as data, frame
 
 map_stores = data.cached(symmetry.map_stores)
@@ -34,6 +35,13 @@ def page() -> None:
     if stores.empty:
         frame.empty_state(filters)
         return
+    unplaced = maps.unlocated(stores)
+    if len(unplaced) == len(stores):
+        st.info(text.md(f"None of the {len(stores):,} stores with orders under these filters has coordinates "
+                        f"(latitude/longitude), so there is nothing to place on the map. Add them to the "
+                        f"stores file to see the map."), icon="🗺️")
+        unplaced_list(unplaced, filters)
+        return
     layers = []
     if "Redemption activity" in shown:
         layers.append(maps.redemption_hex_layer(redemption_bins(area, maps.cell_degrees(stores))))
@@ -50,12 +58,26 @@ def page() -> None:
                     on_select=_select_from_map, selection_mode="multi-object", key=MAP_KEY,
                     alt=f"Map of {len(stores)} stores coloured by {metrics.KPIS[kpi].label}")
     st.html(maps.legend_html(kpi, *(maps.kpi_range(stores, kpi) or (None, None))))
-    flagged = int(stores["on_attention"].sum())
-    st.caption(f"{len(stores):,} store{'' if len(stores) == 1 else 's'} · {flagged} on the attention list (red ring) · hexagons = redemptions "
+    placed = maps.located(stores)
+    flagged = int(placed["on_attention"].sum())
+    st.caption(f"{len(placed):,} store{'' if len(placed) == 1 else 's'} · {flagged} on the attention list (red ring) · hexagons = redemptions "
                f"· click a store, or shift-drag a box, to filter every page to the selection")
     if filters.stores:
         names = dict(zip(stores["store_id"], stores["store_name"]))
-        st.markdown("**Selected:** " + ", ".join(f"{names.get(s, s)} ({s})" for s in filters.stores))
+        st.markdown("**Selected:** " + text.md(", ".join(f"{names.get(s, s)} ({s})" for s in filters.stores)))
+    if not unplaced.empty:
+        st.warning(text.md(maps.unlocated_note(len(unplaced))), icon="📍")
+        unplaced_list(unplaced, filters)
+
+
+def unplaced_list(unplaced, filters) -> None:
+    """The stores the map cannot place, with their orders, to fix in the stores file."""
+    with st.expander(f"Stores without coordinates ({len(unplaced):,})"):
+        frame.table(unplaced[["store_id", "store_name", "store_city", "store_category", "orders"]], "map", filters,
+                    key="stores_without_coordinates", column_config={
+                        "store_id": "Store", "store_name": "Name", "store_city": "City",
+                        "store_category": "Category",
+                        "orders": st.column_config.NumberColumn("Orders", format="%d")})
 
 
 frame.guard(page)

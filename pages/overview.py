@@ -3,7 +3,7 @@ trends, best and worst stores, the symmetry attention list, a written summary an
 
 import streamlit as st
 
-from o2o_ops import metrics, report, weekly
+from o2o_ops import metrics, report, text, weekly
 from o2o_ops.charts import overview as charts
 from o2o_ops.ui import warehouse as data, frame
 
@@ -18,7 +18,7 @@ weeks = weeks_in_data()
 if "ov_week" not in st.session_state:
     week, notice = weekly.resolve_week(st.query_params.get("week"), weeks, default_week())
     if notice:
-        st.session_state.setdefault(frame.NOTICES_KEY, []).append(notice)
+        st.session_state.setdefault(frame.NOTICES_KEY, []).append(notice)  # plain text, escaped when shown
     st.session_state["ov_week"] = week.iso if week else None
 
 frame.header("Weekly overview", filters,
@@ -45,7 +45,7 @@ if not ov.any_data:
     frame.empty_state(filters)
     st.stop()
 if not ov.has_data:
-    st.info(" ".join(ov.summary), icon="🔎")
+    st.info(text.md(" ".join(ov.summary)), icon="🔎")
     st.stop()
 
 st.subheader(f"Headline KPIs — {week.label}")
@@ -55,7 +55,7 @@ st.caption(f"Change against {week.previous.label}; green is good news for that K
            f"Sparklines: the {weekly.TREND_WEEKS} weeks ending with this one.")
 
 st.subheader("Summary")
-st.markdown("\n".join(f"- {sentence}" for sentence in ov.summary))
+st.markdown("\n".join(f"- {text.md(sentence)}" for sentence in ov.summary))
 
 st.subheader(f"{weekly.TREND_WEEKS}-week trends")
 st.plotly_chart(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso), key="ov_trends")

@@ -25,36 +25,36 @@ weekly = data.kpis(filters, "week", ("avg_rating", "positive_share", "refund_rat
 
 st.subheader("Ratings")
 left, right = st.columns(2)
-left.plotly_chart(charts.rating_distribution_bar(rating_distribution(filters)))
-right.plotly_chart(charts.rating_trend(weekly))
+left.plotly_chart(charts.rating_distribution_bar(rating_distribution(filters)), key="q_rating_distribution")
+right.plotly_chart(charts.rating_trend(weekly), key="q_rating_trend")
 
 st.subheader("Complaints and refunds")
 left, right = st.columns(2)
-left.plotly_chart(charts.complaints_bar(complaints_by_category(filters)))
+left.plotly_chart(charts.complaints_bar(complaints_by_category(filters)), key="q_complaints")
 reasons = refund_reasons(filters)
-right.plotly_chart(charts.refund_reasons_bar(reasons))
+right.plotly_chart(charts.refund_reasons_bar(reasons), key="q_refund_reasons")
 left, right = st.columns(2)
-left.plotly_chart(kpi_line(weekly, "week_start", "refund_rate", title="Refund rate by week"))
-right.plotly_chart(kpi_line(weekly, "week_start", "repeat_rate", title="Repeat rate by week"))
+left.plotly_chart(kpi_line(weekly, "week_start", "refund_rate", title="Refund rate by week"), key="q_refund_trend")
+right.plotly_chart(kpi_line(weekly, "week_start", "repeat_rate", title="Repeat rate by week"), key="q_repeat_trend")
 frame.table(reasons, "quality", filters, key="refund_reasons", label="Download refund reasons (CSV)",
             column_config={"share_of_paid_orders": st.column_config.NumberColumn(
                 "Share of paid orders", format="percent")})
 
 st.subheader("SLA attainment")
-st.plotly_chart(charts.sla_heatmap(sla_by_hour_weekday(filters)))
+st.plotly_chart(charts.sla_heatmap(sla_by_hour_weekday(filters)), key="q_sla")
 st.caption("By the hour the customer was in the store; channel and campaign filters do not apply here.")
 
 by_store = quality_by_store(filters)  # one query for the peer ranking (any KPI) and the store table
 
 
-@st.fragment
+@frame.fragment
 def peer_panel() -> None:
     """Stores ranked on one quality KPI against the median of their city x category."""
     st.subheader("Stores against their peers")
     kpi = st.selectbox("Rank stores by", analysis.PEER_KPIS, key="quality_peer_kpi",
                        format_func=lambda name: metrics.KPIS[name].label)
     ranked = analysis.peer_view(by_store, kpi)
-    st.plotly_chart(charts.peer_comparison_chart(ranked, kpi))
+    st.plotly_chart(charts.peer_comparison_chart(ranked, kpi), key="q_peers")
     config = frame.kpi_column_config(("reviews", "redemptions", kpi))
     config["peer_median"] = {**config[kpi], "label": "Peer median"}
     config["vs_peers"] = {**config[kpi], "label": "vs peers"}

@@ -5,7 +5,7 @@ Opens on one store's drill when the link names a store (``./symmetry?store=S0003
 
 import streamlit as st
 
-from o2o_ops import attention, metrics, symmetry
+from o2o_ops import attention, metrics, symmetry, text
 from o2o_ops.charts import symmetry as charts
 from o2o_ops.ui import auth as auth_ui, warehouse as data, frame
 
@@ -62,7 +62,7 @@ def stores_tab(stores, filters) -> None:
         "actual_wait_minutes": st.column_config.NumberColumn("Actual wait", format="%.1f min",
                                                              help="Promised wait + wait gap: the mean recorded wait"),
     }
-    st.caption(f"One row per store, worst symmetry first · {filters.describe()}")
+    st.caption(text.md(f"One row per store, worst symmetry first · {filters.describe()}"))
     frame.table(stores[TABLE_COLUMNS], "symmetry", filters, key="stores", column_config=config)
 
 
@@ -82,8 +82,8 @@ def attention_tab(filters) -> None:
     st.caption(f"{len(flagged)} store{'' if len(flagged) == 1 else 's'} · rating over-promisers first (largest gap), then the "
                f"longest waits, then the biggest falls · last {attention.WEEKS} weeks vs the {attention.WEEKS} before")
     for row in flagged.head(5).itertuples():
-        st.markdown(f"**[{row.store_name}](./symmetry?store={row.store_id})** ({row.store_id}, "
-                    f"{row.store_city}) — {row.reason}")
+        st.markdown(f"**[{text.md(row.store_name)}](./symmetry?store={text.url_param(row.store_id)})** "
+                    + text.md(f"({row.store_id}, {row.store_city}) — {row.reason}"))
     cols = ["store_id", "store_name", "store_city", "store_category", "reason", "rating_gap",
             "wait_gap_minutes", "symmetry_index", "index_before", "index_recent", "index_drop"]
     config = frame.kpi_column_config(cols) | {
@@ -110,10 +110,10 @@ def drill_tab(stores, filters) -> None:
     names = dict(zip(stores["store_id"], stores["store_name"]))
     wanted = filters.stores[0] if len(filters.stores) == 1 and filters.stores[0] in options else None
     store_id = st.selectbox("Store", options, index=options.index(wanted) if wanted else 0, key="sym_drill_store",
-                            format_func=lambda sid: f"{names.get(sid, sid)} ({sid})")
+                            format_func=lambda sid: f"{text.plain(names.get(sid, sid))} ({text.plain(sid)})")
     row = stores.set_index("store_id").loc[store_id]
-    st.subheader(f"{row['store_name']} · {row['store_city']} · {str(row['store_category']).replace('_', ' ')}")
-    st.markdown(symmetry.reason(row) or "No gap between promise and delivery worth a mention.")
+    st.subheader(text.md(f"{row['store_name']} · {row['store_city']} · {str(row['store_category']).replace('_', ' ')}"))
+    st.markdown(text.md(symmetry.reason(row) or "No gap between promise and delivery worth a mention."))
     frame.kpi_cards(row, ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes"), columns=4)
     left, right = st.columns(2)
     left.plotly_chart(charts.store_trend(store_trend(filters, store_id)), key="sym_drill_trend")

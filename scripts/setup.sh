@@ -21,6 +21,7 @@ if [ "${1:-}" = "--with-browser" ]; then
     missing=()
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # the alert tests make a TLS certificate
     [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
     if [ ${#missing[@]} -gt 0 ]; then
         if [ "$(id -u)" -ne 0 ]; then

@@ -34,3 +34,20 @@ def ro_con(demo_warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session")
+def partial_warehouse(tmp_path_factory: pytest.TempPathFactory):
+    """``partial_warehouse(shape)``: the path of a warehouse imported from one of
+    ``partial_shapes.SHAPES`` through the real importer, built once per session. Do not write to it."""
+    from partial_shapes import build_shape
+
+    built: dict[str, Path] = {}
+
+    def get(shape: str) -> Path:
+        if shape not in built:
+            folder = tmp_path_factory.mktemp(f"partial-{shape}")
+            built[shape] = build_shape(shape, folder / "files", folder / f"{shape}.duckdb")
+        return built[shape]
+
+    return get

@@ -46,7 +46,7 @@ def test_campaign_table_kpis_by_hand(con):
     assert k1["cac"] == 300                           # 300 / 1
     # net revenue 480 + 10 extra spend = 490; cost = fees 24 + marketing 300 = 324
     assert k1["roi"] == pytest.approx((490 - 324) / 324)
-    assert k1["verdict_short"] == "too thin"
+    assert k1["verdict_short"] == "Too thin to judge"   # 13 days of data before it
 
 
 def test_table_is_empty_when_no_campaign_orders(con):
@@ -131,7 +131,7 @@ def test_compare_side_by_side(con):
     assert values["K9"].isna().all()
     text = campaigns.format_compare(side).set_index("KPI")
     assert text.at["Redemption rate", "K1"] == "50.0%" and text.at["Orders", "K9"] == "—"
-    assert text.at["Lift verdict", "K1"] == "too thin"
+    assert text.at["Lift verdict", "K1"] == "Too thin to judge"
 
 
 def test_drilldown_queries_returns_every_panel(con):

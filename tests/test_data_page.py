@@ -288,7 +288,7 @@ def test_a_broken_mapping_file_is_a_message(warehouse: Path):
     at = open_page("pages/data.py", warehouse)
     at.file_uploader(key="data_mapping_0").set_value(("mapping.toml", b"columns = [not toml", "text/plain")).run()
     assert not at.exception
-    assert any("The mapping file mapping.toml cannot be used" in e.value for e in at.error)
+    assert at.error and "The mapping file mapping.toml cannot be used" in texts(at)
 
 
 # --- stored quality checks (sql/rollups_data_checks.sql) ------------------------------------------

@@ -295,8 +295,9 @@ def test_deal_customers_rate_lower(ro_con):
 
 
 def test_campaign_orders_carry_discount_and_lift(ro_con):
-    # The lift is planted as x1.3 orders at targeted stores; the campaign's share of those orders
-    # and its discount are visible directly.
+    # The lift is planted as each campaign's own true effect on its stores' orders (measured in
+    # tests/test_lift.py and tests/test_calibrate.py); the campaign's share of those orders and
+    # its discount are visible directly.
     share_discounted = one(ro_con, """
         SELECT avg((abs(o.discount_amount - round(o.list_price * c.discount_rate, 2)) < 0.005)::INT)
         FROM orders o JOIN campaigns c USING (campaign_id)""")[0]
@@ -348,3 +349,31 @@ def test_cli_demo_refuses_tiny_order_count(tmp_path):
     assert result.returncode == 2
     assert "--orders must be between 1,000" in result.stderr
     assert not (tmp_path / "tiny.duckdb").exists()
+
+
+def test_each_campaign_has_its_own_recorded_true_effect(ro_con):
+    """The truth the lift is calibrated against: one effect per campaign, from the planted choices,
+    including none (×1.0) and negative ones, recorded in the warehouse."""
+    effects = demo.campaign_effects(ro_con)
+    ids = [r[0] for r in ro_con.execute("SELECT campaign_id FROM campaigns ORDER BY 1").fetchall()]
+    assert sorted(effects) == ids
+    assert set(effects.values()) <= set(demo.CAMPAIGN_EFFECTS)
+    assert 1.0 in effects.values() and min(effects.values()) < 1.0 and len(set(effects.values())) >= 4
+    assert demo.PLANTED["campaign_effects"]["choices"] == demo.CAMPAIGN_EFFECTS
+
+
+def test_campaign_effect_shows_in_the_orders(ro_con):
+    """A campaign's stores take more orders while it runs exactly when its effect is above 1, as
+    seen raw against the weeks before (campaigns with a large effect only, so noise cannot flip it)."""
+    effects = demo.campaign_effects(ro_con)
+    rows = ro_con.execute("""
+        SELECT k.campaign_id,
+               count(*) FILTER (WHERE o.order_date BETWEEN k.start_date AND k.end_date)
+                   / (k.end_date - k.start_date + 1) AS during,
+               count(*) FILTER (WHERE o.order_date BETWEEN k.start_date - 28 AND k.start_date - 1) / 28 AS before
+        FROM campaigns k JOIN rollup_campaign_store r USING (campaign_id)
+        JOIN order_facts o ON o.store_id = r.store_id
+        WHERE k.start_date >= DATE '2026-03-02'
+        GROUP BY k.campaign_id, k.start_date, k.end_date""").fetchall()
+    big = [(c, d / b) for c, d, b in rows if b and effects[c] >= 1.4]
+    assert big and sum(r > 1.1 for _, r in big) >= 0.75 * len(big)

@@ -40,10 +40,11 @@ def time_to_redeem_distribution(buckets: pd.DataFrame, *, title: str = "Time fro
 
 def lift_intervals(lifts: pd.DataFrame, *, title: str = "Incremental lift with 95% interval") -> go.Figure:
     """One point per campaign at its lift with its interval as an error bar (columns campaign_id,
-    lift, lift_low, lift_high); green when the interval is above zero, red below, grey across."""
-    df = lifts.dropna(subset=["lift"]) if not lifts.empty else lifts
+    lift, lift_low, lift_high); green when the interval is above zero, red below, grey across.
+    Campaigns without an interval (too thin to judge) are left out."""
+    df = lifts.dropna(subset=["lift", "lift_low", "lift_high"]) if not lifts.empty else lifts
     if df.empty:
-        return empty_figure("No campaign has a baseline to measure lift against")
+        return empty_figure("No campaign has the data to measure lift with an interval")
     colors = [GOOD if lo > 0 else BAD if hi < 0 else NEUTRAL for lo, hi in zip(df["lift_low"], df["lift_high"])]
     fig = go.Figure(go.Scatter(
         x=df["lift"], y=df["campaign_id"].astype(str), mode="markers", marker=dict(color=colors, size=10),
@@ -51,6 +52,6 @@ def lift_intervals(lifts: pd.DataFrame, *, title: str = "Incremental lift with 9
                      arrayminus=df["lift"] - df["lift_low"], color=NEUTRAL),
         hovertemplate="%{y}: %{x:+.0%}<extra></extra>"))
     fig.add_vline(x=0, line=dict(color=NEUTRAL, dash="dot"))
-    fig.update_xaxes(tickformat="+.0%", title="extra orders vs the stores' own baseline")
+    fig.update_xaxes(tickformat="+.0%", title="orders vs stores without a campaign (same city, category)")
     fig.update_yaxes(autorange="reversed", title=None)
     return base_layout(fig, title=title, height=max(200, 60 + 28 * len(df)))

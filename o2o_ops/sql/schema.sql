@@ -7,8 +7,8 @@ CREATE TABLE IF NOT EXISTS stores (            -- one row per store
     name                VARCHAR NOT NULL,
     category            VARCHAR NOT NULL,
     city                VARCHAR NOT NULL,
-    lat                 DOUBLE  NOT NULL CHECK (lat BETWEEN -90 AND 90),
-    lon                 DOUBLE  NOT NULL CHECK (lon BETWEEN -180 AND 180),
+    lat                 DOUBLE  CHECK (lat BETWEEN -90 AND 90),     -- optional: not every listing has one
+    lon                 DOUBLE  CHECK (lon BETWEEN -180 AND 180),
     district            VARCHAR,
     region              VARCHAR,
     opened_on           DATE,

@@ -4,15 +4,23 @@ line with filters and freshness, KPI cards, tables with CSV export, empty states
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from typing import Any, Iterable, Sequence
+import functools
+import logging
+import uuid
+from typing import Any, Iterable, Iterator, Sequence
 
+import duckdb
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from o2o_ops import config, db, export, metrics, units
+from o2o_ops import config, db, export, metrics, text, units
 from o2o_ops.filters import Filters
 from o2o_ops.ui import warehouse as data
+
+log = logging.getLogger("o2o_ops.ui")
 
 # URL parameter -> (Filters field, session key, dimension_values key)
 MULTI_PARAMS: dict[str, tuple[str, str]] = {
@@ -65,7 +73,8 @@ def ensure_warehouse() -> bool:
                         demo.build_demo(path, orders=orders, progress=lambda fraction, message: bar.progress(
                             min(1.0, fraction), text=message))
         except Exception as exc:  # noqa: BLE001 - shown to the user with the fix
-            st.error(f"Building the demo warehouse failed: {exc}. Try `python -m o2o_ops demo` in a shell.")
+            st.error(f"Building the demo warehouse failed: {error_message(exc) or 'see the server log.'} "
+                     f"Try `python -m o2o_ops demo` in a shell.", icon="🚫")
             return False
         bar.empty()
         st.rerun()
@@ -82,13 +91,15 @@ def ensure_warehouse() -> bool:
             try:
                 db.refresh(path, only_if_stale=True)
             except Exception as exc:  # noqa: BLE001 - shown to the user with the fix
-                st.error(f"Refreshing the warehouse failed: {exc}. Try `python -m o2o_ops refresh` in a shell.")
+                st.error(f"The warehouse was prepared by another version of o2o-ops and refreshing it "
+                         f"failed: {error_message(exc) or 'see the server log.'} Whoever runs o2o-ops can refresh it with "
+                         f"`python -m o2o_ops refresh`.", icon="🚫")
                 return False
         st.rerun()
     except db.WarehouseError as exc:
         st.error(str(exc) if not locked_down else
                  "The warehouse cannot be opened. An administrator can see why with `python -m o2o_ops info` "
-                 "on the server.")
+                 "on the server.", icon="🚫")
         return False
     return True
 
@@ -97,14 +108,25 @@ def ensure_warehouse() -> bool:
 # Filters in the sidebar and the URL
 # ------------------------------------------------------------------------------------------
 
-def _notice(text: str) -> None:
-    st.session_state.setdefault(NOTICES_KEY, []).append(text)
+def _notice(message: str) -> None:
+    """Queue a warning for the page header: plain text (it quotes the link), escaped when shown."""
+    st.session_state.setdefault(NOTICES_KEY, []).append(message)
 
 
-def default_date_range(choices: dict[str, Any]) -> tuple[dt.date, dt.date]:
-    """The 13 complete ISO weeks ending with the last complete week in the data."""
-    last = pd.Timestamp(choices["last_date"]).date()
-    first = pd.Timestamp(choices["first_date"]).date()
+def data_span(choices: dict[str, Any]) -> tuple[dt.date, dt.date] | None:
+    """(first, last) order date in the warehouse, or None before any order is imported."""
+    first, last = choices.get("first_date"), choices.get("last_date")
+    if first is None or last is None or pd.isna(first) or pd.isna(last):
+        return None
+    return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+def default_date_range(choices: dict[str, Any]) -> tuple[dt.date, dt.date] | None:
+    """The 13 complete ISO weeks ending with the last complete week in the data (None: no orders)."""
+    span = data_span(choices)
+    if span is None:
+        return None
+    first, last = span
     end = last if last.isoweekday() == 7 else last - dt.timedelta(days=last.isoweekday())
     if end < first:
         end = last
@@ -112,39 +134,57 @@ def default_date_range(choices: dict[str, Any]) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def _parse_date(text: str | None, name: str) -> dt.date | None:
-    if not text:
+def _parse_date(raw: str | None, name: str) -> dt.date | None:
+    if not raw:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        return dt.date.fromisoformat(raw)
     except ValueError:
-        _notice(f"The link's `{name}={text}` is not a date (YYYY-MM-DD); using the default.")
+        _notice(f"The link's {name}={raw} is not a date (YYYY-MM-DD); using the default.")
         return None
 
 
 def _init_from_url(choices: dict[str, Any]) -> None:
     """On a session's first run, the URL's query parameters set the widgets."""
     qp = st.query_params
-    start, end = default_date_range(choices)
-    url_start, url_end = _parse_date(qp.get("from"), "from"), _parse_date(qp.get("to"), "to")
-    first = pd.Timestamp(choices["first_date"]).date()
-    last = pd.Timestamp(choices["last_date"]).date()
-    for name, value in (("from", url_start), ("to", url_end)):
-        if value and not first <= value <= last:
-            _notice(f"The link's `{name}={value}` is outside the data ({first} → {last}); clamped to it.")
-    url_start = min(max(url_start, first), last) if url_start else None
-    url_end = min(max(url_end, first), last) if url_end else None
-    if url_start and url_end and url_start > url_end:
-        _notice(f"The link's dates run backwards ({url_start} → {url_end}); using the default range.")
-        url_start = url_end = None
-    st.session_state["flt_dates"] = (url_start or start, url_end or end)
+    span = data_span(choices)
+    if span is None:
+        if qp.get("from") or qp.get("to"):
+            _notice("The link's dates are ignored: this warehouse has no orders yet.")
+        st.session_state["flt_dates"] = ()
+    else:
+        st.session_state["flt_dates"] = _dates_from_link(_parse_date(qp.get("from"), "from"),
+                                                         _parse_date(qp.get("to"), "to"), span)
     for param, (_, choice_key) in MULTI_PARAMS.items():
         wanted = qp.get_all(param)
         valid = [v for v in wanted if v in choices[choice_key]]
         unknown = [v for v in wanted if v not in choices[choice_key]]
         if unknown:
-            _notice(f"Ignored unknown {param} {', '.join(repr(u) for u in unknown[:5])} from the link.")
+            shown = ", ".join(f"“{u}”" for u in unknown[:5])
+            _notice(f"Ignored unknown {param} {shown} from the link.")
         st.session_state[f"flt_{param}"] = valid
+
+
+def _dates_from_link(url_start: dt.date | None, url_end: dt.date | None,
+                     span: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
+    """The date range a link asks for, clamped to the data; a missing end is filled so the range
+    runs forwards (``?to=`` alone: the 13 weeks up to it; ``?from=`` alone: up to the default end,
+    or to the last order when it starts later)."""
+    first, last = span
+    start, end = default_date_range({"first_date": first, "last_date": last})
+    for name, value in (("from", url_start), ("to", url_end)):
+        if value and not first <= value <= last:
+            _notice(f"The link's {name}={value} is outside the data ({first} → {last}); clamped to it.")
+    url_start = min(max(url_start, first), last) if url_start else None
+    url_end = min(max(url_end, first), last) if url_end else None
+    if url_start and url_end and url_start > url_end:
+        _notice(f"The link's dates run backwards ({url_start} → {url_end}); using the default range.")
+        return start, end
+    if url_end and not url_start:
+        return (start if start <= url_end else max(first, url_end - dt.timedelta(days=13 * 7 - 1))), url_end
+    if url_start and not url_end:
+        return url_start, (end if end >= url_start else last)
+    return url_start or start, url_end or end
 
 
 def sidebar_filters() -> Filters:
@@ -156,17 +196,20 @@ def sidebar_filters() -> Filters:
         _init_from_url(choices)
     sb = st.sidebar
     sb.header("Filters")
-    first = pd.Timestamp(choices["first_date"]).date()
-    last = pd.Timestamp(choices["last_date"]).date()
-    sb.date_input("Order dates", key="flt_dates", min_value=first, max_value=last,
-                  help="Orders count by the day they were placed; costs by their own date.")
+    span = data_span(choices)
+    if span is None:
+        st.session_state["flt_dates"] = ()
+        sb.caption("No orders yet, so no dates to pick: import orders on the Data page.")
+    else:
+        sb.date_input("Order dates", key="flt_dates", min_value=span[0], max_value=span[1],
+                      help="Orders count by the day they were placed; costs by their own date.")
     sb.multiselect("City", choices["cities"], key="flt_city", placeholder="All cities")
     sb.multiselect("Category", choices["categories"], key="flt_category", placeholder="All categories")
     sb.multiselect("Channel", choices["channels"], key="flt_channel", placeholder="All channels")
     sb.multiselect("Campaign kind", choices["campaign_kinds"], key="flt_kind", placeholder="All kinds")
     names = choices["store_names"]
     sb.multiselect("Store", choices["stores"], key="flt_store", placeholder="All stores",
-                   format_func=lambda sid: f"{names.get(sid, sid)} ({sid})")
+                   format_func=lambda sid: f"{text.plain(names.get(sid, sid))} ({text.plain(sid)})")
     dates = st.session_state["flt_dates"]
     start, end = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (None, None)
     filters = Filters(
@@ -212,10 +255,13 @@ ROUTED_KEY = "o2o_routed"
 
 
 def routed_run(page) -> None:
-    """Run ``page`` from the router, marking the run so pages know the shared frame ran."""
+    """The sidebar filters, then ``page``, inside the one error boundary, marking the run so
+    pages know the shared frame ran."""
     st.session_state[ROUTED_KEY] = True
     try:
-        page.run()
+        with error_boundary(f"page {getattr(page, 'title', '?')}"):
+            sidebar_filters()
+            page.run()
     finally:
         st.session_state[ROUTED_KEY] = False
 
@@ -256,14 +302,19 @@ def header(title: str, filters: Filters, *, note: str | None = None) -> None:
     st.title(title)
     as_of = data.dimension_values().get("as_of")
     fresh = f"data up to {str(as_of)[:16]}" if as_of else "no orders yet"
-    st.caption(f"{filters.describe()} · {fresh}" + (f" · {note}" if note else ""))
-    for text in st.session_state.pop(NOTICES_KEY, []):
-        st.warning(text, icon="⚠️")
+    st.caption(text.md(f"{filters.describe()} · {fresh}" + (f" · {note}" if note else "")))
+    for notice in st.session_state.pop(NOTICES_KEY, []):  # plain text: it quotes the link
+        st.warning(text.md(notice), icon="⚠️")
 
 
 def empty_state(filters: Filters, what: str = "orders") -> None:
-    st.info(f"No {what} match these filters ({filters.describe()}). Widen the dates or clear a filter "
-            f"in the sidebar.", icon="🔎")
+    """The "nothing to show" message; ``what`` is plain text (it may name a store or campaign)."""
+    if data_span(data.dimension_values()) is None:
+        st.info("This warehouse has no orders yet, so there is nothing to show here. Import orders on "
+                "the Data page (or with `python -m o2o_ops import-dir FOLDER`).", icon="📥")
+        return
+    st.info(text.md(f"No {what} match these filters ({filters.describe()}).") + " Widen the dates or clear "
+            "a filter in the sidebar.", icon="🔎")
 
 
 def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Series | dict | None = None,
@@ -315,7 +366,7 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
 def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str = "Download CSV",
           column_config: dict | None = None, height: int | str = "auto", hide_index: bool = True) -> None:
     """A sortable table and a CSV download named after the page and filters."""
-    st.dataframe(df, hide_index=hide_index, column_config=column_config, height=height)
+    st.dataframe(df, hide_index=hide_index, column_config=column_config, height=height, placeholder=text.MISSING)
     st.download_button(label, export.safe_csv(df), file_name=export.file_name(f"{page}-{key}", filters.slug()),
                        mime="text/csv", key=f"dl_{key}", icon=":material/download:")
 
@@ -332,12 +383,71 @@ def kpi_column_config(names: Iterable[str]) -> dict[str, Any]:
     return config_
 
 
-def guard(fn):
-    """Run a page body; turn a user-facing error into a message instead of a traceback."""
+# ------------------------------------------------------------------------------------------
+# The error boundary
+# ------------------------------------------------------------------------------------------
+
+def error_message(exc: BaseException) -> str:
+    """What went wrong and what to do, in plain text, for an error a page could not handle.
+
+    The warehouse's own errors (row cap, time limit, a missing, damaged, foreign or stale file)
+    carry their fix. Anything else gets a reference to the server log, never the exception's
+    text: it may hold server paths or internals.
+    """
+    if isinstance(exc, db.QueryTimeout):
+        return (f"{exc} Pick fewer weeks, one city or one category; whoever runs o2o-ops can raise the "
+                f"limit (setting O2O_QUERY_TIMEOUT_S, now {config.get_float('O2O_QUERY_TIMEOUT_S'):g} s).")
+    if isinstance(exc, db.WarehouseError):
+        return str(exc)
+    if isinstance(exc, PermissionError):
+        return ("The warehouse file or its folder cannot be read or written (permission denied). Whoever "
+                "runs o2o-ops should check the file's permissions.")
+    if isinstance(exc, duckdb.IOException):
+        return ("The warehouse file could not be read: it may be damaged or being replaced. Reload the page; "
+                "if it keeps happening, re-import your data or rebuild the demo (`python -m o2o_ops demo`).")
+    return ""
+
+
+def show_error(exc: BaseException, where: str = "") -> None:
+    """A plain message for ``exc`` instead of a traceback; unexpected errors are logged with a
+    reference the user can quote."""
+    message = error_message(exc)
+    if message:  # the core's own words (commands as `code`), no data or link values in them
+        log.warning("page error on %s: %s", where or "a page", message)
+        st.error(message, icon="🚫")
+        return
+    reference = uuid.uuid4().hex[:8]
+    log.error("unexpected error %s on %s", reference, where or "a page", exc_info=exc)
+    st.error(f"Something went wrong while showing this page, and it has been logged as error "
+             f"{reference}. Try again or change the filters; if it keeps happening, tell whoever runs "
+             f"o2o-ops and quote {reference}.", icon="🚫")
+
+
+@contextlib.contextmanager
+def error_boundary(where: str = "") -> Iterator[None]:
+    """Everything inside runs under one guard: any error becomes a plain message (see
+    :func:`show_error`); Streamlit's own stop, rerun and page switches pass through."""
     try:
+        yield
+    except ScriptControlException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one place every page's errors end up
+        show_error(exc, where)
+
+
+def fragment(fn):
+    """``st.fragment`` with the error boundary inside: Streamlit runs a fragment's errors past the
+    page's own (into a traceback), so each fragment carries the boundary itself."""
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        with error_boundary(f"fragment {fn.__name__}"):
+            fn(*args, **kwargs)
+
+    return st.fragment(guarded)
+
+
+def guard(fn):
+    """Run a page body under the error boundary; None when it failed (the message is shown)."""
+    with error_boundary():
         return fn()
-    except db.WarehouseError as exc:
-        st.error(str(exc))
-    except ValueError as exc:
-        st.error(f"{exc}")
     return None

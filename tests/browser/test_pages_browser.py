@@ -6,7 +6,8 @@ import pytest
 
 from browser_util import error_boxes, screenshot, wait_for_app
 
-PAGES = ["overview", "quality", "cost", "efficiency", "symmetry", "map", "campaigns", "data", "definitions"]
+PAGES = ["overview", "quality", "cost", "efficiency", "symmetry", "map", "campaigns", "data", "definitions",
+         "alerts"]
 LINK = "?city=Shanghai&category=restaurant&from=2026-08-03&to=2026-09-27"
 
 

@@ -1,0 +1,201 @@
+"""Anomaly flags: a store's week that is unusual *for that store*, per headline KPI, with the
+reason in words.
+
+Expected value of a KPI for store s in ISO week w (whole weeks, so the weekday mix is the same
+in every week):
+
+1. **Week effect of its category** (holidays, seasons, national events): the median over the
+   category's stores of how far each store's week is from that store's own median week. A median
+   over every city's stores is not moved by one city's spike (which is what should be flagged),
+   but does follow a holiday everybody has.
+2. **The store's own level, with its trend**: the rolling median of the store's week-adjusted
+   values over the :data:`TREND_WEEKS` weeks centred on w (fewer at the ends).
+3. expected = level + week effect, on the log scale for orders (so effects multiply) and as is
+   for the averages and rates.
+
+Unusual: the robust z = (value − expected) / scale is at least :data:`Z_FLAG` in size. The scale
+is the store's own robust spread (1.4826 × the median absolute deviation of its residuals over
+all its weeks), never below the sampling noise of that week (Poisson for orders, binomial for
+the refund rate, a pooled within-week spread for waits and ratings, over the week's count), so a
+quiet store's small weeks are not flagged for noise. Medians everywhere: one extreme week does
+not move the expectation or the scale it is judged by. Weeks with fewer than 7 days of data,
+or too few orders/reviews for the KPI (:data:`MIN_COUNT`), are not judged.
+
+Source: ``rollup_anomaly_store_week`` (``sql/rollups_lift.sql``); one query, then pandas.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from o2o_ops import db
+from o2o_ops.filters import Filters
+
+TREND_WEEKS = 13
+Z_FLAG = 3.5
+MAD_TO_SD = 1.4826
+
+
+@dataclass(frozen=True)
+class Watched:
+    name: str
+    label: str
+    unit: str           # for words: "orders", "min", "stars", "%"
+    log: bool           # model on the log scale (counts)
+    count_col: str      # the count behind the value (its sampling noise)
+    min_count: int
+    higher_is: str      # "good", "bad" or "neutral", for the words
+
+
+KPIS = (
+    Watched("orders", "Orders", "orders", True, "n_orders", 10, "neutral"),
+    Watched("avg_wait_minutes", "Average wait", "min", False, "wait_n", 10, "bad"),
+    Watched("avg_rating", "Average rating", "stars", False, "rating_n", 8, "good"),
+    Watched("refund_rate", "Refund rate", "%", False, "paid_orders", 20, "bad"),
+)
+MIN_COUNT = {k.name: k.min_count for k in KPIS}
+
+FLAG_COLUMNS = ["store_id", "city", "category", "iso_week", "week_start", "kpi", "label", "value", "expected",
+                "z", "direction", "reason"]
+
+_SQL = """
+SELECT store_id, city, category, week_start, iso_week, days_in_data, n_orders, wait_n, wait_sum,
+       rating_n, rating_sum, paid_orders, refunded_orders
+FROM rollup_anomaly_store_week
+WHERE {where}
+ORDER BY store_id, week_start
+"""
+
+
+def store_weeks(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pd.DataFrame:
+    """Every store-week with the watched KPIs' values (store filters apply; dates do not, since the
+    expectation needs the weeks around)."""
+    flt = filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+    df = db.run(con, _SQL.format(where=flt.where_sql("stores")), flt.params("stores"))
+    df["orders"] = df["n_orders"].astype(float)
+    df["avg_wait_minutes"] = df["wait_sum"] / df["wait_n"].where(df["wait_n"] > 0)
+    df["avg_rating"] = df["rating_sum"] / df["rating_n"].where(df["rating_n"] > 0)
+    df["refund_rate"] = df["refunded_orders"] / df["paid_orders"].where(df["paid_orders"] > 0)
+    return df
+
+
+def _noise(kpi: Watched, df: pd.DataFrame, expected: pd.Series, pooled_sd: float) -> pd.Series:
+    n = df[kpi.count_col].astype(float).clip(lower=1)
+    if kpi.log:                       # Poisson on the log scale: 1/sqrt(expected count)
+        return 1.0 / np.sqrt(np.exp(expected).clip(lower=1))
+    if kpi.name == "refund_rate":
+        p = expected.clip(0.01, 0.99)
+        return np.sqrt(p * (1 - p) / n)
+    return pooled_sd / np.sqrt(n)
+
+
+def score(weeks: pd.DataFrame) -> pd.DataFrame:
+    """Expected value, scale and z per store-week and KPI (long format: one row each)."""
+    full = weeks[weeks["days_in_data"] >= 7]
+    out = []
+    for kpi in KPIS:
+        df = full[["store_id", "city", "category", "iso_week", "week_start", kpi.name, kpi.count_col]].copy()
+        df = df[df[kpi.count_col] >= kpi.min_count].dropna(subset=[kpi.name])
+        if df.empty:
+            continue
+        v = np.log(df[kpi.name]) if kpi.log else df[kpi.name]
+        df["v"] = v
+        df["dev"] = df["v"] - df.groupby("store_id")["v"].transform("median")
+        df["week_effect"] = df.groupby(["category", "week_start"])["dev"].transform("median")
+        df["adj"] = df["v"] - df["week_effect"]
+        df = df.sort_values(["store_id", "week_start"])
+        df["level"] = (df.groupby("store_id")["adj"]
+                       .transform(lambda s: s.rolling(TREND_WEEKS, center=True, min_periods=1).median()))
+        df["exp_v"] = df["level"] + df["week_effect"]
+        df["resid"] = df["v"] - df["exp_v"]
+        mad = df.groupby("store_id")["resid"].transform(lambda s: (s - s.median()).abs().median())
+        # pooled within-week spread of a single wait / rating, from the stores' own weekly spread
+        pooled = 0.0
+        if not kpi.log and kpi.name != "refund_rate":
+            pooled = float((MAD_TO_SD * mad * np.sqrt(df[kpi.count_col])).median())
+        df["scale"] = np.maximum(MAD_TO_SD * mad, _noise(kpi, df, df["exp_v"], pooled))
+        df["z"] = df["resid"] / df["scale"].where(df["scale"] > 0)
+        df["expected"] = np.exp(df["exp_v"]) if kpi.log else df["exp_v"]
+        df["kpi"], df["label"] = kpi.name, kpi.label
+        df = df.rename(columns={kpi.name: "value"})
+        out.append(df[["store_id", "city", "category", "iso_week", "week_start", "kpi", "label", "value",
+                       "expected", "z"]])
+    if not out:
+        return pd.DataFrame(columns=FLAG_COLUMNS[:-2])
+    return pd.concat(out, ignore_index=True)
+
+
+def _reason(row: pd.Series) -> str:
+    kpi = next(k for k in KPIS if k.name == row["kpi"])
+    up = row["value"] > row["expected"]
+    if kpi.name == "orders":
+        size = f"{row['value'] / row['expected']:.1f}× " if up else f"{row['value'] / row['expected'] * 100:.0f}% of "
+        what = f"{row['value']:,.0f} orders, {size}the {row['expected']:,.0f} expected"
+    elif kpi.name == "refund_rate":
+        what = f"refund rate {row['value'] * 100:.1f}% against {row['expected'] * 100:.1f}% expected"
+    else:
+        what = f"{kpi.label.lower()} {row['value']:.1f} {kpi.unit} against {row['expected']:.1f} expected"
+    judgement = ""
+    if kpi.higher_is != "neutral":
+        good = up == (kpi.higher_is == "good")
+        judgement = " — better than usual" if good else " — worse than usual"
+    return (f"{row['store_id']} in {row['iso_week']}: {what} for this store in this week "
+            f"(its own trend and its category's week taken into account; {abs(row['z']):.1f} spreads "
+            f"{'above' if up else 'below'}){judgement}.")
+
+
+def flags(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), z_flag: float = Z_FLAG) -> pd.DataFrame:
+    """Unusual store-weeks (|z| ≥ ``z_flag``) of every watched KPI, with the reason in words;
+    within the filters' dates when given (whole weeks starting in them)."""
+    scored = score(store_weeks(con, filters))
+    hit = scored[scored["z"].abs() >= z_flag].copy()
+    if filters.start:
+        hit = hit[pd.to_datetime(hit["week_start"]) >= pd.Timestamp(filters.start) - pd.Timedelta(days=6)]
+    if filters.end:
+        hit = hit[pd.to_datetime(hit["week_start"]) <= pd.Timestamp(filters.end)]
+    if hit.empty:
+        return pd.DataFrame(columns=FLAG_COLUMNS)
+    hit["direction"] = np.where(hit["value"] > hit["expected"], "high", "low")
+    hit["reason"] = [_reason(r) for _, r in hit.iterrows()]
+    hit = hit.reindex(hit["z"].abs().sort_values(ascending=False).index)
+    return hit[FLAG_COLUMNS].reset_index(drop=True)
+
+
+def evaluate_demo(con: duckdb.DuckDBPyConnection, z_flag: float = Z_FLAG) -> dict:
+    """On a demo warehouse: the share of each planted spike's store-weeks flagged on orders, and
+    the share of unplanted store-weeks (no spike; no campaign at the store) flagged on any KPI."""
+    from o2o_ops import demo
+
+    scored = score(store_weeks(con))
+    scored["flagged"] = scored["z"].abs() >= z_flag
+    spikes = {(s["city"], s["iso_week"]) for s in demo.PLANTED["spikes"]}
+    scored["in_spike"] = [(c, w) in spikes for c, w in zip(scored["city"], scored["iso_week"])]
+    busy = con.execute("""
+        SELECT DISTINCT r.store_id, strftime(date_trunc('week', d.day), '%G-W%V') AS iso_week
+        FROM rollup_campaign_store r JOIN campaigns k USING (campaign_id),
+             generate_series(k.start_date, k.end_date, INTERVAL 1 DAY) AS d(day)""").fetchall()
+    busy = set(busy)
+    scored["in_campaign"] = [(s, w) in busy for s, w in zip(scored["store_id"], scored["iso_week"])]
+    per_week = scored.groupby(["store_id", "iso_week"]).agg(
+        flagged=("flagged", "any"), in_spike=("in_spike", "first"), in_campaign=("in_campaign", "first"))
+    orders = scored[scored["kpi"] == "orders"]
+    found = {f"{c} {w}": float(orders[(orders["city"] == c) & (orders["iso_week"] == w)]["flagged"].mean())
+             for c, w in sorted(spikes)}
+    spiked = per_week[per_week["in_spike"]].reset_index()
+    spiked["city"] = spiked["store_id"].map(scored.drop_duplicates("store_id").set_index("store_id")["city"])
+    found_any = {f"{c} {w}": float(spiked[(spiked["city"] == c) & (spiked["iso_week"] == w)]["flagged"].mean())
+                 for c, w in sorted(spikes)}
+    clean = per_week[~per_week["in_spike"] & ~per_week["in_campaign"]]
+    not_spike = per_week[~per_week["in_spike"]]
+    by_kpi = (scored[~scored["in_spike"] & ~scored["in_campaign"]].groupby("kpi")["flagged"].mean()
+              .to_dict())
+    return {"spike_store_weeks_found": found, "spike_store_weeks_found_any_kpi": found_any,
+            "unplanted_store_weeks": len(clean),
+            "unplanted_flagged_share": float(clean["flagged"].mean()) if len(clean) else math.nan,
+            "non_spike_flagged_share_incl_campaigns": float(not_spike["flagged"].mean()) if len(not_spike) else math.nan,
+            "unplanted_flagged_share_by_kpi": {k: float(v) for k, v in by_kpi.items()}}

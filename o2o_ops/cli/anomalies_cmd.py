@@ -1,0 +1,64 @@
+"""``python -m o2o_ops anomalies``: store-weeks unusual for that store, per headline KPI, with the reason."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from o2o_ops.cli import add_warehouse_arg
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("anomalies", help="list unusual store-weeks with the reason", description=__doc__)
+    add_warehouse_arg(parser)
+    parser.add_argument("--week", metavar="YYYY-Www", help="only this ISO week, e.g. 2026-W27")
+    parser.add_argument("--kpi", action="append", default=[], metavar="NAME",
+                        help="only these KPIs (orders, avg_wait_minutes, avg_rating, refund_rate)")
+    parser.add_argument("--city", action="append", default=[], metavar="C")
+    parser.add_argument("--category", action="append", default=[], metavar="K")
+    parser.add_argument("--store", action="append", default=[], metavar="S")
+    parser.add_argument("--limit", type=int, default=50, help="at most this many, most unusual first (default 50)")
+    parser.add_argument("--check-demo", action="store_true",
+                        help="on a demo warehouse: share of planted spikes found, share of other store-weeks flagged")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from o2o_ops import anomalies, config, db
+    from o2o_ops.filters import Filters
+
+    if args.week and not re.fullmatch(r"\d{4}-W\d{2}", args.week):
+        print(f"error: --week must look like 2026-W27, not {args.week!r}")
+        return 2
+    names = {k.name for k in anomalies.KPIS}
+    unknown = [k for k in args.kpi if k not in names]
+    if unknown:
+        print(f"error: unknown KPI {', '.join(unknown)}; watched: {', '.join(sorted(names))}")
+        return 2
+    if args.limit < 1:
+        print(f"error: --limit must be at least 1, not {args.limit}")
+        return 2
+    con = db.connect(config.warehouse_path(args.warehouse))
+    try:
+        if args.check_demo:
+            ev = anomalies.evaluate_demo(con)
+            for spike, share in ev["spike_store_weeks_found"].items():
+                print(f"spike {spike}: {share:.0%} of its store-weeks flagged on orders, "
+                      f"{ev['spike_store_weeks_found_any_kpi'][spike]:.0%} on any KPI")
+            print(f"unplanted store-weeks flagged: {ev['unplanted_flagged_share']:.1%} of "
+                  f"{ev['unplanted_store_weeks']:,} (no spike, no campaign at the store)")
+            return 0
+        found = anomalies.flags(con, Filters(cities=args.city, categories=args.category, stores=args.store))
+    finally:
+        con.close()
+    if args.week:
+        found = found[found["iso_week"] == args.week]
+    if args.kpi:
+        found = found[found["kpi"].isin(args.kpi)]
+    if found.empty:
+        print("No unusual store-weeks under these options.")
+        return 0
+    print(f"{len(found):,} unusual store-weeks" + (f"; the {args.limit} most unusual:" if len(found) > args.limit else ":"))
+    for reason in found["reason"].head(args.limit):
+        print(f"- {reason}")
+    return 0

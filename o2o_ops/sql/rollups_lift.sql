@@ -1,0 +1,83 @@
+-- The inputs of incremental lift with a control (o2o_ops/lift.py), built at load time so that a
+-- page view reads a campaign's own stores' days and a small city x category x day table, never
+-- the orders. Reads rollup_store_day_totals and rollup_campaign_store (rollups_campaigns.sql).
+
+-- rollup_lift_store_day: one row per store x day from the store's first order to the last day of
+-- data, zero-filled (a day without orders is a 0, not a gap), with
+--   n_campaigns    how many campaigns had the store among their stores that day (0 = "clean":
+--                  the store can serve as a control that day);
+--   level_orders   the store's usual orders on that ISO weekday: its mean over its clean days of
+--                  that weekday (over all its days of that weekday when it has no clean one);
+--   level_revenue  the same for net revenue.
+-- The levels only put stores of different size and weekday profile on one scale; lift is a
+-- difference-in-differences, so a store's level cancels between its baseline and its campaign.
+CREATE OR REPLACE TABLE rollup_lift_store_day AS
+WITH span AS (
+    SELECT max(date) AS last FROM rollup_store_day_totals
+),
+firsts AS (
+    SELECT store_id, min(date) AS first FROM rollup_store_day_totals GROUP BY ALL
+),
+busy AS (
+    SELECT r.store_id, CAST(d.day AS DATE) AS date, count(*) AS n_campaigns
+    FROM rollup_campaign_store r
+    JOIN campaigns k USING (campaign_id)
+    CROSS JOIN span
+    CROSS JOIN generate_series(k.start_date, least(k.end_date, span.last), INTERVAL 1 DAY) AS d(day)
+    GROUP BY ALL
+),
+grid AS (
+    SELECT s.store_id, s.city, s.district, s.region, s.category, CAST(d.day AS DATE) AS date
+    FROM stores s
+    JOIN firsts f USING (store_id)
+    CROSS JOIN span
+    CROSS JOIN generate_series(f.first, span.last, INTERVAL 1 DAY) AS d(day)
+),
+filled AS (
+    SELECT g.*, isodow(g.date) AS wd,
+           coalesce(t.n_orders, 0) AS n_orders, coalesce(t.net_revenue, 0) AS net_revenue,
+           coalesce(b.n_campaigns, 0) AS n_campaigns
+    FROM grid g
+    LEFT JOIN rollup_store_day_totals t USING (store_id, date)
+    LEFT JOIN busy b USING (store_id, date)
+),
+levels AS (
+    SELECT store_id, wd,
+           coalesce(avg(n_orders) FILTER (WHERE n_campaigns = 0), avg(n_orders)) AS level_orders,
+           coalesce(avg(net_revenue) FILTER (WHERE n_campaigns = 0), avg(net_revenue)) AS level_revenue
+    FROM filled GROUP BY ALL
+)
+SELECT f.store_id, f.city, f.district, f.region, f.category, f.date, f.wd, f.n_orders, f.net_revenue,
+       f.n_campaigns, l.level_orders, l.level_revenue
+FROM filled f JOIN levels l USING (store_id, wd)
+ORDER BY f.store_id, f.date;
+
+-- rollup_lift_cell_day: one row per city x category x day: the clean store-days (no campaign at
+-- the store that day) summed -- the control pool lift's counterfactual is fitted on.
+CREATE OR REPLACE TABLE rollup_lift_cell_day AS
+SELECT city, category, date, count(*) AS stores,
+       sum(n_orders) AS n_orders, sum(net_revenue) AS net_revenue,
+       sum(level_orders) AS level_orders, sum(level_revenue) AS level_revenue
+FROM rollup_lift_store_day
+WHERE n_campaigns = 0
+GROUP BY ALL
+ORDER BY date, city, category;
+
+-- rollup_anomaly_store_week: one row per store x ISO week (Monday start) with the sums behind the
+-- headline KPIs the anomaly flags watch (o2o_ops/anomalies.py): orders placed, waits and ratings
+-- of those orders, paid and refunded orders, and how many days of the week lie in the data.
+CREATE OR REPLACE TABLE rollup_anomaly_store_week AS
+WITH span AS (SELECT min(order_date) AS first, max(order_date) AS last FROM order_facts)
+SELECT o.store_id, any_value(o.city) AS city, any_value(o.category) AS category,
+       date_trunc('week', o.order_date)::DATE AS week_start,
+       strftime(date_trunc('week', o.order_date), '%G-W%V') AS iso_week,
+       date_diff('day', greatest(date_trunc('week', o.order_date)::DATE, any_value(span.first)),
+                 least(date_trunc('week', o.order_date)::DATE + 6, any_value(span.last))) + 1 AS days_in_data,
+       count(*) AS n_orders,
+       count(o.wait_minutes) AS wait_n, coalesce(sum(o.wait_minutes), 0) AS wait_sum,
+       sum(o.count_reviews) AS rating_n, sum(o.rating_sum) AS rating_sum,
+       count(*) FILTER (WHERE o.is_paid) AS paid_orders,
+       count(*) FILTER (WHERE o.is_paid AND o.has_refund) AS refunded_orders
+FROM order_facts o CROSS JOIN span
+GROUP BY o.store_id, date_trunc('week', o.order_date)
+ORDER BY o.store_id, week_start;

@@ -1,0 +1,105 @@
+"""Anomaly flags (o2o_ops.anomalies): a hand-made fixture with one known spike and one holiday
+every store shares, and the demo's planted spikes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from o2o_ops import anomalies
+from o2o_ops.filters import Filters
+from test_lift import _build
+
+FIRST = dt.date(2026, 3, 2)          # Monday of 2026-W10
+SPIKE_WEEK, HOLIDAY_WEEK = 6, 3      # 0-based weeks from FIRST: 2026-W16 and 2026-W13
+
+
+def _daily(store: str, day: dt.date) -> int:
+    week = (day - FIRST).days // 7
+    base = {"S1": 10, "S2": 20, "S3": 5}[store]
+    if week == HOLIDAY_WEEK:
+        return 2 * base                       # every store doubles: a holiday, not an anomaly
+    if store == "S1" and week == SPIKE_WEEK:
+        return 3 * base                       # S1 alone triples
+    return base
+
+
+@pytest.fixture(scope="module")
+def fixture_con(tmp_path_factory):
+    path = tmp_path_factory.mktemp("anom") / "anom.duckdb"
+    orders, customers, n = [], [], 0
+    for store in ("S1", "S2", "S3"):
+        for d in range(70):                   # ten whole weeks
+            day = FIRST + dt.timedelta(days=d)
+            for i in range(_daily(store, day)):
+                n += 1
+                customers.append((f"C{n}", "2026-01-01", "Hangzhou", None, None))
+                orders.append((f"O{n:05d}", f"C{n}", store, f"{day} 12:00", 50, 50, None, "app", 0, 0, "paid",
+                               None, f"T{n}"))
+    _build(path, {
+        "stores": [(s, f"Store {s}", "restaurant", "Hangzhou", 30.2, 120.1, None, None, None, None, None, None)
+                   for s in ("S1", "S2", "S3")],
+        "customers": customers, "orders": orders,
+    })
+    con = duckdb.connect(str(path), read_only=True)
+    yield con
+    con.close()
+
+
+def test_the_one_spike_is_flagged_and_the_holiday_is_not(fixture_con):
+    f = anomalies.flags(fixture_con)
+    assert len(f) == 1
+    row = f.iloc[0]
+    assert (row["store_id"], row["iso_week"], row["kpi"], row["direction"]) == ("S1", "2026-W16", "orders", "high")
+    assert row["value"] == 210 and row["expected"] == pytest.approx(70)
+    # level = 70 (rolling median), week effect = median(ln 3, 0, 0) = 0, MAD 0 -> Poisson scale 1/√70
+    assert row["z"] == pytest.approx(math.log(3) * math.sqrt(70))
+    assert row["reason"].startswith("S1 in 2026-W16: 210 orders, 3.0× the 70 expected for this store")
+
+
+def test_holiday_week_is_expected_at_double(fixture_con):
+    scored = anomalies.score(anomalies.store_weeks(fixture_con))
+    holiday = scored[(scored["kpi"] == "orders") & (scored["iso_week"] == "2026-W13")]
+    assert sorted(holiday["value"]) == [70, 140, 280]
+    assert holiday["expected"].tolist() == pytest.approx(holiday["value"].tolist())
+    assert (holiday["z"].abs() < 1e-9).all()
+
+
+def test_store_filter_and_dates(fixture_con):
+    assert anomalies.flags(fixture_con, Filters(stores=("S2",))).empty
+    assert anomalies.flags(fixture_con, Filters(start=dt.date(2026, 4, 20))).empty     # after W16
+    assert len(anomalies.flags(fixture_con, Filters(start=dt.date(2026, 4, 13), end=dt.date(2026, 4, 19)))) == 1
+
+
+def test_demo_spikes_found_and_few_false_flags(ro_con):
+    ev = anomalies.evaluate_demo(ro_con)
+    assert set(ev["spike_store_weeks_found"]) == {"Hangzhou 2026-W27", "Chengdu 2026-W36", "Shanghai 2026-W44"}
+    assert min(ev["spike_store_weeks_found"].values()) >= 0.8
+    assert min(ev["spike_store_weeks_found_any_kpi"].values()) >= 0.9
+    assert ev["unplanted_store_weeks"] > 500
+    assert ev["unplanted_flagged_share"] < 0.05
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "o2o_ops", "anomalies", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_lists_flags_with_reasons(demo_warehouse):
+    done = _cli("--warehouse", str(demo_warehouse), "--week", "2026-W27", "--city", "Hangzhou")
+    assert done.returncode == 0, done.stderr
+    assert "2026-W27" in done.stdout and "expected for this store" in done.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--week", "2026-53x"), "--week must look like 2026-W27"),
+    (("--kpi", "nonsense"), "unknown KPI nonsense"),
+])
+def test_cli_refuses_bad_arguments_in_words(demo_warehouse, args, message):
+    done = _cli("--warehouse", str(demo_warehouse), *args)
+    assert done.returncode == 2 and message in done.stdout + done.stderr and "Traceback" not in done.stderr
