@@ -205,7 +205,8 @@ def test_mail_server_down_then_up_delivers_the_digest_exactly_once(tiny, state_p
 # ------------------------------------------------------------------------------------------
 
 def test_a_store_managers_alerts_never_mention_another_store(demo_warehouse, demo_stores, state_path, users):
-    add_rule(state_path, "Any rating", "threshold", {"kpi": "avg_rating", "op": "below", "value": 5.1})
+    add_rule(state_path, "Any rating", "threshold", {"kpi": "avg_rating", "op": "below", "value": 5.1,
+                                                     "window_days": 91})  # enough reviews to be shown
     add_rule(state_path, "Refunds", "threshold", {"kpi": "refund_rate", "op": "above", "value": 0.0,
                                                   "window_days": 28})
     add_rule(state_path, "Symmetry", "symmetry", {"window_days": 91})
