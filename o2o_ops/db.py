@@ -382,7 +382,8 @@ def refresh(path: str | os.PathLike | None = None, *, only_if_stale: bool = Fals
     return True
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (one we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -396,7 +397,7 @@ def _sweep_abandoned_copies(wh: Path) -> None:
     """Delete work copies left by a writer that was killed (its process no longer exists)."""
     for leftover in wh.parent.glob(f".{wh.name}.*.tmp*"):
         pid_text = leftover.name[len(wh.name) + 2:].split(".", 1)[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not pid_alive(int(pid_text)):
             leftover.unlink(missing_ok=True)
 
 

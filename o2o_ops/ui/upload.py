@@ -26,7 +26,7 @@ from typing import Any, Callable, Hashable, Sequence
 
 import streamlit as st
 
-from o2o_ops import config, importing_view as data_page
+from o2o_ops import config, db, importing_view as data_page
 from o2o_ops.ui import warehouse as data
 
 _DIR_KEY = "data_upload_dir"
@@ -75,16 +75,6 @@ def limit_bytes() -> int:
     return int(config.get_float("O2O_UPLOAD_MAX_MB") * 1024 * 1024)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_abandoned() -> int:
     """Delete the upload folders of sessions that are no longer active: this server's ended
     sessions, and every session of a server process that no longer runs (a restart). Another
@@ -111,7 +101,7 @@ def sweep_abandoned() -> int:
             continue
         pid = int(pid_text)
         mine = pid == os.getpid()
-        if (mine and not instance.is_active_session(session)) or (not mine and not _pid_alive(pid)):
+        if (mine and not instance.is_active_session(session)) or (not mine and not db.pid_alive(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed
