@@ -16,12 +16,22 @@ import pytest
 from o2o_ops import calibrate, lift
 
 
+def _session_seed() -> int:
+    """tests/conftest.py's DEMO_SEED, loaded by path: `from conftest import` finds
+    tests/browser/conftest.py when the browser tests are collected first."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location("tests_root_conftest", Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.DEMO_SEED
+
+
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory, demo_warehouse):
-    from conftest import DEMO_SEED
     tmp = tmp_path_factory.mktemp("calibrate")
     runs = [calibrate.run_seed(tmp / f"seed{s}.duckdb", s, 20_000) for s in (1, 2)]
-    runs.append(calibrate.measure(demo_warehouse, DEMO_SEED))
+    runs.append(calibrate.measure(demo_warehouse, _session_seed()))
     camp = pd.concat([c for c, _ in runs], ignore_index=True)
     placebo = pd.concat([p for _, p in runs], ignore_index=True)
     return calibrate.summarise(camp, placebo), camp, placebo
