@@ -17,13 +17,12 @@ import sys
 
 from o2o_ops import auth
 from o2o_ops.alerts import channels, digest, engine, people, rules, scheduler, store, subscriptions
-from o2o_ops.cli import add_warehouse_arg
+from o2o_ops.cli import add_users_file_arg, add_warehouse_arg
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_warehouse_arg(parser)
-    parser.add_argument("--users-file", metavar="PATH", default=None,
-                        help="users file (default: $O2O_USERS_FILE)")
+    add_users_file_arg(parser)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 
 from o2o_ops import auth, db, export, metrics, units
-from o2o_ops.cli import add_warehouse_arg
+from o2o_ops.cli import add_users_file_arg, add_warehouse_arg
 from o2o_ops.filters import Filters
 
 
@@ -34,8 +34,7 @@ def add_filter_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--campaign", action="append", default=[], metavar="ID")
     parser.add_argument("--as-user", metavar="NAME", default=None,
                         help="only the stores this user of the users file may see")
-    parser.add_argument("--users-file", metavar="PATH", default=None,
-                        help="users file for --as-user (default: $O2O_USERS_FILE)")
+    add_users_file_arg(parser, "users file for --as-user")
 
 
 def filters_from_args(args: argparse.Namespace) -> Filters:

@@ -11,11 +11,7 @@ import getpass
 import sys
 
 from o2o_ops import auth
-
-
-def _users_file_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--users-file", metavar="PATH", default=None,
-                        help="users file (default: $O2O_USERS_FILE, else ~/.config/o2o-ops/users.toml)")
+from o2o_ops.cli import add_users_file_arg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,21 +26,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--store", action="append", default=[], metavar="S", help="a store id a manager sees")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin's first line")
     add.add_argument("--replace", action="store_true", help="overwrite an existing user of that name")
-    _users_file_arg(add)
+    add_users_file_arg(add)
     add.set_defaults(func=run_add)
 
     lst = actions.add_parser("list", help="list users, roles and scopes (never passwords)")
-    _users_file_arg(lst)
+    add_users_file_arg(lst)
     lst.set_defaults(func=run_list)
 
     remove = actions.add_parser("remove", help="remove a user")
     remove.add_argument("name")
-    _users_file_arg(remove)
+    add_users_file_arg(remove)
     remove.set_defaults(func=run_remove)
 
     unlock = actions.add_parser("unlock", help="forget a user's failed sign-ins (lifts a lockout)")
     unlock.add_argument("name")
-    _users_file_arg(unlock)
+    add_users_file_arg(unlock)
     unlock.set_defaults(func=run_unlock)
 
 
