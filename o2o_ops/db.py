@@ -218,7 +218,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) ->
     if read_only:
         tables = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables").fetchall()}
-        missing = [t for t in (*CONTRACT_TABLES, "order_facts", "rollup_store_day") if t not in tables]
+        missing = [t for t in (*CONTRACT_TABLES, "order_facts", "rollup_day_store_channel_campaign") if t not in tables]
         if missing:
             con.close()
             raise WarehouseError(

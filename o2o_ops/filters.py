@@ -28,7 +28,7 @@ _STORE_DIMS = {"cities": "city", "districts": "district", "regions": "region",
 _CAMPAIGN_DIMS = {"channels": "channel", "campaign_kinds": "campaign_kind", "campaigns": "campaign_id"}
 
 TARGETS: dict[str, dict[str, Any]] = {
-    # rollup_store_day / rollup_costs: daily grain, store and campaign dimensions
+    # rollup_day_store_channel_campaign / rollup_costs: daily grain, store and campaign dimensions
     "rollup": {"date": "date", "dims": {**_STORE_DIMS, **_CAMPAIGN_DIMS}},
     # order_facts: one row per order
     "facts": {"date": "order_date", "dims": {**_STORE_DIMS, **_CAMPAIGN_DIMS}},

@@ -339,7 +339,7 @@ def _scoped_check_sql(con: duckdb.DuckDBPyConnection, check: str, flt: Filters) 
                 f"JOIN stores s USING (store_id) WHERE {where}", "posted_at, review_id")
     if check == "date_gaps":
         return (f"""WITH days AS (
-                SELECT DISTINCT r.date AS order_date FROM rollup_store_day r
+                SELECT DISTINCT r.date AS order_date FROM rollup_day_store_channel_campaign r
                 JOIN stores s USING (store_id) WHERE {where}),
             steps AS (SELECT order_date, lead(order_date) OVER (ORDER BY order_date) AS next_date FROM days)
             SELECT order_date + 1 AS gap_start, next_date - 1 AS gap_end,

@@ -7,7 +7,7 @@ query (see :func:`kpi_sql`); a ratio is always ``sum(numerator) / sum(denominato
 filtered rows, and NULL (never 0) when the denominator is zero.
 
 Where the numbers come from (each a CTE of :func:`kpi_sql`):
-- ``o``: ``rollup_store_day`` (order date x store x channel x campaign), one column per order
+- ``o``: ``rollup_day_store_channel_campaign`` (order date x store x channel x campaign), one column per order
   measure, for everything additive;
 - ``k``: ``rollup_costs`` for marketing, staff and other costs (campaign costs spread to the
   campaign's stores by their share of its paid orders);
@@ -76,8 +76,8 @@ def _join_on(left: str, right: str, keys: list[tuple[str, str]]) -> str:
 # SQL
 # ------------------------------------------------------------------------------------------
 
-DAILY_TABLES = {"day": "rollup_store_day", "costs": "rollup_costs", "facts": "order_facts"}
-WEEKLY_TABLES = {"day": "rollup_store_week", "costs": "rollup_costs_week", "facts": "order_facts"}
+DAILY_TABLES = {"day": "rollup_day_store_channel_campaign", "costs": "rollup_costs", "facts": "order_facts"}
+WEEKLY_TABLES = {"day": "rollup_week_store_channel_campaign", "costs": "rollup_costs_week", "facts": "order_facts"}
 
 
 def default_tables(filters: Filters, grain: str) -> dict[str, str]:
@@ -206,8 +206,8 @@ def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], 
         params["open_hours"] = open_hours_per_day()
     params |= filters.params("stores")
     params |= {k: v for k, v in (("f_start", filters.start), ("f_end", filters.end)) if v}
-    start = "$f_start" if filters.start else "(SELECT min(date) FROM rollup_store_day)"
-    end = "$f_end" if filters.end else "(SELECT max(date) FROM rollup_store_day)"
+    start = "$f_start" if filters.start else "(SELECT min(date) FROM rollup_day_store_channel_campaign)"
+    end = "$f_end" if filters.end else "(SELECT max(date) FROM rollup_day_store_channel_campaign)"
     return f"""{name} AS (SELECT {', '.join(f'{e} AS {o}' for o, e in k_cal)},
     sum(s.capacity_per_hour * {hours_per_day}) AS capacity_hours
   FROM (SELECT CAST(unnest(generate_series(CAST({start} AS DATE), CAST({end} AS DATE), INTERVAL 1 DAY)) AS DATE) AS date) cal

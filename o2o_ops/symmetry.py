@@ -79,7 +79,7 @@ WITH camp AS (
     SELECT c.campaign_id, c.name AS campaign_name, c.kind AS campaign_kind, c.start_date, c.end_date,
            date_diff('day', c.start_date, c.end_date) + 1 AS n_days
     FROM campaigns c
-    WHERE c.campaign_id IN (SELECT DISTINCT campaign_id FROM rollup_store_day
+    WHERE c.campaign_id IN (SELECT DISTINCT campaign_id FROM rollup_day_store_channel_campaign
                             WHERE store_id = $store_id AND campaign_id IS NOT NULL AND {where_dated})
 ),
 phased AS (
@@ -87,7 +87,7 @@ phased AS (
            CASE WHEN r.date < camp.start_date THEN 'before'
                 WHEN r.date > camp.end_date THEN 'after' ELSE 'during' END AS phase,
            r.rating_sum, r.count_reviews
-    FROM camp JOIN rollup_store_day r
+    FROM camp JOIN rollup_day_store_channel_campaign r
       ON r.store_id = $store_id
      AND r.date BETWEEN camp.start_date - camp.n_days * INTERVAL 1 DAY
                     AND camp.end_date + camp.n_days * INTERVAL 1 DAY
@@ -138,7 +138,7 @@ def reference_end(con: duckdb.DuckDBPyConnection, filters: Filters) -> dt.date |
     """The last day the attention list looks at: the filter's end, else the last order date."""
     if filters.end:
         return filters.end
-    last = db.scalar(con, "SELECT max(date) FROM rollup_store_day")
+    last = db.scalar(con, "SELECT max(date) FROM rollup_day_store_channel_campaign")
     return None if units.is_missing(last) else pd.Timestamp(last).date()
 
 
@@ -154,7 +154,7 @@ _INDEX_BY_PERIOD_SQL = """
 WITH st AS (
     SELECT CASE WHEN date >= $recent_start THEN 'recent' ELSE 'before' END AS period, store_id,
         {shrunk_sums}
-    FROM rollup_store_day
+    FROM rollup_day_store_channel_campaign
     WHERE date >= $before_start AND date <= $recent_end AND {where_undated}
     GROUP BY ALL
 ),
@@ -274,7 +274,7 @@ def low_rated_reviews(con: duckdb.DuckDBPyConnection, filters: Filters, store_id
 _BINS_SQL = """
 WITH o AS (
     SELECT r.store_id, sum(r.count_redemptions) AS count_redemptions
-    FROM rollup_store_day r WHERE {where} GROUP BY ALL
+    FROM rollup_day_store_channel_campaign r WHERE {where} GROUP BY ALL
 ),
 cells AS (  -- stores without coordinates (missing, or exactly (0, 0)) are not placed
     SELECT round(s.lat / $cell) * $cell AS lat, round(s.lon / $cell) * $cell AS lon, o.count_redemptions

@@ -101,7 +101,7 @@ class Week:
 
 def data_span(con: duckdb.DuckDBPyConnection) -> tuple[dt.date | None, dt.date | None]:
     """First and last order date in the warehouse. Grain: one row for the whole warehouse."""
-    df = db.run(con, "SELECT min(date) AS first_date, max(date) AS last_date FROM rollup_store_day")
+    df = db.run(con, "SELECT min(date) AS first_date, max(date) AS last_date FROM rollup_day_store_channel_campaign")
     first, last = df.iat[0, 0], df.iat[0, 1]
     if first is None or pd.isna(first):
         return None, None

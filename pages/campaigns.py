@@ -7,17 +7,17 @@ import streamlit as st
 
 from o2o_ops import campaigns, lift, metrics, text
 from o2o_ops.charts import campaigns as charts
-from o2o_ops.ui import auth as auth_ui, warehouse as data, frame
+from o2o_ops.ui import auth as auth_ui, warehouse, frame
 
-campaign_table = data.cached(campaigns.campaign_table)
-campaign_summary = data.cached(campaigns.campaign_summary)
-compare_campaigns = data.cached(campaigns.compare_campaigns)
-campaign_daily = data.cached(campaigns.campaign_daily)
-campaign_stores = data.cached(campaigns.campaign_stores)
-time_to_redeem = data.cached(campaigns.time_to_redeem_buckets)
-new_customer_return = data.cached(campaigns.new_customer_return)
-count_orders = data.cached(campaigns.count_campaign_orders)
-orders_page = data.cached(campaigns.campaign_orders_page)
+campaign_table = warehouse.cached(campaigns.campaign_table)
+campaign_summary = warehouse.cached(campaigns.campaign_summary)
+compare_campaigns = warehouse.cached(campaigns.compare_campaigns)
+campaign_daily = warehouse.cached(campaigns.campaign_daily)
+campaign_stores = warehouse.cached(campaigns.campaign_stores)
+time_to_redeem = warehouse.cached(campaigns.time_to_redeem_buckets)
+new_customer_return = warehouse.cached(campaigns.new_customer_return)
+count_orders = warehouse.cached(campaigns.count_campaign_orders)
+orders_page = warehouse.cached(campaigns.campaign_orders_page)
 
 LIFT_CONFIG = {
     "lift": st.column_config.NumberColumn("Incremental lift", format="percent",
@@ -193,7 +193,7 @@ def page() -> None:
     filters = frame.current_filters()
     frame.header("Campaigns", filters)
     table = campaign_table(filters)
-    choices = data.dimension_values()
+    choices = warehouse.dimension_values()
     if table.empty and frame.data_span(choices) and not choices["campaigns"]:
         st.info("This warehouse has no campaigns yet. Import a campaigns file, with the campaign_id of each "
                 "campaign order in the orders file, on the Data page to see what each campaign brings.", icon="📣")

@@ -5,15 +5,15 @@ import streamlit as st
 
 from o2o_ops import analysis
 from o2o_ops.charts import cost as charts
-from o2o_ops.ui import warehouse as data, frame
+from o2o_ops.ui import warehouse, frame
 
 CARDS = ("discount_cost", "platform_fees", "marketing_spend", "staff_cost",
          "cost_per_redemption", "cac", "roi", "other_costs")
 GROUP_LABELS = {"channel": "Channel", "campaign_kind": "Campaign kind"}
 
-cost_breakdown_by_week = data.cached(analysis.cost_breakdown_by_week)
-cost_by_group = data.cached(analysis.cost_by_group)
-store_margin = data.cached(analysis.store_margin)
+cost_breakdown_by_week = warehouse.cached(analysis.cost_breakdown_by_week)
+cost_by_group = warehouse.cached(analysis.cost_by_group)
+store_margin = warehouse.cached(analysis.store_margin)
 
 filters = frame.current_filters()
 frame.header("Cost", filters)

@@ -7,7 +7,7 @@ open demo). Everyone else sees the quality findings and row counts of their own 
 import streamlit as st
 
 from o2o_ops import config, db, importing_view as data_page, ingest, text
-from o2o_ops.ui import auth as auth_ui, warehouse as data, frame, upload
+from o2o_ops.ui import auth as auth_ui, warehouse, frame, upload
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
 MAPPING_TYPES = ["toml", "yaml", "yml"]
@@ -96,7 +96,7 @@ def import_files() -> None:
 
     if len(sources) != len(saved):
         return
-    key = (tuple(sorted((s.table, str(s.path)) for s in sources)), mapping_id, data.warehouse_stamp())
+    key = (tuple(sorted((s.table, str(s.path)) for s in sources)), mapping_id, warehouse.warehouse_stamp())
     with st.spinner("Checking every row against the contract and the warehouse…"):
         checked = upload.memo_check(key, lambda: data_page.check_batch(
             sources, warehouse=config.warehouse_path()))

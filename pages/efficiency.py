@@ -6,16 +6,16 @@ import streamlit as st
 from o2o_ops import analysis
 from o2o_ops.charts import efficiency as charts
 from o2o_ops.charts import kpi_line
-from o2o_ops.ui import warehouse as data, frame
+from o2o_ops.ui import warehouse, frame
 
 CARDS = ("redemption_rate", "time_to_redeem_hours", "breakage_orders", "breakage_value",
          "capacity_utilisation", "paid_orders")
 
-funnel = data.cached(analysis.funnel)
-time_to_redeem_histogram = data.cached(analysis.time_to_redeem_histogram)
-breakage_ageing = data.cached(analysis.breakage_ageing)
-capacity_by_store = data.cached(analysis.capacity_by_store)
-capacity_by_hour = data.cached(analysis.capacity_by_hour)
+funnel = warehouse.cached(analysis.funnel)
+time_to_redeem_histogram = warehouse.cached(analysis.time_to_redeem_histogram)
+breakage_ageing = warehouse.cached(analysis.breakage_ageing)
+capacity_by_store = warehouse.cached(analysis.capacity_by_store)
+capacity_by_hour = warehouse.cached(analysis.capacity_by_hour)
 
 filters = frame.current_filters()
 frame.header("Operational efficiency", filters)
@@ -25,7 +25,7 @@ totals = frame.period_cards(filters, CARDS, columns=3)
 st.subheader("From order to review")
 left, right = st.columns(2)
 left.plotly_chart(charts.funnel_chart(funnel(filters)), key="eff_funnel")
-weekly = data.kpis(filters, "week", ("redemption_rate",))
+weekly = warehouse.kpis(filters, "week", ("redemption_rate",))
 right.plotly_chart(kpi_line(weekly, "week_start", "redemption_rate", title="Redemption rate by week"),
                    key="eff_redemption_trend")
 right.caption("Orders count in the week they were placed: the latest weeks fall while their vouchers are still being used.")
@@ -36,7 +36,7 @@ left.plotly_chart(charts.time_to_redeem_bars(time_to_redeem_histogram(filters),
                                              median_hours=totals["time_to_redeem_hours"]), key="eff_time_to_redeem")
 ageing = breakage_ageing(filters)
 right.plotly_chart(charts.breakage_ageing_bars(ageing), key="eff_breakage")
-as_of = data.dimension_values().get("as_of")
+as_of = warehouse.dimension_values().get("as_of")
 st.caption(f"Paid vouchers never redeemed, by days to expiry as of {str(as_of)[:16]} (the latest order). "
            "'expired' is the breakage KPI.")
 money = frame.kpi_column_config(("breakage_value",))["breakage_value"]

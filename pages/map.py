@@ -9,10 +9,10 @@ coordinates are listed under the map, not drawn.
 import streamlit as st
 
 from o2o_ops import maps, metrics, symmetry, text
-from o2o_ops.ui import warehouse as data, frame
+from o2o_ops.ui import warehouse, frame
 
-map_stores = data.cached(symmetry.map_stores)
-redemption_bins = data.cached(symmetry.redemption_bins)
+map_stores = warehouse.cached(symmetry.map_stores)
+redemption_bins = warehouse.cached(symmetry.redemption_bins)
 MAP_KEY = "store_map"
 
 

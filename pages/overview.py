@@ -5,12 +5,12 @@ import streamlit as st
 
 from o2o_ops import metrics, report, text, weekly
 from o2o_ops.charts import overview as charts
-from o2o_ops.ui import warehouse as data, frame
+from o2o_ops.ui import warehouse, frame
 
-weeks_in_data = data.cached(weekly.weeks_in_data)
-default_week = data.cached(weekly.default_week)
-week_overview = data.cached(weekly.build)
-report_html = data.cached(report.build_html)
+weeks_in_data = warehouse.cached(weekly.weeks_in_data)
+default_week = warehouse.cached(weekly.default_week)
+week_overview = warehouse.cached(weekly.build)
+report_html = warehouse.cached(report.build_html)
 
 # The week sets the dates; every other sidebar filter applies.
 filters = frame.current_filters().replace(start=None, end=None)

@@ -6,22 +6,22 @@ import streamlit as st
 from o2o_ops import analysis, metrics
 from o2o_ops.charts import kpi_line
 from o2o_ops.charts import quality as charts
-from o2o_ops.ui import warehouse as data, frame
+from o2o_ops.ui import warehouse, frame
 
 CARDS = ("avg_rating", "positive_share", "complaint_rate", "refund_rate", "sla_attainment", "repeat_rate")
 
-rating_distribution = data.cached(analysis.rating_distribution)
-complaints_by_category = data.cached(analysis.complaints_by_category)
-refund_reasons = data.cached(analysis.refund_reasons)
-sla_by_hour_weekday = data.cached(analysis.sla_by_hour_weekday)
-quality_by_store = data.cached(analysis.quality_by_store)
+rating_distribution = warehouse.cached(analysis.rating_distribution)
+complaints_by_category = warehouse.cached(analysis.complaints_by_category)
+refund_reasons = warehouse.cached(analysis.refund_reasons)
+sla_by_hour_weekday = warehouse.cached(analysis.sla_by_hour_weekday)
+quality_by_store = warehouse.cached(analysis.quality_by_store)
 
 filters = frame.current_filters()
 frame.header("Service quality", filters)
 
 frame.period_cards(filters, CARDS, columns=3)
 
-weekly = data.kpis(filters, "week", ("avg_rating", "positive_share", "refund_rate", "repeat_rate"))
+weekly = warehouse.kpis(filters, "week", ("avg_rating", "positive_share", "refund_rate", "repeat_rate"))
 
 st.subheader("Ratings")
 left, right = st.columns(2)

@@ -7,15 +7,15 @@ import streamlit as st
 
 from o2o_ops import attention, metrics, symmetry, text
 from o2o_ops.charts import symmetry as charts
-from o2o_ops.ui import auth as auth_ui, warehouse as data, frame
+from o2o_ops.ui import auth as auth_ui, warehouse, frame
 
-store_table = data.cached(symmetry.store_table)
-deal_gap_by_store = data.cached(symmetry.deal_gap_by_store)
-deal_gap_by_week = data.cached(symmetry.deal_gap_by_week)
-attention_list = data.cached(symmetry.attention_list)
-store_trend = data.cached(symmetry.store_trend)
-campaign_phases = data.cached(symmetry.campaign_phases)
-low_rated_reviews = data.cached(symmetry.low_rated_reviews)
+store_table = warehouse.cached(symmetry.store_table)
+deal_gap_by_store = warehouse.cached(symmetry.deal_gap_by_store)
+deal_gap_by_week = warehouse.cached(symmetry.deal_gap_by_week)
+attention_list = warehouse.cached(symmetry.attention_list)
+store_trend = warehouse.cached(symmetry.store_trend)
+campaign_phases = warehouse.cached(symmetry.campaign_phases)
+low_rated_reviews = warehouse.cached(symmetry.low_rated_reviews)
 
 CARD_KPIS = ("symmetry_index", "rating_gap", "wait_gap_minutes", "as_described_rate", "complaint_rate",
              "deal_customer_gap")
@@ -33,7 +33,7 @@ def page() -> None:
     if stores.empty:
         frame.empty_state(filters)
         return
-    totals = data.kpis(filters, "total", CARD_KPIS)
+    totals = warehouse.kpis(filters, "total", CARD_KPIS)
     frame.kpi_cards(totals.iloc[0], CARD_KPIS, columns=3)
     with st.expander("How the symmetry index is scored"):
         st.markdown(metrics.SYMMETRY_DOC)

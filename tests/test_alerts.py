@@ -191,7 +191,7 @@ def test_symmetry_rule_uses_the_attention_list(ro_con, demo_warehouse):
     rule = rules.clean("Symmetry", "symmetry", {})
     with store.connect(":memory:") as state:
         found = rules.evaluate(rule, Context(ro_con, state, demo_warehouse, NOW), rule.filters())
-    last = pd.Timestamp(db.scalar(ro_con, "SELECT max(date) FROM rollup_store_day")).date()
+    last = pd.Timestamp(db.scalar(ro_con, "SELECT max(date) FROM rollup_day_store_channel_campaign")).date()
     expected = rules.attention_stores(ro_con, Filters(start=last - dt.timedelta(days=27), end=last))
     assert sorted(f.key for f in found) == sorted(f"store:{s}" for s in expected["store_id"])
     assert found, "the demo plants over-promising stores"

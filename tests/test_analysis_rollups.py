@@ -27,7 +27,7 @@ def con(demo_warehouse):
 
 
 def filter_sets(con) -> list[Filters]:
-    last = db.scalar(con, "SELECT max(date) FROM rollup_store_day")
+    last = db.scalar(con, "SELECT max(date) FROM rollup_day_store_channel_campaign")
     city, category = db.run(con, "SELECT city, category FROM stores ORDER BY store_id LIMIT 1").iloc[0]
     region = db.scalar(con, "SELECT min(region) FROM stores WHERE region IS NOT NULL")
     stores = db.run(con, "SELECT store_id FROM stores ORDER BY store_id LIMIT 3")["store_id"].tolist()
@@ -68,7 +68,7 @@ def complaints_by_category_facts(con, filters: Filters) -> pd.DataFrame:
           AND v.complaint_category IS NOT NULL AND v.complaint_category <> ''
         GROUP BY v.complaint_category
     ),
-    d AS (SELECT sum(count_redemptions) AS count_redemptions FROM rollup_store_day
+    d AS (SELECT sum(count_redemptions) AS count_redemptions FROM rollup_day_store_channel_campaign
           WHERE {filters.where_sql('rollup')})
     SELECT c.complaint_category, c.count_complaints,
            CAST(c.count_complaints AS DOUBLE) / NULLIF(d.count_redemptions, 0) AS complaint_rate
@@ -86,7 +86,7 @@ def refund_reasons_facts(con, filters: Filters) -> pd.DataFrame:
         WHERE f.is_paid AND {filters.where_sql('facts', 'f')}
         GROUP BY ALL
     ),
-    d AS (SELECT sum(count_paid) AS count_paid FROM rollup_store_day WHERE {filters.where_sql('rollup')})
+    d AS (SELECT sum(count_paid) AS count_paid FROM rollup_day_store_channel_campaign WHERE {filters.where_sql('rollup')})
     SELECT r.reason, r.count_refunds, r.count_orders, r.refund_amount,
            CAST(r.count_orders AS DOUBLE) / NULLIF(d.count_paid, 0) AS share_of_paid_orders
     FROM r CROSS JOIN d

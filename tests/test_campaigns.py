@@ -185,7 +185,7 @@ def test_core_does_not_import_streamlit():
 # The campaign tables (sql/rollups_campaigns.sql) give the fact-table answers
 # ------------------------------------------------------------------------------------------
 
-# The drill-down's queries as they were written on order_facts / rollup_store_day: the
+# The drill-down's queries as they were written on order_facts / rollup_day_store_channel_campaign: the
 # reference the campaign-only tables must reproduce.
 _FACT_TTR = """
 SELECT CASE WHEN hours_to_redeem < 1 THEN 0 WHEN hours_to_redeem < 6 THEN 1 WHEN hours_to_redeem < 24 THEN 2
@@ -193,7 +193,7 @@ SELECT CASE WHEN hours_to_redeem < 1 THEN 0 WHEN hours_to_redeem < 6 THEN 1 WHEN
             WHEN hours_to_redeem < 720 THEN 6 ELSE 7 END AS bucket_no, count(*) AS redemptions
 FROM order_facts WHERE campaign_id = $campaign AND is_paid AND is_redeemed AND {where} GROUP BY ALL"""
 _FACT_DAILY = """
-WITH placed AS (SELECT date AS day, sum(count_orders) AS orders FROM rollup_store_day
+WITH placed AS (SELECT date AS day, sum(count_orders) AS orders FROM rollup_day_store_channel_campaign
                 WHERE campaign_id = $campaign AND {where_r} GROUP BY ALL),
 redeemed AS (SELECT CAST(redeemed_at AS DATE) AS day, count(*) AS redemptions FROM order_facts
              WHERE campaign_id = $campaign AND is_redeemed AND {where_f} GROUP BY ALL)
@@ -272,7 +272,7 @@ def test_campaign_kpi_sql_reads_the_campaign_tables():
     sql, _ = campaigns.campaign_kpi_sql(Filters(), "campaign", campaigns.TABLE_KPIS)
     for table in ("rollup_campaign_day", "rollup_campaign_costs", "campaign_order_facts"):
         assert f"FROM {table} WHERE" in sql
-    for table in ("rollup_store_day", "rollup_costs", "order_facts"):
+    for table in ("rollup_day_store_channel_campaign", "rollup_costs", "order_facts"):
         assert f"FROM {table} WHERE" not in sql
     with pytest.raises(ValueError):
         campaigns.campaign_kpi_sql(Filters(), "store", campaigns.STORE_KPIS)   # no campaign filter

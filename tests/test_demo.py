@@ -180,15 +180,15 @@ def test_every_cost_type_exists(ro_con):
 
 
 def test_rollups_carry_the_right_totals(ro_con):
-    assert one(ro_con, "SELECT sum(count_orders) FROM rollup_store_day")[0] == \
+    assert one(ro_con, "SELECT sum(count_orders) FROM rollup_day_store_channel_campaign")[0] == \
         one(ro_con, "SELECT count(*) FROM orders")[0]
-    assert one(ro_con, "SELECT sum(count_redemptions) FROM rollup_store_day")[0] == \
+    assert one(ro_con, "SELECT sum(count_redemptions) FROM rollup_day_store_channel_campaign")[0] == \
         one(ro_con, "SELECT count(*) FROM redemptions")[0] == \
         one(ro_con, "SELECT sum(count_redemptions) FROM rollup_store_hour")[0]
-    assert one(ro_con, "SELECT sum(count_reviews) FROM rollup_store_day")[0] == \
+    assert one(ro_con, "SELECT sum(count_reviews) FROM rollup_day_store_channel_campaign")[0] == \
         one(ro_con, "SELECT count(*) FROM reviews")[0]
     rollup_paid, raw_paid = one(ro_con, """
-        SELECT (SELECT sum(paid_amount) FROM rollup_store_day),
+        SELECT (SELECT sum(paid_amount) FROM rollup_day_store_channel_campaign),
                (SELECT sum(paid_amount) FROM orders WHERE status <> 'cancelled')""")
     assert rollup_paid == pytest.approx(raw_paid)
     assert one(ro_con, "SELECT sum(amount) FROM rollup_costs")[0] == \
@@ -250,7 +250,7 @@ def spike_vs_rest(con, city: str, iso_week: str) -> dict[str, tuple[float, float
                sum(rating_sum) / sum(count_reviews)       AS average_rating,
                sum(count_refunded) / sum(count_paid)      AS refund_rate,
                sum(count_complaints) / sum(count_redemptions) AS complaint_rate
-        FROM rollup_store_day WHERE city = $city GROUP BY 1
+        FROM rollup_day_store_channel_campaign WHERE city = $city GROUP BY 1
     """, {"city": city, "week": iso_week}).fetchall()
     by_flag = {flag: values for flag, *values in rows}
     names = ("sla_attainment", "average_rating", "refund_rate", "complaint_rate")

@@ -62,7 +62,7 @@ def warehouse(tmp_path: Path) -> Path:
 def test_base_fixture_imports(warehouse: Path):
     assert counts(warehouse) == {"stores": 2, "campaigns": 1, "customers": 2, "orders": 3,
                                  "redemptions": 2, "reviews": 2, "refunds": 1, "costs": 2}
-    assert one(warehouse, "SELECT sum(paid_amount) FROM rollup_store_day")[0] == 370
+    assert one(warehouse, "SELECT sum(paid_amount) FROM rollup_day_store_channel_campaign")[0] == 370
     log = one(warehouse, "SELECT count(*), min(imported_by) FROM import_log")
     assert log[0] == 8 and log[1]
 
@@ -203,7 +203,7 @@ def test_mapping_to_unknown_column_is_a_problem(tmp_path, warehouse):
 # --- idempotence and upsert ---------------------------------------------------------------------
 
 def test_reimport_changes_nothing(warehouse):
-    kpi = "SELECT sum(paid_amount), sum(count_paid_redeemed), sum(rating_sum) FROM rollup_store_day"
+    kpi = "SELECT sum(paid_amount), sum(count_paid_redeemed), sum(rating_sum) FROM rollup_day_store_channel_campaign"
     before_counts, before_kpi = counts(warehouse), one(warehouse, kpi)
     for _ in range(2):
         result = ingest.import_dir(BASE, warehouse=warehouse)
@@ -219,7 +219,7 @@ def test_corrected_row_updates_only_that_row(tmp_path, warehouse):
     assert (result.tables[0].rows_added, result.tables[0].rows_updated,
             result.tables[0].rows_unchanged) == (0, 1, 2)
     assert one(warehouse, "SELECT paid_amount FROM orders WHERE order_id = 'o1'") == (75,)
-    assert one(warehouse, "SELECT sum(paid_amount) FROM rollup_store_day") == (365,)
+    assert one(warehouse, "SELECT sum(paid_amount) FROM rollup_day_store_channel_campaign") == (365,)
 
 
 def test_referenced_order_can_move_store_and_parent_rows_update(tmp_path, warehouse):
@@ -285,7 +285,7 @@ ROUND_TRIP_SUMS = {
     "refunds": "sum(amount)",
     "costs": "sum(amount), sum(staff_hours)",
     "stores": "sum(lat), sum(listed_rating)",
-    "rollup_store_day": "sum(count_paid), sum(paid_amount), sum(count_paid_redeemed), sum(rating_sum), sum(count_new_customers)",
+    "rollup_day_store_channel_campaign": "sum(count_paid), sum(paid_amount), sum(count_paid_redeemed), sum(rating_sum), sum(count_new_customers)",
     "rollup_costs": "sum(amount)",
 }
 

@@ -32,7 +32,7 @@ def _text(path: Path) -> str:
 def test_every_rollup_column_equals_its_declaration_over_the_facts(ro_con):
     columns = [m for m in MEASURE_LIST if m.is_rollup_column]
     roll = db.run(ro_con, "SELECT " + ", ".join(f"sum({m.name}) AS {m.name}" for m in columns)
-                  + " FROM rollup_store_day").iloc[0]
+                  + " FROM rollup_day_store_channel_campaign").iloc[0]
     facts = db.run(ro_con, "SELECT " + ", ".join(f"{generated.order_aggregate(m)} AS {m.name}" for m in columns)
                    + " FROM order_facts").iloc[0]
     for m in columns:
@@ -153,7 +153,7 @@ def test_measure_formulas_live_only_in_their_declaration():
 
 
 def test_every_rollup_measure_column_exists_once_in_the_rollup(ro_con):
-    cols = db.run(ro_con, "SELECT column_name FROM information_schema.columns WHERE table_name = 'rollup_store_day'")
+    cols = db.run(ro_con, "SELECT column_name FROM information_schema.columns WHERE table_name = 'rollup_day_store_channel_campaign'")
     names = cols["column_name"].tolist()
     for m in MEASURE_LIST:
         assert names.count(m.name) == (1 if m.is_rollup_column else 0), m.name

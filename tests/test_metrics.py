@@ -203,7 +203,7 @@ def test_kpis_command_table_and_csv(tiny):
 def test_rollups_equal_fact_tables(con):
     facts = db.run(con, """SELECT count(*) AS n, sum(paid_amount) FILTER (WHERE status <> 'cancelled') AS paid
                            FROM orders""").iloc[0]
-    roll = db.run(con, "SELECT sum(count_orders) AS n, sum(paid_amount) AS paid FROM rollup_store_day").iloc[0]
+    roll = db.run(con, "SELECT sum(count_orders) AS n, sum(paid_amount) AS paid FROM rollup_day_store_channel_campaign").iloc[0]
     assert (roll["n"], roll["paid"]) == (facts["n"], facts["paid"])
     assert len(TABLE_ROWS["stores"]) == len(STORES) == 3
 

@@ -227,7 +227,7 @@ class Context:
 
 
 def _last_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-    last = db.scalar(con, "SELECT max(date) FROM rollup_store_day")
+    last = db.scalar(con, "SELECT max(date) FROM rollup_day_store_channel_campaign")
     return None if last is None or pd.isna(last) else pd.Timestamp(last).date()
 
 

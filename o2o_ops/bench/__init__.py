@@ -78,7 +78,7 @@ def ensure_warehouse(path: Path, orders: int, seed: int = 42) -> dict[str, Any]:
 
 def narrow_filters(con) -> dict[str, Any]:
     """One city and one category: the busiest pair, as URL query parameters."""
-    row = db.run(con, """SELECT city, category FROM rollup_store_day GROUP BY ALL
+    row = db.run(con, """SELECT city, category FROM rollup_day_store_channel_campaign GROUP BY ALL
                          ORDER BY sum(count_orders) DESC LIMIT 1""").iloc[0]
     return {"city": row["city"], "category": row["category"]}
 
@@ -105,7 +105,7 @@ def drilldown(path: Path, runs: int) -> dict[str, Any]:
 
     con = db.connect(path)
     try:
-        pick = db.run(con, """SELECT campaign_id, store_id FROM rollup_store_day WHERE campaign_id IS NOT NULL
+        pick = db.run(con, """SELECT campaign_id, store_id FROM rollup_day_store_channel_campaign WHERE campaign_id IS NOT NULL
                               GROUP BY ALL ORDER BY sum(count_orders) DESC LIMIT 1""").iloc[0]
         filters = Filters()
         orders_only = median_time(lambda: (

@@ -1,6 +1,6 @@
 """Record the warehouse calls a page makes, so the benchmark can time exactly what a page asks.
 
-Every page reaches the warehouse through :func:`o2o_ops.ui.warehouse.cached` functions (``data.kpis``
+Every page reaches the warehouse through :func:`o2o_ops.ui.warehouse.cached` functions (``ui_warehouse.kpis``
 included). While a :class:`Recorder` is active, each such call is noted (function key, arguments)
 as the page runs in Streamlit's AppTest; :func:`replay` then times the same calls uncached.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from o2o_ops.ui import warehouse as data
+from o2o_ops.ui import warehouse as ui_warehouse
 
 
 @dataclass
@@ -24,17 +24,17 @@ class Recorder:
     calls: list[tuple[str, tuple, tuple]] = field(default_factory=list)
 
     def __enter__(self) -> "Recorder":
-        self._original = data._cached_call
+        self._original = ui_warehouse._cached_call
 
         def recording(fn_key: str, stamp: tuple, args: tuple, kwargs: tuple) -> Any:
             self.calls.append((fn_key, args, kwargs))
             return self._original(fn_key, stamp, args, kwargs)
 
-        data._cached_call = recording
+        ui_warehouse._cached_call = recording
         return self
 
     def __exit__(self, *exc: object) -> None:
-        data._cached_call = self._original
+        ui_warehouse._cached_call = self._original
 
 
 def record_page(page: str, warehouse: Path, query: dict[str, Any] | None = None,
@@ -46,7 +46,7 @@ def record_page(page: str, warehouse: Path, query: dict[str, Any] | None = None,
     previous = os.environ.get("O2O_WAREHOUSE")
     os.environ["O2O_WAREHOUSE"] = str(warehouse)
     try:
-        data._cached_call.clear()
+        ui_warehouse._cached_call.clear()
         at = AppTest.from_file(str(root / "dashboard.py"), default_timeout=timeout)
         for key, value in (query or {}).items():
             at.query_params[key] = value
@@ -75,7 +75,7 @@ def replay(con: duckdb.DuckDBPyConnection, calls: list[tuple[str, tuple, tuple]]
         start = time.perf_counter()
         for key, args, kwargs in calls:
             t0 = time.perf_counter()
-            data._REGISTERED[key](con, *args, **dict(kwargs))
+            ui_warehouse._REGISTERED[key](con, *args, **dict(kwargs))
             per_call.setdefault(key.rsplit(".", 1)[-1], []).append(time.perf_counter() - t0)
         totals.append(time.perf_counter() - start)
     slowest = max(per_call.items(), key=lambda kv: statistics.median(kv[1])) if per_call else ("", [0.0])

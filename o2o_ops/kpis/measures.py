@@ -4,7 +4,7 @@ A measure has a name, where it comes from, how it aggregates, what it counts, it
 contract tables and optional columns it needs. Four kinds:
 
 - :class:`Measure` with ``source="orders"`` and ``agg`` — an aggregate at the order grain over
-  ``order_facts`` (one row per order). The order rollup (``rollup_store_day``, date x store x
+  ``order_facts`` (one row per order). The order rollup (``rollup_day_store_channel_campaign``, date x store x
   channel x campaign) holds one column per such measure, generated from this declaration
   (:func:`o2o_ops.kpis.sql.rollup_measure_columns`); every query sums them.
 - a *slice* (``of`` + ``where``): another order measure restricted to a dimension the rollup

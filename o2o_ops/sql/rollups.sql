@@ -6,10 +6,10 @@
 -- reviews and refunds count with it. Costs count by their own date. Capacity use counts by the
 -- hour the customer was actually in the store (redeemed_at).
 
--- rollup_store_day: one row per order date x store x channel x campaign (NULL = full price).
+-- rollup_day_store_channel_campaign: one row per order date x store x channel x campaign (NULL = full price).
 -- Serves both the store x day and the campaign x day grain; every additive KPI input is a sum,
 -- its column generated from the measure's declaration.
-CREATE OR REPLACE TABLE rollup_store_day AS
+CREATE OR REPLACE TABLE rollup_day_store_channel_campaign AS
 WITH summed AS (   -- group on the narrow keys; store and campaign attributes are joined after
     SELECT
         order_date AS date, store_id, channel, campaign_id,
@@ -77,15 +77,15 @@ LEFT JOIN campaigns c USING (campaign_id)
 GROUP BY ALL
 ORDER BY sp.date;
 
--- rollup_store_week / rollup_costs_week: the two daily rollups summed to ISO weeks; ``date`` is
+-- rollup_week_store_channel_campaign / rollup_costs_week: the two daily rollups summed to ISO weeks; ``date`` is
 -- the week's Monday. Any query whose dates are whole weeks (every default view is 13 of them)
 -- gets the same sums from about a fifth of the rows (metrics.kpi_sql picks them).
-CREATE OR REPLACE TABLE rollup_store_week AS
+CREATE OR REPLACE TABLE rollup_week_store_channel_campaign AS
 SELECT CAST(date_trunc('week', date) AS DATE) AS date, store_id, city, district, region, category,
        channel, campaign_id, campaign_kind,
        sum(COLUMNS(* EXCLUDE (date, store_id, city, district, region, category, channel, campaign_id,
                               campaign_kind)))
-FROM rollup_store_day
+FROM rollup_day_store_channel_campaign
 GROUP BY 1, store_id, city, district, region, category, channel, campaign_id, campaign_kind
 ORDER BY 1, store_id;
 

@@ -5,10 +5,10 @@
 -- (and store_id) skips every other row group.
 
 -- rollup_campaign_day: one row per order date x store x channel x campaign, campaign rows only.
--- Exactly rollup_store_day's rows WHERE campaign_id IS NOT NULL (same columns), so the KPI
+-- Exactly rollup_day_store_channel_campaign's rows WHERE campaign_id IS NOT NULL (same columns), so the KPI
 -- registry's SQL gives the same answer on it for any campaign (o2o_ops/campaigns.py).
 CREATE OR REPLACE TABLE rollup_campaign_day AS
-SELECT * FROM rollup_store_day
+SELECT * FROM rollup_day_store_channel_campaign
 WHERE campaign_id IS NOT NULL
 ORDER BY campaign_id, date, store_id;
 
@@ -62,7 +62,7 @@ CREATE OR REPLACE TABLE rollup_store_day_totals AS
 SELECT store_id, date, city, district, region, category,
        sum(count_orders) AS n_orders,
        {{ formula_per_row:net_revenue }} AS net_revenue
-FROM rollup_store_day
+FROM rollup_day_store_channel_campaign
 GROUP BY ALL
 ORDER BY store_id, date;
 

@@ -1,5 +1,5 @@
 -- Operational-efficiency rollups: the funnel's last stage, the time-to-redeem histogram and the
--- breakage ageing, pre-counted at the order grain of rollup_store_day (order date x store x
+-- breakage ageing, pre-counted at the order grain of rollup_day_store_channel_campaign (order date x store x
 -- channel x campaign), so the Operational efficiency page sums pre-counted rows instead of
 -- scanning order_facts. Carries the columns Filters uses for target 'rollup' (date, store_id,
 -- city, district, region, category, channel, campaign_id, campaign_kind) with the values

@@ -1,5 +1,5 @@
 -- Service-quality rollups: reviews by star rating and complaint category, refunds by reason, at
--- the order grain of rollup_store_day (order date x store x channel x campaign), so the Service
+-- the order grain of rollup_day_store_channel_campaign (order date x store x channel x campaign), so the Service
 -- quality page sums a few pre-counted rows instead of joining reviews / refunds with order_facts.
 -- Every table carries the columns Filters uses for target 'rollup' (date, store_id, city,
 -- district, region, category, channel, campaign_id, campaign_kind) with the values order_facts

@@ -20,7 +20,7 @@ from typing import Any
 import streamlit as st
 
 from o2o_ops import auth
-from o2o_ops.ui import warehouse as data
+from o2o_ops.ui import warehouse
 
 USER_KEY = "o2o_user"
 SCOPE_KEY = "o2o_scope"
@@ -30,7 +30,7 @@ MESSAGE_KEY = "o2o_auth_message"
 OPEN_NOTE = "Open demo: no sign-in configured"
 OPEN_WRITE_NOTE = "Everyone who can open this app can import data and change the warehouse."
 
-_visible_stores = data.cached(auth.visible_stores)
+_visible_stores = warehouse.cached(auth.visible_stores)
 
 
 def oidc_configured() -> bool:

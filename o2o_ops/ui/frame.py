@@ -18,7 +18,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 
 from o2o_ops import config, db, export, metrics, text, units
 from o2o_ops.filters import Filters
-from o2o_ops.ui import warehouse as data
+from o2o_ops.ui import warehouse
 
 log = logging.getLogger("o2o_ops.ui")
 
@@ -79,7 +79,7 @@ def ensure_warehouse() -> bool:
         bar.empty()
         st.rerun()
     try:
-        data.connection()
+        warehouse.connection()
     except db.StaleWarehouse:
         if locked_down:
             st.error("The warehouse was prepared by another version of o2o-ops. An administrator "
@@ -189,7 +189,7 @@ def _dates_from_link(url_start: dt.date | None, url_end: dt.date | None,
 
 def sidebar_filters() -> Filters:
     """Render the shared sidebar filters and keep them in the URL; return the active Filters."""
-    choices = data.dimension_values()
+    choices = warehouse.dimension_values()
     from o2o_ops.ui import auth as auth_ui  # a manager can only pick stores inside their scope
     choices = auth_ui.scoped_choices(choices)
     if "flt_dates" not in st.session_state:
@@ -300,7 +300,7 @@ def current_filters() -> Filters:
 def header(title: str, filters: Filters, *, note: str | None = None) -> None:
     """Title, then one line: the active filters in words and the data's freshness."""
     st.title(title)
-    as_of = data.dimension_values().get("as_of")
+    as_of = warehouse.dimension_values().get("as_of")
     fresh = f"data up to {str(as_of)[:16]}" if as_of else "no orders yet"
     st.caption(text.md(f"{filters.describe()} · {fresh}" + (f" · {note}" if note else "")))
     for notice in st.session_state.pop(NOTICES_KEY, []):  # plain text: it quotes the link
@@ -309,7 +309,7 @@ def header(title: str, filters: Filters, *, note: str | None = None) -> None:
 
 def empty_state(filters: Filters, what: str = "orders") -> None:
     """The "nothing to show" message; ``what`` is plain text (it may name a store or campaign)."""
-    if data_span(data.dimension_values()) is None:
+    if data_span(warehouse.dimension_values()) is None:
         st.info("This warehouse has no orders yet, so there is nothing to show here. Import orders on "
                 "the Data page (or with `python -m o2o_ops import-dir FOLDER`).", icon="📥")
         return
@@ -350,12 +350,12 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
     """
     from o2o_ops import analysis
 
-    totals = data.kpis(filters, "total", ("orders", *names))
+    totals = warehouse.kpis(filters, "total", ("orders", *names))
     if totals.empty or not totals["orders"].iloc[0]:
         empty_state(filters)
         st.stop()
     previous_filters = analysis.previous_period(filters)
-    previous = data.kpis(previous_filters, "total", tuple(names)) if previous_filters else None
+    previous = warehouse.kpis(previous_filters, "total", tuple(names)) if previous_filters else None
     kpi_cards(totals.iloc[0], names, None if previous is None or previous.empty else previous.iloc[0], columns=columns)
     if previous_filters:
         st.caption(f"Changes compare with the previous period of equal length "

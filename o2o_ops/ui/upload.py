@@ -27,7 +27,7 @@ from typing import Any, Callable, Hashable, Sequence
 import streamlit as st
 
 from o2o_ops import config, db, importing_view as data_page
-from o2o_ops.ui import warehouse as data
+from o2o_ops.ui import warehouse
 
 _DIR_KEY = "data_upload_dir"
 _CHECK_KEY = "data_check_memo"
@@ -212,7 +212,7 @@ def forget_check() -> None:
 
 # Cached views of the warehouse; keyed by the warehouse file's version, so they refresh after an
 # import swaps the file.
-import_log = data.cached(data_page.import_log)
-warehouse_summary = data.cached(data_page.warehouse_summary)
-quality_checks = data.cached(data_page.quality_checks)
-quality_check_rows = data.cached(data_page.quality_check_rows)
+import_log = warehouse.cached(data_page.import_log)
+warehouse_summary = warehouse.cached(data_page.warehouse_summary)
+quality_checks = warehouse.cached(data_page.quality_checks)
+quality_check_rows = warehouse.cached(data_page.quality_check_rows)

@@ -110,14 +110,14 @@ def dimension_values(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
         "cities": run("SELECT DISTINCT city FROM stores ORDER BY 1")["city"].tolist(),
         "districts": run("SELECT DISTINCT district FROM stores WHERE district IS NOT NULL ORDER BY 1")["district"].tolist(),
         "categories": run("SELECT DISTINCT category FROM stores ORDER BY 1")["category"].tolist(),
-        "channels": run("SELECT DISTINCT channel FROM rollup_store_day ORDER BY 1")["channel"].tolist(),
+        "channels": run("SELECT DISTINCT channel FROM rollup_day_store_channel_campaign ORDER BY 1")["channel"].tolist(),
         "campaign_kinds": run("SELECT DISTINCT kind FROM campaigns ORDER BY 1")["kind"].tolist(),
         "campaigns": run("SELECT campaign_id FROM campaigns ORDER BY 1")["campaign_id"].tolist(),
     }
     stores = run("SELECT store_id, name FROM stores ORDER BY store_id")
     values["stores"] = stores["store_id"].tolist()
     values["store_names"] = dict(zip(stores["store_id"], stores["name"]))
-    span = run("SELECT min(date) AS first, max(date) AS last FROM rollup_store_day")
+    span = run("SELECT min(date) AS first, max(date) AS last FROM rollup_day_store_channel_campaign")
     values["first_date"] = span.iat[0, 0]
     values["last_date"] = span.iat[0, 1]
     values["as_of"] = db.scalar(con, "SELECT value FROM warehouse_meta WHERE key = 'as_of'")
