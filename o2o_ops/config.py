@@ -24,7 +24,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Path of the DuckDB warehouse file."),
     Setting("O2O_CURRENCY", "CNY", "Currency of every money column in the warehouse."),
     Setting("O2O_OPEN_HOURS_PER_DAY", "12",
-            "Hours a store is open per day; the denominator of capacity utilisation."),
+            "Hours a store without opening hours (the optional table store_hours) is open per day; "
+            "with capacity_per_hour, the denominator of capacity utilisation."),
     Setting("O2O_MIN_REVIEWS", "5",
             "Reviews a store needs before its review-based KPIs are ranked, compared or flagged."),
     Setting("O2O_ATTENTION_RATING_GAP", "0.5",

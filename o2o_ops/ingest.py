@@ -104,7 +104,7 @@ Progress = Callable[[float, str], None]
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str                      # VARCHAR, DOUBLE, INTEGER, DATE, TIMESTAMP, BOOLEAN
+    type: str                      # VARCHAR, DOUBLE, INTEGER, DATE, TIMESTAMP, TIME, BOOLEAN
     required: bool = False
     min_value: float | None = None
     max_value: float | None = None
@@ -229,10 +229,16 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         Column("status", "VARCHAR", allowed=("paid", "refunded", "cancelled", "expired")),
         _when("valid_until", "TIMESTAMP", "plan"),
         Column("tracking_code", "VARCHAR"),
+        # optional (issue #16): the promise made for this order
+        _when("promised_at", "TIMESTAMP", "plan"),
+        Column("promised_wait_minutes", "DOUBLE", min_value=0),
     ), key=("order_id",), foreign_keys=(
         ForeignKey("customer_id", "customers", "customer_id"),
         ForeignKey("store_id", "stores", "store_id"),
         ForeignKey("campaign_id", "campaigns", "campaign_id"),
+    ), row_checks=(
+        RowCheck('"promised_at" >= "ordered_at"', "promised_at",
+                 "promised_at is before ordered_at: a promise is for after the order"),
     )),
     TableContract("redemptions", "one row per offline fulfilment of an order", (
         Column("order_id", "VARCHAR", True),
@@ -269,6 +275,18 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         ForeignKey("store_id", "stores", "store_id"),
         ForeignKey("campaign_id", "campaigns", "campaign_id"),
     )),
+    # Optional tables (issue #16): a warehouse without them works as before.
+    TableContract("store_hours", "one row per store x ISO weekday (Monday = 1) x opening span", (
+        Column("store_id", "VARCHAR", True),
+        Column("iso_weekday", "INTEGER", True, 1, 7),
+        Column("opens_at", "TIME", True),
+        Column("closes_at", "TIME", True),
+    ), key=("store_id", "iso_weekday", "opens_at"), foreign_keys=(
+        ForeignKey("store_id", "stores", "store_id"),
+    ), row_checks=(
+        RowCheck('"closes_at" <> "opens_at"', "closes_at",
+                 "closes_at equals opens_at; a day open around the clock is 00:00 to 24:00"),
+    )),
 )}
 
 #: Dependency order: parents before children.
@@ -281,7 +299,7 @@ MONEY_COLUMNS = frozenset({"budget", "list_price", "paid_amount", "discount_amou
                            "platform_fee", "extra_spend", "amount"})
 
 _TYPE_WORDS = {"DOUBLE": "a number", "INTEGER": "a whole number", "BOOLEAN": "true/false",
-               "DATE": "a date", "TIMESTAMP": "a date-time"}
+               "DATE": "a date", "TIMESTAMP": "a date-time", "TIME": "a time of day (HH:MM, 00:00 to 24:00)"}
 
 # Identifiers that may appear in SQL: contract names and names derived from them here.
 _IDENTIFIERS: frozenset[str] = frozenset(
@@ -1378,6 +1396,8 @@ def _typed_sql(col: Column, raw: str, mapping: Mapping, params: dict[str, Any]) 
     if col.type == "INTEGER":  # TRY_CAST('4.5' AS INTEGER) rounds; insist on a whole number
         return (f"CASE WHEN TRY_CAST({raw} AS DOUBLE) = round(TRY_CAST({raw} AS DOUBLE)) "
                 f"THEN TRY_CAST(TRY_CAST({raw} AS DOUBLE) AS INTEGER) END")
+    if col.type == "TIME":  # a clock time; date formats do not apply (20160712 is no time)
+        return f"TRY_CAST({raw} AS TIME)"
     if col.type == "BOOLEAN":
         return (f"CASE WHEN lower({raw}) IN ('true', 't', 'yes', 'y', '1') THEN true "
                 f"WHEN lower({raw}) IN ('false', 'f', 'no', 'n', '0') THEN false END")

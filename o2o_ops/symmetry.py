@@ -10,7 +10,9 @@ symmetry page and the store map need:
 - :func:`campaign_phases` — a store's rating before, during and after each of its campaigns;
 - :func:`attention_list` — stores that need attention under the one rule of :mod:`o2o_ops.attention`;
 - :func:`store_trend` and :func:`low_rated_reviews` — the one-store drill (reviews are paged);
-- :func:`map_stores` — the store map's data, one row per store (aggregated in DuckDB).
+- :func:`map_stores` — the store map's data, one row per store (aggregated in DuckDB);
+- :func:`late_vs_promise_by_store` — late against each order's own promise (optional columns
+  ``orders.promised_at`` / ``promised_wait_minutes``), per store; :func:`promises_provided`.
 
 No streamlit here; the UI wraps these with ``data.cached``.
 """
@@ -128,6 +130,31 @@ def campaign_phases(con: duckdb.DuckDBPyConnection, filters: Filters, store_id: 
         counts = wide[("reviews", phase)] if ("reviews", phase) in wide else 0
         out[f"reviews_{phase}"] = pd.Series(counts, index=out.index).fillna(0).astype(int)
     return out.reset_index().sort_values(["start_date", "campaign_id"]).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Late against the order's own promise (optional columns, issue #16)
+# ------------------------------------------------------------------------------------------
+
+PROMISE_KPIS = ("late_vs_promise_rate", "promises_due")
+
+
+def promises_provided(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any order carries a promise of its own (a promised time or wait)."""
+    return bool(db.scalar(con, "SELECT EXISTS (SELECT 1 FROM order_facts WHERE promised_at IS NOT NULL "
+                               "OR promised_wait_minutes IS NOT NULL)"))
+
+
+def late_vs_promise_by_store(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """One row per store with a promise due under ``filters``: late_vs_promise_rate and
+    promises_due (registry), with the store's name, city and category. Latest first (highest
+    late share; more promises due first among equals)."""
+    df = metrics.compute(con, filters, "store", PROMISE_KPIS)
+    if df.empty:
+        return df
+    df = df[df["promises_due"] > 0]
+    return df.sort_values(["late_vs_promise_rate", "promises_due", "store_id"],
+                          ascending=[False, False, True]).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------

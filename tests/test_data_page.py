@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_util import ROOT, texts
-from tiny import TABLE_ROWS, build_tiny
+from tiny import TABLE_ROWS, build_tiny, insert_rows
 from o2o_ops import data_checks as quality, db, importing_view as data_page, ingest
 from o2o_ops.ui.upload import safe_file_name
 
@@ -308,7 +308,7 @@ def _orphaned_warehouse(path: Path) -> Path:
         for table in db.CONTRACT_TABLES:
             rows = tables.get(table, [])
             if rows:
-                con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' for _ in rows[0])})", rows)
+                insert_rows(con, table, rows)
         db.rebuild_rollups(con)
     finally:
         con.close()

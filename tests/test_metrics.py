@@ -67,6 +67,10 @@ EXPECTED_TOTAL = {
     "as_described_rate": 1 / 2,
     "deal_customer_gap": 4 - (2 + 5) / 2,
     "symmetry_index": (S1_INDEX * 2 + S3_INDEX * 1) / 3,
+    # own promises (tiny.PROMISES): due O1, O2, O3 (never redeemed, time passed), O5 (wait);
+    # late O2 (20:00 > 19:00), O3, O5 (12 > 10 min); O4 is cancelled
+    "late_vs_promise_rate": 3 / 4,
+    "promises_due": 4,
 }
 
 

@@ -50,9 +50,24 @@ COSTS = [
     ("2026-10-20", "staff", 50, "S1", None, 3),
 ]
 
+# The orders' own promises (optional columns orders.promised_at / promised_wait_minutes), set
+# after the insert. As of the latest order (O5, 11-10 09:00): O1 met its time (redeemed 12:00 <
+# 18:00), O2 missed it (20:00 > 19:00), O3 was never redeemed and its time passed, O4 is
+# cancelled, O5 waited 12 min against 10 promised; O6 (outside the window) waited 5 against 10.
+PROMISES = [
+    # order_id, promised_at, promised_wait_minutes
+    ("O1", "2026-11-03 18:00", None),
+    ("O2", "2026-11-03 19:00", None),
+    ("O3", "2026-11-05 12:00", None),
+    ("O4", "2026-11-06 12:00", None),
+    ("O5", None, 10),
+    ("O6", None, 10),
+]
+
 TABLE_ROWS = {
     "stores": STORES, "campaigns": CAMPAIGNS, "customers": CUSTOMERS, "orders": ORDERS,
     "redemptions": REDEMPTIONS, "reviews": REVIEWS, "refunds": REFUNDS, "costs": COSTS,
+    "order_promises": PROMISES,
 }
 
 
@@ -63,6 +78,16 @@ def build_tiny(path: Path, tables: dict[str, list[tuple]] | None = None) -> Path
         for table in db.CONTRACT_TABLES:
             rows = tables.get(table, [])
             if rows:
-                marks = ", ".join("?" for _ in rows[0])
-                con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+                insert_rows(con, table, rows)
+        promises = [(at, wait, order_id) for order_id, at, wait in tables.get("order_promises", [])]
+        if promises:
+            con.executemany("UPDATE orders SET promised_at = ?, promised_wait_minutes = ? WHERE order_id = ?", promises)
     return path
+
+
+def insert_rows(con, table: str, rows: list[tuple]) -> None:
+    """Insert ``rows`` into the table's first ``len(row)`` columns (optional columns added to
+    the contract later, at the end of a table, stay empty)."""
+    columns = [r[1] for r in con.execute(f"PRAGMA table_info('{table}')").fetchall()][:len(rows[0])]
+    marks = ", ".join("?" for _ in rows[0])
+    con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)

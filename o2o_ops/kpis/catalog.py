@@ -137,8 +137,9 @@ KPI_LIST: tuple[Kpi, ...] = (
     _sum("breakage_value", "Breakage (value)", "Sum of paid_amount of breakage orders.",
          "currency", False, "efficiency", "breakage_amount"),
     _ratio("capacity_utilisation", "Capacity utilisation",
-           "Redemptions in the period (by redeemed_at) / (capacity_per_hour × open hours per day × days) summed over the "
-           "filtered stores. Open hours per day is the setting O2O_OPEN_HOURS_PER_DAY. Not defined per channel or campaign.",
+           "Redemptions in the period (by redeemed_at) / (capacity_per_hour × open hours of each day) summed over the "
+           "filtered stores. Open hours: the store's opening hours on that weekday (store_hours) where given, else the "
+           "setting O2O_OPEN_HOURS_PER_DAY. Not defined per channel or campaign.",
            "percent", None, "efficiency", "util_redemptions", "capacity_hours", grains_without=_NO_CAPACITY),
     # quality
     _sum("reviews", "Reviews", "Reviews of orders placed in the period.", "count", True, "quality", "count_reviews"),
@@ -190,6 +191,14 @@ KPI_LIST: tuple[Kpi, ...] = (
         minus=("full_rating_sum", "full_reviews"), evidence="count_reviews"),
     Kpi("symmetry_index", "Symmetry index", symmetry_index.summary(), "score", True, "symmetry", "index",
         evidence="count_reviews"),
+    # --- contract extensions (issue #16) -------------------------------------------------------
+    _ratio("late_vs_promise_rate", "Late against the promise",
+           "Paid orders fulfilled after the time promised for them (or not at all by then), or after a longer wait than "
+           "promised for them / paid orders whose own promise is due (orders.promised_at passed or met, or "
+           "orders.promised_wait_minutes with a recorded wait).",
+           "percent", False, "symmetry", "count_late_vs_promise", "count_promise_due"),
+    _sum("promises_due", "Promises due", "Paid orders whose own promise is due (the late-against-the-promise rate's "
+         "denominator).", "count", None, "symmetry", "count_promise_due"),
 )
 
 KPIS: dict[str, Kpi] = {k.name: k for k in KPI_LIST}
@@ -216,8 +225,9 @@ def inputs_of(name: str) -> frozenset[str]:
 def missing_inputs(name: str, present: set[str] | frozenset[str]) -> frozenset[str]:
     """The inputs of KPI ``name`` a warehouse does not provide; ``present`` holds the contract
     tables with rows (``"reviews"``) and the optional columns with values (``"stores.listed_rating"``).
-    Empty when the KPI can be computed; otherwise the KPI is "not provided", never 0."""
-    return frozenset(i for i in inputs_of(name) if i not in present)
+    Empty when the KPI can be computed; otherwise the KPI is "not provided", never 0. An input
+    ``"a|b"`` is provided by either of its alternatives."""
+    return frozenset(i for i in inputs_of(name) if not any(alt in present for alt in i.split("|")))
 
 
 def definitions_frame() -> pd.DataFrame:

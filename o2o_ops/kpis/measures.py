@@ -39,7 +39,8 @@ class Measure:
     where: str | None = None            # order_facts condition (orders), cost condition (costs)
     of: str | None = None               # a slice: the measure it restricts (with ``where``)
     zero_when_empty: bool = False       # coalesce a sum to 0 when no row qualifies
-    inputs: tuple[str, ...] = ("orders",)   # contract tables ("reviews") and optional columns ("stores.listed_rating")
+    # contract tables ("reviews") and optional columns ("stores.listed_rating"); "a|b" = a or b
+    inputs: tuple[str, ...] = ("orders",)
 
     @property
     def is_rollup_column(self) -> bool:
@@ -62,6 +63,7 @@ def _sum(name, description, expr, unit="currency", where=None, inputs=("orders",
 _REVIEWS = ("orders", "reviews")
 _LISTED = ("orders", "reviews", "stores.listed_rating")
 _WAITS = ("orders", "redemptions.wait_minutes", "stores.listed_wait_minutes")
+_PROMISES = ("orders", "redemptions", "orders.promised_at|orders.promised_wait_minutes")
 
 MEASURE_LIST: tuple[Measure, ...] = (
     # --- order measures: one rollup column each ------------------------------------------
@@ -137,8 +139,15 @@ MEASURE_LIST: tuple[Measure, ...] = (
             inputs=("orders",)),
     Measure("util_redemptions", "Redemptions made in the period (by redeemed_at) at stores with a capacity.",
             "count", source="capacity", inputs=("redemptions", "stores.capacity_per_hour")),
-    Measure("capacity_hours", "capacity_per_hour x open hours per day x days, over stores with a capacity.",
+    Measure("capacity_hours", "capacity_per_hour x open hours of each day (store_hours, else the setting), over stores with a capacity.",
             "count", source="capacity", inputs=("stores.capacity_per_hour",)),
+    # --- contract extensions (issue #16) -----------------------------------------------------
+    # the order's own promise: either column provides it (``a|b`` in inputs: one of them)
+    _count("count_promise_due", "Paid orders with a promise of their own that is due: a promised time that passed "
+           "(as of the latest order) or was met by a redemption, or a promised wait with a recorded wait.",
+           "is_promise_due", inputs=_PROMISES),
+    _count("count_late_vs_promise", "Paid orders fulfilled after their promised time (or not at all by then), or "
+           "after a longer wait than promised.", "is_late_vs_promise", inputs=_PROMISES),
 )
 
 MEASURES: dict[str, Measure] = {m.name: m for m in MEASURE_LIST}
