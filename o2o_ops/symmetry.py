@@ -34,7 +34,8 @@ TABLE_KPIS = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes", 
 TREND_KPIS = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes", "as_described_rate",
               "complaint_rate")
 # KPIs the map may colour stores by (an allowlist: the page offers exactly these).
-MAP_KPIS = ("symmetry_index", "avg_rating", "redemption_rate", "sla_attainment", "capacity_utilisation")
+MAP_KPIS = ("symmetry_index", "avg_rating", "online_rating", "redemption_rate", "sla_attainment",
+            "capacity_utilisation")
 
 ATTENTION_WEEKS = attention.WEEKS
 LOW_RATING = 2                   # reviews rated this or lower are "low-rated"

@@ -257,3 +257,30 @@ def test_demo_over_promisers_are_late_against_their_promises(ro_con):
 
     assert share(by_store[is_over]) == pytest.approx(demo.PROMISE_LATE_SHARE["over"], abs=0.05)
     assert share(by_store[~is_over]) == pytest.approx(demo.PROMISE_LATE_SHARE["other"], abs=0.03)
+
+
+# ------------------------------------------------------------------------------ listed rating as a KPI
+
+def test_online_rating_is_the_stores_listed_rating(plain_con):
+    by_store = metrics.compute(plain_con, WINDOW, "store", ["online_rating"]).set_index("store_id")
+    assert by_store.loc["S1", "online_rating"] == 4.5 and by_store.loc["S2", "online_rating"] == 4.0
+    assert pd.isna(by_store.loc["S3", "online_rating"])    # lists none: not provided, not 0
+    # Shanghai: S2's two orders at 4.0; S3 lists none
+    by_city = metrics.compute(plain_con, WINDOW, "city", ["online_rating"]).set_index("city")
+    assert by_city["online_rating"].to_dict() == {"Hangzhou": 4.5, "Shanghai": 4.0}
+    mapped = symmetry.map_stores(plain_con, WINDOW, kpis=("online_rating",)).set_index("store_id")
+    assert mapped.loc["S1", "online_rating"] == 4.5
+
+
+def test_map_colours_stores_by_their_online_rating(tmp_path):
+    import json
+
+    from apptest_util import open_page
+
+    at = open_page("pages/map.py", build_tiny(tmp_path / "m.duckdb"), query={"from": "2026-11-02", "to": "2026-11-15"})
+    at.selectbox(key="map_kpi").set_value("online_rating").run()
+    assert not at.exception
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    points = {r["store_id"]: r["kpi_text"] for r in next(l for l in spec["layers"] if l["id"] == "stores")["data"]}
+    assert points == {"S1": "4.50 ★", "S2": "4.00 ★", "S3": "—"}
+    assert "Listed (online) rating" in at.html[0].value

@@ -71,6 +71,8 @@ EXPECTED_TOTAL = {
     # late O2 (20:00 > 19:00), O3, O5 (12 > 10 min); O4 is cancelled
     "late_vs_promise_rate": 3 / 4,
     "promises_due": 4,
+    # listed rating once per order: O1, O2 at S1 (4.5), O3, O4 at S2 (4.0); S3 lists none
+    "online_rating": (4.5 * 2 + 4.0 * 2) / 4,
 }
 
 

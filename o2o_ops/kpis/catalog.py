@@ -197,6 +197,10 @@ KPI_LIST: tuple[Kpi, ...] = (
            "promised for them / paid orders whose own promise is due (orders.promised_at passed or met, or "
            "orders.promised_wait_minutes with a recorded wait).",
            "percent", False, "symmetry", "count_late_vs_promise", "count_promise_due"),
+    _ratio("online_rating", "Listed (online) rating",
+           "The rating the store shows online (stores.listed_rating). At store grain the store's own; above it the mean "
+           "over orders placed in the period at stores that list one (order-weighted).",
+           "stars", True, "symmetry", "listed_rating_order_sum", "count_orders_listed"),
     _sum("promises_due", "Promises due", "Paid orders whose own promise is due (the late-against-the-promise rate's "
          "denominator).", "count", None, "symmetry", "count_promise_due"),
 )

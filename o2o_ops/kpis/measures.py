@@ -148,6 +148,11 @@ MEASURE_LIST: tuple[Measure, ...] = (
            "is_promise_due", inputs=_PROMISES),
     _count("count_late_vs_promise", "Paid orders fulfilled after their promised time (or not at all by then), or "
            "after a longer wait than promised.", "is_late_vs_promise", inputs=_PROMISES),
+    # the listed (online) rating as a KPI of its own: once per order at a store that lists one
+    _sum("listed_rating_order_sum", "The store's listed (online) rating, once per order at a store that lists one.",
+         "listed_rating", unit="stars", where="listed_rating IS NOT NULL", inputs=("orders", "stores.listed_rating")),
+    _count("count_orders_listed", "Orders (any status) at stores with a listed rating.", "listed_rating IS NOT NULL",
+           inputs=("orders", "stores.listed_rating")),
 )
 
 MEASURES: dict[str, Measure] = {m.name: m for m in MEASURE_LIST}
