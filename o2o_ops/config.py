@@ -26,6 +26,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_OPEN_HOURS_PER_DAY", "12",
             "Hours a store without opening hours (the optional table store_hours) is open per day; "
             "with capacity_per_hour, the denominator of capacity utilisation."),
+    Setting("O2O_INSPECTION_PASS_SCORE", "70",
+            "Score (0-100) an inspection needs to pass when the inspections table gives no pass/fail "
+            "(without a score either: passed when no critical violation)."),
     Setting("O2O_MIN_REVIEWS", "5",
             "Reviews a store needs before its review-based KPIs are ranked, compared or flagged."),
     Setting("O2O_ATTENTION_RATING_GAP", "0.5",

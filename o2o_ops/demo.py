@@ -50,6 +50,9 @@ These are the facts the dashboard should find; :data:`PLANTED` states them for t
 * **Per-order promises** — redeemed orders at every store with an odd number carry the time
   promised for them (``promised_at``): over-promisers fulfil 40% of them 10–40 min late, the other
   odd-numbered stores 10% (else 5–35 min early). Even-numbered stores make no such promise.
+* **Inspections** — every store is inspected every 8 weeks (scores only, no pass/fail given):
+  over-promisers fail half of them (score 45–68, 1–2 critical violations), other stores 10%
+  (passing: 75–99, none critical) — rated high online, failing offline.
 * **Seasonality** — weekday profiles per category (restaurants and hotels peak Fri–Sat, beauty
   Sat–Sun, car rental Fri) and Chinese public holidays ×1.6 (restaurants ×0.7 over Spring
   Festival).
@@ -148,6 +151,9 @@ SHORT_HOURS_MOD = 5
 # Orders promised for a time (optional orders.promised_at): at stores with an odd number. Share
 # fulfilled late.
 PROMISE_LATE_SHARE = {"over": 0.40, "other": 0.10}
+# Offline inspections: every 8 weeks per store, scored 0-100 (no pass/fail given: the score decides)
+INSPECTION_EVERY_DAYS = 56
+INSPECTION_FAIL_SHARE = {"over": 0.50, "other": 0.10}
 SHORT_HOURS = ("11:00", "19:00")   # every day; 8 open hours
 SHORT_OPEN_HOURS = 8
 
@@ -186,6 +192,10 @@ PLANTED: dict = {
                        "late_share": {"over_promisers": PROMISE_LATE_SHARE["over"],
                                       "other_stores": PROMISE_LATE_SHARE["other"]},
                        "rule": "redeemed orders at those stores; late by 10-40 min, else 5-35 min early"},
+    "inspections": {"every_days": INSPECTION_EVERY_DAYS,
+                    "fail_share": {"over_promisers": INSPECTION_FAIL_SHARE["over"],
+                                   "other_stores": INSPECTION_FAIL_SHARE["other"]},
+                    "rule": "failing: score 45-68 and 1-2 critical violations; passing: score 75-99, none critical"},
 }
 
 
@@ -693,6 +703,23 @@ INSERT INTO store_hours
 SELECT s.store_id, CAST(w.iso_weekday AS INTEGER), TIME '{SHORT_HOURS[0]}', TIME '{SHORT_HOURS[1]}'
 FROM _store s CROSS JOIN range(1, 8) w(iso_weekday)
 WHERE s.has_short_hours ORDER BY s.store_no, w.iso_weekday;""",
+        "inspections": f"""
+INSERT INTO inspections
+WITH rounds AS (   -- every {INSPECTION_EVERY_DAYS} days from a store's own first day; over-promisers fail more often
+    SELECT s.store_no, s.store_id,
+           7 * (s.store_no % 8) + (s.store_no * 3) % 5 + {INSPECTION_EVERY_DAYS} * CAST(k.k AS INTEGER) AS day_idx,
+           u(s.store_no * 100 + CAST(k.k AS INTEGER), 'inspection') < CASE WHEN s.promise = 'over'
+                THEN {INSPECTION_FAIL_SHARE['over']!r} ELSE {INSPECTION_FAIL_SHARE['other']!r} END AS fails
+    FROM _store s CROSS JOIN range({N_DAYS // INSPECTION_EVERY_DAYS + 1}) k(k)
+)
+SELECT store_id, {_date(CALENDAR_START)} + day_idx,
+       CASE WHEN fails THEN 45 + floor(24 * u(store_no * 100 + day_idx, 'score'))
+            ELSE 75 + floor(25 * u(store_no * 100 + day_idx, 'score')) END,
+       CASE WHEN fails THEN 1 + CAST(floor(2 * u(store_no * 100 + day_idx, 'critical')) AS INTEGER) ELSE 0 END,
+       CAST(floor(3 * u(store_no * 100 + day_idx, 'major')) AS INTEGER),
+       CAST(floor(5 * u(store_no * 100 + day_idx, 'minor')) AS INTEGER),
+       NULL, 'routine'
+FROM rounds WHERE day_idx < {N_DAYS} ORDER BY store_no, day_idx;""",
         "customers": """
 INSERT INTO customers
 WITH firsts AS (

@@ -287,6 +287,22 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         RowCheck('"closes_at" <> "opens_at"', "closes_at",
                  "closes_at equals opens_at; a day open around the clock is 00:00 to 24:00"),
     )),
+    TableContract("inspections", "one row per offline inspection / audit of a store and day", (
+        Column("store_id", "VARCHAR", True),
+        _when("inspected_on", "DATE", "event", True),
+        Column("score", "DOUBLE", min_value=0, max_value=100),
+        Column("violations_critical", "INTEGER", min_value=0),
+        Column("violations_major", "INTEGER", min_value=0),
+        Column("violations_minor", "INTEGER", min_value=0),
+        Column("passed", "BOOLEAN"),
+        Column("inspection_type", "VARCHAR"),
+    ), key=("store_id", "inspected_on"), foreign_keys=(
+        ForeignKey("store_id", "stores", "store_id"),
+    ), row_checks=(
+        RowCheck('"score" IS NOT NULL OR "passed" IS NOT NULL OR "violations_critical" IS NOT NULL '
+                 'OR "violations_major" IS NOT NULL OR "violations_minor" IS NOT NULL', "score",
+                 "an inspection needs a result: a score, a pass, or violation counts"),
+    )),
 )}
 
 #: Dependency order: parents before children.

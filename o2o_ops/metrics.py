@@ -15,6 +15,7 @@ Where the numbers come from (each a CTE of :func:`kpi_sql`):
 - ``rep``: ``order_facts`` for distinct and repeat customers;
 - ``h``: ``rollup_store_hour`` and ``stores`` over the capacity calendar (opening hours per store
   and weekday where ``store_hours`` gives them, else the global setting), for capacity utilisation;
+- ``ins``: ``inspection_facts`` (the optional table inspections, by inspected_on), for inspection KPIs;
 - ``sym``: the symmetry index per store (:mod:`o2o_ops.kpis.symmetry_index`), then weighted.
 """
 
@@ -127,6 +128,13 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
         params |= filters.params("facts")
     if "h" in sources:
         ctes.append(_capacity_cte(filters, grain, params))
+    if "ins" in sources:
+        params["inspection_pass_score"] = config.get_float("O2O_INSPECTION_PASS_SCORE")
+        params |= filters.params("hours")
+        ctes.append(f"""ins AS (SELECT {_select_keys(k_o)},
+    {generated.inspection_sums(measures)}
+  FROM (SELECT *, coalesce(passed, score >= $inspection_pass_score, violations_critical = 0) AS is_passed
+        FROM inspection_facts) WHERE {filters.where_sql('hours')} GROUP BY ALL)""")
     if "sym" in sources:
         k_st = k_o if grain == "store" else [*k_o, ("store_id", "store_id")]
         ctes.append(f"""st AS (SELECT {_select_keys(k_st)},
@@ -138,7 +146,7 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     ctes.append(f"g AS ({groups})")
 
     joins = ["LEFT JOIN o ON " + _join_on("g", "o", k_o)]
-    for name in ("k", "f", "rep", "h", "sym"):
+    for name in ("k", "f", "rep", "h", "ins", "sym"):
         if name in sources:
             joins.append(f"LEFT JOIN {name} ON " + _join_on("g", name, k_o))
     select = [f"g.{o}" for o, _ in k_o] + [

@@ -284,3 +284,96 @@ def test_map_colours_stores_by_their_online_rating(tmp_path):
     points = {r["store_id"]: r["kpi_text"] for r in next(l for l in spec["layers"] if l["id"] == "stores")["data"]}
     assert points == {"S1": "4.50 ★", "S2": "4.00 ★", "S3": "—"}
     assert "Listed (online) rating" in at.html[0].value
+
+
+# ------------------------------------------------------------------------------ inspections
+
+def test_inspection_kpis_per_store_and_the_pass_score_setting(plain_con, monkeypatch):
+    by_store = metrics.compute(plain_con, WINDOW, "store", symmetry.INSPECTION_KPIS).set_index("store_id")
+    # S1: 62 (fails) and 88 (passes); 6 and 1 violations; S2 passed, no counts; S3 2 minor, no critical
+    assert by_store.loc["S1", "inspection_pass_rate"] == 0.5 and by_store.loc["S1", "violations_per_inspection"] == 3.5
+    assert by_store.loc["S1", "avg_inspection_score"] == 75 and by_store.loc["S1", "inspections"] == 2
+    assert by_store.loc["S2", "inspection_pass_rate"] == 1 and pd.isna(by_store.loc["S2", "violations_per_inspection"])
+    assert by_store.loc["S3", "inspection_pass_rate"] == 1 and by_store.loc["S3", "violations_per_inspection"] == 2
+    assert pd.isna(by_store.loc["S3", "avg_inspection_score"])       # never scored: no value, not 0
+    # a pass score of 60 lets S1's 62 pass: every inspection in the window passed
+    monkeypatch.setenv("O2O_INSPECTION_PASS_SCORE", "60")
+    assert metrics.compute(plain_con, WINDOW, "total", ["inspection_pass_rate"]).iloc[0, 1] == 1.0
+    # by week: 11-02 week holds S1's 62, S2, S3; 11-09 week S1's 88
+    weekly = metrics.compute(plain_con, WINDOW, "week", ["inspections"])
+    assert weekly["inspections"].tolist() == [3, 1]
+    # not defined per campaign or channel
+    assert metrics.compute(plain_con, WINDOW, "campaign", ["inspection_pass_rate"])["inspection_pass_rate"].isna().all()
+
+
+def test_rating_vs_inspections_puts_high_rated_failing_stores_first(plain_con):
+    table = symmetry.rating_vs_inspections(plain_con, WINDOW)
+    assert table["store_id"].tolist() == ["S1", "S2", "S3"]      # S1: listed 4.5, failed one of two
+    assert table["failed_inspection"].tolist() == [True, False, False]
+    mapped = symmetry.map_stores(plain_con, WINDOW, kpis=("inspection_pass_rate",)).set_index("store_id")
+    assert mapped["inspection_pass_rate"].to_dict() == {"S1": 0.5, "S2": 1.0, "S3": 1.0}
+
+
+def test_symmetry_page_sets_the_online_rating_against_inspections(tmp_path, monkeypatch):
+    from apptest_util import open_page, texts
+    from tiny import TABLE_ROWS as ROWS
+
+    monkeypatch.setenv("O2O_MIN_REVIEWS", "1")
+    query = {"from": "2026-11-02", "to": "2026-11-15"}
+    at = open_page("pages/symmetry.py", build_tiny(tmp_path / "p.duckdb"), query=query)
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    # the page clamps the link's end to the last order date (11-10): S1's passing 11-12 is out;
+    # 2 of 3 passed, violations 6 + 2 over 2 inspections with counts
+    assert shown["Inspection pass rate"] == "66.7%" and shown["Violations per inspection"] == "4.00"
+    assert "1 of 3 inspected stores failed at least one inspection" in texts(at)
+    table = next(d.value for d in at.dataframe if "inspection_pass_rate" in d.value.columns)
+    assert table["store_id"].tolist() == ["S1", "S2", "S3"]
+    bare = open_page("pages/symmetry.py", build_tiny(tmp_path / "b.duckdb", {**ROWS, "inspections": []}), query=query)
+    assert not bare.exception
+    assert "Not provided: the warehouse holds no inspections" in texts(bare)
+
+
+def test_inspections_import_checks(tmp_path):
+    wh = tmp_path / "o2o.duckdb"
+    build_tiny(wh, {**TABLE_ROWS, "inspections": []})
+    header = ["store_id", "inspected_on", "score", "violations_critical", "violations_major", "violations_minor",
+              "passed", "inspection_type"]
+    path = _write(tmp_path / "in", "inspections.csv", header, [
+        ("S1", "2026-11-04", 62, 1, 2, 3, "", "routine"),
+        ("S1", "2026-11-05", 140, "", "", "", "", "routine"),    # row 3: score over 100
+        ("S1", "2026-11-06", "", -1, "", "", "", "routine"),     # row 4: negative count
+        ("S2", "2026-11-05", "", "", "", "", "", "routine"),     # row 5: no result at all
+        ("S2", "2026-11-07", 80, "", "", "", "maybe", ""),       # row 6: pass is true/false
+        ("S404", "2026-11-05", 90, "", "", "", "", ""),          # row 7: unknown store
+        ("S1", "2026-11-04", 70, "", "", "", "", ""),            # row 8: same store and day as row 2
+    ])
+    with pytest.raises(ingest.ImportRejected) as err:
+        ingest.import_file("inspections", path, warehouse=wh)
+    found = {(p.kind, p.row, p.column) for p in err.value.problems}
+    assert found == {("out_of_range", 3, "score"), ("negative_value", 4, "violations_critical"),
+                     ("invalid_row", 5, "score"), ("wrong_type", 6, "passed"), ("unknown_reference", 7, "store_id"),
+                     ("duplicate_key", 8, "store_id + inspected_on")}
+    assert "an inspection needs a result" in " ".join(str(p) for p in err.value.problems)
+    ok = _write(tmp_path / "ok", "inspections.csv", header, [("S1", "2026-11-04", 62, 1, 2, 3, "", "routine")])
+    ingest.import_file("inspections", ok, warehouse=wh)
+    con = db.connect(wh)
+    try:
+        assert metrics.compute(con, WINDOW, "total", ["inspection_pass_rate"]).iloc[0, 1] == 0.0
+    finally:
+        con.close()
+
+
+def test_demo_over_promisers_fail_inspections(ro_con):
+    from o2o_ops import demo
+
+    table = symmetry.rating_vs_inspections(ro_con, Filters())
+    over = table["store_id"].isin(demo.planted_store_ids(ro_con)["over_promisers"])
+
+    def fail_share(rows):
+        return 1 - (rows["inspection_pass_rate"] * rows["inspections"]).sum() / rows["inspections"].sum()
+
+    assert fail_share(table[over]) == pytest.approx(demo.INSPECTION_FAIL_SHARE["over"], abs=0.25)
+    assert fail_share(table[~over]) == pytest.approx(demo.INSPECTION_FAIL_SHARE["other"], abs=0.07)
+    # listed 4.7-4.9 and failing: they lead the table
+    assert table.head(3)["store_id"].isin(demo.planted_store_ids(ro_con)["over_promisers"]).all()

@@ -73,6 +73,13 @@ EXPECTED_TOTAL = {
     "promises_due": 4,
     # listed rating once per order: O1, O2 at S1 (4.5), O3, O4 at S2 (4.0); S3 lists none
     "online_rating": (4.5 * 2 + 4.0 * 2) / 4,
+    # tiny.INSPECTIONS in the window: 4, passed 3 (S1's 62 fails); violations 6 + 1 + 2 over 3
+    # inspections with counts, critical 1 + 0 + 0 over the same 3; scores 62 and 88
+    "inspections": 4,
+    "inspection_pass_rate": 3 / 4,
+    "violations_per_inspection": 9 / 3,
+    "critical_violations_per_inspection": 1 / 3,
+    "avg_inspection_score": (62 + 88) / 2,
 }
 
 

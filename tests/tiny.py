@@ -64,10 +64,23 @@ PROMISES = [
     ("O6", None, 10),
 ]
 
+# Offline inspections. In the window: S1 on 11-04 scored 62 with 1 critical, 2 major and 3 minor
+# violations (fails: below the pass score 70), S1 on 11-12 scored 88 with 1 major (passes), S2 on
+# 11-05 passed (no score, no counts), S3 on 11-06 had 2 minor violations and no score (passes: no
+# critical one). S1 on 10-20 (outside the window) failed.
+INSPECTIONS = [
+    # store_id, inspected_on, score, critical, major, minor, passed, inspection_type
+    ("S1", "2026-11-04", 62, 1, 2, 3, None, "routine"),
+    ("S1", "2026-11-12", 88, 0, 1, 0, None, "follow-up"),
+    ("S2", "2026-11-05", None, None, None, None, True, "routine"),
+    ("S3", "2026-11-06", None, 0, 0, 2, None, "routine"),
+    ("S1", "2026-10-20", None, None, None, None, False, "routine"),
+]
+
 TABLE_ROWS = {
     "stores": STORES, "campaigns": CAMPAIGNS, "customers": CUSTOMERS, "orders": ORDERS,
     "redemptions": REDEMPTIONS, "reviews": REVIEWS, "refunds": REFUNDS, "costs": COSTS,
-    "order_promises": PROMISES,
+    "order_promises": PROMISES, "inspections": INSPECTIONS,
 }
 
 

@@ -27,7 +27,7 @@ from o2o_ops.kpis import symmetry_index
 from o2o_ops.kpis.measures import LATE_TABLES, MEASURES, measures_in
 
 # source of each measure -> the alias of the CTE metrics.kpi_sql computes it in
-SOURCE_ALIAS = {"orders": "o", "costs": "k", "customers": "rep", "capacity": "h"}
+SOURCE_ALIAS = {"orders": "o", "costs": "k", "customers": "rep", "capacity": "h", "inspections": "ins"}
 MEDIAN_ALIAS = "f"
 INDEX_ALIAS = "sym"
 
@@ -203,6 +203,23 @@ KPI_LIST: tuple[Kpi, ...] = (
            "stars", True, "symmetry", "listed_rating_order_sum", "count_orders_listed"),
     _sum("promises_due", "Promises due", "Paid orders whose own promise is due (the late-against-the-promise rate's "
          "denominator).", "count", None, "symmetry", "count_promise_due"),
+    # offline inspections / audits (optional table inspections), counted by inspected_on
+    _sum("inspections", "Inspections", "Offline inspections (audits) of the stores in the period, by inspected_on.",
+         "count", None, "quality", "count_inspections", grains_without=_NO_CAPACITY),
+    _ratio("inspection_pass_rate", "Inspection pass rate",
+           "Inspections passed / inspections with a result. Passed: the inspection's own pass/fail where given, else "
+           "score ≥ O2O_INSPECTION_PASS_SCORE, else no critical violation. Not defined per channel or campaign.",
+           "percent", True, "quality", "count_inspections_passed", "count_inspections_judged",
+           grains_without=_NO_CAPACITY),
+    _ratio("violations_per_inspection", "Violations per inspection",
+           "Violations found (critical + major + minor) / inspections with violation counts.",
+           "per_item", False, "quality", "violations_sum", "count_inspections_counted", grains_without=_NO_CAPACITY),
+    _ratio("critical_violations_per_inspection", "Critical violations per inspection",
+           "Critical violations found / inspections with a critical-violation count.",
+           "per_item", False, "quality", "critical_violations_sum", "count_inspections_critical_counted",
+           grains_without=_NO_CAPACITY),
+    _ratio("avg_inspection_score", "Average inspection score", "Mean inspection score (0–100) over scored inspections.",
+           "score", True, "quality", "inspection_score_sum", "count_inspections_scored", grains_without=_NO_CAPACITY),
 )
 
 KPIS: dict[str, Kpi] = {k.name: k for k in KPI_LIST}

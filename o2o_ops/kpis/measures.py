@@ -10,6 +10,8 @@ contract tables and optional columns it needs. Four kinds:
 - a *slice* (``of`` + ``where``): another order measure restricted to a dimension the rollup
   keeps (e.g. campaign orders only), evaluated when the rollup is queried; no column of its own.
 - ``source="costs"``: ``amount`` of the cost rollup restricted to some cost types.
+- ``source="inspections"`` with ``agg``: an aggregate over ``inspection_facts`` (one row per
+  inspection of the optional table ``inspections``, by its date), computed per group by metrics.py.
 - ``source="customers"`` / ``"capacity"``: quantities that are not sums over orders (distinct
   customers; capacity hours of a calendar); metrics.py computes them per group, they are declared
   here so that KPIs name them and the layer knows their inputs.
@@ -33,7 +35,7 @@ class Measure:
     name: str
     description: str
     unit: str                           # a unit of o2o_ops.units
-    source: str = "orders"              # orders | costs | customers | capacity
+    source: str = "orders"              # orders | costs | customers | capacity | inspections
     agg: str | None = None              # count | sum (order measures with a rollup column)
     expr: str | None = None             # the summed order_facts expression (agg == "sum")
     where: str | None = None            # order_facts condition (orders), cost condition (costs)
@@ -153,6 +155,29 @@ MEASURE_LIST: tuple[Measure, ...] = (
          "listed_rating", unit="stars", where="listed_rating IS NOT NULL", inputs=("orders", "stores.listed_rating")),
     _count("count_orders_listed", "Orders (any status) at stores with a listed rating.", "listed_rating IS NOT NULL",
            inputs=("orders", "stores.listed_rating")),
+    # --- inspections (optional table): aggregates over inspection_facts, by inspected_on -------
+    Measure("count_inspections", "Inspections of the stores.", "count", source="inspections", agg="count",
+            inputs=("inspections",)),
+    Measure("count_inspections_judged", "Inspections with a pass/fail: passed given, else a score, else violation counts.",
+            "count", source="inspections", agg="count", where="is_passed IS NOT NULL", inputs=("inspections",)),
+    Measure("count_inspections_passed", "Inspections passed (passed, else score >= O2O_INSPECTION_PASS_SCORE, else no "
+            "critical violation).", "count", source="inspections", agg="count", where="is_passed",
+            inputs=("inspections",)),
+    Measure("violations_sum", "Violations found (critical + major + minor).", "count", source="inspections", agg="sum",
+            expr="violations_total", inputs=("inspections.violations_critical|inspections.violations_major"
+                                             "|inspections.violations_minor",)),
+    Measure("count_inspections_counted", "Inspections with violation counts.", "count", source="inspections",
+            agg="count", where="violations_total IS NOT NULL",
+            inputs=("inspections.violations_critical|inspections.violations_major|inspections.violations_minor",)),
+    Measure("critical_violations_sum", "Critical violations found.", "count", source="inspections", agg="sum",
+            expr="violations_critical", inputs=("inspections.violations_critical",)),
+    Measure("count_inspections_critical_counted", "Inspections with a critical-violation count.", "count",
+            source="inspections", agg="count", where="violations_critical IS NOT NULL",
+            inputs=("inspections.violations_critical",)),
+    Measure("inspection_score_sum", "Sum of inspection scores (0-100).", "score", source="inspections", agg="sum",
+            expr="score", inputs=("inspections.score",)),
+    Measure("count_inspections_scored", "Inspections with a score.", "count", source="inspections", agg="count",
+            where="score IS NOT NULL", inputs=("inspections.score",)),
 )
 
 MEASURES: dict[str, Measure] = {m.name: m for m in MEASURE_LIST}
@@ -209,6 +234,8 @@ def _check() -> None:
             assert m.agg in ("count", "sum") and (m.agg == "count" or m.expr), m.name
         elif m.source == "costs":
             assert m.where, m.name
+        elif m.source == "inspections":
+            assert m.agg in ("count", "sum") and (m.agg == "count" or m.expr), m.name
     for formula in FORMULAS.values():
         names_in(formula)
 

@@ -104,6 +104,18 @@ CREATE TABLE IF NOT EXISTS store_hours (       -- one row per store x ISO weekda
     PRIMARY KEY (store_id, iso_weekday, opens_at)
 );
 
+CREATE TABLE IF NOT EXISTS inspections (       -- one row per offline inspection / audit of a store and day
+    store_id            VARCHAR NOT NULL REFERENCES stores (store_id),
+    inspected_on        DATE    NOT NULL,
+    score               DOUBLE  CHECK (score BETWEEN 0 AND 100),
+    violations_critical INTEGER CHECK (violations_critical >= 0),
+    violations_major    INTEGER CHECK (violations_major >= 0),
+    violations_minor    INTEGER CHECK (violations_minor >= 0),
+    passed              BOOLEAN,
+    inspection_type     VARCHAR,               -- routine, follow-up, complaint, ...
+    PRIMARY KEY (store_id, inspected_on)
+);
+
 -- Bookkeeping: what was loaded, when, by whom. Written by demo and import.
 CREATE TABLE IF NOT EXISTS import_log (
     imported_at   TIMESTAMP NOT NULL,
