@@ -111,10 +111,39 @@ def reviews_without_redemptions(con: duckdb.DuckDBPyConnection, *, live: bool = 
     """, {"examples": EXAMPLES})
 
 
+_DISCOUNT_DIRECTION_SQL = """
+    WITH observed AS (
+        SELECT campaign_id, count(*) AS count_orders,
+               CAST(sum(discount_amount) AS DOUBLE) / sum(list_price) AS observed_discount_share
+        FROM orders
+        WHERE campaign_id IS NOT NULL AND list_price > 0 AND discount_amount IS NOT NULL
+        GROUP BY campaign_id
+    )
+    SELECT c.campaign_id, c.name, c.discount_rate, o.observed_discount_share, o.count_orders
+    FROM campaigns c JOIN observed o ON o.campaign_id = c.campaign_id
+    WHERE c.discount_rate IS NOT NULL AND o.count_orders >= 5
+      AND abs(o.observed_discount_share - c.discount_rate) > 0.1
+      AND abs(o.observed_discount_share - (1 - c.discount_rate)) < abs(o.observed_discount_share - c.discount_rate)
+"""
+
+
+def discount_direction(con: duckdb.DuckDBPyConnection, *, live: bool = False) -> pd.DataFrame:
+    """Campaigns whose ``discount_rate`` reads the wrong way round against their own orders (one
+    row per campaign): the contract's rate is the share *taken off* (0.2 = 20 % off); a rate of
+    0.8 whose orders were discounted ~20 % was written as the share paid. Flagged when the
+    campaign's orders (5 at least, with a list price and a discount) were discounted closer to
+    ``1 − rate`` than to the rate, and more than 0.1 away from it."""
+    if stored := _stored(con, "discount_direction", live):
+        return db.run(con, f"SELECT campaign_id, name, discount_rate, observed_discount_share, count_orders "
+                           f"FROM {stored} ORDER BY campaign_id LIMIT $examples", {"examples": EXAMPLES})
+    return db.run(con, f"{_DISCOUNT_DIRECTION_SQL} ORDER BY c.campaign_id LIMIT $examples", {"examples": EXAMPLES})
+
+
 _COUNT_LIVE = {
     "stores_without_coordinates": "SELECT count(*) FROM stores WHERE lat IS NULL OR lon IS NULL OR (lat = 0 AND lon = 0)",
     "reviews_without_redemptions": """SELECT count(*) FROM reviews v JOIN orders o USING (order_id)
         WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.order_id = v.order_id)""",
+    "discount_direction": f"SELECT count(*) FROM ({_DISCOUNT_DIRECTION_SQL})",
 }
 
 
@@ -129,6 +158,7 @@ CHECKS = {
     "date_gaps": (date_gaps, "days without any order between the first and last order"),
     "stores_without_coordinates": (stores_without_coordinates, "stores with no usable lat/lon"),
     "reviews_without_redemptions": (reviews_without_redemptions, "reviews of never-redeemed orders"),
+    "discount_direction": (discount_direction, "campaigns whose discount_rate looks like the share paid, not taken off"),
 }
 
 

@@ -377,3 +377,28 @@ def test_demo_over_promisers_fail_inspections(ro_con):
     assert fail_share(table[~over]) == pytest.approx(demo.INSPECTION_FAIL_SHARE["other"], abs=0.07)
     # listed 4.7-4.9 and failing: they lead the table
     assert table.head(3)["store_id"].isin(demo.planted_store_ids(ro_con)["over_promisers"]).all()
+
+
+# ------------------------------------------------------------------------------ discount direction
+
+def test_a_discount_rate_written_as_the_share_paid_is_flagged(tmp_path):
+    from o2o_ops import data_checks
+    from tiny import CAMPAIGNS, ORDERS
+
+    # K2 says 0.8 but its 5 orders were discounted 20 %: written as the share paid. K3 says 0.3
+    # and gave 25 %: within 0.1, fine. K4 says 0.8 with 4 orders only: too few to judge.
+    campaigns = CAMPAIGNS + [("K2", "Pay 80%", "coupon", "app", "2026-11-02", "2026-11-15", 100, 0.8),
+                             ("K3", "Thirty off", "coupon", "app", "2026-11-02", "2026-11-15", 100, 0.3),
+                             ("K4", "Few", "coupon", "app", "2026-11-02", "2026-11-15", 100, 0.8)]
+    extra = [(f"D{k}{i}", "C1", "S1", "2026-11-05 10:00", 100, 100 - off, k, "app", off, 0, "paid", None, None)
+             for k, off, n in (("K2", 20, 5), ("K3", 25, 5), ("K4", 20, 4)) for i in range(n)]
+    con = db.connect(build_tiny(tmp_path / "d.duckdb", {**TABLE_ROWS, "campaigns": campaigns, "orders": ORDERS + extra}))
+    try:
+        flagged = data_checks.discount_direction(con)
+        assert flagged["campaign_id"].tolist() == ["K2"]
+        assert flagged["observed_discount_share"].iloc[0] == pytest.approx(0.2)
+        assert data_checks.discount_direction(con, live=True).equals(flagged)
+        counts = data_checks.run_all(con).set_index("check")["count_problems"]
+        assert counts["discount_direction"] == 1
+    finally:
+        con.close()

@@ -148,11 +148,11 @@ def test_warehouse_views(warehouse: Path):
         summary = data_page.warehouse_summary(con)
         assert dict(zip(summary["table_name"], summary["count_rows"])) == {
             "stores": 4, "campaigns": 1, "customers": 5, "orders": 6, "redemptions": 4,
-            "reviews": 5, "refunds": 1, "costs": 4}
+            "reviews": 5, "refunds": 1, "costs": 4, "store_hours": 0, "inspections": 0}
         checks = data_page.quality_checks(con)
         assert dict(zip(checks["check"], checks["count_problems"])) == {
             "orphans": 0, "date_gaps": DAYS_MISSING, "stores_without_coordinates": 1,
-            "reviews_without_redemptions": 1}
+            "reviews_without_redemptions": 1, "discount_direction": 0}
         assert data_page.quality_check_rows(con, "reviews_without_redemptions")["review_id"].tolist() == ["R3"]
         with pytest.raises(ValueError, match="unknown quality check"):
             data_page.quality_check_rows(con, "drop table stores")
@@ -206,8 +206,8 @@ def test_page_shows_log_tables_and_quality_checks(warehouse: Path):
     (tables,) = frame_with(at, "count_rows")
     assert dict(zip(tables["table_name"], tables["count_rows"]))["customers"] == 5
     (checks,) = frame_with(at, "description")
-    assert checks["count_problems"].tolist() == [0, DAYS_MISSING, 1, 1]
-    assert "3 of 4 checks find something" in texts(at)
+    assert checks["count_problems"].tolist() == [0, DAYS_MISSING, 1, 1, 0]
+    assert "3 of 5 checks find something" in texts(at)
     # The first check that finds something is shown; choosing another shows its rows.
     assert at.selectbox(key="data_quality_check").value == "date_gaps"
     (gaps,) = frame_with(at, "days_missing")
@@ -354,7 +354,7 @@ def test_quality_checks_run_live_on_a_warehouse_without_stored_results(warehouse
         checks = data_page.quality_checks(con)
         assert dict(zip(checks["check"], checks["count_problems"])) == {
             "orphans": 0, "date_gaps": DAYS_MISSING, "stores_without_coordinates": 1,
-            "reviews_without_redemptions": 1}
+            "reviews_without_redemptions": 1, "discount_direction": 0}
         assert data_page.quality_check_rows(con, "reviews_without_redemptions")["review_id"].tolist() == ["R3"]
     finally:
         con.close()
