@@ -29,6 +29,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_INSPECTION_PASS_SCORE", "70",
             "Score (0-100) an inspection needs to pass when the inspections table gives no pass/fail "
             "(without a score either: passed when no critical violation)."),
+    Setting("O2O_COUPON_REDEEM_DAYS", "15",
+            "Days after a coupon is received within which a redemption counts for the received → redeemed rate."),
     Setting("O2O_MIN_REVIEWS", "5",
             "Reviews a store needs before its review-based KPIs are ranked, compared or flagged."),
     Setting("O2O_ATTENTION_RATING_GAP", "0.5",

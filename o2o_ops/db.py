@@ -42,11 +42,11 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 CONTRACT_TABLES = (
     "stores", "campaigns", "customers", "orders", "redemptions", "reviews", "refunds", "costs",
-    "store_hours", "inspections",
+    "store_hours", "inspections", "events",
 )
 #: Contract tables added after the first release (issue #16): a warehouse built before them lacks
 #: them and is refreshed (``create_schema`` adds them), not refused.
-OPTIONAL_TABLES = ("store_hours", "inspections")
+OPTIONAL_TABLES = ("store_hours", "inspections", "events")
 
 
 class WarehouseError(RuntimeError):

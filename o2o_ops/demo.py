@@ -53,6 +53,10 @@ These are the facts the dashboard should find; :data:`PLANTED` states them for t
 * **Inspections** — every store is inspected every 8 weeks (scores only, no pass/fail given):
   over-promisers fail half of them (score 45–68, 1–2 critical violations), other stores 10%
   (passing: 75–99, none critical) — rated high online, failing offline.
+* **Online funnel** — each campaign has its own click-through (2–8%), receive (30–70% of clicks)
+  and received → ordered (20–60%) rates, drawn per seed and recorded in ``warehouse_meta`` (key
+  ``demo_funnel_rates``). Every paid campaign order follows a coupon its customer received 10 min
+  to 2 days before; the other coupons, clicks and impressions are counted per store and day.
 * **Seasonality** — weekday profiles per category (restaurants and hotels peak Fri–Sat, beauty
   Sat–Sun, car rental Fri) and Chinese public holidays ×1.6 (restaurants ×0.7 over Spring
   Festival).
@@ -154,6 +158,12 @@ PROMISE_LATE_SHARE = {"over": 0.40, "other": 0.10}
 # Offline inspections: every 8 weeks per store, scored 0-100 (no pass/fail given: the score decides)
 INSPECTION_EVERY_DAYS = 56
 INSPECTION_FAIL_SHARE = {"over": 0.50, "other": 0.10}
+# The online funnel (optional table events): each campaign's own rates, drawn per seed (SQL over
+# _campaign) and recorded in warehouse_meta (key demo_funnel_rates).
+FUNNEL_RATES = {"ctr": (0.02, 0.08), "receive": (0.30, 0.70), "order": (0.20, 0.60)}
+FUNNEL_RATE_SQL = {name: f"round({lo!r} + {hi - lo!r} * u(campaign_no, 'funnel-{name}'), 3)"
+                   for name, (lo, hi) in FUNNEL_RATES.items()}
+FUNNEL_META_KEY = "demo_funnel_rates"
 SHORT_HOURS = ("11:00", "19:00")   # every day; 8 open hours
 SHORT_OPEN_HOURS = 8
 
@@ -196,6 +206,9 @@ PLANTED: dict = {
                     "fail_share": {"over_promisers": INSPECTION_FAIL_SHARE["over"],
                                    "other_stores": INSPECTION_FAIL_SHARE["other"]},
                     "rule": "failing: score 45-68 and 1-2 critical violations; passing: score 75-99, none critical"},
+    "funnel": {"rates": FUNNEL_RATES, "rule": "one click-through, receive and received -> ordered rate per campaign, "
+               "drawn per seed; a coupon before every paid campaign order, the rest anonymous",
+               "recorded_in": "warehouse_meta key demo_funnel_rates"},
 }
 
 
@@ -720,6 +733,43 @@ SELECT store_id, {_date(CALENDAR_START)} + day_idx,
        CAST(floor(5 * u(store_no * 100 + day_idx, 'minor')) AS INTEGER),
        NULL, 'routine'
 FROM rounds WHERE day_idx < {N_DAYS} ORDER BY store_no, day_idx;""",
+        "events": f"""
+INSERT INTO events
+WITH rates AS (   -- each campaign's planted funnel: click-through, receive and received -> ordered rates
+    SELECT campaign_no, {FUNNEL_RATE_SQL['ctr']} AS ctr, {FUNNEL_RATE_SQL['receive']} AS receive_rate,
+           {FUNNEL_RATE_SQL['order']} AS order_rate
+    FROM _campaign
+),
+cells AS (        -- paid campaign orders per campaign x store x day, and the events behind them
+    SELECT o.campaign_no, o.campaign_id, o.channel, o.store_id, o.day_idx, count(*) AS n_paid,
+           any_value(r.ctr) AS ctr, any_value(r.receive_rate) AS receive_rate, any_value(r.order_rate) AS order_rate
+    FROM _o o JOIN rates r USING (campaign_no)
+    WHERE NOT o.is_cancelled
+    GROUP BY o.campaign_no, o.campaign_id, o.channel, o.store_id, o.day_idx
+),
+counted AS (
+    SELECT *, CAST(round(n_paid / order_rate) AS BIGINT) AS n_received FROM cells
+),
+funnel AS (
+    SELECT *, CAST(round(n_received / receive_rate) AS BIGINT) AS n_clicks,
+           CAST(round(n_received / receive_rate / ctr) AS BIGINT) AS n_impressions
+    FROM counted
+)
+-- one coupon received by each customer before each paid campaign order (10 min to 2 days before)
+SELECT 'coupon_received', ts(ordered_s - 600 - CAST(floor(u(idx, 'coupon-at') * 172200) AS BIGINT)), 1,
+       campaign_id, channel, store_id, customer_id
+FROM _o WHERE campaign_no IS NOT NULL AND NOT is_cancelled
+UNION ALL   -- coupons received by visitors who never ordered, counted per store and day
+SELECT 'coupon_received', ts({_EPOCH_START} + 86400 * day_idx + 9 * 3600), n_received - n_paid,
+       campaign_id, channel, store_id, NULL
+FROM funnel WHERE n_received > n_paid
+UNION ALL
+SELECT 'click', ts({_EPOCH_START} + 86400 * day_idx + 8 * 3600), n_clicks, campaign_id, channel, store_id, NULL
+FROM funnel WHERE n_clicks > 0
+UNION ALL
+SELECT 'impression', ts({_EPOCH_START} + 86400 * day_idx + 8 * 3600), n_impressions, campaign_id, channel,
+       store_id, NULL
+FROM funnel WHERE n_impressions > 0;""",
         "customers": """
 INSERT INTO customers
 WITH firsts AS (
@@ -848,9 +898,13 @@ def build_demo(
             "INSERT INTO import_log VALUES ($1, 'demo', $2, $3, $4, 0, 0)",
             [(now, f"demo seed={seed}", table, n) for table, n in counts.items()])
         effects = dict(con.execute("SELECT campaign_id, effect FROM _campaign ORDER BY campaign_no").fetchall())
+        funnel = {cid: {"ctr": ctr, "receive": receive, "order": order} for cid, ctr, receive, order in con.execute(
+            f"SELECT campaign_id, {FUNNEL_RATE_SQL['ctr']}, {FUNNEL_RATE_SQL['receive']}, {FUNNEL_RATE_SQL['order']} "
+            "FROM _campaign ORDER BY campaign_no").fetchall()}
         con.executemany("INSERT OR REPLACE INTO warehouse_meta VALUES ($1, $2)", [
             ("source", "demo"), ("demo_seed", str(seed)), ("demo_orders", str(orders)),
             (EFFECTS_META_KEY, json.dumps(effects, sort_keys=True)),
+            (FUNNEL_META_KEY, json.dumps(funnel, sort_keys=True)),
         ])
         con.execute("DROP TABLE _o; DROP TABLE _store_day; DROP TABLE _store_day_offset")
         report(0.87, "building rollups")

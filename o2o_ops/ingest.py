@@ -176,6 +176,10 @@ def _when(name: str, type_: str, window: str, required: bool = False) -> Column:
     return Column(name, type_, required, window=window)
 
 
+#: The online funnel's event types (the optional table events), in funnel order where they have one.
+EVENT_TYPES = ("impression", "click", "coupon_received", "shared", "favourited")
+
+
 def _after_order(column: str, what: str) -> tuple[Chronology, ...]:
     return (Chronology(column, "order_id", "orders", "ordered_at", what),)
 
@@ -302,6 +306,19 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         RowCheck('"score" IS NOT NULL OR "passed" IS NOT NULL OR "violations_critical" IS NOT NULL '
                  'OR "violations_major" IS NOT NULL OR "violations_minor" IS NOT NULL', "score",
                  "an inspection needs a result: a score, a pass, or violation counts"),
+    )),
+    TableContract("events", "one row per online funnel event, or a count of like events", (
+        Column("event_type", "VARCHAR", True, allowed=EVENT_TYPES),
+        _when("occurred_at", "TIMESTAMP", "event", True),
+        Column("event_count", "INTEGER", min_value=1),
+        Column("campaign_id", "VARCHAR"),
+        Column("channel", "VARCHAR"),
+        Column("store_id", "VARCHAR"),
+        Column("customer_id", "VARCHAR"),
+    ), key=("event_type", "occurred_at", "campaign_id", "channel", "store_id", "customer_id"), key_is_primary=False,
+        foreign_keys=(
+            ForeignKey("campaign_id", "campaigns", "campaign_id"),
+            ForeignKey("store_id", "stores", "store_id"),
     )),
 )}
 

@@ -16,6 +16,7 @@ Where the numbers come from (each a CTE of :func:`kpi_sql`):
 - ``h``: ``rollup_store_hour`` and ``stores`` over the capacity calendar (opening hours per store
   and weekday where ``store_hours`` gives them, else the global setting), for capacity utilisation;
 - ``ins``: ``inspection_facts`` (the optional table inspections, by inspected_on), for inspection KPIs;
+- ``ev``: ``event_facts`` (the optional table events: the online funnel, by occurred_at);
 - ``sym``: the symmetry index per store (:mod:`o2o_ops.kpis.symmetry_index`), then weighted.
 """
 
@@ -135,6 +136,16 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     {generated.inspection_sums(measures)}
   FROM (SELECT *, coalesce(passed, score >= $inspection_pass_score, violations_critical = 0) AS is_passed
         FROM inspection_facts) WHERE {filters.where_sql('hours')} GROUP BY ALL)""")
+    if "ev" in sources:
+        event_sums = generated.event_sums(measures)
+        if "$coupon_redeem_hours" in event_sums:
+            params["coupon_redeem_hours"] = 24 * config.get_float("O2O_COUPON_REDEEM_DAYS")
+        ctes.append(f"""ev AS (SELECT {_select_keys(k_o)},
+    {event_sums}
+  FROM event_facts WHERE {where_r} GROUP BY ALL)""")
+        non_null = [o for o, _ in k_o if o in _NON_NULL_KEYS]
+        cond = " AND ".join(f"{o} IS NOT NULL" for o in non_null) or "TRUE"
+        groups += f" UNION SELECT {', '.join(o for o, _ in k_o)} FROM ev WHERE {cond}"
     if "sym" in sources:
         k_st = k_o if grain == "store" else [*k_o, ("store_id", "store_id")]
         ctes.append(f"""st AS (SELECT {_select_keys(k_st)},
@@ -146,7 +157,7 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     ctes.append(f"g AS ({groups})")
 
     joins = ["LEFT JOIN o ON " + _join_on("g", "o", k_o)]
-    for name in ("k", "f", "rep", "h", "ins", "sym"):
+    for name in ("k", "f", "rep", "h", "ins", "ev", "sym"):
         if name in sources:
             joins.append(f"LEFT JOIN {name} ON " + _join_on("g", name, k_o))
     select = [f"g.{o}" for o, _ in k_o] + [

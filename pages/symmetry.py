@@ -18,6 +18,8 @@ campaign_phases = warehouse.cached(symmetry.campaign_phases)
 low_rated_reviews = warehouse.cached(symmetry.low_rated_reviews)
 promises_provided = warehouse.cached(symmetry.promises_provided)
 late_vs_promise_by_store = warehouse.cached(symmetry.late_vs_promise_by_store)
+inspections_provided = warehouse.cached(symmetry.inspections_provided)
+rating_vs_inspections = warehouse.cached(symmetry.rating_vs_inspections)
 
 CARD_KPIS = ("symmetry_index", "rating_gap", "wait_gap_minutes", "as_described_rate", "complaint_rate",
              "deal_customer_gap")
@@ -45,6 +47,7 @@ def page() -> None:
     with tabs[0]:
         stores_tab(stores, filters)
         promise_section(filters)
+        inspection_section(filters)
     with tabs[1]:
         attention_tab(filters)
     with tabs[2]:
@@ -87,6 +90,28 @@ def promise_section(filters) -> None:
         "store_id": "Store", "store_name": "Name", "store_city": "City", "store_category": "Category"}
     st.caption(text.md(f"One row per store with a promise due, latest first · {filters.describe()}"))
     frame.table(by_store[cols], "symmetry", filters, key="promises", column_config=config)
+
+
+def inspection_section(filters) -> None:
+    """The online (listed) rating set against the offline inspection record, per store."""
+    st.subheader("Online rating against offline inspections")
+    if not inspections_provided():
+        st.caption("Not provided: the warehouse holds no inspections (the optional table inspections of the "
+                   "warehouse contract).")
+        return
+    stores = rating_vs_inspections(filters)
+    if stores.empty:
+        st.caption(text.md(f"No store with orders was inspected in this view · {filters.describe()}"))
+        return
+    cards = ("inspections", "inspection_pass_rate", "violations_per_inspection", "avg_inspection_score")
+    frame.kpi_cards(warehouse.kpis(filters, "total", cards).iloc[0], cards, columns=4)
+    failing = int(stores["failed_inspection"].sum())
+    st.caption(text.md(f"{failing} of {len(stores)} inspected stores failed at least one inspection; they come first, "
+                       f"the highest online rating first · {filters.describe()}"))
+    cols = ["store_id", "store_name", "store_city", "store_category", *symmetry.INSPECTION_KPIS]
+    config = frame.kpi_column_config(cols) | {
+        "store_id": "Store", "store_name": "Name", "store_city": "City", "store_category": "Category"}
+    frame.table(stores[cols], "symmetry", filters, key="inspections", column_config=config)
 
 
 def attention_tab(filters) -> None:

@@ -402,3 +402,99 @@ def test_a_discount_rate_written_as_the_share_paid_is_flagged(tmp_path):
         assert counts["discount_direction"] == 1
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------------------ the online funnel (events)
+
+def test_funnel_kpis_by_campaign_and_the_redeem_window(plain_con, monkeypatch):
+    k1 = metrics.compute(plain_con, WINDOW, "campaign", [
+        "impressions", "clicks", "coupons_received", "click_through_rate", "coupon_receive_rate",
+        "received_to_order_rate", "received_to_redeemed_rate", "cost_per_click"]).set_index("campaign_id").loc["K1"]
+    assert (k1["impressions"], k1["clicks"], k1["coupons_received"]) == (200, 10, 5)
+    assert k1["click_through_rate"] == 0.05 and k1["coupon_receive_rate"] == 0.5
+    assert k1["received_to_order_rate"] == 0.4 and k1["received_to_redeemed_rate"] == 0.2
+    assert k1["cost_per_click"] == 30
+    # C1's O1 was redeemed 27 h after the coupon: outside a 1-day window
+    monkeypatch.setenv("O2O_COUPON_REDEEM_DAYS", "1")
+    assert metrics.compute(plain_con, WINDOW, "total", ["received_to_redeemed_rate"]).iloc[0, 1] == 0.0
+    # the 50 impressions of 10-20 count on their own day
+    assert metrics.compute(plain_con, Filters(), "total", ["impressions"]).iloc[0, 1] == 250
+
+
+def test_campaign_funnel_from_impression_to_review(plain_con, tmp_path):
+    from o2o_ops import campaigns
+    from tiny import TABLE_ROWS as ROWS
+
+    funnel = campaigns.campaign_funnel(plain_con, WINDOW, "K1").set_index("stage")
+    # K1: 200 → 10 → 5 coupons → 2 orders (O1, O3) → 1 redeemed (O1) → 1 reviewed (R1)
+    assert funnel["count"].tolist() == [200, 10, 5, 2, 1, 1]
+    assert funnel["share_of_previous"].tolist()[1:] == pytest.approx([0.05, 0.5, 0.4, 0.5, 1.0])
+    con = db.connect(build_tiny(tmp_path / "noevents.duckdb", {**ROWS, "events": []}))
+    try:
+        bare = campaigns.campaign_funnel(con, WINDOW, "K1")
+        assert bare["count"].iloc[:3].isna().all() and bare["count"].iloc[3:].tolist() == [2, 1, 1]
+    finally:
+        con.close()
+
+
+def test_campaigns_page_shows_the_funnel(tmp_path):
+    from apptest_util import open_page, texts
+    from tiny import TABLE_ROWS as ROWS
+
+    query = {"from": "2026-11-02", "to": "2026-11-10", "campaign": "K1"}
+    at = open_page(None, build_tiny(tmp_path / "c.duckdb"), query)
+    at.switch_page("pages/campaigns.py").run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "share_of_previous" in d.value.columns)
+    assert table["count"].tolist() == ["200", "10", "5", "2", "1", "1"]
+    assert table["share_of_previous"].tolist() == ["—", "5.0%", "50.0%", "40.0%", "50.0%", "100.0%"]
+    bare = open_page(None, build_tiny(tmp_path / "b.duckdb", {**ROWS, "events": []}), query)
+    bare.switch_page("pages/campaigns.py").run()
+    assert not bare.exception
+    assert "The online half (impressions, clicks, coupons received) is not provided" in texts(bare)
+
+
+def test_events_import_checks(tmp_path):
+    wh = tmp_path / "o2o.duckdb"
+    build_tiny(wh, {**TABLE_ROWS, "events": []})
+    header = ["event_type", "occurred_at", "event_count", "campaign_id", "channel", "store_id", "customer_id"]
+    path = _write(tmp_path / "in", "events.csv", header, [
+        ("click", "2026-11-02 08:00", 3, "K1", "wechat", "", ""),
+        ("purchase", "2026-11-02 08:00", 1, "K1", "wechat", "", ""),       # row 3: not a funnel event
+        ("click", "2026-11-02 09:00", 0, "K1", "wechat", "", ""),          # row 4: a count of none
+        ("click", "2026-11-02 10:00", 1, "K404", "wechat", "", ""),        # row 5: unknown campaign
+        ("click", "2026-11-02 08:00", 5, "K1", "wechat", "", ""),          # row 6: same as row 2
+        ("impression", "2099-01-01 08:00", 5, "K1", "wechat", "", ""),     # row 7: in the future
+    ])
+    with pytest.raises(ingest.ImportRejected) as err:
+        ingest.import_file("events", path, warehouse=wh)
+    found = {(p.kind, p.row, p.column) for p in err.value.problems}
+    assert {("not_allowed", 3, "event_type"), ("out_of_range", 4, "event_count"),
+            ("unknown_reference", 5, "campaign_id")} <= found
+    assert any(p.kind == "duplicate_key" and p.row == 6 for p in err.value.problems)
+    assert any(p.row == 7 and p.column == "occurred_at" for p in err.value.problems)
+    ok = _write(tmp_path / "ok", "events.csv", header, [("click", "2026-11-02 08:00", 3, "K1", "wechat", "", "")])
+    ingest.import_file("events", ok, warehouse=wh)
+    ingest.import_file("events", ok, warehouse=wh)     # idempotent
+    con = db.connect(wh)
+    try:
+        assert metrics.compute(con, WINDOW, "total", ["clicks"]).iloc[0, 1] == 3
+    finally:
+        con.close()
+
+
+def test_demo_funnel_rates_match_the_planted_ones(ro_con):
+    import json
+
+    from o2o_ops import demo
+
+    truth = json.loads(ro_con.execute("SELECT value FROM warehouse_meta WHERE key = $k",
+                                      {"k": demo.FUNNEL_META_KEY}).fetchone()[0])
+    got = metrics.compute(ro_con, Filters(), "campaign", ["click_through_rate", "coupon_receive_rate",
+                                                          "received_to_order_rate", "coupons_received"])
+    got = got[got["coupons_received"] >= 100].set_index("campaign_id")
+    assert len(got) >= 10
+    for cid, row in got.iterrows():
+        assert row["click_through_rate"] == pytest.approx(truth[cid]["ctr"], rel=0.1), cid
+        assert row["coupon_receive_rate"] == pytest.approx(truth[cid]["receive"], abs=0.05), cid
+        assert row["received_to_order_rate"] == pytest.approx(truth[cid]["order"], abs=0.06), cid

@@ -80,6 +80,16 @@ EXPECTED_TOTAL = {
     "violations_per_inspection": 9 / 3,
     "critical_violations_per_inspection": 1 / 3,
     "avg_inspection_score": (62 + 88) / 2,
+    # tiny.EVENTS in the window: 200 impressions, 10 clicks, 5 coupons received (C1 ordered O1 and
+    # redeemed it 27 h later; C2 ordered O3, never redeemed; C3 and 2 anonymous: no K1 order after)
+    "impressions": 200,
+    "clicks": 10,
+    "coupons_received": 5,
+    "click_through_rate": 10 / 200,
+    "coupon_receive_rate": 5 / 10,
+    "received_to_order_rate": 2 / 5,
+    "received_to_redeemed_rate": 1 / 5,
+    "cost_per_click": 300 / 10,          # K1's marketing 300 over its 10 clicks
 }
 
 

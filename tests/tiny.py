@@ -77,10 +77,26 @@ INSPECTIONS = [
     ("S1", "2026-10-20", None, None, None, None, False, "routine"),
 ]
 
+# The online funnel of K1 (wechat). In the window: 200 impressions, 10 clicks, coupons received by
+# C1 (09:00 11-02, then ordered O1 with K1, redeemed 27 h later), C2 (ordered O3 with K1, never
+# redeemed), C3 (no K1 order after it) and 2 anonymous ones; C1 shared it 3 times. The 50
+# impressions of 10-20 fall outside the window.
+EVENTS = [
+    # event_type, occurred_at, event_count, campaign_id, channel, store_id, customer_id
+    ("impression", "2026-11-02 08:00", 200, "K1", "wechat", None, None),
+    ("click", "2026-11-02 08:00", 10, "K1", "wechat", None, None),
+    ("coupon_received", "2026-11-02 09:00", 1, "K1", "wechat", "S1", "C1"),
+    ("coupon_received", "2026-11-04 08:00", 1, "K1", "wechat", "S2", "C2"),
+    ("coupon_received", "2026-11-05 08:00", 1, "K1", "wechat", None, "C3"),
+    ("coupon_received", "2026-11-06 08:00", 2, "K1", "wechat", None, None),
+    ("shared", "2026-11-03 10:00", 3, "K1", "wechat", None, "C1"),
+    ("impression", "2026-10-20 08:00", 50, "K1", "wechat", None, None),
+]
+
 TABLE_ROWS = {
     "stores": STORES, "campaigns": CAMPAIGNS, "customers": CUSTOMERS, "orders": ORDERS,
     "redemptions": REDEMPTIONS, "reviews": REVIEWS, "refunds": REFUNDS, "costs": COSTS,
-    "order_promises": PROMISES, "inspections": INSPECTIONS,
+    "order_promises": PROMISES, "inspections": INSPECTIONS, "events": EVENTS,
 }
 
 

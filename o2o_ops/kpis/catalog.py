@@ -27,7 +27,8 @@ from o2o_ops.kpis import symmetry_index
 from o2o_ops.kpis.measures import LATE_TABLES, MEASURES, measures_in
 
 # source of each measure -> the alias of the CTE metrics.kpi_sql computes it in
-SOURCE_ALIAS = {"orders": "o", "costs": "k", "customers": "rep", "capacity": "h", "inspections": "ins"}
+SOURCE_ALIAS = {"orders": "o", "costs": "k", "customers": "rep", "capacity": "h", "inspections": "ins",
+                "events": "ev"}
 MEDIAN_ALIAS = "f"
 INDEX_ALIAS = "sym"
 
@@ -220,6 +221,26 @@ KPI_LIST: tuple[Kpi, ...] = (
            grains_without=_NO_CAPACITY),
     _ratio("avg_inspection_score", "Average inspection score", "Mean inspection score (0–100) over scored inspections.",
            "score", True, "quality", "inspection_score_sum", "count_inspections_scored", grains_without=_NO_CAPACITY),
+    # the online funnel (optional table events), counted on the day each event occurred
+    _sum("impressions", "Impressions", "Impressions of the period (events, by occurred_at).", "count", True, "volume",
+         "count_impressions"),
+    _sum("clicks", "Clicks", "Clicks of the period (events, by occurred_at).", "count", True, "volume", "count_clicks"),
+    _sum("coupons_received", "Coupons received", "Coupons received in the period (events, by occurred_at).",
+         "count", True, "volume", "count_coupons_received"),
+    _ratio("click_through_rate", "Click-through rate", "Clicks / impressions, events of the period.",
+           "percent", True, "efficiency", "count_clicks", "count_impressions"),
+    _ratio("coupon_receive_rate", "Coupon receive rate", "Coupons received / clicks, events of the period.",
+           "percent", True, "efficiency", "count_coupons_received", "count_clicks"),
+    _ratio("received_to_order_rate", "Received → ordered",
+           "Coupons received in the period whose customer then placed a paid order with the campaign (at or after "
+           "receiving it) / coupons received.", "percent", True, "efficiency", "count_received_ordered",
+           "count_coupons_received"),
+    _ratio("received_to_redeemed_rate", "Received → redeemed",
+           "Coupons received in the period whose customer redeemed an order of the campaign within "
+           "O2O_COUPON_REDEEM_DAYS days of receiving it / coupons received.", "percent", True, "efficiency",
+           "count_received_redeemed", "count_coupons_received"),
+    _ratio("cost_per_click", "Cost per click", "Marketing spend booked to campaigns / clicks, in the period.",
+           "currency", False, "cost", "campaign_marketing", "count_clicks"),
 )
 
 KPIS: dict[str, Kpi] = {k.name: k for k in KPI_LIST}

@@ -12,6 +12,8 @@ contract tables and optional columns it needs. Four kinds:
 - ``source="costs"``: ``amount`` of the cost rollup restricted to some cost types.
 - ``source="inspections"`` with ``agg``: an aggregate over ``inspection_facts`` (one row per
   inspection of the optional table ``inspections``, by its date), computed per group by metrics.py.
+- ``source="events"`` with ``agg``: an aggregate over ``event_facts`` (the optional table
+  ``events``, the online funnel, by the day it occurred).
 - ``source="customers"`` / ``"capacity"``: quantities that are not sums over orders (distinct
   customers; capacity hours of a calendar); metrics.py computes them per group, they are declared
   here so that KPIs name them and the layer knows their inputs.
@@ -35,7 +37,7 @@ class Measure:
     name: str
     description: str
     unit: str                           # a unit of o2o_ops.units
-    source: str = "orders"              # orders | costs | customers | capacity | inspections
+    source: str = "orders"              # orders | costs | customers | capacity | inspections | events
     agg: str | None = None              # count | sum (order measures with a rollup column)
     expr: str | None = None             # the summed order_facts expression (agg == "sum")
     where: str | None = None            # order_facts condition (orders), cost condition (costs)
@@ -178,6 +180,20 @@ MEASURE_LIST: tuple[Measure, ...] = (
             expr="score", inputs=("inspections.score",)),
     Measure("count_inspections_scored", "Inspections with a score.", "count", source="inspections", agg="count",
             where="score IS NOT NULL", inputs=("inspections.score",)),
+    # --- the online funnel (optional table events): sums over event_facts, by occurred_at ---------
+    Measure("count_impressions", "Impressions (event_count of impression events).", "count", source="events",
+            agg="sum", expr="event_count", where="event_type = 'impression'", inputs=("events",)),
+    Measure("count_clicks", "Clicks (event_count of click events).", "count", source="events", agg="sum",
+            expr="event_count", where="event_type = 'click'", inputs=("events",)),
+    Measure("count_coupons_received", "Coupons received (event_count of coupon_received events).", "count",
+            source="events", agg="sum", expr="event_count", where="event_type = 'coupon_received'", inputs=("events",)),
+    Measure("count_received_ordered", "Coupons received by a customer who then placed a paid order with the "
+            "campaign.", "count", source="events", agg="count", where="event_type = 'coupon_received' AND is_ordered",
+            inputs=("events.customer_id", "events.campaign_id", "orders")),
+    Measure("count_received_redeemed", "Coupons received whose customer redeemed an order of the campaign within "
+            "O2O_COUPON_REDEEM_DAYS days.", "count", source="events", agg="count",
+            where="event_type = 'coupon_received' AND hours_to_redeem <= $coupon_redeem_hours",
+            inputs=("events.customer_id", "events.campaign_id", "orders", "redemptions")),
 )
 
 MEASURES: dict[str, Measure] = {m.name: m for m in MEASURE_LIST}
@@ -234,7 +250,7 @@ def _check() -> None:
             assert m.agg in ("count", "sum") and (m.agg == "count" or m.expr), m.name
         elif m.source == "costs":
             assert m.where, m.name
-        elif m.source == "inspections":
+        elif m.source in ("inspections", "events"):
             assert m.agg in ("count", "sum") and (m.agg == "count" or m.expr), m.name
     for formula in FORMULAS.values():
         names_in(formula)

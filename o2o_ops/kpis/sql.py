@@ -180,3 +180,13 @@ def inspection_sums(names: Sequence[str] | None = None, indent: str = "    ") ->
         if m.source == "inspections" and (names is None or m.name in names):
             parts.append(f"{_filtered('count(*)' if m.agg == 'count' else f'sum({m.expr})', m.where)} AS {m.name}")
     return (",\n" + indent).join(parts)
+
+
+def event_sums(names: Sequence[str] | None = None, indent: str = "    ") -> str:
+    """The event measures ``names`` (default: all) over rows of ``event_facts`` (the ``ev`` CTE of
+    metrics.kpi_sql; ``$coupon_redeem_hours`` is bound there)."""
+    parts = ["count(*) AS n_event_rows"]
+    for m in MEASURE_LIST:
+        if m.source == "events" and (names is None or m.name in names):
+            parts.append(f"{_filtered('count(*)' if m.agg == 'count' else f'sum({m.expr})', m.where)} AS {m.name}")
+    return (",\n" + indent).join(parts)

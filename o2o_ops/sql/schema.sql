@@ -116,6 +116,17 @@ CREATE TABLE IF NOT EXISTS inspections (       -- one row per offline inspection
     PRIMARY KEY (store_id, inspected_on)
 );
 
+CREATE TABLE IF NOT EXISTS events (            -- one row per online funnel event (or a count of like events)
+    event_type  VARCHAR   NOT NULL CHECK (event_type IN ('impression', 'click', 'coupon_received', 'shared',
+                                                         'favourited')),
+    occurred_at TIMESTAMP NOT NULL,
+    event_count INTEGER   CHECK (event_count >= 1),   -- like events this row stands for; empty = 1
+    campaign_id VARCHAR   REFERENCES campaigns (campaign_id),
+    channel     VARCHAR,
+    store_id    VARCHAR   REFERENCES stores (store_id),
+    customer_id VARCHAR                               -- no key: a visitor need not be a customer
+);
+
 -- Bookkeeping: what was loaded, when, by whom. Written by demo and import.
 CREATE TABLE IF NOT EXISTS import_log (
     imported_at   TIMESTAMP NOT NULL,
