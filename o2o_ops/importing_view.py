@@ -33,6 +33,7 @@ EXAMPLES_PER_KIND = 5
 LOG_ROWS = 500
 
 PROBLEM_LABELS = {
+    "bad_setting": "Server setting wrong",
     "file_too_large": "File too large",
     "unreadable_file": "File cannot be read",
     "bad_mapping": "Mapping problem",

@@ -416,3 +416,8 @@ def test_quality_counts_stay_exact_beyond_the_examples(tmp_path, monkeypatch):
     assert counts["stores_without_coordinates"] == 2
     assert len(quality.stores_without_coordinates(con)) == 1
     con.close()
+
+
+def test_every_kind_of_import_problem_has_a_label_in_words():
+    assert set(data_page.PROBLEM_LABELS) == set(ingest.PROBLEM_KINDS)
+    assert data_page.PROBLEM_LABELS["bad_setting"] == "Server setting wrong"
