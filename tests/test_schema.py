@@ -39,14 +39,20 @@ def test_valid_rows_are_accepted(con):
     con.execute("INSERT INTO refunds VALUES ('O1', '2026-11-06 12:00', 5, 'poor service')")
     con.execute("INSERT INTO costs VALUES ('2026-11-02', 'marketing', 100, NULL, 'C1', NULL)")
     con.execute("INSERT INTO store_hours VALUES ('S1', 7, '18:00', '02:00')")
+    con.execute("INSERT INTO inspections VALUES ('S1', '2026-11-04', 62, 1, 2, 3, NULL, 'routine')")
+    con.execute("INSERT INTO events VALUES ('click', '2026-11-02 08:00', 3, 'C1', 'wechat', 'S1', 'K1')")
     assert db.table_counts(con) == {
         "stores": 1, "campaigns": 1, "customers": 1, "orders": 1, "redemptions": 1,
-        "reviews": 1, "refunds": 2, "costs": 1, "store_hours": 1,
+        "reviews": 1, "refunds": 2, "costs": 1, "store_hours": 1, "inspections": 1, "events": 1,
     }
 
 
 @pytest.mark.parametrize("bad_sql", [
     pytest.param("INSERT INTO store_hours VALUES ('S1', 8, '10:00', '22:00')", id="store_hours-weekday"),
+    pytest.param("INSERT INTO inspections VALUES ('S1', '2026-11-04', 120, NULL, NULL, NULL, NULL, NULL)",
+                 id="inspections-score"),
+    pytest.param("INSERT INTO events VALUES ('purchase', '2026-11-02 08:00', 1, NULL, NULL, NULL, NULL)",
+                 id="events-type"),
     pytest.param("INSERT INTO store_hours VALUES ('S404', 1, '10:00', '22:00')", id="store_hours-store"),
     pytest.param("INSERT INTO reviews VALUES ('R1', 'O1', 6, '2026-11-04 12:00', true, NULL)",
                  id="rating 6"),

@@ -1,9 +1,8 @@
 -- Data-quality check results, stored when the warehouse is loaded (demo build or import batch):
--- the checks of o2o_ops/quality.py only change when the data changes, and at 10 million orders
--- the orphan check alone joins every child table with its parent (seconds). quality.py reads
--- these tables and answers exactly as its live queries would; a warehouse built before these
--- tables existed is checked live. Keep each statement equal to the live query it stores (the
--- tests compare them on a warehouse with planted problems).
+-- the checks only change when the data changes, and at 10 million orders the orphan check alone
+-- joins every child table with its parent (seconds). This file is the only statement of each
+-- check: o2o_ops/data_checks.py and the Data page's scoped views read these tables. The tests
+-- hold independent reference queries and a warehouse with planted problems.
 
 -- quality_orphans: one row per foreign key of the warehouse contract (ingest.CONTRACT, in its
 -- order: position), zero counts included: table_name, column_name, parent_table, count_orphans
@@ -38,7 +37,13 @@ SELECT 8, 'store_hours', 'store_id', 'stores', count(*), min(x.store_id)
 FROM store_hours x WHERE x.store_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stores y WHERE y.store_id = x.store_id)
 UNION ALL
 SELECT 9, 'inspections', 'store_id', 'stores', count(*), min(x.store_id)
-FROM inspections x WHERE x.store_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stores y WHERE y.store_id = x.store_id);
+FROM inspections x WHERE x.store_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stores y WHERE y.store_id = x.store_id)
+UNION ALL
+SELECT 10, 'events', 'campaign_id', 'campaigns', count(*), min(x.campaign_id)
+FROM events x WHERE x.campaign_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM campaigns y WHERE y.campaign_id = x.campaign_id)
+UNION ALL
+SELECT 11, 'events', 'store_id', 'stores', count(*), min(x.store_id)
+FROM events x WHERE x.store_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stores y WHERE y.store_id = x.store_id);
 
 -- quality_discount_direction: one row per campaign whose discount_rate reads the wrong way round
 -- against its own orders. The contract's discount_rate is the share taken off (0.2 = 20 % off);
