@@ -135,14 +135,14 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
         ctes.append(f"""ins AS (SELECT {_select_keys(k_o)},
     {generated.inspection_sums(measures)}
   FROM (SELECT *, coalesce(passed, score >= $inspection_pass_score, violations_critical = 0) AS is_passed
-        FROM inspection_facts) WHERE {filters.where_sql('hours')} GROUP BY ALL)""")
+        FROM inspection_facts) WHERE {filters.where_sql('hours')} GROUP BY {', '.join(e for _, e in k_o)})""")
     if "ev" in sources:
         event_sums = generated.event_sums(measures)
         if "$coupon_redeem_hours" in event_sums:
             params["coupon_redeem_hours"] = 24 * config.get_float("O2O_COUPON_REDEEM_DAYS")
         ctes.append(f"""ev AS (SELECT {_select_keys(k_o)},
     {event_sums}
-  FROM event_facts WHERE {where_r} GROUP BY ALL)""")
+  FROM event_facts WHERE {where_r} GROUP BY {', '.join(e for _, e in k_o)})""")
         non_null = [o for o, _ in k_o if o in _NON_NULL_KEYS]
         cond = " AND ".join(f"{o} IS NOT NULL" for o in non_null) or "TRUE"
         groups += f" UNION SELECT {', '.join(o for o, _ in k_o)} FROM ev WHERE {cond}"
@@ -248,7 +248,8 @@ def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], 
             raise ValueError("The capacity calendar by hour of day is defined for the total only.")
         # the calendar's days counted per weekday: stores x 7 x 24 rows, whatever the span
         return f"""{name} AS (SELECT hh.hour, sum(s.capacity_per_hour * w.n_days * coalesce(o.open_share, 1.0)) AS capacity_hours
-  FROM (SELECT {iso_weekday_sql('d.date')} AS iso_weekday, count(*) AS n_days FROM ({days}) d GROUP BY 1) w
+  FROM (SELECT {iso_weekday_sql('d.date')} AS iso_weekday, count(*) AS n_days FROM ({days}) d
+        GROUP BY {iso_weekday_sql('d.date')}) w
   CROSS JOIN ({stores}) s
   CROSS JOIN (SELECT CAST(unnest(generate_series(0, 23)) AS INTEGER) AS hour) hh
   LEFT JOIN store_hour_open o ON o.store_id = s.store_id AND o.iso_weekday = w.iso_weekday AND o.hour = hh.hour
