@@ -497,3 +497,24 @@ def test_demo_funnel_rates_match_the_planted_ones(ro_con):
         assert row["click_through_rate"] == pytest.approx(truth[cid]["ctr"], rel=0.1), cid
         assert row["coupon_receive_rate"] == pytest.approx(truth[cid]["receive"], abs=0.05), cid
         assert row["received_to_order_rate"] == pytest.approx(truth[cid]["order"], abs=0.06), cid
+
+
+# ------------------------------------------------------------------------------ older warehouses
+
+def test_a_warehouse_from_before_the_optional_tables_is_refreshed_not_refused(tmp_path):
+    import duckdb
+
+    wh = build_tiny(tmp_path / "old.duckdb")
+    con = duckdb.connect(str(wh))
+    con.execute("DROP TABLE events; DROP TABLE inspections; DROP TABLE store_hours")
+    con.close()
+    with pytest.raises(db.StaleWarehouse, match="python -m o2o_ops refresh"):
+        db.connect(wh)
+    assert db.refresh(wh)
+    con = db.connect(wh)
+    try:
+        assert {t: n for t, n in db.table_counts(con).items() if t in db.OPTIONAL_TABLES} == {
+            "store_hours": 0, "inspections": 0, "events": 0}
+        assert metrics.compute(con, WINDOW, "total", ["orders"]).iloc[0, 1] == 5
+    finally:
+        con.close()
