@@ -1452,6 +1452,7 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,
             return None, exc.problems, _count(exc.problems)
         if result.row_file is not None:   # rows traced back to one source file
             file, row_sql = result.row_file, f"r.{ident('_row')}"
+            del fmt_params["offset"]
         else:
             fmt_params["offset"] = 1
     else:

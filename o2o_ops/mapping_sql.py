@@ -108,18 +108,18 @@ class Sandbox:
         spill = self.workdir / "sandbox-spill"
         spill.mkdir(exist_ok=True)
         for setting, value in (("python_enable_replacements", False), ("autoinstall_known_extensions", False),
-                               ("autoload_known_extensions", False), ("enable_progress_bar_print", False),
+                               ("autoload_known_extensions", False),
                                ("memory_limit", MEMORY_LIMIT), ("max_temp_directory_size", MAX_SPILL),
                                ("temp_directory", str(spill))):
-            con.execute(f"SET {setting} = $v", {"v": value})
+            con.execute(f"SET GLOBAL {setting} = $v", {"v": value})
         problems: list[Problem] = []
         for i, (name, (spec, path)) in enumerate(self.inputs.items()):
             report(i / max(len(self.inputs), 1), f"reading {path.name}")
             problems += self._load_one(spec, path)
         # From here on nothing outside this connection can be read or written, and no setting
         # can be changed back: the mapping's SQL runs only after this.
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
+        con.execute("SET GLOBAL enable_external_access = false")
+        con.execute("SET GLOBAL lock_configuration = true")
         report(1.0, "sources read")
         return problems
 
@@ -143,7 +143,7 @@ class Sandbox:
             try:
                 header = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}", params).fetchall()]
                 unpacked = int(con.execute("SELECT coalesce(sum(total_uncompressed_size), 0) "
-                                           "FROM parquet_metadata($path)", params).fetchone()[0])
+                                           "FROM parquet_metadata($path)", params).fetchall()[0][0])
             except duckdb.Error:
                 return unreadable("expected a Parquet file, but it cannot be read as one: it is "
                                   "damaged, incomplete or another format")
@@ -206,8 +206,9 @@ class Sandbox:
             return None, [Problem(label, None, None, shown, "bad_mapping",
                                   f"{where}{message}" + (f" — in: {shown}" if shown else ""))]
 
+        cursor = self.con.cursor()   # one per table: a streamed result never blocks the next
         try:
-            statements = self.con.extract_statements(sql)
+            statements = cursor.extract_statements(sql)
         except duckdb.Error as exc:
             return refuse(_words(exc), _line_of(sql, exc))
         if len(statements) != 1:
@@ -221,16 +222,17 @@ class Sandbox:
                           f"changing settings, loading extensions and writing are not allowed")
         query = statements[0].query
         try:
-            relation = self.con.sql(query)
+            relation = cursor.sql(query)
             columns = list(relation.columns)
         except duckdb.Error as exc:
+            cursor.close()
             return refuse(self._explain(exc), _line_of(query, exc))
         row_file = None
         if "_row" in columns:
             first = _first_source(self.con, query)
             if first is not None and first.lower() in self.files:
                 row_file = str(self.files[first.lower()])
-        return Result(self, src, relation, columns, row_file), []
+        return Result(self, src, cursor, relation, columns, row_file), []
 
     def _names(self) -> str:
         return ", ".join(spec.name for spec, _ in self.inputs.values()) or "none"
@@ -260,6 +262,7 @@ class Result:
     numbers point into (None: rows are numbered by the result)."""
     sandbox: Sandbox
     src: Source
+    cursor: duckdb.DuckDBPyConnection
     relation: Any
     columns: list[str]
     row_file: str | None
@@ -276,16 +279,18 @@ class Result:
         if not exprs:
             exprs = ["NULL AS x"]
         limit = config.get_float("O2O_QUERY_TIMEOUT_S")
-        timer = threading.Timer(limit, self.sandbox.con.interrupt)
+        timer = threading.Timer(limit, self.cursor.interrupt)
         timer.start()
         query = self.relation.sql_query() if hasattr(self.relation, "sql_query") else ""
         try:
             reader = self.relation.project(", ".join(exprs)).to_arrow_reader(BATCH_ROWS)
-            con.register("sandbox_result", reader)
+            staging = con.cursor()   # the view of the stream is this cursor's alone
             try:
-                con.execute(f"CREATE OR REPLACE TABLE {raw_table} AS SELECT * FROM sandbox_result")
+                staging.register("sandbox_result", reader)
+                staging.execute(f"CREATE OR REPLACE TABLE {raw_table} AS SELECT * FROM sandbox_result")
             finally:
-                con.unregister("sandbox_result")
+                staging.close()
+                reader.close()
         except (duckdb.Error, OSError, ValueError) as exc:
             fired = not timer.is_alive() or isinstance(exc, duckdb.InterruptException) or "nterrupt" in str(exc)
             if fired:
@@ -298,14 +303,16 @@ class Result:
                                   "bad_mapping", (f"line {line}: " if line else "") + message)]) from exc
         finally:
             timer.cancel()
+            self.close()
         if self.row_file is not None:
-            bad = con.execute(f"SELECT count(*) FROM {raw_table} WHERE {ingest.ident('_row')} IS NULL").fetchone()[0]
+            bad = con.execute(f"SELECT count(*) FROM {raw_table} WHERE {ingest.ident('_row')} IS NULL").fetchall()[0][0]
             if bad:
                 con.execute(f"UPDATE {raw_table} SET {ingest.ident('_row')} = NULL")
                 self.row_file = None
 
     def close(self) -> None:
         self.relation = None
+        self.cursor.close()
 
 
 def _words(exc: BaseException) -> str:
@@ -340,7 +347,7 @@ def _line_text(sql: str, line: int | None) -> str | None:
 def _first_source(con: duckdb.DuckDBPyConnection, query: str) -> str | None:
     """The first table named in the query's top-level FROM (following joins leftwards)."""
     try:
-        tree = json.loads(con.execute("SELECT json_serialize_sql($q)", {"q": query}).fetchone()[0])
+        tree = json.loads(con.execute("SELECT json_serialize_sql($q)", {"q": query}).fetchall()[0][0])
         node = tree["statements"][0]["node"].get("from_table")
     except (duckdb.Error, KeyError, IndexError, TypeError, ValueError):
         return None
