@@ -331,8 +331,9 @@ def _line_of(sql: str, exc: BaseException) -> int | None:
         return int(said.group(1))
     first_line = text.splitlines()[0] if text else ""
     for name in re.findall(r'"([^"]+)"', first_line) + re.findall(r"with name (\S+)", first_line):
+        word = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)", re.IGNORECASE)   # the name itself
         for i, line in enumerate(sql.splitlines(), 1):
-            if name.lower() in line.lower():
+            if word.search(line.split("--")[0]):
                 return i
     return None
 
