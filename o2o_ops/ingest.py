@@ -468,7 +468,8 @@ def sql_sources(raw: MappingT[str, Any] | None, files: MappingT[str, Path], *,
     by_lower = {n.lower(): p for n, p in files.items()}
     inputs = tuple((spec, by_lower[spec.file.lower()]) for spec in specs.values()
                    if spec.file.lower() in by_lower)
-    used = {Path(p).name for _, p in inputs}
+    wanted = {spec.file.lower() for spec in specs.values()}
+    used = {n for n in files if n.lower() in wanted}
     out = []
     for table in IMPORT_ORDER:
         m = mapping_for(raw, table)
