@@ -55,6 +55,11 @@ Mapping file (``--mapping FILE``; ``mapping.toml`` / ``mapping.yaml`` in an ``im
         [tables.orders.columns]
         id = "order_id"
 
+    Beyond renaming (:mod:`o2o_ops.mapping`, reference in docs/mapping.md): ``null_values``,
+    ``[values.<column>]`` maps, ``[defaults]`` / ``[constants]``, ``discount_rate_means`` /
+    ``discount_rate_scale`` / ``discount_rate_x_y``, and ``[sources]`` with a staging ``sql`` per
+    table, run in a sandbox (:mod:`o2o_ops.mapping_sql`).
+
     ISO 8601 values (``2016-07-12``, ``2016-07-12 10:30:00``, ``2016-07-12T10:30:00``) are always
     accepted as well; a TIMESTAMP column also accepts values in ``date_format`` (midnight).
     Booleans accept true/false, t/f, yes/no, y/n, 1/0.
