@@ -334,7 +334,7 @@ def test_stores_from_json_array_and_ndjson(tmp_path):
     ("stores.json", "", "the file is empty (0 bytes): expected JSON records"),
     ("stores.json", "PK\x03\x04rest", "expected JSON records: an array of objects, or one object per line "
                                        "(NDJSON), found a ZIP archive"),
-    ("stores.csv", '[{"store_id": "s1"}]', "expected a CSV or Parquet file, found JSON (the file starts with '[')"),
+    ("stores.csv", '[{"store_id": "s1"}]', "expected a CSV or Parquet file, found JSON (the file starts with '['; name it .json or .ndjson to import it as JSON)"),
 ])
 def test_wrong_format_is_answered_in_our_words(tmp_path, name, content, words):
     path = tmp_path / name
@@ -343,3 +343,18 @@ def test_wrong_format_is_answered_in_our_words(tmp_path, name, content, words):
     assert len(problems) == 1 and problems[0].kind == "unreadable_file"
     assert words in problems[0].message
     assert "sniff" not in problems[0].message.lower() and "\n" not in problems[0].message
+
+
+def test_preview_of_a_json_file_uses_the_importers_reader(tmp_path):
+    from o2o_ops import importing_view
+
+    path = tmp_path / "stores.ndjson"
+    path.write_text('{"Merchant": "s1", "name": "A", "lat": 30.5}\n{"Merchant": "s2", "name": "B"}\n')
+    shown = importing_view.preview(ingest.Source("stores", path, ingest.mapping_for(
+        {"columns": {"Merchant": "store_id"}}, "stores")))
+    assert shown.rows.fillna("").values.tolist() == [["s1", "A", "30.5"], ["s2", "B", ""]]
+    assert shown.renamed == {"Merchant": "store_id"}
+    assert shown.missing_required == ("category", "city")
+    (tmp_path / "bad.json").write_text("store_id,name\n")
+    with pytest.raises(importing_view.PreviewError, match="bad.json cannot be read: expected JSON records"):
+        importing_view.preview(ingest.Source("stores", tmp_path / "bad.json"))
