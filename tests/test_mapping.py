@@ -60,8 +60,9 @@ def test_coupon_log_imports_with_the_example_mapping(tmp_path):
     wh = tmp_path / "o2o.duckdb"
     assert cli("import-dir", str(FIXTURES / "coupon"), "--mapping", str(EXAMPLES / "coupon_platform.toml"),
                "--warehouse", str(wh)) == 0
-    # 3 merchants (2003 only clicked), 4 users, 3 coupons; 6 coupons received (rows 3, 4, 6, 8,
-    # 9, 10 of the log), 3 of them used (rows 4, 8, 10); clicks and the coupon-less purchase left out.
+    # 3 merchants (2003 only clicked and bought at a "fixed" price cut), 4 users, 3 coupons; 6
+    # coupons received (rows 3, 4, 6, 8, 9, 10 of the log), 3 of them used (rows 4, 8, 10); clicks,
+    # the coupon-less purchase and the price cut left out.
     assert rows(wh, "SELECT count(*) FROM stores")[0][0] == 3
     assert rows(wh, "SELECT customer_id, signup_date FROM customers ORDER BY 1") == [
         ("1001", __import__("datetime").date(2016, 5, 1)), ("1002", __import__("datetime").date(2016, 5, 4)),
@@ -107,21 +108,31 @@ def test_marketplace_export_imports_with_items_aggregated_and_sellers_located(tm
     assert located["s1"] == pytest.approx((-23.555, -46.635))      # mean of the zip's two points
     assert located["s2"] == pytest.approx((-22.90, -47.06))
     assert located["s3"] == (None, None)                            # zip not in the file
+    # review rv2 appears on two orders (as in the real export): both kept, apart
+    assert rows(wh, "SELECT review_id, complaint_category FROM reviews ORDER BY 1") == [
+        ("rv1-o1", None), ("rv2-o2", "atraso"), ("rv2-o3", None), ("rv3-o5", None), ("rv4-o4", "low score")]
     got = kpis(wh, ["redemption_rate", "complaint_rate", "avg_rating", "revenue"]).iloc[0]
     assert got["redemption_rate"] == pytest.approx(3 / 4)           # o1, o2, o5 delivered of 4 paid
-    assert got["complaint_rate"] == pytest.approx(1 / 3)            # "late delivery" / 3 deliveries
-    assert got["avg_rating"] == pytest.approx((5 + 1 + 4 + 2) / 4)
+    assert got["complaint_rate"] == pytest.approx(2 / 3)            # rv2, rv4 (1-2 stars) / 3 deliveries
+    assert got["avg_rating"] == pytest.approx((5 + 1 + 4 + 2 + 3) / 5)
     assert got["revenue"] == pytest.approx(95 + 135.5 + 37 + 35)   # paid orders only
 
 
 def test_without_null_markers_the_literal_null_is_a_false_complaint(tmp_path):
-    """The issue's case: 'null' and '-' kept as text in complaint_category make 4 complaints of
-    3 deliveries out of 1; the example mapping's null_values is what prevents it."""
-    raw = tomllib.loads((EXAMPLES / "marketplace.toml").read_text())
-    raw.pop("null_values")
+    """The issue's case: an optional text column holding the literal 'null' (a re-saved export)
+    counted as a complaint category. Reviews of the three delivered orders, one real complaint."""
     wh = tmp_path / "o2o.duckdb"
-    ingest.import_dir(FIXTURES / "marketplace", mapping=raw, warehouse=wh)
-    assert kpis(wh, ["complaint_rate"])["complaint_rate"].iloc[0] == pytest.approx(4 / 3)
+    ingest.import_dir(FIXTURES / "marketplace", mapping=EXAMPLES / "marketplace.toml", warehouse=wh)
+    more = tmp_path / "reviews.csv"
+    more.write_text("review_id,order_id,rating,posted_at,complaint_category\n"
+                    "x1,o1,4,2018-01-09 01:00:00,null\n"
+                    "x2,o2,2,2018-01-21 01:00:00,late\n"
+                    "x3,o5,5,2018-01-11 01:00:00,-\n")
+    ingest.import_file("reviews", more, warehouse=wh)
+    # 2 complaints from the export + x2 + the false "null" and "-": 5 of 3 deliveries
+    assert kpis(wh, ["complaint_rate"])["complaint_rate"].iloc[0] == pytest.approx(5 / 3)
+    ingest.import_file("reviews", more, warehouse=wh, mapping={"null_values": ["null", "-"]})
+    assert kpis(wh, ["complaint_rate"])["complaint_rate"].iloc[0] == pytest.approx(3 / 3)
 
 
 def test_cli_import_one_file_with_staging_sql(tmp_path):
@@ -159,13 +170,13 @@ def test_result_rows_are_numbered_when_they_come_from_no_single_file(tmp_path):
     raw = tomllib.loads((EXAMPLES / "marketplace.toml").read_text())
     # no _row: problems are numbered by the SQL's result, named after the mapping and table
     raw["tables"]["reviews"]["sql"] = ("SELECT review_id, order_id, CAST(review_score AS INTEGER) + 4 AS rating,\n"
-                                       "       review_creation_date AS posted_at FROM reviews ORDER BY review_id")
+                                       "       review_creation_date AS posted_at FROM reviews ORDER BY review_id, order_id")
     sources = ingest.find_sources(FIXTURES / "marketplace", raw)
     problems = [p for p in ingest.validate(sources, warehouse=tmp_path / "none.duckdb") if p.column == "rating"]
-    # rv1 5+4=9, rv2 1+4=5 (fine), rv3 4+4=8, rv4 2+4=6 -> result rows 1, 3, 4
+    # rv1 5+4=9, rv2/o2 1+4=5 (fine), rv2/o3 3+4=7, rv3 4+4=8, rv4 2+4=6 -> result rows 1, 3, 4, 5
     assert [(p.file, p.row, p.value) for p in problems] == [
-        ("mapping [tables.reviews] sql", 1, "9"), ("mapping [tables.reviews] sql", 3, "8"),
-        ("mapping [tables.reviews] sql", 4, "6")]
+        ("mapping [tables.reviews] sql", 1, "9"), ("mapping [tables.reviews] sql", 3, "7"),
+        ("mapping [tables.reviews] sql", 4, "8"), ("mapping [tables.reviews] sql", 5, "6")]
 
 
 def test_source_file_missing_from_the_batch_is_named(tmp_path):
