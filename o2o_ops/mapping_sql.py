@@ -131,7 +131,7 @@ class Sandbox:
         def unreadable(message: str, row: int | None = None) -> list[Problem]:
             return [Problem(file, row, None, None, "unreadable_file", message)]
 
-        offset, shift = 1, ""
+        offset, shift, blank = 1, "", []
         if ingest._is_json_name(path):
             opened = ingest.json_reader(con, path)
             if isinstance(opened, str):
@@ -161,8 +161,8 @@ class Sandbox:
             header = list(text.header)
             reader, params = ingest._csv_reader(text, f"src_{spec.name}")
             offset, text_columns = 2, True
-            if text.blank_rows:
-                params["blank"] = [b - 2 - j for j, b in enumerate(text.blank_rows)]
+            if text.blank_rows:   # DuckDB skips blank lines; a spreadsheet counts them (as in ingest)
+                blank = [b - 2 - j for j, b in enumerate(text.blank_rows)]
                 shift = " + (SELECT count(*) FROM (SELECT unnest($blank) AS d) b WHERE b.d <= rowid)"
         names = _column_names(header)
         try:
@@ -186,9 +186,12 @@ class Sandbox:
                     ref = f"CASE WHEN list_contains($nulls, {ref}) THEN NULL ELSE {ref} END"
             cols.append(f"{ref} AS {_quote(name)}")
         select = ", ".join([f"rowid + {offset}{shift} AS _row", *cols])
-        con.execute(f"CREATE TABLE {table} AS SELECT {select} FROM {tmp}",
-                    {k: v for k, v in {"nulls": [n.strip() for n in nulls], "blank": params.get("blank")}.items()
-                     if (k == "nulls" and nulls and text_columns) or (k == "blank" and shift)})
+        final: dict[str, Any] = {}
+        if nulls and text_columns:
+            final["nulls"] = [n.strip() for n in nulls]
+        if shift:
+            final["blank"] = blank
+        con.execute(f"CREATE TABLE {table} AS SELECT {select} FROM {tmp}", final)
         con.execute(f"DROP TABLE {tmp}")
         self.files[spec.name.lower()] = path
         return []

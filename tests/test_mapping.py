@@ -369,3 +369,35 @@ def test_preview_of_a_json_file_uses_the_importers_reader(tmp_path):
     (tmp_path / "bad.json").write_text("store_id,name\n")
     with pytest.raises(importing_view.PreviewError, match="bad.json cannot be read: expected JSON records"):
         importing_view.preview(ingest.Source("stores", tmp_path / "bad.json"))
+
+
+def test_source_rows_count_blank_lines_and_quoted_newlines_like_a_spreadsheet(tmp_path):
+    (tmp_path / "log.csv").write_text('id,name,city\n'
+                                      's1,"Two\nlines",X\n'      # row 2 (one record over two lines)
+                                      '\n'                        # row 3, blank
+                                      's2,B,null\n'               # row 4: city "null" -> empty
+                                      's3,C,Y\n')                 # row 5
+    raw = {"null_values": ["null"], "sources": {"log": "log.csv"},
+           "tables": {"stores": {"sql": "SELECT _row, id AS store_id, name, 'food' AS category, city FROM log"}}}
+    sources, _ = ingest.sql_sources(raw, {"log.csv": tmp_path / "log.csv"})
+    problems = ingest.validate(sources, warehouse=tmp_path / "none.duckdb")
+    assert [(Path(p.file).name, p.row, p.column, p.kind) for p in problems] == [
+        ("log.csv", 4, "city", "missing_value")]
+
+
+def test_parquet_source_keeps_its_types(tmp_path):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT 'k' || i AS id, i * 0.5 AS rate, DATE '2024-03-01' + CAST(i AS INTEGER) AS day FROM range(1, 4) t(i)) "
+                f"TO '{tmp_path / 'coupons.parquet'}' (FORMAT parquet)")
+    con.close()
+    raw = {"sources": {"coupons": "coupons.parquet"},
+           "tables": {"campaigns": {"sql": "SELECT _row, id AS campaign_id, id AS name, 'coupon' AS kind, "
+                                           "'app' AS channel, day AS start_date, day + INTERVAL 30 DAY AS end_date, "
+                                           "rate AS discount_rate FROM coupons"}}}
+    sources, _ = ingest.sql_sources(raw, {"coupons.parquet": tmp_path / "coupons.parquet"})
+    problems = ingest.validate(sources, warehouse=tmp_path / "none.duckdb")
+    # rates 0.5, 1.0, 1.5: the third is out of range, record 3 of the Parquet file
+    assert [(Path(p.file).name, p.row, p.column, p.value) for p in problems] == [
+        ("coupons.parquet", 3, "discount_rate", "1.5")]
