@@ -851,7 +851,7 @@ def _not_csv(head: bytes, text: str) -> str | None:
         return "a DuckDB database"
     first = text.lstrip("\ufeff \t\r\n")[:1]
     if first in ("{", "["):
-        return f"JSON (the file starts with '{first}'; name it .json or .ndjson to import it as JSON)"
+        return f"JSON (the file starts with '{first}') — name it .json or .ndjson to import it as JSON"
     if first == "<":
         return "HTML or XML (the file starts with '<')"
     sample = text[:65536]

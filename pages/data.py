@@ -38,13 +38,13 @@ def import_files() -> None:
     mapping_upload = right.file_uploader(
         "Column mapping (optional, TOML or YAML)", type=MAPPING_TYPES, key=f"data_mapping_{generation}",
         help="Renames your columns to the contract's, gives date formats, null markers, value maps, "
-             "defaults, and per table a SELECT over the files it names (see docs/mapping.md).")
+             "defaults, and per table a DuckDB query over the files it names (see docs/mapping.md).")
     with right.expander("Mapping file format"):
         st.code('date_format = "%Y%m%d"          # e.g. 20160712\nnull_values = ["null", "-"]\n\n'
                 '[columns]                       # your name = the contract\'s\nUser_id     = "customer_id"\n'
                 'Merchant_id = "store_id"\n\n[sources]                       # files staging SQL reads\n'
-                'log = "coupon_log.csv"\n\n[tables.stores]\nsql = "SELECT DISTINCT Merchant_id AS store_id, '
-                '... FROM log"', language="toml")
+                'log = "coupon_log.csv"\n\n[tables.stores]\nsql = """ a DuckDB query over log, '
+                'one column per contract column """', language="toml")
         st.caption("Full reference and worked examples: docs/mapping.md and examples/mappings/ in the repository.")
 
     too_large = upload.oversize_message(files or [])

@@ -345,7 +345,7 @@ def test_stores_from_json_array_and_ndjson(tmp_path):
     ("stores.json", "", "the file is empty (0 bytes): expected JSON records"),
     ("stores.json", "PK\x03\x04rest", "expected JSON records: an array of objects, or one object per line "
                                        "(NDJSON), found a ZIP archive"),
-    ("stores.csv", '[{"store_id": "s1"}]', "expected a CSV or Parquet file, found JSON (the file starts with '['; name it .json or .ndjson to import it as JSON)"),
+    ("stores.csv", '[{"store_id": "s1"}]', "expected a CSV or Parquet file, found JSON (the file starts with '[') — name it .json or .ndjson to import it as JSON"),
 ])
 def test_wrong_format_is_answered_in_our_words(tmp_path, name, content, words):
     path = tmp_path / name
