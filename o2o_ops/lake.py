@@ -8,7 +8,7 @@ Spark writes). Three steps use it:
 1. :func:`export_contract` writes a warehouse's contract tables (``python -m o2o_ops export
    --format parquet``), the *source* of a scaled-out build.
 2. A build reads the source and writes every derived table to an *output* lake, with a manifest
-   (``_o2o_build.json``: the SQL's fingerprint, the latest order time, rows per table, timings):
+   (``_o2o_build.json``: the SQL's fingerprint, the latest order time, seconds per table):
    :func:`build_duckdb` here, :func:`o2o_ops.spark.build.build` on Spark. Both run the same SQL
    (:func:`o2o_ops.portable.build_steps`).
 3. :func:`assemble` makes a serving warehouse from the source's contract tables and the output's
@@ -155,12 +155,11 @@ def build_duckdb(source: str | os.PathLike, out: str | os.PathLike,
         for table in db.CONTRACT_TABLES:
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM {read_expr(source, table)}")
         as_of = con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0]
-        rows, seconds = {}, {}
+        seconds = {}
         for step in portable.build_steps():
             t0 = time.perf_counter()
             con.execute(f"CREATE TABLE {step.table} AS {step.query}")
             con.execute(f"COPY {step.table} TO {_q(out / (step.table + '.parquet'))} (FORMAT parquet)")
-            rows[step.table] = int(con.execute(f"SELECT count(*) FROM {step.table}").fetchone()[0])
             seconds[step.table] = round(time.perf_counter() - t0, 3)
             if progress:
                 progress(step.table, seconds[step.table])
@@ -168,7 +167,7 @@ def build_duckdb(source: str | os.PathLike, out: str | os.PathLike,
         con.close()
     manifest = {"engine": "duckdb", "rollups_version": db.rollups_version(), "as_of": as_of,
                 "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "source": str(source), "rows": rows, "seconds": seconds,
+                "source": str(source), "seconds": seconds,
                 "total_seconds": round(time.perf_counter() - start, 3)}
     write_manifest(out, manifest)
     return manifest
