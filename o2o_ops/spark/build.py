@@ -61,15 +61,19 @@ def session(master: str | None = None, *, shuffle_partitions: int | None = None,
     """A SparkSession on ``master`` (default: setting ``O2O_SPARK_MASTER``); with the UI off, the
     session time zone UTC and ``shuffle_partitions`` (default: setting ``O2O_SPARK_SHUFFLE_PARTITIONS``).
 
-    Under ``spark-submit`` the master given there wins (``getOrCreate`` returns its session)."""
+    Under ``spark-submit`` (which starts the JVM and sets its master) no master is set here
+    unless one is passed, so spark-submit's ``--master`` wins."""
     _, SparkSession = _pyspark()
     major = java_version()
     if major < 17:
         raise SparkUnavailable(f"Spark 4 needs Java 17 or newer; the Java found is {major}. {JAVA_HINT}")
-    master = master or config.get("O2O_SPARK_MASTER")
+    under_submit = bool(os.environ.get("PYSPARK_GATEWAY_PORT"))   # spark-submit started the JVM for us
+    if master is None and not under_submit:
+        master = config.get("O2O_SPARK_MASTER")
     partitions = shuffle_partitions or config.get_int("O2O_SPARK_SHUFFLE_PARTITIONS")
     builder = (SparkSession.builder.appName(app_name)
                .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", str(partitions))
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true"))
