@@ -98,15 +98,16 @@ def reviews_without_redemptions(con: duckdb.DuckDBPyConnection, *, live: bool = 
     """Reviews of orders that have no redemption: a customer reviewing a service the warehouse
     says was never delivered (one row per review)."""
     if stored := _stored(con, "reviews_without_redemptions", live):
-        # stored in posted_at order, the first EXAMPLES of them; rowid keeps that order
+        # the first EXAMPLES in posted_at order, ties by review_id: an order of real columns (not
+        # rowid), so a warehouse assembled from a Spark build lists the same reviews
         return db.run(con, f"SELECT review_id, order_id, rating, posted_at, store_id FROM {stored} "
-                           f"ORDER BY rowid LIMIT $examples", {"examples": EXAMPLES})
+                           f"ORDER BY posted_at, review_id LIMIT $examples", {"examples": EXAMPLES})
     return db.run(con, """
         SELECT v.review_id, v.order_id, v.rating, v.posted_at, o.store_id
         FROM reviews v
         JOIN orders o USING (order_id)
         WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.order_id = v.order_id)
-        ORDER BY v.posted_at
+        ORDER BY v.posted_at, v.review_id
         LIMIT $examples
     """, {"examples": EXAMPLES})
 

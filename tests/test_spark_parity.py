@@ -2,7 +2,8 @@
 
 One demo of 20,000 orders is built with DuckDB (the warehouse the app normally serves), its
 contract tables exported to Parquet, and every derived table built again on a real local Spark
-(pyspark, local[2], one session for the module, 4 shuffle partitions, UI off). Then:
+(pyspark, local[2], one session for the module, 4 shuffle partitions, UI off, the small-data
+settings: no whole-stage code generation, the JIT's quick tier). Then:
 
 - every derived table is equal both ways: same columns in the same order, same rows; doubles
   equal within 1e-9 (absolute; 1e-12 relative for large sums, whose last bits depend on the order
@@ -43,7 +44,8 @@ FILTER_SETS = {
 
 @pytest.fixture(scope="module")
 def spark():
-    session = spark_build.session("local[2]", shuffle_partitions=4, app_name="o2o-ops parity tests")
+    session = spark_build.session("local[2]", shuffle_partitions=4, app_name="o2o-ops parity tests",
+                                  conf=spark_build.SMALL_DATA_CONF)
     yield session
     session.stop()
 
