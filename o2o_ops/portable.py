@@ -217,7 +217,7 @@ _ARITHMETIC = (exp.Div, exp.Mul, exp.Add, exp.Sub, exp.Paren)
 
 
 def _cast_to_double(node: exp.Expression) -> bool:
-    """Whether the arithmetic ``node`` takes part in is cast to DOUBLE as a whole (``CAST(10 * 0.9 AS DOUBLE)``)."""
+    """Whether the arithmetic ``node`` takes part in is cast to DOUBLE as a whole (``CAST(2 * 0.5 AS DOUBLE)``)."""
     parent = node.parent
     while isinstance(parent, _ARITHMETIC):
         parent = parent.parent
