@@ -229,17 +229,3 @@ def test_a_source_without_a_table_is_refused_before_spark_runs(built, tmp_path, 
         spark_build.build(source, tmp_path / "out", spark=spark)
     assert not (tmp_path / "out").exists()
 
-
-def test_the_benchmark_reports_the_scaled_out_build(built, spark, tmp_path):
-    """``bench --spark``'s section on a copy of the parity warehouse: every step reports a time,
-    and the warehouse it assembles from the Spark build opens (same SQL version)."""
-    from o2o_ops import bench
-
-    warehouse = tmp_path / "bench.duckdb"
-    warehouse.write_bytes(Path(built["duckdb"]).read_bytes())
-    scaled = bench.scale_out(warehouse, spark=spark)
-    for key in ("export_s", "duckdb_build_s", "spark_build_s", "assemble_s"):
-        assert scaled[key] > 0, key
-    assert scaled["spark_master"] == "local[2]" and scaled["spark_cores"] == 2
-    assert scaled["spark_slowest_table"] in portable.derived_tables()
-    db.connect(Path(scaled["lake"]) / "served.duckdb").close()
