@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "o2o_ops.cli.demo_cmd",
     "o2o_ops.cli.info_cmd",
     "o2o_ops.cli.refresh_cmd",
+    "o2o_ops.cli.lake_cmd",
     "o2o_ops.cli.import_cmd",
     "o2o_ops.cli.kpis_cmd",
     "o2o_ops.bench.command",      # the benchmark drives the UI: it lives outside the core

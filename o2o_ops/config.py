@@ -76,6 +76,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_DELIVERY_ATTEMPTS", "4", "Tries per delivery within one run before it waits for the next run."),
     Setting("O2O_DELIVERY_BACKOFF_S", "2",
             "Wait before the second try, doubled before each further try (exponential backoff)."),
+    Setting("O2O_SPARK_MASTER", "local[*]",
+            "Spark master of `python -m o2o_ops build --engine spark` when --master is not given "
+            "(local[*], spark://host:7077, yarn, k8s://...); under spark-submit, its --master wins."),
+    Setting("O2O_SPARK_SHUFFLE_PARTITIONS", "8",
+            "spark.sql.shuffle.partitions of the Spark build: small for a laptop, about 2-3x the "
+            "cluster's cores for big lakes."),
     Setting("O2O_SCHEDULER_INTERVAL_S", "300", "Seconds between two rounds of `python -m o2o_ops scheduler`."),
 )
 

@@ -258,7 +258,19 @@ def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CREATE OR REPLACE TABLE order_facts AS SELECT * FROM order_facts ORDER BY ordered_at")
     for path in _rollup_files()[1:]:
         con.execute(_read_sql(path))
-    con.execute("INSERT OR REPLACE INTO warehouse_meta VALUES ('rollups_version', $v)", {"v": rollups_version()})
+    write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
+
+
+def write_build_meta(con: duckdb.DuckDBPyConnection, *, as_of: str | None, engine: str = "duckdb") -> None:
+    """Record in ``warehouse_meta`` what the derived tables were built from and by: the latest
+    order time (``as_of``), when, the SQL's fingerprint and the engine (the Spark build's
+    assembled warehouse says ``spark``). Bookkeeping of the serving DuckDB file, so it lives here
+    rather than in the portable build SQL."""
+    rows = [("as_of", as_of), ("rollups_version", rollups_version()), ("rollups_engine", engine)]
+    con.execute("DELETE FROM warehouse_meta WHERE list_contains($keys, key)",
+                {"keys": [k for k, _ in rows] + ["rollups_built_at"]})
+    con.executemany("INSERT INTO warehouse_meta VALUES ($1, $2)", rows)
+    con.execute("INSERT INTO warehouse_meta VALUES ('rollups_built_at', CAST(now()::TIMESTAMP AS VARCHAR))")
 
 
 def clustered_by_time(con: duckdb.DuckDBPyConnection, table: str, column: str, max_span_days: int = 14) -> bool:

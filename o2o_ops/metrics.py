@@ -71,6 +71,14 @@ def _select_keys(keys: list[tuple[str, str]]) -> str:
     return ", ".join(f"{expr} AS {out}" for out, expr in keys)
 
 
+def _group_by(keys: list[tuple[str, str]], *extra: str) -> str:
+    """``GROUP BY`` the key expressions (and ``extra`` ones), spelled out: the portable form of
+    ``GROUP BY ALL``. A constant key (the total grain's ``'all'``) is not grouped on, so an
+    aggregate over no rows still gives its one row, as ``GROUP BY ALL`` does."""
+    exprs = [e for _, e in keys if not e.startswith("'")] + list(extra)
+    return f"GROUP BY {', '.join(exprs)}" if exprs else ""
+
+
 def _join_on(left: str, right: str, keys: list[tuple[str, str]]) -> str:
     return " AND ".join(f"{left}.{out} IS NOT DISTINCT FROM {right}.{out}" for out, _ in keys)
 
@@ -110,19 +118,19 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     where_r = filters.where_sql("rollup")
     params |= filters.params("rollup")
 
-    ctes.append(f"o AS (SELECT {_select_keys(k_o)}, \n    {generated.rollup_sums(measures)}\n  FROM {tables['day']} WHERE {where_r} GROUP BY ALL HAVING count(*) > 0)")
+    ctes.append(f"o AS (SELECT {_select_keys(k_o)}, \n    {generated.rollup_sums(measures)}\n  FROM {tables['day']} WHERE {where_r} {_group_by(k_o)} HAVING count(*) > 0)")
     groups = f"SELECT {', '.join(o for o, _ in k_o)} FROM o"
     if "k" in sources:
         ctes.append(f"""k AS (SELECT {_select_keys(k_o)},
     {generated.cost_sums(measures)}
-  FROM {tables['costs']} WHERE {where_r} GROUP BY ALL HAVING count(*) > 0)""")
+  FROM {tables['costs']} WHERE {where_r} {_group_by(k_o)} HAVING count(*) > 0)""")
         non_null = [o for o, _ in k_o if o in _NON_NULL_KEYS]
         cond = " AND ".join(f"{o} IS NOT NULL" for o in non_null) or "TRUE"
         groups += f" UNION SELECT {', '.join(o for o, _ in k_o)} FROM k WHERE {cond}"
     if "f" in sources:
         ctes.append(f"""f AS (SELECT {_select_keys(k_f)},
     {generated.median_selects(kpis)}
-  FROM {tables['facts']} WHERE {filters.where_sql('facts')} GROUP BY ALL)""")
+  FROM {tables['facts']} WHERE {filters.where_sql('facts')} {_group_by(k_f)})""")
         params |= filters.params("facts")
     if "rep" in sources:
         ctes.append(_repeat_cte(filters, grain, k_f, tables["facts"]))
@@ -150,10 +158,11 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
         k_st = k_o if grain == "store" else [*k_o, ("store_id", "store_id")]
         ctes.append(f"""st AS (SELECT {_select_keys(k_st)},
     {symmetry_index.shrunk_sums_sql()}
-  FROM {tables['day']} WHERE {where_r} GROUP BY ALL)""")
+  FROM {tables['day']} WHERE {where_r} {_group_by(k_st)})""")
         ctes.append(f"""sym AS (SELECT {', '.join('st.' + o for o, _ in k_o)},
     sum(idx * st.count_redemptions) / NULLIF(sum(st.count_redemptions) FILTER (WHERE idx IS NOT NULL), 0) AS symmetry_index
-  FROM (SELECT st.*, {SYMMETRY_SQL} AS idx FROM st JOIN stores s USING (store_id)) st GROUP BY ALL)""")
+  FROM (SELECT st.*, {SYMMETRY_SQL} AS idx FROM st JOIN stores s USING (store_id)) st
+  {_group_by([(o, 'st.' + o) for o, _ in k_o])})""")
     ctes.append(f"g AS ({groups})")
 
     joins = ["LEFT JOIN o ON " + _join_on("g", "o", k_o)]
@@ -200,11 +209,13 @@ def _repeat_cte(filters: Filters, grain: str, k_f: list[tuple[str, str]], facts:
     count(*) FILTER (WHERE prev_customer_order_date IS NULL OR prev_customer_order_date < {first}) AS customers,
     count(*) FILTER (WHERE prev_customer_order_date >= {first}
                        AND (next_customer_order_date IS NULL OR next_customer_order_date > {last})) AS repeat_customers
-  FROM {facts} WHERE {filters.where_sql('facts')} GROUP BY ALL)"""
+  FROM {facts} WHERE {filters.where_sql('facts')} {_group_by(k_f)})"""
+    per_customer = [(o, o) for o, _ in k_f]   # the inner query's output columns
     return f"""rep AS (SELECT {keys},
     count(*) AS customers, count(*) FILTER (WHERE n_orders >= 2) AS repeat_customers
   FROM (SELECT {_select_keys(k_f)}, customer_id, count(*) AS n_orders
-        FROM {facts} WHERE {filters.where_sql('facts')} GROUP BY ALL) GROUP BY ALL)"""
+        FROM {facts} WHERE {filters.where_sql('facts')} {_group_by(k_f, 'customer_id')}) per_customer
+  {_group_by(per_customer)})"""
 
 
 def open_hours_per_day() -> float:
@@ -239,7 +250,10 @@ def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], 
     params |= {k: v for k, v in (("f_start", filters.start), ("f_end", filters.end)) if v}
     start = "$f_start" if filters.start else "(SELECT min(date) FROM rollup_day_store_channel_campaign)"
     end = "$f_end" if filters.end else "(SELECT max(date) FROM rollup_day_store_channel_campaign)"
-    days = f"SELECT CAST(unnest(generate_series(CAST({start} AS DATE), CAST({end} AS DATE), INTERVAL 1 DAY)) AS DATE) AS date"
+    # the days: unnest(generate_series()) alone in a select list and cast outside it (Spark's
+    # explode(sequence()) cannot sit inside a CAST); a backwards span gives no day on both engines
+    days = (f"SELECT CAST(day AS DATE) AS date FROM (SELECT unnest(generate_series(CAST({start} AS DATE), "
+            f"CAST({end} AS DATE), INTERVAL 1 DAY)) AS day WHERE CAST({start} AS DATE) <= CAST({end} AS DATE)) days")
     stores = f"""SELECT * FROM (SELECT store_id, city, coalesce(district, '') AS district, coalesce(region, '') AS region,
                           category, capacity_per_hour FROM stores) st
               WHERE capacity_per_hour IS NOT NULL AND {filters.where_sql('stores')}"""
@@ -251,7 +265,7 @@ def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], 
   FROM (SELECT {iso_weekday_sql('d.date')} AS iso_weekday, count(*) AS n_days FROM ({days}) d
         GROUP BY {iso_weekday_sql('d.date')}) w
   CROSS JOIN ({stores}) s
-  CROSS JOIN (SELECT CAST(unnest(generate_series(0, 23)) AS INTEGER) AS hour) hh
+  CROSS JOIN (SELECT CAST(h AS INTEGER) AS hour FROM (SELECT unnest(generate_series(0, 23)) AS h) hs) hh
   LEFT JOIN store_hour_open o ON o.store_id = s.store_id AND o.iso_weekday = w.iso_weekday AND o.hour = hh.hour
   GROUP BY hh.hour)"""
     k_cal = keys or _keys(grain, "cal.date")
@@ -262,7 +276,7 @@ def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], 
         FROM ({days}) d
         CROSS JOIN ({stores}) s
         LEFT JOIN store_weekday_hours w ON w.store_id = s.store_id AND w.iso_weekday = {iso_weekday_sql('d.date')}) cal
-  GROUP BY {', '.join(e for _, e in k_cal)})"""
+  {_group_by(k_cal)})"""
 
 
 def _capacity_cte(filters: Filters, grain: str, params: dict[str, Any]) -> str:
@@ -271,7 +285,7 @@ def _capacity_cte(filters: Filters, grain: str, params: dict[str, Any]) -> str:
     params |= filters.params("hours")
     return f"""hr AS (SELECT {_select_keys(k_h)}, sum(count_redemptions) AS util_redemptions
   FROM rollup_store_hour WHERE {filters.where_sql('hours')}
-    AND store_id IN (SELECT store_id FROM stores WHERE capacity_per_hour IS NOT NULL) GROUP BY ALL),
+    AND store_id IN (SELECT store_id FROM stores WHERE capacity_per_hour IS NOT NULL) {_group_by(k_h)}),
 {capacity_calendar_cte(filters, grain, params)},
 h AS (SELECT {', '.join('cap.' + o for o, _ in k_h)}, coalesce(hr.util_redemptions, 0) AS util_redemptions,
     cap.capacity_hours

@@ -40,6 +40,19 @@ def rollup_measure_columns(indent: str = "        ") -> str:
     return (",\n" + indent).join(f"{order_aggregate(m)} AS {m.name}" for m in MEASURE_LIST if m.is_rollup_column)
 
 
+def rollup_measure_names(alias: str | None = None, indent: str = "    ") -> str:
+    """The order rollup's measure columns by name (``alias.name``), in declaration order: the
+    portable spelling of ``alias.* EXCLUDE (keys)`` (``sql/rollups.sql``)."""
+    prefix = f"{alias}." if alias else ""
+    return (",\n" + indent).join(f"{prefix}{m.name}" for m in MEASURE_LIST if m.is_rollup_column)
+
+
+def rollup_measure_sums(indent: str = "       ") -> str:
+    """Each order rollup measure column summed under its own name: the portable spelling of
+    ``sum(COLUMNS(* EXCLUDE (keys)))`` (the weekly rollup of ``sql/rollups.sql``)."""
+    return (",\n" + indent).join(f"sum({m.name}) AS {m.name}" for m in MEASURE_LIST if m.is_rollup_column)
+
+
 def rollup_sums(names: Sequence[str] | None = None, indent: str = "    ") -> str:
     """The order measures ``names`` (default: all) summed over rollup rows (the ``o`` CTE of
     metrics.kpi_sql): one column per rollup measure, and each slice as its base measure's sum over
@@ -155,6 +168,10 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)(?::([a-z_]+))?\s*\}\}")
 def _placeholder(name: str, arg: str | None) -> str:
     if name == "order_measure_columns":
         return rollup_measure_columns()
+    if name == "order_measure_names":
+        return rollup_measure_names(arg)
+    if name == "order_measure_sums":
+        return rollup_measure_sums()
     if name == "formula_per_row" and arg in FORMULAS:
         # the formula evaluated per rollup row and summed (each measure 0 where missing)
         return f"sum({render_formula(FORMULAS[arg], lambda m: m)})"

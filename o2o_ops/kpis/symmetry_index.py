@@ -41,13 +41,19 @@ MEASURES = ("count_redemptions", "listed_rating_sum", "rating_sum_listed", "coun
 INPUTS = ("orders", "redemptions", "reviews")
 
 
+def _d(value: object) -> str:
+    """A constant as DOUBLE: a bare 0.35 is DECIMAL on Spark, and DECIMAL division drifts from
+    DuckDB's DOUBLE result (o2o_ops/portable.py lints for it)."""
+    return f"CAST({value} AS DOUBLE)"
+
+
 def shrunk_sums_sql(ix: SymmetryIndex = INDEX) -> str:
     """Per-store select list over the order rollup: redemptions and the four shrunk components."""
     return f"""sum(count_redemptions) AS count_redemptions,
     (sum(listed_rating_sum) - sum(rating_sum_listed)) / (sum(count_reviews_listed) + {ix.k_reviews}) AS rgap,
     sum(wait_gap_sum) / (sum(count_waits) + {ix.k_waits}) AS wgap,
-    (sum(count_as_described) + {ix.k_answers} * {ix.prior_described}) / (sum(count_described_answered) + {ix.k_answers}) AS described,
-    (sum(count_complaints) + {ix.k_redemptions} * {ix.prior_complaints}) / (sum(count_redemptions) + {ix.k_redemptions}) AS complaints"""
+    (sum(count_as_described) + {_d(f"{ix.k_answers} * {ix.prior_described}")}) / (sum(count_described_answered) + {ix.k_answers}) AS described,
+    (sum(count_complaints) + {_d(f"{ix.k_redemptions} * {ix.prior_complaints}")}) / (sum(count_redemptions) + {ix.k_redemptions}) AS complaints"""
 
 
 def score_sql(ix: SymmetryIndex = INDEX) -> str:
@@ -56,14 +62,14 @@ def score_sql(ix: SymmetryIndex = INDEX) -> str:
     return f"""
     -- one store's symmetry index from its shrunk sums (o2o_ops/kpis/symmetry_index.py)
     CASE WHEN st.count_redemptions > 0 THEN 100 * (
-        CASE WHEN s.listed_rating IS NULL THEN 0 ELSE {ix.w_rating} * (1 - least(1,
-            greatest(st.rgap, 0) / {ix.rating_over_stars} + greatest(-st.rgap, 0) / {ix.rating_under_stars})) END
-      + CASE WHEN s.listed_wait_minutes IS NULL THEN 0 ELSE {ix.w_wait} * (1 - least(1,
-            greatest(st.wgap, 0) / {ix.wait_over_minutes})) END
-      + {ix.w_described} * least(1, greatest(0, (st.described - {ix.described_floor}) / (1 - {ix.described_floor})))
-      + {ix.w_complaints} * (1 - least(1, st.complaints / {ix.complaints_ceiling}))
-    ) / ({always:.2f} + CASE WHEN s.listed_rating IS NULL THEN 0 ELSE {ix.w_rating} END
-              + CASE WHEN s.listed_wait_minutes IS NULL THEN 0 ELSE {ix.w_wait} END)
+        CASE WHEN s.listed_rating IS NULL THEN 0 ELSE {_d(ix.w_rating)} * (1 - least(1,
+            greatest(st.rgap, 0) / {_d(ix.rating_over_stars)} + greatest(-st.rgap, 0) / {_d(ix.rating_under_stars)})) END
+      + CASE WHEN s.listed_wait_minutes IS NULL THEN 0 ELSE {_d(ix.w_wait)} * (1 - least(1,
+            greatest(st.wgap, 0) / {_d(ix.wait_over_minutes)})) END
+      + {_d(ix.w_described)} * least(1, greatest(0, (st.described - {_d(ix.described_floor)}) / (1 - {_d(ix.described_floor)})))
+      + {_d(ix.w_complaints)} * (1 - least(1, st.complaints / {_d(ix.complaints_ceiling)}))
+    ) / ({_d(f"{always:.2f}")} + CASE WHEN s.listed_rating IS NULL THEN 0 ELSE {_d(ix.w_rating)} END
+              + CASE WHEN s.listed_wait_minutes IS NULL THEN 0 ELSE {_d(ix.w_wait)} END)
     END"""
 
 

@@ -46,7 +46,8 @@ SELECT
     o.valid_until,
     r.order_id IS NOT NULL AS is_redeemed,
     r.redeemed_at,
-    date_diff('second', o.ordered_at, r.redeemed_at) / 3600.0 AS hours_to_redeem,
+    -- DOUBLE before dividing: a decimal literal (/ 3600.0) is DECIMAL on Spark and drifts
+    CAST(date_diff('second', o.ordered_at, r.redeemed_at) AS DOUBLE) / 3600 AS hours_to_redeem,
     r.wait_minutes, s.listed_wait_minutes, s.listed_rating, r.service_minutes,
     coalesce(r.extra_spend, 0) AS extra_spend,
     (r.order_id IS NULL AND o.valid_until IS NOT NULL AND o.valid_until < a.as_of

@@ -16,12 +16,12 @@ WITH summed AS (   -- group on the narrow keys; store and campaign attributes ar
         -- one column per order measure of o2o_ops/kpis/measures.py (generated there)
         {{ order_measure_columns }}
     FROM order_facts
-    GROUP BY ALL
+    GROUP BY order_date, store_id, channel, campaign_id
 )
 SELECT
     g.date, g.store_id, s.city, coalesce(s.district, '') AS district, coalesce(s.region, '') AS region,
     s.category, g.channel, g.campaign_id, c.kind AS campaign_kind,
-    g.* EXCLUDE (date, store_id, channel, campaign_id)
+    {{ order_measure_names:g }}
 FROM summed g
 JOIN stores s USING (store_id)
 LEFT JOIN campaigns c USING (campaign_id)
@@ -39,7 +39,7 @@ WITH summed AS (
         count(*) FILTER (WHERE wait_minutes <= listed_wait_minutes)       AS count_sla_met
     FROM order_facts
     WHERE is_redeemed
-    GROUP BY ALL
+    GROUP BY CAST(redeemed_at AS DATE), hour(redeemed_at), store_id
 )
 SELECT g.date, g.hour, g.store_id, s.city, coalesce(s.district, '') AS district,
        coalesce(s.region, '') AS region, s.category,
@@ -74,7 +74,8 @@ SELECT sp.date, sp.store_id, s.city, coalesce(s.district, '') AS district,
 FROM spread sp
 LEFT JOIN stores s USING (store_id)
 LEFT JOIN campaigns c USING (campaign_id)
-GROUP BY ALL
+GROUP BY sp.date, sp.store_id, s.city, coalesce(s.district, ''), coalesce(s.region, ''), s.category,
+         c.channel, sp.campaign_id, c.kind, sp.cost_type
 ORDER BY sp.date;
 
 -- rollup_week_store_channel_campaign / rollup_costs_week: the two daily rollups summed to ISO weeks; ``date`` is
@@ -83,10 +84,10 @@ ORDER BY sp.date;
 CREATE OR REPLACE TABLE rollup_week_store_channel_campaign AS
 SELECT CAST(date_trunc('week', date) AS DATE) AS date, store_id, city, district, region, category,
        channel, campaign_id, campaign_kind,
-       sum(COLUMNS(* EXCLUDE (date, store_id, city, district, region, category, channel, campaign_id,
-                              campaign_kind)))
+       {{ order_measure_sums }}
 FROM rollup_day_store_channel_campaign
-GROUP BY 1, store_id, city, district, region, category, channel, campaign_id, campaign_kind
+GROUP BY CAST(date_trunc('week', date) AS DATE), store_id, city, district, region, category,
+         channel, campaign_id, campaign_kind
 ORDER BY 1, store_id;
 
 CREATE OR REPLACE TABLE rollup_costs_week AS
@@ -94,9 +95,6 @@ SELECT CAST(date_trunc('week', date) AS DATE) AS date, store_id, city, district,
        channel, campaign_id, campaign_kind, cost_type,
        sum(amount) AS amount, sum(staff_hours) AS staff_hours
 FROM rollup_costs
-GROUP BY ALL
+GROUP BY CAST(date_trunc('week', date) AS DATE), store_id, city, district, region, category,
+         channel, campaign_id, campaign_kind, cost_type
 ORDER BY 1;
-
-INSERT OR REPLACE INTO warehouse_meta
-SELECT 'as_of', CAST(max(ordered_at) AS VARCHAR) FROM orders;
-INSERT OR REPLACE INTO warehouse_meta VALUES ('rollups_built_at', CAST(now()::TIMESTAMP AS VARCHAR));

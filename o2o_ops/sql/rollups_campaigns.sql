@@ -63,7 +63,7 @@ SELECT store_id, date, city, district, region, category,
        sum(count_orders) AS n_orders,
        {{ formula_per_row:net_revenue }} AS net_revenue
 FROM rollup_day_store_channel_campaign
-GROUP BY ALL
+GROUP BY store_id, date, city, district, region, category
 ORDER BY store_id, date;
 
 -- rollup_campaign_costs: one row per cost date x store x cost type x campaign, campaign costs

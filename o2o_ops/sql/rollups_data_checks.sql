@@ -90,11 +90,11 @@ WHERE lat IS NULL OR lon IS NULL OR (lat = 0 AND lon = 0)
 ORDER BY store_id;
 
 -- quality_reviews_without_redemptions: one row per review of an order that has no redemption,
--- in posted_at order: review_id, order_id, rating, posted_at, store_id. All of them, so that the
--- check's count is exact; the page shows the first quality.EXAMPLES.
+-- in posted_at order (ties by review_id): review_id, order_id, rating, posted_at, store_id. All
+-- of them, so that the check's count is exact; the page shows the first quality.EXAMPLES.
 CREATE OR REPLACE TABLE quality_reviews_without_redemptions AS
 SELECT v.review_id, v.order_id, v.rating, v.posted_at, o.store_id
 FROM reviews v
 JOIN orders o USING (order_id)
 WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.order_id = v.order_id)
-ORDER BY v.posted_at;
+ORDER BY v.posted_at, v.review_id;

@@ -63,12 +63,18 @@ summed AS (
            sum(paid_amount) FILTER (WHERE ageing_bucket = 3) AS paid_amount_ageing_3,
            sum(paid_amount) FILTER (WHERE ageing_bucket = 4) AS paid_amount_ageing_4
     FROM o
-    GROUP BY ALL
+    GROUP BY date, store_id, channel, campaign_id
 )
 SELECT g.date, g.store_id, s.city, coalesce(s.district, '') AS district,
        coalesce(s.region, '') AS region, s.category, g.channel, g.campaign_id,
        c.kind AS campaign_kind,
-       g.* EXCLUDE (date, store_id, channel, campaign_id)
+       g.count_reviewed,
+       g.count_redeem_bucket_0, g.count_redeem_bucket_1, g.count_redeem_bucket_2, g.count_redeem_bucket_3,
+       g.count_redeem_bucket_4, g.count_redeem_bucket_5, g.count_redeem_bucket_6, g.count_redeem_bucket_7,
+       g.count_redeem_bucket_8, g.count_redeem_bucket_9,
+       g.count_ageing_0, g.count_ageing_1, g.count_ageing_2, g.count_ageing_3, g.count_ageing_4,
+       g.paid_amount_ageing_0, g.paid_amount_ageing_1, g.paid_amount_ageing_2, g.paid_amount_ageing_3,
+       g.paid_amount_ageing_4
 FROM summed g
 JOIN stores s USING (store_id)
 LEFT JOIN campaigns c USING (campaign_id)

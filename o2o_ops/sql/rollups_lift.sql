@@ -16,25 +16,32 @@ WITH span AS (
     SELECT max(date) AS last FROM rollup_store_day_totals
 ),
 firsts AS (
-    SELECT store_id, min(date) AS first FROM rollup_store_day_totals GROUP BY ALL
+    SELECT store_id, min(date) AS first FROM rollup_store_day_totals GROUP BY store_id
 ),
+-- the days of a span: unnest(generate_series(...)) alone in a subquery's select list, cast
+-- outside it (Spark's explode(sequence(...)) may not sit inside another expression); a span
+-- that would run backwards is left out before (sequence() fails on it, generate_series is empty)
 busy AS (
-    SELECT r.store_id, CAST(d.day AS DATE) AS date, count(*) AS n_campaigns
-    FROM rollup_campaign_store r
-    JOIN campaigns k USING (campaign_id)
-    CROSS JOIN span
-    CROSS JOIN generate_series(k.start_date, least(k.end_date, span.last), INTERVAL 1 DAY) AS d(day)
-    GROUP BY ALL
+    SELECT store_id, CAST(day AS DATE) AS date, count(*) AS n_campaigns
+    FROM (SELECT r.store_id, unnest(generate_series(k.start_date, least(k.end_date, span.last), INTERVAL 1 DAY)) AS day
+          FROM rollup_campaign_store r
+          JOIN campaigns k USING (campaign_id)
+          CROSS JOIN span
+          WHERE k.start_date <= least(k.end_date, span.last)) d
+    GROUP BY store_id, CAST(day AS DATE)
 ),
 grid AS (
-    SELECT s.store_id, s.city, s.district, s.region, s.category, CAST(d.day AS DATE) AS date
-    FROM stores s
-    JOIN firsts f USING (store_id)
-    CROSS JOIN span
-    CROSS JOIN generate_series(f.first, span.last, INTERVAL 1 DAY) AS d(day)
+    SELECT store_id, city, district, region, category, CAST(day AS DATE) AS date
+    FROM (SELECT s.store_id, s.city, s.district, s.region, s.category,
+                 unnest(generate_series(f.first, span.last, INTERVAL 1 DAY)) AS day
+          FROM stores s
+          JOIN firsts f USING (store_id)
+          CROSS JOIN span) d
 ),
 filled AS (
-    SELECT g.*, isodow(g.date) AS wd,
+    -- wd: the ISO weekday, Monday = 1 ... Sunday = 7, spelled out (isodow() becomes Monday = 3
+    -- when transpiled to Spark); date_trunc('week') starts on Monday on both engines
+    SELECT g.*, date_diff('day', date_trunc('week', g.date), g.date) + 1 AS wd,
            coalesce(t.n_orders, 0) AS n_orders, coalesce(t.net_revenue, 0) AS net_revenue,
            coalesce(b.n_campaigns, 0) AS n_campaigns
     FROM grid g
@@ -45,7 +52,7 @@ levels AS (
     SELECT store_id, wd,
            coalesce(avg(n_orders) FILTER (WHERE n_campaigns = 0), avg(n_orders)) AS level_orders,
            coalesce(avg(net_revenue) FILTER (WHERE n_campaigns = 0), avg(net_revenue)) AS level_revenue
-    FROM filled GROUP BY ALL
+    FROM filled GROUP BY store_id, wd
 )
 SELECT f.store_id, f.city, f.district, f.region, f.category, f.date, f.wd, f.n_orders, f.net_revenue,
        f.n_campaigns, l.level_orders, l.level_revenue
@@ -60,24 +67,27 @@ SELECT city, category, date, count(*) AS stores,
        sum(level_orders) AS level_orders, sum(level_revenue) AS level_revenue
 FROM rollup_lift_store_day
 WHERE n_campaigns = 0
-GROUP BY ALL
+GROUP BY city, category, date
 ORDER BY date, city, category;
 
 -- rollup_anomaly_store_week: one row per store x ISO week (Monday start) with the sums behind the
 -- headline KPIs the anomaly flags watch (o2o_ops/anomalies.py): orders placed, waits and ratings
 -- of those orders, paid and refunded orders, and how many days of the week lie in the data.
 CREATE OR REPLACE TABLE rollup_anomaly_store_week AS
-WITH span AS (SELECT min(order_date) AS first, max(order_date) AS last FROM order_facts)
+WITH span AS (SELECT min(order_date) AS first, max(order_date) AS last FROM order_facts),
+o AS (SELECT *, CAST(date_trunc('week', order_date) AS DATE) AS week_start FROM order_facts)
 SELECT o.store_id, any_value(o.city) AS city, any_value(o.category) AS category,
-       date_trunc('week', o.order_date)::DATE AS week_start,
-       strftime(date_trunc('week', o.order_date), '%G-W%V') AS iso_week,
-       date_diff('day', greatest(date_trunc('week', o.order_date)::DATE, any_value(span.first)),
-                 least(date_trunc('week', o.order_date)::DATE + 6, any_value(span.last))) + 1 AS days_in_data,
+       o.week_start,
+       -- ISO year (the year of the week's Thursday) and ISO week: strftime's %G-W%V spelled out
+       CAST(year(o.week_start + 3) AS VARCHAR) || '-W' || lpad(CAST(weekofyear(o.week_start) AS VARCHAR), 2, '0')
+           AS iso_week,
+       date_diff('day', greatest(o.week_start, any_value(span.first)),
+                 least(o.week_start + 6, any_value(span.last))) + 1 AS days_in_data,
        count(*) AS n_orders,
        count(o.wait_minutes) AS wait_n, coalesce(sum(o.wait_minutes), 0) AS wait_sum,
        sum(o.count_reviews) AS rating_n, sum(o.rating_sum) AS rating_sum,
        count(*) FILTER (WHERE o.is_paid) AS paid_orders,
        count(*) FILTER (WHERE o.is_paid AND o.has_refund) AS refunded_orders
-FROM order_facts o CROSS JOIN span
-GROUP BY o.store_id, date_trunc('week', o.order_date)
+FROM o CROSS JOIN span
+GROUP BY o.store_id, o.week_start
 ORDER BY o.store_id, week_start;

@@ -19,12 +19,12 @@ WITH summed AS (
            count(*) FILTER (WHERE v.rating = 4) AS count_rating_4,
            count(*) FILTER (WHERE v.rating = 5) AS count_rating_5
     FROM reviews v JOIN order_facts f USING (order_id)
-    GROUP BY ALL
+    GROUP BY f.order_date, f.store_id, f.channel, f.campaign_id
 )
 SELECT g.date, g.store_id, s.city, coalesce(s.district, '') AS district,
        coalesce(s.region, '') AS region, s.category, g.channel, g.campaign_id,
        c.kind AS campaign_kind,
-       g.* EXCLUDE (date, store_id, channel, campaign_id)
+       g.count_rating_1, g.count_rating_2, g.count_rating_3, g.count_rating_4, g.count_rating_5
 FROM summed g
 JOIN stores s USING (store_id)
 LEFT JOIN campaigns c USING (campaign_id)
@@ -38,7 +38,7 @@ WITH summed AS (
            count(*) AS count_complaints
     FROM reviews v JOIN order_facts f USING (order_id)
     WHERE v.complaint_category IS NOT NULL AND v.complaint_category <> ''
-    GROUP BY ALL
+    GROUP BY f.order_date, f.store_id, f.channel, f.campaign_id, v.complaint_category
 )
 SELECT g.date, g.store_id, s.city, coalesce(s.district, '') AS district,
        coalesce(s.region, '') AS region, s.category, g.channel, g.campaign_id,
@@ -61,7 +61,7 @@ WITH summed AS (
            sum(x.amount) AS refund_amount
     FROM refunds x JOIN order_facts f USING (order_id)
     WHERE f.is_paid
-    GROUP BY ALL
+    GROUP BY f.order_date, f.store_id, f.channel, f.campaign_id, coalesce(nullif(trim(x.reason), ''), 'not given')
 )
 SELECT g.date, g.store_id, s.city, coalesce(s.district, '') AS district,
        coalesce(s.region, '') AS region, s.category, g.channel, g.campaign_id,
