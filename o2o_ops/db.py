@@ -41,8 +41,11 @@ from o2o_ops.kpis import sql as generated_sql
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 CONTRACT_TABLES = (
-    "stores", "campaigns", "customers", "orders", "redemptions", "reviews", "refunds", "costs",
+    "stores", "campaigns", "customers", "orders", "redemptions", "reviews", "refunds", "costs", "targets",
 )
+#: Contract tables added after the first release: a warehouse without them is stale (a refresh
+#: creates them, empty), not foreign.
+ADDED_TABLES = ("targets",)
 
 
 class WarehouseError(RuntimeError):
@@ -218,7 +221,8 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) ->
     if read_only:
         tables = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables").fetchall()}
-        missing = [t for t in (*CONTRACT_TABLES, "order_facts", "rollup_day_store_channel_campaign") if t not in tables]
+        missing = [t for t in (*CONTRACT_TABLES, "order_facts", "rollup_day_store_channel_campaign")
+                   if t not in tables and t not in ADDED_TABLES]
         if missing:
             con.close()
             raise WarehouseError(
@@ -228,7 +232,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) ->
         built = None
         if "warehouse_meta" in tables:   # a warehouse from before it existed is simply stale
             built = con.execute("SELECT value FROM warehouse_meta WHERE key = 'rollups_version'").fetchone()
-        if not built or built[0] != rollups_version():
+        if not built or built[0] != rollups_version() or any(t not in tables for t in ADDED_TABLES):
             con.close()
             raise StaleWarehouse(
                 f"The warehouse at {wh} was prepared by another version of o2o-ops. Refresh its derived "

@@ -37,7 +37,7 @@ def test_valid_rows_are_accepted(con):
     con.execute("INSERT INTO costs VALUES ('2026-11-02', 'marketing', 100, NULL, 'C1', NULL)")
     assert db.table_counts(con) == {
         "stores": 1, "campaigns": 1, "customers": 1, "orders": 1, "redemptions": 1,
-        "reviews": 1, "refunds": 2, "costs": 1,
+        "reviews": 1, "refunds": 2, "costs": 1, "targets": 0,
     }
 
 

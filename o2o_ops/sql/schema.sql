@@ -87,6 +87,14 @@ CREATE TABLE IF NOT EXISTS costs (             -- one row per store or campaign 
     staff_hours DOUBLE  CHECK (staff_hours >= 0)
 );
 
+CREATE TABLE IF NOT EXISTS targets (           -- one row per KPI x scope x month (o2o_ops/targets.py)
+    kpi          VARCHAR NOT NULL,              -- a KPI of the registry (checked on import)
+    scope        VARCHAR NOT NULL CHECK (scope IN ('store', 'region', 'business')),
+    scope_id     VARCHAR,                       -- the store_id or region; NULL for the whole business
+    month        DATE    NOT NULL,              -- first day of the month
+    target_value DOUBLE  NOT NULL
+);
+
 -- Bookkeeping: what was loaded, when, by whom. Written by demo and import.
 CREATE TABLE IF NOT EXISTS import_log (
     imported_at   TIMESTAMP NOT NULL,
