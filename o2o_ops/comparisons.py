@@ -45,6 +45,21 @@ _NOT_ANCHORS = re.compile(r"(?i)^day off|\beve\b")
 _SUFFIX = re.compile(r"\s*\((observed|substituted[^)]*)\)\s*$", re.I)
 
 
+class UnknownCountry(ValueError):
+    """The setting O2O_HOLIDAY_COUNTRY names no country of the holidays package (the message says so)."""
+
+
+def _calendar(country: str, years):
+    import holidays
+
+    try:
+        return holidays.country_holidays(country, years=years)
+    except NotImplementedError as exc:
+        raise UnknownCountry(f"The setting O2O_HOLIDAY_COUNTRY={country} is not a country the holiday "
+                             f"calendar knows; whoever runs o2o-ops sets it to an ISO 3166 code such as "
+                             f"CN, US or DE.") from exc
+
+
 @dataclass(frozen=True)
 class Comparison:
     mode: str
@@ -107,13 +122,7 @@ def same_period_last_year(start: dt.date, end: dt.date) -> tuple[dt.date, dt.dat
 def holiday_anchors(country: str, year: int) -> dict[str, dt.date]:
     """Holiday name -> its first day in ``year`` (substitute days off, eves and "observed" days do
     not anchor; a holiday of several days anchors on its first)."""
-    import holidays
-
-    try:
-        days = holidays.country_holidays(country, years=year)
-    except NotImplementedError as exc:
-        raise ValueError(f"O2O_HOLIDAY_COUNTRY={country} is not a country the holidays package "
-                         f"knows (use an ISO 3166 code such as CN, US, DE).") from exc
+    days = _calendar(country, year)
     anchors: dict[str, dt.date] = {}
     for day, name in sorted(days.items()):
         for one in str(name).split("; "):
@@ -125,14 +134,8 @@ def holiday_anchors(country: str, year: int) -> dict[str, dt.date]:
 
 def holiday_days(start: dt.date, end: dt.date, country: str | None = None) -> set[dt.date]:
     """Every public holiday (days off included) from ``start`` to ``end``."""
-    import holidays
-
     country = country or config.get("O2O_HOLIDAY_COUNTRY")
-    try:
-        days = holidays.country_holidays(country, years=range(start.year, end.year + 1))
-    except NotImplementedError as exc:
-        raise ValueError(f"O2O_HOLIDAY_COUNTRY={country} is not a country the holidays package "
-                         f"knows (use an ISO 3166 code such as CN, US, DE).") from exc
+    days = _calendar(country, range(start.year, end.year + 1))
     return {day for day in days if start <= day <= end}
 
 

@@ -83,7 +83,7 @@ def test_holiday_words_and_other_countries():
     assert "Spring Festival" in cmp.note and "17 Feb 2026" in cmp.note and "29 Jan 2025" in cmp.note
     us = comparisons.compare("holiday", D(2026, 11, 23), D(2026, 11, 29), country="US")   # Thanksgiving
     assert us.previous == (D(2025, 11, 24), D(2025, 11, 30)) and "Thanksgiving" in us.note
-    with pytest.raises(ValueError, match="O2O_HOLIDAY_COUNTRY=XX"):
+    with pytest.raises(comparisons.UnknownCountry, match="O2O_HOLIDAY_COUNTRY=XX"):
         comparisons.compare("holiday", D(2026, 2, 16), D(2026, 2, 22), country="XX")
 
 
@@ -155,3 +155,10 @@ def test_overview_compares_the_week_with_the_same_iso_week_last_year(two_years):
     orders = [m for m in at.metric if m.label == "Orders"][0]
     assert orders.value == "28" and orders.delta == "+7"
     assert "against 2025-03-03 → 2025-03-09" in texts(at)
+
+
+def test_an_unknown_holiday_country_is_said_in_words(two_years, monkeypatch):
+    monkeypatch.setenv("O2O_HOLIDAY_COUNTRY", "XX")
+    at = open_page("pages/quality.py", two_years, query={"from": "2026-02-16", "to": "2026-02-22", "compare": "holiday"})
+    assert not at.exception
+    assert any("O2O_HOLIDAY_COUNTRY=XX is not a country the holiday calendar knows" in e.value for e in at.error)

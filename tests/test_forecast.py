@@ -15,6 +15,7 @@ Every 7-day window: 14 against 7 × 1.2 = 8.4 → 167 % of capacity: at risk. Al
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 
@@ -129,6 +130,9 @@ def test_command(warehouse):
         done = subprocess.run([sys.executable, "-m", "o2o_ops", "forecast", "--warehouse", str(warehouse),
                                "--cut", bad], capture_output=True, text=True, timeout=300)
         assert done.returncode == 2 and message in done.stdout and "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, "-m", "o2o_ops", "forecast", "--warehouse", str(warehouse)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "O2O_HOLIDAY_COUNTRY": "XX"})
+    assert done.returncode == 2 and "O2O_HOLIDAY_COUNTRY=XX" in done.stdout and "Traceback" not in done.stderr
 
 
 def test_efficiency_page_shows_the_load_ahead(warehouse):

@@ -30,8 +30,7 @@ def _pct(value: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from o2o_ops import config, db, forecast
-    from o2o_ops.filters import Filters
+    from o2o_ops import comparisons, config, db
 
     cut = None
     if args.cut:
@@ -45,23 +44,33 @@ def run(args: argparse.Namespace) -> int:
         return 2
     con = db.connect(config.warehouse_path(args.warehouse))
     try:
-        if args.check_demo:
-            for r in forecast.evaluate_demo(con):
-                print(f"cut {r['cut']} ({r['spike']}): store-day error (WAPE) {_pct(r['wape_store_days_outside_spike'])} "
-                      f"outside the spike, {_pct(r['wape_store_days_spike'])} in it; 14-day store totals "
-                      f"{_pct(r['wape_store_14d_totals'])}; bias outside the spike {r['bias_outside_spike']:+.1%}; "
-                      f"spike redemptions forecast {_pct(r['spike_redemptions_forecast_share'])} of what came; "
-                      f"{r['spike_city_stores_flagged']} of {r['spike_city_stores']} spike-city stores flagged, "
-                      f"{r['over_capacity_stores_flagged']} of {r['stores_over_capacity']} stores that went over "
-                      f"capacity flagged, {r['flagged_not_over_capacity']} flagged that did not")
-            return 0
-        first = db.scalar(con, "SELECT CAST(min(order_date) AS VARCHAR) FROM order_facts")
-        if cut is not None and (first is None or cut < dt.date.fromisoformat(first)):
-            print(f"error: --cut {cut} is before the data (it starts {first})")
-            return 2
-        ahead = forecast.load_ahead(con, Filters(cities=args.city, stores=args.store), cut)
+        return _run(con, args, cut)
+    except comparisons.UnknownCountry as exc:
+        print(f"error: {exc}")
+        return 2
     finally:
         con.close()
+
+
+def _run(con, args: argparse.Namespace, cut: dt.date | None) -> int:
+    from o2o_ops import db, forecast
+    from o2o_ops.filters import Filters
+
+    if args.check_demo:
+        for r in forecast.evaluate_demo(con):
+            print(f"cut {r['cut']} ({r['spike']}): store-day error (WAPE) {_pct(r['wape_store_days_outside_spike'])} "
+                  f"outside the spike, {_pct(r['wape_store_days_spike'])} in it; 14-day store totals "
+                  f"{_pct(r['wape_store_14d_totals'])}; bias outside the spike {r['bias_outside_spike']:+.1%}; "
+                  f"spike redemptions forecast {_pct(r['spike_redemptions_forecast_share'])} of what came; "
+                  f"{r['spike_city_stores_flagged']} of {r['spike_city_stores']} spike-city stores flagged, "
+                  f"{r['over_capacity_stores_flagged']} of {r['stores_over_capacity']} stores that went over "
+                  f"capacity flagged, {r['flagged_not_over_capacity']} flagged that did not")
+        return 0
+    first = db.scalar(con, "SELECT CAST(min(order_date) AS VARCHAR) FROM order_facts")
+    if cut is not None and (first is None or cut < dt.date.fromisoformat(first)):
+        print(f"error: --cut {cut} is before the data (it starts {first})")
+        return 2
+    ahead = forecast.load_ahead(con, Filters(cities=args.city, stores=args.store), cut)
     stores = ahead["stores"]
     if ahead["cut"] is None or stores.empty:
         print("No store with a capacity under these options: nothing to forecast against.")

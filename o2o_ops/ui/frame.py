@@ -452,7 +452,7 @@ def error_message(exc: BaseException) -> str:
     if isinstance(exc, db.QueryTimeout):
         return (f"{exc} Pick fewer weeks, one city or one category; whoever runs o2o-ops can raise the "
                 f"limit (setting O2O_QUERY_TIMEOUT_S, now {config.get_float('O2O_QUERY_TIMEOUT_S'):g} s).")
-    if isinstance(exc, db.WarehouseError):
+    if isinstance(exc, (db.WarehouseError, comparisons.UnknownCountry)):
         return str(exc)
     if isinstance(exc, PermissionError):
         return ("The warehouse file or its folder cannot be read or written (permission denied). Whoever "
