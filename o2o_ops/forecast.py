@@ -156,24 +156,30 @@ def daily_forecast(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
     index = {(s, d): i for i, (s, d) in enumerate((s, d) for s in stores["store_id"] for d in days)}
     from_book = np.zeros(len(index))
     from_new = np.zeros(len(index))
-    # 1. the voucher book
-    for row in book.itertuples(index=False):
-        dist = p.get(row.category)
-        if dist is None:
-            continue
-        ordered = pd.Timestamp(row.order_date).date()
-        age = (cut - ordered).days
-        survive = dist[age + 1:].sum() + (1.0 - dist.sum())   # open at the cut: delay > age, or never
-        if survive <= 0:
-            continue
-        valid = None if row.valid_date is None or pd.isna(row.valid_date) else pd.Timestamp(row.valid_date).date()
-        for d in days:
-            delay = (d - ordered).days
-            if delay > MAX_DELAY_DAYS or (valid is not None and d > valid):
-                continue
-            i = index.get((row.store_id, d))
-            if i is not None:
-                from_book[i] += row.count_open * dist[delay] / survive
+    # 1. the voucher book, one array operation over (voucher group x horizon day)
+    if not book.empty:
+        categories = sorted(p)
+        table = np.array([p[c] for c in categories])                     # category x delay
+        never = 1.0 - table.sum(axis=1)
+        tail = np.cumsum(table[:, ::-1], axis=1)[:, ::-1]                 # tail[c, k] = P(delay >= k)
+        tail = np.hstack([tail, np.zeros((len(categories), 1))])
+        book = book[book["category"].isin(categories) & book["store_id"].isin(set(stores["store_id"]))]
+        cat = book["category"].map({c: i for i, c in enumerate(categories)}).to_numpy(dtype=int)
+        ordered = pd.to_datetime(book["order_date"]).to_numpy(dtype="datetime64[D]")
+        horizon = np.array(days, dtype="datetime64[D]")
+        delay = (horizon[None, :] - ordered[:, None]).astype(int)          # group x day
+        age = (np.datetime64(cut, "D") - ordered).astype(int)
+        survive = tail[cat, np.minimum(age + 1, MAX_DELAY_DAYS + 1)] + never[cat]
+        valid = pd.to_datetime(book["valid_date"]).to_numpy(dtype="datetime64[D]")
+        usable = (delay <= MAX_DELAY_DAYS) & ~(~np.isnat(valid)[:, None] & (horizon[None, :] > valid[:, None]))
+        chance = np.where(usable, table[cat[:, None], np.clip(delay, 0, MAX_DELAY_DAYS)], 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            chance = np.where(survive[:, None] > 0, chance / survive[:, None], 0.0)
+        # index is store-major: store k's day j is row k * HORIZON_DAYS + j
+        position = {sid: k for k, sid in enumerate(stores["store_id"])}
+        rows = (book["store_id"].map(position).to_numpy(dtype=int)[:, None] * len(days)
+                + np.arange(len(days))[None, :])
+        np.add.at(from_book, rows, book["count_open"].to_numpy(dtype=float)[:, None] * chance)
     # 2. vouchers not sold yet: the weekday level of the last weeks, public holidays left out
     per_weekday = _weekday_level(level, cut)
     category_of = dict(zip(stores["store_id"], stores["category"]))
