@@ -157,7 +157,7 @@ def daily_forecast(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
     from_book = np.zeros(len(index))
     from_new = np.zeros(len(index))
     # 1. the voucher book, one array operation over (voucher group x horizon day)
-    if not book.empty:
+    if not book.empty and p:    # no delays measured (no redemption yet): nothing from the book
         categories = sorted(p)
         table = np.array([p[c] for c in categories])                     # category x delay
         never = 1.0 - table.sum(axis=1)
