@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "o2o_ops.bench.command",      # the benchmark drives the UI: it lives outside the core
     "o2o_ops.cli.calibrate_cmd",
     "o2o_ops.cli.anomalies_cmd",
+    "o2o_ops.cli.forecast_cmd",
     "o2o_ops.cli.user_cmd",
     "o2o_ops.cli.report_cmd",
     "o2o_ops.cli.attention_cmd",

@@ -26,6 +26,7 @@ Source: ``rollup_anomaly_store_week`` (``sql/rollups_lift.sql``); one query, the
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass
 
@@ -199,3 +200,38 @@ def evaluate_demo(con: duckdb.DuckDBPyConnection, z_flag: float = Z_FLAG) -> dic
             "unplanted_flagged_share": float(clean["flagged"].mean()) if len(clean) else math.nan,
             "non_spike_flagged_share_incl_campaigns": float(not_spike["flagged"].mean()) if len(not_spike) else math.nan,
             "unplanted_flagged_share_by_kpi": {k: float(v) for k, v in by_kpi.items()}}
+
+
+# ------------------------------------------------------------------------------------------
+# Marks on charts: the flags of a scope, one point per week and KPI
+# ------------------------------------------------------------------------------------------
+
+#: The registry KPI each watched KPI is drawn on (None: no weekly chart shows it; still listed).
+CHART_KPI = {"orders": "orders", "avg_rating": "avg_rating", "refund_rate": "refund_rate",
+             "avg_wait_minutes": None}
+MARKS_IN_HOVER = 3
+
+
+def for_page(flagged: pd.DataFrame, watched: tuple[str, ...]) -> pd.DataFrame:
+    """The flags of the watched KPIs a page shows, the most unusual first."""
+    return flagged[flagged["kpi"].isin(watched)].reset_index(drop=True)
+
+
+def week_marks(flagged: pd.DataFrame, kpi_name: str) -> pd.DataFrame:
+    """One row per week with at least one flag drawn on registry KPI ``kpi_name``: ``week_start``
+    (Timestamp), ``iso_week``, ``count_flags``, ``count_high``, ``count_low`` and ``hover`` (the
+    reasons of the most unusual :data:`MARKS_IN_HOVER`, then "and N more")."""
+    watched = [k for k, chart in CHART_KPI.items() if chart == kpi_name]
+    part = flagged[flagged["kpi"].isin(watched)]
+    columns = ["week_start", "iso_week", "count_flags", "count_high", "count_low", "hover"]
+    if part.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for (week_start, iso_week), g in part.groupby(["week_start", "iso_week"], sort=True):
+        g = g.reindex(g["z"].abs().sort_values(ascending=False).index)
+        lines = [html.escape(r) for r in g["reason"].head(MARKS_IN_HOVER)]  # plotly hover is HTML
+        if len(g) > MARKS_IN_HOVER:
+            lines.append(f"… and {len(g) - MARKS_IN_HOVER} more unusual store-weeks")
+        rows.append((pd.Timestamp(week_start), iso_week, len(g), int((g["direction"] == "high").sum()),
+                     int((g["direction"] == "low").sum()), "<br>".join(lines)))
+    return pd.DataFrame(rows, columns=columns)

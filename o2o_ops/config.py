@@ -39,6 +39,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Minutes a store's mean wait may exceed its promise before it needs attention."),
     Setting("O2O_ATTENTION_INDEX_DROP", "5",
             "Symmetry-index points a store may lose (last 4 weeks vs the 4 before) before it needs attention."),
+    Setting("O2O_HOLIDAY_COUNTRY", "CN",
+            "Country (ISO 3166 code) whose public holidays the holiday-aligned comparison uses."),
     Setting("O2O_QUERY_TIMEOUT_S", "30", "Seconds a single query may run before it is interrupted."),
     Setting("O2O_MAX_ROWS", "200000", "Most rows any one query may return to the app."),
     Setting("O2O_DEMO_ORDERS", "400000", "Orders in the demo warehouse built on first start."),

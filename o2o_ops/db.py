@@ -42,11 +42,12 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 CONTRACT_TABLES = (
     "stores", "campaigns", "customers", "orders", "redemptions", "reviews", "refunds", "costs",
-    "store_hours", "inspections", "events",
+    "store_hours", "inspections", "events", "targets",
 )
-#: Contract tables added after the first release (issue #16): a warehouse built before them lacks
-#: them and is refreshed (``create_schema`` adds them), not refused.
-OPTIONAL_TABLES = ("store_hours", "inspections", "events")
+#: Contract tables added after the first release (issues #15, #16): optional, and a warehouse
+#: built before them lacks them and is refreshed (``create_schema`` adds them, empty), not refused.
+OPTIONAL_TABLES = ("store_hours", "inspections", "events", "targets")
+ADDED_TABLES = OPTIONAL_TABLES
 
 
 class WarehouseError(RuntimeError):

@@ -854,6 +854,35 @@ JOIN _calendar cal ON cal.day_idx BETWEEN kk.first_day_idx AND kk.last_day_idx;"
     }
 
 
+#: The demo's targets (table ``targets``), set the way a planner would: each month's goal from the
+#: month before — the whole business 5 % more orders and a tenth less refunding, each region a
+#: tenth of a star more on its average rating.
+TARGET_ORDERS_GROWTH, TARGET_REFUND_CUT, TARGET_RATING_STEP = 1.05, 0.9, 0.1
+
+_TARGETS_SQL = f"""
+INSERT INTO targets
+WITH monthly AS (
+    SELECT CAST(date_trunc('month', o.ordered_at) AS DATE) AS month, count(*) AS n_orders,
+           CAST(count(DISTINCT f.order_id) AS DOUBLE) / count(*) FILTER (WHERE o.status <> 'cancelled') AS refund_rate
+    FROM orders o LEFT JOIN refunds f USING (order_id)
+    GROUP BY 1
+), regional AS (
+    SELECT CAST(date_trunc('month', o.ordered_at) AS DATE) AS month, s.region, avg(r.rating) AS avg_rating
+    FROM reviews r JOIN orders o USING (order_id) JOIN stores s USING (store_id)
+    WHERE s.region IS NOT NULL
+    GROUP BY 1, 2
+)
+SELECT 'orders', 'business', NULL, CAST(month + INTERVAL 1 MONTH AS DATE),
+       round(n_orders * {TARGET_ORDERS_GROWTH}, -1) FROM monthly
+UNION ALL
+SELECT 'refund_rate', 'business', NULL, CAST(month + INTERVAL 1 MONTH AS DATE),
+       round(refund_rate * {TARGET_REFUND_CUT}, 3) FROM monthly
+UNION ALL
+SELECT 'avg_rating', 'region', region, CAST(month + INTERVAL 1 MONTH AS DATE),
+       round(least(5.0, avg_rating + {TARGET_RATING_STEP}), 2) FROM regional
+"""
+
+
 def build_demo(
     path: str | os.PathLike | None = None,
     *,
@@ -886,12 +915,14 @@ def build_demo(
         (0.35, f"{orders:,} orders and what happened to them", _orders_sql(customer_width)),
     ] + [
         (fractions.get(table, 0.86), f"writing {table}", inserts[table]) for table in db.CONTRACT_TABLES
+        if table in inserts   # targets are written after the rollups' inputs (_TARGETS_SQL)
     ]
     with db.rebuild(path, start_empty=True) as con:
         report(0.0, "starting")
         for fraction, message, sql in steps:
             report(fraction - 0.01, message)
             con.execute(sql)
+        con.execute(_TARGETS_SQL)
         counts = db.table_counts(con)
         now = dt.datetime.now().replace(microsecond=0)
         con.executemany(

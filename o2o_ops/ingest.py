@@ -97,6 +97,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping as Mappi
 import duckdb
 
 from o2o_ops import config, db, mapping as mapping_mod
+from o2o_ops.kpis.catalog import KPIS
 from o2o_ops.alerts.import_failures import recorded as _record_failures  # for the failed-import alert
 
 Progress = Callable[[float, str], None]
@@ -154,6 +155,15 @@ class Chronology:
 
 
 @dataclass(frozen=True)
+class ScopeReference:
+    """``column`` names a store or a region, as ``kind_column`` says (e.g. a target's scope): it
+    must be in the stores (warehouse or this batch). ``kinds``: kind -> stores column."""
+    column: str
+    kind_column: str
+    kinds: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class TableContract:
     name: str
     grain: str
@@ -162,6 +172,7 @@ class TableContract:
     foreign_keys: tuple[ForeignKey, ...] = ()
     row_checks: tuple[RowCheck, ...] = ()
     chronology: tuple[Chronology, ...] = ()
+    scope_references: tuple[ScopeReference, ...] = ()
     # False for costs: the key is a de-duplication key whose columns may be NULL (NULLs equal).
     key_is_primary: bool = True
 
@@ -171,6 +182,12 @@ class TableContract:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+
+#: Whom a target is for (table ``targets``).
+TARGET_SCOPES = ("store", "region", "business")
+#: KPIs whose values are shares (0..1): a target for them must be one too.
+SHARE_KPIS = tuple(k.name for k in KPIS.values() if k.unit in ("percent", "ratio"))
 
 
 def _money(name: str, required: bool = False) -> Column:
@@ -324,6 +341,21 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         foreign_keys=(
             ForeignKey("campaign_id", "campaigns", "campaign_id"),
             ForeignKey("store_id", "stores", "store_id"),
+    )),
+    TableContract("targets", "one row per KPI × scope (a store, a region or the whole business) × month", (
+        Column("kpi", "VARCHAR", True, allowed=tuple(KPIS)),
+        Column("scope", "VARCHAR", True, allowed=TARGET_SCOPES),
+        Column("scope_id", "VARCHAR"),
+        _when("month", "DATE", "plan", True),
+        Column("target_value", "DOUBLE", True),
+    ), key=("kpi", "scope", "scope_id", "month"), key_is_primary=False, row_checks=(
+        RowCheck("(scope = 'business') = (scope_id IS NULL)", "scope_id",
+                 "scope_id names the store or region of a 'store' or 'region' target and is empty for 'business'"),
+        RowCheck("day(month) = 1", "month", "month is the first day of the month (e.g. 2026-11-01)"),
+        RowCheck("NOT list_contains($share_kpis, kpi) OR target_value BETWEEN 0 AND 1", "target_value",
+                 "a percent KPI's target is a share between 0 and 1 (0.85 for 85%)"),
+    ), scope_references=(
+        ScopeReference("scope_id", "scope", (("store", "store_id"), ("region", "region"))),
     )),
 )}
 
@@ -1795,7 +1827,26 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
                         {"allowed": list(col.allowed)})
     for rc in table.row_checks:
         yield check("invalid_row", rc.column, f"NOT ({rc.condition_sql})", ident(rc.column),
-                    lambda v, _, m=rc.message: m)
+                    lambda v, _, m=rc.message: m, {"share_kpis": list(SHARE_KPIS)} if "$share_kpis" in rc.condition_sql else None)
+
+    # A scope naming a store or a region: in the stores of the warehouse or of this batch.
+    for sr in table.scope_references:
+        if sr.column not in info.present or sr.kind_column not in info.present:
+            continue
+        c, k = ident(sr.column), ident(sr.kind_column)
+        for kind, parent_column in sr.kinds:
+            pc = ident(parent_column)
+            lookups = []
+            if has_wh:
+                lookups.append(f"NOT EXISTS (SELECT 1 FROM wh.{ident('stores')} p WHERE p.{pc} = s.{c})")
+            if "stores" in staged:
+                lookups.append(f"NOT EXISTS (SELECT 1 FROM {ident('stage_stores')} p WHERE p.{pc} = s.{c})")
+            yield check("unknown_reference", sr.column,
+                        " AND ".join([f"s.{k} = $kind", f"s.{c} IS NOT NULL", *lookups]), f"s.{c}",
+                        lambda v, _, kind=kind, pc=parent_column, n=sr.column: (
+                            f"{n} '{v}' names no {kind}: no store has {pc} '{v}' (neither in the "
+                            f"warehouse nor in this batch)"),
+                        {"kind": kind})
 
     # Chronology: a redemption, review or refund not before its order was placed — the order as
     # this batch gives it, else as the warehouse has it.

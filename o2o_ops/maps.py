@@ -24,6 +24,8 @@ from o2o_ops import metrics, text, units
 STORES_LAYER = "stores"
 REDEMPTIONS_LAYER = "redemptions"
 ATTENTION_LAYER = "attention"
+LOAD_AHEAD_LAYER = "load-ahead"
+LOAD_AHEAD_RGBA = [234, 88, 12, 235]
 
 # pydeck turns every string prop into a JS expression, so constant enum strings are quoted.
 # Colour ramp for "bad -> good" (red, amber, green); reversed for lower-is-better KPIs.
@@ -209,6 +211,23 @@ def attention_layer(df: pd.DataFrame, kpi: str = "symmetry_index") -> pdk.Layer:
     )
 
 
+def load_ahead_layer(df: pd.DataFrame, at_risk: Sequence[str], kpi: str = "symmetry_index") -> pdk.Layer:
+    """An orange ring, outside the attention ring, around each store whose next 14 days are
+    forecast over capacity (``at_risk``: store ids from :func:`o2o_ops.forecast.load_ahead`)."""
+    df = located(df)
+    flagged = df[df["store_id"].isin(set(at_risk))] if not df.empty else df
+    points = _points(flagged, kpi) if not flagged.empty else pd.DataFrame(
+        columns=["store_id", "store_name", "store_city", "category_label", "lat", "lon", "kpi_text",
+                 "orders_text", "radius"])
+    if not points.empty:
+        points["radius"] = points["radius"] + 11
+    return pdk.Layer(
+        "ScatterplotLayer", data=points, id=LOAD_AHEAD_LAYER, get_position=["lon", "lat"],
+        get_radius="radius", radius_units="'pixels'", filled=False, stroked=True,
+        get_line_color=LOAD_AHEAD_RGBA, line_width_min_pixels=3, pickable=True,
+    )
+
+
 def view_for(df: pd.DataFrame) -> pdk.ViewState:
     """A view that frames every placed store (a default over eastern China when there are none)."""
     df = located(df)
@@ -275,6 +294,6 @@ def selected_store_ids(selection: dict | None) -> list[str]:
     if not selection:
         return []
     objects = (selection.get("selection") or selection).get("objects") or {}
-    ids = {str(obj["store_id"]) for layer in (STORES_LAYER, ATTENTION_LAYER)
+    ids = {str(obj["store_id"]) for layer in (STORES_LAYER, ATTENTION_LAYER, LOAD_AHEAD_LAYER)
            for obj in objects.get(layer, []) or [] if isinstance(obj, dict) and obj.get("store_id")}
     return sorted(ids)

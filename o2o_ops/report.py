@@ -173,13 +173,15 @@ def _with_store(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(store=[f"{n} ({i})" for n, i in zip(df["store_name"], df["store_id"])])
 
 
-def _cards_html(cards: pd.DataFrame, previous_iso: str) -> str:
+def _cards_html(cards: pd.DataFrame, previous_iso: str, targets: pd.DataFrame | None = None) -> str:
+    goals = dict(zip(targets["kpi"], targets["text"])) if targets is not None and not targets.empty else {}
     out = []
-    for _, c in cards.iterrows():
+    for name, c in cards.iterrows():
         tone = {True: "good", False: "bad", None: "neutral"}[c["is_good"]]
+        goal = f'<div class="d neutral">🎯 {_esc(goals[name])}</div>' if goals.get(name) else ""
         out.append(f'<div class="card"><div class="l">{_esc(c["label"])}</div><div class="v">{_esc(c["value_text"])}</div>'
                    f'<div class="d {tone}">{_esc(c["change_text"])} <span class="neutral">vs {_esc(previous_iso)}</span>'
-                   f"</div></div>")
+                   f"</div>{goal}</div>")
     return '<div class="cards">' + "".join(out) + "</div>"
 
 
@@ -198,7 +200,7 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
     if not ov.has_data:
         body.append(f'<div class="empty"><b>No data for this week.</b> {_esc(" ".join(ov.summary))}</div>')
     else:
-        body.append("<h2>Headline KPIs</h2>" + _cards_html(ov.cards, prev.iso))
+        body.append("<h2>Headline KPIs</h2>" + _cards_html(ov.cards, prev.iso, ov.targets))
         body.append('<h2>Summary</h2><ul class="summary">'
                     + "".join(f"<li>{_esc(s)}</li>" for s in ov.summary) + "</ul>")
         labels = [w.split("-", 1)[1] for w in ov.series["iso_week"]]

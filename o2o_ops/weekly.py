@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import attention, config, db, metrics, symmetry, units
+from o2o_ops import attention, config, db, metrics, symmetry, targets, units
 from o2o_ops.filters import Filters
 
 TREND_WEEKS = 13
@@ -458,6 +458,8 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
         r = worst.iloc[0]
         sentences.append(f"Lowest rated this week: {r['store_name']} ({r['store_id']}, {r['store_city']}) at "
                          f"{metrics.format_value(r['avg_rating'], 'stars')} from {r['reviews']:.0f} reviews.")
+    goals = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(), metrics.HEADLINE)
+    sentences += targets.sentences(goals, targets.scope_of(filters), week.iso)
     return sentences
 
 
@@ -477,6 +479,7 @@ class WeeklyOverview:
     attention: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: list[str] = field(default_factory=list)
     min_reviews: int = 0                 # the review floor applied (review_floor())
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)   # targets.attainment_table for the week
 
     @property
     def rule(self) -> attention.Rule:
@@ -513,6 +516,8 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
     ov.attention = attention_list(ov.stores, min_reviews=min_reviews)
     ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=ov.stores,
                                  min_reviews=min_reviews)
+    ov.targets = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(),
+                                          metrics.HEADLINE)
     return ov
 
 

@@ -1,7 +1,7 @@
 """Campaigns: from money spent to offline outcome. Campaign table → one campaign (daily orders and
 redemptions, its stores, time to redeem, incremental lift, new customers) → one store → its
 orders, paged; and campaigns side by side. Every drill step is in the URL: ``campaign``,
-``cstore``, ``page_no``, ``compare`` (repeated)."""
+``cstore``, ``page_no``, ``side`` (repeated: the campaigns side by side)."""
 
 import streamlit as st
 
@@ -191,10 +191,10 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
 
 
 def compare_panel(filters, ids: list[str], names: dict) -> None:
-    _init_state("cmp_compare", "compare", ids, multi=True)
+    _init_state("cmp_compare", "side", ids, multi=True)
     chosen = st.multiselect("Compare campaigns", ids, key="cmp_compare", placeholder="Pick two or more",
                             format_func=lambda c: f"{text.plain(c)} · {text.plain(names.get(c, ''))}")
-    _set_url("compare", list(chosen))
+    _set_url("side", list(chosen))
     if len(chosen) < 2:
         st.caption("Pick two or more campaigns to see them side by side.")
         return
@@ -227,7 +227,7 @@ def page() -> None:
 
     ids = table["campaign_id"].tolist()
     names = dict(zip(table["campaign_id"], table["campaign_name"]))
-    with st.expander("Compare campaigns side by side", expanded=bool(st.query_params.get_all("compare"))):
+    with st.expander("Compare campaigns side by side", expanded=bool(st.query_params.get_all("side"))):
         compare_panel(filters, ids, names)
 
     st.subheader("Drill down")

@@ -6,7 +6,7 @@ open demo). Everyone else sees the quality findings and row counts of their own 
 
 import streamlit as st
 
-from o2o_ops import config, db, importing_view as data_page, ingest, text
+from o2o_ops import config, db, importing_view as data_page, ingest, targets, text
 from o2o_ops.ui import auth as auth_ui, warehouse, frame, upload
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "json", "ndjson", "jsonl"]
@@ -179,6 +179,57 @@ def import_files() -> None:
         st.rerun()  # the sidebar and every cache now read the new warehouse file
 
 
+visible_targets = warehouse.cached(targets.visible)
+
+
+def targets_panel() -> None:
+    """Targets per KPI, scope and month: edited in place by those who may write, shown to the rest."""
+    st.subheader("Targets")
+    st.caption("A goal per KPI for a store, a region or the whole business (scope_id empty) per month "
+               "(the first day of the month). Sums (orders, revenue, costs) are monthly totals, spread "
+               "evenly over the month's days; rates and averages are the level to reach. Shown as "
+               "attainment on the KPI cards, in the weekly summary and report, and as goal lines. "
+               "A file `targets.csv` imports like any other table.")
+    current = visible_targets(filters)
+    if not writer:
+        frame.table(current, "data", filters, key="targets", label="Download targets (CSV)")
+        return
+    edited = st.data_editor(
+        current, key="data_targets_editor", num_rows="dynamic", hide_index=True, width="stretch",
+        column_config={
+            "kpi": st.column_config.SelectboxColumn("KPI", options=list(ingest.CONTRACT["targets"].column("kpi").allowed),
+                                                    required=True),
+            "scope": st.column_config.SelectboxColumn("Scope", options=list(ingest.TARGET_SCOPES), required=True),
+            "scope_id": st.column_config.TextColumn("Store or region", help="store_id or region; empty for the whole business"),
+            "month": st.column_config.DateColumn("Month", format="YYYY-MM", required=True,
+                                                 help="The first day of the month"),
+            "target_value": st.column_config.NumberColumn("Target", required=True,
+                                                          help="Percent KPIs as a share: 0.85 for 85%"),
+        })
+    user = auth_ui.current_user() if not open_app else None
+    if st.button("Save targets", key="data_targets_save", icon=":material/save:"):
+        try:
+            with db.notify_waits(lambda message: st.info(f"{message.capitalize()} Another write is under way; "
+                                                         f"the targets are saved when it ends.", icon="⏳")):
+                n = targets.save(edited, allowed=auth_ui.can_write(), warehouse=config.warehouse_path(),
+                                 saved_by=user.name if user else "app")
+        except ingest.ImportRejected as exc:
+            st.error(f"Targets not saved, nothing was changed:\n\n```\n{exc.report()}\n```\nRow 2 is the "
+                     f"first target in the table above.", icon="🚫")
+        except targets.NotAllowed as exc:
+            st.error(text.md(str(exc)), icon="🔒")
+        except (db.WarehouseError, OSError) as exc:
+            st.error(text.md(f"Saving the targets failed and the warehouse is unchanged: "
+                             f"{frame.error_message(exc) or exc}"), icon="🚫")
+        else:
+            st.session_state.pop("data_targets_editor", None)
+            st.session_state["data_targets_saved"] = n
+            st.rerun()
+    saved = st.session_state.pop("data_targets_saved", None)
+    if saved is not None:
+        st.success(f"Saved {saved} target(s). Every page now measures against them.", icon="✅")
+
+
 filters = frame.current_filters()
 writer = auth_ui.can_write()
 open_app = not auth_ui.sign_in_required()
@@ -187,14 +238,14 @@ frame.header("Data", filters, note=f"warehouse {config.warehouse_path().name}" i
 upload.sweep_abandoned()
 
 if writer:
-    import_tab, log_tab, quality_tab = st.tabs(["Import files", "Import log", "Quality checks"])
+    import_tab, log_tab, quality_tab, targets_tab = st.tabs(["Import files", "Import log", "Quality checks", "Targets"])
     with import_tab:
         import_files()
 else:
     st.session_state.pop("data_import_requested", None)   # a click from before a role change
     st.info("Importing data is for analysts and admins. Here are the data-quality findings and row "
             "counts of the stores you see.", icon="🔒")
-    log_tab, quality_tab = st.tabs(["Your data", "Quality checks"])
+    log_tab, quality_tab, targets_tab = st.tabs(["Your data", "Quality checks", "Targets"])
 
 # ------------------------------------------------------------------------------------------
 with log_tab:
@@ -228,3 +279,7 @@ with quality_tab:
         st.caption(text.md(f"{chosen}: nothing found."))
     else:
         frame.table(rows, "data", filters, key=f"quality_{chosen}")
+
+# ------------------------------------------------------------------------------------------
+with targets_tab:
+    targets_panel()

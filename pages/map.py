@@ -8,11 +8,12 @@ coordinates are listed under the map, not drawn.
 
 import streamlit as st
 
-from o2o_ops import maps, metrics, symmetry, text
+from o2o_ops import forecast, maps, metrics, symmetry, text
 from o2o_ops.ui import warehouse, frame
 
 map_stores = warehouse.cached(symmetry.map_stores)
 redemption_bins = warehouse.cached(symmetry.redemption_bins)
+store_risk = warehouse.cached(forecast.store_risk)
 MAP_KEY = "store_map"
 
 
@@ -28,8 +29,9 @@ def page() -> None:
     c1, c2 = st.columns([2, 3])
     kpi = c1.selectbox("Colour stores by", symmetry.MAP_KPIS, key="map_kpi",
                        format_func=lambda name: metrics.KPIS[name].label)
-    shown = c2.pills("Layers", ["Stores", "Redemption activity", "Attention list"], selection_mode="multi",
-                     default=["Stores", "Redemption activity", "Attention list"], key="map_layers")
+    shown = c2.pills("Layers", ["Stores", "Redemption activity", "Attention list", "Load ahead"],
+                     selection_mode="multi", key="map_layers",
+                     default=["Stores", "Redemption activity", "Attention list", "Load ahead"])
     area = filters.replace(stores=())
     stores = map_stores(area, kpis=(kpi,))   # only the KPI the map colours by
     if stores.empty:
@@ -49,6 +51,11 @@ def page() -> None:
         layers.append(maps.store_points_layer(stores, kpi))
     if "Attention list" in shown:
         layers.append(maps.attention_layer(stores, kpi))
+    risky: list[str] = []
+    if "Load ahead" in shown:
+        risk = store_risk(area.replace(start=None, end=None))
+        risky = risk.loc[risk["at_risk"].astype(bool), "store_id"].tolist() if not risk.empty else []
+        layers.append(maps.load_ahead_layer(stores, risky, kpi))
     if layers:
         layers.append(maps.city_labels_layer(stores))
     if not layers:
@@ -60,7 +67,9 @@ def page() -> None:
     st.html(maps.legend_html(kpi, *(maps.kpi_range(stores, kpi) or (None, None))))
     placed = maps.located(stores)
     flagged = int(placed["on_attention"].sum())
-    st.caption(f"{len(placed):,} store{'' if len(placed) == 1 else 's'} · {flagged} on the attention list (red ring) · hexagons = redemptions "
+    ahead = (f" · {len(risky)} forecast over capacity in the next {forecast.HORIZON_DAYS} days (orange ring)"
+             if "Load ahead" in shown else "")
+    st.caption(f"{len(placed):,} store{'' if len(placed) == 1 else 's'} · {flagged} on the attention list (red ring){ahead} · hexagons = redemptions "
                f"· click a store, or shift-drag a box, to filter every page to the selection")
     if filters.stores:
         names = dict(zip(stores["store_id"], stores["store_name"]))

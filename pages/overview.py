@@ -3,14 +3,18 @@ trends, best and worst stores, the symmetry attention list, a written summary an
 
 import streamlit as st
 
-from o2o_ops import metrics, report, text, weekly
+from o2o_ops import comparisons, metrics, report, targets, text, weekly
 from o2o_ops.charts import overview as charts
-from o2o_ops.ui import warehouse, frame
+from o2o_ops.ui import anomaly_marks, warehouse, frame
+
+WATCHED = ("orders", "avg_rating", "refund_rate", "avg_wait_minutes")  # anomaly flags listed here
 
 weeks_in_data = warehouse.cached(weekly.weeks_in_data)
 default_week = warehouse.cached(weekly.default_week)
 week_overview = warehouse.cached(weekly.build)
 report_html = warehouse.cached(report.build_html)
+weekly_goals = warehouse.cached(targets.weekly_goals)
+period_values = warehouse.cached(comparisons.period_values)
 
 # The week sets the dates; every other sidebar filter applies.
 filters = frame.current_filters().replace(start=None, end=None)
@@ -49,16 +53,30 @@ if not ov.has_data:
     st.stop()
 
 st.subheader(f"Headline KPIs — {week.label}")
-frame.kpi_cards(ov.cards["value"], metrics.HEADLINE, ov.cards["previous"],
-                sparklines={name: ov.cards.at[name, "spark"] for name in metrics.HEADLINE})
-st.caption(f"Change against {week.previous.label}; green is good news for that KPI, red is bad. "
+mode = frame.current_comparison()
+current, previous, compared_with = ov.cards["value"], ov.cards["previous"], f"against {week.previous.label}"
+if mode != comparisons.DEFAULT:   # the week against last year's, its holiday's, or week to date
+    span = frame.data_span(warehouse.dimension_values())   # an unfinished week: its days so far
+    cmp, current, previous = period_values(filters, mode, week.start, min(week.end, span[1]) if span else week.end,
+                                           metrics.HEADLINE, grain="week")
+    compared_with = cmp.describe()
+frame.kpi_cards(current, metrics.HEADLINE, previous,
+                sparklines={name: ov.cards.at[name, "spark"] for name in metrics.HEADLINE},
+                notes=dict(zip(ov.targets["kpi"], ov.targets["text"])) if not ov.targets.empty else None)
+st.caption(f"Change {compared_with}; green is good news for that KPI, red is bad. "
            f"Sparklines: the {weekly.TREND_WEEKS} weeks ending with this one.")
 
 st.subheader("Summary")
 st.markdown("\n".join(f"- {text.md(sentence)}" for sentence in ov.summary))
 
 st.subheader(f"{weekly.TREND_WEEKS}-week trends")
-st.plotly_chart(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso), key="ov_trends")
+trend_scope = filters.replace(start=week.minus(weekly.TREND_WEEKS - 1).start, end=week.end)
+flagged = anomaly_marks.page_flags(trend_scope, WATCHED)
+st.plotly_chart(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso,
+                                  marks={n: anomaly_marks.marks(flagged, n) for n in metrics.HEADLINE},
+                                  goals=weekly_goals(filters, metrics.HEADLINE, tuple(ov.series["week_start"]))),
+                key="ov_trends")
+anomaly_marks.show_list(flagged, trend_scope, "overview", WATCHED)
 
 st.subheader("Best and worst stores of the week")
 st.caption(f"Only stores with at least {ov.min_reviews} reviews of orders placed in the week are ranked. "

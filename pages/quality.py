@@ -3,11 +3,12 @@ customers, and each store against its city x category peers."""
 
 import streamlit as st
 
-from o2o_ops import analysis, metrics
+from o2o_ops import analysis, metrics, targets
 from o2o_ops.charts import kpi_line
 from o2o_ops.charts import quality as charts
-from o2o_ops.ui import warehouse, frame
+from o2o_ops.ui import anomaly_marks, warehouse, frame
 
+WATCHED = ("avg_rating", "refund_rate", "avg_wait_minutes")  # anomaly flags listed here
 CARDS = ("avg_rating", "positive_share", "complaint_rate", "refund_rate", "sla_attainment", "repeat_rate")
 
 rating_distribution = warehouse.cached(analysis.rating_distribution)
@@ -15,6 +16,7 @@ complaints_by_category = warehouse.cached(analysis.complaints_by_category)
 refund_reasons = warehouse.cached(analysis.refund_reasons)
 sla_by_hour_weekday = warehouse.cached(analysis.sla_by_hour_weekday)
 quality_by_store = warehouse.cached(analysis.quality_by_store)
+weekly_goals = warehouse.cached(targets.weekly_goals)
 
 filters = frame.current_filters()
 frame.header("Service quality", filters)
@@ -22,11 +24,15 @@ frame.header("Service quality", filters)
 frame.period_cards(filters, CARDS, columns=3)
 
 weekly = warehouse.kpis(filters, "week", ("avg_rating", "positive_share", "refund_rate", "repeat_rate"))
+flagged = anomaly_marks.page_flags(filters, WATCHED)
+goals = weekly_goals(filters, ("avg_rating", "refund_rate", "repeat_rate"), tuple(weekly["week_start"]))
+compared = frame.comparison_overlay(filters, ("refund_rate", "repeat_rate"))
 
 st.subheader("Ratings")
 left, right = st.columns(2)
 left.plotly_chart(charts.rating_distribution_bar(rating_distribution(filters)), key="q_rating_distribution")
-right.plotly_chart(charts.rating_trend(weekly), key="q_rating_trend")
+right.plotly_chart(charts.rating_trend(weekly, marks=anomaly_marks.marks(flagged, "avg_rating"),
+                                       goals=goals.get("avg_rating")), key="q_rating_trend")
 
 st.subheader("Complaints and refunds")
 left, right = st.columns(2)
@@ -34,11 +40,16 @@ left.plotly_chart(charts.complaints_bar(complaints_by_category(filters)), key="q
 reasons = refund_reasons(filters)
 right.plotly_chart(charts.refund_reasons_bar(reasons), key="q_refund_reasons")
 left, right = st.columns(2)
-left.plotly_chart(kpi_line(weekly, "week_start", "refund_rate", title="Refund rate by week"), key="q_refund_trend")
-right.plotly_chart(kpi_line(weekly, "week_start", "repeat_rate", title="Repeat rate by week"), key="q_repeat_trend")
+left.plotly_chart(kpi_line(weekly, "week_start", "refund_rate", title="Refund rate by week",
+                                marks=anomaly_marks.marks(flagged, "refund_rate"), goals=goals.get("refund_rate"),
+                           **compared), key="q_refund_trend")
+right.plotly_chart(kpi_line(weekly, "week_start", "repeat_rate", title="Repeat rate by week",
+                                 goals=goals.get("repeat_rate"), **compared), key="q_repeat_trend")
 frame.table(reasons, "quality", filters, key="refund_reasons", label="Download refund reasons (CSV)",
             column_config={"share_of_paid_orders": st.column_config.NumberColumn(
                 "Share of paid orders", format="percent")})
+
+anomaly_marks.show_list(flagged, filters, "quality", WATCHED)
 
 st.subheader("SLA attainment")
 st.plotly_chart(charts.sla_heatmap(sla_by_hour_weekday(filters)), key="q_sla")

@@ -133,7 +133,7 @@ def test_compare_two_campaigns_from_the_link(demo):
     at = open_page(PAGE, demo, {})
     assert not at.exception
     pair = _frame_with(at, "campaign_name")["campaign_id"].tolist()[:2]
-    at = open_page(PAGE, demo, {"compare": pair})
+    at = open_page(PAGE, demo, {"side": pair})
     assert not at.exception
     assert at.multiselect(key="cmp_compare").value == pair
     side = _frame_with(at, "KPI").set_index("KPI")

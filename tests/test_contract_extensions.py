@@ -514,7 +514,7 @@ def test_a_warehouse_from_before_the_optional_tables_is_refreshed_not_refused(tm
     con = db.connect(wh)
     try:
         assert {t: n for t, n in db.table_counts(con).items() if t in db.OPTIONAL_TABLES} == {
-            "store_hours": 0, "inspections": 0, "events": 0}
+            "store_hours": 0, "inspections": 0, "events": 0, "targets": 0}
         assert metrics.compute(con, WINDOW, "total", ["orders"]).iloc[0, 1] == 5
     finally:
         con.close()

@@ -148,7 +148,7 @@ def test_warehouse_views(warehouse: Path):
         summary = data_page.warehouse_summary(con)
         assert dict(zip(summary["table_name"], summary["count_rows"])) == {
             "stores": 4, "campaigns": 1, "customers": 5, "orders": 6, "redemptions": 4,
-            "reviews": 5, "refunds": 1, "costs": 4, "store_hours": 0, "inspections": 5, "events": 8}
+            "reviews": 5, "refunds": 1, "costs": 4, "store_hours": 0, "inspections": 5, "events": 8, "targets": 0}
         checks = data_page.quality_checks(con)
         assert dict(zip(checks["check"], checks["count_problems"])) == {
             "orphans": 0, "date_gaps": DAYS_MISSING, "stores_without_coordinates": 1,

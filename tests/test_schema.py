@@ -43,7 +43,7 @@ def test_valid_rows_are_accepted(con):
     con.execute("INSERT INTO events VALUES ('click', '2026-11-02 08:00', 3, 'C1', 'wechat', 'S1', 'K1')")
     assert db.table_counts(con) == {
         "stores": 1, "campaigns": 1, "customers": 1, "orders": 1, "redemptions": 1,
-        "reviews": 1, "refunds": 2, "costs": 1, "store_hours": 1, "inspections": 1, "events": 1,
+        "reviews": 1, "refunds": 2, "costs": 1, "store_hours": 1, "inspections": 1, "events": 1, "targets": 0,
     }
 
 

@@ -23,6 +23,10 @@ HEIGHT = 340
 HEIGHT_SMALL = 240
 HEIGHT_TALL = 480
 SEQUENTIAL = "Blues"
+ANOMALY = "#be123c"
+ANOMALY_LABEL = "Unusual store-weeks"
+GOAL = "#0f766e"
+GOAL_LABEL = "Target"
 DIVERGING = "RdYlGn"
 
 #: Pixels at the top for a title, and for a legend row between the title and the plot.
@@ -64,9 +68,51 @@ def axis_format(kpi_name: str) -> str:
     return units.axis_format(metrics.KPIS[kpi_name].unit)
 
 
+def anomaly_trace(data: pd.DataFrame, marks: pd.DataFrame | None, *, x: str, y: str, on: str = "week_start",
+                  showlegend: bool = True) -> go.Scatter | None:
+    """Open rings on the points of ``data`` whose week holds flagged store-weeks (``marks`` from
+    :func:`o2o_ops.anomalies.week_marks`), at the chart's own value, the reasons on hover; None
+    when no plotted week has a flag."""
+    if marks is None or marks.empty or data.empty or y not in data:
+        return None
+    keep = list(dict.fromkeys([x, y, on]))
+    left = data[keep].copy()
+    right = marks[[on, "count_flags", "hover"]].copy()
+    if on == "week_start":
+        left["_on"], right["_on"] = pd.to_datetime(left[on]), pd.to_datetime(right[on])
+    else:
+        left["_on"], right["_on"] = left[on].astype(str), right[on].astype(str)
+    hit = left.merge(right.drop(columns=[on]), on="_on").dropna(subset=[y])
+    if hit.empty:
+        return None
+    return go.Scatter(
+        x=hit[x], y=hit[y], mode="markers", name=ANOMALY_LABEL, showlegend=showlegend,
+        marker=dict(symbol="circle-open", size=15, color=ANOMALY, line=dict(width=2.5)),
+        customdata=hit[["count_flags", "hover"]].to_numpy(),
+        hovertemplate="%{customdata[0]} unusual store-week(s):<br>%{customdata[1]}<extra></extra>",
+    )
+
+
+def goal_trace(x: Sequence, goals: Sequence[float | None] | None, kpi_name: str, *,
+               showlegend: bool = True) -> go.Scatter | None:
+    """The target as a dashed step line over ``x`` (``goals`` per point, None where no target
+    applies); None when no point has one."""
+    if goals is None or all(units.is_missing(g) for g in goals):
+        return None
+    values = [None if units.is_missing(g) else float(g) for g in goals]
+    return go.Scatter(x=list(x), y=values, mode="lines", name=GOAL_LABEL, showlegend=showlegend,
+                      line=dict(color=GOAL, width=1.5, dash="dash", shape="hvh"), connectgaps=False,
+                      hovertemplate=f"%{{x}}<br>target: %{{y:{axis_format(kpi_name)}}}<extra></extra>")
+
+
 def kpi_line(df: pd.DataFrame, x: str, kpi_name: str, *, color: str | None = None,
-             title: str | None = None, height: int = HEIGHT) -> go.Figure:
-    """A KPI over time (one line, or one per ``color`` group)."""
+             title: str | None = None, height: int = HEIGHT, marks: pd.DataFrame | None = None,
+             goals: Sequence[float | None] | None = None,
+             comparison: pd.DataFrame | None = None, comparison_label: str = "Comparison") -> go.Figure:
+    """A KPI over time (one line, or one per ``color`` group); ``marks`` (weekly charts): rings on
+    the weeks with flagged store-weeks; ``goals``: the target per row of ``df`` (dashed line);
+    ``comparison``: the comparison period's values on the same ``x`` (dotted grey line, see
+    :func:`o2o_ops.comparisons.weekly_overlay`)."""
     kpi = metrics.KPIS[kpi_name]
     if df.empty or kpi_name not in df or df[kpi_name].isna().all():
         return empty_figure()
@@ -79,9 +125,24 @@ def kpi_line(df: pd.DataFrame, x: str, kpi_name: str, *, color: str | None = Non
             line=dict(color=PALETTE[i % len(PALETTE)], width=2), marker=dict(size=5),
             hovertemplate=f"%{{x}}<br>{kpi.label}: %{{y:{axis_format(kpi_name)}}}<extra>{'' if name is None else name}</extra>",
         ))
+    overlays = []
+    if color is None and comparison is not None and not comparison.empty and kpi_name in comparison:
+        part = comparison.sort_values(x)
+        overlays.append(go.Scatter(
+            x=part[x], y=part[kpi_name], mode="lines", name=comparison_label,
+            line=dict(color=NEUTRAL, width=1.5, dash="dot"),
+            hovertemplate=f"%{{x}}<br>{comparison_label}: %{{y:{axis_format(kpi_name)}}}<extra></extra>"))
+    if color is None:
+        overlays.append(anomaly_trace(df, marks, x=x, y=kpi_name))
+        if goals is not None:
+            by_x = df[[x]].assign(_goal=list(goals)).sort_values(x)
+            overlays.append(goal_trace(by_x[x], by_x["_goal"].tolist(), kpi_name))
+    overlays = [t for t in overlays if t is not None]
+    for trace in overlays:
+        fig.add_trace(trace)
     fig.update_yaxes(tickformat=axis_format(kpi_name), title=None)
     fig.update_xaxes(title=None)
-    fig.update_layout(showlegend=color is not None)
+    fig.update_layout(showlegend=color is not None or bool(overlays))
     return base_layout(fig, title=title or kpi.label, height=height)
 
 

@@ -93,3 +93,41 @@ def capacity_by_hour_bars(df: pd.DataFrame, *, title: str = "Capacity utilisatio
     fig.update_xaxes(title="hour of day", dtick=1)
     fig.update_yaxes(tickformat=".0%")
     return base_layout(fig, title=title)
+
+
+def load_ahead_days(days: pd.DataFrame, *, title: str = "Redemptions expected in the next 14 days") -> go.Figure:
+    """Expected redemptions per day of the horizon (stacked: from vouchers already sold, from
+    sales still to come) against the stores' capacity (``forecast.load_ahead``'s days)."""
+    if days.empty:
+        return empty_figure("No store with a capacity under these filters")
+    per_day = days.groupby("day", as_index=False)[["from_book", "from_new_sales", "capacity_per_day"]].sum()
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=per_day["day"], y=per_day["from_book"], name="from vouchers sold",
+                         marker_color=PALETTE[0], hovertemplate="%{x|%a %d %b}: %{y:,.0f}<extra>sold</extra>"))
+    fig.add_trace(go.Bar(x=per_day["day"], y=per_day["from_new_sales"], name="from sales to come",
+                         marker_color="#93c5fd", hovertemplate="%{x|%a %d %b}: %{y:,.0f}<extra>to come</extra>"))
+    fig.add_trace(go.Scatter(x=per_day["day"], y=per_day["capacity_per_day"], name="capacity", mode="lines",
+                             line=dict(color=OVER, width=2, dash="dash", shape="hvh"),
+                             hovertemplate="%{x|%a %d %b}: %{y:,.0f}<extra>capacity</extra>"))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title="redemptions", tickformat=",.0f")
+    return base_layout(fig, title=title)
+
+
+def load_ahead_bars(stores: pd.DataFrame, *, top: int = 20,
+                    title: str = "Busiest 7 days ahead: forecast / capacity") -> go.Figure:
+    """Each store's busiest 7-day window of the horizon against its capacity, busiest first;
+    red above 100% (at risk), amber above 85%."""
+    part = stores.dropna(subset=["peak_window_utilisation"]).head(top) if not stores.empty else stores
+    if part.empty:
+        return empty_figure("No store with a capacity under these filters")
+    names = part["store_name"].astype(str) + " (" + part["store_id"].astype(str) + ")"
+    values = part["peak_window_utilisation"].astype(float)
+    colors = [OVER if v > 1 else AMBER if v > 0.85 else PALETTE[0] for v in values]
+    fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=colors,
+                           customdata=part["peak_window_start"].astype(str),
+                           hovertemplate="%{y}: %{x:.0%} of capacity in the 7 days from %{customdata}<extra></extra>"))
+    fig.add_vline(x=1.0, line=dict(color=NEUTRAL, dash="dash"))
+    fig.update_xaxes(tickformat=".0%")
+    fig.update_yaxes(autorange="reversed")
+    return base_layout(fig, title=title, height=max(HEIGHT, 22 * len(part) + 80))

@@ -9,14 +9,18 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from o2o_ops import metrics, units
-from o2o_ops.charts import BAD, GOOD, HEIGHT_SMALL, NEUTRAL, PALETTE, axis_format, base_layout, empty_figure
+from o2o_ops.charts import (BAD, GOOD, HEIGHT_SMALL, NEUTRAL, PALETTE, anomaly_trace, axis_format, goal_trace, base_layout,
+                           empty_figure)
 
 
 def trend_grid(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
-               week_iso: str | None = None, columns: int = 4) -> go.Figure:
+               week_iso: str | None = None, columns: int = 4,
+               marks: dict[str, pd.DataFrame] | None = None,
+               goals: dict[str, list] | None = None) -> go.Figure:
     """One small line chart per KPI over the weeks of ``series`` (``iso_week`` + one column per
     KPI, oldest first); the chosen week's point is drawn larger, coloured by whether its change on
-    the week before is good or bad news."""
+    the week before is good or bad news. ``marks`` (KPI name -> ``anomalies.week_marks``): rings on
+    the weeks with flagged store-weeks; ``goals`` (KPI name -> target per week): a dashed line."""
     if series.empty or all(series[n].isna().all() for n in names if n in series):
         return empty_figure("No orders in these weeks for these filters")
     rows = -(-len(names) // columns)
@@ -41,6 +45,13 @@ def trend_grid(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
                 x=[x[pos]], y=[value], mode="markers", showlegend=False, hoverinfo="skip",
                 marker=dict(size=10, color={True: GOOD, False: BAD, None: NEUTRAL}[good]),
             ), row=row, col=col)
+        ring = anomaly_trace(series.assign(_x=x), (marks or {}).get(name), x="_x", y=name, on="iso_week",
+                             showlegend=False)
+        if ring is not None:
+            fig.add_trace(ring, row=row, col=col)
+        goal = goal_trace(x, (goals or {}).get(name), name, showlegend=False)
+        if goal is not None:
+            fig.add_trace(goal, row=row, col=col)
         fig.update_yaxes(tickformat=axis_format(name), nticks=4, row=row, col=col)
         fig.update_xaxes(nticks=5, row=row, col=col)
     fig = base_layout(fig, height=HEIGHT_SMALL * rows)

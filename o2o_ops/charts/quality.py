@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from o2o_ops import metrics, units
 from o2o_ops.analysis import WEEKDAYS
-from o2o_ops.charts import (BAD, GOOD, HEIGHT, NEUTRAL, PALETTE, axis_format, base_layout,
+from o2o_ops.charts import (BAD, GOOD, HEIGHT, NEUTRAL, PALETTE, anomaly_trace, axis_format, goal_trace, base_layout,
                             empty_figure, heatmap)
 
 _STAR_COLORS = {1: "#dc2626", 2: "#f97316", 3: "#eab308", 4: "#84cc16", 5: "#16a34a"}
@@ -32,11 +32,14 @@ def rating_distribution_bar(df: pd.DataFrame, *, title: str = "Rating distributi
     return base_layout(fig, title=title)
 
 
-def rating_trend(weekly: pd.DataFrame, *, title: str = "Average rating and positive share by week") -> go.Figure:
-    """Average rating (left axis) and positive share (right axis) by week (registry week grain)."""
+def rating_trend(weekly: pd.DataFrame, *, title: str = "Average rating and positive share by week",
+                 marks: pd.DataFrame | None = None, goals: list | None = None) -> go.Figure:
+    """Average rating (left axis) and positive share (right axis) by week (registry week grain);
+    ``marks``: rings on the rating line's weeks with flagged store-weeks; ``goals``: the rating
+    target per row of ``weekly`` (dashed)."""
     if weekly.empty or weekly["avg_rating"].isna().all():
         return empty_figure()
-    weekly = weekly.sort_values("week_start")
+    weekly = weekly.assign(_goal=list(goals) if goals is not None else None).sort_values("week_start")
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=weekly["week_start"], y=weekly["avg_rating"], name="Average rating",
                              mode="lines+markers", line=dict(color=PALETTE[0], width=2),
@@ -44,6 +47,12 @@ def rating_trend(weekly: pd.DataFrame, *, title: str = "Average rating and posit
     fig.add_trace(go.Scatter(x=weekly["week_start"], y=weekly["positive_share"], name="Positive share",
                              mode="lines+markers", yaxis="y2", line=dict(color=PALETTE[2], width=2, dash="dot"),
                              hovertemplate="%{x|%Y-%m-%d}: %{y:.1%}<extra></extra>"))
+    ring = anomaly_trace(weekly, marks, x="week_start", y="avg_rating")
+    if ring is not None:
+        fig.add_trace(ring)
+    goal = goal_trace(weekly["week_start"], weekly["_goal"].tolist(), "avg_rating") if goals is not None else None
+    if goal is not None:
+        fig.add_trace(goal)
     fig.update_layout(yaxis=dict(title="stars", tickformat=".2f"),
                       yaxis2=dict(title="positive", tickformat=".0%", overlaying="y", side="right",
                                   showgrid=False))

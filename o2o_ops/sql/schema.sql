@@ -127,6 +127,14 @@ CREATE TABLE IF NOT EXISTS events (            -- one row per online funnel even
     customer_id VARCHAR                               -- no key: a visitor need not be a customer
 );
 
+CREATE TABLE IF NOT EXISTS targets (           -- one row per KPI x scope x month (o2o_ops/targets.py)
+    kpi          VARCHAR NOT NULL,              -- a KPI of the registry (checked on import)
+    scope        VARCHAR NOT NULL CHECK (scope IN ('store', 'region', 'business')),
+    scope_id     VARCHAR,                       -- the store_id or region; NULL for the whole business
+    month        DATE    NOT NULL,              -- first day of the month
+    target_value DOUBLE  NOT NULL
+);
+
 -- Bookkeeping: what was loaded, when, by whom. Written by demo and import.
 CREATE TABLE IF NOT EXISTS import_log (
     imported_at   TIMESTAMP NOT NULL,

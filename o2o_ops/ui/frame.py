@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from o2o_ops import config, db, export, metrics, text, units, words
+from o2o_ops import comparisons, config, db, export, metrics, targets, text, units, words
 from o2o_ops.filters import Filters
 from o2o_ops.ui import warehouse
 
@@ -31,6 +31,9 @@ MULTI_PARAMS: dict[str, tuple[str, str]] = {
     "store": ("stores", "stores"),
 }
 FILTERS_KEY = "o2o_filters"
+COMPARE_KEY = "flt_compare"
+_attainment = warehouse.cached(targets.attainment_table)
+_weekly_overlay = warehouse.cached(comparisons.weekly_overlay)
 NOTICES_KEY = "o2o_notices"
 
 
@@ -155,6 +158,10 @@ def _init_from_url(choices: dict[str, Any]) -> None:
     else:
         st.session_state["flt_dates"] = _dates_from_link(_parse_date(qp.get("from"), "from"),
                                                          _parse_date(qp.get("to"), "to"), span)
+    mode, notice = comparisons.parse_mode(qp.get("compare"))
+    if notice:
+        _notice(notice)
+    st.session_state[COMPARE_KEY] = mode
     for param, (_, choice_key) in MULTI_PARAMS.items():
         wanted = qp.get_all(param)
         valid = [v for v in wanted if v in choices[choice_key]]
@@ -210,6 +217,11 @@ def sidebar_filters() -> Filters:
     names = choices["store_names"]
     sb.multiselect("Store", choices["stores"], key="flt_store", placeholder="All stores",
                    format_func=lambda sid: f"{text.plain(names.get(sid, sid))} ({text.plain(sid)})")
+    sb.selectbox("Compare with", list(comparisons.MODES), key=COMPARE_KEY,
+                 format_func=lambda mode: comparisons.MODES[mode].capitalize(),
+                 help="What the cards' changes and the trends' dotted line compare with: the previous "
+                      "period, the same ISO weeks last year, the same public holiday last year, or "
+                      "month to date against the same days of the month before.")
     dates = st.session_state["flt_dates"]
     start, end = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (None, None)
     filters = Filters(
@@ -234,9 +246,12 @@ def apply_scope(filters: Filters) -> Filters:
 
 def _write_url(filters: Filters) -> None:
     wanted: dict[str, Any] = {}
-    for key in ("week", "campaign", "cstore", "compare", "page_no"):
+    for key in ("week", "campaign", "cstore", "side", "page_no"):
         if key in st.query_params:  # page-specific parameters survive
             wanted[key] = st.query_params.get_all(key)
+    mode = current_comparison()
+    if mode != comparisons.DEFAULT:
+        wanted["compare"] = mode
     if filters.start:
         wanted["from"] = filters.start.isoformat()
     if filters.end:
@@ -285,6 +300,12 @@ def _ensure_routed() -> None:
     st.rerun()
 
 
+def current_comparison() -> str:
+    """The comparison picked in the sidebar (``?compare=``), one of ``comparisons.MODES``."""
+    mode = st.session_state.get(COMPARE_KEY)
+    return mode if mode in comparisons.MODES else comparisons.DEFAULT
+
+
 def current_filters() -> Filters:
     _ensure_routed()
     from o2o_ops.ui import auth as auth_ui
@@ -318,8 +339,10 @@ def empty_state(filters: Filters, what: str = "orders") -> None:
 
 
 def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Series | dict | None = None,
-              *, columns: int = 4, sparklines: dict[str, Iterable[float]] | None = None) -> None:
-    """One bordered ``st.metric`` per KPI: formatted value, change coloured by good/bad, hover help."""
+              *, columns: int = 4, sparklines: dict[str, Iterable[float]] | None = None,
+              notes: dict[str, str] | None = None) -> None:
+    """One bordered ``st.metric`` per KPI: formatted value, change coloured by good/bad, hover help;
+    ``notes`` (KPI name -> plain text, e.g. the target's attainment) as a caption under its card."""
     cols = st.columns(columns)
     for i, name in enumerate(names):
         kpi = metrics.KPIS[name]
@@ -341,26 +364,58 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
         with cols[i % columns]:
             st.metric(kpi.label, kpi.format(value), delta=delta, delta_color=color,
                       help=f"{kpi.description} ({kpi.unit})", border=True, chart_data=spark)
+            if notes and notes.get(name):
+                st.caption(f"🎯 {text.md(notes[name])}")
 
 
 def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) -> pd.Series:
-    """KPI cards for the filtered period against the period of equal length just before.
+    """KPI cards for the filtered period against the comparison picked in the sidebar (the
+    previous period by default; see :mod:`o2o_ops.comparisons`). Under "month to date" the cards
+    show the month of the range's last day up to that day.
 
     Shows the empty state and stops the page when no order matches. Returns the period's totals.
     """
-    from o2o_ops import analysis
-
+    cmp = None
+    if filters.start and filters.end:
+        cmp = comparisons.compare(current_comparison(), filters.start, filters.end)
+        filters = filters.replace(start=cmp.current[0], end=cmp.current[1])
     totals = warehouse.kpis(filters, "total", ("orders", *names))
     if totals.empty or not totals["orders"].iloc[0]:
         empty_state(filters)
         st.stop()
-    previous_filters = analysis.previous_period(filters)
-    previous = warehouse.kpis(previous_filters, "total", tuple(names)) if previous_filters else None
-    kpi_cards(totals.iloc[0], names, None if previous is None or previous.empty else previous.iloc[0], columns=columns)
-    if previous_filters:
-        st.caption(f"Changes compare with the previous period of equal length "
-                   f"({previous_filters.start} → {previous_filters.end}).")
+    previous = None
+    if cmp is not None:
+        previous = warehouse.kpis(filters.replace(start=cmp.previous[0], end=cmp.previous[1]), "total", tuple(names))
+    kpi_cards(totals.iloc[0], names, None if previous is None or previous.empty else previous.iloc[0], columns=columns,
+              notes=target_notes(filters, totals.iloc[0], names))
+    if cmp is not None:
+        st.caption(f"Changes compare {cmp.describe()}.")
     return totals.iloc[0]
+
+
+def comparison_overlay(filters: Filters, names: Sequence[str]) -> dict[str, Any]:
+    """``kpi_line`` keyword arguments for the comparison picked in the sidebar: its weekly values
+    placed on this period's weeks and their label. Nothing under the default (the previous period
+    is the trend's own left part) or "month to date" (no weekly trend to compare)."""
+    mode = current_comparison()
+    if mode in (comparisons.DEFAULT, "ptd") or not (filters.start and filters.end):
+        return {}
+    overlay = _weekly_overlay(filters, tuple(names), mode)
+    if overlay.empty:
+        return {}
+    return {"comparison": overlay,
+            "comparison_label": comparisons.label(comparisons.compare(mode, filters.start, filters.end))}
+
+
+def target_notes(filters: Filters, values: pd.Series | dict, names: Sequence[str],
+                 start: dt.date | None = None, end: dt.date | None = None) -> dict[str, str]:
+    """KPI name -> the attainment of its target over the period (``filters``' dates unless given)."""
+    start, end = start or filters.start, end or filters.end
+    if start is None or end is None:
+        return {}
+    pairs = tuple((n, None if units.is_missing(values.get(n)) else float(values.get(n))) for n in names)
+    table_ = _attainment(filters, start, end, pairs, tuple(names))
+    return dict(zip(table_["kpi"], table_["text"]))
 
 
 def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str = "Download CSV",
@@ -414,7 +469,7 @@ def error_message(exc: BaseException) -> str:
     if isinstance(exc, db.QueryTimeout):
         return (f"{exc} Pick fewer weeks, one city or one category; whoever runs o2o-ops can raise the "
                 f"limit (setting O2O_QUERY_TIMEOUT_S, now {config.get_float('O2O_QUERY_TIMEOUT_S'):g} s).")
-    if isinstance(exc, db.WarehouseError):
+    if isinstance(exc, (db.WarehouseError, comparisons.UnknownCountry)):
         return str(exc)
     if isinstance(exc, PermissionError):
         return ("The warehouse file or its folder cannot be read or written (permission denied). Whoever "

@@ -1,0 +1,380 @@
+"""The load ahead: redemptions forecast per store, day and hour for the next :data:`HORIZON_DAYS`
+days after a cut, against each store's capacity, and the stores and campaigns at risk.
+
+Everything is read "as it stood" at the end of the cut day ``cut`` (the data's last day by
+default): orders placed by then, redemptions and refunds made by then. So the same warehouse can
+be cut at any earlier day and the forecast compared with what happened (:func:`evaluate_demo`).
+
+Expected redemptions of store s on day d (d after the cut) =
+
+1. **the voucher book** — every voucher of s sold by the cut, paid, not redeemed, not refunded and
+   still valid at the cut: the chance it is redeemed on d given that it was still open at its age
+   at the cut, ``P(delay = d − ordered | delay > age) = p(delay) / S(age + 1)``, zero after its
+   ``valid_until``; ``p`` is the store category's redemption delay (days from order to
+   redemption, "never" included) over the orders of the :data:`DELAY_WINDOW_DAYS` days ending
+   :data:`DELAY_MATURE_DAYS` before the cut (old enough that delays up to that many days are seen);
+2. **plus vouchers not sold yet** — the store's paid orders per weekday over the
+   :data:`LEVEL_WEEKS` weeks up to the cut, for each day from the cut's next day to d, times
+   ``p(d − order day)``.
+
+By hour: each store's share of its redemptions per hour of day over the :data:`PROFILE_WEEKS`
+weeks to the cut, shrunk towards its category's (:data:`PROFILE_PRIOR` redemptions' weight).
+
+Capacity is the registry's one capacity calendar (:func:`o2o_ops.metrics.capacity_calendar_cte`)
+over the horizon: ``capacity_per_hour`` × open hours a day. A store is **at risk** when the forecast
+of any :data:`RISK_WINDOW_DAYS` consecutive days exceeds its capacity over them — the same rule as
+"a week over capacity" of the efficiency page (one busy hour is ordinary; a week over capacity is
+a rush the store cannot absorb). Campaigns at risk: campaigns with open vouchers at stores at risk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from o2o_ops import db, metrics
+from o2o_ops.filters import Filters
+
+HORIZON_DAYS = 14
+MAX_DELAY_DAYS = 60          # a voucher older than this at the cut is not expected any more
+DELAY_MATURE_DAYS = MAX_DELAY_DAYS + 1
+DELAY_WINDOW_DAYS = 91
+LEVEL_WEEKS = 4
+PROFILE_WEEKS = 8
+PROFILE_PRIOR = 20.0
+RISK_WINDOW_DAYS = 7
+
+_OPEN_BOOK_SQL = """
+SELECT o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE) AS valid_date,
+       o.campaign_id, count(*) AS count_open
+FROM order_facts o
+WHERE o.is_paid AND o.ordered_at < $cut_end AND o.order_date >= $oldest
+  AND (o.redeemed_at IS NULL OR o.redeemed_at >= $cut_end)
+  AND (o.valid_until IS NULL OR o.valid_until >= $cut_end)
+  AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.order_id = o.order_id AND f.refunded_at < $cut_end)
+  AND {where}
+GROUP BY o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE), o.campaign_id
+"""
+
+_DELAY_SQL = """
+SELECT o.category,
+       CASE WHEN o.redeemed_at < $cut_end
+            THEN date_diff('day', o.order_date, CAST(o.redeemed_at AS DATE)) END AS delay_days,
+       count(*) AS count_orders
+FROM order_facts o
+WHERE o.is_paid AND o.order_date BETWEEN $first AND $last
+GROUP BY 1, 2
+"""
+
+_LEVEL_SQL = """
+SELECT o.store_id, o.order_date, count(*) AS count_orders
+FROM order_facts o
+WHERE o.is_paid AND o.order_date BETWEEN $first AND $cut AND {where}
+GROUP BY 1, 2
+"""
+
+_PROFILE_SQL = """
+SELECT h.store_id, h.category, h.hour, sum(h.count_redemptions) AS count_redemptions
+FROM rollup_store_hour h
+WHERE h.date BETWEEN $first AND $cut
+GROUP BY 1, 2, 3
+"""
+
+_ACTUAL_SQL = """
+SELECT store_id, date AS day, sum(count_redemptions) AS redemptions
+FROM rollup_store_hour
+WHERE date BETWEEN $first AND $last AND {where}
+GROUP BY 1, 2
+"""
+
+
+def default_cut(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The last day of the data (the latest order's day)."""
+    day = db.scalar(con, "SELECT max(order_date) FROM order_facts")
+    return None if day is None or pd.isna(day) else pd.Timestamp(day).date()
+
+
+def _cut_params(cut: dt.date) -> dict:
+    return {"cut": cut, "cut_end": dt.datetime.combine(cut + dt.timedelta(days=1), dt.time())}
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
+    """db.run with only the parameters ``sql`` names (DuckDB refuses extra ones)."""
+    return db.run(con, sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
+
+
+def delay_distribution(con: duckdb.DuckDBPyConnection, cut: dt.date) -> pd.DataFrame:
+    """p(delay) per category: columns category, delay_days (0..MAX_DELAY_DAYS), share; the rest of
+    each category's orders were never redeemed (or later than MAX_DELAY_DAYS)."""
+    last = cut - dt.timedelta(days=DELAY_MATURE_DAYS)
+    first = last - dt.timedelta(days=DELAY_WINDOW_DAYS - 1)
+    df = _run(con, _DELAY_SQL, {**_cut_params(cut), "first": first, "last": last})
+    if df.empty:   # a young warehouse: every order up to a week before the cut (long delays cut short)
+        df = _run(con, _DELAY_SQL, {**_cut_params(cut), "first": dt.date(1900, 1, 1),
+                                      "last": cut - dt.timedelta(days=7)})
+    totals = df.groupby("category")["count_orders"].transform("sum")
+    df["share"] = df["count_orders"] / totals
+    df = df[df["delay_days"].notna() & (df["delay_days"] <= MAX_DELAY_DAYS)]
+    return df.assign(delay_days=df["delay_days"].astype(int))[["category", "delay_days", "share"]]
+
+
+def _delay_matrix(delays: pd.DataFrame) -> dict[str, np.ndarray]:
+    out = {}
+    for category, part in delays.groupby("category"):
+        p = np.zeros(MAX_DELAY_DAYS + 1)
+        p[part["delay_days"].to_numpy()] = part["share"].to_numpy()
+        out[category] = p
+    return out
+
+
+def _days(cut: dt.date) -> list[dt.date]:
+    return [cut + dt.timedelta(days=i + 1) for i in range(HORIZON_DAYS)]
+
+
+def daily_forecast(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), cut: dt.date | None = None) -> pd.DataFrame:
+    """Expected redemptions per store and day of the horizon: store_id, category, day,
+    from_book (vouchers sold by the cut), from_new_sales, expected."""
+    cut = cut or default_cut(con)
+    columns = ["store_id", "category", "day", "from_book", "from_new_sales", "expected"]
+    if cut is None:
+        return pd.DataFrame(columns=columns)
+    flt = filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+    params = {**_cut_params(cut), **flt.params("facts")}
+    p = _delay_matrix(delay_distribution(con, cut))
+    days = _days(cut)
+    book = _run(con, _OPEN_BOOK_SQL.format(where=flt.where_sql("facts", "o")),
+                  {**params, "oldest": cut - dt.timedelta(days=MAX_DELAY_DAYS)})
+    level = _run(con, _LEVEL_SQL.format(where=flt.where_sql("facts", "o")),
+                   {**params, "first": cut - dt.timedelta(days=7 * LEVEL_WEEKS - 1)})
+    stores = db.run(con, f"SELECT store_id, category FROM stores WHERE {flt.where_sql('stores')} ORDER BY store_id",
+                    flt.params("stores"))
+    index = {(s, d): i for i, (s, d) in enumerate((s, d) for s in stores["store_id"] for d in days)}
+    from_book = np.zeros(len(index))
+    from_new = np.zeros(len(index))
+    # 1. the voucher book, one array operation over (voucher group x horizon day)
+    if not book.empty and p:    # no delays measured (no redemption yet): nothing from the book
+        categories = sorted(p)
+        table = np.array([p[c] for c in categories])                     # category x delay
+        never = 1.0 - table.sum(axis=1)
+        tail = np.cumsum(table[:, ::-1], axis=1)[:, ::-1]                 # tail[c, k] = P(delay >= k)
+        tail = np.hstack([tail, np.zeros((len(categories), 1))])
+        book = book[book["category"].isin(categories) & book["store_id"].isin(set(stores["store_id"]))]
+        cat = book["category"].map({c: i for i, c in enumerate(categories)}).to_numpy(dtype=int)
+        ordered = pd.to_datetime(book["order_date"]).to_numpy(dtype="datetime64[D]")
+        horizon = np.array(days, dtype="datetime64[D]")
+        delay = (horizon[None, :] - ordered[:, None]).astype(int)          # group x day
+        age = (np.datetime64(cut, "D") - ordered).astype(int)
+        survive = tail[cat, np.minimum(age + 1, MAX_DELAY_DAYS + 1)] + never[cat]
+        valid = pd.to_datetime(book["valid_date"]).to_numpy(dtype="datetime64[D]")
+        usable = (delay <= MAX_DELAY_DAYS) & ~(~np.isnat(valid)[:, None] & (horizon[None, :] > valid[:, None]))
+        chance = np.where(usable, table[cat[:, None], np.clip(delay, 0, MAX_DELAY_DAYS)], 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            chance = np.where(survive[:, None] > 0, chance / survive[:, None], 0.0)
+        # index is store-major: store k's day j is row k * HORIZON_DAYS + j
+        position = {sid: k for k, sid in enumerate(stores["store_id"])}
+        rows = (book["store_id"].map(position).to_numpy(dtype=int)[:, None] * len(days)
+                + np.arange(len(days))[None, :])
+        np.add.at(from_book, rows, book["count_open"].to_numpy(dtype=float)[:, None] * chance)
+    # 2. vouchers not sold yet: the weekday level of the last weeks, public holidays left out
+    per_weekday = _weekday_level(level, cut)
+    category_of = dict(zip(stores["store_id"], stores["category"]))
+    for store_id in stores["store_id"]:
+        dist = p.get(category_of[store_id])
+        if dist is None:
+            continue
+        for j, d in enumerate(days):
+            total = 0.0
+            for order_day in days[: j + 1]:
+                total += per_weekday.get((store_id, order_day.isoweekday()), 0.0) * dist[(d - order_day).days]
+            from_new[index[(store_id, d)]] = total
+    out = pd.DataFrame([(s, category_of[s], d) for (s, d) in index], columns=["store_id", "category", "day"])
+    out["day"] = pd.to_datetime(out["day"])
+    out["from_book"], out["from_new_sales"] = from_book, from_new
+    out["expected"] = out["from_book"] + out["from_new_sales"]
+    return out[columns]
+
+
+def _weekday_level(level: pd.DataFrame, cut: dt.date) -> dict[tuple[str, int], float]:
+    """(store, ISO weekday) -> mean paid orders on that weekday over the last LEVEL_WEEKS weeks,
+    public holidays (setting O2O_HOLIDAY_COUNTRY) left out: a holiday's rush is not next week's."""
+    from o2o_ops import comparisons
+
+    first = cut - dt.timedelta(days=7 * LEVEL_WEEKS - 1)
+    window = [first + dt.timedelta(days=i) for i in range(7 * LEVEL_WEEKS)]
+    holidays = comparisons.holiday_days(first, cut)
+    ordinary = [d for d in window if d not in holidays]
+    days_per_weekday = {w: sum(1 for d in ordinary if d.isoweekday() == w) for w in range(1, 8)}
+    level = level.assign(order_date=pd.to_datetime(level["order_date"]).dt.date)
+    level = level[~level["order_date"].isin(holidays)]
+    level = level.assign(weekday=[d.isoweekday() for d in level["order_date"]])
+    sums = level.groupby(["store_id", "weekday"])["count_orders"].sum()
+    return {(s, int(w)): n / days_per_weekday[w] for (s, w), n in sums.items() if days_per_weekday[w]}
+
+
+def hour_profile(con: duckdb.DuckDBPyConnection, cut: dt.date) -> pd.DataFrame:
+    """Each store's share of a day's redemptions per hour (store_id, hour, share), shrunk towards
+    its category's profile."""
+    df = db.run(con, _PROFILE_SQL, {"cut": cut, "first": cut - dt.timedelta(days=7 * PROFILE_WEEKS - 1)})
+    if df.empty:
+        return pd.DataFrame(columns=["store_id", "hour", "share"])
+    cat = df.groupby(["category", "hour"])["count_redemptions"].sum()
+    cat_share = (cat / cat.groupby(level=0).transform("sum")).rename("cat_share").reset_index()
+    full = (df[["store_id", "category"]].drop_duplicates()
+            .merge(pd.DataFrame({"hour": range(24)}), how="cross")
+            .merge(df[["store_id", "hour", "count_redemptions"]], on=["store_id", "hour"], how="left")
+            .merge(cat_share, on=["category", "hour"], how="left").fillna({"count_redemptions": 0, "cat_share": 0}))
+    n = full.groupby("store_id")["count_redemptions"].transform("sum")
+    full["share"] = (full["count_redemptions"] + PROFILE_PRIOR * full["cat_share"]) / (n + PROFILE_PRIOR)
+    return full[["store_id", "hour", "share"]]
+
+
+def capacity(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> pd.DataFrame:
+    """Per store: capacity_per_day and capacity_per_hour over the horizon, from the registry's one
+    capacity calendar (stores without a capacity are left out)."""
+    horizon = filters.replace(start=cut + dt.timedelta(days=1), end=cut + dt.timedelta(days=HORIZON_DAYS))
+    params: dict = {}
+    day_cte = metrics.capacity_calendar_cte(horizon, "store", params, name="cap_day")
+    hour_cte = metrics.capacity_calendar_cte(horizon, "store", params, hours_per_day="1", name="cap_hour")
+    sql = f"""WITH {day_cte}, {hour_cte}
+    SELECT d.store_id, d.capacity_hours / CAST($days AS DOUBLE) AS capacity_per_day,
+           h.capacity_hours / CAST($days AS DOUBLE) AS capacity_per_hour
+    FROM cap_day d JOIN cap_hour h USING (store_id)"""
+    return db.run(con, sql, {**params, "days": HORIZON_DAYS})
+
+
+def load_ahead(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), cut: dt.date | None = None) -> dict:
+    """The forecast and the risk: ``{"cut", "days": per store-day (with capacity_per_day and
+    utilisation), "stores": per store (peak_window_utilisation, peak_window_start, peak_hour,
+    peak_hour_utilisation, at_risk), "campaigns": campaigns with open vouchers at stores at risk}``."""
+    cut = cut or default_cut(con)
+    days = daily_forecast(con, filters, cut)
+    empty = {"cut": cut, "days": days, "stores": pd.DataFrame(columns=STORE_COLUMNS),
+             "campaigns": pd.DataFrame(columns=CAMPAIGN_COLUMNS)}
+    if cut is None or days.empty:
+        return empty
+    cap = capacity(con, filters.replace(channels=(), campaign_kinds=(), campaigns=()), cut)
+    days = days.merge(cap, on="store_id", how="inner")
+    if days.empty:
+        return {**empty, "days": days}
+    days["utilisation"] = days["expected"] / days["capacity_per_day"].where(days["capacity_per_day"] > 0)
+    days = days.sort_values(["store_id", "day"]).reset_index(drop=True)
+    window = days.groupby("store_id")[["expected", "capacity_per_day"]].rolling(RISK_WINDOW_DAYS).sum()
+    days["window_utilisation"] = (window["expected"] / window["capacity_per_day"].where(window["capacity_per_day"] > 0)).to_numpy()
+    profile = hour_profile(con, cut)
+    hours = days[["store_id", "day", "expected", "capacity_per_hour"]].merge(profile, on="store_id")
+    hours["expected_hour"] = hours["expected"] * hours["share"]
+    hours["hour_utilisation"] = hours["expected_hour"] / hours["capacity_per_hour"].where(hours["capacity_per_hour"] > 0)
+    peak_hour = (hours.sort_values("hour_utilisation", ascending=False).drop_duplicates("store_id")
+                 .set_index("store_id")[["day", "hour", "hour_utilisation"]]
+                 .rename(columns={"day": "peak_hour_day", "hour": "peak_hour"}))
+    peak = days.dropna(subset=["window_utilisation"]).sort_values("window_utilisation", ascending=False) \
+        .drop_duplicates("store_id").set_index("store_id")
+    names = db.run(con, "SELECT store_id, name AS store_name, city FROM stores")
+    stores = (days.groupby(["store_id", "category"], as_index=False)
+              .agg(expected_14d=("expected", "sum"), from_book=("from_book", "sum"),
+                   capacity_per_day=("capacity_per_day", "first")))
+    stores["peak_window_utilisation"] = stores["store_id"].map(peak["window_utilisation"])
+    stores["peak_window_start"] = stores["store_id"].map(
+        (peak["day"] - pd.Timedelta(days=RISK_WINDOW_DAYS - 1)).dt.date if not peak.empty else pd.Series(dtype=object))
+    stores = stores.join(peak_hour, on="store_id")
+    stores = stores.rename(columns={"hour_utilisation": "peak_hour_utilisation"})
+    stores["at_risk"] = stores["peak_window_utilisation"].fillna(0) > 1
+    stores = stores.merge(names, on="store_id", how="left")
+    stores = stores.sort_values("peak_window_utilisation", ascending=False)[STORE_COLUMNS].reset_index(drop=True)
+    # campaigns with open vouchers at stores at risk
+    risky = set(stores.loc[stores["at_risk"], "store_id"])
+    campaigns = pd.DataFrame(columns=CAMPAIGN_COLUMNS)
+    if risky:
+        flt = filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+        book = _run(con, _OPEN_BOOK_SQL.format(where=flt.where_sql("facts", "o")),
+                      {**_cut_params(cut), **flt.params("facts"), "oldest": cut - dt.timedelta(days=MAX_DELAY_DAYS)})
+        book = book[book["store_id"].isin(risky) & book["campaign_id"].notna()]
+        if not book.empty:
+            campaigns = (book.groupby("campaign_id", as_index=False)
+                         .agg(open_vouchers=("count_open", "sum"), stores_at_risk=("store_id", "nunique"))
+                         .sort_values("open_vouchers", ascending=False)[CAMPAIGN_COLUMNS].reset_index(drop=True))
+    return {"cut": cut, "days": days, "stores": stores, "campaigns": campaigns}
+
+
+STORE_COLUMNS = ["store_id", "store_name", "city", "category", "expected_14d", "from_book", "capacity_per_day",
+                 "peak_window_start", "peak_window_utilisation", "peak_hour_day", "peak_hour",
+                 "peak_hour_utilisation", "at_risk"]
+CAMPAIGN_COLUMNS = ["campaign_id", "open_vouchers", "stores_at_risk"]
+
+
+def store_risk(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per store at the data's end: the stores table of :func:`load_ahead` (for the map)."""
+    return load_ahead(con, filters)["stores"]
+
+
+# ------------------------------------------------------------------------------------------
+# Measured on the demo: the data cut a week before each planted spike
+# ------------------------------------------------------------------------------------------
+
+def actual(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> pd.DataFrame:
+    """Redemptions made per store and day of the horizon (what the forecast is judged against)."""
+    flt = filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+    df = db.run(con, _ACTUAL_SQL.format(where=flt.where_sql("hours")),
+                {**flt.params("hours"), "first": cut + dt.timedelta(days=1),
+                 "last": cut + dt.timedelta(days=HORIZON_DAYS)})
+    return df.assign(day=pd.to_datetime(df["day"]))
+
+
+def _wape(forecast: pd.Series, truth: pd.Series) -> float:
+    total = truth.sum()
+    return float((forecast - truth).abs().sum() / total) if total else math.nan
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, cut: dt.date, spike_city: str | None = None,
+             spike_start: dt.date | None = None) -> dict:
+    """Forecast error of a cut (weighted absolute percentage error over store-days, and of each
+    store's 14-day total), split into the spike city's stores in the spike's days and the rest;
+    and which stores the forecast put at risk against the stores that went over capacity in a
+    7-day window of the horizon."""
+    ahead = load_ahead(con, Filters(), cut)
+    days = ahead["days"].merge(actual(con, Filters(), cut), on=["store_id", "day"], how="left").fillna({"redemptions": 0})
+    stores = db.run(con, "SELECT store_id, city FROM stores")
+    days = days.merge(stores, on="store_id")
+    days["day"] = pd.to_datetime(days["day"]).dt.date
+    in_spike = ((days["city"] == spike_city) & (days["day"] >= spike_start)
+                & (days["day"] <= spike_start + dt.timedelta(days=6))) if spike_city else pd.Series(False, index=days.index)
+    days = days.sort_values(["store_id", "day"])
+    roll = days.groupby("store_id")[["redemptions", "capacity_per_day"]].rolling(RISK_WINDOW_DAYS).sum()
+    days["actual_window_utilisation"] = (roll["redemptions"] / roll["capacity_per_day"]).to_numpy()
+    went_over = set(days.loc[days["actual_window_utilisation"] > 1, "store_id"])
+    flagged = set(ahead["stores"].loc[ahead["stores"]["at_risk"], "store_id"])
+    spike_stores = set(days.loc[days["city"] == spike_city, "store_id"]) if spike_city else set()
+    totals = days.groupby("store_id")[["expected", "redemptions"]].sum()
+    return {
+        "cut": str(cut), "spike": f"{spike_city} from {spike_start}" if spike_city else None,
+        "store_days": len(days),
+        "wape_store_days_outside_spike": _wape(days.loc[~in_spike, "expected"], days.loc[~in_spike, "redemptions"]),
+        "wape_store_days_spike": _wape(days.loc[in_spike, "expected"], days.loc[in_spike, "redemptions"]) if in_spike.any() else math.nan,
+        "wape_store_14d_totals": _wape(totals["expected"], totals["redemptions"]),
+        "bias_outside_spike": float(days.loc[~in_spike, "expected"].sum() / days.loc[~in_spike, "redemptions"].sum() - 1),
+        "spike_redemptions_forecast_share": (float(days.loc[in_spike, "expected"].sum() / days.loc[in_spike, "redemptions"].sum())
+                                             if in_spike.any() else math.nan),
+        "stores_over_capacity": len(went_over), "stores_flagged": len(flagged),
+        "spike_city_stores": len(spike_stores),
+        "spike_city_stores_flagged": len(flagged & spike_stores),
+        "over_capacity_stores_flagged": len(flagged & went_over),
+        "flagged_not_over_capacity": len(flagged - went_over),
+    }
+
+
+def evaluate_demo(con: duckdb.DuckDBPyConnection, days_before: int = 7) -> list[dict]:
+    """:func:`evaluate` with the data cut a week before each planted spike: the cut is the day
+    ``days_before`` + 1 days before the spike's Monday (7: the Sunday ending the week before the
+    week before, so the 14-day horizon is the week before the spike and the spike's week)."""
+    from o2o_ops import demo
+
+    out = []
+    for spike in demo.PLANTED["spikes"]:
+        cut = spike["start"] - dt.timedelta(days=days_before + 1)
+        out.append(evaluate(con, cut, spike["city"], spike["start"]))
+    return out

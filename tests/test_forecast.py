@@ -1,0 +1,149 @@
+"""The load ahead (o2o_ops.forecast) on a fixture computed by hand, the map layer, the command,
+and the page.
+
+Fixture: one restaurant S1 (capacity 0.1 an hour: 1.2 a day over 12 open hours) and a quiet S2
+without a capacity. From CUT − 160 days to CUT, S1 sells two vouchers a day: A at 10:00, redeemed
+the same day at 12:00 (delay 0), B at 11:00, redeemed the next day at 12:00 (delay 1); so the
+category's delay is p(0) = p(1) = ½, and every weekday's level is 2 orders. At the cut, CUT's B
+(campaign K) is the only open voucher: of age 0, it redeems on CUT + 1 with P(delay = 1 | delay
+> 0) = ½ / ½ = 1. A voucher refunded before the cut and one past its validity are not open.
+
+Expected redemptions: day 1 = 1 (the book) + 2 × p(0) = 2; days 2..14 = 2 × p(0) + 2 × p(1) = 2.
+Every 7-day window: 14 against 7 × 1.2 = 8.4 → 167 % of capacity: at risk. All redemptions at
+12:00 → the busiest hour is 12:00 with 2 / 0.1 = 2000 %."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+
+import duckdb
+import pandas as pd
+import pytest
+
+from o2o_ops import forecast, maps
+from o2o_ops.filters import Filters
+from tests.apptest_util import open_page, texts
+from test_lift import _build
+
+CUT = dt.date(2026, 6, 14)             # a Sunday; no public holiday in the 4 weeks before it
+FIRST = CUT - dt.timedelta(days=160)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ahead") / "ahead.duckdb"
+    orders, redemptions, customers = [], [], [("C1", "2025-01-01", "Hangzhou", None, None)]
+    day = FIRST
+    while day <= CUT:
+        valid = f"{day + dt.timedelta(days=30)} 23:59"
+        orders.append((f"A{day}", "C1", "S1", f"{day} 10:00", 50, 50, None, "app", 0, 0, "paid", valid, None))
+        redemptions.append((f"A{day}", f"{day} 12:00", 5, 30, 0))
+        campaign = "K" if day == CUT else None
+        orders.append((f"B{day}", "C1", "S1", f"{day} 11:00", 50, 50, campaign, "app", 0, 0, "paid", valid, None))
+        if day < CUT:
+            redemptions.append((f"B{day}", f"{day + dt.timedelta(days=1)} 12:00", 5, 30, 0))
+        day += dt.timedelta(days=1)
+    # not open at the cut (and outside the weeks the level and the delays are read from): refunded
+    # the day before it; expired before it; and S2's quiet order
+    orders.append(("R1", "C1", "S1", f"{CUT - dt.timedelta(days=40)} 09:00", 50, 50, None, "app", 0, 0, "refunded",
+                   f"{CUT + dt.timedelta(days=20)} 23:59", None))
+    orders.append(("E1", "C1", "S1", f"{CUT - dt.timedelta(days=50)} 09:00", 50, 50, None, "app", 0, 0, "expired",
+                   f"{CUT - dt.timedelta(days=2)} 23:59", None))
+    orders.append(("Q1", "C1", "S2", f"{CUT} 09:00", 50, 50, None, "app", 0, 0, "paid", None, None))
+    return _build(path, {
+        "stores": [("S1", "Lake Noodles", "restaurant", "Hangzhou", 30.2, 120.1, None, "East", None, 0.1, None, None),
+                   ("S2", "Quiet Bar", "restaurant", "Hangzhou", 30.3, 120.2, None, "East", None, None, None, None)],
+        "campaigns": [("K", "June deal", "coupon", "app", str(CUT - dt.timedelta(days=5)), str(CUT + dt.timedelta(days=5)),
+                       100, 0.1)],
+        "customers": customers, "orders": orders, "redemptions": redemptions,
+        "refunds": [("R1", f"{CUT - dt.timedelta(days=1)} 09:00", 50, "changed mind")],
+    })
+
+
+@pytest.fixture
+def con(warehouse):
+    c = duckdb.connect(str(warehouse), read_only=True)
+    yield c
+    c.close()
+
+
+def test_delay_distribution_by_hand(con):
+    p = forecast.delay_distribution(con, CUT).set_index("delay_days")["share"]
+    assert p.to_dict() == {0: pytest.approx(0.5), 1: pytest.approx(0.5)}
+
+
+def test_daily_forecast_by_hand(con):
+    days = forecast.daily_forecast(con, Filters(), CUT)
+    s1 = days[days["store_id"] == "S1"].reset_index(drop=True)
+    assert len(s1) == forecast.HORIZON_DAYS and s1["day"].iloc[0].date() == CUT + dt.timedelta(days=1)
+    assert s1["from_book"].tolist() == pytest.approx([1.0] + [0.0] * 13)
+    assert s1["from_new_sales"].tolist() == pytest.approx([1.0] + [2.0] * 13)
+    assert s1["expected"].tolist() == pytest.approx([2.0] * 14)
+
+
+def test_risk_and_campaigns_by_hand(con):
+    ahead = forecast.load_ahead(con, Filters(), CUT)
+    stores = ahead["stores"]
+    assert stores["store_id"].tolist() == ["S1"]          # S2 has no capacity: nothing to compare with
+    s1 = stores.iloc[0]
+    assert s1["capacity_per_day"] == pytest.approx(1.2)
+    assert s1["peak_window_utilisation"] == pytest.approx(14 / 8.4)
+    assert bool(s1["at_risk"]) and s1["expected_14d"] == pytest.approx(28.0)
+    assert (s1["peak_hour"], s1["peak_hour_utilisation"]) == (12, pytest.approx(20.0))
+    assert ahead["campaigns"].to_dict("records") == [{"campaign_id": "K", "open_vouchers": 1, "stores_at_risk": 1}]
+
+
+def test_a_cut_with_more_capacity_is_not_at_risk(con):
+    # the same forecast against the store's capacity: the window utilisation scales with 1 / capacity
+    ahead = forecast.load_ahead(con, Filters(stores=("S2",)), CUT)
+    assert ahead["stores"].empty and ahead["campaigns"].empty
+
+
+def test_evaluate_against_what_happened(con):
+    # cut 14 days before the end: the horizon is all known; each day had 2 redemptions (A and the
+    # day before's B), the forecast says 2 a day -> no error
+    result = forecast.evaluate(con, CUT - dt.timedelta(days=14))
+    assert result["wape_store_days_outside_spike"] == pytest.approx(0.0, abs=1e-9)
+    assert result["stores_flagged"] == 1 and result["over_capacity_stores_flagged"] == 1
+
+
+def test_load_ahead_layer_zero_one_two():
+    stores = pd.DataFrame({"store_id": ["S1", "S2"], "store_name": ["A", "B"], "store_city": ["X", "X"],
+                           "store_category": ["restaurant", "hotel"], "lat": [30.0, 30.1], "lon": [120.0, 120.1],
+                           "orders": [10, 20], "symmetry_index": [50.0, 60.0], "on_attention": [False, False]})
+    assert len(maps.load_ahead_layer(stores, []).data) == 0
+    assert [r["store_id"] for r in maps.load_ahead_layer(stores, ["S2"]).data] == ["S2"]
+    layer = maps.load_ahead_layer(stores, ["S1", "S2"])
+    assert layer.id == maps.LOAD_AHEAD_LAYER and len(layer.data) == 2
+    assert len(maps.load_ahead_layer(stores.iloc[0:0], ["S1"]).data) == 0
+
+
+def test_command(warehouse):
+    done = subprocess.run([sys.executable, "-m", "o2o_ops", "forecast", "--warehouse", str(warehouse),
+                           "--cut", str(CUT)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "1 of 1 stores at risk" in done.stdout and "campaign K: 1 open vouchers" in done.stdout
+    for bad, message in (("2026-02-30", "--cut must be a date"), ("2020-01-01", "is before the data")):
+        done = subprocess.run([sys.executable, "-m", "o2o_ops", "forecast", "--warehouse", str(warehouse),
+                               "--cut", bad], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2 and message in done.stdout and "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, "-m", "o2o_ops", "forecast", "--warehouse", str(warehouse)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "O2O_HOLIDAY_COUNTRY": "XX"})
+    assert done.returncode == 2 and "O2O_HOLIDAY_COUNTRY=XX" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_efficiency_page_shows_the_load_ahead(warehouse):
+    at = open_page("pages/efficiency.py", warehouse)
+    assert not at.exception
+    shown = texts(at)
+    assert "The load ahead: next 14 days" in shown and "1 of 1 stores at risk" in shown
+    assert "Campaigns with open vouchers at stores at risk" in shown
+
+
+def test_map_rings_the_store_at_risk(warehouse):
+    at = open_page("pages/map.py", warehouse)
+    assert not at.exception
+    assert "1 forecast over capacity in the next 14 days (orange ring)" in texts(at)
