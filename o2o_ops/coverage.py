@@ -1,0 +1,159 @@
+"""What the warehouse has been given, and which KPIs it can therefore provide.
+
+A KPI is *not provided* for a period when one of its inputs (:func:`o2o_ops.kpis.inputs_of`:
+contract tables and optional columns) is not covered there; it is then shown as "not provided"
+with the reason, never as 0 and never as a prior. "Zero because nothing happened" (covered, no
+rows in the period) stays 0.
+
+Coverage is read from the derived table ``coverage`` (``sql/rollups_coverage.sql``: rows and date
+span per table and optional column, and whether an import named the table). An input is covered
+for the period ``start..end`` when:
+
+- it has rows (a column: values), or an import named its table even with no rows (a file with a
+  header only says "none"), and
+- for ``costs`` (dated by their own date): its span overlaps the period;
+- for ``redemptions``, ``reviews``, ``refunds`` and their columns (events that follow the order):
+  the last event is on or after ``start`` and the first on or before ``end`` + the maturity
+  horizon (setting ``O2O_MATURITY_DAYS``): events of the period's orders could have been recorded;
+- for ``orders`` and its columns: the span overlaps the period;
+- stores, customers and campaigns: no dates. Optional store columns (``stores.listed_rating``,
+  ...) are judged over the filtered stores: a promise no filtered store lists is not provided.
+
+A table imported with no rows is covered everywhere. No streamlit here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+import duckdb
+import pandas as pd
+
+from o2o_ops import config, db, units
+from o2o_ops.filters import Filters
+from o2o_ops.kpis.catalog import KPIS, inputs_of
+from o2o_ops.kpis.measures import LATE_TABLES
+
+EVENT_TABLES = LATE_TABLES            # dated by an event after the order
+OWN_DATE_TABLES = frozenset({"costs"})
+STORE_COLUMNS = ("listed_rating", "listed_wait_minutes", "capacity_per_hour")
+
+# input -> words for "not provided: no ... imported"
+WORDS = {
+    "orders": "orders", "redemptions": "redemptions", "reviews": "reviews", "refunds": "refunds",
+    "costs": "costs", "campaigns": "campaigns", "customers": "customers",
+    "orders.discount_amount": "discount amounts", "orders.platform_fee": "platform fees",
+    "orders.valid_until": "voucher validity dates (valid_until)",
+    "redemptions.wait_minutes": "wait times", "redemptions.extra_spend": "in-store extra spend",
+    "reviews.as_described": "as-described answers", "reviews.complaint_category": "complaint categories",
+    "stores.listed_rating": "listed ratings", "stores.listed_wait_minutes": "promised waits",
+    "stores.capacity_per_hour": "store capacities",
+}
+
+
+def maturity_days() -> int:
+    """Days after a period's end during which its orders are still redeemed, reviewed and refunded
+    (setting O2O_MATURITY_DAYS): a period younger than this is provisional."""
+    return config.get_int("O2O_MATURITY_DAYS")
+
+
+@dataclass(frozen=True)
+class Span:
+    input: str
+    n_rows: int
+    first: dt.date | None
+    last: dt.date | None
+    imported: bool
+
+    @property
+    def given(self) -> bool:
+        return self.n_rows > 0 or (self.imported and "." not in self.input)
+
+
+def _date(value) -> dt.date | None:
+    return None if units.is_missing(value) else pd.Timestamp(value).date()
+
+
+def spans(con: duckdb.DuckDBPyConnection) -> dict[str, Span] | None:
+    """The ``coverage`` table by input, or None for a warehouse built before it existed (then
+    everything counts as provided, as before)."""
+    try:
+        df = db.run(con, "SELECT input, n_rows, first_date, last_date, imported FROM coverage")
+    except duckdb.CatalogException:
+        return None
+    return {r.input: Span(r.input, int(r.n_rows), _date(r.first_date), _date(r.last_date), bool(r.imported))
+            for r in df.itertuples()}
+
+
+def store_columns_in_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, int] | None:
+    """Stores under the filters' store dimensions with a value in each optional store column
+    (None when the filters pin no store dimension: the coverage table answers)."""
+    where, params = filters.where_sql("stores"), filters.params("stores")
+    if where == "TRUE":
+        return None
+    cols = ", ".join(f"count({c}) AS {c}" for c in STORE_COLUMNS)
+    row = db.run(con, f"SELECT {cols} FROM stores WHERE {where}", params).iloc[0]
+    return {f"stores.{c}": int(row[c]) for c in STORE_COLUMNS}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What one warehouse holds, under one set of filters' store scope."""
+
+    spans: Mapping[str, Span] | None
+    scoped: Mapping[str, int] | None = None
+
+    def gap(self, item: str, start: dt.date | None, end: dt.date | None) -> str | None:
+        """Why ``item`` is not covered over start..end, in words; None when it is."""
+        if self.spans is None:
+            return None
+        words = WORDS.get(item, item)
+        span = self.spans.get(item)
+        if self.scoped is not None and item in self.scoped:
+            return None if self.scoped[item] > 0 else f"no {words} for the filtered stores"
+        if span is None or not span.given:
+            return f"no {words} imported"
+        if span.n_rows == 0 or span.first is None or span.last is None:
+            return None                    # imported with no rows, or undated: covered everywhere
+        table = item.split(".")[0]
+        if table in OWN_DATE_TABLES or table == "orders":
+            lo, hi = start, end
+        elif table in EVENT_TABLES:
+            lo, hi = start, (end + dt.timedelta(days=maturity_days()) if end else None)
+        else:
+            return None
+        if (lo is not None and span.last < lo) or (hi is not None and span.first > hi):
+            return f"{words} cover {span.first:%-d %b %Y} – {span.last:%-d %b %Y} only"
+        return None
+
+    def reason(self, name: str, start: dt.date | None, end: dt.date | None) -> str | None:
+        """Why KPI ``name`` is not provided over start..end ("not provided: no costs imported"),
+        or None when it can be computed."""
+        gaps = [g for g in (self.gap(i, start, end) for i in sorted(inputs_of(name))) if g]
+        return f"not provided: {'; '.join(dict.fromkeys(gaps))}" if gaps else None
+
+
+def of(con: duckdb.DuckDBPyConnection, filters: Filters) -> Coverage:
+    return Coverage(spans(con), store_columns_in_scope(con, filters))
+
+
+def not_provided(con: duckdb.DuckDBPyConnection, filters: Filters, names: Iterable[str]) -> dict[str, str]:
+    """KPI name -> reason, for the KPIs of ``names`` the warehouse cannot provide over the filters' period."""
+    cov = of(con, filters)
+    out = {}
+    for name in names:
+        why = cov.reason(name, filters.start, filters.end)
+        if why:
+            out[name] = why
+    return out
+
+
+def evidence_reason(name: str, reviews) -> str | None:
+    """"too few reviews (2)" when KPI ``name`` needs more reviews than ``reviews``; None otherwise."""
+    floor = KPIS[name].min_evidence()
+    n = 0 if units.is_missing(reviews) else int(reviews)
+    if floor and n < floor:
+        return f"too few reviews ({n})"
+    return None
