@@ -13,8 +13,10 @@ for the period ``start..end`` when:
   header only says "none"), and
 - for ``costs`` (dated by their own date): its span overlaps the period;
 - for ``redemptions``, ``reviews``, ``refunds`` and their columns (events that follow the order):
-  the last event is on or after ``start`` and the first on or before ``end`` + the maturity
-  horizon (setting ``O2O_MATURITY_DAYS``): events of the period's orders could have been recorded;
+  their span overlaps the period widened by the maturity horizon (setting ``O2O_MATURITY_DAYS``)
+  on each side: the first event is on or before ``end`` + horizon and the last on or after
+  ``start`` − horizon. Events of the period's orders could have been recorded, and a quiet
+  fortnight without a refund is not taken for a gap;
 - for ``orders`` and its columns: the span overlaps the period;
 - stores, customers and campaigns: no dates. Optional store columns (``stores.listed_rating``,
   ...) are judged over the filtered stores: a promise no filtered store lists is not provided.
@@ -120,8 +122,9 @@ class Coverage:
         table = item.split(".")[0]
         if table in OWN_DATE_TABLES or table == "orders":
             lo, hi = start, end
-        elif table in EVENT_TABLES:
-            lo, hi = start, (end + dt.timedelta(days=maturity_days()) if end else None)
+        elif table in EVENT_TABLES:   # a quiet spell is not a gap: allow the maturity horizon each side
+            horizon = dt.timedelta(days=maturity_days())
+            lo, hi = (start - horizon if start else None), (end + horizon if end else None)
         else:
             return None
         if (lo is not None and span.last < lo) or (hi is not None and span.first > hi):
@@ -157,3 +160,37 @@ def evidence_reason(name: str, reviews) -> str | None:
     if floor and n < floor:
         return f"too few reviews ({n})"
     return None
+
+
+# ------------------------------------------------------------------------------------------
+# Provisional periods
+# ------------------------------------------------------------------------------------------
+
+def latest_order(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
+    """The moment of the newest order (warehouse_meta ``as_of``): how far the data reaches."""
+    value = db.scalar(con, "SELECT value FROM warehouse_meta WHERE key = 'as_of'")
+    if value is None or units.is_missing(value):
+        return None
+    return pd.Timestamp(value).to_pydatetime()
+
+
+def provisional_names(con: duckdb.DuckDBPyConnection, filters: Filters, names: Iterable[str]) -> tuple[str, ...]:
+    """The maturing KPIs of ``names`` (Kpi.matures) when the filter period is provisional: it ends
+    (or is open) less than O2O_MATURITY_DAYS before the newest order."""
+    as_of = latest_order(con)
+    if as_of is None:
+        return ()
+    if filters.end is not None and (as_of.date() - filters.end).days >= maturity_days():
+        return ()
+    return tuple(n for n in names if KPIS[n].matures)
+
+
+def equal_age_cutoff(con: duckdb.DuckDBPyConnection, filters: Filters) -> dt.datetime | None:
+    """For a provisional period ``filters.start..end``: the moment at which the period of equal
+    length just before it was as old as this one is now (the newest order − the period's length).
+    None when the period has no start, or is not provisional."""
+    as_of = latest_order(con)
+    if as_of is None or filters.start is None or not provisional_names(con, filters, ("redemption_rate",)):
+        return None
+    end = filters.end or as_of.date()
+    return as_of - dt.timedelta(days=(end - filters.start).days + 1)

@@ -114,15 +114,17 @@ _ROLLUP_KEYS = "date, store_id, city, district, region, category, channel, campa
 
 def as_of_tables(filters: Filters) -> dict[str, str]:
     """Tables for :func:`kpi_sql` holding the filtered orders as they stood at ``$as_of_cutoff``:
-    ``facts`` = order_facts with :data:`AS_OF_COLUMNS` replaced, ``day`` = the order rollup's
-    columns summed from it (the same generated measure columns as ``sql/rollups.sql``). One scan of
-    the filtered orders: meant for a week or two, e.g. last week as it stood at this week's age."""
+    ``facts`` = the orders placed by then, with :data:`AS_OF_COLUMNS` replaced, ``day`` = the
+    order rollup's columns summed from it (the same generated measure columns as
+    ``sql/rollups.sql``), ``costs`` = the costs booked by that day. One scan of the filtered
+    orders: meant for a week or two, e.g. last week as it stood at this week's age."""
     facts = (f"(SELECT * EXCLUDE ({', '.join(AS_OF_COLUMNS)}), "
              + ", ".join(f"{expr} AS {col}" for col, expr in AS_OF_COLUMNS.items())
-             + f" FROM order_facts WHERE {filters.where_sql('facts')})")
+             + f" FROM order_facts WHERE {filters.where_sql('facts')} AND ordered_at <= $as_of_cutoff)")
     day = (f"(SELECT order_date AS {_ROLLUP_KEYS}, {generated.rollup_measure_columns()} "
            f"FROM {facts} GROUP BY {_ROLLUP_KEYS.replace('date, ', 'order_date, ', 1)})")
-    return {"day": day, "facts": facts}
+    costs = "(SELECT * FROM rollup_costs WHERE date <= CAST($as_of_cutoff AS DATE))"
+    return {"day": day, "facts": facts, "costs": costs}
 
 
 def kpi_sql(filters: Filters, grain: str, names: Sequence[str],

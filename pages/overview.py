@@ -49,10 +49,15 @@ if not ov.has_data:
     st.stop()
 
 st.subheader(f"Headline KPIs — {week.label}")
+marked = [n for n in metrics.HEADLINE if ov.cards.at[n, "provisional"]]
 frame.kpi_cards(ov.cards["value"], metrics.HEADLINE, ov.cards["previous"],
-                sparklines={name: ov.cards.at[name, "spark"] for name in metrics.HEADLINE})
+                sparklines={name: ov.cards.at[name, "spark"] for name in metrics.HEADLINE},
+                notes={n: ov.cards.at[n, "note"] for n in metrics.HEADLINE if ov.cards.at[n, "note"]},
+                provisional=marked, equal_age=[n for n in marked if ov.cards.at[n, "equal_age"]])
 st.caption(f"Change against {week.previous.label}; green is good news for that KPI, red is bad. "
-           f"Sparklines: the {weekly.TREND_WEEKS} weeks ending with this one.")
+           f"Sparklines: the {weekly.TREND_WEEKS} weeks ending with this one."
+           + (f" {frame.PROVISIONAL_MARK} provisional: this week's vouchers can still be used or reviewed, so these "
+              f"KPIs are compared with {week.previous.iso} as it stood at the same age (equal age)." if marked else ""))
 
 st.subheader("Summary")
 st.markdown("\n".join(f"- {text.md(sentence)}" for sentence in ov.summary))

@@ -21,16 +21,22 @@ def warehouse(tmp_path_factory):
 
 
 def registry_cards(warehouse, week: str, flt: Filters) -> dict[str, str]:
+    """The week's headline values as the registry computes them; a withheld one reads as its
+    reason (the tiny week has 2 reviews: "Too few reviews (2)")."""
     con = db.connect(warehouse)
     try:
-        total = metrics.compute(con, Week.parse(week).filters(flt), "total", metrics.HEADLINE).iloc[0]
+        frame = metrics.compute(con, Week.parse(week).filters(flt), "total", (*metrics.HEADLINE, "reviews"))
+        why = metrics.notes(con, frame, Week.parse(week).filters(flt), "total", metrics.HEADLINE)[0]
     finally:
         con.close()
-    return {metrics.KPIS[n].label: metrics.KPIS[n].format(total[n]) for n in metrics.HEADLINE}
+    total = frame.iloc[0]
+    return {metrics.KPIS[n].label: (why[n][:1].upper() + why[n][1:].split(":")[0]) if n in why
+            else metrics.KPIS[n].format(total[n]) for n in metrics.HEADLINE}
 
 
 def shown_cards(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    """Label -> value; the provisional mark (⏳) is left off the label."""
+    return {m.label.removesuffix(" ⏳"): m.value for m in at.metric}
 
 
 def test_default_week_cards_equal_registry(warehouse):

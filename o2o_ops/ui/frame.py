@@ -317,10 +317,20 @@ def empty_state(filters: Filters, what: str = "orders") -> None:
             "a filter in the sidebar.", icon="🔎")
 
 
+PROVISIONAL_MARK = "⏳"
+
+
 def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Series | dict | None = None,
-              *, columns: int = 4, sparklines: dict[str, Iterable[float]] | None = None) -> None:
-    """One bordered ``st.metric`` per KPI: formatted value, change coloured by good/bad, hover help."""
+              *, columns: int = 4, sparklines: dict[str, Iterable[float]] | None = None,
+              notes: dict[str, str] | None = None, provisional: Iterable[str] = (),
+              equal_age: Iterable[str] = ()) -> None:
+    """One bordered ``st.metric`` per KPI: formatted value, change coloured by good/bad, hover help.
+
+    ``notes``: KPI -> why it has no value ("not provided: no costs imported", "too few reviews
+    (2)"), shown instead of the value. ``provisional`` KPIs carry :data:`PROVISIONAL_MARK` in their
+    label; ``equal_age`` ones say their change is against the previous period at the same age."""
     cols = st.columns(columns)
+    notes, provisional, equal_age = notes or {}, set(provisional), set(equal_age)
     for i, name in enumerate(names):
         kpi = metrics.KPIS[name]
         value = current.get(name)
@@ -338,9 +348,20 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
         if sparklines and name in sparklines:
             # st.metric refuses gaps; an undefined week is left out of the sparkline
             spark = [float(v) for v in sparklines[name] if not units.is_missing(v)] or None
+        shown = kpi.format(value)
+        help_ = f"{kpi.description} ({kpi.unit})"
+        note = notes.get(name) if units.is_missing(value) else None
+        if note:
+            shown = note[:1].upper() + note[1:].split(":")[0]       # "Not provided" / "Too few reviews (2)"
+            help_ = f"{note[:1].upper() + note[1:]}. {help_}"
+        label = kpi.label
+        if name in provisional:
+            label = f"{kpi.label} {PROVISIONAL_MARK}"
+            help_ = ("Provisional: this period's vouchers can still be used, reviewed or refunded"
+                     + (", so the change is against the previous period at the same age. " if name in equal_age else ". ")
+                     + help_)
         with cols[i % columns]:
-            st.metric(kpi.label, kpi.format(value), delta=delta, delta_color=color,
-                      help=f"{kpi.description} ({kpi.unit})", border=True, chart_data=spark)
+            st.metric(label, shown, delta=delta, delta_color=color, help=text.md(help_), border=True, chart_data=spark)
 
 
 def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) -> pd.Series:
@@ -350,16 +371,30 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
     """
     from o2o_ops import analysis
 
-    totals = warehouse.kpis(filters, "total", ("orders", *names))
+    asked = tuple(dict.fromkeys(("orders", "reviews", *names)))
+    totals = warehouse.kpis(filters, "total", asked)
     if totals.empty or not totals["orders"].iloc[0]:
         empty_state(filters)
         st.stop()
+    why = warehouse.kpi_notes(filters, "total", asked)
     previous_filters = analysis.previous_period(filters)
-    previous = warehouse.kpis(previous_filters, "total", tuple(names)) if previous_filters else None
-    kpi_cards(totals.iloc[0], names, None if previous is None or previous.empty else previous.iloc[0], columns=columns)
+    marked = warehouse.provisional(filters, tuple(names))
+    previous = None
+    if previous_filters:
+        previous = warehouse.kpis(previous_filters, "total", tuple(names))
+        if marked:   # a maturing KPI compares with the previous period as it stood at the same age
+            cutoff = warehouse.equal_age_cutoff(filters)
+            if cutoff is not None:
+                aged = warehouse.kpis(previous_filters, "total", tuple(marked), as_of=cutoff)
+                if not previous.empty and not aged.empty:
+                    previous = previous.assign(**{n: aged[n].to_numpy() for n in marked})
+    kpi_cards(totals.iloc[0], names, None if previous is None or previous.empty else previous.iloc[0],
+              columns=columns, notes=why[0] if why else {}, provisional=marked, equal_age=marked if previous_filters else ())
     if previous_filters:
         st.caption(f"Changes compare with the previous period of equal length "
-                   f"({previous_filters.start} → {previous_filters.end}).")
+                   f"({previous_filters.start} → {previous_filters.end})"
+                   + (f"; {PROVISIONAL_MARK} marks a provisional KPI (this period's vouchers can still be used or "
+                      f"reviewed), compared with the previous period as it stood at the same age." if marked else "."))
     return totals.iloc[0]
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, TypeVar
 import duckdb
 import streamlit as st
 
-from o2o_ops import config, db, metrics
+from o2o_ops import config, coverage, db, metrics
 from o2o_ops.filters import Filters
 
 T = TypeVar("T")
@@ -93,13 +93,28 @@ def cached(fn: Callable[..., T]) -> Callable[..., T]:
 
 
 @cached
-def _kpis(con: duckdb.DuckDBPyConnection, filters: Filters, by: str, names: tuple[str, ...] | None):
-    return metrics.compute(con, filters, by, names)
+def _kpis(con: duckdb.DuckDBPyConnection, filters: Filters, by: str, names: tuple[str, ...] | None, as_of=None):
+    return metrics.compute(con, filters, by, names, as_of=as_of)
 
 
-def kpis(filters: Filters, by: str = "total", names: tuple[str, ...] | list[str] | None = None):
-    """Cached :func:`o2o_ops.metrics.compute`."""
-    return _kpis(filters, by, tuple(names) if names is not None else None)
+def kpis(filters: Filters, by: str = "total", names: tuple[str, ...] | list[str] | None = None, *, as_of=None):
+    """Cached :func:`o2o_ops.metrics.compute` (``as_of``: the period as it stood then)."""
+    return _kpis(filters, by, tuple(names) if names is not None else None, as_of)
+
+
+@cached
+def _kpi_notes(con: duckdb.DuckDBPyConnection, filters: Filters, by: str, names: tuple[str, ...]):
+    return metrics.notes(con, kpis(filters, by, names), filters, by, names)
+
+
+def kpi_notes(filters: Filters, by: str, names: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
+    """Per row of ``kpis(filters, by, names)``: KPI -> why it is blank (:func:`o2o_ops.metrics.notes`);
+    include ``reviews`` in ``names`` for the evidence floor's words."""
+    return _kpi_notes(filters, by, tuple(names))
+
+
+provisional = cached(coverage.provisional_names)
+equal_age_cutoff = cached(coverage.equal_age_cutoff)
 
 
 @cached
