@@ -546,13 +546,14 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
     if age_words and age_words not in sentences:
         sentences.append(age_words)
     needing = attention_list(stores, min_reviews=min_reviews, size=3)
+    rule = attention.Rule.from_settings(min_reviews=min_reviews)
+    unjudged = attention.left_out_words(attention.left_out(stores, rule), rule)
     if needing.empty:
-        sentences.append("No store needs attention this week. "
-                         + attention.Rule.from_settings(min_reviews=min_reviews).describe())
+        sentences.append(" ".join(p for p in ("No store needs attention this week.", rule.describe(), unjudged) if p))
     else:
         items = [f"{r['store_name']} ({r['store_id']}, {r['store_city']}): {r['reason']}, symmetry index "
                  f"{metrics.format_value(r['symmetry_index'], 'score')}" for _, r in needing.iterrows()]
-        sentences.append(f"Stores that need attention: {'; '.join(items)}.")
+        sentences.append(f"Stores that need attention: {'; '.join(items)}." + (f" {unjudged}" if unjudged else ""))
     _, worst = ranked_stores(stores, "avg_rating", min_reviews=min_reviews, size=1)
     if not worst.empty and worst.iloc[0]["store_id"] not in set(needing["store_id"]):
         r = worst.iloc[0]
@@ -582,6 +583,11 @@ class WeeklyOverview:
     def rule(self) -> attention.Rule:
         """The attention rule the week's list applies."""
         return attention.Rule.from_settings(min_reviews=self.min_reviews)
+
+    @property
+    def left_out(self) -> int:
+        """Stores of the week with orders but fewer reviews than the floor: not ranked, not judged."""
+        return attention.left_out(self.stores, self.rule)
 
     @property
     def has_data(self) -> bool:

@@ -60,8 +60,11 @@ def page() -> None:
     st.html(maps.legend_html(kpi, *(maps.kpi_range(stores, kpi) or (None, None))))
     placed = maps.located(stores)
     flagged = int(placed["on_attention"].sum())
+    blank = int(placed[kpi].isna().sum()) if kpi in placed else 0
+    why = ("too few reviews or not provided" if metrics.KPIS[kpi].evidence else "not provided or undefined")
     st.caption(f"{len(placed):,} store{'' if len(placed) == 1 else 's'} · {flagged} on the attention list (red ring) · hexagons = redemptions "
-               f"· click a store, or shift-drag a box, to filter every page to the selection")
+               + (f"· {blank:,} grey: no {metrics.KPIS[kpi].label.lower()} ({why}), left out of the colour scale " if blank else "")
+               + "· click a store, or shift-drag a box, to filter every page to the selection")
     if filters.stores:
         names = dict(zip(stores["store_id"], stores["store_name"]))
         st.markdown("**Selected:** " + text.md(", ".join(f"{names.get(s, s)} ({s})" for s in filters.stores)))

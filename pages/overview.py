@@ -3,7 +3,7 @@ trends, best and worst stores, the symmetry attention list, a written summary an
 
 import streamlit as st
 
-from o2o_ops import metrics, report, text, weekly
+from o2o_ops import attention, metrics, report, text, weekly
 from o2o_ops.charts import overview as charts
 from o2o_ops.ui import warehouse, frame
 
@@ -66,8 +66,9 @@ st.subheader(f"{weekly.TREND_WEEKS}-week trends")
 st.plotly_chart(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso), key="ov_trends")
 
 st.subheader("Best and worst stores of the week")
-st.caption(f"Only stores with at least {ov.min_reviews} reviews of orders placed in the week are ranked. "
-           f"Open a store's symmetry view from the last column.")
+st.caption(f"Only stores with at least {ov.min_reviews} reviews of orders placed in the week are ranked"
+           + (f" ({ov.left_out:,} store{' was' if ov.left_out == 1 else 's were'} left out)" if ov.left_out else "")
+           + ". Open a store's symmetry view from the last column.")
 store_config = {
     "store_id": "Store", "store_name": "Name", "store_city": "City", "store_category": "Category",
     "listed_rating": st.column_config.NumberColumn("Listed rating", format="%.1f ★"), "reason": "Why",
@@ -86,7 +87,7 @@ for tab, by in zip(st.tabs([f"By {metrics.KPIS[b].label.lower()}" for b in weekl
 
 st.subheader("Symmetry attention list")
 st.caption(f"Stores whose online promise ran ahead of the offline experience this week. {ov.rule.describe()} "
-           f"The symmetry page has the full analysis.")
+           f"{attention.left_out_words(ov.left_out, ov.rule)} The symmetry page has the full analysis, under the same rule.")
 if ov.attention.empty:
     st.success("No store needs attention this week.", icon="✅")
 else:

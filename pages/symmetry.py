@@ -75,9 +75,14 @@ def attention_tab(filters) -> None:
                          1, 50, int(rule.index_drop), 1, key="sym_min_drop")
     flagged = attention_list(filters, float(threshold), float(min_drop))
     shown = attention.Rule.from_settings(rating_gap=float(threshold), index_drop=float(min_drop))
-    st.caption(shown.describe())
+    judged = store_table(filters)
+    unjudged = attention.left_out_words(attention.left_out(judged, shown), shown)
+    st.caption(text.md(" ".join(p for p in (shown.describe(), unjudged) if p)))
     if flagged.empty:
-        st.success("No store over-promises its rating or wait by that much, or lost that many index points. ✓")
+        if len(judged) and attention.left_out(judged, shown) == len(judged):
+            st.info("No store has enough reviews to be judged under these filters.", icon="🔎")
+        else:
+            st.success("No store over-promises its rating or wait by that much, or lost that many index points. ✓")
         return
     st.caption(f"{len(flagged)} store{'' if len(flagged) == 1 else 's'} · rating over-promisers first (largest gap), then the "
                f"longest waits, then the biggest falls · last {attention.WEEKS} weeks vs the {attention.WEEKS} before")

@@ -355,7 +355,7 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
             shown = note[:1].upper() + note[1:].split(":")[0]       # "Not provided" / "Too few reviews (2)"
             help_ = f"{note[:1].upper() + note[1:]}. {help_}"
         label = kpi.label
-        if name in provisional:
+        if name in provisional and not note:
             label = f"{kpi.label} {PROVISIONAL_MARK}"
             help_ = ("Provisional: this period's vouchers can still be used, reviewed or refunded"
                      + (", so the change is against the previous period at the same age. " if name in equal_age else ". ")
@@ -396,6 +396,13 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
                    + (f"; {PROVISIONAL_MARK} marks a provisional KPI (this period's vouchers can still be used or "
                       f"reviewed), compared with the previous period as it stood at the same age." if marked else "."))
     return totals.iloc[0]
+
+
+def not_provided(filters: Filters, names: Sequence[str]) -> dict[str, str]:
+    """KPI -> "not provided: ..." for the KPIs of ``names`` the warehouse cannot provide over the
+    filtered period (for captions under charts and tables that leave them out)."""
+    row = warehouse.kpi_notes(filters, "total", tuple(names))
+    return {n: why for n, why in (row[0] if row else {}).items() if why.startswith("not provided")}
 
 
 def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str = "Download CSV",
