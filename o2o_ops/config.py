@@ -26,7 +26,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_OPEN_HOURS_PER_DAY", "12",
             "Hours a store is open per day; the denominator of capacity utilisation."),
     Setting("O2O_MIN_REVIEWS", "5",
-            "Reviews a store needs before its review-based KPIs are ranked, compared or flagged."),
+            "Reviews a group (store, week, total) needs before its rating- and review-based KPIs and "
+            "symmetry index are shown, ranked, compared or flagged."),
     Setting("O2O_MATURITY_DAYS", "14",
             "Days after a period's end during which its vouchers are still redeemed, reviewed and refunded: "
             "a younger period is provisional, compared at equal age, and event files must reach into it."),

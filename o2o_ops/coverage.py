@@ -27,7 +27,9 @@ A table imported with no rows is covered everywhere. No streamlit here.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import functools
+import weakref
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 import duckdb
@@ -55,6 +57,11 @@ WORDS = {
 }
 
 
+@functools.lru_cache(maxsize=None)
+def _sorted_inputs(name: str) -> tuple[str, ...]:
+    return tuple(sorted(inputs_of(name)))
+
+
 def maturity_days() -> int:
     """Days after a period's end during which its orders are still redeemed, reviewed and refunded
     (setting O2O_MATURITY_DAYS): a period younger than this is provisional."""
@@ -78,15 +85,30 @@ def _date(value) -> dt.date | None:
     return None if units.is_missing(value) else pd.Timestamp(value).date()
 
 
+_SPANS: "weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict[str, Span] | None]" = weakref.WeakKeyDictionary()
+
+
 def spans(con: duckdb.DuckDBPyConnection) -> dict[str, Span] | None:
     """The ``coverage`` table by input, or None for a warehouse built before it existed (then
-    everything counts as provided, as before)."""
-    try:
-        df = db.run(con, "SELECT input, n_rows, first_date, last_date, imported FROM coverage")
-    except duckdb.CatalogException:
-        return None
-    return {r.input: Span(r.input, int(r.n_rows), _date(r.first_date), _date(r.last_date), bool(r.imported))
-            for r in df.itertuples()}
+    everything counts as provided, as before). Read once per connection (a few dozen rows, asked
+    for by every KPI query); :func:`forget` drops what was read after a rebuild."""
+    if con not in _SPANS:
+        cur = con.cursor()
+        try:
+            rows = cur.execute("SELECT input, n_rows, first_date, last_date, imported FROM coverage").fetchall()
+        except duckdb.CatalogException:
+            _SPANS[con] = None
+        else:
+            _SPANS[con] = {r[0]: Span(r[0], int(r[1]), _date(r[2]), _date(r[3]), bool(r[4])) for r in rows}
+        finally:
+            cur.close()
+    return _SPANS[con]
+
+
+def forget() -> None:
+    """Drop the coverage read so far (db.rebuild_rollups calls it: the table was rewritten)."""
+    _SPANS.clear()
+    _COVERAGES.clear()
 
 
 def store_columns_in_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, int] | None:
@@ -95,9 +117,13 @@ def store_columns_in_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> 
     where, params = filters.where_sql("stores"), filters.params("stores")
     if where == "TRUE":
         return None
-    cols = ", ".join(f"count({c}) AS {c}" for c in STORE_COLUMNS)
-    row = db.run(con, f"SELECT {cols} FROM stores WHERE {where}", params).iloc[0]
-    return {f"stores.{c}": int(row[c]) for c in STORE_COLUMNS}
+    cols = ", ".join(f"count({c})" for c in STORE_COLUMNS)
+    cur = con.cursor()
+    try:
+        row = cur.execute(f"SELECT {cols} FROM stores WHERE {where}", params).fetchone()
+    finally:
+        cur.close()
+    return {f"stores.{c}": int(n) for c, n in zip(STORE_COLUMNS, row)}
 
 
 @dataclass(frozen=True)
@@ -106,6 +132,7 @@ class Coverage:
 
     spans: Mapping[str, Span] | None
     scoped: Mapping[str, int] | None = None
+    _reasons: dict = field(default_factory=dict, compare=False, repr=False)
 
     def gap(self, item: str, start: dt.date | None, end: dt.date | None) -> str | None:
         """Why ``item`` is not covered over start..end, in words; None when it is."""
@@ -115,6 +142,9 @@ class Coverage:
         span = self.spans.get(item)
         if self.scoped is not None and item in self.scoped:
             return None if self.scoped[item] > 0 else f"no {words} for the filtered stores"
+        parent = self.spans.get(item.split(".")[0])
+        if "." in item and parent is not None and parent.given and parent.n_rows == 0:
+            return None                    # the table was imported with no rows: nothing to lack
         if span is None or not span.given:
             return f"no {words} imported"
         if span.n_rows == 0 or span.first is None or span.last is None:
@@ -134,12 +164,25 @@ class Coverage:
     def reason(self, name: str, start: dt.date | None, end: dt.date | None) -> str | None:
         """Why KPI ``name`` is not provided over start..end ("not provided: no costs imported"),
         or None when it can be computed."""
-        gaps = [g for g in (self.gap(i, start, end) for i in sorted(inputs_of(name))) if g]
-        return f"not provided: {'; '.join(dict.fromkeys(gaps))}" if gaps else None
+        key = (name, start, end)
+        if key not in self._reasons:
+            gaps = [g for g in (self.gap(i, start, end) for i in _sorted_inputs(name)) if g]
+            self._reasons[key] = f"not provided: {'; '.join(dict.fromkeys(gaps))}" if gaps else None
+        return self._reasons[key]
+
+
+_COVERAGES: "weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict]" = weakref.WeakKeyDictionary()
 
 
 def of(con: duckdb.DuckDBPyConnection, filters: Filters) -> Coverage:
-    return Coverage(spans(con), store_columns_in_scope(con, filters))
+    """The warehouse's coverage under the filters' store scope (one object per connection and
+    scope, so that its reasons are worked out once)."""
+    scoped = store_columns_in_scope(con, filters)
+    key = tuple(sorted(scoped.items())) if scoped is not None else None
+    known = _COVERAGES.setdefault(con, {})
+    if key not in known:
+        known[key] = Coverage(spans(con), scoped)
+    return known[key]
 
 
 def not_provided(con: duckdb.DuckDBPyConnection, filters: Filters, names: Iterable[str]) -> dict[str, str]:

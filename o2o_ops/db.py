@@ -254,6 +254,8 @@ def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
     for path in _rollup_files()[1:]:
         con.execute(_read_sql(path))
     con.execute("INSERT OR REPLACE INTO warehouse_meta VALUES ('rollups_version', $v)", {"v": rollups_version()})
+    from o2o_ops import coverage   # what was read of the old coverage table is stale now
+    coverage.forget()
 
 
 def clustered_by_time(con: duckdb.DuckDBPyConnection, table: str, column: str, max_span_days: int = 14) -> bool:

@@ -23,6 +23,7 @@ import datetime as dt
 from typing import Any, Iterable, Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from o2o_ops import config, db, units
@@ -319,20 +320,28 @@ def withhold(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, filters: Filters,
     provide for a row's period, or judged on fewer reviews than the floor, is never a number."""
     from o2o_ops import coverage
     names = [n for n in names if n in df]
-    out = df.copy()
     cov = coverage.of(con, filters)
-    periods = pd.Series(row_periods(df, filters, by), index=df.index)
-    floor = config.get_int("O2O_MIN_REVIEWS")
-    reviews = pd.to_numeric(df["reviews"], errors="coerce").fillna(0) if "reviews" in df else None
+    periods = row_periods(df, filters, by)
+    distinct = list(dict.fromkeys(periods))
+    rows_of = {p: np.array([q == p for q in periods]) for p in distinct} if len(distinct) > 1 else None
+    few = None
+    if "reviews" in df and any(KPIS[n].evidence for n in names):
+        few = (pd.to_numeric(df["reviews"], errors="coerce").fillna(0) < config.get_int("O2O_MIN_REVIEWS")).to_numpy()
+    blanked: dict[str, np.ndarray] = {}
     for name in names:
-        blank = pd.Series(False, index=df.index)
-        for period in set(periods):
+        blank = np.zeros(len(df), dtype=bool)
+        for period in distinct:
             if cov.reason(name, *period):
-                blank |= periods.map(lambda p, q=period: p == q).astype(bool)
-        if KPIS[name].evidence and reviews is not None:
-            blank |= reviews < floor
+                blank = blank | (rows_of[period] if rows_of is not None else True)
+        if KPIS[name].evidence and few is not None:
+            blank = blank | few
         if blank.any():
-            out[name] = pd.to_numeric(out[name], errors="coerce").astype("float64").mask(blank)
+            blanked[name] = blank
+    if not blanked:
+        return df
+    out = df.copy()
+    for name, blank in blanked.items():
+        out[name] = pd.to_numeric(out[name], errors="coerce").astype("float64").mask(blank)
     return out
 
 

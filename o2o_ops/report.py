@@ -177,7 +177,7 @@ def _cards_html(cards: pd.DataFrame, previous_iso: str) -> str:
     out = []
     for _, c in cards.iterrows():
         tone = {True: "good", False: "bad", None: "neutral"}[c["is_good"]]
-        label = c["label"] + (" ⏳" if c.get("provisional") and not c.get("note") else "")
+        label = c["label"] + (" (provisional)" if c.get("provisional") and not c.get("note") else "")
         against = f"vs {previous_iso}" + (" at equal age" if c.get("equal_age") else "")
         change = "" if c.get("note") else c["change_text"]
         out.append(f'<div class="card"><div class="l">{_esc(label)}</div><div class="v">{_esc(c["value_text"])}</div>'

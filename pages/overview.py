@@ -49,7 +49,7 @@ if not ov.has_data:
     st.stop()
 
 st.subheader(f"Headline KPIs — {week.label}")
-marked = [n for n in metrics.HEADLINE if ov.cards.at[n, "provisional"]]
+marked = [n for n in metrics.HEADLINE if ov.cards.at[n, "provisional"] and not ov.cards.at[n, "note"]]
 frame.kpi_cards(ov.cards["value"], metrics.HEADLINE, ov.cards["previous"],
                 sparklines={name: ov.cards.at[name, "spark"] for name in metrics.HEADLINE},
                 notes={n: ov.cards.at[n, "note"] for n in metrics.HEADLINE if ov.cards.at[n, "note"]},

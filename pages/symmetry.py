@@ -34,7 +34,7 @@ def page() -> None:
         frame.empty_state(filters)
         return
     totals = warehouse.kpis(filters, "total", CARD_KPIS)
-    frame.kpi_cards(totals.iloc[0], CARD_KPIS, columns=3)
+    frame.kpi_cards(totals.iloc[0], CARD_KPIS, columns=3, notes=frame.card_notes(filters, CARD_KPIS))
     with st.expander("How the symmetry index is scored"):
         st.markdown(metrics.SYMMETRY_DOC)
 
@@ -119,7 +119,8 @@ def drill_tab(stores, filters) -> None:
     row = stores.set_index("store_id").loc[store_id]
     st.subheader(text.md(f"{row['store_name']} · {row['store_city']} · {str(row['store_category']).replace('_', ' ')}"))
     st.markdown(text.md(symmetry.reason(row) or "No gap between promise and delivery worth a mention."))
-    frame.kpi_cards(row, ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes"), columns=4)
+    drill = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes")
+    frame.kpi_cards(row, drill, columns=4, notes=frame.card_notes(filters.replace(stores=(store_id,)), drill))
     left, right = st.columns(2)
     left.plotly_chart(charts.store_trend(store_trend(filters, store_id)), key="sym_drill_trend")
     right.plotly_chart(charts.campaign_phases(campaign_phases(filters, store_id)), key="sym_drill_phases")

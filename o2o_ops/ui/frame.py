@@ -317,7 +317,7 @@ def empty_state(filters: Filters, what: str = "orders") -> None:
             "a filter in the sidebar.", icon="🔎")
 
 
-PROVISIONAL_MARK = "⏳"
+PROVISIONAL_MARK = ":material/hourglass_top:"   # Streamlit's icon font: no emoji font needed
 
 
 def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Series | dict | None = None,
@@ -327,8 +327,10 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
     """One bordered ``st.metric`` per KPI: formatted value, change coloured by good/bad, hover help.
 
     ``notes``: KPI -> why it has no value ("not provided: no costs imported", "too few reviews
-    (2)"), shown instead of the value. ``provisional`` KPIs carry :data:`PROVISIONAL_MARK` in their
-    label; ``equal_age`` ones say their change is against the previous period at the same age."""
+    (2)"): the value reads "—" and the reason stands where the change would ("Not provided", with
+    "no costs imported" beside it). ``provisional`` KPIs carry :data:`PROVISIONAL_MARK` as their
+    icon; ``equal_age`` ones say "at equal age" beside their change (against the previous period
+    as it stood at the same age)."""
     cols = st.columns(columns)
     notes, provisional, equal_age = notes or {}, set(provisional), set(equal_age)
     for i, name in enumerate(names):
@@ -351,17 +353,22 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
         shown = kpi.format(value)
         help_ = f"{kpi.description} ({kpi.unit})"
         note = notes.get(name) if units.is_missing(value) else None
-        if note:
-            shown = note[:1].upper() + note[1:].split(":")[0]       # "Not provided" / "Too few reviews (2)"
+        icon, description, arrow = None, None, "auto"
+        if note:   # "—", and under it the reason: "Not provided" / "Too few reviews (2)"
+            head, _, detail = note.partition(": ")
+            delta, color, arrow = head[:1].upper() + head[1:], "off", "off"
+            description = detail or None
             help_ = f"{note[:1].upper() + note[1:]}. {help_}"
-        label = kpi.label
-        if name in provisional and not note:
-            label = f"{kpi.label} {PROVISIONAL_MARK}"
+        elif name in provisional:
+            icon = PROVISIONAL_MARK
             help_ = ("Provisional: this period's vouchers can still be used, reviewed or refunded"
                      + (", so the change is against the previous period at the same age. " if name in equal_age else ". ")
                      + help_)
+            if name in equal_age and delta is not None:
+                description = "at equal age"
         with cols[i % columns]:
-            st.metric(label, shown, delta=delta, delta_color=color, help=text.md(help_), border=True, chart_data=spark)
+            st.metric(kpi.label, shown, delta=delta, delta_color=color, help=text.md(help_), border=True,
+                      chart_data=spark, icon=icon, delta_description=description, delta_arrow=arrow)
 
 
 def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) -> pd.Series:
@@ -378,7 +385,8 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
         st.stop()
     why = warehouse.kpi_notes(filters, "total", asked)
     previous_filters = analysis.previous_period(filters)
-    marked = warehouse.provisional(filters, tuple(names))
+    notes = why[0] if why else {}
+    marked = tuple(n for n in warehouse.provisional(filters, tuple(names)) if n not in notes)
     previous = None
     if previous_filters:
         previous = warehouse.kpis(previous_filters, "total", tuple(names))
@@ -389,13 +397,19 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
                 if not previous.empty and not aged.empty:
                     previous = previous.assign(**{n: aged[n].to_numpy() for n in marked})
     kpi_cards(totals.iloc[0], names, None if previous is None or previous.empty else previous.iloc[0],
-              columns=columns, notes=why[0] if why else {}, provisional=marked, equal_age=marked if previous_filters else ())
+              columns=columns, notes=notes, provisional=marked, equal_age=marked if previous_filters else ())
     if previous_filters:
         st.caption(f"Changes compare with the previous period of equal length "
                    f"({previous_filters.start} → {previous_filters.end})"
                    + (f"; {PROVISIONAL_MARK} marks a provisional KPI (this period's vouchers can still be used or "
                       f"reviewed), compared with the previous period as it stood at the same age." if marked else "."))
     return totals.iloc[0]
+
+
+def card_notes(filters: Filters, names: Sequence[str]) -> dict[str, str]:
+    """KPI -> why its total under ``filters`` is blank (not provided, too few reviews), for kpi_cards."""
+    row = warehouse.kpi_notes(filters, "total", tuple(dict.fromkeys((*names, "reviews"))))
+    return row[0] if row else {}
 
 
 def not_provided(filters: Filters, names: Sequence[str]) -> dict[str, str]:
