@@ -177,9 +177,12 @@ def _cards_html(cards: pd.DataFrame, previous_iso: str) -> str:
     out = []
     for _, c in cards.iterrows():
         tone = {True: "good", False: "bad", None: "neutral"}[c["is_good"]]
-        label = c["label"] + (" (provisional)" if c.get("provisional") and not c.get("note") else "")
-        against = f"vs {previous_iso}" + (" at equal age" if c.get("equal_age") else "")
-        change = "" if c.get("note") else c["change_text"]
+        label = c["label"]
+        against = (f"vs {previous_iso}" + (" at equal age" if c.get("equal_age") else "")
+                   + (" · provisional" if c.get("provisional") else ""))
+        change = c["change_text"]
+        if c.get("note"):   # "—" and why: "not provided: no costs imported", "too few reviews (2)"
+            change, against = c["note"][:1].upper() + c["note"][1:], ""
         out.append(f'<div class="card"><div class="l">{_esc(label)}</div><div class="v">{_esc(c["value_text"])}</div>'
                    f'<div class="d {tone}">{_esc(change)} <span class="neutral">{_esc(against)}</span>'
                    f"</div></div>")

@@ -247,7 +247,7 @@ def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE
 
     ``previous`` replaces the week before's value of some KPIs (:func:`equal_age_previous`: the
     week before at the same age; ``equal_age`` is then true); with ``provisional``, the maturing
-    KPIs are marked ``provisional``; ``notes`` (:func:`week_notes`) replaces a blank value's text."""
+    KPIs are marked ``provisional``; ``note`` holds why a blank value is blank (:func:`week_notes`)."""
     rows = []
     previous, notes = previous or {}, notes or {}
     for name in names:
@@ -271,8 +271,7 @@ def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE
             "name": name, "label": kpi.label, "unit": kpi.unit, "value": value, "previous": prev,
             "change": change, "change_pct": rel, "swing": swing,
             "is_good": metrics.is_good_change(name, None if units.is_missing(change) else float(change)),
-            "value_text": (notes[name][:1].upper() + notes[name][1:]) if name in notes and units.is_missing(value)
-            else kpi.format(value),
+            "value_text": kpi.format(value),
             "change_text": metrics.format_change(name, change),
             "spark": [float(v) for v in values if not units.is_missing(v)],  # st.metric sparklines take no gaps
             "provisional": bool(provisional and kpi.matures), "equal_age": equal_age,
@@ -478,7 +477,7 @@ def _provisional_words(week: Week, as_of: dt.datetime | None, cards: pd.DataFram
         ends = f"the data ends on {as_of:%-d %b %Y}, its Sunday"
     else:
         ends = f"the data ends on {as_of:%-d %b %Y}, {age} day{'' if age == 1 else 's'} after its Sunday"
-    marked = cards[cards["provisional"]] if "provisional" in cards else cards.head(0)
+    marked = cards[cards["provisional"] & (cards["note"] == "")] if "provisional" in cards else cards.head(0)
     labels = [_lower(l) for l in marked["label"]]
     text = (f"{week.iso} is provisional: {ends}, so some of its vouchers are not used or reviewed yet")
     if labels:

@@ -62,7 +62,11 @@ def stores_tab(stores, filters) -> None:
         "actual_wait_minutes": st.column_config.NumberColumn("Actual wait", format="%.1f min",
                                                              help="Promised wait + wait gap: the mean recorded wait"),
     }
-    st.caption(text.md(f"One row per store, worst symmetry first · {filters.describe()}"))
+    floor = attention.Rule.from_settings().min_reviews
+    thin = attention.left_out(stores, attention.Rule.from_settings())
+    st.caption(text.md(f"One row per store, worst symmetry first · {filters.describe()}")
+               + (f" · {thin:,} store{'' if thin == 1 else 's'} with fewer than {floor} reviews show no rating or "
+                  f"index (too little evidence) and come last" if thin else ""))
     frame.table(stores[TABLE_COLUMNS], "symmetry", filters, key="stores", column_config=config)
 
 

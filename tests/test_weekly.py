@@ -151,10 +151,11 @@ def test_written_summary_numbers_and_no_data(con):
             "(-¥400, 77% of the change) and by store, Bund Hotel (S2, Shanghai) (-¥400, 77% of the change).") in text
     assert "Also worse than 2026-W45: orders (-3)." in text
     assert ("2026-W46 is provisional: the data ends on Tue 10 Nov 2026, before its Sunday, so some of its vouchers "
-            "are not used or reviewed yet; redemption rate, average rating, refund rate, cost per redemption, ROI "
-            "and symmetry index are compared with 2026-W45 as it stood at the same age (equal age)") in text
+            "are not used or reviewed yet; redemption rate, average rating, refund rate and symmetry index are "
+            "compared with 2026-W45 as it stood at the same age (equal age)") in text   # not ROI: not provided
     cards = weekly.build(con, Filters(), W46).cards
-    assert cards.at["roi", "value_text"] == "Not provided: costs cover 20 Oct 2026 – 3 Nov 2026 only"
+    assert cards.at["roi", "value_text"] == "—"
+    assert cards.at["roi", "note"] == "not provided: costs cover 20 Oct 2026 – 3 Nov 2026 only"
     assert cards.at["roi", "previous"] == pytest.approx((80 - (4 + 300 + 200 + 100)) / (4 + 300 + 200 + 100))
     assert cards.at["redemption_rate", "previous"] == 0 and cards.at["redemption_rate", "equal_age"]
     assert cards["provisional"].sum() == 6 and not cards.at["orders", "provisional"]
