@@ -237,3 +237,9 @@ def equal_age_cutoff(con: duckdb.DuckDBPyConnection, filters: Filters) -> dt.dat
         return None
     end = filters.end or as_of.date()
     return as_of - dt.timedelta(days=(end - filters.start).days + 1)
+
+
+def equal_age(con: duckdb.DuckDBPyConnection, filters: Filters,
+              names: Iterable[str]) -> tuple[tuple[str, ...], dt.datetime | None]:
+    """(:func:`provisional_names`, :func:`equal_age_cutoff`) in one call, for the period cards."""
+    return provisional_names(con, filters, names), equal_age_cutoff(con, filters)

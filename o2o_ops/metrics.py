@@ -30,6 +30,7 @@ from o2o_ops import config, db, units
 from o2o_ops.filters import Filters
 from o2o_ops.kpis import sql as generated
 from o2o_ops.kpis import symmetry_index
+from o2o_ops.kpis.measures import MEASURE_LIST
 from o2o_ops.kpis.catalog import AREA_LABELS, HEADLINE, KPI_LIST, KPIS, Kpi, definitions_frame, inputs_of
 
 __all__ = ["AREA_LABELS", "HEADLINE", "KPI_LIST", "KPIS", "Kpi", "definitions_frame", "inputs_of", "compute",
@@ -115,15 +116,22 @@ _ROLLUP_KEYS = "date, store_id, city, district, region, category, channel, campa
 
 def as_of_tables(filters: Filters) -> dict[str, str]:
     """Tables for :func:`kpi_sql` holding the filtered orders as they stood at ``$as_of_cutoff``:
-    ``facts`` = the orders placed by then, with :data:`AS_OF_COLUMNS` replaced, ``day`` = the
-    order rollup's columns summed from it (the same generated measure columns as
-    ``sql/rollups.sql``), ``costs`` = the costs booked by that day. One scan of the filtered
-    orders: meant for a week or two, e.g. last week as it stood at this week's age."""
+    ``facts`` = the orders placed by then, with :data:`AS_OF_COLUMNS` replaced; ``day`` = the
+    order rollup's rows for orders older than the maturity horizon (``$as_of_mature``: their
+    redemptions, reviews and refunds were in by the cutoff, O2O_MATURITY_DAYS) and, for the
+    younger ones, the same measure columns regenerated from ``facts`` (the generated columns of
+    ``sql/rollups.sql``); ``costs`` = the costs booked by the cutoff's day. Only the last weeks
+    before the cutoff are scanned order by order, however long the period."""
     facts = (f"(SELECT * EXCLUDE ({', '.join(AS_OF_COLUMNS)}), "
              + ", ".join(f"{expr} AS {col}" for col, expr in AS_OF_COLUMNS.items())
              + f" FROM order_facts WHERE {filters.where_sql('facts')} AND ordered_at <= $as_of_cutoff)")
-    day = (f"(SELECT order_date AS {_ROLLUP_KEYS}, {generated.rollup_measure_columns()} "
-           f"FROM {facts} GROUP BY {_ROLLUP_KEYS.replace('date, ', 'order_date, ', 1)})")
+    measures = [m.name for m in MEASURE_LIST if m.is_rollup_column]
+    columns = f"{_ROLLUP_KEYS}, {', '.join(measures)}"
+    young = (f"SELECT order_date AS {_ROLLUP_KEYS}, {generated.rollup_measure_columns()} "
+             f"FROM {facts} WHERE order_date >= $as_of_mature "
+             f"GROUP BY {_ROLLUP_KEYS.replace('date, ', 'order_date, ', 1)}")
+    day = (f"(SELECT {columns} FROM rollup_day_store_channel_campaign WHERE date < $as_of_mature "
+           f"UNION ALL SELECT {columns} FROM ({young}))")
     costs = "(SELECT * FROM rollup_costs WHERE date <= CAST($as_of_cutoff AS DATE))"
     return {"day": day, "facts": facts, "costs": costs}
 
@@ -145,7 +153,11 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     undefined = {k.name for k in kpis if grain in k.grains_without}
     sources = set().union(*(k.sources for k in kpis if k.name not in undefined)) | {"o"}
     measures = {m for k in kpis if k.name not in undefined for m in k.measures}   # only what is asked
-    params: dict[str, Any] = {} if as_of is None else {"as_of_cutoff": pd.Timestamp(as_of).to_pydatetime()}
+    params: dict[str, Any] = {}
+    if as_of is not None:
+        cutoff = pd.Timestamp(as_of).to_pydatetime()
+        params |= {"as_of_cutoff": cutoff,
+                   "as_of_mature": cutoff.date() - dt.timedelta(days=config.get_int("O2O_MATURITY_DAYS"))}
     ctes: list[str] = []
     k_o = _keys(grain, "date")
     k_f = _keys(grain, "order_date")

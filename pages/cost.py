@@ -19,7 +19,7 @@ filters = frame.current_filters()
 frame.header("Cost", filters)
 
 frame.period_cards(filters, CARDS, columns=4)
-missing = frame.not_provided(filters, (*CARDS, "net_revenue"))
+missing = frame.not_provided(filters, CARDS)
 
 st.subheader("Cost over time")
 breakdown = cost_breakdown_by_week(filters)
@@ -59,6 +59,7 @@ config |= {"total_cost": {**money, "label": "Total cost", "help": "Platform fees
            "margin_rate": {**config["roi"], "label": "Margin rate", "help": "Margin / net revenue."}}
 frame.table(margins, "cost", filters, key="store_margin", column_config=config)
 if margins["margin"].isna().all() and not margins.empty:
+    missing |= frame.not_provided(filters, ("net_revenue",))
     gaps = [missing[n].removeprefix("not provided: ") for n in ("net_revenue", "marketing_spend", "staff_cost",
                                                                  "other_costs") if n in missing]
     st.caption(text.md(f"No margin: it needs what this warehouse was not given ({'; '.join(dict.fromkeys(gaps))})."

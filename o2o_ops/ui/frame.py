@@ -383,15 +383,15 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
     if totals.empty or not totals["orders"].iloc[0]:
         empty_state(filters)
         st.stop()
-    why = warehouse.kpi_notes(filters, "total", asked)
+    # why a total is blank: from the totals themselves (coverage is read once per connection)
+    notes = metrics.notes(warehouse.connection(), totals, filters, "total", asked)[0]
     previous_filters = analysis.previous_period(filters)
-    notes = why[0] if why else {}
-    marked = tuple(n for n in warehouse.provisional(filters, tuple(names)) if n not in notes)
+    provisional, cutoff = warehouse.equal_age(filters, tuple(names))
+    marked = tuple(n for n in provisional if n not in notes)
     previous = None
     if previous_filters:
         previous = warehouse.kpis(previous_filters, "total", tuple(names))
         if marked:   # a maturing KPI compares with the previous period as it stood at the same age
-            cutoff = warehouse.equal_age_cutoff(filters)
             if cutoff is not None:
                 aged = warehouse.kpis(previous_filters, "total", tuple(marked), as_of=cutoff)
                 if not previous.empty and not aged.empty:
@@ -407,16 +407,17 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
 
 
 def card_notes(filters: Filters, names: Sequence[str]) -> dict[str, str]:
-    """KPI -> why its total under ``filters`` is blank (not provided, too few reviews), for kpi_cards."""
-    row = warehouse.kpi_notes(filters, "total", tuple(dict.fromkeys((*names, "reviews"))))
-    return row[0] if row else {}
+    """KPI -> why its total under ``filters`` is blank (not provided, too few reviews), for kpi_cards.
+    Reads the cached totals; the reasons cost no query (coverage is read once per connection)."""
+    asked = tuple(dict.fromkeys(("orders", "reviews", *names)))   # period_cards' query: cached already
+    totals = warehouse.kpis(filters, "total", asked)
+    return metrics.notes(warehouse.connection(), totals, filters, "total", asked)[0] if not totals.empty else {}
 
 
 def not_provided(filters: Filters, names: Sequence[str]) -> dict[str, str]:
     """KPI -> "not provided: ..." for the KPIs of ``names`` the warehouse cannot provide over the
     filtered period (for captions under charts and tables that leave them out)."""
-    row = warehouse.kpi_notes(filters, "total", tuple(names))
-    return {n: why for n, why in (row[0] if row else {}).items() if why.startswith("not provided")}
+    return {n: why for n, why in card_notes(filters, names).items() if why.startswith("not provided")}
 
 
 def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str = "Download CSV",

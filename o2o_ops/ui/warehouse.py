@@ -102,19 +102,7 @@ def kpis(filters: Filters, by: str = "total", names: tuple[str, ...] | list[str]
     return _kpis(filters, by, tuple(names) if names is not None else None, as_of)
 
 
-@cached
-def _kpi_notes(con: duckdb.DuckDBPyConnection, filters: Filters, by: str, names: tuple[str, ...]):
-    return metrics.notes(con, kpis(filters, by, names), filters, by, names)
-
-
-def kpi_notes(filters: Filters, by: str, names: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
-    """Per row of ``kpis(filters, by, names)``: KPI -> why it is blank (:func:`o2o_ops.metrics.notes`);
-    include ``reviews`` in ``names`` for the evidence floor's words."""
-    return _kpi_notes(filters, by, tuple(names))
-
-
-provisional = cached(coverage.provisional_names)
-equal_age_cutoff = cached(coverage.equal_age_cutoff)
+equal_age = cached(coverage.equal_age)
 
 
 @cached
