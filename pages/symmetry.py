@@ -33,7 +33,7 @@ def page() -> None:
     if stores.empty:
         frame.empty_state(filters)
         return
-    totals = warehouse.kpis(filters, "total", CARD_KPIS)
+    totals = warehouse.kpis(filters, "total", tuple(dict.fromkeys(("orders", "reviews", *CARD_KPIS))))  # = card_notes
     frame.kpi_cards(totals.iloc[0], CARD_KPIS, columns=3, notes=frame.card_notes(filters, CARD_KPIS))
     with st.expander("How the symmetry index is scored"):
         st.markdown(metrics.SYMMETRY_DOC)
