@@ -117,7 +117,7 @@ def attention_rows(stores: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     df = df[df["needs_attention"]].copy()
     if df.empty:
         return df.assign(reason=pd.Series(dtype=str))
-    df["reason"] = [reason(r) for _, r in df.iterrows()]
+    df["reason"] = [reason(r) for r in df.to_dict("records")]  # records: iterrows costs ~1 ms a row
     df["_rank_gap"] = df["rating_gap"].where(df["is_over_promising"])
     df["_rank_wait"] = df["wait_gap_minutes"].where(df["is_slow"]) if "wait_gap_minutes" in df else float("nan")
     df["_rank_drop"] = df["index_drop"] if "index_drop" in df else float("nan")

@@ -33,6 +33,7 @@ EXAMPLES_PER_KIND = 5
 LOG_ROWS = 500
 
 PROBLEM_LABELS = {
+    "bad_setting": "Server setting wrong",
     "file_too_large": "File too large",
     "unreadable_file": "File cannot be read",
     "bad_mapping": "Mapping problem",
@@ -312,11 +313,6 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection, scope_stores: tuple[str, .
 SCOPED_CHECKS = ("date_gaps", "stores_without_coordinates", "reviews_without_redemptions")
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(db.scalar(con, "SELECT count(*) FROM information_schema.tables "
-                               "WHERE table_schema = 'main' AND table_name = $table", {"table": table}))
-
-
 def _scoped_check_sql(con: duckdb.DuckDBPyConnection, check: str, flt: Filters) -> tuple[str, str]:
     """(rows SQL, order) of ``check`` within ``flt``'s scope; parameters ``flt.params("stores")``.
 
@@ -324,19 +320,12 @@ def _scoped_check_sql(con: duckdb.DuckDBPyConnection, check: str, flt: Filters) 
     stores* between their first and last order.
     """
     where = flt.where_sql("stores", "s")
-    if check == "stores_without_coordinates":
-        return (f"SELECT s.store_id, s.name, s.city, s.lat, s.lon FROM stores s "
-                f"WHERE (s.lat IS NULL OR s.lon IS NULL OR (s.lat = 0 AND s.lon = 0)) AND {where}",
-                "store_id")
-    if check == "reviews_without_redemptions":
-        if _has_table(con, "quality_reviews_without_redemptions"):
-            source = "SELECT review_id, order_id, rating, posted_at, store_id FROM quality_reviews_without_redemptions"
-        else:
-            source = ("SELECT v.review_id, v.order_id, v.rating, v.posted_at, o.store_id FROM reviews v "
-                      "JOIN orders o USING (order_id) "
-                      "WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.order_id = v.order_id)")
-        return (f"SELECT q.review_id, q.order_id, q.rating, q.posted_at, q.store_id FROM ({source}) q "
-                f"JOIN stores s USING (store_id) WHERE {where}", "posted_at, review_id")
+    if check in ("stores_without_coordinates", "reviews_without_redemptions"):
+        # the stored rows (sql/rollups_data_checks.sql), narrowed to the scope's stores
+        columns = quality.CHECK_COLUMNS[check]
+        order = "store_id" if check == "stores_without_coordinates" else "posted_at, review_id"
+        return (f"SELECT {', '.join('q.' + c for c in columns)} FROM {quality.stored_table(con, check)} q "
+                f"JOIN stores s USING (store_id) WHERE {where}", order)
     if check == "date_gaps":
         return (f"""WITH days AS (
                 SELECT DISTINCT r.date AS order_date FROM rollup_day_store_channel_campaign r

@@ -17,6 +17,9 @@ from o2o_ops import config
 
 MISSING = "—"
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+#: Streamlit's named table formats per currency: "yen" draws "¥" with no decimals (the narrow
+#: symbol, so CNY reads right); other currencies get grouped digits without a symbol.
+TABLE_CURRENCY_FORMATS = {"CNY": "yen", "JPY": "yen", "USD": "dollar", "EUR": "euro"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class Unit:
 
 
 UNITS: dict[str, Unit] = {u.name: u for u in (
-    Unit("count", "count", ",.0f", "%d"),
+    Unit("count", "count", ",.0f", "localized"),
     Unit("currency", "money", ",.0f", "%.0f"),
     Unit("percent", "percent", ".0%", "percent"),
     Unit("hours", "hours", ".1f", "%.1f h"),
@@ -135,8 +138,9 @@ def axis_format(unit: str) -> str:
 def column_format(unit: str, currency: str | None = None) -> str:
     """The st.column_config.NumberColumn format of a table column in ``unit``."""
     if unit == "currency":
+        # Streamlit's named formats group thousands (¥221,499); printf formats cannot
         currency = currency or config.get("O2O_CURRENCY")
-        return CURRENCY_SYMBOLS.get(currency, "") + "%.0f"
+        return TABLE_CURRENCY_FORMATS.get(currency, "localized")
     return UNITS[unit].column if unit in UNITS else "%.2f"
 
 

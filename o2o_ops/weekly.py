@@ -325,16 +325,17 @@ def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int | None = No
     if pool.empty:
         empty = pd.DataFrame(columns=cols)
         return empty, empty.copy()
-    pool = pool[pool[by].notna()].copy()
-    pool["view"] = pool["store_id"].map(store_view_url)
+    pool = pool[pool[by].notna()]
     higher = metrics.KPIS[by].higher_is_better is not False
     ordered = pool.sort_values([by, "store_id"], ascending=[not higher, True], kind="mergesort")
     n_worst = min(size, len(ordered) // 2)
     n_best = min(size, len(ordered) - n_worst)
-    best = ordered.head(n_best)[cols].reset_index(drop=True)
-    worst = ordered.iloc[::-1].head(n_worst)[cols] if n_worst else ordered.head(0)[cols]
+    best = ordered.head(n_best).reset_index(drop=True)
+    worst = ordered.iloc[::-1].head(n_worst) if n_worst else ordered.head(0)
     worst = worst.sort_values([by, "store_id"], ascending=[higher, True], kind="mergesort").reset_index(drop=True)
-    return best, worst
+    # links only for the rows shown (thousands of stores at scale)
+    return tuple(part.assign(view=part["store_id"].map(store_view_url).astype(object))[cols]
+                 for part in (best, worst))
 
 
 def attention_list(stores: pd.DataFrame, *, min_reviews: int | None = None,
@@ -349,8 +350,8 @@ def attention_list(stores: pd.DataFrame, *, min_reviews: int | None = None,
     flagged = attention.attention_rows(stores, attention.Rule.from_settings(min_reviews=min_reviews))
     if flagged.empty:
         return pd.DataFrame(columns=cols)
-    flagged["view"] = flagged["store_id"].map(store_view_url)
-    return flagged.head(size)[cols].reset_index(drop=True)
+    shown = flagged.head(size).reset_index(drop=True)
+    return shown.assign(view=shown["store_id"].map(store_view_url).astype(object))[cols]
 
 
 # ------------------------------------------------------------------------------------------

@@ -135,10 +135,17 @@ else:
                                                         key="rule_window")
             elif kind == "freshness":
                 params["days"] = st.number_input("Alert when nothing was imported for (days)", 1, 365, 2, key="rule_days")
+            elif kind == "anomaly":
+                params["kpis"] = st.multiselect("Watch (empty: all)", list(rules.ANOMALY_KPIS), default=list(rules.ANOMALY_KPIS),
+                                                format_func=lambda k: rules.ANOMALY_KPIS[k].label, key="rule_watch")
+                params["weeks"] = st.number_input("Over the last complete weeks", 1, rules.MAX_ANOMALY_WEEKS, 1,
+                                                  key="rule_weeks")
+                params["only_worse"] = st.checkbox("Only when worse than usual (orders: both ways)", value=True,
+                                                   key="rule_only_worse")
             else:
                 params["within_hours"] = st.number_input("Failures of the last (hours)", 1, 24 * 31, 24, key="rule_hours")
             scope = {}
-            if kind in ("threshold", "symmetry"):
+            if kind in ("threshold", "symmetry", "anomaly"):
                 st.markdown("Scope (empty: every store; each person's own scope applies on top). It starts "
                             "from the sidebar's filters.")
                 scope["stores"] = st.multiselect("Stores", list(choices["stores"]), format_func=choices["stores"].get,

@@ -500,6 +500,11 @@ def test_rules_and_subscriptions_from_the_command_line(tiny, state_path, users, 
     with store.connect(state_path, write=False) as state:
         stale = rules.load_all(state)[1]
     assert stale.webhook.secret == "SEC-abc" and stale.created_by.startswith("cli:")
+    assert main(["alerts", "rule", "add", "Odd", "--kind", "anomaly", "--weeks", "2", "--watch", "refund_rate,orders",
+                 "--both-directions", *wh]) == 0
+    assert capsys.readouterr().out == "added rule 3: Unusual store weeks (orders, refund rate), the last 2 complete weeks\n"
+    assert main(["alerts", "rule", "remove", "3", *wh]) == 0
+    capsys.readouterr()
     assert main(["alerts", "rule", "disable", "1", *wh]) == 0
     assert main(["alerts", "subscribe", "s1mgr", "--alerts", "daily", "--rule", "2", "--digest", "friday",
                  "--digest-hour", "17", *wh]) == 0
@@ -514,6 +519,8 @@ def test_rules_and_subscriptions_from_the_command_line(tiny, state_path, users, 
             (["alerts", "rule", "add", "x", "--kind", "freshness", "--webhook-url", "ftp://x"],
              "error: rule: webhook URL must start with https:// (or http://) and name a host.\n"),
             (["alerts", "rule", "remove", "7"], "error: There is no rule 7.\n"),
+            (["alerts", "rule", "add", "x", "--kind", "anomaly", "--watch", "mood"],
+             "error: Anomalies are watched for orders, avg_wait_minutes, avg_rating, refund_rate; not for 'mood'.\n"),
             (["alerts", "subscribe", "nobody", "--alerts", "daily"],
              "error: No usable user named 'nobody' in the users file (`alerts list` shows problems).\n"),
             (["alerts", "subscribe", "s1mgr", "--daily-hour", "25"],

@@ -74,6 +74,20 @@ def test_open_demo_adds_a_rule(demo_warehouse, state_path, tmp_path, monkeypatch
     assert [e.value for e in at.error] == ["The rule needs a name."]
 
 
+def test_open_demo_adds_an_anomaly_rule(demo_warehouse, state_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("O2O_USERS_FILE", str(tmp_path / "none.toml"))
+    at = open_page(PAGE, demo_warehouse)
+    at.selectbox(key="rule_kind").select("anomaly").run()
+    at.text_input(key="rule_name").input("Unusual weeks")
+    at.multiselect(key="rule_watch").set_value(["orders", "avg_rating"])
+    at.number_input(key="rule_weeks").set_value(4)
+    at.multiselect(key="rule_cities").select("Hangzhou")
+    at.button(key="rule_add").click().run()
+    assert not at.exception and not at.error
+    assert ("Added rule 1: Unusual store weeks (orders, average rating; only worse than usual), "
+            "the last 4 complete weeks · Hangzhou.") in texts(at)
+
+
 def test_store_manager_manages_only_their_subscriptions(demo_warehouse, state_path, users):
     with store.connect(state_path) as state:
         rule_id = rules.save(state, rules.clean("Fresh", "freshness", {"days": 2}))

@@ -103,3 +103,49 @@ def test_cli_lists_flags_with_reasons(demo_warehouse):
 def test_cli_refuses_bad_arguments_in_words(demo_warehouse, args, message):
     done = _cli("--warehouse", str(demo_warehouse), *args)
     assert done.returncode == 2 and message in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
+# --- the anomaly alert rule (o2o_ops.alerts.rules, kind "anomaly") on the same fixture ---------
+
+def _anomaly_findings(con, params, filters=None):
+    from pathlib import Path
+
+    from o2o_ops.alerts import rules, store
+    rule = rules.clean("Unusual weeks", "anomaly", params)
+    with store.connect(":memory:") as state:
+        ctx = rules.Context(con, state, Path("anom.duckdb"), dt.datetime(2026, 5, 12, 9, 0, tzinfo=dt.timezone.utc))
+        return rules.evaluate(rule, ctx, filters or rule.filters())
+
+
+def test_anomaly_rule_reports_the_spike_in_its_weeks_only(fixture_con):
+    from o2o_ops import auth
+    # the data ends on Sunday 2026-05-10 (W19): the last 4 complete weeks are W16..W19
+    found = _anomaly_findings(fixture_con, {"weeks": 4})
+    assert [f.key for f in found] == ["anomaly:S1:orders:2026-W16"]
+    assert found[0].summary.startswith("Store S1 (Hangzhou): S1 in 2026-W16: 210 orders, 3.0× the 70 expected")
+    assert found[0].window == (dt.date(2026, 4, 13), dt.date(2026, 5, 10))
+    assert "S1" in found[0].link and "2026-04-13" in found[0].link and "2026-04-19" in found[0].link
+    assert _anomaly_findings(fixture_con, {"weeks": 3}) == []                        # W17..W19
+    assert _anomaly_findings(fixture_con, {"weeks": 4, "kpis": ["avg_rating", "refund_rate"]}) == []
+    # a manager of S2 never hears of S1
+    assert _anomaly_findings(fixture_con, {"weeks": 4},
+                             auth.scoped(Filters(), auth.User("m", "store_manager", stores=("S2",)))) == []
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"kpis": ["orders", "vibes"]}, "not for 'vibes'"),
+    ({"only_worse": "yes"}, "only_worse must be true or false"),
+    ({"weeks": 60}, "weeks must be between 1 and 52"),
+])
+def test_anomaly_rule_refuses_bad_parameters_in_words(params, message):
+    from o2o_ops.alerts import rules
+    with pytest.raises(rules.RuleError, match=message):
+        rules.clean("x", "anomaly", params)
+
+
+def test_anomaly_rule_describes_itself():
+    from o2o_ops.alerts import rules
+    rule = rules.clean("x", "anomaly", {"kpis": "refund_rate,orders", "weeks": 2})
+    assert rule.params == {"weeks": 2, "kpis": ["orders", "refund_rate"], "only_worse": True}
+    assert rule.describe() == ("Unusual store weeks (orders, refund rate; only worse than usual), "
+                               "the last 2 complete weeks")

@@ -267,3 +267,20 @@ def test_review_rows_with_their_orders_are_for_analysts_only(tiny, users):
     assert not at.exception
     assert not [el for el in at.dataframe if "order_id" in getattr(el.value, "columns", [])]
     assert any("analysts only" in i.value for i in at.info)
+
+
+def test_a_user_named_by_mail_address_is_shown_literally_in_the_sidebar(tiny, tmp_path, monkeypatch):
+    """User names may be mail addresses (the name rule allows @ . + _); markdown would turn one
+    into a mailto link and an underscore pair into italics."""
+    path = tmp_path / "users.toml"
+    auth.add_user("ann_li+ops@example.com", "pw-12345678", "analyst", path=path)
+    monkeypatch.setenv("O2O_USERS_FILE", str(path))
+    at = open_page(None, tiny)
+    at.text_input(key="signin_name").input("ann_li+ops@example.com")
+    at.text_input(key="signin_password").input("pw-12345678")
+    at.button[0].click().run()
+    assert not at.exception
+    caption = next(el.value for el in at.sidebar.caption if "Signed in as" in str(el.value))
+    from markdown_it import MarkdownIt
+    rendered = MarkdownIt("gfm-like").renderInline(caption).replace("\u2060", "")
+    assert rendered == "Signed in as <strong>ann_li+ops@example.com</strong> (analyst)"

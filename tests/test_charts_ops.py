@@ -127,4 +127,19 @@ def test_over_capacity_highlighted():
 def test_ageing_marks_expired_and_labels_value():
     fig = efficiency.breakage_ageing_bars(AGEING)
     assert fig.data[0].marker.color[0] == "#dc2626"
-    assert list(fig.data[0].text) == ["400", "150"]
+    # bars count vouchers; the labels are their value in money, said so in the title
+    assert list(fig.data[0].y) == [1, 3]
+    assert list(fig.data[0].text) == ["¥400", "¥150"]
+    assert fig.layout.title.text == "Unredeemed vouchers by time to expiry (bars: count, labels: value)"
+
+
+def test_title_and_legend_each_get_their_own_row():
+    from o2o_ops.charts import LEGEND_SPACE, TITLE_SPACE, base_layout
+    import plotly.graph_objects as go
+    two = go.Figure([go.Bar(x=[1], y=[1], name="a"), go.Bar(x=[1], y=[2], name="b")])
+    assert base_layout(two, title="Cost").layout.margin.t == TITLE_SPACE + LEGEND_SPACE
+    assert base_layout(go.Figure([go.Bar(x=[1], y=[1])]), title="Cost").layout.margin.t == TITLE_SPACE
+    hidden = go.Figure([go.Bar(x=[1], y=[1]), go.Bar(x=[1], y=[2])], layout=dict(showlegend=False))
+    assert base_layout(hidden).layout.margin.t == 10
+    titled = base_layout(two, title="Cost").layout.title
+    assert (titled.yref, titled.y, titled.yanchor) == ("container", 1, "top")

@@ -315,16 +315,47 @@ def _orphaned_warehouse(path: Path) -> Path:
     return path
 
 
-def test_stored_quality_checks_equal_the_live_checks(warehouse: Path, tmp_path: Path):
+# Independent reference queries for the stored checks, run on the contract tables as they stand.
+def _reference(con, check: str) -> pd.DataFrame:
+    if check == "orphans":
+        parts = [f"SELECT '{t.name}' AS table_name, '{fk.column}' AS column_name, '{fk.parent}' AS parent_table, "
+                 f"count(*) AS count_orphans, min(x.{fk.column}) AS example_value FROM {t.name} x "
+                 f"WHERE x.{fk.column} IS NOT NULL AND NOT EXISTS "
+                 f"(SELECT 1 FROM {fk.parent} y WHERE y.{fk.parent_column} = x.{fk.column})"
+                 for t in ingest.CONTRACT.values() for fk in t.foreign_keys]
+        df = db.run(con, " UNION ALL ".join(parts))
+        return df[df["count_orphans"] > 0].reset_index(drop=True)
+    if check == "date_gaps":
+        return db.run(con, """
+            WITH days AS (SELECT DISTINCT CAST(ordered_at AS DATE) AS d FROM orders),
+                 steps AS (SELECT d, lead(d) OVER (ORDER BY d) AS next_d FROM days)
+            SELECT d + 1 AS gap_start, next_d - 1 AS gap_end, date_diff('day', d, next_d) - 1 AS days_missing
+            FROM steps WHERE date_diff('day', d, next_d) > 1 ORDER BY gap_start""")
+    if check == "stores_without_coordinates":
+        return db.run(con, "SELECT store_id, name, city, lat, lon FROM stores "
+                           "WHERE lat IS NULL OR lon IS NULL OR (lat = 0 AND lon = 0) ORDER BY store_id")
+    return db.run(con, """
+        SELECT v.review_id, v.order_id, v.rating, v.posted_at, o.store_id
+        FROM reviews v JOIN orders o USING (order_id)
+        WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.order_id = v.order_id)
+        ORDER BY v.posted_at, v.review_id""")
+
+
+def test_stored_quality_checks_equal_independent_queries(warehouse: Path, tmp_path: Path):
     orphaned = _orphaned_warehouse(tmp_path / "orphaned.duckdb")
     for path in (warehouse, orphaned):
         con = db.connect(path)
         try:
             for name, (check, _) in quality.CHECKS.items():
-                assert db.scalar(con, f"SELECT count(*) FROM quality_{name}") is not None  # stored
-                pd.testing.assert_frame_equal(check(con), check(con, live=True), obj=name)
-            pd.testing.assert_frame_equal(quality.date_gaps(con, min_days=5), quality.date_gaps(con, min_days=5, live=True))
-            pd.testing.assert_frame_equal(quality.run_all(con), quality.run_all(con, live=True))
+                pd.testing.assert_frame_equal(check(con), _reference(con, name), check_dtype=False, obj=name)
+            gaps = _reference(con, "date_gaps")
+            pd.testing.assert_frame_equal(quality.date_gaps(con, min_days=5),
+                                          gaps[gaps["days_missing"] >= 5].reset_index(drop=True), check_dtype=False)
+            counts = quality.run_all(con).set_index("check")["count_problems"].to_dict()
+            assert counts == {"orphans": int(_reference(con, "orphans")["count_orphans"].sum()),
+                              "date_gaps": int(gaps["days_missing"].sum()),
+                              "stores_without_coordinates": len(_reference(con, "stores_without_coordinates")),
+                              "reviews_without_redemptions": len(_reference(con, "reviews_without_redemptions"))}
         finally:
             con.close()
     con = db.connect(orphaned)
@@ -342,13 +373,19 @@ def test_stored_quality_checks_equal_the_live_checks(warehouse: Path, tmp_path: 
         con.close()
 
 
-def test_quality_checks_run_live_on_a_warehouse_without_stored_results(warehouse: Path):
+def test_a_warehouse_without_stored_checks_is_stale_and_says_how_to_refresh(warehouse: Path):
     con = duckdb.connect(str(warehouse))
     try:
-        for name in quality.CHECKS:
-            con.execute(f"DROP TABLE quality_{name}")
+        con.execute("DROP TABLE quality_orphans")
     finally:
         con.close()
+    con = db.connect(warehouse)
+    try:
+        with pytest.raises(db.StaleWarehouse, match=r"quality_orphans.*python -m o2o_ops refresh"):
+            data_page.quality_checks(con)
+    finally:
+        con.close()
+    db.refresh(warehouse)
     con = db.connect(warehouse)
     try:
         checks = data_page.quality_checks(con)
@@ -366,7 +403,7 @@ def test_stored_review_problems_are_all_kept_so_the_count_is_exact():
 
 
 def test_quality_counts_stay_exact_beyond_the_examples(tmp_path, monkeypatch):
-    """The examples are capped; the count in run_all is not (stored and live alike)."""
+    """The examples are capped; the count in run_all is not."""
     from o2o_ops import data_checks as quality, db
     from tiny import build_tiny
 
@@ -375,8 +412,12 @@ def test_quality_counts_stay_exact_beyond_the_examples(tmp_path, monkeypatch):
     with db.rebuild(wh) as con:   # two stores without coordinates
         con.execute("UPDATE stores SET lat = 0, lon = 0 WHERE store_id IN ('S2', 'S3')")
     con = db.connect(wh)
-    for live in (False, True):
-        counts = quality.run_all(con, live=live).set_index("check")["count_problems"]
-        assert counts["stores_without_coordinates"] == 2
-        assert len(quality.stores_without_coordinates(con, live=live)) == 1
+    counts = quality.run_all(con).set_index("check")["count_problems"]
+    assert counts["stores_without_coordinates"] == 2
+    assert len(quality.stores_without_coordinates(con)) == 1
     con.close()
+
+
+def test_every_kind_of_import_problem_has_a_label_in_words():
+    assert set(data_page.PROBLEM_LABELS) == set(ingest.PROBLEM_KINDS)
+    assert data_page.PROBLEM_LABELS["bad_setting"] == "Server setting wrong"

@@ -63,6 +63,7 @@ EXPECTED_TOTAL = {
     "sla_attainment": 1 / 2,          # O1 8<=10 met, O2 15>10 missed, O5 has no promise
     "repeat_rate": 1 / 4,             # C1 ordered twice; C2, C3, C4 once
     "discount_cost": 120,
+    "discount_depth": 120 / 760,      # discounts 20 + 0 + 100 + 0 over list prices 100 + 100 + 500 + 60 (O1 O2 O3 O5)
     "platform_fees": 32,
     "marketing_spend": 300,
     "staff_cost": 200,

@@ -61,5 +61,9 @@ def test_every_unit_has_an_axis_and_a_column_format():
     for name, unit in units.UNITS.items():
         assert units.axis_format(name) == unit.axis != ""
         assert units.column_format(name, "CNY")
-    assert units.column_format("currency", "CNY") == "¥%.0f"
+    # named formats, which group thousands in the table (¥221,499, 1,225)
+    assert units.column_format("currency", "CNY") == "yen"
+    assert units.column_format("currency", "USD") == "dollar"
+    assert units.column_format("currency", "GBP") == "localized"
+    assert units.column_format("count") == "localized"
     assert units.format_tick(1_250_000, "currency") == "1.2M" and units.format_tick(0.42, "percent") == "42%"

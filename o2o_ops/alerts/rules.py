@@ -13,9 +13,14 @@ Kinds (parameters in brackets, defaults after ``=``):
 - ``freshness``  no import logged in the warehouse's ``import_log`` for ``days`` (=2) days.
 - ``failed_import`` an import the importer refused or that failed in the last ``within_hours``
   (=24) hours (recorded by the importer in the state file's ``import_failures``).
+- ``anomaly``    a store's week unusual *for that store* (:mod:`o2o_ops.anomalies`: weekday-,
+  holiday- and trend-aware, robust) in the last ``weeks`` (=1) complete ISO weeks of data, for
+  the watched ``kpis`` (= all of :data:`o2o_ops.anomalies.KPIS`); with ``only_worse`` (=true)
+  a rating, wait or refund rate is reported only when it is worse than usual, while orders are
+  reported both ways (a surge is a capacity risk, a slump lost business). One finding per store,
+  KPI and week, with the reason in words [weeks, kpis, only_worse].
 
-Targets missed and anomaly flags are not rule kinds yet: they need the targets and anomaly flags
-of issue #15, which do not exist.
+Targets missed is not a rule kind yet: there is no targets table (issue #15).
 
 A rule's ``scope`` (stores, regions, cities, categories) narrows what it looks at; a person's
 own scope is ANDed in on top (:func:`o2o_ops.auth.scoped`), so a store manager's findings only
@@ -35,7 +40,7 @@ from typing import Any, Mapping
 import duckdb
 import pandas as pd
 
-from o2o_ops import db, metrics, symmetry
+from o2o_ops import anomalies, db, metrics, symmetry
 from o2o_ops.alerts import messages, store
 from o2o_ops.alerts.people import Webhook, webhook_from
 from o2o_ops.filters import Filters
@@ -45,7 +50,12 @@ KINDS: dict[str, str] = {
     "symmetry": "Stores on the symmetry attention list (over-promising or a falling symmetry index)",
     "freshness": "No data imported for some days",
     "failed_import": "An import was refused or failed",
+    "anomaly": "A store's week unusual for that store (orders, wait, rating, refund rate)",
 }
+ANOMALY_KPIS = {k.name: k for k in anomalies.KPIS}
+#: The app page that shows each watched KPI (a link back from an anomaly alert).
+ANOMALY_PAGES = {"orders": "", "avg_wait_minutes": "symmetry", "avg_rating": "quality", "refund_rate": "quality"}
+MAX_ANOMALY_WEEKS = 52
 SCOPE_KEYS = ("stores", "regions", "cities", "categories")
 MAX_WINDOW_DAYS = 366
 
@@ -73,6 +83,9 @@ class Rule:
         """The app page (url path) that shows what this rule watches."""
         if self.kind == "threshold":
             return messages.AREA_PAGES.get(metrics.KPIS[self.params["kpi"]].area, "")
+        if self.kind == "anomaly":
+            pages = {ANOMALY_PAGES[k] for k in self.params["kpis"]}
+            return pages.pop() if len(pages) == 1 else ""
         return "symmetry" if self.kind == "symmetry" else "data"
 
     def describe(self, *, with_scope: bool = True) -> str:
@@ -89,6 +102,11 @@ class Rule:
             text = f"Stores on the symmetry attention list, last {p['window_days']} days"
         elif self.kind == "freshness":
             text = f"No import for {p['days']} days"
+        elif self.kind == "anomaly":
+            what = ", ".join(ANOMALY_KPIS[k].label.lower() for k in p["kpis"])
+            weeks = "the last complete week" if p["weeks"] == 1 else f"the last {p['weeks']} complete weeks"
+            text = (f"Unusual store weeks ({what}{'; only worse than usual' if p['only_worse'] else ''}), "
+                    f"{weeks}")
         else:
             text = f"An import refused or failed in the last {p['within_hours']} hours"
         where = self.filters().describe()
@@ -151,6 +169,18 @@ def clean(name: str, kind: str, params: Mapping[str, Any], scope: Mapping[str, A
         params = {"window_days": _int(params, "window_days", 28, 7, MAX_WINDOW_DAYS)}
     elif kind == "freshness":
         params = {"days": _int(params, "days", 2, 1, 365)}
+    elif kind == "anomaly":
+        kpis = params.get("kpis") or list(ANOMALY_KPIS)
+        if isinstance(kpis, str):
+            kpis = [k.strip() for k in kpis.split(",") if k.strip()]
+        unknown = [k for k in kpis if k not in ANOMALY_KPIS]
+        if unknown:
+            raise RuleError(f"Anomalies are watched for {', '.join(ANOMALY_KPIS)}; not for {', '.join(map(repr, unknown))}.")
+        only_worse = params.get("only_worse", True)
+        if not isinstance(only_worse, bool):
+            raise RuleError(f"only_worse must be true or false, not {only_worse!r}.")
+        params = {"weeks": _int(params, "weeks", 1, 1, MAX_ANOMALY_WEEKS),
+                  "kpis": [k for k in ANOMALY_KPIS if k in kpis], "only_worse": only_worse}
     else:
         params = {"within_hours": _int(params, "within_hours", 24, 1, 24 * 31)}
     scope_clean: dict[str, tuple[str, ...]] = {}
@@ -325,8 +355,48 @@ def _failed_import(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
                     f"{r['sources']}): {r['message']}", link) for r in rows]
 
 
+def complete_weeks(con: duckdb.DuckDBPyConnection, weeks: int) -> tuple[dt.date, dt.date] | None:
+    """(Monday, Sunday) spanning the last ``weeks`` complete ISO weeks of data (the newest week
+    counts when the data reaches its Sunday)."""
+    last = _last_date(con)
+    if last is None:
+        return None
+    end = last - dt.timedelta(days=(last.isoweekday() % 7))   # the Sunday on or before the last day
+    return end - dt.timedelta(days=7 * weeks - 1), end
+
+
+def _anomaly(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
+    p = rule.params
+    window = complete_weeks(ctx.con, p["weeks"])
+    if window is None:
+        return []
+    flt = filters.replace(start=window[0], end=window[1])
+    found = anomalies.flags(ctx.con, flt)
+    found = found[found["kpi"].isin(p["kpis"])]
+    if p["only_worse"]:
+        def watched(higher_is: str) -> pd.Series:
+            return found["kpi"].isin([k for k, w in ANOMALY_KPIS.items() if w.higher_is == higher_is])
+        worse = ((watched("bad") & (found["direction"] == "high")) | (watched("good") & (found["direction"] == "low")))
+        found = found[worse | watched("neutral")]
+    if found.empty:
+        return []
+    names = db.run(ctx.con, "SELECT store_id, name AS store_name FROM stores WHERE list_contains($ids, store_id)",
+                   {"ids": sorted(set(found["store_id"]))})
+    found = found.merge(names, on="store_id", how="left").sort_values(["store_id", "week_start", "kpi"])
+    out = []
+    for r in found.itertuples():
+        monday = pd.Timestamp(r.week_start).date()
+        week = (monday, monday + dt.timedelta(days=6))
+        out.append(Finding(f"anomaly:{r.store_id}:{r.kpi}:{r.iso_week}",
+                           f"{r.store_name or r.store_id} ({r.city}): {r.reason}",
+                           messages.app_link(ANOMALY_PAGES[r.kpi],
+                                             flt.replace(stores=(r.store_id,), start=week[0], end=week[1])),
+                           window))
+    return out
+
+
 EVALUATORS = {"threshold": _threshold, "symmetry": _symmetry, "freshness": _freshness,
-              "failed_import": _failed_import}
+              "failed_import": _failed_import, "anomaly": _anomaly}
 
 
 def evaluate(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:

@@ -25,11 +25,26 @@ HEIGHT_TALL = 480
 SEQUENTIAL = "Blues"
 DIVERGING = "RdYlGn"
 
+#: Pixels at the top for a title, and for a legend row between the title and the plot.
+TITLE_SPACE, LEGEND_SPACE = 40, 28
+
+
+def has_legend(fig: go.Figure) -> bool:
+    """Whether plotly will draw a legend: more than one trace that shows in it, unless hidden."""
+    if fig.layout.showlegend is False:
+        return False
+    return fig.layout.showlegend is True or sum(t.showlegend is not False for t in fig.data) > 1
+
+
 def base_layout(fig: go.Figure, *, title: str | None = None, height: int = HEIGHT) -> go.Figure:
+    """The house style. The title sits at the very top and the horizontal legend in its own row
+    below it, above the plot, so the two never overlap."""
+    top = (TITLE_SPACE if title else 10) + (LEGEND_SPACE if has_legend(fig) else 0)
     fig.update_layout(
-        title=dict(text=title, x=0, font=dict(size=15)) if title else None,
+        title=dict(text=title, x=0, y=1, yref="container", yanchor="top", pad=dict(t=10),
+                   font=dict(size=15)) if title else None,
         font=FONT, height=height, colorway=list(PALETTE), template="plotly_white",
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        margin=dict(l=10, r=10, t=top, b=10),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
         hoverlabel=dict(font=FONT),
     )

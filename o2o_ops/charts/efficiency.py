@@ -40,8 +40,9 @@ def time_to_redeem_bars(df: pd.DataFrame, *, median_hours: float | None = None,
     return base_layout(fig, title=title)
 
 
-def breakage_ageing_bars(df: pd.DataFrame, *, title: str = "Unredeemed vouchers by time to expiry") -> go.Figure:
-    """Count (bars) and value (labels) of outstanding vouchers by expiry bucket
+def breakage_ageing_bars(df: pd.DataFrame, *,
+                         title: str = "Unredeemed vouchers by time to expiry (bars: count, labels: value)") -> go.Figure:
+    """Count (bars) and value (labels, in money) of outstanding vouchers by expiry bucket
     (``analysis.breakage_ageing``); the 'expired' bar (= breakage) in red."""
     if df.empty or df["count_orders"].sum() == 0:
         return empty_figure("No unredeemed vouchers for these filters")
@@ -50,9 +51,9 @@ def breakage_ageing_bars(df: pd.DataFrame, *, title: str = "Unredeemed vouchers 
         x=part["label"], y=part["count_orders"],
         marker_color=[OVER if lab == "expired" else (AMBER if lab == "0–7 days" else PALETTE[0])
                       for lab in part["label"]],
-        text=[f"{v:,.0f}" for v in part["paid_amount"]], textposition="outside", cliponaxis=False,
-        customdata=part["paid_amount"],
-        hovertemplate="%{x}: %{y:,} vouchers, value %{customdata:,.0f}<extra></extra>"))
+        text=[units.format_value(v, "currency") for v in part["paid_amount"]], textposition="outside",
+        cliponaxis=False, customdata=[units.format_value(v, "currency") for v in part["paid_amount"]],
+        hovertemplate="%{x}: %{y:,} vouchers worth %{customdata}<extra></extra>"))
     fig.update_xaxes(type="category")
     fig.update_yaxes(title="vouchers", tickformat=",.0f")
     return base_layout(fig, title=title)

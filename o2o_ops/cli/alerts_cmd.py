@@ -50,6 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--min-orders", type=int, help="threshold: only where there were this many orders")
     add.add_argument("--days", type=int, help="freshness: days without an import")
     add.add_argument("--within-hours", type=int, help="failed_import: failures of the last hours")
+    add.add_argument("--weeks", type=int, help="anomaly: the last complete ISO weeks looked at (default 1)")
+    add.add_argument("--watch", help="anomaly: comma-separated KPIs among "
+                                     f"{', '.join(rules.ANOMALY_KPIS)} (default: all)")
+    add.add_argument("--both-directions", action="store_true",
+                     help="anomaly: also report ratings, waits and refund rates better than usual")
     for flag, dest in (("--store", "stores"), ("--region", "regions"), ("--city", "cities"),
                        ("--category", "categories")):
         add.add_argument(flag, dest=dest, action="append", default=[], metavar="X", help="scope (repeatable)")
@@ -134,7 +139,8 @@ def run_scheduler(args: argparse.Namespace) -> int:
 def run_rule_add(args: argparse.Namespace) -> int:
     raw = {"kpi": args.kpi, "op": args.op, "value": args.value, "grain": args.grain,
            "window_days": args.window_days, "min_orders": args.min_orders, "days": args.days,
-           "within_hours": args.within_hours}
+           "within_hours": args.within_hours, "weeks": args.weeks, "kpis": args.watch,
+           "only_worse": False if args.both_directions else None}
     secret = sys.stdin.readline().strip() if args.webhook_secret_stdin else ""
     hook = rules.rule_webhook(args.webhook_url, args.webhook_format, secret)
     rule = rules.clean(args.name, args.kind, {k: v for k, v in raw.items() if v is not None},

@@ -160,6 +160,8 @@ KPI_LIST: tuple[Kpi, ...] = (
     # cost
     _sum("discount_cost", "Discount cost", "Sum of discount_amount over paid orders.", "currency", False, "cost",
          "discount_amount"),
+    _ratio("discount_depth", "Discount depth", "Discount / list price, over paid orders: how deep the deals cut.",
+           "percent", False, "cost", "discount_amount", "list_value"),
     _sum("platform_fees", "Platform fees", "Sum of platform_fee over paid orders.", "currency", False, "cost",
          "platform_fee"),
     _sum("marketing_spend", "Marketing spend", "Sum of costs of type marketing (campaign costs spread over the campaign's stores).",

@@ -1,9 +1,8 @@
 -- Data-quality check results, stored when the warehouse is loaded (demo build or import batch):
--- the checks of o2o_ops/quality.py only change when the data changes, and at 10 million orders
--- the orphan check alone joins every child table with its parent (seconds). quality.py reads
--- these tables and answers exactly as its live queries would; a warehouse built before these
--- tables existed is checked live. Keep each statement equal to the live query it stores (the
--- tests compare them on a warehouse with planted problems).
+-- the checks only change when the data changes, and at 10 million orders the orphan check alone
+-- joins every child table with its parent (seconds). This file is the only statement of each
+-- check: o2o_ops/data_checks.py and the Data page's scoped views read these tables. The tests
+-- hold independent reference queries and a warehouse with planted problems.
 
 -- quality_orphans: one row per foreign key of the warehouse contract (ingest.CONTRACT, in its
 -- order: position), zero counts included: table_name, column_name, parent_table, count_orphans

@@ -20,6 +20,7 @@ from typing import Any
 import streamlit as st
 
 from o2o_ops import auth
+from o2o_ops.text import md
 from o2o_ops.ui import warehouse
 
 USER_KEY = "o2o_user"
@@ -147,7 +148,7 @@ def _role_label(user: auth.User) -> str:
 
 def _sidebar_user(user: auth.User) -> None:
     sb = st.sidebar
-    sb.caption(f"Signed in as **{user.name}** ({_role_label(user)})")
+    sb.caption(f"Signed in as **{md(user.name)}** ({md(_role_label(user))})")
     sb.button("Sign out", key="o2o_sign_out", icon=":material/logout:", on_click=sign_out,
               args=("You signed out.",))
 

@@ -14,6 +14,9 @@ def test_overview_renders_in_chromium(app_url, page):
     page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
     assert page.locator('[data-testid="stMetric"]').count() >= 8
     assert error_boxes(page) == []
+    # no developer chrome for the people who use it (.streamlit/config.toml: toolbarMode)
+    assert page.get_by_text("Deploy", exact=True).count() == 0
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
     assert screenshot(page, "overview").exists()
 
 
