@@ -139,7 +139,14 @@ class Coverage:
         if self.spans is None:
             return None
         words = WORDS.get(item, item)
+        table = item.split(".")[0]
         span = self.spans.get(item)
+        if span is None and "." in item:     # a required column: it has what its table has
+            span = self.spans.get(table)
+            if span is not None:
+                span = Span(item, span.n_rows, span.first, span.last, span.imported)
+        if span is None and table not in self.spans:
+            return None   # a table sql/rollups_coverage.sql does not know yet: not judged (add it there)
         if self.scoped is not None and item in self.scoped:
             return None if self.scoped[item] > 0 else f"no {words} for the filtered stores"
         parent = self.spans.get(item.split(".")[0])
