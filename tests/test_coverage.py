@@ -181,3 +181,29 @@ def test_kpis_json_gives_null_and_a_reason(partial_warehouse):
     assert record["not_shown"] == {"roi": "not provided: no costs imported; no in-store extra spend imported; "
                                           "no refunds imported"}
     assert "reviews" not in record
+
+
+def test_coverage_rules_by_hand(monkeypatch):
+    """The rules on a hand-made coverage: spans, required columns, event horizons, unknown tables."""
+    monkeypatch.setenv("O2O_MATURITY_DAYS", "14")
+    d = dt.date
+    cov = coverage.Coverage({
+        "orders": coverage.Span("orders", 60, d(2026, 10, 5), d(2026, 11, 1), True),
+        "costs": coverage.Span("costs", 18, d(2026, 10, 5), d(2026, 10, 25), True),
+        "refunds": coverage.Span("refunds", 5, d(2026, 10, 11), d(2026, 10, 16), True),
+        "reviews": coverage.Span("reviews", 0, None, None, True),                  # header only
+        "reviews.as_described": coverage.Span("reviews.as_described", 0, None, None, True),
+        "stores.listed_rating": coverage.Span("stores.listed_rating", 0, None, None, True),
+    })
+    week = (d(2026, 10, 26), d(2026, 11, 1))
+    assert cov.gap("costs", *week) == "costs cover 5 Oct 2026 – 25 Oct 2026 only"      # no overlap
+    assert cov.gap("costs", d(2026, 10, 19), d(2026, 10, 25)) is None
+    assert cov.gap("refunds", *week) is None                  # last refund 16 Oct, within 14 days of 26 Oct
+    assert cov.gap("refunds", d(2026, 11, 2), d(2026, 11, 8)) == "refunds cover 11 Oct 2026 – 16 Oct 2026 only"
+    assert cov.gap("reviews", *week) is None                  # imported, no rows: "none", covered
+    assert cov.gap("reviews.as_described", *week) is None     # its table has no rows: nothing to lack
+    assert cov.gap("stores.listed_rating", *week) == "no listed ratings imported"
+    assert cov.gap("orders.list_price", *week) is None        # a required column: as its table
+    assert cov.gap("inspections", *week) is None              # unknown to the coverage SQL: not judged
+    assert cov.gap("redemptions.wait_minutes", *week) is None  # its table unknown here too
+    assert coverage.Coverage(None).gap("costs", *week) is None   # a warehouse built before coverage
