@@ -431,23 +431,34 @@ def capacity_by_store(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Da
     Grain: one row per store with a capacity_per_hour and orders in the filtered period.
     Columns: store_id, store_name, city, category, capacity_per_hour, count_redemptions (made in
     the period, by redeemed_at: the utilisation's numerator), capacity_utilisation (registry),
-    peak_week_utilisation (busiest ISO week's redemptions / (capacity_per_hour × open hours × 7)),
+    peak_week_utilisation (busiest ISO week's redemptions / the week's capacity on the registry's
+    capacity calendar: capacity_per_hour × the store's open hours on each day of the week in the
+    period — its opening hours where store_hours gives them, else O2O_OPEN_HOURS_PER_DAY),
     weeks_over_capacity (weeks above 100% on that measure), is_over_capacity (over 100% for the
     period or in any week). Weeks, not hours or days: with a capacity of a few customers an hour,
     one busy hour or Saturday is ordinary; a week over capacity is a rush the store could not
     absorb. :func:`capacity_by_hour` shows hours. Highest utilisation first.
     """
     base, params = _registry(filters, "store", ("capacity_utilisation",))
-    params |= filters.params("hours") | {"open_hours": open_hours_per_day()}
+    params |= filters.params("hours")
+    week_cap = metrics.capacity_calendar_cte(
+        filters, "store", params, name="week_cap",
+        keys=[("store_id", "cal.store_id"), ("week_start", "CAST(date_trunc('week', cal.date) AS DATE)")])
     sql = f"""
     WITH k AS ({base}),
-    weeks AS (
-        SELECT r.store_id, date_trunc('week', r.date) AS week_start,
-               sum(r.count_redemptions) / (any_value(s.capacity_per_hour) * $open_hours * 7) AS week_util,
+    {week_cap},
+    week_redemptions AS (
+        SELECT r.store_id, CAST(date_trunc('week', r.date) AS DATE) AS week_start,
                sum(r.count_redemptions) AS count_redemptions
         FROM rollup_store_hour r JOIN stores s USING (store_id)
         WHERE s.capacity_per_hour > 0 AND {filters.where_sql('hours', 'r')}
-        GROUP BY ALL
+        GROUP BY r.store_id, CAST(date_trunc('week', r.date) AS DATE)
+    ),
+    weeks AS (
+        SELECT r.store_id, r.week_start, r.count_redemptions,
+               CAST(r.count_redemptions AS DOUBLE) / NULLIF(c.capacity_hours, 0) AS week_util
+        FROM week_redemptions r
+        LEFT JOIN week_cap c ON c.store_id = r.store_id AND c.week_start = r.week_start
     ),
     per_store AS (
         SELECT store_id, sum(count_redemptions) AS count_redemptions, max(week_util) AS peak_week_utilisation,
@@ -471,13 +482,14 @@ def capacity_by_hour(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
 
     Grain: one row per hour 0-23 (all of them).
     Rows: redemptions made (by redeemed_at) in the filtered dates at filtered stores that have a
-    capacity_per_hour. Capacity of an hour of day = sum of capacity_per_hour × days in the period
-    (the registry's own capacity calendar, :func:`metrics.capacity_calendar_cte`, one hour a day).
+    capacity_per_hour. Capacity of an hour of day = sum of capacity_per_hour × the days in the
+    period on which the store is open in that hour (the registry's own capacity calendar,
+    :func:`metrics.capacity_calendar_cte` by hour: every day for a store without opening hours).
     Columns: hour, count_redemptions, capacity, utilisation = count_redemptions / capacity,
     is_over_capacity (utilisation above 100%).
     """
     params = filters.params("hours")
-    cap = metrics.capacity_calendar_cte(filters, "total", params, hours_per_day="1")
+    cap = metrics.capacity_calendar_cte(filters, "total", params, by_hour=True)
     sql = f"""
     WITH {cap},
     r AS (
@@ -490,7 +502,7 @@ def capacity_by_hour(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
     SELECT h.hour, coalesce(r.count_redemptions, 0) AS count_redemptions, cap.capacity_hours AS capacity,
            coalesce(r.count_redemptions, 0) / NULLIF(cap.capacity_hours, 0) AS utilisation,
            coalesce(coalesce(r.count_redemptions, 0) / NULLIF(cap.capacity_hours, 0) > 1, FALSE) AS is_over_capacity
-    FROM (SELECT unnest(range(0, 24)) AS hour) h LEFT JOIN cap ON TRUE LEFT JOIN r USING (hour)
+    FROM (SELECT unnest(range(0, 24)) AS hour) h LEFT JOIN cap USING (hour) LEFT JOIN r USING (hour)
     ORDER BY h.hour"""
     return db.run(con, sql, params)
 

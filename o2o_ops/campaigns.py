@@ -315,3 +315,36 @@ def drilldown_queries(con: duckdb.DuckDBPyConnection, filters: Filters, campaign
         "order_count": count_campaign_orders(con, filters, campaign_id, store_id),
         "orders": campaign_orders_page(con, filters, campaign_id, store_id, page_no),
     }
+
+
+# ------------------------------------------------------------------------------------------
+# The whole funnel: online (events, optional) then offline (orders), issue #16
+# ------------------------------------------------------------------------------------------
+
+#: The campaign funnel's stages: (registry KPI, stage label); the first three are online events.
+FUNNEL_STAGES = (("impressions", "Impression"), ("clicks", "Click"), ("coupons_received", "Coupon received"),
+                 ("orders", "Order"), ("redemptions", "Redeemed"), ("reviews", "Reviewed"))
+ONLINE_STAGES = ("impressions", "clicks", "coupons_received")
+
+
+def events_provided(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse holds any online funnel event."""
+    return bool(db.scalar(con, "SELECT EXISTS (SELECT 1 FROM event_facts)"))
+
+
+def campaign_funnel(con: duckdb.DuckDBPyConnection, filters: Filters, campaign_id: str) -> pd.DataFrame:
+    """One campaign's funnel from the first impression to the offline visit: one row per stage of
+    :data:`FUNNEL_STAGES` (stage, label, count, share_of_previous = count / the previous stage's
+    count), every count a registry KPI at campaign grain under ``filters`` (events by the day they
+    occurred, orders by the day they were placed, with their redemptions and reviews). The online
+    stages are NaN ("not provided") when the warehouse holds no events."""
+    names = [k for k, _ in FUNNEL_STAGES]
+    row = metrics.compute(con, _one_campaign(filters, campaign_id), "campaign", names)
+    row = row[row["campaign_id"] == campaign_id]
+    provided = events_provided(con)
+    counts = [float("nan") if (not provided and k in ONLINE_STAGES) or row.empty else float(row.iloc[0][k])
+              for k, _ in FUNNEL_STAGES]
+    out = pd.DataFrame({"stage": names, "label": [label for _, label in FUNNEL_STAGES], "count": counts})
+    previous = out["count"].shift(1)
+    out["share_of_previous"] = out["count"] / previous.where(previous > 0)
+    return out

@@ -24,7 +24,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Path of the DuckDB warehouse file."),
     Setting("O2O_CURRENCY", "CNY", "Currency of every money column in the warehouse."),
     Setting("O2O_OPEN_HOURS_PER_DAY", "12",
-            "Hours a store is open per day; the denominator of capacity utilisation."),
+            "Hours a store without opening hours (the optional table store_hours) is open per day; "
+            "with capacity_per_hour, the denominator of capacity utilisation."),
+    Setting("O2O_INSPECTION_PASS_SCORE", "70",
+            "Score (0-100) an inspection needs to pass when the inspections table gives no pass/fail "
+            "(without a score either: passed when no critical violation)."),
+    Setting("O2O_COUPON_REDEEM_DAYS", "15",
+            "Days after a coupon is received within which a redemption counts for the received → redeemed rate."),
     Setting("O2O_MIN_REVIEWS", "5",
             "Reviews a group (store, week, total) needs before its rating- and review-based KPIs and "
             "symmetry index are shown, ranked, compared or flagged."),

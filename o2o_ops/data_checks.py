@@ -75,11 +75,23 @@ def reviews_without_redemptions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                        f"ORDER BY posted_at, review_id LIMIT $examples", {"examples": EXAMPLES})
 
 
+def discount_direction(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Campaigns whose ``discount_rate`` reads the wrong way round against their own orders (one
+    row per campaign): the contract's rate is the share *taken off* (0.2 = 20 % off); a rate of
+    0.8 whose orders were discounted ~20 % was written as the share paid. Flagged when the
+    campaign's orders (5 at least, with a list price and a discount) were discounted closer to
+    ``1 − rate`` than to the rate, and more than 0.1 away from it."""
+    return db.run(con, f"SELECT campaign_id, name, discount_rate, observed_discount_share, count_orders "
+                       f"FROM {stored_table(con, 'discount_direction')} ORDER BY campaign_id LIMIT $examples",
+                  {"examples": EXAMPLES})
+
+
 CHECKS = {
     "orphans": (orphans, "child rows whose referenced parent is missing"),
     "date_gaps": (date_gaps, "days without any order between the first and last order"),
     "stores_without_coordinates": (stores_without_coordinates, "stores with no usable lat/lon"),
     "reviews_without_redemptions": (reviews_without_redemptions, "reviews of never-redeemed orders"),
+    "discount_direction": (discount_direction, "campaigns whose discount_rate looks like the share paid, not taken off"),
 }
 
 

@@ -42,7 +42,11 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 CONTRACT_TABLES = (
     "stores", "campaigns", "customers", "orders", "redemptions", "reviews", "refunds", "costs",
+    "store_hours", "inspections", "events",
 )
+#: Contract tables added after the first release (issue #16): a warehouse built before them lacks
+#: them and is refreshed (``create_schema`` adds them), not refused.
+OPTIONAL_TABLES = ("store_hours", "inspections", "events")
 
 
 class WarehouseError(RuntimeError):
@@ -218,7 +222,8 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) ->
     if read_only:
         tables = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables").fetchall()}
-        missing = [t for t in (*CONTRACT_TABLES, "order_facts", "rollup_day_store_channel_campaign") if t not in tables]
+        core = [t for t in CONTRACT_TABLES if t not in OPTIONAL_TABLES]
+        missing = [t for t in (*core, "order_facts", "rollup_day_store_channel_campaign") if t not in tables]
         if missing:
             con.close()
             raise WarehouseError(
@@ -228,7 +233,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) ->
         built = None
         if "warehouse_meta" in tables:   # a warehouse from before it existed is simply stale
             built = con.execute("SELECT value FROM warehouse_meta WHERE key = 'rollups_version'").fetchone()
-        if not built or built[0] != rollups_version():
+        if not built or built[0] != rollups_version() or not tables.issuperset(OPTIONAL_TABLES):
             con.close()
             raise StaleWarehouse(
                 f"The warehouse at {wh} was prepared by another version of o2o-ops. Refresh its derived "

@@ -42,6 +42,21 @@ These are the facts the dashboard should find; :data:`PLANTED` states them for t
 * **Breakage** — ~15% of vouchers are never redeemed (~30% for group_buy and flash_sale deals);
   those past valid_until are status 'expired' (15% of them refunded); those still valid at the end
   of the calendar are outstanding.
+* **Short opening hours** — every store whose number is 5 mod 10 (S0005, S0015, ...; ~10%) gives
+  its opening hours (``store_hours``: every day 11:00–19:00, 8 hours) and is visited only then; its
+  capacity is sized on those 8 hours, so its utilisation is ~40–70% read against its own hours and
+  a third lower read against the global 12 hours. The other stores give no hours (the global
+  setting applies).
+* **Per-order promises** — redeemed orders at every store with an odd number carry the time
+  promised for them (``promised_at``): over-promisers fulfil 40% of them 10–40 min late, the other
+  odd-numbered stores 10% (else 5–35 min early). Even-numbered stores make no such promise.
+* **Inspections** — every store is inspected every 8 weeks (scores only, no pass/fail given):
+  over-promisers fail half of them (score 45–68, 1–2 critical violations), other stores 10%
+  (passing: 75–99, none critical) — rated high online, failing offline.
+* **Online funnel** — each campaign has its own click-through (2–8%), receive (30–70% of clicks)
+  and received → ordered (20–60%) rates, drawn per seed and recorded in ``warehouse_meta`` (key
+  ``demo_funnel_rates``). Every paid campaign order follows a coupon its customer received 10 min
+  to 2 days before; the other coupons, clicks and impressions are counted per store and day.
 * **Seasonality** — weekday profiles per category (restaurants and hotels peak Fri–Sat, beauty
   Sat–Sun, car rental Fri) and Chinese public holidays ×1.6 (restaurants ×0.7 over Spring
   Festival).
@@ -136,6 +151,21 @@ CAMPAIGN_EFFECTS = (1.0, 1.0, 1.0, 0.85, 0.9, 1.1, 1.15, 1.2, 1.3, 1.3, 1.4, 1.5
 CAMPAIGN_ORDER_SHARE = 0.45
 DEAL_RATING_PENALTY = 0.3
 OVER_PROMISER_MOD, UNDER_PROMISER_MOD = 3, 7
+SHORT_HOURS_MOD = 5
+# Orders promised for a time (optional orders.promised_at): at stores with an odd number. Share
+# fulfilled late.
+PROMISE_LATE_SHARE = {"over": 0.40, "other": 0.10}
+# Offline inspections: every 8 weeks per store, scored 0-100 (no pass/fail given: the score decides)
+INSPECTION_EVERY_DAYS = 56
+INSPECTION_FAIL_SHARE = {"over": 0.50, "other": 0.10}
+# The online funnel (optional table events): each campaign's own rates, drawn per seed (SQL over
+# _campaign) and recorded in warehouse_meta (key demo_funnel_rates).
+FUNNEL_RATES = {"ctr": (0.02, 0.08), "receive": (0.30, 0.70), "order": (0.20, 0.60)}
+FUNNEL_RATE_SQL = {name: f"round({lo!r} + {hi - lo!r} * u(campaign_no, 'funnel-{name}'), 3)"
+                   for name, (lo, hi) in FUNNEL_RATES.items()}
+FUNNEL_META_KEY = "demo_funnel_rates"
+SHORT_HOURS = ("11:00", "19:00")   # every day; 8 open hours
+SHORT_OPEN_HOURS = 8
 
 PLANTED: dict = {
     "calendar_start": CALENDAR_START,
@@ -165,6 +195,20 @@ PLANTED: dict = {
     "deal_rating_penalty": DEAL_RATING_PENALTY,
     "open_hours_per_day": OPEN_HOURS_PER_DAY,
     "normal_capacity_utilisation": (0.40, 0.70),
+    "short_hours": {"rule": f"store number % 10 == {SHORT_HOURS_MOD}", "opens_at": SHORT_HOURS[0],
+                    "closes_at": SHORT_HOURS[1], "open_hours_per_day": SHORT_OPEN_HOURS,
+                    "recorded_in": "store_hours (every ISO weekday)"},
+    "order_promises": {"stores": "store number odd", "column": "orders.promised_at",
+                       "late_share": {"over_promisers": PROMISE_LATE_SHARE["over"],
+                                      "other_stores": PROMISE_LATE_SHARE["other"]},
+                       "rule": "redeemed orders at those stores; late by 10-40 min, else 5-35 min early"},
+    "inspections": {"every_days": INSPECTION_EVERY_DAYS,
+                    "fail_share": {"over_promisers": INSPECTION_FAIL_SHARE["over"],
+                                   "other_stores": INSPECTION_FAIL_SHARE["other"]},
+                    "rule": "failing: score 45-68 and 1-2 critical violations; passing: score 75-99, none critical"},
+    "funnel": {"rates": FUNNEL_RATES, "rule": "one click-through, receive and received -> ordered rate per campaign, "
+               "drawn per seed; a coupon before every paid campaign order, the rest anonymous",
+               "recorded_in": "warehouse_meta key demo_funnel_rates"},
 }
 
 
@@ -321,6 +365,9 @@ SELECT
     exp(0.5 * nrm(l.store_no, 'popularity')) AS popularity,
     u(l.store_no, 'price-level') AS price_level,
     0.45 + 0.20 * u(l.store_no, 'utilisation') AS target_utilisation,
+    l.store_no % 10 = {SHORT_HOURS_MOD} AS has_short_hours,
+    CASE WHEN l.store_no % 10 = {SHORT_HOURS_MOD} THEN {SHORT_OPEN_HOURS} ELSE {OPEN_HOURS_PER_DAY} END
+        AS open_hours_per_day,
     k.price_lo, k.price_hi, k.validity_days, k.service_lo, k.service_hi, k.dow_profile,
     k.rent_base * c.rent_factor * (0.7 + 0.6 * u(l.store_no, 'rent')) AS rent_per_day,
     c.wage_per_hour
@@ -424,14 +471,14 @@ CREATE OR REPLACE TEMP TABLE _store_day_offset AS
 SELECT *, sum(n_orders) OVER (ORDER BY day_idx, store_no) - n_orders AS order_offset
 FROM _store_day;
 
--- _store_capacity: capacity sized so a normal day uses ~40-70% of it (12 open hours).
+-- _store_capacity: capacity sized so a normal day uses ~40-70% of it (over the store's open hours).
 CREATE OR REPLACE TEMP TABLE _store_capacity AS
 SELECT s.store_no,
        greatest(0.05, round(0.8 * sum(d.n_orders) FILTER (WHERE NOT d.in_spike)
                         / count(*) FILTER (WHERE NOT d.in_spike)
-                        / {OPEN_HOURS_PER_DAY} / s.target_utilisation, 2)) AS capacity_per_hour
+                        / s.open_hours_per_day / s.target_utilisation, 2)) AS capacity_per_hour
 FROM _store s JOIN _store_day d USING (store_no)
-GROUP BY s.store_no, s.target_utilisation;
+GROUP BY s.store_no, s.target_utilisation, s.open_hours_per_day;
 
 -- _city_customers: each city's pool of customer numbers (about one per four orders).
 CREATE OR REPLACE TEMP TABLE _city_customers AS
@@ -530,7 +577,11 @@ paid AS (
                     WHEN 'car_rental' THEN CAST(floor(10 * pow(u(idx, 'delay'), 2)) AS INTEGER)
                     ELSE CAST(floor(14 * pow(u(idx, 'delay'), 2)) AS INTEGER) END
            END AS delay_days,
-           3600 * CAST({_hour_sql('category', "u(idx, 'vh-a')", "u(idx, 'vh-b')", 'visit')} AS BIGINT)
+           -- a store with short hours (11:00-19:00) sees the 10:00-22:00 profile squeezed into them
+           3600 * CAST(CASE WHEN store_no % 10 = {SHORT_HOURS_MOD}
+                            THEN {int(SHORT_HOURS[0][:2])} + floor(({_hour_sql('category', "u(idx, 'vh-a')", "u(idx, 'vh-b')", 'visit')} - 10)
+                                                * {SHORT_OPEN_HOURS} / 12)
+                            ELSE {_hour_sql('category', "u(idx, 'vh-a')", "u(idx, 'vh-b')", 'visit')} END AS BIGINT)
                + CAST(floor(u(idx, 'visit-second') * 3600) AS BIGINT) AS visit_second_of_day,
            u(idx, 'redeem') < CASE WHEN campaign_kind IN ('group_buy', 'flash_sale') THEN 0.70
                                    ELSE 0.85 END AS wants_redeem
@@ -616,7 +667,17 @@ SELECT *,
                        greatest({_END_TS}, visit_s + 60)) END AS refunded_s,
        'O' || lpad(CAST(idx AS VARCHAR), 8, '0') AS order_id,
        'K' || lpad(CAST(customer_no AS VARCHAR), {customer_width}, '0') AS customer_id,
-       round(paid_amount * {fee_rate}, 2) AS platform_fee
+       round(paid_amount * {fee_rate}, 2) AS platform_fee,
+       -- orders at stores that promise a time (odd store numbers) carry it; late by 10-40 min
+       -- with the store's late share, else ready 5-35 min early
+       CASE WHEN is_redeemed AND store_no % 2 = 1
+            THEN greatest(ordered_s + 60,
+                 visit_s + CASE WHEN u(idx, 'late') < CASE WHEN store_no % 10 = {OVER_PROMISER_MOD}
+                                                          THEN {PROMISE_LATE_SHARE['over']!r}
+                                                          ELSE {PROMISE_LATE_SHARE['other']!r} END
+                                THEN -(600 + CAST(floor(u(idx, 'late-by') * 1800) AS BIGINT))
+                                ELSE 300 + CAST(floor(u(idx, 'early-by') * 1800) AS BIGINT) END)
+       END AS promised_s
 FROM refunded;
 """
 
@@ -650,6 +711,65 @@ SELECT k.campaign_id,
        k.discount_rate
 FROM _campaign k LEFT JOIN spend sp USING (campaign_no)
 ORDER BY k.campaign_no;""",
+        "store_hours": f"""
+INSERT INTO store_hours
+SELECT s.store_id, CAST(w.iso_weekday AS INTEGER), TIME '{SHORT_HOURS[0]}', TIME '{SHORT_HOURS[1]}'
+FROM _store s CROSS JOIN range(1, 8) w(iso_weekday)
+WHERE s.has_short_hours ORDER BY s.store_no, w.iso_weekday;""",
+        "inspections": f"""
+INSERT INTO inspections
+WITH rounds AS (   -- every {INSPECTION_EVERY_DAYS} days from a store's own first day; over-promisers fail more often
+    SELECT s.store_no, s.store_id,
+           7 * (s.store_no % 8) + (s.store_no * 3) % 5 + {INSPECTION_EVERY_DAYS} * CAST(k.k AS INTEGER) AS day_idx,
+           u(s.store_no * 100 + CAST(k.k AS INTEGER), 'inspection') < CASE WHEN s.promise = 'over'
+                THEN {INSPECTION_FAIL_SHARE['over']!r} ELSE {INSPECTION_FAIL_SHARE['other']!r} END AS fails
+    FROM _store s CROSS JOIN range({N_DAYS // INSPECTION_EVERY_DAYS + 1}) k(k)
+)
+SELECT store_id, {_date(CALENDAR_START)} + day_idx,
+       CASE WHEN fails THEN 45 + floor(24 * u(store_no * 100 + day_idx, 'score'))
+            ELSE 75 + floor(25 * u(store_no * 100 + day_idx, 'score')) END,
+       CASE WHEN fails THEN 1 + CAST(floor(2 * u(store_no * 100 + day_idx, 'critical')) AS INTEGER) ELSE 0 END,
+       CAST(floor(3 * u(store_no * 100 + day_idx, 'major')) AS INTEGER),
+       CAST(floor(5 * u(store_no * 100 + day_idx, 'minor')) AS INTEGER),
+       NULL, 'routine'
+FROM rounds WHERE day_idx < {N_DAYS} ORDER BY store_no, day_idx;""",
+        "events": f"""
+INSERT INTO events
+WITH rates AS (   -- each campaign's planted funnel: click-through, receive and received -> ordered rates
+    SELECT campaign_no, {FUNNEL_RATE_SQL['ctr']} AS ctr, {FUNNEL_RATE_SQL['receive']} AS receive_rate,
+           {FUNNEL_RATE_SQL['order']} AS order_rate
+    FROM _campaign
+),
+cells AS (        -- paid campaign orders per campaign x store x day, and the events behind them
+    SELECT o.campaign_no, o.campaign_id, o.channel, o.store_id, o.day_idx, count(*) AS n_paid,
+           any_value(r.ctr) AS ctr, any_value(r.receive_rate) AS receive_rate, any_value(r.order_rate) AS order_rate
+    FROM _o o JOIN rates r USING (campaign_no)
+    WHERE NOT o.is_cancelled
+    GROUP BY o.campaign_no, o.campaign_id, o.channel, o.store_id, o.day_idx
+),
+counted AS (
+    SELECT *, CAST(round(n_paid / order_rate) AS BIGINT) AS n_received FROM cells
+),
+funnel AS (
+    SELECT *, CAST(round(n_received / receive_rate) AS BIGINT) AS n_clicks,
+           CAST(round(n_received / receive_rate / ctr) AS BIGINT) AS n_impressions
+    FROM counted
+)
+-- one coupon received by each customer before each paid campaign order (10 min to 2 days before)
+SELECT 'coupon_received', ts(ordered_s - 600 - CAST(floor(u(idx, 'coupon-at') * 172200) AS BIGINT)), 1,
+       campaign_id, channel, store_id, customer_id
+FROM _o WHERE campaign_no IS NOT NULL AND NOT is_cancelled
+UNION ALL   -- coupons received by visitors who never ordered, counted per store and day
+SELECT 'coupon_received', ts({_EPOCH_START} + 86400 * day_idx + 9 * 3600), n_received - n_paid,
+       campaign_id, channel, store_id, NULL
+FROM funnel WHERE n_received > n_paid
+UNION ALL
+SELECT 'click', ts({_EPOCH_START} + 86400 * day_idx + 8 * 3600), n_clicks, campaign_id, channel, store_id, NULL
+FROM funnel WHERE n_clicks > 0
+UNION ALL
+SELECT 'impression', ts({_EPOCH_START} + 86400 * day_idx + 8 * 3600), n_impressions, campaign_id, channel,
+       store_id, NULL
+FROM funnel WHERE n_impressions > 0;""",
         "customers": """
 INSERT INTO customers
 WITH firsts AS (
@@ -677,7 +797,8 @@ SELECT order_id, customer_id, store_id, ts(ordered_s), list_price, paid_amount, 
             WHEN is_expired THEN 'expired' ELSE 'paid' END,
        ts(valid_until_s),
        -- an affine map mod 2^32 with an odd factor is a bijection: unique, random-looking codes
-       'TC' || printf('%08X', (idx * 2654435761 + {seed % 4294967296}) % 4294967296)
+       'TC' || printf('%08X', (idx * 2654435761 + {seed % 4294967296}) % 4294967296),
+       ts(promised_s), NULL
 FROM _o
 -- Key checks dominate this insert at scale: each row inserts into the order_id index and looks
 -- up its customer. Blocks of a million ids, customers sorted inside each block, keep both index
@@ -709,7 +830,7 @@ WHERE refund_reason IS NOT NULL AND refund_amount < paid_amount AND u(idx, 'refu
 INSERT INTO costs
 WITH store_costs AS (
     SELECT cal.date, s.store_no, s.store_id,
-           round(c.capacity_per_hour * {OPEN_HOURS_PER_DAY} * 0.3
+           round(c.capacity_per_hour * s.open_hours_per_day * 0.3
                  * (0.9 + 0.2 * u(s.store_no * 1000 + cal.day_idx, 'staff')), 1) AS staff_hours,
            s.wage_per_hour, s.rent_per_day,
            u(s.store_no * 1000 + cal.day_idx, 'other') AS u_other
@@ -755,6 +876,8 @@ def build_demo(
     customer_width = max(6, len(str(orders // 4 + 1)))
     started = time.perf_counter()
     inserts = _insert_sql(seed)
+    # how far the build is after writing each table (the optional tables are small: 0.86)
+    fractions = dict(zip(db.CONTRACT_TABLES, (0.37, 0.38, 0.45, 0.65, 0.75, 0.80, 0.82, 0.86)))
     # (fraction done after the step, message, SQL)
     steps = [
         (0.02, "stores and campaigns", _setup_sql(seed) + _stores_sql(sizes["stores"])
@@ -762,8 +885,7 @@ def build_demo(
         (0.06, "daily demand per store", _store_days_sql(orders)),
         (0.35, f"{orders:,} orders and what happened to them", _orders_sql(customer_width)),
     ] + [
-        (fraction, f"writing {table}", inserts[table]) for fraction, table in zip(
-            (0.37, 0.38, 0.45, 0.65, 0.75, 0.80, 0.82, 0.86), db.CONTRACT_TABLES)
+        (fractions.get(table, 0.86), f"writing {table}", inserts[table]) for table in db.CONTRACT_TABLES
     ]
     with db.rebuild(path, start_empty=True) as con:
         report(0.0, "starting")
@@ -776,9 +898,13 @@ def build_demo(
             "INSERT INTO import_log VALUES ($1, 'demo', $2, $3, $4, 0, 0)",
             [(now, f"demo seed={seed}", table, n) for table, n in counts.items()])
         effects = dict(con.execute("SELECT campaign_id, effect FROM _campaign ORDER BY campaign_no").fetchall())
+        funnel = {cid: {"ctr": ctr, "receive": receive, "order": order} for cid, ctr, receive, order in con.execute(
+            f"SELECT campaign_id, {FUNNEL_RATE_SQL['ctr']}, {FUNNEL_RATE_SQL['receive']}, {FUNNEL_RATE_SQL['order']} "
+            "FROM _campaign ORDER BY campaign_no").fetchall()}
         con.executemany("INSERT OR REPLACE INTO warehouse_meta VALUES ($1, $2)", [
             ("source", "demo"), ("demo_seed", str(seed)), ("demo_orders", str(orders)),
             (EFFECTS_META_KEY, json.dumps(effects, sort_keys=True)),
+            (FUNNEL_META_KEY, json.dumps(funnel, sort_keys=True)),
         ])
         con.execute("DROP TABLE _o; DROP TABLE _store_day; DROP TABLE _store_day_offset")
         report(0.87, "building rollups")

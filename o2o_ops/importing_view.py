@@ -123,12 +123,18 @@ def preview(source: ingest.Source, rows: int = PREVIEW_ROWS) -> Preview:
     contract = ingest.CONTRACT[source.table]
     con = duckdb.connect()
     try:
-        try:
-            reader, params = ingest._reader(source)  # the importer's own reader: same dialect rules
-            header = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}", params).fetchall()]
-        except (duckdb.Error, OSError, UnicodeError) as exc:
-            raise PreviewError(f"{source.path.name} cannot be read as "
-                               f"{'Parquet' if source.is_parquet else 'CSV'}: {_first_line(exc)}") from exc
+        if source.is_json:   # the importer's JSON reader: one text column per key
+            opened = ingest.json_reader(con, source.path)
+            if isinstance(opened, str):
+                raise PreviewError(f"{source.path.name} cannot be read: {opened}")
+            header, reader, params = opened
+        else:
+            try:
+                reader, params = ingest._reader(source)  # the importer's own reader: same dialect rules
+                header = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}", params).fetchall()]
+            except (duckdb.Error, OSError, UnicodeError) as exc:
+                raise PreviewError(f"{source.path.name} cannot be read as "
+                                   f"{'Parquet' if source.is_parquet else 'CSV'}: {_first_line(exc)}") from exc
         positions, ignored = resolve_columns(header, source.table, source.mapping)
         if not positions:
             frame = pd.DataFrame()

@@ -55,6 +55,11 @@ Mapping file (``--mapping FILE``; ``mapping.toml`` / ``mapping.yaml`` in an ``im
         [tables.orders.columns]
         id = "order_id"
 
+    Beyond renaming (:mod:`o2o_ops.mapping`, reference in docs/mapping.md): ``null_values``,
+    ``[values.<column>]`` maps, ``[defaults]`` / ``[constants]``, ``discount_rate_means`` /
+    ``discount_rate_scale`` / ``discount_rate_x_y``, and ``[sources]`` with a staging ``sql`` per
+    table, run in a sandbox (:mod:`o2o_ops.mapping_sql`).
+
     ISO 8601 values (``2016-07-12``, ``2016-07-12 10:30:00``, ``2016-07-12T10:30:00``) are always
     accepted as well; a TIMESTAMP column also accepts values in ``date_format`` (midnight).
     Booleans accept true/false, t/f, yes/no, y/n, 1/0.
@@ -91,7 +96,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping as Mappi
 
 import duckdb
 
-from o2o_ops import config, db
+from o2o_ops import config, db, mapping as mapping_mod
 from o2o_ops.alerts.import_failures import recorded as _record_failures  # for the failed-import alert
 
 Progress = Callable[[float, str], None]
@@ -104,7 +109,7 @@ Progress = Callable[[float, str], None]
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str                      # VARCHAR, DOUBLE, INTEGER, DATE, TIMESTAMP, BOOLEAN
+    type: str                      # VARCHAR, DOUBLE, INTEGER, DATE, TIMESTAMP, TIME, BOOLEAN
     required: bool = False
     min_value: float | None = None
     max_value: float | None = None
@@ -176,6 +181,10 @@ def _when(name: str, type_: str, window: str, required: bool = False) -> Column:
     return Column(name, type_, required, window=window)
 
 
+#: The online funnel's event types (the optional table events), in funnel order where they have one.
+EVENT_TYPES = ("impression", "click", "coupon_received", "shared", "favourited")
+
+
 def _after_order(column: str, what: str) -> tuple[Chronology, ...]:
     return (Chronology(column, "order_id", "orders", "ordered_at", what),)
 
@@ -229,10 +238,16 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         Column("status", "VARCHAR", allowed=("paid", "refunded", "cancelled", "expired")),
         _when("valid_until", "TIMESTAMP", "plan"),
         Column("tracking_code", "VARCHAR"),
+        # optional (issue #16): the promise made for this order
+        _when("promised_at", "TIMESTAMP", "plan"),
+        Column("promised_wait_minutes", "DOUBLE", min_value=0),
     ), key=("order_id",), foreign_keys=(
         ForeignKey("customer_id", "customers", "customer_id"),
         ForeignKey("store_id", "stores", "store_id"),
         ForeignKey("campaign_id", "campaigns", "campaign_id"),
+    ), row_checks=(
+        RowCheck('"promised_at" >= "ordered_at"', "promised_at",
+                 "promised_at is before ordered_at: a promise is for after the order"),
     )),
     TableContract("redemptions", "one row per offline fulfilment of an order", (
         Column("order_id", "VARCHAR", True),
@@ -269,6 +284,47 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         ForeignKey("store_id", "stores", "store_id"),
         ForeignKey("campaign_id", "campaigns", "campaign_id"),
     )),
+    # Optional tables (issue #16): a warehouse without them works as before.
+    TableContract("store_hours", "one row per store x ISO weekday (Monday = 1) x opening span", (
+        Column("store_id", "VARCHAR", True),
+        Column("iso_weekday", "INTEGER", True, 1, 7),
+        Column("opens_at", "TIME", True),
+        Column("closes_at", "TIME", True),
+    ), key=("store_id", "iso_weekday", "opens_at"), foreign_keys=(
+        ForeignKey("store_id", "stores", "store_id"),
+    ), row_checks=(
+        RowCheck('"closes_at" <> "opens_at"', "closes_at",
+                 "closes_at equals opens_at; a day open around the clock is 00:00 to 24:00"),
+    )),
+    TableContract("inspections", "one row per offline inspection / audit of a store and day", (
+        Column("store_id", "VARCHAR", True),
+        _when("inspected_on", "DATE", "event", True),
+        Column("score", "DOUBLE", min_value=0, max_value=100),
+        Column("violations_critical", "INTEGER", min_value=0),
+        Column("violations_major", "INTEGER", min_value=0),
+        Column("violations_minor", "INTEGER", min_value=0),
+        Column("passed", "BOOLEAN"),
+        Column("inspection_type", "VARCHAR"),
+    ), key=("store_id", "inspected_on"), foreign_keys=(
+        ForeignKey("store_id", "stores", "store_id"),
+    ), row_checks=(
+        RowCheck('"score" IS NOT NULL OR "passed" IS NOT NULL OR "violations_critical" IS NOT NULL '
+                 'OR "violations_major" IS NOT NULL OR "violations_minor" IS NOT NULL', "score",
+                 "an inspection needs a result: a score, a pass, or violation counts"),
+    )),
+    TableContract("events", "one row per online funnel event, or a count of like events", (
+        Column("event_type", "VARCHAR", True, allowed=EVENT_TYPES),
+        _when("occurred_at", "TIMESTAMP", "event", True),
+        Column("event_count", "INTEGER", min_value=1),
+        Column("campaign_id", "VARCHAR"),
+        Column("channel", "VARCHAR"),
+        Column("store_id", "VARCHAR"),
+        Column("customer_id", "VARCHAR"),
+    ), key=("event_type", "occurred_at", "campaign_id", "channel", "store_id", "customer_id"), key_is_primary=False,
+        foreign_keys=(
+            ForeignKey("campaign_id", "campaigns", "campaign_id"),
+            ForeignKey("store_id", "stores", "store_id"),
+    )),
 )}
 
 #: Dependency order: parents before children.
@@ -281,7 +337,7 @@ MONEY_COLUMNS = frozenset({"budget", "list_price", "paid_amount", "discount_amou
                            "platform_fee", "extra_spend", "amount"})
 
 _TYPE_WORDS = {"DOUBLE": "a number", "INTEGER": "a whole number", "BOOLEAN": "true/false",
-               "DATE": "a date", "TIMESTAMP": "a date-time"}
+               "DATE": "a date", "TIMESTAMP": "a date-time", "TIME": "a time of day (HH:MM, 00:00 to 24:00)"}
 
 # Identifiers that may appear in SQL: contract names and names derived from them here.
 _IDENTIFIERS: frozenset[str] = frozenset(
@@ -409,20 +465,13 @@ class ImportResult:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Mapping:
-    columns: MappingT[str, str] = field(default_factory=dict)   # user's name -> contract name
-    date_format: str | None = None
-    timestamp_format: str | None = None
-    delimiter: str | None = None
-    encoding: str | None = None
-
-
-_MAPPING_KEYS = {"columns", "date_format", "timestamp_format", "delimiter", "encoding", "tables"}
+Mapping = mapping_mod.Mapping
+SourceSpec = mapping_mod.SourceSpec
 
 
 def read_mapping_file(path: str | os.PathLike) -> dict[str, Any]:
-    """The raw content of a TOML or YAML mapping file; raises ImportRejected if unusable."""
+    """The raw content of a TOML or YAML mapping file, its shape checked (:mod:`o2o_ops.mapping`);
+    raises ImportRejected if unusable."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -435,41 +484,85 @@ def read_mapping_file(path: str | os.PathLike) -> dict[str, Any]:
             raise ValueError("a mapping file must end in .toml, .yaml or .yml")
         if not isinstance(data, dict):
             raise ValueError("the file must hold a table of settings")
-        unknown = set(data) - _MAPPING_KEYS
-        if unknown:
-            raise ValueError(f"unknown keys {sorted(unknown)}; allowed: {sorted(_MAPPING_KEYS)}")
+        mapping_mod.check_shape(data, {t: c.column_names for t, c in CONTRACT.items()})
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear problem
         raise ImportRejected([Problem(str(path), None, None, None, "bad_mapping",
                                       f"cannot use this mapping file: {exc}")],
                              {"bad_mapping": 1}) from exc
+    data[_MAPPING_NAME] = path.name
     return data
+
+
+#: Where read_mapping_file keeps the file's name in the dict it returns (for messages).
+_MAPPING_NAME = "__file_name__"
 
 
 def mapping_for(raw: MappingT[str, Any] | None, table: str) -> Mapping:
     """The mapping for one table: top-level settings overridden by ``[tables.<table>]``."""
     raw = dict(raw or {})
-    section = dict((raw.get("tables") or {}).get(table) or {})
-    columns = {str(k): str(v) for k, v in (raw.get("columns") or {}).items()}
-    columns.update({str(k): str(v) for k, v in (section.get("columns") or {}).items()})
+    name = str(raw.pop(_MAPPING_NAME, "mapping"))
+    return mapping_mod.for_table(raw, table, name)
 
-    def pick(key: str) -> str | None:
-        value = section.get(key, raw.get(key))
-        return None if value is None else str(value)
 
-    return Mapping(columns, pick("date_format"), pick("timestamp_format"), pick("delimiter"),
-                   pick("encoding"))
+def _mapping_problem(label: str, exc: Exception) -> ImportRejected:
+    return ImportRejected([Problem(label, None, None, None, "bad_mapping",
+                                   f"cannot use this mapping file: {exc}")], {"bad_mapping": 1})
+
+
+def sql_sources(raw: MappingT[str, Any] | None, files: MappingT[str, Path], *,
+                label: str | None = None) -> tuple[list[Source], set[str]]:
+    """The tables fed by staging SQL in mapping ``raw``, given the batch's files (file name ->
+    path): one :class:`Source` per ``[tables.<table>] sql``, each able to read every named
+    source of the batch; and the names of the files used as sources. A source whose file is not
+    in the batch is kept out: the staging SQL reading it is told so."""
+    raw = dict(raw or {})
+    name = str(raw.get(_MAPPING_NAME, label or "mapping"))
+    try:
+        specs = mapping_mod.sources({k: v for k, v in raw.items() if k != _MAPPING_NAME})
+    except mapping_mod.MappingError as exc:
+        raise _mapping_problem(name, exc) from exc
+    by_lower = {n.lower(): p for n, p in files.items()}
+    inputs = tuple((spec, by_lower[spec.file.lower()]) for spec in specs.values()
+                   if spec.file.lower() in by_lower)
+    wanted = {spec.file.lower() for spec in specs.values()}
+    used = {n for n in files if n.lower() in wanted}
+    out = []
+    for table in IMPORT_ORDER:
+        m = mapping_for(raw, table)
+        if m.sql:
+            out.append(Source(table, Path(label or name), m, inputs=inputs,
+                              missing_inputs=tuple(s.name for s in specs.values()
+                                                   if s.file.lower() not in by_lower)))
+    return out, used
 
 
 @dataclass(frozen=True)
 class Source:
     table: str
-    path: Path
+    path: Path                  # the file; for staging SQL, the mapping file (named in messages)
     mapping: Mapping = Mapping()
+    # Staging SQL only: the batch's named files it may read, and the names whose file is absent.
+    inputs: tuple[tuple[SourceSpec, Path], ...] = ()
+    missing_inputs: tuple[str, ...] = ()
+
+    @property
+    def is_sql(self) -> bool:
+        return bool(self.mapping.sql)
+
+    @property
+    def label(self) -> str:
+        """How messages name this source: the file, or the mapping's SQL for the table."""
+        return f"{self.path.name} [tables.{self.table}] sql" if self.is_sql else str(self.path)
 
     @cached_property
     def is_parquet(self) -> bool:
         """Named .parquet / .pq, or Parquet by content whatever the name (its first bytes)."""
         return self.path.suffix.lower() in (".parquet", ".pq") or _looks_parquet(self.path)
+
+    @cached_property
+    def is_json(self) -> bool:
+        """Named .json / .ndjson / .jsonl: JSON records (an array of objects, or one per line)."""
+        return _is_json_name(self.path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,28 +570,62 @@ class Source:
 # --------------------------------------------------------------------------------------------
 
 
+def _raw_mapping(mapping: str | os.PathLike | MappingT | None) -> dict[str, Any] | None:
+    """A mapping given as a file (read and checked) or as a dict (checked)."""
+    if mapping is None:
+        return None
+    if isinstance(mapping, (str, os.PathLike)):
+        return read_mapping_file(mapping)
+    raw = dict(mapping)
+    try:
+        mapping_mod.check_shape({k: v for k, v in raw.items() if k != _MAPPING_NAME},
+                                {t: c.column_names for t, c in CONTRACT.items()})
+    except mapping_mod.MappingError as exc:
+        raise _mapping_problem(str(raw.get(_MAPPING_NAME, "mapping")), exc) from exc
+    return raw
+
+
 @_record_failures
 def import_file(table: str, path: str | os.PathLike, *, mapping: str | os.PathLike | MappingT | None = None,
                 warehouse: str | os.PathLike | None = None, imported_by: str | None = None,
                 progress: Progress | None = None) -> ImportResult:
-    """Import one file into ``table``. Raises :class:`ImportRejected` if anything is wrong."""
+    """Import one file into ``table``. Raises :class:`ImportRejected` if anything is wrong.
+
+    When the mapping gives staging SQL for ``table``, the file is the batch: the SQL reads it
+    under the ``[sources]`` name whose file name it has (or under the only source's name)."""
     if table not in CONTRACT:
         raise ImportRejected([Problem(str(path), None, None, table, "bad_mapping",
                                       f"unknown table '{table}'; one of {', '.join(CONTRACT)}")],
                              {"bad_mapping": 1})
-    raw = read_mapping_file(mapping) if isinstance(mapping, (str, os.PathLike)) else mapping
-    return import_batch([Source(table, Path(path), mapping_for(raw, table))], warehouse=warehouse,
-                        imported_by=imported_by, progress=progress)
+    raw = _raw_mapping(mapping)
+    path = Path(path)
+    if mapping_for(raw, table).sql:
+        specs = mapping_mod.sources({k: v for k, v in raw.items() if k != _MAPPING_NAME})
+        files = {s.file: path for s in specs.values()} if len(specs) == 1 else {path.name: path}
+        label = Path(mapping) if isinstance(mapping, (str, os.PathLike)) else None
+        found, _ = sql_sources(raw, files, label=str(label) if label else None)
+        sources = [s for s in found if s.table == table]
+    else:
+        sources = [Source(table, path, mapping_for(raw, table))]
+    return import_batch(sources, warehouse=warehouse, imported_by=imported_by, progress=progress)
 
 
-#: The file names ``import-dir`` takes for each table (a CSV may be gzipped).
-_TABLE_FILE_NAMES = {t: {f"{t}{ext}" for ext in (".csv", ".txt", ".tsv", ".parquet", ".pq",
-                                                   ".csv.gz", ".txt.gz", ".tsv.gz")} for t in CONTRACT}
+#: File endings the importer reads: CSV (optionally gzipped), Parquet, JSON / NDJSON.
+_FILE_ENDINGS = (".csv", ".txt", ".tsv", ".parquet", ".pq", ".csv.gz", ".txt.gz", ".tsv.gz",
+                 ".json", ".ndjson", ".jsonl")
+#: The file names ``import-dir`` takes for each table.
+_TABLE_FILE_NAMES = {t: {f"{t}{ext}" for ext in _FILE_ENDINGS} for t in CONTRACT}
+
+
+def _is_json_name(path: Path) -> bool:
+    return path.suffix.lower() in (".json", ".ndjson", ".jsonl")
 
 
 def find_sources(folder: str | os.PathLike, mapping: str | os.PathLike | MappingT | None = None) -> list[Source]:
-    """The files of an import folder: ``<table>.csv`` / ``.parquet`` per table, in dependency
-    order, with ``mapping.toml`` / ``mapping.yaml`` if present (or the mapping given)."""
+    """The files of an import folder: ``<table>.csv`` / ``.parquet`` / ``.json`` per table, in
+    dependency order, with ``mapping.toml`` / ``mapping.yaml`` if present (or the mapping given).
+    Tables the mapping feeds with staging SQL read the files its ``[sources]`` names instead
+    (and those files are not imported as tables of their own)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ImportRejected([Problem(str(folder), None, None, None, "unreadable_file",
@@ -507,22 +634,29 @@ def find_sources(folder: str | os.PathLike, mapping: str | os.PathLike | Mapping
         found = [p for p in (folder / n for n in ("mapping.toml", "mapping.yaml", "mapping.yml"))
                  if p.exists()]
         mapping = found[0] if found else None
-    raw = read_mapping_file(mapping) if isinstance(mapping, (str, os.PathLike)) else mapping
+    raw = _raw_mapping(mapping)
+    label = str(mapping) if isinstance(mapping, (str, os.PathLike)) else None
+    files = {p.name: p for p in folder.iterdir() if p.is_file()}
+    sql_fed, used = sql_sources(raw, files, label=label)
+    by_sql = {s.table for s in sql_fed}
     sources: list[Source] = []
     problems: list[Problem] = []
     for table in IMPORT_ORDER:
-        files = [p for p in folder.iterdir()
-                 if p.is_file() and p.name.lower() in _TABLE_FILE_NAMES[table]]
-        if len(files) > 1:
+        if table in by_sql:
+            sources.extend(s for s in sql_fed if s.table == table)
+            continue
+        candidates = [p for p in files.values()
+                      if p.name.lower() in _TABLE_FILE_NAMES[table] and p.name not in used]
+        if len(candidates) > 1:
             problems.append(Problem(str(folder), None, None, None, "unreadable_file",
                                     f"more than one file for {table}: "
-                                    f"{', '.join(sorted(p.name for p in files))}"))
-        elif files:
-            sources.append(Source(table, files[0], mapping_for(raw, table)))
+                                    f"{', '.join(sorted(p.name for p in candidates))}"))
+        elif candidates:
+            sources.append(Source(table, candidates[0], mapping_for(raw, table)))
     if not sources and not problems:
         problems.append(Problem(str(folder), None, None, None, "unreadable_file",
                                 f"no files named after a table ({', '.join(IMPORT_ORDER)}) "
-                                f"with .csv, .csv.gz or .parquet"))
+                                f"with .csv, .csv.gz, .parquet or .json"))
     if problems:
         raise ImportRejected(problems, _count(problems))
     return sources
@@ -567,9 +701,9 @@ def import_batch(sources: Sequence[Source], *, warehouse: str | os.PathLike | No
                 rows = infos[src.table].rows
                 con.execute(
                     "INSERT INTO import_log VALUES ($at, $by, $source, $table, $added, $updated, 0)",
-                    {"at": dt.datetime.now(), "by": user, "source": str(src.path),
+                    {"at": dt.datetime.now(), "by": user, "source": src.label,
                      "table": src.table, "added": added, "updated": updated})
-                results.append(TableResult(src.table, str(src.path), rows, added, updated,
+                results.append(TableResult(src.table, src.label, rows, added, updated,
                                            rows - added - updated, infos[src.table].ignored,
                                            infos[src.table].encoding))
             con.execute("DETACH stg")
@@ -768,7 +902,7 @@ def _not_csv(head: bytes, text: str) -> str | None:
         return "a DuckDB database"
     first = text.lstrip("\ufeff \t\r\n")[:1]
     if first in ("{", "["):
-        return f"JSON (the file starts with '{first}')"
+        return f"JSON (the file starts with '{first}') — name it .json or .ndjson to import it as JSON"
     if first == "<":
         return "HTML or XML (the file starts with '<')"
     sample = text[:65536]
@@ -909,6 +1043,72 @@ def _prepare_csv(src: Source, workdir: Path, limit_bytes: int) -> tuple[_Text | 
     return _Text(target, encoding, tuple(header), delimiter, tuple(records.blank_rows)), []
 
 
+#: How the importer describes the JSON it reads.
+JSON_WORDS = "JSON records: an array of objects, or one object per line (NDJSON)"
+
+
+def json_reader(con: duckdb.DuckDBPyConnection, path: Path) -> str | tuple[list[str], str, dict[str, Any]]:
+    """(the keys of the file's records in order of appearance, a table expression giving one
+    text column per key, its parameters) — or, when the file is not JSON records, why, in words.
+    Every value is read as text (``json_extract_string``: nested objects and lists as JSON text),
+    so a key whose values change type from record to record is still read whole."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+    except OSError as exc:
+        return f"reading the file failed: {exc.strerror or exc}"
+    if not head:
+        return f"the file is empty (0 bytes): expected {JSON_WORDS}"
+    found = next((what for magic, what in _MAGIC if head.startswith(magic)), None)
+    if head.startswith(b"\x1f\x8b"):
+        found = "gzip-compressed data (decompress it: JSON is read as plain text)"
+    if found is None and head[8:12] == b"DUCK":
+        found = "a DuckDB database"
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if found is None and text[:1] not in ("{", "["):
+        start = text[:40].splitlines()[0] if text[:40].strip() else ""
+        found = f"text that starts with '{start}'" + (" (a CSV file? name it .csv)" if "," in start or ";" in start else "")
+    if found:
+        return f"expected {JSON_WORDS}, found {found}"
+    params: dict[str, Any] = {"path": str(path), "format": "array" if text[:1] == "[" else "auto"}
+    objects = "read_json_objects($path, format = $format, maximum_object_size = $max_object)"
+    params["max_object"] = MAX_ROW_BYTES
+    try:
+        bad = con.execute(f"SELECT n, left(json::VARCHAR, 60) FROM (SELECT json, row_number() OVER () AS n "
+                          f"FROM {objects}) WHERE json_type(json) <> 'OBJECT' ORDER BY n LIMIT 1",
+                          params).fetchall()
+        if bad:
+            return (f"expected {JSON_WORDS}, but record {bad[0][0]} is not an object: {bad[0][1]} "
+                    f"(each record must be an object of \"column\": value pairs)")
+        keys = [r[0] for r in con.execute(
+            f"SELECT k FROM (SELECT unnest(json_keys(json)) AS k, n * 100000 + "
+            f"generate_subscripts(json_keys(json), 1) AS pos FROM (SELECT json, row_number() OVER () AS n "
+            f"FROM {objects})) GROUP BY k ORDER BY min(pos)", params).fetchall()]
+    except duckdb.Error as exc:
+        return _json_error(path, exc)
+    select = []
+    for i, key in enumerate(keys):
+        params[f"key_{i}"] = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        select.append(f"json_extract_string(json, $key_{i}) AS c{i}")
+    reader = f"(SELECT {', '.join(select) or 'NULL AS c0'} FROM {objects})"
+    return keys, reader, params
+
+
+def _json_error(path: Path, exc: BaseException) -> str:
+    """DuckDB's complaint about a JSON file, in our words: which record or line, what is wrong."""
+    text = str(exc)
+    where = re.search(r"at byte (\d+) in (line|record/value) (\d+)(?::\s*([^.\n]*))?", text)
+    if where:
+        unit = "line" if where.group(2) == "line" else "record"
+        reason = f" ({where.group(4).strip()})" if where.group(4) else ""
+        return (f"expected {JSON_WORDS}, but {unit} {int(where.group(3)):,} is not valid JSON{reason}, "
+                f"at byte {int(where.group(1)):,} of it")
+    if "maximum_object_size" in text or "object size" in text.lower():
+        return (f"a JSON record is longer than {MAX_ROW_BYTES / 2**20:g} MiB: not a table's record "
+                f"(is a closing bracket or quote missing?)")
+    return f"expected {JSON_WORDS}, but the file cannot be read as such{_detail(exc)}"
+
+
 def _encoding_name(encoding: str) -> str:
     return {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32",
             "gb18030": "GB18030", "gbk": "GBK", "cp1252": "Windows-1252 (latin-1)",
@@ -926,6 +1126,7 @@ class _StageInfo:
     rows: int = 0
     ignored: tuple[str, ...] = ()
     encoding: str = ""                # what a CSV was read as ("" for Parquet)
+    file: str = ""                    # what messages name as the rows' file
 
 
 @contextlib.contextmanager
@@ -963,18 +1164,29 @@ def _staged(sources: Sequence[Source], warehouse: str | os.PathLike | None,
             yield stage_path, problems, counts, infos
             return
         con = duckdb.connect(str(stage_path))
+        sandbox = None
         try:
+            if any(s.is_sql for s in sources):
+                from o2o_ops.mapping_sql import Sandbox   # imports this module: loaded on use
+                sandbox = Sandbox(Path(tmp), [s for s in sources if s.is_sql])
+                found = sandbox.load(_scaled(report, 0.0, 0.1))
+                add(found)
+                if found:
+                    yield stage_path, problems, counts, infos
+                    return
             # Progress is reported through `progress` (query_progress needs the bar on), never
             # drawn by DuckDB on the terminal under the CLI's own bar.
             con.execute("SET enable_progress_bar_print = false")
             if wh.exists():
                 con.execute("ATTACH $path AS wh (READ_ONLY)", {"path": str(wh)})
-            sizes = [max(s.path.stat().st_size, 1) for s in sources]
+            sizes = [max(sum(p.stat().st_size for _, p in s.inputs) if s.is_sql else s.path.stat().st_size, 1)
+                     for s in sources]
             done = 0
             for src, size in zip(sources, sizes):
                 lo, hi = done / sum(sizes), (done + size) / sum(sizes)
                 done += size
-                info, found, exact = _stage_one(con, src, Path(tmp), _scaled(report, lo * 0.8, hi * 0.8))
+                info, found, exact = _stage_one(con, src, Path(tmp), _scaled(report, lo * 0.8, hi * 0.8),
+                                                sandbox)
                 problems.extend(found)
                 for kind, n in exact.items():
                     counts[kind] = counts.get(kind, 0) + n
@@ -982,13 +1194,15 @@ def _staged(sources: Sequence[Source], warehouse: str | os.PathLike | None,
                     infos[src.table] = info
             report(0.8, "checking values and keys")
             for src in sources:
-                if src.table in infos and not any(p.file == str(src.path) and p.kind in (
+                if src.table in infos and not any(p.file == src.label and p.kind in (
                         "missing_column", "duplicate_column", "bad_mapping") for p in problems):
                     for found, total, kind in _check_table(con, src, infos[src.table], windows=windows,
                                                            staged=set(infos), has_wh=wh.exists()):
                         add(found, total, kind)
             con.execute("CHECKPOINT")
         finally:
+            if sandbox is not None:
+                sandbox.close()
             con.close()
         report(1.0, "checked")
         yield stage_path, problems, counts, infos
@@ -997,7 +1211,14 @@ def _staged(sources: Sequence[Source], warehouse: str | os.PathLike | None,
 def _size_problems(sources: Sequence[Source]) -> list[Problem]:
     limit_mb = config.get_float("O2O_IMPORT_MAX_MB")
     out = []
-    for s in sources:
+    files = [s for s in sources if not s.is_sql]
+    seen = set()
+    for s in sources:   # staging SQL: the batch's files it reads, each once
+        for spec, path in s.inputs:
+            if path not in seen:
+                seen.add(path)
+                files.append(Source(s.table, path))
+    for s in files:
         if not s.path.is_file():
             out.append(Problem(str(s.path), None, None, None, "unreadable_file", "file not found"))
             continue
@@ -1182,12 +1403,14 @@ def _preview_sample(src: Source) -> tuple[Path, str]:
 
 
 def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,
-               report: Progress) -> tuple[_StageInfo | None, list[Problem], dict[str, int]]:
-    """Read one file into ``stage_<table>``: ``_row``, then per present contract column its
-    typed value and its raw text (``<col>__raw``, trimmed, empty -> NULL). Returns what was
-    staged (None: nothing usable), a sample of the problems and their exact counts by kind."""
+               report: Progress, sandbox: Any = None) -> tuple[_StageInfo | None, list[Problem], dict[str, int]]:
+    """Read one file — or the result of the mapping's staging SQL, run in ``sandbox`` (a
+    :class:`o2o_ops.mapping_sql.Sandbox`) — into ``stage_<table>``: ``_row``, then per present
+    contract column its typed value and its raw text (``<col>__raw``, trimmed, null markers and
+    empty -> NULL, values recoded, defaults and constants applied). Returns what was staged
+    (None: nothing usable), a sample of the problems and their exact counts by kind."""
     table = CONTRACT[src.table]
-    file = str(src.path)
+    file = src.label
     limit = _limit_bytes()
     report(0.0, f"reading {src.path.name}")
 
@@ -1196,7 +1419,16 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,
         return None, found, _count(found)
 
     text: _Text | None = None
-    if src.is_parquet:
+    result = None          # staging SQL: the sandbox's answer
+    if src.is_sql:
+        if sandbox is None:
+            return unreadable("staging SQL needs the batch's sources")
+        result, found = sandbox.run(src)
+        if result is None:
+            return None, found, _count(found)
+        header = list(result.columns)
+        reader, params = "", {}
+    elif src.is_parquet:
         reader, params = "read_parquet($path)", {"path": file}
         try:
             header = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}", params).fetchall()]
@@ -1210,6 +1442,11 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,
                              f"its data is {unpacked / 2**20:,.1f} MiB once decompressed, more than the "
                              f"limit of {limit / 2**20:g} MiB (setting O2O_IMPORT_MAX_MB)")]
             return None, found, _count(found)
+    elif src.is_json:
+        opened = json_reader(con, src.path)
+        if isinstance(opened, str):
+            return unreadable(opened)
+        header, reader, params = opened
     else:
         text, found = _prepare_csv(src, workdir, limit)
         if text is None:
@@ -1229,6 +1466,8 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,
     all_columns = {c.name for t in CONTRACT.values() for c in t.columns}
     for i, name in enumerate(header):
         clean = name.strip().lstrip("\ufeff").strip()
+        if result is not None and clean == "_row":
+            continue       # the source row a result row comes from (see mapping_sql)
         target = user_map.get(clean) or user_map_lower.get(clean.lower())
         if target is not None and target not in table.column_names:
             if target not in all_columns:
@@ -1246,33 +1485,50 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,
                                     f"('{header[positions[target]].strip()}' and '{clean}')"))
         else:
             positions[target] = i
+    filled = set(src.mapping.defaults) | set(src.mapping.constants)
     for col in table.columns:
-        if col.required and col.name not in positions:
-            problems.append(Problem(file, 1 if not src.is_parquet else None, col.name, None,
-                                    "missing_column",
-                                    f"required column '{col.name}' is missing (the file has: "
-                                    f"{', '.join(h.strip() for h in header)})"))
+        if col.required and col.name not in positions and col.name not in filled:
+            what = "the SQL's result" if result is not None else "the file"
+            problems.append(Problem(file, 1 if not (src.is_parquet or src.is_json or result is not None) else None,
+                                    col.name, None, "missing_column",
+                                    f"required column '{col.name}' is missing ({what} has: "
+                                    f"{', '.join(h.strip() for h in header if h != '_row')})"))
     if any(p.kind in ("missing_column", "duplicate_column", "bad_mapping") for p in problems):
+        if result is not None:
+            result.close()
         return _StageInfo(tuple(positions)), problems, _count(problems)
 
     # Raw text in file order (CREATE TABLE AS keeps insertion order, so rowid = file order).
-    select = ", ".join(f"{'CAST(' if src.is_parquet else ''}#{i + 1}"
-                       f"{' AS VARCHAR)' if src.is_parquet else ''} AS {ident(c + '__raw')}"
-                       for c, i in positions.items())
     raw_t, stage_t = ident(f"raw_{table.name}"), ident(f"stage_{table.name}")
-    try:
-        _execute_with_progress(con, f"CREATE OR REPLACE TABLE {raw_t} AS SELECT {select} FROM {reader}",
-                               params, lambda f: report(0.8 * f, f"reading {src.path.name}"))
-    except duckdb.Error as exc:
-        return unreadable(f"the file cannot be read{_detail(exc)}")
+    fmt_params: dict[str, Any] = {"offset": 1 if (src.is_parquet or src.is_json) else 2}
+    row_sql = "r.rowid + $offset"
+    if result is not None:
+        try:
+            result.into(con, raw_t, {c: header[i] for c, i in positions.items()})
+        except result.Failed as exc:
+            return None, exc.problems, _count(exc.problems)
+        if result.row_file is not None:   # rows traced back to one source file
+            file, row_sql = result.row_file, f"r.{ident('_row')}"
+            del fmt_params["offset"]
+        else:
+            fmt_params["offset"] = 1
+    else:
+        select = ", ".join(f"{'CAST(' if src.is_parquet else ''}#{i + 1}"
+                           f"{' AS VARCHAR)' if src.is_parquet else ''} AS {ident(c + '__raw')}"
+                           for c, i in positions.items()) or "NULL AS x"
+        try:
+            _execute_with_progress(con, f"CREATE OR REPLACE TABLE {raw_t} AS SELECT {select} FROM {reader}",
+                                   params, lambda f: report(0.8 * f, f"reading {src.path.name}"))
+        except duckdb.Error as exc:
+            if src.is_json:
+                return unreadable(_json_error(src.path, exc))
+            return unreadable(f"the file cannot be read{_detail(exc)}")
     if text is not None:
         found, total = _rejected_rows(con, src.table, file, text)
         if found:
             con.execute(f"DROP TABLE {raw_t}")
             return None, found, {"unreadable_file": total}
     report(0.8, f"typing {src.path.name}")
-    fmt_params: dict[str, Any] = {"offset": 1 if src.is_parquet else 2}
-    row_sql = "r.rowid + $offset"
     if text is not None and text.blank_rows:
         # DuckDB skips blank lines; a spreadsheet counts them. Blank line j (0-based) comes after
         # (its row - 2 - j) data rows: every data row from there on is one row further down.
@@ -1280,11 +1536,15 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,
                     {"d": [b - 2 - j for j, b in enumerate(text.blank_rows)]})
         row_sql += f" + (SELECT count(*) FROM {ident('blank_shift')} b WHERE b.d <= r.rowid)"
     typed = []
-    for col in table.columns:
-        if col.name in positions:
-            raw_ref = f"NULLIF(trim({ident(col.name + '__raw')}), '')"
+    present = []
+    for n, col in enumerate(table.columns):
+        given = col.name in positions
+        if given or col.name in filled:
+            raw_col = f"r.{ident(col.name + '__raw')}" if given else "CAST(NULL AS VARCHAR)"
+            raw_ref = _raw_sql(col, n, raw_col, src.mapping, fmt_params)
             typed.append(f"{raw_ref} AS {ident(col.name + '__raw')}")
             typed.append(f"{_typed_sql(col, raw_ref, src.mapping, fmt_params)} AS {ident(col.name)}")
+            present.append(col.name)
         else:
             typed.append(f"CAST(NULL AS VARCHAR) AS {ident(col.name + '__raw')}")
             typed.append(f"CAST(NULL AS {col.type}) AS {ident(col.name)}")
@@ -1293,9 +1553,31 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,
     con.execute(f"DROP TABLE {raw_t}")
     rows = int(con.execute(f"SELECT count(*) FROM {stage_t}").fetchone()[0])
     report(1.0, f"read {rows:,} rows from {src.path.name}")
-    info = _StageInfo(tuple(c for c in table.column_names if c in positions), rows, tuple(ignored),
-                      _encoding_name(text.encoding) if text is not None else "")
+    info = _StageInfo(tuple(present), rows, tuple(ignored),
+                      _encoding_name(text.encoding) if text is not None else "", file)
     return info, problems, _count(problems)
+
+
+def _raw_sql(col: Column, n: int, raw_col: str, mapping: Mapping, params: dict[str, Any]) -> str:
+    """SQL for a column's text as the checks see it: trimmed; empty or a null marker -> NULL;
+    recoded by the mapping's value map; a constant or default applied. Values are bound
+    parameters (``n`` is the column's position, keeping their names apart)."""
+    ref = f"NULLIF(trim({raw_col}), '')"
+    if mapping.null_values:
+        params["null_values"] = [v.strip() for v in mapping.null_values]
+        ref = f"CASE WHEN list_contains($null_values, {ref}) THEN NULL ELSE {ref} END"
+    recode = mapping.values.get(col.name)
+    if recode:
+        params[f"from_{n}"], params[f"to_{n}"] = list(recode), list(recode.values())
+        ref = (f"CASE WHEN list_contains($from_{n}, {ref}) "
+               f"THEN NULLIF(trim($to_{n}[list_position($from_{n}, {ref})]), '') ELSE {ref} END")
+    if col.name in mapping.constants:
+        params[f"const_{n}"] = mapping.constants[col.name]
+        ref = f"CAST($const_{n} AS VARCHAR)"
+    elif col.name in mapping.defaults:
+        params[f"default_{n}"] = mapping.defaults[col.name]
+        ref = f"coalesce({ref}, CAST($default_{n} AS VARCHAR))"
+    return ref
 
 
 def _csv_reader(text: _Text, table: str) -> tuple[str, dict[str, Any]]:
@@ -1311,9 +1593,10 @@ def _csv_reader(text: _Text, table: str) -> tuple[str, dict[str, Any]]:
 
 
 def _rejected_rows(con: duckdb.DuckDBPyConnection, table: str, file: str,
-                   text: _Text) -> tuple[list[Problem], int]:
-    """The rows DuckDB could not fit to the header, in our words (a sample and the exact count)."""
-    rejects = ident(f"rejects_{table}")
+                   text: _Text, rejects: str | None = None) -> tuple[list[Problem], int]:
+    """The rows DuckDB could not fit to the header, in our words (a sample and the exact count).
+    ``rejects``: the quoted name of the rejects table when it is not ``rejects_<table>``."""
+    rejects = rejects or ident(f"rejects_{table}")
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $t",
                          {"t": f"rejects_{table}"}).fetchone()[0]
     if not exists:
@@ -1373,11 +1656,15 @@ def _typed_sql(col: Column, raw: str, mapping: Mapping, params: dict[str, Any]) 
     """SQL turning trimmed text ``raw`` into ``col.type``; NULL when it does not convert."""
     if col.type == "VARCHAR":
         return raw
+    if col.name == "discount_rate" and mapping.converts_discount:
+        return _discount_sql(raw, mapping)
     if col.type == "DOUBLE":  # NaN and ±infinity parse as numbers but are not values
         return f"CASE WHEN isfinite(TRY_CAST({raw} AS DOUBLE)) THEN TRY_CAST({raw} AS DOUBLE) END"
     if col.type == "INTEGER":  # TRY_CAST('4.5' AS INTEGER) rounds; insist on a whole number
         return (f"CASE WHEN TRY_CAST({raw} AS DOUBLE) = round(TRY_CAST({raw} AS DOUBLE)) "
                 f"THEN TRY_CAST(TRY_CAST({raw} AS DOUBLE) AS INTEGER) END")
+    if col.type == "TIME":  # a clock time; date formats do not apply (20160712 is no time)
+        return f"TRY_CAST({raw} AS TIME)"
     if col.type == "BOOLEAN":
         return (f"CASE WHEN lower({raw}) IN ('true', 't', 'yes', 'y', '1') THEN true "
                 f"WHEN lower({raw}) IN ('false', 'f', 'no', 'n', '0') THEN false END")
@@ -1392,13 +1679,49 @@ def _typed_sql(col: Column, raw: str, mapping: Mapping, params: dict[str, Any]) 
     return f"CAST(coalesce({', '.join(tries)}) AS {col.type})"
 
 
+#: "x:y" as a coupon platform writes a discount: spend x, get y off (both numbers, x > 0).
+X_Y_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*:\s*[0-9]+(\.[0-9]+)?\s*$"
+#: A number a spreadsheet turned into a clock time or duration (500:50 -> 500:50:00).
+CLOCK_PATTERN = re.compile(r"\s*\d{1,6}:\d{2}:\d{2}(\.\d+)?\s*")
+
+
+def _discount_sql(raw: str, mapping: Mapping) -> str:
+    """``discount_rate`` as the contract means it (the share taken off, 0-1) from the mapping's
+    way of writing it: a share paid is turned round, a percent divided by 100, and "x:y" (spend
+    x, get y off) becomes y / x when the mapping says so (else it stays unconverted: refused)."""
+    number = f"CASE WHEN isfinite(TRY_CAST({raw} AS DOUBLE)) THEN TRY_CAST({raw} AS DOUBLE) END"
+    if mapping.discount_rate_scale == "percent":
+        number = f"({number}) / CAST(100 AS DOUBLE)"
+    if mapping.discount_rate_means == "share_paid":
+        number = f"CAST(1 AS DOUBLE) - ({number})"
+    if mapping.discount_rate_x_y != "spend_off":
+        return number
+    spend = f"TRY_CAST(trim(split_part({raw}, ':', 1)) AS DOUBLE)"
+    off = f"TRY_CAST(trim(split_part({raw}, ':', 2)) AS DOUBLE)"
+    return (f"CASE WHEN regexp_full_match({raw}, '{X_Y_PATTERN}') "
+            f"THEN CASE WHEN {spend} > 0 THEN {off} / {spend} END ELSE {number} END")
+
+
+def _number_hint(column: str, value: str, mapping: Mapping) -> str:
+    """Why a value is not a number, when we can tell: a spreadsheet's clock time, or "x:y"."""
+    if CLOCK_PATTERN.fullmatch(value or ""):
+        return (" — it looks like a number a spreadsheet turned into a clock time (\"500:50\" "
+                "becomes 500:50:00); format the column as text in the spreadsheet and export again")
+    if re.fullmatch(X_Y_PATTERN, value or ""):
+        if column == "discount_rate":
+            return (" — it is written x:y (spend x, get y off); to convert it to the share taken off "
+                    "(y / x), set discount_rate_x_y = \"spend_off\" in the mapping")
+        return " — it is written x:y, not as one number"
+    return ""
+
+
 def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, *,
                  windows: MappingT[str, tuple[dt.date, dt.date]], staged: set[str],
                  has_wh: bool) -> Iterator[tuple[list[Problem], int, str]]:
     """Run every check on ``stage_<table>``; yields (sample, exact count, kind) per check."""
     table = CONTRACT[src.table]
     stage_t = ident(f"stage_{table.name}")
-    file = str(src.path)
+    file = info.file or src.label
     row = ident("_row")
 
     def check(kind: str, column: str, where: str, value_sql: str, message: Callable[[str, Any], str],
@@ -1431,11 +1754,13 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
             if col.type == "DOUBLE":  # parses, yet is not finite: NaN, inf, -Infinity, ...
                 yield check(kind, col.name, f"{raw} IS NOT NULL AND {c} IS NULL", raw,
                             lambda v, non_finite, n=col.name: f"{n}: '{v}' is not "
-                            + ("a finite number (NaN and infinity are refused)" if non_finite else "a number"),
+                            + ("a finite number (NaN and infinity are refused)" if non_finite else "a number")
+                            + _number_hint(n, v, src.mapping),
                             extra_sql=f"TRY_CAST({raw} AS DOUBLE) IS NOT NULL")
             else:
                 yield check(kind, col.name, f"{raw} IS NOT NULL AND {c} IS NULL", raw,
-                            lambda v, _, e=expect, n=col.name: f"{n}: '{v}' is not {e}")
+                            lambda v, _, e=expect, n=col.name: f"{n}: '{v}' is not {e}"
+                            + (_number_hint(n, v, src.mapping) if kind == "wrong_type" else ""))
         if col.window is not None:
             yield _window_check(check, col, windows[col.window])
         if col.type == "VARCHAR":  # Parquet has no row size limit; a CSV field can be long too

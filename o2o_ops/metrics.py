@@ -13,7 +13,10 @@ Where the numbers come from (each a CTE of :func:`kpi_sql`):
   campaign's stores by their share of its paid orders);
 - ``f``: ``order_facts`` (one row per order) for what cannot be pre-summed: medians;
 - ``rep``: ``order_facts`` for distinct and repeat customers;
-- ``h``: ``rollup_store_hour`` and ``stores`` over the capacity calendar, for capacity utilisation;
+- ``h``: ``rollup_store_hour`` and ``stores`` over the capacity calendar (opening hours per store
+  and weekday where ``store_hours`` gives them, else the global setting), for capacity utilisation;
+- ``ins``: ``inspection_facts`` (the optional table inspections, by inspected_on), for inspection KPIs;
+- ``ev``: ``event_facts`` (the optional table events: the online funnel, by occurred_at);
 - ``sym``: the symmetry index per store (:mod:`o2o_ops.kpis.symmetry_index`), then weighted.
 """
 
@@ -183,6 +186,23 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
         params |= filters.params("facts")
     if "h" in sources:
         ctes.append(_capacity_cte(filters, grain, params))
+    if "ins" in sources:
+        params["inspection_pass_score"] = config.get_float("O2O_INSPECTION_PASS_SCORE")
+        params |= filters.params("hours")
+        ctes.append(f"""ins AS (SELECT {_select_keys(k_o)},
+    {generated.inspection_sums(measures)}
+  FROM (SELECT *, coalesce(passed, score >= $inspection_pass_score, violations_critical = 0) AS is_passed
+        FROM inspection_facts) WHERE {filters.where_sql('hours')} GROUP BY {', '.join(e for _, e in k_o)})""")
+    if "ev" in sources:
+        event_sums = generated.event_sums(measures)
+        if "$coupon_redeem_hours" in event_sums:
+            params["coupon_redeem_hours"] = 24 * config.get_float("O2O_COUPON_REDEEM_DAYS")
+        ctes.append(f"""ev AS (SELECT {_select_keys(k_o)},
+    {event_sums}
+  FROM event_facts WHERE {where_r} GROUP BY {', '.join(e for _, e in k_o)})""")
+        non_null = [o for o, _ in k_o if o in _NON_NULL_KEYS]
+        cond = " AND ".join(f"{o} IS NOT NULL" for o in non_null) or "TRUE"
+        groups += f" UNION SELECT {', '.join(o for o, _ in k_o)} FROM ev WHERE {cond}"
     if "sym" in sources:
         k_st = k_o if grain == "store" else [*k_o, ("store_id", "store_id")]
         ctes.append(f"""st AS (SELECT {_select_keys(k_st)},
@@ -196,7 +216,7 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     ctes.append(f"g AS ({groups})")
 
     joins = ["LEFT JOIN o ON " + _join_on("g", "o", k_o)]
-    for name in ("k", "f", "rep", "h", "sym"):
+    for name in ("k", "f", "rep", "h", "ins", "ev", "sym"):
         if name in sources:
             joins.append(f"LEFT JOIN {name} ON " + _join_on("g", name, k_o))
     select = [f"g.{o}" for o, _ in k_o] + [
@@ -247,32 +267,61 @@ def _repeat_cte(filters: Filters, grain: str, k_f: list[tuple[str, str]], facts:
 
 
 def open_hours_per_day() -> float:
-    """The open hours per day capacity assumes (setting O2O_OPEN_HOURS_PER_DAY)."""
+    """The open hours per day capacity assumes for a store without opening hours (setting
+    O2O_OPEN_HOURS_PER_DAY)."""
     return config.get_float("O2O_OPEN_HOURS_PER_DAY")
 
 
+def iso_weekday_sql(date_sql: str) -> str:
+    """The ISO weekday (Monday = 1 .. Sunday = 7) of a DATE expression, written without
+    ``isodow()`` so that other engines read it too: 1900-01-01 was a Monday."""
+    return f"(date_diff('day', DATE '1900-01-01', {date_sql}) % 7 + 1)"
+
+
 def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], *,
-                          hours_per_day: str = "$open_hours", name: str = "cap") -> str:
+                          keys: list[tuple[str, str]] | None = None, by_hour: bool = False,
+                          name: str = "cap") -> str:
     """``name AS (...)``: the capacity of each group at ``grain`` over the capacity calendar.
 
-    The calendar is the filter's dates, else the span of the data; a store's capacity of a day is
-    ``capacity_per_hour x hours_per_day`` (``$open_hours``, the setting, by default; ``1`` gives
-    the capacity of one hour of the day), summed over the filtered stores with a capacity. The one
-    calendar of capacity utilisation (the KPI) and the capacity-by-hour view.
+    The calendar is the filter's dates, else the span of the data. A store's capacity of a day is
+    ``capacity_per_hour x`` its open hours that day: from its opening hours (the optional table
+    ``store_hours``, read through ``store_weekday_hours``; 0 on a weekday it is closed) when it has
+    any, else the setting ``O2O_OPEN_HOURS_PER_DAY``. Summed over the filtered stores with a
+    capacity. ``keys`` ((output, expression) pairs over ``cal.date`` and the store's columns)
+    replace the grain's keys (a store x week calendar, say). With ``by_hour`` (grain ``total``
+    only) one row per hour of day (column ``hour``): ``capacity_per_hour x`` the days of the
+    calendar on which the store is open in that hour (the share of the hour it is open; every day
+    for a store without opening hours). The one calendar of capacity utilisation (the KPI), the
+    capacity-by-store and the capacity-by-hour views.
     """
-    k_cal = _keys(grain, "cal.date")
-    if "$open_hours" in hours_per_day:
-        params["open_hours"] = open_hours_per_day()
     params |= filters.params("stores")
     params |= {k: v for k, v in (("f_start", filters.start), ("f_end", filters.end)) if v}
     start = "$f_start" if filters.start else "(SELECT min(date) FROM rollup_day_store_channel_campaign)"
     end = "$f_end" if filters.end else "(SELECT max(date) FROM rollup_day_store_channel_campaign)"
+    days = f"SELECT CAST(unnest(generate_series(CAST({start} AS DATE), CAST({end} AS DATE), INTERVAL 1 DAY)) AS DATE) AS date"
+    stores = f"""SELECT * FROM (SELECT store_id, city, coalesce(district, '') AS district, coalesce(region, '') AS region,
+                          category, capacity_per_hour FROM stores) st
+              WHERE capacity_per_hour IS NOT NULL AND {filters.where_sql('stores')}"""
+    if by_hour:
+        if grain != "total" or keys:
+            raise ValueError("The capacity calendar by hour of day is defined for the total only.")
+        # the calendar's days counted per weekday: stores x 7 x 24 rows, whatever the span
+        return f"""{name} AS (SELECT hh.hour, sum(s.capacity_per_hour * w.n_days * coalesce(o.open_share, 1.0)) AS capacity_hours
+  FROM (SELECT {iso_weekday_sql('d.date')} AS iso_weekday, count(*) AS n_days FROM ({days}) d
+        GROUP BY {iso_weekday_sql('d.date')}) w
+  CROSS JOIN ({stores}) s
+  CROSS JOIN (SELECT CAST(unnest(generate_series(0, 23)) AS INTEGER) AS hour) hh
+  LEFT JOIN store_hour_open o ON o.store_id = s.store_id AND o.iso_weekday = w.iso_weekday AND o.hour = hh.hour
+  GROUP BY hh.hour)"""
+    k_cal = keys or _keys(grain, "cal.date")
+    params["open_hours"] = open_hours_per_day()
     return f"""{name} AS (SELECT {', '.join(f'{e} AS {o}' for o, e in k_cal)},
-    sum(s.capacity_per_hour * {hours_per_day}) AS capacity_hours
-  FROM (SELECT CAST(unnest(generate_series(CAST({start} AS DATE), CAST({end} AS DATE), INTERVAL 1 DAY)) AS DATE) AS date) cal
-  CROSS JOIN (SELECT * FROM (SELECT * REPLACE (coalesce(district, '') AS district, coalesce(region, '') AS region)
-              FROM stores) WHERE capacity_per_hour IS NOT NULL AND {filters.where_sql('stores')}) s
-  GROUP BY ALL)"""
+    sum(cal.capacity_per_hour * cal.open_hours) AS capacity_hours
+  FROM (SELECT d.date, s.*, coalesce(w.open_hours, $open_hours) AS open_hours
+        FROM ({days}) d
+        CROSS JOIN ({stores}) s
+        LEFT JOIN store_weekday_hours w ON w.store_id = s.store_id AND w.iso_weekday = {iso_weekday_sql('d.date')}) cal
+  GROUP BY {', '.join(e for _, e in k_cal)})"""
 
 
 def _capacity_cte(filters: Filters, grain: str, params: dict[str, Any]) -> str:

@@ -10,7 +10,11 @@ symmetry page and the store map need:
 - :func:`campaign_phases` — a store's rating before, during and after each of its campaigns;
 - :func:`attention_list` — stores that need attention under the one rule of :mod:`o2o_ops.attention`;
 - :func:`store_trend` and :func:`low_rated_reviews` — the one-store drill (reviews are paged);
-- :func:`map_stores` — the store map's data, one row per store (aggregated in DuckDB).
+- :func:`map_stores` — the store map's data, one row per store (aggregated in DuckDB);
+- :func:`late_vs_promise_by_store` — late against each order's own promise (optional columns
+  ``orders.promised_at`` / ``promised_wait_minutes``), per store; :func:`promises_provided`;
+- :func:`rating_vs_inspections` — the online rating set against the offline inspection record
+  (optional table ``inspections``); :func:`inspections_provided`.
 
 No streamlit here; the UI wraps these with ``data.cached``.
 """
@@ -32,7 +36,8 @@ TABLE_KPIS = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes", 
 TREND_KPIS = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes", "as_described_rate",
               "complaint_rate")
 # KPIs the map may colour stores by (an allowlist: the page offers exactly these).
-MAP_KPIS = ("symmetry_index", "avg_rating", "redemption_rate", "sla_attainment", "capacity_utilisation")
+MAP_KPIS = ("symmetry_index", "avg_rating", "online_rating", "inspection_pass_rate", "redemption_rate",
+            "sla_attainment", "capacity_utilisation")
 
 ATTENTION_WEEKS = attention.WEEKS
 LOW_RATING = 2                   # reviews rated this or lower are "low-rated"
@@ -128,6 +133,59 @@ def campaign_phases(con: duckdb.DuckDBPyConnection, filters: Filters, store_id: 
         counts = wide[("reviews", phase)] if ("reviews", phase) in wide else 0
         out[f"reviews_{phase}"] = pd.Series(counts, index=out.index).fillna(0).astype(int)
     return out.reset_index().sort_values(["start_date", "campaign_id"]).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Late against the order's own promise (optional columns, issue #16)
+# ------------------------------------------------------------------------------------------
+
+PROMISE_KPIS = ("late_vs_promise_rate", "promises_due")
+
+
+def promises_provided(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any order carries a promise of its own (a promised time or wait)."""
+    return bool(db.scalar(con, "SELECT EXISTS (SELECT 1 FROM order_facts WHERE promised_at IS NOT NULL "
+                               "OR promised_wait_minutes IS NOT NULL)"))
+
+
+def late_vs_promise_by_store(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """One row per store with a promise due under ``filters``: late_vs_promise_rate and
+    promises_due (registry), with the store's name, city and category. Latest first (highest
+    late share; more promises due first among equals)."""
+    df = metrics.compute(con, filters, "store", PROMISE_KPIS)
+    if df.empty:
+        return df
+    df = df[df["promises_due"] > 0]
+    return df.sort_values(["late_vs_promise_rate", "promises_due", "store_id"],
+                          ascending=[False, False, True]).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------
+# The online rating against the inspection record (optional table inspections, issue #16)
+# ------------------------------------------------------------------------------------------
+
+INSPECTION_KPIS = ("online_rating", "avg_rating", "inspections", "inspection_pass_rate", "violations_per_inspection",
+                   "critical_violations_per_inspection", "avg_inspection_score")
+
+
+def inspections_provided(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse holds any inspection."""
+    return bool(db.scalar(con, "SELECT EXISTS (SELECT 1 FROM inspection_facts)"))
+
+
+def rating_vs_inspections(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """One row per store with orders and an inspection under ``filters``: its listed (online)
+    rating and review rating beside its inspection record (registry KPIs :data:`INSPECTION_KPIS`),
+    and ``failed_inspection`` (at least one inspection not passed). Stores that failed an
+    inspection come first, the highest online rating first among them (rated high online, failing
+    offline); then the others, lowest pass rate first."""
+    df = metrics.compute(con, filters, "store", INSPECTION_KPIS)
+    if df.empty:
+        return df
+    df = df[df["inspections"] > 0].copy()
+    df["failed_inspection"] = df["inspection_pass_rate"] < 1
+    return df.sort_values(["failed_inspection", "online_rating", "inspection_pass_rate", "store_id"],
+                          ascending=[False, False, True, True], na_position="last").reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ UNITS: dict[str, Unit] = {u.name: u for u in (
     Unit("star_gap", "stars (difference)", "+.2f", "%+.2f ★"),
     Unit("score", "score 0–100", ".0f", "%.0f"),
     Unit("ratio", "ratio (percent)", ".0%", "percent"),
+    Unit("per_item", "number per item", ",.2f", "%.2f"),
 )}
 
 

@@ -18,6 +18,7 @@ time_to_redeem = warehouse.cached(campaigns.time_to_redeem_buckets)
 new_customer_return = warehouse.cached(campaigns.new_customer_return)
 count_orders = warehouse.cached(campaigns.count_campaign_orders)
 orders_page = warehouse.cached(campaigns.campaign_orders_page)
+campaign_funnel = warehouse.cached(campaigns.campaign_funnel)
 
 LIFT_CONFIG = {
     "lift": st.column_config.NumberColumn("Incremental lift", format="percent",
@@ -134,6 +135,19 @@ def orders_panel(filters, campaign_id: str, store_id: str) -> None:
                 })
 
 
+def funnel_panel(filters, campaign_id: str) -> None:
+    """The campaign from its first impression to the offline visit (online half from events)."""
+    funnel = campaign_funnel(filters, campaign_id)
+    st.markdown("**Funnel**: impression → click → coupon → order → redeemed → reviewed")
+    shown = funnel.assign(count=[metrics.format_value(v, "count") for v in funnel["count"]],
+                          share_of_previous=[metrics.format_value(v, "percent") for v in funnel["share_of_previous"]])
+    st.dataframe(shown[["label", "count", "share_of_previous"]], hide_index=True, column_config={
+        "label": "Stage", "count": "Count", "share_of_previous": "Of the stage before"})
+    if funnel["count"].iloc[:len(campaigns.ONLINE_STAGES)].isna().all():
+        st.caption("The online half (impressions, clicks, coupons received) is not provided: the warehouse holds "
+                   "no events (the optional table events of the warehouse contract).")
+
+
 def campaign_panel(filters, table, campaign_id: str) -> None:
     row = table.set_index("campaign_id").loc[campaign_id]
     summary = campaign_summary(filters, campaign_id)
@@ -144,6 +158,7 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
                               "refund_rate", "avg_rating", "cac", "roi"))
     if "lift_detail" in summary:
         lift_panel(summary["lift_detail"])
+    funnel_panel(filters, campaign_id)
     left, right = st.columns(2)
     left.plotly_chart(charts.daily_orders_redemptions(campaign_daily(filters, campaign_id)), key="cmp_daily")
     right.plotly_chart(charts.time_to_redeem_distribution(time_to_redeem(filters, campaign_id)), key="cmp_ttr")

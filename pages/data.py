@@ -9,7 +9,7 @@ import streamlit as st
 from o2o_ops import config, db, importing_view as data_page, ingest, text
 from o2o_ops.ui import auth as auth_ui, warehouse, frame, upload
 
-FILE_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
+FILE_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "json", "ndjson", "jsonl"]
 MAPPING_TYPES = ["toml", "yaml", "yml"]
 
 
@@ -30,18 +30,22 @@ def import_files() -> None:
     limit_mb = config.get_float("O2O_UPLOAD_MAX_MB")
     left, right = st.columns([3, 2])
     files = left.file_uploader(
-        "Data files (CSV or Parquet, one per table)", type=FILE_TYPES, accept_multiple_files=True,
+        "Data files (CSV, Parquet or JSON; one per table, or the sources a mapping names)", type=FILE_TYPES, accept_multiple_files=True,
         key=f"data_files_{generation}",
         help=f"Columns are matched to the warehouse contract by name (see KPI definitions → data). "
              f"Files over {limit_mb:g} MiB are refused here (setting O2O_UPLOAD_MAX_MB); import "
              f"bigger ones on the server with `python -m o2o_ops import`.")
     mapping_upload = right.file_uploader(
         "Column mapping (optional, TOML or YAML)", type=MAPPING_TYPES, key=f"data_mapping_{generation}",
-        help="Renames your columns to the contract's and gives non-ISO date formats.")
+        help="Renames your columns to the contract's, gives date formats, null markers, value maps, "
+             "defaults, and per table a DuckDB query over the files it names (see docs/mapping.md).")
     with right.expander("Mapping file format"):
-        st.code('date_format = "%Y%m%d"          # e.g. 20160712\n\n[columns]            '
-                '           # your name = the contract\'s\nUser_id     = "customer_id"\n'
-                'Merchant_id = "store_id"', language="toml")
+        st.code('date_format = "%Y%m%d"          # e.g. 20160712\nnull_values = ["null", "-"]\n\n'
+                '[columns]                       # your name = the contract\'s\nUser_id     = "customer_id"\n'
+                'Merchant_id = "store_id"\n\n[sources]                       # files staging SQL reads\n'
+                'log = "coupon_log.csv"\n\n[tables.stores]\nsql = """ a DuckDB query over log, '
+                'one column per contract column """', language="toml")
+        st.caption("Full reference and worked examples: docs/mapping.md and examples/mappings/ in the repository.")
 
     too_large = upload.oversize_message(files or [])
     if too_large:
@@ -66,7 +70,23 @@ def import_files() -> None:
                 "press Import, and a batch with any problem writes nothing.", icon="📤")
         return
     sources, names = [], {}
+    try:   # tables the mapping feeds with staging SQL, and the uploads it reads as sources
+        sql_fed, used = ingest.sql_sources(mapping_raw, {item.name: item.path for item in saved},
+                                           label=mapping_upload.name if mapping_upload else None)
+    except ingest.ImportRejected as exc:
+        st.error(text.md(f"The mapping file cannot be used: {exc.problems[0].message}"), icon="🚫")
+        sql_fed, used = [], set()
+    if sql_fed:
+        sources.extend(sql_fed)
+        st.info(text.md("The mapping's staging SQL fills " + ", ".join(s.table for s in sql_fed)
+                        + (f" from {', '.join(sorted(used))}." if used else " (none of its source files is uploaded yet).")),
+                icon="🧮")
     for item in saved:
+        if item.name in used:
+            names[str(item.path)] = item.name
+            st.caption(text.md(f"**{item.name}** · {item.size_bytes / 1024:,.1f} KiB · read by the mapping's "
+                               f"staging SQL"))
+            continue
         with st.container(border=True):
             head, choose = st.columns([3, 2])
             head.markdown(f"**{text.md(item.name)}** · {item.size_bytes / 1024:,.1f} KiB")
@@ -94,7 +114,7 @@ def import_files() -> None:
                 notes.append("ignored (not in the contract): " + ", ".join(shown.ignored))
             st.caption(text.md(" · ".join(notes)))
 
-    if len(sources) != len(saved):
+    if len(sources) != len(saved) - len(used) + len(sql_fed):
         return
     key = (tuple(sorted((s.table, str(s.path)) for s in sources)), mapping_id, warehouse.warehouse_stamp())
     with st.spinner("Checking every row against the contract and the warehouse…"):

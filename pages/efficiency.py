@@ -56,7 +56,8 @@ def capacity_panel() -> None:
     shown = stores[stores["is_over_capacity"]] if only_over else stores
     over = int(stores["is_over_capacity"].sum())
     st.caption(f"{over} of {len(stores)} stores over capacity in at least one week. "
-               f"Utilisation = redemptions / (capacity per hour × {analysis.open_hours_per_day():g} open hours × days); "
+               f"Utilisation = redemptions / (capacity per hour × open hours, summed over the days: the store's own "
+               f"opening hours where given, else {analysis.open_hours_per_day():g} hours a day); "
                "red: over 100% for the period, amber: some weeks over 100%.")
     left, right = st.columns(2)
     left.plotly_chart(charts.capacity_by_store_bars(shown), key="eff_capacity_stores")

@@ -16,6 +16,10 @@ attention_list = warehouse.cached(symmetry.attention_list)
 store_trend = warehouse.cached(symmetry.store_trend)
 campaign_phases = warehouse.cached(symmetry.campaign_phases)
 low_rated_reviews = warehouse.cached(symmetry.low_rated_reviews)
+promises_provided = warehouse.cached(symmetry.promises_provided)
+late_vs_promise_by_store = warehouse.cached(symmetry.late_vs_promise_by_store)
+inspections_provided = warehouse.cached(symmetry.inspections_provided)
+rating_vs_inspections = warehouse.cached(symmetry.rating_vs_inspections)
 
 CARD_KPIS = ("symmetry_index", "rating_gap", "wait_gap_minutes", "as_described_rate", "complaint_rate",
              "deal_customer_gap")
@@ -42,6 +46,8 @@ def page() -> None:
     tabs = st.tabs(["Stores", "Attention list", "Deal customers", DRILL], default=DRILL if linked else None)
     with tabs[0]:
         stores_tab(stores, filters)
+        promise_section(filters)
+        inspection_section(filters)
     with tabs[1]:
         attention_tab(filters)
     with tabs[2]:
@@ -68,6 +74,48 @@ def stores_tab(stores, filters) -> None:
                + (f" · {thin:,} store{'' if thin == 1 else 's'} with fewer than {floor} reviews show no rating or "
                   f"index (too little evidence) and come last" if thin else ""))
     frame.table(stores[TABLE_COLUMNS], "symmetry", filters, key="stores", column_config=config)
+
+
+def promise_section(filters) -> None:
+    """Late against each order's own promise (a promised time or wait on the order), per store."""
+    st.subheader("Late against the order's own promise")
+    if not promises_provided():
+        st.caption("Not provided: no order carries a promise of its own (orders.promised_at or "
+                   "orders.promised_wait_minutes in the warehouse contract).")
+        return
+    by_store = late_vs_promise_by_store(filters)
+    if by_store.empty:
+        st.caption(text.md(f"No order's promise is due in this view · {filters.describe()}"))
+        return
+    totals = warehouse.kpis(filters, "total", symmetry.PROMISE_KPIS)
+    frame.kpi_cards(totals.iloc[0], symmetry.PROMISE_KPIS, columns=2)
+    cols = ["store_id", "store_name", "store_city", "store_category", "late_vs_promise_rate", "promises_due"]
+    config = frame.kpi_column_config(cols) | {
+        "store_id": "Store", "store_name": "Name", "store_city": "City", "store_category": "Category"}
+    st.caption(text.md(f"One row per store with a promise due, latest first · {filters.describe()}"))
+    frame.table(by_store[cols], "symmetry", filters, key="promises", column_config=config)
+
+
+def inspection_section(filters) -> None:
+    """The online (listed) rating set against the offline inspection record, per store."""
+    st.subheader("Online rating against offline inspections")
+    if not inspections_provided():
+        st.caption("Not provided: the warehouse holds no inspections (the optional table inspections of the "
+                   "warehouse contract).")
+        return
+    stores = rating_vs_inspections(filters)
+    if stores.empty:
+        st.caption(text.md(f"No store with orders was inspected in this view · {filters.describe()}"))
+        return
+    cards = ("inspections", "inspection_pass_rate", "violations_per_inspection", "avg_inspection_score")
+    frame.kpi_cards(warehouse.kpis(filters, "total", cards).iloc[0], cards, columns=4)
+    failing = int(stores["failed_inspection"].sum())
+    st.caption(text.md(f"{failing} of {len(stores)} inspected stores failed at least one inspection; they come first, "
+                       f"the highest online rating first · {filters.describe()}"))
+    cols = ["store_id", "store_name", "store_city", "store_category", *symmetry.INSPECTION_KPIS]
+    config = frame.kpi_column_config(cols) | {
+        "store_id": "Store", "store_name": "Name", "store_city": "City", "store_category": "Category"}
+    frame.table(stores[cols], "symmetry", filters, key="inspections", column_config=config)
 
 
 def attention_tab(filters) -> None:

@@ -18,7 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_util import ROOT, texts
-from o2o_ops import auth, db, importing_view as data_page, ingest
+from o2o_ops import words, auth, db, importing_view as data_page, ingest
 from o2o_ops.filters import Filters
 from test_data_page import PLANTED
 from tiny import build_tiny
@@ -127,7 +127,9 @@ def test_a_store_manager_sees_only_their_stores_findings_and_counts(warehouse: P
     assert list(counts) == list(data_page.STORE_TABLES)        # no campaigns or customers of everyone
     assert counts["stores"] == 2 and counts["orders"] == orders_mine < orders_all
     (checks,) = [f for f in frames if "description" in f.columns]
-    assert checks["check"].tolist() == list(data_page.SCOPED_CHECKS)   # no orphan counts of the warehouse
+    # no orphan counts of the warehouse; the checks in words on screen
+    assert checks["check"].tolist() == [words.value_label("check", c) for c in data_page.SCOPED_CHECKS] == [
+        "Days without orders", "Stores without coordinates", "Reviews of unredeemed orders"]
     # no import log, no file names, no server paths anywhere on the page
     shown = texts(at) + "".join(f.to_csv() for f in frames)
     assert not [f for f in frames if "imported_by" in f.columns]

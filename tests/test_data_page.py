@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_util import ROOT, texts
-from tiny import TABLE_ROWS, build_tiny
+from tiny import TABLE_ROWS, build_tiny, insert_rows
 from o2o_ops import data_checks as quality, db, importing_view as data_page, ingest
 from o2o_ops.ui.upload import safe_file_name
 
@@ -148,11 +148,11 @@ def test_warehouse_views(warehouse: Path):
         summary = data_page.warehouse_summary(con)
         assert dict(zip(summary["table_name"], summary["count_rows"])) == {
             "stores": 4, "campaigns": 1, "customers": 5, "orders": 6, "redemptions": 4,
-            "reviews": 5, "refunds": 1, "costs": 4}
+            "reviews": 5, "refunds": 1, "costs": 4, "store_hours": 0, "inspections": 5, "events": 8}
         checks = data_page.quality_checks(con)
         assert dict(zip(checks["check"], checks["count_problems"])) == {
             "orphans": 0, "date_gaps": DAYS_MISSING, "stores_without_coordinates": 1,
-            "reviews_without_redemptions": 1}
+            "reviews_without_redemptions": 1, "discount_direction": 0}
         assert data_page.quality_check_rows(con, "reviews_without_redemptions")["review_id"].tolist() == ["R3"]
         with pytest.raises(ValueError, match="unknown quality check"):
             data_page.quality_check_rows(con, "drop table stores")
@@ -206,8 +206,8 @@ def test_page_shows_log_tables_and_quality_checks(warehouse: Path):
     (tables,) = frame_with(at, "count_rows")
     assert dict(zip(tables["table_name"], tables["count_rows"]))["customers"] == 5
     (checks,) = frame_with(at, "description")
-    assert checks["count_problems"].tolist() == [0, DAYS_MISSING, 1, 1]
-    assert "3 of 4 checks find something" in texts(at)
+    assert checks["count_problems"].tolist() == [0, DAYS_MISSING, 1, 1, 0]
+    assert "3 of 5 checks find something" in texts(at)
     # The first check that finds something is shown; choosing another shows its rows.
     assert at.selectbox(key="data_quality_check").value == "date_gaps"
     (gaps,) = frame_with(at, "days_missing")
@@ -308,7 +308,7 @@ def _orphaned_warehouse(path: Path) -> Path:
         for table in db.CONTRACT_TABLES:
             rows = tables.get(table, [])
             if rows:
-                con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' for _ in rows[0])})", rows)
+                insert_rows(con, table, rows)
         db.rebuild_rollups(con)
     finally:
         con.close()
@@ -334,6 +334,16 @@ def _reference(con, check: str) -> pd.DataFrame:
     if check == "stores_without_coordinates":
         return db.run(con, "SELECT store_id, name, city, lat, lon FROM stores "
                            "WHERE lat IS NULL OR lon IS NULL OR (lat = 0 AND lon = 0) ORDER BY store_id")
+    if check == "discount_direction":   # share taken off by the orders, against the rate and 1 - rate
+        return db.run(con, """
+            SELECT c.campaign_id, c.name, c.discount_rate, o.share AS observed_discount_share, o.n AS count_orders
+            FROM campaigns c
+            JOIN (SELECT campaign_id, count(*) AS n, sum(discount_amount) / sum(list_price) AS share FROM orders
+                  WHERE campaign_id IS NOT NULL AND list_price > 0 AND discount_amount IS NOT NULL
+                  GROUP BY campaign_id) o USING (campaign_id)
+            WHERE o.n >= 5 AND abs(o.share - c.discount_rate) > 0.1
+              AND abs(o.share - 1 + c.discount_rate) < abs(o.share - c.discount_rate)
+            ORDER BY c.campaign_id""")
     return db.run(con, """
         SELECT v.review_id, v.order_id, v.rating, v.posted_at, o.store_id
         FROM reviews v JOIN orders o USING (order_id)
@@ -355,7 +365,8 @@ def test_stored_quality_checks_equal_independent_queries(warehouse: Path, tmp_pa
             assert counts == {"orphans": int(_reference(con, "orphans")["count_orphans"].sum()),
                               "date_gaps": int(gaps["days_missing"].sum()),
                               "stores_without_coordinates": len(_reference(con, "stores_without_coordinates")),
-                              "reviews_without_redemptions": len(_reference(con, "reviews_without_redemptions"))}
+                              "reviews_without_redemptions": len(_reference(con, "reviews_without_redemptions")),
+                              "discount_direction": len(_reference(con, "discount_direction"))}
         finally:
             con.close()
     con = db.connect(orphaned)
@@ -391,7 +402,7 @@ def test_a_warehouse_without_stored_checks_is_stale_and_says_how_to_refresh(ware
         checks = data_page.quality_checks(con)
         assert dict(zip(checks["check"], checks["count_problems"])) == {
             "orphans": 0, "date_gaps": DAYS_MISSING, "stores_without_coordinates": 1,
-            "reviews_without_redemptions": 1}
+            "reviews_without_redemptions": 1, "discount_direction": 0}
         assert data_page.quality_check_rows(con, "reviews_without_redemptions")["review_id"].tolist() == ["R3"]
     finally:
         con.close()

@@ -61,7 +61,8 @@ def warehouse(tmp_path: Path) -> Path:
 
 def test_base_fixture_imports(warehouse: Path):
     assert counts(warehouse) == {"stores": 2, "campaigns": 1, "customers": 2, "orders": 3,
-                                 "redemptions": 2, "reviews": 2, "refunds": 1, "costs": 2}
+                                 "redemptions": 2, "reviews": 2, "refunds": 1, "costs": 2, "store_hours": 0,
+                                 "inspections": 0, "events": 0}
     assert one(warehouse, "SELECT sum(paid_amount) FROM rollup_day_store_channel_campaign")[0] == 370
     log = one(warehouse, "SELECT count(*), min(imported_by) FROM import_log")
     assert log[0] == 8 and log[1]

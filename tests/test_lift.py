@@ -53,7 +53,8 @@ def _build(path, tables):
             if rows:
                 cols = [r[1] for r in con.execute(f"PRAGMA table_info('{table}')").fetchall()]
                 frame = pd.DataFrame(rows, columns=cols[:len(rows[0])])  # noqa: F841 (read by DuckDB)
-                con.execute(f"INSERT INTO {table} SELECT * FROM frame")
+                names = ", ".join(frame.columns)
+                con.execute(f"INSERT INTO {table} ({names}) SELECT * FROM frame")
     return path
 
 

@@ -147,14 +147,14 @@ def test_cost_group_switch_and_margin_table(warehouse):
     at = open_page("pages/cost.py", warehouse, LINK)
     tables = [df.value for df in at.dataframe]
     by_kind = next(t for t in tables if "campaign_kind" in t.columns)
-    assert set(by_kind["campaign_kind"]) == {"group_buy", "full price"}
+    assert set(by_kind["campaign_kind"]) == {"Group buy", "Full price"}      # coded values in words on screen
     margin = next(t for t in tables if "margin" in t.columns).set_index("store_id")
     assert margin.loc["S1", "margin"] == -219.0  # 140 net revenue − 359 cost
     at.segmented_control(key="cost_group").set_value("channel").run()
     assert not at.exception
     by_channel = next(df.value for df in at.dataframe if "channel" in df.value.columns)
-    assert by_channel.set_index("channel")["cost_per_redemption"].to_dict() == {"app": 5.0, "maps": 3.0,
-                                                                               "wechat": 444.0}
+    assert by_channel.set_index("channel")["cost_per_redemption"].to_dict() == {"App": 5.0, "Maps": 3.0,
+                                                                               "WeChat": 444.0}
 
 
 def test_efficiency_over_capacity_toggle(warehouse):

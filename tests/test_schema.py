@@ -8,6 +8,9 @@ import pytest
 
 from o2o_ops import db
 
+# the contract's first 13 columns of orders (the promise columns of issue #16 stay empty)
+ORDER_COLUMNS = "order_id, customer_id, store_id, ordered_at, list_price, paid_amount, campaign_id, channel, discount_amount, platform_fee, status, valid_until, tracking_code"
+
 STORE = ("S1", "Lakeside Noodles", "restaurant", "Hangzhou", 30.25, 120.13,
          "Xihu", "East", "2020-01-01", 10.0, 4.5, 15.0)
 CAMPAIGN = ("C1", "Autumn group buy", "group_buy", "wechat", "2026-11-02", "2026-11-15", 1000.0, 0.2)
@@ -24,7 +27,7 @@ def con() -> duckdb.DuckDBPyConnection:
     con.execute("INSERT INTO stores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", STORE)
     con.execute("INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?)", CAMPAIGN)
     con.execute("INSERT INTO customers VALUES (?, ?, ?, ?, ?)", CUSTOMER)
-    con.execute("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ORDER)
+    con.execute("INSERT INTO orders (" + ORDER_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ORDER)
     yield con
     con.close()
 
@@ -35,13 +38,22 @@ def test_valid_rows_are_accepted(con):
     con.execute("INSERT INTO refunds VALUES ('O1', '2026-11-05 12:00', 10, 'poor service')")
     con.execute("INSERT INTO refunds VALUES ('O1', '2026-11-06 12:00', 5, 'poor service')")
     con.execute("INSERT INTO costs VALUES ('2026-11-02', 'marketing', 100, NULL, 'C1', NULL)")
+    con.execute("INSERT INTO store_hours VALUES ('S1', 7, '18:00', '02:00')")
+    con.execute("INSERT INTO inspections VALUES ('S1', '2026-11-04', 62, 1, 2, 3, NULL, 'routine')")
+    con.execute("INSERT INTO events VALUES ('click', '2026-11-02 08:00', 3, 'C1', 'wechat', 'S1', 'K1')")
     assert db.table_counts(con) == {
         "stores": 1, "campaigns": 1, "customers": 1, "orders": 1, "redemptions": 1,
-        "reviews": 1, "refunds": 2, "costs": 1,
+        "reviews": 1, "refunds": 2, "costs": 1, "store_hours": 1, "inspections": 1, "events": 1,
     }
 
 
 @pytest.mark.parametrize("bad_sql", [
+    pytest.param("INSERT INTO store_hours VALUES ('S1', 8, '10:00', '22:00')", id="store_hours-weekday"),
+    pytest.param("INSERT INTO inspections VALUES ('S1', '2026-11-04', 120, NULL, NULL, NULL, NULL, NULL)",
+                 id="inspections-score"),
+    pytest.param("INSERT INTO events VALUES ('purchase', '2026-11-02 08:00', 1, NULL, NULL, NULL, NULL)",
+                 id="events-type"),
+    pytest.param("INSERT INTO store_hours VALUES ('S404', 1, '10:00', '22:00')", id="store_hours-store"),
     pytest.param("INSERT INTO reviews VALUES ('R1', 'O1', 6, '2026-11-04 12:00', true, NULL)",
                  id="rating 6"),
     pytest.param("INSERT INTO reviews VALUES ('R1', 'O1', 0, '2026-11-04 12:00', true, NULL)",
@@ -52,15 +64,15 @@ def test_valid_rows_are_accepted(con):
                  "NULL, NULL, NULL, NULL, NULL, NULL)", id="lon 181"),
     pytest.param("INSERT INTO stores VALUES ('S2', 'x', 'hotel', 'Beijing', 39.9, 116.4, "
                  "NULL, NULL, NULL, NULL, 5.5, NULL)", id="listed rating 5.5"),
-    pytest.param("INSERT INTO orders VALUES ('O2', 'K1', 'S1', '2026-11-02 12:00', 100, -1, "
+    pytest.param("INSERT INTO orders (" + ORDER_COLUMNS + ") VALUES ('O2', 'K1', 'S1', '2026-11-02 12:00', 100, -1, "
                  "NULL, 'app', 0, 0, 'paid', NULL, NULL)", id="negative paid_amount"),
-    pytest.param("INSERT INTO orders VALUES ('O2', 'K1', 'S1', '2026-11-02 12:00', 100, 100, "
+    pytest.param("INSERT INTO orders (" + ORDER_COLUMNS + ") VALUES ('O2', 'K1', 'S1', '2026-11-02 12:00', 100, 100, "
                  "NULL, 'app', 0, 0, 'lost', NULL, NULL)", id="unknown status"),
-    pytest.param("INSERT INTO orders VALUES ('O2', 'K1', 'S404', '2026-11-02 12:00', 100, 100, "
+    pytest.param("INSERT INTO orders (" + ORDER_COLUMNS + ") VALUES ('O2', 'K1', 'S404', '2026-11-02 12:00', 100, 100, "
                  "NULL, 'app', 0, 0, 'paid', NULL, NULL)", id="order for unknown store"),
-    pytest.param("INSERT INTO orders VALUES ('O2', 'K404', 'S1', '2026-11-02 12:00', 100, 100, "
+    pytest.param("INSERT INTO orders (" + ORDER_COLUMNS + ") VALUES ('O2', 'K404', 'S1', '2026-11-02 12:00', 100, 100, "
                  "NULL, 'app', 0, 0, 'paid', NULL, NULL)", id="order for unknown customer"),
-    pytest.param("INSERT INTO orders VALUES ('O2', 'K1', 'S1', '2026-11-02 12:00', 100, 100, "
+    pytest.param("INSERT INTO orders (" + ORDER_COLUMNS + ") VALUES ('O2', 'K1', 'S1', '2026-11-02 12:00', 100, 100, "
                  "'C404', 'app', 0, 0, 'paid', NULL, NULL)", id="order for unknown campaign"),
     pytest.param("INSERT INTO redemptions VALUES ('O404', '2026-11-03 12:00', 1, 1, 0)",
                  id="redemption of unknown order"),
@@ -70,11 +82,11 @@ def test_valid_rows_are_accepted(con):
                  id="negative refund"),
     pytest.param("INSERT INTO stores VALUES ('S1', 'again', 'hotel', 'Beijing', 39.9, 116.4, "
                  "NULL, NULL, NULL, NULL, NULL, NULL)", id="duplicate store_id"),
-    pytest.param("INSERT INTO orders VALUES ('O1', 'K1', 'S1', '2026-11-02 12:00', 100, 100, "
+    pytest.param("INSERT INTO orders (" + ORDER_COLUMNS + ") VALUES ('O1', 'K1', 'S1', '2026-11-02 12:00', 100, 100, "
                  "NULL, 'app', 0, 0, 'paid', NULL, NULL)", id="duplicate order_id"),
     pytest.param("INSERT INTO stores VALUES ('S2', NULL, 'hotel', 'Beijing', 39.9, 116.4, "
                  "NULL, NULL, NULL, NULL, NULL, NULL)", id="NULL store name"),
-    pytest.param("INSERT INTO orders VALUES ('O2', 'K1', 'S1', NULL, 100, 100, "
+    pytest.param("INSERT INTO orders (" + ORDER_COLUMNS + ") VALUES ('O2', 'K1', 'S1', NULL, 100, 100, "
                  "NULL, 'app', 0, 0, 'paid', NULL, NULL)", id="NULL ordered_at"),
     pytest.param("INSERT INTO campaigns VALUES ('C2', 'x', 'coupon', 'app', '2026-11-15', "
                  "'2026-11-02', 10, 0.1)", id="end_date before start_date"),

@@ -50,9 +50,53 @@ COSTS = [
     ("2026-10-20", "staff", 50, "S1", None, 3),
 ]
 
+# The orders' own promises (optional columns orders.promised_at / promised_wait_minutes), set
+# after the insert. As of the latest order (O5, 11-10 09:00): O1 met its time (redeemed 12:00 <
+# 18:00), O2 missed it (20:00 > 19:00), O3 was never redeemed and its time passed, O4 is
+# cancelled, O5 waited 12 min against 10 promised; O6 (outside the window) waited 5 against 10.
+PROMISES = [
+    # order_id, promised_at, promised_wait_minutes
+    ("O1", "2026-11-03 18:00", None),
+    ("O2", "2026-11-03 19:00", None),
+    ("O3", "2026-11-05 12:00", None),
+    ("O4", "2026-11-06 12:00", None),
+    ("O5", None, 10),
+    ("O6", None, 10),
+]
+
+# Offline inspections. In the window: S1 on 11-04 scored 62 with 1 critical, 2 major and 3 minor
+# violations (fails: below the pass score 70), S1 on 11-12 scored 88 with 1 major (passes), S2 on
+# 11-05 passed (no score, no counts), S3 on 11-06 had 2 minor violations and no score (passes: no
+# critical one). S1 on 10-20 (outside the window) failed.
+INSPECTIONS = [
+    # store_id, inspected_on, score, critical, major, minor, passed, inspection_type
+    ("S1", "2026-11-04", 62, 1, 2, 3, None, "routine"),
+    ("S1", "2026-11-12", 88, 0, 1, 0, None, "follow-up"),
+    ("S2", "2026-11-05", None, None, None, None, True, "routine"),
+    ("S3", "2026-11-06", None, 0, 0, 2, None, "routine"),
+    ("S1", "2026-10-20", None, None, None, None, False, "routine"),
+]
+
+# The online funnel of K1 (wechat). In the window: 200 impressions, 10 clicks, coupons received by
+# C1 (09:00 11-02, then ordered O1 with K1, redeemed 27 h later), C2 (ordered O3 with K1, never
+# redeemed), C3 (no K1 order after it) and 2 anonymous ones; C1 shared it 3 times. The 50
+# impressions of 10-20 fall outside the window.
+EVENTS = [
+    # event_type, occurred_at, event_count, campaign_id, channel, store_id, customer_id
+    ("impression", "2026-11-02 08:00", 200, "K1", "wechat", None, None),
+    ("click", "2026-11-02 08:00", 10, "K1", "wechat", None, None),
+    ("coupon_received", "2026-11-02 09:00", 1, "K1", "wechat", "S1", "C1"),
+    ("coupon_received", "2026-11-04 08:00", 1, "K1", "wechat", "S2", "C2"),
+    ("coupon_received", "2026-11-05 08:00", 1, "K1", "wechat", None, "C3"),
+    ("coupon_received", "2026-11-06 08:00", 2, "K1", "wechat", None, None),
+    ("shared", "2026-11-03 10:00", 3, "K1", "wechat", None, "C1"),
+    ("impression", "2026-10-20 08:00", 50, "K1", "wechat", None, None),
+]
+
 TABLE_ROWS = {
     "stores": STORES, "campaigns": CAMPAIGNS, "customers": CUSTOMERS, "orders": ORDERS,
     "redemptions": REDEMPTIONS, "reviews": REVIEWS, "refunds": REFUNDS, "costs": COSTS,
+    "order_promises": PROMISES, "inspections": INSPECTIONS, "events": EVENTS,
 }
 
 
@@ -63,6 +107,16 @@ def build_tiny(path: Path, tables: dict[str, list[tuple]] | None = None) -> Path
         for table in db.CONTRACT_TABLES:
             rows = tables.get(table, [])
             if rows:
-                marks = ", ".join("?" for _ in rows[0])
-                con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+                insert_rows(con, table, rows)
+        promises = [(at, wait, order_id) for order_id, at, wait in tables.get("order_promises", [])]
+        if promises:
+            con.executemany("UPDATE orders SET promised_at = ?, promised_wait_minutes = ? WHERE order_id = ?", promises)
     return path
+
+
+def insert_rows(con, table: str, rows: list[tuple]) -> None:
+    """Insert ``rows`` into the table's first ``len(row)`` columns (optional columns added to
+    the contract later, at the end of a table, stay empty)."""
+    columns = [r[1] for r in con.execute(f"PRAGMA table_info('{table}')").fetchall()][:len(rows[0])]
+    marks = ", ".join("?" for _ in rows[0])
+    con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)

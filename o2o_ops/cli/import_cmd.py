@@ -17,19 +17,21 @@ from o2o_ops.cli import add_warehouse_arg
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     one = subparsers.add_parser(
-        "import", help="import one CSV or Parquet file into a warehouse table",
+        "import", help="import one CSV, Parquet or JSON file into a warehouse table",
         description="Validate FILE against the contract of TABLE and upsert it by key. "
                     "Nothing is written if any problem is found.")
     one.add_argument("table", choices=ingest.IMPORT_ORDER, metavar="TABLE",
                      help=f"one of: {', '.join(ingest.IMPORT_ORDER)}")
-    one.add_argument("file", metavar="FILE", help="a .csv (any delimiter) or .parquet file")
+    one.add_argument("file", metavar="FILE", help="a .csv (any delimiter), .parquet or .json/.ndjson file "
+                                                  "(with staging SQL in the mapping: the file it reads)")
     _common(one)
     one.set_defaults(func=run_import)
 
     many = subparsers.add_parser(
         "import-dir", help="import a folder with one file per table, as one batch",
-        description="Import <table>.csv / <table>.parquet files from FOLDER in dependency order "
-                    "as one all-or-nothing batch (mapping.toml / mapping.yaml there is used).")
+        description="Import <table>.csv / <table>.parquet / <table>.json files from FOLDER in dependency "
+                    "order as one all-or-nothing batch (mapping.toml / mapping.yaml there is used; its "
+                    "staging SQL reads the files its [sources] names).")
     many.add_argument("folder", metavar="FOLDER")
     _common(many)
     many.set_defaults(func=run_import_dir)
@@ -37,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mapping", metavar="FILE", default=None,
-                        help="TOML or YAML file renaming columns and giving date formats "
-                             "(format: see the docstring of o2o_ops/ingest.py)")
+                        help="TOML or YAML file: renames, date formats, null markers, value maps, "
+                             "defaults, staging SQL (reference: docs/mapping.md)")
     parser.add_argument("--user", metavar="NAME", default=None,
                         help="name recorded in the import log (default: $USER)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

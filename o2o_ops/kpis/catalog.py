@@ -27,7 +27,8 @@ from o2o_ops.kpis import symmetry_index
 from o2o_ops.kpis.measures import LATE_TABLES, MEASURES, measures_in
 
 # source of each measure -> the alias of the CTE metrics.kpi_sql computes it in
-SOURCE_ALIAS = {"orders": "o", "costs": "k", "customers": "rep", "capacity": "h"}
+SOURCE_ALIAS = {"orders": "o", "costs": "k", "customers": "rep", "capacity": "h", "inspections": "ins",
+                "events": "ev"}
 MEDIAN_ALIAS = "f"
 INDEX_ALIAS = "sym"
 
@@ -137,8 +138,9 @@ KPI_LIST: tuple[Kpi, ...] = (
     _sum("breakage_value", "Breakage (value)", "Sum of paid_amount of breakage orders.",
          "currency", False, "efficiency", "breakage_amount"),
     _ratio("capacity_utilisation", "Capacity utilisation",
-           "Redemptions in the period (by redeemed_at) / (capacity_per_hour × open hours per day × days) summed over the "
-           "filtered stores. Open hours per day is the setting O2O_OPEN_HOURS_PER_DAY. Not defined per channel or campaign.",
+           "Redemptions in the period (by redeemed_at) / (capacity_per_hour × open hours of each day) summed over the "
+           "filtered stores. Open hours: the store's opening hours on that weekday (store_hours) where given, else the "
+           "setting O2O_OPEN_HOURS_PER_DAY. Not defined per channel or campaign.",
            "percent", None, "efficiency", "util_redemptions", "capacity_hours", grains_without=_NO_CAPACITY),
     # quality
     _sum("reviews", "Reviews", "Reviews of orders placed in the period.", "count", True, "quality", "count_reviews"),
@@ -192,6 +194,55 @@ KPI_LIST: tuple[Kpi, ...] = (
         minus=("full_rating_sum", "full_reviews"), evidence="count_reviews"),
     Kpi("symmetry_index", "Symmetry index", symmetry_index.summary(), "score", True, "symmetry", "index",
         evidence="count_reviews"),
+    # --- contract extensions (issue #16) -------------------------------------------------------
+    _ratio("late_vs_promise_rate", "Late against the promise",
+           "Paid orders fulfilled after the time promised for them (or not at all by then), or after a longer wait than "
+           "promised for them / paid orders whose own promise is due (orders.promised_at passed or met, or "
+           "orders.promised_wait_minutes with a recorded wait).",
+           "percent", False, "symmetry", "count_late_vs_promise", "count_promise_due"),
+    _ratio("online_rating", "Listed (online) rating",
+           "The rating the store shows online (stores.listed_rating). At store grain the store's own; above it the mean "
+           "over orders placed in the period at stores that list one (order-weighted).",
+           "stars", True, "symmetry", "listed_rating_order_sum", "count_orders_listed"),
+    _sum("promises_due", "Promises due", "Paid orders whose own promise is due (the late-against-the-promise rate's "
+         "denominator).", "count", None, "symmetry", "count_promise_due"),
+    # offline inspections / audits (optional table inspections), counted by inspected_on
+    _sum("inspections", "Inspections", "Offline inspections (audits) of the stores in the period, by inspected_on.",
+         "count", None, "quality", "count_inspections", grains_without=_NO_CAPACITY),
+    _ratio("inspection_pass_rate", "Inspection pass rate",
+           "Inspections passed / inspections with a result. Passed: the inspection's own pass/fail where given, else "
+           "score ≥ O2O_INSPECTION_PASS_SCORE, else no critical violation. Not defined per channel or campaign.",
+           "percent", True, "quality", "count_inspections_passed", "count_inspections_judged",
+           grains_without=_NO_CAPACITY),
+    _ratio("violations_per_inspection", "Violations per inspection",
+           "Violations found (critical + major + minor) / inspections with violation counts.",
+           "per_item", False, "quality", "violations_sum", "count_inspections_counted", grains_without=_NO_CAPACITY),
+    _ratio("critical_violations_per_inspection", "Critical violations per inspection",
+           "Critical violations found / inspections with a critical-violation count.",
+           "per_item", False, "quality", "critical_violations_sum", "count_inspections_critical_counted",
+           grains_without=_NO_CAPACITY),
+    _ratio("avg_inspection_score", "Average inspection score", "Mean inspection score (0–100) over scored inspections.",
+           "score", True, "quality", "inspection_score_sum", "count_inspections_scored", grains_without=_NO_CAPACITY),
+    # the online funnel (optional table events), counted on the day each event occurred
+    _sum("impressions", "Impressions", "Impressions of the period (events, by occurred_at).", "count", True, "volume",
+         "count_impressions"),
+    _sum("clicks", "Clicks", "Clicks of the period (events, by occurred_at).", "count", True, "volume", "count_clicks"),
+    _sum("coupons_received", "Coupons received", "Coupons received in the period (events, by occurred_at).",
+         "count", True, "volume", "count_coupons_received"),
+    _ratio("click_through_rate", "Click-through rate", "Clicks / impressions, events of the period.",
+           "percent", True, "efficiency", "count_clicks", "count_impressions"),
+    _ratio("coupon_receive_rate", "Coupon receive rate", "Coupons received / clicks, events of the period.",
+           "percent", True, "efficiency", "count_coupons_received", "count_clicks"),
+    _ratio("received_to_order_rate", "Received → ordered",
+           "Coupons received in the period whose customer then placed a paid order with the campaign (at or after "
+           "receiving it) / coupons received.", "percent", True, "efficiency", "count_received_ordered",
+           "count_coupons_received"),
+    _ratio("received_to_redeemed_rate", "Received → redeemed",
+           "Coupons received in the period whose customer redeemed an order of the campaign within "
+           "O2O_COUPON_REDEEM_DAYS days of receiving it / coupons received.", "percent", True, "efficiency",
+           "count_received_redeemed", "count_coupons_received"),
+    _ratio("cost_per_click", "Cost per click", "Marketing spend booked to campaigns / clicks, in the period.",
+           "currency", False, "cost", "campaign_marketing", "count_clicks"),
 )
 
 KPIS: dict[str, Kpi] = {k.name: k for k in KPI_LIST}
@@ -218,8 +269,9 @@ def inputs_of(name: str) -> frozenset[str]:
 def missing_inputs(name: str, present: set[str] | frozenset[str]) -> frozenset[str]:
     """The inputs of KPI ``name`` a warehouse does not provide; ``present`` holds the contract
     tables with rows (``"reviews"``) and the optional columns with values (``"stores.listed_rating"``).
-    Empty when the KPI can be computed; otherwise the KPI is "not provided", never 0."""
-    return frozenset(i for i in inputs_of(name) if i not in present)
+    Empty when the KPI can be computed; otherwise the KPI is "not provided", never 0. An input
+    ``"a|b"`` is provided by either of its alternatives."""
+    return frozenset(i for i in inputs_of(name) if not any(alt in present for alt in i.split("|")))
 
 
 def definitions_frame() -> pd.DataFrame:

@@ -10,6 +10,10 @@ contract tables and optional columns it needs. Four kinds:
 - a *slice* (``of`` + ``where``): another order measure restricted to a dimension the rollup
   keeps (e.g. campaign orders only), evaluated when the rollup is queried; no column of its own.
 - ``source="costs"``: ``amount`` of the cost rollup restricted to some cost types.
+- ``source="inspections"`` with ``agg``: an aggregate over ``inspection_facts`` (one row per
+  inspection of the optional table ``inspections``, by its date), computed per group by metrics.py.
+- ``source="events"`` with ``agg``: an aggregate over ``event_facts`` (the optional table
+  ``events``, the online funnel, by the day it occurred).
 - ``source="customers"`` / ``"capacity"``: quantities that are not sums over orders (distinct
   customers; capacity hours of a calendar); metrics.py computes them per group, they are declared
   here so that KPIs name them and the layer knows their inputs.
@@ -33,13 +37,14 @@ class Measure:
     name: str
     description: str
     unit: str                           # a unit of o2o_ops.units
-    source: str = "orders"              # orders | costs | customers | capacity
+    source: str = "orders"              # orders | costs | customers | capacity | inspections | events
     agg: str | None = None              # count | sum (order measures with a rollup column)
     expr: str | None = None             # the summed order_facts expression (agg == "sum")
     where: str | None = None            # order_facts condition (orders), cost condition (costs)
     of: str | None = None               # a slice: the measure it restricts (with ``where``)
     zero_when_empty: bool = False       # coalesce a sum to 0 when no row qualifies
-    inputs: tuple[str, ...] = ("orders",)   # contract tables ("reviews") and optional columns ("stores.listed_rating")
+    # contract tables ("reviews") and optional columns ("stores.listed_rating"); "a|b" = a or b
+    inputs: tuple[str, ...] = ("orders",)
 
     @property
     def is_rollup_column(self) -> bool:
@@ -62,6 +67,7 @@ def _sum(name, description, expr, unit="currency", where=None, inputs=("orders",
 _REVIEWS = ("orders", "reviews")
 _LISTED = ("orders", "reviews", "stores.listed_rating")
 _WAITS = ("orders", "redemptions.wait_minutes", "stores.listed_wait_minutes")
+_PROMISES = ("orders", "redemptions", "orders.promised_at|orders.promised_wait_minutes")
 
 MEASURE_LIST: tuple[Measure, ...] = (
     # --- order measures: one rollup column each ------------------------------------------
@@ -137,8 +143,57 @@ MEASURE_LIST: tuple[Measure, ...] = (
             inputs=("orders",)),
     Measure("util_redemptions", "Redemptions made in the period (by redeemed_at) at stores with a capacity.",
             "count", source="capacity", inputs=("redemptions", "stores.capacity_per_hour")),
-    Measure("capacity_hours", "capacity_per_hour x open hours per day x days, over stores with a capacity.",
+    Measure("capacity_hours", "capacity_per_hour x open hours of each day (store_hours, else the setting), over stores with a capacity.",
             "count", source="capacity", inputs=("stores.capacity_per_hour",)),
+    # --- contract extensions (issue #16) -----------------------------------------------------
+    # the order's own promise: either column provides it (``a|b`` in inputs: one of them)
+    _count("count_promise_due", "Paid orders with a promise of their own that is due: a promised time that passed "
+           "(as of the latest order) or was met by a redemption, or a promised wait with a recorded wait.",
+           "is_promise_due", inputs=_PROMISES),
+    _count("count_late_vs_promise", "Paid orders fulfilled after their promised time (or not at all by then), or "
+           "after a longer wait than promised.", "is_late_vs_promise", inputs=_PROMISES),
+    # the listed (online) rating as a KPI of its own: once per order at a store that lists one
+    _sum("listed_rating_order_sum", "The store's listed (online) rating, once per order at a store that lists one.",
+         "listed_rating", unit="stars", where="listed_rating IS NOT NULL", inputs=("orders", "stores.listed_rating")),
+    _count("count_orders_listed", "Orders (any status) at stores with a listed rating.", "listed_rating IS NOT NULL",
+           inputs=("orders", "stores.listed_rating")),
+    # --- inspections (optional table): aggregates over inspection_facts, by inspected_on -------
+    Measure("count_inspections", "Inspections of the stores.", "count", source="inspections", agg="count",
+            inputs=("inspections",)),
+    Measure("count_inspections_judged", "Inspections with a pass/fail: passed given, else a score, else violation counts.",
+            "count", source="inspections", agg="count", where="is_passed IS NOT NULL", inputs=("inspections",)),
+    Measure("count_inspections_passed", "Inspections passed (passed, else score >= O2O_INSPECTION_PASS_SCORE, else no "
+            "critical violation).", "count", source="inspections", agg="count", where="is_passed",
+            inputs=("inspections",)),
+    Measure("violations_sum", "Violations found (critical + major + minor).", "count", source="inspections", agg="sum",
+            expr="violations_total", inputs=("inspections.violations_critical|inspections.violations_major"
+                                             "|inspections.violations_minor",)),
+    Measure("count_inspections_counted", "Inspections with violation counts.", "count", source="inspections",
+            agg="count", where="violations_total IS NOT NULL",
+            inputs=("inspections.violations_critical|inspections.violations_major|inspections.violations_minor",)),
+    Measure("critical_violations_sum", "Critical violations found.", "count", source="inspections", agg="sum",
+            expr="violations_critical", inputs=("inspections.violations_critical",)),
+    Measure("count_inspections_critical_counted", "Inspections with a critical-violation count.", "count",
+            source="inspections", agg="count", where="violations_critical IS NOT NULL",
+            inputs=("inspections.violations_critical",)),
+    Measure("inspection_score_sum", "Sum of inspection scores (0-100).", "score", source="inspections", agg="sum",
+            expr="score", inputs=("inspections.score",)),
+    Measure("count_inspections_scored", "Inspections with a score.", "count", source="inspections", agg="count",
+            where="score IS NOT NULL", inputs=("inspections.score",)),
+    # --- the online funnel (optional table events): sums over event_facts, by occurred_at ---------
+    Measure("count_impressions", "Impressions (event_count of impression events).", "count", source="events",
+            agg="sum", expr="event_count", where="event_type = 'impression'", inputs=("events",)),
+    Measure("count_clicks", "Clicks (event_count of click events).", "count", source="events", agg="sum",
+            expr="event_count", where="event_type = 'click'", inputs=("events",)),
+    Measure("count_coupons_received", "Coupons received (event_count of coupon_received events).", "count",
+            source="events", agg="sum", expr="event_count", where="event_type = 'coupon_received'", inputs=("events",)),
+    Measure("count_received_ordered", "Coupons received by a customer who then placed a paid order with the "
+            "campaign.", "count", source="events", agg="count", where="event_type = 'coupon_received' AND is_ordered",
+            inputs=("events.customer_id", "events.campaign_id", "orders")),
+    Measure("count_received_redeemed", "Coupons received whose customer redeemed an order of the campaign within "
+            "O2O_COUPON_REDEEM_DAYS days.", "count", source="events", agg="count",
+            where="event_type = 'coupon_received' AND hours_to_redeem <= $coupon_redeem_hours",
+            inputs=("events.customer_id", "events.campaign_id", "orders", "redemptions")),
 )
 
 MEASURES: dict[str, Measure] = {m.name: m for m in MEASURE_LIST}
@@ -195,6 +250,8 @@ def _check() -> None:
             assert m.agg in ("count", "sum") and (m.agg == "count" or m.expr), m.name
         elif m.source == "costs":
             assert m.where, m.name
+        elif m.source in ("inspections", "events"):
+            assert m.agg in ("count", "sum") and (m.agg == "count" or m.expr), m.name
     for formula in FORMULAS.values():
         names_in(formula)
 

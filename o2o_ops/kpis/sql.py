@@ -166,3 +166,27 @@ def _placeholder(name: str, arg: str | None) -> str:
 def render_template(text: str) -> str:
     """``text`` with every ``{{ name }}`` / ``{{ name:arg }}`` replaced by its generated SQL."""
     return _PLACEHOLDER.sub(lambda m: _placeholder(m.group(1), m.group(2)), text)
+
+
+# ------------------------------------------------------------------------------------------
+# Inspections (optional table, issue #16)
+# ------------------------------------------------------------------------------------------
+
+def inspection_sums(names: Sequence[str] | None = None, indent: str = "    ") -> str:
+    """The inspection measures ``names`` (default: all) over rows of ``inspection_facts`` (the
+    ``ins`` CTE of metrics.kpi_sql; ``is_passed`` is decided there)."""
+    parts = ["count(*) AS n_inspection_rows"]
+    for m in MEASURE_LIST:
+        if m.source == "inspections" and (names is None or m.name in names):
+            parts.append(f"{_filtered('count(*)' if m.agg == 'count' else f'sum({m.expr})', m.where)} AS {m.name}")
+    return (",\n" + indent).join(parts)
+
+
+def event_sums(names: Sequence[str] | None = None, indent: str = "    ") -> str:
+    """The event measures ``names`` (default: all) over rows of ``event_facts`` (the ``ev`` CTE of
+    metrics.kpi_sql; ``$coupon_redeem_hours`` is bound there)."""
+    parts = ["count(*) AS n_event_rows"]
+    for m in MEASURE_LIST:
+        if m.source == "events" and (names is None or m.name in names):
+            parts.append(f"{_filtered('count(*)' if m.agg == 'count' else f'sum({m.expr})', m.where)} AS {m.name}")
+    return (",\n" + indent).join(parts)

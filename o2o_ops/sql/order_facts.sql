@@ -63,7 +63,18 @@ SELECT
     coalesce(f.refund_amount, 0)             AS refund_amount,
     f.first_refunded_at,
     q.prev_customer_order_date IS NULL       AS is_first_order,
-    q.prev_customer_order_date, q.next_customer_order_date
+    q.prev_customer_order_date, q.next_customer_order_date,
+    -- the order's own promise (optional): a time it is to be fulfilled by and/or a wait. Due once
+    -- it was fulfilled or its time has passed (as of the latest order); late when fulfilled after
+    -- the time (or not at all by then) or after a longer wait than promised.
+    o.promised_at, o.promised_wait_minutes,
+    coalesce(o.status, 'paid') <> 'cancelled' AND (
+        (o.promised_at IS NOT NULL AND (r.order_id IS NOT NULL OR o.promised_at <= a.as_of))
+        OR (o.promised_wait_minutes IS NOT NULL AND r.wait_minutes IS NOT NULL)) AS is_promise_due,
+    coalesce(o.status, 'paid') <> 'cancelled' AND (
+        (o.promised_at IS NOT NULL AND (r.order_id IS NOT NULL OR o.promised_at <= a.as_of)
+             AND (r.redeemed_at IS NULL OR r.redeemed_at > o.promised_at))
+        OR coalesce(r.wait_minutes > o.promised_wait_minutes, FALSE)) AS is_late_vs_promise
 FROM orders o
 JOIN stores s USING (store_id)
 CROSS JOIN as_of a

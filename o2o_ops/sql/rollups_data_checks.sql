@@ -31,7 +31,40 @@ SELECT 6, 'costs', 'store_id', 'stores', count(*), min(x.store_id)
 FROM costs x WHERE x.store_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stores y WHERE y.store_id = x.store_id)
 UNION ALL
 SELECT 7, 'costs', 'campaign_id', 'campaigns', count(*), min(x.campaign_id)
-FROM costs x WHERE x.campaign_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM campaigns y WHERE y.campaign_id = x.campaign_id);
+FROM costs x WHERE x.campaign_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM campaigns y WHERE y.campaign_id = x.campaign_id)
+UNION ALL
+SELECT 8, 'store_hours', 'store_id', 'stores', count(*), min(x.store_id)
+FROM store_hours x WHERE x.store_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stores y WHERE y.store_id = x.store_id)
+UNION ALL
+SELECT 9, 'inspections', 'store_id', 'stores', count(*), min(x.store_id)
+FROM inspections x WHERE x.store_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stores y WHERE y.store_id = x.store_id)
+UNION ALL
+SELECT 10, 'events', 'campaign_id', 'campaigns', count(*), min(x.campaign_id)
+FROM events x WHERE x.campaign_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM campaigns y WHERE y.campaign_id = x.campaign_id)
+UNION ALL
+SELECT 11, 'events', 'store_id', 'stores', count(*), min(x.store_id)
+FROM events x WHERE x.store_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stores y WHERE y.store_id = x.store_id);
+
+-- quality_discount_direction: one row per campaign whose discount_rate reads the wrong way round
+-- against its own orders. The contract's discount_rate is the share taken off (0.2 = 20 % off);
+-- a rate written as the share paid (0.8 for the same deal) is flagged when the campaign's orders
+-- with a list price and a discount (5 at least) were discounted, overall, closer to 1 - rate than
+-- to the rate, and more than 0.1 away from the rate: campaign_id, name, discount_rate,
+-- observed_discount_share (sum of discount_amount / sum of list_price), count_orders. By campaign_id.
+CREATE OR REPLACE TABLE quality_discount_direction AS
+WITH observed AS (
+    SELECT campaign_id, count(*) AS count_orders,
+           CAST(sum(discount_amount) AS DOUBLE) / sum(list_price) AS observed_discount_share
+    FROM orders
+    WHERE campaign_id IS NOT NULL AND list_price > 0 AND discount_amount IS NOT NULL
+    GROUP BY campaign_id
+)
+SELECT c.campaign_id, c.name, c.discount_rate, o.observed_discount_share, o.count_orders
+FROM campaigns c JOIN observed o ON o.campaign_id = c.campaign_id
+WHERE c.discount_rate IS NOT NULL AND o.count_orders >= 5
+  AND abs(o.observed_discount_share - c.discount_rate) > 0.1
+  AND abs(o.observed_discount_share - (1 - c.discount_rate)) < abs(o.observed_discount_share - c.discount_rate)
+ORDER BY c.campaign_id;
 
 -- quality_date_gaps: one row per run of days (1 or more) with no order between the first and
 -- the last order date: gap_start, gap_end, days_missing. Sorted by gap_start.

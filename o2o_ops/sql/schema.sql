@@ -50,8 +50,15 @@ CREATE TABLE IF NOT EXISTS orders (            -- one row per online order / vou
     platform_fee    DOUBLE    CHECK (platform_fee >= 0),
     status          VARCHAR   CHECK (status IN ('paid', 'refunded', 'cancelled', 'expired')),
     valid_until     TIMESTAMP,
-    tracking_code   VARCHAR
+    tracking_code   VARCHAR,
+    -- optional (issue #16): what was promised for this order — a time (an estimated delivery, a
+    -- booked slot) and/or a wait in the store
+    promised_at           TIMESTAMP,
+    promised_wait_minutes DOUBLE    CHECK (promised_wait_minutes >= 0)
 );
+-- a warehouse created before the promise columns existed gets them (empty)
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS promised_at TIMESTAMP;
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS promised_wait_minutes DOUBLE;
 
 CREATE TABLE IF NOT EXISTS redemptions (       -- one row per offline fulfilment of an order
     order_id        VARCHAR   PRIMARY KEY REFERENCES orders (order_id),
@@ -85,6 +92,39 @@ CREATE TABLE IF NOT EXISTS costs (             -- one row per store or campaign 
     store_id    VARCHAR REFERENCES stores (store_id),
     campaign_id VARCHAR REFERENCES campaigns (campaign_id),
     staff_hours DOUBLE  CHECK (staff_hours >= 0)
+);
+
+-- Optional tables of the contract (issue #16): a warehouse without rows in them works as before.
+
+CREATE TABLE IF NOT EXISTS store_hours (       -- one row per store x ISO weekday x opening span
+    store_id    VARCHAR NOT NULL REFERENCES stores (store_id),
+    iso_weekday INTEGER NOT NULL CHECK (iso_weekday BETWEEN 1 AND 7),   -- Monday = 1
+    opens_at    TIME    NOT NULL,
+    closes_at   TIME    NOT NULL,              -- at or before opens_at: the span runs past midnight
+    PRIMARY KEY (store_id, iso_weekday, opens_at)
+);
+
+CREATE TABLE IF NOT EXISTS inspections (       -- one row per offline inspection / audit of a store and day
+    store_id            VARCHAR NOT NULL REFERENCES stores (store_id),
+    inspected_on        DATE    NOT NULL,
+    score               DOUBLE  CHECK (score BETWEEN 0 AND 100),
+    violations_critical INTEGER CHECK (violations_critical >= 0),
+    violations_major    INTEGER CHECK (violations_major >= 0),
+    violations_minor    INTEGER CHECK (violations_minor >= 0),
+    passed              BOOLEAN,
+    inspection_type     VARCHAR,               -- routine, follow-up, complaint, ...
+    PRIMARY KEY (store_id, inspected_on)
+);
+
+CREATE TABLE IF NOT EXISTS events (            -- one row per online funnel event (or a count of like events)
+    event_type  VARCHAR   NOT NULL CHECK (event_type IN ('impression', 'click', 'coupon_received', 'shared',
+                                                         'favourited')),
+    occurred_at TIMESTAMP NOT NULL,
+    event_count INTEGER   CHECK (event_count >= 1),   -- like events this row stands for; empty = 1
+    campaign_id VARCHAR   REFERENCES campaigns (campaign_id),
+    channel     VARCHAR,
+    store_id    VARCHAR   REFERENCES stores (store_id),
+    customer_id VARCHAR                               -- no key: a visitor need not be a customer
 );
 
 -- Bookkeeping: what was loaded, when, by whom. Written by demo and import.

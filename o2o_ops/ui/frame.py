@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from o2o_ops import config, db, export, metrics, text, units
+from o2o_ops import config, db, export, metrics, text, units, words
 from o2o_ops.filters import Filters
 from o2o_ops.ui import warehouse
 
@@ -422,10 +422,27 @@ def not_provided(filters: Filters, names: Sequence[str]) -> dict[str, str]:
 
 def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str = "Download CSV",
           column_config: dict | None = None, height: int | str = "auto", hide_index: bool = True) -> None:
-    """A sortable table and a CSV download named after the page and filters."""
-    st.dataframe(df, hide_index=hide_index, column_config=column_config, height=height, placeholder=text.MISSING)
+    """A sortable table and a CSV download named after the page and filters. On screen every
+    column and coded value is in words (:mod:`o2o_ops.words`; ``column_config`` overrides); the
+    CSV keeps the raw names and values."""
+    st.dataframe(words.for_display(df), hide_index=hide_index, column_config=plain_columns(df, column_config),
+                 height=height, placeholder=text.MISSING)
     st.download_button(label, export.safe_csv(df), file_name=export.file_name(f"{page}-{key}", filters.slug()),
                        mime="text/csv", key=f"dl_{key}", icon=":material/download:")
+
+
+def plain_columns(df: pd.DataFrame, explicit: dict | None = None) -> dict[str, Any]:
+    """A column config naming every column of ``df`` in words, numbers formatted per unit;
+    ``explicit`` entries win."""
+    config_: dict[str, Any] = {}
+    for name in df.columns:
+        unit = words.column_unit(name)
+        if unit and pd.api.types.is_numeric_dtype(df[name]) and not pd.api.types.is_bool_dtype(df[name]):
+            config_[name] = st.column_config.NumberColumn(words.column_label(name), format=units.column_format(unit),
+                                                          help=metrics.KPIS[name].description if name in metrics.KPIS else None)
+        else:
+            config_[name] = st.column_config.Column(words.column_label(name))
+    return {**config_, **(explicit or {})}
 
 
 def kpi_column_config(names: Iterable[str]) -> dict[str, Any]:
