@@ -275,7 +275,9 @@ def cost_breakdown_by_week(con: duckdb.DuckDBPyConnection, filters: Filters) -> 
                        value_name="amount")
     long.insert(2, "component", long["kpi"].map(dict(COST_COMPONENTS)))
     order = {n: i for i, n in enumerate(names)}
-    long["amount"] = long["amount"].fillna(0.0).astype(float)
+    # a component the warehouse does not provide (no costs imported) is left out, never drawn as 0
+    long = long.dropna(subset=["amount"])
+    long["amount"] = long["amount"].astype(float)
     return (long.sort_values(["week_start", "kpi"], key=lambda s: s.map(order) if s.name == "kpi" else s)
             .reset_index(drop=True))
 
@@ -324,7 +326,11 @@ def store_margin(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
            (c.net_revenue - c.total_cost) / NULLIF(c.net_revenue, 0) AS margin_rate
     FROM c JOIN stores st USING (store_id)
     ORDER BY margin, c.store_id"""
-    return db.run(con, sql, params)
+    df = metrics.withhold(con, db.run(con, sql, params), filters, "store", STORE_MARGIN_KPIS)
+    # a cost or revenue part not provided leaves the total cost and the margin unknown, never partial
+    unknown = df[["net_revenue", "platform_fees", "marketing_spend", "staff_cost", "other_costs"]].isna().any(axis=1)
+    df.loc[unknown, ["total_cost", "margin", "margin_rate"]] = float("nan")
+    return df
 
 
 # ------------------------------------------------------------------------------------------

@@ -56,6 +56,22 @@ class Rule:
                 f"among stores with at least {self.min_reviews} review{'s' if self.min_reviews != 1 else ''}.")
 
 
+def left_out(stores: pd.DataFrame, rule: Rule) -> int:
+    """How many stores of ``stores`` the rule cannot judge: fewer than ``rule.min_reviews`` reviews."""
+    if stores.empty:
+        return 0
+    reviews = pd.to_numeric(stores.get("reviews", pd.Series(0, index=stores.index)), errors="coerce").fillna(0)
+    return int((reviews < rule.min_reviews).sum())
+
+
+def left_out_words(count: int, rule: Rule) -> str:
+    """``"3 stores with fewer than 5 reviews were left out."`` (empty when none were)."""
+    if not count:
+        return ""
+    return (f"{count:,} store{' was' if count == 1 else 's were'} left out: fewer than {rule.min_reviews} "
+            f"review{'' if rule.min_reviews == 1 else 's'}, too little evidence to judge.")
+
+
 def flag(stores: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     """``stores`` with the boolean columns ``is_over_promising``, ``is_slow``, ``is_falling`` and
     ``needs_attention`` (any of them, with enough reviews); a missing value never flags."""

@@ -32,7 +32,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_COUPON_REDEEM_DAYS", "15",
             "Days after a coupon is received within which a redemption counts for the received → redeemed rate."),
     Setting("O2O_MIN_REVIEWS", "5",
-            "Reviews a store needs before its review-based KPIs are ranked, compared or flagged."),
+            "Reviews a group (store, week, total) needs before its rating- and review-based KPIs and "
+            "symmetry index are shown, ranked, compared or flagged."),
+    Setting("O2O_MATURITY_DAYS", "14",
+            "Days after a period's end during which its vouchers are still redeemed, reviewed and refunded: "
+            "a younger period is provisional, compared at equal age, and event files must reach into it."),
     Setting("O2O_ATTENTION_RATING_GAP", "0.5",
             "Stars a store's listed rating may exceed its reviews before it needs attention."),
     Setting("O2O_ATTENTION_WAIT_GAP", "10",

@@ -260,6 +260,8 @@ def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
     for path in _rollup_files()[1:]:
         con.execute(_read_sql(path))
     write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
+    from o2o_ops import coverage   # what was read of the old coverage table is stale now
+    coverage.forget()
 
 
 def write_build_meta(con: duckdb.DuckDBPyConnection, *, as_of: str | None, engine: str = "duckdb") -> None:

@@ -22,15 +22,18 @@ Where the numbers come from (each a CTE of :func:`kpi_sql`):
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Iterable, Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from o2o_ops import config, db, units
 from o2o_ops.filters import Filters
 from o2o_ops.kpis import sql as generated
 from o2o_ops.kpis import symmetry_index
+from o2o_ops.kpis.measures import MEASURE_LIST
 from o2o_ops.kpis.catalog import AREA_LABELS, HEADLINE, KPI_LIST, KPIS, Kpi, definitions_frame, inputs_of
 
 __all__ = ["AREA_LABELS", "HEADLINE", "KPI_LIST", "KPIS", "Kpi", "definitions_frame", "inputs_of", "compute",
@@ -98,20 +101,74 @@ def default_tables(filters: Filters, grain: str) -> dict[str, str]:
     return WEEKLY_TABLES if whole_weeks and grain != "day" else DAILY_TABLES
 
 
+# order_facts columns that change as redemptions, reviews and refunds arrive, as they stood at
+# the moment $as_of_cutoff (an order's reviews count once its first review is posted, its refunds
+# once its first refund is made: orders with several reviews or refunds are rare)
+_REDEEMED_BY = "coalesce(redeemed_at <= $as_of_cutoff, FALSE)"
+_REVIEWED_BY = "coalesce(first_posted_at <= $as_of_cutoff, FALSE)"
+_REFUNDED_BY = "coalesce(first_refunded_at <= $as_of_cutoff, FALSE)"
+AS_OF_COLUMNS: dict[str, str] = {
+    "is_redeemed": f"(is_redeemed AND {_REDEEMED_BY})",
+    "redeemed_at": f"CASE WHEN {_REDEEMED_BY} THEN redeemed_at END",
+    "hours_to_redeem": f"CASE WHEN {_REDEEMED_BY} THEN hours_to_redeem END",
+    "wait_minutes": f"CASE WHEN {_REDEEMED_BY} THEN wait_minutes END",
+    "service_minutes": f"CASE WHEN {_REDEEMED_BY} THEN service_minutes END",
+    "extra_spend": f"CASE WHEN {_REDEEMED_BY} THEN extra_spend ELSE 0 END",
+    "is_breakage": f"(is_paid AND NOT {_REDEEMED_BY} AND valid_until IS NOT NULL AND valid_until < $as_of_cutoff)",
+    **{c: f"CASE WHEN {_REVIEWED_BY} THEN {c} ELSE 0 END"
+       for c in ("count_reviews", "rating_sum", "count_positive", "count_complaints", "count_as_described",
+                 "count_described_answered")},
+    "min_rating": f"CASE WHEN {_REVIEWED_BY} THEN min_rating END",
+    "has_refund": f"(has_refund AND {_REFUNDED_BY})",
+    "refund_amount": f"CASE WHEN {_REFUNDED_BY} THEN refund_amount ELSE 0 END",
+}
+_ROLLUP_KEYS = "date, store_id, city, district, region, category, channel, campaign_id, campaign_kind"
+
+
+def as_of_tables(filters: Filters) -> dict[str, str]:
+    """Tables for :func:`kpi_sql` holding the filtered orders as they stood at ``$as_of_cutoff``:
+    ``facts`` = the orders placed by then, with :data:`AS_OF_COLUMNS` replaced; ``day`` = the
+    order rollup's rows for orders older than the maturity horizon (``$as_of_mature``: their
+    redemptions, reviews and refunds were in by the cutoff, O2O_MATURITY_DAYS) and, for the
+    younger ones, the same measure columns regenerated from ``facts`` (the generated columns of
+    ``sql/rollups.sql``); ``costs`` = the costs booked by the cutoff's day. Only the last weeks
+    before the cutoff are scanned order by order, however long the period."""
+    facts = (f"(SELECT * EXCLUDE ({', '.join(AS_OF_COLUMNS)}), "
+             + ", ".join(f"{expr} AS {col}" for col, expr in AS_OF_COLUMNS.items())
+             + f" FROM order_facts WHERE {filters.where_sql('facts')} AND ordered_at <= $as_of_cutoff)")
+    measures = [m.name for m in MEASURE_LIST if m.is_rollup_column]
+    columns = f"{_ROLLUP_KEYS}, {', '.join(measures)}"
+    young = (f"SELECT order_date AS {_ROLLUP_KEYS}, {generated.rollup_measure_columns()} "
+             f"FROM {facts} WHERE order_date >= $as_of_mature "
+             f"GROUP BY {_ROLLUP_KEYS.replace('date, ', 'order_date, ', 1)}")
+    day = (f"(SELECT {columns} FROM rollup_day_store_channel_campaign WHERE date < $as_of_mature "
+           f"UNION ALL SELECT {columns} FROM ({young}))")
+    costs = "(SELECT * FROM rollup_costs WHERE date <= CAST($as_of_cutoff AS DATE))"
+    return {"day": day, "facts": facts, "costs": costs}
+
+
 def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
-            tables: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+            tables: dict[str, str] | None = None, *, as_of: Any = None) -> tuple[str, dict[str, Any]]:
     """The single SQL statement computing ``names`` at ``grain`` under ``filters``.
 
     ``tables`` names the tables read for the order sums (``day``), costs (``costs``) and
     order-level figures (``facts``); by default :func:`default_tables`. Callers may pass copies
-    with the same columns holding a subset of rows (the campaign page does).
+    with the same columns holding a subset of rows (the campaign page does). With ``as_of`` (a
+    timestamp), the orders' redemptions, reviews and refunds count only when they happened by then
+    (:func:`as_of_tables`): the period as it stood at that moment.
     """
     tables = {**default_tables(filters, grain), **(tables or {})}
+    if as_of is not None:
+        tables |= as_of_tables(filters)
     kpis = [KPIS[n] for n in names]
     undefined = {k.name for k in kpis if grain in k.grains_without}
     sources = set().union(*(k.sources for k in kpis if k.name not in undefined)) | {"o"}
     measures = {m for k in kpis if k.name not in undefined for m in k.measures}   # only what is asked
     params: dict[str, Any] = {}
+    if as_of is not None:
+        cutoff = pd.Timestamp(as_of).to_pydatetime()
+        params |= {"as_of_cutoff": cutoff,
+                   "as_of_mature": cutoff.date() - dt.timedelta(days=config.get_int("O2O_MATURITY_DAYS"))}
     ctes: list[str] = []
     k_o = _keys(grain, "date")
     k_f = _keys(grain, "order_date")
@@ -159,9 +216,11 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
         ctes.append(f"""st AS (SELECT {_select_keys(k_st)},
     {symmetry_index.shrunk_sums_sql()}
   FROM {tables['day']} WHERE {where_r} {_group_by(k_st)})""")
+        # a store with fewer reviews than the floor has no index (it would be the prior alone)
+        params["min_reviews"] = config.get_int("O2O_MIN_REVIEWS")
         ctes.append(f"""sym AS (SELECT {', '.join('st.' + o for o, _ in k_o)},
     sum(idx * st.count_redemptions) / NULLIF(sum(st.count_redemptions) FILTER (WHERE idx IS NOT NULL), 0) AS symmetry_index
-  FROM (SELECT st.*, {SYMMETRY_SQL} AS idx FROM st JOIN stores s USING (store_id)) st
+  FROM (SELECT st.*, {symmetry_index.evidenced_score_sql()} AS idx FROM st JOIN stores s USING (store_id)) st
   {_group_by([(o, 'st.' + o) for o, _ in k_o])})""")
     ctes.append(f"g AS ({groups})")
 
@@ -292,24 +351,106 @@ h AS (SELECT {', '.join('cap.' + o for o, _ in k_h)}, coalesce(hr.util_redemptio
   FROM cap LEFT JOIN hr ON {_join_on('cap', 'hr', k_h)})"""
 
 
+def row_periods(df: pd.DataFrame, filters: Filters, by: str) -> list[tuple[Any, Any]]:
+    """Each row's period (first and last order date) under ``filters``: its week or day within
+    the filter's dates at those grains, the filter's dates at every other grain."""
+    if by == "week" and "week_start" in df:
+        starts = [pd.Timestamp(d).date() for d in df["week_start"]]
+        return [(max(s, filters.start) if filters.start else s,
+                 min(s + dt.timedelta(days=6), filters.end) if filters.end else s + dt.timedelta(days=6))
+                for s in starts]
+    if by == "day" and "day" in df:
+        return [(pd.Timestamp(d).date(),) * 2 for d in df["day"]]
+    return [(filters.start, filters.end)] * len(df)
+
+
+def notes(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, filters: Filters, by: str,
+          names: Iterable[str]) -> list[dict[str, str]]:
+    """Per row of a :func:`compute` frame: KPI -> why it is blank, for the KPIs of ``names`` that
+    are not provided (inputs not covered over the row's period, :mod:`o2o_ops.coverage`) or lack
+    evidence (``too few reviews (2)``, when the frame has ``reviews``)."""
+    from o2o_ops import coverage
+    cov = coverage.of(con, filters)
+    out: list[dict[str, str]] = []
+    cache: dict[tuple, str | None] = {}
+    periods = row_periods(df, filters, by)
+    for i, (start, end) in enumerate(periods):
+        row: dict[str, str] = {}
+        for name in names:
+            key = (name, start, end)
+            if key not in cache:
+                cache[key] = cov.reason(name, start, end)
+            why = cache[key]
+            if why is None and KPIS[name].evidence and "reviews" in df:
+                why = coverage.evidence_reason(name, df["reviews"].iloc[i])
+            if why:
+                row[name] = why
+        out.append(row)
+    return out
+
+
+def withhold(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, filters: Filters, by: str,
+             names: Iterable[str]) -> pd.DataFrame:
+    """``df`` with every value :func:`notes` explains blanked (NaN): a KPI the warehouse does not
+    provide for a row's period, or judged on fewer reviews than the floor, is never a number."""
+    from o2o_ops import coverage
+    names = [n for n in names if n in df]
+    cov = coverage.of(con, filters)
+    periods = row_periods(df, filters, by)
+    distinct = list(dict.fromkeys(periods))
+    rows_of = {p: np.array([q == p for q in periods]) for p in distinct} if len(distinct) > 1 else None
+    few = None
+    if "reviews" in df and any(KPIS[n].evidence for n in names):
+        few = (pd.to_numeric(df["reviews"], errors="coerce").fillna(0) < config.get_int("O2O_MIN_REVIEWS")).to_numpy()
+    blanked: dict[str, np.ndarray] = {}
+    for name in names:
+        blank = np.zeros(len(df), dtype=bool)
+        for period in distinct:
+            if cov.reason(name, *period):
+                blank = blank | (rows_of[period] if rows_of is not None else True)
+        if KPIS[name].evidence and few is not None:
+            blank = blank | few
+        if blank.any():
+            blanked[name] = blank
+    if not blanked:
+        return df
+    out = df.copy()
+    for name, blank in blanked.items():
+        out[name] = pd.to_numeric(out[name], errors="coerce").astype("float64").mask(blank)
+    return out
+
+
 def compute(
     con: duckdb.DuckDBPyConnection,
     filters: Filters,
     by: str = "total",
     names: Iterable[str] | None = None,
+    *,
+    as_of: Any = None,
+    honest: bool = True,
 ) -> pd.DataFrame:
     """KPIs ``names`` (default: all) at grain ``by``, one row per group.
 
     Group keys come first (``total``, ``week_start``, ``store_id``, ...); store and campaign
     grains also carry the store's / campaign's descriptive columns; the week grain carries
     ``iso_week`` (e.g. ``2026-W47``).
+
+    A KPI the warehouse does not provide over a row's period, or that is judged on fewer reviews
+    than the floor (``O2O_MIN_REVIEWS``), is NaN there (:func:`withhold`; :func:`notes` says why);
+    ``honest=False`` returns the raw values (for tests that compare SQL with SQL). ``as_of``: the
+    period as it stood at that moment (see :func:`kpi_sql`).
     """
     names = list(names) if names is not None else list(KPIS)
     unknown = [n for n in names if n not in KPIS]
     if unknown:
         raise ValueError(f"Unknown KPI(s): {', '.join(unknown)}.")
-    sql, params = kpi_sql(filters, by, names)
+    # the review count judges the evidence floor; asked for when an evidence KPI is
+    extra = ["reviews"] if honest and "reviews" not in names and any(KPIS[n].evidence for n in names) else []
+    sql, params = kpi_sql(filters, by, names + extra, as_of=as_of)
     df = db.run(con, sql, params)
+    if honest and not df.empty:
+        df = withhold(con, df, filters, by, names)
+    df = df.drop(columns=extra)
     if by == "week" and not df.empty:
         df.insert(1, "iso_week", pd.to_datetime(df["week_start"]).dt.strftime("%G-W%V"))
     if by == "store" and not df.empty:

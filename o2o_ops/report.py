@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import metrics, units, weekly
+from o2o_ops import attention, metrics, units, weekly
 from o2o_ops.charts import BAD, GOOD, NEUTRAL, PALETTE
 from o2o_ops.filters import Filters
 
@@ -178,9 +178,15 @@ def _cards_html(cards: pd.DataFrame, previous_iso: str, targets: pd.DataFrame | 
     out = []
     for name, c in cards.iterrows():
         tone = {True: "good", False: "bad", None: "neutral"}[c["is_good"]]
+        label = c["label"]
+        against = (f"vs {previous_iso}" + (" at equal age" if c.get("equal_age") else "")
+                   + (" · provisional" if c.get("provisional") else ""))
+        change = c["change_text"]
+        if c.get("note"):   # "—" and why: "not provided: no costs imported", "too few reviews (2)"
+            change, against = c["note"][:1].upper() + c["note"][1:], ""
         goal = f'<div class="d neutral">🎯 {_esc(goals[name])}</div>' if goals.get(name) else ""
-        out.append(f'<div class="card"><div class="l">{_esc(c["label"])}</div><div class="v">{_esc(c["value_text"])}</div>'
-                   f'<div class="d {tone}">{_esc(c["change_text"])} <span class="neutral">vs {_esc(previous_iso)}</span>'
+        out.append(f'<div class="card"><div class="l">{_esc(label)}</div><div class="v">{_esc(c["value_text"])}</div>'
+                   f'<div class="d {tone}">{_esc(change)} <span class="neutral">{_esc(against)}</span>'
                    f"</div>{goal}</div>")
     return '<div class="cards">' + "".join(out) + "</div>"
 
@@ -212,7 +218,7 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
                     f"before is good news, red when bad.</p>")
         body.append("<h2>Best and worst stores of the week</h2>"
                     f'<p class="note">Only stores with at least {ov.min_reviews} reviews of orders placed in '
-                    f"the week are ranked.</p>")
+                    f"the week are ranked{f' ({ov.left_out:,} left out)' if ov.left_out else ''}.</p>")
         for by in weekly.RANKINGS:
             cols = [*_STORE_COLS, (by, metrics.KPIS[by].label, by), ("reviews", "Reviews", "reviews")]
             body.append(f'<div class="pair"><div><h3>Best by {_esc(metrics.KPIS[by].label.lower())}</h3>'
@@ -220,8 +226,8 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
                         f'<div><h3>Worst by {_esc(metrics.KPIS[by].label.lower())}</h3>'
                         f'{_table(_with_store(ov.worst.get(by, pd.DataFrame())), cols, "Too few stores to name a worst.")}</div></div>')
         body.append("<h2>Symmetry attention list</h2>"
-                    f'<p class="note">{_esc(ov.rule.describe())} Rating over-promisers first (largest gap), '
-                    f"then the longest waits, then the biggest falls.</p>")
+                    f'<p class="note">{_esc(ov.rule.describe())} {_esc(attention.left_out_words(ov.left_out, ov.rule))} '
+                    f"Rating over-promisers first (largest gap), then the longest waits, then the biggest falls.</p>")
         body.append(_table(_with_store(ov.attention), [*_STORE_COLS, ("listed_rating", "Listed", None),
                                           ("avg_rating", "Reviewed", "avg_rating"), ("rating_gap", "Rating gap", "rating_gap"),
                                           ("wait_gap_minutes", "Wait gap", "wait_gap_minutes"),

@@ -26,7 +26,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from o2o_ops import attention, db, metrics, units
+from o2o_ops import attention, config, db, metrics, units
 from o2o_ops.kpis import symmetry_index
 from o2o_ops.filters import Filters
 
@@ -236,8 +236,8 @@ def index_trend(con: duckdb.DuckDBPyConnection, filters: Filters, end: dt.date) 
     undated = filters.replace(start=None, end=None)
     sql = _INDEX_BY_PERIOD_SQL.format(where_undated=undated.where_sql("rollup"),
                                       shrunk_sums=symmetry_index.shrunk_sums_sql(),
-                                      symmetry_sql=symmetry_index.score_sql())
-    params = {**undated.params("rollup"), "recent_end": end,
+                                      symmetry_sql=symmetry_index.evidenced_score_sql())
+    params = {**undated.params("rollup"), "recent_end": end, "min_reviews": config.get_int("O2O_MIN_REVIEWS"),
               "recent_start": end - dt.timedelta(days=days - 1),
               "before_start": end - dt.timedelta(days=2 * days - 1)}
     long = db.run(con, sql, params)

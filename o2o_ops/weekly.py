@@ -26,13 +26,12 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import attention, config, db, metrics, symmetry, targets, units
+from o2o_ops import attention, config, coverage, db, metrics, symmetry, targets, units
 from o2o_ops.filters import Filters
 
 TREND_WEEKS = 13
 RANK_SIZE = 5
 ATTENTION_SIZE = 10
-PROVISIONAL_DAYS = 14   # a week this close to the latest order is still maturing (redemptions, reviews)
 
 # store-grain KPIs behind the rankings and the attention list
 STORE_KPIS = ("symmetry_index", "avg_rating", "reviews", "orders", "revenue", "rating_gap",
@@ -108,6 +107,35 @@ def data_span(con: duckdb.DuckDBPyConnection) -> tuple[dt.date | None, dt.date |
     return pd.Timestamp(first).date(), pd.Timestamp(last).date()
 
 
+latest_order = coverage.latest_order
+
+
+def week_age_days(week: "Week", as_of: dt.datetime | None) -> int | None:
+    """Whole days from the week's Sunday to the newest order (0: the data ends on that Sunday;
+    negative: the week is not over in the data)."""
+    return None if as_of is None else (as_of.date() - week.end).days
+
+
+def is_provisional(week: "Week", as_of: dt.datetime | None) -> bool:
+    """Whether the week's vouchers can still be used or reviewed: the data ends less than
+    O2O_MATURITY_DAYS after its Sunday."""
+    age = week_age_days(week, as_of)
+    return age is not None and age < coverage.maturity_days()
+
+
+def equal_age_cutoff(week: "Week", as_of: dt.datetime | None) -> dt.datetime | None:
+    """The moment at which the week before was as old as ``week`` is now (``as_of`` − 7 days), when
+    ``week`` is provisional: its maturing KPIs are compared with the week before as it stood then."""
+    if as_of is None or not is_provisional(week, as_of):
+        return None
+    return as_of - dt.timedelta(days=7)
+
+
+def maturing(names: Sequence[str]) -> list[str]:
+    """The KPIs of ``names`` that keep changing after the period (Kpi.matures)."""
+    return [n for n in names if metrics.KPIS[n].matures]
+
+
 def weeks_between(first: dt.date | None, last: dt.date | None) -> list[Week]:
     """Every ISO week touching first..last, newest first."""
     if first is None or last is None:
@@ -161,16 +189,18 @@ def weekly_series(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week,
     """Headline KPIs for the ``weeks`` weeks ending with ``week``: exactly one row per week, oldest
     first (``week_start``, ``iso_week``, one column per KPI); a week with no orders has NaN."""
     first = week.minus(weeks - 1)
-    df = metrics.compute(con, filters.replace(start=first.start, end=week.end), "week", names)
+    # the review count comes along: it says why a rating is withheld (week_notes)
+    asked = list(dict.fromkeys([*names, "reviews"]))
+    df = metrics.compute(con, filters.replace(start=first.start, end=week.end), "week", asked)
     frame = pd.DataFrame({"week_start": [first.start + dt.timedelta(weeks=i) for i in range(weeks)]})
     frame["iso_week"] = [Week(d).iso for d in frame["week_start"]]
     if not df.empty:
         df = df.assign(week_start=pd.to_datetime(df["week_start"]).dt.date).drop(columns=["iso_week"])
         frame = frame.merge(df, on="week_start", how="left")
-    for name in names:
+    for name in asked:
         if name not in frame:
             frame[name] = float("nan")
-    frame[list(names)] = frame[list(names)].astype("float64")
+    frame[asked] = frame[asked].astype("float64")
     return frame
 
 
@@ -183,17 +213,51 @@ def _typical_swing(values: pd.Series) -> float | None:
     return swing if swing > 0 else None
 
 
-def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE) -> pd.DataFrame:
+def equal_age_previous(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week,
+                       names: Sequence[str] = metrics.HEADLINE, as_of: dt.datetime | None = None) -> dict[str, float]:
+    """The week before's maturing KPIs of ``names`` as they stood at :func:`equal_age_cutoff`
+    (its redemptions, reviews and refunds up to the same age as ``week``'s); empty when ``week``
+    is not provisional. Grain: one total for the previous week under ``filters``."""
+    cutoff = equal_age_cutoff(week, as_of)
+    names = maturing(names)
+    if cutoff is None or not names:
+        return {}
+    df = metrics.compute(con, week.previous.filters(filters), "total", names, as_of=cutoff)
+    if df.empty:
+        return {n: float("nan") for n in names}
+    return {n: float(df[n].iloc[0]) if not units.is_missing(df[n].iloc[0]) else float("nan") for n in names}
+
+
+def week_notes(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, series: pd.DataFrame,
+               names: Sequence[str] = metrics.HEADLINE) -> dict[str, str]:
+    """KPI -> why the week shows no value ("not provided: no costs imported", "too few reviews (2)")."""
+    last = series.tail(1).reset_index(drop=True)
+    if last.empty:
+        return {}
+    return metrics.notes(con, last, week.filters(filters), "total", names)[0]
+
+
+def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
+                   previous: dict[str, float] | None = None, provisional: bool = False,
+                   notes: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per KPI (index = KPI name) for the series' last week: value, previous, change,
     relative change, whether the change is good, formatted texts, the 13-week values without
     the weeks that have none (``spark``), and
-    ``swing`` = |change| / the KPI's typical weekly move (how unusual this week's move is)."""
+    ``swing`` = |change| / the KPI's typical weekly move (how unusual this week's move is).
+
+    ``previous`` replaces the week before's value of some KPIs (:func:`equal_age_previous`: the
+    week before at the same age; ``equal_age`` is then true); with ``provisional``, the maturing
+    KPIs are marked ``provisional``; ``note`` holds why a blank value is blank (:func:`week_notes`)."""
     rows = []
+    previous, notes = previous or {}, notes or {}
     for name in names:
         kpi = metrics.KPIS[name]
         values = series[name].astype("float64")
         value = values.iloc[-1] if len(values) else float("nan")
         prev = values.iloc[-2] if len(values) > 1 else float("nan")
+        equal_age = name in previous
+        if equal_age:
+            prev = previous[name]
         change = value - prev
         rel = change / abs(prev) if not units.is_missing(change) and not units.is_missing(prev) and prev != 0 else float("nan")
         typical = _typical_swing(values)
@@ -207,8 +271,11 @@ def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE
             "name": name, "label": kpi.label, "unit": kpi.unit, "value": value, "previous": prev,
             "change": change, "change_pct": rel, "swing": swing,
             "is_good": metrics.is_good_change(name, None if units.is_missing(change) else float(change)),
-            "value_text": kpi.format(value), "change_text": metrics.format_change(name, change),
+            "value_text": kpi.format(value),
+            "change_text": metrics.format_change(name, change),
             "spark": [float(v) for v in values if not units.is_missing(v)],  # st.metric sparklines take no gaps
+            "provisional": bool(provisional and kpi.matures), "equal_age": equal_age,
+            "note": notes.get(name, ""),
         })
     return pd.DataFrame(rows).set_index("name", drop=False)
 
@@ -308,21 +375,29 @@ def _reusable(stores: pd.DataFrame | None, name: str) -> bool:
 
 
 def group_changes(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, name: str, grain: str,
-                  stores: pd.DataFrame | None = None) -> pd.DataFrame:
+                  stores: pd.DataFrame | None = None, *, previous_as_of: dt.datetime | None = None) -> pd.DataFrame:
     """KPI ``name`` by ``grain`` in ``week`` and the week before: one row per group with
     ``value``, ``previous``, ``change`` and the two weeks' ``reviews``. ``stores`` = the week's
-    :func:`store_week` rows, reused for the store grain when they hold ``name``."""
+    :func:`store_week` rows, reused for the store grain when they hold ``name``. With
+    ``previous_as_of``, a maturing KPI's week before is taken as it stood then (equal age)."""
     key = metrics.GRAINS[grain][-1][0]
     names = list(dict.fromkeys([name, "reviews"]))
     if grain == "store" and _reusable(stores, name):
         now = stores
     else:
         now = metrics.compute(con, week.filters(filters), grain, names)
-    before = metrics.compute(con, week.previous.filters(filters), grain, names)
+    as_of = previous_as_of if metrics.KPIS[name].matures else None
+    before = metrics.compute(con, week.previous.filters(filters), grain, names, as_of=as_of)
     keep = [key, name, "reviews"] + (["store_name", "store_city"] if grain == "store" else [])
     now = now[[c for c in keep if c in now]] if not now.empty else pd.DataFrame(columns=keep)
-    before = before[[key, name, "reviews"]] if not before.empty else pd.DataFrame(columns=[key, name, "reviews"])
+    named = ["store_name", "store_city"] if grain == "store" else []
+    before = before[[key, name, "reviews", *named]] if not before.empty \
+        else pd.DataFrame(columns=[key, name, "reviews", *named])
     out = now.merge(before, on=key, how="outer", suffixes=("", "_prev"))
+    for col in named:   # a store with orders only in the week before is named from that week
+        if col in out and f"{col}_prev" in out:
+            out[col] = out[col].where(out[col].notna(), out[f"{col}_prev"])
+            out = out.drop(columns=[f"{col}_prev"])
     out = out.rename(columns={name: "value", f"{name}_prev": "previous", key: "group"})
     for col in ("value", "previous", "reviews", "reviews_prev"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
@@ -343,14 +418,14 @@ _PINNED_BY = {"city": "cities", "category": "categories"}
 
 
 def _drivers(con, filters: Filters, week: Week, name: str, change: float, min_reviews: int,
-             stores: pd.DataFrame | None = None) -> list[str]:
+             stores: pd.DataFrame | None = None, previous_as_of: dt.datetime | None = None) -> list[str]:
     """Phrases naming the city, category and store that drove ``change`` in KPI ``name``."""
     kpi = metrics.KPIS[name]
     phrases = []
     for grain, _, words in DRIVER_DIMS:
         if grain in _PINNED_BY and len(getattr(filters, _PINNED_BY[grain])) == 1:
             continue  # one city (category) in the filters: a single group, nothing to compare
-        groups = group_changes(con, filters, week, name, grain, stores)
+        groups = group_changes(con, filters, week, name, grain, stores, previous_as_of=previous_as_of)
         if grain != "store" and groups["group"].nunique() < 2:
             continue  # the filters already pin this dimension
         if not is_additive(name):
@@ -392,6 +467,26 @@ def _relative_words(card: pd.Series, prev: Week) -> str:
     return ""
 
 
+def _provisional_words(week: Week, as_of: dt.datetime | None, cards: pd.DataFrame) -> str:
+    """The sentence saying the week is provisional and how its maturing KPIs are compared."""
+    age = week_age_days(week, as_of)
+    if age is None or not is_provisional(week, as_of):
+        return ""
+    if age < 0:
+        ends = f"the data ends on {as_of:%a %-d %b %Y}, before its Sunday"
+    elif age == 0:
+        ends = f"the data ends on {as_of:%-d %b %Y}, its Sunday"
+    else:
+        ends = f"the data ends on {as_of:%-d %b %Y}, {age} day{'' if age == 1 else 's'} after its Sunday"
+    marked = cards[cards["provisional"] & (cards["note"] == "")] if "provisional" in cards else cards.head(0)
+    labels = [_lower(l) for l in marked["label"]]
+    text = (f"{week.iso} is provisional: {ends}, so some of its vouchers are not used or reviewed yet")
+    if labels:
+        text += (f"; {_list_words(labels)} are compared with {week.previous.iso} as it stood at the same age "
+                 f"(equal age), not with its final values")
+    return text + "."
+
+
 def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                     series: pd.DataFrame | None = None, cards: pd.DataFrame | None = None,
                     stores: pd.DataFrame | None = None, min_reviews: int | None = None) -> list[str]:
@@ -401,8 +496,13 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
     ``series``/``cards``/``stores`` may be passed in when already computed (see :func:`build`).
     """
     filters = filters.replace(start=None, end=None)
+    as_of = latest_order(con)
+    cutoff = equal_age_cutoff(week, as_of)
     series = weekly_series(con, filters, week) if series is None else series
-    cards = headline_cards(series) if cards is None else cards
+    if cards is None:
+        cards = headline_cards(series, previous=equal_age_previous(con, filters, week, as_of=as_of),
+                               provisional=is_provisional(week, as_of),
+                               notes=week_notes(con, filters, week, series))
     prev = week.previous
     orders, revenue = cards.loc["orders"], cards.loc["revenue"]
     if pd.isna(orders["value"]) or orders["value"] == 0:
@@ -419,14 +519,20 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
         sentences.append(f"In {week.label} there were {orders['value_text']} orders "
                          f"({units.format_relative(orders['change_pct'])} on {prev.iso}) and {revenue['value_text']} revenue"
                          f"{_relative_words(revenue, prev)}.")
-        moved = cards[cards["swing"].notna() & (cards["change"] != 0)].sort_values("swing", ascending=False)
+        age_words = _provisional_words(week, as_of, cards)
+        if age_words:
+            sentences.append(age_words)
+        # a provisional KPI moves only against the week before at equal age, never against its final value
+        comparable = ~cards["provisional"] | cards["equal_age"] if "provisional" in cards else True
+        moved = cards[cards["swing"].notna() & (cards["change"] != 0) & comparable].sort_values("swing", ascending=False)
         if not moved.empty:
             top = moved.iloc[0]
             verdict = {True: "an improvement", False: "a deterioration", None: "neither good nor bad in itself"}[top["is_good"]]
             sentence = (f"The biggest move against its usual week-to-week swing was {_lower(top['label'])}: "
                         f"{metrics.KPIS[top['name']].format(top['previous'])} → {top['value_text']} "
                         f"({top['change_text']}), {verdict}.")
-            drivers = _drivers(con, filters, week, top["name"], top["change"], min_reviews, stores)
+            drivers = _drivers(con, filters, week, top["name"], top["change"], min_reviews, stores,
+                               previous_as_of=cutoff if top.get("equal_age") else None)
             if drivers:
                 sentence += f" It moved most {_list_words(drivers)}."
             sentences.append(sentence)
@@ -436,23 +542,18 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
                 if not part.empty:
                     items = [f"{_lower(r['label'])} ({r['change_text']})" for _, r in part.iterrows()]
                     sentences.append(f"{words} {prev.iso}: {_list_words(items)}.")
-    as_of = data_span(con)[1]
-    if as_of is not None and as_of < week.end:
-        sentences.append(f"The week is not complete: the data ends on {as_of:%a %-d %b %Y}.")
-    elif as_of is not None and (as_of - week.end).days < PROVISIONAL_DAYS:
-        days = (as_of - week.end).days
-        when = ("on this week's Sunday" if days == 0
-                else f"{days} day{'' if days == 1 else 's'} after this week's Sunday")
-        sentences.append(f"The data ends on {as_of:%-d %b %Y}, {when}: some of its orders are not redeemed or "
-                         f"reviewed yet, so its redemption rate and ratings are provisional.")
+    age_words = _provisional_words(week, as_of, cards)
+    if age_words and age_words not in sentences:
+        sentences.append(age_words)
     needing = attention_list(stores, min_reviews=min_reviews, size=3)
+    rule = attention.Rule.from_settings(min_reviews=min_reviews)
+    unjudged = attention.left_out_words(attention.left_out(stores, rule), rule)
     if needing.empty:
-        sentences.append("No store needs attention this week. "
-                         + attention.Rule.from_settings(min_reviews=min_reviews).describe())
+        sentences.append(" ".join(p for p in ("No store needs attention this week.", rule.describe(), unjudged) if p))
     else:
         items = [f"{r['store_name']} ({r['store_id']}, {r['store_city']}): {r['reason']}, symmetry index "
                  f"{metrics.format_value(r['symmetry_index'], 'score')}" for _, r in needing.iterrows()]
-        sentences.append(f"Stores that need attention: {'; '.join(items)}.")
+        sentences.append(f"Stores that need attention: {'; '.join(items)}." + (f" {unjudged}" if unjudged else ""))
     _, worst = ranked_stores(stores, "avg_rating", min_reviews=min_reviews, size=1)
     if not worst.empty and worst.iloc[0]["store_id"] not in set(needing["store_id"]):
         r = worst.iloc[0]
@@ -487,6 +588,11 @@ class WeeklyOverview:
         return attention.Rule.from_settings(min_reviews=self.min_reviews)
 
     @property
+    def left_out(self) -> int:
+        """Stores of the week with orders but fewer reviews than the floor: not ranked, not judged."""
+        return attention.left_out(self.stores, self.rule)
+
+    @property
     def has_data(self) -> bool:
         value = self.cards.loc["orders", "value"]
         return bool(pd.notna(value) and value > 0)
@@ -503,7 +609,9 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
     filters = filters.replace(start=None, end=None)
     min_reviews = review_floor(min_reviews)
     series = weekly_series(con, filters, week)
-    cards = headline_cards(series)
+    as_of = latest_order(con)
+    cards = headline_cards(series, previous=equal_age_previous(con, filters, week, as_of=as_of),
+                           provisional=is_provisional(week, as_of), notes=week_notes(con, filters, week, series))
     ov = WeeklyOverview(week=week, filters=filters, series=series, cards=cards,
                         stores=pd.DataFrame(), min_reviews=min_reviews)
     if not ov.has_data:

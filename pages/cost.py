@@ -3,7 +3,7 @@ marketing and staff — by week, by channel or campaign kind, and per store with
 
 import streamlit as st
 
-from o2o_ops import analysis
+from o2o_ops import analysis, text
 from o2o_ops.charts import cost as charts
 from o2o_ops.ui import warehouse, frame
 
@@ -19,10 +19,16 @@ filters = frame.current_filters()
 frame.header("Cost", filters)
 
 frame.period_cards(filters, CARDS, columns=4)
+missing = frame.not_provided(filters, CARDS)
 
 st.subheader("Cost over time")
 breakdown = cost_breakdown_by_week(filters)
 st.plotly_chart(charts.cost_breakdown_stack(breakdown), key="cost_breakdown")
+left_out = [label for name, label in analysis.COST_COMPONENTS if name in missing]
+if left_out:
+    st.caption(text.md(f"Not in the chart: {', '.join(left_out)} — "
+                       + "; ".join(dict.fromkeys(missing[n] for n, _ in analysis.COST_COMPONENTS if n in missing))
+                       + "."))
 
 
 @frame.fragment
@@ -52,3 +58,9 @@ config |= {"total_cost": {**money, "label": "Total cost", "help": "Platform fees
            "margin": {**money, "label": "Margin", "help": "Net revenue − total cost."},
            "margin_rate": {**config["roi"], "label": "Margin rate", "help": "Margin / net revenue."}}
 frame.table(margins, "cost", filters, key="store_margin", column_config=config)
+if margins["margin"].isna().all() and not margins.empty:
+    missing |= frame.not_provided(filters, ("net_revenue",))
+    gaps = [missing[n].removeprefix("not provided: ") for n in ("net_revenue", "marketing_spend", "staff_cost",
+                                                                 "other_costs") if n in missing]
+    st.caption(text.md(f"No margin: it needs what this warehouse was not given ({'; '.join(dict.fromkeys(gaps))})."
+                       if gaps else "No margin for these stores."))

@@ -67,10 +67,13 @@ def page() -> None:
     st.html(maps.legend_html(kpi, *(maps.kpi_range(stores, kpi) or (None, None))))
     placed = maps.located(stores)
     flagged = int(placed["on_attention"].sum())
+    blank = int(placed[kpi].isna().sum()) if kpi in placed else 0
+    why = ("too few reviews or not provided" if metrics.KPIS[kpi].evidence else "not provided or undefined")
     ahead = (f" · {len(risky)} forecast over capacity in the next {forecast.HORIZON_DAYS} days (orange ring)"
              if "Load ahead" in shown else "")
     st.caption(f"{len(placed):,} store{'' if len(placed) == 1 else 's'} · {flagged} on the attention list (red ring){ahead} · hexagons = redemptions "
-               f"· click a store, or shift-drag a box, to filter every page to the selection")
+               + (f"· {blank:,} grey: no {metrics.KPIS[kpi].label.lower()} ({why}), left out of the colour scale " if blank else "")
+               + "· click a store, or shift-drag a box, to filter every page to the selection")
     if filters.stores:
         names = dict(zip(stores["store_id"], stores["store_name"]))
         st.markdown("**Selected:** " + text.md(", ".join(f"{names.get(s, s)} ({s})" for s in filters.stores)))

@@ -3,7 +3,7 @@ trends, best and worst stores, the symmetry attention list, a written summary an
 
 import streamlit as st
 
-from o2o_ops import comparisons, metrics, report, targets, text, weekly
+from o2o_ops import attention, comparisons, metrics, report, targets, text, weekly
 from o2o_ops.charts import overview as charts
 from o2o_ops.ui import anomaly_marks, warehouse, frame
 
@@ -55,16 +55,23 @@ if not ov.has_data:
 st.subheader(f"Headline KPIs — {week.label}")
 mode = frame.current_comparison()
 current, previous, compared_with = ov.cards["value"], ov.cards["previous"], f"against {week.previous.label}"
+marked = [n for n in metrics.HEADLINE if ov.cards.at[n, "provisional"] and not ov.cards.at[n, "note"]]
+equal_age = [n for n in marked if ov.cards.at[n, "equal_age"]]
 if mode != comparisons.DEFAULT:   # the week against last year's, its holiday's, or week to date
     span = frame.data_span(warehouse.dimension_values())   # an unfinished week: its days so far
     cmp, current, previous = period_values(filters, mode, week.start, min(week.end, span[1]) if span else week.end,
                                            metrics.HEADLINE, grain="week")
     compared_with = cmp.describe()
+    equal_age = marked            # period_values compares maturing KPIs at equal age as well
 frame.kpi_cards(current, metrics.HEADLINE, previous,
                 sparklines={name: ov.cards.at[name, "spark"] for name in metrics.HEADLINE},
-                notes=dict(zip(ov.targets["kpi"], ov.targets["text"])) if not ov.targets.empty else None)
+                notes={n: ov.cards.at[n, "note"] for n in metrics.HEADLINE if ov.cards.at[n, "note"]},
+                provisional=marked, equal_age=equal_age,
+                goals=dict(zip(ov.targets["kpi"], ov.targets["text"])) if not ov.targets.empty else None)
 st.caption(f"Change {compared_with}; green is good news for that KPI, red is bad. "
-           f"Sparklines: the {weekly.TREND_WEEKS} weeks ending with this one.")
+           f"Sparklines: the {weekly.TREND_WEEKS} weeks ending with this one."
+           + (f" {frame.PROVISIONAL_MARK} provisional: this week's vouchers can still be used or reviewed, so these "
+              f"KPIs are compared with the other period as it stood at the same age (equal age)." if marked else ""))
 
 st.subheader("Summary")
 st.markdown("\n".join(f"- {text.md(sentence)}" for sentence in ov.summary))
@@ -79,8 +86,9 @@ st.plotly_chart(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso
 anomaly_marks.show_list(flagged, trend_scope, "overview", WATCHED)
 
 st.subheader("Best and worst stores of the week")
-st.caption(f"Only stores with at least {ov.min_reviews} reviews of orders placed in the week are ranked. "
-           f"Open a store's symmetry view from the last column.")
+st.caption(f"Only stores with at least {ov.min_reviews} reviews of orders placed in the week are ranked"
+           + (f" ({ov.left_out:,} store{' was' if ov.left_out == 1 else 's were'} left out)" if ov.left_out else "")
+           + ". Open a store's symmetry view from the last column.")
 store_config = {
     "store_id": "Store", "store_name": "Name", "store_city": "City", "store_category": "Category",
     "listed_rating": st.column_config.NumberColumn("Listed rating", format="%.1f ★"), "reason": "Why",
@@ -99,7 +107,7 @@ for tab, by in zip(st.tabs([f"By {metrics.KPIS[b].label.lower()}" for b in weekl
 
 st.subheader("Symmetry attention list")
 st.caption(f"Stores whose online promise ran ahead of the offline experience this week. {ov.rule.describe()} "
-           f"The symmetry page has the full analysis.")
+           f"{attention.left_out_words(ov.left_out, ov.rule)} The symmetry page has the full analysis, under the same rule.")
 if ov.attention.empty:
     st.success("No store needs attention this week.", icon="✅")
 else:

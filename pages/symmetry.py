@@ -37,8 +37,8 @@ def page() -> None:
     if stores.empty:
         frame.empty_state(filters)
         return
-    totals = warehouse.kpis(filters, "total", CARD_KPIS)
-    frame.kpi_cards(totals.iloc[0], CARD_KPIS, columns=3)
+    totals = warehouse.kpis(filters, "total", tuple(dict.fromkeys(("orders", "reviews", *CARD_KPIS))))  # = card_notes
+    frame.kpi_cards(totals.iloc[0], CARD_KPIS, columns=3, notes=frame.card_notes(filters, CARD_KPIS))
     with st.expander("How the symmetry index is scored"):
         st.markdown(metrics.SYMMETRY_DOC)
 
@@ -68,7 +68,11 @@ def stores_tab(stores, filters) -> None:
         "actual_wait_minutes": st.column_config.NumberColumn("Actual wait", format="%.1f min",
                                                              help="Promised wait + wait gap: the mean recorded wait"),
     }
-    st.caption(text.md(f"One row per store, worst symmetry first · {filters.describe()}"))
+    floor = attention.Rule.from_settings().min_reviews
+    thin = attention.left_out(stores, attention.Rule.from_settings())
+    st.caption(text.md(f"One row per store, worst symmetry first · {filters.describe()}")
+               + (f" · {thin:,} store{'' if thin == 1 else 's'} with fewer than {floor} reviews show no rating or "
+                  f"index (too little evidence) and come last" if thin else ""))
     frame.table(stores[TABLE_COLUMNS], "symmetry", filters, key="stores", column_config=config)
 
 
@@ -123,9 +127,14 @@ def attention_tab(filters) -> None:
                          1, 50, int(rule.index_drop), 1, key="sym_min_drop")
     flagged = attention_list(filters, float(threshold), float(min_drop))
     shown = attention.Rule.from_settings(rating_gap=float(threshold), index_drop=float(min_drop))
-    st.caption(shown.describe())
+    judged = store_table(filters)
+    unjudged = attention.left_out_words(attention.left_out(judged, shown), shown)
+    st.caption(text.md(" ".join(p for p in (shown.describe(), unjudged) if p)))
     if flagged.empty:
-        st.success("No store over-promises its rating or wait by that much, or lost that many index points. ✓")
+        if len(judged) and attention.left_out(judged, shown) == len(judged):
+            st.info("No store has enough reviews to be judged under these filters.", icon="🔎")
+        else:
+            st.success("No store over-promises its rating or wait by that much, or lost that many index points. ✓")
         return
     st.caption(f"{len(flagged)} store{'' if len(flagged) == 1 else 's'} · rating over-promisers first (largest gap), then the "
                f"longest waits, then the biggest falls · last {attention.WEEKS} weeks vs the {attention.WEEKS} before")
@@ -162,7 +171,8 @@ def drill_tab(stores, filters) -> None:
     row = stores.set_index("store_id").loc[store_id]
     st.subheader(text.md(f"{row['store_name']} · {row['store_city']} · {str(row['store_category']).replace('_', ' ')}"))
     st.markdown(text.md(symmetry.reason(row) or "No gap between promise and delivery worth a mention."))
-    frame.kpi_cards(row, ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes"), columns=4)
+    drill = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes")
+    frame.kpi_cards(row, drill, columns=4, notes=frame.card_notes(filters.replace(stores=(store_id,)), drill))
     left, right = st.columns(2)
     left.plotly_chart(charts.store_trend(store_trend(filters, store_id)), key="sym_drill_trend")
     right.plotly_chart(charts.campaign_phases(campaign_phases(filters, store_id)), key="sym_drill_phases")

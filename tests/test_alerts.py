@@ -29,6 +29,13 @@ UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 12, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def one_review_is_evidence(monkeypatch):
+    """The tiny warehouse has 1-3 reviews per store: rating rules are checked with a review floor of
+    1 (under the default floor of 5 the KPI layer withholds those ratings, and no rule fires)."""
+    monkeypatch.setenv("O2O_MIN_REVIEWS", "1")
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     return build_tiny(tmp_path_factory.mktemp("tiny") / "tiny.duckdb")

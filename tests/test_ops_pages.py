@@ -32,6 +32,13 @@ PAGES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def one_review_is_evidence(monkeypatch):
+    """The tiny warehouse has 1-3 reviews per period: its ratings are checked with a review floor
+    of 1 (the floor itself: tests/test_coverage.py)."""
+    monkeypatch.setenv("O2O_MIN_REVIEWS", "1")
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     return build_tiny(tmp_path_factory.mktemp("pages") / "tiny.duckdb")

@@ -57,8 +57,20 @@ def test_orders_only_values_by_hand(partial_warehouse):
     assert cards["Orders"].proto.delta == f"{len(week) - len(before):+d}"
     paid = [o for o in week if o["status"] != "cancelled"]
     assert cards["Revenue"].value == f"¥{sum(float(o['paid_amount']) for o in paid):,.0f}"
-    # no reviews were imported: no rating and no index, shown as a dash, never 0
-    assert cards["Average rating"].value == "—" and cards["Symmetry index"].value == "—"
+    # no reviews, redemptions, refunds or costs were imported: those KPIs say so, never 0 or a prior
+    for label in ("Average rating", "Symmetry index", "Redemption rate", "Refund rate", "Cost per redemption", "ROI"):
+        assert cards[label].value == "—" and cards[label].proto.delta == "Not provided", (label, cards[label].value)
+    assert cards["Average rating"].proto.delta_description == "no reviews imported"
+    assert "Not provided: no reviews imported." in cards["Average rating"].proto.help.replace("\\", "")  # md-escaped
+
+    at = open_link("pages/cost.py", wh)
+    cost = {m.label: m.value for m in at.metric}
+    paid_all = [o for o in csv_orders("orders_only", "2026-10-05", "2026-11-01") if o["status"] != "cancelled"]
+    assert cost["Discount cost"] == f"¥{sum(float(o['discount_amount'] or 0) for o in paid_all):,.0f}"
+    deltas = {m.label: m.proto.delta for m in at.metric}
+    for label in ("Marketing spend", "Staff cost", "Other costs", "ROI", "Cost per redemption", "Customer acquisition cost"):
+        assert cost[label] == "—" and deltas[label] == "Not provided", (label, cost[label])
+    assert "Not in the chart: Marketing, Staff, Other — not provided: no costs imported." in texts(at)
 
     at = open_link("pages/efficiency.py", wh)
     everything = csv_orders("orders_only", "2026-10-05", "2026-11-01")

@@ -20,6 +20,13 @@ from tests.tiny import build_tiny
 W43, W44, W45, W46 = (Week.parse(f"2026-W{n}") for n in (43, 44, 45, 46))
 
 
+@pytest.fixture(autouse=True)
+def one_review_is_evidence(monkeypatch):
+    """The tiny weeks have 1-3 reviews; their ratings are checked with a review floor of 1 (the
+    default floor is tested in tests/test_coverage.py)."""
+    monkeypatch.setenv("O2O_MIN_REVIEWS", "1")
+
+
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):
     path = build_tiny(tmp_path_factory.mktemp("weekly") / "tiny.duckdb")
@@ -134,12 +141,24 @@ def test_written_summary_numbers_and_no_data(con):
     text = " ".join(sentences)
     assert sentences[0] == ("In 2026-W46 (9 Nov – 15 Nov 2026) there were 1 orders (-75.0% on 2026-W45) "
                             "and ¥60.00 revenue (-89.7%).")
-    # relative changes (too few weeks for a typical swing): ROI (540 − 629) / 629 → (60 − 3) / 3 moved
-    # most; restaurants (S1 in W45: (140 − 359) / 359; S3 in W46) are the only group with reviews in both
-    assert ("was ROI: -14% → +1900% (+1914.1 pp), an improvement. It moved most by category, "
-            "restaurant (-61% → +1900%).") in text
-    assert "Also worse than 2026-W45: revenue (-¥520) and orders (-3)." in text
-    assert "The week is not complete: the data ends on Tue 10 Nov 2026." in text
+    # W46 has no costs (they end on 3 Nov): its ROI and cost per redemption are not provided, so the
+    # old "ROI -14% → +1900%" (costs never recorded for W46) is gone. The maturing KPIs compare with
+    # W45 as it stood on 3 Nov 09:00 (the newest order, O5 on 10 Nov 09:00, minus 7 days): only O1 was
+    # placed, not yet redeemed or reviewed: redemption rate 0, no rating. Relative changes (too few
+    # weeks for a typical swing): revenue (580 → 60, -89.7%) moved most, then orders (-75%).
+    assert ("The biggest move against its usual week-to-week swing was revenue: ¥580 → ¥60.00 (-¥520), "
+            "a deterioration. It moved most by city, Shanghai (-¥340, 65% of the change), by category, hotel "
+            "(-¥400, 77% of the change) and by store, Bund Hotel (S2, Shanghai) (-¥400, 77% of the change).") in text
+    assert "Also worse than 2026-W45: orders (-3)." in text
+    assert ("2026-W46 is provisional: the data ends on Tue 10 Nov 2026, before its Sunday, so some of its vouchers "
+            "are not used or reviewed yet; redemption rate, average rating, refund rate and symmetry index are "
+            "compared with 2026-W45 as it stood at the same age (equal age)") in text   # not ROI: not provided
+    cards = weekly.build(con, Filters(), W46).cards
+    assert cards.at["roi", "value_text"] == "—"
+    assert cards.at["roi", "note"] == "not provided: costs cover 20 Oct 2026 – 3 Nov 2026 only"
+    assert cards.at["roi", "previous"] == pytest.approx((80 - (4 + 300 + 200 + 100)) / (4 + 300 + 200 + 100))
+    assert cards.at["redemption_rate", "previous"] == 0 and cards.at["redemption_rate", "equal_age"]
+    assert cards["provisional"].sum() == 6 and not cards.at["orders", "provisional"]
     assert weekly.written_summary(con, Filters(), W44)[0].startswith("No orders in 2026-W44")
     ov = weekly.build(con, Filters(), W44)
     assert not ov.has_data and ov.any_data

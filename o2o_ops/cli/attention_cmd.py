@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     con = db.connect(args.warehouse)
     try:
         df = symmetry.attention_list(con, filters, limit=args.limit, rule=rule)[COLUMNS]
+        unjudged = attention.left_out_words(attention.left_out(symmetry.store_table(con, filters), rule), rule)
     finally:
         con.close()
     if args.format == "json":
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         df.to_csv(sys.stdout, index=False)
     else:
-        print(f"# {filters.describe()}\n# {rule.describe()}")
+        print(f"# {filters.describe()}\n# {rule.describe()}" + (f"\n# {unjudged}" if unjudged else ""))
         if df.empty:
             print("No store needs attention.")
             return 0

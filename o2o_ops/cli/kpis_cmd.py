@@ -93,13 +93,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: unknown KPI {', '.join(unknown)}; `kpis --list` shows the names", file=sys.stderr)
         return 2
     filters = filters_from_args(args)
+    names = args.kpi or list(metrics.KPIS)
     con = db.connect(args.warehouse)
     try:
-        df = metrics.compute(con, filters, args.by, args.kpi or None)
+        # the review count says why a rating is withheld; asked for alongside, printed only when asked
+        df = metrics.compute(con, filters, args.by, list(dict.fromkeys([*names, "reviews"])))
+        why = metrics.notes(con, df, filters, args.by, names) if not df.empty else []
+        if "reviews" not in names:
+            df = df.drop(columns=["reviews"])
     finally:
         con.close()
     if args.format == "json":
-        print(json.dumps(to_records(df), indent=2, ensure_ascii=False))
+        records = to_records(df)
+        for record, reasons in zip(records, why):
+            record["not_shown"] = reasons   # KPI -> why it is null: "not provided: ...", "too few reviews (2)"
+        print(json.dumps(records, indent=2, ensure_ascii=False))
     elif args.format == "csv":
         # like every export: a text cell a spreadsheet would run as a formula is neutralised
         sys.stdout.write(export.safe_csv(df).decode("utf-8-sig"))
@@ -109,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         shown = df.copy()
         for name in (c for c in shown.columns if c in metrics.KPIS):
-            shown[name] = [metrics.format_value(v, metrics.KPIS[name].unit) for v in shown[name]]
+            shown[name] = [why[i].get(name) or metrics.format_value(v, metrics.KPIS[name].unit)
+                           for i, v in enumerate(shown[name])]
         print(f"# {filters.describe()}")
         print(shown.T.to_string(header=False) if len(shown) == 1 else shown.to_string(index=False))
     return 0

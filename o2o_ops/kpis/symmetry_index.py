@@ -49,7 +49,7 @@ def _d(value: object) -> str:
 
 def shrunk_sums_sql(ix: SymmetryIndex = INDEX) -> str:
     """Per-store select list over the order rollup: redemptions and the four shrunk components."""
-    return f"""sum(count_redemptions) AS count_redemptions,
+    return f"""sum(count_redemptions) AS count_redemptions, sum(count_reviews) AS count_reviews,
     (sum(listed_rating_sum) - sum(rating_sum_listed)) / (sum(count_reviews_listed) + {ix.k_reviews}) AS rgap,
     sum(wait_gap_sum) / (sum(count_waits) + {ix.k_waits}) AS wgap,
     (sum(count_as_described) + {_d(f"{ix.k_answers} * {ix.prior_described}")}) / (sum(count_described_answered) + {ix.k_answers}) AS described,
@@ -71,6 +71,13 @@ def score_sql(ix: SymmetryIndex = INDEX) -> str:
     ) / ({_d(f"{always:.2f}")} + CASE WHEN s.listed_rating IS NULL THEN 0 ELSE {_d(ix.w_rating)} END
               + CASE WHEN s.listed_wait_minutes IS NULL THEN 0 ELSE {_d(ix.w_wait)} END)
     END"""
+
+
+def evidenced_score_sql(ix: SymmetryIndex = INDEX, floor: str = "$min_reviews") -> str:
+    """:func:`score_sql` for stores with at least ``floor`` reviews (the review floor, setting
+    O2O_MIN_REVIEWS, bound as ``$min_reviews``); NULL below it: with no evidence the index would
+    be the prior alone, so the store has none and is left out of every mean above store grain."""
+    return f"CASE WHEN st.count_reviews >= {floor} THEN {score_sql(ix)} END"
 
 
 def _pct(w: float) -> str:
@@ -104,7 +111,9 @@ the prior are added to the store's own):
   score = 1 - min(1, rate/{ix.complaints_ceiling}).
 
 A component whose promise is missing (no listed rating, no promised wait) is left out and the
-weights of the others are renormalised. A store with no redemptions in the period has no index.
+weights of the others are renormalised. A store with no redemptions in the period has no index,
+nor has a store with fewer reviews than the review floor (setting O2O_MIN_REVIEWS): its index
+would be the prior alone.
 Above store grain (total, week, city, ...) the index is the mean of the store indices weighted
 by each store's redemptions in the group.
 """

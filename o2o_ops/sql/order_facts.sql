@@ -16,7 +16,8 @@ review_by_order AS (
                               AND complaint_category <> '') AS count_complaints,
            count(*) FILTER (WHERE as_described)            AS count_as_described,
            count(as_described)                             AS count_described_answered,
-           min(rating)                                     AS min_rating
+           min(rating)                                     AS min_rating,
+           min(posted_at)                                  AS first_posted_at
     FROM reviews GROUP BY order_id
 ),
 refund_by_order AS (
@@ -58,9 +59,10 @@ SELECT
     coalesce(v.count_complaints, 0)          AS count_complaints,
     coalesce(v.count_as_described, 0)        AS count_as_described,
     coalesce(v.count_described_answered, 0)  AS count_described_answered,
-    v.min_rating,
+    v.min_rating, v.first_posted_at,
     coalesce(f.count_refunds, 0) > 0         AS has_refund,
     coalesce(f.refund_amount, 0)             AS refund_amount,
+    f.first_refunded_at,
     q.prev_customer_order_date IS NULL       AS is_first_order,
     q.prev_customer_order_date, q.next_customer_order_date,
     -- the order's own promise (optional): a time it is to be fulfilled by and/or a wait. Due once

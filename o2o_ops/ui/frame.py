@@ -338,12 +338,23 @@ def empty_state(filters: Filters, what: str = "orders") -> None:
             "a filter in the sidebar.", icon="🔎")
 
 
+PROVISIONAL_MARK = ":material/hourglass_top:"   # Streamlit's icon font: no emoji font needed
+
+
 def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Series | dict | None = None,
               *, columns: int = 4, sparklines: dict[str, Iterable[float]] | None = None,
-              notes: dict[str, str] | None = None) -> None:
-    """One bordered ``st.metric`` per KPI: formatted value, change coloured by good/bad, hover help;
-    ``notes`` (KPI name -> plain text, e.g. the target's attainment) as a caption under its card."""
+              notes: dict[str, str] | None = None, provisional: Iterable[str] = (),
+              equal_age: Iterable[str] = (), goals: dict[str, str] | None = None) -> None:
+    """One bordered ``st.metric`` per KPI: formatted value, change coloured by good/bad, hover help.
+
+    ``notes``: KPI -> why it has no value ("not provided: no costs imported", "too few reviews
+    (2)"): the value reads "—" and the reason stands where the change would ("Not provided", with
+    "no costs imported" beside it). ``provisional`` KPIs carry :data:`PROVISIONAL_MARK` as their
+    icon; ``equal_age`` ones say "at equal age" beside their change (against the comparison period
+    as it stood at the same age). ``goals``: KPI -> its target's attainment in words, a caption
+    under its card."""
     cols = st.columns(columns)
+    notes, provisional, equal_age = notes or {}, set(provisional), set(equal_age)
     for i, name in enumerate(names):
         kpi = metrics.KPIS[name]
         value = current.get(name)
@@ -361,11 +372,27 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
         if sparklines and name in sparklines:
             # st.metric refuses gaps; an undefined week is left out of the sparkline
             spark = [float(v) for v in sparklines[name] if not units.is_missing(v)] or None
+        shown = kpi.format(value)
+        help_ = f"{kpi.description} ({kpi.unit})"
+        note = notes.get(name) if units.is_missing(value) else None
+        icon, description, arrow = None, None, "auto"
+        if note:   # "—", and under it the reason: "Not provided" / "Too few reviews (2)"
+            head, _, detail = note.partition(": ")
+            delta, color, arrow = head[:1].upper() + head[1:], "off", "off"
+            description = detail or None
+            help_ = f"{note[:1].upper() + note[1:]}. {help_}"
+        elif name in provisional:
+            icon = PROVISIONAL_MARK
+            help_ = ("Provisional: this period's vouchers can still be used, reviewed or refunded"
+                     + (", so the change is against the previous period at the same age. " if name in equal_age else ". ")
+                     + help_)
+            if name in equal_age and delta is not None:
+                description = "at equal age"
         with cols[i % columns]:
-            st.metric(kpi.label, kpi.format(value), delta=delta, delta_color=color,
-                      help=f"{kpi.description} ({kpi.unit})", border=True, chart_data=spark)
-            if notes and notes.get(name):
-                st.caption(f"🎯 {text.md(notes[name])}")
+            st.metric(kpi.label, shown, delta=delta, delta_color=color, help=text.md(help_), border=True,
+                      chart_data=spark, icon=icon, delta_description=description, delta_arrow=arrow)
+            if goals and goals.get(name):
+                st.caption(f"🎯 {text.md(goals[name])}")
 
 
 def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) -> pd.Series:
@@ -375,22 +402,52 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
 
     Shows the empty state and stops the page when no order matches. Returns the period's totals.
     """
+    asked = tuple(dict.fromkeys(("orders", "reviews", *names)))
     cmp = None
-    if filters.start and filters.end:
+    if filters.start and filters.end:   # the comparison picked in the sidebar (previous period by default)
         cmp = comparisons.compare(current_comparison(), filters.start, filters.end)
         filters = filters.replace(start=cmp.current[0], end=cmp.current[1])
-    totals = warehouse.kpis(filters, "total", ("orders", *names))
+    totals = warehouse.kpis(filters, "total", asked)
     if totals.empty or not totals["orders"].iloc[0]:
         empty_state(filters)
         st.stop()
+    # why a total is blank: from the totals themselves (coverage is read once per connection)
+    notes = metrics.notes(warehouse.connection(), totals, filters, "total", asked)[0]
+    provisional, cutoff = warehouse.equal_age(filters, tuple(names))
+    marked = tuple(n for n in provisional if n not in notes)
     previous = None
     if cmp is not None:
-        previous = warehouse.kpis(filters.replace(start=cmp.previous[0], end=cmp.previous[1]), "total", tuple(names))
-    kpi_cards(totals.iloc[0], names, None if previous is None or previous.empty else previous.iloc[0], columns=columns,
-              notes=target_notes(filters, totals.iloc[0], names))
+        previous_filters = filters.replace(start=cmp.previous[0], end=cmp.previous[1])
+        previous = warehouse.kpis(previous_filters, "total", tuple(names))
+        if marked and cutoff is not None:
+            # a maturing KPI compares with the comparison period as it stood at the same age: the
+            # cutoff of the period just before, moved by how far the comparison's end lies from it
+            cutoff = cutoff + (cmp.previous[1] - (filters.start - dt.timedelta(days=1)))
+            aged = warehouse.kpis(previous_filters, "total", tuple(marked), as_of=cutoff)
+            if not previous.empty and not aged.empty:
+                previous = previous.assign(**{n: aged[n].to_numpy() for n in marked})
+    kpi_cards(totals.iloc[0], names, None if previous is None or previous.empty else previous.iloc[0],
+              columns=columns, notes=notes, provisional=marked, equal_age=marked if cmp is not None else (),
+              goals=target_notes(filters, totals.iloc[0], names))
     if cmp is not None:
-        st.caption(f"Changes compare {cmp.describe()}.")
+        st.caption(f"Changes compare {cmp.describe()}"
+                   + (f"; {PROVISIONAL_MARK} marks a provisional KPI (this period's vouchers can still be used or "
+                      f"reviewed), compared with that period as it stood at the same age." if marked else "."))
     return totals.iloc[0]
+
+
+def card_notes(filters: Filters, names: Sequence[str]) -> dict[str, str]:
+    """KPI -> why its total under ``filters`` is blank (not provided, too few reviews), for kpi_cards.
+    Reads the cached totals; the reasons cost no query (coverage is read once per connection)."""
+    asked = tuple(dict.fromkeys(("orders", "reviews", *names)))   # period_cards' query: cached already
+    totals = warehouse.kpis(filters, "total", asked)
+    return metrics.notes(warehouse.connection(), totals, filters, "total", asked)[0] if not totals.empty else {}
+
+
+def not_provided(filters: Filters, names: Sequence[str]) -> dict[str, str]:
+    """KPI -> "not provided: ..." for the KPIs of ``names`` the warehouse cannot provide over the
+    filtered period (for captions under charts and tables that leave them out)."""
+    return {n: why for n, why in card_notes(filters, names).items() if why.startswith("not provided")}
 
 
 def comparison_overlay(filters: Filters, names: Sequence[str]) -> dict[str, Any]:

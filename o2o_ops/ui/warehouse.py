@@ -16,7 +16,7 @@ from typing import Any, Callable, TypeVar
 import duckdb
 import streamlit as st
 
-from o2o_ops import config, db, metrics
+from o2o_ops import config, coverage, db, metrics
 from o2o_ops.filters import Filters
 
 T = TypeVar("T")
@@ -93,13 +93,16 @@ def cached(fn: Callable[..., T]) -> Callable[..., T]:
 
 
 @cached
-def _kpis(con: duckdb.DuckDBPyConnection, filters: Filters, by: str, names: tuple[str, ...] | None):
-    return metrics.compute(con, filters, by, names)
+def _kpis(con: duckdb.DuckDBPyConnection, filters: Filters, by: str, names: tuple[str, ...] | None, as_of=None):
+    return metrics.compute(con, filters, by, names, as_of=as_of)
 
 
-def kpis(filters: Filters, by: str = "total", names: tuple[str, ...] | list[str] | None = None):
-    """Cached :func:`o2o_ops.metrics.compute`."""
-    return _kpis(filters, by, tuple(names) if names is not None else None)
+def kpis(filters: Filters, by: str = "total", names: tuple[str, ...] | list[str] | None = None, *, as_of=None):
+    """Cached :func:`o2o_ops.metrics.compute` (``as_of``: the period as it stood then)."""
+    return _kpis(filters, by, tuple(names) if names is not None else None, as_of)
+
+
+equal_age = cached(coverage.equal_age)
 
 
 @cached
