@@ -135,6 +135,11 @@ else:
                                                         key="rule_window")
             elif kind == "freshness":
                 params["days"] = st.number_input("Alert when nothing was imported for (days)", 1, 365, 2, key="rule_days")
+            elif kind == "target_missed":
+                params["kpis"] = st.multiselect("KPIs (empty: every KPI with a target)", list(metrics.KPIS),
+                                                format_func=lambda k: metrics.KPIS[k].label, key="rule_target_kpis")
+                params["weeks"] = st.number_input("Over the last complete weeks", 1, rules.MAX_ANOMALY_WEEKS, 1,
+                                                  key="rule_target_weeks")
             elif kind == "anomaly":
                 params["kpis"] = st.multiselect("Watch (empty: all)", list(rules.ANOMALY_KPIS), default=list(rules.ANOMALY_KPIS),
                                                 format_func=lambda k: rules.ANOMALY_KPIS[k].label, key="rule_watch")
@@ -145,7 +150,7 @@ else:
             else:
                 params["within_hours"] = st.number_input("Failures of the last (hours)", 1, 24 * 31, 24, key="rule_hours")
             scope = {}
-            if kind in ("threshold", "symmetry", "anomaly"):
+            if kind in ("threshold", "symmetry", "anomaly", "target_missed"):
                 st.markdown("Scope (empty: every store; each person's own scope applies on top). It starts "
                             "from the sidebar's filters.")
                 scope["stores"] = st.multiselect("Stores", list(choices["stores"]), format_func=choices["stores"].get,

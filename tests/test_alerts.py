@@ -537,3 +537,47 @@ def test_rules_and_subscriptions_from_the_command_line(tiny, state_path, users, 
     with store.connect(state_path, write=False) as state:
         assert [(r.rule_id, r.enabled) for r in rules.load_all(state)] == [(1, False), (2, True)]
     assert main(["alerts", "rule", "remove", "1", *wh]) == 0
+
+
+# ------------------------------------------------------------------------------------------
+# Targets missed (kind target_missed), on the tiny warehouse with targets set by hand
+# ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_targets(tmp_path_factory):
+    """Tiny with targets for November 2026 (30 days): business 60 orders (a week's goal 14),
+    S1 30 orders (goal 7), S2 1 order (goal 7/30); business redemption rate 1.0 in October and
+    November. The data ends Tuesday 2026-11-10, so the last complete week is 2026-W45
+    (11-02..11-08): orders O1 O2 (S1), O3 O4 (S2) = 4 in all."""
+    from o2o_ops import targets
+    path = build_tiny(tmp_path_factory.mktemp("tiny_targets") / "tiny.duckdb")
+    rows = pd.DataFrame([("orders", "business", None, dt.date(2026, 11, 1), 60.0),
+                         ("orders", "store", "S1", dt.date(2026, 11, 1), 30.0),
+                         ("orders", "store", "S2", dt.date(2026, 11, 1), 1.0),
+                         ("redemption_rate", "business", None, dt.date(2026, 10, 1), 1.0),
+                         ("redemption_rate", "business", None, dt.date(2026, 11, 1), 1.0)], columns=targets.COLUMNS)
+    targets.save(rows, allowed=True, warehouse=path)
+    return path
+
+
+def test_target_missed_for_each_scope_in_the_last_complete_week(tiny_targets):
+    rule = rules.clean("Targets", "target_missed", {})
+    found = evaluate(tiny_targets, rule)
+    assert sorted(f.key for f in found) == ["target:business::orders:2026-W45", "target:store:S1:orders:2026-W45"]
+    s1 = next(f for f in found if "S1" in f.key)
+    assert s1.summary.startswith("Store S1, 2026-W45: orders 2, 29% of the 7 target (missed)")
+    assert s1.window == (dt.date(2026, 11, 2), dt.date(2026, 11, 8))
+    # redemption rate matures: judged on 2026-W43 (ended 14+ days before the data's end), where
+    # O6 was redeemed (1 of 1: met) — not on W45, whose 2 of 3 would read as a miss
+    assert not [f for f in found if "redemption_rate" in f.key]
+
+
+def test_target_missed_only_in_the_readers_scope(tiny_targets):
+    rule = rules.clean("Targets", "target_missed", {"kpis": ["orders"]})
+    s2_manager = auth.scoped(rule.filters(), auth.User("m", "store_manager", stores=("S2",)))
+    assert evaluate(tiny_targets, rule, s2_manager) == []          # S2 met its goal; S1's and the business's unseen
+    s1_manager = auth.scoped(rule.filters(), auth.User("m", "store_manager", stores=("S1",)))
+    assert [f.key for f in evaluate(tiny_targets, rule, s1_manager)] == ["target:store:S1:orders:2026-W45"]
+    assert rule.describe() == "Targets missed (orders), the last complete week"
+    with pytest.raises(RuleError, match="Unknown KPI 'happiness'"):
+        rules.clean("x", "target_missed", {"kpis": "orders,happiness"})

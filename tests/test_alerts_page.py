@@ -88,6 +88,18 @@ def test_open_demo_adds_an_anomaly_rule(demo_warehouse, state_path, tmp_path, mo
             "the last 4 complete weeks · Hangzhou.") in texts(at)
 
 
+def test_open_demo_adds_a_target_rule(demo_warehouse, state_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("O2O_USERS_FILE", str(tmp_path / "none.toml"))
+    at = open_page(PAGE, demo_warehouse)
+    at.selectbox(key="rule_kind").select("target_missed").run()
+    at.text_input(key="rule_name").input("Goals")
+    at.multiselect(key="rule_target_kpis").set_value(["revenue", "redemption_rate"])
+    at.number_input(key="rule_target_weeks").set_value(2)
+    at.button(key="rule_add").click().run()
+    assert not at.exception and not at.error
+    assert "Added rule 1: Targets missed (revenue, redemption rate), the last 2 complete weeks." in texts(at)
+
+
 def test_store_manager_manages_only_their_subscriptions(demo_warehouse, state_path, users):
     with store.connect(state_path) as state:
         rule_id = rules.save(state, rules.clean("Fresh", "freshness", {"days": 2}))

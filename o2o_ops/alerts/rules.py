@@ -20,7 +20,13 @@ Kinds (parameters in brackets, defaults after ``=``):
   reported both ways (a surge is a capacity risk, a slump lost business). One finding per store,
   KPI and week, with the reason in words [weeks, kpis, only_worse].
 
-Targets missed is not a rule kind yet: there is no targets table (issue #15).
+- ``target_missed`` a KPI's target (the ``targets`` table, :mod:`o2o_ops.targets`) missed in
+  any of the last ``weeks`` (=1) complete ISO weeks, for every target scope — a store, a region or
+  the whole business — the rule's and the reader's scopes cover, optionally only the ``kpis``
+  listed. A KPI that matures after the order (redemption rate, ratings, refunds...) is judged on
+  the weeks that ended at least ``O2O_MATURITY_DAYS`` before the newest data, so a week whose
+  vouchers are still being used is never "missed". One finding per scope, KPI and week
+  [weeks, kpis].
 
 A rule's ``scope`` (stores, regions, cities, categories) narrows what it looks at; a person's
 own scope is ANDed in on top (:func:`o2o_ops.auth.scoped`), so a store manager's findings only
@@ -40,7 +46,7 @@ from typing import Any, Mapping
 import duckdb
 import pandas as pd
 
-from o2o_ops import anomalies, db, metrics, symmetry
+from o2o_ops import anomalies, coverage, db, metrics, symmetry, targets
 from o2o_ops.alerts import messages, store
 from o2o_ops.alerts.people import Webhook, webhook_from
 from o2o_ops.filters import Filters
@@ -51,6 +57,7 @@ KINDS: dict[str, str] = {
     "freshness": "No data imported for some days",
     "failed_import": "An import was refused or failed",
     "anomaly": "A store's week unusual for that store (orders, wait, rating, refund rate)",
+    "target_missed": "A KPI missed its target (a store's, a region's or the business's)",
 }
 ANOMALY_KPIS = {k.name: k for k in anomalies.KPIS}
 #: The app page that shows each watched KPI (a link back from an anomaly alert).
@@ -86,6 +93,9 @@ class Rule:
         if self.kind == "anomaly":
             pages = {ANOMALY_PAGES[k] for k in self.params["kpis"]}
             return pages.pop() if len(pages) == 1 else ""
+        if self.kind == "target_missed":
+            pages = {messages.AREA_PAGES.get(metrics.KPIS[k].area, "") for k in self.params["kpis"]}
+            return pages.pop() if len(pages) == 1 else ""
         return "symmetry" if self.kind == "symmetry" else "data"
 
     def describe(self, *, with_scope: bool = True) -> str:
@@ -102,6 +112,10 @@ class Rule:
             text = f"Stores on the symmetry attention list, last {p['window_days']} days"
         elif self.kind == "freshness":
             text = f"No import for {p['days']} days"
+        elif self.kind == "target_missed":
+            what = ", ".join(metrics.KPIS[k].label.lower() for k in p["kpis"]) or "any KPI"
+            weeks = "the last complete week" if p["weeks"] == 1 else f"the last {p['weeks']} complete weeks"
+            text = f"Targets missed ({what}), {weeks}"
         elif self.kind == "anomaly":
             what = ", ".join(ANOMALY_KPIS[k].label.lower() for k in p["kpis"])
             weeks = "the last complete week" if p["weeks"] == 1 else f"the last {p['weeks']} complete weeks"
@@ -169,6 +183,15 @@ def clean(name: str, kind: str, params: Mapping[str, Any], scope: Mapping[str, A
         params = {"window_days": _int(params, "window_days", 28, 7, MAX_WINDOW_DAYS)}
     elif kind == "freshness":
         params = {"days": _int(params, "days", 2, 1, 365)}
+    elif kind == "target_missed":
+        kpis = params.get("kpis") or []
+        if isinstance(kpis, str):
+            kpis = [k.strip() for k in kpis.split(",") if k.strip()]
+        unknown = [k for k in kpis if k not in metrics.KPIS]
+        if unknown:
+            raise RuleError(f"Unknown KPI {', '.join(map(repr, unknown))}; `python -m o2o_ops kpis --list` lists them.")
+        params = {"weeks": _int(params, "weeks", 1, 1, MAX_ANOMALY_WEEKS),
+                  "kpis": [k for k in metrics.KPIS if k in kpis]}
     elif kind == "anomaly":
         kpis = params.get("kpis") or list(ANOMALY_KPIS)
         if isinstance(kpis, str):
@@ -395,8 +418,60 @@ def _anomaly(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
     return out
 
 
+def _target_missed(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
+    """Targets missed (targets table, issue #15) in the last complete ISO weeks: one finding per
+    target scope the reader may see, KPI and week. A KPI that matures after the order (redemption
+    rate, ratings, refunds...) is judged on the last weeks that ended at least O2O_MATURITY_DAYS
+    before the newest data, so a week whose vouchers are still being used is never 'missed'."""
+    p = rule.params
+    last = _last_date(ctx.con)
+    if last is None:
+        return []
+    tg = targets.load(ctx.con)
+    if p["kpis"]:
+        tg = tg[tg["kpi"].isin(p["kpis"])]
+    if tg.empty:
+        return []
+    out: list[Finding] = []
+    for (kind, scope_id), part in tg.groupby(["scope", "scope_id"], dropna=False, sort=True):
+        scope_id = None if pd.isna(scope_id) else str(scope_id)
+        scope = targets.Scope(kind, scope_id)
+        flt = filters.replace(stores=(scope_id,) if kind == "store" else (),
+                              regions=(scope_id,) if kind == "region" else ())
+        if targets.scope_of(flt) != scope:       # the rule's or the reader's scope does not cover it
+            continue
+        for mature in (False, True):
+            names = sorted(k for k in part["kpi"].unique() if metrics.KPIS[k].matures == mature)
+            if not names:
+                continue
+            newest = last - dt.timedelta(days=coverage.maturity_days()) if mature else last
+            sunday = newest - dt.timedelta(days=newest.isoweekday() % 7)
+            for w in range(p["weeks"]):
+                end = sunday - dt.timedelta(days=7 * w)
+                start = end - dt.timedelta(days=6)
+                values = metrics.compute(ctx.con, flt.replace(start=start, end=end), "total", names)
+                if values.empty:
+                    continue
+                row = values.iloc[0]
+                iso = f"{start.isocalendar()[0]}-W{start.isocalendar()[1]:02d}"
+                for name in names:
+                    goal = targets.goal(part, name, start, end)
+                    share, met = targets.attainment(name, row.get(name), goal)
+                    if met is None or met:
+                        continue
+                    kpi = metrics.KPIS[name]
+                    out.append(Finding(
+                        f"target:{kind}:{scope_id or ''}:{name}:{iso}",
+                        f"{scope.describe()[:1].upper()}{scope.describe()[1:]}, {iso}: {kpi.label.lower()} "
+                        f"{kpi.format(row.get(name))}, "
+                        f"{targets.words(name, row.get(name), goal)}",
+                        messages.app_link(messages.AREA_PAGES.get(kpi.area, ""), flt.replace(start=start, end=end)),
+                        (start, end)))
+    return out
+
+
 EVALUATORS = {"threshold": _threshold, "symmetry": _symmetry, "freshness": _freshness,
-              "failed_import": _failed_import, "anomaly": _anomaly}
+              "failed_import": _failed_import, "anomaly": _anomaly, "target_missed": _target_missed}
 
 
 def evaluate(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:

@@ -50,9 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--min-orders", type=int, help="threshold: only where there were this many orders")
     add.add_argument("--days", type=int, help="freshness: days without an import")
     add.add_argument("--within-hours", type=int, help="failed_import: failures of the last hours")
-    add.add_argument("--weeks", type=int, help="anomaly: the last complete ISO weeks looked at (default 1)")
+    add.add_argument("--weeks", type=int, help="anomaly, target_missed: the last complete ISO weeks looked at (default 1)")
     add.add_argument("--watch", help="anomaly: comma-separated KPIs among "
-                                     f"{', '.join(rules.ANOMALY_KPIS)} (default: all)")
+                                     f"{', '.join(rules.ANOMALY_KPIS)} (default: all); target_missed: "
+                                     "comma-separated registry KPIs (default: every KPI with a target)")
     add.add_argument("--both-directions", action="store_true",
                      help="anomaly: also report ratings, waits and refund rates better than usual")
     for flag, dest in (("--store", "stores"), ("--region", "regions"), ("--city", "cities"),
