@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from o2o_ops import config, metrics
+from o2o_ops import config, coverage, metrics
 from o2o_ops.filters import Filters
 
 MODES: dict[str, str] = {
@@ -235,4 +235,16 @@ def period_values(con: duckdb.DuckDBPyConnection, filters: Filters, mode: str, s
     for first, last in (cmp.current, cmp.previous):
         df = metrics.compute(con, filters.replace(start=first, end=last), "total", names)
         out.append(df.iloc[0] if not df.empty else pd.Series({n: float("nan") for n in names}))
+    # a provisional period's maturing KPIs against the comparison period as it stood at the same
+    # age (its vouchers used and reviewed as long after its end as the current period's so far)
+    young = coverage.provisional_names(con, filters.replace(start=cmp.current[0], end=cmp.current[1]), names)
+    latest = coverage.latest_order(con)
+    if young and latest is not None:
+        cutoff = latest - (cmp.current[1] - cmp.previous[1])
+        aged = metrics.compute(con, filters.replace(start=cmp.previous[0], end=cmp.previous[1]), "total", young,
+                               as_of=cutoff)
+        if not aged.empty:
+            out[1] = out[1].copy()
+            for n in young:
+                out[1][n] = aged.iloc[0][n]
     return cmp, out[0], out[1]
