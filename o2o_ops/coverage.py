@@ -41,7 +41,7 @@ from o2o_ops.kpis.catalog import KPIS, inputs_of
 from o2o_ops.kpis.measures import LATE_TABLES
 
 EVENT_TABLES = LATE_TABLES            # dated by an event after the order
-OWN_DATE_TABLES = frozenset({"costs"})
+OWN_DATE_TABLES = frozenset({"costs", "inspections", "events"})   # dated by their own day, not an order's
 STORE_COLUMNS = ("listed_rating", "listed_wait_minutes", "capacity_per_hour")
 
 # input -> words for "not provided: no ... imported"
@@ -54,6 +54,11 @@ WORDS = {
     "reviews.as_described": "as-described answers", "reviews.complaint_category": "complaint categories",
     "stores.listed_rating": "listed ratings", "stores.listed_wait_minutes": "promised waits",
     "stores.capacity_per_hour": "store capacities",
+    "orders.promised_at": "promised times", "orders.promised_wait_minutes": "promised waits per order",
+    "store_hours": "opening hours", "inspections": "inspections", "inspections.score": "inspection scores",
+    "inspections.violations_critical": "critical violation counts",
+    "inspections.violations_major": "violation counts", "inspections.violations_minor": "violation counts",
+    "events": "online funnel events",
 }
 
 
@@ -138,6 +143,9 @@ class Coverage:
         """Why ``item`` is not covered over start..end, in words; None when it is."""
         if self.spans is None:
             return None
+        if "|" in item:   # either input will do (a promised time or a promised wait)
+            gaps = [self.gap(alternative, start, end) for alternative in item.split("|")]
+            return None if any(g is None for g in gaps) else gaps[0]
         words = WORDS.get(item, item)
         table = item.split(".")[0]
         span = self.spans.get(item)

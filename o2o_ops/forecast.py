@@ -239,11 +239,12 @@ def capacity(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> 
     horizon = filters.replace(start=cut + dt.timedelta(days=1), end=cut + dt.timedelta(days=HORIZON_DAYS))
     params: dict = {}
     day_cte = metrics.capacity_calendar_cte(horizon, "store", params, name="cap_day")
-    hour_cte = metrics.capacity_calendar_cte(horizon, "store", params, hours_per_day="1", name="cap_hour")
-    sql = f"""WITH {day_cte}, {hour_cte}
+    # a day's capacity follows the store's opening hours (store_hours, else the setting); an open
+    # hour's capacity is the store's capacity_per_hour
+    sql = f"""WITH {day_cte}
     SELECT d.store_id, d.capacity_hours / CAST($days AS DOUBLE) AS capacity_per_day,
-           h.capacity_hours / CAST($days AS DOUBLE) AS capacity_per_hour
-    FROM cap_day d JOIN cap_hour h USING (store_id)"""
+           CAST(s.capacity_per_hour AS DOUBLE) AS capacity_per_hour
+    FROM cap_day d JOIN stores s USING (store_id)"""
     return db.run(con, sql, {**params, "days": HORIZON_DAYS})
 
 

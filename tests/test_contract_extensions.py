@@ -190,7 +190,11 @@ def test_orders_without_promises_are_not_provided(tmp_path):
     try:
         assert not symmetry.promises_provided(con)
         total = metrics.compute(con, WINDOW, "total", ["late_vs_promise_rate", "promises_due"]).iloc[0]
-        assert total["promises_due"] == 0 and pd.isna(total["late_vs_promise_rate"])   # undefined, not 0
+        # never given a promise: not provided (blank, with its reason), never 0
+        assert pd.isna(total["promises_due"]) and pd.isna(total["late_vs_promise_rate"])
+        notes = metrics.notes(con, metrics.compute(con, WINDOW, "total", ["promises_due"]), WINDOW, "total",
+                              ["promises_due"])[0]
+        assert notes["promises_due"] == "not provided: no promised times imported"
         assert symmetry.late_vs_promise_by_store(con, WINDOW).empty
     finally:
         con.close()

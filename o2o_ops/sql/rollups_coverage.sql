@@ -49,6 +49,22 @@ spans AS (
                      CAST(max(CASE WHEN complaint_category IS NOT NULL THEN posted_at END) AS DATE) FROM reviews
     UNION ALL SELECT 'refunds', 'refunds', count(*), CAST(min(refunded_at) AS DATE), CAST(max(refunded_at) AS DATE) FROM refunds
     UNION ALL SELECT 'costs', 'costs', count(*), min(date), max(date) FROM costs
+    UNION ALL SELECT 'orders.promised_at', 'orders', count(promised_at),
+                     CAST(min(CASE WHEN promised_at IS NOT NULL THEN ordered_at END) AS DATE),
+                     CAST(max(CASE WHEN promised_at IS NOT NULL THEN ordered_at END) AS DATE) FROM orders
+    UNION ALL SELECT 'orders.promised_wait_minutes', 'orders', count(promised_wait_minutes),
+                     CAST(min(CASE WHEN promised_wait_minutes IS NOT NULL THEN ordered_at END) AS DATE),
+                     CAST(max(CASE WHEN promised_wait_minutes IS NOT NULL THEN ordered_at END) AS DATE) FROM orders
+    UNION ALL SELECT 'store_hours', 'store_hours', count(*), CAST(NULL AS DATE), CAST(NULL AS DATE) FROM store_hours
+    UNION ALL SELECT 'inspections', 'inspections', count(*), min(inspected_on), max(inspected_on) FROM inspections
+    UNION ALL SELECT 'inspections.score', 'inspections', count(score),
+                     min(CASE WHEN score IS NOT NULL THEN inspected_on END),
+                     max(CASE WHEN score IS NOT NULL THEN inspected_on END) FROM inspections
+    UNION ALL SELECT 'inspections.violations_critical', 'inspections', count(violations_critical),
+                     min(CASE WHEN violations_critical IS NOT NULL THEN inspected_on END),
+                     max(CASE WHEN violations_critical IS NOT NULL THEN inspected_on END) FROM inspections
+    UNION ALL SELECT 'events', 'events', count(*), CAST(min(occurred_at) AS DATE), CAST(max(occurred_at) AS DATE)
+              FROM events
 )
 SELECT s.input, s.table_name, s.n_rows, s.first_date, s.last_date,
        coalesce(l.n_imports, 0) > 0 AS imported
