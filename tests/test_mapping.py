@@ -78,13 +78,25 @@ def test_coupon_log_imports_with_the_example_mapping(tmp_path):
     assert rows(wh, "SELECT count(*) FROM orders WHERE campaign_id = 'null' OR store_id = 'null'")[0][0] == 0
     # Redemption rate on paper: 3 used / 6 received.
     assert kpis(wh, ["redemption_rate"])["redemption_rate"].iloc[0] == pytest.approx(0.5)
+    # The online half: 3 clicks (rows 2, 5, 11) and the 6 coupons received, as events; each
+    # receipt is an order here. Redeemed within 15 days of a receipt (an order of that customer
+    # and coupon placed at or after it, then used): 1001's receipts of 2 and 3 May (its 3 May
+    # order used on the 10th: 8 and 7 days), 1003's coupon 3002 (2 days), 1004's 3003 (4 days);
+    # not 1002's 3002 nor 1003's 3003 -> 4 of 6.
+    assert rows(wh, "SELECT event_type, count(*) FROM events GROUP BY ALL ORDER BY 1") == [
+        ("click", 3), ("coupon_received", 6)]
+    funnel = kpis(wh, ["clicks", "coupons_received", "received_to_order_rate", "received_to_redeemed_rate"]).iloc[0]
+    assert (funnel["clicks"], funnel["coupons_received"]) == (3, 6)
+    assert funnel["received_to_order_rate"] == pytest.approx(1.0)
+    assert funnel["received_to_redeemed_rate"] == pytest.approx(4 / 6)
     # Re-importing the same export changes nothing.
     assert cli("import-dir", str(FIXTURES / "coupon"), "--mapping", str(EXAMPLES / "coupon_platform.toml"),
                "--warehouse", str(wh)) == 0
     assert rows(wh, "SELECT count(*) FROM orders")[0][0] == 6
 
 
-def test_review_site_listing_imports_from_ndjson(tmp_path):
+def test_review_site_listing_imports_from_ndjson(tmp_path, monkeypatch):
+    monkeypatch.setenv("O2O_MIN_REVIEWS", "1")   # a store's rating from its 1-3 reviews (default floor: 5)
     wh = tmp_path / "o2o.duckdb"
     ingest.import_dir(FIXTURES / "listing", mapping=EXAMPLES / "review_site.toml", warehouse=wh)
     stores = {r[0]: r[1:] for r in rows(wh, "SELECT store_id, category, listed_rating, lat, lon FROM stores")}
@@ -96,6 +108,18 @@ def test_review_site_listing_imports_from_ndjson(tmp_path):
     by_store = kpis(wh, ["avg_rating"], "store").set_index("store_id")["avg_rating"]
     assert by_store.to_dict() == pytest.approx({"b1": 4.0, "b2": 3.0, "b3": 1.0})
     assert rows(wh, "SELECT signup_date::VARCHAR FROM customers WHERE customer_id = 'u1'")[0][0] == "2021-03-01"
+    # The city's inspections, matched by name and city (case aside; Unknown Diner is not listed):
+    # Pasta Place pass then fail, Taco Spot pass, Nail Bar fail (score "null") -> 2 of 4 passed;
+    # violations 3 + 3 + 3 + 3 = 12 over 4; critical 0 + 1 + 0 + 2 = 3 over 4.
+    assert rows(wh, "SELECT store_id, count(*) FROM inspections GROUP BY ALL ORDER BY 1") == [
+        ("b1", 2), ("b2", 1), ("b3", 1)]
+    got = kpis(wh, ["inspection_pass_rate", "violations_per_inspection", "critical_violations_per_inspection"]).iloc[0]
+    assert got["inspection_pass_rate"] == pytest.approx(0.5)
+    assert got["violations_per_inspection"] == pytest.approx(3.0)
+    assert got["critical_violations_per_inspection"] == pytest.approx(0.75)
+    # high online rating, failed inspection: Pasta Place (listed 4.5) fails once of two
+    by_store = kpis(wh, ["inspection_pass_rate", "online_rating"], "store").set_index("store_id")
+    assert by_store.loc["b1", "inspection_pass_rate"] == pytest.approx(0.5) and by_store.loc["b1", "online_rating"] == 4.5
 
 
 def test_marketplace_export_imports_with_items_aggregated_and_sellers_located(tmp_path):
@@ -116,6 +140,10 @@ def test_marketplace_export_imports_with_items_aggregated_and_sellers_located(tm
     assert got["complaint_rate"] == pytest.approx(2 / 3)            # rv2, rv4 (1-2 stars) / 3 deliveries
     assert got["avg_rating"] == pytest.approx((5 + 1 + 4 + 2 + 3) / 5)
     assert got["revenue"] == pytest.approx(95 + 135.5 + 37 + 35)   # paid orders only
+    # The estimated delivery date is the promise. Due: delivered (o1, o2, o5) or past its date by
+    # the last order (o4's 25 Jan is not, o3 was cancelled); late: o2 (20 Jan against 12 Jan).
+    late = kpis(wh, ["promises_due", "late_vs_promise_rate"]).iloc[0]
+    assert late["promises_due"] == 3 and late["late_vs_promise_rate"] == pytest.approx(1 / 3)
 
 
 def test_without_null_markers_the_literal_null_is_a_false_complaint(tmp_path):
