@@ -364,15 +364,21 @@ def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False,
             con.close()
             os.replace(tmp, wh)
         except BaseException as exc:
-            if con is not None:
-                with contextlib.suppress(Exception):
-                    con.close()
-            tmp.unlink(missing_ok=True)
-            Path(str(tmp) + ".wal").unlink(missing_ok=True)
+            discard_copy(con, tmp)
             if isinstance(exc, OSError):
                 raise WarehouseError(f"Writing the warehouse {wh} failed ({exc.strerror or exc}); it is "
                                      f"unchanged. Check the free space and permissions of {wh.parent}.") from exc
             raise
+
+
+def discard_copy(con: duckdb.DuckDBPyConnection | None, tmp: Path) -> None:
+    """Close ``con`` (if open) and delete the unfinished copy ``tmp`` and its WAL: what a writer
+    does when anything goes wrong before the copy replaces the warehouse."""
+    if con is not None:
+        with contextlib.suppress(Exception):
+            con.close()
+    tmp.unlink(missing_ok=True)
+    Path(str(tmp) + ".wal").unlink(missing_ok=True)
 
 
 def is_stale(path: str | os.PathLike | None = None) -> bool:

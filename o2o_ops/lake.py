@@ -20,7 +20,6 @@ Spark writes). Three steps use it:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -54,6 +53,19 @@ def table_source(folder: Path, table: str) -> Path | None:
     if parts.is_dir() and any(parts.glob("*.parquet")):
         return parts
     return None
+
+
+#: The import log the coverage table reads (``sql/rollups_coverage.sql``: which tables an import
+#: named). ``export`` writes it beside the contract tables; a lake from another pipeline has none,
+#: and the build reads it as empty (a table with no rows then counts as not provided).
+IMPORT_LOG = "import_log"
+EMPTY_IMPORT_LOG = "SELECT CAST(NULL AS VARCHAR) AS table_name WHERE 1 = 0"
+
+
+def import_log_select(folder: Path) -> str:
+    """The SELECT that gives the lake's import log (empty when the lake has none)."""
+    return (f"SELECT * FROM {read_expr(folder, IMPORT_LOG)}" if table_source(folder, IMPORT_LOG) is not None
+            else EMPTY_IMPORT_LOG)
 
 
 def read_expr(folder: Path, table: str) -> str:
@@ -128,7 +140,7 @@ def export_contract(warehouse: str | os.PathLike | None, out: str | os.PathLike)
         raise LakeError(f"Cannot create the folder {out} ({exc.strerror}).") from None
     counts = {}
     try:
-        for table in db.CONTRACT_TABLES:
+        for table in (*db.CONTRACT_TABLES, IMPORT_LOG):
             tmp, final = out / f".{table}.parquet.tmp", out / f"{table}.parquet"
             con.execute(f"COPY (SELECT * FROM {table}) TO {_q(tmp)} (FORMAT parquet)")
             os.replace(tmp, final)
@@ -154,6 +166,7 @@ def build_duckdb(source: str | os.PathLike, out: str | os.PathLike,
     try:
         for table in db.CONTRACT_TABLES:
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM {read_expr(source, table)}")
+        con.execute(f"CREATE VIEW {IMPORT_LOG} AS {import_log_select(source)}")
         as_of = con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0]
         seconds = {}
         for step in portable.build_steps():
@@ -262,11 +275,7 @@ def assemble(source: str | os.PathLike, lake: str | os.PathLike, warehouse: str 
             con = None
             os.replace(tmp, wh)
         except BaseException as exc:
-            if con is not None:
-                with contextlib.suppress(Exception):
-                    con.close()
-            tmp.unlink(missing_ok=True)
-            Path(str(tmp) + ".wal").unlink(missing_ok=True)
+            db.discard_copy(con, tmp)
             if isinstance(exc, duckdb.Error):
                 raise LakeError(f"Assembling {wh} from {source} and {lake} failed: {str(exc).splitlines()[0]}. "
                                 f"The warehouse is unchanged.") from exc

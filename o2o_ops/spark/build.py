@@ -125,6 +125,10 @@ def build(source: str | os.PathLike, out: str | os.PathLike, *, master: str | No
     try:
         session_s = round(time.perf_counter() - started, 3)
         register_lake(spark, source, db.CONTRACT_TABLES)
+        if lake.table_source(source, lake.IMPORT_LOG) is not None:
+            register_lake(spark, source, (lake.IMPORT_LOG,))
+        else:   # what the coverage table reads; a lake from another pipeline has no import log
+            spark.sql(lake.EMPTY_IMPORT_LOG.replace("VARCHAR", "STRING")).createOrReplaceTempView(lake.IMPORT_LOG)
         as_of = spark.sql("SELECT CAST(max(ordered_at) AS STRING) FROM orders").collect()[0][0]
         seconds = {}
         for step in portable.build_steps():
