@@ -143,6 +143,7 @@ class Coverage:
         """Why ``item`` is not covered over start..end, in words; None when it is."""
         if self.spans is None:
             return None
+        start, end = _date(start), _date(end)   # callers pass dates or pandas Timestamps
         if "|" in item:   # either input will do (a promised time or a promised wait)
             gaps = [self.gap(alternative, start, end) for alternative in item.split("|")]
             return None if any(g is None for g in gaps) else gaps[0]
