@@ -47,6 +47,8 @@ def tiny(tmp_path_factory):
 def state_path(tmp_path, monkeypatch):
     path = tmp_path / "alerts.sqlite"
     monkeypatch.setenv("O2O_ALERTS_DB", str(path))
+    # the tiny warehouse's stores have 1-2 reviews each: rate them (the default floor is 5)
+    monkeypatch.setenv("O2O_MIN_REVIEWS", "1")
     monkeypatch.setenv("O2O_DELIVERY_ATTEMPTS", "4")
     monkeypatch.setenv("O2O_DELIVERY_BACKOFF_S", "1.5")
     monkeypatch.setenv("O2O_APP_URL", "https://o2o.example.com")

@@ -415,11 +415,11 @@ def test_cli_kpis_as_user_applies_the_scope(tiny, users, capsys):
     base = ["kpis", "--from", str(START), "--to", str(END), "--kpi", "orders", "--kpi", "revenue",
             "--format", "json", "--warehouse", str(tiny), "--users-file", str(users)]
     assert main(base + ["--as-user", "mgr"]) == 0
-    assert json.loads(capsys.readouterr().out) == [{"total": "all", "orders": 2, "revenue": 180.0}]
+    assert json.loads(capsys.readouterr().out) == [{"total": "all", "orders": 2, "revenue": 180.0, "not_shown": {}}]
     assert main(base + ["--as-user", "mgr", "--store", "S2"]) == 0      # a filter cannot widen it
     assert json.loads(capsys.readouterr().out) == []
     assert main(base + ["--as-user", "exec"]) == 0
-    assert json.loads(capsys.readouterr().out) == [{"total": "all", "orders": 5, "revenue": 640.0}]
+    assert json.loads(capsys.readouterr().out) == [{"total": "all", "orders": 5, "revenue": 640.0, "not_shown": {}}]
     assert main(base + ["--as-user", "nobody"]) == 2
     assert "No user named 'nobody'" in capsys.readouterr().err
 
