@@ -70,10 +70,14 @@ def campaign_kpi_sql(filters: Filters, grain: str, names: Sequence[str]) -> tupl
 
 def _campaign_kpis(con: duckdb.DuckDBPyConnection, filters: Filters, grain: str,
                    names: Sequence[str]) -> pd.DataFrame:
-    """Like :func:`metrics.compute` at the campaign or store grain, for campaign groups only."""
-    df = db.run(con, *campaign_kpi_sql(filters, grain, names))
+    """Like :func:`metrics.compute` at the campaign or store grain, for campaign groups only
+    (what the warehouse does not provide, or too few reviews rest on, withheld the same way)."""
+    names = list(names)
+    extra = ["reviews"] if "reviews" not in names and any(metrics.KPIS[n].evidence for n in names) else []
+    df = db.run(con, *campaign_kpi_sql(filters, grain, names + extra))
     if df.empty:
-        return df
+        return df.drop(columns=extra)
+    df = metrics.withhold(con, df, filters, grain, names).drop(columns=extra)
     if grain == "campaign":
         camps = db.run(con, "SELECT campaign_id, name AS campaign_name, kind AS campaign_kind_, channel AS campaign_channel, "
                             "start_date, end_date, budget, discount_rate FROM campaigns")

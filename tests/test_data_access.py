@@ -66,7 +66,7 @@ def test_a_store_manager_cannot_upload_or_import(warehouse: Path, users: Path):
     assert at.get("file_uploader") == []
     assert not [b for b in at.button if b.label == "Import"]
     assert "Importing data is for analysts and admins" in texts(at)
-    assert [t.label for t in at.tabs] == ["Your data", "Quality checks"]
+    assert [t.label for t in at.tabs] == ["Your data", "Quality checks", "Targets"]   # targets: read only
     # a click smuggled into the session (as a stale page would send) is dropped, nothing written
     at.session_state["data_import_requested"] = True
     at.run()
