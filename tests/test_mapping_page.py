@@ -40,14 +40,14 @@ def test_upload_a_log_with_a_staging_sql_mapping(tmp_path: Path):
         ("coupon_platform.toml", (EXAMPLES / "coupon_platform.toml").read_bytes(), "application/toml")).run()
     assert not at.exception
     shown = texts(at)
-    assert ("The mapping's staging SQL fills stores, campaigns, customers, orders, redemptions from "
+    assert ("The mapping's staging SQL fills stores, campaigns, customers, orders, redemptions, events from "
             "coupon_log.csv.") in shown
     assert not [s for s in at.selectbox if s.key.startswith("data_table_")]   # a source, not a table
     assert "No problems found: stores 3 rows, campaigns 3 rows, customers 4 rows, orders 6 rows, " \
-           "redemptions 3 rows. Ready to import." in shown
+           "redemptions 3 rows, events 9 rows. Ready to import." in shown
     [b for b in at.button if b.label == "Import"][0].click().run()
     assert not at.exception
-    assert "Imported 5 file(s): 19 rows added, 0 updated, 0 unchanged." in texts(at)
+    assert "Imported 6 file(s): 28 rows added, 0 updated, 0 unchanged." in texts(at)   # 9 events too
     assert _count(wh, "redemptions") == before + 3
     assert _count(wh, "orders WHERE campaign_id = '3001'") == 2
 
