@@ -142,7 +142,12 @@ def export_contract(warehouse: str | os.PathLike | None, out: str | os.PathLike)
     try:
         for table in (*db.CONTRACT_TABLES, IMPORT_LOG):
             tmp, final = out / f".{table}.parquet.tmp", out / f"{table}.parquet"
-            con.execute(f"COPY (SELECT * FROM {table}) TO {_q(tmp)} (FORMAT parquet)")
+            # Spark has no TIME type: times of day go to the lake as text 'HH:MM:SS' (the build SQL
+            # reads them from text on both engines; assemble casts them back)
+            columns = con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
+                                  f"WHERE table_name = '{table}' ORDER BY ordinal_position").fetchall()
+            select = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" if t == "TIME" else c for c, t in columns)
+            con.execute(f"COPY (SELECT {select} FROM {table}) TO {_q(tmp)} (FORMAT parquet)")
             os.replace(tmp, final)
             counts[table] = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     finally:

@@ -97,7 +97,7 @@ def test_map_page(warehouse):
     assert not at.exception
     spec = deck(at)
     layers = {layer["id"]: layer for layer in spec["layers"]}
-    assert set(layers) == {"stores", "redemptions", "attention", "city-labels"}
+    assert set(layers) == {"stores", "redemptions", "attention", "load-ahead", "city-labels"}
     assert {r["city"] for r in layers["city-labels"]["data"]} == {"Hangzhou", "Shanghai"}
     assert [r["store_id"] for r in layers["stores"]["data"]] == ["S1", "S2", "S3"]
     assert [r["store_id"] for r in layers["attention"]["data"]] == ["S1"]

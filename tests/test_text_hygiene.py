@@ -97,11 +97,13 @@ def test_store_names_stay_literal_on_the_map_when_selected(partial_warehouse):
 
 
 def test_campaign_names_stay_literal_on_the_campaign_drill(partial_warehouse):
-    at = open_page("pages/campaigns.py", partial_warehouse("fresh_week"), {"campaign": "k2", "compare": "javascript:x"})
+    at = open_page("pages/campaigns.py", partial_warehouse("fresh_week"),
+                   {"campaign": "k2", "side": "javascript:x"})
     assert not at.exception
     assert_literal(at)
     assert f"k2 · {EVIL_CAMPAIGN}" in [shown(h.value) for h in at.subheader]
-    assert any("Ignored compare “javascript:x” from the link" in shown(w.value) for w in at.warning)
+    # the side-by-side list (?side=, formerly ?compare=) refuses junk in words
+    assert any("Ignored side “javascript:x” from the link" in shown(w.value) for w in at.warning)
 
 
 def test_map_tooltip_values_go_out_as_text_for_the_chart_to_escape():

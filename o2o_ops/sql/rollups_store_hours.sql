@@ -9,10 +9,14 @@
 -- the weekday it opened (the hour-of-day view and daily totals are unchanged by that choice).
 CREATE OR REPLACE TABLE store_hour_open AS
 WITH spans AS (
+    -- times read from their text 'HH:MM[:SS]' (a TIME in DuckDB, text in the Spark lake: Spark
+    -- has no TIME type), so both engines read the same hours; zero-padded text compares as time
     SELECT store_id, iso_weekday,
-           CAST(hour(opens_at) AS DOUBLE) + CAST(minute(opens_at) AS DOUBLE) / 60 AS open_h,
-           CAST(hour(closes_at) AS DOUBLE) + CAST(minute(closes_at) AS DOUBLE) / 60
-               + CASE WHEN closes_at <= opens_at THEN 24 ELSE 0 END AS close_h
+           CAST(substr(CAST(opens_at AS VARCHAR), 1, 2) AS DOUBLE)
+               + CAST(substr(CAST(opens_at AS VARCHAR), 4, 2) AS DOUBLE) / 60 AS open_h,
+           CAST(substr(CAST(closes_at AS VARCHAR), 1, 2) AS DOUBLE)
+               + CAST(substr(CAST(closes_at AS VARCHAR), 4, 2) AS DOUBLE) / 60
+               + CASE WHEN CAST(closes_at AS VARCHAR) <= CAST(opens_at AS VARCHAR) THEN 24 ELSE 0 END AS close_h
     FROM store_hours
 ),
 weekdays AS (SELECT * FROM (VALUES (1), (2), (3), (4), (5), (6), (7)) t(iso_weekday)),
