@@ -293,7 +293,7 @@ _add("attention", {
     "described": ("only {share}% say it was as described", "只有 {share}% 认为与描述相符"),
     "fell": ("symmetry index fell {drop} points in {weeks} weeks ({before} → {now})",
              "一致性指数 {weeks} 周内下降 {drop} 分（{before} → {now}）"),
-    "separator": ("; ", "；"),
+    "separator": ("; ", "，"),
 })
 
 _add("targets", {
@@ -333,21 +333,21 @@ _add("weekly", {
     "provisional_compared": ("; {labels} are compared with {previous} as it stood at the same age (equal age), not "
                              "with its final values",
                              "；{labels}与 {previous} 在相同时长时的数值对比（同龄对比），而非其最终值"),
-    "improvement": ("an improvement", "是改善"),
-    "deterioration": ("a deterioration", "是恶化"),
+    "improvement": ("an improvement", "属于改善"),
+    "deterioration": ("a deterioration", "属于恶化"),
     "neutral": ("neither good nor bad in itself", "本身无所谓好坏"),
     "biggest_move": ("The biggest move against its usual week-to-week swing was {label}: {before} → {after} "
                      "({change}), {verdict}.",
                      "相对平时的周波动，变化最大的是{label}：{before} → {after}（{change}），{verdict}。"),
-    "moved_most": (" It moved most {drivers}.", "变化主要来自{drivers}。"),
+    "moved_most": (" It moved most {drivers}.", "变化最大的是：{drivers}。"),
     "also_worse": ("Also worse than {previous}: {items}.", "比 {previous} 变差的还有：{items}。"),
     "better": ("Better than {previous}: {items}.", "比 {previous} 变好的有：{items}。"),
     "moved_item": ("{label} ({change})", "{label}（{change}）"),
     "dim_city": ("city", "城市"),
     "dim_category": ("category", "品类"),
     "dim_store": ("store", "门店"),
-    "driver_share": ("by {dim}, {who} ({change}, {share} of the change)", "按{dim}看是 {who}（{change}，占变化的 {share}）"),
-    "driver_move": ("by {dim}, {who} ({before} → {after})", "按{dim}看是 {who}（{before} → {after}）"),
+    "driver_share": ("by {dim}, {who} ({change}, {share} of the change)", "{dim} {who}（{change}，占变化的 {share}）"),
+    "driver_move": ("by {dim}, {who} ({before} → {after})", "{dim} {who}（{before} → {after}）"),
     "list_separator": (", ", "、"),
     "list_and": (" and ", "和"),
     "no_attention": ("No store needs attention this week.", "本周没有需要关注的门店。"),
@@ -372,14 +372,14 @@ _add("anomaly", {
     "share_of": ("{share}% of ", "{share}%"),
     "orders": ("{value} orders, {size}the {expected} expected", "{value} 笔订单，为预期 {expected} 笔的 {size}"),
     "refund_rate": ("refund rate {value}% against {expected}% expected", "退款率 {value}%，预期 {expected}%"),
-    "other": ("{label} {value} {unit} against {expected} expected", "{label} {value}（{unit}），预期 {expected}"),
+    "other": ("{label} {value} {unit} against {expected} expected", "{label} {value} {unit}，预期 {expected}"),
     "better": (" — better than usual", " —— 好于平常"),
     "worse": (" — worse than usual", " —— 差于平常"),
     "above": ("above", "高于"),
     "below": ("below", "低于"),
     "reason": ("{store} in {week}: {what} for this store in this week (its own trend and its category's week taken "
                "into account; {z} spreads {side}){judgement}.",
-               "{store} 在 {week}：{what}（已考虑其自身趋势和品类当周情况；{side}预期 {z} 个标准差）{judgement}。"),
+               "{store} 在 {week}：{what}（已考虑其自身趋势和品类当周情况；{side}预期 {z} 个典型波动幅度）{judgement}。"),
 })
 
 _add("overview", {
