@@ -302,3 +302,11 @@ def test_the_report_command_writes_chinese(tmp_path):
     assert main(["report", "--warehouse", str(warehouse), "--week", "2026-W45", "--lang", "zh", "--out", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
     assert '<html lang="zh-Hans">' in page and "2026-W45（11月2日 – 2026年11月8日）" in page
+
+
+def test_target_attainment_in_chinese():
+    from o2o_ops import targets
+    assert targets.words("refund_rate", 0.042, 0.043) == "102% of the 4.3% target (met)"
+    assert targets.words("refund_rate", 0.042, 0.043, "zh") == "为目标 4.3% 的 102%（达成）"
+    assert targets.words("orders", 1237, 1608, "zh") == "为目标 1,608 的 77%（未达成）"
+    assert targets.words("revenue", 576_000, 600_000, "zh") == "为目标 ¥60万 的 96%（未达成）"

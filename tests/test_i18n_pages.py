@@ -115,7 +115,21 @@ def visible_texts(at) -> list[str]:
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    return build_tiny(tmp_path_factory.mktemp("i18n") / "tiny.duckdb")
+    """The tiny warehouse with business targets for November (the cards' goal captions and the
+    summary's target sentence are words too)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from o2o_ops import targets
+
+    path = build_tiny(tmp_path_factory.mktemp("i18n") / "tiny.duckdb")
+    nov = dt.date(2026, 11, 1)
+    rows = pd.DataFrame([("orders", "business", None, nov, 30.0), ("refund_rate", "business", None, nov, 0.2),
+                         ("revenue", "business", None, nov, 3000.0), ("avg_rating", "business", None, nov, 4.0)],
+                        columns=targets.COLUMNS)
+    assert targets.save(rows, allowed=True, warehouse=path) == 4
+    return path
 
 
 @pytest.fixture(params=["5", "1"], ids=["floor5", "floor1"])
@@ -146,6 +160,9 @@ def test_overview_in_chinese_shows_chinese_numbers_and_summary(warehouse):
     assert at.title[0].value == "每周概览"
     summary = "\n".join(shown(m.value) for m in at.markdown)
     assert "2026-W45（11月2日 – 2026年11月8日） 共有 4 笔订单" in summary
+    assert "全公司在 2026-W45 的目标：" in summary
+    goals = [shown(c.value) for c in at.caption if "🎯" in c.value]
+    assert goals and all("目标" in g for g in goals), goals
 
 
 def test_the_language_is_kept_in_the_url_and_switched_back(warehouse):

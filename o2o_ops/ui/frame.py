@@ -562,7 +562,7 @@ def target_notes(filters: Filters, values: pd.Series | dict, names: Sequence[str
     if start is None or end is None:
         return {}
     pairs = tuple((n, None if units.is_missing(values.get(n)) else float(values.get(n))) for n in names)
-    table_ = _attainment(filters, start, end, pairs, tuple(names))
+    table_ = _attainment(filters, start, end, pairs, tuple(names), language())
     return dict(zip(table_["kpi"], table_["text"]))
 
 
