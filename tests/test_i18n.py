@@ -310,3 +310,11 @@ def test_target_attainment_in_chinese():
     assert targets.words("refund_rate", 0.042, 0.043, "zh") == "为目标 4.3% 的 102%（达成）"
     assert targets.words("orders", 1237, 1608, "zh") == "为目标 1,608 的 77%（未达成）"
     assert targets.words("revenue", 576_000, 600_000, "zh") == "为目标 ¥60万 的 96%（未达成）"
+
+
+def test_date_axes_read_in_chinese():
+    import pandas as pd
+    from o2o_ops.charts import kpi_line
+    weekly = pd.DataFrame({"week_start": pd.to_datetime(["2026-11-02", "2026-11-09"]), "refund_rate": [0.1, 0.2]})
+    assert kpi_line(weekly, "week_start", "refund_rate").layout.xaxis.tickformat is None     # English: plotly's months
+    assert figures.localise(kpi_line(weekly, "week_start", "refund_rate"), "zh").layout.xaxis.tickformat == "%-m月%-d日"

@@ -86,6 +86,27 @@ def _values(values: Any, lang: str) -> Any:
     return [text(v, lang) for v in items]
 
 
+def _is_dates(values: Any) -> bool:
+    """Whether an axis' values are dates (plotly would write "Sep 2026" under them)."""
+    import datetime as dt
+
+    import numpy as np
+
+    if values is None or isinstance(values, str):
+        return False
+    try:
+        first = next((v for v in values if v is not None), None)
+    except TypeError:
+        return False
+    if isinstance(values, np.ndarray) and np.issubdtype(values.dtype, np.datetime64):
+        return True
+    return isinstance(first, (dt.date, np.datetime64))
+
+
+#: d3 format of a date axis' ticks in Chinese (plotly's own English month names otherwise)
+DATE_TICKS_ZH = "%-m月%-d日"
+
+
 def localise(fig: go.Figure, lang: str) -> go.Figure:
     """``fig`` with its words in ``lang`` (the same figure object, changed in place; English:
     untouched)."""
@@ -102,6 +123,11 @@ def localise(fig: go.Figure, lang: str) -> go.Figure:
     for note in layout.annotations or ():
         note.text = text(note.text, lang)
     for trace in fig.data:
+        if _is_dates(getattr(trace, "x", None)):
+            name = "xaxis" + (getattr(trace, "xaxis", None) or "x")[1:]
+            axis = getattr(layout, name, None)
+            if axis is not None and not axis.tickformat:
+                axis.tickformat = DATE_TICKS_ZH
         if getattr(trace, "name", None):
             trace.name = text(trace.name, lang)
         for axis in ("x", "y"):
