@@ -57,25 +57,27 @@ def _init_state(key: str, param: str, options: list, *, multi: bool = False) -> 
 
 
 def _set_url(param: str, value) -> None:
-    if value in (None, [], ""):
-        if param in st.query_params:
-            del st.query_params[param]
-    elif st.query_params.get_all(param) != ([str(v) for v in value] if isinstance(value, list) else [str(value)]):
-        st.query_params[param] = value
+    frame.set_param(param, value)
 
 
 def _reset_store() -> None:
     st.session_state.pop("cmp_store", None)
     st.session_state.pop("cmp_page", None)
     for param in ("cstore", "page_no"):
-        if param in st.query_params:
-            del st.query_params[param]
+        _set_url(param, None)
 
 
 def _reset_page() -> None:
     st.session_state.pop("cmp_page", None)
-    if "page_no" in st.query_params:
-        del st.query_params["page_no"]
+    _set_url("page_no", None)
+
+
+def _pick(picked: dict | None, key: str, column: str, reset) -> None:
+    """A row ticked in a table above the drill's selectbox ``key``: the selectbox takes its
+    ``column`` (set before the selectbox exists, so it follows), the deeper steps reset."""
+    if picked and st.session_state.get(key) != picked[column]:
+        reset()
+        st.session_state[key] = picked[column]
 
 
 def lift_panel(detail: dict) -> None:
@@ -165,8 +167,11 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
 
     st.markdown("**Its stores**, ranked by the campaign's orders")
     stores = campaign_stores(filters, campaign_id)
-    st.dataframe(stores, hide_index=True, column_config=frame.kpi_column_config(campaigns.STORE_KPIS),
-                 placeholder=text.MISSING)
+    picked = frame.table(stores, "campaigns", filters, key=f"stores-{campaign_id}",
+                         column_config=frame.kpi_column_config(campaigns.STORE_KPIS),
+                         on_pick=True, pick_key=st.session_state.get("cmp_store"))
+    _pick(picked, "cmp_store", "store_id", _reset_page)
+    st.caption("Tick a store's row to see its orders for this campaign.")
 
     st.markdown("**New customers** whose first order came through this campaign, and how many ordered again")
     returns = new_customer_return(filters, campaign_id)
@@ -217,9 +222,11 @@ def page() -> None:
         frame.empty_state(filters, "campaign orders")
         return
     st.subheader("All campaigns")
-    frame.table(table.drop(columns=["verdict"]), "campaigns", filters, key="campaign-table",
-                column_config={**frame.kpi_column_config(campaigns.TABLE_KPIS), **LIFT_CONFIG})
-    st.caption(f"{len(table):,} campaigns with orders under these filters. Lift compares each campaign's "
+    picked = frame.table(table.drop(columns=["verdict"]), "campaigns", filters, key="campaign-table",
+                         column_config={**frame.kpi_column_config(campaigns.TABLE_KPIS), **LIFT_CONFIG},
+                         on_pick=True, pick_key=st.session_state.get("cmp_campaign"))
+    _pick(picked, "cmp_campaign", "campaign_id", _reset_store)
+    st.caption(f"{len(table):,} campaigns with orders under these filters; tick a row to drill into one. Lift compares each campaign's "
                f"stores, from the {lift.BASELINE_MIN_DAYS // 7}+ weeks before it to its own weeks, with stores "
                f"without a campaign in the same city and category; '{lift.TOO_THIN}' = under "
                f"{lift.MIN_BASELINE_WEEKS} baseline weeks or {lift.MIN_BASELINE_ORDERS} orders, or under "

@@ -1,37 +1,51 @@
-"""Store activity map: stores coloured by a KPI, redemption activity, the attention list.
+"""Store activity map: cities or stores coloured by a KPI, redemption density, the attention list.
 
-Selecting stores on the map (click, or shift-drag for a box) puts them into the shared store
-filter, so every other page, and the URL, narrows to them. The map itself ignores the store
-filter, so the rest of the stores stay there to change the selection. Stores without
-coordinates are listed under the map, not drawn.
+Zoomed out (several cities) the map shows one bubble per city; click one to narrow every page to
+that city, where the map shows its stores with their names and districts. Selecting stores
+(click, or shift-drag for a box) puts them into the shared store filter, so every other page, and
+the URL, narrows to them. The map itself ignores the store filter, so the rest of the stores stay
+there to change the selection. Stores without coordinates are listed under the map, not drawn.
 """
 
 import streamlit as st
 
-from o2o_ops import forecast, maps, metrics, symmetry, text
+from o2o_ops import config, forecast, maps, metrics, symmetry, text
 from o2o_ops.ui import warehouse, frame
 
 map_stores = warehouse.cached(symmetry.map_stores)
+map_cities = warehouse.cached(symmetry.map_cities)
+attention_week = warehouse.cached(symmetry.attention_week)
 redemption_bins = warehouse.cached(symmetry.redemption_bins)
 store_risk = warehouse.cached(forecast.store_risk)
 MAP_KEY = "store_map"
+LEVEL_NAMES = {"auto": "Auto", "cities": "Cities", "stores": "Stores"}
 
 
 def _select_from_map() -> None:
-    """on_select callback: runs before the script, so the sidebar store filter can still be set."""
-    selected = maps.selected_store_ids(st.session_state.get(MAP_KEY))
-    st.session_state["flt_store"] = selected
+    """on_select callback: runs before the script, so the sidebar filters can still be set. A city
+    bubble narrows to that city (its stores then show); stores go into the store filter."""
+    selection = st.session_state.get(MAP_KEY)
+    cities = maps.selected_cities(selection)
+    if cities:
+        st.session_state["flt_city"] = cities
+        st.session_state["flt_store"] = []
+        return
+    st.session_state["flt_store"] = maps.selected_store_ids(selection)
 
 
 def page() -> None:
     filters = frame.current_filters()
-    frame.header("Store map", filters, note="no basemap needed: works offline")
-    c1, c2 = st.columns([2, 3])
+    tiles = config.get("O2O_MAP_TILES")
+    frame.header("Store map", filters, note=None if tiles.strip() else "no basemap needed: works offline")
+    c1, c2, c3 = st.columns([2, 3, 2])
     kpi = c1.selectbox("Colour stores by", symmetry.MAP_KPIS, key="map_kpi",
                        format_func=lambda name: metrics.KPIS[name].label)
     shown = c2.pills("Layers", ["Stores", "Redemption activity", "Attention list", "Load ahead"],
                      selection_mode="multi", key="map_layers",
                      default=["Stores", "Redemption activity", "Attention list", "Load ahead"])
+    choice = c3.segmented_control("Show", list(maps.LEVELS), key="map_level", default="auto",
+                                  format_func=LEVEL_NAMES.get,
+                                  help="Auto: cities when the map spans several, stores within one city.") or "auto"
     area = filters.replace(stores=())
     stores = map_stores(area, kpis=(kpi,))   # only the KPI the map colours by
     if stores.empty:
@@ -44,36 +58,61 @@ def page() -> None:
                         f"stores file to see the map."), icon="🗺️")
         unplaced_list(unplaced, filters)
         return
+    level = maps.level_for(choice, stores, city_filter=bool(filters.cities))
     layers = []
+    try:
+        basemap = maps.basemap_layer(tiles)
+    except ValueError as exc:   # a setting the operator got wrong: say so, draw without tiles
+        st.warning(str(exc) + " The map is drawn without a basemap (setting O2O_MAP_TILES).", icon="🗺️")
+        basemap = None
+    if basemap is not None:
+        layers.append(basemap)
     if "Redemption activity" in shown:
-        layers.append(maps.redemption_hex_layer(redemption_bins(area, maps.cell_degrees(stores))))
-    if "Stores" in shown:
-        layers.append(maps.store_points_layer(stores, kpi))
-    if "Attention list" in shown:
-        layers.append(maps.attention_layer(stores, kpi))
+        layers.append(maps.redemption_density_layer(redemption_bins(area, maps.cell_degrees(stores))))
     risky: list[str] = []
-    if "Load ahead" in shown:
-        risk = store_risk(area.replace(start=None, end=None))
-        risky = risk.loc[risk["at_risk"].astype(bool), "store_id"].tolist() if not risk.empty else []
-        layers.append(maps.load_ahead_layer(stores, risky, kpi))
-    if layers:
-        layers.append(maps.city_labels_layer(stores))
-    if not layers:
-        st.info("Switch on at least one layer above.", icon="🗺️")
-        return
+    scale = maps.kpi_range(stores, kpi)          # the legend: what the colours span
+    if level == "cities":
+        cities = maps.city_points(stores, map_cities(area, kpi), kpi)
+        scale = maps.kpi_range(cities.rename(columns={"kpi_value": kpi}), kpi)
+        layers += [maps.city_layer(cities, kpi),
+                   maps.labels_layer(cities, text_column="city", size=14, offset=-40)]
+    else:
+        if "Stores" in shown:
+            layers.append(maps.store_points_layer(stores, kpi))
+        if "Attention list" in shown:
+            layers.append(maps.attention_layer(stores, kpi))
+        if "Load ahead" in shown:
+            risk = store_risk(area.replace(start=None, end=None))
+            risky = risk.loc[risk["at_risk"].astype(bool), "store_id"].tolist() if not risk.empty else []
+            layers.append(maps.load_ahead_layer(stores, risky, kpi))
+        layers += [maps.labels_layer(maps.district_points(stores), text_column="district",
+                                     layer_id=maps.DISTRICT_LABELS_LAYER, size=15, offset=0, color=(71, 85, 105, 255)),
+                   maps.city_labels_layer(stores), maps.labels_layer(stores, text_column="store_name")]
     st.pydeck_chart(maps.build_deck(layers, maps.view_for(stores), kpi), height=maps.MAP_HEIGHT,
                     on_select=_select_from_map, selection_mode="multi-object", key=MAP_KEY,
                     alt=f"Map of {len(stores)} stores coloured by {metrics.KPIS[kpi].label}")
-    st.html(maps.legend_html(kpi, *(maps.kpi_range(stores, kpi) or (None, None))))
+    if basemap is not None:
+        st.caption(text.md(maps.basemap_credit(tiles, config.get("O2O_MAP_TILES_ATTRIBUTION"))))
+    st.html(maps.legend_html(kpi, *(scale or (None, None))))
     placed = maps.located(stores)
     flagged = int(placed["on_attention"].sum())
+    week = attention_week(area)
+    judged = f" in {week[0]:%-d %b} – {week[1]:%-d %b %Y}" if week else ""
     blank = int(placed[kpi].isna().sum()) if kpi in placed else 0
     why = ("too few reviews or not provided" if metrics.KPIS[kpi].evidence else "not provided or undefined")
-    ahead = (f" · {len(risky)} forecast over capacity in the next {forecast.HORIZON_DAYS} days (orange ring)"
-             if "Load ahead" in shown else "")
-    st.caption(f"{len(placed):,} store{'' if len(placed) == 1 else 's'} · {flagged} on the attention list (red ring){ahead} · hexagons = redemptions "
-               + (f"· {blank:,} grey: no {metrics.KPIS[kpi].label.lower()} ({why}), left out of the colour scale " if blank else "")
-               + "· click a store, or shift-drag a box, to filter every page to the selection")
+    if level == "cities":
+        st.caption(f"{placed['store_city'].nunique():,} cities, {len(placed):,} stores · bubble size = orders, colour = "
+                   f"the city's {metrics.KPIS[kpi].label.lower()} · red outline: {flagged} store"
+                   f"{'' if flagged == 1 else 's'} need attention now (the attention rule{judged}) · "
+                   f"click a city for its stores")
+    else:
+        ahead = (f" · {len(risky)} forecast over capacity in the next {forecast.HORIZON_DAYS} days (orange ring)"
+                 if "Load ahead" in shown else "")
+        st.caption(f"{len(placed):,} store{'' if len(placed) == 1 else 's'} · {flagged} need attention now (red ring: "
+                   f"the attention rule{judged}){ahead} · glow = redemptions "
+                   + (f"· {blank:,} grey: no {metrics.KPIS[kpi].label.lower()} ({why}), left out of the colour scale "
+                      if blank else "")
+                   + "· click a store, or shift-drag a box, to filter every page to the selection")
     if filters.stores:
         names = dict(zip(stores["store_id"], stores["store_name"]))
         st.markdown("**Selected:** " + text.md(", ".join(f"{names.get(s, s)} ({s})" for s in filters.stores)))

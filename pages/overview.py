@@ -36,7 +36,7 @@ pick, download = st.columns([3, 1], vertical_alignment="bottom")
 iso = pick.selectbox("Week", list(by_iso), key="ov_week", format_func=lambda i: by_iso[i].label,
                      help="ISO weeks, Monday to Sunday. The default is the last complete week in the data.")
 week = by_iso[iso]
-st.query_params["week"] = week.iso
+frame.set_param("week", week.iso)
 
 ov = frame.guard(lambda: week_overview(filters, week))
 if ov is None:
@@ -88,7 +88,7 @@ anomaly_marks.show_list(flagged, trend_scope, "overview", WATCHED)
 st.subheader("Best and worst stores of the week")
 st.caption(f"Only stores with at least {ov.min_reviews} reviews of orders placed in the week are ranked"
            + (f" ({ov.left_out:,} store{' was' if ov.left_out == 1 else 's were'} left out)" if ov.left_out else "")
-           + ". Open a store's symmetry view from the last column.")
+           + ". Tick a row (or use its Open link) for the store's symmetry view of this week.")
 store_config = {
     "store_id": "Store", "store_name": "Name", "store_city": "City", "store_category": "Category",
     "listed_rating": st.column_config.NumberColumn("Listed rating", format="%.1f ★"), "reason": "Why",
@@ -100,10 +100,16 @@ for tab, by in zip(st.tabs([f"By {metrics.KPIS[b].label.lower()}" for b in weekl
         best, worst = st.columns(2)
         with best:
             st.markdown(f"**Best 5 by {metrics.KPIS[by].label.lower()}**")
-            frame.table(ov.best[by], "overview", ov.week.filters(filters), key=f"best_{by}", column_config=store_config)
+            picked = frame.table(ov.best[by], "overview", ov.week.filters(filters), key=f"best_{by}",
+                                 column_config=store_config, on_pick=True)
+            if picked:
+                frame.drill_to("pages/symmetry.py", weekly.store_view_params(picked["store_id"], week))
         with worst:
             st.markdown(f"**Worst 5 by {metrics.KPIS[by].label.lower()}**")
-            frame.table(ov.worst[by], "overview", ov.week.filters(filters), key=f"worst_{by}", column_config=store_config)
+            picked = frame.table(ov.worst[by], "overview", ov.week.filters(filters), key=f"worst_{by}",
+                                 column_config=store_config, on_pick=True)
+            if picked:
+                frame.drill_to("pages/symmetry.py", weekly.store_view_params(picked["store_id"], week))
 
 st.subheader("Symmetry attention list")
 st.caption(f"Stores whose online promise ran ahead of the offline experience this week. {ov.rule.describe()} "
@@ -111,4 +117,11 @@ st.caption(f"Stores whose online promise ran ahead of the offline experience thi
 if ov.attention.empty:
     st.success("No store needs attention this week.", icon="✅")
 else:
-    frame.table(ov.attention, "overview", ov.week.filters(filters), key="attention", column_config=store_config)
+    with st.container(key="phone-only-attention"):   # a phone: one line per store, no grid to scroll sideways
+        st.markdown("\n".join(f"- **[{text.md(r.store_name)}]({r.view})** ({text.md(r.store_city)}) — {text.md(r.reason)}"
+                               for r in ov.attention.itertuples()))
+    with st.container(key="wide-only-attention"):
+        picked = frame.table(ov.attention, "overview", ov.week.filters(filters), key="attention",
+                             column_config=store_config, on_pick=True)
+    if picked:
+        frame.drill_to("pages/symmetry.py", weekly.store_view_params(picked["store_id"], week))

@@ -42,8 +42,10 @@ def page() -> None:
     with st.expander("How the symmetry index is scored"):
         st.markdown(metrics.SYMMETRY_DOC)
 
-    linked = "store" in st.query_params and len(filters.stores) == 1
-    tabs = st.tabs(["Stores", "Attention list", "Deal customers", DRILL], default=DRILL if linked else None)
+    linked = len(filters.stores) == 1   # a link, a clicked row or the sidebar names one store: its view
+    # stateful tabs follow a changed default: a store picked (or Back to none) opens the right tab
+    tabs = st.tabs(["Stores", "Attention list", "Deal customers", DRILL], default=DRILL if linked else None,
+                   key="sym_tabs", on_change="rerun")
     with tabs[0]:
         stores_tab(stores, filters)
         promise_section(filters)
@@ -57,7 +59,8 @@ def page() -> None:
 
 
 def stores_tab(stores, filters) -> None:
-    st.plotly_chart(charts.listed_vs_actual(stores), key="sym_scatter")
+    st.plotly_chart(charts.listed_vs_actual(stores), key="sym_scatter", on_select=_pick_point,
+                    selection_mode="points")
     config = frame.kpi_column_config(TABLE_COLUMNS) | {
         "store_id": "Store", "store_name": "Name", "store_city": "City", "store_category": "Category",
         "listed_rating": st.column_config.NumberColumn("Listed rating", format="%.1f ★",
@@ -73,7 +76,23 @@ def stores_tab(stores, filters) -> None:
     st.caption(text.md(f"One row per store, worst symmetry first · {filters.describe()}")
                + (f" · {thin:,} store{'' if thin == 1 else 's'} with fewer than {floor} reviews show no rating or "
                   f"index (too little evidence) and come last" if thin else ""))
-    frame.table(stores[TABLE_COLUMNS], "symmetry", filters, key="stores", column_config=config)
+    frame.table(stores[TABLE_COLUMNS], "symmetry", filters, key="stores", column_config=config,
+                on_pick=_pick_store, pick_key=",".join(filters.stores))
+    st.caption("Tick a store's row, or click its marker in the chart, for its own view (the Store drill tab); "
+               "the browser's Back returns here.")
+
+
+def _pick_store(row: dict) -> None:
+    """A store row clicked: the store filter becomes that store (before the sidebar runs), which
+    opens its drill and puts ``?store=`` in the URL, one history entry."""
+    st.session_state["flt_store"] = [row["store_id"]]
+
+
+def _pick_point(*_args) -> None:
+    """A store's marker clicked in the listed-vs-actual chart: its own view, as a ticked row."""
+    store_id = charts.picked_store(st.session_state.get("sym_scatter"))
+    if store_id:
+        st.session_state["flt_store"] = [store_id]
 
 
 def promise_section(filters) -> None:
@@ -149,7 +168,8 @@ def attention_tab(filters) -> None:
         "index_recent": st.column_config.NumberColumn("Index, last 4 weeks", format="%.0f"),
         "index_drop": st.column_config.NumberColumn("Fall (points)", format="%.0f"),
     }
-    frame.table(flagged[cols], "symmetry", filters, key="attention", column_config=config)
+    frame.table(flagged[cols], "symmetry", filters, key="attention", column_config=config,
+                on_pick=_pick_store, pick_key=",".join(filters.stores))
 
 
 def deal_tab(filters) -> None:
