@@ -27,8 +27,12 @@ def tick_row(page, key: str, row: int = 0) -> None:
     page.mouse.click(box["x"] + 18, box["y"] + ROW_PX * (row + 1) + ROW_PX / 2)
 
 
-def settle(page) -> None:
+def settle(page, *params: str) -> None:
+    """Wait for the run to finish: the app rendered, and the URL it writes at the end of the run
+    carries ``params`` (the sidebar always writes ``from``)."""
     wait_for_app(page)
+    for name in ("from", *params):
+        page.wait_for_function(f"() => new URLSearchParams(location.search).has('{name}')", timeout=90_000)
     page.wait_for_timeout(700)
 
 
@@ -79,7 +83,7 @@ def test_campaign_row_drills_and_back_forward_move_through_it(app_url, page):
 
 def test_overview_row_opens_the_store_view_of_that_week_and_back_returns(app_url, page):
     page.goto(f"{app_url}/")
-    settle(page)
+    settle(page, "week")
     week = query(page)["week"][0]
     tick_row(page, "pick_worst_symmetry_index_")
     page.wait_for_function("() => location.pathname.endsWith('/symmetry')", timeout=60_000)

@@ -46,7 +46,9 @@ def _canvas_box(page) -> dict:
 
 
 def _filters(page, **extra) -> Filters:
-    query = parse_qs(urlparse(page.url).query)          # the sidebar writes its dates into the URL
+    # the run writes the sidebar's dates into the URL as it ends
+    page.wait_for_function("() => new URLSearchParams(location.search).has('from')", timeout=90_000)
+    query = parse_qs(urlparse(page.url).query)
     return Filters(start=dt.date.fromisoformat(query["from"][0]), end=dt.date.fromisoformat(query["to"][0]), **extra)
 
 
