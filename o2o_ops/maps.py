@@ -9,8 +9,8 @@ template; :func:`basemap_layer`).
 The map reads at two levels (:func:`level_for`): **cities** when it spans several cities (one
 bubble per city, its KPI computed for the whole city, labelled with its stores and how many need
 attention), **stores** when it shows one city (a city filter, or the level control): each store
-with its name, district names behind them, labels thinned by deck.gl's collision filter so they
-never overlap (the busiest store keeps its label). Redemption density is a heatmap whose radius is
+with its name, district names behind them, labels thinned so they never overlap at the initial
+view or closer (the busiest store keeps its label: :func:`place_labels`). Redemption density is a heatmap whose radius is
 in pixels, readable at any zoom. Frames come from :func:`o2o_ops.symmetry.map_stores` (one row per store,
 already aggregated in DuckDB). Stores without coordinates are left off every layer
 (:func:`located` / :func:`unlocated`: the page lists them apart). The tooltip is an HTML template;
@@ -52,7 +52,6 @@ HEAT_RADIUS_PX = 40
 MAP_HEIGHT = 560
 # a TextLayer draws only the characters of its atlas: "auto" builds it from the labels (Chinese too)
 _AUTO_CHARACTERS = "'auto'"
-_COLLISION = [{"@@type": "CollisionFilterExtension"}]
 
 
 def _lerp(a: Sequence[int], b: Sequence[int], t: float) -> list[int]:
@@ -264,13 +263,11 @@ def city_labels_layer(df: pd.DataFrame) -> pdk.Layer:
     else:
         labels = (located(df).groupby("store_city", as_index=False)[["lat", "lon"]].mean()
                   .rename(columns={"store_city": "city"}))
-    # in the collision filter's group with the store and district labels, above them all
     return pdk.Layer(
         "TextLayer", labels, id="city-labels", get_position=["lon", "lat"], get_text="city",
         get_size=16, get_color=[15, 23, 42, 255], get_alignment_baseline="'bottom'",
         get_pixel_offset=[0, -26], background=True, get_background_color=[255, 255, 255, 230],
         background_padding=[4, 2], pickable=False, character_set=_AUTO_CHARACTERS,
-        extensions=_COLLISION, collision_enabled=True, get_collision_priority=1000,
     )
 
 
@@ -351,12 +348,43 @@ def city_layer(cities: pd.DataFrame, kpi: str) -> pdk.Layer:
     )
 
 
+def _pixel_xy(lat: float, lon: float, zoom: float) -> tuple[float, float]:
+    """Web-Mercator pixel position at ``zoom`` (deck.gl: a 512-pixel world at zoom 0)."""
+    size = 512 * 2 ** zoom
+    lat = max(-85.0, min(85.0, lat))
+    return ((lon + 180) / 360 * size,
+            (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2 * size)
+
+
+def place_labels(rows: pd.DataFrame, zoom: float, *, size: int, offset: int,
+                 taken: list[tuple[float, float, float, float]] | None = None) -> pd.DataFrame:
+    """The rows of ``rows`` (``label``, ``lat``, ``lon``, ``priority``) whose labels fit without
+    overlapping, highest priority first, at ``zoom``: each label's box (about 0.6 × size per
+    character, plus padding) must not touch a box already placed (``taken``, shared between label
+    layers and extended here). Zooming in only moves labels apart, so the placed ones never
+    collide at the initial zoom or closer; the rest show in the tooltip and at the store level.
+    (deck.gl's CollisionFilterExtension does this on the GPU, but drew nothing reliably in a
+    software-rendered browser, where the tests and many remote desktops run.)"""
+    taken = [] if taken is None else taken
+    keep = []
+    for idx, row in rows.sort_values("priority", ascending=False, kind="mergesort").iterrows():
+        x, y = _pixel_xy(float(row["lat"]), float(row["lon"]), zoom)
+        half = (len(str(row["label"])) * size * 0.6 + 8) / 2
+        box = (x - half, y + offset - size - 4, x + half, y + offset)
+        if any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
+            continue
+        taken.append(box)
+        keep.append(idx)
+    return rows.loc[keep]
+
+
 def labels_layer(points: pd.DataFrame, *, text_column: str, priority_column: str = "orders",
                  layer_id: str = LABELS_LAYER, size: int = 13, offset: int = -18,
-                 color: Sequence[int] = (31, 41, 55, 255)) -> pdk.Layer:
-    """Text labels that never overlap: deck.gl's CollisionFilterExtension hides the label of
-    lower ``priority_column`` where two would collide, and shows it again as the reader zooms in
-    and they part. ``points``: ``lat``, ``lon``, ``text_column`` and ``priority_column``."""
+                 color: Sequence[int] = (31, 41, 55, 255), zoom: float | None = None,
+                 taken: list | None = None) -> pdk.Layer:
+    """Text labels that do not overlap: at ``zoom`` (the map's initial view) only the labels
+    :func:`place_labels` fits are drawn, the busiest (``priority_column``) first. ``points``:
+    ``lat``, ``lon``, ``text_column`` and ``priority_column``."""
     if points.empty:
         rows = pd.DataFrame({"label": pd.Series(dtype=str), "lat": pd.Series(dtype=float),
                              "lon": pd.Series(dtype=float), "priority": pd.Series(dtype=float)})
@@ -367,15 +395,13 @@ def labels_layer(points: pd.DataFrame, *, text_column: str, priority_column: str
                              "priority": pd.to_numeric(placed.get(priority_column, 0), errors="coerce").fillna(0)
                              .astype(float)})
         rows = rows[rows["label"] != ""]
-        # deck.gl's collision priority runs from -1000 to 1000: the largest keeps its label
-        top = rows["priority"].max() if not rows.empty else 0
-        rows["priority"] = (rows["priority"] / top * 1000).round() if top else 0.0
+        if zoom is not None:
+            rows = place_labels(rows, zoom, size=size, offset=offset, taken=taken)
     return pdk.Layer(
         "TextLayer", rows.reset_index(drop=True), id=layer_id, get_position=["lon", "lat"], get_text="label",
         get_size=size, get_color=list(color), get_alignment_baseline="'bottom'", get_pixel_offset=[0, offset],
         background=True, get_background_color=[255, 255, 255, 215], background_padding=[4, 2],
-        pickable=False, character_set=_AUTO_CHARACTERS, extensions=_COLLISION, collision_enabled=True,
-        get_collision_priority="priority", collision_test_props={"sizeScale": 1.6},
+        pickable=False, character_set=_AUTO_CHARACTERS,
     )
 
 

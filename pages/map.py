@@ -59,6 +59,8 @@ def page() -> None:
         unplaced_list(unplaced, filters)
         return
     level = maps.level_for(choice, stores, city_filter=bool(filters.cities))
+    view = maps.view_for(stores)
+    taken: list = []                              # label boxes placed so far: no two overlap
     layers = []
     try:
         basemap = maps.basemap_layer(tiles)
@@ -75,7 +77,7 @@ def page() -> None:
         cities = maps.city_points(stores, map_cities(area, kpi), kpi)
         scale = maps.kpi_range(cities.rename(columns={"kpi_value": kpi}), kpi)
         layers += [maps.city_layer(cities, kpi),
-                   maps.labels_layer(cities, text_column="city", size=14, offset=-40)]
+                   maps.labels_layer(cities, text_column="city", size=14, offset=-40, zoom=view.zoom, taken=taken)]
     else:
         if "Stores" in shown:
             layers.append(maps.store_points_layer(stores, kpi))
@@ -85,10 +87,14 @@ def page() -> None:
             risk = store_risk(area.replace(start=None, end=None))
             risky = risk.loc[risk["at_risk"].astype(bool), "store_id"].tolist() if not risk.empty else []
             layers.append(maps.load_ahead_layer(stores, risky, kpi))
-        layers += [maps.labels_layer(maps.district_points(stores), text_column="district",
-                                     layer_id=maps.DISTRICT_LABELS_LAYER, size=15, offset=0, color=(71, 85, 105, 255)),
-                   maps.city_labels_layer(stores), maps.labels_layer(stores, text_column="store_name")]
-    st.pydeck_chart(maps.build_deck(layers, maps.view_for(stores), kpi), height=maps.MAP_HEIGHT,
+        # placed in this order (stores first): a label never covers one placed before it
+        names = maps.labels_layer(stores, text_column="store_name", zoom=view.zoom, taken=taken, offset=-16)
+        districts = maps.labels_layer(maps.district_points(stores), text_column="district", zoom=view.zoom, taken=taken,
+                                      layer_id=maps.DISTRICT_LABELS_LAYER, size=15, offset=30, color=(71, 85, 105, 255))
+        cities_named = maps.labels_layer(maps.city_points(stores, stores.head(0), kpi), text_column="city",
+                                         layer_id="city-labels", size=16, offset=-46, zoom=view.zoom, taken=taken)
+        layers += [districts, cities_named, names]
+    st.pydeck_chart(maps.build_deck(layers, view, kpi), height=maps.MAP_HEIGHT,
                     on_select=_select_from_map, selection_mode="multi-object", key=MAP_KEY,
                     alt=f"Map of {len(stores)} stores coloured by {metrics.KPIS[kpi].label}")
     if basemap is not None:

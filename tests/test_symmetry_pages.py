@@ -100,9 +100,10 @@ def test_map_page(warehouse):
     # three stores read one by one (the city level is for many stores in several cities)
     assert set(layers) == {"stores", "redemptions", "attention", "load-ahead", "district-labels", "city-labels",
                            "labels"}
-    assert {r["city"] for r in layers["city-labels"]["data"]} == {"Hangzhou", "Shanghai"}
+    assert {r["label"] for r in layers["city-labels"]["data"]} == {"Hangzhou", "Shanghai"}
     assert [r["store_id"] for r in layers["stores"]["data"]] == ["S1", "S2", "S3"]
-    assert sorted(r["label"] for r in layers["labels"]["data"]) == ["Bund Hotel", "Lakeside Noodles", "Xuhui Dumplings"]
+    # S3 lies 5 km from S2: at the initial view their names would overlap, the busier S2 keeps its own
+    assert sorted(r["label"] for r in layers["labels"]["data"]) == ["Bund Hotel", "Lakeside Noodles"]
     assert sorted(r["label"] for r in layers["district-labels"]["data"]) == ["Huangpu", "Xihu"]
     # the dates end with the data (10 Nov): the rings judge its latest complete week, 2-8 Nov, when
     # S1 over-promised (listed 4.5, reviews 4 and 2)
