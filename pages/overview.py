@@ -79,7 +79,7 @@ st.markdown("\n".join(f"- {text.md(sentence)}" for sentence in ov.summary))
 st.subheader(f"{weekly.TREND_WEEKS}-week trends")
 trend_scope = filters.replace(start=week.minus(weekly.TREND_WEEKS - 1).start, end=week.end)
 flagged = anomaly_marks.page_flags(trend_scope, WATCHED)
-st.plotly_chart(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso,
+st.plotly_chart(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso, columns=2 if frame.is_phone() else 4,
                                   marks={n: anomaly_marks.marks(flagged, n) for n in metrics.HEADLINE},
                                   goals=weekly_goals(filters, metrics.HEADLINE, tuple(ov.series["week_start"]))),
                 key="ov_trends")

@@ -360,6 +360,15 @@ PHONE_CSS = """<style>
 </style>"""
 
 
+def is_phone() -> bool:
+    """Whether the browser says it is a phone (its user agent has "Mobile", as iOS Safari's and
+    Android Chrome's do): for what CSS cannot rearrange, e.g. a grid of small charts."""
+    try:
+        return "Mobile" in (st.context.headers.get("User-Agent") or "")
+    except Exception:  # noqa: BLE001 - no request headers (AppTest, bare mode): not a phone
+        return False
+
+
 def page_css() -> None:
     """The app's CSS (see PHONE_CSS), once per run; in the sidebar, so the page's own elements
     keep their order (the style applies to the whole document wherever it stands)."""

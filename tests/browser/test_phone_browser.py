@@ -9,14 +9,23 @@ import pytest
 from browser_util import error_boxes, screenshot, wait_for_app
 
 PHONE = {"width": 390, "height": 844}
+PHONE_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+               "Version/17.0 Mobile/15E148 Safari/604.1")
 
 
 @pytest.fixture()
 def phone(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                  user_agent=PHONE_AGENT)
     pg = context.new_page()
     yield pg
     context.close()
+
+
+def finished(pg) -> None:
+    """The run has ended: it writes the URL (the sidebar's dates) as it ends."""
+    pg.wait_for_function("() => new URLSearchParams(location.search).has('from')", timeout=90_000)
+    pg.wait_for_timeout(1500)
 
 
 def sideways(pg) -> dict:
@@ -39,7 +48,7 @@ def sideways(pg) -> dict:
 def test_no_sideways_scrolling_on_a_phone(app_url, phone, path, name):
     phone.goto(f"{app_url}/{path}")
     wait_for_app(phone)
-    phone.wait_for_timeout(1500)
+    finished(phone)
     assert error_boxes(phone) == []
     measured = sideways(phone)
     screenshot(phone, f"phone-{name}")
@@ -49,6 +58,10 @@ def test_no_sideways_scrolling_on_a_phone(app_url, phone, path, name):
         body = phone.locator('[data-testid="stMain"]').inner_text()
         for heading in ("Headline KPIs", "Summary", "Symmetry attention list"):
             assert heading in body
+        # the attention list as lines (the grid is for wider screens): each store's name and reason
+        lines = phone.locator('[class*="st-key-phone-only-attention"]')
+        assert lines.count() == 1 and lines.first.is_visible()
+        assert not phone.locator('[class*="st-key-wide-only-attention"]').first.is_visible()
         cards = phone.locator('[data-testid="stMetric"]')
         assert cards.count() >= 4
         for i in range(min(cards.count(), 8)):
@@ -60,7 +73,7 @@ def test_no_sideways_scrolling_on_a_phone(app_url, phone, path, name):
 def test_desktop_screenshots(app_url, page, path, name):
     page.goto(f"{app_url}/{path}")
     wait_for_app(page)
-    page.wait_for_timeout(1500)
+    finished(page)
     assert error_boxes(page) == []
     measured = sideways(page)
     assert measured["scroll"] <= measured["width"], measured
