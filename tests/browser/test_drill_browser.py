@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+from playwright.sync_api import expect
+
 from browser_util import error_boxes, screenshot, wait_for_app
 
 ROW_PX = 35          # st.dataframe's header and row height
@@ -61,23 +63,24 @@ def test_campaign_row_drills_and_back_forward_move_through_it(app_url, page):
     page.wait_for_function("() => !new URLSearchParams(location.search).has('cstore')", timeout=60_000)
     settle(page)
     assert query(page)["campaign"] == [campaign]
-    assert not page.get_by_text(f"{campaign} at {store}", exact=False).count()
+    # the rerun Back started may still be drawing: wait for the orders to go (the URL changed first)
+    expect(page.get_by_text(f"{campaign} at {store}", exact=False)).to_have_count(0, timeout=60_000)
 
     page.go_back()                                   # back to the table, nothing drilled
     page.wait_for_function("() => !new URLSearchParams(location.search).has('campaign')", timeout=60_000)
     settle(page)
-    assert not page.get_by_text("Its stores", exact=False).count()
+    expect(page.get_by_text("Its stores", exact=False)).to_have_count(0, timeout=60_000)
     assert error_boxes(page) == []
 
     page.go_forward()                                # forward: the campaign again
     page.wait_for_function("() => new URLSearchParams(location.search).has('campaign')", timeout=60_000)
     settle(page)
     assert query(page)["campaign"] == [campaign]
-    assert page.get_by_text("Its stores", exact=False).first.is_visible()
+    expect(page.get_by_text("Its stores", exact=False).first).to_be_visible(timeout=60_000)
     page.go_forward()                                # and its store's orders
     page.wait_for_function("() => new URLSearchParams(location.search).has('cstore')", timeout=60_000)
     settle(page)
-    assert page.get_by_text(f"{campaign} at {store}", exact=False).first.is_visible()
+    expect(page.get_by_text(f"{campaign} at {store}", exact=False).first).to_be_visible(timeout=60_000)
     assert error_boxes(page) == []
 
 
@@ -122,8 +125,8 @@ def test_symmetry_store_row_opens_its_view_and_back_returns(app_url, page):
     page.go_back()
     page.wait_for_function("() => !new URLSearchParams(location.search).has('store')", timeout=60_000)
     settle(page)
+    expect(page.get_by_role("tab", name="Stores")).to_have_attribute("aria-selected", "true", timeout=60_000)
     assert f"({store})" not in page.locator('[data-testid="stSidebar"]').inner_text()
-    assert page.get_by_role("tab", name="Stores").get_attribute("aria-selected") == "true"
     page.go_forward()
     page.wait_for_function("() => new URLSearchParams(location.search).has('store')", timeout=60_000)
     settle(page)
