@@ -91,7 +91,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_SPARK_SHUFFLE_PARTITIONS", "8",
             "spark.sql.shuffle.partitions of the Spark build: small for a laptop, about 2-3x the "
             "cluster's cores for big lakes."),
+    Setting("O2O_SPARK_DRIVER_MEMORY", "4g",
+            "spark.driver.memory of a Spark build started here (in local mode the driver does all the work); "
+            "under spark-submit, its --driver-memory wins."),
     Setting("O2O_SCHEDULER_INTERVAL_S", "300", "Seconds between two rounds of `python -m o2o_ops scheduler`."),
+    Setting("O2O_MAP_TILES", "",
+            "XYZ URL template of a raster tile server drawn under the store map "
+            "(https://tiles.example.com/{z}/{x}/{y}.png; it must allow cross-origin reads); empty: no "
+            "basemap, nothing fetched, the map works offline."),
+    Setting("O2O_MAP_TILES_ATTRIBUTION", "",
+            "Attribution the tile server's terms ask for, shown under the map (e.g. © OpenStreetMap "
+            "contributors); empty: the tile server's host name."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -3,7 +3,15 @@
 Each layer has a stable id (selections and reruns depend on it), colours come from one KPI colour
 scale, and the tooltip is built in one place (:func:`tooltip`). Decks carry no basemap
 (``map_provider=None``): the layers render offline, with no token, and nothing fails when map
-tiles are unreachable. Frames come from :func:`o2o_ops.symmetry.map_stores` (one row per store,
+tiles are unreachable. A tile basemap is optional (setting ``O2O_MAP_TILES``: an XYZ URL
+template; :func:`basemap_layer`).
+
+The map reads at two levels (:func:`level_for`): **cities** when it spans several cities (one
+bubble per city, its KPI computed for the whole city, labelled with its stores and how many need
+attention), **stores** when it shows one city (a city filter, or the level control): each store
+with its name, district names behind them, labels thinned so they never overlap at the initial
+view or closer (the busiest store keeps its label: :func:`place_labels`). Redemption density is a heatmap whose radius is
+in pixels, readable at any zoom. Frames come from :func:`o2o_ops.symmetry.map_stores` (one row per store,
 already aggregated in DuckDB). Stores without coordinates are left off every layer
 (:func:`located` / :func:`unlocated`: the page lists them apart). The tooltip is an HTML template;
 ``st.pydeck_chart`` HTML-escapes each value it fills in (Streamlit 1.67's frontend), so the rows
@@ -22,7 +30,12 @@ import pydeck as pdk
 from o2o_ops import metrics, text, units
 
 STORES_LAYER = "stores"
+CITIES_LAYER = "cities"
 REDEMPTIONS_LAYER = "redemptions"
+LABELS_LAYER = "labels"
+DISTRICT_LABELS_LAYER = "district-labels"
+BASEMAP_LAYER = "basemap"
+LEVELS = ("auto", "cities", "stores")
 ATTENTION_LAYER = "attention"
 LOAD_AHEAD_LAYER = "load-ahead"
 LOAD_AHEAD_RGBA = [234, 88, 12, 235]
@@ -34,7 +47,11 @@ NEUTRAL_RGB = (100, 116, 139)
 MISSING_RGBA = [148, 163, 184, 160]
 ATTENTION_RGBA = [225, 29, 72, 255]
 MIN_RADIUS_PX, MAX_RADIUS_PX = 4, 22
+CITY_MIN_RADIUS_PX, CITY_MAX_RADIUS_PX = 10, 36
+HEAT_RADIUS_PX = 40
 MAP_HEIGHT = 560
+# a TextLayer draws only the characters of its atlas: "auto" builds it from the labels (Chinese too)
+_AUTO_CHARACTERS = "'auto'"
 
 
 def _lerp(a: Sequence[int], b: Sequence[int], t: float) -> list[int]:
@@ -95,13 +112,13 @@ def kpi_range(df: pd.DataFrame, kpi: str) -> tuple[float, float] | None:
     return float(df[kpi].min()), float(df[kpi].max())
 
 
-def _radius(orders: pd.Series) -> pd.Series:
+def _radius(orders: pd.Series, smallest: float = MIN_RADIUS_PX, largest: float = MAX_RADIUS_PX) -> pd.Series:
     """Pixel radius by orders, square-root scaled so area tracks volume."""
     orders = orders.fillna(0).clip(lower=0).astype(float)
     top = orders.max()
     if units.is_missing(top) or not top:
-        return pd.Series(MIN_RADIUS_PX, index=orders.index, dtype=float)
-    return MIN_RADIUS_PX + (MAX_RADIUS_PX - MIN_RADIUS_PX) * (orders / top) ** 0.5
+        return pd.Series(smallest, index=orders.index, dtype=float)
+    return smallest + (largest - smallest) * (orders / top) ** 0.5
 
 
 def tooltip(kpi: str) -> dict:
@@ -161,37 +178,35 @@ def _span_degrees(df: pd.DataFrame) -> float:
     return max(lat.max() - lat.min(), (lon.max() - lon.min()) * 0.7, 0.02)
 
 
+CELLS_ACROSS = 48
+
+
 def cell_degrees(df: pd.DataFrame) -> float:
-    """The side of a redemption bin, in degrees, visible at the map's initial zoom: 1/12 of the
-    stores' span (a district when they are in one city, a whole city when they span a country)."""
+    """The side of a redemption bin, in degrees: 1/:data:`CELLS_ACROSS` of the stores' span (a
+    few streets when they are in one city, part of a city when they span a country). The heatmap
+    blurs the cells together at any zoom, so fine cells cost nothing in legibility."""
     df = located(df)
     if df.empty:
         return 0.02
-    return float(min(1.5, max(0.003, _span_degrees(df) / 12)))
+    return float(min(1.5, max(0.002, _span_degrees(df) / CELLS_ACROSS)))
 
 
 REDEMPTION_RAMP = ((254, 215, 170), (194, 65, 12))
+# the heatmap's colours, low to high density (deck.gl spreads them over the weights it sees)
+HEAT_COLORS = [[254, 237, 222], [253, 208, 162], [253, 174, 107], [253, 141, 60], [230, 85, 13], [166, 54, 3]]
 
 
-def redemption_hex_layer(df: pd.DataFrame) -> pdk.Layer:
-    """Redemption activity as hexagons, one per lat/lon bin already summed in DuckDB
-    (:func:`o2o_ops.symmetry.redemption_bins`: columns lat, lon, redemptions, cell_degrees), so
-    the browser draws hundreds of cells, never millions of points. Drawn as flat six-sided
-    columns rather than deck.gl's HexagonLayer, whose GPU aggregation does not render without a
-    GPU (headless, remote desktops)."""
-    cols = ["lon", "lat", "redemptions", "radius_m", "color"]
-    if df.empty:
-        cells = pd.DataFrame(columns=cols)
-    else:
-        cells = df[["lon", "lat", "redemptions"]].astype(float).copy()
-        side = float(df["cell_degrees"].iloc[0]) if "cell_degrees" in df else 0.02
-        cells["radius_m"] = side * 111_000 * 0.55
-        top = cells["redemptions"].max() or 1.0
-        cells["color"] = [[*_lerp(*REDEMPTION_RAMP, (v / top) ** 0.5), 150] for v in cells["redemptions"]]
+def redemption_density_layer(df: pd.DataFrame) -> pdk.Layer:
+    """Redemption activity as a heatmap over cells already summed in DuckDB
+    (:func:`o2o_ops.symmetry.redemption_bins`: columns lat, lon, redemptions), so the browser gets
+    hundreds of weighted points, never millions. Its radius is in pixels: zoomed into a district
+    it stays a glow around the busy streets instead of one cell covering the map."""
+    cols = ["lon", "lat", "redemptions"]
+    cells = pd.DataFrame(columns=cols) if df.empty else df[cols].astype(float).reset_index(drop=True)
     return pdk.Layer(
-        "ColumnLayer", data=cells, id=REDEMPTIONS_LAYER, get_position=["lon", "lat"], disk_resolution=6,
-        radius=1000.0 if cells.empty else float(cells["radius_m"].iloc[0]), extruded=False,
-        get_fill_color="color", pickable=False, angle=90,
+        "HeatmapLayer", data=cells, id=REDEMPTIONS_LAYER, get_position=["lon", "lat"],
+        get_weight="redemptions", radius_pixels=HEAT_RADIUS_PX, intensity=1, threshold=0.05,
+        color_range=HEAT_COLORS, aggregation="'SUM'", opacity=0.55, pickable=False,
     )
 
 
@@ -250,15 +265,206 @@ def city_labels_layer(df: pd.DataFrame) -> pdk.Layer:
                   .rename(columns={"store_city": "city"}))
     return pdk.Layer(
         "TextLayer", labels, id="city-labels", get_position=["lon", "lat"], get_text="city",
-        get_size=14, get_color=[31, 41, 55, 255], get_alignment_baseline="'bottom'",
-        get_pixel_offset=[0, -26], background=True, get_background_color=[255, 255, 255, 215],
-        background_padding=[4, 2], pickable=False,
+        get_size=16, get_color=[15, 23, 42, 255], get_alignment_baseline="'bottom'",
+        get_pixel_offset=[0, -26], background=True, get_background_color=[255, 255, 255, 230],
+        background_padding=[4, 2], pickable=False, character_set=_AUTO_CHARACTERS,
     )
 
 
+CITY_LEVEL_MIN_STORES = 30
+
+
+def level_for(choice: str, stores: pd.DataFrame, *, city_filter: bool = False,
+              min_stores: int = CITY_LEVEL_MIN_STORES) -> str:
+    """``"cities"`` or ``"stores"``: what the map draws. ``choice`` is the level control
+    (:data:`LEVELS`); ``"auto"`` shows cities when more than ``min_stores`` placed stores lie in
+    several cities and no city is filtered (a country of overlapping dots reads as blobs), and
+    stores otherwise (a handful of stores reads fine one by one)."""
+    if choice in ("cities", "stores"):
+        return choice
+    placed = located(stores)
+    one_city = "store_city" not in placed or placed["store_city"].nunique() <= 1
+    return "stores" if city_filter or one_city or len(placed) <= min_stores else "cities"
+
+
+def city_points(stores: pd.DataFrame, cities: pd.DataFrame, kpi: str) -> pd.DataFrame:
+    """One row per city with placed stores, for the city level: ``city``, its centre (the mean
+    of its placed stores' coordinates), ``stores`` (placed), ``attention`` (of them, on the
+    attention list now), ``orders`` and ``redemptions`` (sums over its stores, placed or not),
+    ``kpi_value`` from ``cities`` (:func:`o2o_ops.symmetry.map_cities`: the KPI of the city as a
+    whole, never an average of its stores' values), and the tooltip's columns."""
+    cols = ["city", "lat", "lon", "stores", "attention", "orders", "redemptions", "kpi_value"]
+    placed = located(stores)
+    if placed.empty or "store_city" not in placed:
+        return pd.DataFrame(columns=cols)
+    flags = placed["on_attention"].fillna(False).astype(bool) if "on_attention" in placed else False
+    grouped = (placed.assign(_flag=flags).groupby("store_city", as_index=False)
+               .agg(lat=("lat", "mean"), lon=("lon", "mean"), stores=("store_id", "count"), attention=("_flag", "sum"))
+               .rename(columns={"store_city": "city"}))
+    sums = (stores.assign(orders=stores.get("orders", 0), redemptions=stores.get("redemptions", 0))
+            .groupby("store_city", as_index=False)[["orders", "redemptions"]].sum()
+            .rename(columns={"store_city": "city"}))
+    out = grouped.merge(sums, on="city", how="left")
+    values = cities.set_index("city")[kpi] if not cities.empty and kpi in cities else pd.Series(dtype=float)
+    out["kpi_value"] = out["city"].map(values).astype(float)
+    out["attention"] = out["attention"].astype(int)
+    return out[cols].sort_values("orders", ascending=False, kind="mergesort").reset_index(drop=True)
+
+
+def city_caption(row: pd.Series | dict) -> str:
+    """``"18 stores · 3 need attention now"`` (the city bubble's tooltip and label line)."""
+    stores, flagged = int(row["stores"]), int(row["attention"])
+    return (f"{stores:,} store{'' if stores == 1 else 's'}"
+            + (f" · {flagged:,} need{'s' if flagged == 1 else ''} attention now" if flagged else ""))
+
+
+def city_layer(cities: pd.DataFrame, kpi: str) -> pdk.Layer:
+    """Cities as bubbles (:func:`city_points`): colour by ``kpi`` across cities, size by orders, a
+    red outline where any store needs attention now. Clicking one narrows the map to that city."""
+    if kpi not in metrics.KPIS:
+        raise ValueError(f"Unknown KPI {kpi!r}.")
+    kpi_def = metrics.KPIS[kpi]
+    cols = ["city", "lat", "lon", "store_name", "store_city", "category_label", "kpi_text", "orders_text",
+            "radius", "color", "line"]
+    if cities.empty:
+        points = pd.DataFrame(columns=cols)
+    else:
+        points = cities.copy()
+        rng = (float(points["kpi_value"].min()), float(points["kpi_value"].max())) \
+            if points["kpi_value"].notna().any() else (0.0, 1.0)
+        points["color"] = [color_for(v, *rng, higher_is_better=kpi_def.higher_is_better) for v in points["kpi_value"]]
+        points["radius"] = _radius(points["orders"], CITY_MIN_RADIUS_PX, CITY_MAX_RADIUS_PX)
+        points["store_name"] = [text.plain(c) for c in points["city"]]      # the tooltip's title line
+        points["category_label"] = "City"                                     # tooltip: "City · 18 stores · …"
+        points["store_city"] = [city_caption(r) for r in points.to_dict("records")]
+        points["kpi_text"] = [kpi_def.format(v) for v in points["kpi_value"]]
+        points["orders_text"] = [metrics.format_value(v, "count") for v in points["orders"]]
+        points["line"] = [list(ATTENTION_RGBA) if a else [255, 255, 255, 220] for a in points["attention"]]
+        points = points[cols]
+    return pdk.Layer(
+        "ScatterplotLayer", data=points, id=CITIES_LAYER, get_position=["lon", "lat"],
+        get_fill_color="color", get_radius="radius", radius_units="'pixels'", stroked=True,
+        get_line_color="line", line_width_min_pixels=3, pickable=True, auto_highlight=True,
+    )
+
+
+def _pixel_xy(lat: float, lon: float, zoom: float) -> tuple[float, float]:
+    """Web-Mercator pixel position at ``zoom`` (deck.gl: a 512-pixel world at zoom 0)."""
+    size = 512 * 2 ** zoom
+    lat = max(-85.0, min(85.0, lat))
+    return ((lon + 180) / 360 * size,
+            (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2 * size)
+
+
+def place_labels(rows: pd.DataFrame, zoom: float, *, size: int, offset: int,
+                 taken: list[tuple[float, float, float, float]] | None = None) -> pd.DataFrame:
+    """The rows of ``rows`` (``label``, ``lat``, ``lon``, ``priority``) whose labels fit without
+    overlapping, highest priority first, at ``zoom``: each label's box (about 0.6 × size per
+    character, plus padding) must not touch a box already placed (``taken``, shared between label
+    layers and extended here). Zooming in only moves labels apart, so the placed ones never
+    collide at the initial zoom or closer; the rest show in the tooltip and at the store level.
+    (deck.gl's CollisionFilterExtension does this on the GPU, but drew nothing reliably in a
+    software-rendered browser, where the tests and many remote desktops run.)"""
+    taken = [] if taken is None else taken
+    keep = []
+    for idx, row in rows.sort_values("priority", ascending=False, kind="mergesort").iterrows():
+        x, y = _pixel_xy(float(row["lat"]), float(row["lon"]), zoom)
+        half = (len(str(row["label"])) * size * 0.6 + 8) / 2
+        box = (x - half, y + offset - size - 4, x + half, y + offset)
+        if any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
+            continue
+        taken.append(box)
+        keep.append(idx)
+    return rows.loc[keep]
+
+
+def labels_layer(points: pd.DataFrame, *, text_column: str, priority_column: str = "orders",
+                 layer_id: str = LABELS_LAYER, size: int = 13, offset: int = -18,
+                 color: Sequence[int] = (31, 41, 55, 255), zoom: float | None = None,
+                 taken: list | None = None) -> pdk.Layer:
+    """Text labels that do not overlap: at ``zoom`` (the map's initial view) only the labels
+    :func:`place_labels` fits are drawn, the busiest (``priority_column``) first. ``points``:
+    ``lat``, ``lon``, ``text_column`` and ``priority_column``."""
+    if points.empty:
+        rows = pd.DataFrame({"label": pd.Series(dtype=str), "lat": pd.Series(dtype=float),
+                             "lon": pd.Series(dtype=float), "priority": pd.Series(dtype=float)})
+    else:
+        placed = located(points)
+        rows = pd.DataFrame({"label": [text.plain(v) for v in placed[text_column].fillna("")],
+                             "lat": placed["lat"].astype(float), "lon": placed["lon"].astype(float),
+                             "priority": pd.to_numeric(placed.get(priority_column, 0), errors="coerce").fillna(0)
+                             .astype(float)})
+        rows = rows[rows["label"] != ""]
+        if zoom is not None:
+            rows = place_labels(rows, zoom, size=size, offset=offset, taken=taken)
+    return pdk.Layer(
+        "TextLayer", rows.reset_index(drop=True), id=layer_id, get_position=["lon", "lat"], get_text="label",
+        get_size=size, get_color=list(color), get_alignment_baseline="'bottom'", get_pixel_offset=[0, offset],
+        background=True, get_background_color=[255, 255, 255, 215], background_padding=[4, 2],
+        pickable=False, character_set=_AUTO_CHARACTERS,
+    )
+
+
+def district_points(stores: pd.DataFrame) -> pd.DataFrame:
+    """One row per (city, district) with placed stores: the district's name at the mean of its
+    stores' coordinates, ``orders`` summed (its label's priority). Stores without a district are
+    left out."""
+    placed = located(stores)
+    if placed.empty or "store_district" not in placed:
+        return pd.DataFrame(columns=["district", "lat", "lon", "orders"])
+    placed = placed[placed["store_district"].fillna("").astype(str).str.strip() != ""]
+    if placed.empty:
+        return pd.DataFrame(columns=["district", "lat", "lon", "orders"])
+    return (placed.assign(orders=placed.get("orders", 0))
+            .groupby(["store_city", "store_district"], as_index=False)
+            .agg(lat=("lat", "mean"), lon=("lon", "mean"), orders=("orders", "sum"))
+            .rename(columns={"store_district": "district"})[["district", "lat", "lon", "orders"]])
+
+
+def basemap_layer(template: str) -> pdk.Layer | None:
+    """A raster tile basemap from an XYZ URL template (``https://tiles.example.com/{z}/{x}/{y}.png``),
+    or None when no template is set (the default: no basemap, nothing fetched).
+
+    Streamlit's deck.gl takes layers as JSON, where a TileLayer cannot be told to draw its tiles
+    as bitmaps (that needs a JavaScript ``renderSubLayers`` function). deck.gl's TerrainLayer
+    takes an XYZ template for its texture and is itself tiled, so it draws the tiles; given the
+    same template as elevation and an elevation decoder that scales every channel by 0, it lies
+    flat. The tile server must allow cross-origin reads (CORS), as public tile servers do."""
+    template = (template or "").strip()
+    if not template:
+        return None
+    if not all(part in template for part in ("{x}", "{y}", "{z}")):
+        raise ValueError(f"The map tile template {template!r} needs {{x}}, {{y}} and {{z}} "
+                         f"(e.g. https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png).")
+    return pdk.Layer(
+        # pdk.types.String: passed as it is (pydeck would read a bare string as an expression or an image)
+        "TerrainLayer", id=BASEMAP_LAYER, elevation_data=pdk.types.String(template),
+        texture=pdk.types.String(template),
+        elevation_decoder={"rScaler": 0, "gScaler": 0, "bScaler": 0, "offset": 0},
+        mesh_max_error=50, min_zoom=0, max_zoom=19, pickable=False,
+        # drawn first and writing no depth, so the layers above it never fight it at z = 0
+        parameters={"depthWriteEnabled": False, "depthCompare": "always"},
+    )
+
+
+def basemap_credit(template: str, attribution: str = "") -> str:
+    """The line under a map drawn on tiles: the attribution, else the tile server's host."""
+    if not (template or "").strip():
+        return ""
+    import urllib.parse
+
+    return f"Map tiles: {(attribution or '').strip() or urllib.parse.urlparse(template.strip()).netloc or template.strip()}"
+
+
+# pydeck's "map style not given" marker. Streamlit 1.67 reads it as "no basemap", whereas
+# map_style=None asks it for its theme's basemap (Carto's vector tiles, fetched from the internet).
+NO_MAP_STYLE = "__MAP_STYLE__"
+
+
 def build_deck(layers: Sequence[pdk.Layer], view: pdk.ViewState, kpi: str = "symmetry_index") -> pdk.Deck:
-    """The map: given layers, no basemap (works offline, needs no token), the shared tooltip."""
-    return pdk.Deck(layers=list(layers), initial_view_state=view, map_provider=None, map_style=None,
+    """The map: given layers, no basemap of Streamlit's (nothing fetched, works offline, needs no
+    token; a tile basemap is a layer: :func:`basemap_layer`), the shared tooltip."""
+    return pdk.Deck(layers=list(layers), initial_view_state=view, map_provider=None, map_style=NO_MAP_STYLE,
                     tooltip=tooltip(kpi))
 
 
@@ -297,3 +503,12 @@ def selected_store_ids(selection: dict | None) -> list[str]:
     ids = {str(obj["store_id"]) for layer in (STORES_LAYER, ATTENTION_LAYER, LOAD_AHEAD_LAYER)
            for obj in objects.get(layer, []) or [] if isinstance(obj, dict) and obj.get("store_id")}
     return sorted(ids)
+
+
+def selected_cities(selection: dict | None) -> list[str]:
+    """City names in a ``st.pydeck_chart`` selection of the city bubbles, sorted."""
+    if not selection:
+        return []
+    objects = (selection.get("selection") or selection).get("objects") or {}
+    return sorted({str(obj["city"]) for obj in objects.get(CITIES_LAYER, []) or []
+                   if isinstance(obj, dict) and obj.get("city")})

@@ -356,27 +356,70 @@ def redemption_bins(con: duckdb.DuckDBPyConnection, filters: Filters, cell_degre
     return db.run(con, sql, {**filters.params("rollup"), "cell": cell})
 
 
+def attention_week(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[dt.date, dt.date] | None:
+    """(Monday, Sunday) of the week the map's attention rings judge: the latest complete ISO week
+    ending on or before the filter's end (else the last order date), as the weekly overview's
+    default week; the week of that end when the period holds no complete week. None: no orders."""
+    end = reference_end(con, filters)
+    if end is None:
+        return None
+    sunday = end - dt.timedelta(days=end.isoweekday() % 7)          # ``end`` itself when a Sunday
+    if filters.start and sunday - dt.timedelta(days=6) < filters.start:
+        sunday = end + dt.timedelta(days=7 - end.isoweekday())        # no complete week: end's own week
+    return sunday - dt.timedelta(days=6), sunday
+
+
+def needs_attention_now(con: duckdb.DuckDBPyConnection, filters: Filters,
+                        rule: attention.Rule | None = None) -> pd.DataFrame:
+    """The stores under ``filters`` the attention rule flags over :func:`attention_week`: one row
+    per store with orders that week (``store_id``, the rule's flags, ``needs_attention``). The
+    week's rating and wait gaps, and the index fall over the four weeks ending its Sunday: the
+    weekly overview's attention list for that week, so a ring means "needs attention now", not
+    "had one bad week" somewhere in a long period."""
+    week = attention_week(con, filters)
+    columns = ["store_id", *attention.FLAGS, "needs_attention"]
+    if week is None:
+        return pd.DataFrame(columns=columns)
+    monday, sunday = week
+    recent = metrics.compute(con, filters.replace(start=monday, end=sunday), "store",
+                             ["reviews", "rating_gap", "wait_gap_minutes"])
+    if recent.empty:
+        return pd.DataFrame(columns=columns)
+    recent = recent[["store_id", "reviews", "rating_gap", "wait_gap_minutes"]].merge(
+        index_trend(con, filters, sunday), on="store_id", how="left")
+    return attention.flag(recent, rule or attention.Rule.from_settings())[columns].reset_index(drop=True)
+
+
 def map_stores(con: duckdb.DuckDBPyConnection, filters: Filters,
                gap_threshold: float | None = None,
                kpis: tuple[str, ...] = MAP_KPIS) -> pd.DataFrame:
-    """One row per store with orders under ``filters``: position, name, category, the map KPIs
-    ``kpis`` (from :data:`MAP_KPIS`; the page asks only for the one it colours by), orders and
-    redemptions, and ``on_attention`` (is on :func:`attention_list` under the settings' rule).
-    This is all the map sends to the browser: thousands of rows at most, whatever the order count.
-    Stores without coordinates (missing, or exactly (0, 0), a placeholder many exports use) are
-    kept with ``lat``/``lon`` empty and ``has_coordinates`` false: the map lists them apart."""
+    """One row per store with orders under ``filters``: position, name, category, district, the
+    map KPIs ``kpis`` (from :data:`MAP_KPIS`; the page asks only for the one it colours by),
+    orders and redemptions over the period, and ``on_attention``: the attention rule flags it for
+    the latest complete week of the period (:func:`needs_attention_now`). This is all the map
+    sends to the browser: thousands of rows at most, whatever the order count. Stores without
+    coordinates (missing, or exactly (0, 0), a placeholder many exports use) are kept with
+    ``lat``/``lon`` empty and ``has_coordinates`` false: the map lists them apart."""
     unknown = [k for k in kpis if k not in MAP_KPIS]
     if unknown:
         raise ValueError(f"Not a map KPI: {', '.join(unknown)}; choose from {', '.join(MAP_KPIS)}.")
-    names = list(dict.fromkeys((*kpis, "orders", "redemptions", "reviews", "rating_gap", "wait_gap_minutes")))
+    names = list(dict.fromkeys((*kpis, "orders", "redemptions", "reviews")))
     df = metrics.compute(con, filters, "store", names)
     if df.empty:
         return df
-    # the attention rule's flags from this frame's gaps, without the attention list's store table
-    flagged = attention.flag(_with_trend(con, filters, df[["store_id", "reviews", "rating_gap", "wait_gap_minutes"]]),
-                             attention.Rule.from_settings(rating_gap=gap_threshold))
-    df["on_attention"] = flagged["needs_attention"].to_numpy()
+    now = needs_attention_now(con, filters, attention.Rule.from_settings(rating_gap=gap_threshold))
+    df["on_attention"] = df["store_id"].isin(set(now.loc[now["needs_attention"].astype(bool), "store_id"]))
+    districts = db.run(con, "SELECT store_id, coalesce(district, '') AS store_district FROM stores")
+    df = df.merge(districts, on="store_id", how="left")
     placeholder = (df["lat"] == 0) & (df["lon"] == 0)
     df.loc[placeholder, ["lat", "lon"]] = float("nan")
     df["has_coordinates"] = df["lat"].notna() & df["lon"].notna()
     return df.reset_index(drop=True)
+
+
+def map_cities(con: duckdb.DuckDBPyConnection, filters: Filters, kpi: str) -> pd.DataFrame:
+    """One row per city with orders under ``filters``: ``city``, the KPI ``kpi`` computed for the
+    city as a whole (its sums, not an average of its stores' values), orders and redemptions."""
+    if kpi not in MAP_KPIS:
+        raise ValueError(f"Not a map KPI: {kpi}; choose from {', '.join(MAP_KPIS)}.")
+    return metrics.compute(con, filters, "city", list(dict.fromkeys((kpi, "orders", "redemptions"))))

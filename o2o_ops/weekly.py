@@ -320,9 +320,19 @@ def review_floor(min_reviews: int | None = None) -> int:
     return int(min_reviews) if min_reviews is not None else config.get_int("O2O_MIN_REVIEWS")
 
 
-def store_view_url(store_id: str) -> str:
-    """The link to one store's symmetry view (the symmetry page reads ``store`` from the URL)."""
-    return "./symmetry?" + urllib.parse.urlencode({"store": store_id})
+def store_view_url(store_id: str, week: "Week | None" = None) -> str:
+    """The link to one store's symmetry view (the symmetry page reads ``store`` from the URL), over
+    ``week`` when given: its Monday..Sunday as the link's dates, and the week itself (``week``) so
+    that the overview, reached back from there, shows the same week."""
+    return "./symmetry?" + urllib.parse.urlencode(store_view_params(store_id, week))
+
+
+def store_view_params(store_id: str, week: "Week | None" = None) -> dict[str, str]:
+    """The query parameters of :func:`store_view_url` (for a page switch that carries them)."""
+    params = {"store": store_id}
+    if week is not None:
+        params |= {"from": week.start.isoformat(), "to": week.end.isoformat(), "week": week.iso}
+    return params
 
 
 def _eligible(stores: pd.DataFrame, min_reviews: int) -> pd.DataFrame:
@@ -332,7 +342,7 @@ def _eligible(stores: pd.DataFrame, min_reviews: int) -> pd.DataFrame:
 
 
 def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int | None = None,
-                  size: int = RANK_SIZE) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  size: int = RANK_SIZE, week: Week | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(best, worst) stores of the week by KPI ``by``, among stores with ``min_reviews`` reviews.
 
     With fewer than 2 x ``size`` eligible stores the two lists split them (best gets the extra
@@ -352,12 +362,12 @@ def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int | None = No
     worst = ordered.iloc[::-1].head(n_worst) if n_worst else ordered.head(0)
     worst = worst.sort_values([by, "store_id"], ascending=[higher, True], kind="mergesort").reset_index(drop=True)
     # links only for the rows shown (thousands of stores at scale)
-    return tuple(part.assign(view=part["store_id"].map(store_view_url).astype(object))[cols]
+    return tuple(part.assign(view=[store_view_url(s, week) for s in part["store_id"]])[cols]
                  for part in (best, worst))
 
 
 def attention_list(stores: pd.DataFrame, *, min_reviews: int | None = None,
-                   size: int = ATTENTION_SIZE, lang: str = "en") -> pd.DataFrame:
+                   size: int = ATTENTION_SIZE, lang: str = "en", week: Week | None = None) -> pd.DataFrame:
     """Stores of the week that need attention under the one attention rule
     (:mod:`o2o_ops.attention`, review floor ``min_reviews`` or the setting's), most urgent first.
     An index fall is judged where ``stores`` carries ``index_drop`` (:func:`build` adds it)."""
@@ -369,7 +379,7 @@ def attention_list(stores: pd.DataFrame, *, min_reviews: int | None = None,
     if flagged.empty:
         return pd.DataFrame(columns=cols)
     shown = flagged.head(size).reset_index(drop=True)
-    return shown.assign(view=shown["store_id"].map(store_view_url).astype(object))[cols]
+    return shown.assign(view=[store_view_url(s, week) for s in shown["store_id"]])[cols]
 
 
 # ------------------------------------------------------------------------------------------
@@ -654,8 +664,8 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
         return ov
     ov.stores = with_index_trend(con, filters, week, store_week(con, filters, week, DRIVER_STORE_KPIS))
     for by in RANKINGS:
-        ov.best[by], ov.worst[by] = ranked_stores(ov.stores, by, min_reviews=min_reviews)
-    ov.attention = attention_list(ov.stores, min_reviews=min_reviews, lang=lang)
+        ov.best[by], ov.worst[by] = ranked_stores(ov.stores, by, min_reviews=min_reviews, week=week)
+    ov.attention = attention_list(ov.stores, min_reviews=min_reviews, lang=lang, week=week)
     ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=ov.stores,
                                  min_reviews=min_reviews, lang=lang)
     ov.targets = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(),

@@ -58,25 +58,27 @@ def _init_state(key: str, param: str, options: list, *, multi: bool = False) -> 
 
 
 def _set_url(param: str, value) -> None:
-    if value in (None, [], ""):
-        if param in st.query_params:
-            del st.query_params[param]
-    elif st.query_params.get_all(param) != ([str(v) for v in value] if isinstance(value, list) else [str(value)]):
-        st.query_params[param] = value
+    frame.set_param(param, value)
 
 
 def _reset_store() -> None:
     st.session_state.pop("cmp_store", None)
     st.session_state.pop("cmp_page", None)
     for param in ("cstore", "page_no"):
-        if param in st.query_params:
-            del st.query_params[param]
+        _set_url(param, None)
 
 
 def _reset_page() -> None:
     st.session_state.pop("cmp_page", None)
-    if "page_no" in st.query_params:
-        del st.query_params["page_no"]
+    _set_url("page_no", None)
+
+
+def _pick(picked: dict | None, key: str, column: str, reset) -> None:
+    """A row ticked in a table above the drill's selectbox ``key``: the selectbox takes its
+    ``column`` (set before the selectbox exists, so it follows), the deeper steps reset."""
+    if picked and st.session_state.get(key) != picked[column]:
+        reset()
+        st.session_state[key] = picked[column]
 
 
 def lift_panel(detail: dict) -> None:
@@ -171,9 +173,11 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
 
     st.markdown(t("campaigns.its_stores"))
     stores = campaign_stores(filters, campaign_id)
-    st.dataframe(words.for_display(stores, lang), hide_index=True,
-                 column_config=frame.plain_columns(stores, frame.kpi_column_config(campaigns.STORE_KPIS)),
-                 placeholder=text.MISSING)
+    picked = frame.table(stores, "campaigns", filters, key=f"stores-{campaign_id}",
+                         column_config=frame.kpi_column_config(campaigns.STORE_KPIS),
+                         on_pick=True, pick_key=st.session_state.get("cmp_store"))
+    _pick(picked, "cmp_store", "store_id", _reset_page)
+    st.caption(t("campaigns.tick_store"))
 
     st.markdown(t("campaigns.new_customers"))
     returns = new_customer_return(filters, campaign_id)
@@ -230,11 +234,14 @@ def page() -> None:
     shown = table.drop(columns=["verdict"])
     if frame.language() != "en":
         shown = shown.assign(verdict_short=shown["verdict_short"].map(frame.localise_text))
-    frame.table(shown, "campaigns", filters, key="campaign-table",
-                column_config={**frame.kpi_column_config(campaigns.TABLE_KPIS), **lift_config()})
-    st.caption(t("campaigns.table_caption", count=f"{len(table):,}", weeks=lift.BASELINE_MIN_DAYS // 7,
-                 too_thin=frame.localise_text(lift.TOO_THIN), min_weeks=lift.MIN_BASELINE_WEEKS,
-                 min_orders=lift.MIN_BASELINE_ORDERS, min_stores=lift.MIN_CONTROL_STORES))
+    picked = frame.table(shown, "campaigns", filters, key="campaign-table",
+                         column_config={**frame.kpi_column_config(campaigns.TABLE_KPIS), **lift_config()},
+                         on_pick=True, pick_key=st.session_state.get("cmp_campaign"))
+    _pick(picked, "cmp_campaign", "campaign_id", _reset_store)
+    st.caption(t("campaigns.tick_campaign") + " "
+               + t("campaigns.table_caption", count=f"{len(table):,}", weeks=lift.BASELINE_MIN_DAYS // 7,
+                   too_thin=frame.localise_text(lift.TOO_THIN), min_weeks=lift.MIN_BASELINE_WEEKS,
+                   min_orders=lift.MIN_BASELINE_ORDERS, min_stores=lift.MIN_CONTROL_STORES))
 
     ids = table["campaign_id"].tolist()
     names = dict(zip(table["campaign_id"], table["campaign_name"]))

@@ -1,26 +1,36 @@
-"""Store activity map: stores coloured by a KPI, redemption activity, the attention list.
+"""Store activity map: cities or stores coloured by a KPI, redemption density, the attention list.
 
-Selecting stores on the map (click, or shift-drag for a box) puts them into the shared store
-filter, so every other page, and the URL, narrows to them. The map itself ignores the store
-filter, so the rest of the stores stay there to change the selection. Stores without
-coordinates are listed under the map, not drawn.
+Zoomed out (several cities) the map shows one bubble per city; click one to narrow every page to
+that city, where the map shows its stores with their names and districts. Selecting stores
+(click, or shift-drag for a box) puts them into the shared store filter, so every other page, and
+the URL, narrows to them. The map itself ignores the store filter, so the rest of the stores stay
+there to change the selection. Stores without coordinates are listed under the map, not drawn.
 """
 
 import streamlit as st
 
-from o2o_ops import forecast, maps, metrics, symmetry, text
+from o2o_ops import config, forecast, i18n, maps, metrics, symmetry, text
 from o2o_ops.ui import warehouse, frame
 
 map_stores = warehouse.cached(symmetry.map_stores)
+map_cities = warehouse.cached(symmetry.map_cities)
+attention_week = warehouse.cached(symmetry.attention_week)
 redemption_bins = warehouse.cached(symmetry.redemption_bins)
 store_risk = warehouse.cached(forecast.store_risk)
 MAP_KEY = "store_map"
+LEVEL_WORDS = {"auto": "map.level_auto", "cities": "map.level_cities", "stores": "map.level_stores"}
 
 
 def _select_from_map() -> None:
-    """on_select callback: runs before the script, so the sidebar store filter can still be set."""
-    selected = maps.selected_store_ids(st.session_state.get(MAP_KEY))
-    st.session_state["flt_store"] = selected
+    """on_select callback: runs before the script, so the sidebar filters can still be set. A city
+    bubble narrows to that city (its stores then show); stores go into the store filter."""
+    selection = st.session_state.get(MAP_KEY)
+    cities = maps.selected_cities(selection)
+    if cities:
+        st.session_state["flt_city"] = cities
+        st.session_state["flt_store"] = []
+        return
+    st.session_state["flt_store"] = maps.selected_store_ids(selection)
 
 
 LAYER_WORDS = {"Stores": "map.layer_stores", "Redemption activity": "map.layer_activity",
@@ -30,12 +40,15 @@ LAYER_WORDS = {"Stores": "map.layer_stores", "Redemption activity": "map.layer_a
 def page() -> None:
     filters = frame.current_filters()
     t = frame.t
-    frame.header(t("nav.map"), filters, note=t("map.note"))
-    c1, c2 = st.columns([2, 3])
+    tiles = config.get("O2O_MAP_TILES")
+    frame.header(t("nav.map"), filters, note=None if tiles.strip() else t("map.note"))
+    c1, c2, c3 = st.columns([2, 3, 2])
     kpi = c1.selectbox(t("map.colour_by"), symmetry.MAP_KPIS, key="map_kpi", format_func=frame.kpi_labeller())
     shown = c2.pills(t("map.layers"), ["Stores", "Redemption activity", "Attention list", "Load ahead"],
                      selection_mode="multi", key="map_layers", format_func=frame.key_labeller(LAYER_WORDS),
                      default=["Stores", "Redemption activity", "Attention list", "Load ahead"])
+    choice = c3.segmented_control(t("map.show"), list(maps.LEVELS), key="map_level", default="auto",
+                                  format_func=frame.key_labeller(LEVEL_WORDS), help=t("map.show_help")) or "auto"
     area = filters.replace(stores=())
     stores = map_stores(area, kpis=(kpi,))   # only the KPI the map colours by
     if stores.empty:
@@ -46,36 +59,65 @@ def page() -> None:
         st.info(text.md(t("map.none_placed", count=f"{len(stores):,}")), icon="🗺️")
         unplaced_list(unplaced, filters)
         return
+    level = maps.level_for(choice, stores, city_filter=bool(filters.cities))
+    view = maps.view_for(stores)
+    taken: list = []                              # label boxes placed so far: no two overlap
     layers = []
+    try:
+        basemap = maps.basemap_layer(tiles)
+    except ValueError as exc:   # a setting the operator got wrong: say so, draw without tiles
+        st.warning(str(exc) + " " + t("map.no_tiles"), icon="🗺️")
+        basemap = None
+    if basemap is not None:
+        layers.append(basemap)
     if "Redemption activity" in shown:
-        layers.append(maps.redemption_hex_layer(redemption_bins(area, maps.cell_degrees(stores))))
-    if "Stores" in shown:
-        layers.append(maps.store_points_layer(stores, kpi))
-    if "Attention list" in shown:
-        layers.append(maps.attention_layer(stores, kpi))
+        layers.append(maps.redemption_density_layer(redemption_bins(area, maps.cell_degrees(stores))))
     risky: list[str] = []
-    if "Load ahead" in shown:
-        risk = store_risk(area.replace(start=None, end=None))
-        risky = risk.loc[risk["at_risk"].astype(bool), "store_id"].tolist() if not risk.empty else []
-        layers.append(maps.load_ahead_layer(stores, risky, kpi))
-    if layers:
-        layers.append(maps.city_labels_layer(stores))
-    if not layers:
-        st.info(t("map.no_layer"), icon="🗺️")
-        return
-    st.pydeck_chart(maps.build_deck(layers, maps.view_for(stores), kpi), height=maps.MAP_HEIGHT,
+    scale = maps.kpi_range(stores, kpi)          # the legend: what the colours span
+    if level == "cities":
+        cities = maps.city_points(stores, map_cities(area, kpi), kpi)
+        scale = maps.kpi_range(cities.rename(columns={"kpi_value": kpi}), kpi)
+        layers += [maps.city_layer(cities, kpi),
+                   maps.labels_layer(cities, text_column="city", size=14, offset=-40, zoom=view.zoom, taken=taken)]
+    else:
+        if "Stores" in shown:
+            layers.append(maps.store_points_layer(stores, kpi))
+        if "Attention list" in shown:
+            layers.append(maps.attention_layer(stores, kpi))
+        if "Load ahead" in shown:
+            risk = store_risk(area.replace(start=None, end=None))
+            risky = risk.loc[risk["at_risk"].astype(bool), "store_id"].tolist() if not risk.empty else []
+            layers.append(maps.load_ahead_layer(stores, risky, kpi))
+        # placed in this order (stores first): a label never covers one placed before it
+        names = maps.labels_layer(stores, text_column="store_name", zoom=view.zoom, taken=taken, offset=-16)
+        districts = maps.labels_layer(maps.district_points(stores), text_column="district", zoom=view.zoom, taken=taken,
+                                      layer_id=maps.DISTRICT_LABELS_LAYER, size=15, offset=30, color=(71, 85, 105, 255))
+        cities_named = maps.labels_layer(maps.city_points(stores, stores.head(0), kpi), text_column="city",
+                                         layer_id="city-labels", size=16, offset=-46, zoom=view.zoom, taken=taken)
+        layers += [districts, cities_named, names]
+    st.pydeck_chart(maps.build_deck(layers, view, kpi), height=maps.MAP_HEIGHT,
                     on_select=_select_from_map, selection_mode="multi-object", key=MAP_KEY,
                     alt=t("map.alt", count=len(stores), kpi=frame.kpi_label(kpi)))
-    st.html(maps.legend_html(kpi, *(maps.kpi_range(stores, kpi) or (None, None))))
+    if basemap is not None:
+        st.caption(text.md(maps.basemap_credit(tiles, config.get("O2O_MAP_TILES_ATTRIBUTION"))))
+    st.html(maps.legend_html(kpi, *(scale or (None, None))))
     placed = maps.located(stores)
     flagged = int(placed["on_attention"].sum())
+    week = attention_week(area)
+    lang = frame.language()
+    judged = (t("map.judged", start=f"{week[0]:%-d %b}" if lang == "en" else i18n.format_day(week[0], lang),
+                end=i18n.format_day(week[1], lang)) if week else "")
     blank = int(placed[kpi].isna().sum()) if kpi in placed else 0
     why = t("map.why_evidence") if metrics.KPIS[kpi].evidence else t("map.why_undefined")
-    ahead = (t("map.ahead", count=len(risky), days=forecast.HORIZON_DAYS) if "Load ahead" in shown else "")
-    st.caption(t("map.caption_one" if len(placed) == 1 else "map.caption", count=f"{len(placed):,}", flagged=flagged,
-                 ahead=ahead)
-               + (t("map.grey", count=f"{blank:,}", kpi=frame.kpi_in_sentence(kpi), why=why) if blank else "")
-               + t("map.click"))
+    if level == "cities":
+        st.caption(t("map.caption_cities", cities=f"{placed['store_city'].nunique():,}", count=f"{len(placed):,}",
+                     kpi=frame.kpi_in_sentence(kpi), flagged=flagged, judged=judged))
+    else:
+        ahead = (t("map.ahead", count=len(risky), days=forecast.HORIZON_DAYS) if "Load ahead" in shown else "")
+        st.caption(t("map.caption_one" if len(placed) == 1 else "map.caption", count=f"{len(placed):,}",
+                     flagged=flagged, judged=judged, ahead=ahead)
+                   + (t("map.grey", count=f"{blank:,}", kpi=frame.kpi_in_sentence(kpi), why=why) if blank else "")
+                   + t("map.click"))
     if filters.stores:
         names = dict(zip(stores["store_id"], stores["store_name"]))
         st.markdown(f"**{t('map.selected')}** " + text.md(", ".join(f"{names.get(s, s)} ({s})" for s in filters.stores)))

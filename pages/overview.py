@@ -36,7 +36,7 @@ pick, download = st.columns([3, 1], vertical_alignment="bottom")
 iso = pick.selectbox(t("overview.week"), list(by_iso), key="ov_week", format_func=lambda i: by_iso[i].label_in(lang),
                      help=t("overview.week_help"))
 week = by_iso[iso]
-st.query_params["week"] = week.iso
+frame.set_param("week", week.iso)
 
 ov = frame.guard(lambda: week_overview(filters, week, lang=lang))
 if ov is None:
@@ -79,6 +79,7 @@ st.subheader(t("overview.trends", weeks=weekly.TREND_WEEKS))
 trend_scope = filters.replace(start=week.minus(weekly.TREND_WEEKS - 1).start, end=week.end)
 flagged = anomaly_marks.page_flags(trend_scope, WATCHED)
 st.plotly_chart(frame.localise(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso, lang=lang,
+                                                 columns=2 if frame.is_phone() else 4,
                                   marks={n: anomaly_marks.marks(flagged, n) for n in metrics.HEADLINE},
                                   goals=weekly_goals(filters, metrics.HEADLINE, tuple(ov.series["week_start"])))),
                 key="ov_trends")
@@ -102,10 +103,16 @@ for tab, by in zip(st.tabs([t("overview.by", kpi=frame.kpi_in_sentence(b)) for b
         best, worst = st.columns(2)
         with best:
             st.markdown(f"**{t('overview.best', kpi=frame.kpi_in_sentence(by))}**")
-            frame.table(ov.best[by], "overview", ov.week.filters(filters), key=f"best_{by}", column_config=store_config)
+            picked = frame.table(ov.best[by], "overview", ov.week.filters(filters), key=f"best_{by}",
+                                 column_config=store_config, on_pick=True)
+            if picked:
+                frame.drill_to("pages/symmetry.py", weekly.store_view_params(picked["store_id"], week))
         with worst:
             st.markdown(f"**{t('overview.worst', kpi=frame.kpi_in_sentence(by))}**")
-            frame.table(ov.worst[by], "overview", ov.week.filters(filters), key=f"worst_{by}", column_config=store_config)
+            picked = frame.table(ov.worst[by], "overview", ov.week.filters(filters), key=f"worst_{by}",
+                                 column_config=store_config, on_pick=True)
+            if picked:
+                frame.drill_to("pages/symmetry.py", weekly.store_view_params(picked["store_id"], week))
 
 st.subheader(t("overview.attention"))
 st.caption(t("overview.attention_caption", rule=ov.rule.describe(lang),
@@ -113,4 +120,11 @@ st.caption(t("overview.attention_caption", rule=ov.rule.describe(lang),
 if ov.attention.empty:
     st.success(t("weekly.no_attention"), icon="✅")
 else:
-    frame.table(ov.attention, "overview", ov.week.filters(filters), key="attention", column_config=store_config)
+    with st.container(key="phone-only-attention"):   # a phone: one line per store, no grid to scroll sideways
+        st.markdown("\n".join(f"- **[{text.md(r.store_name)}]({r.view})** ({text.md(r.store_city)}) — {text.md(r.reason)}"
+                               for r in ov.attention.itertuples()))
+    with st.container(key="wide-only-attention"):
+        picked = frame.table(ov.attention, "overview", ov.week.filters(filters), key="attention",
+                             column_config=store_config, on_pick=True)
+    if picked:
+        frame.drill_to("pages/symmetry.py", weekly.store_view_params(picked["store_id"], week))

@@ -50,10 +50,11 @@ def page() -> None:
     with st.expander(t("symmetry.how_scored")):
         st.markdown(symmetry_index.describe(lang=frame.language()))
 
-    linked = "store" in st.query_params and len(filters.stores) == 1
+    linked = len(filters.stores) == 1   # a link, a clicked row or the sidebar names one store: its view
     drill = t("symmetry.tab_drill")
+    # stateful tabs follow a changed default: a store picked (or Back to none) opens the right tab
     tabs = st.tabs([t("symmetry.tab_stores"), t("symmetry.tab_attention"), t("symmetry.tab_deal"), drill],
-                   default=drill if linked else None)
+                   default=drill if linked else None, key="sym_tabs", on_change="rerun")
     with tabs[0]:
         stores_tab(stores, filters)
         promise_section(filters)
@@ -67,7 +68,8 @@ def page() -> None:
 
 
 def stores_tab(stores, filters) -> None:
-    st.plotly_chart(frame.localise(charts.listed_vs_actual(stores)), key="sym_scatter")
+    st.plotly_chart(frame.localise(charts.listed_vs_actual(stores)), key="sym_scatter", on_select=_pick_point,
+                    selection_mode="points")
     minutes = t("symmetry.min")
     config = frame.kpi_column_config(TABLE_COLUMNS) | store_columns() | {
         "listed_rating": st.column_config.NumberColumn(t("overview.col_listed_rating"), format="%.1f ★",
@@ -82,7 +84,22 @@ def stores_tab(stores, filters) -> None:
     thin = attention.left_out(stores, attention.Rule.from_settings())
     st.caption(text.md(t("symmetry.stores_caption", filters=filters.describe(frame.language())))
                + (t("symmetry.thin", count=f"{thin:,}", floor=floor) if thin else ""))
-    frame.table(stores[TABLE_COLUMNS], "symmetry", filters, key="stores", column_config=config)
+    frame.table(stores[TABLE_COLUMNS], "symmetry", filters, key="stores", column_config=config,
+                on_pick=_pick_store, pick_key=",".join(filters.stores))
+    st.caption(t("symmetry.tick_store"))
+
+
+def _pick_store(row: dict) -> None:
+    """A store row clicked: the store filter becomes that store (before the sidebar runs), which
+    opens its drill and puts ``?store=`` in the URL, one history entry."""
+    st.session_state["flt_store"] = [row["store_id"]]
+
+
+def _pick_point(*_args) -> None:
+    """A store's marker clicked in the listed-vs-actual chart: its own view, as a ticked row."""
+    store_id = charts.picked_store(st.session_state.get("sym_scatter"))
+    if store_id:
+        st.session_state["flt_store"] = [store_id]
 
 
 def promise_section(filters) -> None:
@@ -155,7 +172,8 @@ def attention_tab(filters) -> None:
         "index_recent": st.column_config.NumberColumn(i18n.column_label("index_recent", lang), format="%.0f"),
         "index_drop": st.column_config.NumberColumn(t("symmetry.fall_points"), format="%.0f"),
     } | store_columns()
-    frame.table(flagged[cols], "symmetry", filters, key="attention", column_config=config)
+    frame.table(flagged[cols], "symmetry", filters, key="attention", column_config=config,
+                on_pick=_pick_store, pick_key=",".join(filters.stores))
 
 
 def deal_tab(filters) -> None:

@@ -1,5 +1,5 @@
 """Stores without coordinates (allowed by the contract) are listed beside the map, never drawn
-at (0, 0); the redemption hexagons skip them. Checked by hand on the ``no_coordinates`` shape
+at (0, 0); the redemption density cells skip them. Checked by hand on the ``no_coordinates`` shape
 (tests/partial_shapes.py: s2 and s4 have empty lat/lon) against counts taken from its CSV rows."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def test_map_stores_keeps_stores_without_coordinates_and_says_which(con):
     assert maps.located(stores.reset_index())["store_id"].tolist() == ["s1", "s3", "s5"]
 
 
-def test_hexagons_skip_stores_without_coordinates(con):
+def test_density_cells_skip_stores_without_coordinates(con):
     counts = redemptions_by_store()
     bins = symmetry.redemption_bins(con, WINDOW, 1.0)
     # s1 (30.25, 120.16) -> cell (30, 120); s3 (31.23, 121.47) -> (31, 121); s5 (31.21, 121.50) -> (31, 122)

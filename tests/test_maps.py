@@ -1,4 +1,5 @@
-"""pydeck builders (o2o_ops.maps): pure, stable layer ids, 0/1/2-row frames, no basemap."""
+"""pydeck builders (o2o_ops.maps): pure, stable layer ids, 0/1/2-row frames, no basemap (the
+density, city and label layers: tests/test_map_levels.py)."""
 
 from __future__ import annotations
 
@@ -49,20 +50,6 @@ def test_store_points_layer_rejects_unknown_kpi():
 
 
 @pytest.mark.parametrize("n", [0, 1, 2])
-def test_redemption_hex_layer(n):
-    bins = pd.DataFrame({"lat": [30.0, 31.0][:n], "lon": [120.0, 121.0][:n], "redemptions": [4.0, 1.0][:n],
-                         "cell_degrees": [1.0, 1.0][:n]})
-    layer = maps.redemption_hex_layer(bins)
-    assert layer.id == maps.REDEMPTIONS_LAYER
-    data = layer_json(layer)
-    assert data["diskResolution"] == 6 and len(data["data"]) == n
-    if n == 2:
-        assert data["data"][0]["color"][:3] == list(maps.REDEMPTION_RAMP[1])      # busiest cell darkest
-        assert data["data"][1]["color"][:3] == maps._lerp(*maps.REDEMPTION_RAMP, 0.5)
-        assert data["radius"] == pytest.approx(1.0 * 111_000 * 0.55)
-
-
-@pytest.mark.parametrize("n", [0, 1, 2])
 def test_attention_layer(n):
     layer = maps.attention_layer(frame(n))
     assert layer.id == maps.ATTENTION_LAYER
@@ -88,7 +75,8 @@ def test_colour_scale_and_legend():
 def test_deck_has_no_basemap_and_one_tooltip():
     deck = maps.build_deck([maps.store_points_layer(frame(2), "avg_rating")], maps.view_for(frame(2)), "avg_rating")
     spec = json.loads(deck.to_json())
-    assert spec.get("mapStyle") in (None, "") and deck.map_provider is None
+    # pydeck's "not given" marker, which Streamlit reads as no basemap (None would fetch its theme's Carto tiles)
+    assert spec.get("mapStyle") == maps.NO_MAP_STYLE == "__MAP_STYLE__" and deck.map_provider is None
     assert "Average rating: <b>{kpi_text}</b>" in deck._tooltip["html"]
     assert "{store_name}" in deck._tooltip["html"] and "{category_label}" in deck._tooltip["html"]
 
@@ -99,10 +87,10 @@ def test_view_and_cells(n):
     if n == 2:
         assert view.latitude == pytest.approx((30.25 + 31.23) / 2)
         assert view.longitude == pytest.approx((120.13 + 121.47) / 2)
-        assert maps.cell_degrees(frame(2)) == pytest.approx(0.98 / 12)
+        assert maps.cell_degrees(frame(2)) == pytest.approx(0.98 / maps.CELLS_ACROSS)
     else:
         assert 1 <= view.zoom <= 13
-        assert 0.003 <= maps.cell_degrees(frame(n)) <= 1.5
+        assert 0.002 <= maps.cell_degrees(frame(n)) <= 1.5
 
 
 def test_selected_store_ids():

@@ -11,6 +11,7 @@ Tiny, filtered to 2026-11-02..15 (see tests/tiny.py):
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import duckdb
@@ -121,8 +122,11 @@ def test_redemption_bins_and_map_stores(con):
     with pytest.raises(ValueError):
         symmetry.redemption_bins(con, WINDOW, 0)
     stores = symmetry.map_stores(con, WINDOW).set_index("store_id")
-    assert stores["on_attention"].to_dict() == {"S1": True, "S2": False, "S3": False}
+    # rings judge the window's latest complete week (9-15 Nov), where S1 has no review
+    assert stores["on_attention"].to_dict() == {"S1": False, "S2": False, "S3": False}
     assert stores.loc["S1", "orders"] == 2 and stores.loc["S1", "redemption_rate"] == pytest.approx(1.0)
+    early = symmetry.map_stores(con, WINDOW.replace(end=dt.date(2026, 11, 8))).set_index("store_id")
+    assert early["on_attention"].to_dict() == {"S1": True, "S2": False}   # 2-8 Nov: both reviews (S3: no order)
 
 
 # --- planted patterns --------------------------------------------------------------------------
@@ -185,12 +189,19 @@ def test_index_trend_equals_registry_per_period(demo_con, flt):
     assert (trend["index_drop"].dropna() == (trend["index_before"] - trend["index_recent"]).dropna()).all()
 
 
-def test_map_flags_equal_attention_list(demo_con):
-    flagged = symmetry.attention_list(demo_con, Filters(), limit=100_000)
+def test_map_flags_equal_attention_list_of_the_latest_complete_week(demo_con):
+    monday, sunday = symmetry.attention_week(demo_con, Filters())
+    assert monday.isoweekday() == 1 and sunday - monday == dt.timedelta(days=6)
+    flagged = symmetry.attention_list(demo_con, Filters(start=monday, end=sunday), limit=100_000)
     for kpis in (symmetry.MAP_KPIS, ("avg_rating",)):
         stores = symmetry.map_stores(demo_con, Filters(), kpis=kpis)
         assert set(stores.loc[stores["on_attention"], "store_id"]) == set(flagged["store_id"])
         assert set(kpis) <= set(stores.columns)
+    # one city: its stores wear a ring only where the rule flags them, not all of them
+    city = stores["store_city"].mode().iloc[0]
+    one_city = symmetry.map_stores(demo_con, Filters(cities=(city,)), kpis=("avg_rating",))
+    assert set(one_city.loc[one_city["on_attention"], "store_id"]) == set(flagged["store_id"]) & set(one_city["store_id"])
+    assert one_city["on_attention"].sum() < len(one_city)
     with pytest.raises(ValueError):
         symmetry.map_stores(demo_con, Filters(), kpis=("roi",))
 
@@ -234,6 +245,11 @@ def test_listed_vs_actual(n):
     assert list(diagonal.x) == list(diagonal.y)                    # the symmetry line
     assert sum(len(t.x) for t in markers) == n
     assert {t.name for t in markers} == set(_stores(n)["store_category"])
+    # a clicked marker names its store (customdata = reviews, store_id)
+    assert sorted(str(c[1]) for t in markers for c in t.customdata) == ["S1", "S2"][:n]
+    point = {"customdata": list(markers[0].customdata[0])}
+    assert charts.picked_store({"selection": {"points": [point]}}) == str(markers[0].customdata[0][1])
+    assert charts.picked_store({"selection": {"points": []}}) is None and charts.picked_store(None) is None
 
 
 @pytest.mark.parametrize("n", [0, 1, 2])

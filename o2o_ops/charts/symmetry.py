@@ -42,15 +42,28 @@ def listed_vs_actual(df: pd.DataFrame, *, height: int = 420) -> go.Figure:
             x=part["listed_rating"], y=part["avg_rating"], mode="markers", name=str(category).replace("_", " "),
             marker=dict(size=size, color=CATEGORY_COLORS.get(category, PALETTE[i % len(PALETTE)]),
                         opacity=0.75, line=dict(color="white", width=1)),
-            text=names, customdata=reviews[part.index],
+            # customdata: (reviews, store_id); the store id lets a clicked marker open the store
+            text=names, customdata=list(zip(reviews[part.index].tolist(),
+                                            part.get("store_id", names).astype(str).tolist())),
             hovertemplate="<b>%{text}</b><br>listed %{x:.1f} ★, customers give %{y:.2f} ★"
-                          "<br>%{customdata:,.0f} reviews<extra></extra>",
+                          "<br>%{customdata[0]:,.0f} reviews<extra></extra>",
         ))
     fig.update_xaxes(title="Listed rating (online)", range=[lo, hi + 0.05])
     fig.update_yaxes(title="Actual rating (reviews)", range=[lo, hi + 0.05])
     base_layout(fig, title="Listed vs actual rating (below the line = over-promised)", height=height)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0), margin=dict(b=60))
     return fig
+
+
+def picked_store(selection: dict | None) -> str | None:
+    """The store of the marker clicked in :func:`listed_vs_actual` (a ``st.plotly_chart``
+    selection: its points carry ``customdata`` = (reviews, store_id)), or None."""
+    points = ((selection or {}).get("selection") or {}).get("points") or []
+    for point in points:
+        data = point.get("customdata") if isinstance(point, dict) else None
+        if isinstance(data, (list, tuple)) and len(data) >= 2 and data[1]:
+            return str(data[1])
+    return None
 
 
 def deal_gap_by_store(df: pd.DataFrame, *, top: int = 15, height: int = HEIGHT) -> go.Figure:

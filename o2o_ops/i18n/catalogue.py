@@ -406,7 +406,8 @@ _add("overview", {
                        "只对本周订单至少有 {min_reviews} 条评价的门店排名"),
     "left_out_one": (" ({count} store was left out)", "（{count} 家门店未参与）"),
     "left_out": (" ({count} stores were left out)", "（{count} 家门店未参与）"),
-    "open_caption": (". Open a store's symmetry view from the last column.", "。在最后一列打开门店的一致性视图。"),
+    "open_caption": (". Tick a row (or use its Open link) for the store's symmetry view of this week.",
+                     "。勾选一行（或点击其“打开”链接）查看该门店本周的一致性视图。"),
     "col_store": ("Store", "门店编号"),
     "col_name": ("Name", "名称"),
     "col_listed_rating": ("Listed rating", "展示评分"),
@@ -603,6 +604,9 @@ _add("symmetry", {
     "tab_attention": ("Attention list", "关注清单"),
     "tab_deal": ("Deal customers", "优惠客"),
     "tab_drill": ("Store drill", "门店详情"),
+    "tick_store": ("Tick a store's row, or click its marker in the chart, for its own view (the Store drill tab); "
+                   "the browser's Back returns here.",
+                   "勾选门店所在行，或点击图中的门店标记，查看该门店自己的视图（“门店详情”标签）；浏览器的“后退”会回到这里。"),
     "min": ("min", "分钟"),
     "listed_help": ("Rating shown online", "线上展示的评分"),
     "actual_rating": ("Actual rating", "实际评分"),
@@ -669,10 +673,24 @@ _add("map", {
     "why_undefined": ("not provided or undefined", "未提供或无定义"),
     "ahead": (" · {count} forecast over capacity in the next {days} days (orange ring)",
               " · {count} 家预计在未来 {days} 天超负荷（橙色圈）"),
-    "caption_one": ("{count} store · {flagged} on the attention list (red ring){ahead} · hexagons = redemptions ",
-                    "{count} 家门店 · {flagged} 家在关注清单上（红色圈）{ahead} · 六边形 = 核销 "),
-    "caption": ("{count} stores · {flagged} on the attention list (red ring){ahead} · hexagons = redemptions ",
-                "{count} 家门店 · {flagged} 家在关注清单上（红色圈）{ahead} · 六边形 = 核销 "),
+    "caption_one": ("{count} store · {flagged} need attention now (red ring: the attention rule{judged}){ahead} · "
+                    "glow = redemptions ",
+                    "{count} 家门店 · {flagged} 家现在需要关注（红色圈：关注规则{judged}）{ahead} · 光晕 = 核销 "),
+    "caption": ("{count} stores · {flagged} need attention now (red ring: the attention rule{judged}){ahead} · "
+                "glow = redemptions ",
+                "{count} 家门店 · {flagged} 家现在需要关注（红色圈：关注规则{judged}）{ahead} · 光晕 = 核销 "),
+    "caption_cities": ("{cities} cities, {count} stores · bubble size = orders, colour = the city's {kpi} · red outline: "
+                       "{flagged} stores need attention now (the attention rule{judged}) · click a city for its stores",
+                       "{cities} 个城市，{count} 家门店 · 气泡大小 = 订单数，颜色 = 城市的{kpi} · 红色外圈：{flagged} "
+                       "家门店现在需要关注（关注规则{judged}） · 点击城市查看其门店"),
+    "judged": (" in {start} – {end}", "，{start}至{end}"),
+    "show": ("Show", "显示"),
+    "show_help": ("Auto: cities when the map spans several, stores within one city.",
+                  "自动：地图跨多个城市时显示城市，在一个城市内显示门店。"),
+    "level_auto": ("Auto", "自动"),
+    "level_cities": ("Cities", "城市"),
+    "level_stores": ("Stores", "门店"),
+    "no_tiles": ("The map is drawn without a basemap (setting O2O_MAP_TILES).", "地图不带底图绘制（设置 O2O_MAP_TILES）。"),
     "grey": ("· {count} grey: no {kpi} ({why}), left out of the colour scale ",
              "· {count} 家为灰色：没有{kpi}（{why}），不计入色阶 "),
     "click": ("· click a store, or shift-drag a box, to filter every page to the selection",
@@ -861,6 +879,8 @@ _add("campaigns", {
                  "这个仓库还没有活动。请在“数据”页导入活动文件（并在订单文件中为每笔活动订单填写 campaign_id），即可看到每个活动的效果。"),
     "campaign_orders": ("campaign orders", "活动订单"),
     "all": ("All campaigns", "全部活动"),
+    "tick_store": ("Tick a store's row to see its orders for this campaign.", "勾选门店所在行，查看该门店在本活动中的订单。"),
+    "tick_campaign": ("Tick a row to drill into one campaign.", "勾选一行，深入查看该活动。"),
     "table_caption": ("{count} campaigns with orders under these filters. Lift compares each campaign's stores, from "
                       "the {weeks}+ weeks before it to its own weeks, with stores without a campaign in the same city "
                       "and category; '{too_thin}' = under {min_weeks} baseline weeks or {min_orders} orders, or under "

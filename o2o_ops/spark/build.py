@@ -88,6 +88,10 @@ def session(master: str | None = None, *, shuffle_partitions: int | None = None,
                .config("spark.sql.shuffle.partitions", str(partitions))
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true"))
+    if not under_submit:
+        # Spark's 1 GiB default driver could not broadcast a join side of the 10-million-order
+        # lake (quality_orphans); only takes effect when this call starts the JVM
+        builder = builder.config("spark.driver.memory", config.get("O2O_SPARK_DRIVER_MEMORY"))
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     if master:

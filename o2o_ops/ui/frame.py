@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import duckdb
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException, StopException
 
 from o2o_ops import comparisons, config, db, export, i18n, metrics, targets, text, units, weekly, words
 from o2o_ops.filters import Filters
@@ -285,8 +285,12 @@ def sidebar_filters() -> Filters:
     choices = warehouse.dimension_values()
     from o2o_ops.ui import auth as auth_ui  # a manager can only pick stores inside their scope
     choices = auth_ui.scoped_choices(choices)
-    if "flt_dates" not in st.session_state:
+    if "flt_dates" not in st.session_state or url_moved():
         _init_from_url(choices)
+        for key in DRILL_KEYS:   # the pages re-read their drill state from the URL too
+            st.session_state.pop(key, None)
+        if "lang" in st.query_params:   # Back to a view in another language shows it in that one
+            st.session_state.pop(LANG_KEY, None)
     sb = st.sidebar
     language_switch()
     lang = language()
@@ -334,28 +338,135 @@ def apply_scope(filters: Filters) -> Filters:
 
 
 def _write_url(filters: Filters) -> None:
-    wanted: dict[str, Any] = {}
-    for key in ("week", "campaign", "cstore", "side", "page_no"):
-        if key in st.query_params:  # page-specific parameters survive
-            wanted[key] = st.query_params.get_all(key)
+    """The filters and the language into the URL (at the end of the run, with the page's own
+    parameters: see :func:`set_param`); other parameters (the page's ``week``, ``campaign``...) stay."""
     lang = language()
-    if lang != i18n.DEFAULT or "lang" in st.query_params:   # a shared link keeps its language
-        wanted["lang"] = lang
+    # a shared link keeps its language; the default language needs no parameter
+    set_param("lang", lang if lang != i18n.DEFAULT or "lang" in st.query_params else None)
     mode = current_comparison()
-    if mode != comparisons.DEFAULT:
-        wanted["compare"] = mode
-    if filters.start:
-        wanted["from"] = filters.start.isoformat()
-    if filters.end:
-        wanted["to"] = filters.end.isoformat()
+    set_param("compare", mode if mode != comparisons.DEFAULT else None)
+    set_param("from", filters.start.isoformat() if filters.start else None)
+    set_param("to", filters.end.isoformat() if filters.end else None)
     for param, (field, _) in MULTI_PARAMS.items():
-        values = getattr(filters, field)
-        if values:
-            wanted[param] = list(values)
-    current = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
-    normalised = {k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()}
-    if current != normalised:
+        set_param(param, list(getattr(filters, field)))
+
+
+# ------------------------------------------------------------------------------------------
+# Drill state in the URL, and browser Back / Forward
+# ------------------------------------------------------------------------------------------
+#
+# Streamlit 1.67 pushes a browser history entry whenever a run changes the query parameters
+# (or switches page), and on Back / Forward reruns the page with the URL of that entry. What it
+# cannot know is that our widgets take their value from the URL only on a session's first run.
+# So every run remembers the URL it left (URL_SEEN_KEY); a run that starts on another URL (Back,
+# Forward, a link, st.switch_page with query parameters) sets the filters and every drill widget
+# from that URL again. The URL is thus the one source of truth for what is shown, and every
+# drill step (a row clicked, a campaign or store picked) is one history entry.
+
+URL_SEEN_KEY = "o2o_url_seen"
+# Session keys of page widgets that hold drill state taken from the URL (dropped when the URL moved)
+DRILL_KEYS = ("ov_week", "cmp_campaign", "cmp_store", "cmp_page", "cmp_compare", "sym_drill_store")
+
+
+def url_now() -> dict[str, list[str]]:
+    """The query parameters of this run, each as its list of values."""
+    return {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+
+
+def url_moved() -> bool:
+    """Whether this run starts on another URL than the one the session's last run left, and that
+    URL is to be shown: browser Back or Forward, or a link or page switch carrying filters. A
+    click in the page menu starts on a URL without our parameters (Streamlit keeps only those of
+    its own URL-bound widgets): that is no move, the filters stay and go back into the URL."""
+    seen = st.session_state.get(URL_SEEN_KEY)
+    now = url_now()
+    if seen is None or seen == now:
+        return False
+    if _is_history_navigation():
+        return True
+    return any(param in now for param in (*MULTI_PARAMS, "from", "to", "compare"))
+
+
+def _is_history_navigation() -> bool:
+    """Whether the browser's Back or Forward started this run (Streamlit 1.67 says so)."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and getattr(ctx, "is_history_navigation", False))
+
+
+URL_PENDING_KEY = "o2o_url_pending"
+PICK_GENERATION_KEY = "o2o_pick_generation"
+
+
+def set_param(name: str, value: Any) -> None:
+    """Put ``name=value`` in the URL (a list: repeated; None or empty: removed). Written once, at
+    the end of the run, together with the filters: a run that changes the view makes one browser
+    history entry, never one per parameter (Back would stop at half-changed views)."""
+    st.session_state.setdefault(URL_PENDING_KEY, {})[name] = value
+
+
+def _apply_url() -> None:
+    """Write the parameters :func:`set_param` collected during the run, in one go."""
+    wanted = url_now()
+    for name, value in st.session_state.pop(URL_PENDING_KEY, {}).items():
+        if value is None or value == "" or (isinstance(value, (list, tuple)) and not value):
+            wanted.pop(name, None)
+        else:
+            wanted[name] = [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+    if wanted != url_now():
         st.query_params.from_dict(wanted)
+
+
+def drill_to(page: str, params: dict[str, Any]) -> None:
+    """Switch to ``page`` (a pages/ path) showing ``params``, keeping the sidebar's other filters
+    (cities, categories, channels, campaign kinds, the comparison); a history entry, so Back
+    returns. ``params`` win over the kept filters."""
+    kept = {k: st.query_params.get_all(k) for k in (*MULTI_PARAMS, "compare", "from", "to")
+            if k in st.query_params and k not in params}
+    st.switch_page(page, query_params={**kept, **params})
+
+
+def selected_row(event: Any, df: pd.DataFrame) -> dict | None:
+    """The row of ``df`` picked in a single-row ``st.dataframe`` selection (``event`` is the
+    dataframe's return value or its session-state entry), or None. Rows are positions in the
+    frame as given, whatever order the reader sorted the grid into."""
+    rows = (((event or {}).get("selection") or {}).get("rows") or []) if isinstance(event, dict) else \
+        list(getattr(getattr(event, "selection", None), "rows", None) or [])
+    if not rows or not 0 <= int(rows[0]) < len(df):
+        return None
+    return df.iloc[int(rows[0])].to_dict()
+
+
+# Phones (Streamlit stacks columns below 640 px): a container keyed "phone-only" shows there
+# only, one keyed "wide-only" everywhere else; long words and links wrap instead of widening
+# the page. One place for the app's own CSS.
+PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  .st-key-wide-only, [class*="st-key-wide-only-"] { display: none !important; }
+  [data-testid="stMain"] [data-testid="stMarkdownContainer"],
+  [data-testid="stMain"] [data-testid="stCaptionContainer"] { overflow-wrap: anywhere; }
+  [data-testid="stMetricValue"] { font-size: 1.6rem; }
+}
+@media (min-width: 641px) {
+  .st-key-phone-only, [class*="st-key-phone-only-"] { display: none !important; }
+}
+</style>"""
+
+
+def is_phone() -> bool:
+    """Whether the browser says it is a phone (its user agent has "Mobile", as iOS Safari's and
+    Android Chrome's do): for what CSS cannot rearrange, e.g. a grid of small charts."""
+    try:
+        return "Mobile" in (st.context.headers.get("User-Agent") or "")
+    except Exception:  # noqa: BLE001 - no request headers (AppTest, bare mode): not a phone
+        return False
+
+
+def page_css() -> None:
+    """The app's CSS (see PHONE_CSS), once per run; in the sidebar, so the page's own elements
+    keep their order (the style applies to the whole document wherever it stands)."""
+    st.sidebar.html(PHONE_CSS)
 
 
 ROUTED_KEY = "o2o_routed"
@@ -363,14 +474,27 @@ ROUTED_KEY = "o2o_routed"
 
 def routed_run(page) -> None:
     """The sidebar filters, then ``page``, inside the one error boundary, marking the run so
-    pages know the shared frame ran."""
+    pages know the shared frame ran; the URL the run leaves is remembered (see url_moved)."""
     st.session_state[ROUTED_KEY] = True
     try:
         with error_boundary(f"page {getattr(page, 'title', '?')}"):
             sidebar_filters()
+            page_css()
             page.run()
+        _finish_url()
+    except StopException:   # st.stop(): the page is done, its URL stands
+        _finish_url()
+        raise
     finally:
         st.session_state[ROUTED_KEY] = False
+        # a rerun or page switch (st.switch_page has set the next page's URL already): the next
+        # run writes the URL, and starts on a URL this session has not seen, so it reads it
+        st.session_state.pop(URL_PENDING_KEY, None)
+
+
+def _finish_url() -> None:
+    _apply_url()
+    st.session_state[URL_SEEN_KEY] = url_now()
 
 
 def _ensure_routed() -> None:
@@ -567,14 +691,44 @@ def target_notes(filters: Filters, values: pd.Series | dict, names: Sequence[str
 
 
 def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str | None = None,
-          column_config: dict | None = None, height: int | str = "auto", hide_index: bool = True) -> None:
+          column_config: dict | None = None, height: int | str = "auto", hide_index: bool = True,
+          on_pick: Any = None, pick_key: str | None = None) -> dict | None:
     """A sortable table and a CSV download named after the page and filters. On screen every
     column and coded value is in words (:mod:`o2o_ops.words`; ``column_config`` overrides); the
-    CSV keeps the raw names and values."""
-    st.dataframe(words.for_display(df, language()), hide_index=hide_index,
-                 column_config=plain_columns(df, column_config), height=height, placeholder=text.MISSING)
+    CSV keeps the raw names and values.
+
+    With ``on_pick`` (a callable taking the picked row as a dict) a click on a row drills: the
+    callback runs before the page does, so it can set widgets and the filters. ``pick_key`` keys
+    the selection widget: give it the current drill value so the grid starts unselected after a
+    drill (the drill state lives in the URL, not in the grid). ``on_pick=True`` makes the rows
+    selectable without a callback (the page acts on the returned row, e.g. a page switch, which a
+    callback cannot do). Returns the picked row, if any."""
+    shown = words.for_display(df, language())
+    if on_pick is None:
+        st.dataframe(shown, hide_index=hide_index, column_config=plain_columns(df, column_config),
+                     height=height, placeholder=text.MISSING)
+        picked = None
+    else:
+        # A pick is an action, not a state: once acted on, every pickable table starts afresh
+        # (a new key), so a tick can never fire twice, e.g. when Back returns to its page.
+        generation = st.session_state.get(PICK_GENERATION_KEY, 0)
+        widget_key = f"pick_{key}_{pick_key or ''}_{generation}"
+
+        def _picked() -> None:
+            row = selected_row(st.session_state.get(widget_key), df)
+            if row is not None and callable(on_pick):
+                st.session_state[PICK_GENERATION_KEY] = generation + 1
+                on_pick(row)
+
+        event = st.dataframe(shown, hide_index=hide_index, column_config=plain_columns(df, column_config),
+                             height=height, placeholder=text.MISSING, on_select=_picked,
+                             selection_mode="single-row", key=widget_key)
+        picked = selected_row(event, df)
+        if picked is not None:
+            st.session_state[PICK_GENERATION_KEY] = generation + 1
     st.download_button(label or t("frame.download_csv"), export.safe_csv(df), file_name=export.file_name(f"{page}-{key}", filters.slug()),
                        mime="text/csv", key=f"dl_{key}", icon=":material/download:")
+    return picked
 
 
 def plain_columns(df: pd.DataFrame, explicit: dict | None = None) -> dict[str, Any]:
