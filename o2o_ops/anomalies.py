@@ -26,6 +26,7 @@ Source: ``rollup_anomaly_store_week`` (``sql/rollups_lift.sql``); one query, the
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
 from dataclasses import dataclass
@@ -95,19 +96,29 @@ def _noise(kpi: Watched, df: pd.DataFrame, expected: pd.Series, pooled_sd: float
     return pooled_sd / np.sqrt(n)
 
 
-def score(weeks: pd.DataFrame) -> pd.DataFrame:
-    """Expected value, scale and z per store-week and KPI (long format: one row each)."""
+def _judged(weeks: pd.DataFrame, kpi: Watched) -> pd.DataFrame:
+    """The store-weeks a KPI is judged on, with v (its value, on the log scale for counts) and dev
+    (v against the store's own median week)."""
     full = weeks[weeks["days_in_data"] >= 7]
+    df = full[["store_id", "city", "category", "iso_week", "week_start", kpi.name, kpi.count_col]].copy()
+    df = df[df[kpi.count_col] >= kpi.min_count].dropna(subset=[kpi.name])
+    df["v"] = np.log(df[kpi.name]) if kpi.log else df[kpi.name]
+    df["dev"] = df["v"] - df.groupby("store_id")["v"].transform("median")
+    return df
+
+
+def score(weeks: pd.DataFrame, everyone: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Expected value, scale and z per store-week and KPI (long format: one row each). The week
+    effect of a category comes from ``everyone`` (every store's weeks) when given, so narrowing
+    the stores (one city) does not make that city's own unusual week look usual."""
     out = []
     for kpi in KPIS:
-        df = full[["store_id", "city", "category", "iso_week", "week_start", kpi.name, kpi.count_col]].copy()
-        df = df[df[kpi.count_col] >= kpi.min_count].dropna(subset=[kpi.name])
+        df = _judged(weeks, kpi)
         if df.empty:
             continue
-        v = np.log(df[kpi.name]) if kpi.log else df[kpi.name]
-        df["v"] = v
-        df["dev"] = df["v"] - df.groupby("store_id")["v"].transform("median")
-        df["week_effect"] = df.groupby(["category", "week_start"])["dev"].transform("median")
+        peers = df if everyone is None else _judged(everyone, kpi)
+        effect = peers.groupby(["category", "week_start"])["dev"].median().rename("week_effect")
+        df = df.join(effect, on=["category", "week_start"])
         df["adj"] = df["v"] - df["week_effect"]
         df = df.sort_values(["store_id", "week_start"])
         df["level"] = (df.groupby("store_id")["adj"]
@@ -153,7 +164,8 @@ def _reason(row: pd.Series) -> str:
 def flags(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), z_flag: float = Z_FLAG) -> pd.DataFrame:
     """Unusual store-weeks (|z| ≥ ``z_flag``) of every watched KPI, with the reason in words;
     within the filters' dates when given (whole weeks starting in them)."""
-    scored = score(store_weeks(con, filters))
+    narrowed = filters.where_sql("stores") != Filters().where_sql("stores")
+    scored = score(store_weeks(con, filters), store_weeks(con) if narrowed else None)
     hit = scored[scored["z"].abs() >= z_flag].copy()
     if filters.start:
         hit = hit[pd.to_datetime(hit["week_start"]) >= pd.Timestamp(filters.start) - pd.Timedelta(days=6)]
@@ -168,14 +180,22 @@ def flags(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), z_flag: 
 
 
 def evaluate_demo(con: duckdb.DuckDBPyConnection, z_flag: float = Z_FLAG) -> dict:
-    """On a demo warehouse: the share of each planted spike's store-weeks flagged on orders, and
-    the share of unplanted store-weeks (no spike; no campaign at the store) flagged on any KPI."""
+    """On a demo warehouse: the share of each planted spike's store-weeks flagged (on orders, and
+    on any KPI), the share of the store-weeks its vouchers were sold in ahead flagged on any KPI,
+    and the share of unplanted store-weeks (no spike, no selling ahead for one, no campaign at the
+    store) flagged on any KPI."""
     from o2o_ops import demo
 
     scored = score(store_weeks(con))
     scored["flagged"] = scored["z"].abs() >= z_flag
     spikes = {(s["city"], s["iso_week"]) for s in demo.PLANTED["spikes"]}
-    scored["in_spike"] = [(c, w) in spikes for c, w in zip(scored["city"], scored["iso_week"])]
+    presale = {}   # (city, ISO week the vouchers were sold in) -> the spike's "city week"
+    for s in demo.PLANTED["spikes"]:
+        day = s["sold_from"]
+        while day <= s["sold_to"]:
+            presale[(s["city"], f"{day.isocalendar()[0]}-W{day.isocalendar()[1]:02d}")] = f"{s['city']} {s['iso_week']}"
+            day += dt.timedelta(days=1)
+    scored["in_spike"] = [(c, w) in spikes or (c, w) in presale for c, w in zip(scored["city"], scored["iso_week"])]
     busy = con.execute("""
         SELECT DISTINCT r.store_id, strftime(date_trunc('week', d.day), '%G-W%V') AS iso_week
         FROM rollup_campaign_store r JOIN campaigns k USING (campaign_id),
@@ -191,11 +211,15 @@ def evaluate_demo(con: duckdb.DuckDBPyConnection, z_flag: float = Z_FLAG) -> dic
     spiked["city"] = spiked["store_id"].map(scored.drop_duplicates("store_id").set_index("store_id")["city"])
     found_any = {f"{c} {w}": float(spiked[(spiked["city"] == c) & (spiked["iso_week"] == w)]["flagged"].mean())
                  for c, w in sorted(spikes)}
+    sold = spiked[[(c, w) in presale for c, w in zip(spiked["city"], spiked["iso_week"])]]
+    sold = sold.assign(spike=[presale[(c, w)] for c, w in zip(sold["city"], sold["iso_week"])])
+    presale_found = {k: float(v) for k, v in sold.groupby("spike")["flagged"].mean().items()}
     clean = per_week[~per_week["in_spike"] & ~per_week["in_campaign"]]
     not_spike = per_week[~per_week["in_spike"]]
     by_kpi = (scored[~scored["in_spike"] & ~scored["in_campaign"]].groupby("kpi")["flagged"].mean()
               .to_dict())
     return {"spike_store_weeks_found": found, "spike_store_weeks_found_any_kpi": found_any,
+            "presale_store_weeks_found_any_kpi": presale_found,
             "unplanted_store_weeks": len(clean),
             "unplanted_flagged_share": float(clean["flagged"].mean()) if len(clean) else math.nan,
             "non_spike_flagged_share_incl_campaigns": float(not_spike["flagged"].mean()) if len(not_spike) else math.nan,
