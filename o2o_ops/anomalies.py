@@ -187,8 +187,14 @@ def evaluate_demo(con: duckdb.DuckDBPyConnection, z_flag: float = Z_FLAG) -> dic
     from o2o_ops import demo
 
     scored = score(store_weeks(con))
-    scored["flagged"] = scored["z"].abs() >= z_flag
     spikes = {(s["city"], s["iso_week"]) for s in demo.PLANTED["spikes"]}
+    if scored.empty:   # a demo too small for any store-week to be judged
+        nothing = {f"{c} {w}": math.nan for c, w in sorted(spikes)}
+        return {"spike_store_weeks_found": nothing, "spike_store_weeks_found_any_kpi": dict(nothing),
+                "presale_store_weeks_found_any_kpi": dict(nothing), "unplanted_store_weeks": 0,
+                "unplanted_flagged_share": math.nan, "non_spike_flagged_share_incl_campaigns": math.nan,
+                "unplanted_flagged_share_by_kpi": {}}
+    scored["flagged"] = scored["z"].abs() >= z_flag
     presale = {}   # (city, ISO week the vouchers were sold in) -> the spike's "city week"
     for s in demo.PLANTED["spikes"]:
         day = s["sold_from"]

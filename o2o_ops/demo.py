@@ -37,7 +37,8 @@ These are the facts the dashboard should find; :data:`PLANTED` states them for t
   two weeks before it about (1 + (multiplier − 1) / 2) times theirs. Outside spikes capacity use
   is ~40–70% (capacity_per_hour is sized from each store's own normal demand over the last year,
   12 open hours a day; a year earlier, before the growth, ~13 % less).
-* **Campaign lift** — a campaign targets one city, one category and a participating subset of
+* **Campaign lift** — campaigns run in 2026 (from :data:`CAMPAIGNS_FROM`; 2025 is their stores'
+  history). A campaign targets one city, one category and a participating subset of
   those stores (all of them at small scale); while it runs those stores' orders are multiplied by
   the campaign's own true effect, drawn per seed from :data:`CAMPAIGN_EFFECTS` (×1.0 = no effect,
   ×0.85 and ×0.9 = the campaign hurts, up to ×1.5), and ~45% of their orders carry the campaign
@@ -205,6 +206,9 @@ SPIKES = (
 # none (x1.0) three times in twelve, negative twice, positive of several sizes.
 CAMPAIGN_EFFECTS = (1.0, 1.0, 1.0, 0.85, 0.9, 1.1, 1.15, 1.2, 1.3, 1.3, 1.4, 1.5)
 CAMPAIGN_ORDER_SHARE = 0.45
+# Campaigns start on Mondays from this day on (the weeks of 2026, as in the one-year demo before;
+# 2025 is their stores' history).
+CAMPAIGNS_FROM = dt.date(2026, 1, 5)
 DEAL_RATING_PENALTY = 0.3
 OVER_PROMISER_MOD, UNDER_PROMISER_MOD = 3, 7
 SHORT_HOURS_MOD = 5
@@ -448,7 +452,8 @@ def _campaigns_sql(n_campaigns: int, n_stores: int) -> str:
     # empty cell) and enlists a share of that cell's stores small enough that, at any scale,
     # roughly one store-day in six is under a campaign (all of the cell at demo scale).
     participation = min(1.0, 36.0 / n_campaigns)
-    weeks = N_DAYS // 7
+    first = (CAMPAIGNS_FROM - CALENDAR_START).days     # campaigns run in the last year's weeks
+    weeks = (N_DAYS - first) // 7
     return f"""
 -- _campaign: one row per campaign, with its (hidden) targeting.
 CREATE OR REPLACE TEMP TABLE _campaign AS
@@ -467,9 +472,9 @@ WITH drawn AS (
 )
 SELECT d.campaign_no, 'C' || lpad(CAST(d.campaign_no AS VARCHAR), 4, '0') AS campaign_id,
        s.city, s.category, d.kind, d.channel, d.discount_rate, d.effect,
-       7 * CAST(floor(u(d.campaign_no, 'start') * ({weeks} - d.n_weeks + 1)) AS INTEGER)
+       {first} + 7 * CAST(floor(u(d.campaign_no, 'start') * ({weeks} - d.n_weeks + 1)) AS INTEGER)
            AS first_day_idx,
-       7 * CAST(floor(u(d.campaign_no, 'start') * ({weeks} - d.n_weeks + 1)) AS INTEGER)
+       {first} + 7 * CAST(floor(u(d.campaign_no, 'start') * ({weeks} - d.n_weeks + 1)) AS INTEGER)
            + 7 * d.n_weeks - 1 AS last_day_idx
 FROM drawn d JOIN _store s ON s.store_no = d.anchor_store_no;
 

@@ -102,7 +102,8 @@ def load_ahead_panel() -> None:
         return
     at_risk = int(stores["at_risk"].sum())
     st.caption(f"Forecast from the end of the data ({ahead['cut']}): open vouchers (sold, paid, not redeemed, "
-               f"not refunded, still valid) redeemed as their category's vouchers of the same age were, plus "
+               f"not refunded, still valid) on the day they are booked for, as often as bookings were kept, "
+               f"else as their category's vouchers of the same age were, plus "
                f"the sales of the last {forecast.LEVEL_WEEKS} weeks' weekdays (public holidays left out) "
                f"redeemed the same way; hours by each store's own pattern. At risk: more redemptions than "
                f"capacity in any {forecast.RISK_WINDOW_DAYS} consecutive days. The sidebar's dates do not "
