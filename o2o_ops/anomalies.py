@@ -254,14 +254,28 @@ def flags(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), z_flag: 
 
 
 def evaluate_demo(con: duckdb.DuckDBPyConnection, z_flag: float = Z_FLAG) -> dict:
-    """On a demo warehouse: the share of each planted spike's store-weeks flagged on orders, and
-    the share of unplanted store-weeks (no spike; no campaign at the store) flagged on any KPI."""
+    """On a demo warehouse: the share of each planted spike's store-weeks flagged (on orders, and
+    on any KPI), the share of the store-weeks its vouchers were sold in ahead flagged on any KPI,
+    and the share of unplanted store-weeks (no spike, no selling ahead for one, no campaign at the
+    store) flagged on any KPI."""
     from o2o_ops import demo
 
     scored = score(store_weeks(con))
-    scored["flagged"] = scored["z"].abs() >= z_flag
     spikes = {(s["city"], s["iso_week"]) for s in demo.PLANTED["spikes"]}
-    scored["in_spike"] = [(c, w) in spikes for c, w in zip(scored["city"], scored["iso_week"])]
+    if scored.empty:   # a demo too small for any store-week to be judged
+        nothing = {f"{c} {w}": math.nan for c, w in sorted(spikes)}
+        return {"spike_store_weeks_found": nothing, "spike_store_weeks_found_any_kpi": dict(nothing),
+                "presale_store_weeks_found_any_kpi": dict(nothing), "unplanted_store_weeks": 0,
+                "unplanted_flagged_share": math.nan, "non_spike_flagged_share_incl_campaigns": math.nan,
+                "unplanted_flagged_share_by_kpi": {}}
+    scored["flagged"] = scored["z"].abs() >= z_flag
+    presale = {}   # (city, ISO week the vouchers were sold in) -> the spike's "city week"
+    for s in demo.PLANTED["spikes"]:
+        day = s["sold_from"]
+        while day <= s["sold_to"]:
+            presale[(s["city"], f"{day.isocalendar()[0]}-W{day.isocalendar()[1]:02d}")] = f"{s['city']} {s['iso_week']}"
+            day += dt.timedelta(days=1)
+    scored["in_spike"] = [(c, w) in spikes or (c, w) in presale for c, w in zip(scored["city"], scored["iso_week"])]
     busy = con.execute("""
         SELECT DISTINCT r.store_id, strftime(date_trunc('week', d.day), '%G-W%V') AS iso_week
         FROM rollup_campaign_store r JOIN campaigns k USING (campaign_id),
@@ -277,11 +291,15 @@ def evaluate_demo(con: duckdb.DuckDBPyConnection, z_flag: float = Z_FLAG) -> dic
     spiked["city"] = spiked["store_id"].map(scored.drop_duplicates("store_id").set_index("store_id")["city"])
     found_any = {f"{c} {w}": float(spiked[(spiked["city"] == c) & (spiked["iso_week"] == w)]["flagged"].mean())
                  for c, w in sorted(spikes)}
+    sold = spiked[[(c, w) in presale for c, w in zip(spiked["city"], spiked["iso_week"])]]
+    sold = sold.assign(spike=[presale[(c, w)] for c, w in zip(sold["city"], sold["iso_week"])])
+    presale_found = {k: float(v) for k, v in sold.groupby("spike")["flagged"].mean().items()}
     clean = per_week[~per_week["in_spike"] & ~per_week["in_campaign"]]
     not_spike = per_week[~per_week["in_spike"]]
     by_kpi = (scored[~scored["in_spike"] & ~scored["in_campaign"]].groupby("kpi")["flagged"].mean()
               .to_dict())
     return {"spike_store_weeks_found": found, "spike_store_weeks_found_any_kpi": found_any,
+            "presale_store_weeks_found_any_kpi": presale_found,
             "unplanted_store_weeks": len(clean),
             "unplanted_flagged_share": float(clean["flagged"].mean()) if len(clean) else math.nan,
             "non_spike_flagged_share_incl_campaigns": float(not_spike["flagged"].mean()) if len(not_spike) else math.nan,

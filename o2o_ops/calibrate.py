@@ -15,7 +15,8 @@ measures every campaign with :func:`o2o_ops.lift.campaign_lift` and checks:
   judged placebos whose interval contains 0 (goal ≥ 90 %).
 
 It also measures the anomaly flags (:func:`o2o_ops.anomalies.evaluate_demo`): the share of the
-planted spikes' store-weeks flagged, and the share of unplanted store-weeks flagged (goal < 5 %).
+planted spikes' store-weeks flagged (and of the weeks their vouchers were sold in ahead), and the
+share of unplanted store-weeks flagged (goal < 5 %).
 
 Everything is deterministic per seed (the demo and the placebo draws).
 """
@@ -155,6 +156,8 @@ def summarise_anomalies(runs: list[dict]) -> dict:
         "spike_found_orders": float(np.mean([v for r in runs for v in r["spike_store_weeks_found"].values()])),
         "spike_found_any_kpi": float(np.mean([v for r in runs for v in r["spike_store_weeks_found_any_kpi"].values()])),
         "spike_found_orders_worst": float(min(v for r in runs for v in r["spike_store_weeks_found"].values())),
+        "spike_found_any_kpi_worst": float(min(v for r in runs for v in r["spike_store_weeks_found_any_kpi"].values())),
+        "presale_found_any_kpi": float(np.mean([v for r in runs for v in r["presale_store_weeks_found_any_kpi"].values()])),
         "unplanted_store_weeks": n,
         "unplanted_flagged_share": float(sum(r["unplanted_flagged_share"] * r["unplanted_store_weeks"] for r in runs) / n)
         if n else math.nan,

@@ -7,8 +7,9 @@ rollups, atomic rename).
 
 Calendar
 --------
-Orders are placed from Monday 2026-01-05 to Sunday 2026-11-22 inclusive (ISO weeks 2026-W02 ..
-2026-W47, 322 days). Nothing is relative to today. Scale: stores = clamp(orders // 5000, 40, 5000),
+Orders are placed from Monday 2025-01-06 to Sunday 2026-11-22 inclusive (ISO weeks 2025-W02 ..
+2026-W47, 686 days: two years, so every 2026 week has the same ISO week of 2025 to compare
+with). Nothing is relative to today. The order count is spread over the whole span. Scale: stores = clamp(orders // 5000, 40, 5000),
 campaigns = max(24, stores // 3), customers ≈ orders // 4 (drawn with a skew inside the store's
 city, so there are real repeat customers). The order count is exact.
 
@@ -25,11 +26,19 @@ These are the facts the dashboard should find; :data:`PLANTED` states them for t
   as described ~90%.
 * **Demand spikes over capacity** — all stores of a city, one ISO week: Hangzhou 2026-W27
   (06-29..07-05) ×3, Chengdu 2026-W36 (08-31..09-06) ×3, Shanghai 2026-W44 (10-26..11-01) ×2.5.
-  Spike orders are redeemed within a day (a local rush), so capacity use passes 100%; waits rise
-  by 20–30 min, ratings fall by about one star, as-described and complaints worsen, refunds
-  triple. Outside spikes capacity use is ~40–70% (capacity_per_hour is sized from each store's
-  own normal demand, 12 open hours a day).
-* **Campaign lift** — a campaign targets one city, one category and a participating subset of
+  The extra demand (multiplier − 1 times the week's own) is **sold ahead**: vouchers bought in
+  the 3rd and 2nd week before the spike (days 21..8 before its Monday), each booked
+  (``orders.promised_at``) for a slot in the spike week, so the over-capacity week is visible in
+  the open vouchers a week before it (:mod:`o2o_ops.forecast`). The week's own orders are
+  redeemed within a day (a local rush); capacity use passes 100%; everything served in the week
+  (its own orders and the vouchers sold for it) waits 20–30 min longer, is rated about one star
+  lower, is less often as described, draws more complaints and triple the refunds. Orders are
+  counted in the week they were placed, so the spike week has its usual number of orders and the
+  two weeks before it about (1 + (multiplier − 1) / 2) times theirs. Outside spikes capacity use
+  is ~40–70% (capacity_per_hour is sized from each store's own normal demand over the last year,
+  12 open hours a day; a year earlier, before the growth, ~13 % less).
+* **Campaign lift** — campaigns run in 2026 (from :data:`CAMPAIGNS_FROM`; 2025 is their stores'
+  history). A campaign targets one city, one category and a participating subset of
   those stores (all of them at small scale); while it runs those stores' orders are multiplied by
   the campaign's own true effect, drawn per seed from :data:`CAMPAIGN_EFFECTS` (×1.0 = no effect,
   ×0.85 and ×0.9 = the campaign hurts, up to ×1.5), and ~45% of their orders carry the campaign
@@ -47,9 +56,12 @@ These are the facts the dashboard should find; :data:`PLANTED` states them for t
   capacity is sized on those 8 hours, so its utilisation is ~40–70% read against its own hours and
   a third lower read against the global 12 hours. The other stores give no hours (the global
   setting applies).
-* **Per-order promises** — redeemed orders at every store with an odd number carry the time
-  promised for them (``promised_at``): over-promisers fulfil 40% of them 10–40 min late, the other
-  odd-numbered stores 10% (else 5–35 min early). Even-numbered stores make no such promise.
+* **Per-order promises** — paid orders at every store with an odd number carry the time
+  promised for them when bought (``promised_at``, a booked slot): over-promisers fulfil 40% of
+  the redeemed ones 10–40 min late, the other odd-numbered stores 10% (else 5–35 min early); a
+  voucher never used keeps its slot (so it counts late once the slot has passed). Even-numbered
+  stores make no such promise, except for the vouchers sold ahead for a spike week: those carry
+  their booked slot at every store.
 * **Inspections** — every store is inspected every 8 weeks (scores only, no pass/fail given):
   over-promisers fail half of them (score 45–68, 1–2 critical violations), other stores 10%
   (passing: 75–99, none critical) — rated high online, failing offline.
@@ -58,8 +70,11 @@ These are the facts the dashboard should find; :data:`PLANTED` states them for t
   ``demo_funnel_rates``). Every paid campaign order follows a coupon its customer received 10 min
   to 2 days before; the other coupons, clicks and impressions are counted per store and day.
 * **Seasonality** — weekday profiles per category (restaurants and hotels peak Fri–Sat, beauty
-  Sat–Sun, car rental Fri) and Chinese public holidays ×1.6 (restaurants ×0.7 over Spring
-  Festival).
+  Sat–Sun, car rental Fri); a yearly curve by ISO week, the same in both years (±10 %, highest
+  in week 30); growth of ×1.15 a year; and Chinese public holidays ×1.6 (restaurants ×0.7 over
+  Spring Festival), the days off from the maintained ``holidays`` package (the calendar the
+  comparisons use, :func:`holiday_blocks`), so Spring Festival falls on 28 Jan–4 Feb 2025 and
+  15–23 Feb 2026.
 """
 
 from __future__ import annotations
@@ -67,6 +82,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import time
 from typing import Callable
 
@@ -76,10 +92,10 @@ from o2o_ops import config, db
 
 ProgressFn = Callable[[float, str], None]
 
-CALENDAR_START = dt.date(2026, 1, 5)
+CALENDAR_START = dt.date(2025, 1, 6)
 CALENDAR_END = dt.date(2026, 11, 22)
-N_DAYS = (CALENDAR_END - CALENDAR_START).days + 1  # 322 = 46 ISO weeks
-_EPOCH_START = int(dt.datetime(2026, 1, 5).replace(tzinfo=dt.timezone.utc).timestamp())
+N_DAYS = (CALENDAR_END - CALENDAR_START).days + 1  # 686 = 98 ISO weeks (2025-W02 .. 2026-W47)
+_EPOCH_START = int(dt.datetime.combine(CALENDAR_START, dt.time()).replace(tzinfo=dt.timezone.utc).timestamp())
 _END_TS = _EPOCH_START + N_DAYS * 86400 - 1  # 2026-11-22 23:59:59
 OPEN_HOURS_PER_DAY = 12
 MIN_ORDERS = 1000
@@ -129,16 +145,57 @@ CHANNELS = (
     ("maps", 0.15, 0.08), ("social", 0.08, 0.10), ("web", 0.07, 0.03),
 )
 CAMPAIGN_KINDS = ("group_buy", "coupon", "discount", "flash_sale", "membership")
-HOLIDAYS = (
-    ("Spring Festival", dt.date(2026, 2, 15), dt.date(2026, 2, 23)),
-    ("Qingming", dt.date(2026, 4, 4), dt.date(2026, 4, 6)),
-    ("Labour Day", dt.date(2026, 5, 1), dt.date(2026, 5, 5)),
-    ("Dragon Boat", dt.date(2026, 6, 19), dt.date(2026, 6, 21)),
-    ("Mid-Autumn", dt.date(2026, 9, 25), dt.date(2026, 9, 27)),
-    ("National Day", dt.date(2026, 10, 1), dt.date(2026, 10, 7)),
-)
+HOLIDAY_COUNTRY = "CN"
+_SUBSTITUTED = re.compile(r"substituted from (\d\d)/(\d\d)/(\d{4})")
+
+
+def holiday_blocks(first: dt.date, last: dt.date, country: str = HOLIDAY_COUNTRY) -> tuple[tuple[str, dt.date, dt.date], ...]:
+    """The public holidays between ``first`` and ``last`` as blocks of days off (name, first day,
+    last day), from the maintained ``holidays`` package (the calendar the comparisons use). The
+    package lists the weekdays off; a weekend next to them belongs to the break unless it is a
+    working day swapped for one ("substituted from" that date), and a block is named after its
+    first holiday that is not an eve or a swapped day off (Spring Festival 2026: 15-23 Feb)."""
+    import holidays
+
+    listed = holidays.country_holidays(country, years=range(first.year - 1, last.year + 2))
+    working = {dt.date(int(y), int(m), int(d)) for name in listed.values()
+               for m, d, y in _SUBSTITUTED.findall(str(name))}
+    off = set(listed)
+    grown = True
+    while grown:   # weekend days next to a day off, unless worked
+        extra = {d + dt.timedelta(days=step) for d in off for step in (-1, 1)}
+        extra = {d for d in extra if d.isoweekday() >= 6 and d not in off and d not in working}
+        off |= extra
+        grown = bool(extra)
+    blocks: list[list[dt.date]] = []
+    for day in sorted(off):
+        if blocks and (day - blocks[-1][-1]).days == 1:
+            blocks[-1].append(day)
+        else:
+            blocks.append([day])
+
+    def name(days: list[dt.date]) -> str:
+        names = [str(listed[d]) for d in days if d in listed]
+        plain = [n for n in names if not re.search(r"(?i)day off|\beve\b|observed", n)]
+        return (plain or names or ["Weekend"])[0].split("; ")[0]
+
+    return tuple((name(b), b[0], b[-1]) for b in blocks
+                 if b[-1] >= first and b[0] <= last and any(d in listed for d in b))
+
+
+HOLIDAYS = holiday_blocks(CALENDAR_START, CALENDAR_END)
 HOLIDAY_MULTIPLIER = 1.6
 SPRING_FESTIVAL_RESTAURANT_MULTIPLIER = 0.7
+# Seasonality by ISO week, the same every year (so a week compares with the same week last year):
+# demand × (1 + SEASON_AMPLITUDE × sin(2π (ISO week − SEASON_PEAK_WEEK + 13) / 52)), highest in
+# the summer week SEASON_PEAK_WEEK, lowest in winter; and a steady growth of the business,
+# ×GROWTH_PER_YEAR from one year to the next.
+SEASON_AMPLITUDE, SEASON_PEAK_WEEK = 0.10, 30
+GROWTH_PER_YEAR = 1.15
+# The spikes' extra demand is sold ahead: vouchers bought from PRESALE_DAYS_BEFORE[0] to
+# PRESALE_DAYS_BEFORE[1] days before the spike's Monday (the 3rd and 2nd week before), each booked
+# (orders.promised_at) for a slot in the spike week.
+PRESALE_DAYS_BEFORE = (21, 8)
 SPIKES = (
     # city, ISO week, first day, last day, demand multiplier
     ("Hangzhou", "2026-W27", dt.date(2026, 6, 29), dt.date(2026, 7, 5), 3.0),
@@ -149,6 +206,9 @@ SPIKES = (
 # none (x1.0) three times in twelve, negative twice, positive of several sizes.
 CAMPAIGN_EFFECTS = (1.0, 1.0, 1.0, 0.85, 0.9, 1.1, 1.15, 1.2, 1.3, 1.3, 1.4, 1.5)
 CAMPAIGN_ORDER_SHARE = 0.45
+# Campaigns start on Mondays from this day on (the weeks of 2026, as in the one-year demo before;
+# 2025 is their stores' history).
+CAMPAIGNS_FROM = dt.date(2026, 1, 5)
 DEAL_RATING_PENALTY = 0.3
 OVER_PROMISER_MOD, UNDER_PROMISER_MOD = 3, 7
 SHORT_HOURS_MOD = 5
@@ -170,7 +230,7 @@ SHORT_OPEN_HOURS = 8
 PLANTED: dict = {
     "calendar_start": CALENDAR_START,
     "calendar_end": CALENDAR_END,
-    "iso_weeks": ("2026-W02", "2026-W47"),
+    "iso_weeks": ("2025-W02", "2026-W47"),
     "over_promisers": {
         "rule": f"store number % 10 == {OVER_PROMISER_MOD}",
         "listed_rating": (4.7, 4.9), "true_quality_offset": -1.0,
@@ -183,11 +243,18 @@ PLANTED: dict = {
     },
     "normal_stores": {"true_quality_offset": (-0.2, 0.2), "as_described_share": 0.90},
     "spikes": [
-        {"city": c, "iso_week": w, "start": s, "end": e, "multiplier": m}
+        {"city": c, "iso_week": w, "start": s, "end": e, "multiplier": m,
+         "sold_from": s - dt.timedelta(days=PRESALE_DAYS_BEFORE[0]),
+         "sold_to": s - dt.timedelta(days=PRESALE_DAYS_BEFORE[1])}
         for c, w, s, e, m in SPIKES
     ],
+    "presale": {"days_before": PRESALE_DAYS_BEFORE, "booked_in": "orders.promised_at",
+                "rule": "the spike's extra demand, sold 21..8 days before its Monday, booked for a day of its week"},
+    "seasonality": {"amplitude": SEASON_AMPLITUDE, "peak_iso_week": SEASON_PEAK_WEEK,
+                    "growth_per_year": GROWTH_PER_YEAR},
     "spike_effects": {"extra_wait_minutes": (20, 30), "rating_drop": 1.0, "refund_rate_factor": 3},
     "holidays": [{"name": n, "start": s, "end": e} for n, s, e in HOLIDAYS],
+    "holiday_country": HOLIDAY_COUNTRY,
     "holiday_multiplier": HOLIDAY_MULTIPLIER,
     "campaign_effects": {"choices": CAMPAIGN_EFFECTS, "rule": "one per campaign, drawn per seed",
                          "recorded_in": "warehouse_meta key demo_campaign_effects"},
@@ -198,10 +265,12 @@ PLANTED: dict = {
     "short_hours": {"rule": f"store number % 10 == {SHORT_HOURS_MOD}", "opens_at": SHORT_HOURS[0],
                     "closes_at": SHORT_HOURS[1], "open_hours_per_day": SHORT_OPEN_HOURS,
                     "recorded_in": "store_hours (every ISO weekday)"},
-    "order_promises": {"stores": "store number odd", "column": "orders.promised_at",
+    "order_promises": {"stores": "store number odd (and every voucher sold ahead for a spike)",
+                       "column": "orders.promised_at",
                        "late_share": {"over_promisers": PROMISE_LATE_SHARE["over"],
                                       "other_stores": PROMISE_LATE_SHARE["other"]},
-                       "rule": "redeemed orders at those stores; late by 10-40 min, else 5-35 min early"},
+                       "rule": "paid orders at those stores; redeemed ones late by 10-40 min, else 5-35 min "
+                               "early; unused ones keep the slot they were booked for"},
     "inspections": {"every_days": INSPECTION_EVERY_DAYS,
                     "fail_share": {"over_promisers": INSPECTION_FAIL_SHARE["over"],
                                    "other_stores": INSPECTION_FAIL_SHARE["other"]},
@@ -263,7 +332,7 @@ def _date(d: dt.date) -> str:
 
 
 def _setup_sql(seed: int) -> str:
-    holiday_values = ", ".join(f"('{n}', {_date(s)}, {_date(e)})" for n, s, e in HOLIDAYS)
+    holiday_values = ", ".join(f"('{n.replace(chr(39), chr(39) * 2)}', {_date(s)}, {_date(e)})" for n, s, e in HOLIDAYS)
     spike_values = ", ".join(
         f"('{c}', '{w}', {_date(s)}, {_date(e)}, {m!r})" for c, w, s, e, m in SPIKES)
     city_values = ", ".join(
@@ -306,6 +375,7 @@ INSERT INTO _spike VALUES {spike_values};
 CREATE OR REPLACE TEMP TABLE _calendar AS
 SELECT CAST(d AS INTEGER) AS day_idx, {_date(CALENDAR_START)} + CAST(d AS INTEGER) AS date,
        isodow({_date(CALENDAR_START)} + CAST(d AS INTEGER)) AS dow,
+       weekofyear({_date(CALENDAR_START)} + CAST(d AS INTEGER)) AS iso_week_no,
        {_EPOCH_START} + d * 86400 AS day_start_s
 FROM range({N_DAYS}) t(d);
 """
@@ -382,7 +452,8 @@ def _campaigns_sql(n_campaigns: int, n_stores: int) -> str:
     # empty cell) and enlists a share of that cell's stores small enough that, at any scale,
     # roughly one store-day in six is under a campaign (all of the cell at demo scale).
     participation = min(1.0, 36.0 / n_campaigns)
-    weeks = N_DAYS // 7
+    first = (CAMPAIGNS_FROM - CALENDAR_START).days     # campaigns run in the last year's weeks
+    weeks = (N_DAYS - first) // 7
     return f"""
 -- _campaign: one row per campaign, with its (hidden) targeting.
 CREATE OR REPLACE TEMP TABLE _campaign AS
@@ -401,9 +472,9 @@ WITH drawn AS (
 )
 SELECT d.campaign_no, 'C' || lpad(CAST(d.campaign_no AS VARCHAR), 4, '0') AS campaign_id,
        s.city, s.category, d.kind, d.channel, d.discount_rate, d.effect,
-       7 * CAST(floor(u(d.campaign_no, 'start') * ({weeks} - d.n_weeks + 1)) AS INTEGER)
+       {first} + 7 * CAST(floor(u(d.campaign_no, 'start') * ({weeks} - d.n_weeks + 1)) AS INTEGER)
            AS first_day_idx,
-       7 * CAST(floor(u(d.campaign_no, 'start') * ({weeks} - d.n_weeks + 1)) AS INTEGER)
+       {first} + 7 * CAST(floor(u(d.campaign_no, 'start') * ({weeks} - d.n_weeks + 1)) AS INTEGER)
            + 7 * d.n_weeks - 1 AS last_day_idx
 FROM drawn d JOIN _store s ON s.store_no = d.anchor_store_no;
 
@@ -425,26 +496,31 @@ WHERE pick_rank <= greatest(1, ceil(cell_stores * {participation!r}));
 def _store_days_sql(n_orders: int) -> str:
     # Integer weights and integer arithmetic make the apportionment exact and deterministic
     # (a parallel float sum could differ in the last bit between runs).
+    sale_first, sale_last = PRESALE_DAYS_BEFORE
+    sale_days = sale_first - sale_last + 1
     return f"""
--- _store_day: one row per store x day: demand weight, active campaign, exact order count.
+-- _store_day: one row per store x day: demand weight, active campaign, exact order count, and how
+-- many of those orders are vouchers sold ahead for a spike week (n_presale, booked for the week
+-- starting on day spike_day_idx).
 CREATE OR REPLACE TEMP TABLE _store_day AS
 WITH active AS (
     SELECT cs.store_no, cal.day_idx, min(k.campaign_no) AS campaign_no
     FROM _campaign_store cs
     JOIN _campaign k USING (campaign_no)
     JOIN _calendar cal ON cal.day_idx BETWEEN k.first_day_idx AND k.last_day_idx
-    GROUP BY ALL
+    GROUP BY cs.store_no, cal.day_idx
 ),
-weighted AS (
-    SELECT s.store_no, cal.day_idx, a.campaign_no AS active_campaign_no,
+base AS (   -- the ordinary demand of a store-day (a spike week's own walk-in demand included)
+    SELECT s.store_no, s.city, cal.day_idx, cal.date, a.campaign_no AS active_campaign_no,
            sp.multiplier IS NOT NULL AS in_spike,
-           CAST(round(1e6 * s.popularity * s.dow_profile[cal.dow]
-                 * CASE WHEN h.name = 'Spring Festival' AND s.category = 'restaurant'
+           1e6 * s.popularity * s.dow_profile[cal.dow]
+                 * CASE WHEN h.name LIKE '%Spring Festival%' AND s.category = 'restaurant'
                         THEN {SPRING_FESTIVAL_RESTAURANT_MULTIPLIER!r}
                         WHEN h.name IS NOT NULL THEN {HOLIDAY_MULTIPLIER!r} ELSE 1.0 END
                  * coalesce(k.effect, 1.0)
-                 * coalesce(sp.multiplier, 1.0)
-                 * exp(0.15 * nrm(s.store_no * 1000 + cal.day_idx, 'day-noise'))) AS BIGINT) AS weight
+                 * (1.0 + {SEASON_AMPLITUDE!r} * sin(2 * pi() * (cal.iso_week_no - {SEASON_PEAK_WEEK} + 13) / 52.0))
+                 * pow({GROWTH_PER_YEAR!r}, cal.day_idx / 364.0)
+                 * exp(0.15 * nrm(s.store_no * 1000 + cal.day_idx, 'day-noise')) AS w
     FROM _store s
     CROSS JOIN _calendar cal
     LEFT JOIN active a ON a.store_no = s.store_no AND a.day_idx = cal.day_idx
@@ -452,30 +528,53 @@ weighted AS (
     LEFT JOIN _holiday h ON cal.date BETWEEN h.first_day AND h.last_day
     LEFT JOIN _spike sp ON sp.city = s.city AND cal.date BETWEEN sp.first_day AND sp.last_day
 ),
+spike_need AS (   -- per spike store: the week's demand beyond its own (multiplier - 1), sold ahead
+    SELECT b.store_no, sp.first_day, min(b.day_idx) AS spike_day_idx,
+           (any_value(sp.multiplier) - 1.0) * sum(b.w) / {sale_days}.0 AS presale_per_day
+    FROM base b JOIN _spike sp ON sp.city = b.city AND b.date BETWEEN sp.first_day AND sp.last_day
+    GROUP BY b.store_no, sp.first_day
+),
+weighted AS (
+    SELECT b.store_no, b.day_idx, b.active_campaign_no, b.in_spike, n.spike_day_idx,
+           CAST(round(b.w) AS BIGINT) AS regular_weight,
+           coalesce(CAST(round(n.presale_per_day * exp(0.15 * nrm(b.store_no * 1000 + b.day_idx, 'presale-noise')))
+                         AS BIGINT), 0) AS presale_weight
+    FROM base b
+    LEFT JOIN spike_need n ON n.store_no = b.store_no
+     AND b.date BETWEEN n.first_day - {sale_first} AND n.first_day - {sale_last}
+),
 apportioned AS (
-    SELECT *,
-           CAST({n_orders} AS HUGEINT) * weight // sum(weight) OVER () AS base_orders,
-           CAST({n_orders} AS HUGEINT) * weight % sum(weight) OVER () AS remainder
+    SELECT *, regular_weight + presale_weight AS weight,
+           CAST({n_orders} AS HUGEINT) * (regular_weight + presale_weight) // sum(regular_weight + presale_weight) OVER () AS base_orders,
+           CAST({n_orders} AS HUGEINT) * (regular_weight + presale_weight) % sum(regular_weight + presale_weight) OVER () AS remainder
     FROM weighted
 ),
 ranked AS (
     SELECT *, {n_orders} - sum(base_orders) OVER () AS n_left,
            row_number() OVER (ORDER BY remainder DESC, store_no, day_idx) AS remainder_rank
     FROM apportioned
+),
+counted AS (
+    SELECT store_no, day_idx, active_campaign_no, in_spike, spike_day_idx, presale_weight, weight,
+           CAST(base_orders + CASE WHEN remainder_rank <= n_left THEN 1 ELSE 0 END AS BIGINT) AS n_orders
+    FROM ranked
 )
-SELECT store_no, day_idx, active_campaign_no, in_spike,
-       CAST(base_orders + CASE WHEN remainder_rank <= n_left THEN 1 ELSE 0 END AS BIGINT) AS n_orders
-FROM ranked;
+SELECT store_no, day_idx, active_campaign_no, in_spike, spike_day_idx, n_orders,
+       CASE WHEN presale_weight > 0
+            THEN CAST((2 * CAST(n_orders AS HUGEINT) * presale_weight + weight) // (2 * weight) AS BIGINT)
+            ELSE 0 END AS n_presale   -- rounded to the nearest
+FROM counted;
 
 CREATE OR REPLACE TEMP TABLE _store_day_offset AS
 SELECT *, sum(n_orders) OVER (ORDER BY day_idx, store_no) - n_orders AS order_offset
 FROM _store_day;
 
--- _store_capacity: capacity sized so a normal day uses ~40-70% of it (over the store's open hours).
+-- _store_capacity: capacity sized so a normal day of the last year uses ~40-70% of it (over the
+-- store's open hours); spike weeks and the weeks their vouchers were sold in left out.
 CREATE OR REPLACE TEMP TABLE _store_capacity AS
 SELECT s.store_no,
-       greatest(0.05, round(0.8 * sum(d.n_orders) FILTER (WHERE NOT d.in_spike)
-                        / count(*) FILTER (WHERE NOT d.in_spike)
+       greatest(0.05, round(0.8 * sum(d.n_orders) FILTER (WHERE d.day_idx >= {N_DAYS - 364} AND NOT d.in_spike AND d.spike_day_idx IS NULL)
+                        / count(*) FILTER (WHERE d.day_idx >= {N_DAYS - 364} AND NOT d.in_spike AND d.spike_day_idx IS NULL)
                         / s.open_hours_per_day / s.target_utilisation, 2)) AS capacity_per_hour
 FROM _store s JOIN _store_day d USING (store_no)
 GROUP BY s.store_no, s.target_utilisation, s.open_hours_per_day;
@@ -529,13 +628,20 @@ def _orders_sql(customer_width: int) -> str:
 -- _o: one row per order with everything that happens to it (redemption, review, refunds).
 CREATE OR REPLACE TEMP TABLE _o AS
 WITH expanded AS (
-    SELECT store_no, day_idx, active_campaign_no, in_spike, order_offset,
+    SELECT store_no, day_idx, active_campaign_no, in_spike, order_offset, n_presale, spike_day_idx,
            unnest(range(n_orders)) AS k
     FROM _store_day_offset WHERE n_orders > 0
 ),
 placed AS (
-    SELECT e.order_offset + e.k + 1 AS idx, e.store_no, e.day_idx, e.in_spike,
-           CASE WHEN e.active_campaign_no IS NOT NULL
+    -- the first n_presale orders of a store-day are vouchers sold ahead for a spike week: booked
+    -- for one of its days, served in its rush (in_spike), never under a campaign
+    SELECT e.order_offset + e.k + 1 AS idx, e.store_no, e.day_idx,
+           e.k < e.n_presale AS is_presale,
+           CASE WHEN e.k < e.n_presale
+                THEN e.spike_day_idx + CAST(floor(7 * u(e.order_offset + e.k + 1, 'booked-day')) AS INTEGER)
+           END AS booked_day_idx,
+           e.in_spike OR e.k < e.n_presale AS in_spike,
+           CASE WHEN e.active_campaign_no IS NOT NULL AND e.k >= e.n_presale
                  AND u(e.order_offset + e.k + 1, 'campaign') < {CAMPAIGN_ORDER_SHARE!r}
                 THEN e.active_campaign_no END AS campaign_no,
            s.store_id, s.city, s.category, s.listed_rating_raw AS listed_rating,
@@ -568,7 +674,8 @@ paid AS (
                 ELSE 0.0 END AS discount_amount,
            ordered_s + 86400 * validity_days AS valid_until_s,
            -- redemption: the day and the hour the customer turns up
-           CASE WHEN in_spike THEN CASE WHEN u(idx, 'delay') < 0.6 THEN 0 ELSE 1 END
+           CASE WHEN is_presale THEN booked_day_idx - day_idx
+                WHEN in_spike THEN CASE WHEN u(idx, 'delay') < 0.6 THEN 0 ELSE 1 END
                 ELSE CASE category
                     WHEN 'restaurant' THEN CASE WHEN u(idx, 'delay') < 0.55 THEN 0
                                                 WHEN u(idx, 'delay') < 0.85 THEN 1 ELSE 2 END
@@ -669,8 +776,11 @@ SELECT *,
        'K' || lpad(CAST(customer_no AS VARCHAR), {customer_width}, '0') AS customer_id,
        round(paid_amount * {fee_rate}, 2) AS platform_fee,
        -- orders at stores that promise a time (odd store numbers) carry it; late by 10-40 min
-       -- with the store's late share, else ready 5-35 min early
-       CASE WHEN is_redeemed AND store_no % 2 = 1
+       -- with the store's late share, else ready 5-35 min early; a voucher never used keeps the
+       -- slot it was booked for (the promise is made when it is bought). A voucher sold ahead for
+       -- a spike week carries its booked slot at every store
+       CASE WHEN NOT is_cancelled AND NOT is_redeemed AND (store_no % 2 = 1 OR is_presale) THEN visit_s
+            WHEN is_redeemed AND (store_no % 2 = 1 OR is_presale)
             THEN greatest(ordered_s + 60,
                  visit_s + CASE WHEN u(idx, 'late') < CASE WHEN store_no % 10 = {OVER_PROMISER_MOD}
                                                           THEN {PROMISE_LATE_SHARE['over']!r}

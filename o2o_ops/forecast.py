@@ -8,11 +8,14 @@ be cut at any earlier day and the forecast compared with what happened (:func:`e
 Expected redemptions of store s on day d (d after the cut) =
 
 1. **the voucher book** — every voucher of s sold by the cut, paid, not redeemed, not refunded and
-   still valid at the cut: the chance it is redeemed on d given that it was still open at its age
-   at the cut, ``P(delay = d − ordered | delay > age) = p(delay) / S(age + 1)``, zero after its
-   ``valid_until``; ``p`` is the store category's redemption delay (days from order to
-   redemption, "never" included) over the orders of the :data:`DELAY_WINDOW_DAYS` days ending
-   :data:`DELAY_MATURE_DAYS` before the cut (old enough that delays up to that many days are seen);
+   still valid at the cut: a voucher **booked** for a day after the cut (``orders.promised_at``:
+   a booked slot, e.g. a group-buy sold ahead for an event) comes on that day with the measured
+   share of bookings kept (:func:`show_rate`); any other, the chance it is redeemed on d given
+   that it was still open at its age at the cut, ``P(delay = d − ordered | delay > age) = p(delay)
+   / S(age + 1)``; zero after its ``valid_until``; ``p`` is the store category's redemption delay
+   (days from order to redemption, "never" included) over the orders of the
+   :data:`DELAY_WINDOW_DAYS` days ending :data:`DELAY_MATURE_DAYS` before the cut (old enough
+   that delays up to that many days are seen);
 2. **plus vouchers not sold yet** — the store's paid orders per weekday over the
    :data:`LEVEL_WEEKS` weeks up to the cut, for each day from the cut's next day to d, times
    ``p(d − order day)``.
@@ -51,14 +54,29 @@ RISK_WINDOW_DAYS = 7
 
 _OPEN_BOOK_SQL = """
 SELECT o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE) AS valid_date,
-       o.campaign_id, count(*) AS count_open
+       o.campaign_id,
+       CASE WHEN o.promised_at >= $cut_end THEN CAST(o.promised_at AS DATE) END AS booked_date,
+       count(*) AS count_open
 FROM order_facts o
-WHERE o.is_paid AND o.ordered_at < $cut_end AND o.order_date >= $oldest
+WHERE o.is_paid AND o.ordered_at < $cut_end
+  AND (o.order_date >= $oldest OR o.promised_at >= $cut_end)
   AND (o.redeemed_at IS NULL OR o.redeemed_at >= $cut_end)
   AND (o.valid_until IS NULL OR o.valid_until >= $cut_end)
   AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.order_id = o.order_id AND f.refunded_at < $cut_end)
   AND {where}
-GROUP BY o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE), o.campaign_id
+GROUP BY o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE), o.campaign_id,
+         CASE WHEN o.promised_at >= $cut_end THEN CAST(o.promised_at AS DATE) END
+"""
+
+# Bookings whose day has passed (and the day after it, for a visit running past midnight): how
+# many were redeemed by the end of the day after their booked day.
+_SHOW_SQL = """
+SELECT count(*) AS count_booked,
+       count(*) FILTER (WHERE o.redeemed_at < $cut_end
+                          AND CAST(o.redeemed_at AS DATE) <= CAST(o.promised_at AS DATE) + 1) AS count_shown
+FROM order_facts o
+WHERE o.is_paid AND o.promised_at IS NOT NULL AND o.ordered_at < $cut_end
+  AND CAST(o.promised_at AS DATE) BETWEEN $first AND $last
 """
 
 _DELAY_SQL = """
@@ -123,6 +141,15 @@ def delay_distribution(con: duckdb.DuckDBPyConnection, cut: dt.date) -> pd.DataF
     return df.assign(delay_days=df["delay_days"].astype(int))[["category", "delay_days", "share"]]
 
 
+def show_rate(con: duckdb.DuckDBPyConnection, cut: dt.date) -> float:
+    """The share of booked vouchers (``orders.promised_at``) redeemed by the end of the day after
+    their booked day, over the bookings of the :data:`DELAY_WINDOW_DAYS` days ending two days
+    before the cut (1.0 when no booking has come due yet: a booking is assumed kept)."""
+    row = _run(con, _SHOW_SQL, {**_cut_params(cut), "first": cut - dt.timedelta(days=DELAY_WINDOW_DAYS + 1),
+                                  "last": cut - dt.timedelta(days=2)}).iloc[0]
+    return float(row["count_shown"]) / float(row["count_booked"]) if row["count_booked"] else 1.0
+
+
 def _delay_matrix(delays: pd.DataFrame) -> dict[str, np.ndarray]:
     out = {}
     for category, part in delays.groupby("category"):
@@ -171,10 +198,17 @@ def daily_forecast(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
         age = (np.datetime64(cut, "D") - ordered).astype(int)
         survive = tail[cat, np.minimum(age + 1, MAX_DELAY_DAYS + 1)] + never[cat]
         valid = pd.to_datetime(book["valid_date"]).to_numpy(dtype="datetime64[D]")
-        usable = (delay <= MAX_DELAY_DAYS) & ~(~np.isnat(valid)[:, None] & (horizon[None, :] > valid[:, None]))
+        in_validity = ~(~np.isnat(valid)[:, None] & (horizon[None, :] > valid[:, None]))
+        usable = (delay <= MAX_DELAY_DAYS) & in_validity
         chance = np.where(usable, table[cat[:, None], np.clip(delay, 0, MAX_DELAY_DAYS)], 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             chance = np.where(survive[:, None] > 0, chance / survive[:, None], 0.0)
+        # a voucher booked for a day after the cut comes on that day, as often as bookings are kept
+        booked = pd.to_datetime(book["booked_date"]).to_numpy(dtype="datetime64[D]")
+        has_booking = ~np.isnat(booked)
+        if has_booking.any():
+            on_day = (horizon[None, :] == booked[:, None]) & in_validity
+            chance = np.where(has_booking[:, None], np.where(on_day, show_rate(con, cut), 0.0), chance)
         # index is store-major: store k's day j is row k * HORIZON_DAYS + j
         position = {sid: k for k, sid in enumerate(stores["store_id"])}
         rows = (book["store_id"].map(position).to_numpy(dtype=int)[:, None] * len(days)
@@ -351,12 +385,22 @@ def evaluate(con: duckdb.DuckDBPyConnection, cut: dt.date, spike_city: str | Non
     flagged = set(ahead["stores"].loc[ahead["stores"]["at_risk"], "store_id"])
     spike_stores = set(days.loc[days["city"] == spike_city, "store_id"]) if spike_city else set()
     totals = days.groupby("store_id")[["expected", "redemptions"]].sum()
+    all_stores = set(days["store_id"])
+    at_risk = ahead["stores"].set_index("store_id")
+    peak_in_spike = [s for s in flagged & spike_stores
+                     if spike_start is not None and at_risk.at[s, "peak_window_start"] == spike_start]
     return {
         "cut": str(cut), "spike": f"{spike_city} from {spike_start}" if spike_city else None,
         "store_days": len(days),
         "wape_store_days_outside_spike": _wape(days.loc[~in_spike, "expected"], days.loc[~in_spike, "redemptions"]),
         "wape_store_days_spike": _wape(days.loc[in_spike, "expected"], days.loc[in_spike, "redemptions"]) if in_spike.any() else math.nan,
         "wape_store_14d_totals": _wape(totals["expected"], totals["redemptions"]),
+        "mae_store_14d_totals": float((totals["expected"] - totals["redemptions"]).abs().mean()),
+        "mean_store_14d_redemptions": float(totals["redemptions"].mean()),
+        "recall": len(flagged & spike_stores) / len(spike_stores) if spike_stores else math.nan,
+        "false_alarm_share": (len(flagged - spike_stores) / len(all_stores - spike_stores)
+                              if all_stores - spike_stores else math.nan),
+        "spike_stores_flagged_for_the_spike_week": len(peak_in_spike),
         "bias_outside_spike": float(days.loc[~in_spike, "expected"].sum() / days.loc[~in_spike, "redemptions"].sum() - 1),
         "spike_redemptions_forecast_share": (float(days.loc[in_spike, "expected"].sum() / days.loc[in_spike, "redemptions"].sum())
                                              if in_spike.any() else math.nan),

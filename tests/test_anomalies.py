@@ -84,9 +84,15 @@ def test_store_filter_and_dates(fixture_con):
 
 def test_demo_spikes_found_and_few_false_flags(ro_con):
     ev = anomalies.evaluate_demo(ro_con)
-    assert set(ev["spike_store_weeks_found"]) == {"Hangzhou 2026-W27", "Chengdu 2026-W36", "Shanghai 2026-W44"}
-    assert min(ev["spike_store_weeks_found"].values()) >= 0.8
+    # The spike's extra demand is sold in the two weeks before it (demo.PLANTED "presale"), so the
+    # spike week itself has its usual number of orders: it is found by what the rush does to the
+    # orders served in it (waits, ratings, refunds), and the weeks the vouchers were sold in by
+    # their orders and their share of the rush. Measured on this demo (2026-12-02): every spike
+    # store-week flagged on some KPI; the selling weeks 100 / 60 / 84 %; unplanted 2.0 % of 2,617.
+    assert set(ev["spike_store_weeks_found_any_kpi"]) == {"Hangzhou 2026-W27", "Chengdu 2026-W36", "Shanghai 2026-W44"}
     assert min(ev["spike_store_weeks_found_any_kpi"].values()) >= 0.9
+    assert set(ev["presale_store_weeks_found_any_kpi"]) == set(ev["spike_store_weeks_found_any_kpi"])
+    assert min(ev["presale_store_weeks_found_any_kpi"].values()) >= 0.4
     assert ev["unplanted_store_weeks"] > 500
     assert ev["unplanted_flagged_share"] < 0.05
 

@@ -259,7 +259,7 @@ def test_an_empty_users_file_admits_nobody(tiny, tmp_path, monkeypatch):
 
 def test_review_rows_with_their_orders_are_for_analysts_only(tiny, users):
     """The symmetry drill's low-rated reviews carry order ids and amounts: order-level rows."""
-    query = {"store": "S0035", "from": "2026-01-05"}   # the whole span: S0035 has low-rated reviews in it
+    query = {"store": "S0035", "from": "2025-01-06"}   # the whole span: S0035 has low-rated reviews in it
     at = open_page("pages/symmetry.py", tiny, query=query, session=ANALYST)
     assert not at.exception
     assert [el for el in at.dataframe if "order_id" in getattr(el.value, "columns", [])]

@@ -1,5 +1,5 @@
 """Comparisons (o2o_ops.comparisons): the periods chosen, by hand, and the numbers they give on a
-hand-made two-year fixture (the default demo spans one year; see README "Baselines").
+hand-made two-year fixture, and year-over-year on the two-year demo.
 
 Fixture: S1 takes 2 orders a day in 2025 and 3 a day in 2026, S2 1 a day throughout; the first
 three days of Spring Festival (2025-01-29..31, 2026-02-17..19) triple both stores' orders."""
@@ -162,3 +162,22 @@ def test_an_unknown_holiday_country_is_said_in_words(two_years, monkeypatch):
     at = open_page("pages/quality.py", two_years, query={"from": "2026-02-16", "to": "2026-02-22", "compare": "holiday"})
     assert not at.exception
     assert any("O2O_HOLIDAY_COUNTRY=XX is not a country the holiday calendar knows" in e.value for e in at.error)
+
+
+def test_overview_of_the_demo_shows_the_same_iso_week_of_2025(demo_warehouse):
+    """The demo spans two years: ``?compare=yoy`` on the overview compares 2026-W10 with 2025-W10,
+    and both numbers are the orders placed in those ISO weeks, counted straight from the facts."""
+    import duckdb
+
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    try:
+        now, before = (con.execute("SELECT count(*) FROM orders WHERE strftime(ordered_at, '%G-W%V') = $w",
+                                   {"w": week}).fetchone()[0] for week in ("2026-W10", "2025-W10"))
+    finally:
+        con.close()
+    assert before > 0 and now > 0
+    at = open_page("pages/overview.py", demo_warehouse, query={"week": "2026-W10", "compare": "yoy"})
+    assert not at.exception
+    orders = [m for m in at.metric if m.label == "Orders"][0]
+    assert orders.value == f"{now:,}" and orders.delta == f"{now - before:+,}"
+    assert "2026-03-02 → 2026-03-08 against 2025-03-03 → 2025-03-09" in texts(at)

@@ -82,7 +82,7 @@ def test_calendar_is_fixed(ro_con):
     assert (first, last) == (demo.PLANTED["calendar_start"], demo.PLANTED["calendar_end"])
     weeks = one(ro_con, "SELECT min(strftime(ordered_at, '%G-W%V')), max(strftime(ordered_at, '%G-W%V')), "
                         "count(DISTINCT strftime(ordered_at, '%G-W%V')) FROM orders")
-    assert weeks == ("2026-W02", "2026-W47", 46)
+    assert weeks == ("2025-W02", "2026-W47", 98) == (*demo.PLANTED["iso_weeks"], demo.N_DAYS // 7)
 
 
 def test_stores_sit_in_six_cities_near_their_district(ro_con):
@@ -166,14 +166,18 @@ def test_breakage_expired_and_outstanding_vouchers_exist(ro_con):
     by_kind = dict(ro_con.execute("""
         SELECT coalesce(campaign_kind, 'full price'), avg(is_redeemed::INT)
         FROM order_facts WHERE is_paid GROUP BY 1""").fetchall())
-    assert by_kind["group_buy"] < by_kind["full price"] - 0.08
+    # group buys and flash sales (70 % meant to be used, full price 85 %); pooled, since on the
+    # two-year test demo 2026's campaigns carry only ~400 such orders
+    pooled = one(ro_con, """SELECT avg(is_redeemed::INT) FROM order_facts
+                            WHERE is_paid AND campaign_kind IN ('group_buy', 'flash_sale')""")[0]
+    assert pooled < by_kind["full price"] - 0.06
 
 
 def test_every_cost_type_exists(ro_con):
     types = dict(ro_con.execute("SELECT cost_type, count(*) FROM costs GROUP BY 1").fetchall())
     assert set(types) == {"staff", "rent", "other", "marketing"}
     n_stores = one(ro_con, "SELECT count(*) FROM stores")[0]
-    assert types["staff"] == types["rent"] == n_stores * 322
+    assert types["staff"] == types["rent"] == n_stores * demo.N_DAYS == n_stores * 686
     assert one(ro_con, """SELECT count(*) FROM costs WHERE cost_type = 'marketing'
                           AND (campaign_id IS NULL OR store_id IS NOT NULL)""")[0] == 0
     assert one(ro_con, "SELECT count(*) FROM costs WHERE cost_type = 'staff' AND NOT staff_hours > 0")[0] == 0
@@ -266,7 +270,9 @@ def test_spike_weeks_hurt_service(ro_con, spike):
     complaint_spike, complaint_rest = kpis["complaint_rate"]
     assert sla_spike < sla_rest - 0.25
     assert rating_spike < rating_rest - 0.5
-    assert refund_spike > 1.5 * refund_rest
+    # by order week: the spike week's own orders (its extra demand was sold, and counts, in the
+    # two weeks before), ~150-300 orders at this scale, so the tripled refunds read noisier
+    assert refund_spike > 1.25 * refund_rest
     assert complaint_spike > 2 * complaint_rest
 
 
@@ -284,6 +290,60 @@ def test_spike_weeks_exceed_capacity_while_normal_weeks_do_not(ro_con, spike):
     assert spike_use > 1.0
     assert 0.3 <= normal[len(normal) // 2] <= 0.75
     assert max(normal) < spike_use
+
+
+@pytest.mark.parametrize("spike", demo.PLANTED["spikes"], ids=lambda s: f"{s['city']} {s['iso_week']}")
+def test_spike_demand_is_sold_ahead_and_booked_for_the_week(ro_con, spike):
+    """The spike's extra demand: vouchers sold 21..8 days before its Monday, each booked
+    (promised_at) for a day of its week: about (multiplier - 1) times the week's own orders."""
+    booked, sold_outside, week_orders, elsewhere = one(ro_con, """
+        SELECT count(*) FILTER (WHERE s.city = $city AND CAST(o.promised_at AS DATE) BETWEEN $start AND $end
+                                  AND CAST(o.ordered_at AS DATE) BETWEEN $sold_from AND $sold_to),
+               -- (odd-numbered stores promise every order: a hotel's, weeks ahead)
+               count(*) FILTER (WHERE s.city = $city AND CAST(o.promised_at AS DATE) BETWEEN $start AND $end
+                                  AND CAST(substr(s.store_id, 2) AS INTEGER) % 2 = 0
+                                  AND CAST(o.ordered_at AS DATE) < $start - 21),
+               count(*) FILTER (WHERE s.city = $city AND CAST(o.ordered_at AS DATE) BETWEEN $start AND $end),
+               -- an even-numbered store promises nothing but the vouchers sold ahead for a spike
+               count(*) FILTER (WHERE s.city <> $city AND CAST(substr(s.store_id, 2) AS INTEGER) % 2 = 0
+                                  AND CAST(o.promised_at AS DATE) BETWEEN $start AND $end)
+        FROM orders o JOIN stores s USING (store_id)""",
+        {k: spike[k] for k in ("city", "start", "end", "sold_from", "sold_to")})
+    assert sold_outside == 0 and elsewhere == 0
+    # the vouchers sold ahead are not cancelled (3 % are) and the sale days' noise averages out
+    assert booked == pytest.approx((spike["multiplier"] - 1) * week_orders * 0.97, rel=0.2)
+    spans = one(ro_con, """
+        SELECT min(CAST(ordered_at AS DATE)), max(CAST(ordered_at AS DATE)),
+               min(CAST(promised_at AS DATE)), max(CAST(promised_at AS DATE))
+        FROM orders o JOIN stores s USING (store_id)
+        WHERE s.city = $city AND CAST(substr(s.store_id, 2) AS INTEGER) % 2 = 0
+          AND CAST(o.promised_at AS DATE) BETWEEN $start AND $end""", {k: spike[k] for k in ("city", "start", "end")})
+    assert spans == (spike["sold_from"], spike["sold_to"], spike["start"], spike["end"])
+
+
+def test_holidays_come_from_the_package_and_both_years_have_them():
+    blocks = {(n, s.isoformat(), e.isoformat()) for n, s, e in demo.HOLIDAYS}
+    # Spring Festival moves: 28 Jan-4 Feb 2025, 15-23 Feb 2026 (the official breaks)
+    assert ("Chinese New Year (Spring Festival)", "2025-01-28", "2025-02-04") in blocks
+    assert ("Chinese New Year (Spring Festival)", "2026-02-15", "2026-02-23") in blocks
+    assert ("National Day", "2025-10-01", "2025-10-08") in blocks and ("National Day", "2026-10-01", "2026-10-07") in blocks
+    assert all(demo.CALENDAR_START <= e and s <= demo.CALENDAR_END for _, s, e in demo.HOLIDAYS)
+
+
+def test_same_iso_week_last_year_is_comparable(ro_con):
+    """Seasonality repeats by ISO week and the business grows x1.15 a year: an ordinary week of 2026
+    (no holiday, spike or selling ahead in either year) against the same ISO week of 2025."""
+    weekly = ro_con.execute("""
+        SELECT year(date_trunc('week', ordered_at) + INTERVAL 3 DAY) AS y, weekofyear(ordered_at) AS w, count(*) AS n
+        FROM orders GROUP BY 1, 2""").df().pivot(index="w", columns="y", values="n")
+    unusual = set()
+    for _, first, last in demo.HOLIDAYS:
+        unusual |= {first.isocalendar()[1], last.isocalendar()[1]}
+    for spike in demo.PLANTED["spikes"]:
+        unusual |= {spike["start"].isocalendar()[1] - k for k in range(4)}
+    ordinary = weekly[~weekly.index.isin(unusual)].dropna()
+    ratio = (ordinary[2026] / ordinary[2025]).median()
+    assert len(ordinary) >= 20 and 1.05 <= ratio <= 1.3
 
 
 def test_deal_customers_rate_lower(ro_con):
@@ -333,7 +393,8 @@ def test_cli_demo_then_info(tmp_path):
     info = run_cli("info", "--warehouse", str(path))
     assert info.returncode == 0, info.stderr
     assert "3,000" in info.stdout and "redemptions" in info.stdout
-    assert "2026-01-05" in info.stdout and "2026-11-22" in info.stdout
+    # 3,000 orders over 686 days (~4 a day in January 2025): the first falls in the first week
+    assert "orders     2025-01-" in info.stdout and "2026-11-22" in info.stdout
     assert str(path.name) in info.stdout
 
 

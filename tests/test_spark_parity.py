@@ -189,7 +189,7 @@ def test_the_warehouse_assembled_from_spark_serves_the_same_answers(built):
                 assert not problems, "\n".join(problems)
                 if grain == "week":
                     assert b["iso_week"].tolist() == a["iso_week"].tolist()
-                    assert b["iso_week"].str.fullmatch(r"2026-W\d\d").all()
+                    assert b["iso_week"].str.fullmatch(r"202[56]-W\d\d").all()
         # the column types are the DuckDB build's, so the app reads the same dtypes
         for table in ("order_facts", "rollup_day_store_channel_campaign", "rollup_lift_store_day"):
             assert served.execute(f"DESCRIBE {table}").fetchall() == ours.execute(f"DESCRIBE {table}").fetchall()

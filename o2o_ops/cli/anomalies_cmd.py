@@ -41,9 +41,10 @@ def run(args: argparse.Namespace) -> int:
             ev = anomalies.evaluate_demo(con)
             for spike, share in ev["spike_store_weeks_found"].items():
                 print(f"spike {spike}: {share:.0%} of its store-weeks flagged on orders, "
-                      f"{ev['spike_store_weeks_found_any_kpi'][spike]:.0%} on any KPI")
+                      f"{ev['spike_store_weeks_found_any_kpi'][spike]:.0%} on any KPI; the weeks its vouchers were "
+                      f"sold in {ev['presale_store_weeks_found_any_kpi'].get(spike, float('nan')):.0%} on any KPI")
             print(f"unplanted store-weeks flagged: {ev['unplanted_flagged_share']:.1%} of "
-                  f"{ev['unplanted_store_weeks']:,} (no spike, no campaign at the store)")
+                  f"{ev['unplanted_store_weeks']:,} (no spike, no selling ahead for one, no campaign at the store)")
             return 0
         found = anomalies.flags(con, Filters(cities=args.city, categories=args.category, stores=args.store))
     finally:

@@ -54,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"error of the estimate (log)    bias {summary['bias_log']:+.4f}, rmse {summary['rmse_log']:.4f}")
     an = summary["anomalies"]
     print(f"anomaly flags: planted spikes' store-weeks flagged {_pct(an['spike_found_orders'])} on orders "
-          f"(worst spike {_pct(an['spike_found_orders_worst'])}), {_pct(an['spike_found_any_kpi'])} on any KPI")
+          f"(worst spike {_pct(an['spike_found_orders_worst'])}), {_pct(an['spike_found_any_kpi'])} on any KPI "
+          f"(worst spike {_pct(an['spike_found_any_kpi_worst'])}); the weeks their vouchers were sold in "
+          f"{_pct(an['presale_found_any_kpi'])} on any KPI")
     print(f"anomaly flags: unplanted store-weeks flagged {_pct(an['unplanted_flagged_share'])} of "
           f"{an['unplanted_store_weeks']:,}   (goal < {goals['unplanted_flagged']:.0%})")
     met = (summary["coverage"] >= goals["coverage"] and summary["false_lift"] <= goals["false_lift"]

@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo", help="build the demo warehouse (replaces the file)",
         description="Build a seeded, deterministic demo warehouse: stores in six cities, "
-                    "campaigns, orders from 2026-01-05 to 2026-11-22 and everything that "
+                    "campaigns, orders from 2025-01-06 to 2026-11-22 and everything that "
                     "follows them, with planted patterns to find (see o2o_ops/demo.py).")
     parser.add_argument("--orders", type=int, default=400_000, metavar="N",
                         help=f"orders to generate (at least {demo.MIN_ORDERS:,}; default 400,000)")

@@ -59,7 +59,11 @@ def _run(con, args: argparse.Namespace, cut: dt.date | None) -> int:
                   f"outside the spike, {_pct(r['wape_store_days_spike'])} in it; 14-day store totals "
                   f"{_pct(r['wape_store_14d_totals'])}; bias outside the spike {r['bias_outside_spike']:+.1%}; "
                   f"spike redemptions forecast {_pct(r['spike_redemptions_forecast_share'])} of what came; "
-                  f"{r['spike_city_stores_flagged']} of {r['spike_city_stores']} spike-city stores flagged, "
+                  f"14-day store totals off by {r['mae_store_14d_totals']:.1f} redemptions on average "
+                  f"(of {r['mean_store_14d_redemptions']:.1f}); "
+                  f"{r['spike_city_stores_flagged']} of {r['spike_city_stores']} spike-city stores flagged "
+                  f"(recall {_pct(r['recall'])}; {r['spike_stores_flagged_for_the_spike_week']} of them for the "
+                  f"spike's week), false alarms {_pct(r['false_alarm_share'])} of the other stores; "
                   f"{r['over_capacity_stores_flagged']} of {r['stores_over_capacity']} stores that went over "
                   f"capacity flagged, {r['flagged_not_over_capacity']} flagged that did not")
         return 0
