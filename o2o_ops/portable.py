@@ -92,12 +92,14 @@ def strip_comments(sql: str) -> str:
     return re.sub(r"('(?:[^']|'')*')|--[^\n]*", lambda m: m.group(1) or "", sql)
 
 
-def build_steps() -> list[BuildStep]:
+def build_steps(*, touched: bool = False) -> list[BuildStep]:
     """Every derived table in build order (``order_facts.sql``, ``rollups.sql``, then
-    ``rollups_<area>.sql`` in name order, as :func:`o2o_ops.db.rebuild_rollups` runs them)."""
+    ``rollups_<area>.sql`` in name order, as :func:`o2o_ops.db.rebuild_rollups` runs them).
+    With ``touched``, each query restricted to the keys an import batch touched (DuckDB only:
+    o2o_ops/incremental.py)."""
     steps: list[BuildStep] = []
     for path in db._rollup_files():
-        for statement in _split_statements(db._read_sql(path)):
+        for statement in _split_statements(db._read_sql(path, touched=touched)):
             body = strip_comments(statement)
             match = _WRAPPER.match(body)
             if not match:
