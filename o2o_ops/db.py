@@ -394,8 +394,11 @@ def _bring_derived_up_to_date(con: duckdb.DuckDBPyConnection, *, existed: bool, 
         reason = ("the setting O2O_INCREMENTAL_IMPORTS is off" if config.get("O2O_INCREMENTAL_IMPORTS") != "1"
                   else incr.full_rebuild_reason(con, existed=existed))
     if reason is None:
-        LAST_BUILD.info = {"mode": "incremental", "reason": None, "counts": incr.apply(con)}
-        return
+        try:
+            LAST_BUILD.info = {"mode": "incremental", "reason": None, "counts": incr.apply(con)}
+            return
+        except incr.TooWide as exc:
+            reason = str(exc)
     if incremental:
         incr.discard_notes(con)
     rebuild_rollups(con)

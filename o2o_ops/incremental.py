@@ -37,6 +37,7 @@ DuckDB only: the Spark build renders the same files with the restrictions left o
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Sequence
 
 import duckdb
@@ -155,6 +156,11 @@ def _as_of(con: duckdb.DuckDBPyConnection, table: str) -> dt.datetime | None:
     return con.execute(f"SELECT max(ordered_at) FROM {table}").fetchone()[0]
 
 
+class TooWide(Exception):
+    """The touched orders, once their customers' histories are added, exceed the share: the full
+    build runs instead (nothing derived was changed yet)."""
+
+
 def _bounds(*values):
     present = [v for v in values if v is not None]
     return min(present), max(present)
@@ -181,6 +187,12 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
         CREATE OR REPLACE TEMP TABLE o2o_touched_orders AS
         SELECT order_id FROM orders WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)
         UNION SELECT order_id FROM order_facts WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)""")
+    total = con.execute("SELECT count(*) FROM orders").fetchone()[0]
+    wide = con.execute("SELECT count(*) FROM o2o_touched_orders").fetchone()[0]
+    share = config.get_float("O2O_INCREMENTAL_MAX_SHARE")
+    if wide > share * total:   # e.g. one catch-all customer id holding many orders
+        raise TooWide(f"the batch's customers have {wide:,} of {total:,} orders (more than "
+                      f"O2O_INCREMENTAL_MAX_SHARE = {share:g})")
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_new_facts AS {query}")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_old_facts AS "
                 "SELECT * FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_touched_orders)")
@@ -256,7 +268,9 @@ def _span(con: duckdb.DuckDBPyConnection) -> tuple:
 
 def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Bring every derived table of the write copy ``con`` up to date with the batch written into
-    it (after :func:`full_rebuild_reason` said None). Returns counts of what was recomputed."""
+    it (after :func:`full_rebuild_reason` said None). Returns what was recomputed: the changed
+    orders, the touched store-days, store-weeks, campaigns and customers, and the seconds each
+    derived table took (``seconds``; order_facts includes finding the touched keys)."""
     from o2o_ops import db
     from o2o_ops.kpis.sql import touched_test
     _ensure_notes(con)
@@ -265,23 +279,28 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     unknown = set(whole) - set(KEYED) - set(WHOLE)
     if unknown:
         raise RuntimeError(f"derived tables without an incremental rule: {sorted(unknown)}")
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
     old_as_of = _as_of(con, "order_facts")   # still the facts before the batch
     new_as_of = _as_of(con, "orders")
     old_span = _span(con)
     changed = _orders_step(con, restricted["order_facts"], old_as_of, new_as_of)
     _key_tables(con, old_as_of, new_as_of, old_span, _span(con))
+    seconds["order_facts"] = time.perf_counter() - clock
     for table, _ in _steps(touched=False):
         if table == "order_facts":
             continue
+        clock = time.perf_counter()
         if table in WHOLE:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {whole[table]}")
-            continue
-        kind, keys = KEYED[table]
-        cols = ", ".join(_columns(con, table))
-        con.execute(f"DELETE FROM {table} WHERE {touched_test(kind, *keys)}")
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({restricted[table]}) AS q")
+        else:
+            kind, keys = KEYED[table]
+            cols = ", ".join(_columns(con, table))
+            con.execute(f"DELETE FROM {table} WHERE {touched_test(kind, *keys)}")
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({restricted[table]}) AS q")
+        seconds[table] = time.perf_counter() - clock
     db.write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
-    counts = {"changed_orders": int(changed)}
+    counts: dict = {"changed_orders": int(changed), "seconds": seconds}
     for name in ("store_days", "store_weeks", "campaigns", "customers"):
         counts[name] = con.execute(f"SELECT count(*) FROM o2o_touched_{name}").fetchone()[0]
     for (name,) in con.execute("SELECT table_name FROM duckdb_tables() "

@@ -311,17 +311,25 @@ ONE_ORDER = ("order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
              "O9,C2,S3,2026-11-11 10:00,50,40\n")
 
 
-def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path):
+def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeypatch):
+    monkeypatch.setenv("O2O_INCREMENTAL_MAX_SHARE", "0.3")
     wh = build_tiny(tmp_path / "tiny.duckdb")
     build = _import(tmp_path / "a", wh, {"orders": ONE_ORDER})
-    # 1 of 7 orders noted: under the default share 0.2; O9 is C2's second order, so C2's first (O3)
-    # changed too (its next order date)
+    # 1 of 7 orders noted, C2's 2 orders recomputed: under the share; O9 is C2's second order, so
+    # C2's first (O3) changed too (its next order date)
     assert build["mode"] == "incremental" and build["counts"]["changed_orders"] == 2
-    build = _import(tmp_path / "b", wh, {"orders": ONE_ORDER.replace("O9", "O10").replace("C2", "C3")
-                                         + "O11,C4,S1,2026-11-11 11:00,50,40\n"})
+    header = ONE_ORDER.splitlines()[0]
+    four = "\n".join([header] + [f"O{i},{c},S3,2026-11-11 1{i - 10}:00,50,40"
+                                  for i, c in zip(range(10, 14), ["C3", "C4", "C3", "C4"])]) + "\n"
+    build = _import(tmp_path / "b", wh, {"orders": four})
     assert build == {"mode": "full", "counts": None,
-                     "reason": "the batch touches 2 of 9 orders (more than O2O_INCREMENTAL_MAX_SHARE = 0.2)"}
+                     "reason": "the batch touches 4 of 11 orders (more than O2O_INCREMENTAL_MAX_SHARE = 0.3)"}
     assert_equals_full_rebuild(wh, tmp_path, "after the fallback")
+    # one order of C1, whose history holds 3 more: too wide once the history is added
+    build = _import(tmp_path / "c", wh, {"orders": ONE_ORDER.replace("O9,C2", "O14,C1")})
+    assert build == {"mode": "full", "counts": None,
+                     "reason": "the batch's customers have 4 of 12 orders (more than O2O_INCREMENTAL_MAX_SHARE = 0.3)"}
+    assert_equals_full_rebuild(wh, tmp_path, "after the second fallback")
 
 
 def test_a_changed_store_or_campaign_rebuilds_everything(tmp_path, any_share):
