@@ -16,10 +16,10 @@ How the touched keys are found
        store or campaign that existed was changed.
     2. Orders whose facts may change with the "as of" time (the latest order): when it moves,
        orders whose validity or promise falls between the old and the new time.
-    3. The customers of those orders; every order of those customers is recomputed (a customer's
-       first order and each order's previous / next order depend on the whole history), and the
-       orders whose recomputed facts differ from the stored ones, plus the orders of step 1, are
-       the changed orders.
+    3. The customers of those orders, and of their other orders those whose previous / next order
+       date no longer matches (the neighbours of an order added, moved or re-timed in the
+       customer's history). The facts of all these are recomputed; the orders whose recomputed
+       facts differ from the stored ones, plus the orders of step 1, are the changed orders.
     4. From the changed orders' old and new facts: their store x order date and store x
        redemption date (day rollups), store x ISO week (week rollups; plus every store's weeks
        between the old and the new first / last order date, whose days-in-data changes), campaign
@@ -178,21 +178,38 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
             INSERT INTO o2o_seed_orders
             SELECT order_id FROM orders
             WHERE valid_until BETWEEN $lo AND $hi OR promised_at BETWEEN $lo AND $hi""", {"lo": lo, "hi": hi})
-    # 3: their customers (old and new), and every order of those customers
+    # 3: their customers (old and new); of those customers' other orders, the ones whose previous /
+    # next order date no longer matches the stored facts (the neighbours of an order added, moved
+    # or re-timed). Finding them reads only the customers' order times; their facts are then
+    # recomputed by order_facts.sql like the others (whose customer_sequence is this window).
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_touched_customers AS
         SELECT customer_id FROM orders WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)
         UNION SELECT customer_id FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_touched_orders AS
-        SELECT order_id FROM orders WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)
-        UNION SELECT order_id FROM order_facts WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)""")
+        WITH sequence AS (
+            SELECT order_id,
+                   CAST(lag(ordered_at) OVER w AS DATE)  AS prev_date,
+                   CAST(lead(ordered_at) OVER w AS DATE) AS next_date
+            FROM orders WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)
+            WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at, order_id)
+        ),
+        stored AS (
+            SELECT order_id, prev_customer_order_date, next_customer_order_date FROM order_facts
+            WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)
+        )
+        SELECT order_id FROM o2o_seed_orders
+        UNION
+        SELECT q.order_id FROM sequence q LEFT JOIN stored f USING (order_id)
+        WHERE f.order_id IS NULL OR q.prev_date IS DISTINCT FROM f.prev_customer_order_date
+           OR q.next_date IS DISTINCT FROM f.next_customer_order_date""")
     total = con.execute("SELECT count(*) FROM orders").fetchone()[0]
     wide = con.execute("SELECT count(*) FROM o2o_touched_orders").fetchone()[0]
     share = config.get_float("O2O_INCREMENTAL_MAX_SHARE")
-    if wide > share * total:   # e.g. one catch-all customer id holding many orders
-        raise TooWide(f"the batch's customers have {wide:,} of {total:,} orders (more than "
-                      f"O2O_INCREMENTAL_MAX_SHARE = {share:g})")
+    if wide > share * total:
+        raise TooWide(f"the batch and its customers' neighbouring orders are {wide:,} of {total:,} orders "
+                      f"(more than O2O_INCREMENTAL_MAX_SHARE = {share:g})")
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_new_facts AS {query}")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_old_facts AS "
                 "SELECT * FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_touched_orders)")

@@ -250,10 +250,10 @@ def any_share(monkeypatch):
     monkeypatch.setenv("O2O_INCREMENTAL_MAX_SHARE", "1")
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(10))
 def test_batches_into_the_tiny_warehouse_equal_the_full_rebuild(tmp_path, any_share, seed):
     wh = build_tiny(tmp_path / "tiny.duckdb")
-    assert run_batches(wh, tmp_path, seed, batches=4) == ["incremental"] * 4
+    assert run_batches(wh, tmp_path, seed, batches=3) == ["incremental"] * 3
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +263,7 @@ def small_demo(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("seed", range(100, 104))
+@pytest.mark.parametrize("seed", range(100, 103))
 def test_batches_into_a_demo_warehouse_equal_the_full_rebuild(tmp_path, small_demo, any_share, seed):
     wh = tmp_path / "demo.duckdb"
     shutil.copyfile(small_demo, wh)
@@ -325,10 +325,12 @@ def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeyp
     assert build == {"mode": "full", "counts": None,
                      "reason": "the batch touches 4 of 11 orders (more than O2O_INCREMENTAL_MAX_SHARE = 0.3)"}
     assert_equals_full_rebuild(wh, tmp_path, "after the fallback")
-    # one order of C1, whose history holds 3 more: too wide once the history is added
-    build = _import(tmp_path / "c", wh, {"orders": ONE_ORDER.replace("O9,C2", "O14,C1")})
+    # C1 (O6 10-20, O1 11-02, O2 11-03): O1 moved before O6 and a new last order O14 change the
+    # previous / next order of O6 and O2 too: 4 orders, over the share once the neighbours count
+    build = _import(tmp_path / "c", wh, {"orders": ONE_ORDER.replace("O9,C2", "O14,C1")
+                                         + "O1,C1,S1,2026-10-19 12:00,100,80\n"})
     assert build == {"mode": "full", "counts": None,
-                     "reason": "the batch's customers have 4 of 12 orders (more than O2O_INCREMENTAL_MAX_SHARE = 0.3)"}
+                     "reason": "the batch and its customers' neighbouring orders are 4 of 12 orders (more than O2O_INCREMENTAL_MAX_SHARE = 0.3)"}
     assert_equals_full_rebuild(wh, tmp_path, "after the second fallback")
 
 
