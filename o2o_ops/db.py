@@ -26,6 +26,7 @@ import contextvars
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import threading
 import time
@@ -199,6 +200,63 @@ def _read_sql(path: Path, *, touched: bool = False) -> str:
     """A SQL file with its ``{{ placeholders }}`` filled from the KPI layer (o2o_ops/kpis/sql.py);
     with ``touched``, its ``{{ where_touched ... }}`` restrictions too (o2o_ops/incremental.py)."""
     return generated_sql.render_template(path.read_text(encoding="utf-8"), touched=touched)
+
+
+_WRAPPER = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+AS\s+", re.I)
+
+
+def _split_statements(text: str) -> list[str]:
+    """The statements of a SQL file (split on ``;`` outside strings and comments), comments kept."""
+    out, current, i, n = [], [], 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "-" and text.startswith("--", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            current.append(text[i:j])
+            i = j
+            continue
+        if ch == "'":
+            j = i + 1
+            while j < n:
+                if text[j] == "'" and text.startswith("''", j):
+                    j += 2
+                    continue
+                if text[j] == "'":
+                    break
+                j += 1
+            current.append(text[i:j + 1])
+            i = j + 1
+            continue
+        if ch == ";":
+            out.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    out.append("".join(current))
+    return [s for s in out if strip_comments(s).strip()]
+
+
+def strip_comments(sql: str) -> str:
+    """``sql`` without ``--`` comments (strings kept), so that a comment naming a construct is not
+    read as using it."""
+    return re.sub(r"('(?:[^']|'')*')|--[^\n]*", lambda m: m.group(1) or "", sql)
+
+
+def build_queries(*, touched: bool = False) -> list[tuple[str, str | None, str]]:
+    """(file, table, query) of every statement of the build files in build order, comments
+    stripped; ``table`` is None (and ``query`` the whole statement) for a statement that is not
+    ``CREATE OR REPLACE TABLE <name> AS <query>``. With ``touched``, the restrictions of
+    o2o_ops/incremental.py rendered. (:func:`o2o_ops.portable.build_steps` checks the shape.)"""
+    out: list[tuple[str, str | None, str]] = []
+    for path in _rollup_files():
+        for statement in _split_statements(_read_sql(path, touched=touched)):
+            body = strip_comments(statement)
+            match = _WRAPPER.match(body)
+            out.append((path.name, match.group(1), body[match.end():].strip()) if match
+                       else (path.name, None, body))
+    return out
 
 
 def load_sql(name: str) -> str:

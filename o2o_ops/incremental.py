@@ -142,8 +142,8 @@ def full_rebuild_reason(con: duckdb.DuckDBPyConnection, *, existed: bool) -> str
 
 
 def _steps(touched: bool) -> list[tuple[str, str]]:
-    from o2o_ops import portable
-    return [(s.table, s.query) for s in portable.build_steps(touched=touched)]
+    from o2o_ops import db
+    return [(table, query) for _, table, query in db.build_queries(touched=touched)]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
