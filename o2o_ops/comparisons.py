@@ -237,10 +237,9 @@ def period_values(con: duckdb.DuckDBPyConnection, filters: Filters, mode: str, s
         out.append(df.iloc[0] if not df.empty else pd.Series({n: float("nan") for n in names}))
     # a provisional period's maturing KPIs against the comparison period as it stood at the same
     # age (its vouchers used and reviewed as long after its end as the current period's so far)
-    young = coverage.provisional_names(con, filters.replace(start=cmp.current[0], end=cmp.current[1]), names)
-    latest = coverage.latest_order(con)
-    if young and latest is not None:
-        cutoff = latest - (cmp.current[1] - cmp.previous[1])
+    young, cutoff = coverage.equal_age(con, filters.replace(start=cmp.current[0], end=cmp.current[1]), names,
+                                       cmp.previous[1])
+    if young and cutoff is not None:
         aged = metrics.compute(con, filters.replace(start=cmp.previous[0], end=cmp.previous[1]), "total", young,
                                as_of=cutoff)
         if not aged.empty:

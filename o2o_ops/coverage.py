@@ -244,18 +244,30 @@ def provisional_names(con: duckdb.DuckDBPyConnection, filters: Filters, names: I
     return tuple(n for n in names if KPIS[n].matures)
 
 
-def equal_age_cutoff(con: duckdb.DuckDBPyConnection, filters: Filters) -> dt.datetime | None:
-    """For a provisional period ``filters.start..end``: the moment at which the period of equal
-    length just before it was as old as this one is now (the newest order − the period's length).
-    None when the period has no start, or is not provisional."""
+def equal_age_moment(as_of: dt.datetime, end: dt.date, compared_end: dt.date) -> dt.datetime:
+    """The moment at which a period ending on ``compared_end`` was as old as the period ending on
+    ``end`` is at ``as_of``: ``as_of`` moved back by the distance between the two ends. The one
+    equal-age rule (period cards, comparisons, the weekly summary and report)."""
+    return as_of - dt.timedelta(days=(end - compared_end).days)
+
+
+def equal_age_cutoff(con: duckdb.DuckDBPyConnection, filters: Filters,
+                     compared_end: dt.date | None = None) -> dt.datetime | None:
+    """For a provisional period ``filters.start..end`` compared with a period ending on
+    ``compared_end`` (default: the period of equal length just before it): the moment at which
+    that period was as old as this one is now — the newest order moved back by the distance
+    between the two periods' ends (:func:`equal_age_moment`). None when the period has no
+    start, or is not provisional."""
     as_of = latest_order(con)
     if as_of is None or filters.start is None or not provisional_names(con, filters, ("redemption_rate",)):
         return None
     end = filters.end or as_of.date()
-    return as_of - dt.timedelta(days=(end - filters.start).days + 1)
+    if compared_end is None:
+        compared_end = filters.start - dt.timedelta(days=1)
+    return equal_age_moment(as_of, end, compared_end)
 
 
-def equal_age(con: duckdb.DuckDBPyConnection, filters: Filters,
-              names: Iterable[str]) -> tuple[tuple[str, ...], dt.datetime | None]:
+def equal_age(con: duckdb.DuckDBPyConnection, filters: Filters, names: Iterable[str],
+              compared_end: dt.date | None = None) -> tuple[tuple[str, ...], dt.datetime | None]:
     """(:func:`provisional_names`, :func:`equal_age_cutoff`) in one call, for the period cards."""
-    return provisional_names(con, filters, names), equal_age_cutoff(con, filters)
+    return provisional_names(con, filters, names), equal_age_cutoff(con, filters, compared_end)

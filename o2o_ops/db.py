@@ -190,9 +190,12 @@ def _rollup_files() -> list[Path]:
 def rollups_version() -> str:
     """A fingerprint of the SQL that builds the derived tables (as generated from the KPI layer's
     declarations); stored in the warehouse."""
+    from o2o_ops import anomalies, lift   # derived tables computed in Python
     digest = hashlib.sha256()
     for path in _rollup_files():
         digest.update(path.name.encode() + b"\0" + _read_sql(path).encode())
+    digest.update(b"anomaly_scores\0" + anomalies.SCORES_VERSION.encode())
+    digest.update(b"campaign_lift\0" + lift.TABLE_VERSION.encode())
     return digest.hexdigest()[:16]
 
 
@@ -318,9 +321,19 @@ def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CREATE OR REPLACE TABLE order_facts AS SELECT * FROM order_facts ORDER BY ordered_at")
     for path in _rollup_files()[1:]:
         con.execute(_read_sql(path))
+    build_python_derived(con)
     write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
     from o2o_ops import coverage   # what was read of the old coverage table is stale now
     coverage.forget()
+
+
+def build_python_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """The derived tables computed in Python from the SQL-built ones, after the SQL build on
+    either engine (:func:`rebuild_rollups`, and ``lake.assemble`` for a Spark build): the anomaly
+    scores (rolling medians per store) and every campaign's lift (a fitted two-way model)."""
+    from o2o_ops import anomalies, lift
+    anomalies.build_scores(con)
+    lift.build_table(con)
 
 
 def write_build_meta(con: duckdb.DuckDBPyConnection, *, as_of: str | None, engine: str = "duckdb") -> None:

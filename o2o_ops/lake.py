@@ -271,6 +271,7 @@ def assemble(source: str | os.PathLike, lake: str | os.PathLike, warehouse: str 
                 select = _typed_select(src, columns, present, table, lake)
                 kind = "VIEW" if facts == "view" and table in ORDER_LEVEL else "TABLE"
                 con.execute(f"CREATE {kind} {table} AS {select}")
+            db.build_python_derived(con)
             db.write_build_meta(con, as_of=manifest.get("as_of"), engine=str(manifest.get("engine", "spark")))
             con.execute("INSERT INTO import_log VALUES (now()::TIMESTAMP, 'assemble', $src, 'all', NULL, NULL, NULL)",
                         {"src": f"{source} + {lake} ({manifest.get('engine')} build)"})

@@ -49,6 +49,12 @@ _WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 # Weeks
 # ------------------------------------------------------------------------------------------
 
+def sunday_on_or_before(day: dt.date) -> dt.date:
+    """The Sunday that ends the last complete ISO week on or before ``day`` (``day`` itself when it
+    is a Sunday): the one rule for "complete weeks" used by the pages, the summary and the alerts."""
+    return day - dt.timedelta(days=day.isoweekday() % 7)
+
+
 @dataclass(frozen=True, order=True)
 class Week:
     """One ISO week (Monday start), identified by its Monday."""
@@ -128,7 +134,7 @@ def equal_age_cutoff(week: "Week", as_of: dt.datetime | None) -> dt.datetime | N
     ``week`` is provisional: its maturing KPIs are compared with the week before as it stood then."""
     if as_of is None or not is_provisional(week, as_of):
         return None
-    return as_of - dt.timedelta(days=7)
+    return coverage.equal_age_moment(as_of, week.end, week.previous.end)
 
 
 def maturing(names: Sequence[str]) -> list[str]:

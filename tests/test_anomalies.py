@@ -72,6 +72,12 @@ def test_holiday_week_is_expected_at_double(fixture_con):
 
 def test_store_filter_and_dates(fixture_con):
     assert anomalies.flags(fixture_con, Filters(stores=("S2",))).empty
+    # S1 is judged against every store of its category, not against itself alone: its manager
+    # (or a filter on S1) sees the same spike, with the same expectation, as the whole business
+    alone = anomalies.flags(fixture_con, Filters(stores=("S1",)))
+    assert alone[["store_id", "iso_week", "kpi"]].values.tolist() == [["S1", "2026-W16", "orders"]]
+    assert alone["expected"].iloc[0] == pytest.approx(70)
+    assert len(anomalies.flags(fixture_con, Filters(cities=("Hangzhou",), districts=("nowhere",)))) == 0
     assert anomalies.flags(fixture_con, Filters(start=dt.date(2026, 4, 20))).empty     # after W16
     assert len(anomalies.flags(fixture_con, Filters(start=dt.date(2026, 4, 13), end=dt.date(2026, 4, 19)))) == 1
 

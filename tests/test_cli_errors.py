@@ -117,3 +117,12 @@ def test_kpis_csv_neutralises_formulas(tiny: Path, tmp_path: Path):
     assert {r["city"]: float(r["orders"]) for r in rows} == {
         "'=HYPERLINK(\"http://x\")": 3, "'@SUM(A1)": 2, "Shanghai": 1}
     assert not proc.stdout.startswith("\ufeff")
+
+
+@pytest.mark.parametrize("command", ["attention", "anomalies", "forecast"])
+@pytest.mark.parametrize("limit, message", [("0", "must be at least 1, not 0"), ("-3", "must be at least 1, not -3"),
+                                            ("ten", "must be a whole number, not 'ten'")])
+def test_listing_commands_refuse_a_limit_below_one_the_same_way(tiny: Path, command: str, limit: str, message: str):
+    proc = run_cli(command, "--limit", limit, "--warehouse", str(tiny))
+    assert_refused(proc, f"python -m o2o_ops {command}: error: argument --limit: {message}")
+    assert proc.stdout == ""

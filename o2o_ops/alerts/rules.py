@@ -46,7 +46,7 @@ from typing import Any, Mapping
 import duckdb
 import pandas as pd
 
-from o2o_ops import anomalies, coverage, db, metrics, symmetry, targets
+from o2o_ops import anomalies, coverage, db, metrics, symmetry, targets, weekly
 from o2o_ops.alerts import messages, store
 from o2o_ops.alerts.people import Webhook, webhook_from
 from o2o_ops.filters import Filters
@@ -384,7 +384,7 @@ def complete_weeks(con: duckdb.DuckDBPyConnection, weeks: int) -> tuple[dt.date,
     last = _last_date(con)
     if last is None:
         return None
-    end = last - dt.timedelta(days=(last.isoweekday() % 7))   # the Sunday on or before the last day
+    end = weekly.sunday_on_or_before(last)
     return end - dt.timedelta(days=7 * weeks - 1), end
 
 
@@ -445,14 +445,13 @@ def _target_missed(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
             if not names:
                 continue
             newest = last - dt.timedelta(days=coverage.maturity_days()) if mature else last
-            sunday = newest - dt.timedelta(days=newest.isoweekday() % 7)
-            for w in range(p["weeks"]):
-                end = sunday - dt.timedelta(days=7 * w)
-                start = end - dt.timedelta(days=6)
-                values = metrics.compute(ctx.con, flt.replace(start=start, end=end), "total", names)
-                if values.empty:
-                    continue
-                row = values.iloc[0]
+            sunday = weekly.sunday_on_or_before(newest)
+            first = sunday - dt.timedelta(days=7 * p["weeks"] - 1)
+            # one query for every judged week of this scope (week grain), not one per week
+            per_week = metrics.compute(ctx.con, flt.replace(start=first, end=sunday), "week", names)
+            for _, row in per_week.sort_values("week_start", ascending=False).iterrows():
+                start = pd.Timestamp(row["week_start"]).date()
+                end = start + dt.timedelta(days=6)
                 iso = f"{start.isocalendar()[0]}-W{start.isocalendar()[1]:02d}"
                 for name in names:
                     goal = targets.goal(part, name, start, end)

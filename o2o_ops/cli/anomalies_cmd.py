@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from o2o_ops.cli import add_warehouse_arg
+from o2o_ops.cli import add_limit_arg, add_warehouse_arg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--city", action="append", default=[], metavar="C")
     parser.add_argument("--category", action="append", default=[], metavar="K")
     parser.add_argument("--store", action="append", default=[], metavar="S")
-    parser.add_argument("--limit", type=int, default=50, help="at most this many, most unusual first (default 50)")
+    add_limit_arg(parser, 50, "store-weeks, most unusual first")
     parser.add_argument("--check-demo", action="store_true",
                         help="on a demo warehouse: share of planted spikes found, share of other store-weeks flagged")
     parser.set_defaults(func=run)
@@ -34,9 +34,6 @@ def run(args: argparse.Namespace) -> int:
     unknown = [k for k in args.kpi if k not in names]
     if unknown:
         print(f"error: unknown KPI {', '.join(unknown)}; watched: {', '.join(sorted(names))}")
-        return 2
-    if args.limit < 1:
-        print(f"error: --limit must be at least 1, not {args.limit}")
         return 2
     con = db.connect(config.warehouse_path(args.warehouse))
     try:

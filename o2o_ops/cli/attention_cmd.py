@@ -8,7 +8,7 @@ import json
 import sys
 
 from o2o_ops import attention, db, symmetry
-from o2o_ops.cli import add_warehouse_arg
+from o2o_ops.cli import add_limit_arg, add_warehouse_arg
 from o2o_ops.cli.kpis_cmd import add_filter_args, filters_from_args, to_records
 
 COLUMNS = ["store_id", "store_name", "store_city", "reviews", "rating_gap", "wait_gap_minutes", "index_drop", "reason"]
@@ -18,15 +18,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("attention", help="stores that need attention, and why", description=__doc__)
     add_filter_args(parser)
     parser.add_argument("--format", default="table", choices=("table", "json", "csv"))
-    parser.add_argument("--limit", type=int, default=50, help="most stores listed (default 50)")
+    add_limit_arg(parser, 50, "stores")
     add_warehouse_arg(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        print("error: --limit must be at least 1", file=sys.stderr)
-        return 2
     filters = filters_from_args(args)
     rule = attention.Rule.from_settings()
     con = db.connect(args.warehouse)

@@ -8,7 +8,7 @@ import argparse
 import datetime as dt
 import math
 
-from o2o_ops.cli import add_warehouse_arg
+from o2o_ops.cli import add_limit_arg, add_warehouse_arg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="forecast as the data stood at the end of this day (default: the data's last day)")
     parser.add_argument("--city", action="append", default=[], metavar="C")
     parser.add_argument("--store", action="append", default=[], metavar="S")
-    parser.add_argument("--limit", type=int, default=20, help="at most this many stores, busiest first (default 20)")
+    add_limit_arg(parser, 20, "stores, busiest first")
     parser.add_argument("--check-demo", action="store_true",
                         help="on a demo warehouse: forecast error with the data cut a week before each planted spike")
     parser.set_defaults(func=run)
@@ -39,9 +39,6 @@ def run(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"error: --cut must be a date like 2026-06-21, not {args.cut!r}")
             return 2
-    if args.limit < 1:
-        print(f"error: --limit must be at least 1, not {args.limit}")
-        return 2
     con = db.connect(config.warehouse_path(args.warehouse))
     try:
         return _run(con, args, cut)

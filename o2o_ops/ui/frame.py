@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from o2o_ops import comparisons, config, db, export, metrics, targets, text, units, words
+from o2o_ops import comparisons, config, db, export, metrics, targets, text, units, weekly, words
 from o2o_ops.filters import Filters
 from o2o_ops.ui import warehouse
 
@@ -130,7 +130,7 @@ def default_date_range(choices: dict[str, Any]) -> tuple[dt.date, dt.date] | Non
     if span is None:
         return None
     first, last = span
-    end = last if last.isoweekday() == 7 else last - dt.timedelta(days=last.isoweekday())
+    end = weekly.sunday_on_or_before(last)
     if end < first:
         end = last
     start = max(first, end - dt.timedelta(days=13 * 7 - 1))
@@ -413,16 +413,14 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
         st.stop()
     # why a total is blank: from the totals themselves (coverage is read once per connection)
     notes = metrics.notes(warehouse.connection(), totals, filters, "total", asked)[0]
-    provisional, cutoff = warehouse.equal_age(filters, tuple(names))
+    provisional, cutoff = warehouse.equal_age(filters, tuple(names), cmp.previous[1] if cmp is not None else None)
     marked = tuple(n for n in provisional if n not in notes)
     previous = None
     if cmp is not None:
         previous_filters = filters.replace(start=cmp.previous[0], end=cmp.previous[1])
         previous = warehouse.kpis(previous_filters, "total", tuple(names))
         if marked and cutoff is not None:
-            # a maturing KPI compares with the comparison period as it stood at the same age: the
-            # cutoff of the period just before, moved by how far the comparison's end lies from it
-            cutoff = cutoff + (cmp.previous[1] - (filters.start - dt.timedelta(days=1)))
+            # a maturing KPI compares with the comparison period as it stood at the same age
             aged = warehouse.kpis(previous_filters, "total", tuple(marked), as_of=cutoff)
             if not previous.empty and not aged.empty:
                 previous = previous.assign(**{n: aged[n].to_numpy() for n in marked})
