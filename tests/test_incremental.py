@@ -40,7 +40,7 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
 def derived_tables(path: Path) -> dict[str, list[tuple]]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return {t: _rows(con, t) for t in incremental.table_names()}
+        return {t: _rows(con, t) for t in (*incremental.table_names(), *incremental.PYTHON_DERIVED)}
     finally:
         con.close()
 
@@ -52,7 +52,7 @@ def full_rebuild_of(path: Path, work: Path) -> dict[str, list[tuple]]:
     con = duckdb.connect(str(copy))
     try:
         db.rebuild_rollups(con)
-        return {t: _rows(con, t) for t in incremental.table_names()}
+        return {t: _rows(con, t) for t in (*incremental.table_names(), *incremental.PYTHON_DERIVED)}
     finally:
         con.close()
         copy.unlink()
