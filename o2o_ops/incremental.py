@@ -63,12 +63,18 @@ KEYED: dict[str, tuple[str, tuple[str, ...]]] = {
     "rollup_complaint_day": ("store_days", ("store_id", "date")),
     "rollup_refund_reason_day": ("store_days", ("store_id", "date")),
     "event_facts": ("events", ("date", "customer_id")),
+    "quality_reviews_without_redemptions": ("orders", ("order_id",)),
 }
+
+#: derived tables kept as they are while they hold no problem: the importer refuses a row whose key
+#: has no parent (in the warehouse or the batch) and never deletes a row, so a batch cannot add an
+#: orphan; once there are orphans (a warehouse loaded otherwise), a batch may resolve them and the
+#: table is rebuilt whole
+KEPT_WHILE_CLEAN = {"quality_orphans": "SELECT coalesce(sum(count_orphans), 0) = 0 FROM quality_orphans"}
 
 #: derived tables rebuilt whole: global, and small or cheap whatever the batch (bench: import)
 WHOLE = (
-    "coverage", "quality_orphans", "quality_discount_direction", "quality_date_gaps",
-    "quality_stores_without_coordinates", "quality_reviews_without_redemptions",
+    "coverage", "quality_discount_direction", "quality_date_gaps", "quality_stores_without_coordinates",
     "inspection_facts", "rollup_lift_store_day", "rollup_lift_cell_day",
     "store_hour_open", "store_weekday_hours",
 )
@@ -120,7 +126,7 @@ def full_rebuild_reason(con: duckdb.DuckDBPyConnection, *, existed: bool) -> str
         return "a new warehouse"
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
-    missing = [t for t in (*KEYED, *WHOLE, *PYTHON_DERIVED) if t not in tables]
+    missing = [t for t in (*KEYED, *WHOLE, *KEPT_WHILE_CLEAN, *PYTHON_DERIVED) if t not in tables]
     if missing or "warehouse_meta" not in tables:
         return "derived tables missing"
     built = con.execute("SELECT value FROM warehouse_meta WHERE key = 'rollups_version'").fetchone()
@@ -293,7 +299,7 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     _ensure_notes(con)
     restricted = dict(_steps(touched=True))
     whole = dict(_steps(touched=False))
-    unknown = set(whole) - set(KEYED) - set(WHOLE)
+    unknown = set(whole) - set(KEYED) - set(WHOLE) - set(KEPT_WHILE_CLEAN)
     if unknown:
         raise RuntimeError(f"derived tables without an incremental rule: {sorted(unknown)}")
     seconds: dict[str, float] = {}
@@ -308,7 +314,9 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         if table == "order_facts":
             continue
         clock = time.perf_counter()
-        if table in WHOLE:
+        if table in KEPT_WHILE_CLEAN and con.execute(KEPT_WHILE_CLEAN[table]).fetchone()[0]:
+            pass
+        elif table in WHOLE or table in KEPT_WHILE_CLEAN:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {whole[table]}")
         else:
             kind, keys = KEYED[table]
@@ -342,5 +350,5 @@ PYTHON_DERIVED = ("anomaly_scores", "campaign_lift")
 
 
 def table_names() -> Sequence[str]:
-    """Every derived table of the SQL build with its rule (keyed or whole), for the tests."""
-    return (*KEYED, *WHOLE)
+    """Every derived table of the SQL build with its rule (keyed, whole or kept while clean), for the tests."""
+    return (*KEYED, *WHOLE, *KEPT_WHILE_CLEAN)
