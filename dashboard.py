@@ -10,9 +10,12 @@ from o2o_ops.ui import auth as auth_ui, frame
 
 st.set_page_config(page_title="o2o-ops", page_icon=":material/storefront:", layout="wide")
 
+# The reader's language (?lang=, the sidebar switch, else O2O_LANG / the browser) names the pages.
+t = frame.t
+
 # The default page is served at "/" (its own url_path is reserved but not routed), so /overview
 # is a hidden alias that forwards to it with the link's query parameters.
-OVERVIEW = st.Page("pages/overview.py", title="Weekly overview", icon=":material/dashboard:",
+OVERVIEW = st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:",
                    url_path="weekly-overview", default=True)
 
 
@@ -22,22 +25,22 @@ def _overview_alias() -> None:
 
 
 PAGES = {
-    "Weekly": [
+    t("nav.weekly"): [
         OVERVIEW,
-        st.Page(_overview_alias, title="Weekly overview", url_path="overview", visibility="hidden"),
+        st.Page(_overview_alias, title=t("nav.overview"), url_path="overview", visibility="hidden"),
     ],
-    "Operations": [
-        st.Page("pages/quality.py", title="Service quality", icon=":material/thumb_up:", url_path="quality"),
-        st.Page("pages/cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
-        st.Page("pages/efficiency.py", title="Operational efficiency", icon=":material/speed:", url_path="efficiency"),
-        st.Page("pages/symmetry.py", title="Online-offline symmetry", icon=":material/balance:", url_path="symmetry"),
-        st.Page("pages/map.py", title="Store map", icon=":material/map:", url_path="map"),
-        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:", url_path="campaigns"),
+    t("nav.operations"): [
+        st.Page("pages/quality.py", title=t("nav.quality"), icon=":material/thumb_up:", url_path="quality"),
+        st.Page("pages/cost.py", title=t("nav.cost"), icon=":material/payments:", url_path="cost"),
+        st.Page("pages/efficiency.py", title=t("nav.efficiency"), icon=":material/speed:", url_path="efficiency"),
+        st.Page("pages/symmetry.py", title=t("nav.symmetry"), icon=":material/balance:", url_path="symmetry"),
+        st.Page("pages/map.py", title=t("nav.map"), icon=":material/map:", url_path="map"),
+        st.Page("pages/campaigns.py", title=t("nav.campaigns"), icon=":material/campaign:", url_path="campaigns"),
     ],
-    "Reference": [
-        st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
-        st.Page("pages/definitions.py", title="KPI definitions", icon=":material/menu_book:", url_path="definitions"),
-        st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
+    t("nav.reference"): [
+        st.Page("pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
+        st.Page("pages/definitions.py", title=t("nav.definitions"), icon=":material/menu_book:", url_path="definitions"),
+        st.Page("pages/alerts.py", title=t("nav.alerts"), icon=":material/notifications:", url_path="alerts"),
     ],
 }
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from o2o_ops import config, units
+from o2o_ops import config, i18n, units
 
 WEEKS = 4                       # the index fall compares the last WEEKS weeks with the WEEKS before
 WAIT_MENTION_MINUTES = 2.0      # a wait gap below this is not worth a clause in the reason
@@ -48,8 +48,11 @@ class Rule:
                    min_reviews=config.get_int("O2O_MIN_REVIEWS"))
         return replace(rule, **{k: v for k, v in overrides.items() if v is not None})
 
-    def describe(self) -> str:
-        """The rule in one sentence, for captions and the report."""
+    def describe(self, lang: str = "en") -> str:
+        """The rule in one sentence, for captions and the report, in ``lang``."""
+        if i18n.check(lang) != "en":
+            return i18n.t("attention.rule", lang, rating_gap=f"{self.rating_gap:g}", wait_gap=f"{self.wait_gap:g}",
+                          index_drop=f"{self.index_drop:g}", weeks=WEEKS, min_reviews=self.min_reviews)
         return (f"A store needs attention when its listed rating is {self.rating_gap:g} ★ or more above its reviews, "
                 f"its waits are {self.wait_gap:g} min or more over the promise, or its symmetry index fell "
                 f"{self.index_drop:g} points or more over the last {WEEKS} weeks (against the {WEEKS} before), "
@@ -64,10 +67,12 @@ def left_out(stores: pd.DataFrame, rule: Rule) -> int:
     return int((reviews < rule.min_reviews).sum())
 
 
-def left_out_words(count: int, rule: Rule) -> str:
-    """``"3 stores with fewer than 5 reviews were left out."`` (empty when none were)."""
+def left_out_words(count: int, rule: Rule, lang: str = "en") -> str:
+    """``"3 stores with fewer than 5 reviews were left out."`` (empty when none were), in ``lang``."""
     if not count:
         return ""
+    if i18n.check(lang) != "en":
+        return i18n.t("attention.left_out", lang, count=f"{count:,}", min_reviews=rule.min_reviews)
     return (f"{count:,} store{' was' if count == 1 else 's were'} left out: fewer than {rule.min_reviews} "
             f"review{'' if rule.min_reviews == 1 else 's'}, too little evidence to judge.")
 
@@ -90,34 +95,40 @@ def flag(stores: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     return df
 
 
-def reason(row: pd.Series | dict) -> str:
+def reason(row: pd.Series | dict, lang: str = "en") -> str:
     """Why a store is on the attention list, in words a store manager reads at a glance, e.g.
-    ``listed 4.8, customers give 3.9; waits 14 min over the promised 10``."""
+    ``listed 4.8, customers give 3.9; waits 14 min over the promised 10`` (in ``lang``)."""
+    def t(key: str, **values) -> str:
+        return i18n.t(f"attention.{key}", lang, **values)
+
     parts: list[str] = []
     listed, actual = row.get("listed_rating"), row.get("avg_rating")
     if not units.is_missing(listed) and not units.is_missing(actual):
-        parts.append(f"listed {listed:.1f}, customers give {actual:.1f}")
+        parts.append(t("listed", listed=f"{listed:.1f}", actual=f"{actual:.1f}"))
     gap, promised = row.get("wait_gap_minutes"), row.get("listed_wait_minutes")
     if not units.is_missing(gap) and abs(gap) >= WAIT_MENTION_MINUTES:
-        side = "over" if gap > 0 else "under"
-        promise = "the promise" if units.is_missing(promised) else f"the promised {promised:.0f}"
-        parts.append(f"waits {abs(gap):.0f} min {side} {promise}")
+        minutes = f"{abs(gap):.0f}"
+        if units.is_missing(promised):
+            parts.append(t("waits_over" if gap > 0 else "waits_under", minutes=minutes))
+        else:
+            parts.append(t("waits_over_promised" if gap > 0 else "waits_under_promised", minutes=minutes,
+                           promised=f"{promised:.0f}"))
     described = row.get("as_described_rate")
     if not units.is_missing(described) and described < DESCRIBED_MENTION:
-        parts.append(f"only {described * 100:.0f}% say it was as described")
+        parts.append(t("described", share=f"{described * 100:.0f}"))
     drop, before, now = row.get("index_drop"), row.get("index_before"), row.get("index_recent")
     if row.get("is_falling") and not units.is_missing(drop):
-        parts.append(f"symmetry index fell {drop:.0f} points in {WEEKS} weeks ({before:.0f} → {now:.0f})")
-    return "; ".join(parts)
+        parts.append(t("fell", drop=f"{drop:.0f}", weeks=WEEKS, before=f"{before:.0f}", now=f"{now:.0f}"))
+    return t("separator").join(parts)
 
 
-def attention_rows(stores: pd.DataFrame, rule: Rule) -> pd.DataFrame:
+def attention_rows(stores: pd.DataFrame, rule: Rule, lang: str = "en") -> pd.DataFrame:
     """The stores of ``stores`` that need attention, most urgent first, each with a ``reason``."""
     df = flag(stores, rule)
     df = df[df["needs_attention"]].copy()
     if df.empty:
         return df.assign(reason=pd.Series(dtype=str))
-    df["reason"] = [reason(r) for r in df.to_dict("records")]  # records: iterrows costs ~1 ms a row
+    df["reason"] = [reason(r, lang) for r in df.to_dict("records")]  # records: iterrows costs ~1 ms a row
     df["_rank_gap"] = df["rating_gap"].where(df["is_over_promising"])
     df["_rank_wait"] = df["wait_gap_minutes"].where(df["is_slow"]) if "wait_gap_minutes" in df else float("nan")
     df["_rank_drop"] = df["index_drop"] if "index_drop" in df else float("nan")

@@ -67,9 +67,37 @@ class Comparison:
     previous: tuple[dt.date, dt.date]
     note: str          # how the periods were chosen, in words
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
         (a, b), (c, d) = self.current, self.previous
-        return f"{a} → {b} against {c} → {d} ({self.note})"
+        from o2o_ops import i18n
+        if i18n.check(lang) == "en":
+            return f"{a} → {b} against {c} → {d} ({self.note})"
+        return i18n.t("compare.describe", lang, current=f"{a} → {b}", previous=f"{c} → {d}",
+                      note=note_words(self, lang))
+
+
+def note_words(comparison: Comparison, lang: str) -> str:
+    """How the comparison's periods were chosen, in ``lang`` (the holiday's name as the calendar
+    gives it)."""
+    from o2o_ops import i18n
+    note = comparison.note
+    if i18n.check(lang) == "en":
+        return note
+    fixed = {"the calendar months before": "compare.note_months", "the period of equal length just before":
+             "compare.note_equal", "the same ISO weeks and weekdays last year": "compare.note_yoy",
+             "month to date against the same days of the month before": "compare.note_mtd",
+             "week to date against the same days of the week before": "compare.note_wtd"}
+    if note in fixed:
+        return i18n.t(fixed[note], lang)
+    match = re.match(r"^(.+) starts (.+), last year (.+): the same days around it$", note)
+    if match:
+        return i18n.t("compare.note_holiday", lang, name=match.group(1), this_year=i18n.format_day(
+            dt.datetime.strptime(match.group(2), "%d %b %Y").date(), lang), last_year=i18n.format_day(
+            dt.datetime.strptime(match.group(3), "%d %b %Y").date(), lang))
+    match = re.match(r"^no holiday of the calendar (.+) starts in this period: the same ISO weeks last year$", note)
+    if match:
+        return i18n.t("compare.note_no_holiday", lang, country=match.group(1))
+    return note
 
 
 def parse_mode(raw: str | None) -> tuple[str, str | None]:
@@ -200,10 +228,14 @@ def compare(mode: str, start: dt.date, end: dt.date, *, country: str | None = No
     raise ValueError(f"unknown comparison {mode!r}; one of {', '.join(MODES)}")
 
 
-def label(comparison: Comparison) -> str:
+def label(comparison: Comparison, lang: str = "en") -> str:
     """A short name for the comparison's line on a chart ("2025-W36 → 2025-W48" style dates)."""
+    from o2o_ops import i18n
     first, last = comparison.previous
-    return f"{MODES[comparison.mode].capitalize()} ({first:%-d %b %Y} → {last:%-d %b %Y})"
+    if i18n.check(lang) == "en":
+        return f"{MODES[comparison.mode].capitalize()} ({first:%-d %b %Y} → {last:%-d %b %Y})"
+    return (f"{i18n.t(f'compare.{comparison.mode}', lang)}（{i18n.format_day(first, lang)} → "
+            f"{i18n.format_day(last, lang)}）")
 
 
 def weekly_overlay(con: duckdb.DuckDBPyConnection, filters: Filters, names: tuple[str, ...], mode: str, *,

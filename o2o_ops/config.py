@@ -23,6 +23,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_WAREHOUSE", str(PROJECT_ROOT / "data" / "o2o.duckdb"),
             "Path of the DuckDB warehouse file."),
     Setting("O2O_CURRENCY", "CNY", "Currency of every money column in the warehouse."),
+    Setting("O2O_LANG", "auto",
+            "Language of the app, the weekly summary and the report when a link has no ?lang=: en (English), "
+            "zh (简体中文), or auto: the browser's (its Accept-Language), else English."),
     Setting("O2O_OPEN_HOURS_PER_DAY", "12",
             "Hours a store without opening hours (the optional table store_hours) is open per day; "
             "with capacity_per_hour, the denominator of capacity utilisation."),

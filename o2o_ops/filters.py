@@ -119,24 +119,33 @@ class Filters:
         return (" AND ".join(clauses) if clauses else "TRUE"), params
 
     # --- words -----------------------------------------------------------------------------
-    def describe(self) -> str:
-        """The filters in plain words, e.g. ``Hangzhou · hotel · 2026-10-01 → 2026-10-28``."""
+    def describe(self, lang: str = "en") -> str:
+        """The filters in plain words, e.g. ``Hangzhou · hotel · 2026-10-01 → 2026-10-28``, in
+        ``lang`` (the values are data and stay as they are; coded categories read in words)."""
+        from o2o_ops import i18n
+
         parts: list[str] = []
         for field_name, label in _LABELS.items():
             values = getattr(self, field_name)
             if not values:
                 continue
             if len(values) <= 3:
-                parts.append(", ".join(values))
+                # English keeps the raw values (they also name exported files); Chinese reads them in words
+                column = {"categories": "category", "channels": "channel",
+                          "campaign_kinds": "kind"}.get(field_name) if lang != "en" else None
+                parts.append(", ".join(str(i18n.value_label(column, v, lang)) if column else v for v in values))
             else:
-                parts.append(f"{len(values)} {label}s")
+                parts.append(i18n.t(f"filters.many_{field_name}", lang, count=len(values)))
         if self.start or self.end:
-            parts.append(f"{self.start or 'first order'} → {self.end or 'latest order'}")
-        scope = [*(f"region {r}" for r in self.scope_regions or ()), *(self.scope_stores or ())]
+            parts.append(f"{self.start or i18n.t('filters.first_order', lang)} → "
+                         f"{self.end or i18n.t('filters.latest_order', lang)}")
+        scope = [*(i18n.t("filters.region", lang, region=r) for r in self.scope_regions or ()),
+                 *(self.scope_stores or ())]
         if self.scope_stores is not None or self.scope_regions is not None:
-            within = ", ".join(scope) if 0 < len(scope) <= 3 else f"{len(scope)} stores or regions"
-            parts.append(f"within {within}")
-        return " · ".join(parts) if parts else "All data"
+            within = (", ".join(scope) if 0 < len(scope) <= 3
+                      else i18n.t("filters.many_scope", lang, count=len(scope)))
+            parts.append(i18n.t("filters.within", lang, within=within))
+        return " · ".join(parts) if parts else i18n.t("filters.all_data", lang)
 
     def slug(self) -> str:
         """A file-name-safe version of :meth:`describe` for exports."""

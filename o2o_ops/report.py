@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import attention, metrics, units, weekly
+from o2o_ops import attention, i18n, metrics, units, weekly
 from o2o_ops.charts import BAD, GOOD, NEUTRAL, PALETTE
 from o2o_ops.filters import Filters
 
@@ -44,18 +44,18 @@ def _tick(name: str, value: float) -> str:
 
 
 def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: str, *,
-                   highlight: int | None = None, width: int = 320, height: int = 150) -> str:
+                   highlight: int | None = None, width: int = 320, height: int = 150, lang: str = "en") -> str:
     """An inline SVG line chart of one KPI over weeks; gaps where a value is missing.
 
     ``highlight`` is the index of the report's week, drawn larger in good/bad colour.
     """
-    kpi = metrics.KPIS[name]
-    title = f'<text x="4" y="14" class="ct">{_esc(kpi.label)}</text>'
+    label = i18n.kpi_label(name, lang)
+    title = f'<text x="4" y="14" class="ct">{_esc(label)}</text>'
     points = [(i, float(v)) for i, v in enumerate(values) if not units.is_missing(v)]
     if not points:
         return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
                 f'height="{height}" role="img">{title}<text x="{width / 2}" y="{height / 2}" '
-                f'text-anchor="middle" class="na">No data</text></svg>')
+                f'text-anchor="middle" class="na">{_esc(i18n.t("report.no_data_chart", lang))}</text></svg>')
     left, right, top, bottom = 46, 8, 24, 22
     lo, hi = min(v for _, v in points), max(v for _, v in points)
     if hi == lo:
@@ -70,7 +70,7 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: 
         return top + (height - top - bottom) * (1 - (v - lo) / (hi - lo))
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-             f'height="{height}" role="img" aria-label="{_esc(kpi.label)} by week">', title]
+             f'height="{height}" role="img" aria-label="{_esc(i18n.t("report.by_week", lang, label=label))}">', title]
     for v in (lo, (lo + hi) / 2, hi):
         y = sy(v)
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
@@ -113,7 +113,8 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: 
 CSS = """
 @page { size: A4; margin: 14mm 12mm; }
 * { box-sizing: border-box; }
-body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; color: #1f2937; font-size: 10.5pt;
+body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC',
+       'WenQuanYi Micro Hei', sans-serif; color: #1f2937; font-size: 10.5pt;
        margin: 0 auto; max-width: 190mm; line-height: 1.35; }
 h1 { font-size: 19pt; margin: 0 0 2mm; }
 h2 { font-size: 13pt; margin: 6mm 0 2mm; border-bottom: 1px solid #e5e7eb; padding-bottom: 1mm; }
@@ -145,7 +146,7 @@ h2, h3 { break-after: avoid; }
 """
 
 
-def _table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str | None]], empty: str) -> str:
+def _table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str | None]], empty: str, lang: str = "en") -> str:
     """An HTML table; ``columns`` = (column, heading, KPI name to format with or None)."""
     if df.empty:
         return f'<p class="note">{_esc(empty)}</p>'
@@ -156,14 +157,15 @@ def _table(df: pd.DataFrame, columns: Sequence[tuple[str, str, str | None]], emp
         for col, _, kpi in columns:
             value = row.get(col)
             if kpi:
-                cells.append(f'<td class="n">{_esc(metrics.KPIS[kpi].format(value))}</td>')
+                cells.append(f'<td class="n">{_esc(units.format_value(value, metrics.KPIS[kpi].unit, lang=lang))}</td>')
             else:
                 cells.append(f"<td>{_esc(units.MISSING if units.is_missing(value) else str(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-_STORE_COLS = [("store", "Store", None), ("store_city", "City", None)]
+def _store_cols(lang: str) -> list[tuple[str, str, None]]:
+    return [("store", i18n.t("report.store", lang), None), ("store_city", i18n.t("report.city", lang), None)]
 
 
 def _with_store(df: pd.DataFrame) -> pd.DataFrame:
@@ -173,14 +175,16 @@ def _with_store(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(store=[f"{n} ({i})" for n, i in zip(df["store_name"], df["store_id"])])
 
 
-def _cards_html(cards: pd.DataFrame, previous_iso: str, targets: pd.DataFrame | None = None) -> str:
+def _cards_html(cards: pd.DataFrame, previous_iso: str, targets: pd.DataFrame | None = None,
+                lang: str = "en") -> str:
     goals = dict(zip(targets["kpi"], targets["text"])) if targets is not None and not targets.empty else {}
     out = []
     for name, c in cards.iterrows():
         tone = {True: "good", False: "bad", None: "neutral"}[c["is_good"]]
         label = c["label"]
-        against = (f"vs {previous_iso}" + (" at equal age" if c.get("equal_age") else "")
-                   + (" · provisional" if c.get("provisional") else ""))
+        against = (i18n.t("report.vs", lang, week=previous_iso)
+                   + (i18n.t("report.at_equal_age", lang) if c.get("equal_age") else "")
+                   + (i18n.t("report.provisional", lang) if c.get("provisional") else ""))
         change = c["change_text"]
         if c.get("note"):   # "—" and why: "not provided: no costs imported", "too few reviews (2)"
             change, against = c["note"][:1].upper() + c["note"][1:], ""
@@ -192,69 +196,85 @@ def _cards_html(cards: pd.DataFrame, previous_iso: str, targets: pd.DataFrame | 
 
 
 def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dict[str, Any], *,
-                generated_at: dt.datetime | None = None) -> str:
-    """The whole report as one HTML string (inline CSS and SVG; nothing fetched)."""
+                generated_at: dt.datetime | None = None, lang: str = "en") -> str:
+    """The whole report as one HTML string (inline CSS and SVG; nothing fetched), its words in
+    ``lang`` (``ov`` and ``definitions`` built in the same language)."""
+    def t(key: str, **values: Any) -> str:
+        return _esc(i18n.t(f"report.{key}", lang, **values))
+
+    def in_sentence(name: str) -> str:
+        label = i18n.kpi_label(name, lang)
+        return label.lower() if i18n.check(lang) == "en" else label
+
     generated_at = generated_at or dt.datetime.now().replace(microsecond=0)
     # before the first order the warehouse has no as_of: missing, never the text "nan"
     fresh = {k: None if v is None or (not isinstance(v, str) and pd.isna(v)) else v for k, v in fresh.items()}
     week, prev = ov.week, ov.week.previous
-    body = [f"<h1>Weekly operations report — {_esc(week.iso)}</h1>",
-            f'<p class="meta"><b>Week:</b> {_esc(week.label)}, compared with {_esc(prev.label)}.</p>',
-            f'<p class="meta"><b>Filters:</b> {_esc(ov.filters.describe())} (the week sets the dates).</p>',
-            f'<p class="meta"><b>Data up to:</b> {_esc(str(fresh.get("latest_order") or "no orders"))[:16]} · '
-            f"generated {generated_at:%Y-%m-%d %H:%M}</p>"]
+    stores = _store_cols(lang)
+    latest = str(fresh.get("latest_order") or i18n.t("report.no_orders", lang))[:16]
+    body = [f"<h1>{t('title', week=week.iso)}</h1>",
+            f'<p class="meta"><b>{t("week_label")}</b> '
+            f'{t("week_line", week=week.label_in(lang), previous=prev.label_in(lang))}</p>',
+            f'<p class="meta"><b>{t("filters_label")}</b> {t("filters_line", filters=ov.filters.describe(lang))}</p>',
+            f'<p class="meta"><b>{t("data_up_to_label")}</b> '
+            f'{t("data_up_to", when=latest, generated=f"{generated_at:%Y-%m-%d %H:%M}")}</p>']
     if not ov.has_data:
-        body.append(f'<div class="empty"><b>No data for this week.</b> {_esc(" ".join(ov.summary))}</div>')
+        body.append(f'<div class="empty"><b>{t("no_data_week")}</b> {_esc(" ".join(ov.summary))}</div>')
     else:
-        body.append("<h2>Headline KPIs</h2>" + _cards_html(ov.cards, prev.iso, ov.targets))
-        body.append('<h2>Summary</h2><ul class="summary">'
+        body.append(f"<h2>{t('headline')}</h2>" + _cards_html(ov.cards, prev.iso, ov.targets, lang))
+        body.append(f'<h2>{t("summary")}</h2><ul class="summary">'
                     + "".join(f"<li>{_esc(s)}</li>" for s in ov.summary) + "</ul>")
         labels = [w.split("-", 1)[1] for w in ov.series["iso_week"]]
-        charts = [svg_line_chart(labels, ov.series[name].tolist(), name, highlight=len(labels) - 1)
+        charts = [svg_line_chart(labels, ov.series[name].tolist(), name, highlight=len(labels) - 1, lang=lang)
                   for name in metrics.HEADLINE]
-        body.append(f"<h2>13-week trends ({_esc(ov.series['iso_week'].iloc[0])} → {_esc(week.iso)})</h2>"
+        body.append(f"<h2>{t('trends', first=ov.series['iso_week'].iloc[0], week=week.iso)}</h2>"
                     f'<div class="charts">{"".join(charts)}</div>'
-                    f'<p class="note">The large dot is {_esc(week.iso)}: green when its change on the week '
-                    f"before is good news, red when bad.</p>")
-        body.append("<h2>Best and worst stores of the week</h2>"
-                    f'<p class="note">Only stores with at least {ov.min_reviews} reviews of orders placed in '
-                    f"the week are ranked{f' ({ov.left_out:,} left out)' if ov.left_out else ''}.</p>")
+                    f'<p class="note">{t("dot_note", week=week.iso)}</p>')
+        left_out = t("left_out", count=f"{ov.left_out:,}") if ov.left_out else ""
+        body.append(f"<h2>{t('best_worst')}</h2>"
+                    f'<p class="note">{t("ranked_note", min_reviews=ov.min_reviews, left_out=left_out)}</p>')
         for by in weekly.RANKINGS:
-            cols = [*_STORE_COLS, (by, metrics.KPIS[by].label, by), ("reviews", "Reviews", "reviews")]
-            body.append(f'<div class="pair"><div><h3>Best by {_esc(metrics.KPIS[by].label.lower())}</h3>'
-                        f'{_table(_with_store(ov.best.get(by, pd.DataFrame())), cols, "No store has enough reviews.")}</div>'
-                        f'<div><h3>Worst by {_esc(metrics.KPIS[by].label.lower())}</h3>'
-                        f'{_table(_with_store(ov.worst.get(by, pd.DataFrame())), cols, "Too few stores to name a worst.")}</div></div>')
-        body.append("<h2>Symmetry attention list</h2>"
-                    f'<p class="note">{_esc(ov.rule.describe())} {_esc(attention.left_out_words(ov.left_out, ov.rule))} '
-                    f"Rating over-promisers first (largest gap), then the longest waits, then the biggest falls.</p>")
-        body.append(_table(_with_store(ov.attention), [*_STORE_COLS, ("listed_rating", "Listed", None),
-                                          ("avg_rating", "Reviewed", "avg_rating"), ("rating_gap", "Rating gap", "rating_gap"),
-                                          ("wait_gap_minutes", "Wait gap", "wait_gap_minutes"),
-                                          ("symmetry_index", "Symmetry", "symmetry_index")],
-                           "No store over-promised this week."))
+            cols = [*stores, (by, i18n.kpi_label(by, lang), by), ("reviews", i18n.kpi_label("reviews", lang), "reviews")]
+            body.append(f'<div class="pair"><div><h3>{t("best_by", kpi=in_sentence(by))}</h3>'
+                        f'{_table(_with_store(ov.best.get(by, pd.DataFrame())), cols, i18n.t("report.no_best", lang), lang)}</div>'
+                        f'<div><h3>{t("worst_by", kpi=in_sentence(by))}</h3>'
+                        f'{_table(_with_store(ov.worst.get(by, pd.DataFrame())), cols, i18n.t("report.no_worst", lang), lang)}</div></div>')
+        body.append(f"<h2>{t('attention')}</h2>"
+                    f'<p class="note">{_esc(ov.rule.describe(lang))} {_esc(attention.left_out_words(ov.left_out, ov.rule, lang))} '
+                    f"{t('attention_order')}</p>")
+        body.append(_table(_with_store(ov.attention), [*stores, ("listed_rating", i18n.t("report.listed", lang), None),
+                                          ("avg_rating", i18n.t("report.reviewed", lang), "avg_rating"),
+                                          ("rating_gap", i18n.kpi_label("rating_gap", lang), "rating_gap"),
+                                          ("wait_gap_minutes", i18n.kpi_label("wait_gap_minutes", lang), "wait_gap_minutes"),
+                                          ("symmetry_index", i18n.t("report.symmetry", lang), "symmetry_index")],
+                           i18n.t("report.no_attention", lang), lang))
     defs = definitions[["KPI", "area", "definition", "unit", "better when"]]
-    body.append('<section class="appendix"><h2>Appendix A — KPI definitions</h2>'
-                + _table(defs, [("KPI", "KPI", None), ("area", "Area", None), ("definition", "Definition", None),
-                               ("unit", "Unit", None), ("better when", "Better when", None)], "")
-                + f'<p class="note doc">{_esc(metrics.SYMMETRY_DOC)}</p>')
-    body.append("<h2>Appendix B — Data freshness</h2>" + _table(pd.DataFrame([
-        {"item": "Latest order in the warehouse", "value": fresh.get("latest_order") or "—"},
-        {"item": "First order date", "value": fresh.get("first_order_date") or "—"},
-        {"item": "Last order date", "value": fresh.get("last_order_date") or "—"},
-        {"item": "Rollups built at", "value": fresh.get("rollups_built_at") or "—"},
-    ]), [("item", "Item", None), ("value", "Value", None)], "") + "</section>")
-    title = f"o2o-ops weekly report {week.iso} — {ov.filters.describe()}"
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    body.append(f'<section class="appendix"><h2>{t("appendix_a")}</h2>'
+                + _table(defs, [("KPI", i18n.t("report.kpi", lang), None), ("area", i18n.t("report.area", lang), None),
+                               ("definition", i18n.t("report.definition", lang), None),
+                               ("unit", i18n.t("report.unit", lang), None),
+                               ("better when", i18n.t("report.better_when", lang), None)], "", lang)
+                + (f'<p class="note doc">{_esc(metrics.SYMMETRY_DOC)}</p>' if i18n.check(lang) == "en"
+                   else f'<p class="note doc">{t("symmetry_doc")}</p>'))
+    body.append(f"<h2>{t('appendix_b')}</h2>" + _table(pd.DataFrame([
+        {"item": i18n.t("report.latest_order", lang), "value": fresh.get("latest_order") or "—"},
+        {"item": i18n.t("report.first_order_date", lang), "value": fresh.get("first_order_date") or "—"},
+        {"item": i18n.t("report.last_order_date", lang), "value": fresh.get("last_order_date") or "—"},
+        {"item": i18n.t("report.rollups_built", lang), "value": fresh.get("rollups_built_at") or "—"},
+    ]), [("item", i18n.t("report.item", lang), None), ("value", i18n.t("report.value", lang), None)], "", lang)
+        + "</section>")
+    title = i18n.t("report.html_title", lang, week=week.iso, filters=ov.filters.describe(lang))
+    html_lang = "zh-Hans" if i18n.check(lang) == "zh" else "en"
+    return (f"<!DOCTYPE html>\n<html lang=\"{html_lang}\"><head><meta charset=\"utf-8\">"
             f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
 
 
 def build_html(con: duckdb.DuckDBPyConnection, filters: Filters, week: weekly.Week, *,
-               min_reviews: int | None = None) -> str:
-    """The report of ``week`` under ``filters`` (their dates are ignored: the week sets them)."""
-    ov = weekly.build(con, filters, week, min_reviews=min_reviews)
-    return render_html(ov, metrics.definitions_frame(), weekly.freshness(con))
+               min_reviews: int | None = None, lang: str = "en") -> str:
+    """The report of ``week`` under ``filters`` (their dates are ignored: the week sets them), in ``lang``."""
+    ov = weekly.build(con, filters, week, min_reviews=min_reviews, lang=lang)
+    return render_html(ov, metrics.definitions_frame(lang), weekly.freshness(con), lang=lang)
 
 
 def file_name(week: weekly.Week, filters: Filters, ext: str = "html") -> str:

@@ -259,7 +259,7 @@ def _with_trend(con: duckdb.DuckDBPyConnection, filters: Filters, period: pd.Dat
 
 def attention_list(con: duckdb.DuckDBPyConnection, filters: Filters,
                    gap_threshold: float | None = None, min_drop: float | None = None, limit: int = 50, *,
-                   rule: attention.Rule | None = None) -> pd.DataFrame:
+                   rule: attention.Rule | None = None, lang: str = "en") -> pd.DataFrame:
     """Stores that need attention under the one attention rule (:mod:`o2o_ops.attention`, its
     thresholds from the settings; ``gap_threshold`` / ``min_drop`` replace the rating-gap and
     index-drop thresholds), most urgent first, each with a ``reason`` in words. The rating and
@@ -274,7 +274,7 @@ def attention_list(con: duckdb.DuckDBPyConnection, filters: Filters,
                "is_slow", "is_falling", "reason", "lat", "lon"]
     if period.empty:
         return pd.DataFrame(columns=columns)
-    df = attention.attention_rows(_with_trend(con, filters, period), rule)
+    df = attention.attention_rows(_with_trend(con, filters, period), rule, lang)
     if df.empty:
         return pd.DataFrame(columns=columns)
     return df[columns].head(limit).reset_index(drop=True)

@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import config, db, metrics, units
+from o2o_ops import config, db, i18n, metrics, units
 from o2o_ops.filters import Filters
 
 COLUMNS = ["kpi", "scope", "scope_id", "month", "target_value"]
@@ -44,7 +44,9 @@ class Scope:
     kind: str                  # "store", "region" or "business"
     scope_id: str | None = None
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
+        if i18n.check(lang) != "en":
+            return i18n.t(f"targets.scope_{self.kind}", lang, id=self.scope_id)
         return "the whole business" if self.kind == "business" else f"{self.kind} {self.scope_id}"
 
 
@@ -123,13 +125,18 @@ def attainment(kpi: str, value: Any, target: Any) -> tuple[float | None, bool | 
     return ratio, met
 
 
-def words(kpi: str, value: Any, target: Any) -> str:
+def words(kpi: str, value: Any, target: Any, lang: str = "en") -> str:
     """"104% of the ¥1,200 target" / "target 5.0% met" in words, or "" without a goal."""
     share, met = attainment(kpi, value, target)
     if met is None:
         return ""
     k = metrics.KPIS[kpi]
-    goal_text = k.format(target)
+    goal_text = units.format_value(target, k.unit, lang=lang)
+    if i18n.check(lang) != "en":
+        verdict = i18n.t("targets.met" if met else "targets.missed", lang)
+        if share is None:
+            return i18n.t("targets.goal_plain", lang, goal=goal_text, verdict=verdict)
+        return i18n.t("targets.goal_share", lang, share=units.format_share(share), goal=goal_text, verdict=verdict)
     if share is None:
         return f"target {goal_text} {'met' if met else 'missed'}"
     verdict = "met" if met else "missed"
@@ -137,7 +144,8 @@ def words(kpi: str, value: Any, target: Any) -> str:
 
 
 def attainment_table(con: duckdb.DuckDBPyConnection, filters: Filters, start: dt.date, end: dt.date,
-                     values: Mapping[str, Any] | Sequence[tuple[str, Any]], names: Sequence[str]) -> pd.DataFrame:
+                     values: Mapping[str, Any] | Sequence[tuple[str, Any]], names: Sequence[str],
+                     lang: str = "en") -> pd.DataFrame:
     """One row per KPI of ``names`` with a goal for this scope and period: kpi, label, value,
     target, attainment, met, text. Empty when no target applies. ``values``: KPI name -> value
     (a mapping or its items)."""
@@ -154,16 +162,20 @@ def attainment_table(con: duckdb.DuckDBPyConnection, filters: Filters, start: dt
             continue
         value = values.get(name)
         share, met = attainment(name, value, target)
-        rows.append((name, metrics.KPIS[name].label, value, target, share, met, words(name, value, target)))
+        rows.append((name, i18n.kpi_label(name, lang), value, target, share, met, words(name, value, target, lang)))
     return pd.DataFrame(rows, columns=columns)
 
 
-def sentences(table: pd.DataFrame, scope: Scope | None, period: str) -> list[str]:
+def sentences(table: pd.DataFrame, scope: Scope | None, period: str, lang: str = "en") -> list[str]:
     """The attainment in one sentence for the weekly summary (none without targets)."""
     judged = table.dropna(subset=["met"]) if not table.empty else table
     if judged.empty or scope is None:
         return []
     missed = judged[~judged["met"].astype(bool)]
+    if i18n.check(lang) != "en":
+        items = [f"{r['label']}{r['text']}" for _, r in judged.iterrows()]
+        return [i18n.t("targets.sentence", lang, scope=scope.describe(lang), period=period,
+                       met=len(judged) - len(missed), judged=len(judged), items="；".join(items))]
     items = [f"{r['label'].lower()} {r['text']}" for _, r in judged.iterrows()]
     head = (f"Targets for {scope.describe()} in {period}: {len(judged) - len(missed)} of {len(judged)} met")
     return [f"{head} — {'; '.join(items)}."]

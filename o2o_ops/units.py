@@ -3,6 +3,11 @@ each unit read, and :func:`is_missing`, the one test for "there is no value".
 
 Every screen, chart, export heading and report formats through here, so a value of a unit reads
 the same everywhere and a missing value (None, NaN, NaT, pandas NA, ±inf) is always ``—``.
+
+Formats take the reader's language (``lang="en"|"zh"``). Chinese numbers are formatted by babel
+(the CLDR data of the zh_Hans_CN locale): large counts and amounts read in 万 and 亿
+(``¥47.7万``, ``1.23亿``: one decimal, two below 10), smaller ones with grouped digits (``¥9,876``);
+units are written in Chinese (``12.5 小时``, ``+3.1 个百分点``). English keeps its own formats.
 """
 
 from __future__ import annotations
@@ -66,11 +71,56 @@ def currency_symbol(currency: str | None = None) -> str:
     return CURRENCY_SYMBOLS.get(currency, currency + " ")
 
 
-def format_value(value: Any, unit: str, currency: str | None = None) -> str:
-    """A value as people read it: ``¥12,340``, ``84.2%``, ``4.31 ★``, ``12.5 min``; ``—`` if missing."""
+ZH_LOCALE = "zh_Hans_CN"
+#: from this size on, Chinese numbers read in 万 (and from 1e8 in 亿)
+ZH_COMPACT_FROM = 10_000
+
+
+def zh_number(amount: float) -> str:
+    """A non-negative number as Chinese readers write it: ``9,876``, ``47.7万``, ``1.23亿``
+    (babel's compact decimal format for zh: one decimal, two below 10; below 万 grouped digits)."""
+    from babel.numbers import format_compact_decimal, format_decimal
+
+    if amount < ZH_COMPACT_FROM:
+        return format_decimal(round(amount, 2), "#,##0.##", locale=ZH_LOCALE)
+    mantissa = amount / (1e8 if amount >= 1e8 else 1e4)
+    digits = 2 if mantissa < 10 else 1 if mantissa < 1000 else 0
+    return format_compact_decimal(amount, format_type="short", locale=ZH_LOCALE, fraction_digits=digits)
+
+
+_ZH_UNITS = {"hours": "小时", "minutes": "分钟", "pp": "个百分点"}
+
+
+def _format_value_zh(value: float, unit: str, currency: str | None) -> str:
+    from babel.numbers import format_decimal, format_percent
+
+    if unit == "count":
+        return ("−" if value < 0 else "") + zh_number(abs(round(value)))
+    if unit == "currency":
+        sign = "−" if value < 0 else ""
+        amount = abs(value)
+        if amount < 100:
+            return f"{sign}{currency_symbol(currency)}{format_decimal(amount, '#,##0.00', locale=ZH_LOCALE)}"
+        return f"{sign}{currency_symbol(currency)}{zh_number(round(amount))}"
+    if unit == "percent":
+        return format_percent(value, "#,##0.0%", locale=ZH_LOCALE)
+    if unit == "hours":
+        return f"{format_decimal(value, '#,##0.0', locale=ZH_LOCALE)} {_ZH_UNITS['hours']}"
+    if unit == "minutes":
+        return f"{value:+.1f} {_ZH_UNITS['minutes']}" if value else f"0.0 {_ZH_UNITS['minutes']}"
+    if unit == "ratio":
+        return f"{value * 100:+.0f}%"
+    return format_value(value, unit, currency)   # stars, score, per-item: the same digits in both
+
+
+def format_value(value: Any, unit: str, currency: str | None = None, lang: str = "en") -> str:
+    """A value as people read it: ``¥12,340``, ``84.2%``, ``4.31 ★``, ``12.5 min``; ``—`` if missing.
+    In Chinese (``lang="zh"``): ``¥47.7万``, ``84.2%``, ``12.5 小时``."""
     if is_missing(value):
         return MISSING
     value = float(value)
+    if lang == "zh":
+        return _format_value_zh(value, unit, currency)
     if unit == "count":
         return f"{value:,.0f}"
     if unit == "currency":
@@ -95,11 +145,22 @@ def format_value(value: Any, unit: str, currency: str | None = None) -> str:
     return f"{value:,.2f}"
 
 
-def format_change(change: Any, unit: str, currency: str | None = None) -> str:
-    """A change in the unit, signed: ``+3.1 pp``, ``-¥1,200``; ``—`` if missing."""
+def format_change(change: Any, unit: str, currency: str | None = None, lang: str = "en") -> str:
+    """A change in the unit, signed: ``+3.1 pp``, ``-¥1,200``; ``—`` if missing. In Chinese:
+    ``+3.1 个百分点``, ``-¥1.2万``, ``+1.5万``."""
     if is_missing(change):
         return MISSING
     change = float(change)
+    if lang == "zh":
+        sign = "+" if change >= 0 else "-"   # ASCII minus: st.metric reads the direction from it
+        if unit in ("percent", "ratio"):
+            return f"{change * 100:+.1f} {_ZH_UNITS['pp']}"
+        if unit == "count":
+            return sign + zh_number(abs(round(change)))
+        if unit == "currency":
+            return sign + format_value(abs(change), "currency", currency, lang)
+        if unit in ("hours", "minutes"):
+            return f"{change:+.1f} {_ZH_UNITS[unit]}"
     if unit in ("percent", "ratio"):
         return f"{change * 100:+.1f} pp"
     if unit in ("stars", "star_gap"):

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import attention, config, coverage, db, metrics, symmetry, targets, units
+from o2o_ops import attention, config, coverage, db, i18n, metrics, symmetry, targets, units
 from o2o_ops.filters import Filters
 
 TREND_WEEKS = 13
@@ -91,6 +91,12 @@ class Week:
     def label(self) -> str:
         """``2026-W47 (16 Nov – 22 Nov 2026)``."""
         return f"{self.iso} ({self.start:%-d %b} – {self.end:%-d %b %Y})"
+
+    def label_in(self, lang: str = "en") -> str:
+        """:attr:`label` in ``lang``: ``2026-W47（11月16日 – 2026年11月22日）``."""
+        if i18n.check(lang) == "en":
+            return self.label
+        return f"{self.iso}（{self.start.month}月{self.start.day}日 – {i18n.format_day(self.end, lang)}）"
 
     @property
     def previous(self) -> "Week":
@@ -171,15 +177,21 @@ def default_week(con: duckdb.DuckDBPyConnection) -> Week | None:
     return last_complete_week(*data_span(con))
 
 
-def resolve_week(text: str | None, weeks: Sequence[Week], default: Week | None) -> tuple[Week | None, str | None]:
+def resolve_week(text: str | None, weeks: Sequence[Week], default: Week | None,
+                 lang: str = "en") -> tuple[Week | None, str | None]:
     """The week a user asked for, or ``default`` with a notice saying why it was not used."""
     if not text:
         return default, None
     try:
         week = Week.parse(text)
     except ValueError as exc:
+        if i18n.check(lang) != "en":
+            return default, i18n.t("weekly.bad_week", lang, value=text, default=default.iso if default else "—")
         return default, f"{exc} Showing {default.iso if default else 'the default week'} instead."
     if week not in weeks:
+        if i18n.check(lang) != "en":
+            return default, i18n.t("weekly.week_outside", lang, week=week.iso, default=default.iso if default else "—",
+                                   span=f"{weeks[-1].iso} → {weeks[0].iso}" if weeks else "—")
         span = f"{weeks[-1].iso} → {weeks[0].iso}" if weeks else "no weeks"
         return default, (f"Week {week.iso} is outside the data ({span}); showing "
                          f"{default.iso if default else 'the default week'} instead.")
@@ -245,7 +257,7 @@ def week_notes(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, ser
 
 def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
                    previous: dict[str, float] | None = None, provisional: bool = False,
-                   notes: dict[str, str] | None = None) -> pd.DataFrame:
+                   notes: dict[str, str] | None = None, lang: str = "en") -> pd.DataFrame:
     """One row per KPI (index = KPI name) for the series' last week: value, previous, change,
     relative change, whether the change is good, formatted texts, the 13-week values without
     the weeks that have none (``spark``), and
@@ -274,14 +286,14 @@ def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE
         else:
             swing = abs(rel) if not units.is_missing(rel) else float("nan")
         rows.append({
-            "name": name, "label": kpi.label, "unit": kpi.unit, "value": value, "previous": prev,
+            "name": name, "label": i18n.kpi_label(name, lang), "unit": kpi.unit, "value": value, "previous": prev,
             "change": change, "change_pct": rel, "swing": swing,
             "is_good": metrics.is_good_change(name, None if units.is_missing(change) else float(change)),
-            "value_text": kpi.format(value),
-            "change_text": metrics.format_change(name, change),
+            "value_text": units.format_value(value, kpi.unit, lang=lang),
+            "change_text": units.format_change(change, kpi.unit, lang=lang),
             "spark": [float(v) for v in values if not units.is_missing(v)],  # st.metric sparklines take no gaps
             "provisional": bool(provisional and kpi.matures), "equal_age": equal_age,
-            "note": notes.get(name, ""),
+            "note": i18n.note(notes.get(name), lang) or "",
         })
     return pd.DataFrame(rows).set_index("name", drop=False)
 
@@ -345,7 +357,7 @@ def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int | None = No
 
 
 def attention_list(stores: pd.DataFrame, *, min_reviews: int | None = None,
-                   size: int = ATTENTION_SIZE) -> pd.DataFrame:
+                   size: int = ATTENTION_SIZE, lang: str = "en") -> pd.DataFrame:
     """Stores of the week that need attention under the one attention rule
     (:mod:`o2o_ops.attention`, review floor ``min_reviews`` or the setting's), most urgent first.
     An index fall is judged where ``stores`` carries ``index_drop`` (:func:`build` adds it)."""
@@ -353,7 +365,7 @@ def attention_list(stores: pd.DataFrame, *, min_reviews: int | None = None,
             "symmetry_index", "as_described_rate", "reviews", "reason", "store_city", "store_category", "view"]
     if stores.empty:
         return pd.DataFrame(columns=cols)
-    flagged = attention.attention_rows(stores, attention.Rule.from_settings(min_reviews=min_reviews))
+    flagged = attention.attention_rows(stores, attention.Rule.from_settings(min_reviews=min_reviews), lang)
     if flagged.empty:
         return pd.DataFrame(columns=cols)
     shown = flagged.head(size).reset_index(drop=True)
@@ -413,9 +425,11 @@ def group_changes(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, 
     return out
 
 
-def _group_name(row: pd.Series, grain: str) -> str:
+def _group_name(row: pd.Series, grain: str, lang: str = "en") -> str:
     if grain == "store":
         return f"{row.get('store_name') or row['group']} ({row['group']}, {row.get('store_city') or '?'})"
+    if grain == "category" and i18n.check(lang) != "en":
+        return str(i18n.value_label("category", row["group"], lang))
     return str(row["group"])
 
 
@@ -424,7 +438,8 @@ _PINNED_BY = {"city": "cities", "category": "categories"}
 
 
 def _drivers(con, filters: Filters, week: Week, name: str, change: float, min_reviews: int,
-             stores: pd.DataFrame | None = None, previous_as_of: dt.datetime | None = None) -> list[str]:
+             stores: pd.DataFrame | None = None, previous_as_of: dt.datetime | None = None,
+             lang: str = "en") -> list[str]:
     """Phrases naming the city, category and store that drove ``change`` in KPI ``name``."""
     kpi = metrics.KPIS[name]
     phrases = []
@@ -441,62 +456,68 @@ def _drivers(con, filters: Filters, week: Week, name: str, change: float, min_re
         if groups.empty:
             continue
         top = groups.loc[groups["change"].abs().idxmax()]
-        who = _group_name(top, grain)
+        who = _group_name(top, grain, lang)
+        dim = i18n.t(f"weekly.dim_{grain}", lang)
         if is_additive(name):
             share = top["change"] / change
-            phrases.append(f"by {words}, {who} ({metrics.format_change(name, top['change'])}, "
-                           f"{units.format_share(share)} of the change)")
+            phrases.append(i18n.t("weekly.driver_share", lang, dim=dim, who=who,
+                                  change=units.format_change(top["change"], kpi.unit, lang=lang),
+                                  share=units.format_share(share)))
         else:
-            phrases.append(f"by {words}, {who} ({kpi.format(top['previous'])} → {kpi.format(top['value'])})")
+            phrases.append(i18n.t("weekly.driver_move", lang, dim=dim, who=who,
+                                  before=units.format_value(top["previous"], kpi.unit, lang=lang),
+                                  after=units.format_value(top["value"], kpi.unit, lang=lang)))
     return phrases
 
 
 def _lower(label: str) -> str:
-    """``Average rating`` -> ``average rating``; acronyms (``ROI``) stay."""
-    return label if label[1:2].isupper() else label[:1].lower() + label[1:]
+    """``Average rating`` -> ``average rating``; acronyms (``ROI``) and Chinese stay."""
+    return label if label[1:2].isupper() or not label.isascii() else label[:1].lower() + label[1:]
 
 
-def _list_words(items: list[str]) -> str:
+def _list_words(items: list[str], lang: str = "en") -> str:
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return i18n.t("weekly.list_separator", lang).join(items[:-1]) + i18n.t("weekly.list_and", lang) + items[-1]
 
 
-def _relative_words(card: pd.Series, prev: Week) -> str:
+def _relative_words(card: pd.Series, prev: Week, lang: str = "en") -> str:
     """" (+12.5%)" after a figure, " (none in 2026-W46)" when the previous week had none (a
     relative change is not defined), or nothing when the previous value is missing."""
     change = card["change_pct"]
     if not units.is_missing(change):
-        return f" ({units.format_relative(change)})"
+        return i18n.t("weekly.relative", lang, change=units.format_relative(change))
     if not units.is_missing(card["previous"]) and card["previous"] == 0:
-        return f" (none in {prev.iso})"
+        return i18n.t("weekly.none_in", lang, week=prev.iso)
     return ""
 
 
-def _provisional_words(week: Week, as_of: dt.datetime | None, cards: pd.DataFrame) -> str:
+def _provisional_words(week: Week, as_of: dt.datetime | None, cards: pd.DataFrame, lang: str = "en") -> str:
     """The sentence saying the week is provisional and how its maturing KPIs are compared."""
     age = week_age_days(week, as_of)
     if age is None or not is_provisional(week, as_of):
         return ""
+    zh = i18n.check(lang) != "en"
     if age < 0:
-        ends = f"the data ends on {as_of:%a %-d %b %Y}, before its Sunday"
+        ends = i18n.t("weekly.ends_before", lang, day=i18n.format_day(as_of, lang) if zh else f"{as_of:%a %-d %b %Y}")
     elif age == 0:
-        ends = f"the data ends on {as_of:%-d %b %Y}, its Sunday"
+        ends = i18n.t("weekly.ends_sunday", lang, day=i18n.format_day(as_of, lang) if zh else f"{as_of:%-d %b %Y}")
     else:
-        ends = f"the data ends on {as_of:%-d %b %Y}, {age} day{'' if age == 1 else 's'} after its Sunday"
+        ends = i18n.t("weekly.ends_after_one" if age == 1 else "weekly.ends_after", lang, age=age,
+                      day=i18n.format_day(as_of, lang) if zh else f"{as_of:%-d %b %Y}")
     marked = cards[cards["provisional"] & (cards["note"] == "")] if "provisional" in cards else cards.head(0)
     labels = [_lower(l) for l in marked["label"]]
-    text = (f"{week.iso} is provisional: {ends}, so some of its vouchers are not used or reviewed yet")
+    text = i18n.t("weekly.provisional", lang, week=week.iso, ends=ends)
     if labels:
-        text += (f"; {_list_words(labels)} are compared with {week.previous.iso} as it stood at the same age "
-                 f"(equal age), not with its final values")
-    return text + "."
+        text += i18n.t("weekly.provisional_compared", lang, labels=_list_words(labels, lang), previous=week.previous.iso)
+    return text + i18n.t("frame.sentence_end", lang)
 
 
 def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                     series: pd.DataFrame | None = None, cards: pd.DataFrame | None = None,
-                    stores: pd.DataFrame | None = None, min_reviews: int | None = None) -> list[str]:
-    """Plain sentences with the numbers: the week's volume, what moved most week over week and
+                    stores: pd.DataFrame | None = None, min_reviews: int | None = None,
+                    lang: str = "en") -> list[str]:
+    """Plain sentences with the numbers (in ``lang``): the week's volume, what moved most week over week and
     where (city, category, store), what else got better or worse, and which stores need attention.
 
     ``series``/``cards``/``stores`` may be passed in when already computed (see :func:`build`).
@@ -508,24 +529,27 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
     if cards is None:
         cards = headline_cards(series, previous=equal_age_previous(con, filters, week, as_of=as_of),
                                provisional=is_provisional(week, as_of),
-                               notes=week_notes(con, filters, week, series))
+                               notes=week_notes(con, filters, week, series), lang=lang)
+
+    def t(key: str, **values: Any) -> str:
+        return i18n.t(f"weekly.{key}", lang, **values)
+
     prev = week.previous
+    label = week.label_in(lang)
     orders, revenue = cards.loc["orders"], cards.loc["revenue"]
     if pd.isna(orders["value"]) or orders["value"] == 0:
-        return [f"No orders in {week.label} match these filters ({filters.describe()}), so there is "
-                f"nothing to summarise. Pick another week or clear a filter."]
+        return [t("no_orders", week=label, filters=filters.describe(lang))]
     min_reviews = review_floor(min_reviews)
     stores = with_index_trend(con, filters, week, store_week(con, filters, week)) if stores is None else stores
     sentences = []
     if pd.isna(orders["previous"]) or orders["previous"] == 0:
-        sentences.append(f"In {week.label} there were {orders['value_text']} orders and "
-                         f"{revenue['value_text']} revenue. {prev.iso} has no orders for these filters, "
-                         f"so there is no week-over-week comparison.")
+        sentences.append(t("volume_alone", week=label, orders=orders["value_text"], revenue=revenue["value_text"],
+                           previous=prev.iso))
     else:
-        sentences.append(f"In {week.label} there were {orders['value_text']} orders "
-                         f"({units.format_relative(orders['change_pct'])} on {prev.iso}) and {revenue['value_text']} revenue"
-                         f"{_relative_words(revenue, prev)}.")
-        age_words = _provisional_words(week, as_of, cards)
+        sentences.append(t("volume", week=label, orders=orders["value_text"],
+                           orders_change=units.format_relative(orders["change_pct"]), previous=prev.iso,
+                           revenue=revenue["value_text"], revenue_change=_relative_words(revenue, prev, lang)))
+        age_words = _provisional_words(week, as_of, cards, lang)
         if age_words:
             sentences.append(age_words)
         # a provisional KPI moves only against the week before at equal age, never against its final value
@@ -533,40 +557,42 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
         moved = cards[cards["swing"].notna() & (cards["change"] != 0) & comparable].sort_values("swing", ascending=False)
         if not moved.empty:
             top = moved.iloc[0]
-            verdict = {True: "an improvement", False: "a deterioration", None: "neither good nor bad in itself"}[top["is_good"]]
-            sentence = (f"The biggest move against its usual week-to-week swing was {_lower(top['label'])}: "
-                        f"{metrics.KPIS[top['name']].format(top['previous'])} → {top['value_text']} "
-                        f"({top['change_text']}), {verdict}.")
+            verdict = t({True: "improvement", False: "deterioration", None: "neutral"}[top["is_good"]])
+            sentence = t("biggest_move", label=_lower(top["label"]),
+                         before=units.format_value(top["previous"], metrics.KPIS[top["name"]].unit, lang=lang),
+                         after=top["value_text"], change=top["change_text"], verdict=verdict)
             drivers = _drivers(con, filters, week, top["name"], top["change"], min_reviews, stores,
-                               previous_as_of=cutoff if top.get("equal_age") else None)
+                               previous_as_of=cutoff if top.get("equal_age") else None, lang=lang)
             if drivers:
-                sentence += f" It moved most {_list_words(drivers)}."
+                sentence += t("moved_most", drivers=_list_words(drivers, lang))
             sentences.append(sentence)
             rest = moved.iloc[1:]
-            for good, words in ((False, "Also worse than"), (True, "Better than")):
+            for good, key in ((False, "also_worse"), (True, "better")):
                 part = rest[rest["is_good"] == good].head(3)  # noqa: E712 - is_good holds True/False/None
                 if not part.empty:
-                    items = [f"{_lower(r['label'])} ({r['change_text']})" for _, r in part.iterrows()]
-                    sentences.append(f"{words} {prev.iso}: {_list_words(items)}.")
-    age_words = _provisional_words(week, as_of, cards)
+                    items = [t("moved_item", label=_lower(r["label"]), change=r["change_text"])
+                             for _, r in part.iterrows()]
+                    sentences.append(t(key, previous=prev.iso, items=_list_words(items, lang)))
+    age_words = _provisional_words(week, as_of, cards, lang)
     if age_words and age_words not in sentences:
         sentences.append(age_words)
-    needing = attention_list(stores, min_reviews=min_reviews, size=3)
+    needing = attention_list(stores, min_reviews=min_reviews, size=3, lang=lang)
     rule = attention.Rule.from_settings(min_reviews=min_reviews)
-    unjudged = attention.left_out_words(attention.left_out(stores, rule), rule)
+    unjudged = attention.left_out_words(attention.left_out(stores, rule), rule, lang)
     if needing.empty:
-        sentences.append(" ".join(p for p in ("No store needs attention this week.", rule.describe(), unjudged) if p))
+        sentences.append(" ".join(p for p in (t("no_attention"), rule.describe(lang), unjudged) if p))
     else:
-        items = [f"{r['store_name']} ({r['store_id']}, {r['store_city']}): {r['reason']}, symmetry index "
-                 f"{metrics.format_value(r['symmetry_index'], 'score')}" for _, r in needing.iterrows()]
-        sentences.append(f"Stores that need attention: {'; '.join(items)}." + (f" {unjudged}" if unjudged else ""))
+        items = [t("attention_item", name=r["store_name"], id=r["store_id"], city=r["store_city"], reason=r["reason"],
+                   index=units.format_value(r["symmetry_index"], "score", lang=lang)) for _, r in needing.iterrows()]
+        sentences.append(t("attention", items=t("item_separator").join(items)) + (f" {unjudged}" if unjudged else ""))
     _, worst = ranked_stores(stores, "avg_rating", min_reviews=min_reviews, size=1)
     if not worst.empty and worst.iloc[0]["store_id"] not in set(needing["store_id"]):
         r = worst.iloc[0]
-        sentences.append(f"Lowest rated this week: {r['store_name']} ({r['store_id']}, {r['store_city']}) at "
-                         f"{metrics.format_value(r['avg_rating'], 'stars')} from {r['reviews']:.0f} reviews.")
-    goals = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(), metrics.HEADLINE)
-    sentences += targets.sentences(goals, targets.scope_of(filters), week.iso)
+        sentences.append(t("lowest_rated", name=r["store_name"], id=r["store_id"], city=r["store_city"],
+                           rating=units.format_value(r["avg_rating"], "stars", lang=lang), reviews=f"{r['reviews']:.0f}"))
+    goals = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(), metrics.HEADLINE,
+                                     lang)
+    sentences += targets.sentences(goals, targets.scope_of(filters), week.iso, lang)
     return sentences
 
 
@@ -610,28 +636,30 @@ class WeeklyOverview:
 
 
 def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
-          min_reviews: int | None = None) -> WeeklyOverview:
-    """Every number and sentence of the weekly overview for ``week`` under ``filters``."""
+          min_reviews: int | None = None, lang: str = "en") -> WeeklyOverview:
+    """Every number and sentence of the weekly overview for ``week`` under ``filters``, its words
+    in ``lang``."""
     filters = filters.replace(start=None, end=None)
     min_reviews = review_floor(min_reviews)
     series = weekly_series(con, filters, week)
     as_of = latest_order(con)
     cards = headline_cards(series, previous=equal_age_previous(con, filters, week, as_of=as_of),
-                           provisional=is_provisional(week, as_of), notes=week_notes(con, filters, week, series))
+                           provisional=is_provisional(week, as_of), notes=week_notes(con, filters, week, series),
+                           lang=lang)
     ov = WeeklyOverview(week=week, filters=filters, series=series, cards=cards,
                         stores=pd.DataFrame(), min_reviews=min_reviews)
     if not ov.has_data:
         ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=pd.DataFrame(),
-                                     min_reviews=min_reviews)
+                                     min_reviews=min_reviews, lang=lang)
         return ov
     ov.stores = with_index_trend(con, filters, week, store_week(con, filters, week, DRIVER_STORE_KPIS))
     for by in RANKINGS:
         ov.best[by], ov.worst[by] = ranked_stores(ov.stores, by, min_reviews=min_reviews)
-    ov.attention = attention_list(ov.stores, min_reviews=min_reviews)
+    ov.attention = attention_list(ov.stores, min_reviews=min_reviews, lang=lang)
     ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=ov.stores,
-                                 min_reviews=min_reviews)
+                                 min_reviews=min_reviews, lang=lang)
     ov.targets = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(),
-                                          metrics.HEADLINE)
+                                          metrics.HEADLINE, lang)
     return ov
 
 

@@ -3,7 +3,7 @@
 Tables on the pages show ``Store`` and ``Car rental`` where the data says ``store_name`` and
 ``car_rental``; CSV exports keep the raw names and values (they feed other tools). A KPI column
 takes its label from the KPI layer (:mod:`o2o_ops.kpis.catalog`); everything else is named here,
-once, so the future Chinese catalogue (issue #20) translates one table. No streamlit here.
+once, in English; their Chinese is in :mod:`o2o_ops.i18n.catalogue`, keyed by the same names. No streamlit here.
 """
 
 from __future__ import annotations
@@ -64,11 +64,17 @@ _STATUSES = {"paid": "Paid", "refunded": "Refunded", "expired": "Expired", "canc
 _CHECKS = {"orphans": "Rows pointing at nothing", "date_gaps": "Days without orders",
            "stores_without_coordinates": "Stores without coordinates",
            "reviews_without_redemptions": "Reviews of unredeemed orders"}
-VALUES: dict[str, dict[str, str]] = {
-    "category": _CATEGORIES, "store_category": _CATEGORIES,
-    "campaign_kind": _CAMPAIGN_KINDS, "kind": _CAMPAIGN_KINDS,
-    "complaint_category": _COMPLAINTS, "status": _STATUSES, "check": _CHECKS, "channel": _CHANNELS,
+#: Column -> the group of coded values it holds (the Chinese catalogue, o2o_ops.i18n, is keyed by group).
+GROUPS: dict[str, str] = {
+    "category": "categories", "store_category": "categories", "campaign_kind": "campaign_kinds",
+    "kind": "campaign_kinds", "complaint_category": "complaints", "status": "statuses", "check": "checks",
+    "channel": "channels",
 }
+VALUE_GROUPS: dict[str, dict[str, str]] = {
+    "categories": _CATEGORIES, "campaign_kinds": _CAMPAIGN_KINDS, "complaints": _COMPLAINTS,
+    "statuses": _STATUSES, "checks": _CHECKS, "channels": _CHANNELS,
+}
+VALUES: dict[str, dict[str, str]] = {column: VALUE_GROUPS[group] for column, group in GROUPS.items()}
 
 
 def column_label(name: str) -> str:
@@ -95,13 +101,15 @@ def value_label(column: str, value: Any) -> Any:
     return words.get(value, value)
 
 
-def for_display(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with the coded values of known columns in words (a copy; the raw frame is what is
-    exported)."""
+def for_display(df: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """``df`` with the coded values of known columns in words, in ``lang`` (a copy; the raw frame
+    is what is exported)."""
+    from o2o_ops import i18n
+
     coded = [c for c in df.columns if c in VALUES]
     if not coded:
         return df
     out = df.copy()
     for column in coded:
-        out[column] = out[column].map(lambda v, c=column: value_label(c, v)).astype(object)
+        out[column] = out[column].map(lambda v, c=column: i18n.value_label(c, v, lang)).astype(object)
     return out

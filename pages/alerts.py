@@ -10,7 +10,7 @@ from o2o_ops.ui import auth as auth_ui, frame, warehouse
 scope_choices = warehouse.cached(views.scope_choices)
 
 filters = frame.current_filters()
-frame.header("Alerts", filters, note="rules, subscriptions and what was sent")
+frame.header(frame.t("nav.alerts"), filters, note="rules, subscriptions and what was sent")
 user = auth_ui.current_user() if auth_ui.sign_in_required() else None
 writer = auth.can_write(user)
 path = store.db_path()

@@ -234,7 +234,7 @@ filters = frame.current_filters()
 writer = auth_ui.can_write()
 open_app = not auth_ui.sign_in_required()
 scope = {"scope_stores": filters.scope_stores, "scope_regions": filters.scope_regions}
-frame.header("Data", filters, note=f"warehouse {config.warehouse_path().name}" if writer else None)
+frame.header(frame.t("nav.data"), filters, note=f"warehouse {config.warehouse_path().name}" if writer else None)
 upload.sweep_abandoned()
 
 if writer:

@@ -3,17 +3,17 @@
 import streamlit as st
 
 from o2o_ops import metrics
+from o2o_ops.kpis import symmetry_index
 from o2o_ops.ui import frame
 
 filters = frame.current_filters()
-frame.header("KPI definitions", filters, note="generated from the KPI registry")
-st.markdown("Every number in o2o-ops comes from this registry. A ratio is always the sum of its "
-            "numerator over the sum of its denominator for the filtered orders, and is blank (—) "
-            "when the denominator is zero. *kind* says how it is computed (sum, ratio, difference of two "
-            "ratios, median, index); *needs* lists the tables and optional columns it reads; *matures* "
-            "says whether a period's value keeps changing afterwards, as its orders are redeemed, "
-            "reviewed or refunded.")
-table = metrics.definitions_frame()
-frame.table(table, "definitions", filters, key="kpis", height=min(1200, 38 * (len(table) + 1)))
-with st.expander("How the symmetry index is scored"):
-    st.markdown(metrics.SYMMETRY_DOC)
+t, lang = frame.t, frame.language()
+frame.header(t("nav.definitions"), filters, note=t("definitions.note"))
+st.markdown(t("definitions.intro"))
+table = metrics.definitions_frame(lang)
+frame.table(table, "definitions", filters, key="kpis", height=min(1200, 38 * (len(table) + 1)), column_config={
+    "KPI": t("report.kpi"), "name": t("definitions.name"), "area": t("report.area"),
+    "definition": t("report.definition"), "unit": t("report.unit"), "better when": t("report.better_when"),
+    "kind": t("definitions.kind"), "needs": t("definitions.needs"), "matures": t("definitions.matures")})
+with st.expander(t("symmetry.how_scored")):
+    st.markdown(symmetry_index.describe(lang=lang))

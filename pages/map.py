@@ -23,14 +23,18 @@ def _select_from_map() -> None:
     st.session_state["flt_store"] = selected
 
 
+LAYER_WORDS = {"Stores": "map.layer_stores", "Redemption activity": "map.layer_activity",
+               "Attention list": "map.layer_attention", "Load ahead": "map.layer_load"}
+
+
 def page() -> None:
     filters = frame.current_filters()
-    frame.header("Store map", filters, note="no basemap needed: works offline")
+    t = frame.t
+    frame.header(t("nav.map"), filters, note=t("map.note"))
     c1, c2 = st.columns([2, 3])
-    kpi = c1.selectbox("Colour stores by", symmetry.MAP_KPIS, key="map_kpi",
-                       format_func=lambda name: metrics.KPIS[name].label)
-    shown = c2.pills("Layers", ["Stores", "Redemption activity", "Attention list", "Load ahead"],
-                     selection_mode="multi", key="map_layers",
+    kpi = c1.selectbox(t("map.colour_by"), symmetry.MAP_KPIS, key="map_kpi", format_func=frame.kpi_labeller())
+    shown = c2.pills(t("map.layers"), ["Stores", "Redemption activity", "Attention list", "Load ahead"],
+                     selection_mode="multi", key="map_layers", format_func=frame.key_labeller(LAYER_WORDS),
                      default=["Stores", "Redemption activity", "Attention list", "Load ahead"])
     area = filters.replace(stores=())
     stores = map_stores(area, kpis=(kpi,))   # only the KPI the map colours by
@@ -39,9 +43,7 @@ def page() -> None:
         return
     unplaced = maps.unlocated(stores)
     if len(unplaced) == len(stores):
-        st.info(text.md(f"None of the {len(stores):,} stores with orders under these filters has coordinates "
-                        f"(latitude/longitude), so there is nothing to place on the map. Add them to the "
-                        f"stores file to see the map."), icon="🗺️")
+        st.info(text.md(t("map.none_placed", count=f"{len(stores):,}")), icon="🗺️")
         unplaced_list(unplaced, filters)
         return
     layers = []
@@ -59,37 +61,39 @@ def page() -> None:
     if layers:
         layers.append(maps.city_labels_layer(stores))
     if not layers:
-        st.info("Switch on at least one layer above.", icon="🗺️")
+        st.info(t("map.no_layer"), icon="🗺️")
         return
     st.pydeck_chart(maps.build_deck(layers, maps.view_for(stores), kpi), height=maps.MAP_HEIGHT,
                     on_select=_select_from_map, selection_mode="multi-object", key=MAP_KEY,
-                    alt=f"Map of {len(stores)} stores coloured by {metrics.KPIS[kpi].label}")
+                    alt=t("map.alt", count=len(stores), kpi=frame.kpi_label(kpi)))
     st.html(maps.legend_html(kpi, *(maps.kpi_range(stores, kpi) or (None, None))))
     placed = maps.located(stores)
     flagged = int(placed["on_attention"].sum())
     blank = int(placed[kpi].isna().sum()) if kpi in placed else 0
-    why = ("too few reviews or not provided" if metrics.KPIS[kpi].evidence else "not provided or undefined")
-    ahead = (f" · {len(risky)} forecast over capacity in the next {forecast.HORIZON_DAYS} days (orange ring)"
-             if "Load ahead" in shown else "")
-    st.caption(f"{len(placed):,} store{'' if len(placed) == 1 else 's'} · {flagged} on the attention list (red ring){ahead} · hexagons = redemptions "
-               + (f"· {blank:,} grey: no {metrics.KPIS[kpi].label.lower()} ({why}), left out of the colour scale " if blank else "")
-               + "· click a store, or shift-drag a box, to filter every page to the selection")
+    why = t("map.why_evidence") if metrics.KPIS[kpi].evidence else t("map.why_undefined")
+    ahead = (t("map.ahead", count=len(risky), days=forecast.HORIZON_DAYS) if "Load ahead" in shown else "")
+    st.caption(t("map.caption_one" if len(placed) == 1 else "map.caption", count=f"{len(placed):,}", flagged=flagged,
+                 ahead=ahead)
+               + (t("map.grey", count=f"{blank:,}", kpi=frame.kpi_in_sentence(kpi), why=why) if blank else "")
+               + t("map.click"))
     if filters.stores:
         names = dict(zip(stores["store_id"], stores["store_name"]))
-        st.markdown("**Selected:** " + text.md(", ".join(f"{names.get(s, s)} ({s})" for s in filters.stores)))
+        st.markdown(f"**{t('map.selected')}** " + text.md(", ".join(f"{names.get(s, s)} ({s})" for s in filters.stores)))
     if not unplaced.empty:
-        st.warning(text.md(maps.unlocated_note(len(unplaced))), icon="📍")
+        st.warning(text.md(t("map.unlocated", count=f"{len(unplaced):,}") if frame.language() != "en"
+                           else maps.unlocated_note(len(unplaced))), icon="📍")
         unplaced_list(unplaced, filters)
 
 
 def unplaced_list(unplaced, filters) -> None:
     """The stores the map cannot place, with their orders, to fix in the stores file."""
-    with st.expander(f"Stores without coordinates ({len(unplaced):,})"):
+    t = frame.t
+    with st.expander(t("map.without_coordinates", count=f"{len(unplaced):,}")):
         frame.table(unplaced[["store_id", "store_name", "store_city", "store_category", "orders"]], "map", filters,
                     key="stores_without_coordinates", column_config={
-                        "store_id": "Store", "store_name": "Name", "store_city": "City",
-                        "store_category": "Category",
-                        "orders": st.column_config.NumberColumn("Orders", format="%d")})
+                        "store_id": t("overview.col_store"), "store_name": t("overview.col_name"),
+                        "store_city": t("frame.city"), "store_category": t("frame.category"),
+                        "orders": st.column_config.NumberColumn(frame.kpi_label("orders"), format="%d")})
 
 
 frame.guard(page)

@@ -18,33 +18,33 @@ period_values = warehouse.cached(comparisons.period_values)
 
 # The week sets the dates; every other sidebar filter applies.
 filters = frame.current_filters().replace(start=None, end=None)
+t, lang = frame.t, frame.language()
 weeks = weeks_in_data()
 if "ov_week" not in st.session_state:
-    week, notice = weekly.resolve_week(st.query_params.get("week"), weeks, default_week())
+    week, notice = weekly.resolve_week(st.query_params.get("week"), weeks, default_week(), lang)
     if notice:
         st.session_state.setdefault(frame.NOTICES_KEY, []).append(notice)  # plain text, escaped when shown
     st.session_state["ov_week"] = week.iso if week else None
 
-frame.header("Weekly overview", filters,
-             note="the sidebar date range does not apply here: pick the week below")
+frame.header(t("nav.overview"), filters, note=t("overview.dates_note"))
 if not weeks:
     frame.empty_state(filters)
     st.stop()
 
 by_iso = {w.iso: w for w in weeks}
 pick, download = st.columns([3, 1], vertical_alignment="bottom")
-iso = pick.selectbox("Week", list(by_iso), key="ov_week", format_func=lambda i: by_iso[i].label,
-                     help="ISO weeks, Monday to Sunday. The default is the last complete week in the data.")
+iso = pick.selectbox(t("overview.week"), list(by_iso), key="ov_week", format_func=lambda i: by_iso[i].label_in(lang),
+                     help=t("overview.week_help"))
 week = by_iso[iso]
 st.query_params["week"] = week.iso
 
-ov = frame.guard(lambda: week_overview(filters, week))
+ov = frame.guard(lambda: week_overview(filters, week, lang=lang))
 if ov is None:
     st.stop()
 download.download_button(
-    "Download report (HTML)", data=lambda: report_html(filters, week),
+    t("overview.download_report"), data=lambda: report_html(filters, week, lang=lang),
     file_name=report.file_name(week, filters), mime="text/html", on_click="ignore",
-    icon=":material/download:", help="The same week and filters as one self-contained HTML file.")
+    icon=":material/download:", help=t("overview.download_report_help"))
 if not ov.any_data:
     frame.empty_state(filters)
     st.stop()
@@ -52,63 +52,65 @@ if not ov.has_data:
     st.info(text.md(" ".join(ov.summary)), icon="🔎")
     st.stop()
 
-st.subheader(f"Headline KPIs — {week.label}")
+st.subheader(t("overview.headline", week=week.label_in(lang)))
 mode = frame.current_comparison()
-current, previous, compared_with = ov.cards["value"], ov.cards["previous"], f"against {week.previous.label}"
+current, previous = ov.cards["value"], ov.cards["previous"]
+compared_with = t("overview.against", week=week.previous.label_in(lang))
 marked = [n for n in metrics.HEADLINE if ov.cards.at[n, "provisional"] and not ov.cards.at[n, "note"]]
 equal_age = [n for n in marked if ov.cards.at[n, "equal_age"]]
 if mode != comparisons.DEFAULT:   # the week against last year's, its holiday's, or week to date
     span = frame.data_span(warehouse.dimension_values())   # an unfinished week: its days so far
     cmp, current, previous = period_values(filters, mode, week.start, min(week.end, span[1]) if span else week.end,
                                            metrics.HEADLINE, grain="week")
-    compared_with = cmp.describe()
+    compared_with = cmp.describe(lang)
     equal_age = marked            # period_values compares maturing KPIs at equal age as well
 frame.kpi_cards(current, metrics.HEADLINE, previous,
                 sparklines={name: ov.cards.at[name, "spark"] for name in metrics.HEADLINE},
                 notes={n: ov.cards.at[n, "note"] for n in metrics.HEADLINE if ov.cards.at[n, "note"]},
                 provisional=marked, equal_age=equal_age,
                 goals=dict(zip(ov.targets["kpi"], ov.targets["text"])) if not ov.targets.empty else None)
-st.caption(f"Change {compared_with}; green is good news for that KPI, red is bad. "
-           f"Sparklines: the {weekly.TREND_WEEKS} weeks ending with this one."
-           + (f" {frame.PROVISIONAL_MARK} provisional: this week's vouchers can still be used or reviewed, so these "
-              f"KPIs are compared with the other period as it stood at the same age (equal age)." if marked else ""))
+st.caption(t("overview.cards_caption", compared_with=compared_with, weeks=weekly.TREND_WEEKS)
+           + (t("overview.provisional_caption", mark=frame.PROVISIONAL_MARK) if marked else ""))
 
-st.subheader("Summary")
+st.subheader(t("overview.summary"))
 st.markdown("\n".join(f"- {text.md(sentence)}" for sentence in ov.summary))
 
-st.subheader(f"{weekly.TREND_WEEKS}-week trends")
+st.subheader(t("overview.trends", weeks=weekly.TREND_WEEKS))
 trend_scope = filters.replace(start=week.minus(weekly.TREND_WEEKS - 1).start, end=week.end)
 flagged = anomaly_marks.page_flags(trend_scope, WATCHED)
-st.plotly_chart(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso,
+st.plotly_chart(frame.localise(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso, lang=lang,
                                   marks={n: anomaly_marks.marks(flagged, n) for n in metrics.HEADLINE},
-                                  goals=weekly_goals(filters, metrics.HEADLINE, tuple(ov.series["week_start"]))),
+                                  goals=weekly_goals(filters, metrics.HEADLINE, tuple(ov.series["week_start"])))),
                 key="ov_trends")
 anomaly_marks.show_list(flagged, trend_scope, "overview", WATCHED)
 
-st.subheader("Best and worst stores of the week")
-st.caption(f"Only stores with at least {ov.min_reviews} reviews of orders placed in the week are ranked"
-           + (f" ({ov.left_out:,} store{' was' if ov.left_out == 1 else 's were'} left out)" if ov.left_out else "")
-           + ". Open a store's symmetry view from the last column.")
+st.subheader(t("overview.best_worst"))
+st.caption(t("overview.ranked_caption", min_reviews=ov.min_reviews)
+           + (t("overview.left_out_one" if ov.left_out == 1 else "overview.left_out", count=f"{ov.left_out:,}")
+              if ov.left_out else "")
+           + t("overview.open_caption"))
 store_config = {
-    "store_id": "Store", "store_name": "Name", "store_city": "City", "store_category": "Category",
-    "listed_rating": st.column_config.NumberColumn("Listed rating", format="%.1f ★"), "reason": "Why",
-    "view": st.column_config.LinkColumn("Store view", display_text="Open"),
+    "store_id": t("overview.col_store"), "store_name": t("overview.col_name"), "store_city": t("frame.city"),
+    "store_category": t("frame.category"),
+    "listed_rating": st.column_config.NumberColumn(t("overview.col_listed_rating"), format="%.1f ★"),
+    "reason": t("overview.col_why"),
+    "view": st.column_config.LinkColumn(t("overview.col_view"), display_text=t("overview.open")),
     **frame.kpi_column_config(weekly.STORE_KPIS),
 }
-for tab, by in zip(st.tabs([f"By {metrics.KPIS[b].label.lower()}" for b in weekly.RANKINGS]), weekly.RANKINGS):
+for tab, by in zip(st.tabs([t("overview.by", kpi=frame.kpi_in_sentence(b)) for b in weekly.RANKINGS]), weekly.RANKINGS):
     with tab:
         best, worst = st.columns(2)
         with best:
-            st.markdown(f"**Best 5 by {metrics.KPIS[by].label.lower()}**")
+            st.markdown(f"**{t('overview.best', kpi=frame.kpi_in_sentence(by))}**")
             frame.table(ov.best[by], "overview", ov.week.filters(filters), key=f"best_{by}", column_config=store_config)
         with worst:
-            st.markdown(f"**Worst 5 by {metrics.KPIS[by].label.lower()}**")
+            st.markdown(f"**{t('overview.worst', kpi=frame.kpi_in_sentence(by))}**")
             frame.table(ov.worst[by], "overview", ov.week.filters(filters), key=f"worst_{by}", column_config=store_config)
 
-st.subheader("Symmetry attention list")
-st.caption(f"Stores whose online promise ran ahead of the offline experience this week. {ov.rule.describe()} "
-           f"{attention.left_out_words(ov.left_out, ov.rule)} The symmetry page has the full analysis, under the same rule.")
+st.subheader(t("overview.attention"))
+st.caption(t("overview.attention_caption", rule=ov.rule.describe(lang),
+             left_out=attention.left_out_words(ov.left_out, ov.rule, lang)))
 if ov.attention.empty:
-    st.success("No store needs attention this week.", icon="✅")
+    st.success(t("weekly.no_attention"), icon="✅")
 else:
     frame.table(ov.attention, "overview", ov.week.filters(filters), key="attention", column_config=store_config)

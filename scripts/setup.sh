@@ -41,6 +41,8 @@ if [ "$with_browser" = 1 ]; then
     command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # the alert tests make a TLS certificate
     [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+    # a Chinese font, so the 中文 interface renders in the browser tests and screenshots
+    fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
 fi
 if [ "$with_spark" = 1 ]; then
     # pyspark (requirements.txt) runs on a JVM: Spark 4 needs Java 17 or newer

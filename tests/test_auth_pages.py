@@ -153,7 +153,7 @@ def test_store_manager_can_only_pick_their_stores(tiny, stores, users):
     assert not at.exception
     assert at.sidebar.multiselect(key="flt_store").options == store_options(stores, MINE)
     assert at.sidebar.multiselect(key="flt_city").options == ["Shanghai"]
-    assert at.sidebar.multiselect(key="flt_category").options == ["restaurant"]
+    assert at.sidebar.multiselect(key="flt_category").options == ["Restaurant"]  # coded values read in words
     assert "Signed in as **mgr** (store manager · 2 stores)" in sidebar_text(at)
 
 

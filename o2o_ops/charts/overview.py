@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from o2o_ops import metrics, units
+from o2o_ops import i18n, metrics, units
 from o2o_ops.charts import (BAD, GOOD, HEIGHT_SMALL, NEUTRAL, PALETTE, anomaly_trace, axis_format, goal_trace, base_layout,
                            empty_figure)
 
@@ -16,24 +16,24 @@ from o2o_ops.charts import (BAD, GOOD, HEIGHT_SMALL, NEUTRAL, PALETTE, anomaly_t
 def trend_grid(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
                week_iso: str | None = None, columns: int = 4,
                marks: dict[str, pd.DataFrame] | None = None,
-               goals: dict[str, list] | None = None) -> go.Figure:
+               goals: dict[str, list] | None = None, lang: str = "en") -> go.Figure:
     """One small line chart per KPI over the weeks of ``series`` (``iso_week`` + one column per
     KPI, oldest first); the chosen week's point is drawn larger, coloured by whether its change on
     the week before is good or bad news. ``marks`` (KPI name -> ``anomalies.week_marks``): rings on
     the weeks with flagged store-weeks; ``goals`` (KPI name -> target per week): a dashed line."""
     if series.empty or all(series[n].isna().all() for n in names if n in series):
-        return empty_figure("No orders in these weeks for these filters")
+        return empty_figure(i18n.t("charts.no_orders_weeks", lang))
     rows = -(-len(names) // columns)
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[metrics.KPIS[n].label for n in names],
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[i18n.kpi_label(n, lang) for n in names],
                         horizontal_spacing=0.06, vertical_spacing=0.16)
     x = series["iso_week"].str.replace(r"^\d{4}-", "", regex=True)  # "W47": the year is in the caption
     for i, name in enumerate(names):
         row, col = i // columns + 1, i % columns + 1
-        kpi = metrics.KPIS[name]
+        label = i18n.kpi_label(name, lang)
         fig.add_trace(go.Scatter(
-            x=x, y=series[name], mode="lines+markers", name=kpi.label, showlegend=False,
+            x=x, y=series[name], mode="lines+markers", name=label, showlegend=False,
             line=dict(color=PALETTE[0], width=2), marker=dict(size=4), connectgaps=False,
-            hovertemplate=f"%{{x}}: %{{y:{axis_format(name)}}}<extra>{kpi.label}</extra>",
+            hovertemplate=f"%{{x}}: %{{y:{axis_format(name)}}}<extra>{label}</extra>",
         ), row=row, col=col)
         if week_iso is not None and week_iso in set(series["iso_week"]):
             pos = series.index[series["iso_week"] == week_iso][0]

@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from o2o_ops import db, report, weekly
+from o2o_ops import config, db, i18n, report, weekly
 from o2o_ops.cli import add_warehouse_arg
 from o2o_ops.cli.kpis_cmd import add_filter_args, filters_from_args
 
@@ -22,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="ISO week, e.g. 2026-W47 (default: the last complete week in the data)")
     add_filter_args(parser)
     parser.add_argument("--format", default="html", choices=("html", "pdf"))
+    parser.add_argument("--lang", choices=i18n.LANGS, default=None,
+                        help="language of the report: en or zh (default: the setting O2O_LANG; auto means en)")
     parser.add_argument("--out", metavar="FILE", help="output file (default: a name made of the week and filters)")
     add_warehouse_arg(parser)
     parser.set_defaults(func=run)
@@ -56,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
         else:
             week = default
-        text = report.build_html(con, filters, week)
+        lang = args.lang or i18n.normalise(config.get("O2O_LANG")) or i18n.DEFAULT
+        text = report.build_html(con, filters, week, lang=lang)
     finally:
         con.close()
     out = Path(args.out) if args.out else Path(report.file_name(week, filters, args.format))

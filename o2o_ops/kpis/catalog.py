@@ -274,15 +274,23 @@ def missing_inputs(name: str, present: set[str] | frozenset[str]) -> frozenset[s
     return frozenset(i for i in inputs_of(name) if not any(alt in present for alt in i.split("|")))
 
 
-def definitions_frame() -> pd.DataFrame:
+def definitions_frame(lang: str = "en") -> pd.DataFrame:
     """One row per KPI: name, area, label, formula, unit, direction, kind, inputs, whether it
-    matures (for the app and the report)."""
+    matures (for the app and the report), its words in ``lang``."""
+    from o2o_ops import i18n
+    from o2o_ops.i18n import catalogue
+
+    zh = i18n.check(lang) == "zh"
     return pd.DataFrame([{
-        "KPI": k.label, "name": k.name, "area": AREA_LABELS[k.area], "definition": k.description,
-        "unit": units.UNITS[k.unit].label,
-        "better when": {True: "higher", False: "lower", None: "—"}[k.higher_is_better],
-        "kind": k.kind, "needs": ", ".join(sorted(k.inputs)),
-        "matures": "yes" if k.matures else "no",
+        "KPI": i18n.kpi_label(k.name, lang), "name": k.name,
+        "area": catalogue.AREAS_ZH[k.area] if zh else AREA_LABELS[k.area],
+        "definition": i18n.kpi_description(k.name, lang), "unit": i18n.unit_label(k.unit, lang),
+        "better when": {True: i18n.t("definitions.higher", lang), False: i18n.t("definitions.lower", lang),
+                        None: "—"}[k.higher_is_better],
+        "kind": i18n.t(f"definitions.kind_{k.kind}", lang) if zh else k.kind,
+        "needs": ("、".join(dict.fromkeys("/".join(catalogue.COVERAGE_ZH.get(alt, alt) for alt in i.split("|"))
+                                         for i in sorted(k.inputs))) if zh else ", ".join(sorted(k.inputs))),
+        "matures": i18n.t("definitions.yes" if k.matures else "definitions.no", lang),
     } for k in KPI_LIST])
 
 

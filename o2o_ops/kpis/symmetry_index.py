@@ -93,27 +93,8 @@ def summary(ix: SymmetryIndex = INDEX) -> str:
             f"exact scoring.")
 
 
-def describe(ix: SymmetryIndex = INDEX) -> str:
-    """The exact scoring, in Markdown, for the definitions page, the symmetry page and the report."""
-    return f"""Symmetry index (0-100 per store, higher = what customers get matches what was promised).
-Four components, each scored 0-1, shrunk towards "no evidence of a gap" so that a store with
-a handful of reviews cannot swing to an extreme (empirical-Bayes style: K pseudo-observations at
-the prior are added to the store's own):
-
-- rating (weight {ix.w_rating}): gap = listed rating - actual mean rating, shrunk by n/(n+{ix.k_reviews})
-  (n = reviews); score = 1 - min(1, max(gap,0)/{ix.rating_over_stars} + max(-gap,0)/{ix.rating_under_stars}). Over-promising by {ix.rating_over_stars}
-  stars scores 0; under-promising is penalised a third as hard (a mismatch, but not a broken
-  promise).
-- wait ({ix.w_wait}): gap = mean(wait - promised wait), shrunk by n/(n+{ix.k_waits}) (n = recorded waits);
-  score = 1 - min(1, max(gap,0)/{ix.wait_over_minutes:g}). {ix.wait_over_minutes:g} minutes over the promise scores 0.
-- as described ({ix.w_described}): rate = (yes + {ix.k_answers} x {ix.prior_described})/(answered + {ix.k_answers}); score = clamp((rate-{ix.described_floor})/{1 - ix.described_floor:g}).
-- complaints ({ix.w_complaints}): rate = (complaints + {ix.k_redemptions} x {ix.prior_complaints})/(redemptions + {ix.k_redemptions});
-  score = 1 - min(1, rate/{ix.complaints_ceiling}).
-
-A component whose promise is missing (no listed rating, no promised wait) is left out and the
-weights of the others are renormalised. A store with no redemptions in the period has no index,
-nor has a store with fewer reviews than the review floor (setting O2O_MIN_REVIEWS): its index
-would be the prior alone.
-Above store grain (total, week, city, ...) the index is the mean of the store indices weighted
-by each store's redemptions in the group.
-"""
+def describe(ix: SymmetryIndex = INDEX, lang: str = "en") -> str:
+    """The exact scoring, in Markdown, for the definitions page, the symmetry page and the report
+    (in ``lang``; the text is the catalogue's ``symmetry.doc``, filled from ``ix``)."""
+    from o2o_ops import i18n
+    return i18n.t("symmetry.doc", lang, ix=ix, floor_span=f"{1 - ix.described_floor:g}")

@@ -28,16 +28,18 @@ def marks(flagged: pd.DataFrame, kpi_name: str) -> pd.DataFrame:
 
 def show_list(flagged: pd.DataFrame, filters: Filters, page: str, watched: tuple[str, ...]) -> None:
     """The unusual store-weeks of the scope, most unusual first, each with its reason."""
-    labels = ", ".join(k.label.lower() for k in anomalies.KPIS if k.name in watched)
-    st.subheader("Unusual store-weeks")
-    st.caption(f"Store-weeks whose {labels} is far from what is expected for that store in a week like "
-               f"this (its own trend, its category's week — holidays included); circled on the weekly "
-               f"charts above. {filters.describe()}.")
+    lang = frame.language()
+    labels = frame.t("weekly.list_separator").join(
+        anomalies.label_in(k, lang) if lang != "en" else k.label.lower() for k in anomalies.KPIS if k.name in watched)
+    st.subheader(frame.t("anomaly.title"))
+    st.caption(frame.t("anomaly.caption", labels=labels, filters=filters.describe(lang)))
     if flagged.empty:
-        st.success("No store-week in this scope is unusual for its store.", icon="✅")
+        st.success(frame.t("anomaly.none"), icon="✅")
         return
+    if lang != "en":   # the core words the reasons in English; the rows carry what they are made of
+        flagged = flagged.assign(reason=[anomalies.reason(r, lang) for _, r in flagged.iterrows()])
     st.markdown("\n".join(f"- {text.md(reason)}" for reason in flagged["reason"].head(LISTED)))
     if len(flagged) > LISTED:
-        with st.expander(f"All {len(flagged)} unusual store-weeks"):
+        with st.expander(frame.t("anomaly.all", count=len(flagged))):
             frame.table(flagged.drop(columns=["label"]), page, filters, key="anomalies",
-                        label="Download unusual store-weeks (CSV)")
+                        label=frame.t("anomaly.download"))

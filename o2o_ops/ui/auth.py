@@ -136,25 +136,29 @@ def sign_out(message: str | None = None) -> None:
 
 
 def _role_label(user: auth.User) -> str:
-    label = user.role.replace("_", " ")
+    from o2o_ops.ui.frame import language, t
+    label = user.role.replace("_", " ") if language() == "en" else t(f"auth.role_{user.role}")
+    stores = lambda n: t("auth.one_store" if n == 1 else "auth.stores", count=n)  # noqa: E731
     if user.role == "store_manager":
-        label += f" · {len(user.stores)} store{'s' if len(user.stores) != 1 else ''}"
+        label += f" · {stores(len(user.stores))}"
     elif user.role == "regional_manager":
         label += f" · {', '.join(user.regions)}"
         if user.stores:
-            label += f" + {len(user.stores)} store{'s' if len(user.stores) != 1 else ''}"
+            label += f" + {stores(len(user.stores))}"
     return label
 
 
 def _sidebar_user(user: auth.User) -> None:
+    from o2o_ops.ui.frame import t
     sb = st.sidebar
-    sb.caption(f"Signed in as **{md(user.name)}** ({md(_role_label(user))})")
-    sb.button("Sign out", key="o2o_sign_out", icon=":material/logout:", on_click=sign_out,
-              args=("You signed out.",))
+    sb.caption(t("auth.signed_in_as", name=md(user.name), role=md(_role_label(user))))
+    sb.button(t("auth.sign_out"), key="o2o_sign_out", icon=":material/logout:", on_click=sign_out,
+              args=(t("auth.signed_out"),))
 
 
 def _sign_in_page() -> None:
-    st.title("Sign in to o2o-ops")
+    from o2o_ops.ui.frame import t
+    st.title(t("auth.title"))
     message = st.session_state.pop(MESSAGE_KEY, None)
     if message:
         st.info(message)
@@ -162,10 +166,10 @@ def _sign_in_page() -> None:
         uf = auth.load()
         if uf.users:
             with st.form("o2o_sign_in", clear_on_submit=True):
-                name = st.text_input("User name", key="signin_name", autocomplete="username")
-                password = st.text_input("Password", type="password", key="signin_password",
+                name = st.text_input(t("auth.user_name"), key="signin_name", autocomplete="username")
+                password = st.text_input(t("auth.password"), type="password", key="signin_password",
                                          autocomplete="current-password")
-                submitted = st.form_submit_button("Sign in", type="primary")
+                submitted = st.form_submit_button(t("auth.sign_in"), type="primary")
             if submitted:
                 try:
                     user = auth.verify(name, password, client=client_address())
@@ -176,12 +180,10 @@ def _sign_in_page() -> None:
                     _set_user(user, fresh=True)
                     st.rerun()
         elif not oidc_configured():
-            st.info("Sign-in is switched on but no users exist yet. An administrator adds one with "
-                    "`python -m o2o_ops user add NAME --role ROLE`.")
+            st.info(t("auth.no_users"))
     if oidc_configured():
-        st.button("Sign in with single sign-on", key="o2o_sso", icon=":material/key:", on_click=st.login)
-    st.caption("Store and regional managers see their own stores; analysts and admins also see "
-               "order-level rows and may import data.")
+        st.button(t("auth.sso"), key="o2o_sso", icon=":material/key:", on_click=st.login)
+    st.caption(t("auth.roles"))
 
 
 def require_user() -> bool:
@@ -189,9 +191,8 @@ def require_user() -> bool:
     if not sign_in_required():
         st.session_state.pop(USER_KEY, None)
         st.session_state.pop(SCOPE_KEY, None)
-        st.sidebar.caption(f"{OPEN_NOTE}. {OPEN_WRITE_NOTE}", help="Anyone who can open this app sees "
-                           "every store and may import files on the Data page. Add a user with `python -m "
-                           "o2o_ops user add` to require sign-in; then only admins and analysts import.")
+        from o2o_ops.ui.frame import t
+        st.sidebar.caption(t("auth.open_note"), help=t("auth.open_help"))
         return True
     try:
         user = current_user()
@@ -201,7 +202,8 @@ def require_user() -> bool:
     if user is None:
         # A navigation with only the sign-in page: no page of the app is reachable, not even
         # through Streamlit's pages/ directory fallback, until someone signs in.
-        st.navigation([st.Page(_sign_in_page, title="Sign in", icon=":material/login:", url_path="signin")],
+        from o2o_ops.ui.frame import t
+        st.navigation([st.Page(_sign_in_page, title=t("auth.sign_in"), icon=":material/login:", url_path="signin")],
                       position="hidden").run()
         return False
     _sidebar_user(user)

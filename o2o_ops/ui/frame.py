@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from o2o_ops import comparisons, config, db, export, metrics, targets, text, units, weekly, words
+from o2o_ops import comparisons, config, db, export, i18n, metrics, targets, text, units, weekly, words
 from o2o_ops.filters import Filters
 from o2o_ops.ui import warehouse
 
@@ -31,10 +31,107 @@ MULTI_PARAMS: dict[str, tuple[str, str]] = {
     "store": ("stores", "stores"),
 }
 FILTERS_KEY = "o2o_filters"
+LANG_KEY = "o2o_lang"          # the reader's language, kept across runs and pages
+LANG_WIDGET = "flt_lang"
 COMPARE_KEY = "flt_compare"
 _attainment = warehouse.cached(targets.attainment_table)
 _weekly_overlay = warehouse.cached(comparisons.weekly_overlay)
 NOTICES_KEY = "o2o_notices"
+
+
+# ------------------------------------------------------------------------------------------
+# The reader's language
+# ------------------------------------------------------------------------------------------
+
+def browser_language() -> str | None:
+    """The language the browser asks for: its Accept-Language header (``st.context.headers``),
+    else ``navigator.language`` (``st.context.locale``); None when neither names one we speak."""
+    try:
+        found = i18n.from_accept_language(st.context.headers.get("Accept-Language"))
+        return found or i18n.normalise(st.context.locale)
+    except Exception:  # noqa: BLE001 - no browser context (a bare script run): no preference
+        return None
+
+
+def default_language() -> str:
+    """The setting O2O_LANG (``en``/``zh``), or with ``auto`` the browser's language, else English."""
+    setting = config.get("O2O_LANG").strip().lower()
+    if setting != "auto":
+        return i18n.normalise(setting) or i18n.DEFAULT
+    return browser_language() or i18n.DEFAULT
+
+
+def language() -> str:
+    """The reader's language: the sidebar switch, first set from ``?lang=`` or the default."""
+    lang = st.session_state.get(LANG_KEY)
+    if lang not in i18n.LANGS:
+        raw = st.query_params.get("lang")
+        lang = i18n.normalise(raw)
+        if raw and lang is None:
+            _notice(i18n.t("frame.bad_lang", default_language(), value=raw, langs=", ".join(i18n.LANGS)))
+        lang = lang or default_language()
+        st.session_state[LANG_KEY] = lang
+    return lang
+
+
+def t(key: str, **values: Any) -> str:
+    """The catalogue's words for ``key`` in the reader's language (see :mod:`o2o_ops.i18n`)."""
+    return i18n.t(key, language(), **values)
+
+
+def kpi_label(name: str) -> str:
+    return i18n.kpi_label(name, language())
+
+
+def kpi_labeller():
+    """A widget's ``format_func`` naming KPIs in the reader's language (bound now: Streamlit may
+    call it outside the script run)."""
+    lang = language()
+    return lambda name: i18n.kpi_label(name, lang)
+
+
+def key_labeller(keys: dict[str, str]):
+    """A widget's ``format_func`` showing each option as the catalogue's words of its key."""
+    lang = language()
+    return lambda option: i18n.t(keys[option], lang)
+
+
+def kpi_in_sentence(name: str) -> str:
+    """A KPI's label inside a sentence: lower-cased in English (``by revenue``), as is in Chinese."""
+    label = kpi_label(name)
+    return label.lower() if language() == "en" else label
+
+
+def kpi_description(name: str) -> str:
+    return i18n.kpi_description(name, language())
+
+
+def fmt(value: Any, unit: str) -> str:
+    """``value`` in ``unit``'s format for the reader's language (see :mod:`o2o_ops.units`)."""
+    return units.format_value(value, unit, lang=language())
+
+
+def localise(fig):
+    """A chart's words in the reader's language (see :mod:`o2o_ops.i18n.figures`)."""
+    from o2o_ops.i18n import figures
+    return figures.localise(fig, language())
+
+
+def localise_text(words: str) -> str:
+    """One chart-style text (a component, an axis) in the reader's language."""
+    from o2o_ops.i18n import figures
+    return figures.text(words, language())
+
+
+def _switch_language() -> None:
+    st.session_state[LANG_KEY] = st.session_state[LANG_WIDGET]
+
+
+def language_switch() -> None:
+    """The sidebar's language switch; the choice is kept in ``?lang=`` like the filters."""
+    st.session_state[LANG_WIDGET] = language()
+    st.sidebar.radio(t("frame.language"), i18n.LANGS, key=LANG_WIDGET, horizontal=True,
+                     format_func=lambda code: i18n.NAMES[code], on_change=_switch_language)
 
 
 # ------------------------------------------------------------------------------------------
@@ -55,19 +152,15 @@ def ensure_warehouse() -> bool:
     locked_down = auth_ui.sign_in_required()
     if not path.exists():
         if locked_down:
-            st.title("o2o-ops is not set up yet")
-            st.error("There is no warehouse to show yet, and with sign-in switched on the app does not "
-                     "build a demo in its place. An administrator imports the data on the server with "
-                     "`python -m o2o_ops import-dir FOLDER` (or builds the demo with `python -m o2o_ops "
-                     "demo`).", icon="🗄️")
+            st.title(t("start.not_set_up"))
+            st.error(t("start.no_warehouse_locked"), icon="🗄️")
             return False
         from o2o_ops import demo  # only needed on first start
 
         orders = config.get_int("O2O_DEMO_ORDERS")
-        st.title("Setting up o2o-ops")
-        st.write(f"No warehouse at `{path}` yet, so this first start builds the demo warehouse "
-                 f"({orders:,} orders). Later starts reuse it.")
-        bar = st.progress(0.0, text="Starting…")
+        st.title(t("start.setting_up"))
+        st.write(t("start.first_start", path=path, orders=f"{orders:,}"))
+        bar = st.progress(0.0, text=t("start.starting"))
         try:
             with db.notify_waits(lambda message: bar.progress(0.0, text=f"{message} (another session is "
                                                                          f"building it)")):
@@ -76,8 +169,7 @@ def ensure_warehouse() -> bool:
                         demo.build_demo(path, orders=orders, progress=lambda fraction, message: bar.progress(
                             min(1.0, fraction), text=message))
         except Exception as exc:  # noqa: BLE001 - shown to the user with the fix
-            st.error(f"Building the demo warehouse failed: {error_message(exc) or 'see the server log.'} "
-                     f"Try `python -m o2o_ops demo` in a shell.", icon="🚫")
+            st.error(t("start.build_failed", why=error_message(exc) or t("start.see_log")), icon="🚫")
             return False
         bar.empty()
         st.rerun()
@@ -85,24 +177,18 @@ def ensure_warehouse() -> bool:
         warehouse.connection()
     except db.StaleWarehouse:
         if locked_down:
-            st.error("The warehouse was prepared by another version of o2o-ops. An administrator "
-                     "refreshes it on the server (the data is kept) with `python -m o2o_ops refresh`.",
-                     icon="🗄️")
+            st.error(t("start.stale_locked"), icon="🗄️")
             return False
         # Derived tables from another version of o2o-ops: rebuild them (atomically, data kept).
-        with st.spinner(f"Preparing the warehouse at `{path}` for this version of o2o-ops…"):
+        with st.spinner(t("start.preparing", path=path)):
             try:
                 db.refresh(path, only_if_stale=True)
             except Exception as exc:  # noqa: BLE001 - shown to the user with the fix
-                st.error(f"The warehouse was prepared by another version of o2o-ops and refreshing it "
-                         f"failed: {error_message(exc) or 'see the server log.'} Whoever runs o2o-ops can refresh it with "
-                         f"`python -m o2o_ops refresh`.", icon="🚫")
+                st.error(t("start.refresh_failed", why=error_message(exc) or t("start.see_log")), icon="🚫")
                 return False
         st.rerun()
     except db.WarehouseError as exc:
-        st.error(str(exc) if not locked_down else
-                 "The warehouse cannot be opened. An administrator can see why with `python -m o2o_ops info` "
-                 "on the server.", icon="🚫")
+        st.error(str(exc) if not locked_down else t("start.cannot_open"), icon="🚫")
         return False
     return True
 
@@ -202,26 +288,29 @@ def sidebar_filters() -> Filters:
     if "flt_dates" not in st.session_state:
         _init_from_url(choices)
     sb = st.sidebar
-    sb.header("Filters")
+    language_switch()
+    lang = language()
+    sb.header(t("frame.filters"))
     span = data_span(choices)
     if span is None:
         st.session_state["flt_dates"] = ()
-        sb.caption("No orders yet, so no dates to pick: import orders on the Data page.")
+        sb.caption(t("frame.no_dates"))
     else:
-        sb.date_input("Order dates", key="flt_dates", min_value=span[0], max_value=span[1],
-                      help="Orders count by the day they were placed; costs by their own date.")
-    sb.multiselect("City", choices["cities"], key="flt_city", placeholder="All cities")
-    sb.multiselect("Category", choices["categories"], key="flt_category", placeholder="All categories")
-    sb.multiselect("Channel", choices["channels"], key="flt_channel", placeholder="All channels")
-    sb.multiselect("Campaign kind", choices["campaign_kinds"], key="flt_kind", placeholder="All kinds")
+        sb.date_input(t("frame.order_dates"), key="flt_dates", min_value=span[0], max_value=span[1],
+                      help=t("frame.order_dates_help"), format="YYYY-MM-DD" if lang == "zh" else "YYYY/MM/DD")
+    sb.multiselect(t("frame.city"), choices["cities"], key="flt_city", placeholder=t("frame.all_cities"))
+    sb.multiselect(t("frame.category"), choices["categories"], key="flt_category",
+                   placeholder=t("frame.all_categories"),
+                   format_func=lambda v: text.plain(i18n.value_label("category", v, lang)))
+    sb.multiselect(t("frame.channel"), choices["channels"], key="flt_channel", placeholder=t("frame.all_channels"),
+                   format_func=lambda v: text.plain(i18n.value_label("channel", v, lang)))
+    sb.multiselect(t("frame.campaign_kind"), choices["campaign_kinds"], key="flt_kind",
+                   placeholder=t("frame.all_kinds"), format_func=lambda v: text.plain(i18n.value_label("kind", v, lang)))
     names = choices["store_names"]
-    sb.multiselect("Store", choices["stores"], key="flt_store", placeholder="All stores",
+    sb.multiselect(t("frame.store"), choices["stores"], key="flt_store", placeholder=t("frame.all_stores"),
                    format_func=lambda sid: f"{text.plain(names.get(sid, sid))} ({text.plain(sid)})")
-    sb.selectbox("Compare with", list(comparisons.MODES), key=COMPARE_KEY,
-                 format_func=lambda mode: comparisons.MODES[mode].capitalize(),
-                 help="What the cards' changes and the trends' dotted line compare with: the previous "
-                      "period, the same ISO weeks last year, the same public holiday last year, or "
-                      "month to date against the same days of the month before.")
+    sb.selectbox(t("frame.compare_with"), list(comparisons.MODES), key=COMPARE_KEY,
+                 format_func=lambda mode: i18n.t(f"compare.{mode}", lang), help=t("frame.compare_help"))
     dates = st.session_state["flt_dates"]
     start, end = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (None, None)
     filters = Filters(
@@ -249,6 +338,9 @@ def _write_url(filters: Filters) -> None:
     for key in ("week", "campaign", "cstore", "side", "page_no"):
         if key in st.query_params:  # page-specific parameters survive
             wanted[key] = st.query_params.get_all(key)
+    lang = language()
+    if lang != i18n.DEFAULT or "lang" in st.query_params:   # a shared link keeps its language
+        wanted["lang"] = lang
     mode = current_comparison()
     if mode != comparisons.DEFAULT:
         wanted["compare"] = mode
@@ -322,8 +414,8 @@ def header(title: str, filters: Filters, *, note: str | None = None) -> None:
     """Title, then one line: the active filters in words and the data's freshness."""
     st.title(title)
     as_of = warehouse.dimension_values().get("as_of")
-    fresh = f"data up to {str(as_of)[:16]}" if as_of else "no orders yet"
-    st.caption(text.md(f"{filters.describe()} · {fresh}" + (f" · {note}" if note else "")))
+    fresh = t("frame.data_up_to", when=str(as_of)[:16]) if as_of else t("frame.no_orders_yet")
+    st.caption(text.md(f"{filters.describe(language())} · {fresh}" + (f" · {note}" if note else "")))
     for notice in st.session_state.pop(NOTICES_KEY, []):  # plain text: it quotes the link
         st.warning(text.md(notice), icon="⚠️")
 
@@ -331,11 +423,11 @@ def header(title: str, filters: Filters, *, note: str | None = None) -> None:
 def empty_state(filters: Filters, what: str = "orders") -> None:
     """The "nothing to show" message; ``what`` is plain text (it may name a store or campaign)."""
     if data_span(warehouse.dimension_values()) is None:
-        st.info("This warehouse has no orders yet, so there is nothing to show here. Import orders on "
-                "the Data page (or with `python -m o2o_ops import-dir FOLDER`).", icon="📥")
+        st.info(t("frame.empty_warehouse"), icon="📥")
         return
-    st.info(text.md(f"No {what} match these filters ({filters.describe()}).") + " Widen the dates or clear "
-            "a filter in the sidebar.", icon="🔎")
+    what = t("frame.what_orders") if what == "orders" else what
+    st.info(text.md(t("frame.no_match", what=what, filters=filters.describe(language()))) + " "
+            + t("frame.widen"), icon="🔎")
 
 
 PROVISIONAL_MARK = ":material/hourglass_top:"   # Streamlit's icon font: no emoji font needed
@@ -354,7 +446,9 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
     as it stood at the same age). ``goals``: KPI -> its target's attainment in words, a caption
     under its card."""
     cols = st.columns(columns)
+    lang = language()
     notes, provisional, equal_age = notes or {}, set(provisional), set(equal_age)
+    notes = {n: i18n.note(why, lang) for n, why in notes.items()}
     for i, name in enumerate(names):
         kpi = metrics.KPIS[name]
         value = current.get(name)
@@ -364,7 +458,7 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
             prev = previous.get(name)
             if not units.is_missing(value) and not units.is_missing(prev):
                 change = float(value) - float(prev)
-                delta = metrics.format_change(name, change)
+                delta = units.format_change(change, kpi.unit, lang=lang)
                 good = metrics.is_good_change(name, change)
                 # st.metric colours a rise green ("normal") or red ("inverse"); neutral KPIs stay grey
                 color = "off" if good is None else ("normal" if (change > 0) == good else "inverse")
@@ -372,24 +466,23 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
         if sparklines and name in sparklines:
             # st.metric refuses gaps; an undefined week is left out of the sparkline
             spark = [float(v) for v in sparklines[name] if not units.is_missing(v)] or None
-        shown = kpi.format(value)
-        help_ = f"{kpi.description} ({kpi.unit})"
+        shown = units.format_value(value, kpi.unit, lang=lang)
+        help_ = t("frame.kpi_help", description=i18n.kpi_description(name, lang), unit=i18n.unit_label(kpi.unit, lang))
         note = notes.get(name) if units.is_missing(value) else None
         icon, description, arrow = None, None, "auto"
         if note:   # "—", and under it the reason: "Not provided" / "Too few reviews (2)"
             head, _, detail = note.partition(": ")
             delta, color, arrow = head[:1].upper() + head[1:], "off", "off"
             description = detail or None
-            help_ = f"{note[:1].upper() + note[1:]}. {help_}"
+            help_ = f"{note[:1].upper() + note[1:]}{t('frame.sentence_end')} {help_}"
         elif name in provisional:
             icon = PROVISIONAL_MARK
-            help_ = ("Provisional: this period's vouchers can still be used, reviewed or refunded"
-                     + (", so the change is against the previous period at the same age. " if name in equal_age else ". ")
-                     + help_)
+            help_ = (t("frame.provisional_equal_age_help" if name in equal_age else "frame.provisional_help")
+                     + " " + help_)
             if name in equal_age and delta is not None:
-                description = "at equal age"
+                description = t("frame.at_equal_age")
         with cols[i % columns]:
-            st.metric(kpi.label, shown, delta=delta, delta_color=color, help=text.md(help_), border=True,
+            st.metric(i18n.kpi_label(name, lang), shown, delta=delta, delta_color=color, help=text.md(help_), border=True,
                       chart_data=spark, icon=icon, delta_description=description, delta_arrow=arrow)
             if goals and goals.get(name):
                 st.caption(f"🎯 {text.md(goals[name])}")
@@ -428,9 +521,8 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
               columns=columns, notes=notes, provisional=marked, equal_age=marked if cmp is not None else (),
               goals=target_notes(filters, totals.iloc[0], names))
     if cmp is not None:
-        st.caption(f"Changes compare {cmp.describe()}"
-                   + (f"; {PROVISIONAL_MARK} marks a provisional KPI (this period's vouchers can still be used or "
-                      f"reviewed), compared with that period as it stood at the same age." if marked else "."))
+        st.caption(t("frame.changes_compare", comparison=cmp.describe(language()))
+                   + (t("frame.provisional_marks", mark=PROVISIONAL_MARK) if marked else t("frame.sentence_end")))
     return totals.iloc[0]
 
 
@@ -445,7 +537,8 @@ def card_notes(filters: Filters, names: Sequence[str]) -> dict[str, str]:
 def not_provided(filters: Filters, names: Sequence[str]) -> dict[str, str]:
     """KPI -> "not provided: ..." for the KPIs of ``names`` the warehouse cannot provide over the
     filtered period (for captions under charts and tables that leave them out)."""
-    return {n: why for n, why in card_notes(filters, names).items() if why.startswith("not provided")}
+    return {n: i18n.note(why, language()) for n, why in card_notes(filters, names).items()
+            if why.startswith("not provided")}
 
 
 def comparison_overlay(filters: Filters, names: Sequence[str]) -> dict[str, Any]:
@@ -459,7 +552,7 @@ def comparison_overlay(filters: Filters, names: Sequence[str]) -> dict[str, Any]
     if overlay.empty:
         return {}
     return {"comparison": overlay,
-            "comparison_label": comparisons.label(comparisons.compare(mode, filters.start, filters.end))}
+            "comparison_label": comparisons.label(comparisons.compare(mode, filters.start, filters.end), language())}
 
 
 def target_notes(filters: Filters, values: pd.Series | dict, names: Sequence[str],
@@ -469,18 +562,18 @@ def target_notes(filters: Filters, values: pd.Series | dict, names: Sequence[str
     if start is None or end is None:
         return {}
     pairs = tuple((n, None if units.is_missing(values.get(n)) else float(values.get(n))) for n in names)
-    table_ = _attainment(filters, start, end, pairs, tuple(names))
+    table_ = _attainment(filters, start, end, pairs, tuple(names), language())
     return dict(zip(table_["kpi"], table_["text"]))
 
 
-def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str = "Download CSV",
+def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str | None = None,
           column_config: dict | None = None, height: int | str = "auto", hide_index: bool = True) -> None:
     """A sortable table and a CSV download named after the page and filters. On screen every
     column and coded value is in words (:mod:`o2o_ops.words`; ``column_config`` overrides); the
     CSV keeps the raw names and values."""
-    st.dataframe(words.for_display(df), hide_index=hide_index, column_config=plain_columns(df, column_config),
-                 height=height, placeholder=text.MISSING)
-    st.download_button(label, export.safe_csv(df), file_name=export.file_name(f"{page}-{key}", filters.slug()),
+    st.dataframe(words.for_display(df, language()), hide_index=hide_index,
+                 column_config=plain_columns(df, column_config), height=height, placeholder=text.MISSING)
+    st.download_button(label or t("frame.download_csv"), export.safe_csv(df), file_name=export.file_name(f"{page}-{key}", filters.slug()),
                        mime="text/csv", key=f"dl_{key}", icon=":material/download:")
 
 
@@ -488,13 +581,16 @@ def plain_columns(df: pd.DataFrame, explicit: dict | None = None) -> dict[str, A
     """A column config naming every column of ``df`` in words, numbers formatted per unit;
     ``explicit`` entries win."""
     config_: dict[str, Any] = {}
+    lang = language()
     for name in df.columns:
         unit = words.column_unit(name)
+        label = i18n.column_label(name, lang)
         if unit and pd.api.types.is_numeric_dtype(df[name]) and not pd.api.types.is_bool_dtype(df[name]):
-            config_[name] = st.column_config.NumberColumn(words.column_label(name), format=units.column_format(unit),
-                                                          help=metrics.KPIS[name].description if name in metrics.KPIS else None)
+            config_[name] = st.column_config.NumberColumn(
+                label, format=units.column_format(unit),
+                help=i18n.kpi_description(name, lang) if name in metrics.KPIS else None)
         else:
-            config_[name] = st.column_config.Column(words.column_label(name))
+            config_[name] = st.column_config.Column(label)
     return {**config_, **(explicit or {})}
 
 
@@ -505,7 +601,7 @@ def kpi_column_config(names: Iterable[str]) -> dict[str, Any]:
         kpi = metrics.KPIS.get(name)
         if kpi is None:
             continue
-        config_[name] = st.column_config.NumberColumn(kpi.label, help=kpi.description,
+        config_[name] = st.column_config.NumberColumn(kpi_label(name), help=kpi_description(name),
                                                       format=units.column_format(kpi.unit))
     return config_
 
@@ -522,16 +618,14 @@ def error_message(exc: BaseException) -> str:
     text: it may hold server paths or internals.
     """
     if isinstance(exc, db.QueryTimeout):
-        return (f"{exc} Pick fewer weeks, one city or one category; whoever runs o2o-ops can raise the "
-                f"limit (setting O2O_QUERY_TIMEOUT_S, now {config.get_float('O2O_QUERY_TIMEOUT_S'):g} s).")
+        head = str(exc) if language() == "en" else t("error.timeout_head")   # the core's words are English
+        return f"{head} " + t("error.timeout", limit=f"{config.get_float('O2O_QUERY_TIMEOUT_S'):g}")
     if isinstance(exc, (db.WarehouseError, comparisons.UnknownCountry)):
         return str(exc)
     if isinstance(exc, PermissionError):
-        return ("The warehouse file or its folder cannot be read or written (permission denied). Whoever "
-                "runs o2o-ops should check the file's permissions.")
+        return t("error.permission")
     if isinstance(exc, duckdb.IOException):
-        return ("The warehouse file could not be read: it may be damaged or being replaced. Reload the page; "
-                "if it keeps happening, re-import your data or rebuild the demo (`python -m o2o_ops demo`).")
+        return t("error.io")
     return ""
 
 
@@ -545,9 +639,7 @@ def show_error(exc: BaseException, where: str = "") -> None:
         return
     reference = uuid.uuid4().hex[:8]
     log.error("unexpected error %s on %s", reference, where or "a page", exc_info=exc)
-    st.error(f"Something went wrong while showing this page, and it has been logged as error "
-             f"{reference}. Try again or change the filters; if it keeps happening, tell whoever runs "
-             f"o2o-ops and quote {reference}.", icon="🚫")
+    st.error(t("error.unexpected", reference=reference), icon="🚫")
 
 
 @contextlib.contextmanager

@@ -1,0 +1,169 @@
+"""The interface's words in English and 简体中文, and locale-aware formats (issue #20).
+
+One catalogue (:mod:`o2o_ops.i18n.catalogue`) holds every sentence, label and message the app,
+the weekly summary and the report show, keyed by a stable dotted key, each with its English and
+its Chinese. Two registries stay where they are declared and are translated from their keys, not
+copied: the KPIs (:mod:`o2o_ops.kpis.catalog`, English label and definition; Chinese in
+:data:`catalogue.KPIS_ZH`) and the warehouse's column names and coded values (:mod:`o2o_ops.words`,
+English; Chinese in :data:`catalogue.COLUMNS_ZH` / :data:`catalogue.VALUES_ZH`).
+
+The core never imports streamlit: everything here takes ``lang`` ("en" or "zh") as a parameter;
+the app's frame (:mod:`o2o_ops.ui.frame`) decides the reader's language. Templates use
+``str.format`` fields (``{count}``); a key that is not in the catalogue raises KeyError (a test
+checks every key the code uses exists in both languages).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from o2o_ops.i18n import catalogue
+
+LANGS = ("en", "zh")
+DEFAULT = "en"
+#: what the language switch shows for each language (in that language)
+NAMES = {"en": "English", "zh": "中文"}
+#: the babel locale of each language
+LOCALES = {"en": "en_US", "zh": "zh_Hans_CN"}
+
+
+def normalise(raw: Any) -> str | None:
+    """``"zh"``, ``"zh-CN"``, ``"zh_Hans"``, ``"ZH"`` -> ``"zh"``; ``"en-GB"`` -> ``"en"``; else None."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    head = re.split(r"[-_;,\s]", raw.strip().lower())[0]
+    return head if head in LANGS else None
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The first language of an HTTP Accept-Language header this app speaks, by preference
+    (``"zh-CN,zh;q=0.9,en;q=0.8"`` -> ``"zh"``); None when it names none of them."""
+    if not header:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if "q" in params:   # a weight that is not a number: the entry is ignored
+            match = re.fullmatch(r"\s*q\s*=\s*([01](?:\.\d{0,3})?)\s*", params)
+            q = float(match.group(1)) if match else 0.0
+        lang = normalise(tag)
+        if lang and q > 0:
+            ranked.append((-q, i, lang))
+    return min(ranked)[2] if ranked else None
+
+
+def check(lang: str | None) -> str:
+    """``lang`` if the app speaks it, else English (a core function never fails on a language)."""
+    return lang if lang in LANGS else DEFAULT
+
+
+def t(key: str, lang: str = DEFAULT, /, **values: Any) -> str:
+    """The catalogue's words for ``key`` in ``lang``, with ``{fields}`` filled from ``values``."""
+    words = catalogue.WORDS[key][LANGS.index(check(lang))]
+    return words.format(**values) if values else words
+
+
+# ------------------------------------------------------------------------------------------
+# Registries translated from their keys
+# ------------------------------------------------------------------------------------------
+
+def kpi_label(name: str, lang: str = DEFAULT) -> str:
+    from o2o_ops.kpis.catalog import KPIS
+    return KPIS[name].label if check(lang) == "en" else catalogue.KPIS_ZH[name][0]
+
+
+def kpi_description(name: str, lang: str = DEFAULT) -> str:
+    from o2o_ops.kpis.catalog import KPIS
+    return KPIS[name].description if check(lang) == "en" else catalogue.KPIS_ZH[name][1]
+
+
+def column_label(name: str, lang: str = DEFAULT) -> str:
+    """A column's words (a KPI's label, the words catalogue's, else the name made readable)."""
+    from o2o_ops import words
+    from o2o_ops.kpis.catalog import KPIS
+    if check(lang) == "en":
+        return words.column_label(name)
+    if name in KPIS:
+        return catalogue.KPIS_ZH[name][0]
+    if name in catalogue.COLUMNS_ZH:
+        return catalogue.COLUMNS_ZH[name]
+    return words.column_label(name)
+
+
+def value_label(column: str, value: Any, lang: str = DEFAULT) -> Any:
+    """A coded value in words (``car_rental`` -> ``Car rental`` / ``租车``); unknown ones unchanged."""
+    from o2o_ops import words
+    if check(lang) == "en":
+        return words.value_label(column, value)
+    group = words.GROUPS.get(column)
+    if group is None or not isinstance(value, str):
+        return value
+    return catalogue.VALUES_ZH[group].get(value, value)
+
+
+def unit_label(unit: str, lang: str = DEFAULT) -> str:
+    from o2o_ops import units
+    return units.UNITS[unit].label if check(lang) == "en" else catalogue.UNITS_ZH[unit]
+
+
+# ------------------------------------------------------------------------------------------
+# The core's reasons, in the reader's language
+# ------------------------------------------------------------------------------------------
+
+_FEW_REVIEWS = re.compile(r"^too few reviews \((\d[\d,]*)\)$")
+_NO_IMPORTED = re.compile(r"^no (.+) imported$")
+_NO_FOR_STORES = re.compile(r"^no (.+) for the filtered stores$")
+_COVER_ONLY = re.compile(r"^(.+) cover (.+) – (.+) only$")
+
+
+def _input_words(english: str, lang: str) -> str:
+    from o2o_ops import coverage
+    for item, words in coverage.WORDS.items():
+        if words == english:
+            return catalogue.COVERAGE_ZH.get(item, english) if lang == "zh" else english
+    return english
+
+
+def _day(english: str, lang: str) -> str:
+    """``"3 Nov 2026"`` (the core's day format) in ``lang``'s own (``2026年11月3日``)."""
+    import datetime as dt
+    try:
+        day = dt.datetime.strptime(english.strip(), "%d %b %Y").date()
+    except ValueError:
+        return english
+    return format_day(day, lang)
+
+
+def format_day(day, lang: str = DEFAULT) -> str:
+    """A date as people of ``lang`` write it: ``3 Nov 2026`` / ``2026年11月3日``."""
+    if check(lang) == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day:%-d %b %Y}"
+
+
+def note(reason: str | None, lang: str = DEFAULT) -> str | None:
+    """Why a value is blank (:func:`o2o_ops.metrics.notes`: ``"not provided: no costs imported"``,
+    ``"too few reviews (2)"``) in ``lang``; English unchanged."""
+    if reason is None or check(lang) == "en":
+        return reason
+    match = _FEW_REVIEWS.match(reason)
+    if match:
+        return t("note.too_few_reviews", lang, count=match.group(1))
+    head, sep, detail = reason.partition(": ")
+    if head != "not provided":
+        return reason
+    parts = []
+    for gap in detail.split("; ") if sep else ():
+        if m := _NO_IMPORTED.match(gap):
+            parts.append(t("note.no_imported", lang, what=_input_words(m.group(1), lang)))
+        elif m := _NO_FOR_STORES.match(gap):
+            parts.append(t("note.no_for_stores", lang, what=_input_words(m.group(1), lang)))
+        elif m := _COVER_ONLY.match(gap):
+            parts.append(t("note.cover_only", lang, what=_input_words(m.group(1), lang),
+                           first=_day(m.group(2), lang), last=_day(m.group(3), lang)))
+        else:
+            parts.append(gap)
+    words = t("note.not_provided", lang)
+    return f"{words}: {'；'.join(parts)}" if parts else words

@@ -1,0 +1,956 @@
+"""The catalogue of the interface's words: English and 简体中文 under one stable key each.
+
+:data:`WORDS` maps a dotted key (``page.overview.title``, ``frame.no_orders``) to ``(English,
+中文)``; templates use ``str.format`` fields, the same fields in both languages. The KPIs and the
+warehouse's columns and coded values keep their English where they are declared (the KPI registry,
+:mod:`o2o_ops.words`); their Chinese is here, keyed by the same names, and a test fails when one
+has no translation. Terms follow what Chinese O2O operators say (核销 for redemption, 客单价,
+门店, 活动), and numbers are never written into a translation: they come in as fields.
+"""
+
+from __future__ import annotations
+
+#: KPI name -> (label, definition) in Chinese; the English is the KPI registry's own.
+KPIS_ZH: dict[str, tuple[str, str]] = {
+    "orders": ("订单数", "统计期内下单的线上订单数（任何状态），按下单时间计。"),
+    "paid_orders": ("已支付订单", "状态不是已取消的订单（已退款和已过期的订单都曾支付）。"),
+    "revenue": ("营收", "统计期内下单的已支付订单的实付金额之和。"),
+    "net_revenue": ("净营收", "实付金额 − 退款 + 到店额外消费，统计期内下单的已支付订单。"),
+    "new_customers": ("新客数", "首单在统计期内下单的顾客。"),
+    "redemptions": ("核销数", "统计期内下单并已到店核销的订单。"),
+    "redemption_rate": ("核销率", "已核销的已支付订单 / 已支付订单。"),
+    "time_to_redeem_hours": ("核销用时", "已核销的已支付订单从下单到核销的小时数中位数。"),
+    "breakage_orders": ("过期未核销（单）", "已过有效期（截至仓库最新订单）且从未核销的已支付订单。"),
+    "breakage_value": ("过期未核销（金额）", "过期未核销订单的实付金额之和。"),
+    "capacity_utilisation": ("产能利用率",
+                             "统计期内的核销数（按核销时间）/（每小时接待能力 × 每天营业小时）对所筛选门店求和。"
+                             "营业小时：门店当天的营业时间（store_hours），未提供时用设置 O2O_OPEN_HOURS_PER_DAY。"
+                             "不按渠道或活动计算。"),
+    "reviews": ("评价数", "统计期内下单的订单收到的评价。"),
+    "avg_rating": ("平均评分", "统计期内下单的订单的评价平均分（1–5）。"),
+    "positive_share": ("好评占比", "评分 ≥ 4 的评价 / 评价。"),
+    "complaint_rate": ("投诉率", "带投诉类别的评价 / 核销数。"),
+    "refund_rate": ("退款率", "至少有一笔退款的已支付订单 / 已支付订单。"),
+    "refund_amount_share": ("退款金额占比", "统计期内下单的已支付订单的退款金额 / 实付金额。"),
+    "sla_attainment": ("服务时效达成率", "等待时间 ≤ 门店承诺等待时间的核销 / 有等待记录（且有承诺）的核销。"),
+    "repeat_rate": ("复购率", "统计期内下单 2 次及以上的顾客 / 统计期内下过单的顾客。"),
+    "discount_cost": ("折扣成本", "已支付订单的折扣金额之和。"),
+    "discount_depth": ("折扣深度", "折扣 / 原价，已支付订单：优惠让利有多深。"),
+    "platform_fees": ("平台佣金", "已支付订单的平台服务费之和。"),
+    "marketing_spend": ("营销投入", "营销类成本之和（活动成本分摊到活动门店）。"),
+    "staff_cost": ("人力成本", "人力类成本之和。"),
+    "other_costs": ("其他成本", "其他类型成本之和（租金等）。"),
+    "cost_per_redemption": ("单次核销成本", "（折扣成本 + 平台佣金 + 营销投入 + 人力成本）/ 核销数。"),
+    "cac": ("获客成本", "记入活动的营销投入 / 统计期内首单来自活动的顾客。"),
+    "roi": ("投资回报率",
+            "（净营收 − 成本）/ 成本；净营收 = 实付 − 退款 + 额外消费；成本 = 平台佣金 + 营销 + 人力 + 其他成本。"
+            "折扣不计入成本，因为实付金额已扣除折扣。"),
+    "rating_gap": ("评分落差", "线上展示评分 − 实际评价评分，按评价加权；正数 = 承诺过高。没有展示评分的门店不计入。"),
+    "wait_gap_minutes": ("等待落差", "（实际等待分钟 − 承诺等待分钟）的平均值，针对两者都有的核销；正数 = 比承诺更久。"),
+    "as_described_rate": ("描述相符率", "回答“与描述相符”的评价 / 作答的评价。"),
+    "deal_customer_gap": ("优惠客评分差", "活动订单的平均评分 − 原价订单的平均评分。"),
+    "symmetry_index": ("线上线下一致性指数",
+                       "每家门店 0–100：评分落差、等待落差、描述相符率和投诉率四项加权，各项按证据多少向“无落差”收缩；"
+                       "门店以上的层级为按核销数加权的门店指数平均值。详细算法见“指标定义”页。"),
+    "late_vs_promise_rate": ("超出承诺率",
+                             "在承诺时间之后才履约（或到期仍未履约）、或等待超过承诺的已支付订单 / 承诺已到期的已支付订单"
+                             "（orders.promised_at 已过或已达成，或 orders.promised_wait_minutes 有实际等待记录）。"),
+    "online_rating": ("线上展示评分",
+                      "门店在线上展示的评分（stores.listed_rating）。门店层级为门店自身的评分；以上层级为展示评分的门店在"
+                      "统计期内订单的加权平均。"),
+    "promises_due": ("到期承诺数", "自身承诺已到期的已支付订单（超出承诺率的分母）。"),
+    "inspections": ("巡检次数", "统计期内门店的线下巡检（审核）次数，按巡检日期计。"),
+    "inspection_pass_rate": ("巡检通过率",
+                             "通过的巡检 / 有结果的巡检。通过：巡检自身的通过/不通过；没有时看分数 ≥ "
+                             "O2O_INSPECTION_PASS_SCORE；再没有时看是否无严重违规。不按渠道或活动计算。"),
+    "violations_per_inspection": ("每次巡检违规数", "发现的违规（严重 + 主要 + 轻微）/ 有违规计数的巡检。"),
+    "critical_violations_per_inspection": ("每次巡检严重违规数", "发现的严重违规 / 有严重违规计数的巡检。"),
+    "avg_inspection_score": ("巡检平均分", "有评分的巡检的平均分（0–100）。"),
+    "impressions": ("曝光数", "统计期内的曝光（线上漏斗事件，按发生时间）。"),
+    "clicks": ("点击数", "统计期内的点击（线上漏斗事件，按发生时间）。"),
+    "coupons_received": ("领券数", "统计期内领取的优惠券（线上漏斗事件，按发生时间）。"),
+    "click_through_rate": ("点击率", "点击 / 曝光，统计期内的事件。"),
+    "coupon_receive_rate": ("领券率", "领券 / 点击，统计期内的事件。"),
+    "received_to_order_rate": ("领券 → 下单", "统计期内领取、其顾客随后（领取之时或之后）下了该活动已支付订单的优惠券 / 领券数。"),
+    "received_to_redeemed_rate": ("领券 → 核销",
+                                  "统计期内领取、其顾客在领取后 O2O_COUPON_REDEEM_DAYS 天内核销了该活动订单的优惠券 / 领券数。"),
+    "cost_per_click": ("单次点击成本", "统计期内记入活动的营销投入 / 点击数。"),
+}
+
+#: KPI area -> Chinese (the English is kpis.catalog.AREA_LABELS)
+AREAS_ZH = {"volume": "规模", "quality": "服务质量", "cost": "成本", "efficiency": "运营效率",
+            "symmetry": "线上线下一致性"}
+
+#: Column name -> Chinese label; the English and the unit are o2o_ops.words.COLUMNS.
+COLUMNS_ZH: dict[str, str] = {
+    "store_id": "门店编号", "store_name": "门店", "store_city": "城市", "store_category": "品类", "city": "城市",
+    "category": "品类", "region": "大区", "district": "区县", "campaign_id": "活动编号", "campaign_name": "活动",
+    "campaign_kind": "活动类型", "kind": "类型", "channel": "渠道", "customer_id": "顾客",
+    "order_id": "订单", "ordered_at": "下单时间", "status": "状态", "paid_amount": "实付", "list_price": "原价",
+    "discount_amount": "折扣", "refund_amount": "退款", "redeemed_at": "核销时间", "wait_minutes": "等待（分钟）",
+    "actual_wait_minutes": "实际等待（分钟）", "listed_wait_minutes": "承诺等待（分钟）", "posted_at": "评价时间",
+    "rating": "评分", "as_described": "与描述相符", "complaint_category": "投诉", "listed_rating": "展示评分",
+    "count_orders": "订单数", "count_redemptions": "核销数", "count_refunds": "退款数", "count_problems": "问题数",
+    "count_rows": "行数", "rows_added": "新增行", "rows_updated": "更新行", "rows_rejected": "拒收行",
+    "peer_stores": "同类门店数", "weeks_over_capacity": "超负荷周数", "capacity_per_hour": "每小时接待能力",
+    "budget": "预算", "margin": "毛利", "total_cost": "总成本", "margin_rate": "毛利率",
+    "share_of_paid_orders": "占已支付订单比例", "peak_week_utilisation": "最忙一周的利用率",
+    "reason": "原因", "rank": "排名", "vs_peers": "与同类相比", "peer_median": "同类中位数",
+    "is_over_capacity": "超负荷", "index_before": "指数（前 4 周）", "index_recent": "指数（近 4 周）",
+    "index_drop": "指数下降", "label": "分组",
+    "table_name": "表", "check": "检查", "description": "发现的问题", "file": "文件", "imported_at": "导入时间",
+    "imported_by": "导入人", "start_date": "开始", "end_date": "结束",
+}
+
+#: Group of coded values (o2o_ops.words.GROUPS) -> raw value -> Chinese.
+VALUES_ZH: dict[str, dict[str, str]] = {
+    "categories": {"restaurant": "餐饮", "hotel": "酒店", "travel": "旅游", "car_rental": "租车",
+                   "beauty_leisure": "丽人休闲", "local_services": "生活服务"},
+    "campaign_kinds": {"coupon": "优惠券", "discount": "折扣", "flash_sale": "限时抢购", "group_buy": "团购",
+                       "membership": "会员", "full price": "原价"},
+    "complaints": {"long_wait": "等待太久", "not_as_described": "与描述不符", "service": "服务", "staff": "员工",
+                   "hygiene": "卫生", "price": "价格", "other": "其他"},
+    "statuses": {"paid": "已支付", "refunded": "已退款", "expired": "已过期", "cancelled": "已取消"},
+    "checks": {"orphans": "指向不存在记录的行", "date_gaps": "没有订单的日子",
+               "stores_without_coordinates": "没有坐标的门店", "reviews_without_redemptions": "未核销订单的评价"},
+    "channels": {"wechat": "微信", "alipay": "支付宝", "app": "App", "web": "网页", "maps": "地图", "social": "社交"},
+}
+
+#: Unit -> Chinese name (the English is o2o_ops.units.UNITS[unit].label).
+UNITS_ZH = {"count": "计数", "currency": "金额", "percent": "百分比", "hours": "小时", "minutes": "分钟",
+            "stars": "星级（1–5）", "star_gap": "星级（差值）", "score": "0–100 分", "ratio": "比率（百分比）",
+            "per_item": "每项数量"}
+
+#: Input (o2o_ops.coverage.WORDS) -> Chinese, for "not provided: no ... imported".
+COVERAGE_ZH = {
+    "orders": "订单", "redemptions": "核销", "reviews": "评价", "refunds": "退款", "costs": "成本",
+    "campaigns": "活动", "customers": "顾客", "orders.discount_amount": "折扣金额", "orders.platform_fee": "平台服务费",
+    "orders.valid_until": "券有效期（valid_until）", "redemptions.wait_minutes": "等待时间",
+    "redemptions.extra_spend": "到店额外消费", "reviews.as_described": "描述相符的回答",
+    "reviews.complaint_category": "投诉类别", "stores.listed_rating": "展示评分", "stores.listed_wait_minutes": "承诺等待",
+    "stores.capacity_per_hour": "门店接待能力", "orders.promised_at": "承诺时间",
+    "orders.promised_wait_minutes": "订单承诺等待", "store_hours": "营业时间", "inspections": "巡检",
+    "inspections.score": "巡检分数", "inspections.violations_critical": "严重违规计数",
+    "inspections.violations_major": "违规计数", "inspections.violations_minor": "违规计数",
+    "events": "线上漏斗事件",
+    # inputs the KPIs read that coverage words only as part of an alternative
+    "orders.list_price": "原价", "events.campaign_id": "事件所属活动", "events.customer_id": "事件所属顾客",
+}
+
+WORDS: dict[str, tuple[str, str]] = {}
+
+
+def _add(section: str, entries: dict[str, tuple[str, str]]) -> None:
+    for key, pair in entries.items():
+        full = f"{section}.{key}"
+        assert full not in WORDS, full
+        WORDS[full] = pair
+
+
+_add("note", {
+    "not_provided": ("not provided", "未提供"),
+    "too_few_reviews": ("too few reviews ({count})", "评价太少（{count} 条）"),
+    "no_imported": ("no {what} imported", "未导入{what}"),
+    "no_for_stores": ("no {what} for the filtered stores", "所筛选门店没有{what}"),
+    "cover_only": ("{what} cover {first} – {last} only", "{what}只覆盖 {first} – {last}"),
+})
+
+_add("filters", {
+    "many_cities": ("{count} cities", "{count} 个城市"),
+    "many_districts": ("{count} districts", "{count} 个区县"),
+    "many_regions": ("{count} regions", "{count} 个大区"),
+    "many_categories": ("{count} categories", "{count} 个品类"),
+    "many_stores": ("{count} stores", "{count} 家门店"),
+    "many_channels": ("{count} channels", "{count} 个渠道"),
+    "many_campaign_kinds": ("{count} campaign kinds", "{count} 种活动类型"),
+    "many_campaigns": ("{count} campaigns", "{count} 个活动"),
+    "first_order": ("first order", "首单"),
+    "latest_order": ("latest order", "最新订单"),
+    "region": ("region {region}", "{region} 大区"),
+    "many_scope": ("{count} stores or regions", "{count} 个门店或大区"),
+    "within": ("within {within}", "范围：{within}"),
+    "all_data": ("All data", "全部数据"),
+})
+
+_add("compare", {
+    "previous": ("Previous period", "上一期"),
+    "yoy": ("Same period last year", "去年同期"),
+    "holiday": ("Same holiday last year", "去年同一节假日"),
+    "ptd": ("Month to date", "月初至今"),
+    "describe": ("{current} against {previous} ({note})", "{current} 对比 {previous}（{note}）"),
+    "note_months": ("the calendar months before", "之前的自然月"),
+    "note_equal": ("the period of equal length just before", "紧接其前的等长时段"),
+    "note_yoy": ("the same ISO weeks and weekdays last year", "去年相同的 ISO 周和星期"),
+    "note_mtd": ("month to date against the same days of the month before", "本月至今对比上月相同天数"),
+    "note_wtd": ("week to date against the same days of the week before", "本周至今对比上周相同天数"),
+    "note_holiday": ("{name} starts {this_year}, last year {last_year}: the same days around it",
+                     "{name}始于 {this_year}，去年为 {last_year}：取其前后相同的天数"),
+    "note_no_holiday": ("no holiday of the calendar {country} starts in this period: the same ISO weeks last year",
+                        "本期没有 {country} 日历中的节假日开始：取去年相同的 ISO 周"),
+})
+
+_add("nav", {
+    "weekly": ("Weekly", "每周"),
+    "operations": ("Operations", "运营"),
+    "reference": ("Reference", "参考"),
+    "overview": ("Weekly overview", "每周概览"),
+    "quality": ("Service quality", "服务质量"),
+    "cost": ("Cost", "成本"),
+    "efficiency": ("Operational efficiency", "运营效率"),
+    "symmetry": ("Online-offline symmetry", "线上线下一致性"),
+    "map": ("Store map", "门店地图"),
+    "campaigns": ("Campaigns", "营销活动"),
+    "data": ("Data", "数据"),
+    "definitions": ("KPI definitions", "指标定义"),
+    "alerts": ("Alerts", "预警"),
+})
+
+_add("frame", {
+    "language": ("Language", "语言"),
+    "bad_lang": ("The link's lang={value} is not a language o2o-ops speaks ({langs}); using the default.",
+                 "链接中的 lang={value} 不是 o2o-ops 支持的语言（{langs}）；使用默认语言。"),
+    "filters": ("Filters", "筛选"),
+    "no_dates": ("No orders yet, so no dates to pick: import orders on the Data page.",
+                 "还没有订单，所以没有可选日期：请在“数据”页导入订单。"),
+    "order_dates": ("Order dates", "下单日期"),
+    "order_dates_help": ("Orders count by the day they were placed; costs by their own date.",
+                         "订单按下单日计，成本按其自身日期计。"),
+    "city": ("City", "城市"),
+    "all_cities": ("All cities", "全部城市"),
+    "category": ("Category", "品类"),
+    "all_categories": ("All categories", "全部品类"),
+    "channel": ("Channel", "渠道"),
+    "all_channels": ("All channels", "全部渠道"),
+    "campaign_kind": ("Campaign kind", "活动类型"),
+    "all_kinds": ("All kinds", "全部类型"),
+    "store": ("Store", "门店"),
+    "all_stores": ("All stores", "全部门店"),
+    "compare_with": ("Compare with", "对比"),
+    "compare_help": ("What the cards' changes and the trends' dotted line compare with: the previous period, the "
+                     "same ISO weeks last year, the same public holiday last year, or month to date against the "
+                     "same days of the month before.",
+                     "卡片上的变化和趋势图虚线对比的对象：上一期、去年相同的 ISO 周、去年同一公共节假日，或本月至今对比上月相同天数。"),
+    "data_up_to": ("data up to {when}", "数据截至 {when}"),
+    "no_orders_yet": ("no orders yet", "还没有订单"),
+    "empty_warehouse": ("This warehouse has no orders yet, so there is nothing to show here. Import orders on the "
+                        "Data page (or with `python -m o2o_ops import-dir FOLDER`).",
+                        "这个数据仓库还没有订单，所以这里没有可显示的内容。请在“数据”页导入订单"
+                        "（或使用 `python -m o2o_ops import-dir FOLDER`）。"),
+    "what_orders": ("orders", "订单"),
+    "no_match": ("No {what} match these filters ({filters}).", "没有符合这些筛选条件的{what}（{filters}）。"),
+    "widen": ("Widen the dates or clear a filter in the sidebar.", "请在侧边栏放宽日期或清除某个筛选条件。"),
+    "sentence_end": (".", "。"),
+    "provisional_help": ("Provisional: this period's vouchers can still be used, reviewed or refunded.",
+                         "暂定：本期的券仍可能被使用、评价或退款。"),
+    "provisional_equal_age_help": ("Provisional: this period's vouchers can still be used, reviewed or refunded, "
+                                   "so the change is against the previous period at the same age.",
+                                   "暂定：本期的券仍可能被使用、评价或退款，所以变化是与对比期在相同“时长”时相比。"),
+    "at_equal_age": ("at equal age", "同龄对比"),
+    "changes_compare": ("Changes compare {comparison}", "变化对比：{comparison}"),
+    "provisional_marks": ("; {mark} marks a provisional KPI (this period's vouchers can still be used or reviewed), "
+                          "compared with that period as it stood at the same age.",
+                          "；{mark} 表示暂定指标（本期的券仍可能被使用或评价），与对比期在相同时长时的数值相比。"),
+    "download_csv": ("Download CSV", "下载 CSV"),
+    "kpi_help": ("{description} ({unit})", "{description}（{unit}）"),
+})
+
+_add("error", {
+    "timeout_head": ("The query took too long; narrow the filters.", "查询耗时过长；请缩小筛选范围。"),
+    "timeout": ("Pick fewer weeks, one city or one category; whoever runs o2o-ops can raise the limit (setting "
+                "O2O_QUERY_TIMEOUT_S, now {limit} s).",
+                "请选择更少的周、一个城市或一个品类；o2o-ops 的管理员可以提高上限（设置 O2O_QUERY_TIMEOUT_S，当前 {limit} 秒）。"),
+    "permission": ("The warehouse file or its folder cannot be read or written (permission denied). Whoever runs "
+                   "o2o-ops should check the file's permissions.",
+                   "无法读写数据仓库文件或其文件夹（权限被拒绝）。请 o2o-ops 的管理员检查文件权限。"),
+    "io": ("The warehouse file could not be read: it may be damaged or being replaced. Reload the page; if it keeps "
+           "happening, re-import your data or rebuild the demo (`python -m o2o_ops demo`).",
+           "无法读取数据仓库文件：它可能已损坏或正在被替换。请刷新页面；如果一直出现，请重新导入数据或重建演示数据"
+           "（`python -m o2o_ops demo`）。"),
+    "unexpected": ("Something went wrong while showing this page, and it has been logged as error {reference}. Try "
+                   "again or change the filters; if it keeps happening, tell whoever runs o2o-ops and quote "
+                   "{reference}.",
+                   "显示此页面时出错，已记录为错误 {reference}。请重试或更改筛选条件；如果一直出现，请告知 o2o-ops 的管理员并提供 "
+                   "{reference}。"),
+})
+
+_add("attention", {
+    "rule": ("A store needs attention when its listed rating is {rating_gap} ★ or more above its reviews, its waits "
+             "are {wait_gap} min or more over the promise, or its symmetry index fell {index_drop} points or more "
+             "over the last {weeks} weeks (against the {weeks} before), among stores with at least {min_reviews} "
+             "reviews.",
+             "门店需要关注的条件：展示评分比实际评价高出 {rating_gap} ★ 或以上，或等待时间超出承诺 {wait_gap} 分钟或以上，"
+             "或一致性指数在最近 {weeks} 周（对比之前 {weeks} 周）下降 {index_drop} 分或以上；只评判至少有 {min_reviews} "
+             "条评价的门店。"),
+    "left_out": ("{count} stores were left out: fewer than {min_reviews} reviews, too little evidence to judge.",
+                 "{count} 家门店未参与评判：评价少于 {min_reviews} 条，证据不足。"),
+    "listed": ("listed {listed}, customers give {actual}", "展示 {listed} 分，顾客给 {actual} 分"),
+    "waits_over": ("waits {minutes} min over the promise", "等待比承诺多 {minutes} 分钟"),
+    "waits_under": ("waits {minutes} min under the promise", "等待比承诺少 {minutes} 分钟"),
+    "waits_over_promised": ("waits {minutes} min over the promised {promised}",
+                            "等待比承诺的 {promised} 分钟多 {minutes} 分钟"),
+    "waits_under_promised": ("waits {minutes} min under the promised {promised}",
+                             "等待比承诺的 {promised} 分钟少 {minutes} 分钟"),
+    "described": ("only {share}% say it was as described", "只有 {share}% 认为与描述相符"),
+    "fell": ("symmetry index fell {drop} points in {weeks} weeks ({before} → {now})",
+             "一致性指数 {weeks} 周内下降 {drop} 分（{before} → {now}）"),
+    "separator": ("; ", "，"),
+})
+
+_add("targets", {
+    "scope_business": ("the whole business", "全公司"),
+    "scope_store": ("store {id}", "门店 {id}"),
+    "scope_region": ("region {id}", "{id} 大区"),
+    "met": ("met", "达成"),
+    "missed": ("missed", "未达成"),
+    "goal_plain": ("target {goal} {verdict}", "目标 {goal}，{verdict}"),
+    "goal_share": ("{share} of the {goal} target ({verdict})", "为目标 {goal} 的 {share}（{verdict}）"),
+    "sentence": ("Targets for {scope} in {period}: {met} of {judged} met — {items}.",
+                 "{scope}在 {period} 的目标：{judged} 项中达成 {met} 项 —— {items}。"),
+})
+
+_add("weekly", {
+    "bad_week": ("The link's week {value} is not an ISO week like 2026-W47. Showing {default} instead.",
+                 "链接中的周 {value} 不是 2026-W47 这样的 ISO 周。改为显示 {default}。"),
+    "week_outside": ("Week {week} is outside the data ({span}); showing {default} instead.",
+                     "第 {week} 周不在数据范围内（{span}）；改为显示 {default}。"),
+    "no_orders": ("No orders in {week} match these filters ({filters}), so there is nothing to summarise. Pick "
+                  "another week or clear a filter.",
+                  "{week} 没有符合这些筛选条件（{filters}）的订单，所以没有可总结的内容。请选择其他周或清除某个筛选条件。"),
+    "volume_alone": ("In {week} there were {orders} orders and {revenue} revenue. {previous} has no orders for these "
+                     "filters, so there is no week-over-week comparison.",
+                     "{week} 共有 {orders} 笔订单，营收 {revenue}。{previous} 在这些筛选条件下没有订单，所以没有周环比。"),
+    "volume": ("In {week} there were {orders} orders ({orders_change} on {previous}) and {revenue} revenue"
+               "{revenue_change}.",
+               "{week} 共有 {orders} 笔订单（较 {previous} {orders_change}），营收 {revenue}{revenue_change}。"),
+    "relative": (" ({change})", "（{change}）"),
+    "none_in": (" (none in {week})", "（{week} 为零）"),
+    "ends_before": ("the data ends on {day}, before its Sunday", "数据截至 {day}，早于该周周日"),
+    "ends_sunday": ("the data ends on {day}, its Sunday", "数据截至 {day}，即该周周日"),
+    "ends_after_one": ("the data ends on {day}, {age} day after its Sunday", "数据截至 {day}，即该周周日后 {age} 天"),
+    "ends_after": ("the data ends on {day}, {age} days after its Sunday", "数据截至 {day}，即该周周日后 {age} 天"),
+    "provisional": ("{week} is provisional: {ends}, so some of its vouchers are not used or reviewed yet",
+                    "{week} 为暂定：{ends}，其中部分券尚未使用或评价"),
+    "provisional_compared": ("; {labels} are compared with {previous} as it stood at the same age (equal age), not "
+                             "with its final values",
+                             "；{labels}与 {previous} 在相同时长时的数值对比（同龄对比），而非其最终值"),
+    "improvement": ("an improvement", "属于改善"),
+    "deterioration": ("a deterioration", "属于恶化"),
+    "neutral": ("neither good nor bad in itself", "本身无所谓好坏"),
+    "biggest_move": ("The biggest move against its usual week-to-week swing was {label}: {before} → {after} "
+                     "({change}), {verdict}.",
+                     "相对平时的周波动，变化最大的是{label}：{before} → {after}（{change}），{verdict}。"),
+    "moved_most": (" It moved most {drivers}.", "变化最大的是：{drivers}。"),
+    "also_worse": ("Also worse than {previous}: {items}.", "比 {previous} 变差的还有：{items}。"),
+    "better": ("Better than {previous}: {items}.", "比 {previous} 变好的有：{items}。"),
+    "moved_item": ("{label} ({change})", "{label}（{change}）"),
+    "dim_city": ("city", "城市"),
+    "dim_category": ("category", "品类"),
+    "dim_store": ("store", "门店"),
+    "driver_share": ("by {dim}, {who} ({change}, {share} of the change)", "{dim} {who}（{change}，占变化的 {share}）"),
+    "driver_move": ("by {dim}, {who} ({before} → {after})", "{dim} {who}（{before} → {after}）"),
+    "list_separator": (", ", "、"),
+    "list_and": (" and ", "和"),
+    "no_attention": ("No store needs attention this week.", "本周没有需要关注的门店。"),
+    "attention_item": ("{name} ({id}, {city}): {reason}, symmetry index {index}",
+                       "{name}（{id}，{city}）：{reason}，一致性指数 {index}"),
+    "attention": ("Stores that need attention: {items}.", "需要关注的门店：{items}。"),
+    "item_separator": ("; ", "；"),
+    "lowest_rated": ("Lowest rated this week: {name} ({id}, {city}) at {rating} from {reviews} reviews.",
+                     "本周评分最低：{name}（{id}，{city}），{reviews} 条评价平均 {rating}。"),
+})
+
+_add("anomaly", {
+    "title": ("Unusual store-weeks", "异常的门店周"),
+    "caption": ("Store-weeks whose {labels} is far from what is expected for that store in a week like this (its own "
+                "trend, its category's week — holidays included); circled on the weekly charts above. {filters}.",
+                "{labels}远离该门店在这样一周的预期（其自身趋势、其品类当周的情况——含节假日）的门店周；已在上方每周图表中圈出。"
+                "{filters}。"),
+    "none": ("No store-week in this scope is unusual for its store.", "此范围内没有异常的门店周。"),
+    "all": ("All {count} unusual store-weeks", "全部 {count} 个异常门店周"),
+    "download": ("Download unusual store-weeks (CSV)", "下载异常门店周（CSV）"),
+    "times": ("{times}× ", "{times} 倍"),
+    "share_of": ("{share}% of ", "{share}%"),
+    "orders": ("{value} orders, {size}the {expected} expected", "{value} 笔订单，为预期 {expected} 笔的 {size}"),
+    "refund_rate": ("refund rate {value}% against {expected}% expected", "退款率 {value}%，预期 {expected}%"),
+    "other": ("{label} {value} {unit} against {expected} expected", "{label} {value} {unit}，预期 {expected}"),
+    "better": (" — better than usual", " —— 好于平常"),
+    "worse": (" — worse than usual", " —— 差于平常"),
+    "above": ("above", "高于"),
+    "below": ("below", "低于"),
+    "reason": ("{store} in {week}: {what} for this store in this week (its own trend and its category's week taken "
+               "into account; {z} spreads {side}){judgement}.",
+               "{store} 在 {week}：{what}（已考虑其自身趋势和品类当周情况；{side}预期 {z} 个典型波动幅度）{judgement}。"),
+})
+
+_add("overview", {
+    "dates_note": ("the sidebar date range does not apply here: pick the week below",
+                   "侧边栏的日期范围不适用于此页：请在下方选择周"),
+    "week": ("Week", "周"),
+    "week_help": ("ISO weeks, Monday to Sunday. The default is the last complete week in the data.",
+                  "ISO 周，周一至周日。默认是数据中最近一个完整的周。"),
+    "download_report": ("Download report (HTML)", "下载报告（HTML）"),
+    "download_report_help": ("The same week and filters as one self-contained HTML file.",
+                             "相同的周和筛选条件，保存为一个独立的 HTML 文件。"),
+    "headline": ("Headline KPIs — {week}", "核心指标 —— {week}"),
+    "against": ("against {week}", "对比 {week}"),
+    "cards_caption": ("Change {compared_with}; green is good news for that KPI, red is bad. Sparklines: the {weeks} "
+                      "weeks ending with this one.",
+                      "变化：{compared_with}；绿色表示该指标向好，红色表示变差。迷你图：截至本周的 {weeks} 周。"),
+    "provisional_caption": (" {mark} provisional: this week's vouchers can still be used or reviewed, so these KPIs "
+                            "are compared with the other period as it stood at the same age (equal age).",
+                            " {mark} 暂定：本周的券仍可能被使用或评价，所以这些指标与对比期在相同时长时的数值相比（同龄对比）。"),
+    "summary": ("Summary", "总结"),
+    "trends": ("{weeks}-week trends", "{weeks} 周趋势"),
+    "best_worst": ("Best and worst stores of the week", "本周最佳和最差门店"),
+    "ranked_caption": ("Only stores with at least {min_reviews} reviews of orders placed in the week are ranked",
+                       "只对本周订单至少有 {min_reviews} 条评价的门店排名"),
+    "left_out_one": (" ({count} store was left out)", "（{count} 家门店未参与）"),
+    "left_out": (" ({count} stores were left out)", "（{count} 家门店未参与）"),
+    "open_caption": (". Open a store's symmetry view from the last column.", "。在最后一列打开门店的一致性视图。"),
+    "col_store": ("Store", "门店编号"),
+    "col_name": ("Name", "名称"),
+    "col_listed_rating": ("Listed rating", "展示评分"),
+    "col_why": ("Why", "原因"),
+    "col_view": ("Store view", "门店视图"),
+    "open": ("Open", "打开"),
+    "by": ("By {kpi}", "按{kpi}"),
+    "best": ("Best 5 by {kpi}", "{kpi}最佳 5 家"),
+    "worst": ("Worst 5 by {kpi}", "{kpi}最差 5 家"),
+    "attention": ("Symmetry attention list", "一致性关注清单"),
+    "attention_caption": ("Stores whose online promise ran ahead of the offline experience this week. {rule} "
+                          "{left_out} The symmetry page has the full analysis, under the same rule.",
+                          "本周线上承诺超出线下体验的门店。{rule}{left_out}完整分析见“线上线下一致性”页，规则相同。"),
+})
+
+_add("charts", {
+    "no_orders_weeks": ("No orders in these weeks for these filters", "在这些筛选条件下，这几周没有订单"),
+})
+
+_add("definitions", {
+    "higher": ("higher", "越高越好"),
+    "lower": ("lower", "越低越好"),
+    "yes": ("yes", "是"),
+    "no": ("no", "否"),
+})
+
+_add("report", {
+    "no_data_chart": ("No data", "无数据"),
+    "by_week": ("{label} by week", "{label}（按周）"),
+    "store": ("Store", "门店"),
+    "city": ("City", "城市"),
+    "vs": ("vs {week}", "对比 {week}"),
+    "at_equal_age": (" at equal age", "（同龄对比）"),
+    "provisional": (" · provisional", " · 暂定"),
+    "title": ("Weekly operations report — {week}", "每周运营报告 —— {week}"),
+    "week_label": ("Week:", "周："),
+    "week_line": ("{week}, compared with {previous}.", "{week}，对比 {previous}。"),
+    "filters_label": ("Filters:", "筛选："),
+    "filters_line": ("{filters} (the week sets the dates).", "{filters}（日期由所选周决定）。"),
+    "data_up_to_label": ("Data up to:", "数据截至："),
+    "data_up_to": ("{when} · generated {generated}", "{when} · 生成于 {generated}"),
+    "no_orders": ("no orders", "没有订单"),
+    "no_data_week": ("No data for this week.", "本周没有数据。"),
+    "headline": ("Headline KPIs", "核心指标"),
+    "summary": ("Summary", "总结"),
+    "trends": ("13-week trends ({first} → {week})", "13 周趋势（{first} → {week}）"),
+    "dot_note": ("The large dot is {week}: green when its change on the week before is good news, red when bad.",
+                 "大圆点为 {week}：较前一周的变化向好为绿色，变差为红色。"),
+    "best_worst": ("Best and worst stores of the week", "本周最佳和最差门店"),
+    "left_out": (" ({count} left out)", "（{count} 家未参与）"),
+    "ranked_note": ("Only stores with at least {min_reviews} reviews of orders placed in the week are "
+                    "ranked{left_out}.", "只对本周订单至少有 {min_reviews} 条评价的门店排名{left_out}。"),
+    "best_by": ("Best by {kpi}", "{kpi}最佳"),
+    "worst_by": ("Worst by {kpi}", "{kpi}最差"),
+    "no_best": ("No store has enough reviews.", "没有门店有足够的评价。"),
+    "no_worst": ("Too few stores to name a worst.", "门店太少，无法列出最差。"),
+    "attention": ("Symmetry attention list", "一致性关注清单"),
+    "attention_order": ("Rating over-promisers first (largest gap), then the longest waits, then the biggest falls.",
+                        "先列评分承诺过高的门店（落差最大者在前），再列等待最久的，再列下降最多的。"),
+    "listed": ("Listed", "展示评分"),
+    "reviewed": ("Reviewed", "评价评分"),
+    "symmetry": ("Symmetry", "一致性"),
+    "no_attention": ("No store over-promised this week.", "本周没有门店承诺过高。"),
+    "appendix_a": ("Appendix A — KPI definitions", "附录 A —— 指标定义"),
+    "kpi": ("KPI", "指标"),
+    "area": ("Area", "领域"),
+    "definition": ("Definition", "定义"),
+    "unit": ("Unit", "单位"),
+    "better_when": ("Better when", "方向"),
+    "symmetry_doc": ("The symmetry index (0–100 per store, higher = what customers get matches what was promised) "
+                     "combines four components — rating gap, wait gap, as-described rate and complaint rate — each "
+                     "scored 0–1 and shrunk towards “no evidence of a gap” so that a store with few reviews is not "
+                     "judged on chance; above store grain it is the redemption-weighted mean of the store indices. "
+                     "The exact weights and scoring are on the KPI definitions page.",
+                     "一致性指数（每家门店 0–100，越高 = 顾客得到的与承诺的越一致）由四项组成——评分落差、等待落差、"
+                     "描述相符率和投诉率——每项评分 0–1，并向“没有落差的证据”收缩，避免评价很少的门店因偶然被评判；"
+                     "门店以上的层级为按核销数加权的门店指数平均值。具体权重和算法见“指标定义”页。"),
+    "appendix_b": ("Appendix B — Data freshness", "附录 B —— 数据新鲜度"),
+    "latest_order": ("Latest order in the warehouse", "仓库中最新的订单"),
+    "first_order_date": ("First order date", "最早下单日期"),
+    "last_order_date": ("Last order date", "最晚下单日期"),
+    "rollups_built": ("Rollups built at", "汇总表构建时间"),
+    "item": ("Item", "项目"),
+    "value": ("Value", "值"),
+    "html_title": ("o2o-ops weekly report {week} — {filters}", "o2o-ops 每周报告 {week} —— {filters}"),
+})
+
+# Chart texts (matched on their English by o2o_ops.i18n.figures.localise; templates take {label})
+_add("chart", {
+    "no_data_filters": ("No data for these filters", "在这些筛选条件下没有数据"),
+    "no_data": ("No data", "无数据"),
+    "no_orders": ("No orders for these filters", "在这些筛选条件下没有订单"),
+    "no_reviews": ("No reviews for these filters", "在这些筛选条件下没有评价"),
+    "no_complaints": ("No complaints for these filters", "在这些筛选条件下没有投诉"),
+    "no_refunds": ("No refunds for these filters", "在这些筛选条件下没有退款"),
+    "no_costs": ("No costs for these filters", "在这些筛选条件下没有成本"),
+    "no_redemptions": ("No redemptions for these filters", "在这些筛选条件下没有核销"),
+    "no_waits": ("No waits recorded against a promise for these filters", "在这些筛选条件下没有对照承诺记录的等待"),
+    "no_unredeemed": ("No unredeemed vouchers for these filters", "在这些筛选条件下没有未核销的券"),
+    "no_capacity_stores": ("No stores with a capacity for these filters", "在这些筛选条件下没有设定接待能力的门店"),
+    "no_capacity_store": ("No store with a capacity under these filters", "在这些筛选条件下没有设定接待能力的门店"),
+    "no_listed_and_reviews": ("No store has both a listed rating and reviews", "没有门店同时有展示评分和评价"),
+    "no_campaigns_store": ("No campaigns at this store in the period", "该门店在此期间没有活动"),
+    "no_campaign_orders": ("No orders of this campaign under these filters", "在这些筛选条件下该活动没有订单"),
+    "no_campaign_redemptions": ("No redemptions of this campaign under these filters", "在这些筛选条件下该活动没有核销"),
+    "no_lift": ("No campaign has the data to measure lift with an interval", "没有活动有足够数据来测算带区间的增量"),
+    "rating_distribution": ("Rating distribution", "评分分布"),
+    "reviews": ("reviews", "评价数"),
+    "rating_trend": ("Average rating and positive share by week", "每周平均评分和好评占比"),
+    "stars": ("stars", "星级"),
+    "positive": ("positive", "好评"),
+    "complaints": ("Complaint rate by complaint category", "各投诉类别的投诉率"),
+    "refund_reasons": ("Refunded orders by reason", "按原因统计的退款订单"),
+    "orders_axis": ("orders", "订单数"),
+    "sla": ("SLA attainment by hour of day and day of week", "按小时和星期统计的服务时效达成率"),
+    "hour_of_day": ("hour of day", "一天中的小时"),
+    "peer_median": ("Peer median (city × category)", "同类中位数（城市 × 品类）"),
+    "store": ("Store", "门店"),
+    "refund_rate_week": ("Refund rate by week", "每周退款率"),
+    "repeat_rate_week": ("Repeat rate by week", "每周复购率"),
+    "unusual": ("Unusual store-weeks", "异常的门店周"),
+    "target": ("Target", "目标"),
+    "comparison": ("Comparison", "对比"),
+    "count": ("count", "数量"),
+    "promise_kept": ("promise kept", "兑现承诺"),
+    "listed_rating_axis": ("Listed rating (online)", "展示评分（线上）"),
+    "actual_rating_axis": ("Actual rating (reviews)", "实际评分（评价）"),
+    "listed_vs_actual": ("Listed vs actual rating (below the line = over-promised)",
+                         "展示评分与实际评分（线下方 = 承诺过高）"),
+    "deal_gap_store": ("Deal-customer gap by store (campaign − full-price rating)", "各门店优惠客评分差（活动 − 原价评分）"),
+    "deal_gap_week": ("Deal-customer gap by week (campaign − full-price rating)", "每周优惠客评分差（活动 − 原价评分）"),
+    "before": ("before", "活动前"),
+    "during": ("during", "活动中"),
+    "after": ("after", "活动后"),
+    "average_rating_axis": ("Average rating", "平均评分"),
+    "rating_campaigns": ("Rating before, during and after each campaign", "每个活动前、中、后的评分"),
+    "cost_week": ("Cost by week and component", "每周各项成本"),
+    "discounts": ("Discounts", "折扣"),
+    "platform_fees": ("Platform fees", "平台佣金"),
+    "marketing": ("Marketing", "营销"),
+    "staff": ("Staff", "人力"),
+    "other": ("Other", "其他"),
+    "margin_store": ("Margin by store", "各门店毛利"),
+    "funnel": ("Order funnel", "订单漏斗"),
+    "orders_redemptions_day": ("Orders and redemptions per day", "每天的订单和核销"),
+    "orders_placed": ("Orders placed", "下单数"),
+    "redemptions_axis": ("redemptions", "核销数"),
+    "time_to_redeem": ("Time from order to redemption", "从下单到核销的时间"),
+    "hours_to_redeem": ("hours from order to redemption", "从下单到核销的小时数"),
+    "unredeemed": ("Unredeemed vouchers by time to expiry (bars: count, labels: value)",
+                   "按距过期时间统计的未核销券（柱：数量，标签：金额）"),
+    "vouchers": ("vouchers", "券"),
+    "utilisation_store": ("Capacity utilisation by store", "各门店产能利用率"),
+    "utilisation_hour": ("Capacity utilisation by hour of day", "按小时的产能利用率"),
+    "busiest": ("Busiest 7 days ahead: forecast / capacity", "未来最忙的 7 天：预测 / 接待能力"),
+    "expected_redemptions": ("Redemptions expected in the next 14 days", "未来 14 天的预计核销"),
+    "from_vouchers": ("from vouchers sold", "来自已售券"),
+    "from_sales": ("from sales to come", "来自未来销售"),
+    "capacity": ("capacity", "接待能力"),
+    "lift": ("Incremental lift with 95% interval", "增量提升（95% 区间）"),
+    "lift_axis": ("orders vs stores without a campaign (same city, category)", "订单数对比无活动门店（同城市、同品类）"),
+    "mon": ("Mon", "周一"), "tue": ("Tue", "周二"), "wed": ("Wed", "周三"), "thu": ("Thu", "周四"),
+    "fri": ("Fri", "周五"), "sat": ("Sat", "周六"), "sun": ("Sun", "周日"),
+    "peers_title": ("{label}: stores against their peers", "{label}：门店与同类对比"),
+    "weekly_title": ("Weekly {label}", "每周{label}"),
+    "by_week_title": ("{label} by week", "每周{label}"),
+    "by_store_title": ("{label} by store", "各门店{label}"),
+})
+
+_add("quality", {
+    "ratings": ("Ratings", "评分"),
+    "complaints_refunds": ("Complaints and refunds", "投诉和退款"),
+    "download_reasons": ("Download refund reasons (CSV)", "下载退款原因（CSV）"),
+    "share_of_paid": ("Share of paid orders", "占已支付订单比例"),
+    "sla_caption": ("By the hour the customer was in the store; channel and campaign filters do not apply here.",
+                    "按顾客到店的小时统计；渠道和活动筛选不适用于此。"),
+    "peers": ("Stores against their peers", "门店与同类对比"),
+    "rank_by": ("Rank stores by", "门店排名依据"),
+    "peer_median": ("Peer median", "同类中位数"),
+    "vs_peers": ("vs peers", "与同类相比"),
+    "download_ranking": ("Download ranking (CSV)", "下载排名（CSV）"),
+    "by_store": ("Quality by store", "各门店服务质量"),
+})
+
+_add("symmetry", {
+    "doc": ('Symmetry index (0-100 per store, higher = what customers get matches what was promised).\nFour components, each scored 0-1, shrunk towards "no evidence of a gap" so that a store with\na handful of reviews cannot swing to an extreme (empirical-Bayes style: K pseudo-observations at\nthe prior are added to the store\'s own):\n\n- rating (weight {ix.w_rating}): gap = listed rating - actual mean rating, shrunk by n/(n+{ix.k_reviews})\n  (n = reviews); score = 1 - min(1, max(gap,0)/{ix.rating_over_stars} + max(-gap,0)/{ix.rating_under_stars}). Over-promising by {ix.rating_over_stars}\n  stars scores 0; under-promising is penalised a third as hard (a mismatch, but not a broken\n  promise).\n- wait ({ix.w_wait}): gap = mean(wait - promised wait), shrunk by n/(n+{ix.k_waits}) (n = recorded waits);\n  score = 1 - min(1, max(gap,0)/{ix.wait_over_minutes:g}). {ix.wait_over_minutes:g} minutes over the promise scores 0.\n- as described ({ix.w_described}): rate = (yes + {ix.k_answers} x {ix.prior_described})/(answered + {ix.k_answers}); score = clamp((rate-{ix.described_floor})/{floor_span}).\n- complaints ({ix.w_complaints}): rate = (complaints + {ix.k_redemptions} x {ix.prior_complaints})/(redemptions + {ix.k_redemptions});\n  score = 1 - min(1, rate/{ix.complaints_ceiling}).\n\nA component whose promise is missing (no listed rating, no promised wait) is left out and the\nweights of the others are renormalised. A store with no redemptions in the period has no index,\nnor has a store with fewer reviews than the review floor (setting O2O_MIN_REVIEWS): its index\nwould be the prior alone.\nAbove store grain (total, week, city, ...) the index is the mean of the store indices weighted\nby each store\'s redemptions in the group.\n',
+            '一致性指数（每家门店 0–100，越高 = 顾客得到的与承诺的越一致）。\n由四项组成，每项评分 0–1，并向“没有落差的证据”收缩，使只有少量评价的门店不会摆向极端\n（经验贝叶斯做法：在门店自身观测之外加入 K 个取先验值的虚拟观测）：\n\n- 评分（权重 {ix.w_rating}）：落差 = 展示评分 − 实际平均评分，按 n/(n+{ix.k_reviews}) 收缩\n  （n = 评价数）；得分 = 1 − min(1, max(落差,0)/{ix.rating_over_stars} + max(−落差,0)/{ix.rating_under_stars})。承诺过高 {ix.rating_over_stars}\n  星得 0 分；承诺过低的扣分只有其三分之一（是不一致，但不算违背承诺）。\n- 等待（{ix.w_wait}）：落差 = 平均(等待 − 承诺等待)，按 n/(n+{ix.k_waits}) 收缩（n = 有记录的等待次数）；\n  得分 = 1 − min(1, max(落差,0)/{ix.wait_over_minutes:g})。超出承诺 {ix.wait_over_minutes:g} 分钟得 0 分。\n- 描述相符（{ix.w_described}）：比率 = (是 + {ix.k_answers} × {ix.prior_described})/(作答数 + {ix.k_answers})；得分 = clamp((比率−{ix.described_floor})/{floor_span})。\n- 投诉（{ix.w_complaints}）：比率 = (投诉 + {ix.k_redemptions} × {ix.prior_complaints})/(核销数 + {ix.k_redemptions})；\n  得分 = 1 − min(1, 比率/{ix.complaints_ceiling})。\n\n缺少承诺的一项（没有展示评分、没有承诺等待）不计入，其余各项权重重新归一。统计期内没有核销的门店没有指数，\n评价少于评价门槛（设置 O2O_MIN_REVIEWS）的门店也没有：其指数只会是先验值。\n门店以上的层级（总计、周、城市……）的指数是组内各门店指数按核销数加权的平均值。\n'),
+})
+
+_add("symmetry", {
+    "note": ("does what stores promise online match what customers get offline?", "门店线上的承诺与顾客线下的体验一致吗？"),
+    "how_scored": ("How the symmetry index is scored", "一致性指数如何计算"),
+    "tab_stores": ("Stores", "门店"),
+    "tab_attention": ("Attention list", "关注清单"),
+    "tab_deal": ("Deal customers", "优惠客"),
+    "tab_drill": ("Store drill", "门店详情"),
+    "min": ("min", "分钟"),
+    "listed_help": ("Rating shown online", "线上展示的评分"),
+    "actual_rating": ("Actual rating", "实际评分"),
+    "promised_wait": ("Promised wait", "承诺等待"),
+    "actual_wait": ("Actual wait", "实际等待"),
+    "actual_wait_help": ("Promised wait + wait gap: the mean recorded wait", "承诺等待 + 等待落差：记录的平均等待"),
+    "stores_caption": ("One row per store, worst symmetry first · {filters}", "每家门店一行，一致性最差的在前 · {filters}"),
+    "thin": (" · {count} stores with fewer than {floor} reviews show no rating or index (too little evidence) and come "
+             "last", " · {count} 家评价少于 {floor} 条的门店不显示评分和指数（证据不足），排在最后"),
+    "promise_title": ("Late against the order's own promise", "超出订单自身承诺"),
+    "no_promises": ("Not provided: no order carries a promise of its own (orders.promised_at or "
+                    "orders.promised_wait_minutes in the warehouse contract).",
+                    "未提供：没有订单带有自身的承诺（仓库约定中的 orders.promised_at 或 orders.promised_wait_minutes）。"),
+    "no_promise_due": ("No order's promise is due in this view · {filters}", "此视图中没有到期的订单承诺 · {filters}"),
+    "promises_caption": ("One row per store with a promise due, latest first · {filters}",
+                         "每家有到期承诺的门店一行，超时最多的在前 · {filters}"),
+    "inspections_title": ("Online rating against offline inspections", "线上评分与线下巡检对比"),
+    "no_inspections": ("Not provided: the warehouse holds no inspections (the optional table inspections of the "
+                       "warehouse contract).", "未提供：仓库中没有巡检记录（仓库约定中的可选表 inspections）。"),
+    "none_inspected": ("No store with orders was inspected in this view · {filters}",
+                       "此视图中没有有订单的门店被巡检 · {filters}"),
+    "failing": ("{failing} of {inspected} inspected stores failed at least one inspection; they come first, the "
+                "highest online rating first · {filters}",
+                "{inspected} 家被巡检门店中有 {failing} 家至少一次未通过；它们排在前面，线上评分最高的在前 · {filters}"),
+    "gap_slider": ("Flag over-promising by at least (stars)", "承诺过高至少多少时标记（星）"),
+    "drop_slider": ("Flag a symmetry-index fall over {weeks} weeks of at least (points)",
+                    "{weeks} 周内一致性指数下降至少多少时标记（分）"),
+    "none_judged": ("No store has enough reviews to be judged under these filters.", "在这些筛选条件下，没有门店有足够的评价可供评判。"),
+    "none_flagged": ("No store over-promises its rating or wait by that much, or lost that many index points. ✓",
+                     "没有门店的评分或等待承诺过高到这个程度，也没有门店的指数下降这么多。✓"),
+    "flagged_one": ("{count} store · rating over-promisers first (largest gap), then the longest waits, then the "
+                    "biggest falls · last {weeks} weeks vs the {weeks} before",
+                    "{count} 家门店 · 先列评分承诺过高的（落差最大者在前），再列等待最久的，再列下降最多的 · 最近 {weeks} 周对比之前 {weeks} 周"),
+    "flagged": ("{count} stores · rating over-promisers first (largest gap), then the longest waits, then the "
+                "biggest falls · last {weeks} weeks vs the {weeks} before",
+                "{count} 家门店 · 先列评分承诺过高的（落差最大者在前），再列等待最久的，再列下降最多的 · 最近 {weeks} 周对比之前 {weeks} 周"),
+    "fall_points": ("Fall (points)", "下降（分）"),
+    "deal_caption": ("Deal-customer gap = average rating of campaign orders − average rating of full-price orders; "
+                     "negative = deal customers are less happy. Stores with no campaign reviews are left out.",
+                     "优惠客评分差 = 活动订单的平均评分 − 原价订单的平均评分；负数 = 优惠客更不满意。没有活动评价的门店不计入。"),
+    "no_gap": ("No gap between promise and delivery worth a mention.", "承诺与交付之间没有值得一提的落差。"),
+    "low_rated": ("**Recent low-rated reviews** (rating ≤ {rating}), newest first", "**近期低分评价**（评分 ≤ {rating}），最新的在前"),
+    "analysts_only": ("Reviews with their orders are shown to analysts only; the store's ratings are above.",
+                      "带订单的评价只对分析师显示；门店的评分见上方。"),
+    "no_low_rated": ("No low-rated reviews for this store in the period.", "该门店在此期间没有低分评价。"),
+    "page_of": ("Page (of {pages}; {total} reviews)", "页码（共 {pages} 页；{total} 条评价）"),
+    "wait": ("Wait", "等待"),
+})
+
+_add("map", {
+    "note": ("no basemap needed: works offline", "无需底图：可离线使用"),
+    "colour_by": ("Colour stores by", "门店着色依据"),
+    "layers": ("Layers", "图层"),
+    "layer_stores": ("Stores", "门店"),
+    "layer_activity": ("Redemption activity", "核销热度"),
+    "layer_attention": ("Attention list", "关注清单"),
+    "layer_load": ("Load ahead", "未来负荷"),
+    "none_placed": ("None of the {count} stores with orders under these filters has coordinates (latitude/longitude), "
+                    "so there is nothing to place on the map. Add them to the stores file to see the map.",
+                    "在这些筛选条件下有订单的 {count} 家门店都没有坐标（纬度/经度），所以地图上无可显示。请在门店文件中补充坐标。"),
+    "no_layer": ("Switch on at least one layer above.", "请在上方至少打开一个图层。"),
+    "alt": ("Map of {count} stores coloured by {kpi}", "{count} 家门店的地图，按{kpi}着色"),
+    "why_evidence": ("too few reviews or not provided", "评价太少或未提供"),
+    "why_undefined": ("not provided or undefined", "未提供或无定义"),
+    "ahead": (" · {count} forecast over capacity in the next {days} days (orange ring)",
+              " · {count} 家预计在未来 {days} 天超负荷（橙色圈）"),
+    "caption_one": ("{count} store · {flagged} on the attention list (red ring){ahead} · hexagons = redemptions ",
+                    "{count} 家门店 · {flagged} 家在关注清单上（红色圈）{ahead} · 六边形 = 核销 "),
+    "caption": ("{count} stores · {flagged} on the attention list (red ring){ahead} · hexagons = redemptions ",
+                "{count} 家门店 · {flagged} 家在关注清单上（红色圈）{ahead} · 六边形 = 核销 "),
+    "grey": ("· {count} grey: no {kpi} ({why}), left out of the colour scale ",
+             "· {count} 家为灰色：没有{kpi}（{why}），不计入色阶 "),
+    "click": ("· click a store, or shift-drag a box, to filter every page to the selection",
+              "· 点击门店，或按住 Shift 拖出方框，即可把所有页面筛选到所选门店"),
+    "selected": ("Selected:", "已选："),
+    "unlocated": ("{count} stores have no coordinates (latitude/longitude missing or 0, 0), so they are not on the "
+                  "map; add them to the stores file to place them.",
+                  "{count} 家门店没有坐标（纬度/经度缺失或为 0, 0），所以不在地图上；请在门店文件中补充坐标。"),
+    "without_coordinates": ("Stores without coordinates ({count})", "没有坐标的门店（{count}）"),
+})
+
+_add("definitions", {
+    "note": ("generated from the KPI registry", "由指标注册表生成"),
+    "intro": ("Every number in o2o-ops comes from this registry. A ratio is always the sum of its numerator over the "
+              "sum of its denominator for the filtered orders, and is blank (—) when the denominator is zero. *kind* "
+              "says how it is computed (sum, ratio, difference of two ratios, median, index); *needs* lists the "
+              "tables and optional columns it reads; *matures* says whether a period's value keeps changing "
+              "afterwards, as its orders are redeemed, reviewed or refunded.",
+              "o2o-ops 中的每个数字都来自这份注册表。比率总是所筛选订单的分子之和除以分母之和，分母为零时留空（—）。"
+              "*计算方式* 说明如何计算（求和、比率、两个比率之差、中位数、指数）；"
+              "*所需数据* 列出它读取的表和可选列；*会变化* 说明某期的数值在之后是否仍会随订单核销、评价或退款而变化。"),
+    "name": ("Name", "代码"),
+    "kind": ("Kind", "计算方式"),
+    "needs": ("Needs", "所需数据"),
+    "matures": ("Matures", "会变化"),
+})
+
+_add("cost", {
+    "over_time": ("Cost over time", "成本走势"),
+    "not_in_chart": ("Not in the chart: {components} — {why}.", "图中未包含：{components} —— {why}。"),
+    "by_group": ("By channel or campaign kind", "按渠道或活动类型"),
+    "break_down_by": ("Break down by", "细分维度"),
+    "cpr_cac_by": ("Cost per redemption and CAC by {group}", "按{group}的单次核销成本和获客成本"),
+    "roi_by": ("ROI by {group}", "按{group}的投资回报率"),
+    "staff_rent": ("Staff and rent carry no channel or campaign, so they are not in these groups.",
+                   "人力和租金不属于任何渠道或活动，所以不在这些分组中。"),
+    "stores": ("Stores: revenue, cost and margin", "门店：营收、成本和毛利"),
+    "total_cost": ("Total cost", "总成本"),
+    "total_cost_help": ("Platform fees + marketing + staff + other costs.", "平台佣金 + 营销 + 人力 + 其他成本。"),
+    "margin": ("Margin", "毛利"),
+    "margin_help": ("Net revenue − total cost.", "净营收 − 总成本。"),
+    "margin_rate": ("Margin rate", "毛利率"),
+    "margin_rate_help": ("Margin / net revenue.", "毛利 / 净营收。"),
+    "no_margin_why": ("No margin: it needs what this warehouse was not given ({why}).",
+                      "没有毛利：它需要这个仓库未提供的数据（{why}）。"),
+    "no_margin": ("No margin for these stores.", "这些门店没有毛利。"),
+})
+
+_add("efficiency", {
+    "order_to_review": ("From order to review", "从下单到评价"),
+    "orders_count_caption": ("Orders count in the week they were placed: the latest weeks fall while their vouchers "
+                             "are still being used.", "订单计入下单所在的周：最近几周的券仍在使用中，所以数值偏低。"),
+    "load_by_week": ("Load by week", "每周负荷"),
+    "speed_breakage": ("Redemption speed and breakage", "核销速度和过期未核销"),
+    "ageing_caption": ("Paid vouchers never redeemed, by days to expiry as of {as_of} (the latest order). 'expired' is "
+                       "the breakage KPI.", "从未核销的已支付券，按截至 {as_of}（最新订单）距过期的天数统计。“已过期”即过期未核销指标。"),
+    "download_ageing": ("Download ageing (CSV)", "下载账龄（CSV）"),
+    "expiry": ("Expiry", "距过期"),
+    "vouchers": ("Vouchers", "券数"),
+    "value": ("Value", "金额"),
+    "only_over": ("Only stores over capacity", "只看超负荷的门店"),
+    "only_over_help": ("Stores above 100% for the period, or in any week.", "整个期间或任何一周超过 100% 的门店。"),
+    "capacity_caption": ("{over} of {stores} stores over capacity in at least one week. Utilisation = redemptions / "
+                         "(capacity per hour × open hours, summed over the days: the store's own opening hours where "
+                         "given, else {hours} hours a day); red: over 100% for the period, amber: some weeks over 100%.",
+                         "{stores} 家门店中有 {over} 家至少一周超负荷。利用率 = 核销数 /（每小时接待能力 × 营业小时，按天求和："
+                         "有门店营业时间时用门店自身的，否则每天 {hours} 小时）；红色：整个期间超过 100%，琥珀色：部分周超过 100%。"),
+    "redemptions_made": ("Redemptions made", "核销数"),
+    "redemptions_made_help": ("Redemptions made in the period (by redeemed_at), as the utilisation counts them.",
+                              "统计期内的核销（按核销时间），与利用率的计法相同。"),
+    "busiest_week": ("Busiest week", "最忙的一周"),
+    "busiest_week_help": ("Redemptions in the store's busiest ISO week / (capacity per hour × open hours × 7).",
+                          "门店最忙 ISO 周的核销数 /（每小时接待能力 × 营业小时 × 7）。"),
+    "weeks_over": ("Weeks over capacity", "超负荷周数"),
+    "weeks_over_help": ("ISO weeks with more redemptions than capacity per hour × open hours × 7.",
+                        "核销数超过 每小时接待能力 × 营业小时 × 7 的 ISO 周数。"),
+    "over_capacity": ("Over capacity", "超负荷"),
+    "load_ahead": ("The load ahead: next {days} days", "未来负荷：接下来 {days} 天"),
+    "no_capacity": ("No store with a capacity_per_hour under these filters, so there is nothing to forecast against. "
+                    "Add capacities to the stores file.",
+                    "在这些筛选条件下没有设定 capacity_per_hour 的门店，所以无从预测。请在门店文件中补充接待能力。"),
+    "forecast_caption": ("Forecast from the end of the data ({cut}): open vouchers (sold, paid, not redeemed, not "
+                         "refunded, still valid) redeemed as their category's vouchers of the same age were, plus the "
+                         "sales of the last {weeks} weeks' weekdays (public holidays left out) redeemed the same way; "
+                         "hours by each store's own pattern. At risk: more redemptions than capacity in any {window} "
+                         "consecutive days. The sidebar's dates do not apply: the forecast always starts at the end of "
+                         "the data. {at_risk} of {stores} stores at risk. Error measured on the demo: README, 'The load "
+                         "ahead'.",
+                         "从数据末尾（{cut}）开始预测：未核销的券（已售、已支付、未核销、未退款、仍有效）按同品类同券龄的券的核销规律核销，"
+                         "再加上最近 {weeks} 周各星期几的销量（不含公共节假日）按同样规律核销；小时分布按各门店自身的规律。"
+                         "有风险：任意连续 {window} 天的核销数超过接待能力。侧边栏的日期不适用：预测总是从数据末尾开始。"
+                         "{stores} 家门店中有 {at_risk} 家有风险。在演示数据上测得的误差见 README。"),
+    "download_load": ("Download the load ahead (CSV)", "下载未来负荷（CSV）"),
+    "expected": ("Expected redemptions", "预计核销"),
+    "from_book": ("of which from vouchers sold", "其中来自已售券"),
+    "capacity_day": ("Capacity a day", "每天接待能力"),
+    "peak_window_start": ("Busiest 7 days from", "最忙 7 天起始"),
+    "peak_window": ("Busiest 7 days / capacity", "最忙 7 天 / 接待能力"),
+    "peak_hour_day": ("Busiest hour on", "最忙小时所在日"),
+    "at_hour": ("at hour", "时刻"),
+    "peak_hour": ("Busiest hour / capacity", "最忙小时 / 接待能力"),
+    "at_risk": ("At risk", "有风险"),
+    "no_campaign_risk": ("No campaign has open vouchers at a store at risk.", "没有活动在有风险的门店有未核销的券。"),
+    "campaigns_risk": ("Campaigns with open vouchers at stores at risk", "在有风险门店有未核销券的活动"),
+    "campaign": ("Campaign", "活动"),
+    "open_vouchers": ("Open vouchers there", "该处未核销券"),
+    "stores_at_risk": ("Stores at risk", "有风险的门店"),
+})
+
+_add("chart", {
+    "ordered": ("Ordered", "下单"), "paid": ("Paid", "支付"), "redeemed": ("Redeemed", "核销"),
+    "reviewed": ("Reviewed", "评价"),
+    "b_lt1h": ("< 1 h", "< 1 小时"), "b_1_3h": ("1–3 h", "1–3 小时"), "b_3_6h": ("3–6 h", "3–6 小时"),
+    "b_6_12h": ("6–12 h", "6–12 小时"), "b_12_24h": ("12–24 h", "12–24 小时"), "b_1_2d": ("1–2 days", "1–2 天"),
+    "b_2_3d": ("2–3 days", "2–3 天"), "b_3_7d": ("3–7 days", "3–7 天"), "b_1_2w": ("1–2 weeks", "1–2 周"),
+    "b_2w": ("2+ weeks", "2 周以上"),
+    "a_expired": ("expired", "已过期"), "a_0_7": ("0–7 days", "0–7 天"), "a_8_30": ("8–30 days", "8–30 天"),
+    "a_31": ("31+ days", "31 天以上"), "a_none": ("no expiry", "无有效期"),
+    "orders_week": ("Orders by week", "每周订单数"),
+    "redemption_rate_week": ("Redemption rate by week", "每周核销率"),
+})
+
+_add("definitions", {
+    "kind_sum": ("sum", "求和"),
+    "kind_ratio": ("ratio", "比率"),
+    "kind_difference": ("difference", "差值"),
+    "kind_median": ("median", "中位数"),
+    "kind_index": ("index", "指数"),
+})
+
+_add("campaigns", {
+    "lift": ("Incremental lift", "增量提升"),
+    "lift_help": ("Orders at the campaign's stores against what stores without a campaign in the same city and "
+                  "category predict for them (difference-in-differences on weekly blocks).",
+                  "活动门店的订单，对比同城市同品类无活动门店所预测的数量（按周分块的双重差分）。"),
+    "lift_low": ("Lift, 95% low", "提升，95% 下限"),
+    "lift_high": ("Lift, 95% high", "提升，95% 上限"),
+    "extra_orders": ("Extra orders", "增量订单"),
+    "extra_net_revenue": ("Extra net revenue", "增量净营收"),
+    "incremental_roi": ("Incremental ROI", "增量投资回报率"),
+    "incremental_roi_help": ("(extra net revenue − marketing spend) / marketing spend",
+                             "（增量净营收 − 营销投入）/ 营销投入"),
+    "verdict": ("Lift verdict", "增量结论"),
+    "ignored": ("Ignored {param} {ignored} from the link: not among the choices under these filters.",
+                "已忽略链接中的 {param} {ignored}：不在这些筛选条件下的可选项中。"),
+    "lift_title": ("**Incremental lift** — its stores against stores without a campaign in the same city and "
+                   "category, each against its own weeks before",
+                   "**增量提升** —— 活动门店对比同城市同品类的无活动门店，各自与自身之前的周相比"),
+    "interval": ("95% interval {low} to {high}", "95% 区间 {low} 至 {high}"),
+    "measured": ("Measured: {stores} store(s), {baseline_weeks} baseline weeks ({baseline_orders} orders) and "
+                 "{campaign_weeks} campaign weeks; about {control} comparable stores without a campaign on an average "
+                 "day. Days when a store ran another campaign are left out. Dates ignore the sidebar's date filter. "
+                 "Method and measured coverage: o2o_ops.lift, README.",
+                 "测算基于：{stores} 家门店，{baseline_weeks} 个基线周（{baseline_orders} 笔订单）和 {campaign_weeks} 个活动周；"
+                 "平均每天约 {control} 家可比的无活动门店。门店同时进行其他活动的日子不计入。日期不受侧边栏日期筛选影响。"
+                 "方法和实测覆盖率：o2o_ops.lift、README。"),
+    "orders_of": ("orders of {campaign} at {store}", "{campaign} 在 {store} 的订单"),
+    "page_of": ("Page (of {pages})", "页码（共 {pages} 页）"),
+    "orders_range": ("Orders {first}–{last} of {total} · {campaign} at {store}",
+                     "第 {first}–{last} 笔订单，共 {total} 笔 · {campaign} 在 {store}"),
+    "download_page": ("Download this page (CSV)", "下载本页（CSV）"),
+    "review_stars": ("Review ★", "评价 ★"),
+    "funnel": ("**Funnel**: impression → click → coupon → order → redeemed → reviewed",
+               "**漏斗**：曝光 → 点击 → 领券 → 下单 → 核销 → 评价"),
+    "stage": ("Stage", "阶段"),
+    "of_stage_before": ("Of the stage before", "占上一阶段"),
+    "no_events": ("The online half (impressions, clicks, coupons received) is not provided: the warehouse holds no "
+                  "events (the optional table events of the warehouse contract).",
+                  "线上部分（曝光、点击、领券）未提供：仓库中没有事件（仓库约定中的可选表 events）。"),
+    "budget": ("budget {budget}", "预算 {budget}"),
+    "its_stores": ("**Its stores**, ranked by the campaign's orders", "**活动门店**，按活动订单排名"),
+    "new_customers": ("**New customers** whose first order came through this campaign, and how many ordered again",
+                      "首单来自本活动的**新客**，以及其中有多少再次下单"),
+    "within_days": ("Within (days)", "期限（天）"),
+    "observed": ("Observed", "可观察"),
+    "observed_help": ("New customers whose whole window lies in the data", "整个期限都在数据范围内的新客"),
+    "ordered_again": ("Ordered again", "再次下单"),
+    "pick_store": ("Pick a store to see its orders", "选择门店查看其订单"),
+    "analysts_only": ("Order-level rows are shown to analysts only; the store's KPIs are in the table above.",
+                      "订单明细只对分析师显示；门店的指标见上表。"),
+    "compare": ("Compare campaigns", "对比活动"),
+    "pick_two": ("Pick two or more", "选择两个或更多"),
+    "pick_two_caption": ("Pick two or more campaigns to see them side by side.", "选择两个或更多活动进行并排对比。"),
+    "none_yet": ("This warehouse has no campaigns yet. Import a campaigns file, with the campaign_id of each campaign "
+                 "order in the orders file, on the Data page to see what each campaign brings.",
+                 "这个仓库还没有活动。请在“数据”页导入活动文件（并在订单文件中为每笔活动订单填写 campaign_id），即可看到每个活动的效果。"),
+    "campaign_orders": ("campaign orders", "活动订单"),
+    "all": ("All campaigns", "全部活动"),
+    "table_caption": ("{count} campaigns with orders under these filters. Lift compares each campaign's stores, from "
+                      "the {weeks}+ weeks before it to its own weeks, with stores without a campaign in the same city "
+                      "and category; '{too_thin}' = under {min_weeks} baseline weeks or {min_orders} orders, or under "
+                      "{min_stores} comparable stores.",
+                      "在这些筛选条件下有订单的活动共 {count} 个。增量提升把每个活动的门店从活动前 {weeks} 周以上到活动期间的变化，"
+                      "与同城市同品类无活动门店的变化相比；“{too_thin}” = 基线少于 {min_weeks} 周或 {min_orders} 笔订单，"
+                      "或可比门店少于 {min_stores} 家。"),
+    "side_by_side": ("Compare campaigns side by side", "并排对比活动"),
+    "drill": ("Drill down", "逐层查看"),
+    "pick_campaign": ("Pick a campaign", "选择活动"),
+})
+
+_add("chart", {
+    "real_lift": ("Real lift", "确有提升"), "hurts": ("Hurts", "有损害"), "no_clear": ("No clear effect", "效果不明显"),
+    "too_thin": ("Too thin to judge", "数据太少无法判断"),
+    "impression": ("Impression", "曝光"), "click": ("Click", "点击"), "coupon_received": ("Coupon received", "领券"),
+    "order": ("Order", "下单"),
+    "lift_low": ("Lift, 95% low", "提升，95% 下限"), "lift_high": ("Lift, 95% high", "提升，95% 上限"),
+    "extra_orders": ("Extra orders", "增量订单"), "extra_net_revenue": ("Extra net revenue", "增量净营收"),
+    "incremental_roi": ("Incremental ROI", "增量投资回报率"), "incremental_lift": ("Incremental lift", "增量提升"),
+    "lift_verdict": ("Lift verdict", "增量结论"),
+    "t_1_6h": ("1–6 h", "1–6 小时"), "t_6_24h": ("6–24 h", "6–24 小时"), "t_1_3d": ("1–3 days", "1–3 天"),
+    "t_2_4w": ("2–4 weeks", "2–4 周"), "t_4w": ("4 weeks +", "4 周以上"),
+})
+
+_add("start", {
+    "not_set_up": ("o2o-ops is not set up yet", "o2o-ops 尚未设置"),
+    "no_warehouse_locked": ("There is no warehouse to show yet, and with sign-in switched on the app does not build a "
+                            "demo in its place. An administrator imports the data on the server with `python -m o2o_ops "
+                            "import-dir FOLDER` (or builds the demo with `python -m o2o_ops demo`).",
+                            "还没有可显示的数据仓库；开启登录后，应用不会以演示数据代替。请管理员在服务器上用 "
+                            "`python -m o2o_ops import-dir FOLDER` 导入数据（或用 `python -m o2o_ops demo` 构建演示数据）。"),
+    "setting_up": ("Setting up o2o-ops", "正在设置 o2o-ops"),
+    "first_start": ("No warehouse at `{path}` yet, so this first start builds the demo warehouse ({orders} orders). "
+                    "Later starts reuse it.", "`{path}` 还没有数据仓库，所以首次启动会构建演示数据仓库（{orders} 笔订单）。之后启动会直接使用它。"),
+    "starting": ("Starting…", "正在开始…"),
+    "see_log": ("see the server log.", "请查看服务器日志。"),
+    "build_failed": ("Building the demo warehouse failed: {why} Try `python -m o2o_ops demo` in a shell.",
+                     "构建演示数据仓库失败：{why} 请在命令行中尝试 `python -m o2o_ops demo`。"),
+    "stale_locked": ("The warehouse was prepared by another version of o2o-ops. An administrator refreshes it on the "
+                     "server (the data is kept) with `python -m o2o_ops refresh`.",
+                     "数据仓库由另一个版本的 o2o-ops 准备。请管理员在服务器上用 `python -m o2o_ops refresh` 刷新（数据会保留）。"),
+    "preparing": ("Preparing the warehouse at `{path}` for this version of o2o-ops…", "正在为此版本的 o2o-ops 准备 `{path}` 的数据仓库…"),
+    "refresh_failed": ("The warehouse was prepared by another version of o2o-ops and refreshing it failed: {why} "
+                       "Whoever runs o2o-ops can refresh it with `python -m o2o_ops refresh`.",
+                       "数据仓库由另一个版本的 o2o-ops 准备，刷新失败：{why} o2o-ops 的管理员可以用 `python -m o2o_ops refresh` 刷新。"),
+    "cannot_open": ("The warehouse cannot be opened. An administrator can see why with `python -m o2o_ops info` on the "
+                    "server.", "无法打开数据仓库。管理员可在服务器上用 `python -m o2o_ops info` 查看原因。"),
+})
+
+_add("chart", {
+    "median_hours": ("median {value} h", "中位数 {value} 小时"),
+})
+
+_add("auth", {
+    "role_admin": ("admin", "管理员"),
+    "role_analyst": ("analyst", "分析师"),
+    "role_executive": ("executive", "高管"),
+    "role_regional_manager": ("regional manager", "区域经理"),
+    "role_store_manager": ("store manager", "店长"),
+    "one_store": ("{count} store", "{count} 家门店"),
+    "stores": ("{count} stores", "{count} 家门店"),
+    "signed_in_as": ("Signed in as **{name}** ({role})", "已登录：**{name}**（{role}）"),
+    "sign_out": ("Sign out", "退出登录"),
+    "signed_out": ("You signed out.", "你已退出登录。"),
+    "title": ("Sign in to o2o-ops", "登录 o2o-ops"),
+    "user_name": ("User name", "用户名"),
+    "password": ("Password", "密码"),
+    "sign_in": ("Sign in", "登录"),
+    "no_users": ("Sign-in is switched on but no users exist yet. An administrator adds one with `python -m o2o_ops "
+                 "user add NAME --role ROLE`.",
+                 "已开启登录，但还没有用户。请管理员用 `python -m o2o_ops user add NAME --role ROLE` 添加。"),
+    "sso": ("Sign in with single sign-on", "使用单点登录"),
+    "roles": ("Store and regional managers see their own stores; analysts and admins also see order-level rows and "
+              "may import data.", "店长和区域经理看到自己的门店；分析师和管理员还能看到订单明细并导入数据。"),
+    "open_note": ("Open demo: no sign-in configured. Everyone who can open this app can import data and change the "
+                  "warehouse.", "开放演示：未配置登录。能打开此应用的人都可以导入数据和修改数据仓库。"),
+    "open_help": ("Anyone who can open this app sees every store and may import files on the Data page. Add a user "
+                  "with `python -m o2o_ops user add` to require sign-in; then only admins and analysts import.",
+                  "能打开此应用的人都能看到所有门店，并可在“数据”页导入文件。用 `python -m o2o_ops user add` 添加用户即可要求登录；"
+                  "之后只有管理员和分析师可以导入。"),
+})
+
+_add("anomaly", {
+    "kpi_orders": ("Orders", "订单数"),
+    "kpi_avg_wait_minutes": ("Average wait", "平均等待"),
+    "kpi_avg_rating": ("Average rating", "平均评分"),
+    "kpi_refund_rate": ("Refund rate", "退款率"),
+    "unit_orders": ("orders", "笔"),
+    "unit_min": ("min", "分钟"),
+    "unit_stars": ("stars", "星"),
+    "unit_pct": ("%", "%"),
+})

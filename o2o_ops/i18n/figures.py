@@ -1,0 +1,139 @@
+"""Chart words in the reader's language: a plotly figure's titles, axis titles, legend names,
+annotations (subplot titles, "No data" messages), hover labels and category tick values.
+
+The chart builders (:mod:`o2o_ops.charts`) stay pure ``DataFrame -> Figure`` functions in English;
+:func:`localise` rewrites a built figure's text through the catalogue's ``chart.*`` entries
+(matched on their English), the KPI registry's labels and the coded values of
+:mod:`o2o_ops.words`, whole strings only. A text that is data (a store's or a city's name) has no
+entry and stays as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+import plotly.graph_objects as go
+
+from o2o_ops import i18n
+from o2o_ops.i18n import catalogue
+
+_EXTRA = re.compile(r"<extra>(.*?)</extra>")
+
+
+@functools.lru_cache(maxsize=None)
+def _table(lang: str) -> dict[str, str]:
+    """English chart text -> its words in ``lang``."""
+    from o2o_ops import words
+    from o2o_ops.kpis.catalog import KPI_LIST
+
+    out: dict[str, str] = {}
+    for group, values in words.VALUE_GROUPS.items():
+        for raw, english in values.items():
+            zh = catalogue.VALUES_ZH[group][raw]
+            out[english] = out[raw] = out[raw.replace("_", " ")] = zh
+    for kpi in KPI_LIST:
+        out[kpi.label] = i18n.kpi_label(kpi.name, lang)
+        out[kpi.label.lower()] = i18n.kpi_label(kpi.name, lang)
+    for key, (english, _) in catalogue.WORDS.items():
+        if key.startswith("chart.") and "{" not in english:
+            out[english] = i18n.t(key, lang)
+    return out
+
+
+_PATTERNS = (   # English templates of chart texts built with a KPI's label
+    (re.compile(r"^(.+): stores against their peers$"), "chart.peers_title"),
+    (re.compile(r"^Weekly (.+)$"), "chart.weekly_title"),
+    (re.compile(r"^(.+) by week$"), "chart.by_week_title"),
+    (re.compile(r"^(.+) by store$"), "chart.by_store_title"),
+)
+
+
+_NUMBERED = (   # English templates of chart notes built with a number
+    (re.compile(r"^median ([\d,.]+) h$"), "chart.median_hours"),
+)
+
+
+def text(value: Any, lang: str) -> Any:
+    """One chart text in ``lang`` (unknown texts and non-text unchanged)."""
+    if not isinstance(value, str) or not value or i18n.check(lang) == "en":
+        return value
+    table = _table(lang)
+    if value in table:
+        return table[value]
+    for pattern, key in _PATTERNS:
+        match = pattern.match(value)
+        if match and match.group(1) in table:
+            return i18n.t(key, lang, label=table[match.group(1)])
+    for pattern, key in _NUMBERED:
+        match = pattern.match(value)
+        if match:
+            return i18n.t(key, lang, value=match.group(1))
+    return value
+
+
+def _values(values: Any, lang: str) -> Any:
+    """Category values of an axis (tuples of text) in ``lang``; numbers and dates untouched."""
+    if values is None or isinstance(values, str):
+        return values
+    try:
+        items = list(values)
+    except TypeError:
+        return values
+    if not items or not all(isinstance(v, str) for v in items):
+        return values
+    return [text(v, lang) for v in items]
+
+
+def _is_dates(values: Any) -> bool:
+    """Whether an axis' values are dates (plotly would write "Sep 2026" under them)."""
+    import datetime as dt
+
+    import numpy as np
+
+    if values is None or isinstance(values, str):
+        return False
+    try:
+        first = next((v for v in values if v is not None), None)
+    except TypeError:
+        return False
+    if isinstance(values, np.ndarray) and np.issubdtype(values.dtype, np.datetime64):
+        return True
+    return isinstance(first, (dt.date, np.datetime64))
+
+
+#: d3 format of a date axis' ticks in Chinese (plotly's own English month names otherwise)
+DATE_TICKS_ZH = "%-m月%-d日"
+
+
+def localise(fig: go.Figure, lang: str) -> go.Figure:
+    """``fig`` with its words in ``lang`` (the same figure object, changed in place; English:
+    untouched)."""
+    if i18n.check(lang) == "en":
+        return fig
+    layout = fig.layout
+    if layout.title and layout.title.text:
+        layout.title.text = text(layout.title.text, lang)
+    for name in dir(layout):
+        if re.fullmatch(r"[xy]axis\d*", name):
+            axis = getattr(layout, name)
+            if axis is not None and axis.title is not None and axis.title.text:
+                axis.title.text = text(axis.title.text, lang)
+    for note in layout.annotations or ():
+        note.text = text(note.text, lang)
+    for trace in fig.data:
+        if _is_dates(getattr(trace, "x", None)):
+            name = "xaxis" + (getattr(trace, "xaxis", None) or "x")[1:]
+            axis = getattr(layout, name, None)
+            if axis is not None and not axis.tickformat:
+                axis.tickformat = DATE_TICKS_ZH
+        if getattr(trace, "name", None):
+            trace.name = text(trace.name, lang)
+        for axis in ("x", "y"):
+            if hasattr(trace, axis) and getattr(trace, axis) is not None:
+                setattr(trace, axis, _values(getattr(trace, axis), lang))
+        hover = getattr(trace, "hovertemplate", None)
+        if isinstance(hover, str) and "<extra>" in hover:
+            trace.hovertemplate = _EXTRA.sub(lambda m: f"<extra>{text(m.group(1), lang)}</extra>", hover)
+    return fig
