@@ -66,6 +66,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_WRITE_WAIT_S", "600",
             "Seconds a write (import, refresh, demo build, user change) waits for another one to "
             "finish before it gives up, writing nothing."),
+    Setting("O2O_INCREMENTAL_IMPORTS", "1",
+            "1: an import recomputes only the derived rows its batch touches (docs/incremental.md); "
+            "0: every import rebuilds every derived table, as `refresh` does."),
+    Setting("O2O_INCREMENTAL_MAX_SHARE", "0.2",
+            "Share of the warehouse's orders (0-1) above which an import batch rebuilds every derived "
+            "table instead of recomputing what it touches."),
     Setting("O2O_USERS_FILE", str(Path.home() / ".config" / "o2o-ops" / "users.toml"),
             "Users, roles and password hashes. With no file the app runs open."),
     Setting("O2O_ALERTS_DB", "",

@@ -26,6 +26,7 @@ import contextvars
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import threading
 import time
@@ -198,9 +199,67 @@ def rollups_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def _read_sql(path: Path) -> str:
-    """A SQL file with its ``{{ placeholders }}`` filled from the KPI layer (o2o_ops/kpis/sql.py)."""
-    return generated_sql.render_template(path.read_text(encoding="utf-8"))
+def _read_sql(path: Path, *, touched: bool = False) -> str:
+    """A SQL file with its ``{{ placeholders }}`` filled from the KPI layer (o2o_ops/kpis/sql.py);
+    with ``touched``, its ``{{ where_touched ... }}`` restrictions too (o2o_ops/incremental.py)."""
+    return generated_sql.render_template(path.read_text(encoding="utf-8"), touched=touched)
+
+
+_WRAPPER = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+AS\s+", re.I)
+
+
+def _split_statements(text: str) -> list[str]:
+    """The statements of a SQL file (split on ``;`` outside strings and comments), comments kept."""
+    out, current, i, n = [], [], 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "-" and text.startswith("--", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            current.append(text[i:j])
+            i = j
+            continue
+        if ch == "'":
+            j = i + 1
+            while j < n:
+                if text[j] == "'" and text.startswith("''", j):
+                    j += 2
+                    continue
+                if text[j] == "'":
+                    break
+                j += 1
+            current.append(text[i:j + 1])
+            i = j + 1
+            continue
+        if ch == ";":
+            out.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    out.append("".join(current))
+    return [s for s in out if strip_comments(s).strip()]
+
+
+def strip_comments(sql: str) -> str:
+    """``sql`` without ``--`` comments (strings kept), so that a comment naming a construct is not
+    read as using it."""
+    return re.sub(r"('(?:[^']|'')*')|--[^\n]*", lambda m: m.group(1) or "", sql)
+
+
+def build_queries(*, touched: bool = False) -> list[tuple[str, str | None, str]]:
+    """(file, table, query) of every statement of the build files in build order, comments
+    stripped; ``table`` is None (and ``query`` the whole statement) for a statement that is not
+    ``CREATE OR REPLACE TABLE <name> AS <query>``. With ``touched``, the restrictions of
+    o2o_ops/incremental.py rendered. (:func:`o2o_ops.portable.build_steps` checks the shape.)"""
+    out: list[tuple[str, str | None, str]] = []
+    for path in _rollup_files():
+        for statement in _split_statements(_read_sql(path, touched=touched)):
+            body = strip_comments(statement)
+            match = _WRAPPER.match(body)
+            out.append((path.name, match.group(1), body[match.end():].strip()) if match
+                       else (path.name, None, body))
+    return out
 
 
 def load_sql(name: str) -> str:
@@ -344,9 +403,15 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] |
     return None if df.empty else df.iat[0, 0]
 
 
+#: how the last write of this thread brought the derived tables up to date: {"mode": "full" or
+#: "incremental", "reason": why full, "counts": what the incremental path recomputed}
+LAST_BUILD = threading.local()
+
+
 @contextlib.contextmanager
 def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False,
-            on_wait: Callable[[str], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+            on_wait: Callable[[str], None] | None = None,
+            incremental: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Write a new version of the warehouse atomically, holding its write lock throughout.
 
     Yields a read-write connection to a copy (or, with ``start_empty``, a fresh file with the
@@ -355,6 +420,10 @@ def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False,
     checkpointed and renamed over the warehouse. On an exception, or if the process dies, the
     warehouse is unchanged. Raises :class:`WriteBusy` when another writer holds the lock past
     ``O2O_WRITE_WAIT_S`` and :class:`WarehouseError` for a read-only file or folder.
+
+    With ``incremental`` (the importer, whose merge notes what it writes), only the derived rows
+    the batch touched are recomputed when that applies (o2o_ops/incremental.py; setting
+    ``O2O_INCREMENTAL_IMPORTS``); else every derived table is rebuilt. :data:`LAST_BUILD` says which.
     """
     wh = config.warehouse_path(path)
     _check_writable(wh)
@@ -365,14 +434,19 @@ def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False,
             stale.unlink(missing_ok=True)
         con = None
         try:
-            if wh.exists() and not start_empty:
+            existed = wh.exists() and not start_empty
+            if existed:
                 shutil.copyfile(wh, tmp)
                 shutil.copymode(wh, tmp)
             con = duckdb.connect(str(tmp))
             con.execute("SET enable_progress_bar = false")  # callers show their own progress
+            if existed and incremental:
+                # decided before create_schema, which adds the tables a warehouse of an older version lacks
+                existed = {r[0] for r in con.execute(
+                    "SELECT table_name FROM information_schema.tables").fetchall()}.issuperset(CONTRACT_TABLES)
             create_schema(con)
             yield con
-            rebuild_rollups(con)
+            _bring_derived_up_to_date(con, existed=existed, incremental=incremental)
             con.execute("CHECKPOINT")
             con.close()
             os.replace(tmp, wh)
@@ -382,6 +456,29 @@ def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False,
                 raise WarehouseError(f"Writing the warehouse {wh} failed ({exc.strerror or exc}); it is "
                                      f"unchanged. Check the free space and permissions of {wh.parent}.") from exc
             raise
+
+
+def _bring_derived_up_to_date(con: duckdb.DuckDBPyConnection, *, existed: bool, incremental: bool) -> None:
+    from o2o_ops import incremental as incr
+    reason = "not an import"
+    if incremental:
+        reason = ("the setting O2O_INCREMENTAL_IMPORTS is off" if config.get("O2O_INCREMENTAL_IMPORTS") != "1"
+                  else incr.full_rebuild_reason(con, existed=existed))
+    if reason is None:
+        try:
+            LAST_BUILD.info = {"mode": "incremental", "reason": None, "counts": incr.apply(con)}
+            return
+        except incr.TooWide as exc:
+            reason = str(exc)
+    if incremental:
+        incr.discard_notes(con)
+    rebuild_rollups(con)
+    LAST_BUILD.info = {"mode": "full", "reason": reason, "counts": None}
+
+
+def last_build() -> dict[str, Any] | None:
+    """How this thread's last write brought the derived tables up to date (see :data:`LAST_BUILD`)."""
+    return getattr(LAST_BUILD, "info", None)
 
 
 def discard_copy(con: duckdb.DuckDBPyConnection | None, tmp: Path) -> None:

@@ -96,7 +96,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping as Mappi
 
 import duckdb
 
-from o2o_ops import config, db, mapping as mapping_mod
+from o2o_ops import config, db, incremental, mapping as mapping_mod
 from o2o_ops.kpis.catalog import KPIS
 from o2o_ops.alerts.import_failures import recorded as _record_failures  # for the failed-import alert
 
@@ -724,7 +724,7 @@ def import_batch(sources: Sequence[Source], *, warehouse: str | os.PathLike | No
         report(0.5, f"copying the warehouse {wh.name}")
         results = []
         # start_empty is decided by rebuild under the write lock: a batch that landed meanwhile is kept
-        with db.rebuild(wh) as con:
+        with db.rebuild(wh, incremental=True) as con:
             con.execute("ATTACH $path AS stg (READ_ONLY)", {"path": str(stage_path)})
             for i, src in enumerate(sources):
                 lo = 0.55 + 0.35 * i / len(sources)
@@ -1984,6 +1984,7 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
     added, updated = con.execute(
         f"SELECT count(*) FILTER (WHERE {ident('is_new')}), count(*) FILTER (WHERE NOT {ident('is_new')}) "
         f"FROM {chg}").fetchone()
+    incremental.note_changes(con, table.name, chg, _key_match(table, "t", chg))
     col_list = ", ".join(ident(c) for c in cols)
     if added:
         con.execute(f"INSERT INTO {t} ({col_list}) SELECT {col_list} FROM {chg} WHERE {ident('is_new')}")

@@ -50,63 +50,24 @@ class PortabilityError(ValueError):
 # Build steps
 # ------------------------------------------------------------------------------------------
 
-_WRAPPER = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+AS\s+", re.I)
+# the build files' statement splitter lives in db (the import path uses it without sqlglot)
+from o2o_ops.db import _WRAPPER, _split_statements, strip_comments  # noqa: E402,F401
 
 
-def _split_statements(text: str) -> list[str]:
-    """The statements of a SQL file (split on ``;`` outside strings and comments), comments kept."""
-    out, current, i, n = [], [], 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "-" and text.startswith("--", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            current.append(text[i:j])
-            i = j
-            continue
-        if ch == "'":
-            j = i + 1
-            while j < n:
-                if text[j] == "'" and text.startswith("''", j):
-                    j += 2
-                    continue
-                if text[j] == "'":
-                    break
-                j += 1
-            current.append(text[i:j + 1])
-            i = j + 1
-            continue
-        if ch == ";":
-            out.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-        i += 1
-    out.append("".join(current))
-    return [s for s in out if strip_comments(s).strip()]
-
-
-def strip_comments(sql: str) -> str:
-    """``sql`` without ``--`` comments (strings kept), so that a comment naming a construct is not
-    read as using it."""
-    return re.sub(r"('(?:[^']|'')*')|--[^\n]*", lambda m: m.group(1) or "", sql)
-
-
-def build_steps() -> list[BuildStep]:
+def build_steps(*, touched: bool = False) -> list[BuildStep]:
     """Every derived table in build order (``order_facts.sql``, ``rollups.sql``, then
-    ``rollups_<area>.sql`` in name order, as :func:`o2o_ops.db.rebuild_rollups` runs them)."""
+    ``rollups_<area>.sql`` in name order, as :func:`o2o_ops.db.rebuild_rollups` runs them).
+    With ``touched``, each query restricted to the keys an import batch touched (DuckDB only:
+    o2o_ops/incremental.py)."""
     steps: list[BuildStep] = []
-    for path in db._rollup_files():
-        for statement in _split_statements(db._read_sql(path)):
-            body = strip_comments(statement)
-            match = _WRAPPER.match(body)
-            if not match:
-                first = body.strip().splitlines()[0]
-                raise PortabilityError(
-                    f"{path.name}: a build file may only hold `CREATE OR REPLACE TABLE <name> AS <query>;` "
-                    f"statements, found `{first[:80]}`. Put bookkeeping (warehouse_meta) in "
-                    f"o2o_ops/db.py's write_build_meta, and give each derived table its own statement.")
-            steps.append(BuildStep(path.name, match.group(1), body[match.end():].strip()))
+    for file, table, body in db.build_queries(touched=touched):
+        if table is None:
+            first = body.strip().splitlines()[0]
+            raise PortabilityError(
+                f"{file}: a build file may only hold `CREATE OR REPLACE TABLE <name> AS <query>;` "
+                f"statements, found `{first[:80]}`. Put bookkeeping (warehouse_meta) in "
+                f"o2o_ops/db.py's write_build_meta, and give each derived table its own statement.")
+        steps.append(BuildStep(file, table, body))
     return steps
 
 

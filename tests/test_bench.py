@@ -25,7 +25,17 @@ def test_benchmark_completes_and_reports_every_figure(tmp_path):
     assert math.isfinite(result["ratio_compute"]) and math.isfinite(result["ratio_first_view"])
     app = result["app"]
     assert app["start_to_overview_s"] > 0 and app["navigation_to_cards_s"] > 0 and app["peak_memory_mb"] > 0
-    for heading in ("page queries", "drill-down", "tutorial baseline", "ours / baseline", "app: start"):
+    imports = result["imports"]
+    # 5,000 orders: a tenth caps the batches, so 500 new orders and 500 corrected ones
+    assert [c["batch"] for c in imports["cases"]] == ["500 new orders", "500 corrected orders"]
+    for case in imports["cases"]:
+        assert case["full_s"] > 0 and case["incremental_s"] > 0
+        assert case["full_peak_mb"] > 0 and case["incremental_peak_mb"] > 0
+        assert case["incremental_mode"] == "incremental", case["incremental_reason"]
+        assert case["incremental_counts"]["changed_orders"] >= 500
+    assert imports["copy_mb_s"] > 0
+    for heading in ("page queries", "drill-down", "tutorial baseline", "ours / baseline", "app: start",
+                    "imports into a copy", "file copy"):
         assert heading in text
 
     # a second run reuses the warehouse instead of rebuilding it

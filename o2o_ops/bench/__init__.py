@@ -9,6 +9,9 @@ Builds (or reuses) a demo warehouse of N orders and measures, as medians over se
 - the app in headless Chromium: process start to the overview's KPI cards visible, navigation to
   cards visible on a running app, and the app process's peak memory after opening every page;
 - the demo build time and the warehouse size;
+- imports (:mod:`o2o_ops.bench.imports`): 1,000 and 100,000 new orders and 1,000 corrected
+  orders into a throwaway copy, the full rebuild against the incremental path: time, peak memory,
+  and the speed of the warehouse file copy every import makes;
 - a baseline as a typical Streamlit tutorial would write it: the fact tables loaded into pandas
   and the overview's headline KPIs computed there; reported with the ratio ours / baseline;
 - with ``--spark``, the scaled-out build (:func:`scale_out`): contract tables exported to Parquet,
@@ -302,6 +305,13 @@ def run(orders: int, warehouse: Path | None = None, runs: int = 5, browser: bool
     result = {"orders": orders, "machine": machine(), "date": str(dt.date.today()), "build": build,
               "warehouse_mb": size_mb, "pages": pages, "drilldown": drill, "baseline": base,
               "ratio_compute": overview_ms / base["compute_s"], "ratio_first_view": overview_ms / base["first_view_s"]}
+    from o2o_ops.bench import imports
+    work = path.with_name(f".{path.name}.imports-{os.getpid()}")
+    try:
+        result["imports"] = imports.run(path, orders, work, say)
+    finally:
+        import shutil
+        shutil.rmtree(work, ignore_errors=True)
     if browser:
         app = browser_timings(path)
         say(f"\napp: start to overview cards {app['start_to_overview_s']:.1f} s; navigation to cards "

@@ -180,8 +180,71 @@ def _placeholder(name: str, arg: str | None) -> str:
     raise ValueError(f"Unknown SQL placeholder {{{{ {name}{':' + arg if arg else ''} }}}}.")
 
 
-def render_template(text: str) -> str:
-    """``text`` with every ``{{ name }}`` / ``{{ name:arg }}`` replaced by its generated SQL."""
+#: ``{{ where_touched KIND: expr, ... }}`` / ``{{ and_touched KIND: expr, ... }}``: the restriction
+#: of a build step to the keys a batch touched (o2o_ops/incremental.py). Rendered as nothing for
+#: the full build (so the full build's text, and its fingerprint, are what they were without it,
+#: and the Spark build never sees it); rendered as `` WHERE <test>`` / `` AND <test>`` over the
+#: temp tables of touched keys for the incremental build (DuckDB only).
+_TOUCHED = re.compile(r"\{\{\s*(where|and)_touched\s+([a-z_]+)\s*:\s*(.*?)\s*\}\}")
+
+
+def _split_args(text: str) -> list[str]:
+    """``text`` split on the commas outside parentheses."""
+    args, depth, current = [], 0, []
+    for ch in text:
+        if ch == "," and depth == 0:
+            args.append("".join(current).strip())
+            current = []
+            continue
+        depth += (ch == "(") - (ch == ")")
+        current.append(ch)
+    args.append("".join(current).strip())
+    return args
+
+
+def _week(expr: str) -> str:
+    return f"CAST(date_trunc('week', {expr}) AS DATE)"
+
+
+#: each kind of touched keys: (arity, the test over the key expressions). The key tables of the
+#: correlated tests name their columns t_* so that an unqualified outer column is never theirs.
+TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
+    "orders": (1, lambda o: f"{o} IN (SELECT order_id FROM o2o_touched_orders)"),
+    "customers": (1, lambda c: f"{c} IN (SELECT customer_id FROM o2o_touched_customers)"),
+    "campaigns": (1, lambda c: f"{c} IN (SELECT campaign_id FROM o2o_touched_campaigns)"),
+    "store_days": (2, lambda s, d: "EXISTS (SELECT 1 FROM o2o_touched_store_days t "
+                                   f"WHERE t.t_store_id = {s} AND t.t_date = {d})"),
+    "stage_store_days": (2, lambda s, d: "EXISTS (SELECT 1 FROM o2o_touched_stage_store_days t "
+                                         f"WHERE t.t_store_id = {s} AND t.t_date = {d})"),
+    "store_weeks": (2, lambda s, d: "EXISTS (SELECT 1 FROM o2o_touched_store_weeks t "
+                                    f"WHERE t.t_store_id = {s} AND t.t_date = {_week(d)})"),
+    "cost_days": (2, lambda c, d: f"({c} IN (SELECT campaign_id FROM o2o_touched_campaigns) "
+                                  f"OR {d} IN (SELECT date FROM o2o_touched_cost_dates))"),
+    "cost_weeks": (2, lambda c, d: f"({c} IN (SELECT campaign_id FROM o2o_touched_campaigns) "
+                                   f"OR {_week(d)} IN (SELECT {_week('date')} FROM o2o_touched_cost_dates))"),
+    "events": (2, lambda d, c: f"({d} IN (SELECT date FROM o2o_touched_event_dates) "
+                               f"OR {c} IN (SELECT customer_id FROM o2o_touched_customers))"),
+}
+
+
+def touched_test(kind: str, *exprs: str) -> str:
+    """The SQL test that a row with key expressions ``exprs`` has keys of ``kind`` a batch touched."""
+    if kind not in TOUCHED_TESTS:
+        raise ValueError(f"Unknown kind of touched keys {kind!r}.")
+    arity, test = TOUCHED_TESTS[kind]
+    if len(exprs) != arity:
+        raise ValueError(f"Touched keys {kind!r} take {arity} expression(s), got {len(exprs)}.")
+    return test(*exprs)
+
+
+def render_template(text: str, *, touched: bool = False) -> str:
+    """``text`` with every ``{{ name }}`` / ``{{ name:arg }}`` replaced by its generated SQL, and
+    every ``{{ where_touched ... }}`` restriction by nothing or, with ``touched``, by its test."""
+    def restrict(m: re.Match) -> str:
+        test = touched_test(m.group(2), *_split_args(m.group(3)))
+        return f" {m.group(1).upper()} {test}" if touched else ""
+
+    text = _TOUCHED.sub(restrict, text)
     return _PLACEHOLDER.sub(lambda m: _placeholder(m.group(1), m.group(2)), text)
 
 

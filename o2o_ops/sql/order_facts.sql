@@ -18,12 +18,12 @@ review_by_order AS (
            count(as_described)                             AS count_described_answered,
            min(rating)                                     AS min_rating,
            min(posted_at)                                  AS first_posted_at
-    FROM reviews GROUP BY order_id
+    FROM reviews{{ where_touched orders: order_id }} GROUP BY order_id
 ),
 refund_by_order AS (
     SELECT order_id, count(*) AS count_refunds, sum(amount) AS refund_amount,
            min(refunded_at) AS first_refunded_at
-    FROM refunds GROUP BY order_id
+    FROM refunds{{ where_touched orders: order_id }} GROUP BY order_id
 ),
 customer_sequence AS (
     -- each order's neighbours in its customer's history: the first order has no previous one;
@@ -31,7 +31,7 @@ customer_sequence AS (
     SELECT order_id,
            CAST(lag(ordered_at) OVER w AS DATE)  AS prev_customer_order_date,
            CAST(lead(ordered_at) OVER w AS DATE) AS next_customer_order_date
-    FROM orders
+    FROM orders{{ where_touched customers: customer_id }}
     WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at, order_id)
 )
 SELECT
@@ -83,5 +83,5 @@ LEFT JOIN campaigns c USING (campaign_id)
 LEFT JOIN redemptions r USING (order_id)
 LEFT JOIN review_by_order v USING (order_id)
 LEFT JOIN refund_by_order f USING (order_id)
-JOIN customer_sequence q USING (order_id)
+JOIN customer_sequence q USING (order_id){{ where_touched orders: o.order_id }}
 ;

@@ -15,7 +15,7 @@ WITH summed AS (   -- group on the narrow keys; store and campaign attributes ar
         order_date AS date, store_id, channel, campaign_id,
         -- one column per order measure of o2o_ops/kpis/measures.py (generated there)
         {{ order_measure_columns }}
-    FROM order_facts
+    FROM order_facts{{ where_touched store_days: store_id, order_date }}
     GROUP BY order_date, store_id, channel, campaign_id
 )
 SELECT
@@ -38,7 +38,7 @@ WITH summed AS (
                            AND listed_wait_minutes IS NOT NULL)           AS count_waits,
         count(*) FILTER (WHERE wait_minutes <= listed_wait_minutes)       AS count_sla_met
     FROM order_facts
-    WHERE is_redeemed
+    WHERE is_redeemed{{ and_touched store_days: store_id, CAST(redeemed_at AS DATE) }}
     GROUP BY CAST(redeemed_at AS DATE), hour(redeemed_at), store_id
 )
 SELECT g.date, g.hour, g.store_id, s.city, coalesce(s.district, '') AS district,
@@ -65,7 +65,7 @@ spread AS (
            k.staff_hours * coalesce(w.share, 1.0) AS staff_hours
     FROM costs k
     LEFT JOIN campaign_store_share w
-           ON k.store_id IS NULL AND w.campaign_id = k.campaign_id
+           ON k.store_id IS NULL AND w.campaign_id = k.campaign_id{{ where_touched cost_days: k.campaign_id, k.date }}
 )
 SELECT sp.date, sp.store_id, s.city, coalesce(s.district, '') AS district,
        coalesce(s.region, '') AS region, s.category,
@@ -85,7 +85,7 @@ CREATE OR REPLACE TABLE rollup_week_store_channel_campaign AS
 SELECT CAST(date_trunc('week', date) AS DATE) AS date, store_id, city, district, region, category,
        channel, campaign_id, campaign_kind,
        {{ order_measure_sums }}
-FROM rollup_day_store_channel_campaign
+FROM rollup_day_store_channel_campaign{{ where_touched store_weeks: store_id, date }}
 GROUP BY CAST(date_trunc('week', date) AS DATE), store_id, city, district, region, category,
          channel, campaign_id, campaign_kind
 ORDER BY 1, store_id;
@@ -94,7 +94,7 @@ CREATE OR REPLACE TABLE rollup_costs_week AS
 SELECT CAST(date_trunc('week', date) AS DATE) AS date, store_id, city, district, region, category,
        channel, campaign_id, campaign_kind, cost_type,
        sum(amount) AS amount, sum(staff_hours) AS staff_hours
-FROM rollup_costs
+FROM rollup_costs{{ where_touched cost_weeks: campaign_id, date }}
 GROUP BY CAST(date_trunc('week', date) AS DATE), store_id, city, district, region, category,
          channel, campaign_id, campaign_kind, cost_type
 ORDER BY 1;

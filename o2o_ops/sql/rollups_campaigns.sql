@@ -9,7 +9,7 @@
 -- registry's SQL gives the same answer on it for any campaign (o2o_ops/campaigns.py).
 CREATE OR REPLACE TABLE rollup_campaign_day AS
 SELECT * FROM rollup_day_store_channel_campaign
-WHERE campaign_id IS NOT NULL
+WHERE campaign_id IS NOT NULL{{ and_touched store_days: store_id, date }}
 ORDER BY campaign_id, date, store_id;
 
 -- campaign_order_facts: one row per campaign order, with the order_facts columns the campaign
@@ -25,7 +25,7 @@ CREATE OR REPLACE TABLE campaign_order_facts AS
 WITH next_order AS (
     SELECT customer_id, min(ordered_at) AS next_ordered_at
     FROM order_facts
-    WHERE NOT is_first_order
+    WHERE NOT is_first_order{{ and_touched customers: customer_id }}
       AND customer_id IN (SELECT customer_id FROM order_facts WHERE campaign_id IS NOT NULL AND is_first_order)
     GROUP BY customer_id
 ),
@@ -33,7 +33,7 @@ complaints AS (
     SELECT order_id, string_agg(DISTINCT complaint_category, ', ' ORDER BY complaint_category) AS complaint
     FROM reviews
     WHERE complaint_category IS NOT NULL AND complaint_category <> ''
-      AND order_id IN (SELECT order_id FROM order_facts WHERE campaign_id IS NOT NULL)
+      AND order_id IN (SELECT order_id FROM order_facts WHERE campaign_id IS NOT NULL{{ and_touched customers: customer_id }})
     GROUP BY order_id
 )
 SELECT o.order_id, o.customer_id, o.store_id, o.tracking_code, o.city, o.district, o.region, o.category,
@@ -45,14 +45,14 @@ SELECT o.order_id, o.customer_id, o.store_id, o.tracking_code, o.city, o.distric
 FROM order_facts o
 LEFT JOIN next_order n USING (customer_id)
 LEFT JOIN complaints c USING (order_id)
-WHERE o.campaign_id IS NOT NULL
+WHERE o.campaign_id IS NOT NULL{{ and_touched customers: o.customer_id }}
 ORDER BY o.campaign_id, o.store_id, o.ordered_at, o.order_id;
 
 -- rollup_campaign_store: one row per campaign x store where the campaign has at least one order,
 -- with the store's dimensions (for the store filters lift respects).
 CREATE OR REPLACE TABLE rollup_campaign_store AS
 SELECT DISTINCT campaign_id, store_id, city, district, region, category
-FROM rollup_campaign_day
+FROM rollup_campaign_day{{ where_touched campaigns: campaign_id }}
 ORDER BY campaign_id, store_id;
 
 -- rollup_store_day_totals: one row per store x order date, all orders (any campaign or none):
@@ -62,7 +62,7 @@ CREATE OR REPLACE TABLE rollup_store_day_totals AS
 SELECT store_id, date, city, district, region, category,
        sum(count_orders) AS n_orders,
        {{ formula_per_row:net_revenue }} AS net_revenue
-FROM rollup_day_store_channel_campaign
+FROM rollup_day_store_channel_campaign{{ where_touched store_days: store_id, date }}
 GROUP BY store_id, date, city, district, region, category
 ORDER BY store_id, date;
 
@@ -70,5 +70,5 @@ ORDER BY store_id, date;
 -- only: exactly rollup_costs' rows WHERE campaign_id IS NOT NULL (same columns).
 CREATE OR REPLACE TABLE rollup_campaign_costs AS
 SELECT * FROM rollup_costs
-WHERE campaign_id IS NOT NULL
+WHERE campaign_id IS NOT NULL{{ and_touched cost_days: campaign_id, date }}
 ORDER BY campaign_id, date, store_id;

@@ -96,5 +96,5 @@ CREATE OR REPLACE TABLE quality_reviews_without_redemptions AS
 SELECT v.review_id, v.order_id, v.rating, v.posted_at, o.store_id
 FROM reviews v
 JOIN orders o USING (order_id)
-WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.order_id = v.order_id)
+WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.order_id = v.order_id){{ and_touched orders: v.order_id }}
 ORDER BY v.posted_at, v.review_id;

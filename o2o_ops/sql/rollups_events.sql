@@ -9,7 +9,7 @@ CREATE OR REPLACE TABLE event_facts AS
 WITH numbered AS (
     SELECT row_number() OVER (ORDER BY occurred_at, event_type, campaign_id, store_id, customer_id, channel) AS event_row,
            e.*
-    FROM events e
+    FROM events e{{ where_touched events: CAST(e.occurred_at AS DATE), e.customer_id }}
 ),
 followed AS (
     SELECT n.event_row,

@@ -75,7 +75,7 @@ ORDER BY date, city, category;
 -- of those orders, paid and refunded orders, and how many days of the week lie in the data.
 CREATE OR REPLACE TABLE rollup_anomaly_store_week AS
 WITH span AS (SELECT min(order_date) AS first, max(order_date) AS last FROM order_facts),
-o AS (SELECT *, CAST(date_trunc('week', order_date) AS DATE) AS week_start FROM order_facts)
+o AS (SELECT *, CAST(date_trunc('week', order_date) AS DATE) AS week_start FROM order_facts{{ where_touched store_weeks: store_id, order_date }})
 SELECT o.store_id, any_value(o.city) AS city, any_value(o.category) AS category,
        o.week_start,
        -- ISO year (the year of the week's Thursday) and ISO week: strftime's %G-W%V spelled out

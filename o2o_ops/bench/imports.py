@@ -1,0 +1,167 @@
+"""The benchmark's import section (issue #17): what one import batch costs in time and memory,
+the full rebuild of every derived table against the incremental path.
+
+Each case imports a batch of CSV files (written from the bench warehouse itself) into a throwaway
+copy of the bench warehouse, in a child process (so its peak memory, ``ru_maxrss``, is the
+import's alone), once with ``O2O_INCREMENTAL_IMPORTS=0`` (the full rebuild every import did
+before) and once with ``=1``. The bench warehouse is never written. Cases:
+
+- new orders (1,000 and 100,000, each at most a tenth of the warehouse): sampled orders copied
+  under new ids onto the day after the latest order (so the "as of" time moves, as a daily feed
+  moves it), with their redemptions when those fall on that day too;
+- a correction batch (1,000 rows, at most a tenth): the amount paid of orders drawn uniformly from
+  the whole history (the worst spread of touched store-days).
+
+The time reported is the child's ``import_dir`` call (validation and staging, the copy, the merge,
+the derived tables, the rename); the copy of the warehouse file is also timed on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+
+_CHILD = """
+import json, resource, sys, time
+from o2o_ops import db, ingest
+marks = {}
+def progress(fraction, message):
+    marks.setdefault(message.split(" ")[0], time.perf_counter())
+start = time.perf_counter()
+ingest.import_dir(sys.argv[1], warehouse=sys.argv[2], progress=progress)
+end = time.perf_counter()
+print(json.dumps({"seconds": end - start, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "checks_s": marks["copying"] - start, "derived_s": end - marks["rebuilding"],
+                  "build": db.last_build()}))
+"""
+
+ORDER_COLUMNS = ("order_id, customer_id, store_id, ordered_at, list_price, paid_amount, campaign_id, channel, "
+                 "discount_amount, platform_fee, status, valid_until, promised_at, promised_wait_minutes")
+
+
+def cases(orders: int) -> list[tuple[str, str, int]]:
+    """(label, kind, rows) of each batch for a warehouse of ``orders`` orders."""
+    cap = max(1, orders // 10)
+    out, seen = [], set()
+    for n in (1_000, 100_000):
+        rows = min(n, cap)
+        if rows not in seen:
+            seen.add(rows)
+            out.append((f"{rows:,} new orders", "new", rows))
+    rows = min(1_000, cap)
+    out.append((f"{rows:,} corrected orders", "correct", rows))
+    return out
+
+
+def write_batch(warehouse: Path, folder: Path, kind: str, rows: int) -> None:
+    """Write the CSV files of one case into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        if kind == "new":
+            # the day after the latest order (not after now: the importer refuses the future)
+            con.execute(f"""
+                CREATE TEMP TABLE picked AS
+                SELECT o.*, least(CAST(CAST(m.last AS DATE) + 1 AS TIMESTAMP)
+                                    + to_seconds(CAST(hash(o.order_id) % 86400 AS BIGINT)),
+                                  CAST(now() AS TIMESTAMP)) AS new_at
+                FROM (SELECT * FROM orders USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE (17)) o
+                CROSS JOIN (SELECT max(ordered_at) AS last FROM orders) m""")
+            con.execute(f"""
+                COPY (SELECT 'BENCH-' || order_id AS order_id, customer_id, store_id, new_at AS ordered_at,
+                             list_price, paid_amount, campaign_id, channel, discount_amount, platform_fee, status,
+                             new_at + (valid_until - ordered_at) AS valid_until,
+                             new_at + (promised_at - ordered_at) AS promised_at, promised_wait_minutes
+                      FROM picked ORDER BY new_at) TO '{folder / "orders.csv"}' (HEADER)""")
+            con.execute(f"""
+                COPY (SELECT 'BENCH-' || p.order_id AS order_id, p.new_at + (r.redeemed_at - p.ordered_at) AS redeemed_at,
+                             r.wait_minutes, r.service_minutes, r.extra_spend
+                      FROM picked p JOIN redemptions r USING (order_id)
+                      WHERE p.new_at + (r.redeemed_at - p.ordered_at) <= CAST(CAST(p.new_at AS DATE) + 1 AS TIMESTAMP)
+                        AND p.new_at + (r.redeemed_at - p.ordered_at) <= CAST(now() AS TIMESTAMP)
+                      ORDER BY 1) TO '{folder / "redemptions.csv"}' (HEADER)""")
+        else:
+            con.execute(f"""
+                COPY (SELECT order_id, customer_id, store_id, ordered_at, list_price,
+                             round(paid_amount * 0.9, 2) AS paid_amount
+                      FROM orders USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE (23)
+                      ORDER BY order_id) TO '{folder / "orders.csv"}' (HEADER)""")
+    finally:
+        con.close()
+
+
+def time_import(warehouse: Path, folder: Path, work: Path, incremental: bool) -> dict[str, Any]:
+    """Import ``folder`` into a copy of ``warehouse`` in a child process; its time, peak memory
+    and how the derived tables were brought up to date. The copy is deleted after."""
+    copy = work / f"import-{'incremental' if incremental else 'full'}.duckdb"
+    start = time.perf_counter()
+    shutil.copyfile(warehouse, copy)
+    copy_s = time.perf_counter() - start
+    env = {**os.environ, "O2O_INCREMENTAL_IMPORTS": "1" if incremental else "0",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
+                                          os.environ.get("PYTHONPATH", "")])}
+    try:
+        done = subprocess.run([sys.executable, "-c", _CHILD, str(folder), str(copy)], env=env,
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"the import of {folder} failed:\n{done.stderr[-3000:]}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        for leftover in work.glob(copy.name + "*"):
+            leftover.unlink(missing_ok=True)
+    result["copy_s"] = copy_s
+    return result
+
+
+def run(warehouse: Path, orders: int, work: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """The import section: every case, full rebuild then incremental."""
+    work.mkdir(parents=True, exist_ok=True)
+    size_mb = warehouse.stat().st_size / 2 ** 20
+    rows_out, copies = [], []
+    say(f"\nimports into a copy of the {orders:,}-order warehouse (child process: import time, peak memory)")
+    say(f"  {'batch':<24} {'full rebuild':>22} {'incremental':>22}   of the incremental import: reading and "
+        f"checking the files / derived tables, checkpoint, rename (the rest: copy, merge); recomputed")
+    for label, kind, n in cases(orders):
+        folder = work / f"batch-{kind}-{n}"
+        shutil.rmtree(folder, ignore_errors=True)
+        write_batch(warehouse, folder, kind, n)
+        full = time_import(warehouse, folder, work, incremental=False)
+        inc = time_import(warehouse, folder, work, incremental=True)
+        copies += [full["copy_s"], inc["copy_s"]]
+        shutil.rmtree(folder, ignore_errors=True)
+        build = inc["build"]
+        if build["mode"] == "incremental":
+            c = build["counts"]
+            steps = c["seconds"]
+            whole = sum(v for t, v in steps.items() if t in _whole())
+            slowest = max(steps, key=steps.get)
+            what = (f"{c['changed_orders']:,} orders, {c['store_days']:,} store-days; slowest step {slowest} "
+                    f"{steps[slowest]:.2f} s; tables rebuilt whole {whole:.2f} s")
+        else:
+            what = f"full rebuild ({build['reason']})"
+        say(f"  {label:<24} {full['seconds']:>8.1f} s {full['peak_mb']:>7,.0f} MiB "
+            f"{inc['seconds']:>8.1f} s {inc['peak_mb']:>7,.0f} MiB   {inc['checks_s']:.1f} s / "
+            f"{inc['derived_s']:.1f} s (full: {full['derived_s']:.1f} s); {what}")
+        rows_out.append({"batch": label, "kind": kind, "rows": n, "full_s": full["seconds"],
+                         "full_peak_mb": full["peak_mb"], "incremental_s": inc["seconds"],
+                         "incremental_peak_mb": inc["peak_mb"], "incremental_mode": build["mode"],
+                         "checks_s": inc["checks_s"], "full_derived_s": full["derived_s"],
+                         "incremental_derived_s": inc["derived_s"],
+                         "incremental_reason": build["reason"], "incremental_counts": build["counts"]})
+    copy_s = min(copies)
+    say(f"  file copy (each import copies the warehouse): {size_mb:,.0f} MiB in {copy_s:.2f} s = "
+        f"{size_mb / copy_s:,.0f} MiB/s")
+    return {"cases": rows_out, "copy_s": copy_s, "copy_mb_s": size_mb / copy_s, "warehouse_mb": size_mb}
+
+
+def _whole() -> tuple[str, ...]:
+    from o2o_ops import incremental
+    return (*incremental.WHOLE, *incremental.KEPT_WHILE_CLEAN, "python_derived")
