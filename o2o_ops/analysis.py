@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from o2o_ops import db, metrics
+from o2o_ops import config, db, metrics
 from o2o_ops.filters import Filters
 
 # ------------------------------------------------------------------------------------------
@@ -196,16 +196,22 @@ def quality_by_store(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
             f"count({kpi}) OVER peers AS peer_stores_{kpi}",
             f"{kpi} - median({kpi}) OVER peers AS vs_peers_{kpi}",
         ]
+    # a rating- or review-based KPI of a store with fewer reviews than the floor is no standing
+    # (as metrics.compute withholds it): it is neither ranked nor part of its peers' median
+    params = {**params, "min_reviews": config.get_int("O2O_MIN_REVIEWS")}
+    judged = ", ".join(f"CASE WHEN k.reviews >= $min_reviews THEN k.{n} END AS {n}" if metrics.KPIS[n].evidence
+                       else f"k.{n}" for n in names)
     sql = f"""
     WITH k AS ({base}),
-    s AS (SELECT k.*, st.name AS store_name, st.city, st.category
+    s AS (SELECT k.store_id, {judged}, st.name AS store_name, st.city, st.category
           FROM k JOIN stores st USING (store_id))
     SELECT store_id, store_name, city, category, {', '.join(names)},
            {', '.join(standings)}
     FROM s
     WINDOW peers AS (PARTITION BY city, category)
     ORDER BY store_id"""
-    return db.run(con, sql, params)
+    # and a KPI whose inputs were never provided over the period is blank, never a number
+    return metrics.withhold(con, db.run(con, sql, params), filters, "store", names)
 
 
 def peer_view(by_store: pd.DataFrame, kpi: str = "avg_rating") -> pd.DataFrame:

@@ -15,7 +15,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from o2o_ops import analysis, db, metrics
+from o2o_ops import analysis, config, db, metrics
 from o2o_ops.filters import Filters
 
 
@@ -187,9 +187,11 @@ def peer_comparison_alone(con, filters: Filters, kpi: str) -> pd.DataFrame:
     """The peer ranking as its own query (what quality_by_store + peer_view replace)."""
     base, params = metrics.kpi_sql(filters, "store", tuple(dict.fromkeys(("reviews", "redemptions", *analysis.PEER_KPIS))))
     direction = "DESC" if metrics.KPIS[kpi].higher_is_better else "ASC"
+    floor = config.get_int("O2O_MIN_REVIEWS")   # too few reviews: not ranked (the evidence floor)
+    value = f"CASE WHEN k.reviews >= {floor} THEN k.{kpi} END" if metrics.KPIS[kpi].evidence else f"k.{kpi}"
     return db.run(con, f"""
     WITH k AS ({base}),
-    s AS (SELECT k.*, st.name AS store_name, st.city, st.category
+    s AS (SELECT k.store_id, k.reviews, k.redemptions, {value} AS {kpi}, st.name AS store_name, st.city, st.category
           FROM k JOIN stores st USING (store_id))
     SELECT CASE WHEN {kpi} IS NOT NULL THEN rank() OVER (ORDER BY {kpi} {direction} NULLS LAST) END AS rank,
            store_id, store_name, city, category, reviews, redemptions, {kpi},
