@@ -251,7 +251,14 @@ def test_demo_over_promisers_are_late_against_their_promises(ro_con):
 
     everything = Filters()
     by_store = symmetry.late_vs_promise_by_store(ro_con, everything)
-    assert all(int(s[1:]) % 2 == 1 for s in by_store["store_id"])
+    # promises at odd-numbered stores, and the spikes' pre-sold vouchers booked for a slot in the
+    # spike week (issue #15) at any store of the spike's city
+    spike_cities = {s["city"] for s in demo.PLANTED["spikes"]}
+    assert all(int(s[1:]) % 2 == 1 or c in spike_cities for s, c in zip(by_store["store_id"], by_store["store_city"]))
+    # the planted late shares are of the odd stores' own promises: the spike cities' stores also
+    # carry the pre-sold bookings (an unused one is late once its slot passes), so they are left out
+    by_store = by_store[[int(s[1:]) % 2 == 1 and c not in spike_cities
+                         for s, c in zip(by_store["store_id"], by_store["store_city"])]]
     over = set(demo.planted_store_ids(ro_con)["over_promisers"])
     is_over = by_store["store_id"].isin(over)
     assert is_over.any() and (~is_over).any()
@@ -259,8 +266,14 @@ def test_demo_over_promisers_are_late_against_their_promises(ro_con):
     def share(rows):
         return (rows["late_vs_promise_rate"] * rows["promises_due"]).sum() / rows["promises_due"].sum()
 
-    assert share(by_store[is_over]) == pytest.approx(demo.PROMISE_LATE_SHARE["over"], abs=0.05)
-    assert share(by_store[~is_over]) == pytest.approx(demo.PROMISE_LATE_SHARE["other"], abs=0.03)
+    # every paid order at these stores carries its booked slot (issue #15's demo), so vouchers never
+    # used count late too, at the same rate in both groups: the planted difference between
+    # over-promisers and the others is what the KPI must recover, and each group is at least as late
+    # as planted
+    planted = demo.PROMISE_LATE_SHARE
+    assert share(by_store[is_over]) - share(by_store[~is_over]) == pytest.approx(
+        planted["over"] - planted["other"], abs=0.05)
+    assert share(by_store[is_over]) >= planted["over"] - 0.05 and share(by_store[~is_over]) >= planted["other"] - 0.03
 
 
 # ------------------------------------------------------------------------------ listed rating as a KPI

@@ -42,7 +42,9 @@ THIN_LIFT = ("SELECT * FROM campaign_lift WHERE NOT is_thin UNION ALL "
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
     rows = con.execute(THIN_LIFT if table == "campaign_lift" else f"SELECT * FROM {table}").fetchall()
-    rounded = [tuple(round(v, 9) + 0.0 if isinstance(v, float) else v for v in row) for row in rows]
+    # doubles to 12 significant digits and 1e-9: a sum taken in another order differs in its last
+    # bits, which for a large figure (a wide lift interval's ¥2.9e10) lies above 1e-9
+    rounded = [tuple(round(float(f"{v:.12g}"), 9) + 0.0 if isinstance(v, float) else v for v in row) for row in rows]
     return sorted(rounded, key=repr)
 
 

@@ -53,12 +53,18 @@ def test_names_and_link_values_stay_text_in_the_browser(partial_warehouse, page)
         wait_for_app(page)
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"], "
                                "[data-stale=\"true\"]')", timeout=90_000)
-        page.locator('[data-testid="stTab"]', has_text="Attention list").click(force=True)
-        page.wait_for_timeout(1500)
-        assert page.locator('a[href*="evil.example"]').count() == 0
         main = page.locator('[data-testid="stMain"]')
+        # the link's notice shows on the view the link opens (a tab click reruns the page, and a
+        # notice is said once)
         words = main.inner_text().replace("\u2060", "")  # o2o_ops.text.md's invisible word joiners
         assert f"Ignored unknown city “{attack}” from the link." in words
+        assert page.locator('a[href*="evil.example"]').count() == 0
+        page.locator('[data-testid="stTab"]', has_text="Attention list").click(force=True)
+        page.wait_for_timeout(1500)
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"], "
+                               "[data-stale=\"true\"]')", timeout=90_000)
+        assert page.locator('a[href*="evil.example"]').count() == 0
+        words = main.inner_text().replace("\u2060", "")
         assert EVIL_STORE in words
         assert main.locator("strong", has_text="Session expired").count() == 0
         assert screenshot(page, "partial-attack-symmetry").exists()
