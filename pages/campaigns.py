@@ -238,7 +238,7 @@ def page() -> None:
                          column_config={**frame.kpi_column_config(campaigns.TABLE_KPIS), **lift_config()},
                          on_pick=True, pick_key=st.session_state.get("cmp_campaign"))
     _pick(picked, "cmp_campaign", "campaign_id", _reset_store)
-    st.caption(t("campaigns.tick_campaign") + " "
+    st.caption(t("campaigns.tick_campaign")
                + t("campaigns.table_caption", count=f"{len(table):,}", weeks=lift.BASELINE_MIN_DAYS // 7,
                    too_thin=frame.localise_text(lift.TOO_THIN), min_weeks=lift.MIN_BASELINE_WEEKS,
                    min_orders=lift.MIN_BASELINE_ORDERS, min_stores=lift.MIN_CONTROL_STORES))

@@ -882,7 +882,7 @@ _add("campaigns", {
     "campaign_orders": ("campaign orders", "活动订单"),
     "all": ("All campaigns", "全部活动"),
     "tick_store": ("Tick a store's row to see its orders for this campaign.", "勾选门店所在行，查看该门店在本活动中的订单。"),
-    "tick_campaign": ("Tick a row to drill into one campaign.", "勾选一行，深入查看该活动。"),
+    "tick_campaign": ("Tick a row to drill into one campaign. ", "勾选一行，深入查看该活动。"),
     "table_caption": ("{count} campaigns with orders under these filters. Lift compares each campaign's stores, from "
                       "the {weeks}+ weeks before it to its own weeks, with stores without a campaign in the same city "
                       "and category; '{too_thin}' = under {min_weeks} baseline weeks or {min_orders} orders, or under "
