@@ -258,7 +258,7 @@ def evaluate_demo(con: duckdb.DuckDBPyConnection, z_flag: float = Z_FLAG) -> dic
     on any KPI), the share of the store-weeks its vouchers were sold in ahead flagged on any KPI,
     and the share of unplanted store-weeks (no spike, no selling ahead for one, no campaign at the
     store) flagged on any KPI."""
-    from o2o_ops import demo
+    from o2o_ops import demo, weekly
 
     scored = score(store_weeks(con))
     spikes = {(s["city"], s["iso_week"]) for s in demo.PLANTED["spikes"]}
@@ -273,7 +273,7 @@ def evaluate_demo(con: duckdb.DuckDBPyConnection, z_flag: float = Z_FLAG) -> dic
     for s in demo.PLANTED["spikes"]:
         day = s["sold_from"]
         while day <= s["sold_to"]:
-            presale[(s["city"], f"{day.isocalendar()[0]}-W{day.isocalendar()[1]:02d}")] = f"{s['city']} {s['iso_week']}"
+            presale[(s["city"], weekly.Week.of(day).iso)] = f"{s['city']} {s['iso_week']}"
             day += dt.timedelta(days=1)
     scored["in_spike"] = [(c, w) in spikes or (c, w) in presale for c, w in zip(scored["city"], scored["iso_week"])]
     busy = con.execute("""

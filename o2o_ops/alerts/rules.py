@@ -450,9 +450,8 @@ def _target_missed(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
             # one query for every judged week of this scope (week grain), not one per week
             per_week = metrics.compute(ctx.con, flt.replace(start=first, end=sunday), "week", names)
             for _, row in per_week.sort_values("week_start", ascending=False).iterrows():
-                start = pd.Timestamp(row["week_start"]).date()
-                end = start + dt.timedelta(days=6)
-                iso = f"{start.isocalendar()[0]}-W{start.isocalendar()[1]:02d}"
+                week = weekly.Week.of(row["week_start"])
+                start, end, iso = week.start, week.end, week.iso
                 for name in names:
                     goal = targets.goal(part, name, start, end)
                     share, met = targets.attainment(name, row.get(name), goal)
