@@ -103,7 +103,7 @@ def lift_panel(detail: dict) -> None:
                            high=pct(detail["incremental_roi_high"])))
     show = {lift.REAL_LIFT: st.success, lift.HURTS: st.error, lift.TOO_THIN: st.warning}.get(
         detail["verdict_short"], st.info)
-    show(text.md(detail["verdict"]))
+    show(text.md(lift.verdict(detail, frame.language())))
     st.caption(t("campaigns.measured", stores=detail["stores"], baseline_weeks=detail["baseline_weeks"],
                  baseline_orders=f"{detail['baseline_orders']:,}", campaign_weeks=detail["campaign_weeks"],
                  control=f"{detail['control_stores'] or 0:.0f}"))

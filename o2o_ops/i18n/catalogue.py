@@ -86,10 +86,10 @@ COLUMNS_ZH: dict[str, str] = {
     "store_id": "门店编号", "store_name": "门店", "store_city": "城市", "store_category": "品类", "city": "城市",
     "category": "品类", "region": "大区", "district": "区县", "campaign_id": "活动编号", "campaign_name": "活动",
     "campaign_kind": "活动类型", "kind": "类型", "channel": "渠道", "customer_id": "顾客",
-    "order_id": "订单", "ordered_at": "下单时间", "status": "状态", "paid_amount": "实付", "list_price": "原价",
+    "order_id": "订单", "tracking_code": "核销码", "ordered_at": "下单时间", "status": "状态", "paid_amount": "实付", "list_price": "原价",
     "discount_amount": "折扣", "refund_amount": "退款", "redeemed_at": "核销时间", "wait_minutes": "等待（分钟）",
     "actual_wait_minutes": "实际等待（分钟）", "listed_wait_minutes": "承诺等待（分钟）", "posted_at": "评价时间",
-    "rating": "评分", "as_described": "与描述相符", "complaint_category": "投诉", "listed_rating": "展示评分",
+    "rating": "评分", "as_described": "与描述相符", "complaint_category": "投诉", "complaint": "投诉", "listed_rating": "展示评分",
     "count_orders": "订单数", "count_redemptions": "核销数", "count_refunds": "退款数", "count_problems": "问题数",
     "count_rows": "行数", "rows_added": "新增行", "rows_updated": "更新行", "rows_rejected": "拒收行",
     "peer_stores": "同类门店数", "weeks_over_capacity": "超负荷周数", "capacity_per_hour": "每小时接待能力",
@@ -975,4 +975,34 @@ _add("anomaly", {
     "unit_min": ("min", "分钟"),
     "unit_stars": ("stars", "星"),
     "unit_pct": ("%", "%"),
+})
+
+_add("lift", {   # o2o_ops.lift's verdict sentences and the reasons a lift is too thin to judge
+    "no_data": ("No data: no orders at this campaign's stores, so there is nothing to judge.",
+                "无数据：本活动的门店没有订单，无从判断。"),
+    "too_thin": ("Too thin to judge: {reason}.", "数据太少无法判断：{reason}。"),
+    "interval": ("95% interval {low} to {high}", "95% 区间 {low} 至 {high}"),
+    "net_revenue": ("; net revenue {sign}{value}", "；净营收 {sign}{value}"),
+    "real_lift": ("Real lift: {lift} orders at its stores ({interval}) against what stores without a campaign in the "
+                  "same city and category suggest, about {extra} extra orders{money}.",
+                  "确有提升：与同城市同品类无活动门店所预测的相比，活动门店的订单 {lift}（{interval}），"
+                  "约增加 {extra} 笔订单{money}。"),
+    "hurts": ("Hurts: {lift} orders at its stores ({interval}) against what stores without a campaign in the same "
+              "city and category suggest, about {fewer} fewer orders.",
+              "有损害：与同城市同品类无活动门店所预测的相比，活动门店的订单 {lift}（{interval}），约减少 {fewer} 笔订单。"),
+    "no_clear": ("No clear effect: the change ({lift}) is within what weeks normally vary ({interval}).",
+                 "效果不明显：变化（{lift}）在各周的正常波动范围内（{interval}）。"),
+    "reason_none": ("not enough data", "数据不足"),
+    "reason_separator": ("; ", "；"),
+    "reason_weeks": ("only {count} baseline week(s) before it (need {need})",
+                     "活动前只有 {count} 个基线周（至少需要 {need} 个）"),
+    "reason_orders": ("only {count} baseline orders (need {need})", "基线订单只有 {count} 笔（至少需要 {need} 笔）"),
+    "reason_controls": ("only {count} comparable stores without a campaign (same city or category; need {need})",
+                        "可比的无活动门店只有 {count} 家（同城市或同品类；至少需要 {need} 家）"),
+    "reason_no_link": ("no stores without a campaign link its city to its category",
+                       "没有无活动门店能把它的城市和品类联系起来"),
+    "reason_empty_week": ("a week without orders", "有一周没有订单"),
+    "reason_few_weeks": ("too few weeks to measure how much weeks vary", "周数太少，无法衡量各周的波动"),
+    "reason_no_campaign_week": ("no campaign week with data", "没有有数据的活动周"),
+    "reason_no_orders": ("no orders at its stores", "活动门店没有订单"),
 })
