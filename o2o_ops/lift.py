@@ -590,7 +590,7 @@ def thin_reason_words(reason: str | None, lang: str = "en") -> str:
     if lang == "en":
         return reason
     parts = []
-    for part in reason.split("; "):
+    for part in re.split(r"; (?![^(]*\))", reason):   # not the "; " inside a parenthesis
         for pattern, key, fields in _REASONS:
             match = pattern.match(part)
             if match:
