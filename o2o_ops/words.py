@@ -49,6 +49,12 @@ COLUMNS: dict[str, tuple[str, str | None]] = {
     "table_name": ("Table", None), "check": ("Check", None), "description": ("What it finds", None),
     "file": ("File", None), "imported_at": ("Imported at", None), "imported_by": ("Imported by", None),
     "start_date": ("Start", None), "end_date": ("End", None),
+    # the Data page's quality checks (their rows)
+    "gap_start": ("Gap start", None), "gap_end": ("Gap end", None), "days_missing": ("Days missing", None),
+    "column_name": ("Column name", None), "parent_table": ("Parent table", None),
+    "count_orphans": ("Count orphans", None), "example_value": ("Example value", None),
+    "observed_discount_share": ("Observed discount share", None), "name": ("Name", None), "lat": ("Lat", None),
+    "lon": ("Lon", None), "review_id": ("Review id", None),
 }
 
 #: Coded values, by the columns that hold them: raw -> words.

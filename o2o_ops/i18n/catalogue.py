@@ -100,6 +100,9 @@ COLUMNS_ZH: dict[str, str] = {
     "index_drop": "指数下降", "label": "分组",
     "table_name": "表", "check": "检查", "description": "发现的问题", "file": "文件", "imported_at": "导入时间",
     "imported_by": "导入人", "start_date": "开始", "end_date": "结束",
+    "gap_start": "空缺开始", "gap_end": "空缺结束", "days_missing": "缺少天数", "column_name": "列名",
+    "parent_table": "上级表", "count_orphans": "无对应记录的行数", "example_value": "示例值",
+    "observed_discount_share": "实测折扣比例", "name": "名称", "lat": "纬度", "lon": "经度", "review_id": "评价编号",
 }
 
 #: Group of coded values (o2o_ops.words.GROUPS) -> raw value -> Chinese.
@@ -1120,4 +1123,132 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
     "first_of_month": ("month is the first day of the month (e.g. 2026-11-01)", "month 应为当月第一天（如 2026-11-01）"),
     "share_target": ("a percent KPI's target is a share between 0 and 1 (0.85 for 85%)",
                      "百分比指标的目标是 0 到 1 之间的比例（85% 写作 0.85）"),
+})
+
+_add("data", {   # the Data page: import flow, preview, problems, import log, checks, targets
+    "imported": ("Imported {files} file(s): {added} rows added, {updated} updated, {unchanged} unchanged. Every page "
+                 "now shows the new data.",
+                 "已导入 {files} 个文件：新增 {added} 行，更新 {updated} 行，{unchanged} 行未变。所有页面现在都显示新数据。"),
+    "open_demo": ("Open demo, no sign-in configured: Everyone who can open this app can import data and change the "
+                  "warehouse. Add users (`python -m o2o_ops user add`) to limit importing to admins and analysts.",
+                  "开放演示，未配置登录：能打开此应用的人都可以导入数据和修改数据仓库。添加用户"
+                  "（`python -m o2o_ops user add`）即可只允许管理员和分析师导入。"),
+    "files": ("Data files (CSV, Parquet or JSON; one per table, or the sources a mapping names)",
+              "数据文件（CSV、Parquet 或 JSON；每张表一个，或映射中指定的源文件）"),
+    "files_help": ("Columns are matched to the warehouse contract by name (see KPI definitions → data). Files over "
+                   "{limit} MiB are refused here (setting O2O_UPLOAD_MAX_MB); import bigger ones on the server with "
+                   "`python -m o2o_ops import`.",
+                   "列按名称与数据仓库约定匹配（见“指标定义”→ 数据）。超过 {limit} MiB 的文件在这里会被拒绝"
+                   "（设置 O2O_UPLOAD_MAX_MB）；更大的文件请在服务器上用 `python -m o2o_ops import` 导入。"),
+    "mapping": ("Column mapping (optional, TOML or YAML)", "列映射（可选，TOML 或 YAML）"),
+    "mapping_help": ("Renames your columns to the contract's, gives date formats, null markers, value maps, defaults, "
+                     "and per table a DuckDB query over the files it names (see docs/mapping.md).",
+                     "把你的列改名为约定中的列名，并指定日期格式、空值标记、取值映射、默认值，以及每张表基于所列文件的 "
+                     "DuckDB 查询（见 `docs/mapping.md`）。"),
+    "mapping_format": ("Mapping file format", "映射文件格式"),
+    "mapping_reference": ("Full reference and worked examples: docs/mapping.md and examples/mappings/ in the repository.",
+                          "完整说明和示例：代码仓库中的 `docs/mapping.md` 和 `examples/mappings/`。"),
+    "mapping_too_large": ("The mapping file {name} is over the upload limit and is ignored.",
+                          "映射文件 {name} 超过上传上限，已忽略。"),
+    "mapping_unusable": ("The mapping file {name} cannot be used: {why}. It is ignored until you upload a corrected one.",
+                         "映射文件 {name} 无法使用：{why}。在你上传改正后的文件之前，它会被忽略。"),
+    "mapping_cannot": ("The mapping file cannot be used: {why}", "映射文件无法使用：{why}"),
+    "upload_first": ("Upload one or more files to preview and check them. Nothing is written until you press Import, "
+                     "and a batch with any problem writes nothing.",
+                     "上传一个或多个文件即可预览和检查。按下“导入”之前不会写入任何数据；一批文件只要有任何问题，就什么都不会写入。"),
+    "sql_fills": ("The mapping's staging SQL fills {tables} from {files}.", "映射的暂存 SQL 用 {files} 填充 {tables}。"),
+    "sql_fills_none": ("The mapping's staging SQL fills {tables} (none of its source files is uploaded yet).",
+                       "映射的暂存 SQL 填充 {tables}（它的源文件还都没有上传）。"),
+    "read_by_sql": ("read by the mapping's staging SQL", "由映射的暂存 SQL 读取"),
+    "table": ("Table", "表"),
+    "choose_table": ("Choose the table", "选择表"),
+    "choose_table_for": ("Choose the table this file is for.", "请选择这个文件对应的表。"),
+    "preview_first": ("first {count} rows, columns named as in the warehouse", "前 {count} 行，列名与数据仓库一致"),
+    "renamed": ("renamed {columns}", "已改名 {columns}"),
+    "ignored": ("ignored (not in the contract): {columns}", "已忽略（不在约定中）：{columns}"),
+    "checking": ("Checking every row against the contract and the warehouse…", "正在按约定和数据仓库检查每一行…"),
+    "no_problems": ("No problems found: {tables}. Ready to import.", "没有发现问题：{tables}。可以导入。"),
+    "table_rows": ("{table} {count} rows", "{table} {count} 行"),
+    "list_separator": (", ", "，"),
+    "problems": ("{count} problem(s) of {kinds} kind(s); fix them and upload the files again. Nothing can be imported "
+                 "until then.", "共 {count} 个问题，{kinds} 类；请改正后重新上传文件。在此之前无法导入。"),
+    "problem_kind": ("{label} ({kind}): {count}", "{label}（`{kind}`）：{count}"),
+    "first_shown": ("First {shown} shown of {count}. CSV rows are numbered as in a spreadsheet (the header is row 1).",
+                    "显示 {count} 个中的前 {shown} 个。CSV 的行号与电子表格相同（表头是第 1 行）。"),
+    "problem_file": ("File", "文件"), "problem_row": ("Row", "行"), "problem_column": ("Column", "列"),
+    "problem_value": ("Value", "值"), "problem_message": ("Problem", "问题"),
+    "rows_read": ("Rows read", "读取行"), "rows_unchanged": ("Rows unchanged", "未变行"),
+    "import": ("Import", "导入"),
+    "import_help": ("Recorded in the import log as '{name}'.", "在导入日志中记为“{name}”。"),
+    "starting": ("Starting the import…", "正在开始导入…"),
+    "waiting": ("Waiting for another import… Another import or rebuild is writing the warehouse; this one starts as "
+                "soon as it has finished (at most {limit} s, setting O2O_WRITE_WAIT_S).",
+                "正在等待另一次导入… 另一次导入或重建正在写入数据仓库；它一结束本次导入就开始（最多 {limit} 秒，设置 "
+                "O2O_WRITE_WAIT_S）。"),
+    "refused": ("Import refused, nothing was written:\n\n```\n{report}\n```", "导入被拒绝，没有写入任何数据：\n\n```\n{report}\n```"),
+    "failed": ("The import failed and the warehouse is unchanged: {why}", "导入失败，数据仓库没有变化：{why}"),
+    "targets": ("Targets", "目标"),
+    "targets_help": ("A goal per KPI for a store, a region or the whole business (scope_id empty) per month (the first "
+                     "day of the month). Sums (orders, revenue, costs) are monthly totals, spread evenly over the month's "
+                     "days; rates and averages are the level to reach. Shown as attainment on the KPI cards, in the "
+                     "weekly summary and report, and as goal lines. A file `targets.csv` imports like any other table.",
+                     "每个指标按月（当月第一天）为门店、大区或全公司（scope_id 留空）设定目标。求和类指标（订单、营收、成本）"
+                     "是月度总量，平均分摊到当月各天；比率和平均值是要达到的水平。目标以达成率显示在指标卡片、每周摘要和报告中，"
+                     "并在图表中画出目标线。文件 `targets.csv` 可以像其他表一样导入。"),
+    "download_targets": ("Download targets (CSV)", "下载目标（CSV）"),
+    "col_kpi": ("KPI", "指标"),
+    "col_scope": ("Scope", "范围"),
+    "col_scope_id": ("Store or region", "门店或大区"),
+    "col_scope_id_help": ("store_id or region; empty for the whole business", "store_id 或大区；全公司留空"),
+    "col_month": ("Month", "月份"),
+    "col_month_help": ("The first day of the month", "当月第一天"),
+    "col_target": ("Target", "目标"),
+    "col_target_help": ("Percent KPIs as a share: 0.85 for 85%", "百分比指标写成比例：85% 写作 0.85"),
+    "save_targets": ("Save targets", "保存目标"),
+    "targets_waiting": ("Waiting for another import… Another write is under way; the targets are saved when it ends.",
+                        "正在等待另一次导入… 另一次写入正在进行；结束后即保存目标。"),
+    "targets_refused": ("Targets not saved, nothing was changed:\n\n```\n{report}\n```\nRow 2 is the first target in "
+                        "the table above.",
+                        "目标未保存，没有任何改动：\n\n```\n{report}\n```\n第 2 行是上表中的第一个目标。"),
+    "targets_failed": ("Saving the targets failed and the warehouse is unchanged: {why}", "保存目标失败，数据仓库没有变化：{why}"),
+    "targets_saved": ("Saved {count} target(s). Every page now measures against them.", "已保存 {count} 个目标。所有页面现在都以它们为准。"),
+    "warehouse": ("warehouse {name}", "数据仓库 {name}"),
+    "tab_import": ("Import files", "导入文件"),
+    "import_log": ("Import log", "导入日志"),
+    "tab_checks": ("Quality checks", "质量检查"),
+    "tab_yours": ("Your data", "你的数据"),
+    "readers_only": ("Importing data is for analysts and admins. Here are the data-quality findings and row counts of "
+                     "the stores you see.", "只有分析师和管理员可以导入数据。这里是你能看到的门店的数据质量检查结果和行数。"),
+    "tables": ("Warehouse tables", "数据仓库的表"),
+    "no_imports": ("No imports yet: this warehouse was built by the demo generator or by hand.",
+                   "还没有导入记录：这个数据仓库由演示数据生成器或手工构建。"),
+    "checks_find": ("{found} of {count} checks find something in the warehouse as it stands.",
+                    "{count} 项检查中有 {found} 项在当前数据仓库中发现了问题。"),
+    "checks_pass": ("All {count} data-quality checks pass.", "全部 {count} 项数据质量检查都通过了。"),
+    "show_rows": ("Show the rows of", "显示以下检查的行"),
+    "nothing_found": ("{check}: nothing found.", "{check}：没有发现问题。"),
+    "mapping_sample": ('date_format = "%Y%m%d"          # e.g. 20160712\nnull_values = ["null", "-"]\n\n'
+                       '[columns]                       # your name = the contract\'s\nUser_id     = "customer_id"\n'
+                       'Merchant_id = "store_id"\n\n[sources]                       # files staging SQL reads\n'
+                       'log = "coupon_log.csv"\n\n[tables.stores]\nsql = """ a DuckDB query over log, '
+                       'one column per contract column """',
+                       'date_format = "%Y%m%d"          # 例如 20160712\nnull_values = ["null", "-"]\n\n'
+                       '[columns]                       # 你的列名 = 约定中的列名\nUser_id     = "customer_id"\n'
+                       'Merchant_id = "store_id"\n\n[sources]                       # 暂存 SQL 读取的文件\n'
+                       'log = "coupon_log.csv"\n\n[tables.stores]\nsql = """ 基于 log 的 DuckDB 查询，'
+                       '每个约定列一列 """'),
+    "oversize": ("{names}: larger than the app's upload limit of {limit} MiB (setting O2O_UPLOAD_MAX_MB), so it was not "
+                 "read. Import big files on the server with `python -m o2o_ops import TABLE FILE` (limit "
+                 "O2O_IMPORT_MAX_MB), or split them.",
+                 "{names}：超过应用的上传上限 {limit} MiB（设置 O2O_UPLOAD_MAX_MB），所以没有读取。大文件请在服务器上用 "
+                 "`python -m o2o_ops import TABLE FILE` 导入（上限 O2O_IMPORT_MAX_MB），或拆分后上传。"),
+})
+
+_add("datacheck", {   # o2o_ops.data_checks.CHECKS' descriptions
+    "orphans": ("child rows whose referenced parent is missing", "引用的上级记录不存在的子记录"),
+    "date_gaps": ("days without any order between the first and last order", "第一笔和最后一笔订单之间没有任何订单的日子"),
+    "stores_without_coordinates": ("stores with no usable lat/lon", "没有可用经纬度的门店"),
+    "reviews_without_redemptions": ("reviews of never-redeemed orders", "从未核销的订单收到的评价"),
+    "discount_direction": ("campaigns whose discount_rate looks like the share paid, not taken off",
+                           "discount_rate 看起来是实付比例而不是折扣比例的活动"),
 })
