@@ -1336,7 +1336,7 @@ _add("alerts", {   # the Alerts page and a subscription's description
     "also_webhook": ("Also post to a chat webhook of this rule's own (optional)", "同时发到这条规则自己的聊天 webhook（可选）"),
     "webhook_url": ("Webhook URL", "Webhook 地址"),
     "format": ("Format", "格式"),
-    "format_generic": ("JSON: kind, subject, text, items, link", "JSON：`kind`、`subject`、`text`、`items`、`link`"),
+    "format_generic": ("JSON: kind, subject, text, items, link", "JSON：字段 `kind`、`subject`、`text`、`items`、`link`"),
     "format_slack": ("Slack incoming webhook (text + blocks)", "Slack 传入 webhook（文本 + 区块）"),
     "format_wecom": ("WeCom (企业微信) group robot, markdown", "企业微信群机器人，Markdown"),
     "format_dingtalk": ("DingTalk (钉钉) custom robot, markdown; signed when a secret is set",
@@ -1362,9 +1362,22 @@ _add("alerts", {   # the Alerts page and a subscription's description
     "give_up": ("Give up on this delivery", "放弃这次发送"),
     "dropped": ("Delivery #{id} dropped.", "发送 #{id} 已放弃。"),
     "col_id": ("id", "编号"), "col_name": ("name", "名称"), "col_checks": ("checks", "检查内容"),
-    "col_kind": ("kind", "类型"), "col_enabled": ("enabled", "启用"), "col_webhook": ("webhook", "webhook"),
+    "col_kind": ("kind", "类型"), "col_enabled": ("enabled", "启用"), "col_webhook": ("webhook", "聊天 webhook"),
     "col_opened_at": ("opened_at", "开启时间"), "col_audience": ("audience", "对象"), "col_rule": ("rule", "规则"),
     "col_summary": ("summary", "摘要"), "col_link": ("link", "链接"), "col_queued_at": ("queued_at", "排队时间"),
     "col_channel": ("channel", "渠道"), "col_subject": ("subject", "主题"), "col_status": ("status", "状态"),
     "col_tries": ("tries", "尝试次数"), "col_sent_at": ("sent_at", "发送时间"), "col_last_error": ("last_error", "最近错误"),
+})
+
+_add("map", {   # the map's tooltip, city bubbles and legend strip (o2o_ops.maps)
+    "tooltip_kpi": ("{label}: {value}", "{label}：{value}"),
+    "tooltip_orders": ("Orders: {value}", "订单数：{value}"),
+    "city": ("City", "城市"),
+    "city_store": ("{count} store", "{count} 家门店"),
+    "city_stores": ("{count} stores", "{count} 家门店"),
+    "city_need": (" · {count} needs attention now", " · {count} 家现在需要关注"),
+    "city_needs": (" · {count} need attention now", " · {count} 家现在需要关注"),
+    "legend_empty": ("{label}: no values for these filters", "{label}：在这些筛选条件下没有数值"),
+    "legend_colour": ("{label} (colour)", "{label}（颜色）"),
+    "legend_key": ("· size = orders · grey = no value", "· 大小 = 订单数 · 灰色 = 无数值"),
 })
