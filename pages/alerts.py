@@ -8,8 +8,11 @@ from o2o_ops.alerts import people, rules, store, subscriptions, views
 from o2o_ops.ui import auth as auth_ui, frame, warehouse
 
 scope_choices = warehouse.cached(views.scope_choices)
-t = frame.t
-lang = frame.language()
+lang = frame.language()   # taken once: widgets' format functions run later, outside this run too
+
+
+def t(key: str, **values) -> str:
+    return i18n.t(key, lang, **values)
 
 
 def headed(*columns: str, **extra) -> dict:

@@ -12,13 +12,15 @@ from o2o_ops.ui import auth as auth_ui, warehouse, frame, upload
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "json", "ndjson", "jsonl"]
 MAPPING_TYPES = ["toml", "yaml", "yml"]
+lang = frame.language()   # taken once: widgets' format functions run later, outside this run too
 
-t = frame.t
+
+def t(key: str, **values) -> str:
+    return i18n.t(key, lang, **values)
 
 
 def result_columns() -> dict:
     """The import result's columns in the reader's language."""
-    lang = frame.language()
     return {c: i18n.column_label(c, lang) for c in ("file", "rows_added", "rows_updated")} | {
         "table": t("data.table"), "rows_read": t("data.rows_read"), "rows_unchanged": t("data.rows_unchanged")}
 
@@ -52,7 +54,7 @@ def import_files() -> None:
         st.code(t("data.mapping_sample"), language="toml")
         st.caption(t("data.mapping_reference"))
 
-    too_large = upload.oversize_message(files or [], frame.language())
+    too_large = upload.oversize_message(files or [], lang)
     if too_large:
         st.error(too_large, icon="🚫")
     mapping_raw, mapping_id = None, None
@@ -67,7 +69,7 @@ def import_files() -> None:
                 mapping_id = mapping_saved[0].file_id
             except ingest.ImportRejected as exc:
                 st.error(text.md(t("data.mapping_unusable", name=mapping_upload.name, why=exc.problems[0].words(
-                    frame.language()).removeprefix("cannot use this mapping file: "))), icon="🚫")
+                    lang).removeprefix("cannot use this mapping file: "))), icon="🚫")
 
     if not saved:
         st.info(t("data.upload_first"), icon="📤")
@@ -77,7 +79,7 @@ def import_files() -> None:
         sql_fed, used = ingest.sql_sources(mapping_raw, {item.name: item.path for item in saved},
                                            label=mapping_upload.name if mapping_upload else None)
     except ingest.ImportRejected as exc:
-        st.error(text.md(t("data.mapping_cannot", why=exc.problems[0].words(frame.language()))), icon="🚫")
+        st.error(text.md(t("data.mapping_cannot", why=exc.problems[0].words(lang))), icon="🚫")
         sql_fed, used = [], set()
     if sql_fed:
         sources.extend(sql_fed)
@@ -127,12 +129,12 @@ def import_files() -> None:
             t("data.table_rows", table=name, count=f"{n:,}") for name, n in checked.rows.items())), icon="✅")
     else:
         rejected = checked.rejected
-        summary = data_page.problem_summary(rejected, frame.language())
+        summary = data_page.problem_summary(rejected, lang)
         st.error(t("data.problems", count=f"{rejected.total:,}", kinds=len(summary)), icon="🚫")
         for i, row in enumerate(summary.itertuples()):
             with st.expander(t("data.problem_kind", label=row.label, kind=row.kind, count=f"{row.count_problems:,}"),
                              expanded=i < 3):
-                examples = data_page.problem_examples(rejected, row.kind, file_names=names, lang=frame.language())
+                examples = data_page.problem_examples(rejected, row.kind, file_names=names, lang=lang)
                 st.dataframe(examples, hide_index=True, placeholder=text.MISSING, column_config=problem_columns())
                 if row.count_problems > len(examples):
                     st.caption(t("data.first_shown", shown=len(examples), count=f"{row.count_problems:,}"))
@@ -161,7 +163,7 @@ def import_files() -> None:
         bar.empty()
         waiting.empty()
         upload.forget_check()
-        st.error(t("data.refused", report=exc.report(lang=frame.language())), icon="🚫")
+        st.error(t("data.refused", report=exc.report(lang=lang)), icon="🚫")
     except data_page.NotAllowed as exc:
         bar.empty()
         waiting.empty()
@@ -209,7 +211,7 @@ def targets_panel() -> None:
                 n = targets.save(edited, allowed=auth_ui.can_write(), warehouse=config.warehouse_path(),
                                  saved_by=user.name if user else "app")
         except ingest.ImportRejected as exc:
-            st.error(t("data.targets_refused", report=exc.report(lang=frame.language())), icon="🚫")
+            st.error(t("data.targets_refused", report=exc.report(lang=lang)), icon="🚫")
         except targets.NotAllowed as exc:
             st.error(text.md(str(exc)), icon="🔒")
         except (db.WarehouseError, OSError) as exc:
@@ -250,7 +252,7 @@ with log_tab:
         if log.empty:
             st.info(t("data.no_imports"), icon="🗒️")
         frame.table(log, "data", filters, key="import_log", column_config={
-            "imported_at": st.column_config.DatetimeColumn(i18n.column_label("imported_at", frame.language()),
+            "imported_at": st.column_config.DatetimeColumn(i18n.column_label("imported_at", lang),
                                                            format="YYYY-MM-DD HH:mm:ss")})
 
 # ------------------------------------------------------------------------------------------
@@ -268,11 +270,11 @@ with quality_tab:
     with_problems = [i for i, n in enumerate(counts.values()) if n]
     chosen = st.selectbox(t("data.show_rows"), list(counts), key="data_quality_check",
                           index=with_problems[0] if with_problems else 0,
-                          format_func=lambda name: f"{i18n.value_label('check', name, frame.language())} "
+                          format_func=lambda name: f"{i18n.value_label('check', name, lang)} "
                                                    f"({counts[name]:,})")
     rows = upload.quality_check_rows(chosen, **scope)
     if rows.empty:
-        st.caption(text.md(t("data.nothing_found", check=i18n.value_label("check", chosen, frame.language()))))
+        st.caption(text.md(t("data.nothing_found", check=i18n.value_label("check", chosen, lang))))
     else:
         frame.table(rows, "data", filters, key=f"quality_{chosen}")
 
