@@ -115,12 +115,15 @@ if writer:
                      column_config=headed("opened_at", "audience", "rule", "summary", **link_column()))
 
 st.subheader(t("alerts.rules"))
-rules_df = views.rules_frame(path, user)
+rules_df = views.rules_frame(path, user, lang)
 if rules_df.empty:
     st.caption(t("alerts.no_rules") + ("" if writer else t("alerts.analysts_add")))
 else:
-    st.dataframe(rules_df.assign(kind=[t(f"alerts.kind_short_{k}") for k in rules_df["kind"]]), hide_index=True,
-                 column_config=headed("id", "name", "checks", "kind", "enabled", "webhook"))
+    st.dataframe(rules_df.assign(kind=[t(f"alerts.kind_short_{k}") for k in rules_df["kind"]],
+                                 **{"created by": [t("alerts.open_demo") if c == views.OPEN_DEMO else c
+                                                   for c in rules_df["created by"]]}), hide_index=True,
+                 column_config=headed("id", "name", "checks", "kind", "enabled", "webhook",
+                                       **{"created by": t("alerts.col_created_by")}))
 if not writer:
     st.caption(t("alerts.only_analysts"))
 else:
@@ -184,7 +187,7 @@ else:
             if action == "add_rule":
                 try:
                     rule = views.add_rule(path, user, name, kind, params, scope, hook_url, hook_format, hook_secret)
-                    flash(t("alerts.added", id=rule.rule_id, what=rule.describe()))
+                    flash(t("alerts.added", id=rule.rule_id, what=rule.describe(lang=lang)))
                 except (ValueError, views.NotAllowed) as exc:
                     error(exc)
     if not rules_df.empty:

@@ -19,6 +19,16 @@ def t(key: str, **values) -> str:
     return i18n.t(key, lang, **values)
 
 
+def check_words(name: str) -> str:
+    """A quality check by its code in English (as the log and the CLI name it), in words in Chinese."""
+    return name if lang == "en" else i18n.value_label("check", name, lang)
+
+
+def table_words(name: str) -> str:
+    """A contract table by its name in English (the files' names), in words in Chinese."""
+    return name if lang == "en" else t(f"data.table_{name}")
+
+
 def result_columns() -> dict:
     """The import result's columns in the reader's language."""
     return {c: i18n.column_label(c, lang) for c in ("file", "rows_added", "rows_updated")} | {
@@ -98,7 +108,7 @@ def import_files() -> None:
             table = choose.selectbox(
                 t("data.table"), ingest.IMPORT_ORDER, key=f"data_table_{item.file_id}",
                 index=ingest.IMPORT_ORDER.index(guess) if guess else None,
-                placeholder=t("data.choose_table"), label_visibility="collapsed")
+                placeholder=t("data.choose_table"), label_visibility="collapsed", format_func=table_words)
             if table is None:
                 st.warning(t("data.choose_table_for"), icon="👉")
                 continue
@@ -270,11 +280,10 @@ with quality_tab:
     with_problems = [i for i, n in enumerate(counts.values()) if n]
     chosen = st.selectbox(t("data.show_rows"), list(counts), key="data_quality_check",
                           index=with_problems[0] if with_problems else 0,
-                          format_func=lambda name: f"{i18n.value_label('check', name, lang)} "
-                                                   f"({counts[name]:,})")
+                          format_func=lambda name: f"{check_words(name)} ({counts[name]:,})")
     rows = upload.quality_check_rows(chosen, **scope)
     if rows.empty:
-        st.caption(text.md(t("data.nothing_found", check=i18n.value_label("check", chosen, lang))))
+        st.caption(text.md(t("data.nothing_found", check=check_words(chosen))))
     else:
         frame.table(rows, "data", filters, key=f"quality_{chosen}")
 

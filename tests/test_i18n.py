@@ -57,7 +57,8 @@ def test_every_registry_entry_has_its_chinese():
 
 # files whose local t("key") helpers add a prefix
 _LOCAL_PREFIX = {"o2o_ops/attention.py": "attention", "o2o_ops/weekly.py": "weekly", "o2o_ops/anomalies.py": "anomaly",
-                 "o2o_ops/report.py": "report", "o2o_ops/alerts/subscriptions.py": "alerts"}
+                 "o2o_ops/report.py": "report", "o2o_ops/alerts/subscriptions.py": "alerts",
+                 "o2o_ops/alerts/rules.py": "alerts"}
 _KEY = re.compile(r"[a-z]+\.[a-z0-9_]+")
 
 
@@ -149,6 +150,9 @@ def test_every_key_the_code_uses_exists():
     from o2o_ops.alerts import people, rules, subscriptions
     for name in data_checks.CHECKS:
         assert f"datacheck.{name}" in catalogue.WORDS
+    from o2o_ops import ingest
+    for table in ingest.IMPORT_ORDER:
+        assert f"data.table_{table}" in catalogue.WORDS
     for column in ("file", "row", "column", "value", "message"):
         assert f"data.problem_{column}" in catalogue.WORDS
     families = {"kind": rules.KINDS, "kind_short": rules.KINDS, "mode": subscriptions.ALERT_MODES,

@@ -25,7 +25,7 @@ PAGES = ("pages/overview.py", "pages/quality.py", "pages/cost.py", "pages/effici
 #: read the same in Chinese, the README's name and the Shift key
 ALLOWED = {"English", "App", "ISO", "CSV", "HTML", "README", "o2o", "ops", "Shift",
            # file formats, products and a unit that Chinese interfaces write as they are
-           "JSON", "Parquet", "TOML", "YAML", "SQL", "DuckDB", "Markdown", "Slack", "Webhook", "webhook", "MiB",
+           "JSON", "Parquet", "TOML", "YAML", "SQL", "DuckDB", "Markdown", "Slack", "Webhook", "webhook", "MiB", "KiB",
            # the KPI codes (the definitions page's "代码" column: the names links and files use)
            *(k.name for k in KPI_LIST)}
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_./:-]*")
@@ -266,14 +266,26 @@ def test_the_data_page_in_chinese_with_a_broken_upload(warehouse, open_app):
     assert [e.label for e in at.expander if "：" in e.label and "`" in e.label] == [
         "类型错误（`wrong_type`）：1", "负值（`negative_value`）：1", "键找不到对应记录（`unknown_reference`）：1"]
     messages = {m for df in at.dataframe if "message" in df.value.columns for m in df.value["message"]}
-    assert messages == {"paid_amount：“abc”不是数字", "paid_amount 不能为负（金额），实际为 -5",
+    assert messages == {"paid_amount：“abc”不是数字", "paid_amount 不能为负（金额），实际为 -5.0",
                         "store_id“S99”不在 stores 中（数据仓库和本批文件中都没有）"}
 
 
 def test_the_alerts_page_in_chinese(warehouse, open_app):
+    """The page, then a rule added through its form: the confirmation and the rules table (what it
+    checks, its kind, who made it) in Chinese; the rule's name and city are data."""
     at = open_page("pages/alerts.py", warehouse, {"lang": "zh"})
     _no_english_left(at)
     assert at.selectbox(key="rule_kind").options[0] == "指标高于或低于某个值（按门店或整个范围）"
+    at.text_input(key="rule_name").input("退款超过 8%")
+    at.selectbox(key="rule_kpi").select("refund_rate")
+    at.number_input(key="rule_value").set_value(0.08)
+    at.multiselect(key="rule_cities").select("Shanghai")
+    at.button(key="rule_add").click().run()
+    _no_english_left(at)
+    assert [s.value for s in at.success] == ["已添加规则 1：退款率高于 8.0%（按门店），最近 7 天 · Shanghai。"]
+    (table,) = [df.value for df in at.dataframe if "checks" in df.value.columns]
+    assert table[["name", "checks", "kind", "created by"]].values.tolist() == [
+        ["退款超过 8%", "退款率高于 8.0%（按门店），最近 7 天 · Shanghai", "阈值", "开放演示"]]
 
 
 def test_an_importer_problem_in_chinese_names_file_row_column_and_value():

@@ -1381,3 +1381,29 @@ _add("map", {   # the map's tooltip, city bubbles and legend strip (o2o_ops.maps
     "legend_colour": ("{label} (colour)", "{label}（颜色）"),
     "legend_key": ("· size = orders · grey = no value", "· 大小 = 订单数 · 灰色 = 无数值"),
 })
+
+_add("alerts", {   # an alert rule in one sentence (o2o_ops.alerts.rules.Rule.describe)
+    "rule_list_separator": (", ", "、"),
+    "rule_last_week": ("the last complete week", "最近一个完整周"),
+    "rule_last_weeks": ("the last {weeks} complete weeks", "最近 {weeks} 个完整周"),
+    "rule_threshold": ("{kpi} {op} {value} {grain}, last {days} days", "{kpi}{op} {value}（{grain}），最近 {days} 天"),
+    "rule_op_above": ("above", "高于"), "rule_op_below": ("below", "低于"),
+    "rule_per_store": ("per store", "按门店"), "rule_as_whole": ("for the scope as a whole", "按整个范围"),
+    "rule_min_orders": (", with at least {count} orders", "，至少 {count} 笔订单"),
+    "rule_symmetry": ("Stores on the symmetry attention list, last {days} days", "进入一致性关注名单的门店，最近 {days} 天"),
+    "rule_freshness": ("No import for {days} days", "{days} 天没有导入"),
+    "rule_any_kpi": ("any KPI", "任何指标"),
+    "rule_target_missed": ("Targets missed ({what}), {weeks}", "未达目标（{what}），{weeks}"),
+    "rule_only_worse": ("; only worse than usual", "；仅比平常差时"),
+    "rule_anomaly": ("Unusual store weeks ({what}{worse}), {weeks}", "门店异常周（{what}{worse}），{weeks}"),
+    "rule_failed_import": ("An import refused or failed in the last {hours} hours", "最近 {hours} 小时内有导入被拒绝或失败"),
+    "col_created_by": ("created by", "创建人"),
+    "open_demo": ("open demo", "开放演示"),
+})
+
+_add("data", {   # the contract's tables, as the Data page's table picker names them in Chinese
+    "table_stores": ("stores", "门店"), "table_campaigns": ("campaigns", "活动"), "table_customers": ("customers", "顾客"),
+    "table_orders": ("orders", "订单"), "table_redemptions": ("redemptions", "核销"), "table_reviews": ("reviews", "评价"),
+    "table_refunds": ("refunds", "退款"), "table_costs": ("costs", "成本"), "table_store_hours": ("store_hours", "营业时间"),
+    "table_inspections": ("inspections", "检查"), "table_events": ("events", "线上事件"), "table_targets": ("targets", "目标"),
+})
