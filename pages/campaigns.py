@@ -183,6 +183,8 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
     returns = new_customer_return(filters, campaign_id)
     st.dataframe(returns, hide_index=True, placeholder=text.MISSING, column_config={
         "window_days": st.column_config.NumberColumn(t("campaigns.within_days")),
+        "new_customers": st.column_config.NumberColumn(frame.kpi_label("new_customers")),
+        "returned": st.column_config.NumberColumn(t("campaigns.returned")),
         "observed": st.column_config.NumberColumn(t("campaigns.observed"), help=t("campaigns.observed_help")),
         "return_rate": st.column_config.NumberColumn(t("campaigns.ordered_again"), format="percent"),
     })

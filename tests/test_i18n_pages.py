@@ -107,6 +107,8 @@ def visible_texts(at) -> list[str]:
         for column in frame.columns:
             entry = config.get(str(column), {})
             out += [str(entry.get(k)) for k in ("label", "help") if entry.get(k)]
+            if not entry.get("label") and not entry.get("hidden"):
+                out.append(str(column))               # a column without a label is headed by its name
             link = (entry.get("type_config") or {}).get("display_text")
             if link:                                   # a link column shows its display text, not the URL
                 out.append(str(link))

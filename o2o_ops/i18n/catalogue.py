@@ -873,6 +873,7 @@ _add("campaigns", {
     "observed": ("Observed", "可观察"),
     "observed_help": ("New customers whose whole window lies in the data", "整个期限都在数据范围内的新客"),
     "ordered_again": ("Ordered again", "再次下单"),
+    "returned": ("Came back", "再次下单人数"),
     "pick_store": ("Pick a store to see its orders", "选择门店查看其订单"),
     "analysts_only": ("Order-level rows are shown to analysts only; the store's KPIs are in the table above.",
                       "订单明细只对分析师显示；门店的指标见上表。"),
