@@ -330,3 +330,23 @@ def test_a_lift_verdict_in_chinese():
                                         "可比的无活动门店只有 1.0 家（同城市或同品类；至少需要 2 家）。")
     assert lift.verdict(dict(real, lift=0.05, lift_low=-0.1, lift_high=0.2), "zh") == \
         "效果不明显：变化（+5%）在各周的正常波动范围内（95% 区间 -10% 至 +20%）。"
+
+
+def test_the_map_tooltip_legend_and_city_bubbles_in_chinese():
+    import pandas as pd
+
+    from o2o_ops import maps
+
+    assert maps.tooltip("refund_rate", "zh")["html"] == ("<b>{store_name}</b><br/>{category_label} · {store_city}<br/>"
+                                                          "退款率：<b>{kpi_text}</b><br/>订单数：{orders_text}")
+    assert "Refund rate: <b>{kpi_text}</b><br/>Orders: {orders_text}" in maps.tooltip("refund_rate")["html"]
+    legend = maps.legend_html("revenue", 0.0, 200000.0, lang="zh")
+    assert "<b>营收</b>（颜色）" in legend and ">¥20万</span>" in legend and "· 大小 = 订单数 · 灰色 = 无数值" in legend
+    assert maps.legend_html("revenue", None, None, lang="zh") == "<div><b>营收</b>：在这些筛选条件下没有数值</div>"
+    assert maps.city_caption({"stores": 18, "attention": 3}, "zh") == "18 家门店 · 3 家现在需要关注"
+    assert maps.city_caption({"stores": 1, "attention": 1}) == "1 store · 1 needs attention now"
+    stores = pd.DataFrame({"store_id": ["S1"], "store_name": ["Lakeside Noodles"], "store_city": ["Hangzhou"],
+                           "store_category": ["car_rental"], "lat": [30.25], "lon": [120.13], "orders": [12345],
+                           "refund_rate": [0.125]})
+    [point] = maps.store_points_layer(stores, "refund_rate", "zh").data
+    assert (point["category_label"], point["kpi_text"], point["orders_text"]) == ("租车", "12.5%", "1.23万")
