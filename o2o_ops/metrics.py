@@ -99,12 +99,10 @@ STORE_WEEKLY_TABLES = {**WEEKLY_TABLES, "day": "rollup_week_store"}
 _CAMPAIGN_GRAINS = ("channel", "campaign", "campaign_kind")
 
 
-def by_campaign(filters: Filters, grain: str = "total", campaign_columns: bool = False) -> bool:
-    """Whether a query filters or groups by channel, campaign or campaign kind (or sums a measure
-    sliced by one: ``campaign_columns``), and so must read the order rollup that keeps them apart
-    (``rollup_*_store_channel_campaign``)."""
-    return (bool(filters.channels or filters.campaign_kinds or filters.campaigns) or grain in _CAMPAIGN_GRAINS
-            or campaign_columns)
+def by_campaign(filters: Filters, grain: str = "total") -> bool:
+    """Whether a query filters or groups by channel, campaign or campaign kind, and so must read
+    the order rollup that keeps them apart (``rollup_*_store_channel_campaign``)."""
+    return bool(filters.channels or filters.campaign_kinds or filters.campaigns) or grain in _CAMPAIGN_GRAINS
 
 
 def _campaign_columns(measures: Iterable[str]) -> list[str]:
@@ -124,12 +122,12 @@ def order_rollup(filters: Filters, grain: str = "total", *, weekly: bool = False
         else (STORE_WEEKLY_TABLES if weekly else STORE_DAILY_TABLES)["day"]
 
 
-def default_tables(filters: Filters, grain: str, campaign_columns: bool = False) -> dict[str, str]:
+def default_tables(filters: Filters, grain: str) -> dict[str, str]:
     """The weekly rollups when the dates are whole ISO weeks (or open) and no day is asked for;
     the store-level ones unless the query needs channels or campaigns (:func:`by_campaign`)."""
     whole_weeks = ((filters.start is None or filters.start.isoweekday() == 1)
                    and (filters.end is None or filters.end.isoweekday() == 7))
-    full = by_campaign(filters, grain, campaign_columns)
+    full = by_campaign(filters, grain)
     if whole_weeks and grain != "day":
         return WEEKLY_TABLES if full else STORE_WEEKLY_TABLES
     return DAILY_TABLES if full else STORE_DAILY_TABLES
@@ -218,10 +216,10 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     undefined = {k.name for k in kpis if grain in k.grains_without}
     sources = set().union(*(k.sources for k in kpis if k.name not in undefined)) | {"o"}
     measures = {m for k in kpis if k.name not in undefined for m in k.measures}   # only what is asked
-    sliced_by = _campaign_columns(measures)
-    tables = {**default_tables(filters, grain, campaign_columns=bool(sliced_by)), **(tables or {})}
-    if as_of is not None:
-        tables |= as_of_tables(filters, _as_of_keys(filters, grain, sources, sliced_by))
+    tables = {**default_tables(filters, grain), **(tables or {})}
+    if as_of is not None:   # its young rows are regenerated without the slice columns: slice there
+        tables |= as_of_tables(filters, _as_of_keys(filters, grain, sources, _campaign_columns(measures)))
+    presliced = tables["day"] in (STORE_DAILY_TABLES["day"], STORE_WEEKLY_TABLES["day"])
     params: dict[str, Any] = {}
     if as_of is not None:
         cutoff = pd.Timestamp(as_of).to_pydatetime()
@@ -238,7 +236,7 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     where_r = filters.where_sql("rollup")
     params |= filters.params("rollup")
 
-    ctes.append(f"o AS (SELECT {_select_keys(k_o)}, \n    {generated.rollup_sums(measures)}\n  FROM {tables['day']} WHERE {where_r} {_group_by(k_o)} HAVING count(*) > 0)")
+    ctes.append(f"o AS (SELECT {_select_keys(k_o)}, \n    {generated.rollup_sums(measures, presliced=presliced)}\n  FROM {tables['day']} WHERE {where_r} {_group_by(k_o)} HAVING count(*) > 0)")
     groups = f"SELECT {', '.join(o for o, _ in k_o)} FROM o"
     if "k" in sources:
         ctes.append(f"""k AS (SELECT {_select_keys(k_o)},

@@ -92,7 +92,7 @@ phased AS (
            CASE WHEN r.date < camp.start_date THEN 'before'
                 WHEN r.date > camp.end_date THEN 'after' ELSE 'during' END AS phase,
            r.rating_sum, r.count_reviews
-    FROM camp JOIN rollup_day_store_channel_campaign r
+    FROM camp JOIN {rollup} r
       ON r.store_id = $store_id
      AND r.date BETWEEN camp.start_date - camp.n_days * INTERVAL 1 DAY
                     AND camp.end_date + camp.n_days * INTERVAL 1 DAY
@@ -119,6 +119,7 @@ def campaign_phases(con: duckdb.DuckDBPyConnection, filters: Filters, store_id: 
     undated = filters.replace(start=None, end=None)
     sql = _PHASES_SQL.format(where_dated=filters.where_sql("rollup"),
                              where_undated=undated.where_sql("rollup", alias="r"),
+                             rollup=metrics.order_rollup(undated),   # ratings of all the store's orders
                              avg_rating=metrics.KPIS["avg_rating"].sql)
     params = {**filters.params("rollup"), "store_id": store_id}
     long = db.run(con, sql, params)

@@ -292,12 +292,11 @@ def test_weekly_rollups_give_the_daily_answers(ro_con, grain):
     assert len(weekly) == len(daily) > 0
     for name in names:
         assert weekly[name].tolist() == pytest.approx(daily[name].tolist(), rel=1e-9, nan_ok=True), name
-    if store_level:   # and the store-level daily rollup (channels and campaigns summed) agrees too,
-        # for every KPI that sums no measure sliced by campaign (those read the full rollup)
-        plain = [n for n in names if not metrics._campaign_columns(metrics.KPIS[n].measures)]
-        assert "cac" in names and "cac" not in plain and "redemption_rate" in plain
-        by_store = db.run(ro_con, *metrics.kpi_sql(filters, grain, plain, tables=metrics.STORE_DAILY_TABLES))
-        for name in plain:
+    if store_level:   # and the store-level daily rollup (channels and campaigns summed, slices
+        # by campaign kept as columns: cac, the deal-customer gap) agrees too
+        assert {"cac", "deal_customer_gap"} <= set(names)
+        by_store = db.run(ro_con, *metrics.kpi_sql(filters, grain, names, tables=metrics.STORE_DAILY_TABLES))
+        for name in names:
             assert by_store[name].tolist() == pytest.approx(daily[name].tolist(), rel=1e-9, nan_ok=True), name
 
 
@@ -324,7 +323,13 @@ def test_store_rollups_hold_the_channel_rollups_summed(ro_con):
                         ("rollup_week_store", "rollup_week_store_channel_campaign")):
         cols = [c for c in ro_con.execute(f"SELECT * FROM {store} LIMIT 0").df().columns
                 if c not in ("date", "store_id", "city", "district", "region", "category")]
-        sums = ", ".join(f"sum({c}) AS {c}" for c in cols)
+        slices = {"deal_reviews": "sum(count_reviews) FILTER (WHERE campaign_id IS NOT NULL)",
+                  "full_reviews": "sum(count_reviews) FILTER (WHERE campaign_id IS NULL)",
+                  "deal_rating_sum": "sum(rating_sum) FILTER (WHERE campaign_id IS NOT NULL)",
+                  "full_rating_sum": "sum(rating_sum) FILTER (WHERE campaign_id IS NULL)",
+                  "count_new_campaign_customers": "sum(count_new_customers) FILTER (WHERE campaign_id IS NOT NULL)"}
+        assert set(slices) <= set(cols)
+        sums = ", ".join(f"{slices.get(c, f'sum({c})')} AS {c}" for c in cols)
         mine = ro_con.execute(f"SELECT * FROM {store} ORDER BY date, store_id").df()
         summed = ro_con.execute(f"SELECT date, store_id, city, district, region, category, {sums} FROM {full} "
                                 "GROUP BY ALL ORDER BY date, store_id").df()

@@ -53,20 +53,31 @@ def rollup_measure_sums(indent: str = "       ") -> str:
     return (",\n" + indent).join(f"sum({m.name}) AS {m.name}" for m in MEASURE_LIST if m.is_rollup_column)
 
 
-def rollup_sums(names: Sequence[str] | None = None, indent: str = "    ") -> str:
+def rollup_sums(names: Sequence[str] | None = None, indent: str = "    ", *, presliced: bool = False) -> str:
     """The order measures ``names`` (default: all) summed over rollup rows (the ``o`` CTE of
     metrics.kpi_sql): one column per rollup measure, and each slice as its base measure's sum over
-    the slice's rows. Always at least ``count(*) AS n_rows``, so a query for KPIs that read no
-    order measure still finds its groups."""
+    the slice's rows — or, on the store-level rollups (``presliced``), which hold every slice as a
+    column summed at build (:func:`store_rollup_sums`), the slice column's sum. Always at least
+    ``count(*) AS n_rows``, so a query for KPIs that read no order measure still finds its groups."""
     parts = ["count(*) AS n_rows"]
     for m in MEASURE_LIST:
         if names is not None and m.name not in names:
             continue
-        if m.is_rollup_column:
+        if m.is_rollup_column or (presliced and m.source == "orders"):
             parts.append(f"sum({m.name}) AS {m.name}")
         elif m.source == "orders":
             parts.append(f"sum({m.of}) FILTER (WHERE {m.where}) AS {m.name}")
     return (",\n" + indent).join(parts)
+
+
+def store_rollup_sums(indent: str = "       ") -> str:
+    """The store-level rollups' columns (``sql/rollups.sql``), summed from a rollup that keeps
+    channels and campaigns apart: every rollup measure, and every slice (deal and full-price
+    reviews, new customers won by a campaign) as its own column, since the campaign it is sliced
+    by is summed away."""
+    slices = [f"sum({m.of}) FILTER (WHERE {m.where}) AS {m.name}" for m in MEASURE_LIST
+              if not m.is_rollup_column and m.source == "orders"]
+    return (",\n" + indent).join([rollup_measure_sums(indent), *slices])
 
 
 def cost_sums(names: Sequence[str] | None = None, indent: str = "    ") -> str:
@@ -172,6 +183,8 @@ def _placeholder(name: str, arg: str | None) -> str:
         return rollup_measure_names(arg)
     if name == "order_measure_sums":
         return rollup_measure_sums()
+    if name == "store_rollup_sums":
+        return store_rollup_sums()
     if name == "formula_per_row" and arg in FORMULAS:
         # the formula evaluated per rollup row and summed (each measure 0 where missing)
         return f"sum({render_formula(FORMULAS[arg], lambda m: m)})"

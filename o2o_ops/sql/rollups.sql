@@ -91,19 +91,20 @@ GROUP BY CAST(date_trunc('week', date) AS DATE), store_id, city, district, regio
 ORDER BY 1, store_id;
 
 -- rollup_day_store / rollup_week_store: the two order rollups summed over channels and campaigns, one
--- row per store x day (week). A query that neither filters nor groups by channel, campaign or
--- campaign kind (most page views) reads these: the same sums from about a quarter of the rows
--- (metrics.order_rollup picks them).
+-- row per store x day (week), with each measure slice by campaign (deal and full-price reviews,
+-- new customers won by a campaign) as its own column. A query that neither filters nor groups by
+-- channel, campaign or campaign kind (most page views) reads these: the same sums from about a
+-- quarter of the rows (metrics.order_rollup picks them).
 CREATE OR REPLACE TABLE rollup_day_store AS
 SELECT date, store_id, city, district, region, category,
-       {{ order_measure_sums }}
+       {{ store_rollup_sums }}
 FROM rollup_day_store_channel_campaign{{ where_touched store_days: store_id, date }}
 GROUP BY date, store_id, city, district, region, category
 ORDER BY date, store_id;
 
 CREATE OR REPLACE TABLE rollup_week_store AS
 SELECT date, store_id, city, district, region, category,
-       {{ order_measure_sums }}
+       {{ store_rollup_sums }}
 FROM rollup_week_store_channel_campaign{{ where_touched store_weeks: store_id, date }}
 GROUP BY date, store_id, city, district, region, category
 ORDER BY date, store_id;
