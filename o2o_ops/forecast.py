@@ -379,16 +379,14 @@ def _live(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tup
 
 def _finish(cut: dt.date | None, days: pd.DataFrame, stores: pd.DataFrame, open_book: pd.DataFrame) -> dict:
     """:func:`load_ahead`'s result from its parts, computed live or read from the tables: the same
-    types and the same order either way (stores by peak window utilisation, then id; campaigns by
-    open vouchers, then id)."""
-    days = days[DAY_COLUMNS].astype({c: "float64" for c in DAY_COLUMNS[3:]}) \
-        .sort_values(["store_id", "day"]).reset_index(drop=True)
-    days["day"] = pd.to_datetime(days["day"]).astype("datetime64[ns]")
+    types and the same order either way (days by store and day, as both give them; stores by peak
+    window utilisation, then id; campaigns by open vouchers, then id)."""
+    days = _typed(days[DAY_COLUMNS], {**{c: "float64" for c in DAY_COLUMNS[3:]}, "day": "datetime64[ns]"})
     # peak_hour NaN for a store without an hour profile
-    stores = stores[STORE_COLUMNS].astype({c: "float64" for c in _STORE_DOUBLES}).astype({"at_risk": bool}) \
-        .sort_values(["peak_window_utilisation", "store_id"], ascending=[False, True]).reset_index(drop=True)
-    stores["peak_window_start"] = pd.to_datetime(stores["peak_window_start"]).dt.date
-    stores["peak_hour_day"] = pd.to_datetime(stores["peak_hour_day"]).astype("datetime64[ns]")
+    stores = _typed(stores[STORE_COLUMNS], {**{c: "float64" for c in _STORE_DOUBLES}, "at_risk": "bool",
+                                            "peak_hour_day": "datetime64[ns]", "peak_window_start": "datetime64[ns]"})
+    stores = stores.sort_values(["peak_window_utilisation", "store_id"], ascending=[False, True]).reset_index(drop=True)
+    stores["peak_window_start"] = stores["peak_window_start"].dt.date
     campaigns = pd.DataFrame(columns=CAMPAIGN_COLUMNS)
     if not open_book.empty:
         campaigns = (open_book.groupby("campaign_id", as_index=False)
@@ -397,6 +395,13 @@ def _finish(cut: dt.date | None, days: pd.DataFrame, stores: pd.DataFrame, open_
                      .reset_index(drop=True))
         campaigns = campaigns.astype({"open_vouchers": "int64", "stores_at_risk": "int64"})
     return {"cut": cut, "days": days, "stores": stores, "campaigns": campaigns}
+
+
+def _typed(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """``df`` with the columns of ``dtypes`` converted where they are of another type (an empty
+    frame's columns are objects; DuckDB's timestamps are in microseconds)."""
+    change = {c: t for c, t in dtypes.items() if df[c].dtype != t}
+    return df.astype(change) if change else df
 
 
 def store_risk(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), *, stored: bool = True) -> pd.DataFrame:
@@ -470,10 +475,10 @@ def build_table(con: duckdb.DuckDBPyConnection) -> int:
 def _stored_cut(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The cut of the build's tables, when they can be read (they exist, hold a cut, and were
     built under the settings in force); else None."""
-    has = db.scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'forecast_meta'")
-    if not has:
+    try:
+        row = db.run(con, "SELECT cut, settings FROM forecast_meta")
+    except duckdb.CatalogException:   # a warehouse built before the tables (then also stale)
         return None
-    row = db.run(con, "SELECT cut, settings FROM forecast_meta")
     if row.empty or pd.isna(row["cut"].iloc[0]) or row["settings"].iloc[0] != _settings():
         return None
     return pd.Timestamp(row["cut"].iloc[0]).date()
@@ -481,7 +486,8 @@ def _stored_cut(con: duckdb.DuckDBPyConnection) -> dt.date | None:
 
 def _read_stored(con: duckdb.DuckDBPyConnection, filters: Filters, *, stores_only: bool = False):
     """(cut, days, stores, open vouchers) of the filters' stores from the build's tables, or None
-    when they cannot be read (see :func:`_stored_cut`); ``stores_only`` leaves the days out."""
+    when they cannot be read (see :func:`_stored_cut`); ``stores_only`` leaves the days and the
+    campaigns out."""
     cut = _stored_cut(con)
     if cut is None:
         return None
@@ -492,7 +498,8 @@ def _read_stored(con: duckdb.DuckDBPyConnection, filters: Filters, *, stores_onl
     days = (pd.DataFrame(columns=DAY_COLUMNS) if stores_only
             else db.run(con, read["forecast_days"] + " ORDER BY store_id, day", params))
     stores = db.run(con, read["forecast_stores"], params)
-    open_book = db.run(con, read["forecast_campaigns"], params)
+    open_book = (pd.DataFrame(columns=OPEN_COLUMNS) if stores_only
+                 else db.run(con, read["forecast_campaigns"], params))
     return cut, days, stores, open_book
 
 
