@@ -317,8 +317,7 @@ DAY_COLUMNS = [*_FORECAST_COLUMNS, "capacity_per_day", "capacity_per_hour", "uti
 STORE_COLUMNS = ["store_id", "store_name", "city", "category", "expected_14d", "from_book", "capacity_per_day",
                  "peak_window_start", "peak_window_utilisation", "peak_hour_day", "peak_hour",
                  "peak_hour_utilisation", "at_risk"]
-_STORE_DOUBLES = ["expected_14d", "from_book", "capacity_per_day", "peak_window_utilisation", "peak_hour",
-                  "peak_hour_utilisation"]
+_STORE_DOUBLES = ["expected_14d", "from_book", "capacity_per_day", "peak_window_utilisation", "peak_hour_utilisation"]
 CAMPAIGN_COLUMNS = ["campaign_id", "open_vouchers", "stores_at_risk"]
 #: open vouchers per store at risk and campaign (what the campaigns at risk are counted from)
 OPEN_COLUMNS = ["store_id", "campaign_id", "open_vouchers"]
@@ -382,9 +381,10 @@ def _finish(cut: dt.date | None, days: pd.DataFrame, stores: pd.DataFrame, open_
     types and the same order either way (days by store and day, as both give them; stores by peak
     window utilisation, then id; campaigns by open vouchers, then id)."""
     days = _typed(days[DAY_COLUMNS], {**{c: "float64" for c in DAY_COLUMNS[3:]}, "day": "datetime64[ns]"})
-    # peak_hour NaN for a store without an hour profile
-    stores = _typed(stores[STORE_COLUMNS], {**{c: "float64" for c in _STORE_DOUBLES}, "at_risk": "bool",
-                                            "peak_hour_day": "datetime64[ns]", "peak_window_start": "datetime64[ns]"})
+    # peak_hour missing (NA) for a store without an hour profile
+    stores = _typed(stores[STORE_COLUMNS], {**{c: "float64" for c in _STORE_DOUBLES}, "peak_hour": "Int64",
+                                            "at_risk": "bool", "peak_hour_day": "datetime64[ns]",
+                                            "peak_window_start": "datetime64[ns]"})
     stores = stores.sort_values(["peak_window_utilisation", "store_id"], ascending=[False, True]).reset_index(drop=True)
     stores["peak_window_start"] = stores["peak_window_start"].dt.date
     campaigns = pd.DataFrame(columns=CAMPAIGN_COLUMNS)
