@@ -228,6 +228,11 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
         params |= {"as_of_cutoff": cutoff,
                    "as_of_mature": cutoff.date() - dt.timedelta(days=config.get_int("O2O_MATURITY_DAYS"))}
     ctes: list[str] = []
+    if as_of is not None and "sym" in sources:
+        # the young orders' sums are read twice (``o`` and the symmetry index's ``st``): once, as a
+        # CTE, filtered inside (a materialised CTE takes no filter from its readers)
+        ctes.append(f"as_of_day AS (SELECT * FROM {tables['day']} WHERE {filters.where_sql('rollup')})")
+        tables = {**tables, "day": "as_of_day"}
     k_o = _keys(grain, "date")
     k_f = _keys(grain, "order_date")
     where_r = filters.where_sql("rollup")

@@ -38,6 +38,7 @@ LAYER_WORDS = {"Stores": "map.layer_stores", "Redemption activity": "map.layer_a
 
 
 def page() -> None:
+    lang = frame.language()
     filters = frame.current_filters()
     t = frame.t
     tiles = config.get("O2O_MAP_TILES")
@@ -77,17 +78,17 @@ def page() -> None:
     if level == "cities":
         cities = maps.city_points(stores, map_cities(area, kpi), kpi)
         scale = maps.kpi_range(cities.rename(columns={"kpi_value": kpi}), kpi)
-        layers += [maps.city_layer(cities, kpi),
+        layers += [maps.city_layer(cities, kpi, lang),
                    maps.labels_layer(cities, text_column="city", size=14, offset=-40, zoom=view.zoom, taken=taken)]
     else:
         if "Stores" in shown:
-            layers.append(maps.store_points_layer(stores, kpi))
+            layers.append(maps.store_points_layer(stores, kpi, lang))
         if "Attention list" in shown:
-            layers.append(maps.attention_layer(stores, kpi))
+            layers.append(maps.attention_layer(stores, kpi, lang))
         if "Load ahead" in shown:
             risk = store_risk(area.replace(start=None, end=None))
             risky = risk.loc[risk["at_risk"].astype(bool), "store_id"].tolist() if not risk.empty else []
-            layers.append(maps.load_ahead_layer(stores, risky, kpi))
+            layers.append(maps.load_ahead_layer(stores, risky, kpi, lang))
         # placed in this order (stores first): a label never covers one placed before it
         names = maps.labels_layer(stores, text_column="store_name", zoom=view.zoom, taken=taken, offset=-16)
         districts = maps.labels_layer(maps.district_points(stores), text_column="district", zoom=view.zoom, taken=taken,
@@ -95,16 +96,15 @@ def page() -> None:
         cities_named = maps.labels_layer(maps.city_points(stores, stores.head(0), kpi), text_column="city",
                                          layer_id="city-labels", size=16, offset=-46, zoom=view.zoom, taken=taken)
         layers += [districts, cities_named, names]
-    st.pydeck_chart(maps.build_deck(layers, view, kpi), height=maps.MAP_HEIGHT,
+    st.pydeck_chart(maps.build_deck(layers, view, kpi, lang), height=maps.MAP_HEIGHT,
                     on_select=_select_from_map, selection_mode="multi-object", key=MAP_KEY,
                     alt=t("map.alt", count=len(stores), kpi=frame.kpi_label(kpi)))
     if basemap is not None:
         st.caption(text.md(maps.basemap_credit(tiles, config.get("O2O_MAP_TILES_ATTRIBUTION"))))
-    st.html(maps.legend_html(kpi, *(scale or (None, None))))
+    st.html(maps.legend_html(kpi, *(scale or (None, None)), lang=lang))
     placed = maps.located(stores)
     flagged = int(placed["on_attention"].sum())
     week = attention_week(area)
-    lang = frame.language()
     judged = (t("map.judged", start=f"{week[0]:%-d %b}" if lang == "en" else i18n.format_day(week[0], lang),
                 end=i18n.format_day(week[1], lang)) if week else "")
     blank = int(placed[kpi].isna().sum()) if kpi in placed else 0
