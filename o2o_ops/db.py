@@ -190,12 +190,13 @@ def _rollup_files() -> list[Path]:
 def rollups_version() -> str:
     """A fingerprint of the SQL that builds the derived tables (as generated from the KPI layer's
     declarations); stored in the warehouse."""
-    from o2o_ops import anomalies, lift   # derived tables computed in Python
+    from o2o_ops import anomalies, forecast, lift   # derived tables computed in Python
     digest = hashlib.sha256()
     for path in _rollup_files():
         digest.update(path.name.encode() + b"\0" + _read_sql(path).encode())
     digest.update(b"anomaly_scores\0" + anomalies.SCORES_VERSION.encode())
     digest.update(b"campaign_lift\0" + lift.TABLE_VERSION.encode())
+    digest.update(b"forecast\0" + forecast.TABLE_VERSION.encode())
     return digest.hexdigest()[:16]
 
 
@@ -330,10 +331,12 @@ def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
 def build_python_derived(con: duckdb.DuckDBPyConnection) -> None:
     """The derived tables computed in Python from the SQL-built ones, after the SQL build on
     either engine (:func:`rebuild_rollups`, and ``lake.assemble`` for a Spark build): the anomaly
-    scores (rolling medians per store) and every campaign's lift (a fitted two-way model)."""
-    from o2o_ops import anomalies, lift
+    scores (rolling medians per store), every campaign's lift (a fitted two-way model) and the load
+    ahead at the data's last day (every store's 14-day forecast, from the derived tables above)."""
+    from o2o_ops import anomalies, forecast, lift
     anomalies.build_scores(con)
     lift.build_table(con)
+    forecast.build_table(con)
 
 
 def write_build_meta(con: duckdb.DuckDBPyConnection, *, as_of: str | None, engine: str = "duckdb") -> None:

@@ -167,15 +167,25 @@ def daily_forecast(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
     """Expected redemptions per store and day of the horizon: store_id, category, day,
     from_book (vouchers sold by the cut), from_new_sales, expected."""
     cut = cut or default_cut(con)
-    columns = ["store_id", "category", "day", "from_book", "from_new_sales", "expected"]
     if cut is None:
-        return pd.DataFrame(columns=columns)
-    flt = filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+        return pd.DataFrame(columns=_FORECAST_COLUMNS)
+    return _daily(con, filters, cut)[0]
+
+
+_FORECAST_COLUMNS = ["store_id", "category", "day", "from_book", "from_new_sales", "expected"]
+
+
+def _daily(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`daily_forecast`'s frame, and the open voucher book it read (``_OPEN_BOOK_SQL``'s rows:
+    the campaigns at risk are counted from it)."""
+    columns = _FORECAST_COLUMNS
+    flt = _store_filters(filters)
     params = {**_cut_params(cut), **flt.params("facts")}
     p = _delay_matrix(delay_distribution(con, cut))
     days = _days(cut)
     book = _run(con, _OPEN_BOOK_SQL.format(where=flt.where_sql("facts", "o")),
                   {**params, "oldest": cut - dt.timedelta(days=MAX_DELAY_DAYS)})
+    raw_book = book
     level = _run(con, _LEVEL_SQL.format(where=flt.where_sql("facts", "o")),
                    {**params, "first": cut - dt.timedelta(days=7 * LEVEL_WEEKS - 1)})
     stores = db.run(con, f"SELECT store_id, category FROM stores WHERE {flt.where_sql('stores')} ORDER BY store_id",
@@ -230,7 +240,7 @@ def daily_forecast(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(),
     out["day"] = pd.to_datetime(out["day"])
     out["from_book"], out["from_new_sales"] = from_book, from_new
     out["expected"] = out["from_book"] + out["from_new_sales"]
-    return out[columns]
+    return out[columns], raw_book
 
 
 def _weekday_level(level: pd.DataFrame, cut: dt.date) -> dict[tuple[str, int], float]:
@@ -282,20 +292,59 @@ def capacity(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> 
     return db.run(con, sql, {**params, "days": HORIZON_DAYS})
 
 
-def load_ahead(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), cut: dt.date | None = None) -> dict:
+def load_ahead(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), cut: dt.date | None = None, *,
+               stored: bool = True) -> dict:
     """The forecast and the risk: ``{"cut", "days": per store-day (with capacity_per_day and
     utilisation), "stores": per store (peak_window_utilisation, peak_window_start, peak_hour,
-    peak_hour_utilisation, at_risk), "campaigns": campaigns with open vouchers at stores at risk}``."""
+    peak_hour_utilisation, at_risk), "campaigns": campaigns with open vouchers at stores at risk}``.
+
+    Only the filters' stores count (city, district, region, category, store, the user's scope): a
+    store's capacity is shared by all its customers, so the dates, channel, campaign kind and
+    campaign filters do not apply. At the data's last day (the default cut) the result is read
+    from the tables written at build time (:func:`build_table`); ``stored=False``, another cut, or
+    settings changed since the build compute it afresh."""
+    if stored and (cut is None or cut == _stored_cut(con)):
+        parts = _read_stored(con, filters)
+        if parts is not None:
+            return _finish(*parts)
     cut = cut or default_cut(con)
-    days = daily_forecast(con, filters, cut)
-    empty = {"cut": cut, "days": days, "stores": pd.DataFrame(columns=STORE_COLUMNS),
-             "campaigns": pd.DataFrame(columns=CAMPAIGN_COLUMNS)}
-    if cut is None or days.empty:
-        return empty
-    cap = capacity(con, filters.replace(channels=(), campaign_kinds=(), campaigns=()), cut)
+    if cut is None:
+        return _finish(None, *_empty_parts())
+    return _finish(cut, *_live(con, filters, cut))
+
+
+DAY_COLUMNS = [*_FORECAST_COLUMNS, "capacity_per_day", "capacity_per_hour", "utilisation", "window_utilisation"]
+STORE_COLUMNS = ["store_id", "store_name", "city", "category", "expected_14d", "from_book", "capacity_per_day",
+                 "peak_window_start", "peak_window_utilisation", "peak_hour_day", "peak_hour",
+                 "peak_hour_utilisation", "at_risk"]
+_STORE_DOUBLES = ["expected_14d", "from_book", "capacity_per_day", "peak_window_utilisation", "peak_hour_utilisation"]
+CAMPAIGN_COLUMNS = ["campaign_id", "open_vouchers", "stores_at_risk"]
+#: open vouchers per store at risk and campaign (what the campaigns at risk are counted from)
+OPEN_COLUMNS = ["store_id", "campaign_id", "open_vouchers"]
+
+
+def _store_filters(filters: Filters) -> Filters:
+    """The filters the load ahead reads: the stores' (see :func:`load_ahead`)."""
+    return filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+
+
+def _empty_parts() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return (pd.DataFrame(columns=DAY_COLUMNS), pd.DataFrame(columns=STORE_COLUMNS),
+            pd.DataFrame(columns=OPEN_COLUMNS))
+
+
+def _live(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per store of the filters, computed at ``cut``: the days (DAY_COLUMNS), the stores
+    (STORE_COLUMNS, unsorted) and the open vouchers of the stores at risk per campaign
+    (OPEN_COLUMNS). Every row depends on its store alone (the delays, the show rate and the hour
+    profiles are read over every store), so the filters only choose rows."""
+    days, book = _daily(con, filters, cut)
+    if days.empty:
+        return _empty_parts()
+    cap = capacity(con, _store_filters(filters), cut)
     days = days.merge(cap, on="store_id", how="inner")
     if days.empty:
-        return {**empty, "days": days}
+        return _empty_parts()
     days["utilisation"] = days["expected"] / days["capacity_per_day"].where(days["capacity_per_day"] > 0)
     days = days.sort_values(["store_id", "day"]).reset_index(drop=True)
     window = days.groupby("store_id")[["expected", "capacity_per_day"]].rolling(RISK_WINDOW_DAYS).sum()
@@ -315,36 +364,143 @@ def load_ahead(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), cut
                    capacity_per_day=("capacity_per_day", "first")))
     stores["peak_window_utilisation"] = stores["store_id"].map(peak["window_utilisation"])
     stores["peak_window_start"] = stores["store_id"].map(
-        (peak["day"] - pd.Timedelta(days=RISK_WINDOW_DAYS - 1)).dt.date if not peak.empty else pd.Series(dtype=object))
+        (peak["day"] - pd.Timedelta(days=RISK_WINDOW_DAYS - 1)) if not peak.empty else pd.Series(dtype="datetime64[ns]"))
     stores = stores.join(peak_hour, on="store_id")
     stores = stores.rename(columns={"hour_utilisation": "peak_hour_utilisation"})
     stores["at_risk"] = stores["peak_window_utilisation"].fillna(0) > 1
-    stores = stores.merge(names, on="store_id", how="left")
-    stores = stores.sort_values("peak_window_utilisation", ascending=False)[STORE_COLUMNS].reset_index(drop=True)
-    # campaigns with open vouchers at stores at risk
-    risky = set(stores.loc[stores["at_risk"], "store_id"])
+    stores = stores.merge(names, on="store_id", how="left")[STORE_COLUMNS]
+    # the open vouchers of the stores at risk, per campaign
+    book = book[book["store_id"].isin(set(stores.loc[stores["at_risk"], "store_id"])) & book["campaign_id"].notna()]
+    open_book = (book.groupby(["store_id", "campaign_id"], as_index=False)["count_open"].sum()
+                 .rename(columns={"count_open": "open_vouchers"}))[OPEN_COLUMNS]
+    return days[DAY_COLUMNS], stores, open_book
+
+
+def _finish(cut: dt.date | None, days: pd.DataFrame, stores: pd.DataFrame, open_book: pd.DataFrame) -> dict:
+    """:func:`load_ahead`'s result from its parts, computed live or read from the tables: the same
+    types and the same order either way (days by store and day, as both give them; stores by peak
+    window utilisation, then id; campaigns by open vouchers, then id)."""
+    days = _typed(days[DAY_COLUMNS], {**{c: "float64" for c in DAY_COLUMNS[3:]}, "day": "datetime64[ns]"})
+    # peak_hour missing (NA) for a store without an hour profile
+    stores = _typed(stores[STORE_COLUMNS], {**{c: "float64" for c in _STORE_DOUBLES}, "peak_hour": "Int64",
+                                            "at_risk": "bool", "peak_hour_day": "datetime64[ns]",
+                                            "peak_window_start": "datetime64[ns]"})
+    stores = stores.sort_values(["peak_window_utilisation", "store_id"], ascending=[False, True]).reset_index(drop=True)
+    stores["peak_window_start"] = stores["peak_window_start"].dt.date
     campaigns = pd.DataFrame(columns=CAMPAIGN_COLUMNS)
-    if risky:
-        flt = filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
-        book = _run(con, _OPEN_BOOK_SQL.format(where=flt.where_sql("facts", "o")),
-                      {**_cut_params(cut), **flt.params("facts"), "oldest": cut - dt.timedelta(days=MAX_DELAY_DAYS)})
-        book = book[book["store_id"].isin(risky) & book["campaign_id"].notna()]
-        if not book.empty:
-            campaigns = (book.groupby("campaign_id", as_index=False)
-                         .agg(open_vouchers=("count_open", "sum"), stores_at_risk=("store_id", "nunique"))
-                         .sort_values("open_vouchers", ascending=False)[CAMPAIGN_COLUMNS].reset_index(drop=True))
+    if not open_book.empty:
+        campaigns = (open_book.groupby("campaign_id", as_index=False)
+                     .agg(open_vouchers=("open_vouchers", "sum"), stores_at_risk=("store_id", "nunique"))
+                     .sort_values(["open_vouchers", "campaign_id"], ascending=[False, True])[CAMPAIGN_COLUMNS]
+                     .reset_index(drop=True))
+        campaigns = campaigns.astype({"open_vouchers": "int64", "stores_at_risk": "int64"})
     return {"cut": cut, "days": days, "stores": stores, "campaigns": campaigns}
 
 
-STORE_COLUMNS = ["store_id", "store_name", "city", "category", "expected_14d", "from_book", "capacity_per_day",
-                 "peak_window_start", "peak_window_utilisation", "peak_hour_day", "peak_hour",
-                 "peak_hour_utilisation", "at_risk"]
-CAMPAIGN_COLUMNS = ["campaign_id", "open_vouchers", "stores_at_risk"]
+def _typed(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """``df`` with the columns of ``dtypes`` converted where they are of another type (an empty
+    frame's columns are objects; DuckDB's timestamps are in microseconds)."""
+    change = {c: t for c, t in dtypes.items() if df[c].dtype != t}
+    return df.astype(change) if change else df
 
 
-def store_risk(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pd.DataFrame:
-    """Per store at the data's end: the stores table of :func:`load_ahead` (for the map)."""
-    return load_ahead(con, filters)["stores"]
+def store_risk(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), *, stored: bool = True) -> pd.DataFrame:
+    """Per store at the data's end: the stores table of :func:`load_ahead` (for the map); from
+    the build's table, only the stores are read."""
+    if stored:
+        parts = _read_stored(con, filters, stores_only=True)
+        if parts is not None:
+            return _finish(*parts)["stores"]
+    return load_ahead(con, filters, stored=False)["stores"]
+
+
+# ------------------------------------------------------------------------------------------
+# The default cut, computed at build time
+# ------------------------------------------------------------------------------------------
+
+#: Part of the derived tables' fingerprint (db.rollups_version): change it when the forecast or
+#: the tables' shape changes, so warehouses whose tables it wrote are refreshed.
+TABLE_VERSION = "1"
+#: written by :func:`build_table` (db.build_python_derived)
+TABLES = ("forecast_meta", "forecast_days", "forecast_stores", "forecast_campaigns")
+_SCHEMAS = {
+    "forecast_meta": "cut DATE, settings VARCHAR",
+    "forecast_days": ("store_id VARCHAR, category VARCHAR, day TIMESTAMP, from_book DOUBLE, from_new_sales DOUBLE, "
+                      "expected DOUBLE, capacity_per_day DOUBLE, capacity_per_hour DOUBLE, utilisation DOUBLE, "
+                      "window_utilisation DOUBLE"),
+    "forecast_stores": ("store_id VARCHAR, store_name VARCHAR, city VARCHAR, category VARCHAR, expected_14d DOUBLE, "
+                        "from_book DOUBLE, capacity_per_day DOUBLE, peak_window_start DATE, "
+                        "peak_window_utilisation DOUBLE, peak_hour_day TIMESTAMP, peak_hour DOUBLE, "
+                        "peak_hour_utilisation DOUBLE, at_risk BOOLEAN"),
+    "forecast_campaigns": "store_id VARCHAR, campaign_id VARCHAR, open_vouchers BIGINT",
+}
+
+
+def _settings() -> str:
+    """The settings the forecast reads (the open hours of a store without opening hours, the
+    holidays left out of the weekday level): a table built under others is not read."""
+    from o2o_ops import config
+    return f"open_hours={metrics.open_hours_per_day()!r};holiday_country={config.get('O2O_HOLIDAY_COUNTRY')}"
+
+
+def build_table(con: duckdb.DuckDBPyConnection) -> int:
+    """(Re)write the forecast tables at the default cut for every store (the efficiency page's
+    load ahead and the map's ring read them; at 10 million orders the forecast costs 1.4-1.9 s).
+    A warehouse without orders, or a holiday country the calendar does not know, writes no cut:
+    the live computation then answers (and says what is wrong). Returns the store rows written."""
+    from o2o_ops import comparisons
+
+    cut = default_cut(con)
+    parts = _empty_parts()
+    if cut is not None:
+        try:
+            parts = _live(con, Filters(), cut)
+        except comparisons.UnknownCountry:
+            cut = None
+    for table in TABLES:
+        con.execute(f"CREATE OR REPLACE TABLE {table} ({_SCHEMAS[table]})")
+    con.execute("INSERT INTO forecast_meta VALUES ($cut, $settings)", {"cut": cut, "settings": _settings()})
+    for table, frame in zip(TABLES[1:], parts):
+        if frame.empty:
+            continue
+        columns = [c.split()[0] for c in _SCHEMAS[table].split(", ")]
+        con.register("_forecast_part", frame[columns])
+        try:
+            con.execute(f"INSERT INTO {table} SELECT {', '.join(columns)} FROM _forecast_part")
+        finally:
+            con.unregister("_forecast_part")
+    return len(parts[1])
+
+
+def _stored_cut(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The cut of the build's tables, when they can be read (they exist, hold a cut, and were
+    built under the settings in force); else None."""
+    try:
+        row = db.run(con, "SELECT cut, settings FROM forecast_meta")
+    except duckdb.CatalogException:   # a warehouse built before the tables (then also stale)
+        return None
+    if row.empty or pd.isna(row["cut"].iloc[0]) or row["settings"].iloc[0] != _settings():
+        return None
+    return pd.Timestamp(row["cut"].iloc[0]).date()
+
+
+def _read_stored(con: duckdb.DuckDBPyConnection, filters: Filters, *, stores_only: bool = False):
+    """(cut, days, stores, open vouchers) of the filters' stores from the build's tables, or None
+    when they cannot be read (see :func:`_stored_cut`); ``stores_only`` leaves the days and the
+    campaigns out."""
+    cut = _stored_cut(con)
+    if cut is None:
+        return None
+    flt = _store_filters(filters)
+    where = f"store_id IN (SELECT store_id FROM stores WHERE {flt.where_sql('stores')})"
+    params = flt.params("stores")
+    read = {t: f"SELECT * FROM {t} WHERE {where}" for t in TABLES[1:]}
+    days = (pd.DataFrame(columns=DAY_COLUMNS) if stores_only
+            else db.run(con, read["forecast_days"] + " ORDER BY store_id, day", params))
+    stores = db.run(con, read["forecast_stores"], params)
+    open_book = (pd.DataFrame(columns=OPEN_COLUMNS) if stores_only
+                 else db.run(con, read["forecast_campaigns"], params))
+    return cut, days, stores, open_book
 
 
 # ------------------------------------------------------------------------------------------

@@ -327,7 +327,7 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({restricted[table]}) AS q")
         seconds[table] = time.perf_counter() - clock
     clock = time.perf_counter()
-    db.build_python_derived(con)   # anomaly scores, campaign lift: whole, from the tables above
+    db.build_python_derived(con)   # anomaly scores, campaign lift, load ahead: whole, from the tables above
     seconds["python_derived"] = time.perf_counter() - clock
     db.write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
     counts: dict = {"changed_orders": int(changed), "seconds": seconds}
@@ -348,7 +348,8 @@ def discard_notes(con: duckdb.DuckDBPyConnection) -> None:
 
 
 #: derived tables computed in Python after the SQL ones (db.build_python_derived): rebuilt whole
-PYTHON_DERIVED = ("anomaly_scores", "campaign_lift")
+PYTHON_DERIVED = ("anomaly_scores", "campaign_lift", "forecast_meta", "forecast_days", "forecast_stores",
+                  "forecast_campaigns")
 
 
 def table_names() -> Sequence[str]:

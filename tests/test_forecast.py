@@ -189,3 +189,78 @@ def test_demo_forecast_error_is_measured(demo_checked):
         assert abs(r["bias_outside_spike"]) <= 0.25, r
         assert 0.7 <= r["spike_redemptions_forecast_share"] <= 1.5, r
         assert r["mae_store_14d_totals"] == pytest.approx(r["wape_store_14d_totals"] * r["mean_store_14d_redemptions"])
+
+
+# --- the build's tables (issues #13/#15): the default cut read, not computed, per view ---------
+
+def _same(stored: pd.DataFrame, live: pd.DataFrame) -> None:
+    """Same columns, rows in the same order, equal values (doubles to 1e-9: a voucher group's
+    share summed in another order differs in its last bits)."""
+    assert list(stored.columns) == list(live.columns)
+    assert len(stored) == len(live)
+    for column in live.columns:
+        a, b = stored[column].reset_index(drop=True), live[column].reset_index(drop=True)
+        if pd.api.types.is_float_dtype(b):
+            assert pd.api.types.is_float_dtype(a), column
+            assert ((a - b).abs() <= 1e-9 * b.abs().clip(lower=1) + 0).where(b.notna(), a.isna()).all(), column
+        else:
+            assert a.dtype == b.dtype, (column, a.dtype, b.dtype)
+            assert a.isna().tolist() == b.isna().tolist(), column
+            assert a[b.notna()].tolist() == b[b.notna()].tolist(), column
+
+
+def test_the_stored_load_ahead_equals_the_live_one(ro_con, monkeypatch):
+    stores = ro_con.execute("SELECT store_id, city, category, region FROM stores ORDER BY store_id").df()
+    cut = forecast.default_cut(ro_con)
+    assert ro_con.execute("SELECT cut FROM forecast_meta").fetchone()[0] == cut
+    some = tuple(stores["store_id"].iloc[::7])
+    region = stores["region"].dropna().iloc[0]
+    cases = [Filters(), Filters(cities=("Hangzhou",)), Filters(categories=("restaurant", "hotel")),
+             Filters(regions=(region,)), Filters(stores=some),
+             Filters(scope_stores=some[:3], scope_regions=(region,)), Filters(scope_stores=()),
+             Filters(cities=("Chengdu",), channels=("app",), campaign_kinds=("coupon",)),
+             Filters(start=cut - dt.timedelta(days=30), end=cut, campaigns=("no such campaign",))]
+    results = {}
+    for flt in cases:
+        live = forecast.load_ahead(ro_con, flt, stored=False)
+        results[flt] = stored = forecast.load_ahead(ro_con, flt)
+        assert stored["cut"] == live["cut"] == cut
+        for part in ("days", "stores", "campaigns"):
+            _same(stored[part], live[part])
+        _same(forecast.store_risk(ro_con, flt), live["stores"])
+    everything = results[Filters()]
+    # the cases cover a store at risk (no campaign has open vouchers at it at this cut: the hand
+    # fixture's test below has one), and the store filters choose among the stores
+    assert everything["stores"]["at_risk"].any()
+    assert len(everything["days"]) == len(everything["stores"]) * forecast.HORIZON_DAYS
+    hangzhou = set(stores.loc[stores["city"] == "Hangzhou", "store_id"])
+    assert set(results[Filters(cities=("Hangzhou",))]["stores"]["store_id"]) == hangzhou & set(everything["stores"]["store_id"])
+    assert results[Filters(scope_stores=())]["stores"].empty
+    # the default cut is read, not computed: no forecast query runs
+    monkeypatch.setattr(forecast, "_live", lambda *a: pytest.fail("computed live"))
+    assert len(forecast.load_ahead(ro_con, Filters(cities=("Hangzhou",)))["stores"]) == len(
+        results[Filters(cities=("Hangzhou",))]["stores"])
+
+
+def test_another_cut_or_other_settings_are_computed_live(ro_con, monkeypatch):
+    cut = forecast.default_cut(ro_con) - dt.timedelta(days=10)
+    _same(forecast.load_ahead(ro_con, Filters(), cut)["stores"], forecast.load_ahead(ro_con, Filters(), cut, stored=False)["stores"])
+    stored = forecast.load_ahead(ro_con, Filters())["stores"].set_index("store_id")
+    # half the open hours: a store without opening hours has half the capacity, so twice the load
+    monkeypatch.setenv("O2O_OPEN_HOURS_PER_DAY", "6")
+    halved = forecast.load_ahead(ro_con, Filters())["stores"].set_index("store_id")
+    plain = ro_con.execute("SELECT store_id FROM stores WHERE store_id NOT IN (SELECT store_id FROM store_hours)").df()
+    for store_id in set(plain["store_id"]) & set(stored.index):
+        assert halved.at[store_id, "capacity_per_day"] == pytest.approx(stored.at[store_id, "capacity_per_day"] / 2)
+    assert len(set(plain["store_id"]) & set(stored.index)) > 0
+
+
+def test_the_stored_campaigns_at_risk_equal_the_live_ones(con):
+    # the hand fixture's data end at CUT: its tables hold S1 at risk with campaign K's open voucher
+    stored = forecast.load_ahead(con, Filters())
+    assert stored["cut"] == CUT and con.execute("SELECT count(*) FROM forecast_campaigns").fetchone()[0] == 1
+    assert stored["campaigns"].to_dict("records") == [{"campaign_id": "K", "open_vouchers": 1, "stores_at_risk": 1}]
+    for flt in (Filters(), Filters(stores=("S1",)), Filters(stores=("S2",)), Filters(campaigns=("K",))):
+        live = forecast.load_ahead(con, flt, CUT, stored=False)
+        for part in ("days", "stores", "campaigns"):
+            _same(forecast.load_ahead(con, flt)[part], live[part])

@@ -279,6 +279,15 @@ def test_batches_into_a_demo_warehouse_equal_the_full_rebuild(tmp_path, small_de
     wh = tmp_path / "demo.duckdb"
     shutil.copyfile(small_demo, wh)
     assert run_batches(wh, tmp_path, seed, batches=3) == ["incremental"] * 3
+    # the load ahead was among the tables compared, at the new last order day, not vacuously
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        cut, last = con.execute("SELECT (SELECT cut FROM forecast_meta), (SELECT max(order_date) FROM order_facts)").fetchone()
+        stores = con.execute("SELECT count(*) FROM stores WHERE capacity_per_hour IS NOT NULL").fetchone()[0]
+        days = con.execute("SELECT count(*), count(DISTINCT store_id) FROM forecast_days").fetchone()
+    finally:
+        con.close()
+    assert cut == last and days == (stores * 14, stores) and stores > 0
 
 
 def test_a_later_order_ages_orders_and_weeks_it_does_not_touch(tmp_path, any_share):
