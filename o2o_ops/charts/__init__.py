@@ -195,3 +195,24 @@ def histogram(values: pd.Series, *, title: str, x_title: str, nbins: int = 40, h
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title="count")
     return base_layout(fig, title=title, height=height)
+
+
+def picked_id(event, allowed: Sequence[str] | None = None) -> str | None:
+    """The id a clicked bar or point stands for: the first selected point's ``customdata`` (its
+    last item when the trace carries several values per point; the builders put the id last),
+    from a ``st.plotly_chart`` selection (its return value or its session-state entry, both
+    ``{"selection": {"points": [...]}}``). None when nothing is picked, the point carries no id,
+    or the id is not one of ``allowed``."""
+    selection = (event or {}).get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    points = (selection or {}).get("points") if isinstance(selection, dict) else getattr(selection, "points", None)
+    for point in points or []:
+        data = point.get("customdata") if isinstance(point, dict) else None
+        if isinstance(data, (list, tuple)):
+            data = data[-1] if data else None
+        if data is None or data == "" or (isinstance(data, float) and data != data):
+            continue
+        found = str(data)
+        if allowed is not None and found not in set(map(str, allowed)):
+            continue
+        return found
+    return None

@@ -731,6 +731,25 @@ def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str
     return picked
 
 
+def pick_chart(fig, key: str, *, allowed: Sequence[str] | None = None, pick_key: str | None = None,
+               container: Any = None) -> str | None:
+    """A plotly chart whose bars or points drill: each carries the id it stands for (a campaign,
+    a store) as its ``customdata``; a click returns that id (one of ``allowed``), for the page to
+    act on as on a ticked table row (:func:`table` with ``on_pick=True``). As with the tables, a
+    pick is an action: once acted on, the chart starts afresh under a new key, and ``pick_key``
+    (the current drill value) keys it, so a chart shown again after Back has nothing selected."""
+    from o2o_ops import charts
+
+    generation = st.session_state.get(PICK_GENERATION_KEY, 0)
+    widget_key = f"pick_{key}_{pick_key or ''}_{generation}"
+    event = (container or st).plotly_chart(localise(fig), key=widget_key, on_select="rerun",
+                                           selection_mode=("points",))
+    picked = charts.picked_id(event, allowed)
+    if picked is not None:
+        st.session_state[PICK_GENERATION_KEY] = generation + 1
+    return picked
+
+
 def plain_columns(df: pd.DataFrame, explicit: dict | None = None) -> dict[str, Any]:
     """A column config naming every column of ``df`` in words, numbers formatted per unit;
     ``explicit`` entries win."""
