@@ -250,14 +250,22 @@ def load_ahead_layer(df: pd.DataFrame, at_risk: Sequence[str], kpi: str = "symme
     )
 
 
-def view_for(df: pd.DataFrame) -> pdk.ViewState:
-    """A view that frames every placed store (a default over eastern China when there are none)."""
+NARROW_MAP_PX = 800     # a map narrower than this (a phone's) is zoomed out to frame the same area
+
+
+def view_for(df: pd.DataFrame, width_px: float | None = None) -> pdk.ViewState:
+    """A view that frames every placed store (a default over eastern China when there are none).
+    ``width_px``: the map's width when it is narrower than :data:`NARROW_MAP_PX` (a phone's):
+    the zoom drops by ``log2(NARROW_MAP_PX / width_px)`` so the same stores fit across it."""
     df = located(df)
     if df.empty:
         return pdk.ViewState(latitude=31.2, longitude=117.0, zoom=4)
     lat, lon = df["lat"].astype(float), df["lon"].astype(float)
     span = _span_degrees(df)
-    zoom = max(1.0, min(13.0, math.log2(360 / span) - 0.6))
+    zoom = math.log2(360 / span) - 0.6
+    if width_px and width_px < NARROW_MAP_PX:
+        zoom -= math.log2(NARROW_MAP_PX / width_px)
+    zoom = max(1.0, min(13.0, zoom))
     return pdk.ViewState(latitude=float((lat.max() + lat.min()) / 2),
                          longitude=float((lon.max() + lon.min()) / 2), zoom=zoom, pitch=0)
 

@@ -18,6 +18,7 @@ attention_week = warehouse.cached(symmetry.attention_week)
 redemption_bins = warehouse.cached(symmetry.redemption_bins)
 store_risk = warehouse.cached(forecast.store_risk)
 MAP_KEY = "store_map"
+PHONE_MAP_PX = 350          # the map's width on a phone
 LEVEL_WORDS = {"auto": "map.level_auto", "cities": "map.level_cities", "stores": "map.level_stores"}
 
 
@@ -62,7 +63,7 @@ def page() -> None:
         unplaced_list(unplaced, filters)
         return
     level = maps.level_for(choice, stores, city_filter=bool(filters.cities))
-    view = maps.view_for(stores)
+    view = maps.view_for(stores, width_px=PHONE_MAP_PX if frame.is_phone() else None)
     taken: list = []                              # label boxes placed so far: no two overlap
     layers = []
     try:

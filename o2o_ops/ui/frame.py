@@ -114,7 +114,11 @@ def fmt(value: Any, unit: str) -> str:
 def localise(fig):
     """A chart's words in the reader's language (see :mod:`o2o_ops.i18n.figures`)."""
     from o2o_ops.i18n import figures
-    return figures.localise(fig, language())
+    fig = figures.localise(fig, language())
+    if is_phone():   # its titles, legends and bar labels made to fit a phone's width
+        from o2o_ops import charts
+        charts.fit_width(fig)
+    return fig
 
 
 def localise_text(words: str) -> str:
@@ -447,6 +451,8 @@ PHONE_CSS = """<style>
   [data-testid="stMain"] [data-testid="stMarkdownContainer"],
   [data-testid="stMain"] [data-testid="stCaptionContainer"] { overflow-wrap: anywhere; }
   [data-testid="stMetricValue"] { font-size: 1.6rem; }
+  /* plotly's tool bar sat on the chart titles; on a phone the chart is read, not zoomed */
+  [data-testid="stPlotlyChart"] .modebar-container { display: none !important; }
 }
 @media (min-width: 641px) {
   .st-key-phone-only, [class*="st-key-phone-only-"] { display: none !important; }
