@@ -209,3 +209,12 @@ def test_basemap_is_optional_and_off_by_default():
     assert spec["elevationDecoder"] == {"rScaler": 0, "gScaler": 0, "bScaler": 0, "offset": 0}   # flat
     assert maps.basemap_credit(template) == "Map tiles: tiles.example.com"
     assert maps.basemap_credit(template, "© OpenStreetMap contributors") == "Map tiles: © OpenStreetMap contributors"
+
+
+def test_a_phone_map_is_zoomed_out_to_frame_the_same_stores():
+    stores = pd.DataFrame({"lat": [30.0, 31.0], "lon": [120.0, 121.0]})
+    wide = maps.view_for(stores)
+    # 350 px across instead of 800 or more: log2(800 / 350) = 1.19 zoom steps out, the same centre
+    assert maps.view_for(stores, width_px=350).zoom == pytest.approx(wide.zoom - 1.1926, abs=1e-4)
+    assert maps.view_for(stores, width_px=350).latitude == wide.latitude == 30.5
+    assert maps.view_for(stores, width_px=1200).zoom == wide.zoom
