@@ -48,7 +48,7 @@ TREND_WEEKS = 13
 Z_FLAG = 3.5
 #: Part of the derived tables' fingerprint (db.rollups_version): change it when :func:`score`
 #: changes, so warehouses built before are refreshed.
-SCORES_VERSION = "2"
+SCORES_VERSION = "3"
 MAD_TO_SD = 1.4826
 
 
@@ -219,7 +219,10 @@ def build_scores(con: duckdb.DuckDBPyConnection) -> int:
     if not scored.empty:
         con.register("_scored", scored)
         try:
-            con.execute(f"INSERT INTO anomaly_scores SELECT {', '.join(_SCORE_COLUMNS)} FROM _scored")
+            # stored in week order, so a page's few weeks read only their row groups (the flags
+            # filter on |z| cannot skip any, and reading every row's strings cost 70 ms at 10M)
+            con.execute(f"INSERT INTO anomaly_scores SELECT {', '.join(_SCORE_COLUMNS)} FROM _scored "
+                        "ORDER BY week_start, store_id, kpi")
         finally:
             con.unregister("_scored")
     return len(scored)
@@ -248,7 +251,9 @@ def flags(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), z_flag: 
     if hit.empty:
         return pd.DataFrame(columns=FLAG_COLUMNS)
     hit["direction"] = np.where(hit["value"] > hit["expected"], "high", "low")
-    hit["reason"] = [reason(r) for r in hit.to_dict("records")]   # plain dicts: iterrows cost 0.4 s at 10M
+    # plain dicts from column lists: iterrows cost 0.4 s at 10M, to_dict("records") 0.2 s
+    columns = {c: hit[c].tolist() for c in ("kpi", "value", "expected", "z", "store_id", "iso_week")}
+    hit["reason"] = [reason(dict(zip(columns, values))) for values in zip(*columns.values())]
     hit = hit.reindex(hit["z"].abs().sort_values(ascending=False).index)
     return hit[FLAG_COLUMNS].reset_index(drop=True)
 

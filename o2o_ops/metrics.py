@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from o2o_ops import config, db, units
-from o2o_ops.filters import Filters
+from o2o_ops.filters import TARGETS, Filters
 from o2o_ops.kpis import sql as generated
 from o2o_ops.kpis import symmetry_index
 from o2o_ops.kpis.measures import MEASURE_LIST
@@ -122,25 +122,46 @@ AS_OF_COLUMNS: dict[str, str] = {
     "has_refund": f"(has_refund AND {_REFUNDED_BY})",
     "refund_amount": f"CASE WHEN {_REFUNDED_BY} THEN refund_amount ELSE 0 END",
 }
-_ROLLUP_KEYS = "date, store_id, city, district, region, category, channel, campaign_id, campaign_kind"
+_ROLLUP_KEYS = ("date", "store_id", "city", "district", "region", "category", "channel", "campaign_id",
+                "campaign_kind")
 
 
-def as_of_tables(filters: Filters) -> dict[str, str]:
+def _as_of_keys(filters: Filters, grain: str, sources: set[str]) -> list[str]:
+    """The rollup key columns a query at ``grain`` under ``filters`` reads from the ``day`` table:
+    the date, the grain's keys, the filtered dimensions (and the user's scope), and ``store_id``
+    for the symmetry index (weighted per store). Regenerating the young rows grouped by only these
+    (not all nine) made the overview's equal-age comparisons 5× cheaper at 10 million orders: the
+    week's ~100,000 orders fell into 50,000 groups of every key."""
+    need = {"date"} | {expr for _, expr in GRAINS[grain] if expr in _ROLLUP_KEYS}
+    need |= {column for field, column in TARGETS["rollup"]["dims"].items() if getattr(filters, field)}
+    if filters.scope_stores is not None:
+        need.add("store_id")
+    if filters.scope_regions is not None:
+        need.add("region")
+    if "sym" in sources:
+        need.add("store_id")
+    return [k for k in _ROLLUP_KEYS if k in need]
+
+
+def as_of_tables(filters: Filters, keys: Sequence[str] = _ROLLUP_KEYS) -> dict[str, str]:
     """Tables for :func:`kpi_sql` holding the filtered orders as they stood at ``$as_of_cutoff``:
     ``facts`` = the orders placed by then, with :data:`AS_OF_COLUMNS` replaced; ``day`` = the
-    order rollup's rows for orders older than the maturity horizon (``$as_of_mature``: their
-    redemptions, reviews and refunds were in by the cutoff, O2O_MATURITY_DAYS) and, for the
-    younger ones, the same measure columns regenerated from ``facts`` (the generated columns of
-    ``sql/rollups.sql``); ``costs`` = the costs booked by the cutoff's day. Only the last weeks
-    before the cutoff are scanned order by order, however long the period."""
+    order rollup's rows (its key columns ``keys`` only: see :func:`_as_of_keys`) for orders older
+    than the maturity horizon (``$as_of_mature``: their redemptions, reviews and refunds were in
+    by the cutoff, O2O_MATURITY_DAYS) and, for the younger ones, the same measure columns
+    regenerated from ``facts`` (the generated columns of ``sql/rollups.sql``); ``costs`` = the
+    costs booked by the cutoff's day. Only the last weeks before the cutoff are scanned order by
+    order, however long the period."""
     facts = (f"(SELECT * EXCLUDE ({', '.join(AS_OF_COLUMNS)}), "
              + ", ".join(f"{expr} AS {col}" for col, expr in AS_OF_COLUMNS.items())
              + f" FROM order_facts WHERE {filters.where_sql('facts')} AND ordered_at <= $as_of_cutoff)")
     measures = [m.name for m in MEASURE_LIST if m.is_rollup_column]
-    columns = f"{_ROLLUP_KEYS}, {', '.join(measures)}"
-    young = (f"SELECT order_date AS {_ROLLUP_KEYS}, {generated.rollup_measure_columns()} "
-             f"FROM {facts} WHERE order_date >= $as_of_mature "
-             f"GROUP BY {_ROLLUP_KEYS.replace('date, ', 'order_date, ', 1)}")
+    keys = list(keys)
+    columns = ", ".join([*keys, *measures])
+    young_keys = ["order_date" if k == "date" else k for k in keys]
+    young = (f"SELECT {', '.join(f'{y} AS {k}' for y, k in zip(young_keys, keys))}, "
+             f"{generated.rollup_measure_columns()} "
+             f"FROM {facts} WHERE order_date >= $as_of_mature GROUP BY {', '.join(young_keys)}")
     day = (f"(SELECT {columns} FROM rollup_day_store_channel_campaign WHERE date < $as_of_mature "
            f"UNION ALL SELECT {columns} FROM ({young}))")
     costs = "(SELECT * FROM rollup_costs WHERE date <= CAST($as_of_cutoff AS DATE))"
@@ -158,11 +179,11 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     (:func:`as_of_tables`): the period as it stood at that moment.
     """
     tables = {**default_tables(filters, grain), **(tables or {})}
-    if as_of is not None:
-        tables |= as_of_tables(filters)
     kpis = [KPIS[n] for n in names]
     undefined = {k.name for k in kpis if grain in k.grains_without}
     sources = set().union(*(k.sources for k in kpis if k.name not in undefined)) | {"o"}
+    if as_of is not None:
+        tables |= as_of_tables(filters, _as_of_keys(filters, grain, sources))
     measures = {m for k in kpis if k.name not in undefined for m in k.measures}   # only what is asked
     params: dict[str, Any] = {}
     if as_of is not None:

@@ -96,11 +96,17 @@ def _month(day: dt.date) -> dt.date:
 
 def goal(targets: pd.DataFrame, kpi: str, start: dt.date, end: dt.date) -> float | None:
     """The goal of ``kpi`` over ``start``..``end`` (inclusive) from one scope's ``targets``."""
+    return _goal(_by_month(targets, kpi), metrics.KPIS[kpi].is_additive, start, end)
+
+
+def _by_month(targets: pd.DataFrame, kpi: str) -> dict[dt.date, float]:
     part = targets[targets["kpi"] == kpi]
-    by_month = dict(zip(part["month"], part["target_value"].astype(float)))
+    return dict(zip(part["month"], part["target_value"].astype(float)))
+
+
+def _goal(by_month: dict[dt.date, float], additive: bool, start: dt.date, end: dt.date) -> float | None:
     if not by_month or end < start:
         return None
-    additive = metrics.KPIS[kpi].is_additive
     total, days = 0.0, 0
     day = start
     while day <= end:
@@ -183,10 +189,11 @@ def sentences(table: pd.DataFrame, scope: Scope | None, period: str, lang: str =
 
 def goal_by_week(targets: pd.DataFrame, kpi: str, week_starts: Sequence[Any]) -> list[float | None]:
     """The goal of each ISO week starting on ``week_starts`` (None where a day has no target)."""
+    by_month, additive = _by_month(targets, kpi), metrics.KPIS[kpi].is_additive   # once, not per week
     out = []
     for start in week_starts:
         day = pd.Timestamp(start).date()
-        out.append(goal(targets, kpi, day, day + dt.timedelta(days=6)))
+        out.append(_goal(by_month, additive, day, day + dt.timedelta(days=6)))
     return out
 
 
