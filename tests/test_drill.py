@@ -210,3 +210,19 @@ def test_the_page_menu_keeps_the_filters(tiny):
     assert not at.exception
     assert at.multiselect(key="flt_city").value == ["Hangzhou"]
     assert qp(at, "city") == ["Hangzhou"] and qp(at, "from") == ["2026-11-02"]
+
+
+def test_a_store_bar_on_the_efficiency_page_opens_the_store_view(tiny):
+    at = open_link("pages/efficiency.py", tiny, {**WINDOW, "channel": "wechat"})
+    assert not at.exception
+    # capacity by store: each bar carries (weeks over capacity, busiest week, store id), the id last;
+    # S3 has no capacity, so no bar
+    ids = [data[-1] for data in bar_ids(at, "eff_capacity_stores")]
+    assert sorted(ids) == ["S1", "S2"]
+    key = chart_key(at, "pick_eff_capacity_stores_")
+    at.session_state[key] = {"selection": {"points": [{"customdata": [0, 0.5, "S2"]}], "point_indices": [0],
+                                           "box": [], "lasso": []}}
+    at.run()
+    assert not at.exception
+    assert qp(at, "store") == ["S2"] and qp(at, "channel") == ["wechat"] and qp(at, "from") == [WINDOW["from"]]
+    assert at.title[0].value == "Online-offline symmetry"
