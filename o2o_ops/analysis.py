@@ -103,7 +103,7 @@ def complaints_by_category(con: duckdb.DuckDBPyConnection, filters: Filters) -> 
         WHERE {filters.where_sql('rollup')}
         GROUP BY complaint_category
     ),
-    d AS (SELECT sum(count_redemptions) AS count_redemptions FROM rollup_day_store_channel_campaign
+    d AS (SELECT sum(count_redemptions) AS count_redemptions FROM {metrics.order_rollup(filters)}
           WHERE {filters.where_sql('rollup')})
     SELECT c.complaint_category, c.count_complaints,
            CAST(c.count_complaints AS DOUBLE) / NULLIF(d.count_redemptions, 0) AS complaint_rate
@@ -131,7 +131,7 @@ def refund_reasons(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataF
         WHERE {filters.where_sql('rollup')}
         GROUP BY reason
     ),
-    d AS (SELECT sum(count_paid) AS count_paid FROM rollup_day_store_channel_campaign WHERE {filters.where_sql('rollup')})
+    d AS (SELECT sum(count_paid) AS count_paid FROM {metrics.order_rollup(filters)} WHERE {filters.where_sql('rollup')})
     SELECT r.reason, r.count_refunds, r.count_orders, r.refund_amount,
            CAST(r.count_orders AS DOUBLE) / NULLIF(d.count_paid, 0) AS share_of_paid_orders
     FROM r CROSS JOIN d
@@ -354,14 +354,14 @@ def funnel(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     not cancelled (``paid_orders``); redeemed = paid and redeemed (numerator of
     ``redemption_rate``); reviewed = redeemed paid orders with at least one review.
     Columns: stage, count_orders, share_of_ordered, share_of_previous (step conversion).
-    The first three stages are the registry's sums from ``rollup_day_store_channel_campaign``; reviewed comes from
+    The first three stages are the registry's sums from the order rollup (``metrics.order_rollup``); reviewed comes from
     ``rollup_order_stage_day``.
     """
     sql = f"""
     WITH s AS (
         SELECT coalesce(sum(count_orders), 0) AS ordered, coalesce(sum(count_paid), 0) AS paid,
                coalesce(sum(count_paid_redeemed), 0) AS redeemed
-        FROM rollup_day_store_channel_campaign WHERE {filters.where_sql('rollup')}
+        FROM {metrics.order_rollup(filters)} WHERE {filters.where_sql('rollup')}
     ),
     r AS (SELECT coalesce(sum(count_reviewed), 0) AS reviewed
           FROM rollup_order_stage_day WHERE {filters.where_sql('rollup')})

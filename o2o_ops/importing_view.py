@@ -24,6 +24,7 @@ import pandas as pd
 
 from o2o_ops import auth, data_checks as quality, db, ingest
 from o2o_ops.filters import Filters
+from o2o_ops.i18n import problems as problem_words
 
 #: Rows a preview shows.
 PREVIEW_ROWS = 10
@@ -32,23 +33,8 @@ EXAMPLES_PER_KIND = 5
 #: Import-log rows the page shows (newest first).
 LOG_ROWS = 500
 
-PROBLEM_LABELS = {
-    "bad_setting": "Server setting wrong",
-    "file_too_large": "File too large",
-    "unreadable_file": "File cannot be read",
-    "bad_mapping": "Mapping problem",
-    "missing_column": "Missing required column",
-    "duplicate_column": "Two columns map to one",
-    "missing_value": "Required value empty",
-    "wrong_type": "Wrong type",
-    "bad_date": "Date does not parse",
-    "negative_value": "Negative value",
-    "out_of_range": "Out of range",
-    "not_allowed": "Value not allowed",
-    "invalid_row": "Inconsistent row",
-    "duplicate_key": "Duplicated key in the file",
-    "unknown_reference": "Key points at nothing",
-}
+#: The kinds of problem in words (English; :func:`o2o_ops.i18n.problems.kind_label` for a language).
+PROBLEM_LABELS = {kind: problem_words.kind_label(kind) for kind in ingest.PROBLEM_KINDS}
 
 
 class PreviewError(ValueError):
@@ -200,21 +186,22 @@ def check_batch(sources: Sequence[ingest.Source], *, warehouse: str | os.PathLik
     return BatchCheck(ingest.ImportRejected(problems, counts), rows)
 
 
-def problem_summary(rejected: ingest.ImportRejected) -> pd.DataFrame:
-    """One row per kind of problem, in the importer's order: kind, label, count_problems (exact)."""
+def problem_summary(rejected: ingest.ImportRejected, lang: str = "en") -> pd.DataFrame:
+    """One row per kind of problem, in the importer's order: kind, label (in ``lang``),
+    count_problems (exact)."""
     grouped = rejected.by_kind()
     kinds = sorted(set(grouped) | set(rejected.counts), key=ingest._kind_rank)
     return pd.DataFrame({
         "kind": kinds,
-        "label": [PROBLEM_LABELS.get(k, k) for k in kinds],
+        "label": [problem_words.kind_label(k, lang) for k in kinds],
         "count_problems": [int(rejected.counts.get(k, len(grouped.get(k, [])))) for k in kinds],
     }, columns=["kind", "label", "count_problems"])
 
 
 def problem_examples(rejected: ingest.ImportRejected, kind: str, *, first: int = EXAMPLES_PER_KIND,
-                     file_names: MappingT[str, str] | None = None) -> pd.DataFrame:
+                     file_names: MappingT[str, str] | None = None, lang: str = "en") -> pd.DataFrame:
     """The first ``first`` problems of ``kind`` (by file and row): file, row, column, value,
-    message. ``file_names`` maps the importer's paths to the names the user knows (the upload's
+    message (in ``lang``). ``file_names`` maps the importer's paths to the names the user knows (the upload's
     name instead of a temporary path)."""
     names = dict(file_names or {})
     found = rejected.by_kind().get(kind, [])[:first]
@@ -223,7 +210,7 @@ def problem_examples(rejected: ingest.ImportRejected, kind: str, *, first: int =
         "row": pd.array([p.row for p in found], dtype="Int64"),
         "column": [p.column for p in found],
         "value": [p.value for p in found],
-        "message": [p.message for p in found],
+        "message": [p.words(lang) for p in found],
     }, columns=["file", "row", "column", "value", "message"])
     return frame
 

@@ -405,12 +405,18 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = [self.file]
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column is not None:
-            where.append(f"column {self.column}")
-        return f"{', '.join(where)}: {self.message}"
+        return self.text()
+
+    def text(self, lang: str = "en", file: str | None = None) -> str:
+        """``file, row 3, column paid_amount: message`` in ``lang`` (``file``: the name the user
+        knows instead of the path); the English is :attr:`message` as written here."""
+        from o2o_ops.i18n import problems
+        return problems.where(self, lang, file)
+
+    def words(self, lang: str = "en") -> str:
+        """:attr:`message` in ``lang``."""
+        from o2o_ops.i18n import problems
+        return problems.message(self.message, lang)
 
 
 # The kinds, in the order a report lists them.
@@ -444,17 +450,10 @@ class ImportRejected(Exception):
             grouped.setdefault(p.kind, []).append(p)
         return grouped
 
-    def report(self, first: int = 5) -> str:
-        lines = [f"Import refused: {self.total:,} problem(s); nothing was written."]
-        for kind, probs in self.by_kind().items():
-            n = self.counts.get(kind, len(probs))
-            lines.append(f"{kind} ({n:,}):")
-            lines += [f"  {p}" for p in probs[:first]]
-            if n > first:
-                lines.append(f"  ... and {n - first:,} more")
-        lines.append("CSV rows are numbered as in a spreadsheet (the header is row 1); "
-                     "Parquet records from 1.")
-        return "\n".join(lines)
+    def report(self, first: int = 5, lang: str = "en") -> str:
+        """The problems by kind, the first ``first`` of each, in ``lang``."""
+        from o2o_ops.i18n import problems
+        return problems.report(self, lang, first)
 
 
 def _kind_rank(kind: str) -> int:

@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from o2o_ops import db, units
+from o2o_ops import db, i18n, units
 from o2o_ops.filters import Filters
 
 BASELINE_MIN_DAYS = 56     # baseline window = max(this, campaign days), rounded up to whole weeks
@@ -543,27 +543,59 @@ def verdict_short(result: dict[str, Any]) -> str:
     return NO_CLEAR_EFFECT
 
 
-def verdict(result: dict[str, Any]) -> str:
-    """One sentence a manager can act on, starting with the verdict label."""
+def verdict(result: dict[str, Any], lang: str = "en") -> str:
+    """One sentence a manager can act on, starting with the verdict label, in ``lang``."""
+    lang = i18n.check(lang)
     label = verdict_short(result)
     if label == NO_DATA:
-        return "No data: no orders at this campaign's stores, so there is nothing to judge."
+        return i18n.t("lift.no_data", lang)
     if label == TOO_THIN:
-        return f"{TOO_THIN}: {result.get('thin_reason') or 'not enough data'}."
-    pct = lambda v: units.format_value(v, "ratio")  # noqa: E731  (+12%, — when missing)
+        return i18n.t("lift.too_thin", lang, reason=thin_reason_words(result.get("thin_reason"), lang))
+    pct = lambda v: units.format_value(v, "ratio", lang=lang)  # noqa: E731  (+12%, — when missing)
     lift, low, high = result["lift"], result["lift_low"], result["lift_high"]
-    interval = f"95% interval {pct(low)} to {pct(high)}"
-    against = "against what stores without a campaign in the same city and category suggest"
+    interval = i18n.t("lift.interval", lang, low=pct(low), high=pct(high))
     if label == REAL_LIFT:
-        extra = units.format_value(result["extra_orders"], "count")
+        extra = units.format_value(result["extra_orders"], "count", lang=lang)
         money = ""
         if result.get("extra_net_revenue") is not None:
             value = result["extra_net_revenue"]
-            money = f"; net revenue {'+' if value >= 0 else ''}{units.format_value(value, 'currency')}"
-        return (f"{REAL_LIFT}: {pct(lift)} orders at its stores ({interval}) {against}, "
-                f"about {extra} extra orders{money}.")
+            money = i18n.t("lift.net_revenue", lang, sign="+" if value >= 0 else "",
+                           value=units.format_value(value, "currency", lang=lang))
+        return i18n.t("lift.real_lift", lang, lift=pct(lift), interval=interval, extra=extra, money=money)
     if label == HURTS:
-        return (f"{HURTS}: {pct(lift)} orders at its stores ({interval}) {against}, "
-                f"about {units.format_value(-result['extra_orders'], 'count')} fewer orders.")
-    return (f"{NO_CLEAR_EFFECT}: the change ({pct(lift)}) is within what weeks normally vary "
-            f"({interval}).")
+        return i18n.t("lift.hurts", lang, lift=pct(lift), interval=interval,
+                      fewer=units.format_value(-result["extra_orders"], "count", lang=lang))
+    return i18n.t("lift.no_clear", lang, lift=pct(lift), interval=interval)
+
+
+# The thin reasons as _judge writes them (English, "; "-joined), and their catalogue keys.
+_REASONS = (
+    (re.compile(r"^only (\d+) baseline weeks? before it \(need (\d+)\)$"), "lift.reason_weeks", ("count", "need")),
+    (re.compile(r"^only ([\d,]+) baseline orders \(need (\d+)\)$"), "lift.reason_orders", ("count", "need")),
+    (re.compile(r"^only ([\d.]+) comparable stores without a campaign \(same city or category; need (\d+)\)$"),
+     "lift.reason_controls", ("count", "need")),
+    (re.compile("^" + re.escape(_NO_LINK) + "$"), "lift.reason_no_link", ()),
+    (re.compile(r"^a week without orders$"), "lift.reason_empty_week", ()),
+    (re.compile(r"^too few weeks to measure how much weeks vary$"), "lift.reason_few_weeks", ()),
+    (re.compile(r"^no campaign week with data$"), "lift.reason_no_campaign_week", ()),
+    (re.compile(r"^no orders at its stores$"), "lift.reason_no_orders", ()),
+)
+
+
+def thin_reason_words(reason: str | None, lang: str = "en") -> str:
+    """Why a lift is too thin to judge (``thin_reason``, English as stored) in ``lang``."""
+    lang = i18n.check(lang)
+    if not reason:
+        return i18n.t("lift.reason_none", lang)
+    if lang == "en":
+        return reason
+    parts = []
+    for part in re.split(r"; (?![^(]*\))", reason):   # not the "; " inside a parenthesis
+        for pattern, key, fields in _REASONS:
+            match = pattern.match(part)
+            if match:
+                parts.append(i18n.t(key, lang, **dict(zip(fields, match.groups()))))
+                break
+        else:
+            parts.append(part)
+    return i18n.t("lift.reason_separator", lang).join(parts)

@@ -21,13 +21,14 @@ imports streamlit.
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Sequence
 
 import pandas as pd
 import pydeck as pdk
 
-from o2o_ops import metrics, text, units
+from o2o_ops import i18n, metrics, text, units
 
 STORES_LAYER = "stores"
 CITIES_LAYER = "cities"
@@ -121,18 +122,19 @@ def _radius(orders: pd.Series, smallest: float = MIN_RADIUS_PX, largest: float =
     return smallest + (largest - smallest) * (orders / top) ** 0.5
 
 
-def tooltip(kpi: str) -> dict:
+def tooltip(kpi: str, lang: str = "en") -> dict:
     """The one tooltip of the map: store name, category, city and the colour KPI, formatted
-    (every layer's rows carry ``store_name``, ``category_label`` and ``kpi_text``)."""
-    label = metrics.KPIS[kpi].label
+    (every layer's rows carry ``store_name``, ``category_label`` and ``kpi_text``), in ``lang``."""
+    label = i18n.kpi_label(kpi, lang)
     return {
         "html": "<b>{store_name}</b><br/>{category_label} · {store_city}<br/>"
-                f"{label}: <b>{{kpi_text}}</b><br/>Orders: {{orders_text}}",
+                + i18n.t("map.tooltip_kpi", lang, label=label, value="<b>{kpi_text}</b>") + "<br/>"
+                + i18n.t("map.tooltip_orders", lang, value="{orders_text}"),
         "style": {"backgroundColor": "#1f2937", "color": "white", "fontSize": "12px"},
     }
 
 
-def _points(df: pd.DataFrame, kpi: str) -> pd.DataFrame:
+def _points(df: pd.DataFrame, kpi: str, lang: str = "en") -> pd.DataFrame:
     """The columns the browser needs, nothing more (keeps the payload small). Only stores with
     coordinates; text as it is (the tooltip escapes it), one line, missing as "—"."""
     kpi_def = metrics.KPIS[kpi]
@@ -142,14 +144,16 @@ def _points(df: pd.DataFrame, kpi: str) -> pd.DataFrame:
         "store_id": df["store_id"].astype(str),
         "store_name": [text.plain(v) for v in df.get("store_name", df["store_id"])],
         "store_city": [text.plain(v) for v in df.get("store_city", blank).fillna("")],
-        "category_label": [text.plain(str(v).replace("_", " ")) for v in df.get("store_category", blank).fillna("")],
+        "category_label": [text.plain(str(v).replace("_", " ") if i18n.check(lang) == "en"
+                                      else i18n.value_label("category", v, lang))
+                           for v in df.get("store_category", blank).fillna("")],
         "lat": df["lat"].astype(float), "lon": df["lon"].astype(float),
     }, index=df.index)
     values = df[kpi] if kpi in df else pd.Series(float("nan"), index=df.index)
     out["kpi_value"] = values.astype(float)
-    out["kpi_text"] = [kpi_def.format(v) for v in values]
+    out["kpi_text"] = [units.format_value(v, kpi_def.unit, lang=lang) for v in values]
     orders = df["orders"] if "orders" in df else pd.Series(0, index=df.index)
-    out["orders_text"] = [metrics.format_value(v, "count") for v in orders]
+    out["orders_text"] = [units.format_value(v, "count", lang=lang) for v in orders]
     out["radius"] = _radius(orders)
     return out
 
@@ -161,11 +165,11 @@ def store_dots(df: pd.DataFrame) -> pd.DataFrame:
     return placed.assign(radius=_radius(placed["orders"] if "orders" in placed else pd.Series(0, index=placed.index)))
 
 
-def store_points_layer(df: pd.DataFrame, kpi: str) -> pdk.Layer:
+def store_points_layer(df: pd.DataFrame, kpi: str, lang: str = "en") -> pdk.Layer:
     """Stores as points: colour by ``kpi`` (one of the registry's KPIs), size by orders."""
     if kpi not in metrics.KPIS:
         raise ValueError(f"Unknown KPI {kpi!r}.")
-    points = _points(df, kpi) if not located(df).empty else pd.DataFrame(
+    points = _points(df, kpi, lang) if not located(df).empty else pd.DataFrame(
         columns=["store_id", "store_name", "store_city", "category_label", "lat", "lon", "kpi_value",
                  "kpi_text", "orders_text", "radius", "color"])
     if not points.empty:
@@ -217,11 +221,11 @@ def redemption_density_layer(df: pd.DataFrame) -> pdk.Layer:
     )
 
 
-def attention_layer(df: pd.DataFrame, kpi: str = "symmetry_index") -> pdk.Layer:
+def attention_layer(df: pd.DataFrame, kpi: str = "symmetry_index", lang: str = "en") -> pdk.Layer:
     """A ring around each store on the attention list (rows with ``on_attention`` true)."""
     df = located(df)
     flagged = df[df["on_attention"].fillna(False).astype(bool)] if not df.empty and "on_attention" in df else df.iloc[0:0]
-    points = _points(flagged, kpi) if not flagged.empty else pd.DataFrame(
+    points = _points(flagged, kpi, lang) if not flagged.empty else pd.DataFrame(
         columns=["store_id", "store_name", "store_city", "category_label", "lat", "lon", "kpi_text",
                  "orders_text", "radius"])
     if not points.empty:
@@ -233,12 +237,13 @@ def attention_layer(df: pd.DataFrame, kpi: str = "symmetry_index") -> pdk.Layer:
     )
 
 
-def load_ahead_layer(df: pd.DataFrame, at_risk: Sequence[str], kpi: str = "symmetry_index") -> pdk.Layer:
+def load_ahead_layer(df: pd.DataFrame, at_risk: Sequence[str], kpi: str = "symmetry_index",
+                     lang: str = "en") -> pdk.Layer:
     """An orange ring, outside the attention ring, around each store whose next 14 days are
     forecast over capacity (``at_risk``: store ids from :func:`o2o_ops.forecast.load_ahead`)."""
     df = located(df)
     flagged = df[df["store_id"].isin(set(at_risk))] if not df.empty else df
-    points = _points(flagged, kpi) if not flagged.empty else pd.DataFrame(
+    points = _points(flagged, kpi, lang) if not flagged.empty else pd.DataFrame(
         columns=["store_id", "store_name", "store_city", "category_label", "lat", "lon", "kpi_text",
                  "orders_text", "radius"])
     if not points.empty:
@@ -326,11 +331,12 @@ def city_points(stores: pd.DataFrame, cities: pd.DataFrame, kpi: str) -> pd.Data
     return out[cols].sort_values("orders", ascending=False, kind="mergesort").reset_index(drop=True)
 
 
-def city_caption(row: pd.Series | dict) -> str:
-    """``"18 stores · 3 need attention now"`` (the city bubble's tooltip and label line)."""
+def city_caption(row: pd.Series | dict, lang: str = "en") -> str:
+    """``"18 stores · 3 need attention now"`` (the city bubble's tooltip and label line), in ``lang``."""
     stores, flagged = int(row["stores"]), int(row["attention"])
-    return (f"{stores:,} store{'' if stores == 1 else 's'}"
-            + (f" · {flagged:,} need{'s' if flagged == 1 else ''} attention now" if flagged else ""))
+    return (i18n.t("map.city_store" if stores == 1 else "map.city_stores", lang, count=f"{stores:,}")
+            + (i18n.t("map.city_need" if flagged == 1 else "map.city_needs", lang, count=f"{flagged:,}")
+               if flagged else ""))
 
 
 CITY_GAP_PX = 6          # the least white between two city bubbles at the initial zoom
@@ -363,7 +369,7 @@ def bubble_boxes(points: pd.DataFrame, zoom: float) -> list[tuple[float, float, 
     return boxes
 
 
-def city_layer(cities: pd.DataFrame, kpi: str, zoom: float | None = None) -> pdk.Layer:
+def city_layer(cities: pd.DataFrame, kpi: str, lang: str = "en", *, zoom: float | None = None) -> pdk.Layer:
     """Cities as bubbles (:func:`city_points`): colour by ``kpi`` across cities, size by orders
     (capped so none overlaps another at ``zoom``: :func:`city_radii`), a red outline where any
     store needs attention now. Clicking one narrows the map to that city."""
@@ -381,10 +387,10 @@ def city_layer(cities: pd.DataFrame, kpi: str, zoom: float | None = None) -> pdk
         points["color"] = [color_for(v, *rng, higher_is_better=kpi_def.higher_is_better) for v in points["kpi_value"]]
         points["radius"] = city_radii(points, zoom)
         points["store_name"] = [text.plain(c) for c in points["city"]]      # the tooltip's title line
-        points["category_label"] = "City"                                     # tooltip: "City · 18 stores · …"
-        points["store_city"] = [city_caption(r) for r in points.to_dict("records")]
-        points["kpi_text"] = [kpi_def.format(v) for v in points["kpi_value"]]
-        points["orders_text"] = [metrics.format_value(v, "count") for v in points["orders"]]
+        points["category_label"] = i18n.t("map.city", lang)                  # tooltip: "City · 18 stores · …"
+        points["store_city"] = [city_caption(r, lang) for r in points.to_dict("records")]
+        points["kpi_text"] = [units.format_value(v, kpi_def.unit, lang=lang) for v in points["kpi_value"]]
+        points["orders_text"] = [units.format_value(v, "count", lang=lang) for v in points["orders"]]
         points["line"] = [list(ATTENTION_RGBA) if a else [255, 255, 255, 220] for a in points["attention"]]
         points = points[cols]
     return pdk.Layer(
@@ -524,14 +530,15 @@ def basemap_credit(template: str, attribution: str = "") -> str:
 NO_MAP_STYLE = "__MAP_STYLE__"
 
 
-def build_deck(layers: Sequence[pdk.Layer], view: pdk.ViewState, kpi: str = "symmetry_index") -> pdk.Deck:
+def build_deck(layers: Sequence[pdk.Layer], view: pdk.ViewState, kpi: str = "symmetry_index",
+               lang: str = "en") -> pdk.Deck:
     """The map: given layers, no basemap of Streamlit's (nothing fetched, works offline, needs no
     token; a tile basemap is a layer: :func:`basemap_layer`), the shared tooltip."""
     return pdk.Deck(layers=list(layers), initial_view_state=view, map_provider=None, map_style=NO_MAP_STYLE,
-                    tooltip=tooltip(kpi))
+                    tooltip=tooltip(kpi, lang))
 
 
-def legend(kpi: str, vmin: float | None, vmax: float | None, steps: int = 5) -> pd.DataFrame:
+def legend(kpi: str, vmin: float | None, vmax: float | None, steps: int = 5, lang: str = "en") -> pd.DataFrame:
     """The colour scale as rows (value text, CSS colour), low to high; empty when undefined."""
     if units.is_missing(vmin) or units.is_missing(vmax):
         return pd.DataFrame(columns=["value", "label", "css"])
@@ -540,22 +547,22 @@ def legend(kpi: str, vmin: float | None, vmax: float | None, steps: int = 5) -> 
     rows = []
     for v in values:
         r, g, b, _ = color_for(v, vmin, vmax, higher_is_better=kpi_def.higher_is_better)
-        rows.append({"value": v, "label": kpi_def.format(v), "css": f"rgb({r},{g},{b})"})
+        rows.append({"value": v, "label": units.format_value(v, kpi_def.unit, lang=lang), "css": f"rgb({r},{g},{b})"})
     return pd.DataFrame(rows)
 
 
-def legend_html(kpi: str, vmin: float | None, vmax: float | None) -> str:
-    """The legend as a small HTML strip (for ``st.html``/``st.markdown``)."""
-    scale = legend(kpi, vmin, vmax)
-    label = metrics.KPIS[kpi].label
+def legend_html(kpi: str, vmin: float | None, vmax: float | None, lang: str = "en") -> str:
+    """The legend as a small HTML strip (for ``st.html``/``st.markdown``), in ``lang``."""
+    scale = legend(kpi, vmin, vmax, lang=lang)
+    label = html.escape(i18n.kpi_label(kpi, lang))
     if scale.empty:
-        return f"<div><b>{label}</b>: no values for these filters</div>"
+        return f"<div>{i18n.t('map.legend_empty', lang, label=f'<b>{label}</b>')}</div>"
     swatches = "".join(
         f"<span style='display:inline-flex;align-items:center;margin-right:14px'>"
         f"<span style='width:14px;height:14px;border-radius:50%;background:{row.css};display:inline-block;"
         f"margin-right:5px'></span>{row.label}</span>" for row in scale.itertuples())
-    return (f"<div style='font-size:13px'><b>{label}</b> (colour) &nbsp; {swatches}"
-            f"<span style='color:#64748b'>· size = orders · grey = no value</span></div>")
+    return (f"<div style='font-size:13px'>{i18n.t('map.legend_colour', lang, label=f'<b>{label}</b>')} &nbsp; "
+            f"{swatches}<span style='color:#64748b'>{i18n.t('map.legend_key', lang)}</span></div>")
 
 
 def selected_store_ids(selection: dict | None) -> list[str]:

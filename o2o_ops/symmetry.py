@@ -212,7 +212,7 @@ _INDEX_BY_PERIOD_SQL = """
 WITH st AS (
     SELECT CASE WHEN date >= $recent_start THEN 'recent' ELSE 'before' END AS period, store_id,
         {shrunk_sums}
-    FROM rollup_day_store_channel_campaign
+    FROM {rollup}
     WHERE date >= $before_start AND date <= $recent_end AND {where_undated}
     GROUP BY ALL
 ),
@@ -234,7 +234,7 @@ def index_trend(con: duckdb.DuckDBPyConnection, filters: Filters, end: dt.date) 
     over that period."""
     days = 7 * ATTENTION_WEEKS
     undated = filters.replace(start=None, end=None)
-    sql = _INDEX_BY_PERIOD_SQL.format(where_undated=undated.where_sql("rollup"),
+    sql = _INDEX_BY_PERIOD_SQL.format(where_undated=undated.where_sql("rollup"), rollup=metrics.order_rollup(undated),
                                       shrunk_sums=symmetry_index.shrunk_sums_sql(),
                                       symmetry_sql=symmetry_index.evidenced_score_sql())
     params = {**undated.params("rollup"), "recent_end": end, "min_reviews": config.get_int("O2O_MIN_REVIEWS"),
@@ -332,7 +332,7 @@ def low_rated_reviews(con: duckdb.DuckDBPyConnection, filters: Filters, store_id
 _BINS_SQL = """
 WITH o AS (
     SELECT r.store_id, sum(r.count_redemptions) AS count_redemptions
-    FROM rollup_day_store_channel_campaign r WHERE {where} GROUP BY ALL
+    FROM {rollup} r WHERE {where} GROUP BY ALL
 ),
 cells AS (  -- stores without coordinates (missing, or exactly (0, 0)) are not placed
     SELECT round(s.lat / $cell) * $cell AS lat, round(s.lon / $cell) * $cell AS lon, o.count_redemptions
@@ -352,7 +352,7 @@ def redemption_bins(con: duckdb.DuckDBPyConnection, filters: Filters, cell_degre
     cell = float(cell_degrees)
     if not 0 < cell <= 10:
         raise ValueError(f"A map cell must be between 0 and 10 degrees, not {cell_degrees}.")
-    sql = _BINS_SQL.format(where=filters.where_sql("rollup", alias="r"))
+    sql = _BINS_SQL.format(where=filters.where_sql("rollup", alias="r"), rollup=metrics.order_rollup(filters))
     return db.run(con, sql, {**filters.params("rollup"), "cell": cell})
 
 

@@ -23,13 +23,13 @@ COLUMNS: dict[str, tuple[str, str | None]] = {
     "campaign_id": ("Campaign ID", None), "campaign_name": ("Campaign", None), "campaign_kind": ("Campaign kind", None),
     "kind": ("Kind", None), "channel": ("Channel", None), "customer_id": ("Customer", None),
     # orders and what followed
-    "order_id": ("Order", None), "ordered_at": ("Ordered at", None), "status": ("Status", None),
+    "order_id": ("Order", None), "tracking_code": ("Tracking code", None), "ordered_at": ("Ordered at", None), "status": ("Status", None),
     "paid_amount": ("Paid", "currency"), "list_price": ("List price", "currency"),
     "discount_amount": ("Discount", "currency"), "refund_amount": ("Refunded", "currency"),
     "redeemed_at": ("Redeemed at", None), "wait_minutes": ("Wait (min)", None),
     "actual_wait_minutes": ("Actual wait (min)", None), "listed_wait_minutes": ("Promised wait (min)", None),
     "posted_at": ("Reviewed at", None), "rating": ("Rating", None), "as_described": ("As described", None),
-    "complaint_category": ("Complaint", None), "listed_rating": ("Listed rating", None),
+    "complaint_category": ("Complaint", None), "complaint": ("Complaint", None), "listed_rating": ("Listed rating", None),
     # counts
     "count_orders": ("Orders", "count"), "count_redemptions": ("Redemptions", "count"),
     "count_refunds": ("Refunds", "count"), "count_problems": ("Problems", "count"),
@@ -49,6 +49,12 @@ COLUMNS: dict[str, tuple[str, str | None]] = {
     "table_name": ("Table", None), "check": ("Check", None), "description": ("What it finds", None),
     "file": ("File", None), "imported_at": ("Imported at", None), "imported_by": ("Imported by", None),
     "start_date": ("Start", None), "end_date": ("End", None),
+    # the Data page's quality checks (their rows)
+    "gap_start": ("Gap start", None), "gap_end": ("Gap end", None), "days_missing": ("Days missing", None),
+    "column_name": ("Column name", None), "parent_table": ("Parent table", None),
+    "count_orphans": ("Count orphans", None), "example_value": ("Example value", None),
+    "observed_discount_share": ("Observed discount share", None), "name": ("Name", None), "lat": ("Lat", None),
+    "lon": ("Lon", None), "review_id": ("Review id", None),
 }
 
 #: Coded values, by the columns that hold them: raw -> words.

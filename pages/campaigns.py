@@ -103,7 +103,7 @@ def lift_panel(detail: dict) -> None:
                            high=pct(detail["incremental_roi_high"])))
     show = {lift.REAL_LIFT: st.success, lift.HURTS: st.error, lift.TOO_THIN: st.warning}.get(
         detail["verdict_short"], st.info)
-    show(text.md(detail["verdict"]))
+    show(text.md(lift.verdict(detail, frame.language())))
     st.caption(t("campaigns.measured", stores=detail["stores"], baseline_weeks=detail["baseline_weeks"],
                  baseline_orders=f"{detail['baseline_orders']:,}", campaign_weeks=detail["campaign_weeks"],
                  control=f"{detail['control_stores'] or 0:.0f}"))
@@ -186,6 +186,8 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
     returns = new_customer_return(filters, campaign_id)
     st.dataframe(returns, hide_index=True, placeholder=text.MISSING, column_config={
         "window_days": st.column_config.NumberColumn(t("campaigns.within_days")),
+        "new_customers": st.column_config.NumberColumn(frame.kpi_label("new_customers")),
+        "returned": st.column_config.NumberColumn(t("campaigns.returned")),
         "observed": st.column_config.NumberColumn(t("campaigns.observed"), help=t("campaigns.observed_help")),
         "return_rate": st.column_config.NumberColumn(t("campaigns.ordered_again"), format="percent"),
     })

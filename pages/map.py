@@ -39,6 +39,7 @@ LAYER_WORDS = {"Stores": "map.layer_stores", "Redemption activity": "map.layer_a
 
 
 def page() -> None:
+    lang = frame.language()
     filters = frame.current_filters()
     t = frame.t
     tiles = config.get("O2O_MAP_TILES")
@@ -82,18 +83,18 @@ def page() -> None:
         cities = cities.assign(radius=maps.city_radii(cities, view.zoom))   # none overlaps another
         scale = maps.kpi_range(cities.rename(columns={"kpi_value": kpi}), kpi)
         taken += maps.bubble_boxes(cities, view.zoom)                           # no label covers a bubble
-        layers += [maps.city_layer(cities, kpi, view.zoom),
+        layers += [maps.city_layer(cities, kpi, lang, zoom=view.zoom),
                    maps.labels_layer(cities, text_column="city", size=14, zoom=view.zoom, taken=taken,
                                      radius_column="radius")]
     else:
         if "Stores" in shown:
-            layers.append(maps.store_points_layer(stores, kpi))
+            layers.append(maps.store_points_layer(stores, kpi, lang))
         if "Attention list" in shown:
-            layers.append(maps.attention_layer(stores, kpi))
+            layers.append(maps.attention_layer(stores, kpi, lang))
         if "Load ahead" in shown:
             risk = store_risk(area.replace(start=None, end=None))
             risky = risk.loc[risk["at_risk"].astype(bool), "store_id"].tolist() if not risk.empty else []
-            layers.append(maps.load_ahead_layer(stores, risky, kpi))
+            layers.append(maps.load_ahead_layer(stores, risky, kpi, lang))
         # placed in this order (districts, the city, then stores): a label never covers one placed
         # before it, so the districts, the reader's bearings within a city, always show
         districts = maps.labels_layer(maps.district_points(stores), text_column="district", zoom=view.zoom, taken=taken,
@@ -104,16 +105,15 @@ def page() -> None:
         taken += maps.bubble_boxes(dots, view.zoom)             # a store's name never covers another's dot
         names = maps.labels_layer(dots, text_column="store_name", zoom=view.zoom, taken=taken, radius_column="radius")
         layers += [districts, cities_named, names]
-    st.pydeck_chart(maps.build_deck(layers, view, kpi), height=maps.MAP_HEIGHT,
+    st.pydeck_chart(maps.build_deck(layers, view, kpi, lang), height=maps.MAP_HEIGHT,
                     on_select=_select_from_map, selection_mode="multi-object", key=MAP_KEY,
                     alt=t("map.alt", count=len(stores), kpi=frame.kpi_label(kpi)))
     if basemap is not None:
         st.caption(text.md(maps.basemap_credit(tiles, config.get("O2O_MAP_TILES_ATTRIBUTION"))))
-    st.html(maps.legend_html(kpi, *(scale or (None, None))))
+    st.html(maps.legend_html(kpi, *(scale or (None, None)), lang=lang))
     placed = maps.located(stores)
     flagged = int(placed["on_attention"].sum())
     week = attention_week(area)
-    lang = frame.language()
     judged = (t("map.judged", start=f"{week[0]:%-d %b}" if lang == "en" else i18n.format_day(week[0], lang),
                 end=i18n.format_day(week[1], lang)) if week else "")
     blank = int(placed[kpi].isna().sum()) if kpi in placed else 0

@@ -43,6 +43,8 @@ if [ "$with_browser" = 1 ]; then
     [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
     # a Chinese font, so the 中文 interface renders in the browser tests and screenshots
     fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
+    # a colour emoji font: the pages' marks (🎯 goals, the ⚠️ 🔒 📣 🗺️ notice icons) are emoji, boxes without one
+    fc-list 2>/dev/null | grep -qi "color emoji" || missing+=(fonts-noto-color-emoji)
 fi
 if [ "$with_spark" = 1 ]; then
     # pyspark (requirements.txt) runs on a JVM: Spark 4 needs Java 17 or newer

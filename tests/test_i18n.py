@@ -57,7 +57,8 @@ def test_every_registry_entry_has_its_chinese():
 
 # files whose local t("key") helpers add a prefix
 _LOCAL_PREFIX = {"o2o_ops/attention.py": "attention", "o2o_ops/weekly.py": "weekly", "o2o_ops/anomalies.py": "anomaly",
-                 "o2o_ops/report.py": "report"}
+                 "o2o_ops/report.py": "report", "o2o_ops/alerts/subscriptions.py": "alerts",
+                 "o2o_ops/alerts/rules.py": "alerts"}
 _KEY = re.compile(r"[a-z]+\.[a-z0-9_]+")
 
 
@@ -127,7 +128,8 @@ def test_every_key_the_code_uses_exists():
     assert len(used) > 300
     # keys built at run time: each family is complete
     assert {d.split(".")[0] for d in dynamic} <= {"compare", "weekly", "filters", "targets", "attention",
-                                                  "anomaly", "report", "definitions", "auth"}, dynamic
+                                                  "anomaly", "report", "definitions", "auth", "alerts", "data",
+                                                  "datacheck"}, dynamic
     for mode in comparisons.MODES:
         assert f"compare.{mode}" in catalogue.WORDS
     for grain, _, _ in weekly.DRIVER_DIMS:
@@ -144,6 +146,24 @@ def test_every_key_the_code_uses_exists():
         assert f"anomaly.unit_{anomalies._UNIT_KEYS[kpi.unit]}" in catalogue.WORDS
     for role in auth.ROLES:
         assert f"auth.role_{role}" in catalogue.WORDS
+    from o2o_ops import data_checks
+    from o2o_ops.alerts import people, rules, subscriptions
+    for name in data_checks.CHECKS:
+        assert f"datacheck.{name}" in catalogue.WORDS
+    from o2o_ops import ingest
+    for table in ingest.IMPORT_ORDER:
+        assert f"data.table_{table}" in catalogue.WORDS
+    for column in ("file", "row", "column", "value", "message"):
+        assert f"data.problem_{column}" in catalogue.WORDS
+    families = {"kind": rules.KINDS, "kind_short": rules.KINDS, "mode": subscriptions.ALERT_MODES,
+                "format": people.WEBHOOK_FORMATS, "day": range(7), "op": ("above", "below"),
+                "grain": ("store", "total")}
+    for family, codes in families.items():
+        for code in codes:
+            assert f"alerts.{family}_{code}" in catalogue.WORDS, (family, code)
+    for code, english in {**rules.KINDS, **people.WEBHOOK_FORMATS}.items():   # the English is the core's own
+        assert english in (catalogue.WORDS.get(f"alerts.kind_{code}", ("",))[0],
+                           catalogue.WORDS.get(f"alerts.format_{code}", ("",))[0]), code
 
 
 def test_an_unknown_key_fails_loudly_and_an_unknown_language_reads_english():

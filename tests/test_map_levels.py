@@ -155,7 +155,7 @@ def test_city_bubbles_never_overlap_at_the_initial_zoom():
     # one zoom step closer every distance doubles: A and B get (51.2 - 6) / 2 = 22.6 each
     assert maps.city_radii(cities, 1).tolist() == pytest.approx([22.6, 22.6, 15.2])
     layer = deck_layer(maps.city_layer(cities.assign(stores=1, attention=0, redemptions=0, kpi_value=0.5),
-                                       "redemption_rate", 0))
+                                       "redemption_rate", zoom=0))
     assert [r["radius"] for r in layer["data"]] == pytest.approx([9.8, 9.8, 15.2])
     # the boxes labels must keep clear of: A's square 256 ± 9.8 around y 256
     assert maps.bubble_boxes(cities.assign(radius=radii), 0)[0] == pytest.approx((246.2, 246.2, 265.8, 265.8))

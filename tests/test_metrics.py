@@ -283,17 +283,53 @@ def test_spike_weeks_show_falling_sla_attainment(ro_con):
 @pytest.mark.parametrize("grain", ["total", "week", "store", "city", "campaign", "channel"])
 def test_weekly_rollups_give_the_daily_answers(ro_con, grain):
     filters = Filters(start=dt.date(2026, 8, 24), end=dt.date(2026, 11, 22), categories=("restaurant", "hotel"))
-    assert metrics.default_tables(filters, grain) is metrics.WEEKLY_TABLES
+    store_level = grain not in ("campaign", "channel")
+    assert metrics.default_tables(filters, grain) is (metrics.STORE_WEEKLY_TABLES if store_level
+                                                      else metrics.WEEKLY_TABLES)
     names = [n for n in metrics.KPIS if grain not in metrics.KPIS[n].grains_without]   # others are NULL there
     weekly = db.run(ro_con, *metrics.kpi_sql(filters, grain, names))
     daily = db.run(ro_con, *metrics.kpi_sql(filters, grain, names, tables=metrics.DAILY_TABLES))
     assert len(weekly) == len(daily) > 0
     for name in names:
         assert weekly[name].tolist() == pytest.approx(daily[name].tolist(), rel=1e-9, nan_ok=True), name
+    if store_level:   # and the store-level daily rollup (channels and campaigns summed) agrees too,
+        # for every KPI that sums no measure sliced by campaign (those read the full rollup)
+        plain = [n for n in names if not metrics._campaign_columns(metrics.KPIS[n].measures)]
+        assert "cac" in names and "cac" not in plain and "redemption_rate" in plain
+        by_store = db.run(ro_con, *metrics.kpi_sql(filters, grain, plain, tables=metrics.STORE_DAILY_TABLES))
+        for name in plain:
+            assert by_store[name].tolist() == pytest.approx(daily[name].tolist(), rel=1e-9, nan_ok=True), name
 
 
 def test_part_weeks_and_days_read_the_daily_rollups():
-    assert metrics.default_tables(Filters(start=dt.date(2026, 8, 25)), "total") is metrics.DAILY_TABLES
-    assert metrics.default_tables(Filters(end=dt.date(2026, 11, 21)), "week") is metrics.DAILY_TABLES
-    assert metrics.default_tables(Filters(), "day") is metrics.DAILY_TABLES
-    assert metrics.default_tables(Filters(), "store") is metrics.WEEKLY_TABLES
+    assert metrics.default_tables(Filters(start=dt.date(2026, 8, 25)), "total") is metrics.STORE_DAILY_TABLES
+    assert metrics.default_tables(Filters(end=dt.date(2026, 11, 21)), "week") is metrics.STORE_DAILY_TABLES
+    assert metrics.default_tables(Filters(), "day") is metrics.STORE_DAILY_TABLES
+    assert metrics.default_tables(Filters(), "store") is metrics.STORE_WEEKLY_TABLES
+
+
+def test_channel_and_campaign_queries_read_the_rollups_that_keep_them_apart():
+    assert metrics.default_tables(Filters(channels=("app",)), "store") is metrics.WEEKLY_TABLES
+    assert metrics.default_tables(Filters(campaign_kinds=("coupon",)), "day") is metrics.DAILY_TABLES
+    assert metrics.default_tables(Filters(campaigns=("C1",)), "total") is metrics.WEEKLY_TABLES
+    assert metrics.default_tables(Filters(), "campaign_kind") is metrics.WEEKLY_TABLES
+    assert metrics.order_rollup(Filters(cities=("Hangzhou",))) == "rollup_day_store"
+    assert metrics.order_rollup(Filters(channels=("app",)), weekly=True) == "rollup_week_store_channel_campaign"
+
+
+def test_store_rollups_hold_the_channel_rollups_summed(ro_con):
+    """Row by row: rollup_day_store = rollup_day_store_channel_campaign summed over channel and
+    campaign (the same for the weeks), every measure column."""
+    for store, full in (("rollup_day_store", "rollup_day_store_channel_campaign"),
+                        ("rollup_week_store", "rollup_week_store_channel_campaign")):
+        cols = [c for c in ro_con.execute(f"SELECT * FROM {store} LIMIT 0").df().columns
+                if c not in ("date", "store_id", "city", "district", "region", "category")]
+        sums = ", ".join(f"sum({c}) AS {c}" for c in cols)
+        mine = ro_con.execute(f"SELECT * FROM {store} ORDER BY date, store_id").df()
+        summed = ro_con.execute(f"SELECT date, store_id, city, district, region, category, {sums} FROM {full} "
+                                "GROUP BY ALL ORDER BY date, store_id").df()
+        assert len(mine) == len(summed) > 100
+        assert mine[["date", "store_id", "city"]].equals(summed[["date", "store_id", "city"]])
+        for c in cols:
+            assert mine[c].astype(float).tolist() == pytest.approx(summed[c].astype(float).tolist(), rel=1e-12,
+                                                                   nan_ok=True), (store, c)

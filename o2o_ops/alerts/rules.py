@@ -46,7 +46,7 @@ from typing import Any, Mapping
 import duckdb
 import pandas as pd
 
-from o2o_ops import anomalies, coverage, db, metrics, symmetry, targets, weekly
+from o2o_ops import anomalies, coverage, db, metrics, symmetry, targets, units, weekly
 from o2o_ops.alerts import messages, store
 from o2o_ops.alerts.people import Webhook, webhook_from
 from o2o_ops.filters import Filters
@@ -98,33 +98,39 @@ class Rule:
             return pages.pop() if len(pages) == 1 else ""
         return "symmetry" if self.kind == "symmetry" else "data"
 
-    def describe(self, *, with_scope: bool = True) -> str:
+    def describe(self, *, with_scope: bool = True, lang: str = "en") -> str:
         """The rule in one sentence, e.g. ``Refund rate above 5.0% per store, last 7 days · Shanghai``
-        (``with_scope=False`` leaves out the scope, which may name stores a reader may not see)."""
+        (``with_scope=False`` leaves out the scope, which may name stores a reader may not see), in
+        ``lang``."""
+        from o2o_ops import i18n
         p = self.params
+        t = lambda key, **v: i18n.t(f"alerts.{key}", lang, **v)  # noqa: E731
+        kpi_words = lambda name: i18n.kpi_label(name, lang).lower() if lang == "en" else i18n.kpi_label(name, lang)  # noqa: E731
+        sep = t("rule_list_separator")
+        weeks = (t("rule_last_week") if p.get("weeks") == 1 else t("rule_last_weeks", weeks=p.get("weeks")))
         if self.kind == "threshold":
             kpi = metrics.KPIS[p["kpi"]]
-            grain = "per store" if p["grain"] == "store" else "for the scope as a whole"
-            text = f"{kpi.label} {p['op']} {kpi.format(p['value'])} {grain}, last {p['window_days']} days"
+            text = t("rule_threshold", kpi=i18n.kpi_label(p["kpi"], lang), op=t(f"rule_op_{p['op']}"),
+                     value=units.format_value(p["value"], kpi.unit, lang=lang),
+                     grain=t("rule_per_store") if p["grain"] == "store" else t("rule_as_whole"),
+                     days=p["window_days"])
             if p.get("min_orders"):
-                text += f", with at least {p['min_orders']:,} orders"
+                text += t("rule_min_orders", count=f"{p['min_orders']:,}")
         elif self.kind == "symmetry":
-            text = f"Stores on the symmetry attention list, last {p['window_days']} days"
+            text = t("rule_symmetry", days=p["window_days"])
         elif self.kind == "freshness":
-            text = f"No import for {p['days']} days"
+            text = t("rule_freshness", days=p["days"])
         elif self.kind == "target_missed":
-            what = ", ".join(metrics.KPIS[k].label.lower() for k in p["kpis"]) or "any KPI"
-            weeks = "the last complete week" if p["weeks"] == 1 else f"the last {p['weeks']} complete weeks"
-            text = f"Targets missed ({what}), {weeks}"
+            what = sep.join(kpi_words(k) for k in p["kpis"]) or t("rule_any_kpi")
+            text = t("rule_target_missed", what=what, weeks=weeks)
         elif self.kind == "anomaly":
-            what = ", ".join(ANOMALY_KPIS[k].label.lower() for k in p["kpis"])
-            weeks = "the last complete week" if p["weeks"] == 1 else f"the last {p['weeks']} complete weeks"
-            text = (f"Unusual store weeks ({what}{'; only worse than usual' if p['only_worse'] else ''}), "
-                    f"{weeks}")
+            what = sep.join(i18n.t(f"anomaly.kpi_{k}", lang).lower() if lang == "en" else i18n.t(f"anomaly.kpi_{k}", lang)
+                            for k in p["kpis"])
+            text = t("rule_anomaly", what=what, worse=t("rule_only_worse") if p["only_worse"] else "", weeks=weeks)
         else:
-            text = f"An import refused or failed in the last {p['within_hours']} hours"
-        where = self.filters().describe()
-        return text + ("" if where == "All data" or not with_scope else f" · {where}")
+            text = t("rule_failed_import", hours=p["within_hours"])
+        where = self.filters().describe(lang)
+        return text + ("" if where == i18n.t("filters.all_data", lang) or not with_scope else f" · {where}")
 
 
 @dataclass(frozen=True)

@@ -36,14 +36,18 @@ class Subscription:
     def wants_rule(self, rule_id: int) -> bool:
         return self.alert_rules is None or rule_id in self.alert_rules
 
-    def describe(self) -> str:
-        alerts = {"off": "no alerts", "immediate": "alerts immediately",
-                  "daily": f"alerts once a day at {self.daily_hour:02d}:00"}[self.alerts_mode]
+    def describe(self, lang: str = "en") -> str:
+        """What this person gets, in ``lang``: ``alerts immediately; no weekly digest``."""
+        from o2o_ops import i18n
+        t = lambda key, **v: i18n.t(f"alerts.{key}", lang, **v)  # noqa: E731
+        alerts = {"off": t("sub_off"), "immediate": t("sub_immediate"),
+                  "daily": t("sub_daily", hour=f"{self.daily_hour:02d}")}[self.alerts_mode]
         if self.alerts_mode != "off" and self.alert_rules is not None:
-            alerts += f" ({len(self.alert_rules)} rule{'s' if len(self.alert_rules) != 1 else ''})"
-        digest = ("no weekly digest" if self.digest_weekday is None
-                  else f"the weekly digest on {WEEKDAYS[self.digest_weekday]}s at {self.digest_hour:02d}:00")
-        return f"{alerts}; {digest}"
+            n = len(self.alert_rules)
+            alerts += t("sub_rule" if n == 1 else "sub_rules", count=n)
+        digest = (t("sub_no_digest") if self.digest_weekday is None
+                  else t("sub_digest", day=t(f"day_{self.digest_weekday}"), hour=f"{self.digest_hour:02d}"))
+        return t("sub_both", alerts=alerts, digest=digest)
 
 
 def _from_row(row: sqlite3.Row) -> Subscription:

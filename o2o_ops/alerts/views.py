@@ -68,13 +68,17 @@ def rule_list(path: Path) -> list[Rule]:
         return rules.load_all(state)
 
 
-def rules_frame(path: Path, user: auth.User | None = None) -> pd.DataFrame:
+#: who made a change in the open demo (no sign-in), as the state file records it
+OPEN_DEMO = "open demo"
+
+
+def rules_frame(path: Path, user: auth.User | None = None, lang: str = "en") -> pd.DataFrame:
     """One row per rule: id, name, what it checks, kind, enabled, its own webhook (masked).
 
     Only writers see a rule's scope and webhook: a scope may name stores outside the reader's.
     """
     full = auth.can_write(user)
-    rows = [{"id": r.rule_id, "name": r.name, "checks": r.describe(with_scope=full), "kind": r.kind,
+    rows = [{"id": r.rule_id, "name": r.name, "checks": r.describe(with_scope=full, lang=lang), "kind": r.kind,
              "enabled": r.enabled, "webhook": (r.webhook.masked() if r.webhook else "") if full else "",
              "created by": r.created_by or ""}
             for r in rule_list(path)]
@@ -87,7 +91,7 @@ def add_rule(path: Path, user: auth.User | None, name: str, kind: str, params: d
              webhook_secret: str = "") -> Rule:
     _require_writer(user)
     hook = rules.rule_webhook(webhook_url, webhook_format, webhook_secret)
-    rule = rules.clean(name, kind, params, scope, hook, created_by=user.name if user else "open demo")
+    rule = rules.clean(name, kind, params, scope, hook, created_by=user.name if user else OPEN_DEMO)
     with store.connect(path) as state:
         rule_id = rules.save(state, rule)
     return rules.clean(rule.name, rule.kind, rule.params, rule.scope, rule.webhook, rule_id=rule_id,
@@ -161,4 +165,4 @@ def send_test(who: people.Person, senders: outbox.Senders | None = None) -> list
 
 def drop_delivery(path: Path, user: auth.User | None, delivery_id: int) -> None:
     _require_writer(user)
-    outbox.drop(path, delivery_id, user.name if user else "open demo")
+    outbox.drop(path, delivery_id, user.name if user else OPEN_DEMO)

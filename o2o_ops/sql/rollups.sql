@@ -90,6 +90,24 @@ GROUP BY CAST(date_trunc('week', date) AS DATE), store_id, city, district, regio
          channel, campaign_id, campaign_kind
 ORDER BY 1, store_id;
 
+-- rollup_day_store / rollup_week_store: the two order rollups summed over channels and campaigns, one
+-- row per store x day (week). A query that neither filters nor groups by channel, campaign or
+-- campaign kind (most page views) reads these: the same sums from about a quarter of the rows
+-- (metrics.order_rollup picks them).
+CREATE OR REPLACE TABLE rollup_day_store AS
+SELECT date, store_id, city, district, region, category,
+       {{ order_measure_sums }}
+FROM rollup_day_store_channel_campaign{{ where_touched store_days: store_id, date }}
+GROUP BY date, store_id, city, district, region, category
+ORDER BY date, store_id;
+
+CREATE OR REPLACE TABLE rollup_week_store AS
+SELECT date, store_id, city, district, region, category,
+       {{ order_measure_sums }}
+FROM rollup_week_store_channel_campaign{{ where_touched store_weeks: store_id, date }}
+GROUP BY date, store_id, city, district, region, category
+ORDER BY date, store_id;
+
 CREATE OR REPLACE TABLE rollup_costs_week AS
 SELECT CAST(date_trunc('week', date) AS DATE) AS date, store_id, city, district, region, category,
        channel, campaign_id, campaign_kind, cost_type,

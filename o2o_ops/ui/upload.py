@@ -26,7 +26,7 @@ from typing import Any, Callable, Hashable, Sequence
 
 import streamlit as st
 
-from o2o_ops import config, db, importing_view as data_page
+from o2o_ops import config, db, i18n, importing_view as data_page
 from o2o_ops.ui import warehouse
 
 _DIR_KEY = "data_upload_dir"
@@ -167,16 +167,14 @@ def save_uploads(files: Sequence[Any], *, keep: Sequence[str] = ()) -> list[Save
     return saved
 
 
-def oversize_message(files: Sequence[Any]) -> str | None:
-    """What to say about uploads over ``O2O_UPLOAD_MAX_MB`` (None when there are none)."""
+def oversize_message(files: Sequence[Any], lang: str = "en") -> str | None:
+    """What to say about uploads over ``O2O_UPLOAD_MAX_MB`` (None when there are none), in ``lang``."""
     limit = limit_bytes()
     too_large = [u for u in files if int(u.size) > limit]
     if not too_large:
         return None
     names = ", ".join(f"{u.name} ({int(u.size) / 2**20:,.1f} MiB)" for u in too_large)
-    return (f"{names}: larger than the app's upload limit of {limit / 2**20:g} MiB (setting "
-            f"O2O_UPLOAD_MAX_MB), so it was not read. Import big files on the server with "
-            f"`python -m o2o_ops import TABLE FILE` (limit O2O_IMPORT_MAX_MB), or split them.")
+    return i18n.t("data.oversize", lang, names=names, limit=f"{limit / 2**20:g}")
 
 
 def progress_callback(bar: Any) -> Callable[[float, str], None]:

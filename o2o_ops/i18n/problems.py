@@ -1,0 +1,173 @@
+"""The importer's messages to users in the reader's language.
+
+:mod:`o2o_ops.ingest` writes every problem in English (``Problem.message``; the CLI, the import
+log and the tests read that English, unchanged). :func:`message` gives it in ``lang``: each
+English template the importer writes has a pattern here and a catalogue key (``problem.*``) whose
+fields are the pattern's groups (a column, a value, a row, a limit), so names and values from the
+user's files stay exactly as they were. A message no pattern knows (a rare reader error with
+DuckDB's own words) stays English. :func:`where` and :func:`report` frame a problem with its file,
+row and column the way ``Problem.__str__`` and ``ImportRejected.report`` do in English.
+
+No streamlit here; ``lang`` is a parameter, as everywhere in the core.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from o2o_ops import i18n
+
+_V = r"'(?P<value>.*)'"   # a value from the file, quoted by the importer
+
+#: (English pattern, catalogue key); the key's fields are the pattern's named groups.
+PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), k) for p, k in (
+    (r"^(?P<column>\w+) is required but empty$", "problem.required_empty"),
+    (rf"^(?P<column>\w+): {_V} is not a finite number \(NaN and infinity are refused\)(?P<hint>.*)$",
+     "problem.not_finite"),
+    (rf"^(?P<column>\w+): {_V} is not a number(?P<hint>.*)$", "problem.not_number"),
+    (rf"^(?P<column>\w+): {_V} is not a whole number(?P<hint>.*)$", "problem.not_integer"),
+    (rf"^(?P<column>\w+): {_V} is not true/false$", "problem.not_boolean"),
+    (rf"^(?P<column>\w+): {_V} is not a date-time \(ISO 8601 like 2016-07-12(?: or (?P<format>.+))?\)$",
+     "problem.not_timestamp"),
+    (rf"^(?P<column>\w+): {_V} is not a date \(ISO 8601 like 2016-07-12(?: or (?P<format>.+))?\)$",
+     "problem.not_date"),
+    (rf"^(?P<column>\w+): {_V} is not a time of day \(HH:MM, 00:00 to 24:00\)$", "problem.not_time"),
+    (r"^(?P<column>\w+) is (?P<length>[\d,]+) characters long; a text value may have at most (?P<limit>[\d,]+)$",
+     "problem.too_long"),
+    (r"^(?P<column>\w+) must not be negative \(money\), got (?P<value>.*)$", "problem.negative_money"),
+    (r"^(?P<column>\w+) must not be negative \(a quantity\), got (?P<value>.*)$", "problem.negative_quantity"),
+    (r"^(?P<column>\w+) must be between (?P<low>\S+) and (?P<high>\S+), got (?P<value>.*)$", "problem.between"),
+    (r"^(?P<column>\w+) must be >= (?P<low>\S+), got (?P<value>.*)$", "problem.at_least"),
+    (r"^(?P<column>\w+) must be <= (?P<high>\S+), got (?P<value>.*)$", "problem.at_most"),
+    (rf"^(?P<column>\w+) must be one of (?P<allowed>.*), got {_V}$", "problem.not_allowed"),
+    (rf"^(?P<key>[\w +]+) {_V} appears again \(first on row (?P<first>\d+)\)$", "problem.duplicate_key"),
+    (rf"^(?P<column>\w+) {_V} is not in (?P<parent>\w+) \(neither in the warehouse nor in this batch\)$",
+     "problem.unknown_reference"),
+    (rf"^(?P<column>\w+) {_V} names no (?P<kind>\w+): no store has (?P<parent_column>\w+) '(?P<again>.*)' "
+     r"\(neither in the warehouse nor in this batch\)$", "problem.unknown_scope"),
+    (r"^(?P<column>\w+) (?P<value>\S+(?: \S+)?) is before its order was placed \((?P<parent_column>\w+) "
+     r"(?P<placed>.+)\): an? (?P<what>\w+) cannot come before the order$", "problem.before_order"),
+    (r"^(?P<parent_column>\w+) (?P<value>\S+(?: \S+)?) is after this order's (?P<what>\w+) in the warehouse "
+     r"\((?P<column>\w+) (?P<at>.+)\): an order cannot be placed after its (?P=what)$", "problem.after_child"),
+    (r"^(?P<column>\w+) (?P<value>\S+(?: \S+)?) is before (?P<first>\d{4}-\d\d-\d\d) \(setting O2O_EARLIEST_DATE\)$",
+     "problem.before_setting"),
+    (r"^(?P<column>\w+) (?P<value>\S+(?: \S+)?) is before (?P<first>\d{4}-\d\d-\d\d)$", "problem.before"),
+    (r"^(?P<column>\w+) (?P<value>\S+(?: \S+)?) is after tomorrow \((?P<last>\d{4}-\d\d-\d\d)\): it cannot have "
+     r"happened yet$", "problem.in_future"),
+    (r"^(?P<column>\w+) (?P<value>\S+(?: \S+)?) is too far ahead: after (?P<last>\d{4}-\d\d-\d\d) "
+     r"\(setting O2O_MAX_YEARS_AHEAD\)$", "problem.too_far_ahead"),
+    (r"^required column '(?P<column>\w+)' is missing \(the file has: (?P<header>.*)\)$", "problem.missing_column"),
+    (r"^required column '(?P<column>\w+)' is missing \(the SQL's result has: (?P<header>.*)\)$",
+     "problem.missing_column_sql"),
+    (r"^two columns of the file map to '(?P<column>\w+)' \('(?P<first>.*)' and '(?P<second>.*)'\)$",
+     "problem.two_columns"),
+    (r"^the mapping renames '(?P<source>.*)' to '(?P<target>.*)', which is not a column of any contract table$",
+     "problem.bad_rename"),
+    (r"^file not found$", "problem.not_found"),
+    (r"^the file is (?P<size>[\d,.]+) MiB, more than the limit of (?P<limit>[\d.]+) MiB \(setting "
+     r"O2O_IMPORT_MAX_MB\); split it or raise the limit$", "problem.too_large"),
+    (r"^the row has (?P<count>\d+|fewer) field\(s\) but the header has (?P<width>\d+): a value or a delimiter "
+     r"\((?P<delimiter>.+?)\) is missing(?:; the row ends before column (?P<column>.+))?$", "problem.few_fields"),
+    (r"^the row has (?P<count>\d+|more) fields but the header has (?P<width>\d+): is a value holding the "
+     r"delimiter \((?P<delimiter>.+?)\) not in quotes\?$", "problem.many_fields"),
+    (r"^a quoted value in this row is not closed where it should be \(a quote inside a quoted value is "
+     r"written \"\"\)$", "problem.open_quote"),
+    (r"^the row is not valid UTF-8 text$", "problem.not_utf8"),
+    (r"^end_date is before start_date$", "problem.end_before_start"),
+    (r"^promised_at is before ordered_at: a promise is for after the order$", "problem.promise_before_order"),
+    (r"^closes_at equals opens_at; a day open around the clock is 00:00 to 24:00$", "problem.closes_at_opens"),
+    (r"^an inspection needs a result: a score, a pass, or violation counts$", "problem.inspection_result"),
+    (r"^scope_id names the store or region of a 'store' or 'region' target and is empty for 'business'$",
+     "problem.scope_id"),
+    (r"^month is the first day of the month \(e\.g\. 2026-11-01\)$", "problem.first_of_month"),
+    (r"^a percent KPI's target is a share between 0 and 1 \(0\.85 for 85%\)$", "problem.share_target"),
+))
+
+#: The hints after a number that is not one (``_number_hint``), English -> key.
+HINTS = {
+    " — it looks like a number a spreadsheet turned into a clock time (\"500:50\" becomes 500:50:00); format "
+    "the column as text in the spreadsheet and export again": "problem.hint_clock",
+    " — it is written x:y (spend x, get y off); to convert it to the share taken off (y / x), set "
+    "discount_rate_x_y = \"spend_off\" in the mapping": "problem.hint_x_y_discount",
+    " — it is written x:y, not as one number": "problem.hint_x_y",
+}
+
+#: The importer's kinds of problem as the Data page heads them.
+KIND_KEYS = {
+    "bad_setting": "problem.kind_bad_setting", "file_too_large": "problem.kind_file_too_large",
+    "unreadable_file": "problem.kind_unreadable_file", "bad_mapping": "problem.kind_bad_mapping",
+    "missing_column": "problem.kind_missing_column", "duplicate_column": "problem.kind_duplicate_column",
+    "missing_value": "problem.kind_missing_value", "wrong_type": "problem.kind_wrong_type",
+    "bad_date": "problem.kind_bad_date", "negative_value": "problem.kind_negative_value",
+    "out_of_range": "problem.kind_out_of_range", "not_allowed": "problem.kind_not_allowed",
+    "invalid_row": "problem.kind_invalid_row", "duplicate_key": "problem.kind_duplicate_key",
+    "unknown_reference": "problem.kind_unknown_reference",
+}
+
+
+def kind_label(kind: str, lang: str = i18n.DEFAULT) -> str:
+    """A kind of problem in words (``missing_value`` -> ``Required value empty`` / ``必填值为空``)."""
+    return i18n.t(KIND_KEYS[kind], lang) if kind in KIND_KEYS else kind
+
+
+def _what(word: str, lang: str) -> str:
+    """A redemption / review / refund (the chronology's ``what``) in ``lang``."""
+    key = f"problem.what_{word}"
+    from o2o_ops.i18n import catalogue
+    return i18n.t(key, lang) if key in catalogue.WORDS else word
+
+
+def message(english: str | None, lang: str = i18n.DEFAULT) -> str | None:
+    """One problem's message (the importer's English) in ``lang``; unknown messages unchanged."""
+    if english is None or i18n.check(lang) == "en":
+        return english
+    for pattern, key in PATTERNS:
+        match = pattern.match(english)
+        if match is None:
+            continue
+        fields: dict[str, Any] = {k: (v if v is not None else "") for k, v in match.groupdict().items()}
+        if "hint" in fields:
+            hint = fields.pop("hint")
+            fields["hint"] = i18n.t(HINTS[hint], lang) if hint in HINTS else hint
+        if "what" in fields:
+            fields["what"] = _what(fields["what"], lang)
+        if key in ("problem.not_date", "problem.not_timestamp"):
+            fields["format"] = i18n.t("problem.or_format", lang, format=fields["format"]) if fields["format"] else ""
+        if key == "problem.few_fields":
+            fields["column"] = i18n.t("problem.ends_before", lang, column=fields["column"]) if fields["column"] else ""
+            if fields["count"] == "fewer":
+                fields["count"] = i18n.t("problem.fewer", lang)
+        if key == "problem.many_fields" and fields["count"] == "more":
+            fields["count"] = i18n.t("problem.more", lang)
+        fields.pop("again", None)
+        return i18n.t(key, lang, **fields)
+    return english
+
+
+def where(problem: Any, lang: str = i18n.DEFAULT, file: str | None = None) -> str:
+    """``file, row 3, column paid_amount: message`` in ``lang`` (``file`` overrides the path)."""
+    lang = i18n.check(lang)
+    parts = [file or problem.file]
+    if problem.row is not None:
+        parts.append(i18n.t("problem.at_row", lang, row=problem.row))
+    if problem.column is not None:
+        parts.append(i18n.t("problem.at_column", lang, column=problem.column))
+    return i18n.t("problem.where", lang, where=i18n.t("problem.comma", lang).join(parts),
+                  message=message(problem.message, lang))
+
+
+def report(rejected: Any, lang: str = i18n.DEFAULT, first: int = 5) -> str:
+    """``ImportRejected.report`` in ``lang``: the count, each kind with its first problems, the
+    row numbering."""
+    lang = i18n.check(lang)
+    lines = [i18n.t("problem.refused", lang, count=f"{rejected.total:,}")]
+    for kind, probs in rejected.by_kind().items():
+        n = rejected.counts.get(kind, len(probs))
+        lines.append(i18n.t("problem.kind_count", lang, kind=kind if lang == "en" else kind_label(kind, lang),
+                            count=f"{n:,}"))
+        lines += [f"  {where(p, lang)}" for p in probs[:first]]
+        if n > first:
+            lines.append("  " + i18n.t("problem.and_more", lang, count=f"{n - first:,}"))
+    lines.append(i18n.t("problem.rows_numbered", lang))
+    return "\n".join(lines)
