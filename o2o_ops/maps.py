@@ -158,6 +158,13 @@ def _points(df: pd.DataFrame, kpi: str, lang: str = "en") -> pd.DataFrame:
     return out
 
 
+def store_dots(df: pd.DataFrame) -> pd.DataFrame:
+    """The placed stores with the pixel ``radius`` :func:`store_points_layer` draws them at: for
+    labels placed just above their dot, and for the dots no label may cover."""
+    placed = located(df)
+    return placed.assign(radius=_radius(placed["orders"] if "orders" in placed else pd.Series(0, index=placed.index)))
+
+
 def store_points_layer(df: pd.DataFrame, kpi: str, lang: str = "en") -> pdk.Layer:
     """Stores as points: colour by ``kpi`` (one of the registry's KPIs), size by orders."""
     if kpi not in metrics.KPIS:
@@ -248,14 +255,22 @@ def load_ahead_layer(df: pd.DataFrame, at_risk: Sequence[str], kpi: str = "symme
     )
 
 
-def view_for(df: pd.DataFrame) -> pdk.ViewState:
-    """A view that frames every placed store (a default over eastern China when there are none)."""
+NARROW_MAP_PX = 800     # a map narrower than this (a phone's) is zoomed out to frame the same area
+
+
+def view_for(df: pd.DataFrame, width_px: float | None = None) -> pdk.ViewState:
+    """A view that frames every placed store (a default over eastern China when there are none).
+    ``width_px``: the map's width when it is narrower than :data:`NARROW_MAP_PX` (a phone's):
+    the zoom drops by ``log2(NARROW_MAP_PX / width_px)`` so the same stores fit across it."""
     df = located(df)
     if df.empty:
         return pdk.ViewState(latitude=31.2, longitude=117.0, zoom=4)
     lat, lon = df["lat"].astype(float), df["lon"].astype(float)
     span = _span_degrees(df)
-    zoom = max(1.0, min(13.0, math.log2(360 / span) - 0.6))
+    zoom = math.log2(360 / span) - 0.6
+    if width_px and width_px < NARROW_MAP_PX:
+        zoom -= math.log2(NARROW_MAP_PX / width_px)
+    zoom = max(1.0, min(13.0, zoom))
     return pdk.ViewState(latitude=float((lat.max() + lat.min()) / 2),
                          longitude=float((lon.max() + lon.min()) / 2), zoom=zoom, pitch=0)
 
@@ -324,9 +339,40 @@ def city_caption(row: pd.Series | dict, lang: str = "en") -> str:
                if flagged else ""))
 
 
-def city_layer(cities: pd.DataFrame, kpi: str, lang: str = "en") -> pdk.Layer:
-    """Cities as bubbles (:func:`city_points`): colour by ``kpi`` across cities, size by orders, a
-    red outline where any store needs attention now. Clicking one narrows the map to that city."""
+CITY_GAP_PX = 6          # the least white between two city bubbles at the initial zoom
+
+
+def city_radii(cities: pd.DataFrame, zoom: float | None, *, gap: float = CITY_GAP_PX) -> pd.Series:
+    """Each city bubble's pixel radius: square-root scaled by orders (:func:`_radius`, area tracks
+    volume), capped at half the distance to its nearest neighbour at ``zoom`` less ``gap`` / 2, so
+    no two bubbles overlap at the initial view (for any two cities ``r_a + r_b <= (d_a + d_b) / 2
+    - gap <= d_ab - gap``, as each nearest distance is at most ``d_ab``); zooming in only moves them
+    apart. A capped bubble understates its city: the tooltip has the count. No zoom: uncapped."""
+    radius = _radius(cities["orders"], CITY_MIN_RADIUS_PX, CITY_MAX_RADIUS_PX)
+    if zoom is None or len(cities) < 2:
+        return radius
+    xy = [_pixel_xy(float(a), float(b), zoom) for a, b in zip(cities["lat"], cities["lon"])]
+    capped = []
+    for i, (x, y) in enumerate(xy):
+        nearest = min(math.hypot(x - u, y - v) for j, (u, v) in enumerate(xy) if j != i)
+        capped.append(min(float(radius.iloc[i]), max((nearest - gap) / 2, 1.0)))
+    return pd.Series(capped, index=cities.index, dtype=float)
+
+
+def bubble_boxes(points: pd.DataFrame, zoom: float) -> list[tuple[float, float, float, float]]:
+    """The square around each bubble (``lat``, ``lon``, ``radius`` in pixels) at ``zoom``: what a
+    label must not cover (:func:`place_labels`' ``taken``)."""
+    boxes = []
+    for lat, lon, r in zip(points["lat"], points["lon"], points["radius"]):
+        x, y = _pixel_xy(float(lat), float(lon), zoom)
+        boxes.append((x - float(r), y - float(r), x + float(r), y + float(r)))
+    return boxes
+
+
+def city_layer(cities: pd.DataFrame, kpi: str, lang: str = "en", *, zoom: float | None = None) -> pdk.Layer:
+    """Cities as bubbles (:func:`city_points`): colour by ``kpi`` across cities, size by orders
+    (capped so none overlaps another at ``zoom``: :func:`city_radii`), a red outline where any
+    store needs attention now. Clicking one narrows the map to that city."""
     if kpi not in metrics.KPIS:
         raise ValueError(f"Unknown KPI {kpi!r}.")
     kpi_def = metrics.KPIS[kpi]
@@ -339,7 +385,7 @@ def city_layer(cities: pd.DataFrame, kpi: str, lang: str = "en") -> pdk.Layer:
         rng = (float(points["kpi_value"].min()), float(points["kpi_value"].max())) \
             if points["kpi_value"].notna().any() else (0.0, 1.0)
         points["color"] = [color_for(v, *rng, higher_is_better=kpi_def.higher_is_better) for v in points["kpi_value"]]
-        points["radius"] = _radius(points["orders"], CITY_MIN_RADIUS_PX, CITY_MAX_RADIUS_PX)
+        points["radius"] = city_radii(points, zoom)
         points["store_name"] = [text.plain(c) for c in points["city"]]      # the tooltip's title line
         points["category_label"] = i18n.t("map.city", lang)                  # tooltip: "City · 18 stores · …"
         points["store_city"] = [city_caption(r, lang) for r in points.to_dict("records")]
@@ -363,34 +409,46 @@ def _pixel_xy(lat: float, lon: float, zoom: float) -> tuple[float, float]:
 
 
 def place_labels(rows: pd.DataFrame, zoom: float, *, size: int, offset: int,
-                 taken: list[tuple[float, float, float, float]] | None = None) -> pd.DataFrame:
+                 taken: list[tuple[float, float, float, float]] | None = None,
+                 below: bool = False) -> pd.DataFrame:
     """The rows of ``rows`` (``label``, ``lat``, ``lon``, ``priority``) whose labels fit without
     overlapping, highest priority first, at ``zoom``: each label's box (about 0.6 × size per
     character, plus padding) must not touch a box already placed (``taken``, shared between label
-    layers and extended here). Zooming in only moves labels apart, so the placed ones never
-    collide at the initial zoom or closer; the rest show in the tooltip and at the store level.
+    layers and extended here). With a ``radius`` column the label sits just above its bubble
+    (``offset`` is then ignored), and with ``below`` it may go just under it when above is
+    taken; the row's ``offset`` column says where it went. Zooming in only moves labels apart,
+    so the placed ones never collide at the initial zoom or closer; the rest show in the tooltip
+    and at the store level.
     (deck.gl's CollisionFilterExtension does this on the GPU, but drew nothing reliably in a
     software-rendered browser, where the tests and many remote desktops run.)"""
     taken = [] if taken is None else taken
-    keep = []
+    keep, offsets = [], []
     for idx, row in rows.sort_values("priority", ascending=False, kind="mergesort").iterrows():
         x, y = _pixel_xy(float(row["lat"]), float(row["lon"]), zoom)
         half = (len(str(row["label"])) * size * 0.6 + 8) / 2
-        box = (x - half, y + offset - size - 4, x + half, y + offset)
-        if any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
-            continue
-        taken.append(box)
-        keep.append(idx)
-    return rows.loc[keep]
+        if "radius" in row and not units.is_missing(row["radius"]):
+            r = float(row["radius"])
+            candidates = [-(r + 3)] + ([r + size + 7] if below else [])
+        else:
+            candidates = [offset]
+        for dy in candidates:
+            box = (x - half, y + dy - size - 4, x + half, y + dy)
+            if not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
+                taken.append(box)
+                keep.append(idx)
+                offsets.append(dy)
+                break
+    return rows.loc[keep].assign(offset=offsets)
 
 
 def labels_layer(points: pd.DataFrame, *, text_column: str, priority_column: str = "orders",
                  layer_id: str = LABELS_LAYER, size: int = 13, offset: int = -18,
                  color: Sequence[int] = (31, 41, 55, 255), zoom: float | None = None,
-                 taken: list | None = None) -> pdk.Layer:
+                 taken: list | None = None, radius_column: str | None = None) -> pdk.Layer:
     """Text labels that do not overlap: at ``zoom`` (the map's initial view) only the labels
     :func:`place_labels` fits are drawn, the busiest (``priority_column``) first. ``points``:
-    ``lat``, ``lon``, ``text_column`` and ``priority_column``."""
+    ``lat``, ``lon``, ``text_column`` and ``priority_column``; with ``radius_column`` (a bubble's
+    pixel radius) each label sits just above its bubble, or just under it when above is taken."""
     if points.empty:
         rows = pd.DataFrame({"label": pd.Series(dtype=str), "lat": pd.Series(dtype=float),
                              "lon": pd.Series(dtype=float), "priority": pd.Series(dtype=float)})
@@ -400,12 +458,17 @@ def labels_layer(points: pd.DataFrame, *, text_column: str, priority_column: str
                              "lat": placed["lat"].astype(float), "lon": placed["lon"].astype(float),
                              "priority": pd.to_numeric(placed.get(priority_column, 0), errors="coerce").fillna(0)
                              .astype(float)})
+        if radius_column:
+            rows["radius"] = placed[radius_column].astype(float)
         rows = rows[rows["label"] != ""]
         if zoom is not None:
-            rows = place_labels(rows, zoom, size=size, offset=offset, taken=taken)
+            rows = place_labels(rows, zoom, size=size, offset=offset, taken=taken, below=radius_column is not None)
+    rows = rows.assign(offset=rows["offset"] if "offset" in rows else float(offset))
+    rows = rows.assign(pixel_offset=[[0.0, float(dy)] for dy in rows["offset"]]).drop(columns=["radius"],
+                                                                                       errors="ignore")
     return pdk.Layer(
         "TextLayer", rows.reset_index(drop=True), id=layer_id, get_position=["lon", "lat"], get_text="label",
-        get_size=size, get_color=list(color), get_alignment_baseline="'bottom'", get_pixel_offset=[0, offset],
+        get_size=size, get_color=list(color), get_alignment_baseline="'bottom'", get_pixel_offset="pixel_offset",
         background=True, get_background_color=[255, 255, 255, 215], background_padding=[4, 2],
         pickable=False, character_set=_AUTO_CHARACTERS,
     )

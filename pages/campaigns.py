@@ -178,6 +178,9 @@ def campaign_panel(filters, table, campaign_id: str) -> None:
                          on_pick=True, pick_key=st.session_state.get("cmp_store"))
     _pick(picked, "cmp_store", "store_id", _reset_page)
     st.caption(t("campaigns.tick_store"))
+    clicked = frame.pick_chart(charts.store_bars(stores), f"cmp_store_bars-{campaign_id}",
+                               allowed=stores["store_id"].tolist(), pick_key=st.session_state.get("cmp_store"))
+    _pick({"store_id": clicked} if clicked else None, "cmp_store", "store_id", _reset_page)
 
     st.markdown(t("campaigns.new_customers"))
     returns = new_customer_return(filters, campaign_id)
@@ -244,6 +247,9 @@ def page() -> None:
                + t("campaigns.table_caption", count=f"{len(table):,}", weeks=lift.BASELINE_MIN_DAYS // 7,
                    too_thin=frame.localise_text(lift.TOO_THIN), min_weeks=lift.MIN_BASELINE_WEEKS,
                    min_orders=lift.MIN_BASELINE_ORDERS, min_stores=lift.MIN_CONTROL_STORES))
+    clicked = frame.pick_chart(charts.campaign_bars(table), "cmp_campaign_bars", allowed=table["campaign_id"].tolist(),
+                               pick_key=st.session_state.get("cmp_campaign"))
+    _pick({"campaign_id": clicked} if clicked else None, "cmp_campaign", "campaign_id", _reset_store)
 
     ids = table["campaign_id"].tolist()
     names = dict(zip(table["campaign_id"], table["campaign_name"]))

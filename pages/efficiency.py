@@ -71,7 +71,10 @@ def capacity_panel() -> None:
     st.caption(t("efficiency.capacity_caption", over=over, stores=len(stores),
                  hours=f"{analysis.open_hours_per_day():g}"))
     left, right = st.columns(2)
-    left.plotly_chart(frame.localise(charts.capacity_by_store_bars(shown)), key="eff_capacity_stores")
+    picked = frame.pick_chart(charts.capacity_by_store_bars(shown), "eff_capacity_stores",
+                              allowed=shown["store_id"].astype(str).tolist(), container=left)
+    if picked:   # a store's bar: its own view, as the overview's store rows open it
+        frame.drill_to("pages/symmetry.py", {"store": picked})
     right.plotly_chart(frame.localise(charts.capacity_by_hour_bars(capacity_by_hour(filters))), key="eff_capacity_hours")
     config = frame.kpi_column_config(("capacity_utilisation",))
     config["count_redemptions"] = st.column_config.NumberColumn(
@@ -102,7 +105,10 @@ def load_ahead_panel() -> None:
                  window=forecast.RISK_WINDOW_DAYS, at_risk=at_risk, stores=len(stores)))
     left, right = st.columns(2)
     left.plotly_chart(frame.localise(charts.load_ahead_days(ahead["days"])), key="eff_load_days")
-    right.plotly_chart(frame.localise(charts.load_ahead_bars(stores)), key="eff_load_stores")
+    picked = frame.pick_chart(charts.load_ahead_bars(stores), "eff_load_stores",
+                              allowed=stores["store_id"].astype(str).tolist(), container=right)
+    if picked:
+        frame.drill_to("pages/symmetry.py", {"store": picked})
     percent = {"format": "percent"}
     frame.table(stores, "efficiency", filters, key="load_ahead", label=t("efficiency.download_load"), column_config={
         "store_id": t("overview.col_store"), "store_name": t("overview.col_name"), "city": t("frame.city"),

@@ -18,6 +18,7 @@ attention_week = warehouse.cached(symmetry.attention_week)
 redemption_bins = warehouse.cached(symmetry.redemption_bins)
 store_risk = warehouse.cached(forecast.store_risk)
 MAP_KEY = "store_map"
+PHONE_MAP_PX = 350          # the map's width on a phone
 LEVEL_WORDS = {"auto": "map.level_auto", "cities": "map.level_cities", "stores": "map.level_stores"}
 
 
@@ -43,7 +44,9 @@ def page() -> None:
     t = frame.t
     tiles = config.get("O2O_MAP_TILES")
     frame.header(t("nav.map"), filters, note=None if tiles.strip() else t("map.note"))
-    c1, c2, c3 = st.columns([2, 3, 2])
+    # the layer pills get a row of their own: beside the other controls the last one was cut off
+    c1, c3 = st.columns([3, 2])
+    c2 = st.container()
     kpi = c1.selectbox(t("map.colour_by"), symmetry.MAP_KPIS, key="map_kpi", format_func=frame.kpi_labeller())
     shown = c2.pills(t("map.layers"), ["Stores", "Redemption activity", "Attention list", "Load ahead"],
                      selection_mode="multi", key="map_layers", format_func=frame.key_labeller(LAYER_WORDS),
@@ -61,7 +64,7 @@ def page() -> None:
         unplaced_list(unplaced, filters)
         return
     level = maps.level_for(choice, stores, city_filter=bool(filters.cities))
-    view = maps.view_for(stores)
+    view = maps.view_for(stores, width_px=PHONE_MAP_PX if frame.is_phone() else None)
     taken: list = []                              # label boxes placed so far: no two overlap
     layers = []
     try:
@@ -77,9 +80,12 @@ def page() -> None:
     scale = maps.kpi_range(stores, kpi)          # the legend: what the colours span
     if level == "cities":
         cities = maps.city_points(stores, map_cities(area, kpi), kpi)
+        cities = cities.assign(radius=maps.city_radii(cities, view.zoom))   # none overlaps another
         scale = maps.kpi_range(cities.rename(columns={"kpi_value": kpi}), kpi)
-        layers += [maps.city_layer(cities, kpi, lang),
-                   maps.labels_layer(cities, text_column="city", size=14, offset=-40, zoom=view.zoom, taken=taken)]
+        taken += maps.bubble_boxes(cities, view.zoom)                           # no label covers a bubble
+        layers += [maps.city_layer(cities, kpi, lang, zoom=view.zoom),
+                   maps.labels_layer(cities, text_column="city", size=14, zoom=view.zoom, taken=taken,
+                                     radius_column="radius")]
     else:
         if "Stores" in shown:
             layers.append(maps.store_points_layer(stores, kpi, lang))
@@ -89,12 +95,15 @@ def page() -> None:
             risk = store_risk(area.replace(start=None, end=None))
             risky = risk.loc[risk["at_risk"].astype(bool), "store_id"].tolist() if not risk.empty else []
             layers.append(maps.load_ahead_layer(stores, risky, kpi, lang))
-        # placed in this order (stores first): a label never covers one placed before it
-        names = maps.labels_layer(stores, text_column="store_name", zoom=view.zoom, taken=taken, offset=-16)
+        # placed in this order (districts, the city, then stores): a label never covers one placed
+        # before it, so the districts, the reader's bearings within a city, always show
         districts = maps.labels_layer(maps.district_points(stores), text_column="district", zoom=view.zoom, taken=taken,
                                       layer_id=maps.DISTRICT_LABELS_LAYER, size=15, offset=30, color=(71, 85, 105, 255))
         cities_named = maps.labels_layer(maps.city_points(stores, stores.head(0), kpi), text_column="city",
                                          layer_id="city-labels", size=16, offset=-46, zoom=view.zoom, taken=taken)
+        dots = maps.store_dots(stores)
+        taken += maps.bubble_boxes(dots, view.zoom)             # a store's name never covers another's dot
+        names = maps.labels_layer(dots, text_column="store_name", zoom=view.zoom, taken=taken, radius_column="radius")
         layers += [districts, cities_named, names]
     st.pydeck_chart(maps.build_deck(layers, view, kpi, lang), height=maps.MAP_HEIGHT,
                     on_select=_select_from_map, selection_mode="multi-object", key=MAP_KEY,

@@ -143,3 +143,36 @@ def test_title_and_legend_each_get_their_own_row():
     assert base_layout(hidden).layout.margin.t == 10
     titled = base_layout(two, title="Cost").layout.title
     assert (titled.yref, titled.y, titled.yanchor) == ("container", 1, "top")
+
+
+def test_a_chart_fitted_to_a_phone_by_hand():
+    import plotly.graph_objects as go
+
+    from o2o_ops import charts
+
+    # 0.6 em a Latin character, a full em a Chinese one: "abc" at 10 px is 18 px, "门店" 20 px
+    assert charts.text_px("abc", 10) == pytest.approx(18) and charts.text_px("门店", 10) == pytest.approx(20)
+    # at 15 px a character is 9 px: "aaaa bbbb cccc" (14 chars, 126 px) in 90 px breaks after "aaaa bbbb" (81 px)
+    assert charts.wrap_words("aaaa bbbb cccc", 90, 15) == ["aaaa bbbb", "cccc"]
+    assert charts.wrap_words("一二三四五", 40, 15) == ["一二", "三四", "五"]          # no spaces: between characters
+    # legend items are 50 px + text: at 13 px "Orders" is 46.8 + 50, "Target" the same: 193.6 px in all
+    assert charts.legend_rows(["Orders", "Target"], 200) == 1 and charts.legend_rows(["Orders", "Target"], 150) == 2
+    assert charts.shorten("Shanghai Pudong Hotel 28 (S0028)") == "Shanghai Pudong… (S0028)"     # 24 characters
+    assert charts.shorten("C0013 · Shanghai restaurant membership") == "C0013 · Shanghai restau…"
+    assert charts.shorten("Short (S1)") == "Short (S1)"
+
+    fig = charts.base_layout(go.Figure([go.Bar(x=[1, 2], y=["Shanghai Pudong Hotel 28 (S0028)", "B (S2)"],
+                                               orientation="h", name="Peer median (city × category)"),
+                                        go.Scatter(x=[1], y=["B (S2)"], name="Store")]),
+                             title="Average rating: stores against their peers", height=340)
+    assert fig.layout.margin.t == charts.TITLE_SPACE + charts.LEGEND_SPACE                     # 68 on a desktop
+    charts.fit_width(fig, 350)
+    # the title (42 characters, 378 px at 15 px) breaks onto two lines within 340 px: one more line, 20 px
+    assert fig.layout.title.text == "Average rating: stores against their<br>peers"
+    # the legend: "Peer median (city × category)" alone is 29 × 7.8 + 50 = 276.2 px, over the 350 - 120 px
+    # counted on, so it wraps, and a legend that wraps gets a row per item: 40 + 20 + 2 × 21 + 6 = 108 above
+    # the plot, which keeps its height (the figure grows by 108 - 68)
+    assert fig.layout.margin.t == 108 and fig.layout.height == 340 + 108 - 68
+    assert fig.layout.legend.y == 1.0 and fig.layout.legend.xref == "container"
+    assert list(fig.layout.yaxis.ticktext) == ["Shanghai Pudong… (S0028)", "B (S2)"]
+    assert list(fig.layout.yaxis.tickvals) == ["Shanghai Pudong Hotel 28 (S0028)", "B (S2)"]   # the bars' own values

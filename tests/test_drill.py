@@ -76,6 +76,73 @@ def test_ticked_rows_drill_campaign_then_store(tiny):
     assert frame_with(at, "tracking_code")["order_id"].tolist() == ["O3"]     # K1's order at S2
 
 
+def test_picked_id_maps_a_chart_click_to_the_id_its_bar_carries():
+    from o2o_ops.charts import picked_id
+
+    def event(*points):
+        return {"selection": {"points": list(points), "point_indices": [], "box": [], "lasso": []}}
+
+    bar = {"curve_number": 0, "point_number": 1, "point_index": 1, "x": 12, "y": "K2 · Spring", "customdata": "K2"}
+    assert picked_id(event(bar)) == "K2"
+    assert picked_id(event(bar), allowed=["K1", "K2"]) == "K2"
+    assert picked_id(event(bar), allowed=["K1"]) is None                         # not (any more) on offer
+    # several values per point (the symmetry scatter's (reviews, store_id)): the id is the last
+    assert picked_id(event({"customdata": [14, "S3"]})) == "S3"
+    # the first point that carries an id wins; points without one (a line, a reference) are passed over
+    assert picked_id(event({"x": 1, "y": 2}, {"customdata": None}, {"customdata": "S1"}, {"customdata": "S2"})) == "S1"
+    assert picked_id(event()) is None and picked_id(None) is None and picked_id({}) is None
+    assert picked_id({"selection": {"points": [{"customdata": float("nan")}]}}) is None
+
+
+def chart_key(at, prefix: str) -> str:
+    """The session key of the one pickable chart whose key starts with ``prefix``."""
+    import re
+
+    ids = [re.sub(r"^\$\$ID-[0-9a-f]+-", "", c.proto.id) for c in at.get("plotly_chart")]
+    keys = [k for k in ids if k.startswith(prefix)]
+    assert len(keys) == 1, (prefix, ids)
+    return keys[0]
+
+
+def bar_ids(at, name: str) -> list:
+    """The ids the bars of the pickable chart ``name`` carry (their customdata)."""
+    import json
+
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if f"pick_{name}_" in c.proto.id]
+    assert len(specs) == 1, name
+    return list(specs[0]["data"][0]["customdata"])
+
+
+def click_bar(at, prefix: str, id_: str) -> None:
+    """What a click on the bar carrying ``id_`` leaves in the chart's selection state."""
+    at.session_state[chart_key(at, prefix)] = {"selection": {
+        "points": [{"curve_number": 0, "point_number": 0, "point_index": 0, "customdata": id_}],
+        "point_indices": [0], "box": [], "lasso": []}}
+
+
+def test_clicked_bars_drill_campaign_then_store_as_ticked_rows_do(tiny):
+    at = open_link("pages/campaigns.py", tiny, {**WINDOW, "channel": "wechat"})
+    assert not at.exception and at.selectbox(key="cmp_campaign").value is None
+    # the campaigns chart: one bar per campaign, its id as the bar's customdata
+    assert bar_ids(at, "cmp_campaign_bars") == ["K1"]
+    click_bar(at, "pick_cmp_campaign_bars_", "K1")
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="cmp_campaign").value == "K1" and qp(at, "campaign") == ["K1"]
+    assert qp(at, "channel") == ["wechat"] and qp(at, "from") == [WINDOW["from"]]   # the filters stay
+    # the campaign's stores chart: S1 and S2, a click on S2's bar opens its orders
+    assert bar_ids(at, "cmp_store_bars-K1") == ["S1", "S2"]
+    click_bar(at, "pick_cmp_store_bars-K1_", "S2")
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="cmp_store").value == "S2" and qp(at, "cstore") == ["S2"]
+    assert frame_with(at, "tracking_code")["order_id"].tolist() == ["O3"]     # K1's order at S2
+    # a click on a store the campaign does not have (a stale chart) changes nothing
+    click_bar(at, "pick_cmp_store_bars-K1_", "S9")
+    at.run()
+    assert not at.exception and at.selectbox(key="cmp_store").value == "S2" and qp(at, "cstore") == ["S2"]
+
+
 def test_back_and_forward_reread_the_drill_and_the_filters_from_the_url(tiny):
     at = open_link("pages/campaigns.py", tiny, {**WINDOW, "campaign": "K1", "cstore": "S1"})
     assert not at.exception and at.selectbox(key="cmp_store").value == "S1"
@@ -143,3 +210,19 @@ def test_the_page_menu_keeps_the_filters(tiny):
     assert not at.exception
     assert at.multiselect(key="flt_city").value == ["Hangzhou"]
     assert qp(at, "city") == ["Hangzhou"] and qp(at, "from") == ["2026-11-02"]
+
+
+def test_a_store_bar_on_the_efficiency_page_opens_the_store_view(tiny):
+    at = open_link("pages/efficiency.py", tiny, {**WINDOW, "channel": "wechat"})
+    assert not at.exception
+    # capacity by store: each bar carries (weeks over capacity, busiest week, store id), the id last;
+    # S3 has no capacity, so no bar
+    ids = [data[-1] for data in bar_ids(at, "eff_capacity_stores")]
+    assert sorted(ids) == ["S1", "S2"]
+    key = chart_key(at, "pick_eff_capacity_stores_")
+    at.session_state[key] = {"selection": {"points": [{"customdata": [0, 0.5, "S2"]}], "point_indices": [0],
+                                           "box": [], "lasso": []}}
+    at.run()
+    assert not at.exception
+    assert qp(at, "store") == ["S2"] and qp(at, "channel") == ["wechat"] and qp(at, "from") == [WINDOW["from"]]
+    assert at.title[0].value == "Online-offline symmetry"

@@ -141,6 +141,52 @@ def test_label_boxes_by_hand():
     assert placed["label"].tolist() == ["abc", "far"]
 
 
+def test_city_bubbles_never_overlap_at_the_initial_zoom():
+    # zoom 0: the world is 512 px wide, lon 0 -> x 256, lon 18 -> x 281.6, lon 90 -> x 384 (all at lat 0)
+    cities = pd.DataFrame({"city": ["A", "B", "C"], "lat": [0.0, 0.0, 0.0], "lon": [0.0, 18.0, 90.0],
+                           "orders": [100, 25, 4]})
+    # square-root scale between 10 and 36 px: A 36, B 10 + 26 * 0.5 = 23, C 10 + 26 * 0.2 = 15.2
+    assert maps.city_radii(cities, None).tolist() == pytest.approx([36.0, 23.0, 15.2])
+    # A and B are 25.6 px apart: each is capped at (25.6 - 6) / 2 = 9.8; C's nearest (B) is 102.4 px away,
+    # its cap 48.2 is above its own 15.2
+    radii = maps.city_radii(cities, 0)
+    assert radii.tolist() == pytest.approx([9.8, 9.8, 15.2])
+    assert 9.8 + 9.8 + maps.CITY_GAP_PX == pytest.approx(25.6)           # the gap left between A and B
+    # one zoom step closer every distance doubles: A and B get (51.2 - 6) / 2 = 22.6 each
+    assert maps.city_radii(cities, 1).tolist() == pytest.approx([22.6, 22.6, 15.2])
+    layer = deck_layer(maps.city_layer(cities.assign(stores=1, attention=0, redemptions=0, kpi_value=0.5),
+                                       "redemption_rate", zoom=0))
+    assert [r["radius"] for r in layer["data"]] == pytest.approx([9.8, 9.8, 15.2])
+    # the boxes labels must keep clear of: A's square 256 ± 9.8 around y 256
+    assert maps.bubble_boxes(cities.assign(radius=radii), 0)[0] == pytest.approx((246.2, 246.2, 265.8, 265.8))
+
+
+def test_a_bubble_label_goes_above_else_under_its_bubble():
+    # zoom 0, size 10: "abc" is 3 * 6 + 8 = 26 px wide; A at x 256, B at x 257.4 (lon 1), both y 256, radius 10
+    rows = pd.DataFrame({"label": ["abc", "xyz"], "lat": [0.0, 0.0], "lon": [0.0, 1.0], "priority": [2.0, 1.0],
+                         "radius": [10.0, 10.0]})
+    placed = maps.place_labels(rows, 0, size=10, offset=0, below=True)
+    # A above: baseline 10 + 3 px over its centre (box y 229-243); B's place above is taken, so it goes
+    # under: baseline 10 + 10 + 7 = 27 px below its centre (box y 269-283)
+    assert placed["label"].tolist() == ["abc", "xyz"] and placed["offset"].tolist() == [-13.0, 27.0]
+    assert maps.place_labels(rows, 0, size=10, offset=0)["label"].tolist() == ["abc"]   # above only: B has none
+    # the text layer draws each label at its own offset (moved east: a store at 0, 0 counts as unplaced)
+    spec = deck_layer(maps.labels_layer(rows.rename(columns={"label": "city", "priority": "orders"})
+                                        .assign(lon=[36.0, 37.0]),
+                                        text_column="city", size=10, zoom=0, radius_column="radius"))
+    assert [(r["label"], r["pixel_offset"]) for r in spec["data"]] == [("abc", [0.0, -13.0]), ("xyz", [0.0, 27.0])]
+    assert spec["getPixelOffset"] == "@@=pixel_offset"
+
+
+def test_store_dots_carry_the_radius_they_are_drawn_at(con):
+    stores = symmetry.map_stores(con, WINDOW)
+    dots = maps.store_dots(stores).set_index("store_id")
+    drawn = {r["store_id"]: r["radius"] for r in deck_layer(maps.store_points_layer(stores, "symmetry_index"))["data"]}
+    # S1 2 orders (the most), S2 2 (O3, O4), S3 1: sqrt scale between 4 and 22 px
+    assert dots["radius"].to_dict() == pytest.approx(drawn)
+    assert dots.loc["S3", "radius"] == pytest.approx(4 + 18 * 0.5 ** 0.5)
+
+
 @pytest.mark.parametrize("n", [0, 1, 2])
 def test_density_layer_radius_is_in_pixels(n):
     bins = pd.DataFrame({"lat": [30.0, 31.0][:n], "lon": [120.0, 121.0][:n], "redemptions": [4.0, 1.0][:n],
@@ -163,3 +209,12 @@ def test_basemap_is_optional_and_off_by_default():
     assert spec["elevationDecoder"] == {"rScaler": 0, "gScaler": 0, "bScaler": 0, "offset": 0}   # flat
     assert maps.basemap_credit(template) == "Map tiles: tiles.example.com"
     assert maps.basemap_credit(template, "© OpenStreetMap contributors") == "Map tiles: © OpenStreetMap contributors"
+
+
+def test_a_phone_map_is_zoomed_out_to_frame_the_same_stores():
+    stores = pd.DataFrame({"lat": [30.0, 31.0], "lon": [120.0, 121.0]})
+    wide = maps.view_for(stores)
+    # 350 px across instead of 800 or more: log2(800 / 350) = 1.19 zoom steps out, the same centre
+    assert maps.view_for(stores, width_px=350).zoom == pytest.approx(wide.zoom - 1.1926, abs=1e-4)
+    assert maps.view_for(stores, width_px=350).latitude == wide.latitude == 30.5
+    assert maps.view_for(stores, width_px=1200).zoom == wide.zoom

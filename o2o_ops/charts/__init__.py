@@ -195,3 +195,110 @@ def histogram(values: pd.Series, *, title: str, x_title: str, nbins: int = 40, h
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title="count")
     return base_layout(fig, title=title, height=height)
+
+
+def picked_id(event, allowed: Sequence[str] | None = None) -> str | None:
+    """The id a clicked bar or point stands for: the first selected point's ``customdata`` (its
+    last item when the trace carries several values per point; the builders put the id last),
+    from a ``st.plotly_chart`` selection (its return value or its session-state entry, both
+    ``{"selection": {"points": [...]}}``). None when nothing is picked, the point carries no id,
+    or the id is not one of ``allowed``."""
+    selection = (event or {}).get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    points = (selection or {}).get("points") if isinstance(selection, dict) else getattr(selection, "points", None)
+    for point in points or []:
+        data = point.get("customdata") if isinstance(point, dict) else None
+        if isinstance(data, (list, tuple)):
+            data = data[-1] if data else None
+        if data is None or data == "" or (isinstance(data, float) and data != data):
+            continue
+        found = str(data)
+        if allowed is not None and found not in set(map(str, allowed)):
+            continue
+        return found
+    return None
+
+
+#: On a phone (Streamlit's 390-px-wide layout, less its padding) what a chart has to fit in.
+PHONE_WIDTH = 350
+LEGEND_ROW = 21          # one row of a horizontal legend, in pixels
+TITLE_LINE = 20          # one more line of a wrapped title
+SHORT_LABEL = 24         # characters of a bar's category label kept on a phone
+
+
+def text_px(words: str, size: float) -> float:
+    """About how many pixels ``words`` take at font ``size``: a Latin character ~0.6 em, a
+    Chinese one a full em (a rough measure, made to err wide)."""
+    return sum(size * (1.0 if ord(c) >= 0x2E80 else 0.6) for c in str(words))
+
+
+def wrap_words(words: str, width: float, size: float) -> list[str]:
+    """``words`` broken into lines of at most ``width`` pixels at font ``size`` (at spaces; a
+    Chinese text, which has none, between any two characters)."""
+    tokens = words.split(" ") if " " in words else list(words)
+    joiner = " " if " " in words else ""
+    lines: list[str] = []
+    for token in tokens:
+        if lines and text_px(lines[-1] + joiner + token, size) <= width:
+            lines[-1] += joiner + token
+        else:
+            lines.append(token)
+    return lines or [""]
+
+
+def legend_rows(names: Sequence[str], width: float, size: float = FONT["size"]) -> int:
+    """How many rows a horizontal legend of ``names`` wraps into over ``width`` pixels (plotly
+    gives each item its symbol, ~40 px, its text and a gap; counted wide, so a row too many
+    costs blank space, never a legend over the title)."""
+    rows, used = 1, 0.0
+    for name in names:
+        item = 50 + text_px(name, size)
+        if used and used + item > width:
+            rows, used = rows + 1, 0.0
+        used += item
+    return rows
+
+
+def shorten(label: str, keep: int = SHORT_LABEL) -> str:
+    """``label`` cut to ``keep`` characters with an ellipsis (the full name stays in the hover)."""
+    label = str(label)
+    if len(label) <= keep:
+        return label
+    head, paren, tail = label.rpartition(" (")
+    if paren and tail.endswith(")") and len(tail) + 3 < keep:   # "Name (S0028)": the id stays
+        return head[: keep - len(tail) - 3].rstrip() + "… (" + tail
+    return label[: keep - 1].rstrip() + "…"
+
+
+def fit_width(fig: go.Figure, width: float = PHONE_WIDTH) -> go.Figure:
+    """``fig`` made to read at ``width`` pixels (a phone), in place: a long title wraps onto more
+    lines, a legend above the plot gets room for the rows it wraps into (never over the title),
+    and long category labels of horizontal bars are shortened so the bars keep their room."""
+    layout = fig.layout
+    title = layout.title.text if layout.title and layout.title.text else None
+    top = TITLE_SPACE if title else 10
+    if title and "<br>" not in title:
+        lines = wrap_words(title, width - 10, (layout.title.font.size or 15) if layout.title.font else 15)
+        layout.title.text = "<br>".join(lines)
+        top += TITLE_LINE * (len(lines) - 1)
+    legend = layout.legend
+    on_top = legend is None or legend.y is None or legend.y >= 1
+    if has_legend(fig) and on_top:
+        names = [t.name or "" for t in fig.data if t.showlegend is not False and t.name]
+        # measured from the figure's left edge (not the plot's, which long bar labels push right)
+        # and right on the plot (1.02 of a tall plot is many pixels higher, into the title)
+        fig.update_layout(legend=dict(xref="container", x=0.02, y=1.0, yanchor="bottom"))
+        rows = legend_rows(names, width - 120)
+        # plotly's own wrapping is not ours to predict (it measures the fonts the browser has):
+        # a legend that wraps at all gets a row per item
+        top += LEGEND_ROW * (rows if rows == 1 else len(names)) + 6
+    margin_t = layout.margin.t if layout.margin and layout.margin.t is not None else 0
+    if top > margin_t:   # the plot keeps its height: the figure grows by the room added above it
+        fig.update_layout(margin=dict(t=top), height=(layout.height or HEIGHT) + top - margin_t)
+    for trace in fig.data:
+        if getattr(trace, "type", None) == "bar" and trace.orientation == "h" and trace.y is not None:
+            values = list(trace.y)
+            if values and all(isinstance(v, str) for v in values) and any(len(v) > SHORT_LABEL for v in values):
+                axis = "yaxis" + (trace.yaxis or "y")[1:]
+                getattr(layout, axis).update(tickmode="array", tickvals=values, ticktext=[shorten(v) for v in values])
+                getattr(layout, "xaxis" + (trace.xaxis or "x")[1:]).update(nticks=4)   # values, not overlapping
+    return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from o2o_ops.charts import GOOD, BAD, NEUTRAL, PALETTE, HEIGHT, base_layout, empty_figure
+from o2o_ops.charts import GOOD, BAD, NEUTRAL, PALETTE, HEIGHT, HEIGHT_SMALL, base_layout, empty_figure
 
 
 def daily_orders_redemptions(daily: pd.DataFrame, *, title: str = "Orders and redemptions per day") -> go.Figure:
@@ -55,3 +55,38 @@ def lift_intervals(lifts: pd.DataFrame, *, title: str = "Incremental lift with 9
     fig.update_xaxes(tickformat="+.0%", title="orders vs stores without a campaign (same city, category)")
     fig.update_yaxes(autorange="reversed", title=None)
     return base_layout(fig, title=title, height=max(200, 60 + 28 * len(df)))
+
+
+def campaign_bars(table: pd.DataFrame, *, top: int = 15,
+                  title: str = "Campaigns with the most orders (click a bar to open it)") -> go.Figure:
+    """The ``top`` campaigns by orders (columns campaign_id, campaign_name, orders, roi), one
+    horizontal bar each, most first. Each bar carries its campaign id as ``customdata``, so a
+    click opens the campaign (:func:`o2o_ops.charts.picked_id`)."""
+    if table.empty:
+        return empty_figure("No campaign orders under these filters")
+    part = table.sort_values(["orders", "campaign_id"], ascending=[False, True]).head(top)
+    names = part["campaign_id"].astype(str) + " · " + part["campaign_name"].fillna("").astype(str)
+    fig = go.Figure(go.Bar(
+        x=part["orders"], y=names, orientation="h", marker_color=PALETTE[0],
+        customdata=part["campaign_id"].astype(str),
+        hovertemplate="%{y}<br>%{x:,.0f}<extra></extra>"))
+    fig.update_xaxes(tickformat=",.0f", title="orders")
+    fig.update_yaxes(autorange="reversed", title=None, automargin=True)
+    return base_layout(fig, title=title, height=max(HEIGHT_SMALL, 26 * len(part) + 80))
+
+
+def store_bars(stores: pd.DataFrame, *, top: int = 15,
+               title: str = "Its stores by orders (click a bar to open its orders)") -> go.Figure:
+    """The campaign's ``top`` stores by its orders (columns store_id, store_name, orders), one
+    horizontal bar each with the store id as ``customdata`` (a click opens its orders)."""
+    if stores.empty:
+        return empty_figure("No orders of this campaign under these filters")
+    part = stores.sort_values(["orders", "store_id"], ascending=[False, True]).head(top)
+    names = part["store_name"].fillna("").astype(str) + " (" + part["store_id"].astype(str) + ")"
+    fig = go.Figure(go.Bar(
+        x=part["orders"], y=names, orientation="h", marker_color=PALETTE[1],
+        customdata=part["store_id"].astype(str),
+        hovertemplate="%{y}<br>%{x:,.0f}<extra></extra>"))
+    fig.update_xaxes(tickformat=",.0f", title="orders")
+    fig.update_yaxes(autorange="reversed", title=None, automargin=True)
+    return base_layout(fig, title=title, height=max(HEIGHT_SMALL, 26 * len(part) + 80))

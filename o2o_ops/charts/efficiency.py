@@ -71,7 +71,9 @@ def capacity_by_store_bars(df: pd.DataFrame, *, top: int = 40,
               for u, h in zip(part["capacity_utilisation"], part["weeks_over_capacity"])]
     fig = go.Figure(go.Bar(
         x=part["capacity_utilisation"], y=names, orientation="h", marker_color=colors,
-        customdata=part[["weeks_over_capacity", "peak_week_utilisation"]].fillna(0).to_numpy(),
+        # the store id last: a clicked bar opens the store (charts.picked_id)
+        customdata=list(zip(part["weeks_over_capacity"].fillna(0).tolist(),
+                            part["peak_week_utilisation"].fillna(0).tolist(), part["store_id"].astype(str).tolist())),
         hovertemplate="%{y}<br>utilisation %{x:.0%}<br>weeks over capacity: %{customdata[0]:,}"
                       "<br>busiest week: %{customdata[1]:.0%}<extra></extra>"))
     fig.add_vline(x=1, line_dash="dash", line_color=OVER)
@@ -125,8 +127,8 @@ def load_ahead_bars(stores: pd.DataFrame, *, top: int = 20,
     values = part["peak_window_utilisation"].astype(float)
     colors = [OVER if v > 1 else AMBER if v > 0.85 else PALETTE[0] for v in values]
     fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=colors,
-                           customdata=part["peak_window_start"].astype(str),
-                           hovertemplate="%{y}: %{x:.0%} of capacity in the 7 days from %{customdata}<extra></extra>"))
+                           customdata=list(zip(part["peak_window_start"].astype(str), part["store_id"].astype(str))),
+                           hovertemplate="%{y}: %{x:.0%} of capacity in the 7 days from %{customdata[0]}<extra></extra>"))
     fig.add_vline(x=1.0, line=dict(color=NEUTRAL, dash="dash"))
     fig.update_xaxes(tickformat=".0%")
     fig.update_yaxes(autorange="reversed")

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from o2o_ops import metrics
 from o2o_ops.charts import (CATEGORY_COLORS, HEIGHT, NEUTRAL, PALETTE, base_layout, empty_figure, kpi_bar,
-                            kpi_line)
+                            kpi_line, picked_id)
 
 PHASE_COLORS = {"before": "#94a3b8", "during": PALETTE[1], "after": PALETTE[0]}
 
@@ -58,12 +58,7 @@ def listed_vs_actual(df: pd.DataFrame, *, height: int = 420) -> go.Figure:
 def picked_store(selection: dict | None) -> str | None:
     """The store of the marker clicked in :func:`listed_vs_actual` (a ``st.plotly_chart``
     selection: its points carry ``customdata`` = (reviews, store_id)), or None."""
-    points = ((selection or {}).get("selection") or {}).get("points") or []
-    for point in points:
-        data = point.get("customdata") if isinstance(point, dict) else None
-        if isinstance(data, (list, tuple)) and len(data) >= 2 and data[1]:
-            return str(data[1])
-    return None
+    return picked_id(selection)
 
 
 def deal_gap_by_store(df: pd.DataFrame, *, top: int = 15, height: int = HEIGHT) -> go.Figure:

@@ -981,6 +981,13 @@ _add("anomaly", {
     "unit_pct": ("%", "%"),
 })
 
+# Chart clicks that drill (issue #20): the campaigns page's bars
+_add("chart", {
+    "campaigns_top": ("Campaigns with the most orders (click a bar to open it)", "订单最多的活动（点击柱形打开）"),
+    "stores_top": ("Its stores by orders (click a bar to open its orders)", "各门店的订单数（点击柱形查看订单）"),
+    "no_campaign_orders_any": ("No campaign orders under these filters", "在这些筛选条件下没有活动订单"),
+})
+
 _add("lift", {   # o2o_ops.lift's verdict sentences and the reasons a lift is too thin to judge
     "no_data": ("No data: no orders at this campaign's stores, so there is nothing to judge.",
                 "无数据：本活动的门店没有订单，无从判断。"),

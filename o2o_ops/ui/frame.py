@@ -114,7 +114,11 @@ def fmt(value: Any, unit: str) -> str:
 def localise(fig):
     """A chart's words in the reader's language (see :mod:`o2o_ops.i18n.figures`)."""
     from o2o_ops.i18n import figures
-    return figures.localise(fig, language())
+    fig = figures.localise(fig, language())
+    if is_phone():   # its titles, legends and bar labels made to fit a phone's width
+        from o2o_ops import charts
+        charts.fit_width(fig)
+    return fig
 
 
 def localise_text(words: str) -> str:
@@ -447,6 +451,8 @@ PHONE_CSS = """<style>
   [data-testid="stMain"] [data-testid="stMarkdownContainer"],
   [data-testid="stMain"] [data-testid="stCaptionContainer"] { overflow-wrap: anywhere; }
   [data-testid="stMetricValue"] { font-size: 1.6rem; }
+  /* plotly's tool bar sat on the chart titles; on a phone the chart is read, not zoomed */
+  [data-testid="stPlotlyChart"] .modebar-container { display: none !important; }
 }
 @media (min-width: 641px) {
   .st-key-phone-only, [class*="st-key-phone-only-"] { display: none !important; }
@@ -728,6 +734,25 @@ def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str
             st.session_state[PICK_GENERATION_KEY] = generation + 1
     st.download_button(label or t("frame.download_csv"), export.safe_csv(df), file_name=export.file_name(f"{page}-{key}", filters.slug()),
                        mime="text/csv", key=f"dl_{key}", icon=":material/download:")
+    return picked
+
+
+def pick_chart(fig, key: str, *, allowed: Sequence[str] | None = None, pick_key: str | None = None,
+               container: Any = None) -> str | None:
+    """A plotly chart whose bars or points drill: each carries the id it stands for (a campaign,
+    a store) as its ``customdata``; a click returns that id (one of ``allowed``), for the page to
+    act on as on a ticked table row (:func:`table` with ``on_pick=True``). As with the tables, a
+    pick is an action: once acted on, the chart starts afresh under a new key, and ``pick_key``
+    (the current drill value) keys it, so a chart shown again after Back has nothing selected."""
+    from o2o_ops import charts
+
+    generation = st.session_state.get(PICK_GENERATION_KEY, 0)
+    widget_key = f"pick_{key}_{pick_key or ''}_{generation}"
+    event = (container or st).plotly_chart(localise(fig), key=widget_key, on_select="rerun",
+                                           selection_mode=("points",))
+    picked = charts.picked_id(event, allowed)
+    if picked is not None:
+        st.session_state[PICK_GENERATION_KEY] = generation + 1
     return picked
 
 

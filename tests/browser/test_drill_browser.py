@@ -132,3 +132,65 @@ def test_symmetry_store_row_opens_its_view_and_back_returns(app_url, page):
     settle(page)
     assert f"({store})" in page.locator('[data-testid="stSidebar"]').inner_text()
     assert error_boxes(page) == []
+
+
+def click_bar(page, key: str, bar: int = 0) -> str:
+    """Click bar ``bar`` (0: the top one) of the keyed plotly chart where a reader would, at the
+    middle of the bar; return its label (the y-axis tick beside it)."""
+    chart = page.locator(f'[class*="st-key-{key}"] .js-plotly-plot').first
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = chart.locator(".bars .point path").nth(bar).bounding_box()
+    assert box and box["width"] > 2, f"no bar {bar} in {key}"
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    ticks = chart.locator(".yaxislayer-above .ytick text")
+    beside = []   # the tick level with the bar's middle names it
+    for i in range(ticks.count()):
+        tick = ticks.nth(i).bounding_box()
+        beside.append((abs(tick["y"] + tick["height"] / 2 - y), ticks.nth(i).text_content()))
+    label = min(beside)[1]
+    page.mouse.move(x, y)           # plotly picks the point under the pointer on hover, then the click selects it
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)
+    return label
+
+
+def problems(page) -> list[str]:
+    """Error boxes other than a lift verdict (a campaign that hurts is shown in red, rightly)."""
+    return [e for e in error_boxes(page) if not e.startswith("Hurts:")]
+
+
+def test_campaign_bar_click_drills_and_back_returns(app_url, page):
+    page.goto(f"{app_url}/campaigns?channel=app")
+    settle(page)
+    assert "campaign" not in query(page)
+    label = click_bar(page, "pick_cmp_campaign_bars_")
+    campaign = label.split(" · ")[0]                  # "C0013 · Shanghai restaurant membership …"
+    page.wait_for_function("() => new URLSearchParams(location.search).has('campaign')", timeout=60_000)
+    settle(page)
+    q = query(page)
+    assert q["campaign"] == [campaign] and q["channel"] == ["app"]     # the bar's campaign, the filters kept
+    expect(page.get_by_text("Its stores", exact=False).first).to_be_visible(timeout=60_000)
+    assert any(h.startswith(f"{campaign} · ") for h in page.locator("h3").all_inner_texts())
+    assert problems(page) == []
+    screenshot(page, "drill-campaign-bar")
+
+    # in the drilled campaign, a bar of its stores chart opens that store's orders
+    label = click_bar(page, f"pick_cmp_store_bars-{campaign}_")
+    store = label.rsplit("(", 1)[1].rstrip(")")      # "Name (S012)"
+    page.wait_for_function("() => new URLSearchParams(location.search).has('cstore')", timeout=60_000)
+    settle(page)
+    assert query(page)["cstore"] == [store] and query(page)["campaign"] == [campaign]
+    expect(page.get_by_text(f"{campaign} at {store}", exact=False).first).to_be_visible(timeout=60_000)
+
+    page.go_back()                                   # back to the campaign, no store
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('cstore')", timeout=60_000)
+    settle(page)
+    assert query(page)["campaign"] == [campaign]
+    expect(page.get_by_text(f"{campaign} at {store}", exact=False)).to_have_count(0, timeout=60_000)
+    page.go_back()                                   # back to the table and chart, nothing drilled
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('campaign')", timeout=60_000)
+    settle(page)
+    assert query(page)["channel"] == ["app"]
+    expect(page.get_by_text("Its stores", exact=False)).to_have_count(0, timeout=60_000)
+    assert problems(page) == []

@@ -1,6 +1,8 @@
-"""A store manager's phone (390 × 844, touch): the overview's cards, summary and attention list
-and the symmetry page read without sideways scrolling. Screenshots at phone and desktop width go
-to artifacts/ (phone-*.png, desktop-*.png) to be looked at."""
+"""A store manager's phone (390 × 844, touch): every page (overview, quality, cost, efficiency,
+symmetry, campaigns, map) reads without sideways scrolling, in English and in Chinese: its cards
+inside the screen, its chart titles inside their chart and clear of the legend (no plotly tool bar
+over them). Screenshots at phone and desktop width go to artifacts/ (phone-*.png, desktop-*.png)
+to be looked at."""
 
 from __future__ import annotations
 
@@ -44,17 +46,49 @@ def sideways(pg) -> dict:
     }""")
 
 
-@pytest.mark.parametrize("path,name", [("", "overview"), ("symmetry", "symmetry")])
-def test_no_sideways_scrolling_on_a_phone(app_url, phone, path, name):
-    phone.goto(f"{app_url}/{path}")
+def chart_text_boxes(pg) -> list[dict]:
+    """Each plotly chart's box, its title's and its legend's (None when it has none), and whether
+    plotly's tool bar shows."""
+    return pg.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')].map(el => {
+        const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
+                           return r.width ? {left: r.left, right: r.right, top: r.top, bottom: r.bottom} : null; };
+        const bar = el.querySelector('.modebar-container');
+        return {chart: box(el), title: box(el.querySelector('.gtitle')), legend: box(el.querySelector('.legend')),
+                title_text: (el.querySelector('.gtitle') || {}).textContent || '',
+                toolbar: !!bar && getComputedStyle(bar).display !== 'none'};
+    })""")
+
+
+PAGES = [("", "overview"), ("quality", "quality"), ("cost", "cost"), ("efficiency", "efficiency"),
+         ("symmetry", "symmetry"), ("campaigns", "campaigns"), ("map", "map")]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("path,name", PAGES)
+def test_no_sideways_scrolling_on_a_phone(app_url, phone, path, name, lang):
+    phone.goto(f"{app_url}/{path}" + ("?lang=zh" if lang == "zh" else ""))
     wait_for_app(phone)
     finished(phone)
     assert error_boxes(phone) == []
     measured = sideways(phone)
-    screenshot(phone, f"phone-{name}")
+    screenshot(phone, f"phone-{name}" + ("-zh" if lang == "zh" else ""))
+    assert phone.evaluate("() => document.scrollingElement.scrollWidth") <= PHONE["width"], measured
     assert measured["scroll"] <= measured["width"], measured
     assert measured["body"] <= measured["width"], measured
-    if name == "overview":   # the manager's three things are on the page, in one column
+    cards = phone.locator('[data-testid="stMetric"]')
+    for i in range(min(cards.count(), 12)):      # every card inside the screen, its value on one line
+        card = cards.nth(i).bounding_box()
+        assert card and card["x"] >= 0 and card["x"] + card["width"] <= PHONE["width"] + 1
+        value = cards.nth(i).locator('[data-testid="stMetricValue"]').bounding_box()
+        assert value and value["height"] < 60, cards.nth(i).inner_text()
+    for chart in chart_text_boxes(phone):
+        assert not chart["toolbar"], chart                # it sat on the titles
+        title, legend, box = chart["title"], chart["legend"], chart["chart"]
+        if title:                                         # the whole title inside its chart
+            assert box["left"] - 1 <= title["left"] and title["right"] <= box["right"] + 1, chart
+        if title and legend:                              # the legend clear of the title
+            assert legend["top"] >= title["bottom"] - 1 or legend["bottom"] <= title["top"] + 1, chart
+    if name == "overview" and lang == "en":   # the manager's three things are on the page, in one column
         body = phone.locator('[data-testid="stMain"]').inner_text()
         for heading in ("Headline KPIs", "Summary", "Symmetry attention list"):
             assert heading in body
@@ -69,7 +103,7 @@ def test_no_sideways_scrolling_on_a_phone(app_url, phone, path, name):
             assert card and card["x"] >= 0 and card["x"] + card["width"] <= PHONE["width"] + 1
 
 
-@pytest.mark.parametrize("path,name", [("", "overview"), ("symmetry", "symmetry")])
+@pytest.mark.parametrize("path,name", PAGES)
 def test_desktop_screenshots(app_url, page, path, name):
     page.goto(f"{app_url}/{path}")
     wait_for_app(page)
