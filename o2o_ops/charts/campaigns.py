@@ -66,13 +66,7 @@ def campaign_bars(table: pd.DataFrame, *, top: int = 15,
         return empty_figure("No campaign orders under these filters")
     part = table.sort_values(["orders", "campaign_id"], ascending=[False, True]).head(top)
     names = part["campaign_id"].astype(str) + " · " + part["campaign_name"].fillna("").astype(str)
-    fig = go.Figure(go.Bar(
-        x=part["orders"], y=names, orientation="h", marker_color=PALETTE[0],
-        customdata=part["campaign_id"].astype(str),
-        hovertemplate="%{y}<br>%{x:,.0f}<extra></extra>"))
-    fig.update_xaxes(tickformat=",.0f", title="orders")
-    fig.update_yaxes(autorange="reversed", title=None, automargin=True)
-    return base_layout(fig, title=title, height=max(HEIGHT_SMALL, 26 * len(part) + 80))
+    return _order_bars(part, names, part["campaign_id"], PALETTE[0], title)
 
 
 def store_bars(stores: pd.DataFrame, *, top: int = 15,
@@ -83,9 +77,15 @@ def store_bars(stores: pd.DataFrame, *, top: int = 15,
         return empty_figure("No orders of this campaign under these filters")
     part = stores.sort_values(["orders", "store_id"], ascending=[False, True]).head(top)
     names = part["store_name"].fillna("").astype(str) + " (" + part["store_id"].astype(str) + ")"
+    return _order_bars(part, names, part["store_id"], PALETTE[1], title)
+
+
+def _order_bars(part: pd.DataFrame, names: pd.Series, ids: pd.Series, colour: str, title: str) -> go.Figure:
+    """Horizontal bars of ``part``'s orders labelled ``names``, most first, each carrying its id
+    (``ids``) as ``customdata`` for a click to drill on."""
     fig = go.Figure(go.Bar(
-        x=part["orders"], y=names, orientation="h", marker_color=PALETTE[1],
-        customdata=part["store_id"].astype(str),
+        x=part["orders"], y=names, orientation="h", marker_color=colour,
+        customdata=ids.astype(str),
         hovertemplate="%{y}<br>%{x:,.0f}<extra></extra>"))
     fig.update_xaxes(tickformat=",.0f", title="orders")
     fig.update_yaxes(autorange="reversed", title=None, automargin=True)
