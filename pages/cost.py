@@ -40,10 +40,11 @@ def group_panel() -> None:
                               format_func=frame.key_labeller(GROUP_LABELS), required=True) or "campaign_kind"
     group_words = t(GROUP_LABELS[by]).lower() if frame.language() == "en" else t(GROUP_LABELS[by])
     groups = cost_by_group(filters, by)
+    named = frame.value_words(groups, by)   # the bars' labels in words (Flash sale, 微信), not codes
     left, right = st.columns(2)
-    left.plotly_chart(frame.localise(charts.group_kpi_bars(groups, by, title=t("cost.cpr_cac_by", group=group_words))),
+    left.plotly_chart(frame.localise(charts.group_kpi_bars(named, by, title=t("cost.cpr_cac_by", group=group_words))),
                       key="cost_group_kpis")
-    right.plotly_chart(frame.localise(charts.roi_bars(groups, by, title=t("cost.roi_by", group=group_words))), key="cost_group_roi")
+    right.plotly_chart(frame.localise(charts.roi_bars(named, by, title=t("cost.roi_by", group=group_words))), key="cost_group_roi")
     st.caption(t("cost.staff_rent"))
     frame.table(groups, "cost", filters, key=f"by_{by}",
                 column_config=frame.kpi_column_config(analysis.COST_GROUP_KPIS))

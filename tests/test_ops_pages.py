@@ -8,6 +8,7 @@ filter matching nothing shows the empty state; query parameters set the filters.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 
 import pytest
@@ -155,6 +156,9 @@ def test_cost_group_switch_and_margin_table(warehouse):
     by_channel = next(df.value for df in at.dataframe if "channel" in df.value.columns)
     assert by_channel.set_index("channel")["cost_per_redemption"].to_dict() == {"App": 5.0, "Maps": 3.0,
                                                                                "WeChat": 444.0}
+    # the charts' bars are labelled in words too, not with the codes (app, wechat)
+    roi = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "cost_group_roi" in c.proto.id)
+    assert sorted(roi["data"][0]["x"]) == ["App", "Maps", "WeChat"]
 
 
 def test_efficiency_over_capacity_toggle(warehouse):

@@ -90,6 +90,13 @@ def kpi_labeller():
     return lambda name: i18n.kpi_label(name, lang)
 
 
+def value_words(df: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``df`` with the coded values of ``column`` (``flash_sale``, ``wechat``) in the reader's words,
+    for a chart's labels; tables and exports keep the codes."""
+    lang = language()
+    return df.assign(**{column: df[column].map(lambda v: i18n.value_label(column, v, lang))}) if column in df else df
+
+
 def key_labeller(keys: dict[str, str]):
     """A widget's ``format_func`` showing each option as the catalogue's words of its key."""
     lang = language()
