@@ -174,5 +174,11 @@ def test_a_chart_fitted_to_a_phone_by_hand():
     # the plot, which keeps its height (the figure grows by 108 - 68)
     assert fig.layout.margin.t == 108 and fig.layout.height == 340 + 108 - 68
     assert fig.layout.legend.y == 1.0 and fig.layout.legend.xref == "container"
+    # columns (no long labels at the side): the legend is placed on the plot, so it takes none of
+    # the plot's width (placed on the figure, it pushed a phone's column chart half its width right)
+    columns = charts.base_layout(go.Figure([go.Bar(x=["a", "b"], y=[1, 2], name="One"),
+                                            go.Bar(x=["a", "b"], y=[2, 1], name="Two")]), title="T", height=340)
+    charts.fit_width(columns, 350)
+    assert (columns.layout.legend.xref, columns.layout.legend.x, columns.layout.legend.y) == ("paper", 0, 1.0)
     assert list(fig.layout.yaxis.ticktext) == ["Shanghai Pudong… (S0028)", "B (S2)"]
     assert list(fig.layout.yaxis.tickvals) == ["Shanghai Pudong Hotel 28 (S0028)", "B (S2)"]   # the bars' own values

@@ -284,9 +284,13 @@ def fit_width(fig: go.Figure, width: float = PHONE_WIDTH) -> go.Figure:
     on_top = legend is None or legend.y is None or legend.y >= 1
     if has_legend(fig) and on_top:
         names = [t.name or "" for t in fig.data if t.showlegend is not False and t.name]
-        # measured from the figure's left edge (not the plot's, which long bar labels push right)
-        # and right on the plot (1.02 of a tall plot is many pixels higher, into the title)
-        fig.update_layout(legend=dict(xref="container", x=0.02, y=1.0, yanchor="bottom"))
+        # right on the plot (1.02 of a tall plot is many pixels higher, into the title); beside
+        # horizontal bars measured from the figure's left edge (the bars' long labels push the
+        # plot right), elsewhere from the plot's: a legend placed on the figure takes its width
+        # off the plot's left side (a phone's column chart lost half its width to it)
+        beside_labels = any(getattr(t, "type", None) == "bar" and t.orientation == "h" for t in fig.data)
+        fig.update_layout(legend=dict(xref="container", x=0.02, y=1.0, yanchor="bottom") if beside_labels
+                          else dict(xref="paper", x=0, y=1.0, yanchor="bottom"))
         rows = legend_rows(names, width - 120)
         # plotly's own wrapping is not ours to predict (it measures the fonts the browser has):
         # a legend that wraps at all gets a row per item
