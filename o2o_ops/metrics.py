@@ -97,6 +97,7 @@ WEEKLY_TABLES = {"day": "rollup_week_store_channel_campaign", "costs": "rollup_c
 STORE_DAILY_TABLES = {**DAILY_TABLES, "day": "rollup_day_store"}
 STORE_WEEKLY_TABLES = {**WEEKLY_TABLES, "day": "rollup_week_store"}
 _CAMPAIGN_GRAINS = ("channel", "campaign", "campaign_kind")
+_CAMPAIGN_KEYS = ("channel", "campaign_id", "campaign_kind")   # the order rollup's keys the store-level ones sum away
 
 
 def by_campaign(filters: Filters, grain: str = "total") -> bool:
@@ -111,7 +112,7 @@ def _campaign_columns(measures: Iterable[str]) -> list[str]:
     wanted = set(measures)
     wheres = " ".join(m.where or "" for m in MEASURE_LIST
                       if m.name in wanted and not m.is_rollup_column and m.source == "orders")
-    return [c for c in ("channel", "campaign_id", "campaign_kind") if re.search(rf"\b{c}\b", wheres)]
+    return [c for c in _CAMPAIGN_KEYS if re.search(rf"\b{c}\b", wheres)]
 
 
 def order_rollup(filters: Filters, grain: str = "total", *, weekly: bool = False) -> str:
@@ -195,7 +196,7 @@ def as_of_tables(filters: Filters, keys: Sequence[str] = _ROLLUP_KEYS) -> dict[s
     young = (f"SELECT {', '.join(f'{y} AS {k}' for y, k in zip(young_keys, keys))}, "
              f"{generated.rollup_measure_columns()} "
              f"FROM {facts} WHERE order_date >= $as_of_mature GROUP BY {', '.join(young_keys)}")
-    rollup = "rollup_day_store" if set(keys) <= set(_ROLLUP_KEYS[:6]) else "rollup_day_store_channel_campaign"
+    rollup = DAILY_TABLES["day"] if set(keys) & set(_CAMPAIGN_KEYS) else STORE_DAILY_TABLES["day"]
     day = (f"(SELECT {columns} FROM {rollup} WHERE date < $as_of_mature "
            f"UNION ALL SELECT {columns} FROM ({young}))")
     costs = "(SELECT * FROM rollup_costs WHERE date <= CAST($as_of_cutoff AS DATE))"
