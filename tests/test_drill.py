@@ -224,5 +224,20 @@ def test_a_store_bar_on_the_efficiency_page_opens_the_store_view(tiny):
                                            "box": [], "lasso": []}}
     at.run()
     assert not at.exception
-    assert qp(at, "store") == ["S2"] and qp(at, "channel") == ["wechat"] and qp(at, "from") == [WINDOW["from"]]
+    page, query = drill_link(at)        # followed by the browser (tests/browser/test_drill_browser.py)
+    assert page == "symmetry"
+    assert query["store"] == ["S2"] and query["channel"] == ["wechat"] and query["from"] == [WINDOW["from"]]
+    at = open_link("pages/symmetry.py", tiny, {k: v[0] for k, v in query.items()})
+    assert not at.exception
     assert at.title[0].value == "Online-offline symmetry"
+    assert at.multiselect(key="flt_store").value == ["S2"]
+
+
+def drill_link(at) -> tuple[str, dict[str, list[str]]]:
+    """Where the run's drill goes: the page and query parameters of the one link frame.drill_to
+    shows (and the browser follows at once: one history entry for the page and its parameters)."""
+    from urllib.parse import parse_qs
+
+    links = [el.proto for el in at.get("page_link")]
+    assert len(links) == 1, links
+    return links[0].page, parse_qs(links[0].query_string)

@@ -254,6 +254,7 @@ _add("frame", {
                           "compared with that period as it stood at the same age.",
                           "；{mark} 表示暂定指标（本期的券仍可能被使用或评价），与对比期在相同时长时的数值相比。"),
     "download_csv": ("Download CSV", "下载 CSV"),
+    "opening": ("Opening {what}…", "正在打开 {what}…"),
     "kpi_help": ("{description} ({unit})", "{description}（{unit}）"),
 })
 

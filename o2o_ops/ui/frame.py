@@ -429,13 +429,38 @@ def _apply_url() -> None:
         st.query_params.from_dict(wanted)
 
 
-def drill_to(page: str, params: dict[str, Any]) -> None:
-    """Switch to ``page`` (a pages/ path) showing ``params``, keeping the sidebar's other filters
-    (cities, categories, channels, campaign kinds, the comparison); a history entry, so Back
-    returns. ``params`` win over the kept filters."""
+DRILL_LINK_KEY = "o2o-drill-link"
+# Follows the drill's page link as a reader's click would (the link is Streamlit's own: its page
+# change makes one history entry carrying the new page's path and parameters together).
+_FOLLOW_DRILL_LINK = f"""<script>
+(() => {{
+  const follow = (tries) => {{
+    const link = document.querySelector('.st-key-{DRILL_LINK_KEY} a');
+    if (link) link.click();
+    else if (tries > 0) setTimeout(() => follow(tries - 1), 50);
+  }};
+  follow(200);
+}})();
+</script>"""
+
+
+def drill_to(page: str, params: dict[str, Any], what: str | None = None) -> None:
+    """Open ``page`` (a pages/ path) showing ``params``, keeping the sidebar's other filters
+    (cities, categories, channels, campaign kinds, the comparison); one browser history entry, so
+    Back returns to this page as it was. ``params`` win over the kept filters.
+
+    Not ``st.switch_page``: its query parameters are written onto the page being left first (a
+    history entry of the old path with the new parameters, where Back would land), then the page
+    changes (a second entry). A page link changes both at once, so the drill shows a link to the
+    target (``what`` names it) and follows it at once; the run ends here."""
     kept = {k: st.query_params.get_all(k) for k in (*MULTI_PARAMS, "compare", "from", "to")
             if k in st.query_params and k not in params}
-    st.switch_page(page, query_params={**kept, **params})
+    with st.container(key=DRILL_LINK_KEY):
+        st.page_link(page, label=t("frame.opening", what=what or params.get("store") or ""),
+                     query_params={**kept, **{k: v for k, v in params.items() if v is not None}},
+                     icon=":material/open_in_new:")
+        st.html(_FOLLOW_DRILL_LINK, unsafe_allow_javascript=True)
+    st.stop()
 
 
 def selected_row(event: Any, df: pd.DataFrame) -> dict | None:

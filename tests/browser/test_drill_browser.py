@@ -84,31 +84,48 @@ def test_campaign_row_drills_and_back_forward_move_through_it(app_url, page):
     assert error_boxes(page) == []
 
 
+def headline(page) -> str:
+    return page.get_by_role("heading", name="Headline KPIs", exact=False).first.inner_text()
+
+
 def test_overview_row_opens_the_store_view_of_that_week_and_back_returns(app_url, page):
-    page.goto(f"{app_url}/")
+    """A drill to another page is one history entry holding the new page and its parameters
+    together: Back returns to the overview's own URL and view (the week chosen, no store filter),
+    not to the overview carrying the store view's parameters."""
+    page.goto(f"{app_url}/?week=2026-W40")          # not the default week
     settle(page, "week")
-    week = query(page)["week"][0]
+    start = page.url
+    assert query(page)["week"] == ["2026-W40"] and "store" not in query(page)
+    assert "2026-W40" in headline(page)
+    entries = page.evaluate("history.length")
     tick_row(page, "pick_worst_symmetry_index_")
     page.wait_for_function("() => location.pathname.endsWith('/symmetry')", timeout=60_000)
     settle(page)
     q = query(page)
-    assert len(q["store"]) == 1 and q["week"] == [week]
-    # the week's Monday..Sunday are the symmetry view's dates
+    assert len(q["store"]) == 1 and q["week"] == ["2026-W40"]
+    assert (q["from"], q["to"]) == (["2026-09-28"], ["2026-10-04"])      # W40's Monday..Sunday
     caption = page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first.inner_text()
-    assert f"{q['from'][0]} → {q['to'][0]}" in caption
+    assert "2026-09-28 → 2026-10-04" in caption
     assert page.get_by_role("tab", name="Store drill").get_attribute("aria-selected") == "true"
+    assert page.evaluate("history.length") == entries + 1                # one entry for the drill
     assert error_boxes(page) == []
     screenshot(page, "drill-overview-to-store")
 
     page.go_back()
     page.wait_for_function("() => !location.pathname.endsWith('/symmetry')", timeout=60_000)
-    settle(page)
-    assert query(page)["week"] == [week]
-    assert page.locator("h1").first.inner_text().strip() == "Weekly overview"
+    settle(page, "week")
+    assert page.url == start                                             # the overview's own URL
+    expect(page.locator("h1").first).to_have_text("Weekly overview", timeout=60_000)
+    expect(page.get_by_role("heading", name="Headline KPIs", exact=False).first).to_contain_text(
+        "2026-W40", timeout=60_000)
+    assert f"({q['store'][0]})" not in page.locator('[data-testid="stSidebar"]').inner_text()   # no store filter
+
     page.go_forward()
     page.wait_for_function("() => location.pathname.endsWith('/symmetry')", timeout=60_000)
     settle(page)
-    assert query(page)["store"] == q["store"]
+    assert query(page) == q
+    expect(page.get_by_role("tab", name="Store drill")).to_have_attribute("aria-selected", "true", timeout=60_000)
+    assert f"({q['store'][0]})" in page.locator('[data-testid="stSidebar"]').inner_text()
     assert error_boxes(page) == []
 
 
