@@ -28,7 +28,7 @@ totals = frame.period_cards(filters, CARDS, columns=3)
 
 st.subheader(t("efficiency.order_to_review"))
 left, right = st.columns(2)
-left.plotly_chart(frame.localise(charts.funnel_chart(funnel(filters))), key="eff_funnel")
+left.plotly_chart(frame.localise(charts.funnel_chart(funnel(filters), lang=frame.language())), key="eff_funnel")
 weekly = warehouse.kpis(filters, "week", ("redemption_rate", "orders"))
 goals = weekly_goals(filters, ("redemption_rate", "orders"), tuple(weekly["week_start"]))
 compared = frame.comparison_overlay(filters, ("redemption_rate", "orders"))

@@ -115,6 +115,13 @@ def test_roi_colours_by_sign_and_cac_gap_allowed():
 def test_funnel_values():
     fig = efficiency.funnel_chart(FUNNEL)
     assert list(fig.data[0].x) == [5, 4] and list(fig.data[0].y) == ["Ordered", "Paid"]
+    assert list(fig.data[0].text) == ["5 · 100%", "4 · 80%"] and fig.data[0].textinfo == "text"
+
+
+def test_funnel_labels_read_as_counts_do():
+    big = pd.DataFrame({"stage": ["Ordered", "Paid"], "count_orders": [31940, 3194]})
+    assert list(efficiency.funnel_chart(big).data[0].text) == ["31,940 · 100%", "3,194 · 10%"]
+    assert list(efficiency.funnel_chart(big, lang="zh").data[0].text) == ["3.19万 · 100%", "3,194 · 10%"]
 
 
 def test_over_capacity_highlighted():
