@@ -218,3 +218,17 @@ def format_tick(value: float, unit: str) -> str:
     if unit in ("stars", "star_gap"):
         return f"{value:.2f}"
     return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+
+
+def compact_tick(value: float, lang: str = "en") -> str:
+    """A short axis label of a count or an amount for a narrow chart: ``−200k``, ``0``, ``1.5M``;
+    in Chinese ``−20万``, ``1.5亿``, below 万 grouped digits (``9,000``). At most one decimal,
+    none when it is 0."""
+    sign = "−" if value < 0 else ""
+    amount = abs(float(value))
+    steps = ((1e8, "亿"), (1e4, "万")) if lang == "zh" else ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+    for size, suffix in steps:
+        if amount >= size:
+            digits = f"{amount / size:.1f}".removesuffix(".0")
+            return f"{sign}{digits}{suffix}"
+    return f"{sign}{amount:,.0f}"

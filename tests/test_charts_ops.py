@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+from o2o_ops import charts, units
 from o2o_ops.charts import cost, efficiency, quality
 
 
@@ -189,3 +190,23 @@ def test_a_chart_fitted_to_a_phone_by_hand():
     assert (columns.layout.legend.xref, columns.layout.legend.x, columns.layout.legend.y) == ("paper", 0, 1.0)
     assert list(fig.layout.yaxis.ticktext) == ["Shanghai Pudong… (S0028)", "B (S2)"]
     assert list(fig.layout.yaxis.tickvals) == ["Shanghai Pudong Hotel 28 (S0028)", "B (S2)"]   # the bars' own values
+
+
+def test_a_phone_gets_few_short_ticks_on_a_value_axis_of_amounts():
+    """The cost page's margin bars at phone width: three round ticks, written short (they were
+    "−200,000  0  200,000" squeezed under the bars); in Chinese in 万."""
+    margins = pd.DataFrame({"store_id": ["S1", "S2"], "store_name": ["Shanghai Pudong Hotel 28", "B"],
+                            "margin": [-276_059.6, 319_420.1], "net_revenue": [1.0, 2.0], "total_cost": [1.0, 2.0]})
+    fig = charts.fit_width(cost.store_margin_bars(margins), 350)
+    assert list(fig.layout.xaxis.tickvals) == [-200_000, 0, 200_000]
+    assert list(fig.layout.xaxis.ticktext) == ["−200k", "0", "200k"]
+    zh = charts.fit_width(cost.store_margin_bars(margins), 350, lang="zh")
+    assert list(zh.layout.xaxis.ticktext) == ["−20万", "0", "20万"]
+    assert charts.nice_ticks(0, 4_300) == [0, 2_000, 4_000] and charts.nice_ticks(0, 980) == [0, 500]
+    assert [units.compact_tick(v) for v in (1_500_000, 950, 12_345)] == ["1.5M", "950", "12.3k"]
+    assert [units.compact_tick(v, "zh") for v in (1.5e8, 9_000, 12_345)] == ["1.5亿", "9,000", "1.2万"]
+    # a rate axis (no grouped digits) keeps plotly's own ticks
+    rates = charts.base_layout(go.Figure(go.Bar(x=[0.2, 0.5], y=["Shanghai Pudong Hotel 28 (S0028)", "B"],
+                                                orientation="h")))
+    rates.update_xaxes(tickformat=".0%")
+    assert charts.fit_width(rates, 350).layout.xaxis.tickvals is None

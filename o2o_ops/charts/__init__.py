@@ -269,10 +269,27 @@ def shorten(label: str, keep: int = SHORT_LABEL) -> str:
     return label[: keep - 1].rstrip() + "…"
 
 
-def fit_width(fig: go.Figure, width: float = PHONE_WIDTH) -> go.Figure:
+def nice_ticks(low: float, high: float, intervals: int = 3) -> list[float]:
+    """Round tick values (1, 2 or 5 × a power of ten apart) within ``low``..``high``, about
+    ``intervals`` steps, 0 among them when the range holds it: ``-276k..319k`` -> -200k, 0, 200k."""
+    import math
+
+    span = high - low
+    if not span > 0:
+        return [low]
+    raw = span / intervals
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step)
+    return [k * step for k in range(first, math.floor(high / step) + 1)]
+
+
+def fit_width(fig: go.Figure, width: float = PHONE_WIDTH, lang: str = "en") -> go.Figure:
     """``fig`` made to read at ``width`` pixels (a phone), in place: a long title wraps onto more
     lines, a legend above the plot gets room for the rows it wraps into (never over the title),
-    and long category labels of horizontal bars are shortened so the bars keep their room."""
+    and long category labels of horizontal bars are shortened so the bars keep their room; their
+    value axis, when it holds counts or amounts (grouped digits), gets a few round ticks written
+    short in ``lang`` (``−200k``; ``−20万``) instead of plotly's ``−200,000``s side by side."""
     layout = fig.layout
     title = layout.title.text if layout.title and layout.title.text else None
     top = TITLE_SPACE if title else 10
@@ -304,5 +321,26 @@ def fit_width(fig: go.Figure, width: float = PHONE_WIDTH) -> go.Figure:
             if values and all(isinstance(v, str) for v in values) and any(len(v) > SHORT_LABEL for v in values):
                 axis = "yaxis" + (trace.yaxis or "y")[1:]
                 getattr(layout, axis).update(tickmode="array", tickvals=values, ticktext=[shorten(v) for v in values])
-                getattr(layout, "xaxis" + (trace.xaxis or "x")[1:]).update(nticks=4)   # values, not overlapping
+                value_axis = getattr(layout, "xaxis" + (trace.xaxis or "x")[1:])
+                value_axis.update(nticks=4)   # values, not overlapping
+                _short_value_ticks(fig, value_axis, trace.xaxis or "x", lang)
     return fig
+
+
+def _short_value_ticks(fig: go.Figure, axis, name: str, lang: str) -> None:
+    """Three or four round ticks in short words on a value axis of counts or amounts (its
+    tickformat groups digits), from the values of the horizontal bars drawn on it."""
+    import numpy as np
+
+    if not (axis.tickformat or "").startswith(","):
+        return
+    values = []
+    for trace in fig.data:
+        if getattr(trace, "type", None) == "bar" and trace.orientation == "h" and (trace.xaxis or "x") == name:
+            values.extend(v for v in (trace.x if trace.x is not None else ()) if not units.is_missing(v))
+    if not values:
+        return
+    # bars start at 0: the axis always holds it
+    ticks = nice_ticks(min(0.0, float(np.min(values))), max(0.0, float(np.max(values))))
+    axis.update(tickmode="array", tickvals=ticks, ticktext=[units.compact_tick(v, lang) for v in ticks])
+

@@ -124,7 +124,7 @@ def localise(fig):
     fig = figures.localise(fig, language())
     if is_phone():   # its titles, legends and bar labels made to fit a phone's width
         from o2o_ops import charts
-        charts.fit_width(fig)
+        charts.fit_width(fig, lang=language())
     return fig
 
 
