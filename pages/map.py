@@ -105,6 +105,7 @@ def page() -> None:
         taken += maps.bubble_boxes(dots, view.zoom)             # a store's name never covers another's dot
         names = maps.labels_layer(dots, text_column="store_name", zoom=view.zoom, taken=taken, radius_column="radius")
         layers += [districts, cities_named, names]
+    frame.keep_map_tooltips_inside()
     st.pydeck_chart(maps.build_deck(layers, view, kpi, lang), height=maps.MAP_HEIGHT,
                     on_select=_select_from_map, selection_mode="multi-object", key=MAP_KEY,
                     alt=t("map.alt", count=len(stores), kpi=frame.kpi_label(kpi)))

@@ -507,6 +507,44 @@ def page_css() -> None:
     st.sidebar.html(PHONE_CSS)
 
 
+# deck.gl draws a map's tooltip with its top-left corner at the pointer (a CSS transform it sets
+# on every hover), so over a store near the map's bottom or right edge the tooltip ran out of the
+# map and was cut off. This script moves it, with the CSS ``translate`` property (applied on top of
+# deck.gl's transform, which it never touches), above the pointer when it would cross the bottom
+# edge and left of it when it would cross the right edge; else 8 px below-right, clear of the pointer.
+_TOOLTIP_GUARD = """<script>
+(() => {
+  if (window.o2oTooltipGuard) return;
+  window.o2oTooltipGuard = true;
+  const GAP = 8;
+  const place = (tip) => {
+    const at = /translate\\(([-\\d.]+)px, ([-\\d.]+)px\\)/.exec(tip.style.transform || '');
+    const box = tip.parentElement;
+    if (tip.style.display === 'none' || !at || !box) return;
+    const x = +at[1], y = +at[2], w = tip.offsetWidth, h = tip.offsetHeight;
+    const dx = x + GAP + w > box.clientWidth ? Math.max(-x, -(w + GAP)) : GAP;
+    const dy = y + GAP + h > box.clientHeight ? Math.max(-y, -(h + GAP)) : GAP;
+    const shift = `${dx}px ${dy}px`;
+    if (tip.dataset.o2oShift !== shift) { tip.dataset.o2oShift = shift; tip.style.translate = shift; }
+  };
+  const watched = new WeakSet();
+  setInterval(() => {
+    for (const tip of document.querySelectorAll('.deck-tooltip')) {
+      if (watched.has(tip)) continue;
+      watched.add(tip);
+      new MutationObserver(() => place(tip)).observe(tip, {attributes: true, attributeFilter: ['style']});
+    }
+  }, 300);
+})();
+</script>"""
+
+
+def keep_map_tooltips_inside() -> None:
+    """Keep the map's tooltips inside the map (see _TOOLTIP_GUARD); once per page run, in the
+    sidebar so it takes no room on the page."""
+    st.sidebar.html(_TOOLTIP_GUARD, unsafe_allow_javascript=True)
+
+
 ROUTED_KEY = "o2o_routed"
 
 

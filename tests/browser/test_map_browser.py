@@ -161,3 +161,58 @@ def test_tile_basemap_from_the_setting(browser, demo_warehouse):
     assert tiles, "no tile was requested"
     z, x, y = (int(v) for v in tiles[0].strip("/").removesuffix(".png").split("/"))
     assert 0 <= x < 2 ** z and 0 <= y < 2 ** z
+
+
+def _hover_something_near(page, x: float, y: float) -> bool:
+    """Move the pointer around (x, y), nearest first, until the map shows a tooltip."""
+    offsets = sorted(((dx, dy) for dx in range(-60, 61, 6) for dy in range(-30, 31, 6)),
+                     key=lambda d: d[0] ** 2 + d[1] ** 2)
+    for dx, dy in offsets:
+        page.mouse.move(x + dx, y + dy)
+        page.wait_for_timeout(40)
+        if page.evaluate("() => [...document.querySelectorAll('.deck-tooltip')].some(e => e.style.display === 'block')"):
+            return True
+    return False
+
+
+def test_tooltips_stay_inside_the_map_at_its_edges(app_url, page, demo_warehouse):
+    """deck.gl puts a tooltip's top-left corner at the pointer: over a bubble near the map's bottom
+    (or right) edge it ran out of the map and was cut off. Drag the busiest city's bubble to each
+    edge, hover it: the whole tooltip is inside the map, above (left of) the pointer."""
+    page.goto(app_url)
+    wait_for_app(page)
+    page.goto(f"{app_url}/map")
+    wait_for_app(page)
+    box = _canvas_box(page)
+    page.wait_for_timeout(1500)
+    filters = _filters(page)
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        stores = symmetry.map_stores(con, filters)
+        cities = maps.city_points(stores, symmetry.map_cities(con, filters, "symmetry_index"), "symmetry_index")
+    x, y = _pixel(cities.iloc[0]["lat"], cities.iloc[0]["lon"], maps.view_for(stores), box["width"], box["height"])
+    start = (box["x"] + 40, box["y"] + 40)                   # an empty corner to drag the map by
+    for edge, (dx, dy) in {"bottom": (0, box["height"] - 14 - y), "right": (box["width"] - 14 - x, 0)}.items():
+        page.mouse.move(*start)
+        page.mouse.down()
+        page.mouse.move(start[0] + dx, start[1] + dy, steps=12)
+        page.mouse.up()
+        page.wait_for_timeout(600)
+        assert _hover_something_near(page, box["x"] + x + dx, box["y"] + y + dy), edge
+        page.wait_for_timeout(300)
+        tip = page.evaluate("""() => { const e = [...document.querySelectorAll('.deck-tooltip')]
+                                        .find(e => e.style.display === 'block');
+                                      return {tip: e.getBoundingClientRect().toJSON(),
+                                              map: e.parentElement.getBoundingClientRect().toJSON(),
+                                              text: e.innerText}; }""")
+        inside, outer = tip["tip"], tip["map"]
+        assert "Symmetry index" in tip["text"], tip
+        assert outer["left"] <= inside["left"] and inside["right"] <= outer["right"] + 0.5, (edge, tip)
+        assert outer["top"] <= inside["top"] and inside["bottom"] <= outer["bottom"] + 0.5, (edge, tip)
+        if edge == "bottom":
+            screenshot(page, "map-tooltip-bottom")
+        page.mouse.move(start[0] + dx, start[1] + dy)        # the map back where it was
+        page.mouse.down()
+        page.mouse.move(*start, steps=12)
+        page.mouse.up()
+        page.wait_for_timeout(400)
+    assert error_boxes(page) == []
