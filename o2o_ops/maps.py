@@ -422,23 +422,34 @@ def place_labels(rows: pd.DataFrame, zoom: float, *, size: int, offset: int,
     (deck.gl's CollisionFilterExtension does this on the GPU, but drew nothing reliably in a
     software-rendered browser, where the tests and many remote desktops run.)"""
     taken = [] if taken is None else taken
-    keep, offsets = [], []
+    keep, offsets, texts = [], [], []
     for idx, row in rows.sort_values("priority", ascending=False, kind="mergesort").iterrows():
         x, y = _pixel_xy(float(row["lat"]), float(row["lon"]), zoom)
-        half = (len(str(row["label"])) * size * 0.6 + 8) / 2
         if "radius" in row and not units.is_missing(row["radius"]):
             r = float(row["radius"])
             candidates = [-(r + 3)] + ([r + size + 7] if below else [])
         else:
             candidates = [offset]
-        for dy in candidates:
-            box = (x - half, y + dy - size - 4, x + half, y + dy)
-            if not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
-                taken.append(box)
-                keep.append(idx)
-                offsets.append(dy)
+        # a row with a ``short`` text (a lone store's plain name) falls back to it when its label
+        # has no room
+        words = [str(row["label"])] + ([str(row["short"])] if "short" in row and isinstance(row["short"], str)
+                                       and row["short"] and row["short"] != row["label"] else [])
+        placed = None
+        for word in words:
+            half = (len(word) * size * 0.6 + 8) / 2
+            for dy in candidates:
+                box = (x - half, y + dy - size - 4, x + half, y + dy)
+                if not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
+                    placed = (box, dy, word)
+                    break
+            if placed:
                 break
-    return rows.loc[keep].assign(offset=offsets)
+        if placed:
+            taken.append(placed[0])
+            keep.append(idx)
+            offsets.append(placed[1])
+            texts.append(placed[2])
+    return rows.loc[keep].assign(offset=offsets, label=texts).drop(columns=["short"], errors="ignore")
 
 
 def labels_layer(points: pd.DataFrame, *, text_column: str, priority_column: str = "orders",
@@ -460,11 +471,13 @@ def labels_layer(points: pd.DataFrame, *, text_column: str, priority_column: str
                              .astype(float)})
         if radius_column:
             rows["radius"] = placed[radius_column].astype(float)
+        if "short" in placed:
+            rows["short"] = [text.plain(v) for v in placed["short"].fillna("")]
         rows = rows[rows["label"] != ""]
         if zoom is not None:
             rows = place_labels(rows, zoom, size=size, offset=offset, taken=taken, below=radius_column is not None)
     rows = rows.assign(offset=rows["offset"] if "offset" in rows else float(offset))
-    rows = rows.assign(pixel_offset=[[0.0, float(dy)] for dy in rows["offset"]]).drop(columns=["radius"],
+    rows = rows.assign(pixel_offset=[[0.0, float(dy)] for dy in rows["offset"]]).drop(columns=["radius", "short"],
                                                                                        errors="ignore")
     return pdk.Layer(
         "TextLayer", rows.reset_index(drop=True), id=layer_id, get_position=["lon", "lat"], get_text="label",
@@ -477,17 +490,38 @@ def labels_layer(points: pd.DataFrame, *, text_column: str, priority_column: str
 def district_points(stores: pd.DataFrame) -> pd.DataFrame:
     """One row per (city, district) with placed stores: the district's name at the mean of its
     stores' coordinates, ``orders`` summed (its label's priority). Stores without a district are
-    left out."""
+    left out. ``label``: the district's name, or for a district of one store that store's name
+    and the district's (``Bund Hotel · Huangpu``), drawn as the store's label (see
+    :func:`with_lone_districts`); ``only_store``: that store's id, else empty."""
+    columns = ["district", "label", "only_store", "lat", "lon", "orders"]
     placed = located(stores)
     if placed.empty or "store_district" not in placed:
-        return pd.DataFrame(columns=["district", "lat", "lon", "orders"])
+        return pd.DataFrame(columns=columns)
     placed = placed[placed["store_district"].fillna("").astype(str).str.strip() != ""]
     if placed.empty:
-        return pd.DataFrame(columns=["district", "lat", "lon", "orders"])
-    return (placed.assign(orders=placed.get("orders", 0))
-            .groupby(["store_city", "store_district"], as_index=False)
-            .agg(lat=("lat", "mean"), lon=("lon", "mean"), orders=("orders", "sum"))
-            .rename(columns={"store_district": "district"})[["district", "lat", "lon", "orders"]])
+        return pd.DataFrame(columns=columns)
+    placed = placed.assign(orders=placed.get("orders", 0),
+                           store_name=placed.get("store_name", placed["store_id"]).fillna(placed["store_id"]))
+    out = (placed.groupby(["store_city", "store_district"], as_index=False)
+           .agg(lat=("lat", "mean"), lon=("lon", "mean"), orders=("orders", "sum"), stores=("store_id", "size"),
+                first_id=("store_id", "first"), first_name=("store_name", "first"))
+           .rename(columns={"store_district": "district"}))
+    alone = out["stores"] == 1
+    out["label"] = out["district"].astype(str).where(
+        ~alone, out["first_name"].astype(str) + " · " + out["district"].astype(str))
+    out["only_store"] = out["first_id"].astype(str).where(alone, "")
+    return out[columns]
+
+
+def with_lone_districts(dots: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFrame:
+    """``dots`` (:func:`store_dots`) with a ``label`` column: the store's name, and for a store
+    alone in its district (``districts``: :func:`district_points`) ``name · district``. That
+    district gets no label of its own: placed first, at its one store, it hid the store's name
+    (and a long label there covered neighbouring stores); here it is placed as store names are,
+    clear of every bubble, falling back to the name alone (``short``) where it has no room."""
+    lone = {str(r.only_store): str(r.label) for r in districts.itertuples() if r.only_store}
+    names = dots.get("store_name", dots["store_id"]).fillna(dots["store_id"]).astype(str)
+    return dots.assign(label=[lone.get(str(i), n) for i, n in zip(dots["store_id"], names)], short=names)
 
 
 def basemap_layer(template: str) -> pdk.Layer | None:

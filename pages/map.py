@@ -97,13 +97,18 @@ def page() -> None:
             layers.append(maps.load_ahead_layer(stores, risky, kpi, lang))
         # placed in this order (districts, the city, then stores): a label never covers one placed
         # before it, so the districts, the reader's bearings within a city, always show
-        districts = maps.labels_layer(maps.district_points(stores), text_column="district", zoom=view.zoom, taken=taken,
-                                      layer_id=maps.DISTRICT_LABELS_LAYER, size=15, offset=30, color=(71, 85, 105, 255))
+        # a district of one store is named in its store's label ("store · district"): its own
+        # label, at the same spot, hid the store's name
+        by_district = maps.district_points(stores)
+        districts = maps.labels_layer(by_district[by_district["only_store"] == ""], text_column="label",
+                                      zoom=view.zoom, taken=taken, layer_id=maps.DISTRICT_LABELS_LAYER, size=15,
+                                      offset=30, color=(71, 85, 105, 255))
         cities_named = maps.labels_layer(maps.city_points(stores, stores.head(0), kpi), text_column="city",
                                          layer_id="city-labels", size=16, offset=-46, zoom=view.zoom, taken=taken)
         dots = maps.store_dots(stores)
         taken += maps.bubble_boxes(dots, view.zoom)             # a store's name never covers another's dot
-        names = maps.labels_layer(dots, text_column="store_name", zoom=view.zoom, taken=taken, radius_column="radius")
+        names = maps.labels_layer(maps.with_lone_districts(dots, by_district), text_column="label", zoom=view.zoom,
+                                  taken=taken, radius_column="radius")
         layers += [districts, cities_named, names]
     frame.keep_map_tooltips_inside()
     st.pydeck_chart(maps.build_deck(layers, view, kpi, lang), height=maps.MAP_HEIGHT,

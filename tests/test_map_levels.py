@@ -90,8 +90,19 @@ def test_levels_and_districts(con):
     one_city = symmetry.map_stores(con, WINDOW.replace(cities=("Shanghai",)))
     assert maps.level_for("auto", one_city, min_stores=1) == "stores"      # one city: its stores
     districts = maps.district_points(stores)
-    # S3 has no district: left out; S1 in Xihu, S2 in Huangpu
+    # S3 has no district: left out; S1 alone in Xihu, S2 alone in Huangpu: named in its label
     assert sorted(districts["district"]) == ["Huangpu", "Xihu"]
+    assert sorted(districts["label"]) == ["Bund Hotel · Huangpu", "Lakeside Noodles · Xihu"]
+    assert sorted(districts["only_store"]) == ["S1", "S2"]
+    # two stores in one district: the district's name only
+    two = stores.assign(store_district=["Xihu", "Xihu", "Xihu"], store_city="Hangzhou")
+    together = maps.district_points(two)
+    assert together[["label", "only_store"]].values.tolist() == [["Xihu", ""]]
+    assert together["orders"].iloc[0] == stores["orders"].sum()
+    # a lone store's label names its district too; the others keep their names
+    dots = maps.with_lone_districts(maps.store_dots(stores), districts).set_index("store_id")
+    assert dots["label"].to_dict() == {"S1": "Lakeside Noodles · Xihu", "S2": "Bund Hotel · Huangpu",
+                                       "S3": "Xuhui Dumplings"}
 
 
 @pytest.mark.parametrize("n", [0, 1, 2])
@@ -139,6 +150,16 @@ def test_label_boxes_by_hand():
     # lon 18 -> x 281.6, 25.6 px right of "abc": the boxes (243-269, 268.6-294.6) overlap; lon 40 -> 312.9: free
     placed = maps.place_labels(rows, 0, size=10, offset=0)
     assert placed["label"].tolist() == ["abc", "far"]
+
+
+
+def test_a_long_label_falls_back_to_its_short_text():
+    # zoom 0, size 10: lon 40 -> x 312.9; "far · Xihu" is 10 * 6 + 8 = 68 px wide (278.9-346.9),
+    # "far" 26 px (299.9-325.9); "xyz"'s box from the test above (268.6-294.6) is taken
+    rows = pd.DataFrame({"label": ["far · Xihu"], "lat": [0.0], "lon": [40.0], "priority": [1.0], "short": ["far"]})
+    assert maps.place_labels(rows, 0, size=10, offset=0)["label"].tolist() == ["far · Xihu"]   # room for it all
+    placed = maps.place_labels(rows, 0, size=10, offset=0, taken=[(268.6, 242.0, 294.6, 256.0)])
+    assert placed["label"].tolist() == ["far"] and "short" not in placed
 
 
 def test_city_bubbles_never_overlap_at_the_initial_zoom():

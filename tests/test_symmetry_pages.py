@@ -102,11 +102,12 @@ def test_map_page(warehouse):
                            "labels"}
     assert {r["label"] for r in layers["city-labels"]["data"]} == {"Hangzhou", "Shanghai"}
     assert [r["store_id"] for r in layers["stores"]["data"]] == ["S1", "S2", "S3"]
-    # district names are placed first, so they always show: Huangpu's sits where its one store S2
-    # is, and S2's own name (Bund Hotel) would cover it, so S2 is named in its tooltip; S3, 5 km
-    # away, keeps its name
-    assert sorted(r["label"] for r in layers["labels"]["data"]) == ["Lakeside Noodles", "Xuhui Dumplings"]
-    assert sorted(r["label"] for r in layers["district-labels"]["data"]) == ["Huangpu", "Xihu"]
+    # S1 and S2 are each alone in their district (Xihu, Huangpu): no district label of their own
+    # (at the store's spot it hid the store's name); the store's label names the district. S2's
+    # label, above or under it, would cover S3's bubble 5 km away (so would its name alone): S2 is
+    # named in its tooltip; S3, in no district, keeps its name
+    assert sorted(r["label"] for r in layers["labels"]["data"]) == ["Lakeside Noodles · Xihu", "Xuhui Dumplings"]
+    assert layers["district-labels"]["data"] == []
     # the dates end with the data (10 Nov): the rings judge its latest complete week, 2-8 Nov, when
     # S1 over-promised (listed 4.5, reviews 4 and 2)
     assert [r["store_id"] for r in layers["attention"]["data"]] == ["S1"]
