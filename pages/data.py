@@ -53,6 +53,9 @@ def import_files() -> None:
         st.warning(t("data.open_demo"), icon="🔓")
 
     generation = st.session_state.setdefault("data_upload_generation", 0)  # new key = empty uploader
+    words = upload.uploader_words({"data_files_": FILE_TYPES, "data_mapping_": MAPPING_TYPES}, lang)
+    if words:   # the uploaders' own words in Chinese
+        st.sidebar.html(words)
     limit_mb = config.get_float("O2O_UPLOAD_MAX_MB")
     left, right = st.columns([3, 2])
     files = left.file_uploader(

@@ -1135,6 +1135,8 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
 })
 
 _add("data", {   # the Data page: import flow, preview, problems, import log, checks, targets
+    "uploader_button": ("Upload", "上传"),
+    "uploader_limit": ("{limit} per file • {types}", "每个文件不超过 {limit} • {types}"),
     "imported": ("Imported {files} file(s): {added} rows added, {updated} updated, {unchanged} unchanged. Every page "
                  "now shows the new data.",
                  "已导入 {files} 个文件：新增 {added} 行，更新 {updated} 行，{unchanged} 行未变。所有页面现在都显示新数据。"),

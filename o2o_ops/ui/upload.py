@@ -214,3 +214,37 @@ import_log = warehouse.cached(data_page.import_log)
 warehouse_summary = warehouse.cached(data_page.warehouse_summary)
 quality_checks = warehouse.cached(data_page.quality_checks)
 quality_check_rows = warehouse.cached(data_page.quality_check_rows)
+
+
+# Streamlit 1.67's file uploader writes its own words in English ("Upload", "200MB per file • CSV,
+# …") and has no parameter for them (streamlit/streamlit#13500, open). In Chinese they are
+# painted over with CSS: the English text at font size 0, the Chinese as generated content. This
+# leans on the uploader's test ids (stFileUploaderDropzone, stFileUploaderDropzoneInstructions,
+# stBaseButton-secondary); tests/browser/test_data_upload_browser.py pins it, so a Streamlit
+# upgrade that moves them fails there rather than leaving English on the page.
+_UPLOADER_CSS = """
+{scope} [data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p {{ font-size: 0; }}
+{scope} [data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p::after {{ content: "{button}"; font-size: 0.875rem; }}
+{scope} [data-testid="stFileUploaderDropzoneInstructions"] span {{ font-size: 0; }}
+{scope} [data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: "{limit}"; font-size: 0.875rem; }}
+"""
+
+
+def _css_string(words: str) -> str:
+    return words.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def uploader_words(uploaders: dict[str, Sequence[str]], lang: str) -> str:
+    """The CSS that puts the file uploaders' own words in ``lang`` (nothing for English, which
+    Streamlit writes itself). ``uploaders``: each uploader's key prefix -> its file types, as
+    the uploader lists them."""
+    if i18n.check(lang) == "en":
+        return ""
+    limit = f"{st.get_option('server.maxUploadSize'):g}MB"
+    rules = [_UPLOADER_CSS.format(scope=f'[class*="st-key-{prefix}"]',
+                                  button=_css_string(i18n.t("data.uploader_button", lang)),
+                                  limit=_css_string(i18n.t("data.uploader_limit", lang, limit=limit,
+                                                           types=", ".join(t.upper() for t in types))))
+             for prefix, types in uploaders.items()]
+    return "<style>" + "".join(rules) + "</style>"
+

@@ -155,3 +155,33 @@ def test_upload_folders_are_swept_and_copies_deleted_after_import(page, tmp_path
         page.wait_for_selector("text=Imported 1 file(s): 1 rows added", timeout=60_000)
         wait_for_app(page)
         assert [p.name for f in mine for p in f.rglob("*") if p.is_file()] == []
+
+
+UPLOADER_WORDS = """() => [...document.querySelectorAll('[data-testid="stFileUploaderDropzone"]')].map(zone => {
+    const button = zone.querySelector('[data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p');
+    const limit = zone.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] span');
+    const shown = e => { const after = getComputedStyle(e, '::after').content;
+                         return getComputedStyle(e).fontSize === '0px' ? after.replace(/^"|"$/g, '') : e.textContent; };
+    return {button: button && shown(button), limit: limit && shown(limit)};
+})"""
+
+
+def test_the_uploaders_own_words_in_chinese(app_url, page):
+    """Streamlit's uploader writes "Upload" and "200MB per file • CSV, …" itself, with no parameter
+    to change them: in Chinese the app paints them over with CSS on the uploader's test ids. This
+    pins those ids: what a reader sees (the English at size 0, the generated words) is Chinese."""
+    page.goto(f"{app_url}/data?lang=zh")
+    wait_for_app(page)
+    page.locator('[data-testid="stFileUploaderDropzone"]').nth(1).wait_for(timeout=60_000)
+    files, mapping = page.evaluate(UPLOADER_WORDS)
+    assert files == {"button": "上传",
+                     "limit": "每个文件不超过 200MB • CSV, TSV, TXT, PARQUET, PQ, JSON, NDJSON, JSONL"}
+    assert mapping == {"button": "上传", "limit": "每个文件不超过 200MB • TOML, YAML, YML"}
+    zone = page.locator('[data-testid="stFileUploaderDropzone"]').first
+    zone.scroll_into_view_if_needed()
+    zone.screenshot(path=str(screenshot(page, "data-uploader-zh").with_name("data-uploader-zh-zone.png")))
+    page.goto(f"{app_url}/data?lang=en")      # English: Streamlit's own words, untouched
+    wait_for_app(page)
+    page.locator('[data-testid="stFileUploaderDropzone"]').nth(1).wait_for(timeout=60_000)
+    files, _ = page.evaluate(UPLOADER_WORDS)
+    assert files == {"button": "Upload", "limit": "200MB per file • CSV, TSV, TXT, PARQUET, PQ, JSON, NDJSON, JSONL"}
