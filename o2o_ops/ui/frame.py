@@ -370,7 +370,7 @@ def _write_url(filters: Filters) -> None:
 # (or switches page), and on Back / Forward reruns the page with the URL of that entry. What it
 # cannot know is that our widgets take their value from the URL only on a session's first run.
 # So every run remembers the URL it left (URL_SEEN_KEY); a run that starts on another URL (Back,
-# Forward, a link, st.switch_page with query parameters) sets the filters and every drill widget
+# Forward, a link, a drill to another page: drill_to) sets the filters and every drill widget
 # from that URL again. The URL is thus the one source of truth for what is shown, and every
 # drill step (a row clicked, a campaign or store picked) is one history entry.
 
@@ -563,7 +563,7 @@ def routed_run(page) -> None:
         raise
     finally:
         st.session_state[ROUTED_KEY] = False
-        # a rerun or page switch (st.switch_page has set the next page's URL already): the next
+        # a rerun or page switch (a page link has set the next page's URL already): the next
         # run writes the URL, and starts on a URL this session has not seen, so it reads it
         st.session_state.pop(URL_PENDING_KEY, None)
 
