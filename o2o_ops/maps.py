@@ -408,6 +408,18 @@ def _pixel_xy(lat: float, lon: float, zoom: float) -> tuple[float, float]:
             (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2 * size)
 
 
+def edge_boxes(view: pdk.ViewState, width_px: float, height_px: float = MAP_HEIGHT,
+               margin: float = 2.0) -> list[tuple[float, float, float, float]]:
+    """Four boxes just outside a map ``width_px`` × ``height_px`` showing ``view``, in the pixels
+    :func:`place_labels` works in: given as taken, no label runs off the map's edges (on a
+    phone a long name ran off the right edge). ``margin`` keeps labels that far inside."""
+    cx, cy = _pixel_xy(view.latitude, view.longitude, view.zoom)
+    left, right = cx - width_px / 2 + margin, cx + width_px / 2 - margin
+    top, bottom = cy - height_px / 2 + margin, cy + height_px / 2 - margin
+    far = 1e9
+    return [(-far, -far, left, far), (right, -far, far, far), (-far, -far, far, top), (-far, bottom, far, far)]
+
+
 def place_labels(rows: pd.DataFrame, zoom: float, *, size: int, offset: int,
                  taken: list[tuple[float, float, float, float]] | None = None,
                  below: bool = False) -> pd.DataFrame:

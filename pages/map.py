@@ -66,6 +66,8 @@ def page() -> None:
     level = maps.level_for(choice, stores, city_filter=bool(filters.cities))
     view = maps.view_for(stores, width_px=PHONE_MAP_PX if frame.is_phone() else None)
     taken: list = []                              # label boxes placed so far: no two overlap
+    if frame.is_phone():                          # and none runs off a phone's narrow map
+        taken += maps.edge_boxes(view, PHONE_MAP_PX)
     layers = []
     try:
         basemap = maps.basemap_layer(tiles)
@@ -95,18 +97,18 @@ def page() -> None:
             risk = store_risk(area.replace(start=None, end=None))
             risky = risk.loc[risk["at_risk"].astype(bool), "store_id"].tolist() if not risk.empty else []
             layers.append(maps.load_ahead_layer(stores, risky, kpi, lang))
-        # placed in this order (districts, the city, then stores): a label never covers one placed
-        # before it, so the districts, the reader's bearings within a city, always show
-        # a district of one store is named in its store's label ("store · district"): its own
-        # label, at the same spot, hid the store's name
+        # placed in this order (the stores' bubbles, districts, the city, then store names): a
+        # label never covers a bubble or one placed before it, so the districts, the reader's
+        # bearings within a city, show wherever they fit. A district of one store is named in its
+        # store's label ("store · district"): its own label, at the same spot, hid the store's name
+        dots = maps.store_dots(stores)
+        taken += maps.bubble_boxes(dots, view.zoom)             # no label covers a store's dot
         by_district = maps.district_points(stores)
         districts = maps.labels_layer(by_district[by_district["only_store"] == ""], text_column="label",
                                       zoom=view.zoom, taken=taken, layer_id=maps.DISTRICT_LABELS_LAYER, size=15,
                                       offset=30, color=(71, 85, 105, 255))
         cities_named = maps.labels_layer(maps.city_points(stores, stores.head(0), kpi), text_column="city",
                                          layer_id="city-labels", size=16, offset=-46, zoom=view.zoom, taken=taken)
-        dots = maps.store_dots(stores)
-        taken += maps.bubble_boxes(dots, view.zoom)             # a store's name never covers another's dot
         names = maps.labels_layer(maps.with_lone_districts(dots, by_district), text_column="label", zoom=view.zoom,
                                   taken=taken, radius_column="radius")
         layers += [districts, cities_named, names]

@@ -18,6 +18,7 @@ import json
 
 import duckdb
 import pandas as pd
+import pydeck as pdk
 import pytest
 
 from o2o_ops import maps, metrics, symmetry
@@ -160,6 +161,19 @@ def test_a_long_label_falls_back_to_its_short_text():
     assert maps.place_labels(rows, 0, size=10, offset=0)["label"].tolist() == ["far · Xihu"]   # room for it all
     placed = maps.place_labels(rows, 0, size=10, offset=0, taken=[(268.6, 242.0, 294.6, 256.0)])
     assert placed["label"].tolist() == ["far"] and "short" not in placed
+
+
+def test_labels_stay_inside_the_map():
+    # zoom 0, the view at 0, 0: its centre is x 256, y 256; a 100 × 60 px map spans x 206-306 (2 px
+    # kept inside: 208-304). "abcdef" at lon 50 (x 327.1) is off it; "abc" at lon 0 (243-269) fits;
+    # "abcdefghijklmnop" at lon 0 is 16 * 6 + 8 = 104 px wide: wider than the map, left out
+    view = pdk.ViewState(latitude=0.0, longitude=0.0, zoom=0)
+    walls = maps.edge_boxes(view, 100, 60)
+    assert walls[0][2] == pytest.approx(208) and walls[1][0] == pytest.approx(304)
+    assert walls[2][3] == pytest.approx(228) and walls[3][1] == pytest.approx(284)
+    rows = pd.DataFrame({"label": ["abcdef", "abc", "abcdefghijklmnop"], "lat": [0.0] * 3, "lon": [50.0, 0.0, 0.0],
+                         "priority": [3.0, 2.0, 1.0]})
+    assert maps.place_labels(rows, 0, size=10, offset=0, taken=walls)["label"].tolist() == ["abc"]
 
 
 def test_city_bubbles_never_overlap_at_the_initial_zoom():
