@@ -15,6 +15,7 @@ import datetime as dt
 import re
 
 import duckdb
+import pandas as pd
 import pytest
 
 from o2o_ops import symmetry
@@ -87,6 +88,27 @@ def test_attention_list_reason_and_threshold(con):
     assert flagged["reason"].iloc[0] == "listed 4.5, customers give 3.0; only 50% say it was as described"
     assert bool(flagged["is_over_promising"].iloc[0]) and not bool(flagged["is_falling"].iloc[0])
     assert symmetry.attention_list(con, WINDOW, 1.6).empty
+
+
+def test_the_page_reuses_its_store_table(con):
+    """The symmetry page builds the attention list and the deal gap by store from the store table
+    it already holds (plus the index trend): the same rows as the functions that query."""
+    from o2o_ops import attention
+
+    table = symmetry.store_table(con, WINDOW)
+    rule = attention.Rule.from_settings(rating_gap=0.5)
+    reused = symmetry.attention_from(table, symmetry.attention_trend(con, WINDOW), rule)
+    assert reused["store_id"].tolist() == ["S1"]
+    assert reused["reason"].iloc[0] == "listed 4.5, customers give 3.0; only 50% say it was as described"
+    pd.testing.assert_frame_equal(reused, symmetry.attention_list(con, WINDOW, 0.5))
+    deal = symmetry.deal_gap_from(table)
+    assert deal["store_id"].tolist() == ["S1"] and deal["deal_customer_gap"].iloc[0] == pytest.approx(2.0)
+    queried = symmetry.deal_gap_by_store(con, WINDOW)
+    pd.testing.assert_frame_equal(deal[queried.columns], queried)
+    # no order at all: no trend, an empty list with the list's columns
+    nowhere = WINDOW.replace(cities=("Nowhere",))
+    assert symmetry.attention_from(symmetry.store_table(con, nowhere), None, rule).columns.tolist() \
+        == symmetry.ATTENTION_COLUMNS
 
 
 def test_reason_words():
