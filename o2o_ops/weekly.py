@@ -408,7 +408,6 @@ def group_changes(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, 
     ``value``, ``previous``, ``change`` and the two weeks' ``reviews``. ``stores`` = the week's
     :func:`store_week` rows, reused for the store grain when they hold ``name``. With
     ``previous_as_of``, a maturing KPI's week before is taken as it stood then (equal age)."""
-    key = metrics.GRAINS[grain][-1][0]
     names = list(dict.fromkeys([name, "reviews"]))
     if grain == "store" and _reusable(stores, name):
         now = stores
@@ -416,6 +415,42 @@ def group_changes(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, 
         now = metrics.compute(con, week.filters(filters), grain, names)
     as_of = previous_as_of if metrics.KPIS[name].matures else None
     before = metrics.compute(con, week.previous.filters(filters), grain, names, as_of=as_of)
+    return _changes(now, before, name, grain)
+
+
+def group_changes_by(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, name: str,
+                     grains: Sequence[str], stores: pd.DataFrame | None = None, *,
+                     previous_as_of: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`group_changes` at each of ``grains``: grain -> its frame. Where the KPI allows it
+    (:func:`metrics.stackable`), every grain's groups come from two queries, one per week
+    (:func:`metrics.compute_stacked`), instead of two per grain."""
+    if not grains:
+        return {}
+    if not metrics.stackable([name, "reviews"], grains):
+        return {g: group_changes(con, filters, week, name, g, stores, previous_as_of=previous_as_of) for g in grains}
+    names = list(dict.fromkeys([name, "reviews"]))
+    as_of = previous_as_of if metrics.KPIS[name].matures else None
+    now = metrics.compute_stacked(con, week.filters(filters), grains, names)
+    before = metrics.compute_stacked(con, week.previous.filters(filters), grains, names, as_of=as_of)
+    named = None
+    if "store" in grains:   # the names compute() gives a store-grain row (from the stores table)
+        named = db.run(con, "SELECT store_id, name AS store_name, city AS store_city FROM stores")
+    out = {}
+    for grain in grains:
+        key = metrics.GRAINS[grain][-1][0]
+        parts = []
+        for frame in (now, before):
+            part = frame[frame["grain"] == grain].drop(columns=["grain"]).rename(columns={"grp": key})
+            if grain == "store" and not part.empty:
+                part = part.merge(named, on="store_id", how="left")
+            parts.append(part.reset_index(drop=True))
+        out[grain] = _changes(*parts, name, grain)
+    return out
+
+
+def _changes(now: pd.DataFrame, before: pd.DataFrame, name: str, grain: str) -> pd.DataFrame:
+    """The two weeks' rows of KPI ``name`` at ``grain`` side by side (see :func:`group_changes`)."""
+    key = metrics.GRAINS[grain][-1][0]
     keep = [key, name, "reviews"] + (["store_name", "store_city"] if grain == "store" else [])
     now = now[[c for c in keep if c in now]] if not now.empty else pd.DataFrame(columns=keep)
     named = ["store_name", "store_city"] if grain == "store" else []
@@ -453,10 +488,11 @@ def _drivers(con, filters: Filters, week: Week, name: str, change: float, min_re
     """Phrases naming the city, category and store that drove ``change`` in KPI ``name``."""
     kpi = metrics.KPIS[name]
     phrases = []
-    for grain, _, words in DRIVER_DIMS:
-        if grain in _PINNED_BY and len(getattr(filters, _PINNED_BY[grain])) == 1:
-            continue  # one city (category) in the filters: a single group, nothing to compare
-        groups = group_changes(con, filters, week, name, grain, stores, previous_as_of=previous_as_of)
+    # one city (category) in the filters: a single group, nothing to compare
+    grains = [g for g, _, _ in DRIVER_DIMS if not (g in _PINNED_BY and len(getattr(filters, _PINNED_BY[g])) == 1)]
+    changes = group_changes_by(con, filters, week, name, grains, stores, previous_as_of=previous_as_of)
+    for grain in grains:
+        groups = changes[grain]
         if grain != "store" and groups["group"].nunique() < 2:
             continue  # the filters already pin this dimension
         if not is_additive(name):
@@ -526,11 +562,14 @@ def _provisional_words(week: Week, as_of: dt.datetime | None, cards: pd.DataFram
 def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                     series: pd.DataFrame | None = None, cards: pd.DataFrame | None = None,
                     stores: pd.DataFrame | None = None, min_reviews: int | None = None,
+                    needing: pd.DataFrame | None = None, goals: pd.DataFrame | None = None,
                     lang: str = "en") -> list[str]:
     """Plain sentences with the numbers (in ``lang``): the week's volume, what moved most week over week and
     where (city, category, store), what else got better or worse, and which stores need attention.
 
-    ``series``/``cards``/``stores`` may be passed in when already computed (see :func:`build`).
+    ``series``/``cards``/``stores`` may be passed in when already computed (see :func:`build`), and
+    so may the week's attention list (``needing``: :func:`attention_list` of ``stores``, its first
+    three are named) and targets (``goals``: ``targets.attainment_table`` for the week).
     """
     filters = filters.replace(start=None, end=None)
     as_of = latest_order(con)
@@ -586,7 +625,8 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
     age_words = _provisional_words(week, as_of, cards, lang)
     if age_words and age_words not in sentences:
         sentences.append(age_words)
-    needing = attention_list(stores, min_reviews=min_reviews, size=3, lang=lang)
+    needing = (attention_list(stores, min_reviews=min_reviews, size=3, lang=lang) if needing is None
+               else needing.head(3))
     rule = attention.Rule.from_settings(min_reviews=min_reviews)
     unjudged = attention.left_out_words(attention.left_out(stores, rule), rule, lang)
     if needing.empty:
@@ -600,8 +640,9 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
         r = worst.iloc[0]
         sentences.append(t("lowest_rated", name=r["store_name"], id=r["store_id"], city=r["store_city"],
                            rating=units.format_value(r["avg_rating"], "stars", lang=lang), reviews=f"{r['reviews']:.0f}"))
-    goals = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(), metrics.HEADLINE,
-                                     lang)
+    if goals is None:
+        goals = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(),
+                                         metrics.HEADLINE, lang)
     sentences += targets.sentences(goals, targets.scope_of(filters), week.iso, lang)
     return sentences
 
@@ -666,10 +707,11 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
     for by in RANKINGS:
         ov.best[by], ov.worst[by] = ranked_stores(ov.stores, by, min_reviews=min_reviews, week=week)
     ov.attention = attention_list(ov.stores, min_reviews=min_reviews, lang=lang, week=week)
-    ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=ov.stores,
-                                 min_reviews=min_reviews, lang=lang)
     ov.targets = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(),
                                           metrics.HEADLINE, lang)
+    # the summary names the list's first three and the same targets: computed once, not again there
+    ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=ov.stores,
+                                 min_reviews=min_reviews, needing=ov.attention, goals=ov.targets, lang=lang)
     return ov
 
 
