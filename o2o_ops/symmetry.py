@@ -320,11 +320,13 @@ def store_trend(con: duckdb.DuckDBPyConnection, filters: Filters, store_id: str)
 
 
 # low_rated_reviews: one row per review rated <= $max_rating of an order at $store_id placed
-# under the filters, newest first, with the order and its campaign. Paged: $limit / $offset.
+# under the filters, newest first, with the order and its campaign, and the count of all of them
+# (n_matching, before the page is cut). Paged: $limit / $offset.
 _LOW_REVIEWS_SQL = """
 SELECT v.posted_at, v.rating, v.as_described, v.complaint_category,
        f.order_id, f.ordered_at, f.status, f.paid_amount, f.redeemed_at, f.wait_minutes,
-       f.listed_wait_minutes, f.campaign_id, c.name AS campaign_name, f.channel
+       f.listed_wait_minutes, f.campaign_id, c.name AS campaign_name, f.channel,
+       count(*) OVER () AS n_matching
 FROM reviews v
 JOIN order_facts f USING (order_id)
 LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id
@@ -346,10 +348,17 @@ def low_rated_reviews(con: duckdb.DuckDBPyConnection, filters: Filters, store_id
     page_no = max(1, int(page_no))
     where = filters.where_sql("facts", alias="f")
     params = {**filters.params("facts"), "store_id": store_id, "max_rating": int(max_rating)}
-    total = int(db.scalar(con, _LOW_REVIEWS_COUNT_SQL.format(where=where), params) or 0)
-    rows = db.run(con, _LOW_REVIEWS_SQL.format(where=where),
-                  {**params, "limit": page_size, "offset": (page_no - 1) * page_size})
-    return rows, total
+    offset = (page_no - 1) * page_size
+    rows = db.run(con, _LOW_REVIEWS_SQL.format(where=where), {**params, "limit": page_size, "offset": offset})
+    # the page's rows carry the count of all matching reviews (one scan); a page past the end has
+    # no row to carry it, so only then is it counted on its own
+    if not rows.empty:
+        total = int(rows["n_matching"].iloc[0])
+    elif offset == 0:
+        total = 0
+    else:
+        total = int(db.scalar(con, _LOW_REVIEWS_COUNT_SQL.format(where=where), params) or 0)
+    return rows.drop(columns=["n_matching"]), total
 
 
 # ------------------------------------------------------------------------------------------

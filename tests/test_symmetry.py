@@ -135,6 +135,12 @@ def test_low_rated_reviews_paged(con):
     assert rows["campaign_name"].tolist()[1] == "Autumn group buy"
     page2, total = symmetry.low_rated_reviews(con, WINDOW, "S1", max_rating=4, page_size=1, page_no=2)
     assert total == 2 and page2["order_id"].tolist() == ["O1"]
+    # the count comes with the page's rows; a page past the end still counts them, a store without
+    # any counts none, and the count is no column of the page
+    past, total = symmetry.low_rated_reviews(con, WINDOW, "S1", max_rating=4, page_size=1, page_no=3)
+    assert past.empty and total == 2 and "n_matching" not in past.columns
+    none, total = symmetry.low_rated_reviews(con, WINDOW, "S3")
+    assert none.empty and total == 0 and list(none.columns) == list(page2.columns)
 
 
 def test_redemption_bins_and_map_stores(con):
