@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from o2o_ops import attention, config, coverage, db, i18n, metrics, symmetry, targets, units
@@ -222,12 +223,13 @@ def weekly_series(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week,
     return frame
 
 
-def _typical_swing(values: pd.Series) -> float | None:
+def _typical_swing(values: pd.Series | np.ndarray) -> float | None:
     """Median absolute week-over-week change over the weeks before the last one."""
-    diffs = values.iloc[:-1].diff().abs().dropna()
+    diffs = np.abs(np.diff(np.asarray(values, dtype="float64")[:-1]))
+    diffs = diffs[~np.isnan(diffs)]
     if len(diffs) < 3:
         return None
-    swing = float(diffs.median())
+    swing = float(np.median(diffs))
     return swing if swing > 0 else None
 
 
@@ -270,9 +272,9 @@ def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE
     previous, notes = previous or {}, notes or {}
     for name in names:
         kpi = metrics.KPIS[name]
-        values = series[name].astype("float64")
-        value = values.iloc[-1] if len(values) else float("nan")
-        prev = values.iloc[-2] if len(values) > 1 else float("nan")
+        values = series[name].to_numpy(dtype="float64", na_value=np.nan)   # numpy: 8 KPIs x 13 weeks
+        value = values[-1] if len(values) else float("nan")
+        prev = values[-2] if len(values) > 1 else float("nan")
         equal_age = name in previous
         if equal_age:
             prev = previous[name]
@@ -349,11 +351,12 @@ def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int | None = No
     one) so that no store is both best and worst. Ties break by store_id.
     """
     cols = ["store_id", "store_name", by, "reviews", "store_city", "store_category", "view"]
-    pool = _eligible(stores, review_floor(min_reviews))
-    if pool.empty:
+    eligible = None if stores.empty else stores["reviews"].fillna(0) >= review_floor(min_reviews)
+    if eligible is None or not eligible.any():
         empty = pd.DataFrame(columns=cols)
         return empty, empty.copy()
-    pool = pool[pool[by].notna()]
+    # only the columns shown are sorted and cut (the week's rows carry two dozen)
+    pool = stores.loc[eligible & stores[by].notna(), list(dict.fromkeys(cols[:-1]))]
     higher = metrics.KPIS[by].higher_is_better is not False
     ordered = pool.sort_values([by, "store_id"], ascending=[not higher, True], kind="mergesort")
     n_worst = min(size, len(ordered) // 2)
