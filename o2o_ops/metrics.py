@@ -123,13 +123,25 @@ def order_rollup(filters: Filters, grain: str = "total", *, weekly: bool = False
         else (STORE_WEEKLY_TABLES if weekly else STORE_DAILY_TABLES)["day"]
 
 
+def whole_weeks(filters: Filters) -> bool:
+    """Whether the filter's dates are whole ISO weeks (Monday to Sunday) or open: the weekly
+    rollups then give the same sums as the daily ones."""
+    return ((filters.start is None or filters.start.isoweekday() == 1)
+            and (filters.end is None or filters.end.isoweekday() == 7))
+
+
+def hour_rollup(filters: Filters) -> str:
+    """The redemptions-by-hour rollup to read under ``filters``: by week (``rollup_week_store_hour``)
+    when the dates are :func:`whole_weeks`, else by day (``rollup_store_hour``). For sums over
+    the filtered dates by store or hour of day, never by day or weekday."""
+    return "rollup_week_store_hour" if whole_weeks(filters) else "rollup_store_hour"
+
+
 def default_tables(filters: Filters, grain: str) -> dict[str, str]:
     """The weekly rollups when the dates are whole ISO weeks (or open) and no day is asked for;
     the store-level ones unless the query needs channels or campaigns (:func:`by_campaign`)."""
-    whole_weeks = ((filters.start is None or filters.start.isoweekday() == 1)
-                   and (filters.end is None or filters.end.isoweekday() == 7))
     full = by_campaign(filters, grain)
-    if whole_weeks and grain != "day":
+    if whole_weeks(filters) and grain != "day":
         return WEEKLY_TABLES if full else STORE_WEEKLY_TABLES
     return DAILY_TABLES if full else STORE_DAILY_TABLES
 
@@ -466,7 +478,7 @@ def _capacity_cte(filters: Filters, grain: str, params: dict[str, Any]) -> str:
     k_h = _keys(grain, "date")
     params |= filters.params("hours")
     return f"""hr AS (SELECT {_select_keys(k_h)}, sum(count_redemptions) AS util_redemptions
-  FROM rollup_store_hour WHERE {filters.where_sql('hours')}
+  FROM {hour_rollup(filters) if grain != "day" else "rollup_store_hour"} WHERE {filters.where_sql('hours')}
     AND store_id IN (SELECT store_id FROM stores WHERE capacity_per_hour IS NOT NULL) {_group_by(k_h)}),
 {capacity_calendar_cte(filters, grain, params)},
 h AS (SELECT {', '.join('cap.' + o for o, _ in k_h)}, coalesce(hr.util_redemptions, 0) AS util_redemptions,
