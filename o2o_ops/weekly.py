@@ -566,16 +566,17 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
                     series: pd.DataFrame | None = None, cards: pd.DataFrame | None = None,
                     stores: pd.DataFrame | None = None, min_reviews: int | None = None,
                     needing: pd.DataFrame | None = None, goals: pd.DataFrame | None = None,
-                    lang: str = "en") -> list[str]:
+                    as_of: dt.datetime | None = None, lang: str = "en") -> list[str]:
     """Plain sentences with the numbers (in ``lang``): the week's volume, what moved most week over week and
     where (city, category, store), what else got better or worse, and which stores need attention.
 
     ``series``/``cards``/``stores`` may be passed in when already computed (see :func:`build`), and
     so may the week's attention list (``needing``: :func:`attention_list` of ``stores``, its first
-    three are named) and targets (``goals``: ``targets.attainment_table`` for the week).
+    three are named) and targets (``goals``: ``targets.attainment_table`` for the week), and the
+    latest order (``as_of``: :func:`latest_order`).
     """
     filters = filters.replace(start=None, end=None)
-    as_of = latest_order(con)
+    as_of = latest_order(con) if as_of is None else as_of
     cutoff = equal_age_cutoff(week, as_of)
     series = weekly_series(con, filters, week) if series is None else series
     if cards is None:
@@ -704,7 +705,7 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                         stores=pd.DataFrame(), min_reviews=min_reviews)
     if not ov.has_data:
         ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=pd.DataFrame(),
-                                     min_reviews=min_reviews, lang=lang)
+                                     min_reviews=min_reviews, as_of=as_of, lang=lang)
         return ov
     ov.stores = with_index_trend(con, filters, week, store_week(con, filters, week, DRIVER_STORE_KPIS))
     for by in RANKINGS:
@@ -714,7 +715,8 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                                           metrics.HEADLINE, lang)
     # the summary names the list's first three and the same targets: computed once, not again there
     ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=ov.stores,
-                                 min_reviews=min_reviews, needing=ov.attention, goals=ov.targets, lang=lang)
+                                 min_reviews=min_reviews, needing=ov.attention, goals=ov.targets, as_of=as_of,
+                                 lang=lang)
     return ov
 
 
