@@ -54,6 +54,7 @@ KEYED: dict[str, tuple[str, tuple[str, ...]]] = {
     "rollup_costs_week": ("cost_weeks", ("campaign_id", "date")),
     "rollup_day_store": ("store_days", ("store_id", "date")),
     "rollup_week_store": ("store_weeks", ("store_id", "date")),
+    "rollup_week_store_hour": ("store_weeks", ("store_id", "date")),
     "rollup_campaign_day": ("store_days", ("store_id", "date")),
     "campaign_order_facts": ("customers", ("customer_id",)),
     "rollup_campaign_store": ("campaigns", ("campaign_id",)),
