@@ -17,8 +17,11 @@ Expected redemptions of store s on day d (d after the cut) =
    :data:`DELAY_WINDOW_DAYS` days ending :data:`DELAY_MATURE_DAYS` before the cut (old enough
    that delays up to that many days are seen);
 2. **plus vouchers not sold yet** — the store's paid orders per weekday over the
-   :data:`LEVEL_WEEKS` weeks up to the cut, for each day from the cut's next day to d, times
-   ``p(d − order day)``.
+   :data:`LEVEL_WEEKS` weeks up to the cut, for each day from the cut's next day to d: those sold
+   without a booking times ``p(d − order day)``; those booked for a day, by the store's own
+   booking lead time (orders per weekday booked ``d − order day`` days ahead) times the share of
+   bookings kept. So a presale for an event (booked weeks ahead, in the book at the cut) is not
+   projected into the horizon a second time: a sale after the cut that far ahead lands after it.
 
 By hour: each store's share of its redemptions per hour of day over the :data:`PROFILE_WEEKS`
 weeks to the cut, shrunk towards its category's (:data:`PROFILE_PRIOR` redemptions' weight).
@@ -89,11 +92,15 @@ WHERE o.is_paid AND o.order_date BETWEEN $first AND $last
 GROUP BY 1, 2
 """
 
+# lead_days: days from the order to the day it was booked for (NULL: not booked)
 _LEVEL_SQL = """
-SELECT o.store_id, o.order_date, count(*) AS count_orders
+SELECT o.store_id, o.order_date,
+       CASE WHEN o.promised_at IS NOT NULL
+            THEN date_diff('day', o.order_date, CAST(o.promised_at AS DATE)) END AS lead_days,
+       count(*) AS count_orders
 FROM order_facts o
 WHERE o.is_paid AND o.order_date BETWEEN $first AND $cut AND {where}
-GROUP BY 1, 2
+GROUP BY 1, 2, 3
 """
 
 _PROFILE_SQL = """
@@ -224,17 +231,27 @@ def _daily(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tu
         rows = (book["store_id"].map(position).to_numpy(dtype=int)[:, None] * len(days)
                 + np.arange(len(days))[None, :])
         np.add.at(from_book, rows, book["count_open"].to_numpy(dtype=float)[:, None] * chance)
-    # 2. vouchers not sold yet: the weekday level of the last weeks, public holidays left out
-    per_weekday = _weekday_level(level, cut)
+    # 2. vouchers not sold yet: the weekday level of the last weeks, public holidays left out;
+    # those sold without a booking redeemed by the category's delays, those booked for a day on
+    # that day (the store's own lead times, as often as bookings are kept). A sale booked more than
+    # the horizon ahead (a presale for an event) lands after it: it does not count the event's
+    # vouchers, already in the book, a second time.
+    unbooked = level[level["lead_days"].isna()]
+    booked_level = level[level["lead_days"].notna()]
+    per_weekday = _weekday_level(unbooked, cut)
+    per_lead = _weekday_level(booked_level.assign(
+        lead_days=booked_level["lead_days"].astype(int).clip(lower=0)), cut, by=("lead_days",))
+    kept = show_rate(con, cut) if per_lead else 1.0
     category_of = dict(zip(stores["store_id"], stores["category"]))
     for store_id in stores["store_id"]:
         dist = p.get(category_of[store_id])
-        if dist is None:
-            continue
         for j, d in enumerate(days):
             total = 0.0
             for order_day in days[: j + 1]:
-                total += per_weekday.get((store_id, order_day.isoweekday()), 0.0) * dist[(d - order_day).days]
+                weekday, lead = order_day.isoweekday(), (d - order_day).days
+                if dist is not None:
+                    total += per_weekday.get((store_id, weekday), 0.0) * dist[lead]
+                total += per_lead.get((store_id, weekday, lead), 0.0) * kept
             from_new[index[(store_id, d)]] = total
     out = pd.DataFrame([(s, category_of[s], d) for (s, d) in index], columns=["store_id", "category", "day"])
     out["day"] = pd.to_datetime(out["day"])
@@ -243,9 +260,10 @@ def _daily(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tu
     return out[columns], raw_book
 
 
-def _weekday_level(level: pd.DataFrame, cut: dt.date) -> dict[tuple[str, int], float]:
-    """(store, ISO weekday) -> mean paid orders on that weekday over the last LEVEL_WEEKS weeks,
-    public holidays (setting O2O_HOLIDAY_COUNTRY) left out: a holiday's rush is not next week's."""
+def _weekday_level(level: pd.DataFrame, cut: dt.date, by: tuple[str, ...] = ()) -> dict[tuple, float]:
+    """(store, ISO weekday, *by) -> mean paid orders on that weekday over the last LEVEL_WEEKS
+    weeks, public holidays (setting O2O_HOLIDAY_COUNTRY) left out: a holiday's rush is not next
+    week's."""
     from o2o_ops import comparisons
 
     first = cut - dt.timedelta(days=7 * LEVEL_WEEKS - 1)
@@ -256,8 +274,9 @@ def _weekday_level(level: pd.DataFrame, cut: dt.date) -> dict[tuple[str, int], f
     level = level.assign(order_date=pd.to_datetime(level["order_date"]).dt.date)
     level = level[~level["order_date"].isin(holidays)]
     level = level.assign(weekday=[d.isoweekday() for d in level["order_date"]])
-    sums = level.groupby(["store_id", "weekday"])["count_orders"].sum()
-    return {(s, int(w)): n / days_per_weekday[w] for (s, w), n in sums.items() if days_per_weekday[w]}
+    sums = level.groupby(["store_id", "weekday", *by])["count_orders"].sum()
+    return {(s, int(w), *(int(v) for v in rest)): n / days_per_weekday[w]
+            for (s, w, *rest), n in sums.items() if days_per_weekday[w]}
 
 
 def hour_profile(con: duckdb.DuckDBPyConnection, cut: dt.date) -> pd.DataFrame:
@@ -420,7 +439,7 @@ def store_risk(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), *, 
 
 #: Part of the derived tables' fingerprint (db.rollups_version): change it when the forecast or
 #: the tables' shape changes, so warehouses whose tables it wrote are refreshed.
-TABLE_VERSION = "1"
+TABLE_VERSION = "2"
 #: written by :func:`build_table` (db.build_python_derived)
 TABLES = ("forecast_meta", "forecast_days", "forecast_stores", "forecast_campaigns")
 _SCHEMAS = {
