@@ -10,7 +10,9 @@ Expected redemptions of store s on day d (d after the cut) =
 1. **the voucher book** — every voucher of s sold by the cut, paid, not redeemed, not refunded and
    still valid at the cut: a voucher **booked** for a day after the cut (``orders.promised_at``:
    a booked slot, e.g. a group-buy sold ahead for an event) comes on that day with the measured
-   share of bookings kept (:func:`show_rate`); any other, the chance it is redeemed on d given
+   share of bookings kept (:func:`show_rate`); a voucher booked for a day before the cut's and
+   not redeemed (a missed booking) as an open voucher of its age (below), scaled to the share of
+   missed bookings that came later (:func:`late_rate`); any other, the chance it is redeemed on d given
    that it was still open at its age at the cut, ``P(delay = d − ordered | delay > age) = p(delay)
    / S(age + 1)``; zero after its ``valid_until``; ``p`` is the store category's redemption delay
    (days from order to redemption, "never" included) over the orders of the
@@ -59,6 +61,7 @@ _OPEN_BOOK_SQL = """
 SELECT o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE) AS valid_date,
        o.campaign_id,
        CASE WHEN o.promised_at >= $cut_end THEN CAST(o.promised_at AS DATE) END AS booked_date,
+       COALESCE(CAST(o.promised_at AS DATE) < $cut, FALSE) AS missed,
        count(*) AS count_open
 FROM order_facts o
 WHERE o.is_paid AND o.ordered_at < $cut_end
@@ -68,7 +71,8 @@ WHERE o.is_paid AND o.ordered_at < $cut_end
   AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.order_id = o.order_id AND f.refunded_at < $cut_end)
   AND {where}
 GROUP BY o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE), o.campaign_id,
-         CASE WHEN o.promised_at >= $cut_end THEN CAST(o.promised_at AS DATE) END
+         CASE WHEN o.promised_at >= $cut_end THEN CAST(o.promised_at AS DATE) END,
+         COALESCE(CAST(o.promised_at AS DATE) < $cut, FALSE)
 """
 
 # Bookings whose day has passed (and the day after it, for a visit running past midnight): how
@@ -76,7 +80,9 @@ GROUP BY o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE), o.ca
 _SHOW_SQL = """
 SELECT count(*) AS count_booked,
        count(*) FILTER (WHERE o.redeemed_at < $cut_end
-                          AND CAST(o.redeemed_at AS DATE) <= CAST(o.promised_at AS DATE) + 1) AS count_shown
+                          AND CAST(o.redeemed_at AS DATE) <= CAST(o.promised_at AS DATE) + 1) AS count_shown,
+       count(*) FILTER (WHERE o.redeemed_at < $cut_end
+                          AND CAST(o.redeemed_at AS DATE) > CAST(o.promised_at AS DATE) + 1) AS count_late
 FROM order_facts o
 WHERE o.is_paid AND o.promised_at IS NOT NULL AND o.ordered_at < $cut_end
   AND CAST(o.promised_at AS DATE) BETWEEN $first AND $last
@@ -152,9 +158,20 @@ def show_rate(con: duckdb.DuckDBPyConnection, cut: dt.date) -> float:
     """The share of booked vouchers (``orders.promised_at``) redeemed by the end of the day after
     their booked day, over the bookings of the :data:`DELAY_WINDOW_DAYS` days ending two days
     before the cut (1.0 when no booking has come due yet: a booking is assumed kept)."""
+    return _show_counts(con, cut)[0]
+
+
+def late_rate(con: duckdb.DuckDBPyConnection, cut: dt.date) -> float | None:
+    """Of the bookings :func:`show_rate` reads that were not redeemed by the end of the day after
+    their booked day, the share redeemed later (by the cut); None when none was missed."""
+    return _show_counts(con, cut)[1]
+
+
+def _show_counts(con: duckdb.DuckDBPyConnection, cut: dt.date) -> tuple[float, float | None]:
     row = _run(con, _SHOW_SQL, {**_cut_params(cut), "first": cut - dt.timedelta(days=DELAY_WINDOW_DAYS + 1),
                                   "last": cut - dt.timedelta(days=2)}).iloc[0]
-    return float(row["count_shown"]) / float(row["count_booked"]) if row["count_booked"] else 1.0
+    booked, shown, late = (float(row[c]) for c in ("count_booked", "count_shown", "count_late"))
+    return (shown / booked if booked else 1.0), (late / (booked - shown) if booked > shown else None)
 
 
 def _delay_matrix(delays: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -220,6 +237,16 @@ def _daily(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tu
         chance = np.where(usable, table[cat[:, None], np.clip(delay, 0, MAX_DELAY_DAYS)], 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             chance = np.where(survive[:, None] > 0, chance / survive[:, None], 0.0)
+        # a voucher booked for a day before the cut and not redeemed: a missed booking; it still
+        # comes as often as missed bookings came later (late_rate), spread over the days as an
+        # open voucher of its age (the category's delays, scaled to that share)
+        missed = book["missed"].to_numpy(dtype=bool)
+        late = late_rate(con, cut) if missed.any() else None
+        if late is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                comes = np.where(survive > 0, tail[cat, np.minimum(age + 1, MAX_DELAY_DAYS + 1)] / survive, 0.0)
+                scale = np.where(comes > 0, late / comes, 0.0)
+            chance = np.where(missed[:, None], chance * scale[:, None], chance)
         # a voucher booked for a day after the cut comes on that day, as often as bookings are kept
         booked = pd.to_datetime(book["booked_date"]).to_numpy(dtype="datetime64[D]")
         has_booking = ~np.isnat(booked)
@@ -372,11 +399,9 @@ def _live(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tup
     hours = days[["store_id", "day", "expected", "capacity_per_hour"]].merge(profile, on="store_id")
     hours["expected_hour"] = hours["expected"] * hours["share"]
     hours["hour_utilisation"] = hours["expected_hour"] / hours["capacity_per_hour"].where(hours["capacity_per_hour"] > 0)
-    peak_hour = (hours.sort_values("hour_utilisation", ascending=False).drop_duplicates("store_id")
-                 .set_index("store_id")[["day", "hour", "hour_utilisation"]]
+    peak_hour = (_first_peak(hours, "hour_utilisation", ["day", "hour"])[["day", "hour", "hour_utilisation"]]
                  .rename(columns={"day": "peak_hour_day", "hour": "peak_hour"}))
-    peak = days.dropna(subset=["window_utilisation"]).sort_values("window_utilisation", ascending=False) \
-        .drop_duplicates("store_id").set_index("store_id")
+    peak = _first_peak(days, "window_utilisation", ["day"])
     names = db.run(con, "SELECT store_id, name AS store_name, city FROM stores")
     stores = (days.groupby(["store_id", "category"], as_index=False)
               .agg(expected_14d=("expected", "sum"), from_book=("from_book", "sum"),
@@ -393,6 +418,17 @@ def _live(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tup
     open_book = (book.groupby(["store_id", "campaign_id"], as_index=False)["count_open"].sum()
                  .rename(columns={"count_open": "open_vouchers"}))[OPEN_COLUMNS]
     return days[DAY_COLUMNS], stores, open_book
+
+
+def _first_peak(df: pd.DataFrame, column: str, order: list[str]) -> pd.DataFrame:
+    """Per store (the index), the first row (by ``order``) at its highest ``column``: values
+    within a billionth of the highest count as equal, so a tie (a level repeating week after
+    week) goes to the earliest whatever the order of the floating-point sums that made it (the
+    stored and the live forecast must agree)."""
+    df = df.dropna(subset=[column])
+    top = df.groupby("store_id")[column].transform("max")
+    near = df[df[column] >= top - 1e-9 * top.abs()]
+    return near.sort_values(["store_id", *order]).drop_duplicates("store_id").set_index("store_id")
 
 
 def _finish(cut: dt.date | None, days: pd.DataFrame, stores: pd.DataFrame, open_book: pd.DataFrame) -> dict:
