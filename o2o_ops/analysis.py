@@ -456,7 +456,7 @@ def capacity_by_store(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Da
     week_redemptions AS (
         SELECT r.store_id, CAST(date_trunc('week', r.date) AS DATE) AS week_start,
                sum(r.count_redemptions) AS count_redemptions
-        FROM rollup_store_hour r JOIN stores s USING (store_id)
+        FROM {metrics.hour_rollup(filters)} r JOIN stores s USING (store_id)
         WHERE s.capacity_per_hour > 0 AND {filters.where_sql('hours', 'r')}
         GROUP BY r.store_id, CAST(date_trunc('week', r.date) AS DATE)
     ),
@@ -500,7 +500,7 @@ def capacity_by_hour(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
     WITH {cap},
     r AS (
         SELECT hour, sum(count_redemptions) AS count_redemptions
-        FROM rollup_store_hour
+        FROM {metrics.hour_rollup(filters)}
         WHERE {filters.where_sql('hours')}
           AND store_id IN (SELECT store_id FROM stores WHERE capacity_per_hour IS NOT NULL)
         GROUP BY hour

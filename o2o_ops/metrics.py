@@ -123,13 +123,25 @@ def order_rollup(filters: Filters, grain: str = "total", *, weekly: bool = False
         else (STORE_WEEKLY_TABLES if weekly else STORE_DAILY_TABLES)["day"]
 
 
+def whole_weeks(filters: Filters) -> bool:
+    """Whether the filter's dates are whole ISO weeks (Monday to Sunday) or open: the weekly
+    rollups then give the same sums as the daily ones."""
+    return ((filters.start is None or filters.start.isoweekday() == 1)
+            and (filters.end is None or filters.end.isoweekday() == 7))
+
+
+def hour_rollup(filters: Filters) -> str:
+    """The redemptions-by-hour rollup to read under ``filters``: by week (``rollup_week_store_hour``)
+    when the dates are :func:`whole_weeks`, else by day (``rollup_store_hour``). For sums over
+    the filtered dates by store or hour of day, never by day or weekday."""
+    return "rollup_week_store_hour" if whole_weeks(filters) else "rollup_store_hour"
+
+
 def default_tables(filters: Filters, grain: str) -> dict[str, str]:
     """The weekly rollups when the dates are whole ISO weeks (or open) and no day is asked for;
     the store-level ones unless the query needs channels or campaigns (:func:`by_campaign`)."""
-    whole_weeks = ((filters.start is None or filters.start.isoweekday() == 1)
-                   and (filters.end is None or filters.end.isoweekday() == 7))
     full = by_campaign(filters, grain)
-    if whole_weeks and grain != "day":
+    if whole_weeks(filters) and grain != "day":
         return WEEKLY_TABLES if full else STORE_WEEKLY_TABLES
     return DAILY_TABLES if full else STORE_DAILY_TABLES
 
@@ -204,22 +216,28 @@ def as_of_tables(filters: Filters, keys: Sequence[str] = _ROLLUP_KEYS) -> dict[s
 
 
 def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
-            tables: dict[str, str] | None = None, *, as_of: Any = None) -> tuple[str, dict[str, Any]]:
+            tables: dict[str, str] | None = None, *, as_of: Any = None,
+            stack: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:
     """The single SQL statement computing ``names`` at ``grain`` under ``filters``.
 
     ``tables`` names the tables read for the order sums (``day``), costs (``costs``) and
     order-level figures (``facts``); by default :func:`default_tables`. Callers may pass copies
     with the same columns holding a subset of rows (the campaign page does). With ``as_of`` (a
     timestamp), the orders' redemptions, reviews and refunds count only when they happened by then
-    (:func:`as_of_tables`): the period as it stood at that moment.
+    (:func:`as_of_tables`): the period as it stood at that moment. With ``stack`` (grains of
+    :data:`STACK_GRAINS`, ``grain`` then ignored), see :func:`compute_stacked`.
     """
+    if stack:
+        _check_stack(stack, names)
+        grain = "total"
     kpis = [KPIS[n] for n in names]
     undefined = {k.name for k in kpis if grain in k.grains_without}
     sources = set().union(*(k.sources for k in kpis if k.name not in undefined)) | {"o"}
     measures = {m for k in kpis if k.name not in undefined for m in k.measures}   # only what is asked
     tables = {**default_tables(filters, grain), **(tables or {})}
     if as_of is not None:   # its young rows are regenerated without the slice columns: slice there
-        tables |= as_of_tables(filters, _as_of_keys(filters, grain, sources, _campaign_columns(measures)))
+        sliced = [*_campaign_columns(measures), *(STACK_GRAINS[g] for g in stack)]
+        tables |= as_of_tables(filters, _as_of_keys(filters, grain, sources, sliced))
     presliced = tables["day"] in (STORE_DAILY_TABLES["day"], STORE_WEEKLY_TABLES["day"])
     params: dict[str, Any] = {}
     if as_of is not None:
@@ -227,12 +245,18 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
         params |= {"as_of_cutoff": cutoff,
                    "as_of_mature": cutoff.date() - dt.timedelta(days=config.get_int("O2O_MATURITY_DAYS"))}
     ctes: list[str] = []
+    if stack:
+        day = tables["day"]
+        if as_of is not None:   # the young orders are regenerated once, not once per grain
+            ctes.append(f"stack_day AS (SELECT * FROM {day} WHERE {filters.where_sql('rollup')})")
+            day = "stack_day"
+        tables = {**tables, "day": _stacked(day, stack), "costs": _stacked(tables["costs"], stack)}
     if as_of is not None and "sym" in sources:
         # the young orders' sums are read twice (``o`` and the symmetry index's ``st``): once, as a
         # CTE, filtered inside (a materialised CTE takes no filter from its readers)
         ctes.append(f"as_of_day AS (SELECT * FROM {tables['day']} WHERE {filters.where_sql('rollup')})")
         tables = {**tables, "day": "as_of_day"}
-    k_o = _keys(grain, "date")
+    k_o = _STACK_KEYS if stack else _keys(grain, "date")
     k_f = _keys(grain, "order_date")
     where_r = filters.where_sql("rollup")
     params |= filters.params("rollup")
@@ -296,6 +320,55 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
     sql = ("WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(select)
            + "\nFROM g\n" + "\n".join(joins) + f"\nORDER BY {order} NULLS LAST")
     return sql, params
+
+
+# Several grains in one query (:func:`compute_stacked`): grain -> its key column in the rollups
+STACK_GRAINS = {"city": "city", "category": "category", "store": "store_id"}
+_STACK_KEYS = [("grain", "grain"), ("grp", "grp")]
+_STACK_SOURCES = {"o", "k", "sym"}
+
+
+def _check_stack(stack: Sequence[str], names: Sequence[str]) -> None:
+    unknown = [g for g in stack if g not in STACK_GRAINS]
+    if unknown:
+        raise ValueError(f"Cannot stack grain(s) {', '.join(unknown)}; choose among {', '.join(STACK_GRAINS)}.")
+    for name in names:
+        kpi = KPIS[name]
+        if not kpi.sources <= _STACK_SOURCES or set(stack) & set(kpi.grains_without):
+            raise ValueError(f"KPI {name!r} cannot be computed stacked (it reads {', '.join(sorted(kpi.sources))}).")
+
+
+def stackable(names: Iterable[str], grains: Sequence[str]) -> bool:
+    """Whether :func:`compute_stacked` can compute ``names`` at ``grains``: KPIs summed from the
+    order rollup and the costs (and the symmetry index), which read the grains' key columns there."""
+    try:
+        _check_stack(grains, list(names))
+    except ValueError:
+        return False
+    return True
+
+
+def _stacked(table: str, stack: Sequence[str]) -> str:
+    """``table``'s rows once per grain of ``stack``, keyed by ``grain`` (its name) and ``grp``
+    (the row's group at that grain): grouping by (grain, grp) gives each grain's groups."""
+    parts = [f"SELECT '{g}' AS grain, stk.{STACK_GRAINS[g]} AS grp, stk.* FROM {table} stk" for g in stack]
+    return "(" + " UNION ALL ".join(parts) + ")"
+
+
+def compute_stacked(con: duckdb.DuckDBPyConnection, filters: Filters, grains: Sequence[str],
+                    names: Iterable[str], *, as_of: Any = None, honest: bool = True) -> pd.DataFrame:
+    """KPIs ``names`` at each grain of ``grains`` (``city``, ``category``, ``store``) in one query:
+    one row per grain and group (columns ``grain``, ``grp``, then the KPIs), each grain's rows
+    the ones ``compute(con, filters, grain, names, as_of=as_of)`` gives (without the store's or
+    campaign's descriptive columns). The rollups (or, with ``as_of``, the regenerated young
+    orders) are read once for every grain. Only for :func:`stackable` KPIs."""
+    names = list(names)
+    extra = ["reviews"] if honest and "reviews" not in names and any(KPIS[n].evidence for n in names) else []
+    sql, params = kpi_sql(filters, "total", names + extra, as_of=as_of, stack=tuple(grains))
+    df = db.run(con, sql, params)
+    if honest and not df.empty:
+        df = withhold(con, df, filters, "total", names)
+    return df.drop(columns=extra)
 
 
 # For each grain that is a span of dates: the first and last day of a row's group.
@@ -405,7 +478,7 @@ def _capacity_cte(filters: Filters, grain: str, params: dict[str, Any]) -> str:
     k_h = _keys(grain, "date")
     params |= filters.params("hours")
     return f"""hr AS (SELECT {_select_keys(k_h)}, sum(count_redemptions) AS util_redemptions
-  FROM rollup_store_hour WHERE {filters.where_sql('hours')}
+  FROM {hour_rollup(filters) if grain != "day" else "rollup_store_hour"} WHERE {filters.where_sql('hours')}
     AND store_id IN (SELECT store_id FROM stores WHERE capacity_per_hour IS NOT NULL) {_group_by(k_h)}),
 {capacity_calendar_cte(filters, grain, params)},
 h AS (SELECT {', '.join('cap.' + o for o, _ in k_h)}, coalesce(hr.util_redemptions, 0) AS util_redemptions,

@@ -62,10 +62,18 @@ def store_table(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFram
 def deal_gap_by_store(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """One row per store with both campaign and full-price reviews: deal-customer gap (registry),
     average rating and reviews. Most negative gap (deal customers least happy) first."""
-    df = metrics.compute(con, filters, "store", ("deal_customer_gap", "avg_rating", "reviews"))
-    if df.empty:
-        return df
-    df = df[df["deal_customer_gap"].notna()]
+    return deal_gap_from(metrics.compute(con, filters, "store", DEAL_KPIS))
+
+
+DEAL_KPIS = ("deal_customer_gap", "avg_rating", "reviews")
+
+
+def deal_gap_from(stores: pd.DataFrame) -> pd.DataFrame:
+    """:func:`deal_gap_by_store` from store rows already at hand that hold :data:`DEAL_KPIS`
+    (:func:`store_table`'s do: no query)."""
+    if stores.empty:
+        return stores
+    df = stores[stores["deal_customer_gap"].notna()]
     return df.sort_values(["deal_customer_gap", "store_id"]).reset_index(drop=True)
 
 
@@ -250,12 +258,40 @@ def index_trend(con: duckdb.DuckDBPyConnection, filters: Filters, end: dt.date) 
     return trend
 
 
-def _with_trend(con: duckdb.DuckDBPyConnection, filters: Filters, period: pd.DataFrame) -> pd.DataFrame:
-    """``period`` (one row per store) joined to :func:`index_trend` at :func:`reference_end`."""
+_TREND_COLUMNS = ("index_before", "index_recent", "index_drop")
+
+
+def attention_trend(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame | None:
+    """:func:`index_trend` at :func:`reference_end` (None when there is no order): the part of the
+    attention list that :func:`store_table` does not hold, so that a page that already has the
+    store table computes only this (:func:`attention_from`)."""
     end = reference_end(con, filters)
-    if end is None:
-        return period.assign(index_before=float("nan"), index_recent=float("nan"), index_drop=float("nan"))
-    return period.merge(index_trend(con, filters, end), on="store_id", how="left")
+    return None if end is None else index_trend(con, filters, end)
+
+
+def _with_trend(period: pd.DataFrame, trend: pd.DataFrame | None) -> pd.DataFrame:
+    """``period`` (one row per store) joined to an :func:`attention_trend` frame."""
+    if trend is None:
+        return period.assign(**{c: float("nan") for c in _TREND_COLUMNS})
+    return period.merge(trend, on="store_id", how="left")
+
+
+ATTENTION_COLUMNS = ["store_id", "store_name", "store_city", "store_category", "listed_rating", "avg_rating",
+                     "rating_gap", "listed_wait_minutes", "wait_gap_minutes", "as_described_rate",
+                     "symmetry_index", "reviews", "index_before", "index_recent", "index_drop", "is_over_promising",
+                     "is_slow", "is_falling", "reason", "lat", "lon"]
+
+
+def attention_from(period: pd.DataFrame, trend: pd.DataFrame | None, rule: attention.Rule, limit: int = 50, *,
+                   lang: str = "en") -> pd.DataFrame:
+    """:func:`attention_list` from the :func:`store_table` and :func:`attention_trend` frames
+    already at hand (no query)."""
+    if period.empty:
+        return pd.DataFrame(columns=ATTENTION_COLUMNS)
+    df = attention.attention_rows(_with_trend(period, trend), rule, lang)
+    if df.empty:
+        return pd.DataFrame(columns=ATTENTION_COLUMNS)
+    return df[ATTENTION_COLUMNS].head(limit).reset_index(drop=True)
 
 
 def attention_list(con: duckdb.DuckDBPyConnection, filters: Filters,
@@ -269,16 +305,9 @@ def attention_list(con: duckdb.DuckDBPyConnection, filters: Filters,
     """
     rule = rule or attention.Rule.from_settings(rating_gap=gap_threshold, index_drop=min_drop)
     period = store_table(con, filters)
-    columns = ["store_id", "store_name", "store_city", "store_category", "listed_rating", "avg_rating",
-               "rating_gap", "listed_wait_minutes", "wait_gap_minutes", "as_described_rate",
-               "symmetry_index", "reviews", "index_before", "index_recent", "index_drop", "is_over_promising",
-               "is_slow", "is_falling", "reason", "lat", "lon"]
     if period.empty:
-        return pd.DataFrame(columns=columns)
-    df = attention.attention_rows(_with_trend(con, filters, period), rule, lang)
-    if df.empty:
-        return pd.DataFrame(columns=columns)
-    return df[columns].head(limit).reset_index(drop=True)
+        return pd.DataFrame(columns=ATTENTION_COLUMNS)
+    return attention_from(period, attention_trend(con, filters), rule, limit, lang=lang)
 
 
 # ------------------------------------------------------------------------------------------
@@ -291,11 +320,13 @@ def store_trend(con: duckdb.DuckDBPyConnection, filters: Filters, store_id: str)
 
 
 # low_rated_reviews: one row per review rated <= $max_rating of an order at $store_id placed
-# under the filters, newest first, with the order and its campaign. Paged: $limit / $offset.
+# under the filters, newest first, with the order and its campaign, and the count of all of them
+# (n_matching, before the page is cut). Paged: $limit / $offset.
 _LOW_REVIEWS_SQL = """
 SELECT v.posted_at, v.rating, v.as_described, v.complaint_category,
        f.order_id, f.ordered_at, f.status, f.paid_amount, f.redeemed_at, f.wait_minutes,
-       f.listed_wait_minutes, f.campaign_id, c.name AS campaign_name, f.channel
+       f.listed_wait_minutes, f.campaign_id, c.name AS campaign_name, f.channel,
+       count(*) OVER () AS n_matching
 FROM reviews v
 JOIN order_facts f USING (order_id)
 LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id
@@ -317,10 +348,17 @@ def low_rated_reviews(con: duckdb.DuckDBPyConnection, filters: Filters, store_id
     page_no = max(1, int(page_no))
     where = filters.where_sql("facts", alias="f")
     params = {**filters.params("facts"), "store_id": store_id, "max_rating": int(max_rating)}
-    total = int(db.scalar(con, _LOW_REVIEWS_COUNT_SQL.format(where=where), params) or 0)
-    rows = db.run(con, _LOW_REVIEWS_SQL.format(where=where),
-                  {**params, "limit": page_size, "offset": (page_no - 1) * page_size})
-    return rows, total
+    offset = (page_no - 1) * page_size
+    rows = db.run(con, _LOW_REVIEWS_SQL.format(where=where), {**params, "limit": page_size, "offset": offset})
+    # the page's rows carry the count of all matching reviews (one scan); a page past the end has
+    # no row to carry it, so only then is it counted on its own
+    if not rows.empty:
+        total = int(rows["n_matching"].iloc[0])
+    elif offset == 0:
+        total = 0
+    else:
+        total = int(db.scalar(con, _LOW_REVIEWS_COUNT_SQL.format(where=where), params) or 0)
+    return rows.drop(columns=["n_matching"]), total
 
 
 # ------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from o2o_ops import attention, config, coverage, db, i18n, metrics, symmetry, targets, units
@@ -222,12 +223,13 @@ def weekly_series(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week,
     return frame
 
 
-def _typical_swing(values: pd.Series) -> float | None:
+def _typical_swing(values: pd.Series | np.ndarray) -> float | None:
     """Median absolute week-over-week change over the weeks before the last one."""
-    diffs = values.iloc[:-1].diff().abs().dropna()
+    diffs = np.abs(np.diff(np.asarray(values, dtype="float64")[:-1]))
+    diffs = diffs[~np.isnan(diffs)]
     if len(diffs) < 3:
         return None
-    swing = float(diffs.median())
+    swing = float(np.median(diffs))
     return swing if swing > 0 else None
 
 
@@ -270,9 +272,9 @@ def headline_cards(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE
     previous, notes = previous or {}, notes or {}
     for name in names:
         kpi = metrics.KPIS[name]
-        values = series[name].astype("float64")
-        value = values.iloc[-1] if len(values) else float("nan")
-        prev = values.iloc[-2] if len(values) > 1 else float("nan")
+        values = series[name].to_numpy(dtype="float64", na_value=np.nan)   # numpy: 8 KPIs x 13 weeks
+        value = values[-1] if len(values) else float("nan")
+        prev = values[-2] if len(values) > 1 else float("nan")
         equal_age = name in previous
         if equal_age:
             prev = previous[name]
@@ -349,11 +351,12 @@ def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int | None = No
     one) so that no store is both best and worst. Ties break by store_id.
     """
     cols = ["store_id", "store_name", by, "reviews", "store_city", "store_category", "view"]
-    pool = _eligible(stores, review_floor(min_reviews))
-    if pool.empty:
+    eligible = None if stores.empty else stores["reviews"].fillna(0) >= review_floor(min_reviews)
+    if eligible is None or not eligible.any():
         empty = pd.DataFrame(columns=cols)
         return empty, empty.copy()
-    pool = pool[pool[by].notna()]
+    # only the columns shown are sorted and cut (the week's rows carry two dozen)
+    pool = stores.loc[eligible & stores[by].notna(), list(dict.fromkeys(cols[:-1]))]
     higher = metrics.KPIS[by].higher_is_better is not False
     ordered = pool.sort_values([by, "store_id"], ascending=[not higher, True], kind="mergesort")
     n_worst = min(size, len(ordered) // 2)
@@ -408,7 +411,6 @@ def group_changes(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, 
     ``value``, ``previous``, ``change`` and the two weeks' ``reviews``. ``stores`` = the week's
     :func:`store_week` rows, reused for the store grain when they hold ``name``. With
     ``previous_as_of``, a maturing KPI's week before is taken as it stood then (equal age)."""
-    key = metrics.GRAINS[grain][-1][0]
     names = list(dict.fromkeys([name, "reviews"]))
     if grain == "store" and _reusable(stores, name):
         now = stores
@@ -416,6 +418,42 @@ def group_changes(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, 
         now = metrics.compute(con, week.filters(filters), grain, names)
     as_of = previous_as_of if metrics.KPIS[name].matures else None
     before = metrics.compute(con, week.previous.filters(filters), grain, names, as_of=as_of)
+    return _changes(now, before, name, grain)
+
+
+def group_changes_by(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, name: str,
+                     grains: Sequence[str], stores: pd.DataFrame | None = None, *,
+                     previous_as_of: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`group_changes` at each of ``grains``: grain -> its frame. Where the KPI allows it
+    (:func:`metrics.stackable`), every grain's groups come from two queries, one per week
+    (:func:`metrics.compute_stacked`), instead of two per grain."""
+    if not grains:
+        return {}
+    if not metrics.stackable([name, "reviews"], grains):
+        return {g: group_changes(con, filters, week, name, g, stores, previous_as_of=previous_as_of) for g in grains}
+    names = list(dict.fromkeys([name, "reviews"]))
+    as_of = previous_as_of if metrics.KPIS[name].matures else None
+    now = metrics.compute_stacked(con, week.filters(filters), grains, names)
+    before = metrics.compute_stacked(con, week.previous.filters(filters), grains, names, as_of=as_of)
+    named = None
+    if "store" in grains:   # the names compute() gives a store-grain row (from the stores table)
+        named = db.run(con, "SELECT store_id, name AS store_name, city AS store_city FROM stores")
+    out = {}
+    for grain in grains:
+        key = metrics.GRAINS[grain][-1][0]
+        parts = []
+        for frame in (now, before):
+            part = frame[frame["grain"] == grain].drop(columns=["grain"]).rename(columns={"grp": key})
+            if grain == "store" and not part.empty:
+                part = part.merge(named, on="store_id", how="left")
+            parts.append(part.reset_index(drop=True))
+        out[grain] = _changes(*parts, name, grain)
+    return out
+
+
+def _changes(now: pd.DataFrame, before: pd.DataFrame, name: str, grain: str) -> pd.DataFrame:
+    """The two weeks' rows of KPI ``name`` at ``grain`` side by side (see :func:`group_changes`)."""
+    key = metrics.GRAINS[grain][-1][0]
     keep = [key, name, "reviews"] + (["store_name", "store_city"] if grain == "store" else [])
     now = now[[c for c in keep if c in now]] if not now.empty else pd.DataFrame(columns=keep)
     named = ["store_name", "store_city"] if grain == "store" else []
@@ -453,10 +491,11 @@ def _drivers(con, filters: Filters, week: Week, name: str, change: float, min_re
     """Phrases naming the city, category and store that drove ``change`` in KPI ``name``."""
     kpi = metrics.KPIS[name]
     phrases = []
-    for grain, _, words in DRIVER_DIMS:
-        if grain in _PINNED_BY and len(getattr(filters, _PINNED_BY[grain])) == 1:
-            continue  # one city (category) in the filters: a single group, nothing to compare
-        groups = group_changes(con, filters, week, name, grain, stores, previous_as_of=previous_as_of)
+    # one city (category) in the filters: a single group, nothing to compare
+    grains = [g for g, _, _ in DRIVER_DIMS if not (g in _PINNED_BY and len(getattr(filters, _PINNED_BY[g])) == 1)]
+    changes = group_changes_by(con, filters, week, name, grains, stores, previous_as_of=previous_as_of)
+    for grain in grains:
+        groups = changes[grain]
         if grain != "store" and groups["group"].nunique() < 2:
             continue  # the filters already pin this dimension
         if not is_additive(name):
@@ -526,14 +565,18 @@ def _provisional_words(week: Week, as_of: dt.datetime | None, cards: pd.DataFram
 def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                     series: pd.DataFrame | None = None, cards: pd.DataFrame | None = None,
                     stores: pd.DataFrame | None = None, min_reviews: int | None = None,
-                    lang: str = "en") -> list[str]:
+                    needing: pd.DataFrame | None = None, goals: pd.DataFrame | None = None,
+                    as_of: dt.datetime | None = None, lang: str = "en") -> list[str]:
     """Plain sentences with the numbers (in ``lang``): the week's volume, what moved most week over week and
     where (city, category, store), what else got better or worse, and which stores need attention.
 
-    ``series``/``cards``/``stores`` may be passed in when already computed (see :func:`build`).
+    ``series``/``cards``/``stores`` may be passed in when already computed (see :func:`build`), and
+    so may the week's attention list (``needing``: :func:`attention_list` of ``stores``, its first
+    three are named) and targets (``goals``: ``targets.attainment_table`` for the week), and the
+    latest order (``as_of``: :func:`latest_order`).
     """
     filters = filters.replace(start=None, end=None)
-    as_of = latest_order(con)
+    as_of = latest_order(con) if as_of is None else as_of
     cutoff = equal_age_cutoff(week, as_of)
     series = weekly_series(con, filters, week) if series is None else series
     if cards is None:
@@ -586,7 +629,8 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
     age_words = _provisional_words(week, as_of, cards, lang)
     if age_words and age_words not in sentences:
         sentences.append(age_words)
-    needing = attention_list(stores, min_reviews=min_reviews, size=3, lang=lang)
+    needing = (attention_list(stores, min_reviews=min_reviews, size=3, lang=lang) if needing is None
+               else needing.head(3))
     rule = attention.Rule.from_settings(min_reviews=min_reviews)
     unjudged = attention.left_out_words(attention.left_out(stores, rule), rule, lang)
     if needing.empty:
@@ -600,8 +644,9 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
         r = worst.iloc[0]
         sentences.append(t("lowest_rated", name=r["store_name"], id=r["store_id"], city=r["store_city"],
                            rating=units.format_value(r["avg_rating"], "stars", lang=lang), reviews=f"{r['reviews']:.0f}"))
-    goals = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(), metrics.HEADLINE,
-                                     lang)
+    if goals is None:
+        goals = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(),
+                                         metrics.HEADLINE, lang)
     sentences += targets.sentences(goals, targets.scope_of(filters), week.iso, lang)
     return sentences
 
@@ -660,16 +705,18 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                         stores=pd.DataFrame(), min_reviews=min_reviews)
     if not ov.has_data:
         ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=pd.DataFrame(),
-                                     min_reviews=min_reviews, lang=lang)
+                                     min_reviews=min_reviews, as_of=as_of, lang=lang)
         return ov
     ov.stores = with_index_trend(con, filters, week, store_week(con, filters, week, DRIVER_STORE_KPIS))
     for by in RANKINGS:
         ov.best[by], ov.worst[by] = ranked_stores(ov.stores, by, min_reviews=min_reviews, week=week)
     ov.attention = attention_list(ov.stores, min_reviews=min_reviews, lang=lang, week=week)
-    ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=ov.stores,
-                                 min_reviews=min_reviews, lang=lang)
     ov.targets = targets.attainment_table(con, filters, week.start, week.end, cards["value"].to_dict(),
                                           metrics.HEADLINE, lang)
+    # the summary names the list's first three and the same targets: computed once, not again there
+    ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=ov.stores,
+                                 min_reviews=min_reviews, needing=ov.attention, goals=ov.targets, as_of=as_of,
+                                 lang=lang)
     return ov
 
 

@@ -11,9 +11,8 @@ from o2o_ops.charts import symmetry as charts
 from o2o_ops.ui import auth as auth_ui, warehouse, frame
 
 store_table = warehouse.cached(symmetry.store_table)
-deal_gap_by_store = warehouse.cached(symmetry.deal_gap_by_store)
 deal_gap_by_week = warehouse.cached(symmetry.deal_gap_by_week)
-attention_list = warehouse.cached(symmetry.attention_list)
+attention_trend = warehouse.cached(symmetry.attention_trend)
 store_trend = warehouse.cached(symmetry.store_trend)
 campaign_phases = warehouse.cached(symmetry.campaign_phases)
 low_rated_reviews = warehouse.cached(symmetry.low_rated_reviews)
@@ -62,7 +61,7 @@ def page() -> None:
     with tabs[1]:
         attention_tab(filters)
     with tabs[2]:
-        deal_tab(filters)
+        deal_tab(stores, filters)
     with tabs[3]:
         drill_tab(stores, filters)
 
@@ -148,9 +147,9 @@ def attention_tab(filters) -> None:
                           float(rule.rating_gap), 0.1, key="sym_gap_threshold")
     min_drop = c2.slider(t("symmetry.drop_slider", weeks=attention.WEEKS),
                          1, 50, int(rule.index_drop), 1, key="sym_min_drop")
-    flagged = attention_list(filters, float(threshold), float(min_drop), lang=lang)
     shown = attention.Rule.from_settings(rating_gap=float(threshold), index_drop=float(min_drop))
-    judged = store_table(filters)
+    judged = store_table(filters)   # the stores tab's table: only the index trend is queried here
+    flagged = symmetry.attention_from(judged, attention_trend(filters), shown, lang=lang)
     unjudged = attention.left_out_words(attention.left_out(judged, shown), shown, lang)
     st.caption(text.md(" ".join(p for p in (shown.describe(lang), unjudged) if p)))
     if flagged.empty:
@@ -176,8 +175,8 @@ def attention_tab(filters) -> None:
                 on_pick=_pick_store, pick_key=",".join(filters.stores))
 
 
-def deal_tab(filters) -> None:
-    by_store = deal_gap_by_store(filters)
+def deal_tab(stores, filters) -> None:
+    by_store = symmetry.deal_gap_from(stores)   # the store table holds the deal gap: no query
     by_week = deal_gap_by_week(filters)
     left, right = st.columns(2)
     left.plotly_chart(frame.localise(charts.deal_gap_by_store(by_store)), key="sym_deal_store")

@@ -28,6 +28,23 @@ def test_every_statement_ports():
     assert len(names) == len(portable.build_steps()) + len(metrics.GRAINS) * (len(metrics.KPIS) + 3)
 
 
+def test_the_stacked_driver_query_ports():
+    """metrics.compute_stacked's statement (the weekly summary's drivers) passes the lint too; as
+    of a moment it adds nothing to what metrics.as_of_tables' own statement is told (its young
+    orders' ``* EXCLUDE``: the as-of queries serve the app's DuckDB only)."""
+    import datetime as dt
+    from o2o_ops import metrics
+    from o2o_ops.filters import Filters
+    week = Filters(start=dt.date(2026, 11, 9), end=dt.date(2026, 11, 15))
+    for as_of in (None, dt.datetime(2026, 11, 20, 12)):
+        for names in (["revenue", "reviews"], ["cost_per_redemption", "reviews"], ["symmetry_index", "reviews"]):
+            sql, _ = metrics.kpi_sql(week, "total", names, as_of=as_of, stack=("city", "category", "store"))
+            alone, _ = metrics.kpi_sql(week, "city", names, as_of=as_of)
+            told = {p.split(": ", 1)[1] for p in portable.lint("q", alone)}
+            assert "UNION ALL" in sql and {p.split(": ", 1)[1] for p in portable.lint("q", sql)} <= told, names
+            assert as_of is not None or not told
+
+
 @pytest.mark.parametrize("sql, construct, fix", [
     ("SELECT * REPLACE (coalesce(district, '') AS district) FROM stores", "* REPLACE", "coalesce(district, '') AS district"),
     ("SELECT g.* EXCLUDE (date) FROM g", "* EXCLUDE", "order_measure_names"),

@@ -15,6 +15,7 @@ import datetime as dt
 import re
 
 import duckdb
+import pandas as pd
 import pytest
 
 from o2o_ops import symmetry
@@ -89,6 +90,27 @@ def test_attention_list_reason_and_threshold(con):
     assert symmetry.attention_list(con, WINDOW, 1.6).empty
 
 
+def test_the_page_reuses_its_store_table(con):
+    """The symmetry page builds the attention list and the deal gap by store from the store table
+    it already holds (plus the index trend): the same rows as the functions that query."""
+    from o2o_ops import attention
+
+    table = symmetry.store_table(con, WINDOW)
+    rule = attention.Rule.from_settings(rating_gap=0.5)
+    reused = symmetry.attention_from(table, symmetry.attention_trend(con, WINDOW), rule)
+    assert reused["store_id"].tolist() == ["S1"]
+    assert reused["reason"].iloc[0] == "listed 4.5, customers give 3.0; only 50% say it was as described"
+    pd.testing.assert_frame_equal(reused, symmetry.attention_list(con, WINDOW, 0.5))
+    deal = symmetry.deal_gap_from(table)
+    assert deal["store_id"].tolist() == ["S1"] and deal["deal_customer_gap"].iloc[0] == pytest.approx(2.0)
+    queried = symmetry.deal_gap_by_store(con, WINDOW)
+    pd.testing.assert_frame_equal(deal[queried.columns], queried)
+    # no order at all: no trend, an empty list with the list's columns
+    nowhere = WINDOW.replace(cities=("Nowhere",))
+    assert symmetry.attention_from(symmetry.store_table(con, nowhere), None, rule).columns.tolist() \
+        == symmetry.ATTENTION_COLUMNS
+
+
 def test_reason_words():
     row = {"listed_rating": 4.8, "avg_rating": 3.9, "wait_gap_minutes": 14.2, "listed_wait_minutes": 10,
            "as_described_rate": 0.9, "is_falling": True, "index_drop": 12.4, "index_before": 80.2,
@@ -113,6 +135,12 @@ def test_low_rated_reviews_paged(con):
     assert rows["campaign_name"].tolist()[1] == "Autumn group buy"
     page2, total = symmetry.low_rated_reviews(con, WINDOW, "S1", max_rating=4, page_size=1, page_no=2)
     assert total == 2 and page2["order_id"].tolist() == ["O1"]
+    # the count comes with the page's rows; a page past the end still counts them, a store without
+    # any counts none, and the count is no column of the page
+    past, total = symmetry.low_rated_reviews(con, WINDOW, "S1", max_rating=4, page_size=1, page_no=3)
+    assert past.empty and total == 2 and "n_matching" not in past.columns
+    none, total = symmetry.low_rated_reviews(con, WINDOW, "S3")
+    assert none.empty and total == 0 and list(none.columns) == list(page2.columns)
 
 
 def test_redemption_bins_and_map_stores(con):

@@ -171,6 +171,41 @@ def test_summary_names_the_driver(con):
     assert groups.at["Shanghai", "change"] == -340 and groups.at["Hangzhou", "change"] == -180
     phrases = weekly._drivers(con, Filters(), W46, "revenue", -520.0, 1)
     assert phrases[0] == "by city, Shanghai (-¥340, 65% of the change)"
+    # every driver grain from one stacked query per week: the same rows as one query per grain
+    both = weekly.group_changes_by(con, Filters(), W46, "revenue", ["city", "store"])
+    pd.testing.assert_frame_equal(both["city"].set_index("group").sort_index(), groups.sort_index(), check_like=True)
+    assert both["city"].set_index("group").at["Shanghai", "change"] == -340
+
+
+def _by_group(df):
+    return df.sort_values("group", na_position="last").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("flt", [Filters(), Filters(cities=("Shanghai",)), Filters(channels=("app",))])
+def test_stacked_drivers_equal_one_query_per_grain(demo_warehouse, flt):
+    """group_changes_by (two stacked queries: the week, the week before at equal age) gives every
+    headline KPI's city, category and store rows exactly as group_changes' queries per grain,
+    costs (head-office costs: a group of no city), the symmetry index and equal age included."""
+    con = db.connect(demo_warehouse, read_only=True)
+    try:
+        week = weekly.default_week(con)
+        cutoff = weekly.latest_order(con) - dt.timedelta(days=9)   # W-1 not yet mature then
+        grains = ["city", "category", "store"]
+        for name in metrics.HEADLINE:
+            stacked = weekly.group_changes_by(con, flt, week, name, grains, previous_as_of=cutoff)
+            for grain in grains:
+                fresh = weekly.group_changes(con, flt, week, name, grain, previous_as_of=cutoff)
+                pd.testing.assert_frame_equal(_by_group(stacked[grain]), _by_group(fresh), check_like=True,
+                                              obj=f"{name} by {grain}")
+    finally:
+        con.close()
+
+
+def test_stacked_kpis_refuse_what_they_cannot_stack():
+    assert metrics.stackable(["revenue", "cost_per_redemption", "symmetry_index"], ["city", "store"])
+    assert not metrics.stackable(["time_to_redeem_hours"], ["city"])   # a median: order_facts
+    with pytest.raises(ValueError, match="stack"):
+        metrics.compute_stacked(None, Filters(), ["channel"], ["revenue"])
 
 
 @pytest.mark.parametrize("weeks", [0, 1, 2])

@@ -219,18 +219,26 @@ def _week(expr: str) -> str:
     return f"CAST(date_trunc('week', {expr}) AS DATE)"
 
 
-#: each kind of touched keys: (arity, the test over the key expressions). The key tables of the
-#: correlated tests name their columns t_* so that an unqualified outer column is never theirs.
+def _pair_in(table: str, store: str, date: str) -> str:
+    """A (store, date) key among the pairs of ``table`` (columns t_store_id, t_date), as a test
+    on one hash of the pair: DuckDB plans a correlated ``EXISTS`` on two columns as a delim join
+    that materialises every scanned row first (6.5 s for one week rollup at 10 million orders,
+    against 0.1 s this way). A hash collision can only add a key: the DELETE and the INSERT of a
+    step use the same test, so such a key's rows are deleted and recomputed, never lost."""
+    pair = f"hash(CAST({store} AS VARCHAR), CAST({date} AS DATE))"
+    return f"{pair} IN (SELECT hash(CAST(t_store_id AS VARCHAR), CAST(t_date AS DATE)) FROM {table})"
+
+
+#: each kind of touched keys: (arity, the test over the key expressions). The key tables name
+#: their columns t_* so that an unqualified outer column is never theirs. DuckDB only (the full
+#: build and the Spark build never see these tests).
 TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
     "orders": (1, lambda o: f"{o} IN (SELECT order_id FROM o2o_touched_orders)"),
     "customers": (1, lambda c: f"{c} IN (SELECT customer_id FROM o2o_touched_customers)"),
     "campaigns": (1, lambda c: f"{c} IN (SELECT campaign_id FROM o2o_touched_campaigns)"),
-    "store_days": (2, lambda s, d: "EXISTS (SELECT 1 FROM o2o_touched_store_days t "
-                                   f"WHERE t.t_store_id = {s} AND t.t_date = {d})"),
-    "stage_store_days": (2, lambda s, d: "EXISTS (SELECT 1 FROM o2o_touched_stage_store_days t "
-                                         f"WHERE t.t_store_id = {s} AND t.t_date = {d})"),
-    "store_weeks": (2, lambda s, d: "EXISTS (SELECT 1 FROM o2o_touched_store_weeks t "
-                                    f"WHERE t.t_store_id = {s} AND t.t_date = {_week(d)})"),
+    "store_days": (2, lambda s, d: _pair_in("o2o_touched_store_days", s, d)),
+    "stage_store_days": (2, lambda s, d: _pair_in("o2o_touched_stage_store_days", s, d)),
+    "store_weeks": (2, lambda s, d: _pair_in("o2o_touched_store_weeks", s, _week(d))),
     "cost_days": (2, lambda c, d: f"({c} IN (SELECT campaign_id FROM o2o_touched_campaigns) "
                                   f"OR {d} IN (SELECT date FROM o2o_touched_cost_dates))"),
     "cost_weeks": (2, lambda c, d: f"({c} IN (SELECT campaign_id FROM o2o_touched_campaigns) "

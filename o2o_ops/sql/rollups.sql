@@ -109,6 +109,18 @@ FROM rollup_week_store_channel_campaign{{ where_touched store_weeks: store_id, d
 GROUP BY date, store_id, city, district, region, category
 ORDER BY date, store_id;
 
+-- rollup_week_store_hour: rollup_store_hour summed to ISO weeks (``date`` is the week's Monday),
+-- one row per redemption week x hour x store. Capacity by hour and by store (and the capacity
+-- utilisation KPI) read it when the dates are whole weeks (or open): the same sums from about a
+-- fifth of the rows (metrics.hour_rollup picks it).
+CREATE OR REPLACE TABLE rollup_week_store_hour AS
+SELECT CAST(date_trunc('week', date) AS DATE) AS date, hour, store_id, city, district, region, category,
+       sum(count_redemptions) AS count_redemptions, sum(count_waits) AS count_waits,
+       sum(count_sla_met) AS count_sla_met
+FROM rollup_store_hour{{ where_touched store_weeks: store_id, date }}
+GROUP BY CAST(date_trunc('week', date) AS DATE), hour, store_id, city, district, region, category
+ORDER BY 1, store_id;
+
 CREATE OR REPLACE TABLE rollup_costs_week AS
 SELECT CAST(date_trunc('week', date) AS DATE) AS date, store_id, city, district, region, category,
        channel, campaign_id, campaign_kind, cost_type,
