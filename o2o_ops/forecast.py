@@ -10,15 +10,20 @@ Expected redemptions of store s on day d (d after the cut) =
 1. **the voucher book** — every voucher of s sold by the cut, paid, not redeemed, not refunded and
    still valid at the cut: a voucher **booked** for a day after the cut (``orders.promised_at``:
    a booked slot, e.g. a group-buy sold ahead for an event) comes on that day with the measured
-   share of bookings kept (:func:`show_rate`); any other, the chance it is redeemed on d given
+   share of bookings kept (:func:`show_rate`); a voucher booked for a day before the cut's and
+   not redeemed (a missed booking) as an open voucher of its age (below), scaled to the share of
+   missed bookings that came later (:func:`late_rate`); any other, the chance it is redeemed on d given
    that it was still open at its age at the cut, ``P(delay = d − ordered | delay > age) = p(delay)
    / S(age + 1)``; zero after its ``valid_until``; ``p`` is the store category's redemption delay
    (days from order to redemption, "never" included) over the orders of the
    :data:`DELAY_WINDOW_DAYS` days ending :data:`DELAY_MATURE_DAYS` before the cut (old enough
    that delays up to that many days are seen);
 2. **plus vouchers not sold yet** — the store's paid orders per weekday over the
-   :data:`LEVEL_WEEKS` weeks up to the cut, for each day from the cut's next day to d, times
-   ``p(d − order day)``.
+   :data:`LEVEL_WEEKS` weeks up to the cut, for each day from the cut's next day to d: those sold
+   without a booking times ``p(d − order day)``; those booked for a day, by the store's own
+   booking lead time (orders per weekday booked ``d − order day`` days ahead) times the share of
+   bookings kept. So a presale for an event (booked weeks ahead, in the book at the cut) is not
+   projected into the horizon a second time: a sale after the cut that far ahead lands after it.
 
 By hour: each store's share of its redemptions per hour of day over the :data:`PROFILE_WEEKS`
 weeks to the cut, shrunk towards its category's (:data:`PROFILE_PRIOR` redemptions' weight).
@@ -56,6 +61,7 @@ _OPEN_BOOK_SQL = """
 SELECT o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE) AS valid_date,
        o.campaign_id,
        CASE WHEN o.promised_at >= $cut_end THEN CAST(o.promised_at AS DATE) END AS booked_date,
+       COALESCE(CAST(o.promised_at AS DATE) < $cut, FALSE) AS missed,
        count(*) AS count_open
 FROM order_facts o
 WHERE o.is_paid AND o.ordered_at < $cut_end
@@ -65,7 +71,8 @@ WHERE o.is_paid AND o.ordered_at < $cut_end
   AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.order_id = o.order_id AND f.refunded_at < $cut_end)
   AND {where}
 GROUP BY o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE), o.campaign_id,
-         CASE WHEN o.promised_at >= $cut_end THEN CAST(o.promised_at AS DATE) END
+         CASE WHEN o.promised_at >= $cut_end THEN CAST(o.promised_at AS DATE) END,
+         COALESCE(CAST(o.promised_at AS DATE) < $cut, FALSE)
 """
 
 # Bookings whose day has passed (and the day after it, for a visit running past midnight): how
@@ -73,7 +80,9 @@ GROUP BY o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE), o.ca
 _SHOW_SQL = """
 SELECT count(*) AS count_booked,
        count(*) FILTER (WHERE o.redeemed_at < $cut_end
-                          AND CAST(o.redeemed_at AS DATE) <= CAST(o.promised_at AS DATE) + 1) AS count_shown
+                          AND CAST(o.redeemed_at AS DATE) <= CAST(o.promised_at AS DATE) + 1) AS count_shown,
+       count(*) FILTER (WHERE o.redeemed_at < $cut_end
+                          AND CAST(o.redeemed_at AS DATE) > CAST(o.promised_at AS DATE) + 1) AS count_late
 FROM order_facts o
 WHERE o.is_paid AND o.promised_at IS NOT NULL AND o.ordered_at < $cut_end
   AND CAST(o.promised_at AS DATE) BETWEEN $first AND $last
@@ -89,11 +98,15 @@ WHERE o.is_paid AND o.order_date BETWEEN $first AND $last
 GROUP BY 1, 2
 """
 
+# lead_days: days from the order to the day it was booked for (NULL: not booked)
 _LEVEL_SQL = """
-SELECT o.store_id, o.order_date, count(*) AS count_orders
+SELECT o.store_id, o.order_date,
+       CASE WHEN o.promised_at IS NOT NULL
+            THEN date_diff('day', o.order_date, CAST(o.promised_at AS DATE)) END AS lead_days,
+       count(*) AS count_orders
 FROM order_facts o
 WHERE o.is_paid AND o.order_date BETWEEN $first AND $cut AND {where}
-GROUP BY 1, 2
+GROUP BY 1, 2, 3
 """
 
 _PROFILE_SQL = """
@@ -145,9 +158,20 @@ def show_rate(con: duckdb.DuckDBPyConnection, cut: dt.date) -> float:
     """The share of booked vouchers (``orders.promised_at``) redeemed by the end of the day after
     their booked day, over the bookings of the :data:`DELAY_WINDOW_DAYS` days ending two days
     before the cut (1.0 when no booking has come due yet: a booking is assumed kept)."""
+    return _show_counts(con, cut)[0]
+
+
+def late_rate(con: duckdb.DuckDBPyConnection, cut: dt.date) -> float | None:
+    """Of the bookings :func:`show_rate` reads that were not redeemed by the end of the day after
+    their booked day, the share redeemed later (by the cut); None when none was missed."""
+    return _show_counts(con, cut)[1]
+
+
+def _show_counts(con: duckdb.DuckDBPyConnection, cut: dt.date) -> tuple[float, float | None]:
     row = _run(con, _SHOW_SQL, {**_cut_params(cut), "first": cut - dt.timedelta(days=DELAY_WINDOW_DAYS + 1),
                                   "last": cut - dt.timedelta(days=2)}).iloc[0]
-    return float(row["count_shown"]) / float(row["count_booked"]) if row["count_booked"] else 1.0
+    booked, shown, late = (float(row[c]) for c in ("count_booked", "count_shown", "count_late"))
+    return (shown / booked if booked else 1.0), (late / (booked - shown) if booked > shown else None)
 
 
 def _delay_matrix(delays: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -213,6 +237,16 @@ def _daily(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tu
         chance = np.where(usable, table[cat[:, None], np.clip(delay, 0, MAX_DELAY_DAYS)], 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             chance = np.where(survive[:, None] > 0, chance / survive[:, None], 0.0)
+        # a voucher booked for a day before the cut and not redeemed: a missed booking; it still
+        # comes as often as missed bookings came later (late_rate), spread over the days as an
+        # open voucher of its age (the category's delays, scaled to that share)
+        missed = book["missed"].to_numpy(dtype=bool)
+        late = late_rate(con, cut) if missed.any() else None
+        if late is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                comes = np.where(survive > 0, tail[cat, np.minimum(age + 1, MAX_DELAY_DAYS + 1)] / survive, 0.0)
+                scale = np.where(comes > 0, late / comes, 0.0)
+            chance = np.where(missed[:, None], chance * scale[:, None], chance)
         # a voucher booked for a day after the cut comes on that day, as often as bookings are kept
         booked = pd.to_datetime(book["booked_date"]).to_numpy(dtype="datetime64[D]")
         has_booking = ~np.isnat(booked)
@@ -224,17 +258,27 @@ def _daily(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tu
         rows = (book["store_id"].map(position).to_numpy(dtype=int)[:, None] * len(days)
                 + np.arange(len(days))[None, :])
         np.add.at(from_book, rows, book["count_open"].to_numpy(dtype=float)[:, None] * chance)
-    # 2. vouchers not sold yet: the weekday level of the last weeks, public holidays left out
-    per_weekday = _weekday_level(level, cut)
+    # 2. vouchers not sold yet: the weekday level of the last weeks, public holidays left out;
+    # those sold without a booking redeemed by the category's delays, those booked for a day on
+    # that day (the store's own lead times, as often as bookings are kept). A sale booked more than
+    # the horizon ahead (a presale for an event) lands after it: it does not count the event's
+    # vouchers, already in the book, a second time.
+    unbooked = level[level["lead_days"].isna()]
+    booked_level = level[level["lead_days"].notna()]
+    per_weekday = _weekday_level(unbooked, cut)
+    per_lead = _weekday_level(booked_level.assign(
+        lead_days=booked_level["lead_days"].astype(int).clip(lower=0)), cut, by=("lead_days",))
+    kept = show_rate(con, cut) if per_lead else 1.0
     category_of = dict(zip(stores["store_id"], stores["category"]))
     for store_id in stores["store_id"]:
         dist = p.get(category_of[store_id])
-        if dist is None:
-            continue
         for j, d in enumerate(days):
             total = 0.0
             for order_day in days[: j + 1]:
-                total += per_weekday.get((store_id, order_day.isoweekday()), 0.0) * dist[(d - order_day).days]
+                weekday, lead = order_day.isoweekday(), (d - order_day).days
+                if dist is not None:
+                    total += per_weekday.get((store_id, weekday), 0.0) * dist[lead]
+                total += per_lead.get((store_id, weekday, lead), 0.0) * kept
             from_new[index[(store_id, d)]] = total
     out = pd.DataFrame([(s, category_of[s], d) for (s, d) in index], columns=["store_id", "category", "day"])
     out["day"] = pd.to_datetime(out["day"])
@@ -243,9 +287,10 @@ def _daily(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tu
     return out[columns], raw_book
 
 
-def _weekday_level(level: pd.DataFrame, cut: dt.date) -> dict[tuple[str, int], float]:
-    """(store, ISO weekday) -> mean paid orders on that weekday over the last LEVEL_WEEKS weeks,
-    public holidays (setting O2O_HOLIDAY_COUNTRY) left out: a holiday's rush is not next week's."""
+def _weekday_level(level: pd.DataFrame, cut: dt.date, by: tuple[str, ...] = ()) -> dict[tuple, float]:
+    """(store, ISO weekday, *by) -> mean paid orders on that weekday over the last LEVEL_WEEKS
+    weeks, public holidays (setting O2O_HOLIDAY_COUNTRY) left out: a holiday's rush is not next
+    week's."""
     from o2o_ops import comparisons
 
     first = cut - dt.timedelta(days=7 * LEVEL_WEEKS - 1)
@@ -256,8 +301,9 @@ def _weekday_level(level: pd.DataFrame, cut: dt.date) -> dict[tuple[str, int], f
     level = level.assign(order_date=pd.to_datetime(level["order_date"]).dt.date)
     level = level[~level["order_date"].isin(holidays)]
     level = level.assign(weekday=[d.isoweekday() for d in level["order_date"]])
-    sums = level.groupby(["store_id", "weekday"])["count_orders"].sum()
-    return {(s, int(w)): n / days_per_weekday[w] for (s, w), n in sums.items() if days_per_weekday[w]}
+    sums = level.groupby(["store_id", "weekday", *by])["count_orders"].sum()
+    return {(s, int(w), *(int(v) for v in rest)): n / days_per_weekday[w]
+            for (s, w, *rest), n in sums.items() if days_per_weekday[w]}
 
 
 def hour_profile(con: duckdb.DuckDBPyConnection, cut: dt.date) -> pd.DataFrame:
@@ -353,11 +399,9 @@ def _live(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tup
     hours = days[["store_id", "day", "expected", "capacity_per_hour"]].merge(profile, on="store_id")
     hours["expected_hour"] = hours["expected"] * hours["share"]
     hours["hour_utilisation"] = hours["expected_hour"] / hours["capacity_per_hour"].where(hours["capacity_per_hour"] > 0)
-    peak_hour = (hours.sort_values("hour_utilisation", ascending=False).drop_duplicates("store_id")
-                 .set_index("store_id")[["day", "hour", "hour_utilisation"]]
+    peak_hour = (_first_peak(hours, "hour_utilisation", ["day", "hour"])[["day", "hour", "hour_utilisation"]]
                  .rename(columns={"day": "peak_hour_day", "hour": "peak_hour"}))
-    peak = days.dropna(subset=["window_utilisation"]).sort_values("window_utilisation", ascending=False) \
-        .drop_duplicates("store_id").set_index("store_id")
+    peak = _first_peak(days, "window_utilisation", ["day"])
     names = db.run(con, "SELECT store_id, name AS store_name, city FROM stores")
     stores = (days.groupby(["store_id", "category"], as_index=False)
               .agg(expected_14d=("expected", "sum"), from_book=("from_book", "sum"),
@@ -374,6 +418,17 @@ def _live(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tup
     open_book = (book.groupby(["store_id", "campaign_id"], as_index=False)["count_open"].sum()
                  .rename(columns={"count_open": "open_vouchers"}))[OPEN_COLUMNS]
     return days[DAY_COLUMNS], stores, open_book
+
+
+def _first_peak(df: pd.DataFrame, column: str, order: list[str]) -> pd.DataFrame:
+    """Per store (the index), the first row (by ``order``) at its highest ``column``: values
+    within a billionth of the highest count as equal, so a tie (a level repeating week after
+    week) goes to the earliest whatever the order of the floating-point sums that made it (the
+    stored and the live forecast must agree)."""
+    df = df.dropna(subset=[column])
+    top = df.groupby("store_id")[column].transform("max")
+    near = df[df[column] >= top - 1e-9 * top.abs()]
+    return near.sort_values(["store_id", *order]).drop_duplicates("store_id").set_index("store_id")
 
 
 def _finish(cut: dt.date | None, days: pd.DataFrame, stores: pd.DataFrame, open_book: pd.DataFrame) -> dict:
@@ -420,7 +475,7 @@ def store_risk(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), *, 
 
 #: Part of the derived tables' fingerprint (db.rollups_version): change it when the forecast or
 #: the tables' shape changes, so warehouses whose tables it wrote are refreshed.
-TABLE_VERSION = "1"
+TABLE_VERSION = "2"
 #: written by :func:`build_table` (db.build_python_derived)
 TABLES = ("forecast_meta", "forecast_days", "forecast_stores", "forecast_campaigns")
 _SCHEMAS = {
@@ -534,6 +589,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, cut: dt.date, spike_city: str | Non
     days["day"] = pd.to_datetime(days["day"]).dt.date
     in_spike = ((days["city"] == spike_city) & (days["day"] >= spike_start)
                 & (days["day"] <= spike_start + dt.timedelta(days=6))) if spike_city else pd.Series(False, index=days.index)
+    # the spike city's stores in the horizon's days before the spike (its vouchers sold ahead are
+    # in the book, not in what is still to be sold: a level holding them counts them twice)
+    before_spike = ((days["city"] == spike_city) & (days["day"] < spike_start)) if spike_city else pd.Series(False, index=days.index)
     days = days.sort_values(["store_id", "day"])
     roll = days.groupby("store_id")[["redemptions", "capacity_per_day"]].rolling(RISK_WINDOW_DAYS).sum()
     days["actual_window_utilisation"] = (roll["redemptions"] / roll["capacity_per_day"]).to_numpy()
@@ -558,6 +616,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, cut: dt.date, spike_city: str | Non
                               if all_stores - spike_stores else math.nan),
         "spike_stores_flagged_for_the_spike_week": len(peak_in_spike),
         "bias_outside_spike": float(days.loc[~in_spike, "expected"].sum() / days.loc[~in_spike, "redemptions"].sum() - 1),
+        "bias_before_spike": (float(days.loc[before_spike, "expected"].sum() / days.loc[before_spike, "redemptions"].sum() - 1)
+                              if before_spike.any() and days.loc[before_spike, "redemptions"].sum() else math.nan),
         "spike_redemptions_forecast_share": (float(days.loc[in_spike, "expected"].sum() / days.loc[in_spike, "redemptions"].sum())
                                              if in_spike.any() else math.nan),
         "stores_over_capacity": len(went_over), "stores_flagged": len(flagged),

@@ -29,6 +29,10 @@ def _pct(value: float) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1%}"
 
 
+def _signed(value: float) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+.1%}"
+
+
 def run(args: argparse.Namespace) -> int:
     from o2o_ops import comparisons, config, db
 
@@ -57,7 +61,8 @@ def _run(con, args: argparse.Namespace, cut: dt.date | None) -> int:
         for r in forecast.evaluate_demo(con):
             print(f"cut {r['cut']} ({r['spike']}): store-day error (WAPE) {_pct(r['wape_store_days_outside_spike'])} "
                   f"outside the spike, {_pct(r['wape_store_days_spike'])} in it; 14-day store totals "
-                  f"{_pct(r['wape_store_14d_totals'])}; bias outside the spike {r['bias_outside_spike']:+.1%}; "
+                  f"{_pct(r['wape_store_14d_totals'])}; bias outside the spike {r['bias_outside_spike']:+.1%}, "
+                  f"at the spike city's stores before it {_signed(r['bias_before_spike'])}; "
                   f"spike redemptions forecast {_pct(r['spike_redemptions_forecast_share'])} of what came; "
                   f"14-day store totals off by {r['mae_store_14d_totals']:.1f} redemptions on average "
                   f"(of {r['mean_store_14d_redemptions']:.1f}); "

@@ -777,16 +777,20 @@ _add("efficiency", {
                     "Add capacities to the stores file.",
                     "在这些筛选条件下没有设定 capacity_per_hour 的门店，所以无从预测。请在门店文件中补充接待能力。"),
     "forecast_caption": ("Forecast from the end of the data ({cut}): open vouchers (sold, paid, not redeemed, not "
-                         "refunded, still valid) on the day they are booked for, as often as bookings were kept, else "
+                         "refunded, still valid) on the day they are booked for, as often as bookings were kept (a "
+                         "booking already missed: as often as missed ones came later), else "
                          "as their category's vouchers of the same age were, plus the "
-                         "sales of the last {weeks} weeks' weekdays (public holidays left out) redeemed the same way; "
+                         "sales of the last {weeks} weeks' weekdays (public holidays left out) redeemed the same way, "
+                         "booked ones as many days after the sale as the store's bookings were made ahead; "
                          "hours by each store's own pattern. At risk: more redemptions than capacity in any {window} "
                          "consecutive days. The sidebar's dates do not apply: the forecast always starts at the end of "
                          "the data. {at_risk} of {stores} stores at risk. Error measured on the demo: README, 'The load "
                          "ahead'.",
-                         "从数据末尾（{cut}）开始预测：未核销的券（已售、已支付、未核销、未退款、仍有效）若有预约，按预约的履约比例计在预约当天，"
+                         "从数据末尾（{cut}）开始预测：未核销的券（已售、已支付、未核销、未退款、仍有效）若有预约，按预约的履约比例计在预约当天"
+                         "（预约日已过仍未核销的，按以往错过预约后又来核销的比例），"
                          "否则按同品类同券龄的券的核销规律核销，"
-                         "再加上最近 {weeks} 周各星期几的销量（不含公共节假日）按同样规律核销；小时分布按各门店自身的规律。"
+                         "再加上最近 {weeks} 周各星期几的销量（不含公共节假日）按同样规律核销，其中有预约的按该门店提前预约的天数计在预约当天；"
+                         "小时分布按各门店自身的规律。"
                          "有风险：任意连续 {window} 天的核销数超过接待能力。侧边栏的日期不适用：预测总是从数据末尾开始。"
                          "{stores} 家门店中有 {at_risk} 家有风险。在演示数据上测得的误差见 README。"),
     "download_load": ("Download the load ahead (CSV)", "下载未来负荷（CSV）"),
