@@ -1754,6 +1754,14 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
     stage_t = ident(f"stage_{table.name}")
     file = info.file or src.label
     row = ident("_row")
+    subsets: dict[tuple[str, str, str], str] = {}
+
+    def warehouse_rows(source: str, key: str, stage_key: str) -> str:
+        # once per (table, key): a child's reference check and its chronology check both read
+        # the parent orders of the batch's order ids
+        if (source, key, stage_key) not in subsets:
+            subsets[source, key, stage_key] = _warehouse_rows(con, source, key, stage_t, stage_key)
+        return subsets[source, key, stage_key]
 
     def check(kind: str, column: str, where: str, value_sql: str, message: Callable[[str, Any], str],
               params: MappingT[str, Any] | None = None, extra_sql: str = "NULL") -> tuple[list[Problem], int, str]:
@@ -1852,7 +1860,7 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
     for ch in table.chronology:
         if ch.column not in info.present or not (has_wh or ch.parent in staged):
             continue
-        parent_rows = _warehouse_rows(con, ch.parent, ch.key, stage_t, ch.key) if has_wh else None
+        parent_rows = warehouse_rows(ch.parent, ch.key, ch.key) if has_wh else None
         parent_time = _parent_value(ch, "s", staged, parent_rows)
         yield check("invalid_row", ch.column, f"s.{ident(ch.column)} < {parent_time}", f"s.{ident(ch.column)}",
                     lambda v, placed, ch=ch: f"{ch.column} {v} is before its order was placed "
@@ -1866,7 +1874,7 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
             for ch in child.chronology:
                 if ch.parent != table.name or ch.parent_column not in info.present:
                     continue
-                child_rows = _warehouse_rows(con, child.name, ch.key, stage_t, ch.key)
+                child_rows = warehouse_rows(child.name, ch.key, ch.key)
                 earliest = _earliest_child_sql(child, ch, "s", staged, child_rows)
                 yield check("invalid_row", ch.parent_column, f"s.{ident(ch.parent_column)} > {earliest}",
                             f"s.{ident(ch.parent_column)}",
@@ -1896,7 +1904,7 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
             continue
         lookups = []
         if has_wh:
-            parents = _warehouse_rows(con, fk.parent, fk.parent_column, stage_t, fk.column)
+            parents = warehouse_rows(fk.parent, fk.parent_column, fk.column)
             lookups.append(f"NOT EXISTS (SELECT 1 FROM {parents} p WHERE p.{pc} = s.{c})")
         if fk.parent in staged:
             lookups.append(f"NOT EXISTS (SELECT 1 FROM {ident('stage_' + fk.parent)} p WHERE p.{pc} = s.{c})")
