@@ -337,12 +337,6 @@ def store_view_params(store_id: str, week: "Week | None" = None) -> dict[str, st
     return params
 
 
-def _eligible(stores: pd.DataFrame, min_reviews: int) -> pd.DataFrame:
-    if stores.empty:
-        return stores
-    return stores[stores["reviews"].fillna(0) >= min_reviews]
-
-
 def ranked_stores(stores: pd.DataFrame, by: str, *, min_reviews: int | None = None,
                   size: int = RANK_SIZE, week: Week | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(best, worst) stores of the week by KPI ``by``, among stores with ``min_reviews`` reviews.
