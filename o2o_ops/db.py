@@ -473,8 +473,6 @@ def _bring_derived_up_to_date(con: duckdb.DuckDBPyConnection, *, existed: bool, 
             return
         except incr.TooWide as exc:
             reason = str(exc)
-            con.execute("RESET memory_limit")   # the full build below needs DuckDB's default
-            con.execute("RESET checkpoint_threshold")
     if incremental:
         incr.discard_notes(con)
     rebuild_rollups(con)

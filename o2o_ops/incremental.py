@@ -312,13 +312,18 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     memory_mb = config.get_int("O2O_INCREMENTAL_MEMORY_MB")
     if memory_mb > 0:
         # the default (80 % of the machine) lets the buffer pool hold most of a 6 GB warehouse the
-        # steps scan: 4.2 GB peak for 1,000 orders into 10 million; reset if the full build runs instead
+        # steps scan: 4.2 GB peak for 1,000 orders into 10 million
         con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
     clock = time.perf_counter()
     old_as_of = _as_of(con, "order_facts")   # still the facts before the batch
     new_as_of = _as_of(con, "orders")
     old_span = _span(con)
-    changed = _orders_step(con, restricted["order_facts"], old_as_of, new_as_of)
+    try:
+        changed = _orders_step(con, restricted["order_facts"], old_as_of, new_as_of)
+    except TooWide:
+        con.execute("RESET memory_limit")   # the full build that runs instead needs DuckDB's defaults
+        con.execute("RESET checkpoint_threshold")
+        raise
     _key_tables(con, old_as_of, new_as_of, old_span, _span(con))
     seconds["order_facts"] = time.perf_counter() - clock
     for table, _ in _steps(touched=False):
