@@ -50,6 +50,8 @@ Z_FLAG = 3.5
 #: changes, so warehouses built before are refreshed.
 SCORES_VERSION = "3"
 MAD_TO_SD = 1.4826
+#: a store-week is judged when all its days lie in the data
+JUDGED_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def _centred_rolling_median(values: np.ndarray, groups: pd.Series, window: int) 
 
 def score(weeks: pd.DataFrame) -> pd.DataFrame:
     """Expected value, scale and z per store-week and KPI (long format: one row each)."""
-    full = weeks[weeks["days_in_data"] >= 7]
+    full = weeks[weeks["days_in_data"] >= JUDGED_DAYS]
     out = []
     for kpi in KPIS:
         df = full[["store_id", "city", "category", "iso_week", "week_start", kpi.name, kpi.count_col]].copy()

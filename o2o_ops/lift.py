@@ -209,19 +209,40 @@ def _read(con: duckdb.DuckDBPyConnection, windows: str, members: str,
 TABLE_VERSION = "1"
 
 
-def build_table(con: duckdb.DuckDBPyConnection) -> int:
+def build_table(con: duckdb.DuckDBPyConnection, campaign_ids: Sequence[str] | None = None) -> int:
     """(Re)write ``campaign_lift``: every campaign's lift with all its stores measured, at build
     time (the campaign table's default view; at 10 million orders the estimate for all campaigns
-    costs about a second). Returns the rows written."""
-    df = campaign_lift(con, Filters(), stored=False)
-    con.execute("DROP TABLE IF EXISTS campaign_lift")
+    costs about a second). With ``campaign_ids`` (an import that changed only their inputs), only
+    their rows are replaced: a campaign's estimate reads its own stores' days and the cells of its
+    own days (:func:`input_days_sql`), so it is the same computed alone. Returns the rows written."""
+    if campaign_ids is not None and not len(campaign_ids):
+        return 0
+    df = campaign_lift(con, Filters(), campaign_ids, stored=False)
     con.register("_lift", df.astype({c: "object" for c in ("campaign_id", "thin_reason", "verdict_short",
                                                             "verdict")}))
     try:
-        con.execute("CREATE TABLE campaign_lift AS SELECT * FROM _lift")
+        if campaign_ids is None:
+            con.execute("DROP TABLE IF EXISTS campaign_lift")
+            con.execute("CREATE TABLE campaign_lift AS SELECT * FROM _lift")
+        else:
+            con.execute("DELETE FROM campaign_lift WHERE list_contains($ids, campaign_id)",
+                        {"ids": [str(c) for c in campaign_ids]})
+            con.execute(f"INSERT INTO campaign_lift ({', '.join(RESULT_COLUMNS)}) "
+                        f"SELECT {', '.join(RESULT_COLUMNS)} FROM _lift")
     finally:
         con.unregister("_lift")
     return len(df)
+
+
+def input_days_sql() -> str:
+    """SQL of the days each campaign's estimate reads (parameter ``$base_min`` =
+    :data:`BASELINE_MIN_DAYS`): one row per campaign that started by the last day of data, with
+    ``first_day`` / ``last_day`` bounding its baseline and campaign days, of its stores in
+    ``rollup_lift_store_day`` and of every cell in ``rollup_lift_cell_day`` (the incremental
+    import recomputes a campaign whose inputs changed within them: o2o_ops/incremental.py)."""
+    windows = _WINDOWS_SQL.format(windows=_CAMPAIGN_WINDOWS.format(ids_clause=""))
+    return (f"SELECT id AS campaign_id, start_date - baseline_window_days AS first_day, end_date AS last_day "
+            f"FROM ({windows}) w")
 
 
 def campaign_lift(con: duckdb.DuckDBPyConnection, filters: Filters,

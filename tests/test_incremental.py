@@ -257,8 +257,10 @@ def run_batches(warehouse: Path, work: Path, seed: int, batches: int) -> list[st
 
 @pytest.fixture
 def any_share(monkeypatch):
-    """Every batch of these small warehouses takes the incremental path, whatever share it touches."""
+    """Every batch of these small warehouses takes the incremental path, whatever share it touches,
+    and lift's store-days are kept per store whenever the last day holds."""
     monkeypatch.setenv("O2O_INCREMENTAL_MAX_SHARE", "1")
+    monkeypatch.setattr(incremental, "LIFT_PER_STORE_MAX_SHARE", 1.0)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -313,6 +315,58 @@ def test_a_later_order_ages_orders_and_weeks_it_does_not_touch(tmp_path, any_sha
                        "WHERE store_id = 'S2' AND date = DATE '2026-11-08'").fetchone() == (1, 50.0)
     assert con.execute("SELECT days_in_data FROM rollup_anomaly_store_week WHERE store_id = 'S3'").fetchall() == [(7,)]
     con.close()
+
+
+@pytest.fixture(scope="module")
+def judged_demo(tmp_path_factory) -> Path:
+    """A demo large enough for judged store-weeks (6,789 anomaly scores) and lifts that are not
+    thin (22 of 24 campaigns): 60,000 orders over 40 stores, last order on Sunday 2026-11-22."""
+    path = tmp_path_factory.mktemp("incremental-judged") / "demo.duckdb"
+    demo.build_demo(path, orders=60_000, seed=3)
+    return path
+
+
+def test_the_tables_built_in_python_follow_what_changed(tmp_path, judged_demo, any_share):
+    """Anomaly scores are kept unless a judged store-week changed; campaign lift is recomputed for
+    the campaigns whose inputs changed; lift's store-days per touched store while the last day
+    holds, whole when it moves. Each batch is checked against the full rebuild."""
+    wh = tmp_path / "demo.duckdb"
+    shutil.copyfile(judged_demo, wh)
+    con = duckdb.connect(str(wh), read_only=True)
+    scores, lifts = con.execute("SELECT (SELECT count(*) FROM anomaly_scores), "
+                                "(SELECT count(*) FROM campaign_lift WHERE NOT is_thin)").fetchone()
+    con.close()
+    assert scores > 1000 and lifts > 10    # so that both are compared on values, not on empty tables
+    # marketing spend of one campaign: only its lift moves
+    build = _import(tmp_path / "a", wh, {
+        "costs": "date,cost_type,amount,store_id,campaign_id\n2026-06-20,marketing,500,,C0001\n"})
+    counts = build["counts"]
+    assert (build["mode"], counts["stores"], counts["lift_store_days"]) == ("incremental", 0, "per store")
+    assert (counts["anomaly_scores"], counts["lift_campaigns"]) == ("kept", 1)
+    assert_equals_full_rebuild(wh, tmp_path, "after a campaign's spend")
+    # an old order of S0001 cancelled on a day a campaign ran at it: one store's days, its judged
+    # week (paid orders), that campaign; its weekday levels (clean days only) and cells hold
+    header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,status\n"
+    build = _import(tmp_path / "b", wh, {"orders": header + "O00034344,K009790,S0001,2026-03-10 12:02:57,233.32,233.32,cancelled\n"})
+    counts = build["counts"]
+    assert (counts["stores"], counts["lift_store_days"], counts["anomaly_scores"]) == (1, "per store", "whole")
+    assert counts["lift_campaigns"] == 1
+    assert_equals_full_rebuild(wh, tmp_path, "after a cancelled order on a campaign day")
+    # ... and on a clean day (no campaign at S0001): its Wednesday level moves, so its cell on every
+    # clean Wednesday, which every campaign's blocks read
+    build = _import(tmp_path / "b2", wh, {"orders": header + "O00036196,K008555,S0001,2026-04-01 18:37:31,360,360,cancelled\n"})
+    counts = build["counts"]
+    assert (counts["stores"], counts["lift_store_days"], counts["lift_campaigns"]) == (1, "per store", 24)
+    assert_equals_full_rebuild(wh, tmp_path, "after a cancelled order on a clean day")
+    # an order on the day after the last: every store's levels move (lift whole), but its week,
+    # Monday's, is not judged yet and no judged week changed (anomaly scores kept)
+    build = _import(tmp_path / "c", wh, {
+        "customers": "customer_id,signup_date\nC9,2026-01-01\n",
+        "orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
+                  "O9,C9,S0002,2026-11-23 10:00,50,50\n"})
+    counts = build["counts"]
+    assert (counts["lift_store_days"], counts["lift_campaigns"], counts["anomaly_scores"]) == ("whole", "whole", "kept")
+    assert_equals_full_rebuild(wh, tmp_path, "after an order on a new last day")
 
 
 def test_orphans_are_kept_while_there_are_none_and_rechecked_once_there_are(tmp_path, any_share):

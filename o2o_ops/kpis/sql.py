@@ -236,6 +236,9 @@ TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
     "orders": (1, lambda o: f"{o} IN (SELECT order_id FROM o2o_touched_orders)"),
     "customers": (1, lambda c: f"{c} IN (SELECT customer_id FROM o2o_touched_customers)"),
     "campaigns": (1, lambda c: f"{c} IN (SELECT campaign_id FROM o2o_touched_campaigns)"),
+    "stores": (1, lambda s: f"{s} IN (SELECT t_store_id FROM o2o_touched_stores)"),
+    "cells": (2, lambda c, g: f"hash(CAST({c} AS VARCHAR), CAST({g} AS VARCHAR)) IN "
+                              f"(SELECT hash(CAST(t_city AS VARCHAR), CAST(t_category AS VARCHAR)) FROM o2o_touched_cells)"),
     "store_days": (2, lambda s, d: _pair_in("o2o_touched_store_days", s, d)),
     "stage_store_days": (2, lambda s, d: _pair_in("o2o_touched_stage_store_days", s, d)),
     "store_weeks": (2, lambda s, d: _pair_in("o2o_touched_store_weeks", s, _week(d))),

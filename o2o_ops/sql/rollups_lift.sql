@@ -16,7 +16,7 @@ WITH span AS (
     SELECT max(date) AS last FROM rollup_store_day_totals
 ),
 firsts AS (
-    SELECT store_id, min(date) AS first FROM rollup_store_day_totals GROUP BY store_id
+    SELECT store_id, min(date) AS first FROM rollup_store_day_totals{{ where_touched stores: store_id }} GROUP BY store_id
 ),
 -- the days of a span: unnest(generate_series(...)) alone in a subquery's select list, cast
 -- outside it (Spark's explode(sequence(...)) may not sit inside another expression); a span
@@ -66,7 +66,7 @@ SELECT city, category, date, count(*) AS stores,
        sum(n_orders) AS n_orders, sum(net_revenue) AS net_revenue,
        sum(level_orders) AS level_orders, sum(level_revenue) AS level_revenue
 FROM rollup_lift_store_day
-WHERE n_campaigns = 0
+WHERE n_campaigns = 0{{ and_touched cells: city, category }}
 GROUP BY city, category, date
 ORDER BY date, city, category;
 
