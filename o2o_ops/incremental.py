@@ -7,7 +7,10 @@ step carries ``{{ where_touched KIND: key expressions }}`` restrictions, rendere
 the full build and as tests over temp tables of touched keys here (o2o_ops/kpis/sql.py
 ``TOUCHED_TESTS``). For every keyed table (:data:`KEYED`) the rows of the touched keys are
 DELETEd and the restricted query's rows INSERTed; the small global tables (:data:`WHOLE`:
-coverage, data checks, lift, opening hours, inspections) are rebuilt whole.
+coverage, data checks, opening hours, inspections) are rebuilt whole, lift's store-days and cells
+per touched store while the last day holds (:data:`KEYED_WHILE_LAST_DAY_HOLDS`), and the tables
+computed in Python from what changed (:func:`_python_derived`: anomaly scores kept unless a judged
+store-week changed, campaign lift for the campaigns whose inputs changed, the load ahead whole).
 
 How the touched keys are found
     1. While merging, the importer notes (:func:`note_changes`, before it writes) the orders it
