@@ -369,6 +369,30 @@ def test_the_tables_built_in_python_follow_what_changed(tmp_path, judged_demo, a
     assert_equals_full_rebuild(wh, tmp_path, "after an order on a new last day")
 
 
+def test_a_later_order_moves_vouchers_across_the_ageing_bounds(tmp_path, any_share):
+    """The "as of" date moving two days takes a voucher from 32 to 30 days left (31+ -> 8-30) and
+    one from 9 to 7 (8-30 -> 0-7), at a store-day no batch names: the funnel / ageing rollup
+    recomputes the store-days whose vouchers cross a bound, not only those that expire."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")          # latest order: O5, 2026-11-10 09:00
+    header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,valid_until\n"
+    _import(tmp_path / "a", wh, {"orders": header + "O30,C4,S3,2026-11-08 10:00,50,50,2026-12-12\n"
+                                                    "O31,C3,S2,2026-11-09 11:00,20,20,2026-11-19\n"})
+    ageing = ("SELECT store_id, sum(count_ageing_1), sum(count_ageing_2), sum(count_ageing_3) "
+              "FROM rollup_order_stage_day WHERE (store_id, date) IN (('S3', DATE '2026-11-08'), ('S2', DATE '2026-11-09')) "
+              "GROUP BY ALL ORDER BY 1")
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute(ageing).fetchall() == [("S2", 0, 1, 0), ("S3", 0, 0, 1)]
+    con.close()
+    build = _import(tmp_path / "b", wh, {
+        "customers": "customer_id,signup_date\nC9,2026-01-01\n",
+        "orders": header + "O32,C9,S1,2026-11-12 10:00,50,50,\n"})
+    assert build["mode"] == "incremental"
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute(ageing).fetchall() == [("S2", 1, 0, 0), ("S3", 0, 1, 0)]
+    con.close()
+    assert_equals_full_rebuild(wh, tmp_path, "after the as-of date moved two days")
+
+
 def test_orphans_are_kept_while_there_are_none_and_rechecked_once_there_are(tmp_path, any_share):
     """The schema's foreign keys and the importer refuse orphans, so a clean check stays clean; a
     warehouse that holds orphans (one assembled from a lake has no constraints: simulated here by
