@@ -8,7 +8,7 @@ the full build and as tests over temp tables of touched keys here (o2o_ops/kpis/
 ``TOUCHED_TESTS``). For every keyed table (:data:`KEYED`) the rows of the touched keys are
 DELETEd and the restricted query's rows INSERTed; the small global tables (:data:`WHOLE`:
 coverage, data checks, opening hours, inspections) are rebuilt whole, lift's store-days and cells
-per touched store while the last day holds (:data:`KEYED_WHILE_LAST_DAY_HOLDS`), and the tables
+per touched store (and weekday, when the last day moved: :data:`KEYED_LIFT`), and the tables
 computed in Python from what changed (:func:`_python_derived`: anomaly scores kept unless a judged
 store-week changed, campaign lift for the campaigns whose inputs changed, the load ahead whole).
 
@@ -70,20 +70,22 @@ KEYED: dict[str, tuple[str, tuple[str, ...]]] = {
     "rollup_refund_reason_day": ("store_days", ("store_id", "date")),
     "event_facts": ("events", ("date", "customer_id")),
     "quality_reviews_without_redemptions": ("orders", ("order_id",)),
-    "rollup_lift_store_day": ("stores", ("store_id",)),
-    "rollup_lift_cell_day": ("cells", ("city", "category")),
+    "rollup_lift_store_day": ("lift_days", ("store_id", "date")),
+    "rollup_lift_cell_day": ("lift_cells", ("city", "category", "date")),
 }
 
-#: keyed tables maintained per key only while the last day of data (the latest store-day of
-#: ``rollup_store_day_totals``) holds, rebuilt whole when it moved: a store's weekday levels
-#: average over its days up to that day, so a new last day (a zero for a store without orders on
-#: it) moves every store's levels, hence every cell
-KEYED_WHILE_LAST_DAY_HOLDS = ("rollup_lift_store_day", "rollup_lift_cell_day")
+#: lift's store-days and cells (:func:`_lift_mode`): every day of the touched stores (their days and
+#: weekday levels) and of their cells; when the last day of data (the latest store-day of
+#: ``rollup_store_day_totals``) moved, also every store's days of the weekdays it moved over: a
+#: store's level for a weekday averages its days of that weekday up to the last day, so a new last
+#: day (a zero for a store without orders on it) moves every store's level of that weekday, hence
+#: every cell on those weekdays. Rebuilt whole when it moved a week or more
+KEYED_LIFT = ("rollup_lift_store_day", "rollup_lift_cell_day")
 
-#: ... and while the batch touched at most this share of the stores: a store's rows are all its days,
-#: so replacing (and comparing) most stores' rows costs more than rebuilding the table (1,000
-#: corrections spread over the 1M bench warehouse's history touch 198 of its 200 stores: 1.2 s per
-#: store against 0.4 s whole)
+#: ... and rebuilt whole when the batch touched more than this share of the stores: a store's rows
+#: are all its days, so replacing (and comparing) most stores' rows costs more than rebuilding the
+#: table (1,000 corrections spread over the 1M bench warehouse's history touch 198 of its 200
+#: stores: 1.2 s per store against 0.4 s whole)
 LIFT_PER_STORE_MAX_SHARE = 0.25
 
 #: keyed tables whose replaced rows are compared with the rows written (the temp table
@@ -333,24 +335,36 @@ def _last_day(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     return con.execute("SELECT max(date) FROM rollup_store_day_totals").fetchone()[0]
 
 
-def _lift_per_store(con: duckdb.DuckDBPyConnection, old_last_day: dt.date | None) -> bool:
-    """Whether lift's store-days and cells are replaced per touched store (see
-    :data:`KEYED_WHILE_LAST_DAY_HOLDS`, :data:`LIFT_PER_STORE_MAX_SHARE`) rather than rebuilt."""
-    if _last_day(con) != old_last_day:
-        return False
+def _lift_mode(con: duckdb.DuckDBPyConnection, old_last_day: dt.date | None) -> str:
+    """How lift's store-days and cells are brought up to date (:data:`KEYED_LIFT`): ``whole``,
+    ``per store`` (the last day held) or ``per store and weekday`` (it moved, by less than a week:
+    the weekdays of the days between the old and the new last day are left in
+    ``o2o_touched_weekdays``)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_weekdays (t_wd INTEGER)")
     touched, stores = con.execute("SELECT (SELECT count(*) FROM o2o_touched_stores), "
                                   "(SELECT count(DISTINCT store_id) FROM rollup_store_day_totals)").fetchall()[0]
-    return touched <= LIFT_PER_STORE_MAX_SHARE * stores
+    if touched > LIFT_PER_STORE_MAX_SHARE * stores:
+        return "whole"
+    new_last_day = _last_day(con)
+    if new_last_day == old_last_day:
+        return "per store"
+    if old_last_day is None or new_last_day is None or abs((new_last_day - old_last_day).days) >= 7:
+        return "whole"
+    # the days after the earlier last day up to the later one: added to (or dropped from) every grid
+    lo, hi = sorted((old_last_day, new_last_day))
+    weekdays = {(lo + dt.timedelta(days=k)).isoweekday() for k in range(1, (hi - lo).days + 1)}
+    con.executemany("INSERT INTO o2o_touched_weekdays VALUES ($1)", [[wd] for wd in sorted(weekdays)])
+    return "per store and weekday"
 
 
-def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str) -> None:
-    """DELETE the rows of ``table``'s touched keys and INSERT the restricted ``query``'s; for a
-    table in :data:`COMPARED`, leave the rows only one side has in ``o2o_diff_<table>``."""
+def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str, *, compare: bool) -> None:
+    """DELETE the rows of ``table``'s touched keys and INSERT the restricted ``query``'s; with
+    ``compare``, leave the rows only one side has in ``o2o_diff_<table>``."""
     from o2o_ops.kpis.sql import touched_test
     kind, keys = KEYED[table]
     test = touched_test(kind, *keys)
     cols = ", ".join(_columns(con, table))
-    if table not in COMPARED:
+    if not compare:
         con.execute(f"DELETE FROM {table} WHERE {test}")
         con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({query}) AS q")
         return
@@ -386,15 +400,15 @@ def _same_value(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str:
             f"{_ROUNDING} * greatest(abs(a.{column}), abs(b.{column}), 1e3))")
 
 
-def _lift_campaigns(con: duckdb.DuckDBPyConnection, rebuilt_whole: set[str]) -> list[str] | None:
+def _lift_campaigns(con: duckdb.DuckDBPyConnection, lift_mode: str) -> list[str] | None:
     """The campaigns whose lift inputs the batch changed (None: every campaign's may have): its
     stores (``rollup_campaign_store``), its marketing spend, or a row of its stores' days or of any
     city x category cell within the days its estimate reads (:func:`o2o_ops.lift.input_days_sql`;
     the fit of each 7-day block reads every cell of the block). A new last day of data moves every
-    window that runs to it and every store's levels: the lift tables were then rebuilt whole, and
-    so is ``campaign_lift``."""
+    window that runs to it and every store's levels of some weekdays, hence every cell on them:
+    then every campaign is."""
     from o2o_ops import lift
-    if rebuilt_whole & {"rollup_lift_store_day", "rollup_lift_cell_day"}:
+    if lift_mode != "per store":
         return None
     rows = con.execute(f"""
         WITH reads AS ({lift.input_days_sql()})
@@ -409,7 +423,7 @@ def _lift_campaigns(con: duckdb.DuckDBPyConnection, rebuilt_whole: set[str]) -> 
     return [r[0] for r in rows]
 
 
-def _python_derived(con: duckdb.DuckDBPyConnection, rebuilt_whole: set[str], seconds: dict, counts: dict) -> None:
+def _python_derived(con: duckdb.DuckDBPyConnection, lift_mode: str, seconds: dict, counts: dict) -> None:
     """The tables computed in Python (db.build_python_derived), each from what changed:
     ``anomaly_scores`` kept unless a judged store-week (:data:`o2o_ops.anomalies.JUDGED_DAYS` days
     in data) changed, else rebuilt whole (a store's week effect is a median over its category's
@@ -426,7 +440,7 @@ def _python_derived(con: duckdb.DuckDBPyConnection, rebuilt_whole: set[str], sec
     counts["anomaly_scores"] = "whole" if judged else "kept"
     seconds["anomaly_scores"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    campaigns = _lift_campaigns(con, rebuilt_whole)
+    campaigns = _lift_campaigns(con, lift_mode)
     lift.build_table(con, campaigns)
     counts["lift_campaigns"] = "whole" if campaigns is None else len(campaigns)
     seconds["campaign_lift"] = time.perf_counter() - clock
@@ -473,26 +487,28 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     _key_tables(con, old_as_of, new_as_of, old_span, _span(con))
     seconds["order_facts"] = time.perf_counter() - clock
     old_last_day = _last_day(con)
-    rebuilt_whole: set[str] = set()
+    lift_mode = None
     for table, _ in _steps(touched=False):
         if table == "order_facts":
             continue
         clock = time.perf_counter()
+        if table in KEYED_LIFT and lift_mode is None:
+            lift_mode = _lift_mode(con, old_last_day)   # after rollup_store_day_totals, before both
         if table in KEPT_WHILE_CLEAN and con.execute(KEPT_WHILE_CLEAN[table]).fetchone()[0]:
             pass
-        elif (table in WHOLE or table in KEPT_WHILE_CLEAN
-              or (table in KEYED_WHILE_LAST_DAY_HOLDS and not _lift_per_store(con, old_last_day))):
+        elif table in WHOLE or table in KEPT_WHILE_CLEAN or (table in KEYED_LIFT and lift_mode == "whole"):
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {whole[table]}")
-            rebuilt_whole.add(table)
         else:
-            _replace_touched_rows(con, table, restricted[table])
+            # lift's rows are compared only when per store: else every campaign is recomputed anyway
+            compare = table in COMPARED and (table not in KEYED_LIFT or lift_mode == "per store")
+            _replace_touched_rows(con, table, restricted[table], compare=compare)
         seconds[table] = time.perf_counter() - clock
     counts: dict = {"changed_orders": int(changed), "seconds": seconds}
-    _python_derived(con, rebuilt_whole, seconds, counts)
+    _python_derived(con, lift_mode, seconds, counts)
     db.write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
     for name in ("store_days", "store_weeks", "campaigns", "customers", "stores"):
         counts[name] = con.execute(f"SELECT count(*) FROM o2o_touched_{name}").fetchone()[0]
-    counts["lift_store_days"] = "whole" if "rollup_lift_store_day" in rebuilt_whole else "per store"
+    counts["lift_store_days"] = lift_mode
     for (name,) in con.execute("SELECT table_name FROM duckdb_tables() "
                                "WHERE temporary AND starts_with(table_name, 'o2o_')").fetchall():
         con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -258,7 +258,7 @@ def run_batches(warehouse: Path, work: Path, seed: int, batches: int) -> list[st
 @pytest.fixture
 def any_share(monkeypatch):
     """Every batch of these small warehouses takes the incremental path, whatever share it touches,
-    and lift's store-days are kept per store whenever the last day holds."""
+    and lift's store-days are kept per store (and weekday) whatever share of the stores it touches."""
     monkeypatch.setenv("O2O_INCREMENTAL_MAX_SHARE", "1")
     monkeypatch.setattr(incremental, "LIFT_PER_STORE_MAX_SHARE", 1.0)
 
@@ -328,8 +328,8 @@ def judged_demo(tmp_path_factory) -> Path:
 
 def test_the_tables_built_in_python_follow_what_changed(tmp_path, judged_demo, any_share):
     """Anomaly scores are kept unless a judged store-week changed; campaign lift is recomputed for
-    the campaigns whose inputs changed; lift's store-days per touched store while the last day
-    holds, whole when it moves. Each batch is checked against the full rebuild."""
+    the campaigns whose inputs changed; lift's store-days per touched store, and per weekday the
+    last day moved over. Each batch is checked against the full rebuild."""
     wh = tmp_path / "demo.duckdb"
     shutil.copyfile(judged_demo, wh)
     con = duckdb.connect(str(wh), read_only=True)
@@ -358,15 +358,17 @@ def test_the_tables_built_in_python_follow_what_changed(tmp_path, judged_demo, a
     counts = build["counts"]
     assert (counts["stores"], counts["lift_store_days"], counts["lift_campaigns"]) == (1, "per store", 24)
     assert_equals_full_rebuild(wh, tmp_path, "after a cancelled order on a clean day")
-    # an order on the day after the last: every store's levels move (lift whole), but its week,
-    # Monday's, is not judged yet and no judged week changed (anomaly scores kept)
+    # an order two days after the last: every store gets a Monday and a Tuesday and their levels
+    # move (lift's store-days of those weekdays, every campaign), but their week is not judged
+    # yet and no judged week changed (anomaly scores kept)
     build = _import(tmp_path / "c", wh, {
         "customers": "customer_id,signup_date\nC9,2026-01-01\n",
         "orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
-                  "O9,C9,S0002,2026-11-23 10:00,50,50\n"})
+                  "O9,C9,S0002,2026-11-24 10:00,50,50\n"})
     counts = build["counts"]
-    assert (counts["lift_store_days"], counts["lift_campaigns"], counts["anomaly_scores"]) == ("whole", "whole", "kept")
-    assert_equals_full_rebuild(wh, tmp_path, "after an order on a new last day")
+    assert (counts["lift_store_days"], counts["lift_campaigns"], counts["anomaly_scores"]) == \
+        ("per store and weekday", "whole", "kept")
+    assert_equals_full_rebuild(wh, tmp_path, "after an order two days after the last day")
 
 
 def test_a_later_order_moves_vouchers_across_the_ageing_bounds(tmp_path, any_share):

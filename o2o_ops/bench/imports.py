@@ -175,5 +175,5 @@ def run(warehouse: Path, orders: int, work: Path, say: Callable[[str], None]) ->
 
 def _whole() -> tuple[str, ...]:
     from o2o_ops import incremental
-    return (*incremental.WHOLE, *incremental.KEPT_WHILE_CLEAN, *incremental.KEYED_WHILE_LAST_DAY_HOLDS,
+    return (*incremental.WHOLE, *incremental.KEPT_WHILE_CLEAN, *incremental.KEYED_LIFT,
             "anomaly_scores", "campaign_lift", "forecast")

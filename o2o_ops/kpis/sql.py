@@ -229,6 +229,11 @@ def _pair_in(table: str, store: str, date: str) -> str:
     return f"{pair} IN (SELECT hash(CAST(t_store_id AS VARCHAR), CAST(t_date AS DATE)) FROM {table})"
 
 
+def _weekday_touched(date: str) -> str:
+    """The ISO weekday of ``date`` (Monday = 1, as sql/rollups_lift.sql spells it) is touched."""
+    return f"(date_diff('day', date_trunc('week', {date}), {date}) + 1) IN (SELECT t_wd FROM o2o_touched_weekdays)"
+
+
 #: each kind of touched keys: (arity, the test over the key expressions). The key tables name
 #: their columns t_* so that an unqualified outer column is never theirs. DuckDB only (the full
 #: build and the Spark build never see these tests).
@@ -236,9 +241,10 @@ TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
     "orders": (1, lambda o: f"{o} IN (SELECT order_id FROM o2o_touched_orders)"),
     "customers": (1, lambda c: f"{c} IN (SELECT customer_id FROM o2o_touched_customers)"),
     "campaigns": (1, lambda c: f"{c} IN (SELECT campaign_id FROM o2o_touched_campaigns)"),
-    "stores": (1, lambda s: f"{s} IN (SELECT t_store_id FROM o2o_touched_stores)"),
-    "cells": (2, lambda c, g: f"hash(CAST({c} AS VARCHAR), CAST({g} AS VARCHAR)) IN "
-                              f"(SELECT hash(CAST(t_city AS VARCHAR), CAST(t_category AS VARCHAR)) FROM o2o_touched_cells)"),
+    "lift_days": (2, lambda s, d: f"({s} IN (SELECT t_store_id FROM o2o_touched_stores) OR {_weekday_touched(d)})"),
+    "lift_cells": (3, lambda c, g, d: f"(hash(CAST({c} AS VARCHAR), CAST({g} AS VARCHAR)) IN "
+                                      f"(SELECT hash(CAST(t_city AS VARCHAR), CAST(t_category AS VARCHAR)) "
+                                      f"FROM o2o_touched_cells) OR {_weekday_touched(d)})"),
     "store_days": (2, lambda s, d: _pair_in("o2o_touched_store_days", s, d)),
     "stage_store_days": (2, lambda s, d: _pair_in("o2o_touched_stage_store_days", s, d)),
     "store_weeks": (2, lambda s, d: _pair_in("o2o_touched_store_weeks", s, _week(d))),
