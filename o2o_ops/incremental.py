@@ -70,22 +70,23 @@ KEYED: dict[str, tuple[str, tuple[str, ...]]] = {
     "rollup_refund_reason_day": ("store_days", ("store_id", "date")),
     "event_facts": ("events", ("date", "customer_id")),
     "quality_reviews_without_redemptions": ("orders", ("order_id",)),
-    "rollup_lift_store_day": ("lift_days", ("store_id", "date")),
-    "rollup_lift_cell_day": ("lift_cells", ("city", "category", "date")),
+    "rollup_lift_store_day": ("store_weekdays", ("store_id", "date")),
+    "rollup_lift_cell_day": ("cell_weekdays", ("city", "category", "date")),
 }
 
-#: lift's store-days and cells (:func:`_lift_mode`): every day of the touched stores (their days and
-#: weekday levels) and of their cells; when the last day of data (the latest store-day of
-#: ``rollup_store_day_totals``) moved, also every store's days of the weekdays it moved over: a
-#: store's level for a weekday averages its days of that weekday up to the last day, so a new last
-#: day (a zero for a store without orders on it) moves every store's level of that weekday, hence
-#: every cell on those weekdays. Rebuilt whole when it moved a week or more
+#: lift's store-days and cells are kept per store x ISO weekday (:func:`_lift_mode`): a store's row
+#: of a day holds that day's totals and campaigns and the store's level for that weekday (the mean
+#: of its clean days of that weekday up to the last day of data), so a changed store-day of
+#: ``rollup_store_day_totals`` touches its store's weekday; a store whose campaigns or first day
+#: changed, all its weekdays; the last day moving, every store's weekdays it moved over (a new day
+#: for every store, a zero for one without orders). A cell x weekday is touched with any of its
+#: stores'. Rebuilt whole when the last day moved a week or more
 KEYED_LIFT = ("rollup_lift_store_day", "rollup_lift_cell_day")
 
-#: ... and rebuilt whole when the batch touched more than this share of the stores: a store's rows
-#: are all its days, so replacing (and comparing) most stores' rows costs more than rebuilding the
-#: table (1,000 corrections spread over the 1M bench warehouse's history touch 198 of its 200
-#: stores: 1.2 s per store against 0.4 s whole)
+#: ... and rebuilt whole when more than this share of the store x weekday pairs are touched:
+#: replacing (and comparing) most of the table costs more than rebuilding it (1,000 corrections
+#: spread over the 1M bench warehouse's history touched 198 of its 200 stores, all their days: 1.2
+#: s against 0.4 s whole)
 LIFT_PER_STORE_MAX_SHARE = 0.25
 
 #: keyed tables whose replaced rows are compared with the rows written (the temp table
@@ -93,7 +94,7 @@ LIFT_PER_STORE_MAX_SHARE = 0.25
 #: them: ``anomaly_scores`` is recomputed only when a judged store-week changed, ``campaign_lift``
 #: only for the campaigns whose inputs changed (:func:`_python_derived`)
 COMPARED = ("rollup_anomaly_store_week", "rollup_campaign_store", "rollup_campaign_costs",
-            "rollup_lift_store_day", "rollup_lift_cell_day")
+            "rollup_store_day_totals", "rollup_lift_store_day", "rollup_lift_cell_day")
 
 #: derived tables kept as they are while they hold no problem: the importer refuses a row whose key
 #: has no parent (in the warehouse or the batch) and never deletes a row, so a batch cannot add an
@@ -318,15 +319,6 @@ def _key_tables(con: duckdb.DuckDBPyConnection, old_as_of: dt.datetime | None, n
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_touched_customers AS
         SELECT DISTINCT customer_id FROM o2o_changed_keys""")
-    # the stores whose days changed, and their city x category cells (lift's store-days and cells;
-    # a store's campaigns come from its campaign orders, so a change of them is a changed store-day)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE o2o_touched_stores AS
-        SELECT DISTINCT t_store_id FROM o2o_touched_store_days""")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE o2o_touched_cells AS
-        SELECT DISTINCT city AS t_city, category AS t_category FROM stores
-        WHERE store_id IN (SELECT t_store_id FROM o2o_touched_stores)""")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_cost_dates AS SELECT DISTINCT date FROM o2o_note_cost_dates")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_event_dates AS SELECT DISTINCT date FROM o2o_note_event_dates")
 
@@ -337,24 +329,46 @@ def _last_day(con: duckdb.DuckDBPyConnection) -> dt.date | None:
 
 def _lift_mode(con: duckdb.DuckDBPyConnection, old_last_day: dt.date | None) -> str:
     """How lift's store-days and cells are brought up to date (:data:`KEYED_LIFT`): ``whole``,
-    ``per store`` (the last day held) or ``per store and weekday`` (it moved, by less than a week:
-    the weekdays of the days between the old and the new last day are left in
-    ``o2o_touched_weekdays``)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_weekdays (t_wd INTEGER)")
-    touched, stores = con.execute("SELECT (SELECT count(*) FROM o2o_touched_stores), "
-                                  "(SELECT count(DISTINCT store_id) FROM rollup_store_day_totals)").fetchall()[0]
-    if touched > LIFT_PER_STORE_MAX_SHARE * stores:
-        return "whole"
+    ``held`` (per store x weekday; the last day held) or ``moved`` (per store x weekday; it moved
+    by less than a week). Leaves the touched pairs in ``o2o_touched_store_weekdays`` and
+    ``o2o_touched_cell_weekdays``. Runs after ``rollup_store_day_totals`` and
+    ``rollup_campaign_store`` (whose changed rows it reads) were brought up to date."""
     new_last_day = _last_day(con)
-    if new_last_day == old_last_day:
-        return "per store"
-    if old_last_day is None or new_last_day is None or abs((new_last_day - old_last_day).days) >= 7:
+    moved: set[int] = set()
+    if new_last_day != old_last_day:
+        if old_last_day is None or new_last_day is None or abs((new_last_day - old_last_day).days) >= 7:
+            return "whole"
+        # the days after the earlier last day up to the later one: added to (or dropped from) every grid
+        lo, hi = sorted((old_last_day, new_last_day))
+        moved = {(lo + dt.timedelta(days=k)).isoweekday() for k in range(1, (hi - lo).days + 1)}
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_moved_weekdays (wd INTEGER)")
+    if moved:
+        con.executemany("INSERT INTO o2o_moved_weekdays VALUES ($1)", [[wd] for wd in sorted(moved)])
+    weekday = "CAST(date_diff('day', date_trunc('week', date), date) + 1 AS INTEGER)"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE o2o_touched_store_weekdays AS
+        WITH changed AS (SELECT DISTINCT store_id, date FROM o2o_diff_rollup_store_day_totals),
+        firsts AS (
+            SELECT store_id, min(date) AS first FROM rollup_lift_store_day
+            WHERE store_id IN (SELECT store_id FROM changed) GROUP BY store_id
+        ),
+        every_weekday AS (   -- campaigns changed, or a day at or before the first one (the grid moves)
+            SELECT store_id FROM o2o_diff_rollup_campaign_store
+            UNION SELECT c.store_id FROM changed c LEFT JOIN firsts f USING (store_id)
+            WHERE f.first IS NULL OR c.date <= f.first
+        )
+        SELECT store_id AS t_store_id, {weekday} AS t_wd FROM changed
+        UNION SELECT store_id, CAST(wd AS INTEGER) FROM every_weekday CROSS JOIN range(1, 8) w(wd)
+        UNION SELECT store_id, wd FROM (SELECT DISTINCT store_id FROM rollup_store_day_totals) CROSS JOIN o2o_moved_weekdays""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE o2o_touched_cell_weekdays AS
+        SELECT DISTINCT s.city AS t_city, s.category AS t_category, t.t_wd
+        FROM o2o_touched_store_weekdays t JOIN stores s ON s.store_id = t.t_store_id""")
+    touched, stores = con.execute("SELECT (SELECT count(*) FROM o2o_touched_store_weekdays), "
+                                  "(SELECT count(DISTINCT store_id) FROM rollup_store_day_totals)").fetchall()[0]
+    if touched > LIFT_PER_STORE_MAX_SHARE * 7 * stores:
         return "whole"
-    # the days after the earlier last day up to the later one: added to (or dropped from) every grid
-    lo, hi = sorted((old_last_day, new_last_day))
-    weekdays = {(lo + dt.timedelta(days=k)).isoweekday() for k in range(1, (hi - lo).days + 1)}
-    con.executemany("INSERT INTO o2o_touched_weekdays VALUES ($1)", [[wd] for wd in sorted(weekdays)])
-    return "per store and weekday"
+    return "moved" if moved else "held"
 
 
 def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str, *, compare: bool) -> None:
@@ -408,7 +422,7 @@ def _lift_campaigns(con: duckdb.DuckDBPyConnection, lift_mode: str) -> list[str]
     window that runs to it and every store's levels of some weekdays, hence every cell on them:
     then every campaign is."""
     from o2o_ops import lift
-    if lift_mode != "per store":
+    if lift_mode != "held":
         return None
     rows = con.execute(f"""
         WITH reads AS ({lift.input_days_sql()})
@@ -500,15 +514,16 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {whole[table]}")
         else:
             # lift's rows are compared only when per store: else every campaign is recomputed anyway
-            compare = table in COMPARED and (table not in KEYED_LIFT or lift_mode == "per store")
+            compare = table in COMPARED and (table not in KEYED_LIFT or lift_mode == "held")
             _replace_touched_rows(con, table, restricted[table], compare=compare)
         seconds[table] = time.perf_counter() - clock
     counts: dict = {"changed_orders": int(changed), "seconds": seconds}
     _python_derived(con, lift_mode, seconds, counts)
     db.write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
-    for name in ("store_days", "store_weeks", "campaigns", "customers", "stores"):
+    for name in ("store_days", "store_weeks", "campaigns", "customers"):
         counts[name] = con.execute(f"SELECT count(*) FROM o2o_touched_{name}").fetchone()[0]
-    counts["lift_store_days"] = lift_mode
+    counts["lift_store_weekdays"] = "whole" if lift_mode == "whole" else con.execute(
+        "SELECT count(*) FROM o2o_touched_store_weekdays").fetchall()[0][0]
     for (name,) in con.execute("SELECT table_name FROM duckdb_tables() "
                                "WHERE temporary AND starts_with(table_name, 'o2o_')").fetchall():
         con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -258,7 +258,7 @@ def run_batches(warehouse: Path, work: Path, seed: int, batches: int) -> list[st
 @pytest.fixture
 def any_share(monkeypatch):
     """Every batch of these small warehouses takes the incremental path, whatever share it touches,
-    and lift's store-days are kept per store (and weekday) whatever share of the stores it touches."""
+    and lift's store-days are kept per store x weekday whatever share of them it touches."""
     monkeypatch.setenv("O2O_INCREMENTAL_MAX_SHARE", "1")
     monkeypatch.setattr(incremental, "LIFT_PER_STORE_MAX_SHARE", 1.0)
 
@@ -328,8 +328,9 @@ def judged_demo(tmp_path_factory) -> Path:
 
 def test_the_tables_built_in_python_follow_what_changed(tmp_path, judged_demo, any_share):
     """Anomaly scores are kept unless a judged store-week changed; campaign lift is recomputed for
-    the campaigns whose inputs changed; lift's store-days per touched store, and per weekday the
-    last day moved over. Each batch is checked against the full rebuild."""
+    the campaigns whose inputs changed; lift's store-days per touched store x weekday (every
+    store's, for the weekdays the last day moved over). Each batch is checked against the full
+    rebuild."""
     wh = tmp_path / "demo.duckdb"
     shutil.copyfile(judged_demo, wh)
     con = duckdb.connect(str(wh), read_only=True)
@@ -341,22 +342,23 @@ def test_the_tables_built_in_python_follow_what_changed(tmp_path, judged_demo, a
     build = _import(tmp_path / "a", wh, {
         "costs": "date,cost_type,amount,store_id,campaign_id\n2026-06-20,marketing,500,,C0001\n"})
     counts = build["counts"]
-    assert (build["mode"], counts["stores"], counts["lift_store_days"]) == ("incremental", 0, "per store")
+    assert (build["mode"], counts["lift_store_weekdays"]) == ("incremental", 0)
     assert (counts["anomaly_scores"], counts["lift_campaigns"]) == ("kept", 1)
     assert_equals_full_rebuild(wh, tmp_path, "after a campaign's spend")
-    # an old order of S0001 cancelled on a day a campaign ran at it: one store's days, its judged
-    # week (paid orders), that campaign; its weekday levels (clean days only) and cells hold
+    # an old order of S0001 cancelled on a day a campaign ran at it (a Tuesday): one store's
+    # Tuesdays, its judged week (paid orders), that campaign; its Tuesday level (clean days only)
+    # and its cell hold
     header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,status\n"
     build = _import(tmp_path / "b", wh, {"orders": header + "O00034344,K009790,S0001,2026-03-10 12:02:57,233.32,233.32,cancelled\n"})
     counts = build["counts"]
-    assert (counts["stores"], counts["lift_store_days"], counts["anomaly_scores"]) == (1, "per store", "whole")
+    assert (counts["lift_store_weekdays"], counts["anomaly_scores"]) == (1, "whole")
     assert counts["lift_campaigns"] == 1
     assert_equals_full_rebuild(wh, tmp_path, "after a cancelled order on a campaign day")
-    # ... and on a clean day (no campaign at S0001): its Wednesday level moves, so its cell on every
-    # clean Wednesday, which every campaign's blocks read
+    # ... and on a clean day (no campaign at S0001), a Wednesday: its Wednesday level moves, so its
+    # cell on every Wednesday, which every campaign's blocks read
     build = _import(tmp_path / "b2", wh, {"orders": header + "O00036196,K008555,S0001,2026-04-01 18:37:31,360,360,cancelled\n"})
     counts = build["counts"]
-    assert (counts["stores"], counts["lift_store_days"], counts["lift_campaigns"]) == (1, "per store", 24)
+    assert (counts["lift_store_weekdays"], counts["lift_campaigns"]) == (1, 24)
     assert_equals_full_rebuild(wh, tmp_path, "after a cancelled order on a clean day")
     # an order two days after the last: every store gets a Monday and a Tuesday and their levels
     # move (lift's store-days of those weekdays, every campaign), but their week is not judged
@@ -366,8 +368,8 @@ def test_the_tables_built_in_python_follow_what_changed(tmp_path, judged_demo, a
         "orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
                   "O9,C9,S0002,2026-11-24 10:00,50,50\n"})
     counts = build["counts"]
-    assert (counts["lift_store_days"], counts["lift_campaigns"], counts["anomaly_scores"]) == \
-        ("per store and weekday", "whole", "kept")
+    assert (counts["lift_store_weekdays"], counts["lift_campaigns"], counts["anomaly_scores"]) == \
+        (40 * 2, "whole", "kept")
     assert_equals_full_rebuild(wh, tmp_path, "after an order two days after the last day")
 
 

@@ -150,7 +150,7 @@ def run(warehouse: Path, orders: int, work: Path, say: Callable[[str], None]) ->
             slowest = max(steps, key=steps.get)
             what = (f"{c['changed_orders']:,} orders, {c['store_days']:,} store-days; slowest step {slowest} "
                     f"{steps[slowest]:.2f} s; tables rebuilt whole and built in Python {whole:.2f} s (anomaly "
-                    f"scores {c['anomaly_scores']}, lift store-days {c['lift_store_days']}, lift of "
+                    f"scores {c['anomaly_scores']}, lift store x weekdays {c['lift_store_weekdays']}, lift of "
                     f"{c['lift_campaigns']} campaigns)")
         else:
             what = f"full rebuild ({build['reason']})"

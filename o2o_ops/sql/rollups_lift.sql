@@ -36,7 +36,7 @@ grid AS (
                  unnest(generate_series(f.first, span.last, INTERVAL 1 DAY)) AS day
           FROM stores s
           JOIN firsts f USING (store_id)
-          CROSS JOIN span) d{{ where_touched lift_days: store_id, CAST(day AS DATE) }}
+          CROSS JOIN span) d{{ where_touched store_weekdays: store_id, CAST(day AS DATE) }}
 ),
 filled AS (
     -- wd: the ISO weekday, Monday = 1 ... Sunday = 7, spelled out (isodow() becomes Monday = 3
@@ -66,7 +66,7 @@ SELECT city, category, date, count(*) AS stores,
        sum(n_orders) AS n_orders, sum(net_revenue) AS net_revenue,
        sum(level_orders) AS level_orders, sum(level_revenue) AS level_revenue
 FROM rollup_lift_store_day
-WHERE n_campaigns = 0{{ and_touched lift_cells: city, category, date }}
+WHERE n_campaigns = 0{{ and_touched cell_weekdays: city, category, date }}
 GROUP BY city, category, date
 ORDER BY date, city, category;
 
