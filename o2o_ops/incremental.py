@@ -335,6 +335,7 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
            seconds: dict[str, float]) -> dict[str, int]:
     from o2o_ops import db
     from o2o_ops.kpis.sql import touched_test
+    raw, con = con, _Capped(con, memory_mb)
     clock = time.perf_counter()
     old_as_of = _as_of(con, "order_facts")   # still the facts before the batch
     new_as_of = _as_of(con, "orders")
@@ -353,14 +354,24 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
         else:
             kind, keys = KEYED[table]
             cols = ", ".join(_columns(con, table))
-            _within_cap(con, f"DELETE FROM {table} WHERE {touched_test(kind, *keys)}", memory_mb)
-            _within_cap(con, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({restricted[table]}) AS q", memory_mb)
+            con.execute(f"DELETE FROM {table} WHERE {touched_test(kind, *keys)}")
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({restricted[table]}) AS q")
         seconds[table] = time.perf_counter() - clock
     clock = time.perf_counter()
-    db.build_python_derived(con)   # anomaly scores, campaign lift, load ahead: whole, from the tables above
+    try:
+        db.build_python_derived(raw)   # anomaly scores, campaign lift, load ahead: whole, from the tables above
+    except duckdb.OutOfMemoryException:
+        if memory_mb <= 0:
+            raise
+        raw.execute("RESET memory_limit")   # each table is replaced whole: building them again is safe
+        db.build_python_derived(raw)
+        _set_cap(raw, memory_mb)
+        con.retried.append("python_derived")
     seconds["python_derived"] = time.perf_counter() - clock
     db.write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
-    counts: dict = {"changed_orders": int(changed), "seconds": seconds}
+    # statements that ran again without O2O_INCREMENTAL_MEMORY_MB ("INSERT INTO rollup_costs"): the
+    # bench shows them; many mean the cap is too low to help
+    counts: dict = {"changed_orders": int(changed), "seconds": seconds, "over_cap": con.retried}
     for name in ("store_days", "store_weeks", "campaigns", "customers"):
         counts[name] = con.execute(f"SELECT count(*) FROM o2o_touched_{name}").fetchone()[0]
     for (name,) in con.execute("SELECT table_name FROM duckdb_tables() "
@@ -371,20 +382,34 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
     return counts
 
 
-def _within_cap(con: duckdb.DuckDBPyConnection, sql: str, memory_mb: int) -> None:
-    """Run one statement under the memory cap this module set; one that needs more runs again
-    with DuckDB's own limit (a failed statement changed nothing), so the cap can slow an import
-    but never fail it (measured: a 768 MB cap ran out at 10 million orders)."""
-    try:
-        con.execute(sql)
-    except duckdb.OutOfMemoryException:
-        if memory_mb <= 0:
-            raise
-        con.execute("RESET memory_limit")
+class _Capped:
+    """``con`` whose ``execute`` runs each statement under the memory cap this module set: one that
+    needs more runs again with DuckDB's own limit (a failed statement changed nothing: each runs in
+    its own transaction), and the cap comes back before the next statement (not at once: setting it
+    would replace the result the caller is about to fetch). So the cap can slow an import but never
+    fail it (measured at 10 million orders: caps of 512 and 768 MB ran out in several steps).
+    Everything else is the connection's own."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, memory_mb: int) -> None:
+        self._con, self._memory_mb, self._lifted = con, memory_mb, False
+        self.retried: list[str] = []
+
+    def execute(self, sql: str, params=None):
+        if self._lifted:
+            _set_cap(self._con, self._memory_mb)
+            self._lifted = False
         try:
-            con.execute(sql)
-        finally:
-            _set_cap(con, memory_mb)
+            return self._con.execute(sql, params)
+        except duckdb.OutOfMemoryException:
+            if self._memory_mb <= 0:
+                raise
+            self._con.execute("RESET memory_limit")
+            self._lifted = True
+            self.retried.append(" ".join(sql.split()[:3]))
+            return self._con.execute(sql, params)
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
 
 
 def _set_cap(con: duckdb.DuckDBPyConnection, memory_mb: int) -> bool:
