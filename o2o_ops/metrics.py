@@ -451,19 +451,36 @@ def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], 
     stores = f"""SELECT * FROM (SELECT store_id, city, coalesce(district, '') AS district, coalesce(region, '') AS region,
                           category, capacity_per_hour FROM stores) st
               WHERE capacity_per_hour IS NOT NULL AND {filters.where_sql('stores')}"""
+    weekdays = (f"SELECT {iso_weekday_sql('d.date')} AS iso_weekday, count(*) AS n_days FROM ({days}) d "
+                f"GROUP BY {iso_weekday_sql('d.date')}")
     if by_hour:
         if grain != "total" or keys:
             raise ValueError("The capacity calendar by hour of day is defined for the total only.")
-        # the calendar's days counted per weekday: stores x 7 x 24 rows, whatever the span
-        return f"""{name} AS (SELECT hh.hour, sum(s.capacity_per_hour * w.n_days * coalesce(o.open_share, 1.0)) AS capacity_hours
-  FROM (SELECT {iso_weekday_sql('d.date')} AS iso_weekday, count(*) AS n_days FROM ({days}) d
-        GROUP BY {iso_weekday_sql('d.date')}) w
-  CROSS JOIN ({stores}) s
+        # store_hour_open holds all 7 x 24 hours of every store with opening hours, so an hour's
+        # capacity on a weekday is the stores without hours (open all day: their capacity summed
+        # once) plus each store with hours times its open share: 7 x 24 rows, not stores x 7 x 24
+        return f"""{name} AS (SELECT hh.hour, sum(w.n_days * (all_day.capacity_per_hour + coalesce(o.capacity_per_hour, 0))) AS capacity_hours
+  FROM ({weekdays}) w
   CROSS JOIN (SELECT CAST(h AS INTEGER) AS hour FROM (SELECT unnest(generate_series(0, 23)) AS h) hs) hh
-  LEFT JOIN store_hour_open o ON o.store_id = s.store_id AND o.iso_weekday = w.iso_weekday AND o.hour = hh.hour
+  CROSS JOIN (SELECT coalesce(sum(s.capacity_per_hour), 0) AS capacity_per_hour FROM ({stores}) s
+              LEFT JOIN (SELECT DISTINCT store_id FROM store_weekday_hours) wh ON wh.store_id = s.store_id
+              WHERE wh.store_id IS NULL) all_day
+  LEFT JOIN (SELECT o.iso_weekday, o.hour, sum(s.capacity_per_hour * o.open_share) AS capacity_per_hour
+             FROM ({stores}) s JOIN store_hour_open o ON o.store_id = s.store_id
+             GROUP BY o.iso_weekday, o.hour) o ON o.iso_weekday = w.iso_weekday AND o.hour = hh.hour
   GROUP BY hh.hour)"""
     k_cal = keys or _keys(grain, "cal.date")
     params["open_hours"] = open_hours_per_day()
+    if not any("cal.date" in expr for _, expr in k_cal):
+        # groups that are no span of days (total, store, city...): each store's weekdays counted
+        # over the calendar, stores x 7 rows instead of stores x days
+        return f"""{name} AS (SELECT {', '.join(f'{e} AS {o}' for o, e in k_cal)},
+    sum(cal.capacity_per_hour * cal.open_hours * cal.n_days) AS capacity_hours
+  FROM (SELECT wd.n_days, s.*, coalesce(w.open_hours, $open_hours) AS open_hours
+        FROM ({weekdays}) wd
+        CROSS JOIN ({stores}) s
+        LEFT JOIN store_weekday_hours w ON w.store_id = s.store_id AND w.iso_weekday = wd.iso_weekday) cal
+  {_group_by(k_cal)})"""
     return f"""{name} AS (SELECT {', '.join(f'{e} AS {o}' for o, e in k_cal)},
     sum(cal.capacity_per_hour * cal.open_hours) AS capacity_hours
   FROM (SELECT d.date, s.*, coalesce(w.open_hours, $open_hours) AS open_hours
