@@ -167,6 +167,42 @@ AS_OF_COLUMNS: dict[str, str] = {
     "has_refund": f"(has_refund AND {_REFUNDED_BY})",
     "refund_amount": f"CASE WHEN {_REFUNDED_BY} THEN refund_amount ELSE 0 END",
 }
+# the AS_OF_COLUMNS that are their column once a moment was reached, else NULL: a median skips
+# NULLs, so over the as-of rows it is the stored column's median over the rows that reached it
+_AS_OF_REACHED = {"hours_to_redeem": _REDEEMED_BY, "wait_minutes": _REDEEMED_BY, "service_minutes": _REDEEMED_BY,
+                  "redeemed_at": _REDEEMED_BY, "min_rating": _REVIEWED_BY}
+
+
+def _as_of_medians(kpis: Sequence[Kpi], filters: Filters) -> tuple[str, str] | None:
+    """(the median KPIs' aggregates, the rows they read) as of ``$as_of_cutoff``, straight from
+    ``order_facts``: the reached-moment test goes in each median's FILTER instead of a CASE per
+    column on every row of the period (which made the as-of median twice as slow as the plain
+    one). The same rows and values as :func:`as_of_tables`' ``facts``; None when a median's
+    column is an as-of column of another form (0 until the moment, say): the as-of rows are
+    read then."""
+    medians = [k for k in kpis if k.kind == "median"]
+    if any(k.column in AS_OF_COLUMNS and k.column not in _AS_OF_REACHED for k in medians):
+        return None
+    selects = []
+    for k in medians:
+        conditions = []
+        if k.where:
+            conditions.append(f"({_as_of_expression(k.where)})")
+        if k.column in _AS_OF_REACHED:
+            conditions.append(_AS_OF_REACHED[k.column])
+        aggregate = f"median({k.column})" + (f" FILTER (WHERE {' AND '.join(conditions)})" if conditions else "")
+        selects.append(f"{aggregate} AS {k.name}")
+    rows = f"(SELECT * FROM order_facts WHERE {filters.where_sql('facts')} AND ordered_at <= $as_of_cutoff)"
+    return ",\n    ".join(selects), rows
+
+
+def _as_of_expression(sql: str) -> str:
+    """``sql`` (over order_facts' columns) with each column of :data:`AS_OF_COLUMNS` replaced by
+    its value as of ``$as_of_cutoff``."""
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, AS_OF_COLUMNS)) + r")\b")
+    return pattern.sub(lambda m: f"({AS_OF_COLUMNS[m.group(1)]})", sql)
+
+
 _ROLLUP_KEYS = ("date", "store_id", "city", "district", "region", "category", "channel", "campaign_id",
                 "campaign_kind")
 
@@ -271,9 +307,12 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
         cond = " AND ".join(f"{o} IS NOT NULL" for o in non_null) or "TRUE"
         groups += f" UNION SELECT {', '.join(o for o, _ in k_o)} FROM k WHERE {cond}"
     if "f" in sources:
+        medians = _as_of_medians(kpis, filters) if as_of is not None else None
+        if medians is None:
+            medians = (generated.median_selects(kpis), tables["facts"])
         ctes.append(f"""f AS (SELECT {_select_keys(k_f)},
-    {generated.median_selects(kpis)}
-  FROM {tables['facts']} WHERE {filters.where_sql('facts')} {_group_by(k_f)})""")
+    {medians[0]}
+  FROM {medians[1]} WHERE {filters.where_sql('facts')} {_group_by(k_f)})""")
         params |= filters.params("facts")
     if "rep" in sources:
         ctes.append(_repeat_cte(filters, grain, k_f, tables["facts"]))
