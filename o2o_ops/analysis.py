@@ -447,9 +447,7 @@ def capacity_by_store(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Da
     """
     base, params = _registry(filters, "store", ("capacity_utilisation",))
     params |= filters.params("hours")
-    week_cap = metrics.capacity_calendar_cte(
-        filters, "store", params, name="week_cap",
-        keys=[("store_id", "cal.store_id"), ("week_start", "CAST(date_trunc('week', cal.date) AS DATE)")])
+    week_cap = metrics.capacity_calendar_cte(filters, "store", params, name="week_cap", by_store_week=True)
     sql = f"""
     WITH k AS ({base}),
     {week_cap},

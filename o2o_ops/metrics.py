@@ -465,7 +465,7 @@ def iso_weekday_sql(date_sql: str) -> str:
 
 def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], *,
                           keys: list[tuple[str, str]] | None = None, by_hour: bool = False,
-                          name: str = "cap") -> str:
+                          by_store_week: bool = False, name: str = "cap") -> str:
     """``name AS (...)``: the capacity of each group at ``grain`` over the capacity calendar.
 
     The calendar is the filter's dates, else the span of the data. A store's capacity of a day is
@@ -476,8 +476,9 @@ def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], 
     replace the grain's keys (a store x week calendar, say). With ``by_hour`` (grain ``total``
     only) one row per hour of day (column ``hour``): ``capacity_per_hour x`` the days of the
     calendar on which the store is open in that hour (the share of the hour it is open; every day
-    for a store without opening hours). The one calendar of capacity utilisation (the KPI), the
-    capacity-by-store and the capacity-by-hour views.
+    for a store without opening hours). With ``by_store_week`` one row per store and ISO week
+    of the calendar (columns ``store_id``, ``week_start``). The one calendar of capacity
+    utilisation (the KPI), the capacity-by-store and the capacity-by-hour views.
     """
     params |= filters.params("stores")
     params |= {k: v for k, v in (("f_start", filters.start), ("f_end", filters.end)) if v}
@@ -508,8 +509,26 @@ def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], 
              FROM ({stores}) s JOIN store_hour_open o ON o.store_id = s.store_id
              GROUP BY o.iso_weekday, o.hour) o ON o.iso_weekday = w.iso_weekday AND o.hour = hh.hour
   GROUP BY hh.hour)"""
-    k_cal = keys or _keys(grain, "cal.date")
     params["open_hours"] = open_hours_per_day()
+    if by_store_week:
+        # the calendar's days of a week are a run of weekdays (all seven but at its two ends):
+        # each store's capacity is summed once per run, stores x 7 x (at most 3 runs) rows, and
+        # each week takes its run's, instead of stores x days rows
+        week = "CAST(date_trunc('week', d.date) AS DATE)"
+        weeks = (f"SELECT {week} AS week_start, min({iso_weekday_sql('d.date')}) AS first_weekday, "
+                 f"max({iso_weekday_sql('d.date')}) AS last_weekday FROM ({days}) d GROUP BY {week}")
+        return f"""{name} AS (SELECT run.store_id, wk.week_start, run.capacity_hours
+  FROM ({weeks}) wk
+  JOIN (SELECT s.store_id, r.first_weekday, r.last_weekday,
+               sum(s.capacity_per_hour * coalesce(w.open_hours, $open_hours)) AS capacity_hours
+        FROM (SELECT DISTINCT first_weekday, last_weekday FROM ({weeks}) x) r
+        JOIN (SELECT CAST(i AS INTEGER) AS iso_weekday FROM (SELECT unnest(generate_series(1, 7)) AS i) t) wd
+          ON wd.iso_weekday >= r.first_weekday AND wd.iso_weekday <= r.last_weekday
+        CROSS JOIN ({stores}) s
+        LEFT JOIN store_weekday_hours w ON w.store_id = s.store_id AND w.iso_weekday = wd.iso_weekday
+        GROUP BY s.store_id, r.first_weekday, r.last_weekday) run
+    ON run.first_weekday = wk.first_weekday AND run.last_weekday = wk.last_weekday)"""
+    k_cal = keys or _keys(grain, "cal.date")
     if not any("cal.date" in expr for _, expr in k_cal):
         # groups that are no span of days (total, store, city...): each store's weekdays counted
         # over the calendar, stores x 7 rows instead of stores x days
