@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv from requirements.txt and, when run as root on Debian, installs the system
 # packages the tests use: --with-browser (Chromium for browser tests, poppler for PDF checks,
-# fonts), --with-spark (Java 17 for pyspark, when no Java 17+ is on the PATH).
+# fonts), --with-spark (Java 17 for pyspark, when no Java 17+ is on the PATH), --with-reflink
+# (xfsprogs: the clone test makes a small XFS file system, where files are cloned, not copied).
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,11 +21,13 @@ fi
 
 with_browser=0
 with_spark=0
+with_reflink=0
 for arg in "$@"; do
     case "$arg" in
         --with-browser) with_browser=1 ;;
         --with-spark) with_spark=1 ;;
-        *) echo "usage: scripts/setup.sh [--with-browser] [--with-spark]" >&2; exit 2 ;;
+        --with-reflink) with_reflink=1 ;;
+        *) echo "usage: scripts/setup.sh [--with-browser] [--with-spark] [--with-reflink]" >&2; exit 2 ;;
     esac
 done
 
@@ -49,6 +52,9 @@ fi
 if [ "$with_spark" = 1 ]; then
     # pyspark (requirements.txt) runs on a JVM: Spark 4 needs Java 17 or newer
     [ "$(java_major)" -ge 17 ] 2>/dev/null || missing+=(openjdk-17-jre-headless)
+fi
+if [ "$with_reflink" = 1 ]; then
+    command -v mkfs.xfs >/dev/null 2>&1 || missing+=(xfsprogs)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then

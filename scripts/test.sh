@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs everything the tests need (Python packages; Chromium, poppler and Java 17 from Debian
-# when root) and runs the whole suite. Fails if any test fails or is skipped.
+# Installs everything the tests need (Python packages; Chromium, poppler, Java 17 and xfsprogs from
+# Debian when root) and runs the whole suite. Fails if any test fails or is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --with-browser --with-spark
+bash scripts/setup.sh --with-browser --with-spark --with-reflink
 report=$(mktemp --suffix=.xml)
 set +e
 .venv/bin/python -m pytest tests -q -p no:cacheprovider --junitxml="$report" "$@"

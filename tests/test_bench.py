@@ -34,8 +34,10 @@ def test_benchmark_completes_and_reports_every_figure(tmp_path):
         assert case["incremental_mode"] == "incremental", case["incremental_reason"]
         assert case["incremental_counts"]["changed_orders"] >= 500
     assert imports["copy_mb_s"] > 0
+    # the import's own version of the warehouse: cloned or copied, as the file system allows
+    assert imports["import_copy_method"] and set(imports["import_copy_method"]) <= {"clone", "copy"}
     for heading in ("page queries", "drill-down", "tutorial baseline", "ours / baseline", "app: start",
-                    "imports into a copy", "file copy"):
+                    "imports into a copy", "the import's own copy of the warehouse"):
         assert heading in text
 
     # a second run reuses the warehouse instead of rebuilding it

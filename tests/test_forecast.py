@@ -196,7 +196,8 @@ def test_command(warehouse):
                            "--cut", str(CUT)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "1 of 1 stores at risk" in done.stdout and "campaign K: 1 open vouchers" in done.stdout
-    for bad, message in (("2026-02-30", "--cut must be a date"), ("2020-01-01", "is before the data")):
+    for bad, message in (("2026-02-30", "--cut must be a date"), ("2020-01-01", "is before the data"),
+                         ("2030-01-01", "is after the data (its last order is on")):
         done = subprocess.run([sys.executable, "-m", "o2o_ops", "forecast", "--warehouse", str(warehouse),
                                "--cut", bad], capture_output=True, text=True, timeout=300)
         assert done.returncode == 2 and message in done.stdout and "Traceback" not in done.stderr

@@ -73,8 +73,15 @@ def _run(con, args: argparse.Namespace, cut: dt.date | None) -> int:
                   f"capacity flagged, {r['flagged_not_over_capacity']} flagged that did not")
         return 0
     first = db.scalar(con, "SELECT CAST(min(order_date) AS VARCHAR) FROM order_facts")
+    last = db.scalar(con, "SELECT CAST(max(order_date) AS VARCHAR) FROM order_facts")
     if cut is not None and (first is None or cut < dt.date.fromisoformat(first)):
         print(f"error: --cut {cut} is before the data (it starts {first})")
+        return 2
+    if cut is not None and cut > dt.date.fromisoformat(last):
+        # the data as it stood then is all of it, with every voucher expired and no recent sales:
+        # a forecast of zero everywhere that would read as "no store at risk"
+        print(f"error: --cut {cut} is after the data (its last order is on {last}); leave --cut out to "
+              f"forecast from the end of the data")
         return 2
     ahead = forecast.load_ahead(con, Filters(cities=args.city, stores=args.store), cut)
     stores = ahead["stores"]
