@@ -95,7 +95,7 @@ def load_ahead_panel() -> None:
     """The next 14 days: redemptions expected from the vouchers sold and the sales to come,
     against capacity; stores and campaigns at risk."""
     st.subheader(t("efficiency.load_ahead", days=forecast.HORIZON_DAYS))
-    ahead = load_ahead(filters.replace(start=None, end=None))
+    ahead = load_ahead(filters.replace(start=None, end=None), by_store=False)   # the chart draws days summed
     stores, campaigns = ahead["stores"], ahead["campaigns"]
     if ahead["cut"] is None or stores.empty:
         st.info(t("efficiency.no_capacity"), icon="📦")
