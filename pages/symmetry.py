@@ -197,7 +197,8 @@ def drill_tab(stores, filters) -> None:
     st.subheader(text.md(f"{row['store_name']} · {row['store_city']} · {category}"))
     st.markdown(text.md(symmetry.reason(row, lang) or t("symmetry.no_gap")))
     drill = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes")
-    frame.kpi_cards(row, drill, columns=4, notes=frame.card_notes(filters.replace(stores=(store_id,)), drill))
+    # the store's row holds its totals: the notes are read from it, not queried again
+    frame.kpi_cards(row, drill, columns=4, notes=frame.card_notes(filters.replace(stores=(store_id,)), drill, row))
     left, right = st.columns(2)
     left.plotly_chart(frame.localise(charts.store_trend(store_trend(filters, store_id))), key="sym_drill_trend")
     right.plotly_chart(frame.localise(charts.campaign_phases(campaign_phases(filters, store_id))), key="sym_drill_phases")

@@ -732,11 +732,16 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
     return totals.iloc[0]
 
 
-def card_notes(filters: Filters, names: Sequence[str]) -> dict[str, str]:
+def card_notes(filters: Filters, names: Sequence[str], totals: pd.Series | None = None) -> dict[str, str]:
     """KPI -> why its total under ``filters`` is blank (not provided, too few reviews), for kpi_cards.
-    Reads the cached totals; the reasons cost no query (coverage is read once per connection)."""
+    Reads the cached totals, or ``totals`` when the page holds them already (one store's row of a
+    store table: its totals under the filters narrowed to it, ``reviews`` included), so no query;
+    the reasons cost no query (coverage is read once per connection)."""
     asked = tuple(dict.fromkeys(("orders", "reviews", *names)))   # period_cards' query: cached already
-    totals = warehouse.kpis(filters, "total", asked)
+    if totals is not None:
+        totals = pd.DataFrame([totals[list(asked)]]).reset_index(drop=True)
+    else:
+        totals = warehouse.kpis(filters, "total", asked)
     return metrics.notes(warehouse.connection(), totals, filters, "total", asked)[0] if not totals.empty else {}
 
 
