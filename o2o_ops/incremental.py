@@ -166,8 +166,9 @@ def _as_of(con: duckdb.DuckDBPyConnection, table: str) -> dt.datetime | None:
 
 
 class TooWide(Exception):
-    """The touched orders, once their customers' histories are added, exceed the share: the full
-    build runs instead (nothing derived was changed yet)."""
+    """The incremental path does not apply after all: the touched orders, once their customers'
+    histories are added, exceed the share (nothing derived was changed yet), or a step needed more
+    memory than ``O2O_INCREMENTAL_MEMORY_MB``. The full build runs instead."""
 
 
 def _bounds(*values):
@@ -297,8 +298,6 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     it (after :func:`full_rebuild_reason` said None). Returns what was recomputed: the changed
     orders, the touched store-days, store-weeks, campaigns and customers, and the seconds each
     derived table took (``seconds``; order_facts includes finding the touched keys)."""
-    from o2o_ops import db
-    from o2o_ops.kpis.sql import touched_test
     _ensure_notes(con)
     restricted = dict(_steps(touched=True))
     whole = dict(_steps(touched=False))
@@ -310,20 +309,37 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     # 16 MB, which every large DELETE / INSERT below did (3.5 s each at 10 million orders)
     con.execute("SET checkpoint_threshold = '1TB'")
     memory_mb = config.get_int("O2O_INCREMENTAL_MEMORY_MB")
-    if memory_mb > 0:
-        # the default (80 % of the machine) lets the buffer pool hold most of a 6 GB warehouse the
-        # steps scan: 4.2 GB peak for 1,000 orders into 10 million
-        con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
-    clock = time.perf_counter()
-    old_as_of = _as_of(con, "order_facts")   # still the facts before the batch
-    new_as_of = _as_of(con, "orders")
-    old_span = _span(con)
+    # the default (80 % of the machine) lets the buffer pool hold most of a 6 GB warehouse the
+    # steps scan: 4.2 GB peak for 1,000 orders into 10 million
+    if memory_mb > 0 and not _set_cap(con, memory_mb):
+        memory_mb = 0    # the merge already holds more than the cap: DuckDB's own limit, as before the cap
     try:
-        changed = _orders_step(con, restricted["order_facts"], old_as_of, new_as_of)
+        return _apply(con, restricted, whole, memory_mb, seconds)
+    except duckdb.OutOfMemoryException as exc:
+        if memory_mb <= 0:
+            raise                # DuckDB's own limit: the full build would run out as well
+        # a step that is not a plain DELETE / INSERT (the order step, a table rebuilt whole, the
+        # Python-built tables) needed more than the cap: the contract tables are complete, so the
+        # full build below recomputes every derived table, whatever this path had done
+        con.execute("RESET memory_limit")
+        con.execute("RESET checkpoint_threshold")
+        raise TooWide(f"the incremental path needed more memory than O2O_INCREMENTAL_MEMORY_MB={memory_mb} "
+                      f"({str(exc).splitlines()[0][:200]})") from exc
     except TooWide:
         con.execute("RESET memory_limit")   # the full build that runs instead needs DuckDB's defaults
         con.execute("RESET checkpoint_threshold")
         raise
+
+
+def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: dict[str, str], memory_mb: int,
+           seconds: dict[str, float]) -> dict[str, int]:
+    from o2o_ops import db
+    from o2o_ops.kpis.sql import touched_test
+    clock = time.perf_counter()
+    old_as_of = _as_of(con, "order_facts")   # still the facts before the batch
+    new_as_of = _as_of(con, "orders")
+    old_span = _span(con)
+    changed = _orders_step(con, restricted["order_facts"], old_as_of, new_as_of)
     _key_tables(con, old_as_of, new_as_of, old_span, _span(con))
     seconds["order_facts"] = time.perf_counter() - clock
     for table, _ in _steps(touched=False):
@@ -337,8 +353,8 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         else:
             kind, keys = KEYED[table]
             cols = ", ".join(_columns(con, table))
-            con.execute(f"DELETE FROM {table} WHERE {touched_test(kind, *keys)}")
-            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({restricted[table]}) AS q")
+            _within_cap(con, f"DELETE FROM {table} WHERE {touched_test(kind, *keys)}", memory_mb)
+            _within_cap(con, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({restricted[table]}) AS q", memory_mb)
         seconds[table] = time.perf_counter() - clock
     clock = time.perf_counter()
     db.build_python_derived(con)   # anomaly scores, campaign lift, load ahead: whole, from the tables above
@@ -353,6 +369,32 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     from o2o_ops import coverage
     coverage.forget()
     return counts
+
+
+def _within_cap(con: duckdb.DuckDBPyConnection, sql: str, memory_mb: int) -> None:
+    """Run one statement under the memory cap this module set; one that needs more runs again
+    with DuckDB's own limit (a failed statement changed nothing), so the cap can slow an import
+    but never fail it (measured: a 768 MB cap ran out at 10 million orders)."""
+    try:
+        con.execute(sql)
+    except duckdb.OutOfMemoryException:
+        if memory_mb <= 0:
+            raise
+        con.execute("RESET memory_limit")
+        try:
+            con.execute(sql)
+        finally:
+            _set_cap(con, memory_mb)
+
+
+def _set_cap(con: duckdb.DuckDBPyConnection, memory_mb: int) -> bool:
+    """Cap DuckDB's memory at ``memory_mb``; False (limit unchanged) when it holds more than that
+    and cannot free it."""
+    try:
+        con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
+    except duckdb.OutOfMemoryException:
+        return False
+    return True
 
 
 def discard_notes(con: duckdb.DuckDBPyConnection) -> None:

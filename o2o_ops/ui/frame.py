@@ -644,8 +644,12 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
     "no costs imported" beside it). ``provisional`` KPIs carry :data:`PROVISIONAL_MARK` as their
     icon; ``equal_age`` ones say "at equal age" beside their change (against the comparison period
     as it stood at the same age). ``goals``: KPI -> its target's attainment in words, a caption
-    under its card."""
-    cols = st.columns(columns)
+    under its card.
+
+    One row of ``columns`` per ``columns`` cards, so a goal's caption under a card of the first row
+    pushes the whole second row down instead of misaligning its column, and a phone (columns
+    stacked) shows the cards in their order, not column by column."""
+    cols: list = []
     lang = language()
     notes, provisional, equal_age = notes or {}, set(provisional), set(equal_age)
     notes = {n: i18n.note(why, lang) for n, why in notes.items()}
@@ -681,6 +685,8 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
                      + " " + help_)
             if name in equal_age and delta is not None:
                 description = t("frame.at_equal_age")
+        if i % columns == 0:
+            cols = st.columns(columns)
         with cols[i % columns]:
             st.metric(i18n.kpi_label(name, lang), shown, delta=delta, delta_color=color, help=text.md(help_), border=True,
                       chart_data=spark, icon=icon, delta_description=description, delta_arrow=arrow)
