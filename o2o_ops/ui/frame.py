@@ -717,12 +717,18 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
     previous = None
     if cmp is not None:
         previous_filters = filters.replace(start=cmp.previous[0], end=cmp.previous[1])
-        previous = warehouse.kpis(previous_filters, "total", tuple(names))
-        if marked and cutoff is not None:
-            # a maturing KPI compares with the comparison period as it stood at the same age
-            aged = warehouse.kpis(previous_filters, "total", tuple(marked), as_of=cutoff)
-            if not previous.empty and not aged.empty:
-                previous = previous.assign(**{n: aged[n].to_numpy() for n in marked})
+        # a maturing KPI compares with the comparison period as it stood at the same age; the
+        # others as they are. Each is asked once: the maturing ones as of then only (the time to
+        # redeem's median alone reads every order of the period)
+        aged = (warehouse.kpis(previous_filters, "total", tuple(marked), as_of=cutoff)
+                if marked and cutoff is not None else None)
+        if aged is None or aged.empty:
+            previous = warehouse.kpis(previous_filters, "total", tuple(names))
+        else:
+            rest = tuple(n for n in names if n not in marked)
+            previous = warehouse.kpis(previous_filters, "total", rest) if rest else aged
+            if not previous.empty:
+                previous = previous.assign(**{n: aged[n].to_numpy() for n in marked})[["total", *names]]
     kpi_cards(totals.iloc[0], names, None if previous is None or previous.empty else previous.iloc[0],
               columns=columns, notes=notes, provisional=marked, equal_age=marked if cmp is not None else (),
               goals=target_notes(filters, totals.iloc[0], names))
@@ -732,11 +738,16 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) ->
     return totals.iloc[0]
 
 
-def card_notes(filters: Filters, names: Sequence[str]) -> dict[str, str]:
+def card_notes(filters: Filters, names: Sequence[str], totals: pd.Series | None = None) -> dict[str, str]:
     """KPI -> why its total under ``filters`` is blank (not provided, too few reviews), for kpi_cards.
-    Reads the cached totals; the reasons cost no query (coverage is read once per connection)."""
+    Reads the cached totals, or ``totals`` when the page holds them already (one store's row of a
+    store table: its totals under the filters narrowed to it, ``reviews`` included), so no query;
+    the reasons cost no query (coverage is read once per connection)."""
     asked = tuple(dict.fromkeys(("orders", "reviews", *names)))   # period_cards' query: cached already
-    totals = warehouse.kpis(filters, "total", asked)
+    if totals is not None:
+        totals = pd.DataFrame([totals[list(asked)]]).reset_index(drop=True)
+    else:
+        totals = warehouse.kpis(filters, "total", asked)
     return metrics.notes(warehouse.connection(), totals, filters, "total", asked)[0] if not totals.empty else {}
 
 
