@@ -47,8 +47,10 @@ def page() -> None:
     if stores.empty:
         frame.empty_state(filters)
         return
+    frame.period_cards(filters, CARD_KPIS, columns=3, totals_of=TOTALS)
+    # the period's totals (under "month to date" the cards alone show the month so far): the same
+    # query as the cards' unless they were narrowed, so answered by the cache
     totals = warehouse.kpis(filters, "total", TOTALS).iloc[0]
-    frame.kpi_cards(totals, CARD_KPIS, columns=3, notes=frame.card_notes(filters, CARD_KPIS, totals))
     with st.expander(t("symmetry.how_scored")):
         st.markdown(symmetry_index.describe(lang=frame.language()))
 

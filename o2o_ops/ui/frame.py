@@ -694,14 +694,16 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
                 st.caption(f"🎯 {text.md(goals[name])}")
 
 
-def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4) -> pd.Series:
+def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4,
+                 totals_of: Sequence[str] = ()) -> pd.Series:
     """KPI cards for the filtered period against the comparison picked in the sidebar (the
     previous period by default; see :mod:`o2o_ops.comparisons`). Under "month to date" the cards
     show the month of the range's last day up to that day.
 
-    Shows the empty state and stops the page when no order matches. Returns the period's totals.
-    """
-    asked = tuple(dict.fromkeys(("orders", "reviews", *names)))
+    Shows the empty state and stops the page when no order matches. Returns the period's totals:
+    of ``names``, and of ``totals_of`` (more totals the page shows elsewhere, asked in the same
+    query)."""
+    asked = tuple(dict.fromkeys(("orders", "reviews", *names, *totals_of)))
     cmp = None
     if filters.start and filters.end:   # the comparison picked in the sidebar (previous period by default)
         cmp = comparisons.compare(current_comparison(), filters.start, filters.end)
