@@ -115,6 +115,14 @@ def _campaign_columns(measures: Iterable[str]) -> list[str]:
     return [c for c in _CAMPAIGN_KEYS if re.search(rf"\b{c}\b", wheres)]
 
 
+def reads_campaign_slices(name: str) -> bool:
+    """Whether KPI ``name`` sums a measure sliced by channel or campaign (the deal-customer gap's
+    deal reviews): at an earlier moment (``as_of``) its young rows are regenerated with those
+    columns and its old ones read from the channel x campaign rollup, four times the rows of the
+    store rollup the other KPIs read. Callers asking for both kinds as of a moment ask twice."""
+    return bool(_campaign_columns(KPIS[name].measures))
+
+
 def order_rollup(filters: Filters, grain: str = "total", *, weekly: bool = False) -> str:
     """The order rollup to read under ``filters`` at ``grain``: store x day (x week with ``weekly``),
     or also x channel x campaign when :func:`by_campaign`. At 10 million orders the store-level

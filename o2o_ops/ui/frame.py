@@ -722,7 +722,7 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4,
         # a maturing KPI compares with the comparison period as it stood at the same age; the
         # others as they are. Each is asked once: the maturing ones as of then only (the time to
         # redeem's median alone reads every order of the period)
-        aged = (warehouse.kpis(previous_filters, "total", tuple(marked), as_of=cutoff)
+        aged = (_as_of_totals(previous_filters, marked, cutoff)
                 if marked and cutoff is not None else None)
         if aged is None or aged.empty:
             previous = warehouse.kpis(previous_filters, "total", tuple(names))
@@ -738,6 +738,21 @@ def period_cards(filters: Filters, names: Sequence[str], *, columns: int = 4,
         st.caption(t("frame.changes_compare", comparison=cmp.describe(language()))
                    + (t("frame.provisional_marks", mark=PROVISIONAL_MARK) if marked else t("frame.sentence_end")))
     return totals.iloc[0]
+
+
+def _as_of_totals(filters: Filters, names: Sequence[str], cutoff) -> pd.DataFrame:
+    """The totals of ``names`` under ``filters`` as they stood at ``cutoff``: the KPIs that read
+    campaign slices in a query of their own, so that the others read the store rollup (at 10
+    million orders the symmetry cards' six KPIs took 136 ms in one query, 80 + 30 ms in two)."""
+    sliced = tuple(n for n in names if metrics.reads_campaign_slices(n))
+    plain = tuple(n for n in names if n not in sliced)
+    if not sliced or not plain:
+        return warehouse.kpis(filters, "total", tuple(names), as_of=cutoff)
+    a = warehouse.kpis(filters, "total", plain, as_of=cutoff)
+    b = warehouse.kpis(filters, "total", sliced, as_of=cutoff)
+    if a.empty or b.empty:
+        return a.iloc[0:0] if a.empty else b.iloc[0:0]
+    return a.assign(**{n: b[n].to_numpy() for n in sliced})[["total", *names]]
 
 
 def card_notes(filters: Filters, names: Sequence[str], totals: pd.Series | None = None) -> dict[str, str]:
