@@ -12,6 +12,8 @@ import argparse
 import importlib
 import sys
 
+import duckdb
+
 from o2o_ops import config, db
 from o2o_ops.db import WarehouseError
 
@@ -47,6 +49,10 @@ def _waiting(message: str) -> None:
           f"{config.get_float('O2O_WRITE_WAIT_S'):g} s, setting O2O_WRITE_WAIT_S)", file=sys.stderr, flush=True)
 
 
+#: after every message of a command that failed half-way: what the user's data looks like now
+UNCHANGED = "A write that did not finish leaves the warehouse as it was."
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -55,6 +61,22 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted. {UNCHANGED}", file=sys.stderr)
+        return 130
+    except duckdb.OutOfMemoryException as exc:
+        print(f"error: the warehouse engine ran out of memory ({_first_line(exc)}). {UNCHANGED} Free memory "
+              f"on this machine and run the command again.", file=sys.stderr)
+        return 2
+    except Exception as exc:   # the last line of defence: a plain message, never a traceback
+        print(f"error: the command stopped on an unexpected problem ({type(exc).__name__}: {_first_line(exc)}). "
+              f"{UNCHANGED} Please report it with the command you ran.", file=sys.stderr)
+        return 1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else "no details"
 
 
 if __name__ == "__main__":

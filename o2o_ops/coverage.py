@@ -236,7 +236,11 @@ def latest_order(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
 def provisional_names(con: duckdb.DuckDBPyConnection, filters: Filters, names: Iterable[str]) -> tuple[str, ...]:
     """The maturing KPIs of ``names`` (Kpi.matures) when the filter period is provisional: it ends
     (or is open) less than O2O_MATURITY_DAYS before the newest order."""
-    as_of = latest_order(con)
+    return _provisional(latest_order(con), filters, names)
+
+
+def _provisional(as_of: dt.datetime | None, filters: Filters, names: Iterable[str]) -> tuple[str, ...]:
+    """:func:`provisional_names` with the newest order's moment read already."""
     if as_of is None:
         return ()
     if filters.end is not None and (as_of.date() - filters.end).days >= maturity_days():
@@ -258,8 +262,12 @@ def equal_age_cutoff(con: duckdb.DuckDBPyConnection, filters: Filters,
     that period was as old as this one is now — the newest order moved back by the distance
     between the two periods' ends (:func:`equal_age_moment`). None when the period has no
     start, or is not provisional."""
-    as_of = latest_order(con)
-    if as_of is None or filters.start is None or not provisional_names(con, filters, ("redemption_rate",)):
+    return _equal_age_cutoff(latest_order(con), filters, compared_end)
+
+
+def _equal_age_cutoff(as_of: dt.datetime | None, filters: Filters, compared_end: dt.date | None) -> dt.datetime | None:
+    """:func:`equal_age_cutoff` with the newest order's moment read already."""
+    if as_of is None or filters.start is None or not _provisional(as_of, filters, ("redemption_rate",)):
         return None
     end = filters.end or as_of.date()
     if compared_end is None:
@@ -269,5 +277,7 @@ def equal_age_cutoff(con: duckdb.DuckDBPyConnection, filters: Filters,
 
 def equal_age(con: duckdb.DuckDBPyConnection, filters: Filters, names: Iterable[str],
               compared_end: dt.date | None = None) -> tuple[tuple[str, ...], dt.datetime | None]:
-    """(:func:`provisional_names`, :func:`equal_age_cutoff`) in one call, for the period cards."""
-    return provisional_names(con, filters, names), equal_age_cutoff(con, filters, compared_end)
+    """(:func:`provisional_names`, :func:`equal_age_cutoff`) in one call, for the period cards:
+    the newest order's moment is read once, not three times."""
+    as_of = latest_order(con)
+    return _provisional(as_of, filters, names), _equal_age_cutoff(as_of, filters, compared_end)

@@ -339,10 +339,12 @@ def capacity(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> 
 
 
 def load_ahead(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), cut: dt.date | None = None, *,
-               stored: bool = True) -> dict:
+               stored: bool = True, by_store: bool = True) -> dict:
     """The forecast and the risk: ``{"cut", "days": per store-day (with capacity_per_day and
     utilisation), "stores": per store (peak_window_utilisation, peak_window_start, peak_hour,
     peak_hour_utilisation, at_risk), "campaigns": campaigns with open vouchers at stores at risk}``.
+    With ``by_store=False`` the days are summed over the stores (:data:`DAY_TOTAL_COLUMNS`, one
+    row per day: what the page's chart draws; 14 rows read instead of 14 per store).
 
     Only the filters' stores count (city, district, region, category, store, the user's scope): a
     store's capacity is shared by all its customers, so the dates, channel, campaign kind and
@@ -350,16 +352,18 @@ def load_ahead(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), cut
     from the tables written at build time (:func:`build_table`); ``stored=False``, another cut, or
     settings changed since the build compute it afresh."""
     if stored and (cut is None or cut == _stored_cut(con)):
-        parts = _read_stored(con, filters)
+        parts = _read_stored(con, filters, by_store=by_store)
         if parts is not None:
-            return _finish(*parts)
+            return _finish(*parts, by_store=by_store)
     cut = cut or default_cut(con)
     if cut is None:
-        return _finish(None, *_empty_parts())
-    return _finish(cut, *_live(con, filters, cut))
+        return _finish(None, *_empty_parts(), by_store=by_store)
+    return _finish(cut, *_live(con, filters, cut), by_store=by_store)
 
 
 DAY_COLUMNS = [*_FORECAST_COLUMNS, "capacity_per_day", "capacity_per_hour", "utilisation", "window_utilisation"]
+#: the days summed over the stores (``load_ahead(..., by_store=False)``)
+DAY_TOTAL_COLUMNS = ["day", "from_book", "from_new_sales", "expected", "capacity_per_day"]
 STORE_COLUMNS = ["store_id", "store_name", "city", "category", "expected_14d", "from_book", "capacity_per_day",
                  "peak_window_start", "peak_window_utilisation", "peak_hour_day", "peak_hour",
                  "peak_hour_utilisation", "at_risk"]
@@ -431,11 +435,19 @@ def _first_peak(df: pd.DataFrame, column: str, order: list[str]) -> pd.DataFrame
     return near.sort_values(["store_id", *order]).drop_duplicates("store_id").set_index("store_id")
 
 
-def _finish(cut: dt.date | None, days: pd.DataFrame, stores: pd.DataFrame, open_book: pd.DataFrame) -> dict:
+def _finish(cut: dt.date | None, days: pd.DataFrame, stores: pd.DataFrame, open_book: pd.DataFrame, *,
+            by_store: bool = True) -> dict:
     """:func:`load_ahead`'s result from its parts, computed live or read from the tables: the same
-    types and the same order either way (days by store and day, as both give them; stores by peak
-    window utilisation, then id; campaigns by open vouchers, then id)."""
-    days = _typed(days[DAY_COLUMNS], {**{c: "float64" for c in DAY_COLUMNS[3:]}, "day": "datetime64[ns]"})
+    types and the same order either way (days by store and day, as both give them, or by day
+    when not ``by_store``; stores by peak window utilisation, then id; campaigns by open vouchers,
+    then id)."""
+    if by_store:
+        days = _typed(days[DAY_COLUMNS], {**{c: "float64" for c in DAY_COLUMNS[3:]}, "day": "datetime64[ns]"})
+    else:
+        if "store_id" in days:   # per store-day (computed live): summed here
+            days = days.groupby("day", as_index=False)[DAY_TOTAL_COLUMNS[1:]].sum()
+        days = _typed(days[DAY_TOTAL_COLUMNS].sort_values("day").reset_index(drop=True),
+                      {**{c: "float64" for c in DAY_TOTAL_COLUMNS[1:]}, "day": "datetime64[ns]"})
     # peak_hour missing (NA) for a store without an hour profile
     stores = _typed(stores[STORE_COLUMNS], {**{c: "float64" for c in _STORE_DOUBLES}, "peak_hour": "Int64",
                                             "at_risk": "bool", "peak_hour_day": "datetime64[ns]",
@@ -539,10 +551,11 @@ def _stored_cut(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     return pd.Timestamp(row["cut"].iloc[0]).date()
 
 
-def _read_stored(con: duckdb.DuckDBPyConnection, filters: Filters, *, stores_only: bool = False):
+def _read_stored(con: duckdb.DuckDBPyConnection, filters: Filters, *, stores_only: bool = False,
+                 by_store: bool = True):
     """(cut, days, stores, open vouchers) of the filters' stores from the build's tables, or None
     when they cannot be read (see :func:`_stored_cut`); ``stores_only`` leaves the days and the
-    campaigns out."""
+    campaigns out; without ``by_store`` the days are summed over the stores."""
     cut = _stored_cut(con)
     if cut is None:
         return None
@@ -550,8 +563,13 @@ def _read_stored(con: duckdb.DuckDBPyConnection, filters: Filters, *, stores_onl
     where = f"store_id IN (SELECT store_id FROM stores WHERE {flt.where_sql('stores')})"
     params = flt.params("stores")
     read = {t: f"SELECT * FROM {t} WHERE {where}" for t in TABLES[1:]}
-    days = (pd.DataFrame(columns=DAY_COLUMNS) if stores_only
-            else db.run(con, read["forecast_days"] + " ORDER BY store_id, day", params))
+    if stores_only:
+        days = pd.DataFrame(columns=DAY_COLUMNS)
+    elif by_store:
+        days = db.run(con, read["forecast_days"] + " ORDER BY store_id, day", params)
+    else:
+        sums = ", ".join(f"sum({c}) AS {c}" for c in DAY_TOTAL_COLUMNS[1:])
+        days = db.run(con, f"SELECT day, {sums} FROM forecast_days WHERE {where} GROUP BY day ORDER BY day", params)
     stores = db.run(con, read["forecast_stores"], params)
     open_book = (pd.DataFrame(columns=OPEN_COLUMNS) if stores_only
                  else db.run(con, read["forecast_campaigns"], params))

@@ -192,8 +192,9 @@ def _as_of(con: duckdb.DuckDBPyConnection, table: str) -> dt.datetime | None:
 
 
 class TooWide(Exception):
-    """The touched orders, once their customers' histories are added, exceed the share: the full
-    build runs instead (nothing derived was changed yet)."""
+    """The incremental path does not apply after all: the touched orders, once their customers'
+    histories are added, exceed the share (nothing derived was changed yet), or a step needed more
+    memory than ``O2O_INCREMENTAL_MEMORY_MB``. The full build runs instead."""
 
 
 def _bounds(*values):
@@ -472,7 +473,6 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     it (after :func:`full_rebuild_reason` said None). Returns what was recomputed: the changed
     orders, the touched store-days, store-weeks, campaigns and customers, and the seconds each
     derived table took (``seconds``; order_facts includes finding the touched keys)."""
-    from o2o_ops import db
     _ensure_notes(con)
     restricted = dict(_steps(touched=True))
     whole = dict(_steps(touched=False))
@@ -484,20 +484,37 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     # 16 MB, which every large DELETE / INSERT below did (3.5 s each at 10 million orders)
     con.execute("SET checkpoint_threshold = '1TB'")
     memory_mb = config.get_int("O2O_INCREMENTAL_MEMORY_MB")
-    if memory_mb > 0:
-        # the default (80 % of the machine) lets the buffer pool hold most of a 6 GB warehouse the
-        # steps scan: 4.2 GB peak for 1,000 orders into 10 million
-        con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
-    clock = time.perf_counter()
-    old_as_of = _as_of(con, "order_facts")   # still the facts before the batch
-    new_as_of = _as_of(con, "orders")
-    old_span = _span(con)
+    # the default (80 % of the machine) lets the buffer pool hold most of a 6 GB warehouse the
+    # steps scan: 4.2 GB peak for 1,000 orders into 10 million
+    if memory_mb > 0 and not _set_cap(con, memory_mb):
+        memory_mb = 0    # the merge already holds more than the cap: DuckDB's own limit, as before the cap
     try:
-        changed = _orders_step(con, restricted["order_facts"], old_as_of, new_as_of)
+        return _apply(con, restricted, whole, memory_mb, seconds)
+    except duckdb.OutOfMemoryException as exc:
+        if memory_mb <= 0:
+            raise                # DuckDB's own limit: the full build would run out as well
+        # a step that is not a plain DELETE / INSERT (the order step, a table rebuilt whole, the
+        # Python-built tables) needed more than the cap: the contract tables are complete, so the
+        # full build below recomputes every derived table, whatever this path had done
+        con.execute("RESET memory_limit")
+        con.execute("RESET checkpoint_threshold")
+        raise TooWide(f"the incremental path needed more memory than O2O_INCREMENTAL_MEMORY_MB={memory_mb} "
+                      f"({str(exc).splitlines()[0][:200]})") from exc
     except TooWide:
         con.execute("RESET memory_limit")   # the full build that runs instead needs DuckDB's defaults
         con.execute("RESET checkpoint_threshold")
         raise
+
+
+def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: dict[str, str], memory_mb: int,
+           seconds: dict[str, float]) -> dict[str, int]:
+    from o2o_ops import db
+    raw, con = con, _Capped(con, memory_mb)
+    clock = time.perf_counter()
+    old_as_of = _as_of(con, "order_facts")   # still the facts before the batch
+    new_as_of = _as_of(con, "orders")
+    old_span = _span(con)
+    changed = _orders_step(con, restricted["order_facts"], old_as_of, new_as_of)
     _key_tables(con, old_as_of, new_as_of, old_span, _span(con))
     seconds["order_facts"] = time.perf_counter() - clock
     old_last_day = _last_day(con)
@@ -517,8 +534,19 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             compare = table in COMPARED and (table not in KEYED_LIFT or lift_mode == "held")
             _replace_touched_rows(con, table, restricted[table], compare=compare)
         seconds[table] = time.perf_counter() - clock
-    counts: dict = {"changed_orders": int(changed), "seconds": seconds}
-    _python_derived(con, lift_mode, seconds, counts)
+    # statements that ran again without O2O_INCREMENTAL_MEMORY_MB ("INSERT INTO rollup_costs"): the
+    # bench shows them; many mean the cap is too low to help
+    counts: dict = {"changed_orders": int(changed), "seconds": seconds, "over_cap": con.retried}
+    try:
+        _python_derived(raw, lift_mode, seconds, counts)   # they register frames: the connection itself
+    except duckdb.OutOfMemoryException:
+        if memory_mb <= 0:
+            raise
+        # each table is replaced whole, or per campaign by a DELETE then an INSERT: building again is safe
+        raw.execute("RESET memory_limit")
+        _python_derived(raw, lift_mode, seconds, counts)
+        _set_cap(raw, memory_mb)
+        con.retried.append("python_derived")
     db.write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
     for name in ("store_days", "store_weeks", "campaigns", "customers"):
         counts[name] = con.execute(f"SELECT count(*) FROM o2o_touched_{name}").fetchone()[0]
@@ -530,6 +558,46 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     from o2o_ops import coverage
     coverage.forget()
     return counts
+
+
+class _Capped:
+    """``con`` whose ``execute`` runs each statement under the memory cap this module set: one that
+    needs more runs again with DuckDB's own limit (a failed statement changed nothing: each runs in
+    its own transaction), and the cap comes back before the next statement (not at once: setting it
+    would replace the result the caller is about to fetch). So the cap can slow an import but never
+    fail it (measured at 10 million orders: caps of 512 and 768 MB ran out in several steps).
+    Everything else is the connection's own."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, memory_mb: int) -> None:
+        self._con, self._memory_mb, self._lifted = con, memory_mb, False
+        self.retried: list[str] = []
+
+    def execute(self, sql: str, params=None):
+        if self._lifted:
+            _set_cap(self._con, self._memory_mb)
+            self._lifted = False
+        try:
+            return self._con.execute(sql, params)
+        except duckdb.OutOfMemoryException:
+            if self._memory_mb <= 0:
+                raise
+            self._con.execute("RESET memory_limit")
+            self._lifted = True
+            self.retried.append(" ".join(sql.split()[:3]))
+            return self._con.execute(sql, params)
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
+
+def _set_cap(con: duckdb.DuckDBPyConnection, memory_mb: int) -> bool:
+    """Cap DuckDB's memory at ``memory_mb``; False (limit unchanged) when it holds more than that
+    and cannot free it."""
+    try:
+        con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
+    except duckdb.OutOfMemoryException:
+        return False
+    return True
 
 
 def discard_notes(con: duckdb.DuckDBPyConnection) -> None:

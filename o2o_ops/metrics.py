@@ -115,6 +115,14 @@ def _campaign_columns(measures: Iterable[str]) -> list[str]:
     return [c for c in _CAMPAIGN_KEYS if re.search(rf"\b{c}\b", wheres)]
 
 
+def reads_campaign_slices(name: str) -> bool:
+    """Whether KPI ``name`` sums a measure sliced by channel or campaign (the deal-customer gap's
+    deal reviews): at an earlier moment (``as_of``) its young rows are regenerated with those
+    columns and its old ones read from the channel x campaign rollup, four times the rows of the
+    store rollup the other KPIs read. Callers asking for both kinds as of a moment ask twice."""
+    return bool(_campaign_columns(KPIS[name].measures))
+
+
 def order_rollup(filters: Filters, grain: str = "total", *, weekly: bool = False) -> str:
     """The order rollup to read under ``filters`` at ``grain``: store x day (x week with ``weekly``),
     or also x channel x campaign when :func:`by_campaign`. At 10 million orders the store-level
@@ -167,6 +175,42 @@ AS_OF_COLUMNS: dict[str, str] = {
     "has_refund": f"(has_refund AND {_REFUNDED_BY})",
     "refund_amount": f"CASE WHEN {_REFUNDED_BY} THEN refund_amount ELSE 0 END",
 }
+# the AS_OF_COLUMNS that are their column once a moment was reached, else NULL: a median skips
+# NULLs, so over the as-of rows it is the stored column's median over the rows that reached it
+_AS_OF_REACHED = {"hours_to_redeem": _REDEEMED_BY, "wait_minutes": _REDEEMED_BY, "service_minutes": _REDEEMED_BY,
+                  "redeemed_at": _REDEEMED_BY, "min_rating": _REVIEWED_BY}
+
+
+def _as_of_medians(kpis: Sequence[Kpi], filters: Filters) -> tuple[str, str] | None:
+    """(the median KPIs' aggregates, the rows they read) as of ``$as_of_cutoff``, straight from
+    ``order_facts``: the reached-moment test goes in each median's FILTER instead of a CASE per
+    column on every row of the period (which made the as-of median twice as slow as the plain
+    one). The same rows and values as :func:`as_of_tables`' ``facts``; None when a median's
+    column is an as-of column of another form (0 until the moment, say): the as-of rows are
+    read then."""
+    medians = [k for k in kpis if k.kind == "median"]
+    if any(k.column in AS_OF_COLUMNS and k.column not in _AS_OF_REACHED for k in medians):
+        return None
+    selects = []
+    for k in medians:
+        conditions = []
+        if k.where:
+            conditions.append(f"({_as_of_expression(k.where)})")
+        if k.column in _AS_OF_REACHED:
+            conditions.append(_AS_OF_REACHED[k.column])
+        aggregate = f"median({k.column})" + (f" FILTER (WHERE {' AND '.join(conditions)})" if conditions else "")
+        selects.append(f"{aggregate} AS {k.name}")
+    rows = f"(SELECT * FROM order_facts WHERE {filters.where_sql('facts')} AND ordered_at <= $as_of_cutoff)"
+    return ",\n    ".join(selects), rows
+
+
+def _as_of_expression(sql: str) -> str:
+    """``sql`` (over order_facts' columns) with each column of :data:`AS_OF_COLUMNS` replaced by
+    its value as of ``$as_of_cutoff``."""
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, AS_OF_COLUMNS)) + r")\b")
+    return pattern.sub(lambda m: f"({AS_OF_COLUMNS[m.group(1)]})", sql)
+
+
 _ROLLUP_KEYS = ("date", "store_id", "city", "district", "region", "category", "channel", "campaign_id",
                 "campaign_kind")
 
@@ -271,9 +315,12 @@ def kpi_sql(filters: Filters, grain: str, names: Sequence[str],
         cond = " AND ".join(f"{o} IS NOT NULL" for o in non_null) or "TRUE"
         groups += f" UNION SELECT {', '.join(o for o, _ in k_o)} FROM k WHERE {cond}"
     if "f" in sources:
+        medians = _as_of_medians(kpis, filters) if as_of is not None else None
+        if medians is None:
+            medians = (generated.median_selects(kpis), tables["facts"])
         ctes.append(f"""f AS (SELECT {_select_keys(k_f)},
-    {generated.median_selects(kpis)}
-  FROM {tables['facts']} WHERE {filters.where_sql('facts')} {_group_by(k_f)})""")
+    {medians[0]}
+  FROM {medians[1]} WHERE {filters.where_sql('facts')} {_group_by(k_f)})""")
         params |= filters.params("facts")
     if "rep" in sources:
         ctes.append(_repeat_cte(filters, grain, k_f, tables["facts"]))
@@ -426,7 +473,7 @@ def iso_weekday_sql(date_sql: str) -> str:
 
 def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], *,
                           keys: list[tuple[str, str]] | None = None, by_hour: bool = False,
-                          name: str = "cap") -> str:
+                          by_store_week: bool = False, name: str = "cap") -> str:
     """``name AS (...)``: the capacity of each group at ``grain`` over the capacity calendar.
 
     The calendar is the filter's dates, else the span of the data. A store's capacity of a day is
@@ -437,8 +484,9 @@ def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], 
     replace the grain's keys (a store x week calendar, say). With ``by_hour`` (grain ``total``
     only) one row per hour of day (column ``hour``): ``capacity_per_hour x`` the days of the
     calendar on which the store is open in that hour (the share of the hour it is open; every day
-    for a store without opening hours). The one calendar of capacity utilisation (the KPI), the
-    capacity-by-store and the capacity-by-hour views.
+    for a store without opening hours). With ``by_store_week`` one row per store and ISO week
+    of the calendar (columns ``store_id``, ``week_start``). The one calendar of capacity
+    utilisation (the KPI), the capacity-by-store and the capacity-by-hour views.
     """
     params |= filters.params("stores")
     params |= {k: v for k, v in (("f_start", filters.start), ("f_end", filters.end)) if v}
@@ -451,19 +499,54 @@ def capacity_calendar_cte(filters: Filters, grain: str, params: dict[str, Any], 
     stores = f"""SELECT * FROM (SELECT store_id, city, coalesce(district, '') AS district, coalesce(region, '') AS region,
                           category, capacity_per_hour FROM stores) st
               WHERE capacity_per_hour IS NOT NULL AND {filters.where_sql('stores')}"""
+    weekdays = (f"SELECT {iso_weekday_sql('d.date')} AS iso_weekday, count(*) AS n_days FROM ({days}) d "
+                f"GROUP BY {iso_weekday_sql('d.date')}")
     if by_hour:
         if grain != "total" or keys:
             raise ValueError("The capacity calendar by hour of day is defined for the total only.")
-        # the calendar's days counted per weekday: stores x 7 x 24 rows, whatever the span
-        return f"""{name} AS (SELECT hh.hour, sum(s.capacity_per_hour * w.n_days * coalesce(o.open_share, 1.0)) AS capacity_hours
-  FROM (SELECT {iso_weekday_sql('d.date')} AS iso_weekday, count(*) AS n_days FROM ({days}) d
-        GROUP BY {iso_weekday_sql('d.date')}) w
-  CROSS JOIN ({stores}) s
+        # store_hour_open holds all 7 x 24 hours of every store with opening hours, so an hour's
+        # capacity on a weekday is the stores without hours (open all day: their capacity summed
+        # once) plus each store with hours times its open share: 7 x 24 rows, not stores x 7 x 24
+        return f"""{name} AS (SELECT hh.hour, sum(w.n_days * (all_day.capacity_per_hour + coalesce(o.capacity_per_hour, 0))) AS capacity_hours
+  FROM ({weekdays}) w
   CROSS JOIN (SELECT CAST(h AS INTEGER) AS hour FROM (SELECT unnest(generate_series(0, 23)) AS h) hs) hh
-  LEFT JOIN store_hour_open o ON o.store_id = s.store_id AND o.iso_weekday = w.iso_weekday AND o.hour = hh.hour
+  CROSS JOIN (SELECT coalesce(sum(s.capacity_per_hour), 0) AS capacity_per_hour FROM ({stores}) s
+              LEFT JOIN (SELECT DISTINCT store_id FROM store_weekday_hours) wh ON wh.store_id = s.store_id
+              WHERE wh.store_id IS NULL) all_day
+  LEFT JOIN (SELECT o.iso_weekday, o.hour, sum(s.capacity_per_hour * o.open_share) AS capacity_per_hour
+             FROM ({stores}) s JOIN store_hour_open o ON o.store_id = s.store_id
+             GROUP BY o.iso_weekday, o.hour) o ON o.iso_weekday = w.iso_weekday AND o.hour = hh.hour
   GROUP BY hh.hour)"""
-    k_cal = keys or _keys(grain, "cal.date")
     params["open_hours"] = open_hours_per_day()
+    if by_store_week:
+        # the calendar's days of a week are a run of weekdays (all seven but at its two ends):
+        # each store's capacity is summed once per run, stores x 7 x (at most 3 runs) rows, and
+        # each week takes its run's, instead of stores x days rows
+        week = "CAST(date_trunc('week', d.date) AS DATE)"
+        weeks = (f"SELECT {week} AS week_start, min({iso_weekday_sql('d.date')}) AS first_weekday, "
+                 f"max({iso_weekday_sql('d.date')}) AS last_weekday FROM ({days}) d GROUP BY {week}")
+        return f"""{name} AS (SELECT run.store_id, wk.week_start, run.capacity_hours
+  FROM ({weeks}) wk
+  JOIN (SELECT s.store_id, r.first_weekday, r.last_weekday,
+               sum(s.capacity_per_hour * coalesce(w.open_hours, $open_hours)) AS capacity_hours
+        FROM (SELECT DISTINCT first_weekday, last_weekday FROM ({weeks}) x) r
+        JOIN (SELECT CAST(i AS INTEGER) AS iso_weekday FROM (SELECT unnest(generate_series(1, 7)) AS i) t) wd
+          ON wd.iso_weekday >= r.first_weekday AND wd.iso_weekday <= r.last_weekday
+        CROSS JOIN ({stores}) s
+        LEFT JOIN store_weekday_hours w ON w.store_id = s.store_id AND w.iso_weekday = wd.iso_weekday
+        GROUP BY s.store_id, r.first_weekday, r.last_weekday) run
+    ON run.first_weekday = wk.first_weekday AND run.last_weekday = wk.last_weekday)"""
+    k_cal = keys or _keys(grain, "cal.date")
+    if not any("cal.date" in expr for _, expr in k_cal):
+        # groups that are no span of days (total, store, city...): each store's weekdays counted
+        # over the calendar, stores x 7 rows instead of stores x days
+        return f"""{name} AS (SELECT {', '.join(f'{e} AS {o}' for o, e in k_cal)},
+    sum(cal.capacity_per_hour * cal.open_hours * cal.n_days) AS capacity_hours
+  FROM (SELECT wd.n_days, s.*, coalesce(w.open_hours, $open_hours) AS open_hours
+        FROM ({weekdays}) wd
+        CROSS JOIN ({stores}) s
+        LEFT JOIN store_weekday_hours w ON w.store_id = s.store_id AND w.iso_weekday = wd.iso_weekday) cal
+  {_group_by(k_cal)})"""
     return f"""{name} AS (SELECT {', '.join(f'{e} AS {o}' for o, e in k_cal)},
     sum(cal.capacity_per_hour * cal.open_hours) AS capacity_hours
   FROM (SELECT d.date, s.*, coalesce(w.open_hours, $open_hours) AS open_hours
@@ -582,17 +665,19 @@ def compute(
     # the review count judges the evidence floor; asked for when an evidence KPI is
     extra = ["reviews"] if honest and "reviews" not in names and any(KPIS[n].evidence for n in names) else []
     sql, params = kpi_sql(filters, by, names + extra, as_of=as_of)
+    if by == "store":
+        # the store's columns joined in the same query (a second query and a pandas merge cost
+        # 5 ms per store table, three of them on the symmetry page)
+        sql = f"""SELECT k.*, s.name AS store_name, s.city AS store_city, s.category AS store_category,
+       s.listed_rating, s.listed_wait_minutes, s.lat, s.lon
+FROM ({sql}) k LEFT JOIN stores s ON s.store_id = k.store_id
+ORDER BY k.store_id NULLS LAST"""
     df = db.run(con, sql, params)
     if honest and not df.empty:
         df = withhold(con, df, filters, by, names)
     df = df.drop(columns=extra)
     if by == "week" and not df.empty:
         df.insert(1, "iso_week", pd.to_datetime(df["week_start"]).dt.strftime("%G-W%V"))
-    if by == "store" and not df.empty:
-        # the whole stores table (one row per store) is cheaper to read than to filter by a long list
-        stores = db.run(con, "SELECT store_id, name AS store_name, city AS store_city, category AS store_category, "
-                             "listed_rating, listed_wait_minutes, lat, lon FROM stores")
-        df = df.merge(stores, on="store_id", how="left")
     if by == "campaign" and not df.empty:
         camps = db.run(con, "SELECT campaign_id, name AS campaign_name, kind AS campaign_kind_, channel AS campaign_channel, "
                             "start_date, end_date, budget, discount_rate FROM campaigns")

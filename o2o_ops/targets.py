@@ -82,10 +82,11 @@ ORDER BY scope, scope_id, kpi, month
 def load(con: duckdb.DuckDBPyConnection, scope: Scope | None = None) -> pd.DataFrame:
     """The targets (of one scope when given); ``month`` as a date. Empty for a warehouse
     without the table (it is created on the next refresh)."""
-    if db.scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'targets'") == 0:
+    try:   # one query, not a look in information_schema first (2-7 ms, twice per page)
+        df = db.run(con, _SQL, {"scope": scope.kind if scope else None,
+                                "scope_id": scope.scope_id if scope else None})
+    except duckdb.CatalogException:
         return pd.DataFrame(columns=COLUMNS)
-    df = db.run(con, _SQL, {"scope": scope.kind if scope else None,
-                            "scope_id": scope.scope_id if scope else None})
     df["month"] = pd.to_datetime(df["month"]).dt.date
     return df
 

@@ -5,7 +5,7 @@ orders, paged; and campaigns side by side. Every drill step is in the URL: ``cam
 
 import streamlit as st
 
-from o2o_ops import campaigns, i18n, lift, text, words
+from o2o_ops import campaigns, i18n, lift, text, units, words
 from o2o_ops.charts import campaigns as charts
 from o2o_ops.ui import auth as auth_ui, warehouse, frame
 
@@ -29,14 +29,16 @@ def lift_config() -> dict:
         "lift": st.column_config.NumberColumn(t("campaigns.lift"), format="percent", help=t("campaigns.lift_help")),
         "lift_low": st.column_config.NumberColumn(t("campaigns.lift_low"), format="percent"),
         "lift_high": st.column_config.NumberColumn(t("campaigns.lift_high"), format="percent"),
-        "extra_orders": st.column_config.NumberColumn(t("campaigns.extra_orders"), format="%.0f"),
-        "extra_net_revenue": st.column_config.NumberColumn(t("campaigns.extra_net_revenue"), format="%.0f"),
+        "extra_orders": st.column_config.NumberColumn(t("campaigns.extra_orders"), format=units.column_format("count")),
+        "extra_net_revenue": st.column_config.NumberColumn(t("campaigns.extra_net_revenue"),
+                                                            format=units.column_format("currency")),
         "incremental_roi": st.column_config.NumberColumn(t("campaigns.incremental_roi"), format="percent",
                                                          help=t("campaigns.incremental_roi_help")),
         "verdict_short": st.column_config.TextColumn(t("campaigns.verdict")),
         "campaign_id": st.column_config.TextColumn(t("efficiency.campaign")),
         "campaign_name": st.column_config.TextColumn(t("overview.col_name")),
-        "budget": st.column_config.NumberColumn(i18n.column_label("budget", frame.language()), format="%.0f"),
+        "budget": st.column_config.NumberColumn(i18n.column_label("budget", frame.language()),
+                                                format=units.column_format("currency")),
         "start_date": st.column_config.DateColumn(i18n.column_label("start_date", frame.language()), format="YYYY-MM-DD"),
         "end_date": st.column_config.DateColumn(i18n.column_label("end_date", frame.language()), format="YYYY-MM-DD"),
     }

@@ -12,9 +12,7 @@ WATCHED = ("orders", "avg_wait_minutes")  # anomaly flags listed here: the load 
 CARDS = ("redemption_rate", "time_to_redeem_hours", "breakage_orders", "breakage_value",
          "capacity_utilisation", "paid_orders")
 
-funnel = warehouse.cached(analysis.funnel)
-time_to_redeem_histogram = warehouse.cached(analysis.time_to_redeem_histogram)
-breakage_ageing = warehouse.cached(analysis.breakage_ageing)
+order_stages = warehouse.cached(analysis.order_stages)   # the funnel, time to redeem and ageing: one query
 capacity_by_store = warehouse.cached(analysis.capacity_by_store)
 capacity_by_hour = warehouse.cached(analysis.capacity_by_hour)
 weekly_goals = warehouse.cached(targets.weekly_goals)
@@ -28,7 +26,8 @@ totals = frame.period_cards(filters, CARDS, columns=3)
 
 st.subheader(t("efficiency.order_to_review"))
 left, right = st.columns(2)
-left.plotly_chart(frame.localise(charts.funnel_chart(funnel(filters), lang=frame.language())), key="eff_funnel")
+stages = order_stages(filters)
+left.plotly_chart(frame.localise(charts.funnel_chart(stages["funnel"], lang=frame.language())), key="eff_funnel")
 weekly = warehouse.kpis(filters, "week", ("redemption_rate", "orders"))
 goals = weekly_goals(filters, ("redemption_rate", "orders"), tuple(weekly["week_start"]))
 compared = frame.comparison_overlay(filters, ("redemption_rate", "orders"))
@@ -46,9 +45,9 @@ anomaly_marks.show_list(flagged, filters, "efficiency", WATCHED)
 
 st.subheader(t("efficiency.speed_breakage"))
 left, right = st.columns(2)
-left.plotly_chart(frame.localise(charts.time_to_redeem_bars(time_to_redeem_histogram(filters),
+left.plotly_chart(frame.localise(charts.time_to_redeem_bars(stages["time_to_redeem"],
                                              median_hours=totals["time_to_redeem_hours"])), key="eff_time_to_redeem")
-ageing = breakage_ageing(filters)
+ageing = stages["ageing"]
 right.plotly_chart(frame.localise(charts.breakage_ageing_bars(ageing)), key="eff_breakage")
 as_of = warehouse.dimension_values().get("as_of")
 st.caption(t("efficiency.ageing_caption", as_of=str(as_of)[:16]))
@@ -95,7 +94,7 @@ def load_ahead_panel() -> None:
     """The next 14 days: redemptions expected from the vouchers sold and the sales to come,
     against capacity; stores and campaigns at risk."""
     st.subheader(t("efficiency.load_ahead", days=forecast.HORIZON_DAYS))
-    ahead = load_ahead(filters.replace(start=None, end=None))
+    ahead = load_ahead(filters.replace(start=None, end=None), by_store=False)   # the chart draws days summed
     stores, campaigns = ahead["stores"], ahead["campaigns"]
     if ahead["cut"] is None or stores.empty:
         st.info(t("efficiency.no_capacity"), icon="📦")

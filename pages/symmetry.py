@@ -23,6 +23,9 @@ rating_vs_inspections = warehouse.cached(symmetry.rating_vs_inspections)
 
 CARD_KPIS = ("symmetry_index", "rating_gap", "wait_gap_minutes", "as_described_rate", "complaint_rate",
              "deal_customer_gap")
+INSPECTION_CARDS = ("inspections", "inspection_pass_rate", "violations_per_inspection", "avg_inspection_score")
+# every card's total in one query (the promise and inspection cards below read it too)
+TOTALS = tuple(dict.fromkeys(("orders", "reviews", *CARD_KPIS, *symmetry.PROMISE_KPIS, *INSPECTION_CARDS)))
 
 
 def store_columns() -> dict[str, str]:
@@ -44,8 +47,10 @@ def page() -> None:
     if stores.empty:
         frame.empty_state(filters)
         return
-    totals = warehouse.kpis(filters, "total", tuple(dict.fromkeys(("orders", "reviews", *CARD_KPIS))))  # = card_notes
-    frame.kpi_cards(totals.iloc[0], CARD_KPIS, columns=3, notes=frame.card_notes(filters, CARD_KPIS))
+    frame.period_cards(filters, CARD_KPIS, columns=3, totals_of=TOTALS)
+    # the period's totals (under "month to date" the cards alone show the month so far): the same
+    # query as the cards' unless they were narrowed, so answered by the cache
+    totals = warehouse.kpis(filters, "total", TOTALS).iloc[0]
     with st.expander(t("symmetry.how_scored")):
         st.markdown(symmetry_index.describe(lang=frame.language()))
 
@@ -56,8 +61,8 @@ def page() -> None:
                    default=drill if linked else None, key="sym_tabs", on_change="rerun")
     with tabs[0]:
         stores_tab(stores, filters)
-        promise_section(filters)
-        inspection_section(filters)
+        promise_section(filters, totals)
+        inspection_section(filters, totals)
     with tabs[1]:
         attention_tab(filters)
     with tabs[2]:
@@ -101,7 +106,7 @@ def _pick_point(*_args) -> None:
         st.session_state["flt_store"] = [store_id]
 
 
-def promise_section(filters) -> None:
+def promise_section(filters, totals) -> None:
     """Late against each order's own promise (a promised time or wait on the order), per store."""
     st.subheader(t("symmetry.promise_title"))
     if not promises_provided():
@@ -111,15 +116,14 @@ def promise_section(filters) -> None:
     if by_store.empty:
         st.caption(text.md(t("symmetry.no_promise_due", filters=filters.describe(frame.language()))))
         return
-    totals = warehouse.kpis(filters, "total", symmetry.PROMISE_KPIS)
-    frame.kpi_cards(totals.iloc[0], symmetry.PROMISE_KPIS, columns=2)
+    frame.kpi_cards(totals, symmetry.PROMISE_KPIS, columns=2)
     cols = ["store_id", "store_name", "store_city", "store_category", "late_vs_promise_rate", "promises_due"]
     config = frame.kpi_column_config(cols) | store_columns()
     st.caption(text.md(t("symmetry.promises_caption", filters=filters.describe(frame.language()))))
     frame.table(by_store[cols], "symmetry", filters, key="promises", column_config=config)
 
 
-def inspection_section(filters) -> None:
+def inspection_section(filters, totals) -> None:
     """The online (listed) rating set against the offline inspection record, per store."""
     st.subheader(t("symmetry.inspections_title"))
     if not inspections_provided():
@@ -129,8 +133,7 @@ def inspection_section(filters) -> None:
     if stores.empty:
         st.caption(text.md(t("symmetry.none_inspected", filters=filters.describe(frame.language()))))
         return
-    cards = ("inspections", "inspection_pass_rate", "violations_per_inspection", "avg_inspection_score")
-    frame.kpi_cards(warehouse.kpis(filters, "total", cards).iloc[0], cards, columns=4)
+    frame.kpi_cards(totals, INSPECTION_CARDS, columns=4)
     failing = int(stores["failed_inspection"].sum())
     st.caption(text.md(t("symmetry.failing", failing=failing, inspected=len(stores),
                          filters=filters.describe(frame.language()))))
@@ -197,7 +200,8 @@ def drill_tab(stores, filters) -> None:
     st.subheader(text.md(f"{row['store_name']} · {row['store_city']} · {category}"))
     st.markdown(text.md(symmetry.reason(row, lang) or t("symmetry.no_gap")))
     drill = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes")
-    frame.kpi_cards(row, drill, columns=4, notes=frame.card_notes(filters.replace(stores=(store_id,)), drill))
+    # the store's row holds its totals: the notes are read from it, not queried again
+    frame.kpi_cards(row, drill, columns=4, notes=frame.card_notes(filters.replace(stores=(store_id,)), drill, row))
     left, right = st.columns(2)
     left.plotly_chart(frame.localise(charts.store_trend(store_trend(filters, store_id))), key="sym_drill_trend")
     right.plotly_chart(frame.localise(charts.campaign_phases(campaign_phases(filters, store_id))), key="sym_drill_phases")

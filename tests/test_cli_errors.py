@@ -126,3 +126,25 @@ def test_listing_commands_refuse_a_limit_below_one_the_same_way(tiny: Path, comm
     proc = run_cli(command, "--limit", limit, "--warehouse", str(tiny))
     assert_refused(proc, f"python -m o2o_ops {command}: error: argument --limit: {message}")
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("raised, code, words", [
+    (RuntimeError("boom\nsecond line"), 1,
+     "error: the command stopped on an unexpected problem (RuntimeError: boom). A write that did not finish "
+     "leaves the warehouse as it was. Please report it with the command you ran."),
+    (duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate 64 MiB\nPossible solutions: …"), 2,
+     "error: the warehouse engine ran out of memory (Out of Memory Error: failed to allocate 64 MiB). A write "
+     "that did not finish leaves the warehouse as it was. Free memory on this machine and run the command again."),
+    (KeyboardInterrupt(), 130, "interrupted. A write that did not finish leaves the warehouse as it was."),
+])
+def test_an_unexpected_failure_of_any_command_is_one_plain_line(tiny, monkeypatch, capsys, raised, code, words):
+    from o2o_ops import __main__ as cli_main
+    from o2o_ops.cli import info_cmd
+
+    def fails(args):
+        raise raised
+
+    monkeypatch.setattr(info_cmd, "run", fails)
+    assert cli_main.main(["info", "--warehouse", str(tiny)]) == code
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err and "second line" not in err and "Possible solutions" not in err

@@ -24,6 +24,22 @@ def test_run_interrupts_a_slow_query():
         db.run(con, "SELECT count(*) FROM range(100000000000) a", timeout_s=0.2)
 
 
+def test_a_short_limit_is_kept_while_a_longer_one_is_watched():
+    """The one watcher sleeps towards the earliest deadline: a query with a shorter limit than
+    one already watched (another thread's) must wake it, and the released query is never
+    interrupted afterwards."""
+    con = duckdb.connect()
+    idle = con.cursor()
+    token = db._WATCHDOG.watch(idle, 60)
+    try:
+        with pytest.raises(db.QueryTimeout):
+            db.run(con, "SELECT count(*) FROM range(100000000000) a", timeout_s=0.2)
+    finally:
+        db._WATCHDOG.release(token)
+    assert db.run(con, "SELECT 1 AS one", timeout_s=0.05)["one"].tolist() == [1]
+    assert idle.execute("SELECT 2").fetchone() == (2,)
+
+
 def test_failed_rebuild_leaves_the_warehouse_unchanged(tmp_path):
     wh = tmp_path / "w.duckdb"
     with db.rebuild(wh, start_empty=True) as con:

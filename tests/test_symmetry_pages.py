@@ -151,3 +151,27 @@ def test_store_filter_from_url_reaches_the_pages(warehouse):
     assert not at.exception
     assert len(next(r for r in deck(at)["layers"] if r["id"] == "stores")["data"]) == 3
     assert "Selected: Bund Hotel (S2)" in texts(at).replace("**", "")
+
+
+def first_cards(at) -> dict:
+    cards: dict = {}
+    for m in at.metric:
+        cards.setdefault(m.label, m)    # the page's KPI row comes first
+    return cards
+
+
+def test_symmetry_cards_compare_with_the_period_before_like_every_page(warehouse, demo_warehouse):
+    at = open_page("pages/symmetry.py", warehouse, query=WINDOW)
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    # the range ends with the data (2026-11-10): the period before is the nine days before it
+    assert "Changes compare 2026-11-02 → 2026-11-10 against 2026-10-24 → 2026-11-01" in captions
+    # the tiny period before holds one order and no review: no change shown, never a change against 0
+    cards = first_cards(at)
+    assert cards["Symmetry index"].delta in (None, "")
+    # on the demo the 13 weeks before have reviews: the index and the gaps carry their change
+    at = open_page("pages/symmetry.py", demo_warehouse)
+    assert not at.exception
+    cards = first_cards(at)
+    assert cards["Symmetry index"].delta and cards["Rating gap"].delta
+    assert any("Changes compare" in c.value for c in at.caption)

@@ -175,5 +175,4 @@ def run(warehouse: Path, orders: int, work: Path, say: Callable[[str], None]) ->
 
 def _whole() -> tuple[str, ...]:
     from o2o_ops import incremental
-    return (*incremental.WHOLE, *incremental.KEPT_WHILE_CLEAN, *incremental.KEYED_LIFT,
-            "anomaly_scores", "campaign_lift", "forecast")
+    return (*incremental.WHOLE, *incremental.KEPT_WHILE_CLEAN, "anomaly_scores", "campaign_lift", "forecast")

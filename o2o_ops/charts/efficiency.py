@@ -104,7 +104,8 @@ def capacity_by_hour_bars(df: pd.DataFrame, *, title: str = "Capacity utilisatio
 
 def load_ahead_days(days: pd.DataFrame, *, title: str = "Redemptions expected in the next 14 days") -> go.Figure:
     """Expected redemptions per day of the horizon (stacked: from vouchers already sold, from
-    sales still to come) against the stores' capacity (``forecast.load_ahead``'s days)."""
+    sales still to come) against the stores' capacity (``forecast.load_ahead``'s days, per store
+    or already summed per day)."""
     if days.empty:
         return empty_figure("No store with a capacity under these filters")
     per_day = days.groupby("day", as_index=False)[["from_book", "from_new_sales", "capacity_per_day"]].sum()
