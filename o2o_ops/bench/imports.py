@@ -150,8 +150,8 @@ def run(warehouse: Path, orders: int, work: Path, say: Callable[[str], None]) ->
             slowest = max(steps, key=steps.get)
             what = (f"{c['changed_orders']:,} orders, {c['store_days']:,} store-days; slowest step {slowest} "
                     f"{steps[slowest]:.2f} s; tables rebuilt whole and built in Python {whole:.2f} s (anomaly "
-                    f"scores {c['anomaly_scores']}, lift store x weekdays {c['lift_store_weekdays']}, lift of "
-                    f"{c['lift_campaigns']} campaigns)")
+                    f"scores {c['anomaly_scores']}, lift store x weekdays {c['lift_store_weekdays']}, campaign lift "
+                    f"{_campaigns_text(c['lift_campaigns'])})")
         else:
             what = f"full rebuild ({build['reason']})"
         say(f"  {label:<24} {full['seconds']:>8.1f} s {full['peak_mb']:>7,.0f} MiB "
@@ -171,6 +171,10 @@ def run(warehouse: Path, orders: int, work: Path, say: Callable[[str], None]) ->
         f"({size_mb / max(copy_s, 1e-9):,.0f} MiB/s)")
     return {"cases": rows_out, "copy_s": copy_s, "copy_mb_s": size_mb / max(copy_s, 1e-9), "warehouse_mb": size_mb,
             "import_copy_method": methods, "import_copy_s": min(import_copies)}
+
+
+def _campaigns_text(recomputed) -> str:
+    return "of every campaign" if recomputed == "whole" else f"of {recomputed:,} campaigns"
 
 
 def _whole() -> tuple[str, ...]:
