@@ -13,16 +13,8 @@ import pytest
 
 from o2o_ops import analysis, db, metrics
 from o2o_ops.filters import Filters
-from tests.test_contract_extensions import STORE_HOURS
-from tests.tiny import TABLE_ROWS, build_tiny
-
-
-@pytest.fixture(scope="module")
-def hours_con(tmp_path_factory):
-    path = build_tiny(tmp_path_factory.mktemp("calendar") / "tiny.duckdb", {**TABLE_ROWS, "store_hours": STORE_HOURS})
-    con = db.connect(path)
-    yield con
-    con.close()
+# the tiny warehouse with S1's opening hours, a connection per module (the fixture of the contract tests)
+from tests.test_contract_extensions import hours_con  # noqa: F401
 
 
 def test_a_week_cut_by_the_dates_counts_only_its_days(hours_con):
