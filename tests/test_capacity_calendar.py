@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 
-from o2o_ops import analysis, db, metrics
+from o2o_ops import analysis, metrics
 from o2o_ops.filters import Filters
 # the tiny warehouse with S1's opening hours, a connection per module (the fixture of the contract tests)
 from tests.test_contract_extensions import hours_con  # noqa: F401
