@@ -252,6 +252,11 @@ TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
     "store_weeks": (2, lambda s, d: _pair_in("o2o_touched_store_weeks", s, _week(d))),
     "cost_days": (2, lambda c, d: f"({c} IN (SELECT campaign_id FROM o2o_touched_campaigns) "
                                   f"OR {d} IN (SELECT date FROM o2o_touched_cost_dates))"),
+    # the campaigns of the cost rows a cost_days step recomputes: their store shares (of all their
+    # orders) spread those rows, so only they are needed
+    "cost_campaigns": (1, lambda c: f"({c} IN (SELECT campaign_id FROM o2o_touched_campaigns) "
+                                    f"OR {c} IN (SELECT campaign_id FROM costs "
+                                    f"WHERE date IN (SELECT date FROM o2o_touched_cost_dates)))"),
     "cost_weeks": (2, lambda c, d: f"({c} IN (SELECT campaign_id FROM o2o_touched_campaigns) "
                                    f"OR {_week(d)} IN (SELECT {_week('date')} FROM o2o_touched_cost_dates))"),
     "events": (2, lambda d, c: f"({d} IN (SELECT date FROM o2o_touched_event_dates) "

@@ -56,7 +56,7 @@ WITH campaign_store_share AS (
     SELECT campaign_id, store_id,
            count(*) / sum(count(*)) OVER (PARTITION BY campaign_id) AS share
     FROM order_facts
-    WHERE campaign_id IS NOT NULL AND is_paid
+    WHERE campaign_id IS NOT NULL AND is_paid{{ and_touched cost_campaigns: campaign_id }}
     GROUP BY campaign_id, store_id
 ),
 spread AS (
