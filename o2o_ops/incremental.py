@@ -182,9 +182,14 @@ def _steps(touched: bool) -> list[tuple[str, str]]:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = $t AND table_schema = 'main' "
-        "ORDER BY ordinal_position", {"t": table}).fetchall()]
+    return [name for name, _ in _column_types(con, table)]
+
+
+def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """(name, data type) of ``table``'s columns, in order."""
+    return [tuple(r) for r in con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t "
+        "AND table_schema = 'main' ORDER BY ordinal_position", {"t": table}).fetchall()]
 
 
 def _as_of(con: duckdb.DuckDBPyConnection, table: str) -> dt.datetime | None:
@@ -334,6 +339,7 @@ def _lift_mode(con: duckdb.DuckDBPyConnection, old_last_day: dt.date | None) -> 
     by less than a week). Leaves the touched pairs in ``o2o_touched_store_weekdays`` and
     ``o2o_touched_cell_weekdays``. Runs after ``rollup_store_day_totals`` and
     ``rollup_campaign_store`` (whose changed rows it reads) were brought up to date."""
+    from o2o_ops.kpis.sql import weekday_sql
     new_last_day = _last_day(con)
     moved: set[int] = set()
     if new_last_day != old_last_day:
@@ -345,7 +351,7 @@ def _lift_mode(con: duckdb.DuckDBPyConnection, old_last_day: dt.date | None) -> 
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_moved_weekdays (wd INTEGER)")
     if moved:
         con.executemany("INSERT INTO o2o_moved_weekdays VALUES ($1)", [[wd] for wd in sorted(moved)])
-    weekday = "CAST(date_diff('day', date_trunc('week', date), date) + 1 AS INTEGER)"
+    weekday = weekday_sql("date")   # the touched test's own expression: the hashes must match
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_touched_store_weekdays AS
         WITH changed AS (SELECT DISTINCT store_id, date FROM o2o_diff_rollup_store_day_totals),
@@ -378,7 +384,8 @@ def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str
     from o2o_ops.kpis.sql import touched_test
     kind, keys = KEYED[table]
     test = touched_test(kind, *keys)
-    cols = ", ".join(_columns(con, table))
+    columns = _column_types(con, table)
+    cols = ", ".join(name for name, _ in columns)
     if not compare:
         con.execute(f"DELETE FROM {table} WHERE {test}")
         con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({query}) AS q")
@@ -387,7 +394,7 @@ def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_new_rows AS SELECT {cols} FROM ({query}) AS q")
     con.execute(f"DELETE FROM {table} WHERE {test}")
     con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM o2o_new_rows")
-    same = " AND ".join(_same_value(con, table, c) for c in _columns(con, table))
+    same = " AND ".join(_same_value(name, dtype) for name, dtype in columns)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_diff_{table} AS
         SELECT * FROM o2o_old_rows a WHERE NOT EXISTS (SELECT 1 FROM o2o_new_rows b WHERE {same})
@@ -402,12 +409,11 @@ def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str
 _ROUNDING = 1e-12
 
 
-def _same_value(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str:
-    """The test that rows ``a`` and ``b`` hold the same ``column``: a double within its rounding
-    (a sum of doubles taken in another order differs in its last bits, and counting that as a
-    change would recompute what did not change), anything else equal or both NULL."""
-    dtype = con.execute("SELECT data_type FROM information_schema.columns WHERE table_schema = 'main' "
-                        "AND table_name = $t AND column_name = $c", {"t": table, "c": column}).fetchall()[0][0]
+def _same_value(column: str, dtype: str) -> str:
+    """The test that rows ``a`` and ``b`` hold the same ``column`` (of data type ``dtype``): a
+    double within its rounding (a sum of doubles taken in another order differs in its last bits,
+    and counting that as a change would recompute what did not change), anything else equal or
+    both NULL."""
     exact = f"a.{column} IS NOT DISTINCT FROM b.{column}"
     if dtype not in ("DOUBLE", "FLOAT", "REAL"):
         return exact
@@ -493,9 +499,9 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     except duckdb.OutOfMemoryException as exc:
         if memory_mb <= 0:
             raise                # DuckDB's own limit: the full build would run out as well
-        # a step that is not a plain DELETE / INSERT (the order step, a table rebuilt whole, the
-        # Python-built tables) needed more than the cap: the contract tables are complete, so the
-        # full build below recomputes every derived table, whatever this path had done
+        # a read outside the capped connection (db.run's cursors) ran out under the cap, or a
+        # statement ran out again without it: the contract tables are complete, so the full build
+        # below recomputes every derived table, whatever this path had done
         con.execute("RESET memory_limit")
         con.execute("RESET checkpoint_threshold")
         raise TooWide(f"the incremental path needed more memory than O2O_INCREMENTAL_MEMORY_MB={memory_mb} "
@@ -537,16 +543,9 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
     # statements that ran again without O2O_INCREMENTAL_MEMORY_MB ("INSERT INTO rollup_costs"): the
     # bench shows them; many mean the cap is too low to help
     counts: dict = {"changed_orders": int(changed), "seconds": seconds, "over_cap": con.retried}
-    try:
-        _python_derived(raw, lift_mode, seconds, counts)   # they register frames: the connection itself
-    except duckdb.OutOfMemoryException:
-        if memory_mb <= 0:
-            raise
-        # each table is replaced whole, or per campaign by a DELETE then an INSERT: building again is safe
-        raw.execute("RESET memory_limit")
-        _python_derived(raw, lift_mode, seconds, counts)
-        _set_cap(raw, memory_mb)
-        con.retried.append("python_derived")
+    # on the connection itself (they register frames), again without the cap if they run out under
+    # it: each table is replaced whole, or per campaign by a DELETE then an INSERT, so building again is safe
+    con.run_within_cap(lambda: _python_derived(raw, lift_mode, seconds, counts), "python_derived")
     db.write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
     for name in ("store_days", "store_weeks", "campaigns", "customers"):
         counts[name] = con.execute(f"SELECT count(*) FROM o2o_touched_{name}").fetchone()[0]
@@ -573,18 +572,23 @@ class _Capped:
         self.retried: list[str] = []
 
     def execute(self, sql: str, params=None):
+        return self.run_within_cap(lambda: self._con.execute(sql, params), " ".join(sql.split()[:3]))
+
+    def run_within_cap(self, step, what: str):
+        """``step()`` under the cap; once more without it if it runs out (``what`` noted in
+        :attr:`retried`). ``step`` must be safe to run again after failing part-way."""
         if self._lifted:
             _set_cap(self._con, self._memory_mb)
             self._lifted = False
         try:
-            return self._con.execute(sql, params)
+            return step()
         except duckdb.OutOfMemoryException:
             if self._memory_mb <= 0:
                 raise
             self._con.execute("RESET memory_limit")
             self._lifted = True
-            self.retried.append(" ".join(sql.split()[:3]))
-            return self._con.execute(sql, params)
+            self.retried.append(what)
+            return step()
 
     def __getattr__(self, name: str):
         return getattr(self._con, name)

@@ -229,9 +229,10 @@ def _pair_in(table: str, store: str, date: str) -> str:
     return f"{pair} IN (SELECT hash(CAST(t_store_id AS VARCHAR), CAST(t_date AS DATE)) FROM {table})"
 
 
-def _weekday(date: str) -> str:
+def weekday_sql(date: str) -> str:
     """The ISO weekday of ``date``, Monday = 1 (as sql/rollups_lift.sql spells it), as an INTEGER
-    (the touched keys' t_wd: a hash depends on the type)."""
+    (the touched keys' t_wd, made with this same expression in o2o_ops/incremental.py: a hash
+    depends on the type)."""
     return f"CAST(date_diff('day', date_trunc('week', {date}), {date}) + 1 AS INTEGER)"
 
 
@@ -242,9 +243,9 @@ TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
     "orders": (1, lambda o: f"{o} IN (SELECT order_id FROM o2o_touched_orders)"),
     "customers": (1, lambda c: f"{c} IN (SELECT customer_id FROM o2o_touched_customers)"),
     "campaigns": (1, lambda c: f"{c} IN (SELECT campaign_id FROM o2o_touched_campaigns)"),
-    "store_weekdays": (2, lambda s, d: f"hash(CAST({s} AS VARCHAR), {_weekday(d)}) IN "
+    "store_weekdays": (2, lambda s, d: f"hash(CAST({s} AS VARCHAR), {weekday_sql(d)}) IN "
                                        f"(SELECT hash(CAST(t_store_id AS VARCHAR), t_wd) FROM o2o_touched_store_weekdays)"),
-    "cell_weekdays": (3, lambda c, g, d: f"hash(CAST({c} AS VARCHAR), CAST({g} AS VARCHAR), {_weekday(d)}) IN "
+    "cell_weekdays": (3, lambda c, g, d: f"hash(CAST({c} AS VARCHAR), CAST({g} AS VARCHAR), {weekday_sql(d)}) IN "
                                          f"(SELECT hash(CAST(t_city AS VARCHAR), CAST(t_category AS VARCHAR), t_wd) "
                                          f"FROM o2o_touched_cell_weekdays)"),
     "store_days": (2, lambda s, d: _pair_in("o2o_touched_store_days", s, d)),
