@@ -218,26 +218,39 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
     # row groups, the only ones DuckDB's join filters then read.
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_seed_orders AS SELECT DISTINCT order_id FROM o2o_note_orders")
     con.execute("""
+        CREATE OR REPLACE TEMP TABLE o2o_noted_facts AS
+        SELECT rowid AS rid, customer_id FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)""")
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_noted_customers AS
         SELECT customer_id FROM orders WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)
-        UNION SELECT customer_id FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)""")
+        UNION SELECT customer_id FROM o2o_noted_facts""")
     # 2: orders whose facts move with the "as of" time: unredeemed, not cancelled, with a validity
     # or a promise between the old and the new time (order_facts.sql reads the "as of" time for
     # is_breakage, is_promise_due and is_late_vs_promise only then; an order the batch redeems,
     # cancels or re-times is noted above). Their customers' histories do not change, so those
     # customers' other orders need no neighbour check; the customers are still touched, for the
     # orders' own sequence.
-    con.execute("CREATE OR REPLACE TEMP TABLE o2o_as_of_orders (order_id VARCHAR, customer_id VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_as_of_orders (rid BIGINT, order_id VARCHAR, customer_id VARCHAR)")
     if old_as_of != new_as_of:
         lo, hi = _bounds(old_as_of, new_as_of)
         con.execute("""
             INSERT INTO o2o_as_of_orders
-            SELECT order_id, customer_id FROM order_facts
+            SELECT rowid, order_id, customer_id FROM order_facts
             WHERE NOT is_redeemed AND is_paid
               AND (valid_until BETWEEN $lo AND $hi OR promised_at BETWEEN $lo AND $hi)""", {"lo": lo, "hi": hi})
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_touched_customers AS
         SELECT customer_id FROM o2o_noted_customers UNION SELECT customer_id FROM o2o_as_of_orders""")
+    # the stored facts of all those orders, and of the noted customers' orders, in one read: their
+    # row ids first (a key column each), then every column of those rows alone. (Selecting the
+    # orders by id read every column of every row group a touched order lies in, which is all of
+    # them: 0.8-2.4 s at 10 million orders, against 0.4 s by row id.) Row ids hold until the
+    # DELETE below: nothing else writes order_facts before it.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE o2o_stored_facts AS
+        SELECT * FROM order_facts WHERE rowid IN (
+            SELECT rid FROM o2o_noted_facts UNION SELECT rid FROM o2o_as_of_orders
+            UNION SELECT rowid FROM order_facts WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers))""")
     # 3: the facts of all these are recomputed by order_facts.sql (whose customer_sequence is the
     # touched customers' orders)
     con.execute("""
@@ -250,7 +263,7 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
             WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at, order_id)
         ),
         stored AS (
-            SELECT order_id, prev_customer_order_date, next_customer_order_date FROM order_facts
+            SELECT order_id, prev_customer_order_date, next_customer_order_date FROM o2o_stored_facts
             WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers)
         )
         SELECT order_id FROM o2o_seed_orders
@@ -267,7 +280,7 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
                       f"(more than O2O_INCREMENTAL_MAX_SHARE = {share:g})")
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_new_facts AS {query}")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_old_facts AS "
-                "SELECT * FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_touched_orders)")
+                "SELECT * FROM o2o_stored_facts WHERE order_id IN (SELECT order_id FROM o2o_touched_orders)")
     cols = _columns(con, "order_facts")
     same = " AND ".join(f"f.{c} IS NOT DISTINCT FROM n.{c}" for c in cols)
     con.execute(f"""
