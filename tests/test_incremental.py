@@ -507,6 +507,30 @@ def test_every_derived_table_has_a_rule_and_every_keyed_step_is_restricted():
     assert all("touched" not in q for q in steps.values())
 
 
+def test_every_step_reading_a_slice_applies_a_restriction_the_slice_gathers():
+    """A step that reads ``{{ touched_slice T }}`` sees only the rows the driver gathered for T
+    (incremental.SLICES): its restriction must be one of those, or it would miss rows."""
+    import re
+    from o2o_ops import db
+    gathered = {(t, kind, tuple(k.replace(" ", "") for k in keys))
+                for t, restrictions in incremental.SLICES.items() for kind, keys in restrictions}
+    slice_then_restriction = re.compile(
+        r"\{\{\s*touched_slice\s+(\w+)\s*\}\}(?:\s+(\w+))?[^{;]*?\{\{\s*(?:where|and)_touched\s+(\w+)\s*:\s*(.*?)\s*\}\}",
+        re.S)
+    found = 0
+    for path in db._rollup_files():
+        text = path.read_text(encoding="utf-8")
+        assert text.count("touched_slice") == len(slice_then_restriction.findall(text)), path.name
+        for table, alias, kind, args in slice_then_restriction.findall(text):
+            keys = [a.strip().replace(" ", "") for a in args.split(",") if a.strip()]
+            if alias and alias not in ("WHERE", "CROSS"):
+                keys = [k.removeprefix(f"{alias}.") for k in keys]
+            keys = [re.sub(r"^CAST\((\w+)\.", "CAST(", k) for k in keys]
+            assert (table, kind, tuple(keys)) in gathered, (path.name, table, kind, keys)
+            found += 1
+    assert found == 6   # day, store-hour, order-stage, review, complaint and refund rollups
+
+
 # ------------------------------------------------------------------------------------------
 # The memory cap slows an import at worst, never fails it
 # ------------------------------------------------------------------------------------------
