@@ -117,7 +117,7 @@ def test_sales_booked_ahead_are_projected_by_lead_time():
     at lead 2 and 12 / 4 at lead 20, per Tuesday 2 / 4 at lead 0."""
     level = pd.DataFrame({"store_id": ["S1"] * 3, "order_date": [dt.date(2026, 6, 8)] * 2 + [dt.date(2026, 6, 9)],
                           "lead_days": [2, 20, 0], "count_orders": [3, 12, 2]})
-    assert forecast._weekday_level(level, CUT, by=("lead_days",)) == {
+    assert forecast._weekday_level(level, CUT, by=("lead_days",)).to_dict() == {
         ("S1", 1, 2): 0.75, ("S1", 1, 20): 3.0, ("S1", 2, 0): 0.5}
     # a sale booked 20 days ahead lands after the 14-day horizon: it adds nothing to it; one
     # booked 2 days ahead, on Mondays from CUT + 1, lands on the Wednesdays (CUT + 3, CUT + 10)
