@@ -44,6 +44,7 @@ import re
 import duckdb
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from o2o_ops import db, metrics
 from o2o_ops.filters import Filters
@@ -415,15 +416,32 @@ def _live(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tup
         return _empty_parts()
     days["utilisation"] = days["expected"] / days["capacity_per_day"].where(days["capacity_per_day"] > 0)
     days = days.sort_values(["store_id", "day"]).reset_index(drop=True)
-    window = days.groupby("store_id")[["expected", "capacity_per_day"]].rolling(RISK_WINDOW_DAYS).sum()
-    days["window_utilisation"] = (window["expected"] / window["capacity_per_day"].where(window["capacity_per_day"] > 0)).to_numpy()
+    # every store has the horizon's days (_daily's grid): a store's days are a row of these arrays
+    grid = (len(days) // HORIZON_DAYS, HORIZON_DAYS)
+    store_ids = pd.Index(days["store_id"].iloc[::HORIZON_DAYS])
+    day_grid = days["day"].to_numpy().reshape(grid)
+    expected = days["expected"].to_numpy(dtype=float).reshape(grid)
+    window = np.full(grid, np.nan)        # the 7 days ending on the day; NaN for the first 6
+    window[:, RISK_WINDOW_DAYS - 1:] = (
+        sliding_window_view(expected, RISK_WINDOW_DAYS, axis=1).sum(axis=2)
+        / _positive(sliding_window_view(days["capacity_per_day"].to_numpy(dtype=float).reshape(grid),
+                                        RISK_WINDOW_DAYS, axis=1).sum(axis=2)))
+    days["window_utilisation"] = window.ravel()
     profile = hour_profile(con, cut)
-    hours = days[["store_id", "day", "expected", "capacity_per_hour"]].merge(profile, on="store_id")
-    hours["expected_hour"] = hours["expected"] * hours["share"]
-    hours["hour_utilisation"] = hours["expected_hour"] / hours["capacity_per_hour"].where(hours["capacity_per_hour"] > 0)
-    peak_hour = (_first_peak(hours, "hour_utilisation", ["day", "hour"])[["day", "hour", "hour_utilisation"]]
-                 .rename(columns={"day": "peak_hour_day", "hour": "peak_hour"}))
-    peak = _first_peak(days, "window_utilisation", ["day"])
+    share = np.full((grid[0], 24), np.nan)         # store x hour of day; NaN: the store has no profile
+    rows = store_ids.get_indexer(profile["store_id"])
+    known = rows >= 0
+    share[rows[known], profile["hour"].to_numpy(dtype=int)[known]] = profile["share"].to_numpy(dtype=float)[known]
+    per_hour = _positive(days["capacity_per_hour"].to_numpy(dtype=float)[::HORIZON_DAYS])
+    hour_utilisation = (expected[:, :, None] * share[:, None, :] / per_hour[:, None, None]).reshape(grid[0], -1)
+    first = _first_peak(hour_utilisation)           # of the store's days x hours, day by day
+    has = first >= 0
+    peak_hour = pd.DataFrame({"peak_hour_day": day_grid[has, first[has] // 24], "peak_hour": first[has] % 24,
+                              "hour_utilisation": hour_utilisation[has, first[has]]}, index=store_ids[has])
+    first = _first_peak(window)
+    has = first >= 0
+    peak = pd.DataFrame({"day": day_grid[has, first[has]], "window_utilisation": window[has, first[has]]},
+                        index=store_ids[has])
     names = db.run(con, "SELECT store_id, name AS store_name, city FROM stores")
     stores = (days.groupby(["store_id", "category"], as_index=False)
               .agg(expected_14d=("expected", "sum"), from_book=("from_book", "sum"),
@@ -442,15 +460,20 @@ def _live(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tup
     return days[DAY_COLUMNS], stores, open_book
 
 
-def _first_peak(df: pd.DataFrame, column: str, order: list[str]) -> pd.DataFrame:
-    """Per store (the index), the first row (by ``order``) at its highest ``column``: values
-    within a billionth of the highest count as equal, so a tie (a level repeating week after
-    week) goes to the earliest whatever the order of the floating-point sums that made it (the
-    stored and the live forecast must agree)."""
-    df = df.dropna(subset=[column])
-    top = df.groupby("store_id")[column].transform("max")
-    near = df[df[column] >= top - 1e-9 * top.abs()]
-    return near.sort_values(["store_id", *order]).drop_duplicates("store_id").set_index("store_id")
+def _first_peak(values: np.ndarray) -> np.ndarray:
+    """Per row of ``values`` (a store's days, or days x hours, in time order), the position of
+    the first value at the row's highest, -1 for a row without values (all NaN): values within a
+    billionth of the highest count as equal, so a tie (a level repeating week after week) goes to
+    the earliest whatever the order of the floating-point sums that made it (the stored and the
+    live forecast must agree)."""
+    top = np.fmax.reduce(values, axis=1)            # NaN left out; NaN for a row of NaN
+    near = values >= (top - 1e-9 * np.abs(top))[:, None]
+    return np.where(near.any(axis=1), near.argmax(axis=1), -1)
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    """``values`` with zero and negative values as NaN (a divisor: no capacity, no utilisation)."""
+    return np.where(values > 0, values, np.nan)
 
 
 def _finish(cut: dt.date | None, days: pd.DataFrame, stores: pd.DataFrame, open_book: pd.DataFrame, *,
