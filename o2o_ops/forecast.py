@@ -553,7 +553,7 @@ def _settings() -> str:
 
 def build_table(con: duckdb.DuckDBPyConnection) -> int:
     """(Re)write the forecast tables at the default cut for every store (the efficiency page's
-    load ahead and the map's ring read them; at 10 million orders the forecast costs 1.4-1.9 s).
+    load ahead and the map's ring read them; its cost per import: docs/incremental.md).
     A warehouse without orders, or a holiday country the calendar does not know, writes no cut:
     the live computation then answers (and says what is wrong). Returns the store rows written."""
     from o2o_ops import comparisons
