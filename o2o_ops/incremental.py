@@ -211,36 +211,50 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
                  new_as_of: dt.datetime | None) -> int:
     """Recompute ``order_facts`` for the touched customers' orders; leaves the changed orders' old
     and new key columns in ``o2o_changed_keys``. Returns how many orders changed."""
-    # 1-2: orders noted by the importer, and orders whose facts move with the "as of" time
+    # 1: the orders noted by the importer, and their customers (old and new): of those customers'
+    # other orders, the ones whose previous / next order date no longer matches the stored facts
+    # (the neighbours of an order added, moved or re-timed) are found below from the customers'
+    # order times alone. A batch of new orders names few customers, and their ids lie in the last
+    # row groups, the only ones DuckDB's join filters then read.
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_seed_orders AS SELECT DISTINCT order_id FROM o2o_note_orders")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE o2o_noted_customers AS
+        SELECT customer_id FROM orders WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)
+        UNION SELECT customer_id FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)""")
+    # 2: orders whose facts move with the "as of" time: unredeemed, not cancelled, with a validity
+    # or a promise between the old and the new time (order_facts.sql reads the "as of" time for
+    # is_breakage, is_promise_due and is_late_vs_promise only then; an order the batch redeems,
+    # cancels or re-times is noted above). Their customers' histories do not change, so those
+    # customers' other orders need no neighbour check; the customers are still touched, for the
+    # orders' own sequence.
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_as_of_orders (order_id VARCHAR, customer_id VARCHAR)")
     if old_as_of != new_as_of:
         lo, hi = _bounds(old_as_of, new_as_of)
         con.execute("""
-            INSERT INTO o2o_seed_orders
-            SELECT order_id FROM orders
-            WHERE valid_until BETWEEN $lo AND $hi OR promised_at BETWEEN $lo AND $hi""", {"lo": lo, "hi": hi})
-    # 3: their customers (old and new); of those customers' other orders, the ones whose previous /
-    # next order date no longer matches the stored facts (the neighbours of an order added, moved
-    # or re-timed). Finding them reads only the customers' order times; their facts are then
-    # recomputed by order_facts.sql like the others (whose customer_sequence is this window).
+            INSERT INTO o2o_as_of_orders
+            SELECT order_id, customer_id FROM order_facts
+            WHERE NOT is_redeemed AND is_paid
+              AND (valid_until BETWEEN $lo AND $hi OR promised_at BETWEEN $lo AND $hi)""", {"lo": lo, "hi": hi})
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_touched_customers AS
-        SELECT customer_id FROM orders WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)
-        UNION SELECT customer_id FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)""")
+        SELECT customer_id FROM o2o_noted_customers UNION SELECT customer_id FROM o2o_as_of_orders""")
+    # 3: the facts of all these are recomputed by order_facts.sql (whose customer_sequence is the
+    # touched customers' orders)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_touched_orders AS
         WITH sequence AS (
             SELECT order_id,
                    CAST(lag(ordered_at) OVER w AS DATE)  AS prev_date,
                    CAST(lead(ordered_at) OVER w AS DATE) AS next_date
-            FROM orders WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)
+            FROM orders WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers)
             WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at, order_id)
         ),
         stored AS (
             SELECT order_id, prev_customer_order_date, next_customer_order_date FROM order_facts
-            WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)
+            WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers)
         )
         SELECT order_id FROM o2o_seed_orders
+        UNION SELECT order_id FROM o2o_as_of_orders
         UNION
         SELECT q.order_id FROM sequence q LEFT JOIN stored f USING (order_id)
         WHERE f.order_id IS NULL OR q.prev_date IS DISTINCT FROM f.prev_customer_order_date
