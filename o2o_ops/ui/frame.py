@@ -484,8 +484,13 @@ def selected_row(event: Any, df: pd.DataFrame) -> dict | None:
 
 # Phones (Streamlit stacks columns below 640 px): a container keyed "phone-only" shows there
 # only, one keyed "wide-only" everywhere else; long words and links wrap instead of widening
-# the page. One place for the app's own CSS.
+# the page. A card's value shrinks with its card: four cards a row beside the sidebar are 127 px
+# inside at a 1,024 px window (191 px at 1,280), where 2.25rem cut even "¥471.7M" and "4.03 ★" to
+# "¥47…"; 19% of the card's width is 2.25rem from 190 px on, so wider screens read as before.
+# One place for the app's own CSS.
 PHONE_CSS = """<style>
+[data-testid="stMetric"] { container-type: inline-size; }
+[data-testid="stMetricValue"] { font-size: min(2.25rem, 19cqi); }
 @media (max-width: 640px) {
   .st-key-wide-only, [class*="st-key-wide-only-"] { display: none !important; }
   [data-testid="stMain"] [data-testid="stMarkdownContainer"],
