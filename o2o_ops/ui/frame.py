@@ -486,11 +486,12 @@ def selected_row(event: Any, df: pd.DataFrame) -> dict | None:
 # only, one keyed "wide-only" everywhere else; long words and links wrap instead of widening
 # the page. A card's value shrinks with its card: four cards a row beside the sidebar are 127 px
 # inside at a 1,024 px window (191 px at 1,280), where 2.25rem cut even "¥471.7M" and "4.03 ★" to
-# "¥47…"; 19% of the card's width is 2.25rem from 190 px on, so wider screens read as before.
-# One place for the app's own CSS.
+# "¥47…". At 17% of the card's width the widest exact card value, "−¥999,999", fits a 127 px card
+# (21.6 px); from 212 px on (windows of 1,400 px) it is 2.25rem as before. One place for the
+# app's own CSS.
 PHONE_CSS = """<style>
 [data-testid="stMetric"] { container-type: inline-size; }
-[data-testid="stMetricValue"] { font-size: min(2.25rem, 19cqi); }
+[data-testid="stMetricValue"] { font-size: min(2.25rem, 17cqi); }
 @media (max-width: 640px) {
   .st-key-wide-only, [class*="st-key-wide-only-"] { display: none !important; }
   [data-testid="stMain"] [data-testid="stMarkdownContainer"],
