@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -25,7 +26,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import attention, i18n, metrics, units, weekly
+from o2o_ops import attention, i18n, metrics, text, units, weekly
 from o2o_ops.charts import BAD, GOOD, NEUTRAL, PALETTE
 from o2o_ops.filters import Filters
 
@@ -114,9 +115,11 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: 
 CSS = """
 @page { size: A4; margin: 14mm 12mm; }
 * { box-sizing: border-box; }
+/* the body as wide as A4 less the page's margins (210 - 2 x 12 mm): at 190 mm the right column
+   of cards lost its right edge in print */
 body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC',
        'WenQuanYi Micro Hei', sans-serif; color: #1f2937; font-size: 10.5pt;
-       margin: 0 auto; max-width: 190mm; line-height: 1.35; }
+       margin: 0 auto; max-width: 186mm; line-height: 1.35; }
 h1 { font-size: 19pt; margin: 0 0 2mm; }
 h2 { font-size: 13pt; margin: 6mm 0 2mm; border-bottom: 1px solid #e5e7eb; padding-bottom: 1mm; }
 .meta { color: #4b5563; margin: 0 0 1mm; }
@@ -193,6 +196,8 @@ def _cards_html(cards: pd.DataFrame, previous_iso: str, targets: pd.DataFrame | 
         exact_words = i18n.exact_help(c["value"], c["change"], c["unit"], lang)
         if c.get("note"):   # "—" and why: "not provided: no costs imported", "too few reviews (2)"
             change, against = c["note"][:1].upper() + c["note"][1:], ""
+        # a word joiner keeps a sign with its amount: Chromium wraps "−¥21,794,300.00" after the "−"
+        exact_words = re.sub("([−+])", rf"\1{text.WORD_JOINER}", exact_words)
         exact = f'<div class="x">{_esc(exact_words)}</div>' if exact_words else ""
         goal = f'<div class="d neutral">🎯 {_esc(goals[name])}</div>' if goals.get(name) else ""
         out.append(f'<div class="card"><div class="l">{_esc(label)}</div>'

@@ -240,12 +240,14 @@ def format_card_change(change: Any, unit: str, currency: str | None = None, lang
 
 def format_exact(value: Any, unit: str, currency: str | None = None, *, signed: bool = False) -> str:
     """A value (or, ``signed``, a change) with every digit, for where a card shows it short:
-    ``¥269,394,118.52``, ``12,345,678``, ``+¥1,234,567.00``; the same digits in both languages.
+    ``¥269,394,118.52``, ``12,345,678``, ``+¥1,234,567.00``, ``−¥4,997,590.00``; the same digits in
+    both languages.
     ``—`` if missing."""
     if is_missing(value):
         return MISSING
     value = float(value)
-    sign = ("+" if value >= 0 else "-") if signed else ("−" if value < 0 else "")
+    # "−" (U+2212) as format_value writes it: the report wraps its line after an ASCII "-"
+    sign = "−" if value < 0 else "+" if signed else ""
     if unit == "currency":
         return f"{sign}{currency_symbol(currency)}{abs(value):,.2f}"
     if unit == "count":

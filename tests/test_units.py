@@ -123,7 +123,7 @@ def test_exact_values_for_the_help():
     assert units.format_exact(269_394_118.52, "currency", "CNY") == "¥269,394,118.52"
     assert units.format_exact(-269_394_118.52, "currency", "CNY") == "−¥269,394,118.52"
     assert units.format_exact(12_345_678, "currency", "CNY", signed=True) == "+¥12,345,678.00"
-    assert units.format_exact(-123_456, "count", signed=True) == "-123,456"
+    assert units.format_exact(-123_456, "count", signed=True) == "−123,456"
     assert units.format_exact(12_345_678, "count") == "12,345,678"
     assert units.is_card_compact(1_000_000, "currency") and not units.is_card_compact(999_999, "currency")
     assert units.is_card_compact(12_345.67, "currency", "zh")   # ¥1.23万: short in Chinese
