@@ -184,9 +184,10 @@ def format_change(change: Any, unit: str, currency: str | None = None, lang: str
     return f"{change:+,.2f}"
 
 
-#: From these sizes on an English KPI card reads compact (``¥269.4M``, ``123.5k``): a card holds
-#: about ten characters of its value at 1,400 px (four cards a row beside the sidebar), so an exact
-#: card value stays at most eight (``¥999,999``, ``99,999``) and a compact one at most eight too
+#: From these sizes on an English KPI card reads compact (``¥269.4M``, ``123.5k``). A card holds
+#: eleven characters of its value at 1,400 px (four cards a row beside the sidebar: "¥56,371,810"
+#: fits, "¥258,574,430" is cut to "¥258,574,…") and fewer in narrower windows, so an exact card value
+#: stays at most eight (``¥999,999``, ``99,999``; nine with a minus) and so does a compact one
 #: (``−¥999.9M``). Chinese cards read in 万 and 亿 from :data:`ZH_COMPACT_FROM` on, as everywhere.
 CARD_COMPACT_FROM = {"currency": 1_000_000, "count": 100_000}
 _EN_STEPS = ((1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T"))
@@ -196,16 +197,14 @@ def en_compact(amount: float) -> str:
     """A non-negative number of 1,000 or more, short: ``123.5k``, ``269.4M``, ``1.27B``: two decimals
     below 10, one below 1,000, trailing zeros dropped (``1M``, ``2.5M``), rounded into the next step
     when it would read 1,000 (999,950,000 reads ``1B``, never ``1000.0M``)."""
-    for i, (size, suffix) in enumerate(_EN_STEPS):
-        if i + 1 < len(_EN_STEPS) and amount >= _EN_STEPS[i + 1][0]:
-            continue
-        mantissa = amount / size
-        digits = 2 if mantissa < 10 else 1 if mantissa < 1000 else 0
-        if round(mantissa, digits) >= 1000 and i + 1 < len(_EN_STEPS):
-            return en_compact(_EN_STEPS[i + 1][0])
-        shown = f"{mantissa:.{digits}f}"
-        return (shown.rstrip("0").rstrip(".") if "." in shown else shown) + suffix
-    raise ValueError(f"not a finite number: {amount}")
+    step = max((i for i, (size, _) in enumerate(_EN_STEPS) if amount >= size), default=0)
+    size, suffix = _EN_STEPS[step]
+    mantissa = amount / size
+    digits = 2 if mantissa < 10 else 1 if mantissa < 1000 else 0
+    if round(mantissa, digits) >= 1000 and step + 1 < len(_EN_STEPS):
+        return en_compact(_EN_STEPS[step + 1][0])
+    shown = f"{mantissa:.{digits}f}"
+    return (shown.rstrip("0").rstrip(".") if "." in shown else shown) + suffix
 
 
 def is_card_compact(value: Any, unit: str, lang: str = "en") -> bool:
@@ -240,13 +239,11 @@ def format_card_change(change: Any, unit: str, currency: str | None = None, lang
 
 def format_exact(value: Any, unit: str, currency: str | None = None, *, signed: bool = False) -> str:
     """A value (or, ``signed``, a change) with every digit, for where a card shows it short:
-    ``¥269,394,118.52``, ``12,345,678``, ``+¥1,234,567.00``, ``−¥4,997,590.00``; the same digits in
-    both languages.
-    ``—`` if missing."""
+    ``¥269,394,118.52``, ``12,345,678``, ``+¥1,234,567.00``, ``−¥4,997,590.00`` (the minus sign
+    format_value writes); the same digits in both languages. ``—`` if missing."""
     if is_missing(value):
         return MISSING
     value = float(value)
-    # "−" (U+2212) as format_value writes it: the report wraps its line after an ASCII "-"
     sign = "−" if value < 0 else "+" if signed else ""
     if unit == "currency":
         return f"{sign}{currency_symbol(currency)}{abs(value):,.2f}"

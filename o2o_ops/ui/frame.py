@@ -686,7 +686,7 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
         if sparklines and name in sparklines:
             # st.metric refuses gaps; an undefined week is left out of the sparkline
             spark = [float(v) for v in sparklines[name] if not units.is_missing(v)] or None
-        shown = units.format_card(value, kpi.unit, lang=lang)   # ¥269.4M: a card holds ~10 characters
+        shown = units.format_card(value, kpi.unit, lang=lang)   # ¥269.4M: a card holds ~11 characters
         help_ = t("frame.kpi_help", description=i18n.kpi_description(name, lang), unit=i18n.unit_label(kpi.unit, lang))
         note = notes.get(name) if units.is_missing(value) else None
         icon, description, arrow = None, None, "auto"
