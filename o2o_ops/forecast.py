@@ -44,6 +44,7 @@ import re
 import duckdb
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from o2o_ops import db, metrics
 from o2o_ops.filters import Filters
@@ -57,6 +58,8 @@ PROFILE_WEEKS = 8
 PROFILE_PRIOR = 20.0
 RISK_WINDOW_DAYS = 7
 
+# The vouchers open at the cut, grouped. Refunded by the cut: the order's first refund
+# (order_facts.first_refunded_at) before its end, so the refunds table is not scanned and joined.
 _OPEN_BOOK_SQL = """
 SELECT o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE) AS valid_date,
        o.campaign_id,
@@ -68,7 +71,7 @@ WHERE o.is_paid AND o.ordered_at < $cut_end
   AND (o.order_date >= $oldest OR o.promised_at >= $cut_end)
   AND (o.redeemed_at IS NULL OR o.redeemed_at >= $cut_end)
   AND (o.valid_until IS NULL OR o.valid_until >= $cut_end)
-  AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.order_id = o.order_id AND f.refunded_at < $cut_end)
+  AND (o.first_refunded_at IS NULL OR o.first_refunded_at >= $cut_end)
   AND {where}
 GROUP BY o.store_id, o.category, o.order_date, CAST(o.valid_until AS DATE), o.campaign_id,
          CASE WHEN o.promised_at >= $cut_end THEN CAST(o.promised_at AS DATE) END,
@@ -214,9 +217,8 @@ def _daily(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tu
                    {**params, "first": cut - dt.timedelta(days=7 * LEVEL_WEEKS - 1)})
     stores = db.run(con, f"SELECT store_id, category FROM stores WHERE {flt.where_sql('stores')} ORDER BY store_id",
                     flt.params("stores"))
-    index = {(s, d): i for i, (s, d) in enumerate((s, d) for s in stores["store_id"] for d in days)}
-    from_book = np.zeros(len(index))
-    from_new = np.zeros(len(index))
+    kept, late = _show_counts(con, cut)     # read once: the book and the sales still to come use them
+    from_book = np.zeros(len(stores) * len(days))     # store-major: store k's day j is row k * HORIZON_DAYS + j
     # 1. the voucher book, one array operation over (voucher group x horizon day)
     if not book.empty and p:    # no delays measured (no redemption yet): nothing from the book
         categories = sorted(p)
@@ -241,8 +243,7 @@ def _daily(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tu
         # comes as often as missed bookings came later (late_rate), spread over the days as an
         # open voucher of its age (the category's delays, scaled to that share)
         missed = book["missed"].to_numpy(dtype=bool)
-        late = late_rate(con, cut) if missed.any() else None
-        if late is not None:
+        if missed.any() and late is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
                 comes = np.where(survive > 0, tail[cat, np.minimum(age + 1, MAX_DELAY_DAYS + 1)] / survive, 0.0)
                 scale = np.where(comes > 0, late / comes, 0.0)
@@ -252,8 +253,7 @@ def _daily(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tu
         has_booking = ~np.isnat(booked)
         if has_booking.any():
             on_day = (horizon[None, :] == booked[:, None]) & in_validity
-            chance = np.where(has_booking[:, None], np.where(on_day, show_rate(con, cut), 0.0), chance)
-        # index is store-major: store k's day j is row k * HORIZON_DAYS + j
+            chance = np.where(has_booking[:, None], np.where(on_day, kept, 0.0), chance)
         position = {sid: k for k, sid in enumerate(stores["store_id"])}
         rows = (book["store_id"].map(position).to_numpy(dtype=int)[:, None] * len(days)
                 + np.arange(len(days))[None, :])
@@ -263,47 +263,66 @@ def _daily(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tu
     # that day (the store's own lead times, as often as bookings are kept). A sale booked more than
     # the horizon ahead (a presale for an event) lands after it: it does not count the event's
     # vouchers, already in the book, a second time.
-    unbooked = level[level["lead_days"].isna()]
-    booked_level = level[level["lead_days"].notna()]
-    per_weekday = _weekday_level(unbooked, cut)
-    per_lead = _weekday_level(booked_level.assign(
-        lead_days=booked_level["lead_days"].astype(int).clip(lower=0)), cut, by=("lead_days",))
-    kept = show_rate(con, cut) if per_lead else 1.0
-    category_of = dict(zip(stores["store_id"], stores["category"]))
-    for store_id in stores["store_id"]:
-        dist = p.get(category_of[store_id])
-        for j, d in enumerate(days):
-            total = 0.0
-            for order_day in days[: j + 1]:
-                weekday, lead = order_day.isoweekday(), (d - order_day).days
-                if dist is not None:
-                    total += per_weekday.get((store_id, weekday), 0.0) * dist[lead]
-                total += per_lead.get((store_id, weekday, lead), 0.0) * kept
-            from_new[index[(store_id, d)]] = total
-    out = pd.DataFrame([(s, category_of[s], d) for (s, d) in index], columns=["store_id", "category", "day"])
-    out["day"] = pd.to_datetime(out["day"])
-    out["from_book"], out["from_new_sales"] = from_book, from_new
+    no_delays = np.zeros(MAX_DELAY_DAYS + 1)
+    delays = np.array([p.get(c, no_delays) for c in stores["category"]]).reshape(len(stores), MAX_DELAY_DAYS + 1)
+    from_new = _from_new_sales(level, pd.Index(stores["store_id"]), delays, cut, kept)
+    out = stores.loc[stores.index.repeat(len(days)), ["store_id", "category"]].reset_index(drop=True)
+    out["day"] = np.tile(pd.to_datetime(pd.Series(days)).to_numpy(), len(stores))
+    out["from_book"], out["from_new_sales"] = from_book, from_new.ravel()
     out["expected"] = out["from_book"] + out["from_new_sales"]
     return out[columns], raw_book
 
 
-def _weekday_level(level: pd.DataFrame, cut: dt.date, by: tuple[str, ...] = ()) -> dict[tuple, float]:
-    """(store, ISO weekday, *by) -> mean paid orders on that weekday over the last LEVEL_WEEKS
+def _from_new_sales(level: pd.DataFrame, store_ids: pd.Index, delays: np.ndarray, cut: dt.date,
+                    kept: float) -> np.ndarray:
+    """Expected redemptions from the vouchers sold after the cut, store x horizon day (stores in
+    the order of ``store_ids``): summed over each sale day i up to the day j, the store's level of
+    unbooked sales on i's weekday times ``delays[store, j - i]`` (its category's p(delay)), plus
+    its level of sales booked ``j - i`` days ahead on i's weekday times the share of bookings
+    ``kept``. ``level`` holds ``_LEVEL_SQL``'s rows."""
+    horizon = HORIZON_DAYS
+    booked = level["lead_days"].notna()
+    per_weekday = np.zeros((len(store_ids), 7))                  # store x ISO weekday - 1
+    per_lead = np.zeros((len(store_ids), 7, horizon))            # store x ISO weekday - 1 x lead days
+    unbooked_level = _weekday_level(level[~booked], cut)
+    rows = store_ids.get_indexer(unbooked_level.index.get_level_values("store_id"))
+    weekdays = unbooked_level.index.get_level_values("weekday").to_numpy() - 1
+    known = rows >= 0
+    per_weekday[rows[known], weekdays[known]] = unbooked_level.to_numpy()[known]
+    booked_level = level[booked]
+    lead_level = _weekday_level(booked_level.assign(lead_days=booked_level["lead_days"].astype(int).clip(lower=0)),
+                                cut, by=("lead_days",))
+    rows = store_ids.get_indexer(lead_level.index.get_level_values("store_id"))
+    weekdays = lead_level.index.get_level_values("weekday").to_numpy() - 1
+    leads = lead_level.index.get_level_values("lead_days").to_numpy()
+    known = (rows >= 0) & (leads < horizon)      # booked further ahead: lands after the horizon
+    per_lead[rows[known], weekdays[known], leads[known]] = lead_level.to_numpy()[known]
+    # sale day i x redemption day j of the horizon; a sale comes on its day or later
+    sale_weekday = np.array([(cut + dt.timedelta(days=i + 1)).isoweekday() - 1 for i in range(horizon)])
+    lead = np.arange(horizon)[None, :] - np.arange(horizon)[:, None]
+    later = lead >= 0
+    lead = np.where(later, lead, 0)
+    by_delay = per_weekday[:, sale_weekday, None] * delays[:, lead]                    # store x i x j
+    by_booking = per_lead[:, sale_weekday[:, None], lead] * kept
+    return np.where(later, by_delay + by_booking, 0.0).sum(axis=1)
+
+
+def _weekday_level(level: pd.DataFrame, cut: dt.date, by: tuple[str, ...] = ()) -> pd.Series:
+    """Mean paid orders per (store_id, ISO weekday, *by) on that weekday over the last LEVEL_WEEKS
     weeks, public holidays (setting O2O_HOLIDAY_COUNTRY) left out: a holiday's rush is not next
-    week's."""
+    week's. ``level`` holds ``_LEVEL_SQL``'s columns (``by`` among them)."""
     from o2o_ops import comparisons
 
     first = cut - dt.timedelta(days=7 * LEVEL_WEEKS - 1)
-    window = [first + dt.timedelta(days=i) for i in range(7 * LEVEL_WEEKS)]
-    holidays = comparisons.holiday_days(first, cut)
-    ordinary = [d for d in window if d not in holidays]
-    days_per_weekday = {w: sum(1 for d in ordinary if d.isoweekday() == w) for w in range(1, 8)}
-    level = level.assign(order_date=pd.to_datetime(level["order_date"]).dt.date)
-    level = level[~level["order_date"].isin(holidays)]
-    level = level.assign(weekday=[d.isoweekday() for d in level["order_date"]])
+    holidays = pd.DatetimeIndex(sorted(comparisons.holiday_days(first, cut)))
+    window = pd.date_range(first, cut, freq="D")
+    ordinary = window[~window.isin(holidays)]
+    days_per_weekday = np.bincount(ordinary.day_of_week, minlength=7)     # Monday first
+    order_date = pd.to_datetime(level["order_date"])
+    level = level.assign(weekday=order_date.dt.day_of_week + 1)[~order_date.isin(holidays).to_numpy()]
     sums = level.groupby(["store_id", "weekday", *by])["count_orders"].sum()
-    return {(s, int(w), *(int(v) for v in rest)): n / days_per_weekday[w]
-            for (s, w, *rest), n in sums.items() if days_per_weekday[w]}
+    ordinary_days = days_per_weekday[sums.index.get_level_values("weekday").to_numpy() - 1]
+    return (sums[ordinary_days > 0] / ordinary_days[ordinary_days > 0]).astype(float)
 
 
 def hour_profile(con: duckdb.DuckDBPyConnection, cut: dt.date) -> pd.DataFrame:
@@ -397,15 +416,32 @@ def _live(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tup
         return _empty_parts()
     days["utilisation"] = days["expected"] / days["capacity_per_day"].where(days["capacity_per_day"] > 0)
     days = days.sort_values(["store_id", "day"]).reset_index(drop=True)
-    window = days.groupby("store_id")[["expected", "capacity_per_day"]].rolling(RISK_WINDOW_DAYS).sum()
-    days["window_utilisation"] = (window["expected"] / window["capacity_per_day"].where(window["capacity_per_day"] > 0)).to_numpy()
+    # every store has the horizon's days (_daily's grid): a store's days are a row of these arrays
+    grid = (len(days) // HORIZON_DAYS, HORIZON_DAYS)
+    store_ids = pd.Index(days["store_id"].iloc[::HORIZON_DAYS])
+    day_grid = days["day"].to_numpy().reshape(grid)
+    expected = days["expected"].to_numpy(dtype=float).reshape(grid)
+    window = np.full(grid, np.nan)        # the 7 days ending on the day; NaN for the first 6
+    window[:, RISK_WINDOW_DAYS - 1:] = (
+        sliding_window_view(expected, RISK_WINDOW_DAYS, axis=1).sum(axis=2)
+        / _positive(sliding_window_view(days["capacity_per_day"].to_numpy(dtype=float).reshape(grid),
+                                        RISK_WINDOW_DAYS, axis=1).sum(axis=2)))
+    days["window_utilisation"] = window.ravel()
     profile = hour_profile(con, cut)
-    hours = days[["store_id", "day", "expected", "capacity_per_hour"]].merge(profile, on="store_id")
-    hours["expected_hour"] = hours["expected"] * hours["share"]
-    hours["hour_utilisation"] = hours["expected_hour"] / hours["capacity_per_hour"].where(hours["capacity_per_hour"] > 0)
-    peak_hour = (_first_peak(hours, "hour_utilisation", ["day", "hour"])[["day", "hour", "hour_utilisation"]]
-                 .rename(columns={"day": "peak_hour_day", "hour": "peak_hour"}))
-    peak = _first_peak(days, "window_utilisation", ["day"])
+    share = np.full((grid[0], 24), np.nan)         # store x hour of day; NaN: the store has no profile
+    rows = store_ids.get_indexer(profile["store_id"])
+    known = rows >= 0
+    share[rows[known], profile["hour"].to_numpy(dtype=int)[known]] = profile["share"].to_numpy(dtype=float)[known]
+    per_hour = _positive(days["capacity_per_hour"].to_numpy(dtype=float)[::HORIZON_DAYS])
+    hour_utilisation = (expected[:, :, None] * share[:, None, :] / per_hour[:, None, None]).reshape(grid[0], -1)
+    first = _first_peak(hour_utilisation)           # of the store's days x hours, day by day
+    has = first >= 0
+    peak_hour = pd.DataFrame({"peak_hour_day": day_grid[has, first[has] // 24], "peak_hour": first[has] % 24,
+                              "hour_utilisation": hour_utilisation[has, first[has]]}, index=store_ids[has])
+    first = _first_peak(window)
+    has = first >= 0
+    peak = pd.DataFrame({"day": day_grid[has, first[has]], "window_utilisation": window[has, first[has]]},
+                        index=store_ids[has])
     names = db.run(con, "SELECT store_id, name AS store_name, city FROM stores")
     stores = (days.groupby(["store_id", "category"], as_index=False)
               .agg(expected_14d=("expected", "sum"), from_book=("from_book", "sum"),
@@ -424,15 +460,20 @@ def _live(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> tup
     return days[DAY_COLUMNS], stores, open_book
 
 
-def _first_peak(df: pd.DataFrame, column: str, order: list[str]) -> pd.DataFrame:
-    """Per store (the index), the first row (by ``order``) at its highest ``column``: values
-    within a billionth of the highest count as equal, so a tie (a level repeating week after
-    week) goes to the earliest whatever the order of the floating-point sums that made it (the
-    stored and the live forecast must agree)."""
-    df = df.dropna(subset=[column])
-    top = df.groupby("store_id")[column].transform("max")
-    near = df[df[column] >= top - 1e-9 * top.abs()]
-    return near.sort_values(["store_id", *order]).drop_duplicates("store_id").set_index("store_id")
+def _first_peak(values: np.ndarray) -> np.ndarray:
+    """Per row of ``values`` (a store's days, or days x hours, in time order), the position of
+    the first value at the row's highest, -1 for a row without values (all NaN): values within a
+    billionth of the highest count as equal, so a tie (a level repeating week after week) goes to
+    the earliest whatever the order of the floating-point sums that made it (the stored and the
+    live forecast must agree)."""
+    top = np.fmax.reduce(values, axis=1)            # NaN left out; NaN for a row of NaN
+    near = values >= (top - 1e-9 * np.abs(top))[:, None]
+    return np.where(near.any(axis=1), near.argmax(axis=1), -1)
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    """``values`` with zero and negative values as NaN (a divisor: no capacity, no utilisation)."""
+    return np.where(values > 0, values, np.nan)
 
 
 def _finish(cut: dt.date | None, days: pd.DataFrame, stores: pd.DataFrame, open_book: pd.DataFrame, *,
@@ -512,7 +553,7 @@ def _settings() -> str:
 
 def build_table(con: duckdb.DuckDBPyConnection) -> int:
     """(Re)write the forecast tables at the default cut for every store (the efficiency page's
-    load ahead and the map's ring read them; at 10 million orders the forecast costs 1.4-1.9 s).
+    load ahead and the map's ring read them; its cost per import: docs/incremental.md).
     A warehouse without orders, or a holiday country the calendar does not know, writes no cut:
     the live computation then answers (and says what is wrong). Returns the store rows written."""
     from o2o_ops import comparisons

@@ -20,6 +20,7 @@ import subprocess
 import sys
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -117,7 +118,7 @@ def test_sales_booked_ahead_are_projected_by_lead_time():
     at lead 2 and 12 / 4 at lead 20, per Tuesday 2 / 4 at lead 0."""
     level = pd.DataFrame({"store_id": ["S1"] * 3, "order_date": [dt.date(2026, 6, 8)] * 2 + [dt.date(2026, 6, 9)],
                           "lead_days": [2, 20, 0], "count_orders": [3, 12, 2]})
-    assert forecast._weekday_level(level, CUT, by=("lead_days",)) == {
+    assert forecast._weekday_level(level, CUT, by=("lead_days",)).to_dict() == {
         ("S1", 1, 2): 0.75, ("S1", 1, 20): 3.0, ("S1", 2, 0): 0.5}
     # a sale booked 20 days ahead lands after the 14-day horizon: it adds nothing to it; one
     # booked 2 days ahead, on Mondays from CUT + 1, lands on the Wednesdays (CUT + 3, CUT + 10)
@@ -284,6 +285,18 @@ def _same(stored: pd.DataFrame, live: pd.DataFrame) -> None:
             assert a.isna().tolist() == b.isna().tolist(), column
             assert a[b.notna()].tolist() == b[b.notna()].tolist(), column
 
+
+def test_first_peak_takes_the_earliest_of_near_ties():
+    """Per row, the first position at the row's highest, values within a billionth of it counting
+    as equal (the stored and the live forecast sum in other orders); -1 for a row of NaN."""
+    near = 3.0 * (1 - 1e-12)
+    values = np.array([[1.0, 3.0, near, 2.0],       # the highest first
+                       [1.0, near, 3.0, np.nan],    # a near tie before the highest: the near tie
+                       [np.nan] * 4,                # no value
+                       [0.0] * 4,                   # nothing expected: the first
+                       [1.0, 2.0 * (1 - 1e-8), 2.0, 1.0]])   # a hundred-millionth lower is lower
+    assert forecast._first_peak(values).tolist() == [1, 1, -1, 0, 2]
+    assert forecast._first_peak(np.zeros((0, 4))).tolist() == []
 
 def test_the_stored_load_ahead_equals_the_live_one(ro_con, monkeypatch):
     stores = ro_con.execute("SELECT store_id, city, category, region FROM stores ORDER BY store_id").df()

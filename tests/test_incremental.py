@@ -507,6 +507,32 @@ def test_every_derived_table_has_a_rule_and_every_keyed_step_is_restricted():
     assert all("touched" not in q for q in steps.values())
 
 
+def test_every_step_reading_a_slice_applies_a_restriction_the_slice_gathers():
+    """A step that reads ``{{ touched_slice T: NAME }}`` sees only the rows the driver gathered for
+    it (incremental.SLICES): its restriction must be one of those, or it would miss rows."""
+    import re
+    from o2o_ops import db
+    gathered = {(t, name, kind, tuple(k.replace(" ", "") for k in keys))
+                for (t, name), restrictions in incremental.SLICES.items() for kind, keys in restrictions}
+    slice_then_restriction = re.compile(
+        r"\{\{\s*touched_slice\s+(\w+)\s*:\s*(\w+)\s*\}\}(?:\s+(\w+))?[^{;]*?"
+        r"\{\{\s*(?:where|and)_touched\s+(\w+)\s*:\s*(.*?)\s*\}\}", re.S)
+    found = 0
+    for path in db._rollup_files():
+        text = path.read_text(encoding="utf-8")
+        assert text.count("touched_slice") == len(slice_then_restriction.findall(text)), path.name
+        for table, name, alias, kind, args in slice_then_restriction.findall(text):
+            keys = [a.strip().replace(" ", "") for a in args.split(",") if a.strip()]
+            if alias and alias.upper() not in ("WHERE", "CROSS", "LEFT", "JOIN", "USING"):
+                keys = [k.removeprefix(f"{alias}.") for k in keys]
+            keys = [re.sub(r"^CAST\((\w+)\.", "CAST(", k) for k in keys]
+            assert (table, name, kind, tuple(keys)) in gathered, (path.name, table, name, kind, keys)
+            found += 1
+    # day, store-hour, order-stage, review, complaint and refund rollups; campaign orders (4 reads)
+    assert found == 10
+    assert set(incremental.SLICES) == {("order_facts", "store_days"), ("order_facts", "customers")}
+
+
 # ------------------------------------------------------------------------------------------
 # The memory cap slows an import at worst, never fails it
 # ------------------------------------------------------------------------------------------

@@ -200,6 +200,12 @@ def _placeholder(name: str, arg: str | None) -> str:
 #: temp tables of touched keys for the incremental build (DuckDB only).
 _TOUCHED = re.compile(r"\{\{\s*(where|and)_touched\s+([a-z_]+)\s*:\s*(.*?)\s*\}\}")
 
+#: ``{{ touched_slice TABLE: NAME }}``: TABLE itself for the full build; for an import, the temp
+#: table ``o2o_slice_TABLE_NAME`` the driver gathers once (o2o_ops/incremental.py ``SLICES``): every
+#: row of TABLE that the restrictions NAME stands for can select, so that each step reads those rows
+#: alone instead of testing every row of TABLE again (its restriction still applies: same result)
+_SLICE = re.compile(r"\{\{\s*touched_slice\s+([a-z_]+)\s*:\s*([a-z_]+)\s*\}\}")
+
 
 def _split_args(text: str) -> list[str]:
     """``text`` split on the commas outside parentheses."""
@@ -282,6 +288,7 @@ def render_template(text: str, *, touched: bool = False) -> str:
         test = touched_test(m.group(2), *_split_args(m.group(3)))
         return f" {m.group(1).upper()} {test}" if touched else ""
 
+    text = _SLICE.sub(lambda m: f"o2o_slice_{m.group(1)}_{m.group(2)}" if touched else m.group(1), text)
     text = _TOUCHED.sub(restrict, text)
     return _PLACEHOLDER.sub(lambda m: _placeholder(m.group(1), m.group(2)), text)
 

@@ -24,16 +24,16 @@ ORDER BY campaign_id, date, store_id;
 CREATE OR REPLACE TABLE campaign_order_facts AS
 WITH next_order AS (
     SELECT customer_id, min(ordered_at) AS next_ordered_at
-    FROM order_facts
+    FROM {{ touched_slice order_facts: customers }}
     WHERE NOT is_first_order{{ and_touched customers: customer_id }}
-      AND customer_id IN (SELECT customer_id FROM order_facts WHERE campaign_id IS NOT NULL AND is_first_order)
+      AND customer_id IN (SELECT customer_id FROM {{ touched_slice order_facts: customers }} WHERE campaign_id IS NOT NULL AND is_first_order{{ and_touched customers: customer_id }})
     GROUP BY customer_id
 ),
 complaints AS (
     SELECT order_id, string_agg(DISTINCT complaint_category, ', ' ORDER BY complaint_category) AS complaint
     FROM reviews
     WHERE complaint_category IS NOT NULL AND complaint_category <> ''
-      AND order_id IN (SELECT order_id FROM order_facts WHERE campaign_id IS NOT NULL{{ and_touched customers: customer_id }})
+      AND order_id IN (SELECT order_id FROM {{ touched_slice order_facts: customers }} WHERE campaign_id IS NOT NULL{{ and_touched customers: customer_id }})
     GROUP BY order_id
 )
 SELECT o.order_id, o.customer_id, o.store_id, o.tracking_code, o.city, o.district, o.region, o.category,
@@ -42,7 +42,7 @@ SELECT o.order_id, o.customer_id, o.store_id, o.tracking_code, o.city, o.distric
        o.count_reviews, o.rating_sum, o.is_first_order,
        CASE WHEN o.is_first_order THEN n.next_ordered_at END AS next_ordered_at,
        c.complaint
-FROM order_facts o
+FROM {{ touched_slice order_facts: customers }} o
 LEFT JOIN next_order n USING (customer_id)
 LEFT JOIN complaints c USING (order_id)
 WHERE o.campaign_id IS NOT NULL{{ and_touched customers: o.customer_id }}

@@ -37,7 +37,7 @@ o AS (
                     ELSE 3 END
            END AS ageing_bucket,
            f.paid_amount
-    FROM order_facts f CROSS JOIN a{{ where_touched stage_store_days: f.store_id, f.order_date }}
+    FROM {{ touched_slice order_facts: store_days }} f CROSS JOIN a{{ where_touched stage_store_days: f.store_id, f.order_date }}
 ),
 summed AS (
     SELECT date, store_id, channel, campaign_id,
