@@ -1,7 +1,8 @@
 """The weekly executive report as one self-contained HTML file, and as a PDF printed from it.
 
 The report shows what the weekly overview shows (:func:`o2o_ops.weekly.build`): the week and
-filters, headline cards with week-over-week change, 13-week trends, best/worst stores, the
+filters, headline cards with week-over-week change (a large amount short, ``¥269.4M``, its every digit
+in a small line under it: a PDF has no hover), 13-week trends, best/worst stores, the
 symmetry attention list, the written summary, and an appendix with every KPI definition from the
 registry and the data's freshness.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,7 +26,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import attention, i18n, metrics, units, weekly
+from o2o_ops import attention, i18n, metrics, text, units, weekly
 from o2o_ops.charts import BAD, GOOD, NEUTRAL, PALETTE
 from o2o_ops.filters import Filters
 
@@ -113,9 +115,11 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: 
 CSS = """
 @page { size: A4; margin: 14mm 12mm; }
 * { box-sizing: border-box; }
+/* the body as wide as A4 less the page's margins (210 - 2 x 12 mm): at 190 mm the right column
+   of cards lost its right edge in print */
 body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC',
        'WenQuanYi Micro Hei', sans-serif; color: #1f2937; font-size: 10.5pt;
-       margin: 0 auto; max-width: 190mm; line-height: 1.35; }
+       margin: 0 auto; max-width: 186mm; line-height: 1.35; }
 h1 { font-size: 19pt; margin: 0 0 2mm; }
 h2 { font-size: 13pt; margin: 6mm 0 2mm; border-bottom: 1px solid #e5e7eb; padding-bottom: 1mm; }
 .meta { color: #4b5563; margin: 0 0 1mm; }
@@ -124,6 +128,7 @@ h2 { font-size: 13pt; margin: 6mm 0 2mm; border-bottom: 1px solid #e5e7eb; paddi
 .card .l { font-size: 8.5pt; color: #4b5563; }
 .card .v { font-size: 15pt; font-weight: bold; }
 .card .d { font-size: 9pt; }
+.card .x { font-size: 7.5pt; color: #6b7280; overflow-wrap: anywhere; }
 .good { color: """ + GOOD + """; } .bad { color: """ + BAD + """; } .neutral { color: """ + NEUTRAL + """; }
 .charts { display: grid; grid-template-columns: repeat(2, 1fr); gap: 2mm 4mm; }
 .charts svg { width: 100%; height: auto; break-inside: avoid; }
@@ -185,13 +190,20 @@ def _cards_html(cards: pd.DataFrame, previous_iso: str, targets: pd.DataFrame | 
         against = (i18n.t("report.vs", lang, week=previous_iso)
                    + (i18n.t("report.at_equal_age", lang) if c.get("equal_age") else "")
                    + (i18n.t("report.provisional", lang) if c.get("provisional") else ""))
-        change = c["change_text"]
+        # a large amount or count short, as on the app's cards (¥269.4M); every digit in a small line
+        # under it, since a printed report has no hover
+        change = units.format_card_change(c["change"], c["unit"], lang=lang)
+        exact_words = i18n.exact_help(c["value"], c["change"], c["unit"], lang)
         if c.get("note"):   # "—" and why: "not provided: no costs imported", "too few reviews (2)"
             change, against = c["note"][:1].upper() + c["note"][1:], ""
+        # a word joiner keeps a sign with its amount: Chromium wraps "−¥21,794,300.00" after the "−"
+        exact_words = re.sub("([−+])", rf"\1{text.WORD_JOINER}", exact_words)
+        exact = f'<div class="x">{_esc(exact_words)}</div>' if exact_words else ""
         goal = f'<div class="d neutral">🎯 {_esc(goals[name])}</div>' if goals.get(name) else ""
-        out.append(f'<div class="card"><div class="l">{_esc(label)}</div><div class="v">{_esc(c["value_text"])}</div>'
+        out.append(f'<div class="card"><div class="l">{_esc(label)}</div>'
+                   f'<div class="v">{_esc(units.format_card(c["value"], c["unit"], lang=lang))}</div>'
                    f'<div class="d {tone}">{_esc(change)} <span class="neutral">{_esc(against)}</span>'
-                   f"</div>{goal}</div>")
+                   f"</div>{exact}{goal}</div>")
     return '<div class="cards">' + "".join(out) + "</div>"
 
 

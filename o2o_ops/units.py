@@ -8,6 +8,10 @@ Formats take the reader's language (``lang="en"|"zh"``). Chinese numbers are for
 (the CLDR data of the zh_Hans_CN locale): large counts and amounts read in 万 and 亿
 (``¥47.7万``, ``1.23亿``: one decimal, two below 10), smaller ones with grouped digits (``¥9,876``);
 units are written in Chinese (``12.5 小时``, ``+3.1 个百分点``). English keeps its own formats.
+
+KPI cards are narrow: :func:`format_card` and :func:`format_card_change` show a large amount or count
+short (``¥269.4M``, ``123.5k``) and :func:`format_exact` gives every digit for the card's help;
+tables, exports and sentences keep the exact formats.
 """
 
 from __future__ import annotations
@@ -83,8 +87,11 @@ def zh_number(amount: float) -> str:
 
     if amount < ZH_COMPACT_FROM:
         return format_decimal(round(amount, 2), "#,##0.##", locale=ZH_LOCALE)
-    mantissa = amount / (1e8 if amount >= 1e8 else 1e4)
+    size = next(size for size in (1e12, 1e8, 1e4) if amount >= size)   # 万亿, 亿, 万
+    mantissa = amount / size
     digits = 2 if mantissa < 10 else 1 if mantissa < 1000 else 0
+    if size < 1e12 and round(mantissa, digits) >= 1e4:
+        amount = size * 1e4   # 99,995,000 reads 1亿, not 10000万
     return format_compact_decimal(amount, format_type="short", locale=ZH_LOCALE, fraction_digits=digits)
 
 
@@ -175,6 +182,74 @@ def format_change(change: Any, unit: str, currency: str | None = None, lang: str
     if unit in ("hours", "minutes"):
         return f"{change:+.1f} {'h' if unit == 'hours' else 'min'}"
     return f"{change:+,.2f}"
+
+
+#: From these sizes on an English KPI card reads compact (``¥269.4M``, ``123.5k``). A card holds
+#: eleven characters of its value at 1,400 px (four cards a row beside the sidebar: "¥56,371,810"
+#: fits, "¥258,574,430" is cut to "¥258,574,…") and fewer in narrower windows, so an exact card value
+#: stays at most eight (``¥999,999``, ``99,999``; nine with a minus) and so does a compact one
+#: (``−¥999.9M``). Chinese cards read in 万 and 亿 from :data:`ZH_COMPACT_FROM` on, as everywhere.
+CARD_COMPACT_FROM = {"currency": 1_000_000, "count": 100_000}
+_EN_STEPS = ((1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T"))
+
+
+def en_compact(amount: float) -> str:
+    """A non-negative number of 1,000 or more, short: ``123.5k``, ``269.4M``, ``1.27B``: two decimals
+    below 10, one below 1,000, trailing zeros dropped (``1M``, ``2.5M``), rounded into the next step
+    when it would read 1,000 (999,950,000 reads ``1B``, never ``1000.0M``)."""
+    step = max((i for i, (size, _) in enumerate(_EN_STEPS) if amount >= size), default=0)
+    size, suffix = _EN_STEPS[step]
+    mantissa = amount / size
+    digits = 2 if mantissa < 10 else 1 if mantissa < 1000 else 0
+    if round(mantissa, digits) >= 1000 and step + 1 < len(_EN_STEPS):
+        return en_compact(_EN_STEPS[step + 1][0])
+    shown = f"{mantissa:.{digits}f}"
+    return (shown.rstrip("0").rstrip(".") if "." in shown else shown) + suffix
+
+
+def is_card_compact(value: Any, unit: str, lang: str = "en") -> bool:
+    """True when a KPI card shows ``value`` short (so its exact value goes in the card's help)."""
+    if is_missing(value) or unit not in CARD_COMPACT_FROM:
+        return False
+    threshold = ZH_COMPACT_FROM if lang == "zh" else CARD_COMPACT_FROM[unit]
+    # rounded as format_value rounds it: 999,999.6 reads ¥1,000,000 exact, so ¥1M
+    return abs(round(float(value))) >= threshold
+
+
+def format_card(value: Any, unit: str, currency: str | None = None, lang: str = "en") -> str:
+    """A value as a KPI card shows it: :func:`format_value`, but a large amount or count short so it
+    fits its card (``¥269.4M``, ``123.5k``; Chinese ``¥2.69亿``, ``26.9万``; see
+    :data:`CARD_COMPACT_FROM`). Tables and exports keep :func:`format_value`'s exact digits."""
+    if lang == "zh" or not is_card_compact(value, unit, lang):
+        return format_value(value, unit, currency, lang)   # Chinese is short already (万, 亿)
+    value = float(value)
+    sign = "−" if value < 0 else ""
+    symbol = currency_symbol(currency) if unit == "currency" else ""
+    return f"{sign}{symbol}{en_compact(abs(value))}"
+
+
+def format_card_change(change: Any, unit: str, currency: str | None = None, lang: str = "en") -> str:
+    """A change as a KPI card shows it under its value: :func:`format_change`, short from the same
+    sizes as :func:`format_card` (``+¥12.3M``, ``-150.2k``; an ASCII sign, which st.metric reads)."""
+    if lang == "zh" or not is_card_compact(change, unit, lang):
+        return format_change(change, unit, currency, lang)
+    change = float(change)
+    return ("+" if change >= 0 else "-") + format_card(abs(change), unit, currency, lang)
+
+
+def format_exact(value: Any, unit: str, currency: str | None = None, *, signed: bool = False) -> str:
+    """A value (or, ``signed``, a change) with every digit, for where a card shows it short:
+    ``¥269,394,118.52``, ``12,345,678``, ``+¥1,234,567.00``, ``−¥4,997,590.00`` (the minus sign
+    format_value writes); the same digits in both languages. ``—`` if missing."""
+    if is_missing(value):
+        return MISSING
+    value = float(value)
+    sign = "−" if value < 0 else "+" if signed else ""
+    if unit == "currency":
+        return f"{sign}{currency_symbol(currency)}{abs(value):,.2f}"
+    if unit == "count":
+        return f"{sign}{abs(value):,.0f}"
+    return format_change(value, unit, currency) if signed else format_value(value, unit, currency)
 
 
 def format_share(value: Any, digits: int = 0) -> str:

@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from o2o_ops import analysis, db, metrics
 from o2o_ops.filters import Filters
-from apptest_util import ROOT, texts
+import tiny
+from apptest_util import ROOT, shown, texts
 from tiny import build_tiny
 
 # 15 days: O1..O5 (the data ends 11-10); the previous 15 days (10-12 → 10-26) hold O6.
@@ -169,3 +170,30 @@ def test_efficiency_over_capacity_toggle(warehouse):
     assert not at.exception
     stores = next(df.value for df in at.dataframe if "is_over_capacity" in df.value.columns)
     assert stores.empty  # nobody is over capacity in the tiny warehouse
+
+
+# Costs as at 10 million orders: S2's rent ¥269,394,118.52 in the window (11-03), ¥257,048,440.52
+# in the previous 15 days (10-20): "Other costs" (rent and other) rose by ¥12,345,678.00.
+BIG_RENT = 269_394_118.52, 257_048_440.52
+
+
+@pytest.fixture(scope="module")
+def big_costs(tmp_path_factory):
+    costs = [row for row in tiny.COSTS if row[1] != "rent"] + [
+        ("2026-11-03", "rent", BIG_RENT[0], "S2", None, None), ("2026-10-20", "rent", BIG_RENT[1], "S2", None, None)]
+    return build_tiny(tmp_path_factory.mktemp("big") / "big.duckdb", {**tiny.TABLE_ROWS, "costs": costs})
+
+
+@pytest.mark.parametrize("lang, value, delta, exact", [
+    ("en", "¥269.4M", "+¥12.3M", "Exact value: ¥269,394,118.52; change +¥12,345,678.00."),
+    ("zh", "¥2.69亿", "+¥1235万", "精确值：¥269,394,118.52；变化 +¥12,345,678.00。"),
+])
+def test_cost_card_shows_a_large_amount_short_and_its_digits_in_the_help(big_costs, lang, value, delta, exact):
+    at = open_page("pages/cost.py", big_costs, {**LINK, "lang": lang})
+    assert not at.exception
+    card = next(m for m in at.metric if m.label in ("Other costs", "其他成本"))
+    assert (card.value, card.delta) == (value, delta)   # ¥269,394,119 would be cut to "¥269,394,…"
+    assert shown(card.help).startswith(exact)
+    # the tables keep every digit: S2's cost in the margin table is the exact sum (rent only)
+    margin = next(df.value for df in at.dataframe if "margin" in df.value.columns).set_index("store_id")
+    assert margin.loc["S2", "margin"] == pytest.approx(400 - BIG_RENT[0] - 20)   # ¥400 paid (O3), ¥20 fee

@@ -8,10 +8,11 @@ import re
 import subprocess
 import unicodedata
 
+import pandas as pd
 import pypdf
 import pytest
 
-from o2o_ops import db, metrics, report
+from o2o_ops import db, metrics, report, weekly
 from o2o_ops.cli import report_cmd
 from o2o_ops.filters import Filters
 from o2o_ops.weekly import Week
@@ -112,3 +113,18 @@ def test_cli_html_and_pdf(warehouse, tmp_path, capsys):
     assert appendix_pages and reader.pages[appendix_pages[0]].extract_text().lstrip().startswith("Appendix A")
     subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
     assert (tmp_path / "page-1.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("lang, value, change, exact", [
+    ("en", "¥269.4M", "+¥12.3M", "Exact value: ¥269,394,118.52; change +¥12,345,678.00."),
+    ("zh", "¥2.69亿", "+¥1235万", "精确值：¥269,394,118.52；变化 +¥12,345,678.00。"),
+])
+def test_cards_show_large_amounts_short_and_their_digits_under_them(lang, value, change, exact):
+    # ¥257,048,440.52 last week, ¥269,394,118.52 this week: +¥12,345,678.00; 4 orders after 3
+    series = pd.DataFrame({"net_revenue": [257_048_440.52, 269_394_118.52], "orders": [3, 4]})
+    cards = weekly.headline_cards(series, ("net_revenue", "orders"), lang=lang)
+    html = report._cards_html(cards, "2026-W44", lang=lang)
+    assert f'<div class="v">{value}</div><div class="d good">{change} ' in html
+    assert f'<div class="x">{exact}</div>' in html.replace("\u2060", "")   # a word joiner after the sign
+    assert "+\u2060¥12,345,678.00" in html                                   # keeps it on the amount's line
+    assert '<div class="v">4</div><div class="d good">+1 ' in html and html.count('class="x"') == 1

@@ -67,3 +67,70 @@ def test_every_unit_has_an_axis_and_a_column_format():
     assert units.column_format("currency", "GBP") == "localized"
     assert units.column_format("count") == "localized"
     assert units.format_tick(1_250_000, "currency") == "1.2M" and units.format_tick(0.42, "percent") == "42%"
+
+
+# KPI cards: a large amount or count short, by hand (units.CARD_COMPACT_FROM: ¥1,000,000 and 100,000)
+@pytest.mark.parametrize("value, unit, en, zh", [
+    (269_394_118.52, "currency", "¥269.4M", "¥2.69亿"),
+    (-269_394_118.52, "currency", "−¥269.4M", "−¥2.69亿"),
+    (1_270_000_000, "currency", "¥1.27B", "¥12.7亿"),
+    (999_999, "currency", "¥999,999", "¥100万"),        # below the English threshold: exact
+    (999_999.6, "currency", "¥1M", "¥100万"),           # reads ¥1,000,000 exact, so it is compact
+    (1_000_000, "currency", "¥1M", "¥100万"),           # trailing zeros dropped: ¥1M, not ¥1.00M
+    (2_500_000, "currency", "¥2.5M", "¥250万"),
+    (12_345_678, "currency", "¥12.3M", "¥1235万"),
+    (9_996_000, "currency", "¥10M", "¥999.6万"),        # 9.996M rounds to 10M, not ¥10.00M
+    (999_950_000, "currency", "¥1B", "¥10亿"),          # into the next step, never ¥1000.0M
+    (999_949_999, "currency", "¥999.9M", "¥10亿"),
+    (269_394, "currency", "¥269,394", "¥26.9万"),
+    (99_995_000, "currency", "¥100M", "¥1亿"),          # 9999.5万 rounds into 亿, never ¥10000万
+    (12.5, "currency", "¥12.50", "¥12.50"),
+    (99_999, "count", "99,999", "10万"),
+    (100_000, "count", "100k", "10万"),
+    (123_456, "count", "123.5k", "12.3万"),
+    (999_960, "count", "1M", "100万"),                  # 999.96k rounds to 1M, not 1000.0k
+    (999_949, "count", "999.9k", "100万"),                # 99.9949万: one decimal above 10
+    (12_345_678, "count", "12.3M", "1235万"),
+    (0.8421, "percent", "84.2%", "84.2%"),              # short already: as format_value
+    (12.5, "hours", "12.5 h", "12.5 小时"),
+])
+def test_card_values_by_hand(value, unit, en, zh):
+    assert units.format_card(value, unit, "CNY") == en
+    assert units.format_card(value, unit, "CNY", lang="zh") == zh
+
+
+@pytest.mark.parametrize("unit", list(units.UNITS))
+@pytest.mark.parametrize("value", MISSING_VALUES, ids=repr)
+def test_card_values_missing_read_a_dash(unit, value):
+    for lang in ("en", "zh"):
+        assert units.format_card(value, unit, "CNY", lang) == "—"
+        assert units.format_card_change(value, unit, "CNY", lang) == "—"
+        assert not units.is_card_compact(value, unit, lang)
+    assert units.format_exact(value, unit, "CNY") == "—"
+
+
+def test_card_changes_compact_with_an_ascii_sign():
+    # st.metric reads a delta's direction from a leading ASCII "-"
+    assert units.format_card_change(12_345_678, "currency", "CNY") == "+¥12.3M"
+    assert units.format_card_change(-12_345_678, "currency", "CNY") == "-¥12.3M"
+    assert units.format_card_change(-150_200, "count", "CNY") == "-150.2k"
+    assert units.format_card_change(-999_999, "currency", "CNY") == "-¥999,999"   # exact below ¥1M
+    assert units.format_card_change(-12_345_678, "currency", "CNY", "zh") == "-¥1235万"
+    assert units.format_card_change(0.031, "percent", "CNY") == "+3.1 pp"
+
+
+def test_exact_values_for_the_help():
+    assert units.format_exact(269_394_118.52, "currency", "CNY") == "¥269,394,118.52"
+    assert units.format_exact(-269_394_118.52, "currency", "CNY") == "−¥269,394,118.52"
+    assert units.format_exact(12_345_678, "currency", "CNY", signed=True) == "+¥12,345,678.00"
+    assert units.format_exact(-123_456, "count", signed=True) == "−123,456"
+    assert units.format_exact(12_345_678, "count") == "12,345,678"
+    assert units.is_card_compact(1_000_000, "currency") and not units.is_card_compact(999_999, "currency")
+    assert units.is_card_compact(12_345.67, "currency", "zh")   # ¥1.23万: short in Chinese
+    assert not units.is_card_compact(9_999_999, "percent")
+
+
+def test_tables_keep_exact_values():
+    # only cards are short: format_value (sentences, report tables) and column formats keep every digit
+    assert units.format_value(269_394_118.52, "currency", "CNY") == "¥269,394,119"
+    assert units.format_value(123_456, "count") == "123,456"

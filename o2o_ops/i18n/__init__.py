@@ -108,6 +108,22 @@ def unit_label(unit: str, lang: str = DEFAULT) -> str:
     return units.UNITS[unit].label if check(lang) == "en" else catalogue.UNITS_ZH[unit]
 
 
+def exact_help(value: Any, change: Any, unit: str, lang: str = DEFAULT, currency: str | None = None) -> str:
+    """The sentence a KPI card's help opens with when the card shows its value or its change short
+    (:func:`o2o_ops.units.format_card`): ``"Exact value: ¥269,394,118.52; change +¥12,345,678.00."``;
+    ``""`` when the card shows both whole."""
+    from o2o_ops import units
+    lang = check(lang)
+    exact_value = units.format_exact(value, unit, currency) if units.is_card_compact(value, unit, lang) else None
+    exact_change = (units.format_exact(change, unit, currency, signed=True)
+                    if units.is_card_compact(change, unit, lang) else None)
+    if exact_value and exact_change:
+        return t("card.exact_both", lang, value=exact_value, change=exact_change)
+    if exact_value:
+        return t("card.exact_value", lang, value=exact_value)
+    return t("card.exact_change", lang, change=exact_change) if exact_change else ""
+
+
 # ------------------------------------------------------------------------------------------
 # The core's reasons, in the reader's language
 # ------------------------------------------------------------------------------------------

@@ -158,6 +158,12 @@ _add("note", {
     "cover_only": ("{what} cover {first} – {last} only", "{what}只覆盖 {first} – {last}"),
 })
 
+_add("card", {   # a KPI card's help when its value or change is shown short (o2o_ops.units.format_card)
+    "exact_value": ("Exact value: {value}.", "精确值：{value}。"),
+    "exact_change": ("Exact change: {change}.", "精确变化：{change}。"),
+    "exact_both": ("Exact value: {value}; change {change}.", "精确值：{value}；变化 {change}。"),
+})
+
 _add("filters", {
     "many_cities": ("{count} cities", "{count} 个城市"),
     "many_districts": ("{count} districts", "{count} 个区县"),

@@ -118,6 +118,14 @@ def fmt(value: Any, unit: str) -> str:
     return units.format_value(value, unit, lang=language())
 
 
+def card_value(value: Any, unit: str, help_: str = "") -> tuple[str, str]:
+    """A card's value and its help for an ``st.metric`` of its own: short when large (``¥269.4M``,
+    :func:`o2o_ops.units.format_card`), the help then opening with the exact value (as markdown
+    that reads as its text: two "$" would otherwise start a formula)."""
+    exact = i18n.exact_help(value, None, unit, language())
+    return units.format_card(value, unit, lang=language()), text.md(f"{exact} {help_}".strip())
+
+
 def localise(fig):
     """A chart's words in the reader's language (see :mod:`o2o_ops.i18n.figures`)."""
     from o2o_ops.i18n import figures
@@ -476,8 +484,14 @@ def selected_row(event: Any, df: pd.DataFrame) -> dict | None:
 
 # Phones (Streamlit stacks columns below 640 px): a container keyed "phone-only" shows there
 # only, one keyed "wide-only" everywhere else; long words and links wrap instead of widening
-# the page. One place for the app's own CSS.
+# the page. A card's value shrinks with its card: four cards a row beside the sidebar are 127 px
+# inside at a 1,024 px window (191 px at 1,280), where 2.25rem cut even "¥471.7M" and "4.03 ★" to
+# "¥47…". At 17% of the card's width the widest exact card value, "−¥999,999", fits a 127 px card
+# (21.6 px); from 212 px on (windows of 1,400 px) it is 2.25rem as before. One place for the
+# app's own CSS.
 PHONE_CSS = """<style>
+[data-testid="stMetric"] { container-type: inline-size; }
+[data-testid="stMetricValue"] { font-size: min(2.25rem, 17cqi); }
 @media (max-width: 640px) {
   .st-key-wide-only, [class*="st-key-wide-only-"] { display: none !important; }
   [data-testid="stMain"] [data-testid="stMarkdownContainer"],
@@ -638,6 +652,8 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
               notes: dict[str, str] | None = None, provisional: Iterable[str] = (),
               equal_age: Iterable[str] = (), goals: dict[str, str] | None = None) -> None:
     """One bordered ``st.metric`` per KPI: formatted value, change coloured by good/bad, hover help.
+    A large amount or count reads short (``¥269.4M``, :func:`o2o_ops.units.format_card`) and its
+    help opens with the exact value ("Exact value: ¥269,394,118.52.").
 
     ``notes``: KPI -> why it has no value ("not provided: no costs imported", "too few reviews
     (2)"): the value reads "—" and the reason stands where the change would ("Not provided", with
@@ -656,13 +672,13 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
     for i, name in enumerate(names):
         kpi = metrics.KPIS[name]
         value = current.get(name)
-        delta = None
+        delta, change = None, None
         color = "off"
         if previous is not None:
             prev = previous.get(name)
             if not units.is_missing(value) and not units.is_missing(prev):
                 change = float(value) - float(prev)
-                delta = units.format_change(change, kpi.unit, lang=lang)
+                delta = units.format_card_change(change, kpi.unit, lang=lang)
                 good = metrics.is_good_change(name, change)
                 # st.metric colours a rise green ("normal") or red ("inverse"); neutral KPIs stay grey
                 color = "off" if good is None else ("normal" if (change > 0) == good else "inverse")
@@ -670,7 +686,7 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
         if sparklines and name in sparklines:
             # st.metric refuses gaps; an undefined week is left out of the sparkline
             spark = [float(v) for v in sparklines[name] if not units.is_missing(v)] or None
-        shown = units.format_value(value, kpi.unit, lang=lang)
+        shown = units.format_card(value, kpi.unit, lang=lang)   # ¥269.4M: a card holds ~11 characters
         help_ = t("frame.kpi_help", description=i18n.kpi_description(name, lang), unit=i18n.unit_label(kpi.unit, lang))
         note = notes.get(name) if units.is_missing(value) else None
         icon, description, arrow = None, None, "auto"
@@ -685,6 +701,8 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
                      + " " + help_)
             if name in equal_age and delta is not None:
                 description = t("frame.at_equal_age")
+        exact = i18n.exact_help(value, change, kpi.unit, lang)   # first: the digits a short value leaves out
+        help_ = f"{exact} {help_}" if exact else help_
         if i % columns == 0:
             cols = st.columns(columns)
         with cols[i % columns]:

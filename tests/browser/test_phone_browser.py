@@ -1,6 +1,7 @@
 """A store manager's phone (390 × 844, touch): every page (overview, quality, cost, efficiency,
 symmetry, campaigns, map) reads without sideways scrolling, in English and in Chinese: its cards
-inside the screen, its chart titles inside their chart and clear of the legend (no plotly tool bar
+inside the screen and their values whole (none cut to "¥269,394,…", also at desktop width and in
+a 1,024 px window), its chart titles inside their chart and clear of the legend (no plotly tool bar
 over them). Screenshots at phone and desktop width go to artifacts/ (phone-*.png, desktop-*.png)
 to be looked at."""
 
@@ -59,6 +60,15 @@ def chart_text_boxes(pg) -> list[dict]:
     })""")
 
 
+def cut_values(pg) -> list[str]:
+    """The card values the browser cuts ("¥269,394,…"): text wider than its box (measured in the
+    app's font: the wider fallback font shows until it has loaded)."""
+    pg.wait_for_function("() => document.fonts.status === 'loaded'", timeout=30_000)
+    return pg.eval_on_selector_all('[data-testid="stMetricValue"]', """els => els
+        .filter(v => [v, ...v.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
+        .map(v => v.innerText)""")
+
+
 PAGES = [("", "overview"), ("quality", "quality"), ("cost", "cost"), ("efficiency", "efficiency"),
          ("symmetry", "symmetry"), ("campaigns", "campaigns"), ("map", "map")]
 
@@ -81,6 +91,7 @@ def test_no_sideways_scrolling_on_a_phone(app_url, phone, path, name, lang):
         assert card and card["x"] >= 0 and card["x"] + card["width"] <= PHONE["width"] + 1
         value = cards.nth(i).locator('[data-testid="stMetricValue"]').bounding_box()
         assert value and value["height"] < 60, cards.nth(i).inner_text()
+    assert cut_values(phone) == []
     for chart in chart_text_boxes(phone):
         assert not chart["toolbar"], chart                # it sat on the titles
         title, legend, box = chart["title"], chart["legend"], chart["chart"]
@@ -112,3 +123,20 @@ def test_desktop_screenshots(app_url, page, path, name):
     measured = sideways(page)
     assert measured["scroll"] <= measured["width"], measured
     assert screenshot(page, f"desktop-{name}").stat().st_size > 10_000
+    assert cut_values(page) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("path,name", [("", "overview"), ("cost", "cost")])
+def test_card_values_whole_in_a_narrow_window(app_url, browser, path, name, lang):
+    """At 1,024 px, four cards a row beside the sidebar are 127 px inside: their values shrink to
+    fit (a large amount reads short, ¥471.7M, and the font follows the card) instead of "¥47…"."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    pg = context.new_page()
+    pg.goto(f"{app_url}/{path}" + ("?lang=zh" if lang == "zh" else ""))
+    wait_for_app(pg)
+    finished(pg)
+    assert pg.locator('[data-testid="stMetric"]').count() >= 8
+    assert cut_values(pg) == []
+    screenshot(pg, f"narrow-{name}" + ("-zh" if lang == "zh" else ""))
+    context.close()
