@@ -72,7 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("O2O_INCREMENTAL_MAX_SHARE", "0.2",
             "Share of the warehouse's orders (0-1) above which an import batch rebuilds every derived "
             "table instead of recomputing what it touches."),
-    Setting("O2O_INCREMENTAL_MEMORY_MB", "768",
+    Setting("O2O_INCREMENTAL_MEMORY_MB", "640",
             "Memory (MiB) DuckDB may use while an import recomputes what its batch touched; beyond it, "
             "DuckDB evicts cached blocks or spills to disk instead of growing, and a statement that "
             "needs more runs again without the cap (0: DuckDB's default, 80 % of the machine's memory)."),

@@ -436,6 +436,8 @@ def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeyp
     # 1 of 7 orders noted, C2's 2 orders recomputed: under the share; O9 is C2's second order, so
     # C2's first (O3) changed too (its next order date)
     assert build["mode"] == "incremental" and build["counts"]["changed_orders"] == 2
+    # the import checkpointed its copy part-way, after each step of incremental.CHECKPOINT_AFTER
+    assert {f"checkpoint after {t}" for t in incremental.CHECKPOINT_AFTER} <= set(build["counts"]["seconds"])
     header = ONE_ORDER.splitlines()[0]
     four = "\n".join([header] + [f"O{i},{c},S3,2026-11-11 1{i - 10}:00,50,40"
                                   for i, c in zip(range(10, 14), ["C3", "C4", "C3", "C4"])]) + "\n"
@@ -503,6 +505,7 @@ def test_every_derived_table_has_a_rule_and_every_keyed_step_is_restricted():
         assert "o2o_touched_" in restricted[table], f"{table} is keyed but its SQL has no restriction"
     for table in (*incremental.WHOLE, *incremental.KEPT_WHILE_CLEAN):
         assert restricted[table] == steps[table]
+    assert set(incremental.CHECKPOINT_AFTER) <= set(steps)
     # the full build's SQL is the text it was without the restrictions: same fingerprint
     assert all("touched" not in q for q in steps.values())
 
