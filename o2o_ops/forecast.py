@@ -298,7 +298,7 @@ def _from_new_sales(level: pd.DataFrame, store_ids: pd.Index, delays: np.ndarray
     known = (rows >= 0) & (leads < horizon)      # booked further ahead: lands after the horizon
     per_lead[rows[known], weekdays[known], leads[known]] = lead_level.to_numpy()[known]
     # sale day i x redemption day j of the horizon; a sale comes on its day or later
-    sale_weekday = np.array([(cut + dt.timedelta(days=i + 1)).isoweekday() - 1 for i in range(horizon)])
+    sale_weekday = np.array([day.isoweekday() - 1 for day in _days(cut)])
     lead = np.arange(horizon)[None, :] - np.arange(horizon)[:, None]
     later = lead >= 0
     lead = np.where(later, lead, 0)
