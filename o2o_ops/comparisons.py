@@ -166,10 +166,14 @@ def days_off(listed) -> set[dt.date]:
     days next to them, unless a weekend day is a working day swapped for one ("substituted from"
     that date). The package lists the weekdays off only: China's National Day 2026 is 1-3 and 5-7
     October there, but Sunday 4 October is as much the holiday (1-7 off, Sunday 20 September and
-    Saturday 10 October worked); Spring Festival 2026 is 15-23 February."""
+    Saturday 10 October worked); Spring Festival 2026 is 15-23 February. A calendar without swapped
+    days (the United States', Germany's) is not arranged in breaks: its days stay as listed, no
+    long weekend added."""
     working = {dt.date(int(y), int(m), int(d)) for name in listed.values()
                for m, d, y in _SUBSTITUTED.findall(str(name))}
     off = set(listed)
+    if not working:
+        return off
     grown = True
     while grown:
         extra = {d + dt.timedelta(days=step) for d in off for step in (-1, 1)}

@@ -193,3 +193,6 @@ def test_a_break_holds_its_weekend_days():
     spring_festival = comparisons.holiday_days(D(2026, 2, 9), D(2026, 3, 1), country="CN")
     assert spring_festival == {D(2026, 2, d) for d in range(15, 24)}
     assert D(2026, 9, 20) not in comparisons.holiday_days(D(2026, 9, 19), D(2026, 9, 21), country="CN")
+    # a calendar without swapped working days keeps its days: Columbus Day 2026 (Monday 12 Oct), no
+    # long weekend added
+    assert comparisons.holiday_days(D(2026, 10, 9), D(2026, 10, 13), country="US") == {D(2026, 10, 12)}
