@@ -126,13 +126,13 @@ ADDITIVE: dict[str, tuple[str, str, tuple[str, ...]]] = {
 #: the slices an import gathers once, before the steps that read them (``{{ touched_slice TABLE: NAME
 #: }}`` in the SQL files, o2o_ops/kpis/sql.py): (TABLE, NAME) -> the restrictions (kind of touched
 #: keys, key expressions) the steps apply to it; the slice holds every row any of them selects. At
-#: 10 million orders six steps read order_facts by touched store-day: each tested every row (0.15-0.5
-#: s a read) where the slice of a day's 1,000 new orders holds 240,756 (gathered in about 1 s: the
-#: six steps went from 2.2 to 0.8 s). A slice by touched customer for the campaign orders' four
-#: reads cost more than the reads (1.0 against 0.65 s): the steps read order_facts itself
+#: 10 million orders the steps that read order_facts by touched store-day each tested every row
+#: (0.15-0.5 s a read) where the slice of a day's 1,000 new orders holds 240,756 (gathered in about
+#: 1 s: six steps went from 2.2 to 0.8 s; two of them, the day rollup and store hours, are now kept
+#: by deltas, :data:`ADDITIVE`). A slice by touched customer for the campaign orders' four reads
+#: cost more than the reads (1.0 against 0.65 s): the steps read order_facts itself
 SLICES: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]] = {
     ("order_facts", "store_days"): (("store_days", ("store_id", "order_date")),
-                                    ("store_days", ("store_id", "CAST(redeemed_at AS DATE)")),
                                     ("stage_store_days", ("store_id", "order_date"))),
 }
 
@@ -507,9 +507,7 @@ def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str
     recomputed = None
     if table in ADDITIVE:
         old, new = f"o2o_was_{table}", f"o2o_now_{table}"   # kept: the source rows of the next tables
-        # with their row ids, so that the DELETE below need not test every row again
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {old} AS SELECT rowid AS o2o_rid, {cols} FROM {table} WHERE {test}")
-        recomputed = _merge_deltas(con, table, query, columns)
+        recomputed = _merge_deltas(con, table, query, columns, test)
         test = f"rowid IN (SELECT o2o_rid FROM {old})"   # nothing wrote the table since
     elif not compare:
         con.execute(f"DELETE FROM {table} WHERE {test}")
@@ -536,39 +534,46 @@ def _reading(query: str, source: str, instead: str) -> str:
     return re.sub(rf"\b(?:o2o_slice_{source}_[a-z_]+|{source})\b", instead, query)
 
 
-def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, columns: list[tuple[str, str]]) -> int:
-    """``o2o_now_<table>``: the rows of ``table``'s touched keys after the batch, from its rows
-    before (``o2o_was_<table>``) and the restricted ``query`` over its source's changed rows as
-    they were and as they are (:data:`ADDITIVE`). Returns how many store-days (-weeks) were
-    recomputed by ``query`` itself (a sum that may have lost its last value)."""
+def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, columns: list[tuple[str, str]],
+                  touched: str) -> int:
+    """The rows of ``table`` that the batch changes, before (``o2o_was_<table>``, with their row
+    ids) and after (``o2o_now_<table>``): the keys the restricted ``query`` gives over its source's
+    changed rows as they were or as they are (:data:`ADDITIVE`), each its row before plus the
+    difference. Rows of the touched keys (the test ``touched``) that no changed row reaches are
+    left as they are. Returns how many store-days (-weeks) were recomputed by ``query`` itself,
+    over the whole source (a sum that may have lost its last value)."""
     source, count_column, keys = ADDITIVE[table]
     kind, (store, date) = KEYED[table]
     measures = [name for name, _ in columns if name not in keys]
     cols = ", ".join(name for name, _ in columns)
     key_list = ", ".join(keys)
-    # each key is at most once in each of the three: the rows before, and the query over the source
-    # rows as they were and as they are, joined on the keys (a NULL key equal to a NULL key). (One
-    # GROUP BY over the three with 90 sums took 1.5-4.6 s of thread time over 74,453 rows.)
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_part_was AS {_reading(query, source, f'o2o_was_{source}')}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_part_now AS {_reading(query, source, f'o2o_now_{source}')}")
-    on = lambda alias: " AND ".join(f"{alias}.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
-    # before + (as they are - as they were): the difference first, so that an unchanged row's sums
-    # are its sums to the bit; NULL when it had none and gains none
+    # a NULL key equals a NULL key (full price has no campaign)
+    on = lambda a, b: " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in keys)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_delta_keys AS "
+                f"SELECT {key_list} FROM o2o_part_was UNION SELECT {key_list} FROM o2o_part_now")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE o2o_was_{table} AS
+        SELECT t.* FROM (SELECT rowid AS o2o_rid, {cols} FROM {table} WHERE {touched}) AS t
+        SEMI JOIN o2o_delta_keys k ON {on("t", "k")}""")
+    # before + (as they are - as they were), each key at most once in each: the difference first,
+    # so that an unchanged sum is its sum to the bit; NULL when it had none and gains none. (One
+    # GROUP BY over the three with 90 sums took 1.5-4.6 s of thread time over 74,453 rows.)
     merged = ", ".join(f"CASE WHEN o.{m} IS NULL AND n.{m} IS NULL THEN NULL "
                        f"ELSE coalesce(o.{m}, 0) + (coalesce(n.{m}, 0) - coalesce(w.{m}, 0)) END AS {m}"
                        for m in measures)
     # a key left with rows, one of whose sums had a value that the changed rows as they were gave
-    # and as they are do not (a count is never NULL, but an order moved off a key makes its counts
-    # look so too: that key is recomputed, correct if not needed)
+    # and as they are do not: whether the rows left give it one cannot be told from the sums. (A
+    # count is never NULL, but an order moved off a key makes its counts look so too: that key is
+    # recomputed, correct if not needed.)
     unsure = " OR ".join(f"(o.{m} IS NOT NULL AND w.{m} IS NOT NULL AND n.{m} IS NULL)" for m in measures)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_merged AS
-        WITH k AS (SELECT {key_list} FROM o2o_was_{table} UNION SELECT {key_list} FROM o2o_part_was
-                   UNION SELECT {key_list} FROM o2o_part_now),
-        m AS (
+        WITH m AS (
             SELECT {", ".join(f"k.{c}" for c in keys)}, {merged}, {unsure} AS o2o_unsure
-            FROM k LEFT JOIN o2o_was_{table} o ON {on("o")} LEFT JOIN o2o_part_was w ON {on("w")}
-            LEFT JOIN o2o_part_now n ON {on("n")}
+            FROM o2o_delta_keys k LEFT JOIN o2o_was_{table} o ON {on("o", "k")}
+            LEFT JOIN o2o_part_was w ON {on("w", "k")} LEFT JOIN o2o_part_now n ON {on("n", "k")}
         )
         SELECT * REPLACE (o2o_unsure AND {count_column} > 0 AS o2o_unsure) FROM m""")
     con.execute(f"""
@@ -581,7 +586,13 @@ def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, column
         CREATE OR REPLACE TEMP TABLE o2o_now_{table} AS
         SELECT {cols} FROM o2o_merged WHERE {count_column} > 0 AND NOT ({unsure_test})""")
     if recomputed:
-        by_query = re.sub(rf"\bo2o_touched_{kind}\b", "o2o_unsure_keys", query)
+        # those store-days (-weeks) whole: every row before, and the query's rows over the source
+        # itself (a slice holds the touched keys' rows a step reads, not necessarily these)
+        con.execute(f"""
+            INSERT INTO o2o_was_{table}
+            SELECT rowid, {cols} FROM {table}
+            WHERE {unsure_test} AND rowid NOT IN (SELECT o2o_rid FROM o2o_was_{table})""")
+        by_query = re.sub(rf"\bo2o_touched_{kind}\b", "o2o_unsure_keys", _reading(query, source, source))
         con.execute(f"INSERT INTO o2o_now_{table} SELECT {cols} FROM ({by_query}) AS q")
     return int(recomputed)
 

@@ -15,7 +15,7 @@ WITH summed AS (   -- group on the narrow keys; store and campaign attributes ar
         order_date AS date, store_id, channel, campaign_id,
         -- one column per order measure of o2o_ops/kpis/measures.py (generated there)
         {{ order_measure_columns }}
-    FROM {{ touched_slice order_facts: store_days }}{{ where_touched store_days: store_id, order_date }}
+    FROM order_facts{{ where_touched store_days: store_id, order_date }}
     GROUP BY order_date, store_id, channel, campaign_id
 )
 SELECT
@@ -37,7 +37,7 @@ WITH summed AS (
         count(*) FILTER (WHERE wait_minutes IS NOT NULL
                            AND listed_wait_minutes IS NOT NULL)           AS count_waits,
         count(*) FILTER (WHERE wait_minutes <= listed_wait_minutes)       AS count_sla_met
-    FROM {{ touched_slice order_facts: store_days }}
+    FROM order_facts
     WHERE is_redeemed{{ and_touched store_days: store_id, CAST(redeemed_at AS DATE) }}
     GROUP BY CAST(redeemed_at AS DATE), hour(redeemed_at), store_id
 )
