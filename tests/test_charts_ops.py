@@ -218,7 +218,8 @@ BIG_BREAKDOWN = pd.DataFrame({"week_start": [W1, W1, W2], "iso_week": ["2026-W45
 
 
 def test_stacked_amounts_get_short_ticks_up_to_their_stack():
-    """W45 stacks ¥10M + ¥20M = ¥30M: six steps of 5M from 0 (plotly wrote "30,000,000")."""
+    """W45 stacks ¥10M + ¥20M = ¥30M: ticks over 0..33M (10 % more, see the line below), six steps
+    of 5M from 0 (plotly wrote "30,000,000")."""
     fig = cost.cost_breakdown_stack(BIG_BREAKDOWN)
     assert charts.axis_extent(fig, "yaxis") == (0.0, 30_000_000.0)
     charts.short_value_axes(fig)
@@ -232,13 +233,19 @@ def test_stacked_amounts_get_short_ticks_up_to_their_stack():
 
 
 def test_a_line_of_large_values_gets_at_least_two_short_ticks():
-    """Revenue from ¥1.02M to ¥1.38M: steps of 100k (the smallest round step six fit), 1.1M-1.3M."""
+    """Revenue from ¥1.02M to ¥1.38M, ticks chosen over 10 % more each side (plotly pads a line's
+    range): 0.984M..1.416M, steps of 100k (the smallest round step seven fit), 1M to 1.4M."""
     weekly = pd.DataFrame({"week_start": [W1, W2], "revenue": [1_020_000.0, 1_380_000.0]})
     fig = charts.short_value_axes(charts.kpi_line(weekly, "week_start", "revenue"))
-    assert list(fig.layout.yaxis.tickvals) == [1_100_000, 1_200_000, 1_300_000]
-    assert list(fig.layout.yaxis.ticktext) == ["1.1M", "1.2M", "1.3M"]
+    assert list(fig.layout.yaxis.tickvals) == [1_000_000, 1_100_000, 1_200_000, 1_300_000, 1_400_000]
+    assert list(fig.layout.yaxis.ticktext) == ["1M", "1.1M", "1.2M", "1.3M", "1.4M"]
     zh = charts.short_value_axes(charts.kpi_line(weekly, "week_start", "revenue"), "zh")
-    assert list(zh.layout.yaxis.ticktext) == ["110万", "120万", "130万"]
+    assert list(zh.layout.yaxis.ticktext) == ["100万", "110万", "120万", "130万", "140万"]
+    # orders 10,400..15,400 in a small multiple (nticks=4: three steps): 9,900..15,900, steps of 2k
+    orders = pd.DataFrame({"week_start": [W1, W2], "orders": [10_400, 15_400]})
+    small = charts.kpi_line(orders, "week_start", "orders")
+    small.update_yaxes(nticks=4)
+    assert list(charts.short_value_axes(small).layout.yaxis.ticktext) == ["10k", "12k", "14k"]
 
 
 def test_small_values_keep_their_axis_format():
@@ -251,7 +258,8 @@ def test_small_values_keep_their_axis_format():
 
 
 def test_overview_small_multiples_short_only_where_large():
-    """Revenue (¥) and orders get three or four short ticks (nticks=4); the rates keep theirs."""
+    """Revenue (¥) and orders get three short ticks (nticks=4: three steps over 10 % more than the
+    values: 0..296.3M, 38.8k..53.2k); the rates keep theirs."""
     from o2o_ops.charts import overview
 
     series = pd.DataFrame({"iso_week": ["2026-W45", "2026-W46"], "revenue": [0.0, 269_400_000.0],

@@ -292,7 +292,9 @@ def nice_ticks(low: float, high: float, intervals: int = 3) -> list[float]:
 #: At most how many steps between the round ticks of a value axis written short (plotly draws about
 #: as many on a chart of :data:`HEIGHT`); an axis whose ``nticks`` is set (the overview's small
 #: multiples, a phone's bars) gets ``nticks - 1``.
-TICK_INTERVALS = 6
+TICK_INTERVALS = 7
+#: What of an axis' span beyond its values its ticks are chosen over (plotly's autorange pads).
+AXIS_PAD = 0.1
 
 
 def axis_extent(fig: go.Figure, axis_name: str) -> tuple[float, float] | None:
@@ -341,7 +343,11 @@ def short_value_axis(fig: go.Figure, axis_name: str, lang: str = "en") -> None:
     extent = axis_extent(fig, axis_name) if (axis.tickformat or "").startswith(",") else None
     if extent is None:
         return
-    ticks = nice_ticks(*extent, intervals=axis.nticks - 1 if axis.nticks and axis.nticks > 2 else TICK_INTERVALS)
+    # plotly draws a little past the values (a line's 5 % of the plot and its markers, not past a
+    # bar's 0): ticks there count too (10k under a line from 10.4k); one past its range is not drawn
+    low, high = extent
+    pad = (high - low) * AXIS_PAD
+    ticks = nice_ticks(low - pad if low else low, high + pad if high else high, intervals=axis.nticks - 1 if axis.nticks and axis.nticks > 2 else TICK_INTERVALS)
     labels = units.tick_labels(ticks, lang)
     if labels is not None:
         axis.update(tickmode="array", tickvals=ticks, ticktext=labels)
