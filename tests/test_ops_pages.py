@@ -205,8 +205,8 @@ def test_cost_card_shows_a_large_amount_short_and_its_digits_in_the_help(big_cos
 ])
 def test_cost_charts_value_axes_read_short(big_costs, lang, weekly, margin):
     """S2's rent of ¥269,394,118.52 (week of 11-02) in the weekly costs and in its margin: round
-    ticks 50M apart (seven steps at most over 0..296.3M, 10 % more than the values), written short (plotly wrote "250,000,000"); the
-    hover keeps every digit."""
+    ticks 50M apart (at most seven steps over 0..296.3M, 10 % more than the values), written short
+    (plotly wrote "250,000,000"); the hover keeps every digit."""
     at = open_page("pages/cost.py", big_costs, {**LINK, "lang": lang})
     assert not at.exception
     specs = {key: json.loads(c.proto.spec) for c in at.get("plotly_chart")
