@@ -271,9 +271,9 @@ def shorten(label: str, keep: int = SHORT_LABEL) -> str:
 
 def nice_ticks(low: float, high: float, intervals: int = 3) -> list[float]:
     """Round tick values (1, 2 or 5 × a power of ten apart) within ``low``..``high``, at most
-    ``intervals`` steps (the smallest round step that many fit), 0 among them when the range holds it: ``-276k..319k`` -> -200k, 0, 200k;
-    at least two when the range has any width (``1.02M..1.38M`` -> 1.1M, 1.2M, 1.3M, not 1.2M
-    alone)."""
+    ``intervals`` steps (the smallest round step that many fit), 0 among them when the range holds
+    it: ``-276k..319k`` -> -200k, 0, 200k; at least two when the range has any width
+    (``1.02M..1.38M`` -> 1.1M, 1.2M, 1.3M, not 1.2M alone)."""
     import math
 
     span = high - low
@@ -347,7 +347,8 @@ def short_value_axis(fig: go.Figure, axis_name: str, lang: str = "en") -> None:
     # bar's 0): ticks there count too (10k under a line from 10.4k); one past its range is not drawn
     low, high = extent
     pad = (high - low) * AXIS_PAD
-    ticks = nice_ticks(low - pad if low else low, high + pad if high else high, intervals=axis.nticks - 1 if axis.nticks and axis.nticks > 2 else TICK_INTERVALS)
+    intervals = axis.nticks - 1 if axis.nticks and axis.nticks > 2 else TICK_INTERVALS
+    ticks = nice_ticks(low - pad if low else low, high + pad if high else high, intervals)
     labels = units.tick_labels(ticks, lang)
     if labels is not None:
         axis.update(tickmode="array", tickvals=ticks, ticktext=labels)
