@@ -337,8 +337,9 @@ def short_value_axis(fig: go.Figure, axis_name: str, lang: str = "en") -> None:
     reach :data:`o2o_ops.units.AXIS_COMPACT_FROM`, in place: round ticks (:func:`nice_ticks`)
     written short in ``lang`` (``0  10M  20M  30M``; ``0  1000万  2000万  3000万``) instead of
     plotly's ``30,000,000``. Plotly's own short format (``~s``) writes billions "G" and has no
-    万 or 亿, hence explicit ticks. The hover keeps the exact value: it reads the tickformat,
-    which stays. Any other axis is left as it is."""
+    万 or 亿, hence explicit ticks; the values are not scaled, and hovers keep every digit through
+    the builders' hovertemplates (``%{y:,.0f}``: plotly's default hover would read a tick's label
+    at a tick's exact value). Any other axis is left as it is."""
     axis = getattr(fig.layout, axis_name)
     extent = axis_extent(fig, axis_name) if (axis.tickformat or "").startswith(",") else None
     if extent is None:
