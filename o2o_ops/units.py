@@ -11,7 +11,8 @@ units are written in Chinese (``12.5 小时``, ``+3.1 个百分点``). English k
 
 KPI cards are narrow: :func:`format_card` and :func:`format_card_change` show a large amount or count
 short (``¥269.4M``, ``123.5k``) and :func:`format_exact` gives every digit for the card's help;
-tables, exports and sentences keep the exact formats.
+tables, exports and sentences keep the exact formats. Chart axes of large counts and amounts read
+short too (:func:`tick_labels`); every short number is written by :func:`compact_number`.
 """
 
 from __future__ import annotations
