@@ -43,6 +43,7 @@ DEFAULT = "previous"
 
 _NOT_ANCHORS = re.compile(r"(?i)^day off|\beve\b")
 _SUFFIX = re.compile(r"\s*\((observed|substituted[^)]*)\)\s*$", re.I)
+_SUBSTITUTED = re.compile(r"substituted from (\d\d)/(\d\d)/(\d{4})")
 
 
 class UnknownCountry(ValueError):
@@ -160,11 +161,34 @@ def holiday_anchors(country: str, year: int) -> dict[str, dt.date]:
     return anchors
 
 
+def days_off(listed) -> set[dt.date]:
+    """The days of a break: the calendar's (``listed``, a ``holidays`` calendar) and the weekend
+    days next to them, unless a weekend day is a working day swapped for one ("substituted from"
+    that date). The package lists the weekdays off only: China's National Day 2026 is 1-3 and 5-7
+    October there, but Sunday 4 October is as much the holiday (1-7 off, Sunday 20 September and
+    Saturday 10 October worked); Spring Festival 2026 is 15-23 February. A calendar without swapped
+    days (the United States', Germany's) is not arranged in breaks: its days stay as listed, no
+    long weekend added."""
+    working = {dt.date(int(y), int(m), int(d)) for name in listed.values()
+               for m, d, y in _SUBSTITUTED.findall(str(name))}
+    off = set(listed)
+    if not working:
+        return off
+    grown = True
+    while grown:
+        extra = {d + dt.timedelta(days=step) for d in off for step in (-1, 1)}
+        extra = {d for d in extra if d.isoweekday() >= 6 and d not in off and d not in working}
+        off |= extra
+        grown = bool(extra)
+    return off
+
+
 def holiday_days(start: dt.date, end: dt.date, country: str | None = None) -> set[dt.date]:
-    """Every public holiday (days off included) from ``start`` to ``end``."""
+    """Every day of a public holiday's break from ``start`` to ``end`` (:func:`days_off`: days
+    off and the weekend around them included)."""
     country = country or config.get("O2O_HOLIDAY_COUNTRY")
-    days = _calendar(country, range(start.year, end.year + 1))
-    return {day for day in days if start <= day <= end}
+    listed = _calendar(country, range(start.year - 1, end.year + 2))   # a break may cross new year
+    return {day for day in days_off(listed) if start <= day <= end}
 
 
 def holiday_in(start: dt.date, end: dt.date, country: str) -> tuple[str, dt.date] | None:

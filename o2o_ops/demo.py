@@ -146,29 +146,21 @@ CHANNELS = (
 )
 CAMPAIGN_KINDS = ("group_buy", "coupon", "discount", "flash_sale", "membership")
 HOLIDAY_COUNTRY = "CN"
-_SUBSTITUTED = re.compile(r"substituted from (\d\d)/(\d\d)/(\d{4})")
 
 
 def holiday_blocks(first: dt.date, last: dt.date, country: str = HOLIDAY_COUNTRY) -> tuple[tuple[str, dt.date, dt.date], ...]:
     """The public holidays between ``first`` and ``last`` as blocks of days off (name, first day,
-    last day), from the maintained ``holidays`` package (the calendar the comparisons use). The
-    package lists the weekdays off; a weekend next to them belongs to the break unless it is a
-    working day swapped for one ("substituted from" that date), and a block is named after its
-    first holiday that is not an eve or a swapped day off (Spring Festival 2026: 15-23 Feb)."""
+    last day), from the maintained ``holidays`` package (the calendar the comparisons and the
+    forecast use), with the weekend days of each break (:func:`o2o_ops.comparisons.days_off`); a
+    block is named after its first holiday that is not an eve or a swapped day off (Spring
+    Festival 2026: 15-23 Feb)."""
     import holidays
 
+    from o2o_ops import comparisons
+
     listed = holidays.country_holidays(country, years=range(first.year - 1, last.year + 2))
-    working = {dt.date(int(y), int(m), int(d)) for name in listed.values()
-               for m, d, y in _SUBSTITUTED.findall(str(name))}
-    off = set(listed)
-    grown = True
-    while grown:   # weekend days next to a day off, unless worked
-        extra = {d + dt.timedelta(days=step) for d in off for step in (-1, 1)}
-        extra = {d for d in extra if d.isoweekday() >= 6 and d not in off and d not in working}
-        off |= extra
-        grown = bool(extra)
     blocks: list[list[dt.date]] = []
-    for day in sorted(off):
+    for day in sorted(comparisons.days_off(listed)):
         if blocks and (day - blocks[-1][-1]).days == 1:
             blocks[-1].append(day)
         else:

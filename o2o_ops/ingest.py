@@ -1714,6 +1714,11 @@ def _typed_sql(col: Column, raw: str, mapping: Mapping, params: dict[str, Any]) 
 X_Y_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*:\s*[0-9]+(\.[0-9]+)?\s*$"
 #: A number a spreadsheet turned into a clock time or duration (500:50 -> 500:50:00).
 CLOCK_PATTERN = re.compile(r"\s*\d{1,6}:\d{2}:\d{2}(\.\d+)?\s*")
+#: Texts an export writes for an empty value (compared lower-cased, after trimming). Only the
+#: words: a typed column holding one is said to be empty rather than "not a number"; it is still
+#: refused (a required value is missing; an optional one becomes empty only through the mapping's
+#: ``null_values``, so nothing is read as empty behind the user's back).
+NULL_WORDS = ("null", "none", "na", "n/a", "nil")
 
 
 def _discount_sql(raw: str, mapping: Mapping) -> str:
@@ -1734,7 +1739,11 @@ def _discount_sql(raw: str, mapping: Mapping) -> str:
 
 
 def _number_hint(column: str, value: str, mapping: Mapping) -> str:
-    """Why a value is not a number, when we can tell: a spreadsheet's clock time, or "x:y"."""
+    """Why a value is not a number, when we can tell: an empty value written as text, a
+    spreadsheet's clock time, or "x:y"."""
+    if (value or "").strip().lower() in NULL_WORDS:
+        return (" — it looks like an empty value written as text; to import it as empty, list it in "
+                "the mapping's null_values")
     if CLOCK_PATTERN.fullmatch(value or ""):
         return (" — it looks like a number a spreadsheet turned into a clock time (\"500:50\" "
                 "becomes 500:50:00); format the column as text in the spreadsheet and export again")
@@ -1780,10 +1789,18 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
         if col.name not in info.present:
             continue
         c, raw = ident(col.name), ident(col.name + "__raw")
-        if col.required or col.name in not_null:
-            yield check("missing_value", col.name, f"{raw} IS NULL", "NULL",
-                        lambda v, _, n=col.name: f"{n} is required but empty")
+        required = col.required or col.name in not_null
+        # a typed column's "NULL" / "n/a": an empty value written as text, said so (with the text)
+        null_word = (f"({c} IS NULL AND list_contains($null_words, lower({raw})))"
+                     if col.type != "VARCHAR" else "FALSE")
+        if required:
+            yield check("missing_value", col.name, f"{raw} IS NULL OR {null_word}", raw,
+                        lambda v, _, n=col.name: f"{n} is required but empty"
+                        + (f": '{v}' is an empty value written as text" if v is not None else ""),
+                        {"null_words": list(NULL_WORDS)} if col.type != "VARCHAR" else None)
         if col.type != "VARCHAR":
+            typed_wrong = f"{raw} IS NOT NULL AND {c} IS NULL" + (f" AND NOT {null_word}" if required else "")
+            words = {"null_words": list(NULL_WORDS)} if required else None
             kind = "bad_date" if col.type in ("DATE", "TIMESTAMP") else "wrong_type"
             expect = _TYPE_WORDS[col.type]
             if kind == "bad_date":
@@ -1791,15 +1808,15 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
                 fmt = fmt or src.mapping.date_format
                 expect += f" (ISO 8601 like 2016-07-12{' or ' + fmt if fmt else ''})"
             if col.type == "DOUBLE":  # parses, yet is not finite: NaN, inf, -Infinity, ...
-                yield check(kind, col.name, f"{raw} IS NOT NULL AND {c} IS NULL", raw,
+                yield check(kind, col.name, typed_wrong, raw,
                             lambda v, non_finite, n=col.name: f"{n}: '{v}' is not "
                             + ("a finite number (NaN and infinity are refused)" if non_finite else "a number")
                             + _number_hint(n, v, src.mapping),
-                            extra_sql=f"TRY_CAST({raw} AS DOUBLE) IS NOT NULL")
+                            words, extra_sql=f"TRY_CAST({raw} AS DOUBLE) IS NOT NULL")
             else:
-                yield check(kind, col.name, f"{raw} IS NOT NULL AND {c} IS NULL", raw,
+                yield check(kind, col.name, typed_wrong, raw,
                             lambda v, _, e=expect, n=col.name: f"{n}: '{v}' is not {e}"
-                            + (_number_hint(n, v, src.mapping) if kind == "wrong_type" else ""))
+                            + (_number_hint(n, v, src.mapping) if kind == "wrong_type" else ""), words)
         if col.window is not None:
             yield _window_check(check, col, windows[col.window])
         if col.type == "VARCHAR":  # Parquet has no row size limit; a CSV field can be long too

@@ -181,3 +181,18 @@ def test_overview_of_the_demo_shows_the_same_iso_week_of_2025(demo_warehouse):
     orders = [m for m in at.metric if m.label == "Orders"][0]
     assert orders.value == f"{now:,}" and orders.delta == f"{now - before:+,}"
     assert "2026-03-02 → 2026-03-08 against 2025-03-03 → 2025-03-09" in texts(at)
+
+
+def test_a_break_holds_its_weekend_days():
+    """The holidays package lists China's weekdays off (National Day 2026: 1-3 and 5-7 October;
+    Spring Festival: 16-20 and 23 February); the official breaks are 1-7 October (Sunday 20
+    September and Saturday 10 October worked) and 15-23 February (Saturdays 14 and 28 February
+    worked). A break's weekend days are holidays; a worked weekend day is not."""
+    national_day = comparisons.holiday_days(D(2026, 9, 28), D(2026, 10, 11), country="CN")
+    assert national_day == {D(2026, 10, d) for d in range(1, 8)}
+    spring_festival = comparisons.holiday_days(D(2026, 2, 9), D(2026, 3, 1), country="CN")
+    assert spring_festival == {D(2026, 2, d) for d in range(15, 24)}
+    assert D(2026, 9, 20) not in comparisons.holiday_days(D(2026, 9, 19), D(2026, 9, 21), country="CN")
+    # a calendar without swapped working days keeps its days: Columbus Day 2026 (Monday 12 Oct), no
+    # long weekend added
+    assert comparisons.holiday_days(D(2026, 10, 9), D(2026, 10, 13), country="US") == {D(2026, 10, 12)}

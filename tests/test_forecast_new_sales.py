@@ -152,3 +152,20 @@ def test_new_sales_equal_the_reference(cut, seed):
         if by:
             part = part.assign(lead_days=part["lead_days"].astype(int).clip(lower=0))
         assert forecast._weekday_level(part, cut, by).to_dict() == pytest.approx(_reference_weekday_level(part, cut, by))
+
+
+# --- a break's weekend days are left out of the level ------------------------------------------
+
+@pytest.mark.parametrize("cut, days", [
+    # National Day 2026 (1-7 Oct) and Mid-Autumn (25-27 Sep): Sundays 09-13 and 09-20 ordinary
+    # (09-20 a worked Sunday), 09-27 and 10-04 in a break
+    (dt.date(2026, 10, 10), {"2026-09-13": 10, "2026-09-20": 10, "2026-09-27": 30, "2026-10-04": 30}),
+    # Spring Festival 2026 (15-23 Feb): Sundays 02-01 and 02-08 ordinary, 02-15 and 02-22 in the break
+    (dt.date(2026, 2, 28), {"2026-02-01": 10, "2026-02-08": 10, "2026-02-15": 30, "2026-02-22": 30}),
+], ids=["national_day", "spring_festival"])
+def test_a_holiday_sunday_is_not_an_ordinary_sunday(cut, days):
+    """10 orders on each ordinary Sunday, 30 on each Sunday of a break: the Sunday level is
+    20 / 2 = 10 (counting the break's Sundays as ordinary, as before: 80 / 4 = 20)."""
+    level = pd.DataFrame({"store_id": "S1", "order_date": [dt.date.fromisoformat(d) for d in days],
+                          "count_orders": list(days.values())})
+    assert forecast._weekday_level(level, cut).to_dict() == {("S1", 7): 10.0}

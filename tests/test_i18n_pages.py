@@ -272,6 +272,19 @@ def test_the_data_page_in_chinese_with_a_broken_upload(warehouse, open_app):
                         "store_id“S99”不在 stores 中（数据仓库和本批文件中都没有）"}
 
 
+def test_the_data_page_in_chinese_with_an_amount_written_null(warehouse, open_app):
+    """An orders file whose paid_amount is written NULL: a required value that is empty, said so
+    with the text as written, headed as such; nothing can be imported."""
+    at = open_page("pages/data.py", warehouse, {"lang": "zh"})
+    upload = (b"order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
+              b"O7,C1,S1,2026-11-12 10:00:00,100,NULL\n")
+    at.file_uploader(key="data_files_0").set_value(("orders_null.csv", upload, "text/csv")).run()
+    _no_english_left(at)
+    assert [e.label for e in at.expander if "：" in e.label and "`" in e.label] == ["必填值为空（`missing_value`）：1"]
+    messages = {m for df in at.dataframe if "message" in df.value.columns for m in df.value["message"]}
+    assert messages == {"paid_amount 是必填项，但为空：“NULL”是写成文字的空值"}
+
+
 def test_the_alerts_page_in_chinese(warehouse, open_app):
     """The page, then a rule added through its form: the confirmation and the rules table (what it
     checks, its kind, who made it) in Chinese; the rule's name and city are data."""

@@ -435,6 +435,37 @@ ONE_ORDER = ("order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
              "O9,C2,S3,2026-11-11 10:00,50,40\n")
 
 
+def test_the_summed_rollups_are_kept_by_deltas_and_a_sum_that_may_lose_its_last_value_is_recomputed(
+        tmp_path, any_share):
+    """The tables of incremental.ADDITIVE add the changed orders' new facts and take away their old
+    ones; a key whose sum a changed order stops giving is recomputed from order_facts, so a sum left
+    without any value is NULL, as the full build makes it. S3's maps orders on 2026-11-10: O5 (paid
+    60), then O9 (paid 40), then O9 cancelled, then O5 cancelled."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,channel,status\n"
+    key = "FROM rollup_day_store_channel_campaign WHERE store_id = 'S3' AND date = DATE '2026-11-10'"
+
+    def day_row() -> tuple:
+        con = duckdb.connect(str(wh), read_only=True)
+        try:
+            return con.execute(f"SELECT count_orders, count_paid, paid_amount {key}").fetchone()
+        finally:
+            con.close()
+
+    assert day_row() == (1, 1, 60.0)
+    steps = [("a", "O9,C2,S3,2026-11-10 11:00,50,40,maps,paid", (2, 2, 100.0), 0),
+             ("b", "O9,C2,S3,2026-11-10 11:00,50,40,maps,cancelled", (2, 1, 60.0), 1),
+             ("c", "O5,C4,S3,2026-11-10 09:00,60,60,maps,cancelled", (2, 0, None), 1)]
+    for name, row, expected, recomputed in steps:
+        build = _import(tmp_path / name, wh, {"orders": header + row + "\n"})
+        assert build["mode"] == "incremental"
+        by_query = build["counts"]["recomputed_by_query"]
+        assert set(by_query) == set(incremental.ADDITIVE)
+        assert by_query["rollup_day_store_channel_campaign"] == recomputed, name
+        assert day_row() == expected, name
+        assert_equals_full_rebuild(wh, tmp_path, f"after batch {name}")
+
+
 def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeypatch):
     monkeypatch.setenv("O2O_INCREMENTAL_MAX_SHARE", "0.3")
     wh = build_tiny(tmp_path / "tiny.duckdb")

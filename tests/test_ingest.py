@@ -120,6 +120,47 @@ def test_problems_are_grouped_and_capped(tmp_path, warehouse):
     assert report.count("is not a number") == 5 and "... and 45 more" in report
 
 
+def test_required_amount_written_null_is_said_to_be_empty(tmp_path, warehouse, capsys):
+    """A careless export: an order's paid_amount written NULL, a cost's amount written n/a. Each
+    is reported as a required value that is empty, with its file, row, column and the text as
+    written (not "is not a number"); an optional number written NULL is still refused, with the
+    way to import it as empty; nothing is written."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "orders.csv").write_text(
+        "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,discount_amount\n"
+        "o8,c1,s1,2024-03-04 10:00:00,60,60,0\n"
+        "o9,c1,s1,2024-03-04 11:00:00,60,NULL,NULL\n")
+    (folder / "costs.csv").write_text("date,cost_type,amount,store_id\n2024-03-04,staff,n/a,s1\n")
+    before_bytes, before_counts = digest(warehouse), counts(warehouse)
+
+    assert cli("import-dir", str(folder), "--warehouse", str(warehouse)) == 1
+    err = capsys.readouterr().err
+    assert (f"{folder / 'orders.csv'}, row 3, column paid_amount: paid_amount is required but empty: "
+            "'NULL' is an empty value written as text") in err
+    assert (f"{folder / 'costs.csv'}, row 2, column amount: amount is required but empty: "
+            "'n/a' is an empty value written as text") in err
+    assert (f"{folder / 'orders.csv'}, row 3, column discount_amount: discount_amount: 'NULL' is not a "
+            "number — it looks like an empty value written as text; to import it as empty, list it in "
+            "the mapping's null_values") in err
+    assert "paid_amount: 'NULL' is not a number" not in err and "'n/a' is not a number" not in err
+    assert "nothing was written" in err
+    assert digest(warehouse) == before_bytes and counts(warehouse) == before_counts
+
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_dir(folder, warehouse=warehouse)
+    found = sorted((Path(p.file).name, p.row, p.column, p.value, p.kind) for p in caught.value.problems)
+    assert found == [("costs.csv", 2, "amount", "n/a", "missing_value"),
+                     ("orders.csv", 3, "discount_amount", "NULL", "wrong_type"),
+                     ("orders.csv", 3, "paid_amount", "NULL", "missing_value")]
+    by_column = {p.column: p for p in caught.value.problems}
+    assert by_column["paid_amount"].text("zh", file="orders.csv") == (
+        "orders.csv，第 3 行，列 paid_amount：paid_amount 是必填项，但为空：“NULL”是写成文字的空值")
+    assert by_column["discount_amount"].words("zh") == (
+        "discount_amount：“NULL”不是数字 —— 看起来是写成文字的空值；要按空值导入，请在映射的 null_values 中列出它")
+    assert digest(warehouse) == before_bytes
+
+
 def test_batch_with_one_bad_file_writes_nothing(tmp_path, warehouse):
     folder = tmp_path / "batch"
     folder.mkdir()

@@ -1055,6 +1055,8 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
     "kind_duplicate_key": ("Duplicated key in the file", "文件中键重复"),
     "kind_unknown_reference": ("Key points at nothing", "键找不到对应记录"),
     "required_empty": ("{column} is required but empty", "{column} 是必填项，但为空"),
+    "required_empty_text": ("{column} is required but empty: '{value}' is an empty value written as text",
+                            "{column} 是必填项，但为空：“{value}”是写成文字的空值"),
     "not_finite": ("{column}: '{value}' is not a finite number (NaN and infinity are refused){hint}",
                    "{column}：“{value}”不是有限数值（不接受 NaN 和无穷大）{hint}"),
     "not_number": ("{column}: '{value}' is not a number{hint}", "{column}：“{value}”不是数字{hint}"),
@@ -1075,6 +1077,9 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
                           " —— 写成了 x:y（满 x 减 y）；要换算成折扣比例（y / x），请在映射中设置 "
                           "discount_rate_x_y = \"spend_off\""),
     "hint_x_y": (" — it is written x:y, not as one number", " —— 写成了 x:y，而不是一个数字"),
+    "hint_null_word": (" — it looks like an empty value written as text; to import it as empty, list it in the "
+                       "mapping's null_values",
+                       " —— 看起来是写成文字的空值；要按空值导入，请在映射的 null_values 中列出它"),
     "too_long": ("{column} is {length} characters long; a text value may have at most {limit}",
                  "{column} 长 {length} 个字符；文本值最多 {limit} 个字符"),
     "negative_money": ("{column} must not be negative (money), got {value}", "{column} 不能为负（金额），实际为 {value}"),

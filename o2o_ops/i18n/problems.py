@@ -23,6 +23,8 @@ _V = r"'(?P<value>.*)'"   # a value from the file, quoted by the importer
 #: (English pattern, catalogue key); the key's fields are the pattern's named groups.
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), k) for p, k in (
     (r"^(?P<column>\w+) is required but empty$", "problem.required_empty"),
+    (rf"^(?P<column>\w+) is required but empty: {_V} is an empty value written as text$",
+     "problem.required_empty_text"),
     (rf"^(?P<column>\w+): {_V} is not a finite number \(NaN and infinity are refused\)(?P<hint>.*)$",
      "problem.not_finite"),
     (rf"^(?P<column>\w+): {_V} is not a number(?P<hint>.*)$", "problem.not_number"),
@@ -91,6 +93,8 @@ HINTS = {
     " — it is written x:y (spend x, get y off); to convert it to the share taken off (y / x), set "
     "discount_rate_x_y = \"spend_off\" in the mapping": "problem.hint_x_y_discount",
     " — it is written x:y, not as one number": "problem.hint_x_y",
+    " — it looks like an empty value written as text; to import it as empty, list it in the mapping's "
+    "null_values": "problem.hint_null_word",
 }
 
 #: The importer's kinds of problem as the Data page heads them.

@@ -489,11 +489,19 @@ def selected_row(event: Any, df: pd.DataFrame) -> dict | None:
 # the page. A card's value shrinks with its card: four cards a row beside the sidebar are 127 px
 # inside at a 1,024 px window (191 px at 1,280), where 2.25rem cut even "¥471.7M" and "4.03 ★" to
 # "¥47…". At 17% of the card's width the widest exact card value, "−¥999,999", fits a 127 px card
-# (21.6 px); from 212 px on (windows of 1,400 px) it is 2.25rem as before. One place for the
-# app's own CSS.
+# (21.6 px); from 212 px on (windows of 1,400 px) it is 2.25rem as before. A label or a change
+# too long for such a card ("线上线下一致性指数", "+0.7 个百分点" and "同龄对比" beside it) takes a
+# second line instead of Streamlit's "…": the words beside a change go under it, and a change
+# breaks at its space ("+0.7" / "个百分点"), never inside a word. One place for the app's own CSS.
 PHONE_CSS = """<style>
 [data-testid="stMetric"] { container-type: inline-size; }
 [data-testid="stMetricValue"] { font-size: min(2.25rem, 17cqi); }
+[data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricLabel"] .stMarkdownEllipsis *,
+[data-testid="stMetricDelta"] .stMarkdownEllipsis, [data-testid="stMetricDelta"] .stMarkdownEllipsis *,
+[data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] * {
+  white-space: normal; overflow: visible; text-overflow: clip; }
+[data-testid="stMetricDelta"] .stMarkdownEllipsis * { word-break: keep-all; }
+[data-testid="stMetric"] div:has(> [data-testid="stMetricDelta"]) { flex-wrap: wrap; row-gap: 0.25rem; }
 @media (max-width: 640px) {
   .st-key-wide-only, [class*="st-key-wide-only-"] { display: none !important; }
   [data-testid="stMain"] [data-testid="stMarkdownContainer"],
