@@ -40,9 +40,9 @@ _esc = html.escape
 # SVG charts
 # ------------------------------------------------------------------------------------------
 
-def _tick(name: str, value: float) -> str:
+def _tick(name: str, value: float, lang: str = "en") -> str:
     """A short axis label in the KPI's unit."""
-    return units.format_tick(value, metrics.KPIS[name].unit)
+    return units.format_tick(value, metrics.KPIS[name].unit, lang)
 
 
 def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: str, *,
@@ -76,7 +76,7 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: 
     for v in (lo, (lo + hi) / 2, hi):
         y = sy(v)
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-                     f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" class="ax">{_esc(_tick(name, v))}</text>')
+                     f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" class="ax">{_esc(_tick(name, v, lang))}</text>')
     last = len(labels) - 1
     for i in sorted({0, last, last // 2}):
         anchor = "end" if i == last and last else ("start" if i == 0 and last else "middle")

@@ -4,21 +4,23 @@ each unit read, and :func:`is_missing`, the one test for "there is no value".
 Every screen, chart, export heading and report formats through here, so a value of a unit reads
 the same everywhere and a missing value (None, NaN, NaT, pandas NA, ±inf) is always ``—``.
 
-Formats take the reader's language (``lang="en"|"zh"``). Chinese numbers are formatted by babel
-(the CLDR data of the zh_Hans_CN locale): large counts and amounts read in 万 and 亿
-(``¥47.7万``, ``1.23亿``: one decimal, two below 10), smaller ones with grouped digits (``¥9,876``);
+Formats take the reader's language (``lang="en"|"zh"``). Chinese large counts and amounts read in
+万 and 亿 (``¥47.7万``, ``1.23亿``: one decimal, two below 10), smaller ones with grouped digits
+(``¥9,876``), percentages by babel (the CLDR data of the zh_Hans_CN locale);
 units are written in Chinese (``12.5 小时``, ``+3.1 个百分点``). English keeps its own formats.
 
 KPI cards are narrow: :func:`format_card` and :func:`format_card_change` show a large amount or count
 short (``¥269.4M``, ``123.5k``) and :func:`format_exact` gives every digit for the card's help;
-tables, exports and sentences keep the exact formats.
+tables, exports and sentences keep the exact formats. Chart axes of large counts and amounts read
+short too (:func:`tick_labels`); every short number is written by :func:`compact_number`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -78,21 +80,59 @@ def currency_symbol(currency: str | None = None) -> str:
 ZH_LOCALE = "zh_Hans_CN"
 #: from this size on, Chinese numbers read in 万 (and from 1e8 in 亿)
 ZH_COMPACT_FROM = 10_000
+#: From this size on a chart's value axis of counts or amounts reads short, in both languages
+#: (``0  10k  20k``; ``0  1万  2万``; a card's English thresholds are higher because a card holds
+#: eleven characters, while axis labels sit side by side or in the plot's narrow left margin).
+#: Below it an axis keeps plotly's grouped digits (``2,000  4,000``).
+AXIS_COMPACT_FROM = 10_000
+
+
+#: The sizes a short number is written in: English thousands, Chinese 万 (10⁴) and 亿 (10⁸).
+_EN_STEPS = ((1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T"))
+_ZH_STEPS = ((1e4, "万"), (1e8, "亿"), (1e12, "万亿"))
+
+
+def _rounded(number: float, digits: int) -> Decimal:
+    """``number`` to ``digits`` decimals, a half rounded up as by hand: 9.9995 to 10.00 (as a binary
+    float 9.9995 is 9.99949999..., which Python's own formats round to 9.99)."""
+    return Decimal(repr(number)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def _trimmed(shown: str) -> str:
+    """``2.50`` -> ``2.5``, ``1.00`` -> ``1``: trailing zeros of a fraction dropped."""
+    return shown.rstrip("0").rstrip(".") if "." in shown else shown
+
+
+def compact_number(value: float, lang: str = "en", *, decimals: int | None = None) -> str:
+    """The one writer of short numbers (KPI cards, Chinese values, chart axes, the report's charts):
+    ``123.5k``, ``269.4M``, ``−200k``; in Chinese ``47.7万``, ``2.69亿``; below the first size
+    (1,000; 万) grouped digits (``950``, ``9,876``). A negative value gets the minus sign ``−``.
+
+    ``decimals=None`` writes about three significant digits, as a card does: two decimals below
+    10, one below 1,000, none above (``1.27B``, ``123.5k``, ``1235万``; below the first size up to
+    two: ``12.5``); ``decimals=n`` at most ``n`` (an axis tick: as many as its step needs, see
+    :func:`tick_labels`). Trailing zeros are dropped (``1M``, ``2.5M``), and a number that would
+    read a thousand of its size (English) or a 万 of it (Chinese) reads one of the next:
+    999,950,000 is ``1B``, never ``1000.0M``; 99,995,000 is ``1亿``, never ``10000万``."""
+    amount = abs(float(value))
+    steps = _ZH_STEPS if lang == "zh" else _EN_STEPS
+    step = sum(amount >= size for size, _ in steps) - 1
+    if step < 0:
+        shown = _trimmed(f"{_rounded(amount, 2 if decimals is None else decimals):,f}")
+    else:
+        size, suffix = steps[step]
+        mantissa = amount / size
+        digits = (2 if mantissa < 10 else 1 if mantissa < 1000 else 0) if decimals is None else decimals
+        if step + 1 < len(steps) and _rounded(mantissa, digits) >= steps[step + 1][0] / size:
+            return compact_number(math.copysign(steps[step + 1][0], value), lang, decimals=decimals)
+        shown = _trimmed(f"{_rounded(mantissa, digits):f}") + suffix
+    return ("−" if value < 0 and shown != "0" else "") + shown
 
 
 def zh_number(amount: float) -> str:
-    """A non-negative number as Chinese readers write it: ``9,876``, ``47.7万``, ``1.23亿``
-    (babel's compact decimal format for zh: one decimal, two below 10; below 万 grouped digits)."""
-    from babel.numbers import format_compact_decimal, format_decimal
-
-    if amount < ZH_COMPACT_FROM:
-        return format_decimal(round(amount, 2), "#,##0.##", locale=ZH_LOCALE)
-    size = next(size for size in (1e12, 1e8, 1e4) if amount >= size)   # 万亿, 亿, 万
-    mantissa = amount / size
-    digits = 2 if mantissa < 10 else 1 if mantissa < 1000 else 0
-    if size < 1e12 and round(mantissa, digits) >= 1e4:
-        amount = size * 1e4   # 99,995,000 reads 1亿, not 10000万
-    return format_compact_decimal(amount, format_type="short", locale=ZH_LOCALE, fraction_digits=digits)
+    """A non-negative number as Chinese readers write it: ``9,876``, ``47.7万``, ``1.23亿`` (one
+    decimal, two below 10; below 万 grouped digits): :func:`compact_number` in Chinese."""
+    return compact_number(amount, "zh")
 
 
 _ZH_UNITS = {"hours": "小时", "minutes": "分钟", "pp": "个百分点"}
@@ -190,21 +230,6 @@ def format_change(change: Any, unit: str, currency: str | None = None, lang: str
 #: stays at most eight (``¥999,999``, ``99,999``; nine with a minus) and so does a compact one
 #: (``−¥999.9M``). Chinese cards read in 万 and 亿 from :data:`ZH_COMPACT_FROM` on, as everywhere.
 CARD_COMPACT_FROM = {"currency": 1_000_000, "count": 100_000}
-_EN_STEPS = ((1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T"))
-
-
-def en_compact(amount: float) -> str:
-    """A non-negative number of 1,000 or more, short: ``123.5k``, ``269.4M``, ``1.27B``: two decimals
-    below 10, one below 1,000, trailing zeros dropped (``1M``, ``2.5M``), rounded into the next step
-    when it would read 1,000 (999,950,000 reads ``1B``, never ``1000.0M``)."""
-    step = max((i for i, (size, _) in enumerate(_EN_STEPS) if amount >= size), default=0)
-    size, suffix = _EN_STEPS[step]
-    mantissa = amount / size
-    digits = 2 if mantissa < 10 else 1 if mantissa < 1000 else 0
-    if round(mantissa, digits) >= 1000 and step + 1 < len(_EN_STEPS):
-        return en_compact(_EN_STEPS[step + 1][0])
-    shown = f"{mantissa:.{digits}f}"
-    return (shown.rstrip("0").rstrip(".") if "." in shown else shown) + suffix
 
 
 def is_card_compact(value: Any, unit: str, lang: str = "en") -> bool:
@@ -225,7 +250,7 @@ def format_card(value: Any, unit: str, currency: str | None = None, lang: str = 
     value = float(value)
     sign = "−" if value < 0 else ""
     symbol = currency_symbol(currency) if unit == "currency" else ""
-    return f"{sign}{symbol}{en_compact(abs(value))}"
+    return f"{sign}{symbol}{compact_number(abs(value))}"
 
 
 def format_card_change(change: Any, unit: str, currency: str | None = None, lang: str = "en") -> str:
@@ -281,29 +306,38 @@ def column_format(unit: str, currency: str | None = None) -> str:
     return UNITS[unit].column if unit in UNITS else "%.2f"
 
 
-def format_tick(value: float, unit: str) -> str:
-    """A short axis label in ``unit`` (``42%``, ``1.2M``, ``4.31``) for small charts."""
+def format_tick(value: float, unit: str, lang: str = "en") -> str:
+    """A short axis label in ``unit`` (``42%``, ``1.2M``, ``4.31``) for the report's small charts,
+    whose three ticks are the low, middle and high values, not round ones: counts and amounts by
+    :func:`compact_number` with one decimal (``1.2M``; Chinese ``120万``), whole below its first
+    size (``950``; ``9,000``)."""
     if unit in ("percent", "ratio"):
         return f"{value * 100:.0f}%"
     if unit in ("count", "currency"):
-        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(value) >= size:
-                return f"{value / size:.1f}{suffix}"
-        return f"{value:.0f}"
+        first = (_ZH_STEPS if lang == "zh" else _EN_STEPS)[0][0]
+        return compact_number(value, lang, decimals=1 if abs(value) >= first else 0)
     if unit in ("stars", "star_gap"):
         return f"{value:.2f}"
     return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
 
 
-def compact_tick(value: float, lang: str = "en") -> str:
-    """A short axis label of a count or an amount for a narrow chart: ``−200k``, ``0``, ``1.5M``;
-    in Chinese ``−20万``, ``1.5亿``, below 万 grouped digits (``9,000``). At most one decimal,
-    none when it is 0."""
-    sign = "−" if value < 0 else ""
-    amount = abs(float(value))
-    steps = ((1e8, "亿"), (1e4, "万")) if lang == "zh" else ((1e9, "B"), (1e6, "M"), (1e3, "k"))
-    for size, suffix in steps:
-        if amount >= size:
-            digits = f"{amount / size:.1f}".removesuffix(".0")
-            return f"{sign}{digits}{suffix}"
-    return f"{sign}{amount:,.0f}"
+def tick_decimals(tick: float, step: float, lang: str = "en") -> int:
+    """How many decimals :func:`compact_number` needs to write ``tick`` apart from the ticks
+    ``step`` away: 1.5M with a 500k step needs one, 1.05M with 50k two, 500k none."""
+    steps = _ZH_STEPS if lang == "zh" else _EN_STEPS
+    size = max((s for s, _ in steps if abs(tick) >= s), default=1.0)
+    if not step > 0 or size <= step:
+        return 0
+    return max(0, math.ceil(math.log10(size / step) - 1e-9))
+
+
+def tick_labels(ticks: Sequence[float], lang: str = "en") -> list[str] | None:
+    """The labels of evenly spaced round ticks (``charts.nice_ticks``) on a value axis of counts
+    or amounts: short once the largest reaches :data:`AXIS_COMPACT_FROM`, each with as many
+    decimals as the step between ticks needs (``0  500k  1M  1.5M``, ``1.05M  1.1M``;
+    ``0  5000万  1亿  1.5亿``); None below it, where the axis keeps its grouped digits."""
+    ticks = [float(t) for t in ticks]
+    if not ticks or max(abs(t) for t in ticks) < AXIS_COMPACT_FROM:
+        return None
+    step = min((b - a for a, b in zip(ticks, ticks[1:])), default=0.0)
+    return [compact_number(t, lang, decimals=tick_decimals(t, step, lang)) for t in ticks]

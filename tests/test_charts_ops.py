@@ -203,10 +203,85 @@ def test_a_phone_gets_few_short_ticks_on_a_value_axis_of_amounts():
     zh = charts.fit_width(cost.store_margin_bars(margins), 350, lang="zh")
     assert list(zh.layout.xaxis.ticktext) == ["−20万", "0", "20万"]
     assert charts.nice_ticks(0, 4_300) == [0, 2_000, 4_000] and charts.nice_ticks(0, 980) == [0, 500]
-    assert [units.compact_tick(v) for v in (1_500_000, 950, 12_345)] == ["1.5M", "950", "12.3k"]
-    assert [units.compact_tick(v, "zh") for v in (1.5e8, 9_000, 12_345)] == ["1.5亿", "9,000", "1.2万"]
     # a rate axis (no grouped digits) keeps plotly's own ticks
     rates = charts.base_layout(go.Figure(go.Bar(x=[0.2, 0.5], y=["Shanghai Pudong Hotel 28 (S0028)", "B"],
                                                 orientation="h")))
     rates.update_xaxes(tickformat=".0%")
     assert charts.fit_width(rates, 350).layout.xaxis.tickvals is None
+
+
+# Value axes of large counts and amounts read short (charts.short_value_axes), by hand.
+BIG_BREAKDOWN = pd.DataFrame({"week_start": [W1, W1, W2], "iso_week": ["2026-W45", "2026-W45", "2026-W46"],
+                              "component": ["Discounts", "Other", "Discounts"], "kpi": ["discount_cost", "other_costs",
+                                                                                        "discount_cost"],
+                              "amount": [10_000_000.0, 20_000_000.0, 5_000_000.0]})
+
+
+def test_stacked_amounts_get_short_ticks_up_to_their_stack():
+    """W45 stacks ¥10M + ¥20M = ¥30M: ticks over 0..33M (10 % more, see the line below), six steps
+    of 5M from 0 (plotly wrote "30,000,000")."""
+    fig = cost.cost_breakdown_stack(BIG_BREAKDOWN)
+    assert charts.axis_extent(fig, "yaxis") == (0.0, 30_000_000.0)
+    charts.short_value_axes(fig)
+    assert list(fig.layout.yaxis.tickvals) == [0, 5e6, 10e6, 15e6, 20e6, 25e6, 30e6]
+    assert list(fig.layout.yaxis.ticktext) == ["0", "5M", "10M", "15M", "20M", "25M", "30M"]
+    zh = charts.short_value_axes(cost.cost_breakdown_stack(BIG_BREAKDOWN), "zh")
+    assert list(zh.layout.yaxis.ticktext) == ["0", "500万", "1000万", "1500万", "2000万", "2500万", "3000万"]
+    # the hover keeps every digit: its own format, and the axis' tickformat stays grouped digits
+    assert all(":,.0f}" in t.hovertemplate for t in fig.data) and fig.layout.yaxis.tickformat == ",.0f"
+    assert fig.layout.xaxis.tickvals is None   # the weeks' axis is not touched
+
+
+def test_a_line_of_large_values_gets_at_least_two_short_ticks():
+    """Revenue from ¥1.02M to ¥1.38M, ticks chosen over 10 % more each side (plotly pads a line's
+    range): 0.984M..1.416M, steps of 100k (the smallest round step seven fit), 1M to 1.4M."""
+    weekly = pd.DataFrame({"week_start": [W1, W2], "revenue": [1_020_000.0, 1_380_000.0]})
+    fig = charts.short_value_axes(charts.kpi_line(weekly, "week_start", "revenue"))
+    assert list(fig.layout.yaxis.tickvals) == [1_000_000, 1_100_000, 1_200_000, 1_300_000, 1_400_000]
+    assert list(fig.layout.yaxis.ticktext) == ["1M", "1.1M", "1.2M", "1.3M", "1.4M"]
+    zh = charts.short_value_axes(charts.kpi_line(weekly, "week_start", "revenue"), "zh")
+    assert list(zh.layout.yaxis.ticktext) == ["100万", "110万", "120万", "130万", "140万"]
+    # orders 10,400..15,400 in a small multiple (nticks=4: three steps): 9,900..15,900, steps of 2k
+    orders = pd.DataFrame({"week_start": [W1, W2], "orders": [10_400, 15_400]})
+    small = charts.kpi_line(orders, "week_start", "orders")
+    small.update_yaxes(nticks=4)
+    assert list(charts.short_value_axes(small).layout.yaxis.ticktext) == ["10k", "12k", "14k"]
+
+
+def test_small_values_keep_their_axis_format():
+    """Under 10,000 (counts, ¥), rates, stars: plotly's own ticks in the unit's format."""
+    for fig in (charts.short_value_axes(cost.cost_breakdown_stack(BREAKDOWN)),          # ¥320 stacked
+                charts.short_value_axes(cost.store_margin_bars(MARGINS)),               # −¥219..¥130
+                charts.short_value_axes(cost.roi_bars(GROUPS, "campaign_kind"))):       # +51%, −64%
+        assert fig.layout.yaxis.tickvals is None and fig.layout.xaxis.tickvals is None
+    assert charts.short_value_axes(quality.rating_distribution_bar(RATINGS)).layout.yaxis.tickvals is None
+
+
+def test_overview_small_multiples_short_only_where_large():
+    """Revenue (¥) and orders get three short ticks (nticks=4: three steps over 10 % more than the
+    values: 0..296.3M, 38.8k..53.2k); the rates keep theirs."""
+    from o2o_ops.charts import overview
+
+    series = pd.DataFrame({"iso_week": ["2026-W45", "2026-W46"], "revenue": [0.0, 269_400_000.0],
+                           "orders": [40_000, 52_000], "redemption_rate": [0.8, 0.7]})
+    fig = charts.short_value_axes(overview.trend_grid(series, ("revenue", "orders", "redemption_rate"),
+                                                      columns=3), "zh")
+    assert list(fig.layout.yaxis.tickvals) == [0, 100_000_000, 200_000_000]
+    assert list(fig.layout.yaxis.ticktext) == ["0", "1亿", "2亿"]
+    assert list(fig.layout.yaxis2.tickvals) == [40_000, 45_000, 50_000]     # 12k over 3: steps of 5k
+    assert list(fig.layout.yaxis2.ticktext) == ["4万", "4.5万", "5万"]
+    assert fig.layout.yaxis3.tickvals is None and fig.layout.yaxis3.tickformat == ".0%"
+
+
+def test_axis_extent_by_hand():
+    grouped = go.Figure([go.Bar(x=["a", "b"], y=[-3.0, 7.0]), go.Bar(x=["a", "b"], y=[2.0, None])])
+    assert charts.axis_extent(grouped, "yaxis") == (-3.0, 7.0)
+    grouped.update_layout(barmode="relative")   # a and b: the positives and the negatives stack apart
+    assert charts.axis_extent(grouped, "yaxis") == (-3.0, 7.0)
+    grouped.update_layout(barmode="stack")
+    grouped.add_trace(go.Bar(x=["b"], y=[4.0]))
+    assert charts.axis_extent(grouped, "yaxis") == (-3.0, 11.0)
+    line = go.Figure(go.Scatter(x=[1, 2, 3], y=[5.0, None, 8.0]))
+    assert charts.axis_extent(line, "yaxis") == (5.0, 8.0)    # a line does not reach 0
+    assert charts.axis_extent(go.Figure(), "yaxis") is None
+    assert charts.nice_ticks(1_020_000, 1_380_000, 3) == [1_100_000, 1_200_000, 1_300_000]   # not 1.2M alone

@@ -197,3 +197,22 @@ def test_cost_card_shows_a_large_amount_short_and_its_digits_in_the_help(big_cos
     # the tables keep every digit: S2's cost in the margin table is the exact sum (rent only)
     margin = next(df.value for df in at.dataframe if "margin" in df.value.columns).set_index("store_id")
     assert margin.loc["S2", "margin"] == pytest.approx(400 - BIG_RENT[0] - 20)   # ¥400 paid (O3), ¥20 fee
+
+
+@pytest.mark.parametrize("lang, weekly, margin", [
+    ("en", ["0", "50M", "100M", "150M", "200M", "250M"], ["−250M", "−200M", "−150M", "−100M", "−50M", "0"]),
+    ("zh", ["0", "5000万", "1亿", "1.5亿", "2亿", "2.5亿"], ["−2.5亿", "−2亿", "−1.5亿", "−1亿", "−5000万", "0"]),
+])
+def test_cost_charts_value_axes_read_short(big_costs, lang, weekly, margin):
+    """S2's rent of ¥269,394,118.52 (week of 11-02) in the weekly costs and in its margin: round
+    ticks 50M apart (at most seven steps over 0..296.3M, 10 % more than the values), written short
+    (plotly wrote "250,000,000"); the hover keeps every digit."""
+    at = open_page("pages/cost.py", big_costs, {**LINK, "lang": lang})
+    assert not at.exception
+    specs = {key: json.loads(c.proto.spec) for c in at.get("plotly_chart")
+             for key in ("cost_breakdown", "cost_store_margin") if c.proto.id.endswith(key)}
+    axis = specs["cost_breakdown"]["layout"]["yaxis"]
+    assert axis["tickvals"] == [0, 50_000_000, 100_000_000, 150_000_000, 200_000_000, 250_000_000]
+    assert axis["ticktext"] == weekly and axis["tickformat"] == ",.0f"
+    assert all(":,.0f}" in trace["hovertemplate"] for trace in specs["cost_breakdown"]["data"])
+    assert specs["cost_store_margin"]["layout"]["xaxis"]["ticktext"] == margin

@@ -66,7 +66,7 @@ def test_every_unit_has_an_axis_and_a_column_format():
     assert units.column_format("currency", "USD") == "dollar"
     assert units.column_format("currency", "GBP") == "localized"
     assert units.column_format("count") == "localized"
-    assert units.format_tick(1_250_000, "currency") == "1.2M" and units.format_tick(0.42, "percent") == "42%"
+    assert units.format_tick(1_250_000, "currency") == "1.3M" and units.format_tick(0.42, "percent") == "42%"
 
 
 # KPI cards: a large amount or count short, by hand (units.CARD_COMPACT_FROM: ¥1,000,000 and 100,000)
@@ -97,6 +97,59 @@ def test_every_unit_has_an_axis_and_a_column_format():
 def test_card_values_by_hand(value, unit, en, zh):
     assert units.format_card(value, unit, "CNY") == en
     assert units.format_card(value, unit, "CNY", lang="zh") == zh
+
+
+# One writer of short numbers (units.compact_number), every caller on the same values, by hand.
+# English sizes k, M, B from 1,000; Chinese 万, 亿 from 10,000; a half rounded up (9.9995亿: 10亿).
+SHORT_VALUES = (0, 950, 1_000, 1_050_000, 999_950_000, -200_000)
+
+
+@pytest.mark.parametrize("caller, en, zh", [
+    # the writer itself: about three significant digits (a card's precision)
+    (lambda v, lang: units.compact_number(v, lang),
+     ["0", "950", "1k", "1.05M", "1B", "−200k"], ["0", "950", "1,000", "105万", "10亿", "−20万"]),
+    # a card (English short from ¥1,000,000 and 100,000; Chinese from 万, as format_value)
+    (lambda v, lang: units.format_card(v, "currency", "CNY", lang),
+     ["¥0.00", "¥950", "¥1,000", "¥1.05M", "¥1B", "−¥200,000"],
+     ["¥0.00", "¥950", "¥1,000", "¥105万", "¥10亿", "−¥20万"]),
+    (lambda v, lang: units.format_card(v, "count", "CNY", lang),
+     ["0", "950", "1,000", "1.05M", "1B", "−200k"], ["0", "950", "1,000", "105万", "10亿", "−20万"]),
+    (lambda v, lang: units.format_card_change(v, "count", "CNY", lang),
+     ["+0", "+950", "+1,000", "+1.05M", "+1B", "-200k"], ["+0", "+950", "+1,000", "+105万", "+10亿", "-20万"]),
+    # a table or sentence in Chinese reads 万 and 亿 too; in English every digit
+    (lambda v, lang: units.format_value(v, "count", "CNY", lang),
+     ["0", "950", "1,000", "1,050,000", "999,950,000", "-200,000"], ["0", "950", "1,000", "105万", "10亿", "−20万"]),
+    # the report's small charts: one decimal (1.05M: 1.1M), whole below the first size
+    (lambda v, lang: units.format_tick(v, "currency", lang),
+     ["0", "950", "1k", "1.1M", "1B", "−200k"], ["0", "950", "1,000", "105万", "10亿", "−20万"]),
+])
+def test_every_writer_of_short_numbers_by_hand(caller, en, zh):
+    assert [caller(v, "en") for v in SHORT_VALUES] == en
+    assert [caller(v, "zh") for v in SHORT_VALUES] == zh
+
+
+@pytest.mark.parametrize("ticks, en, zh", [
+    ([0, 500_000, 1_000_000, 1_500_000], ["0", "500k", "1M", "1.5M"], ["0", "50万", "100万", "150万"]),
+    ([1_000_000, 1_050_000, 1_100_000], ["1M", "1.05M", "1.1M"], ["100万", "105万", "110万"]),   # the step needs 2
+    ([-200_000, 0, 200_000], ["−200k", "0", "200k"], ["−20万", "0", "20万"]),
+    ([0, 50_000_000, 100_000_000, 150_000_000], ["0", "50M", "100M", "150M"], ["0", "5000万", "1亿", "1.5亿"]),
+    ([0, 500_000_000, 1_000_000_000], ["0", "500M", "1B"], ["0", "5亿", "10亿"]),
+    ([0, 5_000, 10_000], ["0", "5k", "10k"], ["0", "5,000", "1万"]),   # the largest reaches 10,000
+    ([0, 2_000, 4_000, 6_000, 8_000], None, None),                   # below it: plotly's grouped digits
+    ([0.25, 0.5, 0.75], None, None),
+])
+def test_axis_tick_labels_by_hand(ticks, en, zh):
+    assert units.tick_labels(ticks) == en
+    assert units.tick_labels(ticks, "zh") == zh
+
+
+def test_tick_decimals_follow_the_step():
+    assert units.tick_decimals(1_500_000, 500_000) == 1      # 1.5M
+    assert units.tick_decimals(1_050_000, 50_000) == 2       # 1.05M
+    assert units.tick_decimals(500_000, 500_000) == 0        # 500k
+    assert units.tick_decimals(150_000_000, 50_000_000, "zh") == 1   # 1.5亿
+    assert units.tick_decimals(50_000_000, 50_000_000, "zh") == 0    # 5000万
+    assert units.tick_decimals(0, 500_000) == 0
 
 
 @pytest.mark.parametrize("unit", list(units.UNITS))

@@ -270,18 +270,100 @@ def shorten(label: str, keep: int = SHORT_LABEL) -> str:
 
 
 def nice_ticks(low: float, high: float, intervals: int = 3) -> list[float]:
-    """Round tick values (1, 2 or 5 × a power of ten apart) within ``low``..``high``, about
-    ``intervals`` steps, 0 among them when the range holds it: ``-276k..319k`` -> -200k, 0, 200k."""
+    """Round tick values (1, 2 or 5 × a power of ten apart) within ``low``..``high``, at most
+    ``intervals`` steps (the smallest round step that many fit), 0 among them when the range holds
+    it: ``-276k..319k`` -> -200k, 0, 200k; at least two when the range has any width
+    (``1.02M..1.38M`` -> 1.1M, 1.2M, 1.3M, not 1.2M alone)."""
     import math
 
     span = high - low
     if not span > 0:
         return [low]
     raw = span / intervals
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(low / step)
-    return [k * step for k in range(first, math.floor(high / step) + 1)]
+    power = math.floor(math.log10(raw))
+    nice = sorted((m * 10 ** e for e in (power + 1, power, power - 1) for m in (1, 2, 5)), reverse=True)
+    for step in [s for s in nice if s <= min(s for s in nice if s >= raw)]:
+        ticks = [k * step for k in range(math.ceil(low / step), math.floor(high / step) + 1)]
+        if len(ticks) >= 2:
+            return ticks
+    return ticks
+
+
+#: At most how many steps between the round ticks of a value axis written short (plotly draws about
+#: as many on a chart of :data:`HEIGHT`); an axis whose ``nticks`` is set (the overview's small
+#: multiples, a phone's bars) gets ``nticks - 1``.
+TICK_INTERVALS = 7
+#: What of an axis' span beyond its values its ticks are chosen over (plotly's autorange pads).
+AXIS_PAD = 0.1
+
+
+def axis_extent(fig: go.Figure, axis_name: str) -> tuple[float, float] | None:
+    """The lowest and highest value drawn along ``axis_name`` (``"yaxis"``, ``"xaxis2"``) by the
+    figure's bars and lines: a bar reaches from 0, stacked bars (``barmode="stack"``) to their
+    stack's sum on each side of 0. None when nothing numeric is drawn on it."""
+    letter, ref = axis_name[0], axis_name[0] + axis_name[5:]
+    other = "y" if letter == "x" else "x"
+    stacked = fig.layout.barmode in ("stack", "relative")
+    values: list[float] = []
+    stacks: dict[tuple, float] = {}
+    for trace in fig.data:
+        kind = getattr(trace, "type", None)
+        if kind not in ("bar", "scatter", "scattergl") or (getattr(trace, f"{letter}axis") or letter) != ref:
+            continue
+        if kind == "bar" and ("x" if trace.orientation == "h" else "y") != letter:
+            continue   # the bars' categories or dates, not their values
+        drawn = getattr(trace, letter)
+        numbers = pd.to_numeric(pd.Series(list(drawn if drawn is not None else ()), dtype=object), errors="coerce")
+        if numbers.isna().all():
+            continue
+        if kind != "bar":
+            values.extend(v for v in numbers if not units.is_missing(v))
+            continue
+        values.append(0.0)
+        if not stacked:
+            values.extend(v for v in numbers if not units.is_missing(v))
+            continue
+        places = list(getattr(trace, other) if getattr(trace, other) is not None else range(len(numbers)))
+        for place, v in zip(places, numbers):
+            if not units.is_missing(v):
+                key = (getattr(trace, f"{other}axis"), str(place), v >= 0)
+                stacks[key] = stacks.get(key, 0.0) + float(v)
+    values.extend(stacks.values())
+    return (min(values), max(values)) if values else None
+
+
+def short_value_axis(fig: go.Figure, axis_name: str, lang: str = "en") -> None:
+    """One value axis of counts or amounts (its tickformat groups digits: ``,.0f``) whose values
+    reach :data:`o2o_ops.units.AXIS_COMPACT_FROM`, in place: round ticks (:func:`nice_ticks`)
+    written short in ``lang`` (``0  10M  20M  30M``; ``0  1000万  2000万  3000万``) instead of
+    plotly's ``30,000,000``. Plotly's own short format (``~s``) writes billions "G" and has no
+    万 or 亿, hence explicit ticks; the values are not scaled, and hovers keep every digit through
+    the builders' hovertemplates (``%{y:,.0f}``: plotly's default hover would read a tick's label
+    at a tick's exact value). Any other axis is left as it is."""
+    axis = getattr(fig.layout, axis_name)
+    extent = axis_extent(fig, axis_name) if (axis.tickformat or "").startswith(",") else None
+    if extent is None:
+        return
+    # plotly draws a little past the values (a line's 5 % of the plot and its markers, not past a
+    # bar's 0): ticks there count too (10k under a line from 10.4k); one past its range is not drawn
+    low, high = extent
+    pad = (high - low) * AXIS_PAD
+    intervals = axis.nticks - 1 if axis.nticks and axis.nticks > 2 else TICK_INTERVALS
+    ticks = nice_ticks(low - pad if low else low, high + pad if high else high, intervals)
+    labels = units.tick_labels(ticks, lang)
+    if labels is not None:
+        axis.update(tickmode="array", tickvals=ticks, ticktext=labels)
+
+
+def short_value_axes(fig: go.Figure, lang: str = "en") -> go.Figure:
+    """``fig`` with :func:`short_value_axis` applied to each of its axes, in place (the app does
+    this to every chart it shows, with the reader's language)."""
+    import re
+
+    for name in dir(fig.layout):
+        if re.fullmatch(r"[xy]axis\d*", name):
+            short_value_axis(fig, name, lang)
+    return fig
 
 
 def fit_width(fig: go.Figure, width: float = PHONE_WIDTH, lang: str = "en") -> go.Figure:
@@ -321,26 +403,7 @@ def fit_width(fig: go.Figure, width: float = PHONE_WIDTH, lang: str = "en") -> g
             if values and all(isinstance(v, str) for v in values) and any(len(v) > SHORT_LABEL for v in values):
                 axis = "yaxis" + (trace.yaxis or "y")[1:]
                 getattr(layout, axis).update(tickmode="array", tickvals=values, ticktext=[shorten(v) for v in values])
-                value_axis = getattr(layout, "xaxis" + (trace.xaxis or "x")[1:])
-                value_axis.update(nticks=4)   # values, not overlapping
-                _short_value_ticks(fig, value_axis, trace.xaxis or "x", lang)
+                value_axis = "xaxis" + (trace.xaxis or "x")[1:]
+                getattr(layout, value_axis).update(nticks=4)   # values, not overlapping
+                short_value_axis(fig, value_axis, lang)
     return fig
-
-
-def _short_value_ticks(fig: go.Figure, axis, name: str, lang: str) -> None:
-    """Three or four round ticks in short words on a value axis of counts or amounts (its
-    tickformat groups digits), from the values of the horizontal bars drawn on it."""
-    import numpy as np
-
-    if not (axis.tickformat or "").startswith(","):
-        return
-    values = []
-    for trace in fig.data:
-        if getattr(trace, "type", None) == "bar" and trace.orientation == "h" and (trace.xaxis or "x") == name:
-            values.extend(v for v in (trace.x if trace.x is not None else ()) if not units.is_missing(v))
-    if not values:
-        return
-    # bars start at 0: the axis always holds it
-    ticks = nice_ticks(min(0.0, float(np.min(values))), max(0.0, float(np.max(values))))
-    axis.update(tickmode="array", tickvals=ticks, ticktext=[units.compact_tick(v, lang) for v in ticks])
-

@@ -127,11 +127,13 @@ def card_value(value: Any, unit: str, help_: str = "") -> tuple[str, str]:
 
 
 def localise(fig):
-    """A chart's words in the reader's language (see :mod:`o2o_ops.i18n.figures`)."""
+    """A chart's words in the reader's language (see :mod:`o2o_ops.i18n.figures`), its value axes
+    of large counts and amounts written short in it (``30M``, ``3000万``: see
+    :func:`o2o_ops.charts.short_value_axes`)."""
+    from o2o_ops import charts
     from o2o_ops.i18n import figures
-    fig = figures.localise(fig, language())
+    fig = charts.short_value_axes(figures.localise(fig, language()), language())
     if is_phone():   # its titles, legends and bar labels made to fit a phone's width
-        from o2o_ops import charts
         charts.fit_width(fig, lang=language())
     return fig
 
