@@ -99,7 +99,6 @@ COMPARED = ("rollup_anomaly_store_week", "rollup_campaign_store", "rollup_campai
 
 _ORDER_KEYS = ("date", "store_id", "city", "district", "region", "category", "channel", "campaign_id",
                "campaign_kind")
-_STORE_KEYS = ("date", "store_id", "city", "district", "region", "category")
 _HOUR_KEYS = ("date", "hour", "store_id", "city", "district", "region", "category")
 
 #: keyed tables kept by deltas: table -> (the one table its query sums, the column counting the
@@ -118,10 +117,12 @@ ADDITIVE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "rollup_day_store_channel_campaign": ("order_facts", "count_orders", _ORDER_KEYS),
     "rollup_store_hour": ("order_facts", "count_redemptions", _HOUR_KEYS),
     "rollup_week_store_channel_campaign": ("rollup_day_store_channel_campaign", "count_orders", _ORDER_KEYS),
-    "rollup_day_store": ("rollup_day_store_channel_campaign", "count_orders", _STORE_KEYS),
-    "rollup_week_store": ("rollup_week_store_channel_campaign", "count_orders", _STORE_KEYS),
     "rollup_week_store_hour": ("rollup_store_hour", "count_redemptions", _HOUR_KEYS),
 }
+
+#: the store's and campaign's attributes the rollups copy: set by a key's store and campaign (a
+#: batch that changes them takes the full build), so the deltas are joined on the other keys
+_ATTRIBUTES = ("city", "district", "region", "category", "campaign_kind")
 
 #: the slices an import gathers once, before the steps that read them (``{{ touched_slice TABLE: NAME
 #: }}`` in the SQL files, o2o_ops/kpis/sql.py): (TABLE, NAME) -> the restrictions (kind of touched
@@ -550,7 +551,7 @@ def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, column
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_part_was AS {_reading(query, source, f'o2o_was_{source}')}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_part_now AS {_reading(query, source, f'o2o_now_{source}')}")
     # a NULL key equals a NULL key (full price has no campaign)
-    on = lambda a, b: " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in keys)
+    on = lambda a, b: " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in keys if k not in _ATTRIBUTES)
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_delta_keys AS "
                 f"SELECT {key_list} FROM o2o_part_was UNION SELECT {key_list} FROM o2o_part_now")
     con.execute(f"""
