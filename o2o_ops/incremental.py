@@ -508,7 +508,7 @@ def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str
     recomputed = None
     if table in ADDITIVE:
         old, new = f"o2o_was_{table}", f"o2o_now_{table}"   # kept: the source rows of the next tables
-        recomputed = _merge_deltas(con, table, query, columns, test)
+        recomputed = _merge_deltas(con, table, query, columns)
         test = f"rowid IN (SELECT o2o_rid FROM {old})"   # nothing wrote the table since
     elif not compare:
         con.execute(f"DELETE FROM {table} WHERE {test}")
@@ -535,14 +535,15 @@ def _reading(query: str, source: str, instead: str) -> str:
     return re.sub(rf"\b(?:o2o_slice_{source}_[a-z_]+|{source})\b", instead, query)
 
 
-def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, columns: list[tuple[str, str]],
-                  touched: str) -> int:
+def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, columns: list[tuple[str, str]]) -> int:
     """The rows of ``table`` that the batch changes, before (``o2o_was_<table>``, with their row
     ids) and after (``o2o_now_<table>``): the keys the restricted ``query`` gives over its source's
     changed rows as they were or as they are (:data:`ADDITIVE`), each its row before plus the
-    difference. Rows of the touched keys (the test ``touched``) that no changed row reaches are
-    left as they are. Returns how many store-days (-weeks) were recomputed by ``query`` itself,
-    over the whole source (a sum that may have lost its last value)."""
+    difference. Rows of the touched keys that no changed row reaches are left as they are (the
+    rows before are found by a join on the delta keys alone: 0.59 -> 0.42 s for the day rollup of
+    1,000 new orders into 10 million, against a test of the touched store-days first). Returns
+    how many store-days (-weeks) were recomputed by ``query`` itself, over the whole source (a
+    sum that may have lost its last value)."""
     source, count_column, keys = ADDITIVE[table]
     kind, (store, date) = KEYED[table]
     measures = [name for name, _ in columns if name not in keys]
@@ -556,7 +557,7 @@ def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, column
                 f"SELECT {key_list} FROM o2o_part_was UNION SELECT {key_list} FROM o2o_part_now")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_was_{table} AS
-        SELECT t.* FROM (SELECT rowid AS o2o_rid, {cols} FROM {table} WHERE {touched}) AS t
+        SELECT t.* FROM (SELECT rowid AS o2o_rid, {cols} FROM {table}) AS t
         SEMI JOIN o2o_delta_keys k ON {on("t", "k")}""")
     # before + (as they are - as they were), each key at most once in each: the difference first,
     # so that an unchanged sum is its sum to the bit; NULL when it had none and gains none. (One
