@@ -106,6 +106,15 @@ def test_cost_stack_has_one_trace_per_component():
     assert [t.name for t in fig.data] == ["Discounts", "Staff"] and fig.layout.barmode == "stack"
 
 
+def test_cost_stack_hover_names_the_component_in_the_readers_language():
+    """The hover reads the trace's name, which localise translates: in Chinese '2026-W45 · 折扣:
+    120', not the English component (it read 'Discounts' in a Chinese page)."""
+    from o2o_ops.i18n.figures import localise
+    fig = localise(cost.cost_breakdown_stack(BREAKDOWN), "zh")
+    assert [t.name for t in fig.data] == ["折扣", "人力"]
+    assert {t.hovertemplate for t in fig.data} == {"%{customdata} · %{fullData.name}: %{y:,.0f}<extra></extra>"}
+
+
 def test_roi_colours_by_sign_and_cac_gap_allowed():
     roi = cost.roi_bars(GROUPS, "campaign_kind")
     assert list(roi.data[0].marker.color) == ["#16a34a", "#dc2626"]

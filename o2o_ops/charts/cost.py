@@ -22,7 +22,9 @@ def cost_breakdown_stack(df: pd.DataFrame, *, title: str = "Cost by week and com
         fig.add_trace(go.Bar(x=part["week_start"], y=part["amount"], name=str(component),
                              marker_color=COMPONENT_COLORS.get(component, PALETTE[-1]),
                              customdata=part["iso_week"],
-                             hovertemplate=f"%{{customdata}} · {component}: %{{y:,.0f}}<extra></extra>"))
+                             # the trace's name, not the component's English: the name is what
+                             # i18n.figures.localise translates
+                             hovertemplate="%{customdata} · %{fullData.name}: %{y:,.0f}<extra></extra>"))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(tickformat=",.0f")
     return base_layout(fig, title=title)
