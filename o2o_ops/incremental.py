@@ -97,22 +97,26 @@ LIFT_PER_STORE_MAX_SHARE = 0.25
 COMPARED = ("rollup_anomaly_store_week", "rollup_campaign_store", "rollup_campaign_costs",
             "rollup_store_day_totals", "rollup_lift_store_day", "rollup_lift_cell_day")
 
+# the group keys of the order-grain rollups and of the store hours
 _ORDER_KEYS = ("date", "store_id", "city", "district", "region", "category", "channel", "campaign_id",
                "campaign_kind")
 _HOUR_KEYS = ("date", "hour", "store_id", "city", "district", "region", "category")
 
 #: keyed tables kept by deltas: table -> (the one table its query sums, the column counting the
 #: summed rows, its group keys). Each such query is sums and counts of one table's rows grouped by
-#: its keys, so it is linear in those rows: a touched key's row after the batch is its row before,
-#: minus the query over the changed source rows as they were, plus the query over them as they are
+#: its keys, so it is linear in those rows: a key's row after the batch is its row before, plus the
+#: query over the changed source rows as they are, minus the query over them as they were
 #: (:func:`_merge_deltas`). That reads the changed rows alone, where the restricted query reads
-#: every row of the touched keys: at 10 million orders, 100,000 new orders' day rollup took 5-11 s
-#: to recompute 131,060 store-days from order_facts. The source rows as they were and as they are:
-#: for order_facts, the changed orders' old and new facts; for a table kept here, its rows of the
-#: touched keys before and after (``o2o_was_<table>`` / ``o2o_now_<table>``). A sum is NULL when no
-#: row gives it a value: when a key's sum had a value, and the changed rows as they were gave it one
-#: but as they are give none, whether the rows left give it one cannot be told from the sums, and
-#: those keys' store-days (or -weeks) are recomputed by the restricted query
+#: every row of the touched keys (100,000 new orders into 10 million: the day rollup recomputed
+#: 131,060 store-days from order_facts in 4.4 s; by deltas 2.8-3.0 s), and rewrites only the keys a
+#: changed row reaches. The source rows as they were and as they are: for order_facts, the changed
+#: orders' old and new facts; for a table kept here, the rows it changed, before and after
+#: (``o2o_was_<table>`` / ``o2o_now_<table>``). A sum is NULL when no row gives it a value: when a
+#: key's sum had a value, and the changed rows as they were gave it one but as they are give none,
+#: whether the rows left give it one cannot be told from the sums, and that key's store-day (or
+#: week) is recomputed by the restricted query over the source table itself. The store-level day
+#: and week rollups are not kept so: their source is pre-summed, and recomputing a store-day from
+#: it cost less than its deltas (1.1 against 2.8 s, 0.6 against 2.0 s for 100,000 new orders)
 ADDITIVE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "rollup_day_store_channel_campaign": ("order_facts", "count_orders", _ORDER_KEYS),
     "rollup_store_hour": ("order_facts", "count_redemptions", _HOUR_KEYS),
@@ -497,9 +501,9 @@ def _lift_mode(con: duckdb.DuckDBPyConnection, old_last_day: dt.date | None) -> 
 
 def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str, *, compare: bool) -> int | None:
     """DELETE the rows of ``table``'s touched keys and INSERT the restricted ``query``'s (for a
-    table of :data:`ADDITIVE`, the rows before merged with the deltas); with ``compare``, leave the
-    rows only one side has in ``o2o_diff_<table>``. Returns, for a table kept by deltas, how many
-    of its store-days (or -weeks) the query recomputed."""
+    table of :data:`ADDITIVE`, only the rows the deltas change, each its row before plus its
+    delta); with ``compare``, leave the rows only one side has in ``o2o_diff_<table>``. Returns,
+    for a table kept by deltas, how many of its store-days (or -weeks) the query recomputed."""
     from o2o_ops.kpis.sql import touched_test
     kind, keys = KEYED[table]
     test = touched_test(kind, *keys)
