@@ -223,6 +223,17 @@ def test_trend_grid_builder(weeks):
         assert marker.marker.color == "#16a34a"
 
 
+@pytest.mark.parametrize("columns, gap_px", [(2, 350), (4, 1000)])
+def test_trend_grid_leaves_its_columns_room_for_value_labels(columns, gap_px):
+    """The gap between two columns holds the right one's value labels: 48 px of the phone's 350
+    (it was 6 % of the figure, 21 px, and "3.80" lay on the chart to its left), and of the
+    desktop grid's 1,000 (60 px before)."""
+    series = pd.DataFrame({"iso_week": ["2026-W40", "2026-W41"], **{n: [1.0, 2.0] for n in metrics.HEADLINE}})
+    fig = charts.trend_grid(series, metrics.HEADLINE, columns=columns)
+    gap = fig.layout.xaxis2.domain[0] - fig.layout.xaxis.domain[1]
+    assert gap * gap_px == pytest.approx(48)
+
+
 @pytest.mark.parametrize("flt", [Filters(), Filters(cities=("Shanghai",))])
 def test_build_reuses_store_rows_with_the_same_answers(demo_warehouse, flt):
     """build() feeds the week's store rows to the summary's store drivers and skips a driver

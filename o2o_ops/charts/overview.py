@@ -9,8 +9,16 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from o2o_ops import i18n, metrics, units
-from o2o_ops.charts import (BAD, GOOD, HEIGHT_SMALL, NEUTRAL, PALETTE, anomaly_trace, axis_format, goal_trace, base_layout,
-                           empty_figure)
+from o2o_ops.charts import (BAD, GOOD, HEIGHT_SMALL, NEUTRAL, PALETTE, PHONE_WIDTH, anomaly_trace, axis_format,
+                           goal_trace, base_layout, empty_figure)
+
+#: the gap between two columns of small charts, in pixels: a column's value labels ("4.00",
+#: "15k") sit in it, left of its plot. A fraction of the figure, the gap of a phone's two columns
+#: was 21 px, and "3.80" lay on the chart to its left
+COLUMN_GAP_PX = 48
+
+#: the width of the overview's grid of four columns on a desktop (Streamlit's wide layout)
+GRID_WIDTH_PX = 1000
 
 
 def trend_grid(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
@@ -24,8 +32,9 @@ def trend_grid(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
     if series.empty or all(series[n].isna().all() for n in names if n in series):
         return empty_figure(i18n.t("charts.no_orders_weeks", lang))
     rows = -(-len(names) // columns)
+    width = PHONE_WIDTH if columns <= 2 else GRID_WIDTH_PX   # two columns: the phone's grid
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=[i18n.kpi_label(n, lang) for n in names],
-                        horizontal_spacing=0.06, vertical_spacing=0.16)
+                        horizontal_spacing=COLUMN_GAP_PX / width, vertical_spacing=0.16)
     x = series["iso_week"].str.replace(r"^\d{4}-", "", regex=True)  # "W47": the year is in the caption
     for i, name in enumerate(names):
         row, col = i // columns + 1, i % columns + 1
