@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -294,3 +295,22 @@ def test_axis_extent_by_hand():
     assert charts.axis_extent(line, "yaxis") == (5.0, 8.0)    # a line does not reach 0
     assert charts.axis_extent(go.Figure(), "yaxis") is None
     assert charts.nice_ticks(1_020_000, 1_380_000, 3) == [1_100_000, 1_200_000, 1_300_000]   # not 1.2M alone
+
+
+@pytest.mark.parametrize("builder, frame, kwargs", BUILDERS, ids=IDS)
+def test_hover_labels_read_in_chinese(builder, frame, kwargs):
+    """Every hover label of a Chinese chart has its words in Chinese between the values (it kept
+    'orders', 'of redemptions', 'utilisation' … in English); values, tags and marks are kept."""
+    from o2o_ops.i18n.figures import localise
+    for trace in localise(builder(frame, **kwargs), "zh").data:
+        body = re.sub(r"<extra>.*?</extra>|%\{[^}]*\}|<[^>]+>", " ", trace.hovertemplate or "")
+        assert not re.findall(r"[A-Za-z]{2,}", body), trace.hovertemplate
+
+
+def test_a_hover_label_in_chinese_by_hand():
+    from o2o_ops.i18n.figures import localise
+    fig = localise(quality.refund_reasons_bar(REASONS), "zh")
+    assert fig.data[0].hovertemplate == ("%{y}: %{x:,} 单 (%{customdata[0]:.1%} 占已支付), 退款 "
+                                         "%{customdata[1]:,.0f}<extra></extra>")
+    # English is left as the builder wrote it
+    assert quality.refund_reasons_bar(REASONS).data[0].hovertemplate.startswith("%{y}: %{x:,} orders (")

@@ -816,6 +816,32 @@ _add("efficiency", {
     "stores_at_risk": ("Stores at risk", "有风险的门店"),
 })
 
+#: the words of the charts' hover labels, between their values (i18n.figures.localise matches
+#: each run of words between two values on its English)
+_add("hover", {
+    "reviews": ("reviews", "条评价"),
+    "of_redemptions": ("of redemptions", "占核销"),
+    "complaints": ("complaints", "条投诉"),
+    "orders": ("orders", "单"),
+    "of_paid": ("of paid", "占已支付"),
+    "refunded": ("refunded", "退款"),
+    "margin": ("margin", "利润"),
+    "net_revenue": ("net revenue", "净收入"),
+    "cost": ("cost", "成本"),
+    "vouchers_worth": ("vouchers worth", "张券，价值"),
+    "utilisation": ("utilisation", "利用率"),
+    "weeks_over": ("weeks over capacity", "超出接待能力的周数"),
+    "busiest_week": ("busiest week", "最忙的一周"),
+    "redemptions": ("redemptions", "次核销"),
+    "redemptions_title": ("Redemptions", "核销"),
+    "unusual_weeks": ("unusual store-week(s)", "个异常门店周"),
+    "target": ("target", "目标"),
+    "peer_median": ("peer median", "同类中位数"),
+    "listed": ("listed", "标示"),
+    "customers_give": ("customers give", "顾客给出"),
+    "capacity_7_days": ("of capacity in the 7 days from", "占接待能力，7 天起于"),
+})
+
 _add("chart", {
     "ordered": ("Ordered", "下单"), "paid": ("Paid", "支付"), "redeemed": ("Redeemed", "核销"),
     "reviewed": ("Reviewed", "评价"),

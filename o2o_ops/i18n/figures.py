@@ -73,6 +73,34 @@ def text(value: Any, lang: str) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=None)
+def _hover_words(lang: str) -> dict[str, str]:
+    """English words of a hover label -> their words in ``lang`` (the catalogue's ``hover.*``)."""
+    return {english: i18n.t(key, lang) for key, (english, _) in catalogue.WORDS.items() if key.startswith("hover.")}
+
+
+#: a hover label's values (``%{y:,.0f}``) and tags (``<br>``), between which its words run
+_HOVER_PARTS = re.compile(r"(%\{[^}]*\}|<[^>]+>)")
+#: the marks between runs of words, which stay as they are
+_MARKS = re.compile(r"(\s*[:·—()\[\],★−+]+\s*|^\s+|\s+$)")
+
+
+def _hover(template: str, lang: str) -> str:
+    """A hover template with each run of words between its values in ``lang``: a hover word
+    (``orders``), else any chart text (a KPI's label); the values, tags and marks kept."""
+    words, table = _hover_words(lang), _table(lang)
+
+    def run(part: str) -> str:
+        if not part or _HOVER_PARTS.fullmatch(part):
+            return part
+        return "".join(piece if not piece or _MARKS.fullmatch(piece) else words.get(piece, table.get(piece, piece))
+                       for piece in _MARKS.split(part))
+
+    body, extra = (template.split("<extra>", 1) + [None])[:2]
+    out = "".join(run(part) for part in _HOVER_PARTS.split(body))
+    return out if extra is None else f"{out}<extra>{extra}"
+
+
 def _values(values: Any, lang: str) -> Any:
     """Category values of an axis (tuples of text) in ``lang``; numbers and dates untouched."""
     if values is None or isinstance(values, str):
@@ -134,6 +162,7 @@ def localise(fig: go.Figure, lang: str) -> go.Figure:
             if hasattr(trace, axis) and getattr(trace, axis) is not None:
                 setattr(trace, axis, _values(getattr(trace, axis), lang))
         hover = getattr(trace, "hovertemplate", None)
-        if isinstance(hover, str) and "<extra>" in hover:
+        if isinstance(hover, str):
+            hover = _hover(hover, lang)
             trace.hovertemplate = _EXTRA.sub(lambda m: f"<extra>{text(m.group(1), lang)}</extra>", hover)
     return fig
