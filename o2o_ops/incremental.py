@@ -505,8 +505,6 @@ def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str
     delta); with ``compare``, leave the rows only one side has in ``o2o_diff_<table>``. Returns,
     for a table kept by deltas, how many of its store-days (or -weeks) the query recomputed."""
     from o2o_ops.kpis.sql import touched_test
-    kind, keys = KEYED[table]
-    test = touched_test(kind, *keys)
     columns = _column_types(con, table)
     cols = ", ".join(name for name, _ in columns)
     recomputed = None
@@ -514,11 +512,13 @@ def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str
         old, new = f"o2o_was_{table}", f"o2o_now_{table}"   # kept: the source rows of the next tables
         recomputed = _merge_deltas(con, table, query, columns)
         test = f"rowid IN (SELECT o2o_rid FROM {old})"   # nothing wrote the table since
-    elif not compare:
-        con.execute(f"DELETE FROM {table} WHERE {test}")
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({query}) AS q")
-        return None
     else:
+        kind, keys = KEYED[table]
+        test = touched_test(kind, *keys)
+        if not compare:
+            con.execute(f"DELETE FROM {table} WHERE {test}")
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({query}) AS q")
+            return None
         old, new = "o2o_old_rows", "o2o_new_rows"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {old} AS SELECT {cols} FROM {table} WHERE {test}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {new} AS SELECT {cols} FROM ({query}) AS q")
