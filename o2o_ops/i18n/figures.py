@@ -87,7 +87,8 @@ _MARKS = re.compile(r"(\s*[:·—()\[\],★−+]+\s*|^\s+|\s+$)")
 
 def _hover(template: str, lang: str) -> str:
     """A hover template with each run of words between its values in ``lang``: a hover word
-    (``orders``), else any chart text (a KPI's label); the values, tags and marks kept."""
+    (``orders``), else any chart text (a KPI's label); the values, tags and marks kept; the
+    secondary box (``<extra>``) a chart text as a whole (:func:`text`)."""
     words, table = _hover_words(lang), _table(lang)
 
     def run(part: str) -> str:
@@ -98,7 +99,9 @@ def _hover(template: str, lang: str) -> str:
 
     body, extra = (template.split("<extra>", 1) + [None])[:2]
     out = "".join(run(part) for part in _HOVER_PARTS.split(body))
-    return out if extra is None else f"{out}<extra>{extra}"
+    if extra is None:
+        return out
+    return out + _EXTRA.sub(lambda m: f"<extra>{text(m.group(1), lang)}</extra>", f"<extra>{extra}")
 
 
 def _values(values: Any, lang: str) -> Any:
@@ -163,6 +166,5 @@ def localise(fig: go.Figure, lang: str) -> go.Figure:
                 setattr(trace, axis, _values(getattr(trace, axis), lang))
         hover = getattr(trace, "hovertemplate", None)
         if isinstance(hover, str):
-            hover = _hover(hover, lang)
-            trace.hovertemplate = _EXTRA.sub(lambda m: f"<extra>{text(m.group(1), lang)}</extra>", hover)
+            trace.hovertemplate = _hover(hover, lang)
     return fig
