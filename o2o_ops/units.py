@@ -92,6 +92,10 @@ _EN_STEPS = ((1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T"))
 _ZH_STEPS = ((1e4, "万"), (1e8, "亿"), (1e12, "万亿"))
 
 
+def _steps(lang: str) -> tuple[tuple[float, str], ...]:
+    return _ZH_STEPS if lang == "zh" else _EN_STEPS
+
+
 def _rounded(number: float, digits: int) -> Decimal:
     """``number`` to ``digits`` decimals, a half rounded up as by hand: 9.9995 to 10.00 (as a binary
     float 9.9995 is 9.99949999..., which Python's own formats round to 9.99)."""
@@ -115,7 +119,7 @@ def compact_number(value: float, lang: str = "en", *, decimals: int | None = Non
     read a thousand of its size (English) or a 万 of it (Chinese) reads one of the next:
     999,950,000 is ``1B``, never ``1000.0M``; 99,995,000 is ``1亿``, never ``10000万``."""
     amount = abs(float(value))
-    steps = _ZH_STEPS if lang == "zh" else _EN_STEPS
+    steps = _steps(lang)
     step = sum(amount >= size for size, _ in steps) - 1
     if step < 0:
         shown = _trimmed(f"{_rounded(amount, 2 if decimals is None else decimals):,f}")
@@ -314,7 +318,7 @@ def format_tick(value: float, unit: str, lang: str = "en") -> str:
     if unit in ("percent", "ratio"):
         return f"{value * 100:.0f}%"
     if unit in ("count", "currency"):
-        first = (_ZH_STEPS if lang == "zh" else _EN_STEPS)[0][0]
+        first = _steps(lang)[0][0]
         return compact_number(value, lang, decimals=1 if abs(value) >= first else 0)
     if unit in ("stars", "star_gap"):
         return f"{value:.2f}"
@@ -324,7 +328,7 @@ def format_tick(value: float, unit: str, lang: str = "en") -> str:
 def tick_decimals(tick: float, step: float, lang: str = "en") -> int:
     """How many decimals :func:`compact_number` needs to write ``tick`` apart from the ticks
     ``step`` away: 1.5M with a 500k step needs one, 1.05M with 50k two, 500k none."""
-    steps = _ZH_STEPS if lang == "zh" else _EN_STEPS
+    steps = _steps(lang)
     size = max((s for s, _ in steps if abs(tick) >= s), default=1.0)
     if not step > 0 or size <= step:
         return 0
