@@ -132,9 +132,10 @@ def localise(fig):
     :func:`o2o_ops.charts.short_value_axes`)."""
     from o2o_ops import charts
     from o2o_ops.i18n import figures
-    fig = charts.short_value_axes(figures.localise(fig, language()), language())
+    lang = language()
+    fig = charts.short_value_axes(figures.localise(fig, lang), lang)
     if is_phone():   # its titles, legends and bar labels made to fit a phone's width
-        charts.fit_width(fig, lang=language())
+        charts.fit_width(fig, lang=lang)
     return fig
 
 
