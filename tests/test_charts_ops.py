@@ -314,3 +314,33 @@ def test_a_hover_label_in_chinese_by_hand():
                                          "%{customdata[1]:,.0f}<extra></extra>")
     # English is left as the builder wrote it
     assert quality.refund_reasons_bar(REASONS).data[0].hovertemplate.startswith("%{y}: %{x:,} orders (")
+
+
+LOAD_DAYS = pd.DataFrame({"day": [dt.date(2026, 11, 23), dt.date(2026, 11, 29)], "from_book": [110.0, 20.0],
+                          "from_new_sales": [20.0, 90.0], "capacity_per_day": [235.0, 235.0]})
+
+
+def test_a_chinese_hover_writes_its_dates_in_chinese():
+    """The load-ahead chart's hover wrote 'Mon 23 Nov' on a Chinese page (d3 has English names
+    only): the Chinese figure reads each day's words from its hover text, '11月23日 周一' (23 Nov
+    2026 is a Monday, 29 Nov a Sunday); English keeps plotly's own format."""
+    from o2o_ops.i18n.figures import localise
+    english = efficiency.load_ahead_days(LOAD_DAYS)
+    assert english.data[0].hovertemplate == "%{x|%a %d %b}: %{y:,.0f}<extra>sold</extra>"
+    assert english.data[0].hovertext is None
+    fig = localise(efficiency.load_ahead_days(LOAD_DAYS), "zh")
+    for trace in fig.data:
+        assert trace.hovertemplate.startswith("%{hovertext}: %{y:,.0f}<extra>")
+        assert list(trace.hovertext) == ["11月23日 周一", "11月29日 周日"]
+
+
+def test_a_chinese_date_axis_hovers_its_dates_in_chinese():
+    """A hover written ``%{x}`` on a date axis read plotly's 'Nov 2, 2026' on a Chinese page; the
+    Chinese axis hovers '2026年11月2日'."""
+    from o2o_ops.i18n.figures import date_words, localise
+    weekly = pd.DataFrame({"week_start": [W1, W2], "orders": [10, 12]})
+    fig = localise(charts.kpi_line(weekly, "week_start", "orders"), "zh")
+    assert fig.layout.xaxis.hoverformat == "%Y年%-m月%-d日"
+    assert charts.kpi_line(weekly, "week_start", "orders").layout.xaxis.hoverformat is None
+    assert date_words(W1, "%Y-%m-%d %a", "zh") == "2026年11月2日 周一"
+    assert date_words(W2, "%d %b", "zh") == "11月9日"

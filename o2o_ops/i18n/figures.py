@@ -136,6 +136,36 @@ def _is_dates(values: Any) -> bool:
 
 #: d3 format of a date axis' ticks in Chinese (plotly's own English month names otherwise)
 DATE_TICKS_ZH = "%-m月%-d日"
+#: d3 format of a date in a Chinese hover label written ``%{x}`` (plotly's own: "Nov 23, 2026")
+DATE_HOVER_ZH = "%Y年%-m月%-d日"
+#: a hover label's date written with names (``%{x|%a %d %b}``: "Mon 23 Nov"): d3 has only English
+#: names, so a Chinese figure reads each point's date from its hover text (:func:`date_words`)
+_NAMED_DATE = re.compile(r"%\{x\|([^}]*%[aAbB][^}]*)\}")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def date_words(day: Any, d3_format: str, lang: str) -> str:
+    """One date as a Chinese hover label writes it, with the parts ``d3_format`` names, in
+    Chinese order: ``%a %d %b`` -> ``11月23日 周一``; a year when the format has one
+    (``2026年11月23日``). (English figures keep plotly's own: :func:`localise` leaves them.)"""
+    import pandas as pd
+
+    day = pd.Timestamp(day)
+    words = (f"{day.year}年" if "%Y" in d3_format or "%y" in d3_format else "") + f"{day.month}月{day.day}日"
+    if re.search(r"%[aA]", d3_format):
+        words += " " + i18n.t(f"chart.{_WEEKDAYS[day.weekday()]}", lang)
+    return words
+
+
+def _named_dates(trace: Any, lang: str) -> None:
+    """A trace whose hover writes its date with names (``%{x|%a %d %b}``) reads ``%{hovertext}``
+    instead, each point's date in ``lang`` (:func:`date_words`)."""
+    hover = getattr(trace, "hovertemplate", None)
+    match = _NAMED_DATE.search(hover) if isinstance(hover, str) else None
+    if match is None or getattr(trace, "x", None) is None:
+        return
+    trace.hovertext = [date_words(day, match.group(1), lang) for day in trace.x]
+    trace.hovertemplate = _NAMED_DATE.sub("%{hovertext}", hover)
 
 
 def localise(fig: go.Figure, lang: str) -> go.Figure:
@@ -159,6 +189,9 @@ def localise(fig: go.Figure, lang: str) -> go.Figure:
             axis = getattr(layout, name, None)
             if axis is not None and not axis.tickformat:
                 axis.tickformat = DATE_TICKS_ZH
+            if axis is not None and not axis.hoverformat:
+                axis.hoverformat = DATE_HOVER_ZH
+            _named_dates(trace, lang)
         if getattr(trace, "name", None):
             trace.name = text(trace.name, lang)
         for axis in ("x", "y"):
