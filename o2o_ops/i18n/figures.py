@@ -141,7 +141,7 @@ DATE_HOVER_ZH = "%Y年%-m月%-d日"
 #: a hover label's date written with names (``%{x|%a %d %b}``: "Mon 23 Nov"): d3 has only English
 #: names, so a Chinese figure reads each point's date from its hover text (:func:`date_words`)
 _NAMED_DATE = re.compile(r"%\{x\|([^}]*%[aAbB][^}]*)\}")
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAYS = ("chart.mon", "chart.tue", "chart.wed", "chart.thu", "chart.fri", "chart.sat", "chart.sun")
 
 
 def date_words(day: Any, d3_format: str, lang: str) -> str:
@@ -153,7 +153,7 @@ def date_words(day: Any, d3_format: str, lang: str) -> str:
     day = pd.Timestamp(day)
     words = (f"{day.year}年" if "%Y" in d3_format or "%y" in d3_format else "") + f"{day.month}月{day.day}日"
     if re.search(r"%[aA]", d3_format):
-        words += " " + i18n.t(f"chart.{_WEEKDAYS[day.weekday()]}", lang)
+        words += " " + i18n.t(_WEEKDAYS[day.weekday()], lang)
     return words
 
 
