@@ -328,10 +328,10 @@ def for_page(flagged: pd.DataFrame, watched: tuple[str, ...]) -> pd.DataFrame:
     return flagged[flagged["kpi"].isin(watched)].reset_index(drop=True)
 
 
-def week_marks(flagged: pd.DataFrame, kpi_name: str) -> pd.DataFrame:
+def week_marks(flagged: pd.DataFrame, kpi_name: str, lang: str = "en") -> pd.DataFrame:
     """One row per week with at least one flag drawn on registry KPI ``kpi_name``: ``week_start``
     (Timestamp), ``iso_week``, ``count_flags``, ``count_high``, ``count_low`` and ``hover`` (the
-    reasons of the most unusual :data:`MARKS_IN_HOVER`, then "and N more")."""
+    reasons of the most unusual :data:`MARKS_IN_HOVER`, then "and N more", in ``lang``)."""
     watched = [k for k, chart in CHART_KPI.items() if chart == kpi_name]
     part = flagged[flagged["kpi"].isin(watched)]
     columns = ["week_start", "iso_week", "count_flags", "count_high", "count_low", "hover"]
@@ -340,9 +340,11 @@ def week_marks(flagged: pd.DataFrame, kpi_name: str) -> pd.DataFrame:
     rows = []
     for (week_start, iso_week), g in part.groupby(["week_start", "iso_week"], sort=True):
         g = g.reindex(g["z"].abs().sort_values(ascending=False).index)
-        lines = [html.escape(r) for r in g["reason"].head(MARKS_IN_HOVER)]  # plotly hover is HTML
+        shown = g.head(MARKS_IN_HOVER)
+        reasons = shown["reason"] if i18n.check(lang) == "en" else [reason(r, lang) for _, r in shown.iterrows()]
+        lines = [html.escape(r) for r in reasons]  # plotly hover is HTML
         if len(g) > MARKS_IN_HOVER:
-            lines.append(f"… and {len(g) - MARKS_IN_HOVER} more unusual store-weeks")
+            lines.append(i18n.t("anomaly.more_in_hover", lang, count=len(g) - MARKS_IN_HOVER))
         rows.append((pd.Timestamp(week_start), iso_week, len(g), int((g["direction"] == "high").sum()),
                      int((g["direction"] == "low").sum()), "<br>".join(lines)))
     return pd.DataFrame(rows, columns=columns)

@@ -370,6 +370,7 @@ _add("weekly", {
 })
 
 _add("anomaly", {
+    "more_in_hover": ("… and {count} more unusual store-weeks", "……另有 {count} 个异常门店周"),
     "title": ("Unusual store-weeks", "异常的门店周"),
     "caption": ("Store-weeks whose {labels} is far from what is expected for that store in a week like this (its own "
                 "trend, its category's week — holidays included); circled on the weekly charts above. {filters}.",
@@ -577,6 +578,8 @@ _add("chart", {
     "from_vouchers": ("from vouchers sold", "来自已售券"),
     "from_sales": ("from sales to come", "来自未来销售"),
     "capacity": ("capacity", "接待能力"),
+    "sold": ("sold", "已售"),
+    "to_come": ("to come", "未来销售"),
     "lift": ("Incremental lift with 95% interval", "增量提升（95% 区间）"),
     "lift_axis": ("orders vs stores without a campaign (same city, category)", "订单数对比无活动门店（同城市、同品类）"),
     "mon": ("Mon", "周一"), "tue": ("Tue", "周二"), "wed": ("Wed", "周三"), "thu": ("Thu", "周四"),
@@ -820,10 +823,7 @@ _add("efficiency", {
 #: each run of words between two values on its English)
 _add("hover", {
     "reviews": ("reviews", "条评价"),
-    "of_redemptions": ("of redemptions", "占核销"),
-    "complaints": ("complaints", "条投诉"),
     "orders": ("orders", "单"),
-    "of_paid": ("of paid", "占已支付"),
     "refunded": ("refunded", "退款"),
     "margin": ("margin", "利润"),
     "net_revenue": ("net revenue", "净收入"),
@@ -834,12 +834,24 @@ _add("hover", {
     "busiest_week": ("busiest week", "最忙的一周"),
     "redemptions": ("redemptions", "次核销"),
     "redemptions_title": ("Redemptions", "核销"),
-    "unusual_weeks": ("unusual store-week(s)", "个异常门店周"),
     "target": ("target", "目标"),
     "peer_median": ("peer median", "同类中位数"),
     "listed": ("listed", "标示"),
     "customers_give": ("customers give", "顾客给出"),
-    "capacity_7_days": ("of capacity in the 7 days from", "占接待能力，7 天起于"),
+})
+
+#: whole hover templates (their part before ``<extra>``) whose words a reader of the other
+#: language puts in another order than the run-by-run words would ("85% 占接待能力，7 天起于
+#: 2026-11-23" -> "占接待能力 85%，自 2026-11-23 起 7 天"); matched on the English as a whole
+_add("hovers", {
+    "complaints": ("%{y}: %{x:.1%} of redemptions (%{customdata:,} complaints)",
+                   "%{y}: 占核销 %{x:.1%}（%{customdata:,} 条投诉）"),
+    "refund_reasons": ("%{y}: %{x:,} orders (%{customdata[0]:.1%} of paid), refunded %{customdata[1]:,.0f}",
+                       "%{y}: %{x:,} 单（占已支付 %{customdata[0]:.1%}），退款 %{customdata[1]:,.0f}"),
+    "unusual_weeks": ("%{customdata[0]} unusual store-week(s):<br>%{customdata[1]}",
+                      "%{customdata[0]} 个异常门店周：<br>%{customdata[1]}"),
+    "busiest_window": ("%{y}: %{x:.0%} of capacity in the 7 days from %{customdata[0]}",
+                       "%{y}: 占接待能力 %{x:.0%}，自 %{customdata[0]} 起 7 天"),
 })
 
 _add("chart", {

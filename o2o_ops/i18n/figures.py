@@ -79,6 +79,14 @@ def _hover_words(lang: str) -> dict[str, str]:
     return {english: i18n.t(key, lang) for key, (english, _) in catalogue.WORDS.items() if key.startswith("hover.")}
 
 
+@functools.lru_cache(maxsize=None)
+def _whole_hovers(lang: str) -> dict[str, str]:
+    """English hover templates -> the whole template in ``lang`` (the catalogue's ``hovers.*``:
+    the labels whose words read in another order in ``lang``)."""
+    return {english: catalogue.WORDS[key][i18n.LANGS.index(lang)]
+            for key, (english, _) in catalogue.WORDS.items() if key.startswith("hovers.")}
+
+
 #: a hover label's values (``%{y:,.0f}``) and tags (``<br>``), between which its words run
 _HOVER_PARTS = re.compile(r"(%\{[^}]*\}|<[^>]+>)")
 #: the marks between runs of words, which stay as they are
@@ -86,9 +94,10 @@ _MARKS = re.compile(r"(\s*[:·—()\[\],★−+]+\s*|^\s+|\s+$)")
 
 
 def _hover(template: str, lang: str) -> str:
-    """A hover template with each run of words between its values in ``lang``: a hover word
-    (``orders``), else any chart text (a KPI's label); the values, tags and marks kept; the
-    secondary box (``<extra>``) a chart text as a whole (:func:`text`)."""
+    """A hover template in ``lang``: the whole template when the catalogue has it
+    (``hovers.*``), else each run of words between its values: a hover word (``orders``), else
+    any chart text (a KPI's label), the values, tags and marks kept; the secondary box
+    (``<extra>``) a chart text as a whole (:func:`text`)."""
     words, table = _hover_words(lang), _table(lang)
 
     def run(part: str) -> str:
@@ -98,7 +107,7 @@ def _hover(template: str, lang: str) -> str:
                        for piece in _MARKS.split(part))
 
     body, extra = (template.split("<extra>", 1) + [None])[:2]
-    out = "".join(run(part) for part in _HOVER_PARTS.split(body))
+    out = _whole_hovers(lang).get(body) or "".join(run(part) for part in _HOVER_PARTS.split(body))
     if extra is None:
         return out
     return out + _EXTRA.sub(lambda m: f"<extra>{text(m.group(1), lang)}</extra>", f"<extra>{extra}")

@@ -23,7 +23,7 @@ def page_flags(filters: Filters, watched: tuple[str, ...]) -> pd.DataFrame:
 
 
 def marks(flagged: pd.DataFrame, kpi_name: str) -> pd.DataFrame:
-    return anomalies.week_marks(flagged, kpi_name)
+    return anomalies.week_marks(flagged, kpi_name, frame.language())
 
 
 def show_list(flagged: pd.DataFrame, filters: Filters, page: str, watched: tuple[str, ...]) -> None:
