@@ -27,6 +27,11 @@ import pandas as pd
 from o2o_ops import config
 
 MISSING = "—"
+#: The sign of a negative value a reader sees, in every format and both languages: the minus sign
+#: (U+2212, ``−200,000``, ``−¥1,200``, ``−12.0%``), as cards and Chinese values wrote it while English
+#: values wrote a hyphen. A *change* keeps the ASCII ``-`` (:func:`format_change`): st.metric reads
+#: a delta's direction from it. Exports keep numbers, never these texts.
+MINUS = "\u2212"
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 #: Streamlit's named table formats per currency: "yen" draws "¥" with no decimals (the narrow
 #: symbol, so CNY reads right); other currencies get grouped digits without a symbol.
@@ -130,7 +135,15 @@ def compact_number(value: float, lang: str = "en", *, decimals: int | None = Non
         if step + 1 < len(steps) and _rounded(mantissa, digits) >= steps[step + 1][0] / size:
             return compact_number(math.copysign(steps[step + 1][0], value), lang, decimals=decimals)
         shown = _trimmed(f"{_rounded(mantissa, digits):f}") + suffix
-    return ("−" if value < 0 and shown != "0" else "") + shown
+    return (MINUS if value < 0 and shown != "0" else "") + shown
+
+
+def _with_minus(shown: str) -> str:
+    """A formatted value with its leading hyphen written as :data:`MINUS`; a negative that rounds
+    to zero (``-0``, ``-0.0%``) without a sign."""
+    if not shown.startswith("-"):
+        return shown
+    return (MINUS if any(c in "123456789" for c in shown) else "") + shown[1:]
 
 
 def zh_number(amount: float) -> str:
@@ -146,9 +159,9 @@ def _format_value_zh(value: float, unit: str, currency: str | None) -> str:
     from babel.numbers import format_decimal, format_percent
 
     if unit == "count":
-        return ("−" if value < 0 else "") + zh_number(abs(round(value)))
+        return ("-" if value < 0 else "") + zh_number(abs(round(value)))
     if unit == "currency":
-        sign = "−" if value < 0 else ""
+        sign = "-" if value < 0 else ""
         amount = abs(value)
         if amount < 100:
             return f"{sign}{currency_symbol(currency)}{format_decimal(amount, '#,##0.00', locale=ZH_LOCALE)}"
@@ -161,21 +174,25 @@ def _format_value_zh(value: float, unit: str, currency: str | None) -> str:
         return f"{value:+.1f} {_ZH_UNITS['minutes']}" if value else f"0.0 {_ZH_UNITS['minutes']}"
     if unit == "ratio":
         return f"{value * 100:+.0f}%"
-    return format_value(value, unit, currency)   # stars, score, per-item: the same digits in both
+    return _format_value_en(value, unit, currency)   # stars, score, per-item: the same digits in both
 
 
 def format_value(value: Any, unit: str, currency: str | None = None, lang: str = "en") -> str:
-    """A value as people read it: ``¥12,340``, ``84.2%``, ``4.31 ★``, ``12.5 min``; ``—`` if missing.
-    In Chinese (``lang="zh"``): ``¥47.7万``, ``84.2%``, ``12.5 小时``."""
+    """A value as people read it: ``¥12,340``, ``84.2%``, ``4.31 ★``, ``12.5 min``, ``−200,000``
+    (a negative with the minus sign, :data:`MINUS`); ``—`` if missing. In Chinese
+    (``lang="zh"``): ``¥47.7万``, ``84.2%``, ``12.5 小时``."""
     if is_missing(value):
         return MISSING
     value = float(value)
-    if lang == "zh":
-        return _format_value_zh(value, unit, currency)
+    shown = _format_value_zh(value, unit, currency) if lang == "zh" else _format_value_en(value, unit, currency)
+    return _with_minus(shown)
+
+
+def _format_value_en(value: float, unit: str, currency: str | None) -> str:
     if unit == "count":
         return f"{value:,.0f}"
     if unit == "currency":
-        sign = "−" if value < 0 else ""
+        sign = "-" if value < 0 else ""
         amount = abs(value)
         symbol = currency_symbol(currency)
         return f"{sign}{symbol}{amount:,.0f}" if amount >= 100 else f"{sign}{symbol}{amount:,.2f}"
@@ -252,7 +269,7 @@ def format_card(value: Any, unit: str, currency: str | None = None, lang: str = 
     if lang == "zh" or not is_card_compact(value, unit, lang):
         return format_value(value, unit, currency, lang)   # Chinese is short already (万, 亿)
     value = float(value)
-    sign = "−" if value < 0 else ""
+    sign = MINUS if value < 0 else ""
     symbol = currency_symbol(currency) if unit == "currency" else ""
     return f"{sign}{symbol}{compact_number(abs(value))}"
 
@@ -273,7 +290,7 @@ def format_exact(value: Any, unit: str, currency: str | None = None, *, signed: 
     if is_missing(value):
         return MISSING
     value = float(value)
-    sign = "−" if value < 0 else "+" if signed else ""
+    sign = MINUS if value < 0 else "+" if signed else ""
     if unit == "currency":
         return f"{sign}{currency_symbol(currency)}{abs(value):,.2f}"
     if unit == "count":

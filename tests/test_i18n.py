@@ -219,7 +219,7 @@ def test_the_setting_is_in_the_table():
     (9_999, "count", "9,999", "9,999"),
     (0.842, "percent", "84.2%", "84.2%"),
     (12.5, "hours", "12.5 h", "12.5 小时"),
-    (-3.25, "minutes", "-3.2 min", "-3.2 分钟"),
+    (-3.25, "minutes", "−3.2 min", "−3.2 分钟"),
     (4.312, "stars", "4.31 ★", "4.31 ★"),
     (None, "currency", "—", "—"),
     (float("nan"), "count", "—", "—"),

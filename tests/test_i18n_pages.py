@@ -342,7 +342,7 @@ def test_a_lift_verdict_in_chinese():
     assert lift.verdict(thin, "zh") == ("数据太少无法判断：活动前只有 1 个基线周（至少需要 3 个）；"
                                         "可比的无活动门店只有 1.0 家（同城市或同品类；至少需要 2 家）。")
     assert lift.verdict(dict(real, lift=0.05, lift_low=-0.1, lift_high=0.2), "zh") == \
-        "效果不明显：变化（+5%）在各周的正常波动范围内（95% 区间 -10% 至 +20%）。"
+        "效果不明显：变化（+5%）在各周的正常波动范围内（95% 区间 −10% 至 +20%）。"
 
 
 def test_the_map_tooltip_legend_and_city_bubbles_in_chinese():

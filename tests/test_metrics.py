@@ -196,8 +196,8 @@ def test_unknown_grain_and_kpi_are_refused(con):
 
 @pytest.mark.parametrize("value, unit, text", [
     (0.8421, "percent", "84.2%"), (12340, "currency", "¥12,340"), (4.314, "stars", "4.31 ★"),
-    (-0.2, "star_gap", "-0.20 ★"), (None, "percent", "—"), (float("nan"), "count", "—"),
-    (3.0, "minutes", "+3.0 min"), (91.6, "score", "92"), (-0.05, "ratio", "-5%"), (12.5, "hours", "12.5 h"),
+    (-0.2, "star_gap", "−0.20 ★"), (None, "percent", "—"), (float("nan"), "count", "—"),
+    (3.0, "minutes", "+3.0 min"), (91.6, "score", "92"), (-0.05, "ratio", "−5%"), (12.5, "hours", "12.5 h"),
 ])
 def test_format_value(value, unit, text):
     assert metrics.format_value(value, unit, "CNY") == text

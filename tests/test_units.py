@@ -118,7 +118,7 @@ SHORT_VALUES = (0, 950, 1_000, 1_050_000, 999_950_000, -200_000)
      ["+0", "+950", "+1,000", "+1.05M", "+1B", "-200k"], ["+0", "+950", "+1,000", "+105万", "+10亿", "-20万"]),
     # a table or sentence in Chinese reads 万 and 亿 too; in English every digit
     (lambda v, lang: units.format_value(v, "count", "CNY", lang),
-     ["0", "950", "1,000", "1,050,000", "999,950,000", "-200,000"], ["0", "950", "1,000", "105万", "10亿", "−20万"]),
+     ["0", "950", "1,000", "1,050,000", "999,950,000", "−200,000"], ["0", "950", "1,000", "105万", "10亿", "−20万"]),
     # the report's small charts: one decimal (1.05M: 1.1M), whole below the first size
     (lambda v, lang: units.format_tick(v, "currency", lang),
      ["0", "950", "1k", "1.1M", "1B", "−200k"], ["0", "950", "1,000", "105万", "10亿", "−20万"]),
@@ -187,3 +187,24 @@ def test_tables_keep_exact_values():
     # only cards are short: format_value (sentences, report tables) and column formats keep every digit
     assert units.format_value(269_394_118.52, "currency", "CNY") == "¥269,394,119"
     assert units.format_value(123_456, "count") == "123,456"
+
+
+@pytest.mark.parametrize("value, unit, lang, shown", [
+    (-200_000, "count", "en", "\u2212200,000"), (-200_000, "count", "zh", "\u221220万"),
+    (-1_200, "currency", "en", "\u2212¥1,200"), (-0.123, "percent", "en", "\u221212.3%"),
+    (-0.123, "percent", "zh", "\u221212.3%"),           # babel's Chinese wrote a hyphen too
+    (-1.5, "hours", "en", "\u22121.5 h"), (-1.5, "hours", "zh", "\u22121.5 小时"),
+    (-0.4, "count", "en", "0"), (-0.0004, "percent", "en", "0.0%"), (-0.004, "currency", "zh", "¥0.00"),
+])
+def test_a_negative_value_reads_with_the_minus_sign(value, unit, lang, shown):
+    """A negative value reads with the minus sign (U+2212) in both languages, as the cards did
+    (English values wrote '-200,000'); one that rounds to zero has no sign ('-0' before)."""
+    assert units.format_value(value, unit, "CNY", lang) == shown
+
+
+def test_a_change_keeps_the_ascii_sign():
+    """A change is st.metric's delta, whose direction (arrow, colour) it reads from an ASCII '-'."""
+    assert units.format_change(-1_200, "currency", "CNY") == "-¥1,200"
+    assert units.format_change(-200_000, "count", "CNY") == "-200,000"
+    assert units.format_card_change(-200_000, "count", "CNY") == "-200k"
+    assert units.format_change(-20_000, "count", "CNY", "zh") == "-2万"
