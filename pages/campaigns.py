@@ -90,18 +90,18 @@ def lift_panel(detail: dict) -> None:
     money = lambda v: frame.fmt(v, "currency")  # noqa: E731
     if detail.get("lift") is not None and not detail.get("is_thin"):
         cols = st.columns(4)
-        cols[0].metric(t("campaigns.lift"), pct(detail["lift"]), border=True,
+        cols[0].metric(t("campaigns.lift"), pct(detail["lift"]), border=True, height="stretch",
                        help=t("campaigns.interval", low=pct(detail["lift_low"]), high=pct(detail["lift_high"])))
         count = lambda v: frame.fmt(v, "count")  # noqa: E731
         # extra orders and net revenue can be large: short on the card, exact in its help
         shown, help_ = frame.card_value(detail["extra_orders"], "count", t(
             "campaigns.interval", low=count(detail["extra_orders_low"]), high=count(detail["extra_orders_high"])))
-        cols[1].metric(t("campaigns.extra_orders"), shown, border=True, help=help_)
+        cols[1].metric(t("campaigns.extra_orders"), shown, border=True, height="stretch", help=help_)
         shown, help_ = frame.card_value(detail["extra_net_revenue"], "currency", t(
             "campaigns.interval", low=money(detail["extra_net_revenue_low"]),
             high=money(detail["extra_net_revenue_high"])))
-        cols[2].metric(t("campaigns.extra_net_revenue"), shown, border=True, help=help_)
-        cols[3].metric(t("campaigns.incremental_roi"), pct(detail["incremental_roi"]), border=True,
+        cols[2].metric(t("campaigns.extra_net_revenue"), shown, border=True, height="stretch", help=help_)
+        cols[3].metric(t("campaigns.incremental_roi"), pct(detail["incremental_roi"]), border=True, height="stretch",
                        help=t("campaigns.incremental_roi_help") + t("attention.separator")
                        + t("campaigns.interval", low=pct(detail["incremental_roi_low"]),
                            high=pct(detail["incremental_roi_high"])))

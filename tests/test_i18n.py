@@ -338,3 +338,26 @@ def test_date_axes_read_in_chinese():
     weekly = pd.DataFrame({"week_start": pd.to_datetime(["2026-11-02", "2026-11-09"]), "refund_rate": [0.1, 0.2]})
     assert kpi_line(weekly, "week_start", "refund_rate").layout.xaxis.tickformat is None     # English: plotly's months
     assert figures.localise(kpi_line(weekly, "week_start", "refund_rate"), "zh").layout.xaxis.tickformat == "%-m月%-d日"
+
+
+def test_a_card_label_breaks_between_its_chinese_words_only():
+    """A narrow card broke '平均评 / 分': the browser breaks Chinese between any two characters, so a
+    card's Chinese label carries a zero-width break between its words and its CSS breaks nowhere
+    else (keep-all). English unchanged."""
+    zw = i18n.WORD_BREAK
+    assert zw == "\u200b"
+    assert i18n.card_label("平均评分", "zh") == f"平均{zw}评分"
+    assert i18n.card_label("线上线下一致性指数", "zh") == f"线上{zw}线下{zw}一致性{zw}指数"
+    assert i18n.card_label("过期未核销（金额）", "zh") == f"过期{zw}未核销{zw}（金额）"
+    assert i18n.card_label("订单数", "zh") == "订单数"                      # one word
+    assert i18n.card_label("领券 → 下单", "zh") == "领券 → 下单"            # breaks at its spaces
+    assert i18n.card_label("平均X评分", "zh") == "平均X评分"                # a character of no word joins its neighbours
+    assert i18n.card_label("Average rating", "en") == "Average rating"
+
+
+def test_every_chinese_kpi_label_is_made_of_catalogue_words():
+    """A new KPI's Chinese label has its words in catalogue.LABEL_WORDS_ZH, so a card can break it
+    between them (a label of no known word would not break at all)."""
+    for name, (label, _) in catalogue.KPIS_ZH.items():
+        words = [w for part in label.split(" ") for w in i18n.card_label(part, "zh").split(i18n.WORD_BREAK)]
+        assert all(w in catalogue.LABEL_WORDS_ZH or not re.search(r"[\u4e00-\u9fff]", w) for w in words), (name, words)

@@ -74,6 +74,32 @@ def kpi_label(name: str, lang: str = DEFAULT) -> str:
     return KPIS[name].label if check(lang) == "en" else catalogue.KPIS_ZH[name][0]
 
 
+#: a break opportunity that takes no room: where a card's Chinese label may go onto its next line
+WORD_BREAK = "\u200b"
+
+
+def card_label(label: str, lang: str = DEFAULT) -> str:
+    """A KPI label as a narrow card shows it: in Chinese with a break opportunity between two of
+    its words (:data:`catalogue.LABEL_WORDS_ZH`, the longest word at each place), the card's CSS
+    breaking nowhere else: ``平均\u200b评分``, never "平均评 / 分". A character of no word (a space,
+    an arrow) joins its neighbours (a space breaks by itself). English unchanged."""
+    if check(lang) != "zh":
+        return label
+    longest = max(map(len, catalogue.LABEL_WORDS_ZH))
+    words: list[str] = []
+    at, joins = 0, False     # joins: the piece before was no word, so nothing breaks beside it
+    while at < len(label):
+        size = next((n for n in range(min(longest, len(label) - at), 0, -1)
+                     if label[at:at + n] in catalogue.LABEL_WORDS_ZH), 0)
+        piece = label[at:at + (size or 1)]
+        if words and (joins or not size):
+            words[-1] += piece
+        else:
+            words.append(piece)
+        joins, at = not size, at + len(piece)
+    return WORD_BREAK.join(words)
+
+
 def kpi_description(name: str, lang: str = DEFAULT) -> str:
     from o2o_ops.kpis.catalog import KPIS
     return KPIS[name].description if check(lang) == "en" else catalogue.KPIS_ZH[name][1]

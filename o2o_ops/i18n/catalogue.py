@@ -77,6 +77,18 @@ KPIS_ZH: dict[str, tuple[str, str]] = {
     "cost_per_click": ("单次点击成本", "统计期内记入活动的营销投入 / 点击数。"),
 }
 
+#: The words the Chinese KPI labels are made of, where a narrow card may break a label onto its
+#: next line (:func:`o2o_ops.i18n.card_label`): "平均|评分", never "平均评|分" as the browser
+#: breaks Chinese between any two characters. A label is split by the longest word at each place.
+LABEL_WORDS_ZH: frozenset[str] = frozenset({
+    "订单数", "已支付", "订单", "营收", "净营收", "新客数", "核销数", "核销率", "核销", "用时", "过期", "未核销",
+    "（单）", "（金额）", "产能", "利用率", "评价数", "平均", "评分", "好评", "占比", "投诉率", "退款率", "退款",
+    "金额", "服务", "时效", "达成率", "复购率", "折扣", "成本", "深度", "平台", "佣金", "营销", "投入", "人力",
+    "其他", "单次", "获客", "投资", "回报率", "落差", "等待", "描述", "相符率", "优惠客", "评分差", "线上", "线下",
+    "一致性", "指数", "超出", "承诺率", "展示", "到期", "承诺数", "巡检", "次数", "通过率", "每次", "违规数",
+    "严重", "平均分", "曝光数", "点击数", "领券数", "点击率", "领券率", "点击", "领券", "下单",
+})
+
 #: KPI area -> Chinese (the English is kpis.catalog.AREA_LABELS)
 AREAS_ZH = {"volume": "规模", "quality": "服务质量", "cost": "成本", "efficiency": "运营效率",
             "symmetry": "线上线下一致性"}

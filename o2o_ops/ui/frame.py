@@ -9,6 +9,7 @@ import datetime as dt
 import functools
 import logging
 import uuid
+import zlib
 from typing import Any, Iterable, Iterator, Sequence
 
 import duckdb
@@ -493,15 +494,30 @@ def selected_row(event: Any, df: pd.DataFrame) -> dict | None:
 # (21.6 px); from 212 px on (windows of 1,400 px) it is 2.25rem as before. A label or a change
 # too long for such a card ("线上线下一致性指数", "+0.7 个百分点" and "同龄对比" beside it) takes a
 # second line instead of Streamlit's "…": the words beside a change go under it, and a change
-# breaks at its space ("+0.7" / "个百分点"), never inside a word. One place for the app's own CSS.
+# breaks at its space ("+0.7" / "个百分点"), never inside a word; a Chinese label between its words
+# only ("平均" / "评分", not "平均评" / "分": the browser breaks Chinese between any two characters,
+# keep-all at none, and i18n.card_label puts a zero-width break between the label's words), inside
+# a word only if that word alone is wider than the card. One place for the app's own CSS.
 PHONE_CSS = """<style>
 [data-testid="stMetric"] { container-type: inline-size; }
 [data-testid="stMetricValue"] { font-size: min(2.25rem, 17cqi); }
+/* a KPI card (kpi_cards) is a bordered box around an unbordered metric: its column is the container
+   the value's size follows (as a bordered metric's own width was); a narrow card (four a row at
+   1,024 px) has half the padding, and its label 12 px, so "Redemption" fits a line beside the icon and the help */
+[data-testid="stColumn"]:has([class*="st-key-kpi-card-"]) { container-type: inline-size; }
+[class*="st-key-kpi-card-"] [data-testid="stMetric"] { container-type: normal; }
+@container (max-width: 180px) {
+  [class*="st-key-kpi-card-"] { padding: 0.5rem; }
+  [class*="st-key-kpi-card-"] [data-testid="stMetricLabel"] p { font-size: 0.75rem; }
+}
+[class*="st-key-kpi-card-"] [data-testid="stCaptionContainer"] * { word-break: keep-all; overflow-wrap: anywhere; }
 [data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricLabel"] .stMarkdownEllipsis *,
 [data-testid="stMetricDelta"] .stMarkdownEllipsis, [data-testid="stMetricDelta"] .stMarkdownEllipsis *,
 [data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] * {
   white-space: normal; overflow: visible; text-overflow: clip; }
 [data-testid="stMetricDelta"] .stMarkdownEllipsis * { word-break: keep-all; }
+[data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricLabel"] .stMarkdownEllipsis * {
+  word-break: keep-all; overflow-wrap: anywhere; }
 [data-testid="stMetric"] div:has(> [data-testid="stMetricDelta"]) { flex-wrap: wrap; row-gap: 0.25rem; }
 @media (max-width: 640px) {
   .st-key-wide-only, [class*="st-key-wide-only-"] { display: none !important; }
@@ -666,18 +682,22 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
     A large amount or count reads short (``¥269.4M``, :func:`o2o_ops.units.format_card`) and its
     help opens with the exact value ("Exact value: ¥269,394,118.52.").
 
+    Cards in a row are equally tall, and a Chinese label breaks between its words only
+    (:func:`o2o_ops.i18n.card_label`; it broke "平均评 / 分" in a 1,024 px window).
+
     ``notes``: KPI -> why it has no value ("not provided: no costs imported", "too few reviews
     (2)"): the value reads "—" and the reason stands where the change would ("Not provided", with
     "no costs imported" beside it). ``provisional`` KPIs carry :data:`PROVISIONAL_MARK` as their
     icon; ``equal_age`` ones say "at equal age" beside their change (against the comparison period
     as it stood at the same age). ``goals``: KPI -> its target's attainment in words, a caption
-    under its card.
+    in its card, under the value.
 
     One row of ``columns`` per ``columns`` cards, so a goal's caption under a card of the first row
     pushes the whole second row down instead of misaligning its column, and a phone (columns
     stacked) shows the cards in their order, not column by column."""
     cols: list = []
     lang = language()
+    row_key = zlib.crc32("|".join(names).encode())   # a page may show a KPI in two sets of cards
     notes, provisional, equal_age = notes or {}, set(provisional), set(equal_age)
     notes = {n: i18n.note(why, lang) for n, why in notes.items()}
     for i, name in enumerate(names):
@@ -716,9 +736,12 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
         help_ = f"{exact} {help_}" if exact else help_
         if i % columns == 0:
             cols = st.columns(columns)
-        with cols[i % columns]:
-            st.metric(i18n.kpi_label(name, lang), shown, delta=delta, delta_color=color, help=text.md(help_), border=True,
-                      chart_data=spark, icon=icon, delta_description=description, delta_arrow=arrow)
+        # the card is a bordered box the height of its row (its cards as tall as the tallest),
+        # its goal's caption inside it, under the metric
+        with cols[i % columns], st.container(border=True, height="stretch", key=f"kpi-card-{row_key}-{name}"):
+            st.metric(i18n.card_label(i18n.kpi_label(name, lang), lang), shown, delta=delta, delta_color=color,
+                      help=text.md(help_), height="stretch", chart_data=spark, icon=icon,
+                      delta_description=description, delta_arrow=arrow)
             if goals and goals.get(name):
                 st.caption(f"🎯 {text.md(goals[name])}")
 

@@ -80,6 +80,51 @@ def cut_card_texts(pg) -> dict[str, list[str]]:
     return {part: texts for part, texts in cut.items() if texts}
 
 
+def labels_broken_inside_a_word(pg) -> list[str]:
+    """The card labels the browser puts on two lines inside a word, with a "/" where it broke
+    ("平均评/分"): a line of a label must start after a space or a zero-width break (a Chinese
+    label's break between its words, i18n.card_label)."""
+    pg.wait_for_function("() => document.fonts.status === 'loaded'", timeout=30_000)
+    return pg.eval_on_selector_all('[data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"]', """els => {
+        const broken = [];
+        for (const el of els) {
+            const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+            const chars = [];
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                for (let i = 0; i < node.length; i++) {
+                    const range = document.createRange();
+                    range.setStart(node, i); range.setEnd(node, i + 1);
+                    const box = range.getClientRects()[0];
+                    chars.push({c: node.data[i], top: box && box.width ? box.top : null});
+                }
+            }
+            let shown = '', top = null, cut = false;
+            chars.forEach((ch, i) => {
+                if (ch.top !== null && top !== null && ch.top > top + 2) {
+                    shown += '/';
+                    const before = i > 0 ? chars[i - 1].c : ' ';
+                    if (!' \u200b'.includes(before) && ch.c !== ' ') cut = true;
+                }
+                if (ch.top !== null) top = ch.top;
+                if (ch.c !== '\u200b') shown += ch.c;
+            });
+            if (cut) broken.push(shown);
+        }
+        return broken;
+    }""")
+
+
+def uneven_card_rows(pg) -> list[list[float]]:
+    """The heights of the KPI cards in each row whose cards are not equally tall (rows by top)."""
+    heights = pg.eval_on_selector_all('[class*="st-key-kpi-card-"]', """els => els
+        .map(e => e.getBoundingClientRect()).filter(r => r.width)
+        .map(r => [Math.round(r.top), r.height])""")
+    rows: dict[int, list[float]] = {}
+    for top, height in heights:
+        rows.setdefault(top, []).append(height)
+    return [row for row in rows.values() if max(row) - min(row) > 1]
+
+
 PAGES = [("", "overview"), ("quality", "quality"), ("cost", "cost"), ("efficiency", "efficiency"),
          ("symmetry", "symmetry"), ("campaigns", "campaigns"), ("map", "map")]
 
@@ -104,6 +149,7 @@ def test_no_sideways_scrolling_on_a_phone(app_url, phone, path, name, lang):
         assert value and value["height"] < 60, cards.nth(i).inner_text()
     assert cut_values(phone) == []
     assert cut_card_texts(phone) == {}
+    assert labels_broken_inside_a_word(phone) == []
     for chart in chart_text_boxes(phone):
         assert not chart["toolbar"], chart                # it sat on the titles
         title, legend, box = chart["title"], chart["legend"], chart["chart"]
@@ -145,7 +191,8 @@ def test_card_values_whole_in_a_narrow_window(app_url, browser, path, name, lang
     """At 1,024 px, four cards a row beside the sidebar are 127 px inside: their values shrink to
     fit (a large amount reads short, ¥471.7M, and the font follows the card) instead of "¥47…";
     a label or a change too long for the card ("线上线下一致性指数", "-0.1 个百分点" beside
-    "同龄对比") takes a second line instead of being cut."""
+    "同龄对比") takes a second line instead of being cut, a label breaking between its words only
+    ("平均评/分" before); the cards of a row are equally tall (they ended at their own content)."""
     context = browser.new_context(viewport={"width": 1024, "height": 768})
     pg = context.new_page()
     pg.goto(f"{app_url}/{path}" + ("?lang=zh" if lang == "zh" else ""))
@@ -157,5 +204,8 @@ def test_card_values_whole_in_a_narrow_window(app_url, browser, path, name, lang
     assert error_boxes(pg) == []
     assert cut_values(pg) == []
     assert cut_card_texts(pg) == {}
+    assert labels_broken_inside_a_word(pg) == []        # "平均评/分" at 1,024 px
+    assert pg.locator('[class*="st-key-kpi-card-"]').count() >= 8
+    assert uneven_card_rows(pg) == []                  # a row's cards as tall as its tallest
     screenshot(pg, f"narrow-{name}" + ("-zh" if lang == "zh" else ""))
     context.close()
