@@ -293,16 +293,12 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_touched_customers AS
         SELECT customer_id FROM o2o_noted_customers UNION SELECT customer_id FROM o2o_as_of_orders""")
-    # the stored facts of all those orders, and of the noted customers' orders, in one read: their
-    # row ids first (a key column each), then every column of those rows alone. (Selecting the
-    # orders by id read every column of every row group a touched order lies in, which is all of
-    # them: 0.75-2.4 s at 10 million orders, against 0.9 s by row id with the customers' orders.)
-    # Row ids hold until the DELETE below: nothing else writes order_facts before it.
+    # the noted customers' stored orders, narrow: row id and neighbours (the check below needs no
+    # more; their other columns are read only for the orders it touches)
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE o2o_stored_facts AS
-        SELECT rowid AS o2o_rid, * FROM order_facts WHERE rowid IN (
-            SELECT rid FROM o2o_noted_facts UNION SELECT rid FROM o2o_as_of_orders
-            UNION SELECT rowid FROM order_facts WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers))""")
+        CREATE OR REPLACE TEMP TABLE o2o_customer_facts AS
+        SELECT rowid AS rid, order_id, prev_customer_order_date, next_customer_order_date FROM order_facts
+        WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers)""")
     # 3: the facts of all these are recomputed by order_facts.sql (whose customer_sequence is the
     # touched customers' orders)
     con.execute("""
@@ -313,15 +309,11 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
                    CAST(lead(ordered_at) OVER w AS DATE) AS next_date
             FROM orders WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers)
             WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at, order_id)
-        ),
-        stored AS (
-            SELECT order_id, prev_customer_order_date, next_customer_order_date FROM o2o_stored_facts
-            WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers)
         )
         SELECT order_id FROM o2o_seed_orders
         UNION SELECT order_id FROM o2o_as_of_orders
         UNION
-        SELECT q.order_id FROM sequence q LEFT JOIN stored f USING (order_id)
+        SELECT q.order_id FROM sequence q LEFT JOIN o2o_customer_facts f USING (order_id)
         WHERE f.order_id IS NULL OR q.prev_date IS DISTINCT FROM f.prev_customer_order_date
            OR q.next_date IS DISTINCT FROM f.next_customer_order_date""")
     total = con.execute("SELECT count(*) FROM orders").fetchone()[0]
@@ -330,10 +322,18 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
     if wide > share * total:
         raise TooWide(f"the batch and its customers' neighbouring orders are {wide:,} of {total:,} orders "
                       f"(more than O2O_INCREMENTAL_MAX_SHARE = {share:g})")
+    # the stored facts of the touched orders: every column of their rows alone, by row id (by
+    # order id, DuckDB read every column of every row group a touched order lies in, which is all of
+    # them; by row id it decodes only the vectors holding one. 100,000 new orders into 10 million:
+    # 3.3 s when the customers' other orders were read too). Row ids hold until the writes of
+    # _write_facts: nothing else writes order_facts before them.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE o2o_stored_facts AS
+        SELECT rowid AS o2o_rid, * FROM order_facts WHERE rowid IN (
+            SELECT rid FROM o2o_noted_facts UNION SELECT rid FROM o2o_as_of_orders
+            UNION SELECT rid FROM o2o_customer_facts WHERE order_id IN (SELECT order_id FROM o2o_touched_orders))""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_new_facts AS {query}")
-    con.execute("CREATE OR REPLACE TEMP TABLE o2o_old_facts AS "
-                "SELECT * EXCLUDE (o2o_rid) FROM o2o_stored_facts "
-                "WHERE order_id IN (SELECT order_id FROM o2o_touched_orders)")
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_old_facts AS SELECT * EXCLUDE (o2o_rid) FROM o2o_stored_facts")
     cols = _columns(con, "order_facts")
     same = " AND ".join(f"f.{c} IS NOT DISTINCT FROM n.{c}" for c in cols)
     con.execute(f"""
