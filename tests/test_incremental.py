@@ -307,6 +307,7 @@ def test_a_later_order_ages_orders_and_weeks_it_does_not_touch(tmp_path, any_sha
                                            "O20,C4,S2,2026-11-08 10:00,50,50,2026-11-15\n"})
     con = duckdb.connect(str(wh), read_only=True)
     before = con.execute("SELECT is_breakage FROM order_facts WHERE order_id = 'O20'").fetchone()
+    row = con.execute("SELECT rowid FROM order_facts WHERE order_id = 'O20'").fetchone()
     week = con.execute("SELECT days_in_data FROM rollup_anomaly_store_week WHERE store_id = 'S3'").fetchall()
     con.close()
     assert before == (False,) and week == [(2,)]          # S3: O5 on Tue 11-10, the last order date
@@ -315,7 +316,11 @@ def test_a_later_order_ages_orders_and_weeks_it_does_not_touch(tmp_path, any_sha
         "orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\nO21,C9,S1,2026-11-20 10:00,50,50\n"})
     assert build["mode"] == "incremental"
     assert_equals_full_rebuild(wh, tmp_path, "after a later order")
+    # O20 changed only in a fact that moves with the "as of" time: updated where it is (the same row),
+    # not deleted and appended like the new O21
+    assert (build["counts"]["facts_in_place"], build["counts"]["facts_rewritten"]) == (1, 1)
     con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("SELECT rowid FROM order_facts WHERE order_id = 'O20'").fetchone() == row
     assert con.execute("SELECT is_breakage FROM order_facts WHERE order_id = 'O20'").fetchone() == (True,)
     assert con.execute("SELECT count_ageing_0, paid_amount_ageing_0 FROM rollup_order_stage_day "
                        "WHERE store_id = 'S2' AND date = DATE '2026-11-08'").fetchone() == (1, 50.0)
@@ -473,6 +478,8 @@ def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeyp
     # 1 of 7 orders noted, C2's 2 orders recomputed: under the share; O9 is C2's second order, so
     # C2's first (O3) changed too (its next order date)
     assert build["mode"] == "incremental" and build["counts"]["changed_orders"] == 2
+    # O3 changed only in its next order date: written in its row; O9 appended
+    assert (build["counts"]["facts_in_place"], build["counts"]["facts_rewritten"]) == (1, 1)
     # the import checkpointed its copy part-way, after each step of incremental.CHECKPOINT_AFTER
     assert {f"checkpoint after {t}" for t in incremental.CHECKPOINT_AFTER} <= set(build["counts"]["seconds"])
     # one order's store-days hold more than SLICE_MAX_SHARE of a warehouse of eight orders: the
