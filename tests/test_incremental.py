@@ -478,8 +478,9 @@ def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeyp
     # 1 of 7 orders noted, C2's 2 orders recomputed: under the share; O9 is C2's second order, so
     # C2's first (O3) changed too (its next order date)
     assert build["mode"] == "incremental" and build["counts"]["changed_orders"] == 2
-    # O3 changed only in its next order date: written in its row; O9 appended
+    # O3 changed only in its next order date: written in its row, touching no key; O9 appended
     assert (build["counts"]["facts_in_place"], build["counts"]["facts_rewritten"]) == (1, 1)
+    assert build["counts"]["orders_touching_no_key"] == 1
     # the import checkpointed its copy part-way, after each step of incremental.CHECKPOINT_AFTER
     assert {f"checkpoint after {t}" for t in incremental.CHECKPOINT_AFTER} <= set(build["counts"]["seconds"])
     # one order's store-days hold more than SLICE_MAX_SHARE of a warehouse of eight orders: the
@@ -555,6 +556,37 @@ def test_every_derived_table_has_a_rule_and_every_keyed_step_is_restricted():
     assert set(incremental.CHECKPOINT_AFTER) <= set(steps)
     # the full build's SQL is the text it was without the restrictions: same fingerprint
     assert all("touched" not in q for q in steps.values())
+
+
+def test_a_named_order_touches_its_keys_though_its_facts_stay_the_same(tmp_path, any_share):
+    """R2 of O2 changes its complaint from long_wait to rude_staff: O2's facts stay the same (one
+    complaint, same rating), but the complaint rollup reads the review itself, so the named order
+    must touch its store-day even though nothing of its own changed."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    key = "FROM rollup_complaint_day WHERE store_id = (SELECT store_id FROM orders WHERE order_id = 'O2')"
+    build = _import(tmp_path / "a", wh, {"reviews": "review_id,order_id,rating,posted_at,as_described,complaint_category\n"
+                                                  "R2,O2,2,2026-11-03 22:00,false,rude_staff\n"})
+    assert build["mode"] == "incremental"
+    assert build["counts"]["orders_touching_no_key"] == 0
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute(f"SELECT complaint_category, count_complaints {key}").fetchall() == [("rude_staff", 1)]
+    finally:
+        con.close()
+    assert_equals_full_rebuild(wh, tmp_path, "after a changed complaint")
+
+
+def test_no_build_step_reads_the_facts_that_touch_no_key():
+    """An order of which only incremental.UNREAD facts changed touches no derived row: no build
+    step (SQL file but order_facts.sql itself, or a table built in Python) may read them."""
+    import re
+    from o2o_ops import anomalies, db, forecast, lift
+    sources = {p.name: p.read_text(encoding="utf-8") for p in db._rollup_files() if p.name != "order_facts.sql"}
+    sources |= {m.__name__: Path(m.__file__).read_text(encoding="utf-8") for m in (anomalies, forecast, lift)}
+    assert len(sources) >= 10
+    for column in incremental.UNREAD:
+        assert column in (db.SQL_DIR / "order_facts.sql").read_text(encoding="utf-8")
+        assert not [name for name, text in sources.items() if re.search(rf"\b{column}\b", text)], column
 
 
 def test_every_step_reading_a_slice_applies_a_restriction_the_slice_gathers():
