@@ -349,13 +349,15 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
     # orders the batch did not name of which only facts no derived table reads changed (a returning
     # customer's previous order, whose next order date the new order sets): written, but they touch
     # no key. Their customers are touched by the named order that moved them. (A named order always
-    # touches its keys: a review's complaint category can change with its order's facts alike.)
+    # touches its keys: a review's complaint category can change while its order's facts stay the
+    # same.)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_quiet_orders AS
         SELECT order_id FROM o2o_in_place
         WHERE keeps_row AND {" AND ".join(f"o2o_same_{c}" for c in IN_PLACE if c not in UNREAD)}
           AND order_id NOT IN (SELECT order_id FROM o2o_note_orders)""")
-    keyed = "order_id IN (SELECT order_id FROM o2o_changed_orders) AND order_id NOT IN (SELECT order_id FROM o2o_quiet_orders)"
+    keyed = ("order_id IN (SELECT order_id FROM o2o_changed_orders) "
+             "AND order_id NOT IN (SELECT order_id FROM o2o_quiet_orders)")
     keys = "order_id, store_id, order_date, CAST(redeemed_at AS DATE) AS redeem_date, campaign_id, customer_id"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_changed_keys AS
