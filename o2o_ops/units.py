@@ -29,8 +29,9 @@ from o2o_ops import config
 MISSING = "—"
 #: The sign of a negative value a reader sees, in every format and both languages: the minus sign
 #: (U+2212, ``−200,000``, ``−¥1,200``, ``−12.0%``), as cards and Chinese values wrote it while English
-#: values wrote a hyphen. A *change* keeps the ASCII ``-`` (:func:`format_change`): st.metric reads
-#: a delta's direction from it. Exports keep numbers, never these texts.
+#: values wrote a hyphen; shares and relative changes in sentences too (:func:`format_share`,
+#: :func:`format_relative`). A *change* keeps the ASCII ``-`` (:func:`format_change`, a card's
+#: delta): st.metric reads a delta's direction from it. Exports keep numbers, never these texts.
 MINUS = "\u2212"
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 #: Streamlit's named table formats per currency: "yen" draws "¥" with no decimals (the narrow
@@ -299,13 +300,16 @@ def format_exact(value: Any, unit: str, currency: str | None = None, *, signed: 
 
 
 def format_share(value: Any, digits: int = 0) -> str:
-    """A plain share (0.42 -> ``42%``), signed relative changes use :func:`format_relative`."""
-    return MISSING if is_missing(value) else f"{float(value) * 100:.{digits}f}%"
+    """A plain share (0.42 -> ``42%``, -0.2 -> ``−20%`` with :data:`MINUS`); signed relative changes
+    use :func:`format_relative`."""
+    return MISSING if is_missing(value) else _with_minus(f"{float(value) * 100:.{digits}f}%")
 
 
 def format_relative(value: Any, digits: int = 1) -> str:
-    """A relative change (0.031 -> ``+3.1%``); ``—`` if missing (never ``+nan%``)."""
-    return MISSING if is_missing(value) else f"{float(value) * 100:+.{digits}f}%"
+    """A relative change in a sentence or a chart (0.031 -> ``+3.1%``, -0.123 -> ``−12.3%`` with
+    :data:`MINUS`); ``—`` if missing (never ``+nan%``). Not for an st.metric delta, which reads
+    its direction from an ASCII ``-`` (:func:`format_change`)."""
+    return MISSING if is_missing(value) else _with_minus(f"{float(value) * 100:+.{digits}f}%")
 
 
 def format_number(value: Any, spec: str = ",.0f") -> str:

@@ -46,8 +46,21 @@ def test_changes_in_their_unit(value, unit, text):
 
 
 def test_relative_and_share():
-    assert units.format_relative(0.031) == "+3.1%" and units.format_relative(-0.2) == "-20.0%"
+    assert units.format_relative(0.031) == "+3.1%" and units.format_relative(-0.2) == "\u221220.0%"
     assert units.format_share(0.42) == "42%"
+
+
+def test_relative_and_share_write_the_minus_sign_of_values():
+    # 100 -> 87.7 is -12.3%: the minus sign (U+2212) of every value, never the hyphen
+    assert units.format_relative((87.7 - 100) / 100) == units.MINUS + "12.3%" == "\u221212.3%"
+    assert units.format_relative(-0.123, digits=0) == "\u221212%"
+    assert units.format_share(-0.2) == "\u221220%" and units.format_share(-0.125, digits=1) == "\u221212.5%"
+    # a negative that rounds to zero has no sign (as format_value writes it); zero and rises keep "+"
+    assert units.format_relative(-0.0004) == "0.0%" and units.format_share(-0.004) == "0%"
+    assert units.format_relative(0) == "+0.0%" and units.format_relative(0.125) == "+12.5%"
+    # a card's delta is a change, with the ASCII "-" st.metric reads its direction from: unchanged
+    assert units.format_change(-0.123, "percent") == "-12.3 pp"
+    assert units.format_card_change(-150_200, "count") == "-150.2k"
 
 
 def test_metrics_formats_are_the_units_formats():

@@ -139,8 +139,8 @@ def test_build_equals_registry_under_filters(con):
 def test_written_summary_numbers_and_no_data(con):
     sentences = weekly.written_summary(con, Filters(), W46, min_reviews=1)
     text = " ".join(sentences)
-    assert sentences[0] == ("In 2026-W46 (9 Nov – 15 Nov 2026) there were 1 orders (-75.0% on 2026-W45) "
-                            "and ¥60.00 revenue (-89.7%).")
+    assert sentences[0] == ("In 2026-W46 (9 Nov – 15 Nov 2026) there were 1 orders (\u221275.0% on 2026-W45) "
+                            "and ¥60.00 revenue (\u221289.7%).")   # relative changes with the minus sign
     # W46 has no costs (they end on 3 Nov): its ROI and cost per redemption are not provided, so the
     # old "ROI -14% → +1900%" (costs never recorded for W46) is gone. The maturing KPIs compare with
     # W45 as it stood on 3 Nov 09:00 (the newest order, O5 on 10 Nov 09:00, minus 7 days): only O1 was
