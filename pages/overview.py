@@ -3,7 +3,7 @@ trends, best and worst stores, the symmetry attention list, a written summary an
 
 import streamlit as st
 
-from o2o_ops import attention, comparisons, metrics, report, targets, text, weekly
+from o2o_ops import attention, comparisons, i18n, metrics, report, targets, text, weekly
 from o2o_ops.charts import overview as charts
 from o2o_ops.ui import anomaly_marks, warehouse, frame
 
@@ -52,7 +52,8 @@ if not ov.has_data:
     st.info(text.md(" ".join(ov.summary)), icon="🔎")
     st.stop()
 
-st.subheader(t("overview.headline", week=week.label_in(lang)))
+# a date whole when the heading wraps ("2026年11 / 月22日" at 1,024 px)
+st.subheader(i18n.whole_dates(t("overview.headline", week=week.label_in(lang))))
 mode = frame.current_comparison()
 current, previous = ov.cards["value"], ov.cards["previous"]
 compared_with = t("overview.against", week=week.previous.label_in(lang))

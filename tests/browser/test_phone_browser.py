@@ -7,6 +7,8 @@ to be looked at."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from browser_util import error_boxes, screenshot, wait_for_app
@@ -125,6 +127,32 @@ def uneven_card_rows(pg) -> list[list[float]]:
     return [row for row in rows.values() if max(row) - min(row) > 1]
 
 
+def heading_lines(pg) -> list[list[str]]:
+    """Each subheading of the page as the browser lays it out: its lines (word joiners left out)."""
+    pg.wait_for_function("() => document.fonts.status === 'loaded'", timeout=30_000)
+    return pg.eval_on_selector_all('[data-testid="stMain"] h3', """els => els.map(el => {
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        const lines = [];
+        let top = null;
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (let i = 0; i < node.length; i++) {
+                const range = document.createRange();
+                range.setStart(node, i); range.setEnd(node, i + 1);
+                const box = range.getClientRects()[0];
+                if (!box || !box.width) continue;
+                if (top === null || box.top > top + 2) lines.push('');
+                top = box.top;
+                if (node.data[i] !== '\u2060') lines[lines.length - 1] += node.data[i];
+            }
+        }
+        return lines.map(line => line.trim());
+    })""")
+
+
+#: a Chinese date with its year, as the overview's heading writes a week's last day
+ZH_DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
+
+
 PAGES = [("", "overview"), ("quality", "quality"), ("cost", "cost"), ("efficiency", "efficiency"),
          ("symmetry", "symmetry"), ("campaigns", "campaigns"), ("map", "map")]
 
@@ -192,7 +220,8 @@ def test_card_values_whole_in_a_narrow_window(app_url, browser, path, name, lang
     fit (a large amount reads short, ¥471.7M, and the font follows the card) instead of "¥47…";
     a label or a change too long for the card ("线上线下一致性指数", "-0.1 个百分点" beside
     "同龄对比") takes a second line instead of being cut, a label breaking between its words only
-    ("平均评/分" before); the cards of a row are equally tall (they ended at their own content)."""
+    ("平均评/分" before); the cards of a row are equally tall (they ended at their own content).
+    The overview's Chinese heading wraps beside a date, never inside it ("2026年11/月22日" before)."""
     context = browser.new_context(viewport={"width": 1024, "height": 768})
     pg = context.new_page()
     pg.goto(f"{app_url}/{path}" + ("?lang=zh" if lang == "zh" else ""))
@@ -208,4 +237,11 @@ def test_card_values_whole_in_a_narrow_window(app_url, browser, path, name, lang
     assert pg.locator('[class*="st-key-kpi-card-"]').count() >= 8
     assert uneven_card_rows(pg) == []                  # a row's cards as tall as its tallest
     screenshot(pg, f"narrow-{name}" + ("-zh" if lang == "zh" else ""))
+    if name == "overview" and lang == "zh":
+        # the week's heading takes two lines here, and its last day stays whole on one of them
+        # ("核心指标 —— 2026-W47（11月16日 – 2026年11" / "月22日）" before)
+        lines = next(h for h in heading_lines(pg) if h and h[0].startswith("核心指标"))
+        assert len(lines) == 2, lines
+        last_day = ZH_DATE.findall("".join(lines))
+        assert len(last_day) == 1 and any(last_day[0] in line for line in lines), lines
     context.close()
