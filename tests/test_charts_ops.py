@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from o2o_ops import charts, units
-from o2o_ops.charts import cost, efficiency, quality
+from o2o_ops.charts import cost, efficiency, quality, symmetry
 
 
 def is_empty_figure(fig: go.Figure) -> bool:
@@ -316,7 +316,7 @@ def _every_figure():
     """(name, Chinese figure) of every chart builder the pages call, with every overlay it can
     draw (anomaly rings, targets, comparison period), built as the pages build them."""
     from o2o_ops import anomalies
-    from o2o_ops.charts import campaigns, overview, symmetry
+    from o2o_ops.charts import campaigns, overview
     from o2o_ops.i18n.figures import localise
     lang = "zh"
     weekly = pd.DataFrame({"week_start": pd.to_datetime([W1, W2]), "iso_week": ["2026-W45", "2026-W46"],
@@ -453,11 +453,25 @@ def test_chinese_hovers_in_their_own_word_order_by_hand():
                                      "情况；高于预期 9.2 个典型波动幅度）。")
     assert [t.hovertemplate.split("<extra>")[1] for t in figures["load_ahead_days"].data] == [
         "已售</extra>", "未来销售</extra>", "接待能力</extra>"]
+    # listed vs actual read "标示 4.8 ★, 顾客给出 4.10 ★" word by word (an English comma); by hand,
+    # 湖滨 (S1, a restaurant): listed 4.8, its reviews 4.1 on average, 10 of them
+    (lakeside,) = [t for t in figures["listed_vs_actual"].data if t.text is not None and "湖滨" in t.text]
+    assert lakeside.hovertemplate == ("<b>%{text}</b><br>标示 %{x:.1f} ★，顾客实际 %{y:.2f} ★"
+                                      "<br>%{customdata[0]:,.0f} 条评价<extra></extra>")
+    (x,), (y,), ((reviews, _),) = lakeside.x, lakeside.y, lakeside.customdata
+    shown = (lakeside.hovertemplate.split("<extra>")[0].replace("%{text}", "湖滨").replace("%{x:.1f}", f"{x:.1f}")
+             .replace("%{y:.2f}", f"{y:.2f}").replace("%{customdata[0]:,.0f}", f"{reviews:,.0f}"))
+    assert shown == "<b>湖滨</b><br>标示 4.8 ★，顾客实际 4.10 ★<br>10 条评价"
     # English is left as the builders wrote it
     assert efficiency.load_ahead_bars(pd.DataFrame({
         "store_id": ["S1"], "store_name": ["Lakeside"], "peak_window_utilisation": [0.85],
         "peak_window_start": ["2026-11-23"]})).data[0].hovertemplate == (
         "%{y}: %{x:.0%} of capacity in the 7 days from %{customdata[0]}<extra></extra>")
+    assert symmetry.listed_vs_actual(pd.DataFrame({
+        "store_id": ["S1"], "store_name": ["Lakeside"], "listed_rating": [4.8], "avg_rating": [4.1],
+        "reviews": [10]})).data[1].hovertemplate == (
+        "<b>%{text}</b><br>listed %{x:.1f} ★, customers give %{y:.2f} ★<br>%{customdata[0]:,.0f} reviews"
+        "<extra></extra>")
 
 
 def test_more_flags_than_a_chinese_ring_holds():

@@ -848,8 +848,6 @@ _add("hover", {
     "redemptions_title": ("Redemptions", "核销"),
     "target": ("target", "目标"),
     "peer_median": ("peer median", "同类中位数"),
-    "listed": ("listed", "标示"),
-    "customers_give": ("customers give", "顾客给出"),
 })
 
 #: whole hover templates (their part before ``<extra>``) whose words a reader of the other
@@ -864,6 +862,10 @@ _add("hovers", {
                       "%{customdata[0]} 个异常门店周：<br>%{customdata[1]}"),
     "busiest_window": ("%{y}: %{x:.0%} of capacity in the 7 days from %{customdata[0]}",
                        "%{y}: 占接待能力 %{x:.0%}，自 %{customdata[0]} 起 7 天"),
+    # "标示 4.8 ★, 顾客给出 4.10 ★" word by word: an English comma, and "give" where 实际 reads
+    "listed_vs_actual": ("<b>%{text}</b><br>listed %{x:.1f} ★, customers give %{y:.2f} ★"
+                         "<br>%{customdata[0]:,.0f} reviews",
+                         "<b>%{text}</b><br>标示 %{x:.1f} ★，顾客实际 %{y:.2f} ★<br>%{customdata[0]:,.0f} 条评价"),
 })
 
 _add("chart", {
