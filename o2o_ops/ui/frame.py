@@ -513,8 +513,9 @@ PHONE_CSS = """<style>
 [class*="st-key-kpi-card-"] [data-testid="stCaptionContainer"] * { word-break: keep-all; overflow-wrap: anywhere; }
 [data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricLabel"] .stMarkdownEllipsis *,
 [data-testid="stMetricDelta"] .stMarkdownEllipsis, [data-testid="stMetricDelta"] .stMarkdownEllipsis *,
-[data-testid="stMetricDeltaDescription"], [data-testid="stMetricDeltaDescription"] * {
-  white-space: normal; overflow: visible; text-overflow: clip; }
+[data-testid="stMetric"] [data-testid="stMetricDeltaDescription"],
+[data-testid="stMetric"] [data-testid="stMetricDeltaDescription"] * {
+  white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere; }
 [data-testid="stMetricDelta"] .stMarkdownEllipsis * { word-break: keep-all; }
 [data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricLabel"] .stMarkdownEllipsis * {
   word-break: keep-all; overflow-wrap: anywhere; }

@@ -68,3 +68,25 @@ def test_names_and_link_values_stay_text_in_the_browser(partial_warehouse, page)
         assert EVIL_STORE in words
         assert main.locator("strong", has_text="Session expired").count() == 0
         assert screenshot(page, "partial-attack-symmetry").exists()
+
+
+def test_the_reasons_a_card_shows_nothing_are_whole_in_a_narrow_window(partial_warehouse, browser):
+    """Four cards a row at 1,024 px, in Chinese, on a warehouse of orders alone: each "未提供" card
+    says why below it ("未导入成本；未导入核销"), and a reason takes more lines rather than being cut at
+    the card's edge (it read "未导入成本；未导" when Streamlit's one-line rule won over the app's)."""
+    from test_phone_browser import cut_card_texts
+
+    with running_app(partial_warehouse("orders_only")) as app:
+        pg = browser.new_page(viewport={"width": 1024, "height": 900})
+        try:
+            pg.goto(f"{app.url}/?lang=zh")
+            wait_for_app(pg)
+            pg.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"], "
+                                 "[data-stale=\"true\"]')", timeout=90_000)
+            pg.wait_for_timeout(1500)
+            reasons = pg.locator('[data-testid="stMetricDeltaDescription"]').all_inner_texts()
+            assert "未导入成本；未导入核销" in [r.replace("\n", "") for r in reasons]
+            assert cut_card_texts(pg) == {}
+            assert screenshot(pg, "partial-orders_only-overview-zh-1024").exists()
+        finally:
+            pg.close()
