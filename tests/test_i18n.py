@@ -261,7 +261,7 @@ def test_attention_reason_and_rule():
            "as_described_rate": 0.5, "is_falling": True, "index_drop": 12.0, "index_before": 80.0, "index_recent": 68.0}
     assert attention.reason(row) == ("listed 4.8, customers give 3.9; waits 14 min over the promised 10; only 50% say "
                                       "it was as described; symmetry index fell 12 points in 4 weeks (80 → 68)")
-    assert attention.reason(row, "zh") == ("展示 4.8 分，顾客给 3.9 分，等待比承诺的 10 分钟多 14 分钟，只有 50% 认为与描述相符，"
+    assert attention.reason(row, "zh") == ("标示 4.8 分，顾客实际 3.9 分，等待比承诺的 10 分钟多 14 分钟，只有 50% 认为与描述相符，"
                                            "一致性指数 4 周内下降 12 分（80 → 68）")
     rule = attention.Rule(rating_gap=0.5, wait_gap=10, index_drop=5, min_reviews=5)
     assert "0.5 ★" in rule.describe("zh") and "至少有 5 条评价" in rule.describe("zh")

@@ -305,7 +305,7 @@ _add("attention", {
              "条评价的门店。"),
     "left_out": ("{count} stores were left out: fewer than {min_reviews} reviews, too little evidence to judge.",
                  "{count} 家门店未参与评判：评价少于 {min_reviews} 条，证据不足。"),
-    "listed": ("listed {listed}, customers give {actual}", "展示 {listed} 分，顾客给 {actual} 分"),
+    "listed": ("listed {listed}, customers give {actual}", "标示 {listed} 分，顾客实际 {actual} 分"),
     "waits_over": ("waits {minutes} min over the promise", "等待比承诺多 {minutes} 分钟"),
     "waits_under": ("waits {minutes} min under the promise", "等待比承诺少 {minutes} 分钟"),
     "waits_over_promised": ("waits {minutes} min over the promised {promised}",
