@@ -335,17 +335,17 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_new_facts AS {query}")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_old_facts AS SELECT * EXCLUDE (o2o_rid) FROM o2o_stored_facts")
     cols = _columns(con, "order_facts")
-    same = " AND ".join(f"f.{c} IS NOT DISTINCT FROM n.{c}" for c in cols)
-    con.execute(f"""
+    _compare(con, cols)
+    # changed: an order whose facts differ, that is new or gone, or that the batch named
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_changed_orders AS
-        SELECT n.order_id FROM o2o_new_facts n
-        WHERE NOT EXISTS (SELECT 1 FROM o2o_old_facts f WHERE f.order_id = n.order_id AND {same})
+        SELECT order_id FROM o2o_compared WHERE NOT (keeps_row AND unchanged)
         UNION
-        SELECT f.order_id FROM o2o_old_facts f
-        WHERE NOT EXISTS (SELECT 1 FROM o2o_new_facts n WHERE n.order_id = f.order_id)
+        SELECT order_id FROM o2o_new_facts WHERE order_id NOT IN (SELECT order_id FROM o2o_compared)
+        UNION
+        SELECT order_id FROM o2o_old_facts WHERE order_id NOT IN (SELECT order_id FROM o2o_compared)
         UNION
         SELECT order_id FROM o2o_note_orders""")
-    _compare_in_place(con, cols)
     # orders the batch did not name of which only facts no derived table reads changed (a returning
     # customer's previous order, whose next order date the new order sets): written, but they touch
     # no key. Their customers are touched by the named order that moved them. (A named order always
@@ -353,8 +353,8 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
     # same.)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_quiet_orders AS
-        SELECT order_id FROM o2o_in_place
-        WHERE keeps_row AND {" AND ".join(f"o2o_same_{c}" for c in IN_PLACE if c not in UNREAD)}
+        SELECT order_id FROM o2o_compared
+        WHERE keeps_row AND NOT unchanged AND {" AND ".join(f"o2o_same_{c}" for c in IN_PLACE if c not in UNREAD)}
           AND order_id NOT IN (SELECT order_id FROM o2o_note_orders)""")
     keyed = ("order_id IN (SELECT order_id FROM o2o_changed_orders) "
              "AND order_id NOT IN (SELECT order_id FROM o2o_quiet_orders)")
@@ -385,22 +385,22 @@ IN_PLACE = ("is_breakage", "is_promise_due", "is_late_vs_promise", "is_first_ord
 UNREAD = ("prev_customer_order_date", "next_customer_order_date")
 
 
-def _compare_in_place(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
-    """``o2o_in_place``: each changed order stored before, whether its facts outside
-    :data:`IN_PLACE` are the same (``keeps_row``), and for each of those whether it is the same
-    (``o2o_same_<column>``) and its new value."""
+def _compare(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
+    """``o2o_compared``: each touched order stored before and recomputed, its row id, whether its
+    facts outside :data:`IN_PLACE` are the same (``keeps_row``) and those inside (``unchanged``),
+    and for each of :data:`IN_PLACE` whether it is the same (``o2o_same_<column>``) and its new
+    value. (Every fact is compared once, here: the changed orders are read from it.)"""
     same = lambda names: " AND ".join(f"f.{c} IS NOT DISTINCT FROM n.{c}" for c in names) or "TRUE"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE o2o_in_place AS
+        CREATE OR REPLACE TEMP TABLE o2o_compared AS
         SELECT n.order_id, f.o2o_rid, {same([c for c in cols if c not in IN_PLACE])} AS keeps_row,
                {same(IN_PLACE)} AS unchanged,
                {", ".join(f"n.{c}, {same([c])} AS o2o_same_{c}" for c in IN_PLACE)}
-        FROM o2o_new_facts n JOIN o2o_stored_facts f USING (order_id)
-        WHERE n.order_id IN (SELECT order_id FROM o2o_changed_orders)""")
+        FROM o2o_new_facts n JOIN o2o_stored_facts f USING (order_id)""")
 
 
 def _write_facts(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
-    """Write the changed orders' new facts into ``order_facts`` (:func:`_compare_in_place` first).
+    """Write the changed orders' new facts into ``order_facts`` (:func:`_compare` first).
     An order of which only :data:`IN_PLACE` facts changed has those columns updated in its row; any
     other is deleted and appended (an order the batch left as it was is not written at either).
     Why: an appended row lands at the end of the table, in a row group whose date span then covers
@@ -412,10 +412,10 @@ def _write_facts(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
     # many old orders as it adds, its flags of a few thousand)
     for c in IN_PLACE:
         con.execute(f"""
-            UPDATE order_facts SET {c} = u.{c} FROM o2o_in_place u
+            UPDATE order_facts SET {c} = u.{c} FROM o2o_compared u
             WHERE order_facts.rowid = u.o2o_rid AND u.keeps_row AND NOT u.o2o_same_{c}""")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_moved_orders AS SELECT order_id FROM o2o_changed_orders "
-                "EXCEPT SELECT order_id FROM o2o_in_place WHERE keeps_row")
+                "EXCEPT SELECT order_id FROM o2o_compared WHERE keeps_row")
     con.execute("DELETE FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_moved_orders)")
     con.execute(f"INSERT INTO order_facts ({', '.join(cols)}) SELECT {', '.join(cols)} FROM o2o_new_facts "
                 "WHERE order_id IN (SELECT order_id FROM o2o_moved_orders)")
@@ -812,7 +812,7 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
     # statements that ran again without O2O_INCREMENTAL_MEMORY_MB ("INSERT INTO rollup_costs"): the
     # bench shows them; many mean the cap is too low to help
     in_place, rewritten, quiet = con.execute(
-        "SELECT (SELECT count(*) FROM o2o_in_place WHERE keeps_row AND NOT unchanged), "
+        "SELECT (SELECT count(*) FROM o2o_compared WHERE keeps_row AND NOT unchanged), "
         "(SELECT count(*) FROM o2o_moved_orders), (SELECT count(*) FROM o2o_quiet_orders)").fetchone()
     counts: dict = {"changed_orders": int(changed), "facts_in_place": int(in_place), "facts_rewritten": int(rewritten),
                     "orders_touching_no_key": int(quiet),
