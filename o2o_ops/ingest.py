@@ -1224,11 +1224,17 @@ def _staged(sources: Sequence[Source], warehouse: str | os.PathLike | None,
                 if info is not None:
                     infos[src.table] = info
             report(0.8, "checking values and keys")
+            # A table whose file could not be read, or lacks a required column, has no rows to
+            # check against: its own problem refuses the batch, and its children's references to
+            # it are not checked (every one would read "not in stores", a false second problem).
+            broken = {src.table for src in sources if src.table not in infos or any(
+                p.file == src.label and p.kind in ("missing_column", "duplicate_column", "bad_mapping")
+                for p in problems)}
             for src in sources:
-                if src.table in infos and not any(p.file == src.label and p.kind in (
-                        "missing_column", "duplicate_column", "bad_mapping") for p in problems):
+                if src.table not in broken:
                     for found, total, kind in _check_table(con, src, infos[src.table], windows=windows,
-                                                           staged=set(infos), has_wh=wh.exists()):
+                                                           staged=set(infos) - broken, broken=broken,
+                                                           has_wh=wh.exists()):
                         add(found, total, kind)
             con.execute("CHECKPOINT")
         finally:
@@ -1757,8 +1763,10 @@ def _number_hint(column: str, value: str, mapping: Mapping) -> str:
 
 def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, *,
                  windows: MappingT[str, tuple[dt.date, dt.date]], staged: set[str],
-                 has_wh: bool) -> Iterator[tuple[list[Problem], int, str]]:
-    """Run every check on ``stage_<table>``; yields (sample, exact count, kind) per check."""
+                 has_wh: bool, broken: set[str] = frozenset()) -> Iterator[tuple[list[Problem], int, str]]:
+    """Run every check on ``stage_<table>``; yields (sample, exact count, kind) per check.
+    ``staged``: the batch's tables with rows to check against; ``broken``: the batch's tables
+    that could not be read (references to them are not checked)."""
     table = CONTRACT[src.table]
     stage_t = ident(f"stage_{table.name}")
     file = info.file or src.label
@@ -1855,7 +1863,7 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
 
     # A scope naming a store or a region: in the stores of the warehouse or of this batch.
     for sr in table.scope_references:
-        if sr.column not in info.present or sr.kind_column not in info.present:
+        if sr.column not in info.present or sr.kind_column not in info.present or "stores" in broken:
             continue
         c, k = ident(sr.column), ident(sr.kind_column)
         for kind, parent_column in sr.kinds:
@@ -1875,7 +1883,7 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
     # Chronology: a redemption, review or refund not before its order was placed — the order as
     # this batch gives it, else as the warehouse has it.
     for ch in table.chronology:
-        if ch.column not in info.present or not (has_wh or ch.parent in staged):
+        if ch.column not in info.present or not (has_wh or ch.parent in staged) or ch.parent in broken:
             continue
         parent_rows = warehouse_rows(ch.parent, ch.key, ch.key) if has_wh else None
         parent_time = _parent_value(ch, "s", staged, parent_rows)
@@ -1889,7 +1897,7 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
     if has_wh:
         for child in CONTRACT.values():
             for ch in child.chronology:
-                if ch.parent != table.name or ch.parent_column not in info.present:
+                if ch.parent != table.name or ch.parent_column not in info.present or child.name in broken:
                     continue
                 child_rows = warehouse_rows(child.name, ch.key, ch.key)
                 earliest = _earliest_child_sql(child, ch, "s", staged, child_rows)
@@ -1917,7 +1925,7 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
     # Foreign keys: the parent row must be in the warehouse or in this batch.
     for fk in table.foreign_keys:
         c, pc = ident(fk.column), ident(fk.parent_column)
-        if fk.column not in info.present:
+        if fk.column not in info.present or fk.parent in broken:
             continue
         lookups = []
         if has_wh:
