@@ -1130,14 +1130,31 @@ def _json_error(path: Path, exc: BaseException) -> str:
     text = str(exc)
     where = re.search(r"at byte (\d+) in (line|record/value) (\d+)(?::\s*([^.\n]*))?", text)
     if where:
-        unit = "line" if where.group(2) == "line" else "record"
+        # DuckDB (2.0) numbers the bad record one too high, and counts only non-blank lines.
+        record = max(int(where.group(3)) - 1, 1)
+        unit, number = "record", record
+        if where.group(2) == "line":
+            unit, number = "line", _line_of_record(path, record)
         reason = f" ({where.group(4).strip()})" if where.group(4) else ""
-        return (f"expected {JSON_WORDS}, but {unit} {int(where.group(3)):,} is not valid JSON{reason}, "
+        return (f"expected {JSON_WORDS}, but {unit} {number:,} is not valid JSON{reason}, "
                 f"at byte {int(where.group(1)):,} of it")
     if "maximum_object_size" in text or "object size" in text.lower():
         return (f"a JSON record is longer than {MAX_ROW_BYTES / 2**20:g} MiB: not a table's record "
                 f"(is a closing bracket or quote missing?)")
     return f"expected {JSON_WORDS}, but the file cannot be read as such{_detail(exc)}"
+
+
+def _line_of_record(path: Path, record: int) -> int:
+    """The line of a one-object-per-line file holding its ``record``-th object, counting blank
+    lines as an editor does (DuckDB skips them). Read line by line: only on the error path."""
+    seen = 0
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if line.strip(b" \t\r\n\xef\xbb\xbf"):
+                seen += 1
+                if seen == record:
+                    return number
+    return record
 
 
 def _encoding_name(encoding: str) -> str:

@@ -138,3 +138,37 @@ def test_a_marketplace_export_without_its_zip_code_file_is_one_problem(warehouse
     assert [(p.file, p.kind) for p in rejected.problems] == [
         ("marketplace.toml [tables.stores] sql", "bad_mapping")]
     assert "the SQL reads the source 'geolocation', whose file is not in this batch" in rejected.problems[0].message
+
+
+# ------------------------------------------------------------------------------------------
+# JSON lines cut short: the line an editor shows
+# ------------------------------------------------------------------------------------------
+
+def test_a_review_file_cut_mid_line_names_its_last_line(warehouse, tmp_path):
+    # the listing's review.json with a blank line after its third review and its sixth cut
+    # mid-record (a download that stopped): line 7 in an editor. DuckDB says "line 7" for the
+    # sixth record whatever the blank lines, and said so of line 2 of a two-line file too.
+    folder = export_copy("listing", tmp_path / "yelp")
+    lines = (folder / "review.json").read_text().splitlines(keepends=True)
+    (folder / "review.json").write_text("".join(lines[:3]) + "\n" + "".join(lines[3:5]) + lines[5][:60])
+    rejected = refused_dir(folder, warehouse, mapping=EXAMPLES / "review_site.toml")
+    assert [(Path(p.file).name, p.kind, p.message) for p in rejected.problems] == [
+        ("review.json", "unreadable_file", "expected JSON records: an array of objects, or one object per line "
+                                           "(NDJSON), but line 7 is not valid JSON (unexpected end of data), "
+                                           "at byte 61 of it")]   # past its 60 characters
+
+
+@pytest.mark.parametrize("content, words", [
+    ('{"store_id": "s1"}\n{"store_id": "s2" "name": "B"}\n{"store_id": "s3"}\n',
+     "but line 2 is not valid JSON (unexpected character), at byte 19 of it"),   # its 19th character
+    ('\ufeff{"store_id": "s1"}\n\n\n{"store_id": "s2"\n', "but record 2 is not valid JSON (unexpected end of data)"),  # a BOM: read as records
+    ('[{"store_id": "s1"},\n {"store_id": "s2",, "name": "B"},\n {"store_id": "s3"}]',
+     "but record 2 is not valid JSON (unexpected character)"),
+    ('{\n  "store_id": "s1"\n}\n{\n  "store_id" "s2"\n}\n', "but record 2 is not valid JSON (unexpected character)"),
+    ('{"store_id" 1}\n', "but record 1 is not valid JSON (unexpected character)"),
+])
+def test_the_broken_json_record_is_the_one_named(tmp_path, content, words):
+    path = tmp_path / "stores.json"
+    path.write_text(content)
+    (problem,) = ingest.validate([ingest.Source("stores", path)], warehouse=tmp_path / "none.duckdb")
+    assert words in problem.message

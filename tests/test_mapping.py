@@ -368,7 +368,7 @@ def test_stores_from_json_array_and_ndjson(tmp_path):
      "expected JSON records: an array of objects, or one object per line (NDJSON), found text that starts "
      "with 'store_id,name' (a CSV file? name it .csv)"),
     ("stores.json", '{"store_id": "s1"}\n{"store_id": "s2",\n',
-     "expected JSON records: an array of objects, or one object per line (NDJSON), but line 3 is not valid JSON"),
+     "expected JSON records: an array of objects, or one object per line (NDJSON), but line 2 is not valid JSON (unexpected end of data), at byte"),
     ("stores.ndjson", '{"store_id": "s1"}\n[1, 2]\n', "but record 2 is not an object: [1, 2]"),
     ("stores.json", "", "the file is empty (0 bytes): expected JSON records"),
     ("stores.json", "PK\x03\x04rest", "expected JSON records: an array of objects, or one object per line "
