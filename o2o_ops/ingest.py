@@ -881,7 +881,9 @@ class _BadBytes(Exception):
     def __init__(self, row: int, offset: int, bad: bytes, sample: bytes, non_ascii: bool):
         super().__init__(row, offset)
         self.row, self.offset, self.bad, self.sample = row, offset, bad, sample
-        self.non_ascii = non_ascii   # text before it already used the encoding beyond ASCII
+        # text before it already used the encoding beyond ASCII, other than in the bad byte's
+        # own run of non-ASCII characters: GBK's 圣 (CA A5) is valid UTF-8 (ʥ) before 保 fails
+        self.non_ascii = non_ascii
 
 
 class _TooLarge(Exception):
@@ -910,6 +912,19 @@ def _looks_parquet(path: Path) -> bool:
 
 def _bom_encoding(head: bytes) -> str | None:
     return next((name for bom, name in _BOMS if head.startswith(bom)), None)
+
+
+#: The run of non-ASCII characters a text ends in.
+_NON_ASCII_TAIL = re.compile(r"[^\x00-\x7f]+\Z")
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """Whether ``sample`` reads as UTF-8 with a few damaged bytes (more characters beyond ASCII
+    decode than fail), rather than as another encoding that UTF-8 cannot read: GBK's Chinese
+    fails almost every character, a damaged UTF-8 file only where it was damaged."""
+    text = sample.decode("utf-8", "replace")
+    failed = text.count("\ufffd")
+    return sum(1 for ch in text if ch > "\x7f") - failed > failed
 
 
 def _detect_encoding(sample: bytes, tried: Sequence[str]) -> str | None:
@@ -966,7 +981,7 @@ def _decode_stream(stream: BinaryIO, first: bytes, encoding: str, records: _Reco
             offset = total - len(exc.object) + exc.start
             raise _BadBytes(records.row, offset, exc.object[exc.start:exc.end][:8],
                             exc.object[max(0, exc.start - 32768):exc.start + 32768],
-                            non_ascii or not before.isascii()) from None
+                            non_ascii or not _NON_ASCII_TAIL.sub("", before).isascii()) from None
         non_ascii = non_ascii or not text.isascii()
         held = ""
         if not final and text.endswith("\r"):
@@ -1035,7 +1050,7 @@ def _prepare_csv(src: Source, workdir: Path, limit_bytes: int) -> tuple[_Text | 
             if how in ("as the text before it is", "detected"):
                 if encoding == "cp1252":
                     retry = "latin-1"   # decodes any byte; Windows-1252 leaves five undefined
-                elif not exc.non_ascii:
+                elif not exc.non_ascii and not _mostly_utf8(exc.sample):
                     retry = _detect_encoding(exc.sample, tried)
                 if retry is not None:
                     encoding, how = retry, "detected"

@@ -172,3 +172,41 @@ def test_the_broken_json_record_is_the_one_named(tmp_path, content, words):
     path.write_text(content)
     (problem,) = ingest.validate([ingest.Source("stores", path)], warehouse=tmp_path / "none.duckdb")
     assert words in problem.message
+
+
+# ------------------------------------------------------------------------------------------
+# Encodings a Chinese spreadsheet writes
+# ------------------------------------------------------------------------------------------
+
+def test_gbk_whose_first_chinese_character_is_also_valid_utf8(warehouse, tmp_path):
+    # Excel on a Chinese Windows saves CSV as GBK. 圣 is CA A5 there, which UTF-8 reads as 'ʥ'
+    # before 保 (B1 A3) fails: the file was refused as "not valid UTF-8 (as the text before it
+    # is)", though nothing before that word was beyond ASCII.
+    text = ("store_id,name,category,city,lat,lon\r\n"
+            "g1,圣保罗面馆,restaurant,杭州,30.25,120.16\r\ng2,西湖酒店,hotel,杭州,30.26,120.15\r\n")
+    assert text.encode("gbk")[40:42].decode("utf-8") == "ʥ"
+    path = tmp_path / "stores.csv"
+    path.write_bytes(text.encode("gbk"))
+    result = ingest.import_file("stores", path, warehouse=warehouse)
+    assert result.tables[0].encoding == "GB18030"
+    con = __import__("duckdb").connect(str(warehouse), read_only=True)
+    try:
+        assert con.execute("SELECT store_id, name, city FROM stores WHERE store_id LIKE 'g_' ORDER BY 1").fetchall() \
+            == [("g1", "圣保罗面馆", "杭州"), ("g2", "西湖酒店", "杭州")]
+    finally:
+        con.close()
+
+
+def test_utf8_damaged_in_its_first_chinese_word_is_still_refused(warehouse, tmp_path):
+    # the other side of the rule: UTF-8 whose first non-ASCII word has a bad byte is UTF-8 with
+    # damage (the rest of it reads as UTF-8), never re-read as GB18030 mojibake
+    rows = "".join(f"u{i},北京店{i},restaurant,北京,39.9,116.4\n" for i in range(5))
+    data = b"store_id,name,category,city,lat,lon\nu9,\xe5\x8cA,cafe,X,1,1\n" + rows.encode()
+    path = tmp_path / "stores.csv"
+    path.write_bytes(data)
+    before = digest(warehouse)
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file("stores", path, warehouse=warehouse)
+    assert [(p.row, p.value) for p in caught.value.problems] == [(2, "E5 8C")]
+    assert caught.value.problems[0].message.startswith("the text is not valid UTF-8 (as the text before it is)")
+    assert digest(warehouse) == before
