@@ -1725,7 +1725,7 @@ def _typed_sql(col: Column, raw: str, mapping: Mapping, params: dict[str, Any]) 
     """SQL turning trimmed text ``raw`` into ``col.type``; NULL when it does not convert."""
     if col.type == "VARCHAR":
         return raw
-    if col.name == "discount_rate" and mapping.converts_discount:
+    if col.name == "discount_rate":
         return _discount_sql(raw, mapping)
     if col.type == "DOUBLE":  # NaN and ±infinity parse as numbers but are not values
         return f"CASE WHEN isfinite(TRY_CAST({raw} AS DOUBLE)) THEN TRY_CAST({raw} AS DOUBLE) END"
@@ -1743,6 +1743,9 @@ def _typed_sql(col: Column, raw: str, mapping: Mapping, params: dict[str, Any]) 
         tries.append(f"try_strptime({raw}, $timestamp_format)")
     if mapping.date_format:
         params["date_format"] = mapping.date_format
+        if "." not in mapping.date_format:   # 20160528.0: yyyymmdd as pandas re-saves a float column
+            tries.append(f"CAST(try_strptime(regexp_extract({raw}, '{_DATE_AS_FLOAT}', 1), $date_format) "
+                         f"AS {col.type})")
         tries.append(f"CAST(try_strptime({raw}, $date_format) AS {col.type})")
     tries.append(f"TRY_CAST({raw} AS {col.type})")
     return f"CAST(coalesce({', '.join(tries)}) AS {col.type})"
@@ -1752,6 +1755,15 @@ def _typed_sql(col: Column, raw: str, mapping: Mapping, params: dict[str, Any]) 
 X_Y_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*:\s*[0-9]+(\.[0-9]+)?\s*$"
 #: A number a spreadsheet turned into a clock time or duration (500:50 -> 500:50:00).
 CLOCK_PATTERN = re.compile(r"\s*\d{1,6}:\d{2}:\d{2}(\.\d+)?\s*")
+#: A share written as a percent, with its sign ("20%", "12.5 %").
+PERCENT_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$"
+#: A whole number as pandas writes a float column (20160528.0); group 1 is the number.
+_DATE_AS_FLOAT = r"^\s*([0-9]+)\.0+\s*$"
+#: Numbers as spreadsheets format them for reading, not for export.
+_THOUSANDS = re.compile(r"\s*[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?\s*")
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?[0-9]{1,3}(\.[0-9]{3})*,[0-9]+\s*")
+_CURRENCY = re.compile(r"\s*[-+]?\s*[¥￥$€£R]\$?\s*[0-9][0-9,.]*\s*|\s*[-+]?[0-9][0-9,.]*\s*(元|€|RMB|CNY|USD|BRL)\s*")
+_SPREADSHEET_DATE = re.compile(r"\s*([0-9]{1,2})[/.]([0-9]{1,2})[/.]([0-9]{4})(\s+[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?)?\s*")
 #: Texts an export writes for an empty value (compared lower-cased, after trimming). Only the
 #: words: a typed column holding one is said to be empty rather than "not a number"; it is still
 #: refused (a required value is missing; an optional one becomes empty only through the mapping's
@@ -1761,11 +1773,14 @@ NULL_WORDS = ("null", "none", "na", "n/a", "nil")
 
 def _discount_sql(raw: str, mapping: Mapping) -> str:
     """``discount_rate`` as the contract means it (the share taken off, 0-1) from the mapping's
-    way of writing it: a share paid is turned round, a percent divided by 100, and "x:y" (spend
-    x, get y off) becomes y / x when the mapping says so (else it stays unconverted: refused)."""
+    way of writing it: a share paid is turned round, a percent divided by 100 (a value written
+    with its percent sign, "20%", always is), and "x:y" (spend x, get y off) becomes y / x when
+    the mapping says so (else it stays unconverted: refused)."""
     number = f"CASE WHEN isfinite(TRY_CAST({raw} AS DOUBLE)) THEN TRY_CAST({raw} AS DOUBLE) END"
     if mapping.discount_rate_scale == "percent":
         number = f"({number}) / CAST(100 AS DOUBLE)"
+    number = (f"CASE WHEN regexp_full_match({raw}, '{PERCENT_PATTERN}') "
+              f"THEN TRY_CAST(trim(rtrim(trim({raw}), '%')) AS DOUBLE) / CAST(100 AS DOUBLE) ELSE {number} END")
     if mapping.discount_rate_means == "share_paid":
         number = f"CAST(1 AS DOUBLE) - ({number})"
     if mapping.discount_rate_x_y != "spend_off":
@@ -1779,7 +1794,7 @@ def _discount_sql(raw: str, mapping: Mapping) -> str:
 def _number_hint(column: str, value: str, mapping: Mapping) -> str:
     """Why a value is not a number, when we can tell: an empty value written as text, a
     spreadsheet's clock time, or "x:y"."""
-    if (value or "").strip().lower() in NULL_WORDS:
+    if (value or "").strip().lower() in (*NULL_WORDS, "nan"):   # NaN: how pandas writes "nothing"
         return (" — it looks like an empty value written as text; to import it as empty, list it in "
                 "the mapping's null_values")
     if CLOCK_PATTERN.fullmatch(value or ""):
@@ -1790,7 +1805,37 @@ def _number_hint(column: str, value: str, mapping: Mapping) -> str:
             return (" — it is written x:y (spend x, get y off); to convert it to the share taken off "
                     "(y / x), set discount_rate_x_y = \"spend_off\" in the mapping")
         return " — it is written x:y, not as one number"
+    if re.fullmatch(PERCENT_PATTERN, value or ""):
+        return " — it is written as a percent, not as one number"
+    if _THOUSANDS.fullmatch(value or ""):
+        return (" — it looks like a number written with thousands separators (1,234.50); export the "
+                "column as plain numbers, without separators")
+    if _DECIMAL_COMMA.fullmatch(value or ""):
+        return (" — it looks like a number written with a decimal comma (12,5 for 12.5); export the "
+                "column with a decimal point")
+    if _CURRENCY.fullmatch(value or ""):
+        return " — it carries a currency sign; export the column as plain numbers, without the sign"
     return ""
+
+
+def _date_hint(value: str, mapping: Mapping) -> str:
+    """Why a value is not a date, when we can tell: a yyyymmdd number, or a spreadsheet's
+    day/month/year whose order the mapping must name (2/3/2024 reads either way)."""
+    value = value or ""
+    if re.fullmatch(r"\s*(19|20)[0-9]{6}(\.0+)?\s*", value) and not mapping.date_format:
+        return " — it looks like a date written yyyymmdd; set date_format = \"%Y%m%d\" in the mapping"
+    found = _SPREADSHEET_DATE.fullmatch(value)
+    if found is None or mapping.date_format or mapping.timestamp_format:
+        return ""
+    first, second = int(found.group(1)), int(found.group(2))
+    if first > 12 >= second:
+        return (" — a spreadsheet's date, day first; set date_format = \"%d/%m/%Y\" in the mapping "
+                "(and timestamp_format = \"%d/%m/%Y %H:%M\" for date-times)")
+    if second > 12 >= first:
+        return (" — a spreadsheet's date, month first; set date_format = \"%m/%d/%Y\" in the mapping "
+                "(and timestamp_format = \"%m/%d/%Y %H:%M\" for date-times)")
+    return (" — a spreadsheet's date, day first or month first; name its order in the mapping: "
+            "date_format = \"%d/%m/%Y\" or \"%m/%d/%Y\" (and timestamp_format for date-times)")
 
 
 def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, *,
@@ -1855,8 +1900,9 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
                             words, extra_sql=f"TRY_CAST({raw} AS DOUBLE) IS NOT NULL")
             else:
                 yield check(kind, col.name, typed_wrong, raw,
-                            lambda v, _, e=expect, n=col.name: f"{n}: '{v}' is not {e}"
-                            + (_number_hint(n, v, src.mapping) if kind == "wrong_type" else ""), words)
+                            lambda v, _, e=expect, n=col.name, k=kind: f"{n}: '{v}' is not {e}"
+                            + (_number_hint(n, v, src.mapping) if k == "wrong_type" else
+                               _date_hint(v, src.mapping) if k == "bad_date" else ""), words)
         if col.window is not None:
             yield _window_check(check, col, windows[col.window])
         if col.type == "VARCHAR":  # Parquet has no row size limit; a CSV field can be long too

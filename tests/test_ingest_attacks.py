@@ -101,7 +101,11 @@ def test_non_finite_money_is_refused(warehouse, tmp_path, value):
                 + f"n2,c1,s1,2024-03-02 11:00,10,{value}\n")
     rejected = refused(warehouse, "orders", bad)
     assert where(rejected) == [("wrong_type", 3, "paid_amount", value)]
-    assert rejected.problems[0].message == f"paid_amount: '{value}' is not a finite number (NaN and infinity are refused)"
+    # NaN is also how pandas writes "nothing": the message says how to import it as empty
+    hint = (" — it looks like an empty value written as text; to import it as empty, list it in the mapping's "
+            "null_values") if value.lower() == "nan" else ""
+    assert rejected.problems[0].message == \
+        f"paid_amount: '{value}' is not a finite number (NaN and infinity are refused){hint}"
 
 
 def test_non_finite_coordinates_and_parquet_nan_are_refused(warehouse, tmp_path):

@@ -210,3 +210,106 @@ def test_utf8_damaged_in_its_first_chinese_word_is_still_refused(warehouse, tmp_
     assert [(p.row, p.value) for p in caught.value.problems] == [(2, "E5 8C")]
     assert caught.value.problems[0].message.startswith("the text is not valid UTF-8 (as the text before it is)")
     assert digest(warehouse) == before
+
+
+# ------------------------------------------------------------------------------------------
+# Numbers and dates as a spreadsheet formats them for reading
+# ------------------------------------------------------------------------------------------
+
+ORDERS = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
+
+
+@pytest.mark.parametrize("cell, column, message", [
+    ('"1,100.00"', "list_price", "list_price: '1,100.00' is not a number — it looks like a number written with "
+                                 "thousands separators (1,234.50); export the column as plain numbers, without separators"),
+    ('"12,5"', "list_price", "list_price: '12,5' is not a number — it looks like a number written with a decimal "
+                             "comma (12,5 for 12.5); export the column with a decimal point"),
+    ("¥100", "list_price", "list_price: '¥100' is not a number — it carries a currency sign; export the column as "
+                           "plain numbers, without the sign"),
+    ("80%", "list_price", "list_price: '80%' is not a number — it is written as a percent, not as one number"),
+    ("NaN", "list_price", "list_price: 'NaN' is not a finite number (NaN and infinity are refused) — it looks like "
+                          "an empty value written as text; to import it as empty, list it in the mapping's null_values"),
+])
+def test_a_number_formatted_for_reading_is_refused_saying_how(cell, column, message, tmp_path):
+    wh = tmp_path / "o2o.duckdb"
+    base_copy(tmp_path / "batch", "stores", "customers")
+    (tmp_path / "batch" / "orders.csv").write_text(ORDERS + f"n1,c1,s1,2024-03-02 12:00:00,{cell},80\n")
+    rejected = refused_dir(tmp_path / "batch", wh)
+    assert [(Path(p.file).name, p.row, p.column, p.message) for p in rejected.problems] == [
+        ("orders.csv", 2, column, message)]
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("21/03/2024 12:00", "ordered_at: '21/03/2024 12:00' is not a date-time (ISO 8601 like 2016-07-12) — a "
+                         "spreadsheet's date, day first; set date_format = \"%d/%m/%Y\" in the mapping (and "
+                         "timestamp_format = \"%d/%m/%Y %H:%M\" for date-times)"),
+    ("3/21/2024", "ordered_at: '3/21/2024' is not a date-time (ISO 8601 like 2016-07-12) — a spreadsheet's date, "
+                  "month first; set date_format = \"%m/%d/%Y\" in the mapping (and timestamp_format = "
+                  "\"%m/%d/%Y %H:%M\" for date-times)"),
+    ("2/3/2024 12:00", "ordered_at: '2/3/2024 12:00' is not a date-time (ISO 8601 like 2016-07-12) — a "
+                       "spreadsheet's date, day first or month first; name its order in the mapping: date_format = "
+                       "\"%d/%m/%Y\" or \"%m/%d/%Y\" (and timestamp_format for date-times)"),
+    ("20240302", "ordered_at: '20240302' is not a date-time (ISO 8601 like 2016-07-12) — it looks like a date "
+                 "written yyyymmdd; set date_format = \"%Y%m%d\" in the mapping"),
+])
+def test_a_spreadsheets_date_is_refused_saying_which_format_to_name(cell, message, tmp_path):
+    wh = tmp_path / "o2o.duckdb"
+    base_copy(tmp_path / "batch", "stores", "customers")
+    (tmp_path / "batch" / "orders.csv").write_text(ORDERS + f"n1,c1,s1,{cell},100,80\n")
+    rejected = refused_dir(tmp_path / "batch", wh)
+    assert [(p.row, p.column, p.message) for p in rejected.problems] == [(2, "ordered_at", message)]
+    assert not wh.exists()
+
+
+def test_the_named_day_first_format_then_imports_it(tmp_path):
+    wh = tmp_path / "o2o.duckdb"
+    base_copy(tmp_path / "batch", "stores", "customers")
+    (tmp_path / "batch" / "orders.csv").write_text(ORDERS + "n1,c1,s1,21/03/2024 12:00,100,80\n"
+                                                            "n2,c1,s1,2/3/2024 09:30,100,80\n")
+    (tmp_path / "batch" / "mapping.toml").write_text('timestamp_format = "%d/%m/%Y %H:%M"\n')
+    ingest.import_dir(tmp_path / "batch", warehouse=wh)
+    con = __import__("duckdb").connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT order_id, ordered_at::VARCHAR FROM orders ORDER BY 1").fetchall() == [
+            ("n1", "2024-03-21 12:00:00"), ("n2", "2024-03-02 09:30:00")]
+    finally:
+        con.close()
+
+
+def test_the_hints_read_in_chinese():
+    problem = ingest.Problem("orders.csv", 2, "list_price", "1,100.00", "wrong_type",
+                             "list_price: '1,100.00' is not a number — it looks like a number written with thousands "
+                             "separators (1,234.50); export the column as plain numbers, without separators")
+    assert problem.text("zh") == ("orders.csv，第 2 行，列 list_price：list_price：“1,100.00”不是数字 —— 看起来是带千位"
+                                  "分隔符的数字（1,234.50）；请把该列导出为不带分隔符的纯数字")
+    late = ingest.Problem("orders.csv", 3, "ordered_at", "21/03/2024", "bad_date",
+                          "ordered_at: '21/03/2024' is not a date-time (ISO 8601 like 2016-07-12) — a spreadsheet's "
+                          "date, day first; set date_format = \"%d/%m/%Y\" in the mapping (and timestamp_format = "
+                          "\"%d/%m/%Y %H:%M\" for date-times)")
+    assert late.words("zh") == ("ordered_at：“21/03/2024”不是日期时间（ISO 8601 格式，如 2016-07-12） —— 电子表格的日期，"
+                                "日在前；请在映射中设置 date_format = \"%d/%m/%Y\"（日期时间列另设 timestamp_format = "
+                                "\"%d/%m/%Y %H:%M\"）")
+
+
+# ------------------------------------------------------------------------------------------
+# Values that mean what they say: imported
+# ------------------------------------------------------------------------------------------
+
+def test_a_discount_written_with_its_percent_sign_is_that_share(tmp_path):
+    # campaigns.csv from a spreadsheet showing 20% and 12.5 %: 0.2 and 0.125 taken off; a mapping
+    # saying the export writes the share paid turns "90%" round to 0.1.
+    header = "campaign_id,name,kind,channel,start_date,end_date,discount_rate\n"
+    (tmp_path / "campaigns.csv").write_text(header + "k1,A,coupon,app,2024-03-01,2024-03-31,20%\n"
+                                                     "k2,B,coupon,app,2024-03-01,2024-03-31,12.5 %\n")
+    wh = tmp_path / "o2o.duckdb"
+    ingest.import_file("campaigns", tmp_path / "campaigns.csv", warehouse=wh)
+    (tmp_path / "paid.csv").write_text(header + "k3,C,coupon,app,2024-03-01,2024-03-31,90%\n")
+    ingest.import_file("campaigns", tmp_path / "paid.csv", warehouse=wh,
+                       mapping={"discount_rate_means": "share_paid"})
+    con = __import__("duckdb").connect(str(wh), read_only=True)
+    try:
+        got = dict(con.execute("SELECT campaign_id, discount_rate FROM campaigns").fetchall())
+    finally:
+        con.close()
+    assert got == pytest.approx({"k1": 0.2, "k2": 0.125, "k3": 0.1})
+

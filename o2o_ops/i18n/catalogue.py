@@ -1114,10 +1114,10 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
     "not_number": ("{column}: '{value}' is not a number{hint}", "{column}：“{value}”不是数字{hint}"),
     "not_integer": ("{column}: '{value}' is not a whole number{hint}", "{column}：“{value}”不是整数{hint}"),
     "not_boolean": ("{column}: '{value}' is not true/false", "{column}：“{value}”不是 true/false"),
-    "not_date": ("{column}: '{value}' is not a date (ISO 8601 like 2016-07-12{format})",
-                 "{column}：“{value}”不是日期（ISO 8601 格式，如 2016-07-12{format}）"),
-    "not_timestamp": ("{column}: '{value}' is not a date-time (ISO 8601 like 2016-07-12{format})",
-                      "{column}：“{value}”不是日期时间（ISO 8601 格式，如 2016-07-12{format}）"),
+    "not_date": ("{column}: '{value}' is not a date (ISO 8601 like 2016-07-12{format}){hint}",
+                 "{column}：“{value}”不是日期（ISO 8601 格式，如 2016-07-12{format}）{hint}"),
+    "not_timestamp": ("{column}: '{value}' is not a date-time (ISO 8601 like 2016-07-12{format}){hint}",
+                      "{column}：“{value}”不是日期时间（ISO 8601 格式，如 2016-07-12{format}）{hint}"),
     "or_format": (" or {format}", "，或 {format}"),
     "not_time": ("{column}: '{value}' is not a time of day (HH:MM, 00:00 to 24:00)",
                  "{column}：“{value}”不是一天中的时刻（HH:MM，00:00 至 24:00）"),
@@ -1132,6 +1132,29 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
     "hint_null_word": (" — it looks like an empty value written as text; to import it as empty, list it in the "
                        "mapping's null_values",
                        " —— 看起来是写成文字的空值；要按空值导入，请在映射的 null_values 中列出它"),
+    "hint_percent": (" — it is written as a percent, not as one number", " —— 写成了百分数，而不是一个数字"),
+    "hint_thousands": (" — it looks like a number written with thousands separators (1,234.50); export the column "
+                       "as plain numbers, without separators",
+                       " —— 看起来是带千位分隔符的数字（1,234.50）；请把该列导出为不带分隔符的纯数字"),
+    "hint_decimal_comma": (" — it looks like a number written with a decimal comma (12,5 for 12.5); export the "
+                           "column with a decimal point",
+                           " —— 看起来是用逗号作小数点的数字（12,5 即 12.5）；请用小数点导出该列"),
+    "hint_currency": (" — it carries a currency sign; export the column as plain numbers, without the sign",
+                      " —— 带有货币符号；请把该列导出为不带符号的纯数字"),
+    "hint_yyyymmdd": (" — it looks like a date written yyyymmdd; set date_format = \"%Y%m%d\" in the mapping",
+                      " —— 看起来是写成 yyyymmdd 的日期；请在映射中设置 date_format = \"%Y%m%d\""),
+    "hint_day_first": (" — a spreadsheet's date, day first; set date_format = \"%d/%m/%Y\" in the mapping "
+                       "(and timestamp_format = \"%d/%m/%Y %H:%M\" for date-times)",
+                       " —— 电子表格的日期，日在前；请在映射中设置 date_format = \"%d/%m/%Y\""
+                       "（日期时间列另设 timestamp_format = \"%d/%m/%Y %H:%M\"）"),
+    "hint_month_first": (" — a spreadsheet's date, month first; set date_format = \"%m/%d/%Y\" in the mapping "
+                         "(and timestamp_format = \"%m/%d/%Y %H:%M\" for date-times)",
+                         " —— 电子表格的日期，月在前；请在映射中设置 date_format = \"%m/%d/%Y\""
+                         "（日期时间列另设 timestamp_format = \"%m/%d/%Y %H:%M\"）"),
+    "hint_day_or_month": (" — a spreadsheet's date, day first or month first; name its order in the mapping: "
+                          "date_format = \"%d/%m/%Y\" or \"%m/%d/%Y\" (and timestamp_format for date-times)",
+                          " —— 电子表格的日期，无法判断日在前还是月在前；请在映射中写明顺序：date_format = "
+                          "\"%d/%m/%Y\" 或 \"%m/%d/%Y\"（日期时间列另设 timestamp_format）"),
     "too_long": ("{column} is {length} characters long; a text value may have at most {limit}",
                  "{column} 长 {length} 个字符；文本值最多 {limit} 个字符"),
     "negative_money": ("{column} must not be negative (money), got {value}", "{column} 不能为负（金额），实际为 {value}"),

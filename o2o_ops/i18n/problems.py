@@ -30,10 +30,10 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), 
     (rf"^(?P<column>\w+): {_V} is not a number(?P<hint>.*)$", "problem.not_number"),
     (rf"^(?P<column>\w+): {_V} is not a whole number(?P<hint>.*)$", "problem.not_integer"),
     (rf"^(?P<column>\w+): {_V} is not true/false$", "problem.not_boolean"),
-    (rf"^(?P<column>\w+): {_V} is not a date-time \(ISO 8601 like 2016-07-12(?: or (?P<format>.+))?\)$",
-     "problem.not_timestamp"),
-    (rf"^(?P<column>\w+): {_V} is not a date \(ISO 8601 like 2016-07-12(?: or (?P<format>.+))?\)$",
-     "problem.not_date"),
+    (rf"^(?P<column>\w+): {_V} is not a date-time \(ISO 8601 like 2016-07-12(?: or (?P<format>[^)]+))?\)"
+     r"(?P<hint>.*)$", "problem.not_timestamp"),
+    (rf"^(?P<column>\w+): {_V} is not a date \(ISO 8601 like 2016-07-12(?: or (?P<format>[^)]+))?\)"
+     r"(?P<hint>.*)$", "problem.not_date"),
     (rf"^(?P<column>\w+): {_V} is not a time of day \(HH:MM, 00:00 to 24:00\)$", "problem.not_time"),
     (r"^(?P<column>\w+) is (?P<length>[\d,]+) characters long; a text value may have at most (?P<limit>[\d,]+)$",
      "problem.too_long"),
@@ -95,6 +95,19 @@ HINTS = {
     " — it is written x:y, not as one number": "problem.hint_x_y",
     " — it looks like an empty value written as text; to import it as empty, list it in the mapping's "
     "null_values": "problem.hint_null_word",
+    " — it is written as a percent, not as one number": "problem.hint_percent",
+    " — it looks like a number written with thousands separators (1,234.50); export the column as plain "
+    "numbers, without separators": "problem.hint_thousands",
+    " — it looks like a number written with a decimal comma (12,5 for 12.5); export the column with a "
+    "decimal point": "problem.hint_decimal_comma",
+    " — it carries a currency sign; export the column as plain numbers, without the sign": "problem.hint_currency",
+    " — it looks like a date written yyyymmdd; set date_format = \"%Y%m%d\" in the mapping": "problem.hint_yyyymmdd",
+    " — a spreadsheet's date, day first; set date_format = \"%d/%m/%Y\" in the mapping (and timestamp_format = "
+    "\"%d/%m/%Y %H:%M\" for date-times)": "problem.hint_day_first",
+    " — a spreadsheet's date, month first; set date_format = \"%m/%d/%Y\" in the mapping (and timestamp_format = "
+    "\"%m/%d/%Y %H:%M\" for date-times)": "problem.hint_month_first",
+    " — a spreadsheet's date, day first or month first; name its order in the mapping: date_format = "
+    "\"%d/%m/%Y\" or \"%m/%d/%Y\" (and timestamp_format for date-times)": "problem.hint_day_or_month",
 }
 
 #: The importer's kinds of problem as the Data page heads them.
