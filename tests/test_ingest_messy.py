@@ -313,3 +313,35 @@ def test_a_discount_written_with_its_percent_sign_is_that_share(tmp_path):
         con.close()
     assert got == pytest.approx({"k1": 0.2, "k2": 0.125, "k3": 0.1})
 
+
+def test_a_coupon_log_re_saved_by_pandas_imports_as_the_original(tmp_path):
+    # pandas writes a date column holding NaN as floats (20160528.0) and NaN as an empty cell.
+    # The offline log (no Action column) with the example mapping minus its Action lines, as the
+    # docs say; values as the original log's, by hand below.
+    log = ("User_id,Merchant_id,Coupon_id,Discount_rate,Distance,Date_received,Date\n"
+           "1439408,2632,,,0.0,,20160217.0\n"
+           "1439408,4663,11002.0,150:20,1.0,20160528.0,\n"
+           "1439408,2632,8591.0,20:1,0.0,20160516.0,20160613.0\n"
+           "196342,1579,10698.0,0.95,1.0,20160421.0,20160421.0\n")
+    folder = tmp_path / "offline"
+    folder.mkdir()
+    (folder / "coupon_log.csv").write_text(log)
+    mapping = tmp_path / "offline.toml"
+    example = (EXAMPLES / "coupon_platform.toml").read_text()
+    clicks = example[example.index("UNION ALL\n"):example.index("FROM log WHERE Action = '0'\n") + 28]
+    mapping.write_text("\n".join(line for line in example.replace(clicks, "").splitlines()
+                                 if "AND Action IN" not in line))
+    wh = tmp_path / "o2o.duckdb"
+    ingest.import_dir(folder, mapping=mapping, warehouse=wh)
+    con = __import__("duckdb").connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT campaign_id, start_date::VARCHAR, end_date::VARCHAR, round(discount_rate, 4) "
+                           "FROM campaigns ORDER BY 1").fetchall() == [
+            ("10698.0", "2016-04-21", "2016-04-21", 0.05), ("11002.0", "2016-05-28", "2016-05-28", round(20 / 150, 4)),
+            ("8591.0", "2016-05-16", "2016-06-13", 0.05)]
+        assert con.execute("SELECT customer_id, signup_date::VARCHAR FROM customers ORDER BY 1").fetchall() == [
+            ("1439408", "2016-02-17"), ("196342", "2016-04-21")]
+        assert con.execute("SELECT redeemed_at::VARCHAR FROM redemptions ORDER BY 1").fetchall() == [
+            ("2016-04-21 00:00:00",), ("2016-06-13 00:00:00",)]
+    finally:
+        con.close()
