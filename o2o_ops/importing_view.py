@@ -13,6 +13,8 @@ file or a fact table into pandas. No streamlit here.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 from dataclasses import dataclass
@@ -94,10 +96,23 @@ def resolve_columns(header: Sequence[str], table: str, mapping: ingest.Mapping) 
         else:
             target = target or by_lower.get(clean.lower())
         if target is None or target in positions:
-            ignored.append(clean)
+            if clean:   # a spreadsheet's trailing unnamed columns: nothing to name
+                ignored.append(clean)
         else:
             positions[target] = i
     return positions, ignored
+
+
+def _unnamed_blank(header: list[str], text: str, delimiter: str) -> list[str]:
+    """DuckDB's names for a CSV's columns with the ones it made up for unnamed columns
+    ("column5" for a spreadsheet's trailing ",,") blank again, as the file has them."""
+    try:
+        first = next(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter), [])
+    except csv.Error:
+        return header
+    if len(first) != len(header):
+        return header
+    return [name if raw.strip() else "" for name, raw in zip(header, first)]
 
 
 def preview(source: ingest.Source, rows: int = PREVIEW_ROWS) -> Preview:
@@ -118,6 +133,8 @@ def preview(source: ingest.Source, rows: int = PREVIEW_ROWS) -> Preview:
             try:
                 reader, params = ingest._reader(source)  # the importer's own reader: same dialect rules
                 header = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}", params).fetchall()]
+                if not source.is_parquet:
+                    header = _unnamed_blank(header, ingest._preview_sample(source)[1], params["delim"])
             except (duckdb.Error, OSError, UnicodeError) as exc:
                 raise PreviewError(f"{source.path.name} cannot be read as "
                                    f"{'Parquet' if source.is_parquet else 'CSV'}: {_first_line(exc)}") from exc

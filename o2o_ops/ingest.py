@@ -1547,7 +1547,8 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,
             continue
         target = target or by_lower.get(clean.lower())
         if target is None:
-            ignored.append(clean)
+            if clean:   # a spreadsheet's trailing unnamed columns (",,"): nothing to name
+                ignored.append(clean)
         elif target in positions:
             problems.append(Problem(file, None, target, clean, "duplicate_column",
                                     f"two columns of the file map to '{target}' "

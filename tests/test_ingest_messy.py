@@ -345,3 +345,16 @@ def test_a_coupon_log_re_saved_by_pandas_imports_as_the_original(tmp_path):
             ("2016-04-21 00:00:00",), ("2016-06-13 00:00:00",)]
     finally:
         con.close()
+
+
+def test_a_spreadsheets_trailing_unnamed_columns_are_not_listed(tmp_path):
+    # Excel keeps two formatted but empty columns: the header ends "extra,,". The summary read
+    # "ignored columns not in the contract: extra, , " (and the Data page's preview the same).
+    from o2o_ops import importing_view
+
+    path = tmp_path / "stores.csv"
+    path.write_text("store_id,name,category,city,extra,,\r\ns1,Noodle House,restaurant,Hangzhou,x,,\r\n")
+    result = ingest.import_file("stores", path, warehouse=tmp_path / "o2o.duckdb")
+    assert result.tables[0].ignored_columns == ("extra",)
+    assert result.summary().splitlines()[-1].strip() == "ignored columns not in the contract: extra"
+    assert importing_view.preview(ingest.Source("stores", path)).ignored == ("extra",)
