@@ -562,7 +562,7 @@ def sql_sources(raw: MappingT[str, Any] | None, files: MappingT[str, Path], *,
         m = mapping_for(raw, table)
         if m.sql:
             out.append(Source(table, Path(label or name), m, inputs=inputs,
-                              missing_inputs=tuple(s.name for s in specs.values()
+                              missing_inputs=tuple((s.name, s.file) for s in specs.values()
                                                    if s.file.lower() not in by_lower)))
     return out, used
 
@@ -572,9 +572,9 @@ class Source:
     table: str
     path: Path                  # the file; for staging SQL, the mapping file (named in messages)
     mapping: Mapping = Mapping()
-    # Staging SQL only: the batch's named files it may read, and the names whose file is absent.
+    # Staging SQL only: the batch's named files it may read, and the (name, file) of those absent.
     inputs: tuple[tuple[SourceSpec, Path], ...] = ()
-    missing_inputs: tuple[str, ...] = ()
+    missing_inputs: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_sql(self) -> bool:

@@ -89,14 +89,14 @@ class Sandbox:
     def __init__(self, workdir: Path, sources: Sequence[Source]):
         self.workdir = workdir
         self.inputs: dict[str, tuple[ingest.SourceSpec, Path]] = {}
-        self.missing: dict[str, str] = {}
+        self.missing: dict[str, str] = {}     # a source named in [sources] -> its absent file
         self.nulls: tuple[str, ...] = tuple(sorted({v for s in sources for v in s.mapping.null_values}))
         self.mapping_name = sources[0].path.name if sources else "mapping"
         for s in sources:
             for spec, path in s.inputs:
                 self.inputs.setdefault(spec.name, (spec, path))
-            for name in s.missing_inputs:
-                self.missing[name] = name
+            for name, file in s.missing_inputs:
+                self.missing[name] = file
         self.files: dict[str, Path] = {}
         self.con = duckdb.connect(":memory:")
 
@@ -229,7 +229,7 @@ class Sandbox:
             columns = list(relation.columns)
         except duckdb.Error as exc:
             cursor.close()
-            return refuse(self._explain(exc), _line_of(query, exc))
+            return refuse(self._explain(exc, src.table), _line_of(query, exc))
         row_file = None
         if "_row" in columns:
             first = _first_source(self.con, query)
@@ -240,7 +240,7 @@ class Sandbox:
     def _names(self) -> str:
         return ", ".join(spec.name for spec, _ in self.inputs.values()) or "none"
 
-    def _explain(self, exc: BaseException) -> str:
+    def _explain(self, exc: BaseException, table: str) -> str:
         text = _words(exc)
         if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in str(exc) \
                 or "configuration has been locked" in str(exc):
@@ -250,8 +250,9 @@ class Sandbox:
         if missing:
             name = missing.group(1).strip('"')
             if name in self.missing:
-                return (f"the SQL reads the source '{name}', whose file is not in this batch; import "
-                        f"it together with the file the mapping's [sources] names for '{name}'")
+                return (f"the SQL reads the source '{name}', whose file {self.missing[name]} is not in "
+                        f"this batch: add that file, or take the source out of [tables.{table}] "
+                        f"(without that section, the table is not imported)")
             return f"'{name}' is not a source of this batch (the sources are: {self._names()})"
         return text
 

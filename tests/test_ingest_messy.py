@@ -137,7 +137,8 @@ def test_a_marketplace_export_without_its_zip_code_file_is_one_problem(warehouse
     rejected = refused_dir(folder, warehouse, mapping=EXAMPLES / "marketplace.toml")
     assert [(p.file, p.kind) for p in rejected.problems] == [
         ("marketplace.toml [tables.stores] sql", "bad_mapping")]
-    assert "the SQL reads the source 'geolocation', whose file is not in this batch" in rejected.problems[0].message
+    assert "the SQL reads the source 'geolocation', whose file olist_geolocation_dataset.csv is not in this batch" \
+        in rejected.problems[0].message
 
 
 # ------------------------------------------------------------------------------------------
@@ -358,3 +359,23 @@ def test_a_spreadsheets_trailing_unnamed_columns_are_not_listed(tmp_path):
     assert result.tables[0].ignored_columns == ("extra",)
     assert result.summary().splitlines()[-1].strip() == "ignored columns not in the contract: extra"
     assert importing_view.preview(ingest.Source("stores", path)).ignored == ("extra",)
+
+
+def test_a_marketplace_export_without_reviews_says_how_to_import_the_rest(warehouse, tmp_path):
+    # the message names the absent file and the way out; taking the section out imports the rest
+    folder = export_copy("marketplace", tmp_path / "olist", leave_out=("olist_order_reviews_dataset.csv",))
+    rejected = refused_dir(folder, warehouse, mapping=EXAMPLES / "marketplace.toml")
+    (problem,) = rejected.problems
+    assert problem.message == (
+        "line 5: the SQL reads the source 'reviews', whose file olist_order_reviews_dataset.csv is not in this "
+        "batch: add that file, or take the source out of [tables.reviews] (without that section, the table is "
+        "not imported) — in: FROM reviews")
+    assert problem.text("zh") == (
+        "marketplace.toml [tables.reviews] sql：第 5 行：SQL 读取来源“reviews”，但它的文件 "
+        "olist_order_reviews_dataset.csv 不在这批文件中：请加上该文件，或从 [tables.reviews] 中去掉这个来源（删去整节"
+        "则不导入该表） —— 位于：FROM reviews")
+    import tomllib
+    raw = tomllib.loads((EXAMPLES / "marketplace.toml").read_text())
+    del raw["tables"]["reviews"]
+    result = ingest.import_dir(folder, mapping=raw, warehouse=warehouse)
+    assert [t.table for t in result.tables] == ["stores", "customers", "orders", "redemptions"]

@@ -214,8 +214,9 @@ def test_source_file_missing_from_the_batch_is_named(tmp_path):
     sources = ingest.find_sources(folder, EXAMPLES / "marketplace.toml")
     problems = ingest.validate(sources, warehouse=tmp_path / "none.duckdb")
     assert [p.message for p in problems if p.kind == "bad_mapping"] == [
-        "line 4: the SQL reads the source 'geolocation', whose file is not in this batch; import it "
-        "together with the file the mapping's [sources] names for 'geolocation' — in: FROM geolocation"]
+        "line 4: the SQL reads the source 'geolocation', whose file olist_geolocation_dataset.csv is not in this "
+        "batch: add that file, or take the source out of [tables.stores] (without that section, the table is not "
+        "imported) — in: FROM geolocation"]
 
 
 def test_sql_errors_name_the_mapping_table_and_line(tmp_path):

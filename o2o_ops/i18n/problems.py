@@ -66,6 +66,9 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), 
      "problem.two_columns"),
     (r"^the mapping renames '(?P<source>.*)' to '(?P<target>.*)', which is not a column of any contract table$",
      "problem.bad_rename"),
+    (r"^(?:line (?P<line>\d+): )?the SQL reads the source '(?P<source>[^']+)', whose file (?P<file>.+?) is not in "
+     r"this batch: add that file, or take the source out of \[tables\.(?P<table>\w+)\] \(without that section, "
+     r"the table is not imported\)(?: — in: (?P<shown>.*))?$", "problem.source_missing"),
     (r"^file not found$", "problem.not_found"),
     (r"^the file is (?P<size>[\d,.]+) MiB, more than the limit of (?P<limit>[\d.]+) MiB \(setting "
      r"O2O_IMPORT_MAX_MB\); split it or raise the limit$", "problem.too_large"),
@@ -155,6 +158,9 @@ def message(english: str | None, lang: str = i18n.DEFAULT) -> str | None:
             fields["column"] = i18n.t("problem.ends_before", lang, column=fields["column"]) if fields["column"] else ""
             if fields["count"] == "fewer":
                 fields["count"] = i18n.t("problem.fewer", lang)
+        if key == "problem.source_missing":   # the mapping's line and SQL text, framed in lang
+            fields["line"] = i18n.t("problem.sql_line", lang, line=fields["line"]) if fields["line"] else ""
+            fields["shown"] = i18n.t("problem.sql_in", lang, text=fields["shown"]) if fields["shown"] else ""
         if key == "problem.many_fields" and fields["count"] == "more":
             fields["count"] = i18n.t("problem.more", lang)
         fields.pop("again", None)
