@@ -379,3 +379,26 @@ def test_a_marketplace_export_without_reviews_says_how_to_import_the_rest(wareho
     del raw["tables"]["reviews"]
     result = ingest.import_dir(folder, mapping=raw, warehouse=warehouse)
     assert [t.table for t in result.tables] == ["stores", "customers", "orders", "redemptions"]
+
+
+@pytest.mark.parametrize("english, chinese", [
+    ("expected JSON records: an array of objects, or one object per line (NDJSON), but line 6 is not valid JSON "
+     "(unexpected end of data), at byte 97 of it",
+     "应为 JSON 记录（对象数组，或每行一个对象的 NDJSON），但第 6 行不是有效的 JSON（数据意外结束），问题在该处第 97 个字节"),
+    ("expected JSON records: an array of objects, or one object per line (NDJSON), but record 2 is not valid JSON, "
+     "at byte 1,097 of it",
+     "应为 JSON 记录（对象数组，或每行一个对象的 NDJSON），但第 2 条记录不是有效的 JSON，问题在该处第 1,097 个字节"),
+    ("the text is not valid UTF-8 (as the text before it is): byte(s) B1 A3 at byte 119 of the file; name the "
+     "file's encoding in the mapping (encoding = \"...\")",
+     "文本不是有效的 UTF-8（按其前面的文本判断）：文件第 119 个字节处的字节 B1 A3；请在映射中写明文件的编码（encoding = \"...\"）"),
+    ("the text is not valid GB18030 (detected): byte(s) FF at byte 1,119 of the file once decompressed; name the "
+     "file's encoding in the mapping (encoding = \"...\")",
+     "文本不是有效的 GB18030（自动识别）：文件解压后第 1,119 个字节处的字节 FF；请在映射中写明文件的编码（encoding = \"...\"）"),
+    ("the file is empty (0 bytes): expected JSON records: an array of objects, or one object per line (NDJSON)",
+     "文件为空（0 字节）：应为 JSON 记录（对象数组，或每行一个对象的 NDJSON）"),
+    ("a quoted value that opens in this row is never closed (the file ends inside it)",
+     "此行开始的带引号的值一直没有结束（文件在引号内结束）"),
+])
+def test_a_file_that_cannot_be_read_is_said_so_in_chinese(english, chinese):
+    # a download cut short, a GBK file named UTF-8: the Data page showed these in English
+    assert ingest.Problem("review.json", None, None, None, "unreadable_file", english).words("zh") == chinese

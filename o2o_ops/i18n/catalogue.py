@@ -1138,6 +1138,28 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
                        "{line}SQL 读取来源“{source}”，但它的文件 {file} 不在这批文件中：请加上该文件，或从 "
                        "[tables.{table}] 中去掉这个来源（删去整节则不导入该表）{shown}"),
     "sql_line": ("line {line}: ", "第 {line} 行："),
+    "json_invalid": ("expected JSON records: an array of objects, or one object per line (NDJSON), but {unit} is "
+                     "not valid JSON{reason}, at byte {byte} of it",
+                     "应为 JSON 记录（对象数组，或每行一个对象的 NDJSON），但{unit}不是有效的 JSON{reason}，"
+                     "问题在该处第 {byte} 个字节"),
+    "json_reason": (" ({reason})", "（{reason}）"),
+    "json_line": ("line {number}", "第 {number} 行"),
+    "json_record": ("record {number}", "第 {number} 条记录"),
+    "json_end_of_data": ("unexpected end of data", "数据意外结束"),
+    "json_character": ("unexpected character", "意外的字符"),
+    "json_empty": ("the file is empty (0 bytes): expected JSON records: an array of objects, or one object per "
+                   "line (NDJSON)", "文件为空（0 字节）：应为 JSON 记录（对象数组，或每行一个对象的 NDJSON）"),
+    "bad_encoding": ("the text is not valid {encoding} ({how}): byte(s) {value} at byte {offset} of the file"
+                     "{unpacked}; name the file's encoding in the mapping (encoding = \"...\")",
+                     "文本不是有效的 {encoding}（{how}）：文件{unpacked}第 {offset} 个字节处的字节 {value}；"
+                     "请在映射中写明文件的编码（encoding = \"...\"）"),
+    "how_named": ("named in the mapping", "映射中指定"),
+    "how_bom": ("from its byte-order mark", "据字节顺序标记判断"),
+    "how_before": ("as the text before it is", "按其前面的文本判断"),
+    "how_detected": ("detected", "自动识别"),
+    "once_decompressed": (" once decompressed", "解压后"),
+    "never_closed": ("a quoted value that opens in this row is never closed (the file ends inside it)",
+                     "此行开始的带引号的值一直没有结束（文件在引号内结束）"),
     "sql_in": (" — in: {text}", " —— 位于：{text}"),
     "hint_percent": (" — it is written as a percent, not as one number", " —— 写成了百分数，而不是一个数字"),
     "hint_thousands": (" — it looks like a number written with thousands separators (1,234.50); export the column "

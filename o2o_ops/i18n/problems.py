@@ -69,6 +69,16 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), 
     (r"^(?:line (?P<line>\d+): )?the SQL reads the source '(?P<source>[^']+)', whose file (?P<file>.+?) is not in "
      r"this batch: add that file, or take the source out of \[tables\.(?P<table>\w+)\] \(without that section, "
      r"the table is not imported\)(?: — in: (?P<shown>.*))?$", "problem.source_missing"),
+    (r"^expected JSON records: an array of objects, or one object per line \(NDJSON\), but (?P<unit>line|record) "
+     r"(?P<number>[\d,]+) is not valid JSON(?: \((?P<reason>[^)]*)\))?, at byte (?P<byte>[\d,]+) of it$",
+     "problem.json_invalid"),
+    (r"^the file is empty \(0 bytes\): expected JSON records: an array of objects, or one object per line "
+     r"\(NDJSON\)$", "problem.json_empty"),
+    (r"^the text is not valid (?P<encoding>.+?) \((?P<how>named in the mapping|from its byte-order mark|as the "
+     r"text before it is|detected)\): byte\(s\) (?P<value>[0-9A-F ]+) at byte (?P<offset>[\d,]+) of the file"
+     r"(?P<unpacked> once decompressed)?; name the file's encoding in the mapping \(encoding = \"\.\.\.\"\)$",
+     "problem.bad_encoding"),
+    (r"^a quoted value that opens in this row is never closed \(the file ends inside it\)$", "problem.never_closed"),
     (r"^file not found$", "problem.not_found"),
     (r"^the file is (?P<size>[\d,.]+) MiB, more than the limit of (?P<limit>[\d.]+) MiB \(setting "
      r"O2O_IMPORT_MAX_MB\); split it or raise the limit$", "problem.too_large"),
@@ -112,6 +122,13 @@ HINTS = {
     " — a spreadsheet's date, day first or month first; name its order in the mapping: date_format = "
     "\"%d/%m/%Y\" or \"%m/%d/%Y\" (and timestamp_format for date-times)": "problem.hint_day_or_month",
 }
+
+#: DuckDB's reasons a JSON record does not parse (in the importer's message), English -> key.
+JSON_REASONS = {"unexpected end of data": "problem.json_end_of_data", "unexpected character": "problem.json_character"}
+JSON_UNITS = {"line": "problem.json_line", "record": "problem.json_record"}
+#: How the importer came to read a file in an encoding, English -> key.
+ENCODING_HOW = {"named in the mapping": "problem.how_named", "from its byte-order mark": "problem.how_bom",
+                "as the text before it is": "problem.how_before", "detected": "problem.how_detected"}
 
 #: The importer's kinds of problem as the Data page heads them.
 KIND_KEYS = {
@@ -158,6 +175,14 @@ def message(english: str | None, lang: str = i18n.DEFAULT) -> str | None:
             fields["column"] = i18n.t("problem.ends_before", lang, column=fields["column"]) if fields["column"] else ""
             if fields["count"] == "fewer":
                 fields["count"] = i18n.t("problem.fewer", lang)
+        if key == "problem.json_invalid":
+            fields["unit"] = i18n.t(JSON_UNITS[fields["unit"]], lang, number=fields.pop("number"))
+            reason = fields["reason"]
+            reason = i18n.t(JSON_REASONS[reason], lang) if reason in JSON_REASONS else reason
+            fields["reason"] = i18n.t("problem.json_reason", lang, reason=reason) if reason else ""
+        if key == "problem.bad_encoding":
+            fields["how"] = i18n.t(ENCODING_HOW[fields["how"]], lang)
+            fields["unpacked"] = i18n.t("problem.once_decompressed", lang) if fields["unpacked"] else ""
         if key == "problem.source_missing":   # the mapping's line and SQL text, framed in lang
             fields["line"] = i18n.t("problem.sql_line", lang, line=fields["line"]) if fields["line"] else ""
             fields["shown"] = i18n.t("problem.sql_in", lang, text=fields["shown"]) if fields["shown"] else ""
