@@ -689,7 +689,7 @@ _add("map", {
     "layer_activity": ("Redemption activity", "核销热度"),
     "layer_attention": ("Attention list", "关注清单"),
     "layer_load": ("Load ahead", "未来负荷"),
-    "none_placed": ("None of the {count} stores with orders under these filters has coordinates (latitude/longitude), "
+    "none_placed": ("No store of the {count} with orders under these filters has coordinates (latitude/longitude), "
                     "so there is nothing to place on the map. Add them to the stores file to see the map.",
                     "在这些筛选条件下有订单的 {count} 家门店都没有坐标（纬度/经度），所以地图上无可显示。请在门店文件中补充坐标。"),
     "no_layer": ("Switch on at least one layer above.", "请在上方至少打开一个图层。"),
