@@ -557,13 +557,19 @@ def sql_sources(raw: MappingT[str, Any] | None, files: MappingT[str, Path], *,
                    if spec.file.lower() in by_lower)
     wanted = {spec.file.lower() for spec in specs.values()}
     used = {n for n in files if n.lower() in wanted}
+    # Data files that are neither a source nor a table's file: when a source's file is missing,
+    # one of these is likely it under another name (Yelp's yelp_academic_dataset_business.json).
+    table_files = {n for names in _TABLE_FILE_NAMES.values() for n in names}
+    others = tuple(sorted(n for n in files if n.lower() not in wanted and n.lower() not in table_files
+                          and n.lower().endswith(_FILE_ENDINGS)))
     out = []
     for table in IMPORT_ORDER:
         m = mapping_for(raw, table)
         if m.sql:
             out.append(Source(table, Path(label or name), m, inputs=inputs,
                               missing_inputs=tuple((s.name, s.file) for s in specs.values()
-                                                   if s.file.lower() not in by_lower)))
+                                                   if s.file.lower() not in by_lower),
+                              other_files=others))
     return out, used
 
 
@@ -575,6 +581,7 @@ class Source:
     # Staging SQL only: the batch's named files it may read, and the (name, file) of those absent.
     inputs: tuple[tuple[SourceSpec, Path], ...] = ()
     missing_inputs: tuple[tuple[str, str], ...] = ()
+    other_files: tuple[str, ...] = ()     # the batch's data files [sources] does not name
 
     @property
     def is_sql(self) -> bool:

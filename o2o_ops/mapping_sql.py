@@ -90,6 +90,7 @@ class Sandbox:
         self.workdir = workdir
         self.inputs: dict[str, tuple[ingest.SourceSpec, Path]] = {}
         self.missing: dict[str, str] = {}     # a source named in [sources] -> its absent file
+        self.others: tuple[str, ...] = sources[0].other_files if sources else ()
         self.nulls: tuple[str, ...] = tuple(sorted({v for s in sources for v in s.mapping.null_values}))
         self.mapping_name = sources[0].path.name if sources else "mapping"
         for s in sources:
@@ -250,8 +251,10 @@ class Sandbox:
         if missing:
             name = missing.group(1).strip('"')
             if name in self.missing:
+                others = (f" (files [sources] does not name: {', '.join(self.others)})"
+                          if self.others else "")
                 return (f"the SQL reads the source '{name}', whose file {self.missing[name]} is not in "
-                        f"this batch: add that file, or take the source out of [tables.{table}] "
+                        f"this batch{others}: add that file, or take the source out of [tables.{table}] "
                         f"(without that section, the table is not imported)")
             return f"'{name}' is not a source of this batch (the sources are: {self._names()})"
         return text

@@ -402,3 +402,23 @@ def test_a_marketplace_export_without_reviews_says_how_to_import_the_rest(wareho
 def test_a_file_that_cannot_be_read_is_said_so_in_chinese(english, chinese):
     # a download cut short, a GBK file named UTF-8: the Data page showed these in English
     assert ingest.Problem("review.json", None, None, None, "unreadable_file", english).words("zh") == chinese
+
+
+def test_a_listing_export_under_its_own_file_names_is_pointed_at_them(tmp_path):
+    # The real Yelp files are yelp_academic_dataset_business.json and …_review.json; the example
+    # mapping names them business.json and review.json. The message lists the batch's data files
+    # [sources] does not name (not inspections.csv, which it does, nor README.txt's kind).
+    folder = export_copy("listing", tmp_path / "yelp")
+    for name in ("business", "review"):
+        (folder / f"{name}.json").rename(folder / f"yelp_academic_dataset_{name}.json")
+    (folder / "notes.md").write_text("downloaded 2026-12-03")
+    rejected = refused_dir(folder, tmp_path / "o2o.duckdb", mapping=EXAMPLES / "review_site.toml")
+    stores = next(p for p in rejected.problems if p.file == "review_site.toml [tables.stores] sql")
+    assert stores.message == (
+        "line 5: the SQL reads the source 'business', whose file business.json is not in this batch (files [sources] "
+        "does not name: yelp_academic_dataset_business.json, yelp_academic_dataset_review.json): add that file, or "
+        "take the source out of [tables.stores] (without that section, the table is not imported) — in: FROM business")
+    assert stores.words("zh") == (
+        "第 5 行：SQL 读取来源“business”，但它的文件 business.json 不在这批文件中（[sources] 未列出的文件："
+        "yelp_academic_dataset_business.json, yelp_academic_dataset_review.json）：请加上该文件，或从 [tables.stores] "
+        "中去掉这个来源（删去整节则不导入该表） —— 位于：FROM business")

@@ -1132,11 +1132,12 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
     "hint_null_word": (" — it looks like an empty value written as text; to import it as empty, list it in the "
                        "mapping's null_values",
                        " —— 看起来是写成文字的空值；要按空值导入，请在映射的 null_values 中列出它"),
-    "source_missing": ("{line}the SQL reads the source '{source}', whose file {file} is not in this batch: add "
-                       "that file, or take the source out of [tables.{table}] (without that section, the table is "
-                       "not imported){shown}",
-                       "{line}SQL 读取来源“{source}”，但它的文件 {file} 不在这批文件中：请加上该文件，或从 "
+    "source_missing": ("{line}the SQL reads the source '{source}', whose file {file} is not in this batch{others}: "
+                       "add that file, or take the source out of [tables.{table}] (without that section, the table "
+                       "is not imported){shown}",
+                       "{line}SQL 读取来源“{source}”，但它的文件 {file} 不在这批文件中{others}：请加上该文件，或从 "
                        "[tables.{table}] 中去掉这个来源（删去整节则不导入该表）{shown}"),
+    "others": (" (files [sources] does not name: {files})", "（[sources] 未列出的文件：{files}）"),
     "sql_line": ("line {line}: ", "第 {line} 行："),
     "json_invalid": ("expected JSON records: an array of objects, or one object per line (NDJSON), but {unit} is "
                      "not valid JSON{reason}, at byte {byte} of it",

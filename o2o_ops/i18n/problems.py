@@ -67,7 +67,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), 
     (r"^the mapping renames '(?P<source>.*)' to '(?P<target>.*)', which is not a column of any contract table$",
      "problem.bad_rename"),
     (r"^(?:line (?P<line>\d+): )?the SQL reads the source '(?P<source>[^']+)', whose file (?P<file>.+?) is not in "
-     r"this batch: add that file, or take the source out of \[tables\.(?P<table>\w+)\] \(without that section, "
+     r"this batch(?: \(files \[sources\] does not name: (?P<others>[^)]*)\))?: add that file, or take the source out of \[tables\.(?P<table>\w+)\] \(without that section, "
      r"the table is not imported\)(?: — in: (?P<shown>.*))?$", "problem.source_missing"),
     (r"^expected JSON records: an array of objects, or one object per line \(NDJSON\), but (?P<unit>line|record) "
      r"(?P<number>[\d,]+) is not valid JSON(?: \((?P<reason>[^)]*)\))?, at byte (?P<byte>[\d,]+) of it$",
@@ -186,6 +186,7 @@ def message(english: str | None, lang: str = i18n.DEFAULT) -> str | None:
         if key == "problem.source_missing":   # the mapping's line and SQL text, framed in lang
             fields["line"] = i18n.t("problem.sql_line", lang, line=fields["line"]) if fields["line"] else ""
             fields["shown"] = i18n.t("problem.sql_in", lang, text=fields["shown"]) if fields["shown"] else ""
+            fields["others"] = i18n.t("problem.others", lang, files=fields["others"]) if fields["others"] else ""
         if key == "problem.many_fields" and fields["count"] == "more":
             fields["count"] = i18n.t("problem.more", lang)
         fields.pop("again", None)
