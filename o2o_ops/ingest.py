@@ -518,10 +518,25 @@ def read_mapping_file(path: str | os.PathLike) -> dict[str, Any]:
         mapping_mod.check_shape(data, {t: c.column_names for t, c in CONTRACT.items()})
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear problem
         raise ImportRejected([Problem(str(path), None, None, None, "bad_mapping",
-                                      f"cannot use this mapping file: {exc}")],
+                                      f"cannot use this mapping file: {_mapping_file_words(exc)}")],
                              {"bad_mapping": 1}) from exc
     data[_MAPPING_NAME] = path.name
     return data
+
+
+def _mapping_file_words(exc: BaseException) -> str:
+    """Why a mapping file cannot be read, on one line: where, and what to do when we can tell
+    (Notepad saving GBK, a YAML file indented with tabs)."""
+    if isinstance(exc, UnicodeDecodeError):
+        line = exc.object[:exc.start].count(b"\n") + 1
+        return (f"it is not UTF-8 text (byte {exc.object[exc.start:exc.end].hex(' ').upper()} at byte "
+                f"{exc.start:,}, line {line}): save it as UTF-8")
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is not None and problem:   # PyYAML's errors: a message over several lines
+        tabs = " (YAML indents with spaces, not tabs)" if "'\\t'" in problem or "\t" in problem else ""
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}{tabs}"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 #: Where read_mapping_file keeps the file's name in the dict it returns (for messages).

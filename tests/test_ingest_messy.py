@@ -422,3 +422,44 @@ def test_a_listing_export_under_its_own_file_names_is_pointed_at_them(tmp_path):
         "第 5 行：SQL 读取来源“business”，但它的文件 business.json 不在这批文件中（[sources] 未列出的文件："
         "yelp_academic_dataset_business.json, yelp_academic_dataset_review.json）：请加上该文件，或从 [tables.stores] "
         "中去掉这个来源（删去整节则不导入该表） —— 位于：FROM business")
+
+
+# ------------------------------------------------------------------------------------------
+# Mapping files saved by Notepad
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, content, english, chinese", [
+    ("mapping.toml", '[columns]\r\n"门店编号" = "store_id"\r\n'.encode("gbk"),
+     "cannot use this mapping file: it is not UTF-8 text (byte C3 at byte 12, line 2): save it as UTF-8",
+     "无法使用此映射文件：它不是 UTF-8 文本（第 2 行，第 12 个字节处的字节 C3）：请把它另存为 UTF-8"),
+    ("mapping.yaml", 'columns:\r\n\t"门店编号": store_id\r\n'.encode(),
+     "cannot use this mapping file: line 2, column 1: found character '\\t' that cannot start any token (YAML "
+     "indents with spaces, not tabs)",
+     "无法使用此映射文件：第 2 行第 1 列：found character '\\t' that cannot start any token（YAML 用空格缩进，不能用制表符）"),
+])
+def test_a_mapping_file_saved_wrong_is_one_line_saying_where(tmp_path, name, content, english, chinese):
+    # GBK (Notepad's "ANSI" on a Chinese Windows) was answered "'utf-8' codec can't decode byte
+    # 0xc3 in position 12: invalid continuation byte"; a tab in YAML with PyYAML's four lines
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.read_mapping_file(path)
+    (problem,) = caught.value.problems
+    assert (problem.message, problem.words("zh")) == (english, chinese)
+
+
+def test_a_mapping_file_with_a_bom_and_crlf_is_read(tmp_path):
+    # Notepad's UTF-8 writes a byte-order mark; Chinese column names renamed from a GBK export
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "mapping.toml").write_bytes(b"\xef\xbb\xbf" + '[columns]\r\n"门店编号" = "store_id"\r\n"店名" = "name"\r\n'
+                                          '"品类" = "category"\r\n"城市" = "city"\r\n'.encode())
+    (folder / "stores.csv").write_bytes("门店编号,店名,品类,城市\r\ns1,圣保罗面馆,餐饮,杭州\r\n".encode("gbk"))
+    wh = tmp_path / "o2o.duckdb"
+    ingest.import_dir(folder, warehouse=wh)
+    con = __import__("duckdb").connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT store_id, name, category, city FROM stores").fetchall() == [
+            ("s1", "圣保罗面馆", "餐饮", "杭州")]
+    finally:
+        con.close()

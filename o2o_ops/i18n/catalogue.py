@@ -1139,6 +1139,14 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
                        "[tables.{table}] 中去掉这个来源（删去整节则不导入该表）{shown}"),
     "others": (" (files [sources] does not name: {files})", "（[sources] 未列出的文件：{files}）"),
     "sql_line": ("line {line}: ", "第 {line} 行："),
+    "mapping_not_utf8": ("cannot use this mapping file: it is not UTF-8 text (byte {value} at byte {offset}, line "
+                         "{line}): save it as UTF-8",
+                         "无法使用此映射文件：它不是 UTF-8 文本（第 {line} 行，第 {offset} 个字节处的字节 {value}）："
+                         "请把它另存为 UTF-8"),
+    "mapping_at": ("cannot use this mapping file: line {line}, column {col}: {why}{tabs}",
+                   "无法使用此映射文件：第 {line} 行第 {col} 列：{why}{tabs}"),
+    "yaml_tabs": (" (YAML indents with spaces, not tabs)", "（YAML 用空格缩进，不能用制表符）"),
+    "mapping_unreadable": ("cannot use this mapping file: {why}", "无法使用此映射文件：{why}"),
     "json_invalid": ("expected JSON records: an array of objects, or one object per line (NDJSON), but {unit} is "
                      "not valid JSON{reason}, at byte {byte} of it",
                      "应为 JSON 记录（对象数组，或每行一个对象的 NDJSON），但{unit}不是有效的 JSON{reason}，"

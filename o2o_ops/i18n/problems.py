@@ -79,6 +79,11 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), 
      r"(?P<unpacked> once decompressed)?; name the file's encoding in the mapping \(encoding = \"\.\.\.\"\)$",
      "problem.bad_encoding"),
     (r"^a quoted value that opens in this row is never closed \(the file ends inside it\)$", "problem.never_closed"),
+    (r"^cannot use this mapping file: it is not UTF-8 text \(byte (?P<value>[0-9A-F ]+) at byte (?P<offset>[\d,]+), "
+     r"line (?P<line>\d+)\): save it as UTF-8$", "problem.mapping_not_utf8"),
+    (r"^cannot use this mapping file: line (?P<line>\d+), column (?P<col>\d+): (?P<why>.*?)"
+     r"(?P<tabs> \(YAML indents with spaces, not tabs\))?$", "problem.mapping_at"),
+    (r"^cannot use this mapping file: (?P<why>.*)$", "problem.mapping_unreadable"),
     (r"^file not found$", "problem.not_found"),
     (r"^the file is (?P<size>[\d,.]+) MiB, more than the limit of (?P<limit>[\d.]+) MiB \(setting "
      r"O2O_IMPORT_MAX_MB\); split it or raise the limit$", "problem.too_large"),
@@ -183,6 +188,8 @@ def message(english: str | None, lang: str = i18n.DEFAULT) -> str | None:
         if key == "problem.bad_encoding":
             fields["how"] = i18n.t(ENCODING_HOW[fields["how"]], lang)
             fields["unpacked"] = i18n.t("problem.once_decompressed", lang) if fields["unpacked"] else ""
+        if key == "problem.mapping_at":
+            fields["tabs"] = i18n.t("problem.yaml_tabs", lang) if fields["tabs"] else ""
         if key == "problem.source_missing":   # the mapping's line and SQL text, framed in lang
             fields["line"] = i18n.t("problem.sql_line", lang, line=fields["line"]) if fields["line"] else ""
             fields["shown"] = i18n.t("problem.sql_in", lang, text=fields["shown"]) if fields["shown"] else ""
