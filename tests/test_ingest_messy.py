@@ -329,7 +329,7 @@ def test_a_coupon_log_re_saved_by_pandas_imports_as_the_original(tmp_path):
     (folder / "coupon_log.csv").write_text(log)
     mapping = tmp_path / "offline.toml"
     example = (EXAMPLES / "coupon_platform.toml").read_text()
-    clicks = example[example.index("UNION ALL\n"):example.index("FROM log WHERE Action = '0'\n") + 28]
+    clicks = example[example.index("UNION ALL\n"):example.index("GROUP BY Date, User_id, Merchant_id\n") + 36]
     mapping.write_text("\n".join(line for line in example.replace(clicks, "").splitlines()
                                  if "AND Action IN" not in line))
     wh = tmp_path / "o2o.duckdb"
@@ -461,5 +461,23 @@ def test_a_mapping_file_with_a_bom_and_crlf_is_read(tmp_path):
     try:
         assert con.execute("SELECT store_id, name, category, city FROM stores").fetchall() == [
             ("s1", "圣保罗面馆", "餐饮", "杭州")]
+    finally:
+        con.close()
+
+
+def test_a_coupon_log_repeating_rows_imports_one_event_each(tmp_path):
+    # The real log repeats rows: the same user receiving the same coupon twice on a day, a click
+    # twice. The events' key is the whole row, so the example's events SQL was refused with
+    # "… 'coupon_received / 2016-05-02 … / 3001 / app / 2001 / 1001' appears again".
+    folder = export_copy("coupon", tmp_path / "log")
+    lines = (folder / "coupon_log.csv").read_text().splitlines(keepends=True)
+    (folder / "coupon_log.csv").write_text("".join(lines) + lines[2] + lines[1])   # rows 3 and 2 again
+    wh = tmp_path / "o2o.duckdb"
+    ingest.import_dir(folder, mapping=EXAMPLES / "coupon_platform.toml", warehouse=wh)
+    con = __import__("duckdb").connect(str(wh), read_only=True)
+    try:   # as the sample without repeats (test_mapping): 3 clicks, 6 coupons received, 6 orders
+        assert con.execute("SELECT event_type, count(*) FROM events GROUP BY ALL ORDER BY 1").fetchall() == [
+            ("click", 3), ("coupon_received", 6)]
+        assert con.execute("SELECT count(*) FROM orders").fetchone() == (6,)
     finally:
         con.close()
