@@ -1094,6 +1094,11 @@ def _prepare_csv(src: Source, workdir: Path, limit_bytes: int) -> tuple[_Text | 
                       "it)", row=records.quote_row)
     if 1 in records.blank_rows:
         return refuse("row 1 is empty: the first line must name the columns", row=1)
+    excel_hint = re.match(r"\s*sep=(.)\s*(\r?\n|$)", text.lstrip("\ufeff"))
+    if excel_hint:   # Excel's "sep=;" line: a delimiter hint Excel hides, not a header
+        return refuse(f"row 1 is 'sep={excel_hint.group(1)}', Excel's hint of the delimiter, not a header: "
+                      f"delete that line so that the first line names the columns", row=1,
+                      value=f"sep={excel_hint.group(1)}")
     # The header comes from the first chunk: a header line that does not end within it is not
     # one (and reading it whole could mean a gigabyte-long line in memory).
     first_chunk = _Records(delimiter)

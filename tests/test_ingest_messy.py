@@ -481,3 +481,19 @@ def test_a_coupon_log_repeating_rows_imports_one_event_each(tmp_path):
         assert con.execute("SELECT count(*) FROM orders").fetchone() == (6,)
     finally:
         con.close()
+
+
+def test_excels_delimiter_hint_line_is_named(tmp_path):
+    # "Save as CSV" from some Excel add-ins writes "sep=;" first (Excel hides it when opening):
+    # the file was read as one column "sep=" and refused four times for missing columns
+    path = tmp_path / "stores.csv"
+    path.write_bytes(b"sep=;\r\nstore_id;name;category;city\r\ns1;Noodle House;restaurant;Hangzhou\r\n")
+    before = digest(tmp_path / "o2o.duckdb")
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file("stores", path, warehouse=tmp_path / "o2o.duckdb")
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.value, problem.message) == (
+        1, "sep=;", "row 1 is 'sep=;', Excel's hint of the delimiter, not a header: delete that line so that the "
+                    "first line names the columns")
+    assert problem.words("zh") == "第 1 行是“sep=;”，这是 Excel 标明分隔符的提示行，不是表头：请删去这一行，让第一行写列名"
+    assert digest(tmp_path / "o2o.duckdb") == before

@@ -1139,6 +1139,9 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
                        "[tables.{table}] 中去掉这个来源（删去整节则不导入该表）{shown}"),
     "others": (" (files [sources] does not name: {files})", "（[sources] 未列出的文件：{files}）"),
     "sql_line": ("line {line}: ", "第 {line} 行："),
+    "excel_sep": ("row 1 is 'sep={delimiter}', Excel's hint of the delimiter, not a header: delete that line so that "
+                  "the first line names the columns",
+                  "第 1 行是“sep={delimiter}”，这是 Excel 标明分隔符的提示行，不是表头：请删去这一行，让第一行写列名"),
     "mapping_not_utf8": ("cannot use this mapping file: it is not UTF-8 text (byte {value} at byte {offset}, line "
                          "{line}): save it as UTF-8",
                          "无法使用此映射文件：它不是 UTF-8 文本（第 {line} 行，第 {offset} 个字节处的字节 {value}）："
