@@ -497,3 +497,22 @@ def test_excels_delimiter_hint_line_is_named(tmp_path):
                     "first line names the columns")
     assert problem.words("zh") == "第 1 行是“sep=;”，这是 Excel 标明分隔符的提示行，不是表头：请删去这一行，让第一行写列名"
     assert digest(tmp_path / "o2o.duckdb") == before
+
+
+def test_a_marketplace_order_without_items_but_reviewed_is_left_out_with_its_review(tmp_path):
+    # In the real export an unavailable order has no items (so no seller, no amount: the orders
+    # SQL leaves it out) but its customer reviewed it: the example refused the whole export with
+    # "order_id 'o6' is not in orders (neither in the warehouse nor in this batch)".
+    folder = export_copy("marketplace", tmp_path / "olist")
+    with open(folder / "olist_orders_dataset.csv", "a") as f:
+        f.write("o6,c4,unavailable,2018-01-07 09:00:00,,2018-01-30 00:00:00\n")
+    with open(folder / "olist_order_reviews_dataset.csv", "a") as f:
+        f.write("rv6,o6,1,,nunca chegou,2018-01-31 00:00:00,2018-02-01 10:00:00\n")
+    wh = tmp_path / "o2o.duckdb"
+    ingest.import_dir(folder, mapping=EXAMPLES / "marketplace.toml", warehouse=wh)
+    con = __import__("duckdb").connect(str(wh), read_only=True)
+    try:   # as the sample (test_mapping): 5 orders, 5 reviews, 3 deliveries; o6 and rv6 left out
+        assert con.execute("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM reviews), "
+                           "(SELECT count(*) FROM redemptions)").fetchone() == (5, 5, 3)
+    finally:
+        con.close()
