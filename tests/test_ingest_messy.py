@@ -367,11 +367,11 @@ def test_a_marketplace_export_without_reviews_says_how_to_import_the_rest(wareho
     rejected = refused_dir(folder, warehouse, mapping=EXAMPLES / "marketplace.toml")
     (problem,) = rejected.problems
     assert problem.message == (
-        "line 5: the SQL reads the source 'reviews', whose file olist_order_reviews_dataset.csv is not in this "
+        "line 6: the SQL reads the source 'reviews', whose file olist_order_reviews_dataset.csv is not in this "
         "batch: add that file, or take the source out of [tables.reviews] (without that section, the table is "
         "not imported) — in: FROM reviews")
     assert problem.text("zh") == (
-        "marketplace.toml [tables.reviews] sql：第 5 行：SQL 读取来源“reviews”，但它的文件 "
+        "marketplace.toml [tables.reviews] sql：第 6 行：SQL 读取来源“reviews”，但它的文件 "
         "olist_order_reviews_dataset.csv 不在这批文件中：请加上该文件，或从 [tables.reviews] 中去掉这个来源（删去整节"
         "则不导入该表） —— 位于：FROM reviews")
     import tomllib
@@ -514,5 +514,24 @@ def test_a_marketplace_order_without_items_but_reviewed_is_left_out_with_its_rev
     try:   # as the sample (test_mapping): 5 orders, 5 reviews, 3 deliveries; o6 and rv6 left out
         assert con.execute("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM reviews), "
                            "(SELECT count(*) FROM redemptions)").fetchone() == (5, 5, 3)
+    finally:
+        con.close()
+
+
+def test_a_marketplace_review_surveyed_on_the_day_of_its_order(tmp_path):
+    # The export's review_creation_date is the day the survey was sent, at midnight: for an order
+    # cancelled the day it was placed (o3, 12:00) it reads 2018-01-04 00:00:00, "before its order
+    # was placed", and the whole export was refused. The review is posted when it was answered.
+    folder = export_copy("marketplace", tmp_path / "olist")
+    path = folder / "olist_order_reviews_dataset.csv"
+    path.write_text(path.read_text().replace("rv2,o3,3,,,2018-01-05 00:00:00,2018-01-06 12:00:00",
+                                             "rv2,o3,3,,,2018-01-04 00:00:00,2018-01-04 18:30:00"))
+    wh = tmp_path / "o2o.duckdb"
+    ingest.import_dir(folder, mapping=EXAMPLES / "marketplace.toml", warehouse=wh)
+    con = __import__("duckdb").connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT review_id, posted_at::VARCHAR FROM reviews ORDER BY 1").fetchall() == [
+            ("rv1-o1", "2018-01-10 08:00:00"), ("rv2-o2", "2018-01-22 09:00:00"), ("rv2-o3", "2018-01-04 18:30:00"),
+            ("rv3-o5", "2018-01-12 10:00:00"), ("rv4-o4", "2018-01-27 11:00:00")]
     finally:
         con.close()
