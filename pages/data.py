@@ -96,7 +96,7 @@ def import_files() -> None:
         sql_fed, used = [], set()
     if sql_fed:
         sources.extend(sql_fed)
-        tables = ", ".join(s.table for s in sql_fed)
+        tables = t("data.list_separator").join(table_words(s.table) for s in sql_fed)
         st.info(text.md(t("data.sql_fills", tables=tables, files=", ".join(sorted(used))) if used
                         else t("data.sql_fills_none", tables=tables)), icon="🧮")
     for item in saved:
@@ -139,7 +139,8 @@ def import_files() -> None:
             sources, warehouse=config.warehouse_path()))
     if checked.ok:
         st.success(t("data.no_problems", tables=t("data.list_separator").join(
-            t("data.table_rows", table=name, count=f"{n:,}") for name, n in checked.rows.items())), icon="✅")
+            t("data.table_rows", table=table_words(name), count=f"{n:,}") for name, n in checked.rows.items())),
+                   icon="✅")
     else:
         rejected = checked.rejected
         summary = data_page.problem_summary(rejected, lang)

@@ -84,3 +84,32 @@ def test_the_overview_says_what_an_export_did_not_provide(export, not_provided, 
     cards = {m.label: m for m in at.metric}
     for label in not_provided:
         assert cards[label].value == "—" and cards[label].proto.delta == "Not provided", (label, cards[label].value)
+
+
+def test_uploading_an_export_on_the_chinese_data_page(tmp_path, monkeypatch):
+    """The marketplace export and its mapping uploaded on a Chinese Data page: what the staging
+    SQL fills and the ready-to-import line name the tables in Chinese (they read 'stores,
+    customers, orders …' in the middle of Chinese sentences), and nothing else is English but
+    file names."""
+    from o2o_ops.i18n import catalogue
+    from tiny import build_tiny
+
+    monkeypatch.setenv("O2O_USERS_FILE", str(tmp_path / "no-users.toml"))
+    at = open_link("pages/data.py", build_tiny(tmp_path / "o2o.duckdb"), {"lang": "zh"})
+    at.file_uploader(key="data_files_0").set_value(
+        [(p.name, p.read_bytes(), "text/csv") for p in sorted((EXPORTS / "marketplace").iterdir())])
+    at.file_uploader(key="data_mapping_0").set_value(
+        ("marketplace.toml", (ROOT / "examples" / "mappings" / "marketplace.toml").read_bytes(), "application/toml"))
+    at.run()
+    assert not at.exception and not at.error
+    (filled,) = [i.value for i in at.info if "暂存 SQL" in i.value]
+    tables = "，".join(catalogue.WORDS[f"data.table_{t}"][1] for t in ("stores", "customers", "orders", "redemptions",
+                                                                        "reviews"))
+    assert tables in filled
+    assert [s.value for s in at.success] == [
+        f"没有发现问题：{catalogue.WORDS['data.table_stores'][1]} 3 行，" + "，".join(
+            f"{catalogue.WORDS[f'data.table_{t}'][1]} {n} 行" for t, n in (("customers", 4), ("orders", 5),
+                                                                           ("redemptions", 3), ("reviews", 5)))
+        + "。可以导入。"]
+    left = {t: w for t in visible_texts(at) if (w := english_words(t))}
+    assert not left, left
