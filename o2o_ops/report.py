@@ -192,6 +192,7 @@ def _cards_html(cards: pd.DataFrame, previous_iso: str, targets: pd.DataFrame | 
                    + (i18n.t("report.provisional", lang) if c.get("provisional") else ""))
         # a large amount or count short, as on the app's cards (¥269.4M); every digit in a small line
         # under it, since a printed report has no hover
+        # (with the minus sign: a printed card is text, not st.metric's delta, and "-¥520" read as a hyphen)
         change = units.format_card_change(c["change"], c["unit"], lang=lang)
         exact_words = i18n.exact_help(c["value"], c["change"], c["unit"], lang)
         if c.get("note"):   # "—" and why: "not provided: no costs imported", "too few reviews (2)"

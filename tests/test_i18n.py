@@ -232,9 +232,9 @@ def test_format_value(value, unit, en, zh):
 
 @pytest.mark.parametrize("change, unit, en, zh", [
     (0.031, "percent", "+3.1 pp", "+3.1 个百分点"),
-    (-12_000, "currency", "-¥12,000", "-¥1.2万"),
+    (-12_000, "currency", "\u2212¥12,000", "\u2212¥1.2万"),
     (15_000, "count", "+15,000", "+1.5万"),
-    (-2.0, "hours", "-2.0 h", "-2.0 小时"),
+    (-2.0, "hours", "\u22122.0 h", "\u22122.0 小时"),
     (0.1, "stars", "+0.10 ★", "+0.10 ★"),
     (None, "count", "—", "—"),
 ])
