@@ -52,7 +52,7 @@ if not ov.has_data:
     st.info(text.md(" ".join(ov.summary)), icon="🔎")
     st.stop()
 
-# a date whole when the heading wraps ("2026年11 / 月22日" at 1,024 px)
+# a date whole when the heading wraps ("2026年11 / 月22日" at 1,024 px, "24 / Nov" on a phone)
 st.subheader(i18n.whole_dates(t("overview.headline", week=week.label_in(lang))))
 mode = frame.current_comparison()
 current, previous = ov.cards["value"], ov.cards["previous"]

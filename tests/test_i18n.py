@@ -5,6 +5,7 @@ weekly summary in Chinese, the report's language."""
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 import string
 from pathlib import Path
@@ -370,7 +371,25 @@ def test_whole_dates_joins_each_chinese_date_and_nothing_else():
     assert joined.replace(wj, "") == "核心指标 —— 2026-W47（11月16日 – 2026年11月22日）"   # reads the same
     # by hand: 2026年11月22日 is 11 characters, so 10 joiners; 11月16日 6 and 5; the week none
     assert joined.count(wj) == 10 + 5
-    # a date as format_day writes it; English and a text without dates unchanged
+    # a date as format_day writes it; a text without dates unchanged
     assert i18n.whole_dates(i18n.format_day(weekly.Week.parse("2026-W47").end, "zh")) == wj.join("2026年11月22日")
-    assert i18n.whole_dates("Headline KPIs — 2026-W47 (16 Nov – 22 Nov 2026)") == "Headline KPIs — 2026-W47 (16 Nov – 22 Nov 2026)"
     assert i18n.whole_dates("核心指标") == "核心指标"
+
+
+def test_whole_dates_keeps_each_english_date_on_one_line():
+    """An English date's spaces are no-break spaces (U+00A0): a 390 px phone could break "24 / Nov";
+    the range's dash, the week and the words around them may still break."""
+    nbsp = "\u00a0"
+    heading = i18n.t("overview.headline", "en", week=weekly.Week.parse("2026-W48").label_in("en"))
+    assert heading == "Headline KPIs — 2026-W48 (23 Nov – 29 Nov 2026)"
+    assert i18n.whole_dates(heading) == f"Headline KPIs — 2026-W48 (23{nbsp}Nov – 29{nbsp}Nov{nbsp}2026)"
+    assert i18n.whole_dates(heading).replace(nbsp, " ") == heading                  # reads the same
+    # a range across years, a day alone as format_day writes it; no joiner in English, no week touched
+    assert i18n.whole_dates(weekly.Week.parse("2026-W53").label) == f"2026-W53 (28{nbsp}Dec – 3{nbsp}Jan{nbsp}2027)"
+    assert i18n.whole_dates(i18n.format_day(dt.date(2026, 11, 24))) == f"24{nbsp}Nov{nbsp}2026"
+    assert "\u2060" not in i18n.whole_dates(heading)
+    # numbers that are not dates keep their spaces ("12 orders", "3 Novices")
+    assert i18n.whole_dates("12 orders in 3 Novices") == "12 orders in 3 Novices"
+    # Chinese headings are as before: joiners, no no-break space
+    zh = i18n.whole_dates(i18n.t("overview.headline", "zh", week=weekly.Week.parse("2026-W48").label_in("zh")))
+    assert nbsp not in zh and zh.replace("\u2060", "") == "核心指标 —— 2026-W48（11月23日 – 2026年11月29日）"

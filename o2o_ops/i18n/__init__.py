@@ -186,17 +186,25 @@ def format_day(day, lang: str = DEFAULT) -> str:
     return f"{day:%-d %b %Y}"
 
 
-#: A date (:func:`format_day`'s Chinese, with or without its year) or an ISO week inside a text.
+#: A Chinese date (:func:`format_day`'s, with or without its year) inside a text.
 _CHINESE_DATE = re.compile(r"(?:\d{4}年)?\d{1,2}月\d{1,2}日")
+#: An English date as :func:`format_day` and a week's label write it, with or without its year
+#: (``22 Nov 2026``, ``16 Nov``).
+_ENGLISH_DATE = re.compile(r"\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?: \d{4})?\b")
+#: A space no line breaks at (U+00A0): it reads as a space, and a page's search finds it as one.
+NO_BREAK_SPACE = "\u00a0"
 
 
 def whole_dates(shown: str) -> str:
-    """``shown`` with each Chinese date (``2026年11月22日``, ``11月16日``) held together by word
-    joiners (U+2060, invisible): a heading that wraps moves a whole date to its next line (Chromium
-    broke "2026年11 / 月22日" between a digit and 月 at 1,024 px). An ISO week (``2026-W47``) is left
-    as it is, so that the page still finds it (a search, a test) where a reader looks for it. For a
-    text on screen only: a file, an export or a value a test compares keeps its plain characters."""
-    return _CHINESE_DATE.sub(lambda found: text.WORD_JOINER.join(found.group()), shown)
+    """``shown`` with each date held together, so that a heading that wraps moves a whole date to
+    its next line: a Chinese date (``2026年11月22日``, ``11月16日``) by word joiners (U+2060,
+    invisible; Chromium broke "2026年11 / 月22日" between a digit and 月 at 1,024 px), an English one
+    (``22 Nov 2026``, ``16 Nov``) by no-break spaces (a 390 px phone could break "24 / Nov"). A
+    range's dash and the spaces around it may still break. An ISO week (``2026-W47``) is left as it
+    is, so that the page still finds it (a search, a test) where a reader looks for it. For a text
+    on screen only: a file, an export or a value a test compares keeps its plain characters."""
+    shown = _CHINESE_DATE.sub(lambda found: text.WORD_JOINER.join(found.group()), shown)
+    return _ENGLISH_DATE.sub(lambda found: found.group().replace(" ", NO_BREAK_SPACE), shown)
 
 
 def note(reason: str | None, lang: str = DEFAULT) -> str | None:
