@@ -74,7 +74,8 @@ st.caption(t("overview.cards_caption", compared_with=compared_with, weeks=weekly
            + (t("overview.provisional_caption", mark=frame.PROVISIONAL_MARK) if marked else ""))
 
 st.subheader(t("overview.summary"))
-st.markdown("\n".join(f"- {text.md(sentence)}" for sentence in ov.summary))
+# a sign stays with its amount where a line wraps ("(−" / "¥16.18)" on a phone)
+st.markdown("\n".join(f"- {text.md(i18n.whole_amounts(sentence))}" for sentence in ov.summary))
 
 st.subheader(t("overview.trends", weeks=weekly.TREND_WEEKS))
 trend_scope = filters.replace(start=week.minus(weekly.TREND_WEEKS - 1).start, end=week.end)

@@ -376,6 +376,21 @@ def test_whole_dates_joins_each_chinese_date_and_nothing_else():
     assert i18n.whole_dates("核心指标") == "核心指标"
 
 
+def test_whole_amounts_keeps_a_sign_and_a_unit_on_their_amount():
+    """A word joiner after a sign before a currency symbol ("(−" / "¥16.18)" broke on a phone), a
+    no-break space between a number and its unit ("(+5.7" / "pp)"); nothing else changes."""
+    wj, nbsp = "\u2060", "\u00a0"
+    shown = ("cost per redemption (\u2212¥16.18), revenue (+¥11.00), orders (\u2212154), redemption rate "
+             "(+5.7 pp), waits 13 min over the promised 19, 4 hotels, 3.29 ★ from 7 reviews")
+    assert i18n.whole_amounts(shown) == (
+        f"cost per redemption (\u2212{wj}¥16.18), revenue (+{wj}¥11.00), orders (\u2212154), redemption rate "
+        f"(+5.7{nbsp}pp), waits 13{nbsp}min over the promised 19, 4 hotels, 3.29{nbsp}★ from 7 reviews")
+    assert i18n.whole_amounts(shown).replace(wj, "").replace(nbsp, " ") == shown      # reads the same
+    assert i18n.whole_amounts("单次核销成本（\u2212¥16.18）和退款率（+0.5 个百分点）") == (
+        f"单次核销成本（\u2212{wj}¥16.18）和退款率（+0.5{nbsp}个百分点）")
+    assert i18n.whole_amounts("week-to-week, 2026-W47, 2 hours") == "week-to-week, 2026-W47, 2 hours"
+
+
 def test_whole_dates_keeps_each_english_date_on_one_line():
     """An English date's spaces are no-break spaces (U+00A0): a 390 px phone could break "24 / Nov";
     the range's dash, the week and the words around them may still break."""

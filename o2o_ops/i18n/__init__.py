@@ -207,6 +207,22 @@ def whole_dates(shown: str) -> str:
     return _ENGLISH_DATE.sub(lambda found: found.group().replace(" ", NO_BREAK_SPACE), shown)
 
 
+#: A sign (``+``, or the minus sign U+2212) standing before a currency symbol: ``−¥16.18``, ``+$5``.
+_SIGN_BEFORE_SYMBOL = re.compile("([+\u2212])(?=[¥$€£])")
+#: The space between a number and its unit as :mod:`o2o_ops.units` writes them: ``+5.7 pp``,
+#: ``12.5 min``, ``4.31 ★``, ``+3.1 个百分点``.
+_SPACE_BEFORE_UNIT = re.compile(r"(?<=\d) (?=(?:pp|min|h)\b|★|个百分点|分钟|小时)")
+
+
+def whole_amounts(shown: str) -> str:
+    """``shown`` with each amount held together, so that a line never ends on a sign or before a
+    unit: a word joiner (U+2060, invisible) after a sign that stands before a currency symbol
+    (Chromium broke "(−" / "¥16.18)" in the overview's summary at 390 px: the sign and ¥ may each
+    start a line, while before a digit a sign holds by itself), and a no-break space between a
+    number and its unit ("(+5.7" / "pp)" before). For a text on screen only, as :func:`whole_dates`."""
+    shown = _SIGN_BEFORE_SYMBOL.sub(rf"\1{text.WORD_JOINER}", shown)
+    return _SPACE_BEFORE_UNIT.sub(NO_BREAK_SPACE, shown)
+
 def note(reason: str | None, lang: str = DEFAULT) -> str | None:
     """Why a value is blank (:func:`o2o_ops.metrics.notes`: ``"not provided: no costs imported"``,
     ``"too few reviews (2)"``) in ``lang``; English unchanged."""

@@ -127,10 +127,11 @@ def uneven_card_rows(pg) -> list[list[float]]:
     return [row for row in rows.values() if max(row) - min(row) > 1]
 
 
-def heading_lines(pg) -> list[list[str]]:
-    """Each subheading of the page as the browser lays it out: its lines (word joiners left out)."""
+def heading_lines(pg, selector: str = '[data-testid="stMain"] h3') -> list[list[str]]:
+    """Each subheading of the page (or each element ``selector`` finds) as the browser lays it out:
+    its lines (word joiners left out)."""
     pg.wait_for_function("() => document.fonts.status === 'loaded'", timeout=30_000)
-    return pg.eval_on_selector_all('[data-testid="stMain"] h3', """els => els.map(el => {
+    return pg.eval_on_selector_all(selector, """els => els.map(el => {
         const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
         const lines = [];
         let top = null;
@@ -151,6 +152,8 @@ def heading_lines(pg) -> list[list[str]]:
 
 #: a Chinese date with its year, as the overview's heading writes a week's last day
 ZH_DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
+#: an English date, with or without its year, as the overview's heading writes a week's days
+EN_DATE = re.compile(r"\d{1,2}\s(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?:\s\d{4})?")
 
 
 PAGES = [("", "overview"), ("quality", "quality"), ("cost", "cost"), ("efficiency", "efficiency"),
@@ -185,6 +188,14 @@ def test_no_sideways_scrolling_on_a_phone(app_url, phone, path, name, lang):
             assert box["left"] - 1 <= title["left"] and title["right"] <= box["right"] + 1, chart
         if title and legend:                              # the legend clear of the title
             assert legend["top"] >= title["bottom"] - 1 or legend["bottom"] <= title["top"] + 1, chart
+    if name == "overview":
+        # the week's heading wraps beside its dates, never inside one ("16 / Nov"), and no line of
+        # the summary ends on a sign ("(−" / "¥16.18)" before)
+        heading = next(h for h in heading_lines(phone) if h and h[0].startswith(("Headline KPIs", "核心指标")))
+        dates = (EN_DATE if lang == "en" else ZH_DATE).findall(" ".join(heading))
+        assert dates and all(any(d in line for line in heading) for d in dates), heading
+        summary = [line for item in heading_lines(phone, '[data-testid="stMain"] li') for line in item]
+        assert summary and not [line for line in summary if line.endswith(("−", "+"))], summary
     if name == "overview" and lang == "en":   # the manager's three things are on the page, in one column
         body = phone.locator('[data-testid="stMain"]').inner_text()
         for heading in ("Headline KPIs", "Summary", "Symmetry attention list"):
