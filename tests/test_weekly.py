@@ -193,6 +193,15 @@ def test_summary_names_the_driver(con):
     assert both["city"].set_index("group").at["Shanghai", "change"] == -340
 
 
+@pytest.mark.parametrize("group, lang, words", [
+    ("car_rental", "en", "car rental"), ("hotel", "en", "hotel"), ("car_rental", "zh", "租车"),
+])
+def test_a_driving_category_reads_in_words(group, lang, words):
+    """The summary names a category as the filters do: "by category, car rental" ("car_rental",
+    the stored code, before; Chinese read 租车 already)."""
+    assert weekly._group_name(pd.Series({"group": group}), "category", lang) == words
+
+
 def _by_group(df):
     return df.sort_values("group", na_position="last").reset_index(drop=True)
 
