@@ -232,7 +232,7 @@ def test_card_values_whole_in_a_narrow_window(app_url, browser, path, name, lang
     a label or a change too long for the card ("线上线下一致性指数", "-0.1 个百分点" beside
     "同龄对比") takes a second line instead of being cut, a label breaking between its words only
     ("平均评/分" before); the cards of a row are equally tall (they ended at their own content).
-    The overview's Chinese heading wraps beside a date, never inside it ("2026年11/月22日" before)."""
+    The overview's heading wraps beside a date, never inside it ("2026年11/月22日", "22 Nov/2026" before)."""
     context = browser.new_context(viewport={"width": 1024, "height": 768})
     pg = context.new_page()
     pg.goto(f"{app_url}/{path}" + ("?lang=zh" if lang == "zh" else ""))
@@ -248,6 +248,12 @@ def test_card_values_whole_in_a_narrow_window(app_url, browser, path, name, lang
     assert pg.locator('[class*="st-key-kpi-card-"]').count() >= 8
     assert uneven_card_rows(pg) == []                  # a row's cards as tall as its tallest
     screenshot(pg, f"narrow-{name}" + ("-zh" if lang == "zh" else ""))
+    if name == "overview" and lang == "en":
+        # the week's heading takes two lines here, each English date whole on one of them
+        # ("Headline KPIs — 2026-W47 (16 Nov – 22 Nov" / "2026)" before)
+        lines = next(h for h in heading_lines(pg) if h and h[0].startswith("Headline KPIs"))
+        dates = EN_DATE.findall(" ".join(lines))
+        assert len(dates) == 2 and all(any(d in line for line in lines) for d in dates), lines
     if name == "overview" and lang == "zh":
         # the week's heading takes two lines here, and its last day stays whole on one of them
         # ("核心指标 —— 2026-W47（11月16日 – 2026年11" / "月22日）" before)
