@@ -470,8 +470,9 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, name: str, grain: str) -> 
 def _group_name(row: pd.Series, grain: str, lang: str = "en") -> str:
     if grain == "store":
         return f"{row.get('store_name') or row['group']} ({row['group']}, {row.get('store_city') or '?'})"
-    if grain == "category" and i18n.check(lang) != "en":
-        return str(i18n.value_label("category", row["group"], lang))
+    if grain == "category":   # in words, as the filters and tables name it: "car rental", not "car_rental"
+        label = str(i18n.value_label("category", row["group"], lang))
+        return _lower(label) if i18n.check(lang) == "en" else label
     return str(row["group"])
 
 
