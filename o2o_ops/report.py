@@ -230,7 +230,7 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
             f'<p class="meta"><b>{t("data_up_to_label")}</b> '
             f'{t("data_up_to", when=latest, generated=f"{generated_at:%Y-%m-%d %H:%M}")}</p>']
     if not ov.has_data:
-        body.append(f'<div class="empty"><b>{t("no_data_week")}</b> {_esc(" ".join(ov.summary))}</div>')
+        body.append(f'<div class="empty"><b>{t("no_data_week")}</b> {_esc(i18n.sentences(ov.summary, lang))}</div>')
     else:
         body.append(f"<h2>{t('headline')}</h2>" + _cards_html(ov.cards, prev.iso, ov.targets, lang))
         body.append(f'<h2>{t("summary")}</h2><ul class="summary">'

@@ -49,7 +49,7 @@ if not ov.any_data:
     frame.empty_state(filters)
     st.stop()
 if not ov.has_data:
-    st.info(text.md(" ".join(ov.summary)), icon="🔎")
+    st.info(text.md(i18n.sentences(ov.summary, lang)), icon="🔎")
     st.stop()
 
 # a date whole when the heading wraps ("2026年11 / 月22日" at 1,024 px, "24 / Nov" on a phone)

@@ -12,7 +12,7 @@ import re
 import pandas as pd
 import pytest
 
-from o2o_ops import db, metrics, weekly
+from o2o_ops import db, i18n, metrics, weekly
 from o2o_ops.charts import overview as charts
 from o2o_ops.filters import Filters
 from o2o_ops.weekly import Week
@@ -178,6 +178,15 @@ def test_summary_changes_read_with_the_minus_sign_in_chinese(con):
     assert "比 2026-W45 变差的还有：订单数（\u22123）。" in text
     assert "共有 1 笔订单（较 2026-W45 \u221275.0%），营收 ¥60.00（\u221289.7%）。" in text
     assert not re.search(r"(?<!\d)-[¥\d]", text)
+
+
+def test_chinese_sentences_run_on_without_a_space_after_the_full_stop(con):
+    """A Chinese sentence made of two (the stores needing attention, then those too new to judge)
+    read "…门店。 门店…" with an English space after "。"."""
+    sentences = weekly.written_summary(con, Filters(), W46, min_reviews=1, lang="zh")
+    assert sentences and not [s for s in sentences if "。 " in s]
+    assert i18n.sentences(["甲。", "", "乙。"], "zh") == "甲。乙。"
+    assert i18n.sentences(["One.", None, "Two."], "en") == "One. Two."
 
 
 def test_summary_names_the_driver(con):

@@ -214,6 +214,12 @@ _SIGN_BEFORE_SYMBOL = re.compile("([+\u2212])(?=[¥$€£])")
 _SPACE_BEFORE_UNIT = re.compile(r"(?<=\d) (?=(?:pp|min|h)\b|★|个百分点|分钟|小时)")
 
 
+def sentences(parts, lang: str = DEFAULT) -> str:
+    """The non-empty ``parts`` (whole sentences) as one text: a space between English sentences,
+    none after a Chinese full stop ("。门店需要关注", not "。 门店需要关注")."""
+    return ("" if check(lang) == "zh" else " ").join(p for p in parts if p)
+
+
 def whole_amounts(shown: str) -> str:
     """``shown`` with each amount held together, so that a line never ends on a sign or before a
     unit: a word joiner (U+2060, invisible) after a sign that stands before a currency symbol
@@ -246,4 +252,4 @@ def note(reason: str | None, lang: str = DEFAULT) -> str | None:
         else:
             parts.append(gap)
     words = t("note.not_provided", lang)
-    return f"{words}: {'；'.join(parts)}" if parts else words
+    return f"{words}：{'；'.join(parts)}" if parts else words
