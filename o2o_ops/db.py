@@ -348,13 +348,10 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute every derived table from the contract tables.
 
-    ``sql/order_facts.sql`` (sorted by time when its stored order would defeat date pruning),
-    then ``sql/rollups.sql`` (the core rollups), then every
-    ``sql/rollups_<area>.sql`` in name order; those may read what rollups.sql built.
+    ``sql/order_facts.sql`` (written in time order), then ``sql/rollups.sql`` (the core rollups),
+    then every ``sql/rollups_<area>.sql`` in name order; those may read what rollups.sql built.
     """
     con.execute(load_sql("order_facts"))
-    if not clustered_by_time(con, "order_facts", "ordered_at"):
-        con.execute("CREATE OR REPLACE TABLE order_facts AS SELECT * FROM order_facts ORDER BY ordered_at")
     for path in _rollup_files()[1:]:
         con.execute(_read_sql(path))
     build_python_derived(con)
@@ -384,21 +381,6 @@ def write_build_meta(con: duckdb.DuckDBPyConnection, *, as_of: str | None, engin
                 {"keys": [k for k, _ in rows] + ["rollups_built_at"]})
     con.executemany("INSERT INTO warehouse_meta VALUES ($1, $2)", rows)
     con.execute("INSERT INTO warehouse_meta VALUES ('rollups_built_at', CAST(now()::TIMESTAMP AS VARCHAR))")
-
-
-def clustered_by_time(con: duckdb.DuckDBPyConnection, table: str, column: str, max_span_days: int = 14) -> bool:
-    """Whether most stored row groups of ``table`` cover a narrow span of ``column``.
-
-    Date filters skip a row group by its min/max, so what matters is that each group holds a
-    short span of time, not that the whole table is monotonic. Sorting 10 million wide rows costs
-    more than the rest of the rollups, so it is done only when the stored order defeats pruning.
-    ``table`` and ``column`` are ours (never user input).
-    """
-    spans = con.execute(f"""
-        SELECT median(date_diff('second', min_at, max_at)) / 86400.0 FROM (
-            SELECT min({column}) AS min_at, max({column}) AS max_at
-            FROM {table} GROUP BY rowid // 122880)""").fetchone()[0]
-    return spans is None or spans <= max_span_days
 
 
 class _Watchdog:

@@ -714,5 +714,6 @@ def format_value(value: Any, unit: str, currency: str | None = None) -> str:
 
 
 def format_change(name: str, change: Any) -> str:
-    """A week-over-week change in KPI ``name``'s own unit, signed: ``+3.1 pp``, ``-¥1,200``."""
+    """A week-over-week change in KPI ``name``'s own unit, signed, as a sentence writes it:
+    ``+3.1 pp``, ``−¥1,200`` (:func:`o2o_ops.units.format_change`)."""
     return units.format_change(change, KPIS[name].unit)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -26,7 +25,7 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import attention, i18n, metrics, text, units, weekly
+from o2o_ops import attention, i18n, metrics, units, weekly
 from o2o_ops.charts import BAD, GOOD, NEUTRAL, PALETTE
 from o2o_ops.filters import Filters
 
@@ -192,12 +191,12 @@ def _cards_html(cards: pd.DataFrame, previous_iso: str, targets: pd.DataFrame | 
                    + (i18n.t("report.provisional", lang) if c.get("provisional") else ""))
         # a large amount or count short, as on the app's cards (¥269.4M); every digit in a small line
         # under it, since a printed report has no hover
-        change = units.format_card_change(c["change"], c["unit"], lang=lang)
-        exact_words = i18n.exact_help(c["value"], c["change"], c["unit"], lang)
+        # (with the minus sign: a printed card is text, not st.metric's delta, and "-¥520" read as a hyphen)
+        change = i18n.whole_amounts(units.format_card_change(c["change"], c["unit"], lang=lang))
+        # a sign kept with its amount: Chromium wrapped "−¥21,794,300.00" after the "−"
+        exact_words = i18n.whole_amounts(i18n.exact_help(c["value"], c["change"], c["unit"], lang))
         if c.get("note"):   # "—" and why: "not provided: no costs imported", "too few reviews (2)"
             change, against = c["note"][:1].upper() + c["note"][1:], ""
-        # a word joiner keeps a sign with its amount: Chromium wraps "−¥21,794,300.00" after the "−"
-        exact_words = re.sub("([−+])", rf"\1{text.WORD_JOINER}", exact_words)
         exact = f'<div class="x">{_esc(exact_words)}</div>' if exact_words else ""
         goal = f'<div class="d neutral">🎯 {_esc(goals[name])}</div>' if goals.get(name) else ""
         out.append(f'<div class="card"><div class="l">{_esc(label)}</div>'
@@ -231,11 +230,11 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
             f'<p class="meta"><b>{t("data_up_to_label")}</b> '
             f'{t("data_up_to", when=latest, generated=f"{generated_at:%Y-%m-%d %H:%M}")}</p>']
     if not ov.has_data:
-        body.append(f'<div class="empty"><b>{t("no_data_week")}</b> {_esc(" ".join(ov.summary))}</div>')
+        body.append(f'<div class="empty"><b>{t("no_data_week")}</b> {_esc(i18n.sentences(ov.summary, lang))}</div>')
     else:
         body.append(f"<h2>{t('headline')}</h2>" + _cards_html(ov.cards, prev.iso, ov.targets, lang))
         body.append(f'<h2>{t("summary")}</h2><ul class="summary">'
-                    + "".join(f"<li>{_esc(s)}</li>" for s in ov.summary) + "</ul>")
+                    + "".join(f"<li>{_esc(i18n.whole_amounts(s))}</li>" for s in ov.summary) + "</ul>")
         labels = [w.split("-", 1)[1] for w in ov.series["iso_week"]]
         charts = [svg_line_chart(labels, ov.series[name].tolist(), name, highlight=len(labels) - 1, lang=lang)
                   for name in metrics.HEADLINE]

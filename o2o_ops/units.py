@@ -29,9 +29,10 @@ from o2o_ops import config
 MISSING = "—"
 #: The sign of a negative value a reader sees, in every format and both languages: the minus sign
 #: (U+2212, ``−200,000``, ``−¥1,200``, ``−12.0%``), as cards and Chinese values wrote it while English
-#: values wrote a hyphen; shares and relative changes in sentences too (:func:`format_share`,
-#: :func:`format_relative`). A *change* keeps the ASCII ``-`` (:func:`format_change`, a card's
-#: delta): st.metric reads a delta's direction from it. Exports keep numbers, never these texts.
+#: values wrote a hyphen; shares, relative changes and changes in sentences too (:func:`format_share`,
+#: :func:`format_relative`, :func:`format_change`: "(−¥520)", where a hyphen read as a dash). Only
+#: the delta handed to st.metric keeps the ASCII ``-`` (:func:`metric_delta`): st.metric reads a
+#: delta's direction (arrow, colour) from it. Exports keep numbers, never these texts.
 MINUS = "\u2212"
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 #: Streamlit's named table formats per currency: "yen" draws "¥" with no decimals (the narrow
@@ -215,13 +216,18 @@ def _format_value_en(value: float, unit: str, currency: str | None) -> str:
 
 
 def format_change(change: Any, unit: str, currency: str | None = None, lang: str = "en") -> str:
-    """A change in the unit, signed: ``+3.1 pp``, ``-¥1,200``; ``—`` if missing. In Chinese:
-    ``+3.1 个百分点``, ``-¥1.2万``, ``+1.5万``."""
-    if is_missing(change):
-        return MISSING
-    change = float(change)
+    """A change in the unit, signed, as a sentence, the report or a card's help writes it:
+    ``+3.1 pp``, ``−¥1,200`` (the minus sign, :data:`MINUS`; a change that rounds to zero unsigned,
+    ``0.0 pp``); ``—`` if missing. In Chinese: ``+3.1 个百分点``, ``−¥1.2万``, ``+1.5万``. Not for
+    st.metric, which reads a delta's direction from an ASCII ``-``: :func:`metric_delta`."""
+    return MISSING if is_missing(change) else _with_minus(_ascii_change(float(change), unit, currency, lang))
+
+
+def _ascii_change(change: float, unit: str, currency: str | None, lang: str) -> str:
+    """:func:`format_change`'s text with an ASCII sign (``-¥1,200``, ``-0.0 pp``), as st.metric
+    reads it."""
     if lang == "zh":
-        sign = "+" if change >= 0 else "-"   # ASCII minus: st.metric reads the direction from it
+        sign = "+" if change >= 0 else "-"
         if unit in ("percent", "ratio"):
             return f"{change * 100:+.1f} {_ZH_UNITS['pp']}"
         if unit == "count":
@@ -239,7 +245,6 @@ def format_change(change: Any, unit: str, currency: str | None = None, lang: str
     if unit == "score":
         return f"{change:+.1f}"
     if unit == "currency":
-        # ASCII minus: st.metric reads a delta's direction (arrow, colour) from a leading "-"
         return ("+" if change >= 0 else "-") + format_value(abs(change), "currency", currency)
     if unit in ("hours", "minutes"):
         return f"{change:+.1f} {'h' if unit == 'hours' else 'min'}"
@@ -277,10 +282,20 @@ def format_card(value: Any, unit: str, currency: str | None = None, lang: str = 
 
 def format_card_change(change: Any, unit: str, currency: str | None = None, lang: str = "en") -> str:
     """A change as a KPI card shows it under its value: :func:`format_change`, short from the same
-    sizes as :func:`format_card` (``+¥12.3M``, ``-150.2k``; an ASCII sign, which st.metric reads)."""
-    if lang == "zh" or not is_card_compact(change, unit, lang):
-        return format_change(change, unit, currency, lang)
+    sizes as :func:`format_card` (``+¥12.3M``, ``−150.2k``), with the minus sign (the report's
+    cards); the app's cards hand st.metric :func:`metric_delta` instead."""
+    return MISSING if is_missing(change) else _with_minus(metric_delta(change, unit, currency, lang))
+
+
+def metric_delta(change: Any, unit: str, currency: str | None = None, lang: str = "en") -> str:
+    """:func:`format_card_change` as st.metric's ``delta``: the same text with an ASCII ``-``
+    (``-¥12.3M``, ``-150.2k``, ``-0.0 pp``), from which st.metric reads the delta's direction (its
+    arrow, and its colour under ``delta_color``); a :data:`MINUS` would read as a rise."""
+    if is_missing(change):
+        return MISSING
     change = float(change)
+    if lang == "zh" or not is_card_compact(change, unit, lang):
+        return _ascii_change(change, unit, currency, lang)
     return ("+" if change >= 0 else "-") + format_card(abs(change), unit, currency, lang)
 
 
@@ -308,7 +323,7 @@ def format_share(value: Any, digits: int = 0) -> str:
 def format_relative(value: Any, digits: int = 1) -> str:
     """A relative change in a sentence or a chart (0.031 -> ``+3.1%``, -0.123 -> ``−12.3%`` with
     :data:`MINUS`); ``—`` if missing (never ``+nan%``). Not for an st.metric delta, which reads
-    its direction from an ASCII ``-`` (:func:`format_change`)."""
+    its direction from an ASCII ``-`` (:func:`metric_delta`)."""
     return MISSING if is_missing(value) else _with_minus(f"{float(value) * 100:+.{digits}f}%")
 
 
@@ -335,15 +350,17 @@ def format_tick(value: float, unit: str, lang: str = "en") -> str:
     """A short axis label in ``unit`` (``42%``, ``1.2M``, ``4.31``) for the report's small charts,
     whose three ticks are the low, middle and high values, not round ones: counts and amounts by
     :func:`compact_number` with one decimal (``1.2M``; Chinese ``120万``), whole below its first
-    size (``950``; ``9,000``)."""
-    if unit in ("percent", "ratio"):
-        return f"{value * 100:.0f}%"
+    size (``950``; ``9,000``); a negative with the minus sign (``−14%``)."""
     if unit in ("count", "currency"):
         first = _steps(lang)[0][0]
         return compact_number(value, lang, decimals=1 if abs(value) >= first else 0)
-    if unit in ("stars", "star_gap"):
-        return f"{value:.2f}"
-    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+    if unit in ("percent", "ratio"):
+        shown = f"{value * 100:.0f}%"
+    elif unit in ("stars", "star_gap"):
+        shown = f"{value:.2f}"
+    else:
+        shown = f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+    return _with_minus(shown)   # −14%, as the values and the sentences beside the chart ("-14%" before)
 
 
 def tick_decimals(tick: float, step: float, lang: str = "en") -> int:

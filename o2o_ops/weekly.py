@@ -470,8 +470,9 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, name: str, grain: str) -> 
 def _group_name(row: pd.Series, grain: str, lang: str = "en") -> str:
     if grain == "store":
         return f"{row.get('store_name') or row['group']} ({row['group']}, {row.get('store_city') or '?'})"
-    if grain == "category" and i18n.check(lang) != "en":
-        return str(i18n.value_label("category", row["group"], lang))
+    if grain == "category":   # in words, as the filters and tables name it: "car rental", not "car_rental"
+        label = str(i18n.value_label("category", row["group"], lang))
+        return _lower(label) if i18n.check(lang) == "en" else label
     return str(row["group"])
 
 
@@ -628,11 +629,11 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
     rule = attention.Rule.from_settings(min_reviews=min_reviews)
     unjudged = attention.left_out_words(attention.left_out(stores, rule), rule, lang)
     if needing.empty:
-        sentences.append(" ".join(p for p in (t("no_attention"), rule.describe(lang), unjudged) if p))
+        sentences.append(i18n.sentences((t("no_attention"), rule.describe(lang), unjudged), lang))
     else:
         items = [t("attention_item", name=r["store_name"], id=r["store_id"], city=r["store_city"], reason=r["reason"],
                    index=units.format_value(r["symmetry_index"], "score", lang=lang)) for _, r in needing.iterrows()]
-        sentences.append(t("attention", items=t("item_separator").join(items)) + (f" {unjudged}" if unjudged else ""))
+        sentences.append(i18n.sentences((t("attention", items=t("item_separator").join(items)), unjudged), lang))
     _, worst = ranked_stores(stores, "avg_rating", min_reviews=min_reviews, size=1)
     if not worst.empty and worst.iloc[0]["store_id"] not in set(needing["store_id"]):
         r = worst.iloc[0]

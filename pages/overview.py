@@ -49,10 +49,10 @@ if not ov.any_data:
     frame.empty_state(filters)
     st.stop()
 if not ov.has_data:
-    st.info(text.md(" ".join(ov.summary)), icon="🔎")
+    st.info(text.md(i18n.sentences(ov.summary, lang)), icon="🔎")
     st.stop()
 
-# a date whole when the heading wraps ("2026年11 / 月22日" at 1,024 px)
+# a date whole when the heading wraps ("2026年11 / 月22日" at 1,024 px, "24 / Nov" on a phone)
 st.subheader(i18n.whole_dates(t("overview.headline", week=week.label_in(lang))))
 mode = frame.current_comparison()
 current, previous = ov.cards["value"], ov.cards["previous"]
@@ -74,7 +74,8 @@ st.caption(t("overview.cards_caption", compared_with=compared_with, weeks=weekly
            + (t("overview.provisional_caption", mark=frame.PROVISIONAL_MARK) if marked else ""))
 
 st.subheader(t("overview.summary"))
-st.markdown("\n".join(f"- {text.md(sentence)}" for sentence in ov.summary))
+# a sign stays with its amount where a line wraps ("(−" / "¥16.18)" on a phone)
+st.markdown("\n".join(f"- {text.md(i18n.whole_amounts(sentence))}" for sentence in ov.summary))
 
 st.subheader(t("overview.trends", weeks=weekly.TREND_WEEKS))
 trend_scope = filters.replace(start=week.minus(weekly.TREND_WEEKS - 1).start, end=week.end)

@@ -154,7 +154,7 @@ def attention_tab(filters) -> None:
     judged = store_table(filters)   # the stores tab's table: only the index trend is queried here
     flagged = symmetry.attention_from(judged, attention_trend(filters), shown, lang=lang)
     unjudged = attention.left_out_words(attention.left_out(judged, shown), shown, lang)
-    st.caption(text.md(" ".join(p for p in (shown.describe(lang), unjudged) if p)))
+    st.caption(text.md(i18n.sentences((shown.describe(lang), unjudged), lang)))
     if flagged.empty:
         if len(judged) and attention.left_out(judged, shown) == len(judged):
             st.info(t("symmetry.none_judged"), icon="🔎")

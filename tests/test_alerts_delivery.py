@@ -200,6 +200,8 @@ def test_mail_server_down_then_up_delivers_the_digest_exactly_once(tiny, state_p
     with store.connect(state_path, write=False) as state:
         kept = Message.from_json(state.execute("SELECT message FROM deliveries").fetchone()[0])
     assert kept.html is None and kept.attachments == () and kept.text.startswith("Weekly operations report 2026-W45")
+    # the week named once ("2026-W45 (2026-W45 (2 Nov – 8 Nov 2026))" before)
+    assert kept.text.startswith("Weekly operations report 2026-W45 (2 Nov – 8 Nov 2026), All data.\n")
 
 
 # ------------------------------------------------------------------------------------------

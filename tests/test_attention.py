@@ -111,3 +111,15 @@ def test_symmetry_page_map_and_cli_agree(tiny, monkeypatch):
     out = subprocess.run([sys.executable, "-m", "o2o_ops", "attention", "--warehouse", str(tiny), "--from", "2026-11-02",
                           "--to", "2026-11-15"], capture_output=True, text=True, check=True).stdout
     assert "No store needs attention." in out and "at least 5 reviews" in out
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("en", "listed 3.9, customers give 4.8; waits 12 min under the promised 20"),
+    ("zh", "标示 3.9 分，顾客实际 4.8 分，等待比承诺的 20 分钟少 12 分钟"),
+])
+def test_reasons_word_a_fall_and_write_no_sign(lang, words):
+    """A store listed below its reviews (gap −0.9) that serves 12 min faster than promised (gap −12):
+    the reason says "under" rather than writing a signed number, so no hyphen or minus sign reads in it."""
+    row = {"listed_rating": 3.9, "avg_rating": 4.8, "rating_gap": -0.9, "wait_gap_minutes": -12.0,
+           "listed_wait_minutes": 20.0}
+    assert attention.reason(row, lang) == words

@@ -5,6 +5,7 @@ weekly summary in Chinese, the report's language."""
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 import string
 from pathlib import Path
@@ -232,9 +233,9 @@ def test_format_value(value, unit, en, zh):
 
 @pytest.mark.parametrize("change, unit, en, zh", [
     (0.031, "percent", "+3.1 pp", "+3.1 个百分点"),
-    (-12_000, "currency", "-¥12,000", "-¥1.2万"),
+    (-12_000, "currency", "\u2212¥12,000", "\u2212¥1.2万"),
     (15_000, "count", "+15,000", "+1.5万"),
-    (-2.0, "hours", "-2.0 h", "-2.0 小时"),
+    (-2.0, "hours", "\u22122.0 h", "\u22122.0 小时"),
     (0.1, "stars", "+0.10 ★", "+0.10 ★"),
     (None, "count", "—", "—"),
 ])
@@ -249,9 +250,9 @@ def test_format_change(change, unit, en, zh):
 
 def test_reasons_for_a_blank_value():
     assert i18n.note("too few reviews (2)", "zh") == "评价太少（2 条）"
-    assert i18n.note("not provided: no costs imported", "zh") == "未提供: 未导入成本"
+    assert i18n.note("not provided: no costs imported", "zh") == "未提供：未导入成本"
     assert (i18n.note("not provided: no listed ratings for the filtered stores; reviews cover 3 Nov 2026 – 9 Nov 2026 "
-                      "only", "zh") == "未提供: 所筛选门店没有展示评分；评价只覆盖 2026年11月3日 – 2026年11月9日")
+                      "only", "zh") == "未提供：所筛选门店没有展示评分；评价只覆盖 2026年11月3日 – 2026年11月9日")
     assert i18n.note("not provided: no costs imported", "en") == "not provided: no costs imported"
     assert i18n.note(None, "zh") is None
 
@@ -370,7 +371,40 @@ def test_whole_dates_joins_each_chinese_date_and_nothing_else():
     assert joined.replace(wj, "") == "核心指标 —— 2026-W47（11月16日 – 2026年11月22日）"   # reads the same
     # by hand: 2026年11月22日 is 11 characters, so 10 joiners; 11月16日 6 and 5; the week none
     assert joined.count(wj) == 10 + 5
-    # a date as format_day writes it; English and a text without dates unchanged
+    # a date as format_day writes it; a text without dates unchanged
     assert i18n.whole_dates(i18n.format_day(weekly.Week.parse("2026-W47").end, "zh")) == wj.join("2026年11月22日")
-    assert i18n.whole_dates("Headline KPIs — 2026-W47 (16 Nov – 22 Nov 2026)") == "Headline KPIs — 2026-W47 (16 Nov – 22 Nov 2026)"
     assert i18n.whole_dates("核心指标") == "核心指标"
+
+
+def test_whole_amounts_keeps_a_sign_and_a_unit_on_their_amount():
+    """A word joiner after a sign before a currency symbol ("(−" / "¥16.18)" broke on a phone), a
+    no-break space between a number and its unit ("(+5.7" / "pp)"); nothing else changes."""
+    wj, nbsp = "\u2060", "\u00a0"
+    shown = ("cost per redemption (\u2212¥16.18), revenue (+¥11.00), orders (\u2212154), redemption rate "
+             "(+5.7 pp), waits 13 min over the promised 19, 4 hotels, 3.29 ★ from 7 reviews")
+    assert i18n.whole_amounts(shown) == (
+        f"cost per redemption (\u2212{wj}¥16.18), revenue (+{wj}¥11.00), orders (\u2212154), redemption rate "
+        f"(+5.7{nbsp}pp), waits 13{nbsp}min over the promised 19, 4 hotels, 3.29{nbsp}★ from 7 reviews")
+    assert i18n.whole_amounts(shown).replace(wj, "").replace(nbsp, " ") == shown      # reads the same
+    assert i18n.whole_amounts("单次核销成本（\u2212¥16.18）和退款率（+0.5 个百分点）") == (
+        f"单次核销成本（\u2212{wj}¥16.18）和退款率（+0.5{nbsp}个百分点）")
+    assert i18n.whole_amounts("week-to-week, 2026-W47, 2 hours") == "week-to-week, 2026-W47, 2 hours"
+
+
+def test_whole_dates_keeps_each_english_date_on_one_line():
+    """An English date's spaces are no-break spaces (U+00A0): a 390 px phone could break "24 / Nov";
+    the range's dash, the week and the words around them may still break."""
+    nbsp = "\u00a0"
+    heading = i18n.t("overview.headline", "en", week=weekly.Week.parse("2026-W48").label_in("en"))
+    assert heading == "Headline KPIs — 2026-W48 (23 Nov – 29 Nov 2026)"
+    assert i18n.whole_dates(heading) == f"Headline KPIs — 2026-W48 (23{nbsp}Nov – 29{nbsp}Nov{nbsp}2026)"
+    assert i18n.whole_dates(heading).replace(nbsp, " ") == heading                  # reads the same
+    # a range across years, a day alone as format_day writes it; no joiner in English, no week touched
+    assert i18n.whole_dates(weekly.Week.parse("2026-W53").label) == f"2026-W53 (28{nbsp}Dec – 3{nbsp}Jan{nbsp}2027)"
+    assert i18n.whole_dates(i18n.format_day(dt.date(2026, 11, 24))) == f"24{nbsp}Nov{nbsp}2026"
+    assert "\u2060" not in i18n.whole_dates(heading)
+    # numbers that are not dates keep their spaces ("12 orders", "3 Novices")
+    assert i18n.whole_dates("12 orders in 3 Novices") == "12 orders in 3 Novices"
+    # Chinese headings are as before: joiners, no no-break space
+    zh = i18n.whole_dates(i18n.t("overview.headline", "zh", week=weekly.Week.parse("2026-W48").label_in("zh")))
+    assert nbsp not in zh and zh.replace("\u2060", "") == "核心指标 —— 2026-W48（11月23日 – 2026年11月29日）"

@@ -14,7 +14,7 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from o2o_ops import analysis, db, metrics
+from o2o_ops import analysis, db, metrics, units
 from o2o_ops.filters import Filters
 import tiny
 from apptest_util import ROOT, shown, texts
@@ -78,7 +78,7 @@ def expected_cards(con, filters, names):
         kpi = metrics.KPIS[name]
         change = None
         if prev is not None and not _na(now[name]) and not _na(prev[name]):
-            change = metrics.format_change(name, float(now[name]) - float(prev[name]))
+            change = units.metric_delta(float(now[name]) - float(prev[name]), kpi.unit)   # st.metric's "-"
         out[kpi.label] = (kpi.format(now[name]), change)
     return out
 

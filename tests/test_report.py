@@ -124,7 +124,26 @@ def test_cards_show_large_amounts_short_and_their_digits_under_them(lang, value,
     series = pd.DataFrame({"net_revenue": [257_048_440.52, 269_394_118.52], "orders": [3, 4]})
     cards = weekly.headline_cards(series, ("net_revenue", "orders"), lang=lang)
     html = report._cards_html(cards, "2026-W44", lang=lang)
-    assert f'<div class="v">{value}</div><div class="d good">{change} ' in html
+    assert f'<div class="v">{value}</div><div class="d good">{change} ' in html.replace("\u2060", "")
     assert f'<div class="x">{exact}</div>' in html.replace("\u2060", "")   # a word joiner after the sign
     assert "+\u2060¥12,345,678.00" in html                                   # keeps it on the amount's line
+    assert f"{change[0]}\u2060{change[1:]} " in html
     assert '<div class="v">4</div><div class="d good">+1 ' in html and html.count('class="x"') == 1
+
+
+@pytest.mark.parametrize("lang, revenue, orders, driver, against", [
+    ("en", "\u2212\u2060¥520", "\u22123", "Shanghai (\u2212\u2060¥340, 65% of the change)", "vs 2026-W45"),
+    ("zh", "\u2212\u2060¥520", "\u22123", "Shanghai（\u2212\u2060¥340，占变化的 65%）", "对比 2026-W45"),
+])
+def test_falls_read_with_the_minus_sign(con, lang, revenue, orders, driver, against):
+    """W46 against W45 on the tiny warehouse: revenue ¥580 -> ¥60.00, orders 4 -> 1. A printed card
+    is text, not st.metric's delta: its fall and the summary's read with the minus sign (U+2212),
+    and so do the charts' ticks (the ROI chart's "-14%" before); no hyphen is left as a sign. A word
+    joiner (U+2060) after a sign before "¥" keeps a line from ending on the sign ("(−" / "¥16.18)")."""
+    html = report.build_html(con, Filters(), Week.parse("2026-W46"), lang=lang)
+    assert (f'<div class="v">¥60.00</div><div class="d bad">{revenue} <span class="neutral">{against}</span>'
+            in html)
+    assert f'<div class="v">1</div><div class="d bad">{orders} <span class="neutral">{against}</span>' in html
+    assert driver in html
+    assert re.search(r'class="ax">\u221214%</text>', html)
+    assert not re.search(r"(?<!\w)-[¥\d]", html), re.findall(r".{20}(?<!\w)-[¥\d].{10}", html)

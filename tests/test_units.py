@@ -28,6 +28,7 @@ def test_present_values_are_not_missing(value):
 def test_every_unit_shows_missing_as_a_dash(unit, value):
     assert units.format_value(value, unit, "CNY") == "—"
     assert units.format_change(value, unit, "CNY") == "—"
+    assert units.metric_delta(value, unit, "CNY") == "—"
 
 
 @pytest.mark.parametrize("value", MISSING_VALUES, ids=repr)
@@ -38,8 +39,8 @@ def test_shares_and_relative_changes_never_read_nan(value):
 
 
 @pytest.mark.parametrize("value, unit, text", [
-    (0.031, "percent", "+3.1 pp"), (-1200, "currency", "-¥1,200"), (0.25, "stars", "+0.25 ★"),
-    (12, "count", "+12"), (-2.5, "minutes", "-2.5 min"), (1.5, "score", "+1.5"), (0.1, "ratio", "+10.0 pp"),
+    (0.031, "percent", "+3.1 pp"), (-1200, "currency", "\u2212¥1,200"), (0.25, "stars", "+0.25 ★"),
+    (12, "count", "+12"), (-2.5, "minutes", "\u22122.5 min"), (1.5, "score", "+1.5"), (0.1, "ratio", "+10.0 pp"),
 ])
 def test_changes_in_their_unit(value, unit, text):
     assert units.format_change(value, unit, "CNY") == text
@@ -58,9 +59,10 @@ def test_relative_and_share_write_the_minus_sign_of_values():
     # a negative that rounds to zero has no sign (as format_value writes it); zero and rises keep "+"
     assert units.format_relative(-0.0004) == "0.0%" and units.format_share(-0.004) == "0%"
     assert units.format_relative(0) == "+0.0%" and units.format_relative(0.125) == "+12.5%"
-    # a card's delta is a change, with the ASCII "-" st.metric reads its direction from: unchanged
-    assert units.format_change(-0.123, "percent") == "-12.3 pp"
-    assert units.format_card_change(-150_200, "count") == "-150.2k"
+    # a change in a sentence too ("-12.3 pp" before); only st.metric's delta keeps the ASCII "-"
+    assert units.format_change(-0.123, "percent") == "\u221212.3 pp"
+    assert units.format_card_change(-150_200, "count") == "\u2212150.2k"
+    assert units.metric_delta(-150_200, "count") == "-150.2k"
 
 
 def test_metrics_formats_are_the_units_formats():
@@ -128,6 +130,8 @@ SHORT_VALUES = (0, 950, 1_000, 1_050_000, 999_950_000, -200_000)
     (lambda v, lang: units.format_card(v, "count", "CNY", lang),
      ["0", "950", "1,000", "1.05M", "1B", "−200k"], ["0", "950", "1,000", "105万", "10亿", "−20万"]),
     (lambda v, lang: units.format_card_change(v, "count", "CNY", lang),
+     ["+0", "+950", "+1,000", "+1.05M", "+1B", "−200k"], ["+0", "+950", "+1,000", "+105万", "+10亿", "−20万"]),
+    (lambda v, lang: units.metric_delta(v, "count", "CNY", lang),   # st.metric's: an ASCII "-"
      ["+0", "+950", "+1,000", "+1.05M", "+1B", "-200k"], ["+0", "+950", "+1,000", "+105万", "+10亿", "-20万"]),
     # a table or sentence in Chinese reads 万 and 亿 too; in English every digit
     (lambda v, lang: units.format_value(v, "count", "CNY", lang),
@@ -171,18 +175,30 @@ def test_card_values_missing_read_a_dash(unit, value):
     for lang in ("en", "zh"):
         assert units.format_card(value, unit, "CNY", lang) == "—"
         assert units.format_card_change(value, unit, "CNY", lang) == "—"
+        assert units.metric_delta(value, unit, "CNY", lang) == "—"
         assert not units.is_card_compact(value, unit, lang)
     assert units.format_exact(value, unit, "CNY") == "—"
 
 
-def test_card_changes_compact_with_an_ascii_sign():
+def test_metric_deltas_compact_with_an_ascii_sign():
     # st.metric reads a delta's direction from a leading ASCII "-"
+    assert units.metric_delta(12_345_678, "currency", "CNY") == "+¥12.3M"
+    assert units.metric_delta(-12_345_678, "currency", "CNY") == "-¥12.3M"
+    assert units.metric_delta(-150_200, "count", "CNY") == "-150.2k"
+    assert units.metric_delta(-999_999, "currency", "CNY") == "-¥999,999"   # exact below ¥1M
+    assert units.metric_delta(-12_345_678, "currency", "CNY", "zh") == "-¥1235万"
+    assert units.metric_delta(0.031, "percent", "CNY") == "+3.1 pp"
+    # a fall that rounds to zero keeps its "-" (a down arrow), as the cards showed it
+    assert units.metric_delta(-0.0001, "percent") == "-0.0 pp"
+
+
+def test_card_changes_in_text_write_the_minus_sign():
+    """The report's cards are text, not st.metric: the same short changes with the minus sign."""
+    assert units.format_card_change(-12_345_678, "currency", "CNY") == "\u2212¥12.3M"
+    assert units.format_card_change(-999_999, "currency", "CNY") == "\u2212¥999,999"
+    assert units.format_card_change(-12_345_678, "currency", "CNY", "zh") == "\u2212¥1235万"
     assert units.format_card_change(12_345_678, "currency", "CNY") == "+¥12.3M"
-    assert units.format_card_change(-12_345_678, "currency", "CNY") == "-¥12.3M"
-    assert units.format_card_change(-150_200, "count", "CNY") == "-150.2k"
-    assert units.format_card_change(-999_999, "currency", "CNY") == "-¥999,999"   # exact below ¥1M
-    assert units.format_card_change(-12_345_678, "currency", "CNY", "zh") == "-¥1235万"
-    assert units.format_card_change(0.031, "percent", "CNY") == "+3.1 pp"
+    assert units.format_card_change(-0.0001, "percent") == "0.0 pp"   # no sign on a zero, as values
 
 
 def test_exact_values_for_the_help():
@@ -215,9 +231,26 @@ def test_a_negative_value_reads_with_the_minus_sign(value, unit, lang, shown):
     assert units.format_value(value, unit, "CNY", lang) == shown
 
 
-def test_a_change_keeps_the_ascii_sign():
-    """A change is st.metric's delta, whose direction (arrow, colour) it reads from an ASCII '-'."""
-    assert units.format_change(-1_200, "currency", "CNY") == "-¥1,200"
-    assert units.format_change(-200_000, "count", "CNY") == "-200,000"
-    assert units.format_card_change(-200_000, "count", "CNY") == "-200k"
-    assert units.format_change(-20_000, "count", "CNY", "zh") == "-2万"
+@pytest.mark.parametrize("change, unit, lang, shown", [
+    (-520, "currency", "en", "\u2212¥520"), (-520, "currency", "zh", "\u2212¥520"),
+    (-200_000, "count", "en", "\u2212200,000"), (-20_000, "count", "zh", "\u22122万"),
+    (-0.031, "percent", "en", "\u22123.1 pp"), (-0.031, "percent", "zh", "\u22123.1 个百分点"),
+    (-2.5, "minutes", "en", "\u22122.5 min"), (-2.5, "minutes", "zh", "\u22122.5 分钟"),
+    (-0.25, "stars", "en", "\u22120.25 ★"), (-1.5, "score", "zh", "\u22121.5"),
+    (-0.0001, "percent", "en", "0.0 pp"), (0.0, "count", "en", "+0"),
+])
+def test_a_change_in_words_reads_with_the_minus_sign(change, unit, lang, shown):
+    """A change in a sentence ("orders fell (−¥520)") has the minus sign as values do; it wrote the
+    ASCII '-' of st.metric's delta, which read as a hyphen ("(-¥520)")."""
+    assert units.format_change(change, unit, "CNY", lang) == shown
+
+
+def test_only_the_metric_delta_keeps_the_ascii_sign():
+    """st.metric reads a delta's direction (arrow, colour) from an ASCII '-': only its delta has one."""
+    assert units.metric_delta(-1_200, "currency", "CNY") == "-¥1,200"
+    assert units.metric_delta(-200_000, "count", "CNY") == "-200k"
+    assert units.metric_delta(-20_000, "count", "CNY", "zh") == "-2万"
+    assert units.metric_delta(-0.031, "percent", "CNY", "zh") == "-3.1 个百分点"
+    for change, unit, lang in ((-1_200, "currency", "en"), (-0.031, "percent", "zh"), (-2.5, "minutes", "en")):
+        assert units.metric_delta(change, unit, "CNY", lang).replace("-", units.MINUS, 1) == \
+            units.format_change(change, unit, "CNY", lang)

@@ -7,11 +7,12 @@ the data ends on Tue 2026-11-10, so the last complete week is W45.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
 
-from o2o_ops import db, metrics, weekly
+from o2o_ops import db, i18n, metrics, weekly
 from o2o_ops.charts import overview as charts
 from o2o_ops.filters import Filters
 from o2o_ops.weekly import Week
@@ -85,7 +86,7 @@ def test_headline_cards_week_over_week(con):
     assert cards.at["orders", "value"] == 1 and cards.at["orders", "previous"] == 4
     assert cards.at["orders", "change"] == -3 and cards.at["orders", "change_pct"] == pytest.approx(-0.75)
     assert cards.at["orders", "is_good"] == False  # noqa: E712 - a numpy bool in the frame
-    assert cards.at["revenue", "change_text"] == "-¥520"
+    assert cards.at["revenue", "change_text"] == "\u2212¥520"   # a sentence's minus sign, not "-¥520"
     assert cards.at["avg_rating", "value"] == 5.0 and cards.at["avg_rating", "previous"] == 3.0  # (4 + 2) / 2
     assert cards.at["avg_rating", "is_good"] == True  # noqa: E712
     assert cards.at["refund_rate", "previous"] == pytest.approx(1 / 3)  # O2 refunded of O1, O2, O3 paid
@@ -146,10 +147,13 @@ def test_written_summary_numbers_and_no_data(con):
     # W45 as it stood on 3 Nov 09:00 (the newest order, O5 on 10 Nov 09:00, minus 7 days): only O1 was
     # placed, not yet redeemed or reviewed: redemption rate 0, no rating. Relative changes (too few
     # weeks for a typical swing): revenue (580 → 60, -89.7%) moved most, then orders (-75%).
-    assert ("The biggest move against its usual week-to-week swing was revenue: ¥580 → ¥60.00 (-¥520), "
-            "a deterioration. It moved most by city, Shanghai (-¥340, 65% of the change), by category, hotel "
-            "(-¥400, 77% of the change) and by store, Bund Hotel (S2, Shanghai) (-¥400, 77% of the change).") in text
-    assert "Also worse than 2026-W45: orders (-3)." in text
+    # changes with the minus sign too: "(-¥520)" read as a hyphen before
+    assert ("The biggest move against its usual week-to-week swing was revenue: ¥580 → ¥60.00 (\u2212¥520), "
+            "a deterioration. It moved most by city, Shanghai (\u2212¥340, 65% of the change), by category, hotel "
+            "(\u2212¥400, 77% of the change) and by store, Bund Hotel (S2, Shanghai) (\u2212¥400, 77% of the "
+            "change).") in text
+    assert "Also worse than 2026-W45: orders (\u22123)." in text
+    assert not re.search(r"(?<!\d)-[¥\d]", text)   # no hyphen as a sign left (2026-11-10 is a date)
     assert ("2026-W46 is provisional: the data ends on Tue 10 Nov 2026, before its Sunday, so some of its vouchers "
             "are not used or reviewed yet; redemption rate, average rating, refund rate and symmetry index are "
             "compared with 2026-W45 as it stood at the same age (equal age)") in text   # not ROI: not provided
@@ -164,17 +168,47 @@ def test_written_summary_numbers_and_no_data(con):
     assert not ov.has_data and ov.any_data
 
 
+def test_summary_changes_read_with_the_minus_sign_in_chinese(con):
+    """The same week in Chinese: its falls with the minus sign (U+2212), as its values; "（-¥520）"
+    read as a hyphen before."""
+    text = " ".join(weekly.written_summary(con, Filters(), W46, min_reviews=1, lang="zh"))
+    assert ("相对平时的周波动，变化最大的是营收：¥580 → ¥60.00（\u2212¥520），属于恶化。变化最大的是：城市 "
+            "Shanghai（\u2212¥340，占变化的 65%）、品类 酒店（\u2212¥400，占变化的 77%）和门店 Bund Hotel "
+            "(S2, Shanghai)（\u2212¥400，占变化的 77%）。") in text
+    assert "比 2026-W45 变差的还有：订单数（\u22123）。" in text
+    assert "共有 1 笔订单（较 2026-W45 \u221275.0%），营收 ¥60.00（\u221289.7%）。" in text
+    assert not re.search(r"(?<!\d)-[¥\d]", text)
+
+
+def test_chinese_sentences_run_on_without_a_space_after_the_full_stop(con):
+    """A Chinese sentence made of two (the stores needing attention, then those too new to judge)
+    read "…门店。 门店…" with an English space after "。"."""
+    sentences = weekly.written_summary(con, Filters(), W46, min_reviews=1, lang="zh")
+    assert sentences and not [s for s in sentences if "。 " in s]
+    assert i18n.sentences(["甲。", "", "乙。"], "zh") == "甲。乙。"
+    assert i18n.sentences(["One.", None, "Two."], "en") == "One. Two."
+
+
 def test_summary_names_the_driver(con):
     # W45 vs W43 is not adjacent; W46 vs W45 by city: revenue fell 520 — Shanghai −340 (400 → 60),
     # Hangzhou −180 (80 + 100 → 0): Shanghai drove 65% of it.
     groups = weekly.group_changes(con, Filters(), W46, "revenue", "city").set_index("group")
     assert groups.at["Shanghai", "change"] == -340 and groups.at["Hangzhou", "change"] == -180
     phrases = weekly._drivers(con, Filters(), W46, "revenue", -520.0, 1)
-    assert phrases[0] == "by city, Shanghai (-¥340, 65% of the change)"
+    assert phrases[0] == "by city, Shanghai (\u2212¥340, 65% of the change)"
     # every driver grain from one stacked query per week: the same rows as one query per grain
     both = weekly.group_changes_by(con, Filters(), W46, "revenue", ["city", "store"])
     pd.testing.assert_frame_equal(both["city"].set_index("group").sort_index(), groups.sort_index(), check_like=True)
     assert both["city"].set_index("group").at["Shanghai", "change"] == -340
+
+
+@pytest.mark.parametrize("group, lang, words", [
+    ("car_rental", "en", "car rental"), ("hotel", "en", "hotel"), ("car_rental", "zh", "租车"),
+])
+def test_a_driving_category_reads_in_words(group, lang, words):
+    """The summary names a category as the filters do: "by category, car rental" ("car_rental",
+    the stored code, before; Chinese read 租车 already)."""
+    assert weekly._group_name(pd.Series({"group": group}), "category", lang) == words
 
 
 def _by_group(df):

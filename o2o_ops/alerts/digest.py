@@ -55,7 +55,7 @@ def build_message(con, person: Person, week: weekly.Week, *, write_pdf: PdfWrite
             note = f"\n\nThe PDF could not be printed ({exc}); the report is in this mail's body."
             if problems is not None:
                 problems.append(f"digest for {person.name}: no PDF ({exc})")
-    text = (f"Weekly operations report {week.iso} ({week.label}), {where}.\n\n"
+    text = (f"Weekly operations report {week.label}, {where}.\n\n"   # the label opens with the week
             + "\n".join(f"- {s}" for s in summary) + f"\n\nOpen the week in o2o-ops: {link}" + note)
     return messages.Message("digest", subject, text, tuple(summary), link, "Open the week in o2o-ops",
                             html_body, attachments)

@@ -186,18 +186,48 @@ def format_day(day, lang: str = DEFAULT) -> str:
     return f"{day:%-d %b %Y}"
 
 
-#: A date (:func:`format_day`'s Chinese, with or without its year) or an ISO week inside a text.
+#: A Chinese date (:func:`format_day`'s, with or without its year) inside a text.
 _CHINESE_DATE = re.compile(r"(?:\d{4}年)?\d{1,2}月\d{1,2}日")
+#: An English date as :func:`format_day` and a week's label write it, with or without its year
+#: (``22 Nov 2026``, ``16 Nov``).
+_ENGLISH_DATE = re.compile(r"\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?: \d{4})?\b")
+#: A space no line breaks at (U+00A0): it reads as a space, and a page's search finds it as one.
+NO_BREAK_SPACE = "\u00a0"
 
 
 def whole_dates(shown: str) -> str:
-    """``shown`` with each Chinese date (``2026年11月22日``, ``11月16日``) held together by word
-    joiners (U+2060, invisible): a heading that wraps moves a whole date to its next line (Chromium
-    broke "2026年11 / 月22日" between a digit and 月 at 1,024 px). An ISO week (``2026-W47``) is left
-    as it is, so that the page still finds it (a search, a test) where a reader looks for it. For a
-    text on screen only: a file, an export or a value a test compares keeps its plain characters."""
-    return _CHINESE_DATE.sub(lambda found: text.WORD_JOINER.join(found.group()), shown)
+    """``shown`` with each date held together, so that a heading that wraps moves a whole date to
+    its next line: a Chinese date (``2026年11月22日``, ``11月16日``) by word joiners (U+2060,
+    invisible; Chromium broke "2026年11 / 月22日" between a digit and 月 at 1,024 px), an English one
+    (``22 Nov 2026``, ``16 Nov``) by no-break spaces (a 390 px phone could break "24 / Nov"). A
+    range's dash and the spaces around it may still break. An ISO week (``2026-W47``) is left as it
+    is, so that the page still finds it (a search, a test) where a reader looks for it. For a text
+    on screen only: a file, an export or a value a test compares keeps its plain characters."""
+    shown = _CHINESE_DATE.sub(lambda found: text.WORD_JOINER.join(found.group()), shown)
+    return _ENGLISH_DATE.sub(lambda found: found.group().replace(" ", NO_BREAK_SPACE), shown)
 
+
+#: A sign (``+``, or the minus sign U+2212) standing before a currency symbol: ``−¥16.18``, ``+$5``.
+_SIGN_BEFORE_SYMBOL = re.compile("([+\u2212])(?=[¥$€£])")
+#: The space between a number and its unit as :mod:`o2o_ops.units` writes them: ``+5.7 pp``,
+#: ``12.5 min``, ``4.31 ★``, ``+3.1 个百分点``.
+_SPACE_BEFORE_UNIT = re.compile(r"(?<=\d) (?=(?:pp|min|h)\b|★|个百分点|分钟|小时)")
+
+
+def sentences(parts, lang: str = DEFAULT) -> str:
+    """The non-empty ``parts`` (whole sentences) as one text: a space between English sentences,
+    none after a Chinese full stop ("。门店需要关注", not "。 门店需要关注")."""
+    return ("" if check(lang) == "zh" else " ").join(p for p in parts if p)
+
+
+def whole_amounts(shown: str) -> str:
+    """``shown`` with each amount held together, so that a line never ends on a sign or before a
+    unit: a word joiner (U+2060, invisible) after a sign that stands before a currency symbol
+    (Chromium broke "(−" / "¥16.18)" in the overview's summary at 390 px: the sign and ¥ may each
+    start a line, while before a digit a sign holds by itself), and a no-break space between a
+    number and its unit ("(+5.7" / "pp)" before). For a text on screen only, as :func:`whole_dates`."""
+    shown = _SIGN_BEFORE_SYMBOL.sub(rf"\1{text.WORD_JOINER}", shown)
+    return _SPACE_BEFORE_UNIT.sub(NO_BREAK_SPACE, shown)
 
 def note(reason: str | None, lang: str = DEFAULT) -> str | None:
     """Why a value is blank (:func:`o2o_ops.metrics.notes`: ``"not provided: no costs imported"``,
@@ -222,4 +252,4 @@ def note(reason: str | None, lang: str = DEFAULT) -> str | None:
         else:
             parts.append(gap)
     words = t("note.not_provided", lang)
-    return f"{words}: {'；'.join(parts)}" if parts else words
+    return f"{words}：{'；'.join(parts)}" if parts else words

@@ -1,8 +1,9 @@
 -- Derived table 1 of the rollups (see rollups.sql for the attribution rule).
 
 -- order_facts: one row per order, denormalised with its store, campaign, redemption, reviews and
--- refunds. Date filters skip whole row groups when each group holds a narrow span of order times;
--- db.rebuild_rollups re-sorts the table by ordered_at when the stored order does not give that.
+-- refunds. Stored in time order: date filters skip whole row groups when each group holds a
+-- narrow span of order times (sorted here, in the one statement that writes it: at 10 million
+-- orders that took 53.5 s where writing it unsorted and then sorting a copy took 81.8-93.1 s).
 CREATE OR REPLACE TABLE order_facts AS
 WITH as_of AS (
     SELECT max(ordered_at) AS as_of FROM orders
@@ -84,4 +85,4 @@ LEFT JOIN redemptions r USING (order_id)
 LEFT JOIN review_by_order v USING (order_id)
 LEFT JOIN refund_by_order f USING (order_id)
 JOIN customer_sequence q USING (order_id){{ where_touched orders: o.order_id }}
-;
+ORDER BY o.ordered_at;

@@ -710,7 +710,7 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
             prev = previous.get(name)
             if not units.is_missing(value) and not units.is_missing(prev):
                 change = float(value) - float(prev)
-                delta = units.format_card_change(change, kpi.unit, lang=lang)
+                delta = units.metric_delta(change, kpi.unit, lang=lang)   # "-¥520": st.metric's direction
                 good = metrics.is_good_change(name, change)
                 # st.metric colours a rise green ("normal") or red ("inverse"); neutral KPIs stay grey
                 color = "off" if good is None else ("normal" if (change > 0) == good else "inverse")

@@ -127,10 +127,11 @@ def uneven_card_rows(pg) -> list[list[float]]:
     return [row for row in rows.values() if max(row) - min(row) > 1]
 
 
-def heading_lines(pg) -> list[list[str]]:
-    """Each subheading of the page as the browser lays it out: its lines (word joiners left out)."""
+def heading_lines(pg, selector: str = '[data-testid="stMain"] h3') -> list[list[str]]:
+    """Each subheading of the page (or each element ``selector`` finds) as the browser lays it out:
+    its lines (word joiners left out)."""
     pg.wait_for_function("() => document.fonts.status === 'loaded'", timeout=30_000)
-    return pg.eval_on_selector_all('[data-testid="stMain"] h3', """els => els.map(el => {
+    return pg.eval_on_selector_all(selector, """els => els.map(el => {
         const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
         const lines = [];
         let top = null;
@@ -151,6 +152,8 @@ def heading_lines(pg) -> list[list[str]]:
 
 #: a Chinese date with its year, as the overview's heading writes a week's last day
 ZH_DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
+#: an English date, with or without its year, as the overview's heading writes a week's days
+EN_DATE = re.compile(r"\d{1,2}\s(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?:\s\d{4})?")
 
 
 PAGES = [("", "overview"), ("quality", "quality"), ("cost", "cost"), ("efficiency", "efficiency"),
@@ -185,6 +188,14 @@ def test_no_sideways_scrolling_on_a_phone(app_url, phone, path, name, lang):
             assert box["left"] - 1 <= title["left"] and title["right"] <= box["right"] + 1, chart
         if title and legend:                              # the legend clear of the title
             assert legend["top"] >= title["bottom"] - 1 or legend["bottom"] <= title["top"] + 1, chart
+    if name == "overview":
+        # the week's heading wraps beside its dates, never inside one ("16 / Nov"), and no line of
+        # the summary ends on a sign ("(−" / "¥16.18)" before)
+        heading = next(h for h in heading_lines(phone) if h and h[0].startswith(("Headline KPIs", "核心指标")))
+        dates = (EN_DATE if lang == "en" else ZH_DATE).findall(" ".join(heading))
+        assert dates and all(any(d in line for line in heading) for d in dates), heading
+        summary = [line for item in heading_lines(phone, '[data-testid="stMain"] li') for line in item]
+        assert summary and not [line for line in summary if line.endswith(("−", "+"))], summary
     if name == "overview" and lang == "en":   # the manager's three things are on the page, in one column
         body = phone.locator('[data-testid="stMain"]').inner_text()
         for heading in ("Headline KPIs", "Summary", "Symmetry attention list"):
@@ -221,7 +232,7 @@ def test_card_values_whole_in_a_narrow_window(app_url, browser, path, name, lang
     a label or a change too long for the card ("线上线下一致性指数", "-0.1 个百分点" beside
     "同龄对比") takes a second line instead of being cut, a label breaking between its words only
     ("平均评/分" before); the cards of a row are equally tall (they ended at their own content).
-    The overview's Chinese heading wraps beside a date, never inside it ("2026年11/月22日" before)."""
+    The overview's heading wraps beside a date, never inside it ("2026年11/月22日", "22 Nov/2026" before)."""
     context = browser.new_context(viewport={"width": 1024, "height": 768})
     pg = context.new_page()
     pg.goto(f"{app_url}/{path}" + ("?lang=zh" if lang == "zh" else ""))
@@ -237,6 +248,12 @@ def test_card_values_whole_in_a_narrow_window(app_url, browser, path, name, lang
     assert pg.locator('[class*="st-key-kpi-card-"]').count() >= 8
     assert uneven_card_rows(pg) == []                  # a row's cards as tall as its tallest
     screenshot(pg, f"narrow-{name}" + ("-zh" if lang == "zh" else ""))
+    if name == "overview" and lang == "en":
+        # the week's heading takes two lines here, each English date whole on one of them
+        # ("Headline KPIs — 2026-W47 (16 Nov – 22 Nov" / "2026)" before)
+        lines = next(h for h in heading_lines(pg) if h and h[0].startswith("Headline KPIs"))
+        dates = EN_DATE.findall(" ".join(lines))
+        assert len(dates) == 2 and all(any(d in line for line in lines) for d in dates), lines
     if name == "overview" and lang == "zh":
         # the week's heading takes two lines here, and its last day stays whole on one of them
         # ("核心指标 —— 2026-W47（11月16日 – 2026年11" / "月22日）" before)
