@@ -19,7 +19,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping as MappingT, Sequence
+from typing import Any, Iterable, Mapping as MappingT, Sequence
 
 import duckdb
 import pandas as pd
@@ -51,17 +51,19 @@ class NotAllowed(PermissionError):
 # Choosing the table
 # ------------------------------------------------------------------------------------------
 
-def guess_table(file_name: str) -> str | None:
+def guess_table(file_name: str, taken: Iterable[str] = ()) -> str | None:
     """The contract table a file is probably for, from its name: ``orders.csv`` and
     ``2024_Orders_export.csv`` -> orders, ``store-list.parquet`` -> stores; None when no word of
-    the name is a table (or its singular). The first matching word wins."""
+    the name is a table (or its singular). The first matching word wins. A table in ``taken``
+    (filled by the mapping's staging SQL) is never guessed: a second download of an export's
+    file, ``olist_orders_dataset (1).csv``, is not the orders table; the user says what it is."""
     stem = Path(file_name).stem.lower()
     words = [w for w in re.split(r"[^a-z]+", stem) if w]
     by_word = {t: t for t in ingest.CONTRACT}
     by_word.update({t[:-1]: t for t in ingest.CONTRACT})  # singulars: order, store, cost, ...
     for word in words:
         if word in by_word:
-            return by_word[word]
+            return None if by_word[word] in set(taken) else by_word[word]
     return None
 
 

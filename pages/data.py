@@ -107,7 +107,7 @@ def import_files() -> None:
         with st.container(border=True):
             head, choose = st.columns([3, 2])
             head.markdown(f"**{text.md(item.name)}** · {item.size_bytes / 1024:,.1f} KiB")
-            guess = data_page.guess_table(item.name)
+            guess = data_page.guess_table(item.name, taken=(s.table for s in sql_fed))
             table = choose.selectbox(
                 t("data.table"), ingest.IMPORT_ORDER, key=f"data_table_{item.file_id}",
                 index=ingest.IMPORT_ORDER.index(guess) if guess else None,

@@ -113,3 +113,27 @@ def test_uploading_an_export_on_the_chinese_data_page(tmp_path, monkeypatch):
         + "。可以导入。"]
     left = {t: w for t in visible_texts(at) if (w := english_words(t))}
     assert not left, left
+
+
+def test_a_second_download_of_an_export_file_is_not_taken_for_a_table(tmp_path, monkeypatch):
+    """The browser saved olist_orders_dataset.csv twice: the copy '(1)' was guessed to be the
+    orders table, which the mapping's SQL fills, and the batch refused twice over with 'orders is
+    given more than once in this batch'. It now waits for the user to say what it is."""
+    from o2o_ops import importing_view
+    from tiny import build_tiny
+
+    assert importing_view.guess_table("olist_orders_dataset (1).csv") == "orders"
+    assert importing_view.guess_table("olist_orders_dataset (1).csv", taken=["stores", "orders"]) is None
+    monkeypatch.setenv("O2O_USERS_FILE", str(tmp_path / "no-users.toml"))
+    at = open_link("pages/data.py", build_tiny(tmp_path / "o2o.duckdb"))
+    files = [(p.name, p.read_bytes(), "text/csv") for p in sorted((EXPORTS / "marketplace").iterdir())]
+    at.file_uploader(key="data_files_0").set_value(
+        files + [("olist_orders_dataset (1).csv", (EXPORTS / "marketplace" / "olist_orders_dataset.csv").read_bytes(),
+                  "text/csv")])
+    at.file_uploader(key="data_mapping_0").set_value(
+        ("marketplace.toml", (ROOT / "examples" / "mappings" / "marketplace.toml").read_bytes(), "application/toml"))
+    at.run()
+    assert not at.exception and not at.error
+    (picker,) = [s for s in at.selectbox if s.key and s.key.startswith("data_table_")]
+    assert picker.value is None
+    assert not [b for b in at.button if b.label == "Import"]
