@@ -535,3 +535,9 @@ def test_a_marketplace_review_surveyed_on_the_day_of_its_order(tmp_path):
             ("rv3-o5", "2018-01-12 10:00:00"), ("rv4-o4", "2018-01-27 11:00:00")]
     finally:
         con.close()
+
+
+def test_a_table_given_twice_is_said_so_in_chinese():
+    problem = ingest.Problem("olist_orders_dataset (1).csv", None, None, None, "unreadable_file",
+                             "orders is given more than once in this batch")
+    assert problem.text("zh") == "olist_orders_dataset (1).csv：这批文件中 orders 出现了不止一次"

@@ -1139,6 +1139,7 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
                        "[tables.{table}] 中去掉这个来源（删去整节则不导入该表）{shown}"),
     "others": (" (files [sources] does not name: {files})", "（[sources] 未列出的文件：{files}）"),
     "sql_line": ("line {line}: ", "第 {line} 行："),
+    "table_twice": ("{table} is given more than once in this batch", "这批文件中 {table} 出现了不止一次"),
     "excel_sep": ("row 1 is 'sep={delimiter}', Excel's hint of the delimiter, not a header: delete that line so that "
                   "the first line names the columns",
                   "第 1 行是“sep={delimiter}”，这是 Excel 标明分隔符的提示行，不是表头：请删去这一行，让第一行写列名"),

@@ -86,6 +86,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), 
     (r"^cannot use this mapping file: (?P<why>.*)$", "problem.mapping_unreadable"),
     (r"^row 1 is 'sep=(?P<delimiter>.)', Excel's hint of the delimiter, not a header: delete that line so that the "
      r"first line names the columns$", "problem.excel_sep"),
+    (r"^(?P<table>\w+) is given more than once in this batch$", "problem.table_twice"),
     (r"^file not found$", "problem.not_found"),
     (r"^the file is (?P<size>[\d,.]+) MiB, more than the limit of (?P<limit>[\d.]+) MiB \(setting "
      r"O2O_IMPORT_MAX_MB\); split it or raise the limit$", "problem.too_large"),
