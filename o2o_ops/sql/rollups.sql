@@ -66,17 +66,19 @@ spread AS (
     FROM costs k
     LEFT JOIN campaign_store_share w
            ON k.store_id IS NULL AND w.campaign_id = k.campaign_id{{ where_touched cost_days: k.campaign_id, k.date }}
+),
+summed AS (   -- group on the narrow keys; store and campaign attributes are joined after
+    SELECT date, store_id, campaign_id, cost_type, sum(amount) AS amount, sum(staff_hours) AS staff_hours
+    FROM spread
+    GROUP BY date, store_id, campaign_id, cost_type
 )
-SELECT sp.date, sp.store_id, s.city, coalesce(s.district, '') AS district,
+SELECT g.date, g.store_id, s.city, coalesce(s.district, '') AS district,
        coalesce(s.region, '') AS region, s.category,
-       c.channel, sp.campaign_id, c.kind AS campaign_kind, sp.cost_type,
-       sum(sp.amount) AS amount, sum(sp.staff_hours) AS staff_hours
-FROM spread sp
+       c.channel, g.campaign_id, c.kind AS campaign_kind, g.cost_type, g.amount, g.staff_hours
+FROM summed g
 LEFT JOIN stores s USING (store_id)
 LEFT JOIN campaigns c USING (campaign_id)
-GROUP BY sp.date, sp.store_id, s.city, coalesce(s.district, ''), coalesce(s.region, ''), s.category,
-         c.channel, sp.campaign_id, c.kind, sp.cost_type
-ORDER BY sp.date;
+ORDER BY g.date;
 
 -- rollup_week_store_channel_campaign / rollup_costs_week: the two daily rollups summed to ISO weeks; ``date`` is
 -- the week's Monday. Any query whose dates are whole weeks (every default view is 13 of them)
