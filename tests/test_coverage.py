@@ -134,6 +134,27 @@ def test_costs_outside_their_span_are_not_provided(tmp_path):
         con.close()
 
 
+def test_reviews_without_a_complaint_are_no_complaint_not_missing_categories(tmp_path, monkeypatch):
+    """Tiny's one complaint (R2, long wait) was posted on 3 Nov. The week of 9-15 Nov has a
+    redemption (O5) and a review without a complaint (R5): its complaint rate is 0 / 1, not "not
+    provided" because no complaint fell within the maturity horizon of it (3 days here; an Olist
+    export's quality page said "Not provided" so). Complaint categories count as given wherever the
+    reviews are, once the source has given any; a source that never gives one still says not
+    provided (tests/test_partial_pages.py)."""
+    monkeypatch.setenv("O2O_MATURITY_DAYS", "3")
+    con = db.connect(build_tiny(tmp_path / "tiny.duckdb"))
+    try:
+        later = Filters(start=dt.date(2026, 11, 9), end=dt.date(2026, 11, 15))
+        assert metrics.compute(con, later, "total", ["complaint_rate"]).at[0, "complaint_rate"] == 0
+        assert coverage.not_provided(con, later, ["complaint_rate"]) == {}
+        earlier = Filters(start=dt.date(2026, 10, 19), end=dt.date(2026, 10, 25))   # O6 redeemed, R6 no complaint
+        assert metrics.compute(con, earlier, "total", ["complaint_rate"]).at[0, "complaint_rate"] == 0
+        both = Filters(start=START, end=END)   # R2's complaint over the window's 3 redemptions (O1, O2, O5)
+        assert metrics.compute(con, both, "total", ["complaint_rate"]).at[0, "complaint_rate"] == pytest.approx(1 / 3)
+    finally:
+        con.close()
+
+
 # ------------------------------------------------------------------------------------------
 # Evidence
 # ------------------------------------------------------------------------------------------

@@ -44,9 +44,11 @@ spans AS (
     UNION ALL SELECT 'reviews.as_described', 'reviews', count(as_described),
                      CAST(min(CASE WHEN as_described IS NOT NULL THEN posted_at END) AS DATE),
                      CAST(max(CASE WHEN as_described IS NOT NULL THEN posted_at END) AS DATE) FROM reviews
+    -- a review without a category is one without a complaint: once a source gives categories,
+    -- they are given wherever its reviews are (a week of reviews without one has no complaint)
     UNION ALL SELECT 'reviews.complaint_category', 'reviews', count(complaint_category),
-                     CAST(min(CASE WHEN complaint_category IS NOT NULL THEN posted_at END) AS DATE),
-                     CAST(max(CASE WHEN complaint_category IS NOT NULL THEN posted_at END) AS DATE) FROM reviews
+                     CASE WHEN count(complaint_category) > 0 THEN CAST(min(posted_at) AS DATE) END,
+                     CASE WHEN count(complaint_category) > 0 THEN CAST(max(posted_at) AS DATE) END FROM reviews
     UNION ALL SELECT 'refunds', 'refunds', count(*), CAST(min(refunded_at) AS DATE), CAST(max(refunded_at) AS DATE) FROM refunds
     UNION ALL SELECT 'costs', 'costs', count(*), min(date), max(date) FROM costs
     UNION ALL SELECT 'orders.promised_at', 'orders', count(promised_at),
