@@ -3,7 +3,7 @@ marketing and staff — by week, by channel or campaign kind, and per store with
 
 import streamlit as st
 
-from o2o_ops import analysis, text
+from o2o_ops import analysis, i18n, text
 from o2o_ops.charts import cost as charts
 from o2o_ops.ui import warehouse, frame
 
@@ -63,7 +63,7 @@ config |= {"total_cost": {**money, "label": t("cost.total_cost"), "help": t("cos
 frame.table(margins, "cost", filters, key="store_margin", column_config=config)
 if margins["margin"].isna().all() and not margins.empty:
     missing |= frame.not_provided(filters, ("net_revenue",))
-    gaps = [missing[n].partition(": ")[2] for n in ("net_revenue", "marketing_spend", "staff_cost",
+    gaps = [i18n.split_note(missing[n])[1] for n in ("net_revenue", "marketing_spend", "staff_cost",
                                                      "other_costs") if n in missing]
     st.caption(text.md(t("cost.no_margin_why", why=t("attention.separator").join(dict.fromkeys(gaps)))
                        if gaps else t("cost.no_margin")))

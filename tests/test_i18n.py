@@ -251,6 +251,10 @@ def test_format_change(change, unit, en, zh):
 def test_reasons_for_a_blank_value():
     assert i18n.note("too few reviews (2)", "zh") == "评价太少（2 条）"
     assert i18n.note("not provided: no costs imported", "zh") == "未提供：未导入成本"
+    # the card and the cost page cut a note at its colon, in either language
+    assert i18n.split_note("未提供：未导入成本；未导入核销") == ("未提供", "未导入成本；未导入核销")
+    assert i18n.split_note("not provided: no costs imported") == ("not provided", "no costs imported")
+    assert i18n.split_note("未提供") == ("未提供", "")
     assert (i18n.note("not provided: no listed ratings for the filtered stores; reviews cover 3 Nov 2026 – 9 Nov 2026 "
                       "only", "zh") == "未提供：所筛选门店没有展示评分；评价只覆盖 2026年11月3日 – 2026年11月9日")
     assert i18n.note("not provided: no costs imported", "en") == "not provided: no costs imported"

@@ -229,6 +229,18 @@ def whole_amounts(shown: str) -> str:
     shown = _SIGN_BEFORE_SYMBOL.sub(rf"\1{text.WORD_JOINER}", shown)
     return _SPACE_BEFORE_UNIT.sub(NO_BREAK_SPACE, shown)
 
+#: the colon between a note's head and its detail: ASCII in English, full width in Chinese
+_NOTE_COLON = re.compile(r": |：")
+
+
+def split_note(shown: str) -> tuple[str, str]:
+    """A note as :func:`note` writes it, cut into its head and its detail: ("not provided", "no
+    costs imported") from "not provided: no costs imported", ("未提供", "未导入成本") from
+    "未提供：未导入成本"; the detail is "" when there is none."""
+    found = _NOTE_COLON.search(shown)
+    return (shown[:found.start()], shown[found.end():]) if found else (shown, "")
+
+
 def note(reason: str | None, lang: str = DEFAULT) -> str | None:
     """Why a value is blank (:func:`o2o_ops.metrics.notes`: ``"not provided: no costs imported"``,
     ``"too few reviews (2)"``) in ``lang``; English unchanged."""

@@ -723,7 +723,7 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
         note = notes.get(name) if units.is_missing(value) else None
         icon, description, arrow = None, None, "auto"
         if note:   # "—", and under it the reason: "Not provided" / "Too few reviews (2)"
-            head, _, detail = note.partition(": ")
+            head, detail = i18n.split_note(note)
             delta, color, arrow = head[:1].upper() + head[1:], "off", "off"
             description = detail or None
             help_ = f"{note[:1].upper() + note[1:]}{t('frame.sentence_end')} {help_}"
