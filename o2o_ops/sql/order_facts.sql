@@ -2,8 +2,8 @@
 
 -- order_facts: one row per order, denormalised with its store, campaign, redemption, reviews and
 -- refunds. Stored in time order: date filters skip whole row groups when each group holds a
--- narrow span of order times (sorted here, in the one statement that writes it: at 10 million
--- orders that took 53.5 s where writing it unsorted and then sorting a copy took 81.8-93.1 s).
+-- narrow span of order times (sorted here, in the one statement that writes it, rather than
+-- written unsorted and then sorted into a second copy: 41.0 against 43.2 s at 10 million orders).
 CREATE OR REPLACE TABLE order_facts AS
 WITH as_of AS (
     SELECT max(ordered_at) AS as_of FROM orders
