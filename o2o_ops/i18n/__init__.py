@@ -214,12 +214,6 @@ _SIGN_BEFORE_SYMBOL = re.compile("([+\u2212])(?=[¥$€£])")
 _SPACE_BEFORE_UNIT = re.compile(r"(?<=\d) (?=(?:pp|min|h)\b|★|个百分点|分钟|小时)")
 
 
-def sentences(parts, lang: str = DEFAULT) -> str:
-    """The non-empty ``parts`` (whole sentences) as one text: a space between English sentences,
-    none after a Chinese full stop ("。门店需要关注", not "。 门店需要关注")."""
-    return ("" if check(lang) == "zh" else " ").join(p for p in parts if p)
-
-
 def whole_amounts(shown: str) -> str:
     """``shown`` with each amount held together, so that a line never ends on a sign or before a
     unit: a word joiner (U+2060, invisible) after a sign that stands before a currency symbol
@@ -228,6 +222,13 @@ def whole_amounts(shown: str) -> str:
     number and its unit ("(+5.7" / "pp)" before). For a text on screen only, as :func:`whole_dates`."""
     shown = _SIGN_BEFORE_SYMBOL.sub(rf"\1{text.WORD_JOINER}", shown)
     return _SPACE_BEFORE_UNIT.sub(NO_BREAK_SPACE, shown)
+
+
+def sentences(parts, lang: str = DEFAULT) -> str:
+    """The non-empty ``parts`` (whole sentences) as one text: a space between English sentences,
+    none after a Chinese full stop ("。门店需要关注", not "。 门店需要关注")."""
+    return ("" if check(lang) == "zh" else " ").join(p for p in parts if p)
+
 
 #: the colon between a note's head and its detail: ASCII in English, full width in Chinese
 _NOTE_COLON = re.compile(r": |：")
