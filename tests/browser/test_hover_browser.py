@@ -12,7 +12,15 @@ from browser_util import wait_for_app
 
 def hover_label(pg, title_words: tuple[str, ...], point: int = 2) -> str:
     """The hover label plotly draws over a point of the first chart whose title has one of
-    ``title_words``."""
+    ``title_words``. Waits for such a chart first: on a loaded machine the page's later charts
+    (the load ahead, at the foot of the efficiency page) were still being drawn after a fixed pause."""
+    try:
+        pg.wait_for_function(
+            """words => [...document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot .gtitle')]
+                        .some(t => words.some(w => t.textContent.includes(w)))""",
+            arg=list(title_words), timeout=60_000)
+    except Exception:   # noqa: BLE001 - reported below, with the titles asked for
+        pass
     plots = pg.locator('[data-testid="stMain"] .js-plotly-plot')
     for i in range(plots.count()):
         chart = plots.nth(i)
