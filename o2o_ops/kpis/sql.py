@@ -225,14 +225,25 @@ def _week(expr: str) -> str:
     return f"CAST(date_trunc('week', {expr}) AS DATE)"
 
 
-def _pair_in(table: str, store: str, date: str) -> str:
-    """A (store, date) key among the pairs of ``table`` (columns t_store_id, t_date), as a test
-    on one hash of the pair: DuckDB plans a correlated ``EXISTS`` on two columns as a delim join
-    that materialises every scanned row first (6.5 s for one week rollup at 10 million orders,
-    against 0.1 s this way). A hash collision can only add a key: the DELETE and the INSERT of a
-    step use the same test, so such a key's rows are deleted and recomputed, never lost."""
-    pair = f"hash(CAST({store} AS VARCHAR), CAST({date} AS DATE))"
-    return f"{pair} IN (SELECT hash(CAST(t_store_id AS VARCHAR), CAST(t_date AS DATE)) FROM {table})"
+def _pair_in(table: str, store: str, date: str, *, week: bool = False) -> str:
+    """A (store, date) key among the pairs of ``table`` (columns t_store_id, t_date; with ``week``,
+    t_date is the Monday of ``date``'s ISO week), as a test on one hash of the pair: DuckDB plans a
+    correlated ``EXISTS`` on two columns as a delim join that materialises every scanned row first
+    (6.5 s for one week rollup at 10 million orders, against 0.1 s this way). A hash collision can
+    only add a key: the DELETE and the INSERT of a step use the same test, so such a key's rows
+    are deleted and recomputed, never lost.
+
+    And ``date`` between the first and the last of those dates (the last week's Sunday): DuckDB
+    then skips every row group outside them by its zone maps, where the hash alone reads every row
+    of the table. The tables are stored by date, and a day's feed touches about three months of a
+    warehouse's two years (the unredeemed vouchers whose validity the new "as of" time passes
+    were sold weeks before): at 10 million orders, reading the touched rows of the day rollup
+    took 0.11 s, 0.03 s with the dates' range."""
+    key_date = _week(date) if week else date
+    pair = f"hash(CAST({store} AS VARCHAR), CAST({key_date} AS DATE))"
+    last = "max(t_date) + 6" if week else "max(t_date)"
+    return (f"({pair} IN (SELECT hash(CAST(t_store_id AS VARCHAR), CAST(t_date AS DATE)) FROM {table})"
+            f" AND CAST({date} AS DATE) BETWEEN (SELECT min(t_date) FROM {table}) AND (SELECT {last} FROM {table}))")
 
 
 def weekday_sql(date: str) -> str:
@@ -256,7 +267,7 @@ TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
                                          f"FROM o2o_touched_cell_weekdays)"),
     "store_days": (2, lambda s, d: _pair_in("o2o_touched_store_days", s, d)),
     "stage_store_days": (2, lambda s, d: _pair_in("o2o_touched_stage_store_days", s, d)),
-    "store_weeks": (2, lambda s, d: _pair_in("o2o_touched_store_weeks", s, _week(d))),
+    "store_weeks": (2, lambda s, d: _pair_in("o2o_touched_store_weeks", s, d, week=True)),
     "cost_days": (2, lambda c, d: f"({c} IN (SELECT campaign_id FROM o2o_touched_campaigns) "
                                   f"OR {d} IN (SELECT date FROM o2o_touched_cost_dates))"),
     # the campaigns of the cost rows a cost_days step recomputes: their store shares (of all their
