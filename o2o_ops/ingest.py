@@ -2116,7 +2116,8 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
     Only rows that are new or whose values differ are written. DuckDB (2.0.1) cannot DELETE a row
     that a foreign key references, and turns an UPDATE of an indexed column (a key or a foreign
     key column) into delete + insert — so ``INSERT OR REPLACE`` of an order that has a
-    redemption fails. Hence: new rows are INSERTed; changed rows get an UPDATE of their plain
+    redemption fails. (The order-level tables hold no DuckDB key since schema.sql dropped them,
+    but a warehouse created before keeps them, and the dimension tables have theirs.) Hence: new rows are INSERTed; changed rows get an UPDATE of their plain
     columns; a change of a foreign-key column of a referenced row (an order moved to another
     store) moves the referencing rows aside, updates, and puts them back.
     """

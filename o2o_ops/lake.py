@@ -253,6 +253,7 @@ def assemble(source: str | os.PathLike, lake: str | os.PathLike, warehouse: str 
                 db.create_schema(con)   # keys and checks as every warehouse has them
                 for table in db.CONTRACT_TABLES:
                     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {read_expr(source, table)}")
+                check_order_level_keys(con, source)
             else:
                 # a serving copy of the lake: order-level tables are views over its files, the
                 # others plain copies (a foreign key cannot point at a view); only the bookkeeping
@@ -288,6 +289,34 @@ def assemble(source: str | os.PathLike, lake: str | os.PathLike, warehouse: str 
             raise
     return {"path": wh, "counts": counts, "derived": len(types), "facts": facts,
             "seconds": round(time.perf_counter() - start, 3)}
+
+
+#: the tables whose keys and parents no index enforces (o2o_ops/sql/schema.sql)
+KEYED_BY_WRITERS = ("orders", "redemptions", "reviews", "refunds")
+
+
+def check_order_level_keys(con: duckdb.DuckDBPyConnection, source: Path) -> None:
+    """Refuse a source whose order-level rows repeat a key or name a parent it lacks (what the
+    importer refuses in a batch, and no index of the warehouse catches): the first such row, in
+    words. Run on the copied rows, before anything is written."""
+    from o2o_ops.ingest import CONTRACT   # the contract's keys and foreign keys, declared once
+    for name in KEYED_BY_WRITERS:
+        table = CONTRACT[name]
+        keys = ", ".join(table.key)
+        twice = con.execute(f"SELECT {keys}, count(*) FROM {name} GROUP BY ALL HAVING count(*) > 1 "
+                            f"ORDER BY ALL LIMIT 1").fetchone()
+        if twice:
+            key = ", ".join(f"{k} {v}" for k, v in zip(table.key, twice))
+            raise LakeError(f"The source {source} holds {twice[-1]} rows of {name} with the same key ({key}). "
+                            f"Nothing was assembled; the warehouse is unchanged.")
+        for fk in table.foreign_keys:
+            orphan = con.execute(
+                f"SELECT c.{fk.column} FROM {name} c WHERE c.{fk.column} IS NOT NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM {fk.parent} p WHERE p.{fk.parent_column} = c.{fk.column}) "
+                f"ORDER BY 1 LIMIT 1").fetchone()
+            if orphan:
+                raise LakeError(f"The source {source} holds {name} whose {fk.column} {orphan[0]} is not in "
+                                f"{fk.parent}. Nothing was assembled; the warehouse is unchanged.")
 
 
 def _absolute_read(folder: Path, table: str) -> str:

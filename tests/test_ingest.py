@@ -109,6 +109,43 @@ def test_broken_file_is_refused_and_warehouse_unchanged(warehouse, capsys, table
     assert counts(warehouse) == before_counts
 
 
+# the order-level tables hold no key index (schema.sql): the importer alone keeps their keys unique
+# and their parents present, for every key and foreign key of each
+KEYS_KEPT = [
+    # table, header, rows, kind, row, column, value
+    ("orders", "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,campaign_id",
+     ["o9,c404,s1,2024-03-07 10:00,10,10,"], "unknown_reference", 2, "customer_id", "c404"),
+    ("orders", "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,campaign_id",
+     ["o9,c1,s1,2024-03-07 10:00,10,10,k404"], "unknown_reference", 2, "campaign_id", "k404"),
+    ("redemptions", "order_id,redeemed_at", ["o404,2024-03-07 10:00"], "unknown_reference", 2, "order_id", "o404"),
+    ("redemptions", "order_id,redeemed_at", ["o3,2024-03-07 10:00", "o3,2024-03-08 10:00"],
+     "duplicate_key", 3, "order_id", "o3"),
+    ("reviews", "review_id,order_id,rating,posted_at", ["r9,o404,4,2024-03-07 10:00"],
+     "unknown_reference", 2, "order_id", "o404"),
+    ("reviews", "review_id,order_id,rating,posted_at", ["r9,o1,4,2024-03-07 10:00", "r9,o2,3,2024-03-07 11:00"],
+     "duplicate_key", 3, "review_id", "r9"),
+    ("refunds", "order_id,refunded_at,amount", ["o404,2024-03-07 10:00,5"], "unknown_reference", 2, "order_id", "o404"),
+    ("refunds", "order_id,refunded_at,amount", ["o1,2024-03-07 10:00,5", "o1,2024-03-07 10:00,6"],
+     "duplicate_key", 3, None, None),
+]
+
+
+@pytest.mark.parametrize("table,header,rows,kind,row,column,value", KEYS_KEPT,
+                         ids=[f"{k[0]}-{k[3]}-{k[5]}" for k in KEYS_KEPT])
+def test_the_importer_keeps_the_order_level_keys(tmp_path, warehouse, table, header, rows, kind, row, column, value):
+    before = digest(warehouse)
+    path = tmp_path / f"{table}.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file(table, path, warehouse=warehouse)
+    assert caught.value.counts == {kind: 1}, caught.value.report()
+    problem = caught.value.problems[0]
+    assert problem.row == row
+    if column is not None:
+        assert (problem.column, problem.value) == (column, value)
+    assert digest(warehouse) == before
+
+
 def test_problems_are_grouped_and_capped(tmp_path, warehouse):
     bad = tmp_path / "orders.csv"
     rows = "\n".join(f"x{i},c1,s1,2024-03-02,10,oops" for i in range(50))

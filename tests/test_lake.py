@@ -133,6 +133,28 @@ def test_an_unfinished_or_outdated_build_is_not_assembled(round_trip, tmp_path):
     assert not target.exists()
 
 
+@pytest.mark.parametrize("table,change,message", [
+    ("orders", "SELECT * FROM t UNION ALL (SELECT * FROM t ORDER BY order_id LIMIT 1)",
+     "holds 2 rows of orders with the same key (order_id O1)"),
+    ("redemptions", "SELECT * REPLACE (CASE WHEN order_id = 'O1' THEN 'O404' ELSE order_id END AS order_id) FROM t",
+     "holds redemptions whose order_id O404 is not in orders"),
+    ("orders", "SELECT * REPLACE ('S404' AS store_id) FROM t",
+     "holds orders whose store_id S404 is not in stores"),
+], ids=["duplicate order", "orphan redemption", "order of an unknown store"])
+def test_a_source_with_a_broken_key_is_not_assembled(round_trip, tmp_path, table, change, message):
+    """No index of the warehouse enforces the order-level keys (schema.sql): assemble checks them."""
+    source = tmp_path / "source"
+    shutil.copytree(round_trip["root"] / "source", source)
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS SELECT * FROM {lake.read_expr(source, table)}")
+    con.execute(f"COPY ({change}) TO '{source / (table + '.parquet')}' (FORMAT parquet)")
+    con.close()
+    target = tmp_path / "served.duckdb"
+    assert_refused(run_cli("assemble", "--source", str(source), "--lake", str(round_trip["root"] / "out"),
+                           "--warehouse", str(target)), message)
+    assert not target.exists() and not list(tmp_path.glob(".served.duckdb*"))
+
+
 def test_bad_arguments_are_refused(round_trip, tmp_path):
     assert_refused(run_cli("build", "--engine", "spark", "--source", str(round_trip["root"] / "source"),
                            "--out", str(tmp_path / "o"), "--shuffle-partitions", "0"), "at least 1")
