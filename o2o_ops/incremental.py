@@ -139,7 +139,15 @@ _ATTRIBUTES = ("city", "district", "region", "category", "campaign_kind")
 SLICES: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]] = {
     ("order_facts", "store_days"): (("store_days", ("store_id", "order_date")),
                                     ("stage_store_days", ("store_id", "order_date"))),
+    # the touched customers' orders, gathered by the orders step itself (:data:`EARLY_SLICES`): its
+    # neighbour check and order_facts.sql read them (the orders it recomputes are orders of touched
+    # customers: order_facts.sql joins each to its customer's sequence). Each of those three reads
+    # tested all 10 million orders' customer or order id
+    ("orders", "customers"): (("customers", ("customer_id",)),),
 }
+
+#: the slices :func:`_orders_step` gathers (the others are gathered after the touched keys are known)
+EARLY_SLICES = (("orders", "customers"),)
 
 #: the steps after which an import checkpoints its private copy (besides db.rebuild's checkpoint at
 #: the end): the rows written until then are held in memory (uncompressed) until a checkpoint
@@ -259,10 +267,12 @@ def _bounds(*values):
     return min(present), max(present)
 
 
-def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datetime | None,
-                 new_as_of: dt.datetime | None) -> int:
+def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old_as_of: dt.datetime | None,
+                 new_as_of: dt.datetime | None, slices: dict[str, int | str]) -> int:
     """Recompute ``order_facts`` for the touched customers' orders; leaves the changed orders' old
-    and new key columns in ``o2o_changed_keys``. Returns how many orders changed."""
+    and new key columns in ``o2o_changed_keys`` and notes the slices it gathered in ``slices``.
+    Returns how many orders changed."""
+    query = restricted["order_facts"]
     # 1: the orders noted by the importer, and their customers (old and new): of those customers'
     # other orders, the ones whose previous / next order date no longer matches the stored facts
     # (the neighbours of an order added, moved or re-timed) are found below from the customers'
@@ -293,12 +303,16 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_touched_customers AS
         SELECT customer_id FROM o2o_noted_customers UNION SELECT customer_id FROM o2o_as_of_orders""")
+    for table, name in EARLY_SLICES:
+        slices[f"{table}: {name}"] = _gather_slice(con, table, name, restricted)
     # the noted customers' stored orders, narrow: row id and neighbours (the check below needs no
-    # more; their other columns are read only for the orders it touches)
+    # more; their other columns are read only for the orders it touches). Row ids first: a test of
+    # the customer id that also reads the order id and dates decodes those of all 10 million rows
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_customer_facts AS
         SELECT rowid AS rid, order_id, prev_customer_order_date, next_customer_order_date FROM order_facts
-        WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers)""")
+        WHERE rowid IN (SELECT rowid FROM order_facts
+                        WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers))""")
     # 3: the facts of all these are recomputed by order_facts.sql (whose customer_sequence is the
     # touched customers' orders)
     con.execute("""
@@ -307,7 +321,7 @@ def _orders_step(con: duckdb.DuckDBPyConnection, query: str, old_as_of: dt.datet
             SELECT order_id,
                    CAST(lag(ordered_at) OVER w AS DATE)  AS prev_date,
                    CAST(lead(ordered_at) OVER w AS DATE) AS next_date
-            FROM orders WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers)
+            FROM o2o_slice_orders_customers WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers)
             WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at, order_id)
         )
         SELECT order_id FROM o2o_seed_orders
@@ -481,33 +495,39 @@ SLICE_MAX_SHARE = 0.05
 
 
 def _gather_slices(con: duckdb.DuckDBPyConnection, restricted: dict[str, str]) -> dict[str, int | str]:
-    """The temp tables ``o2o_slice_<table>_<name>`` of :data:`SLICES`, after the touched keys are
-    known and order_facts is up to date: the row ids by the keys' columns first, then those rows'
-    columns that the steps reading the slice name (``restricted``: the import's queries). Every
-    column is taken when a step reads ``*`` of a table. (Every column of 67,650 orders spread over
-    the 10 million took 0.65-1.0 s, twelve of them 0.24 s.) When the rows are more than
-    :data:`SLICE_MAX_SHARE` of the table, the slice is the table itself. Returns each slice's rows
-    (or "whole")."""
+    """The slices of :data:`SLICES` but :data:`EARLY_SLICES`, after the touched keys are known and
+    order_facts is up to date (:func:`_gather_slice`). Returns each slice's rows (or "whole")."""
+    return {f"{table}: {name}": _gather_slice(con, table, name, restricted)
+            for table, name in SLICES if (table, name) not in EARLY_SLICES}
+
+
+def _gather_slice(con: duckdb.DuckDBPyConnection, table: str, name: str, restricted: dict[str, str]) -> int | str:
+    """The temp table ``o2o_slice_<table>_<name>`` of :data:`SLICES`: the row ids by the keys'
+    columns first, then those rows' columns that the steps reading the slice name (``restricted``:
+    the import's queries; and :data:`_OWN_READS`). Every column is taken when a step reads ``*`` of
+    a table. (Every column of 67,650 orders spread over the 10 million took 0.65-1.0 s, twelve of
+    them 0.24 s.) When the rows are more than :data:`SLICE_MAX_SHARE` of the table, the slice is
+    the table itself. Returns its rows (or "whole")."""
     from o2o_ops.kpis.sql import touched_test
-    gathered: dict[str, int | str] = {}
-    for (table, name), restrictions in SLICES.items():
-        slice_name = f"o2o_slice_{table}_{name}"
-        tests = " OR ".join(touched_test(kind, *keys) for kind, keys in restrictions)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_slice_rows AS SELECT rowid AS rid FROM {table} WHERE {tests}")
-        rows, total = con.execute(f"SELECT (SELECT count(*) FROM o2o_slice_rows), (SELECT count(*) FROM {table})").fetchone()
-        if rows > SLICE_MAX_SHARE * total:
-            # a large batch: reading its rows by id costs more than testing every row in each step
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM {table}")
-            gathered[f"{table}: {name}"] = "whole"
-        else:
-            readers = [q for q in restricted.values() if slice_name in q]
-            words = {w.lower() for q in readers for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", q)}
-            star = any(re.search(r"(?:\.|\bSELECT\s+)\*", q, re.I) for q in readers)
-            columns = [c for c in _columns(con, table) if star or c.lower() in words]
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {slice_name} AS SELECT {', '.join(columns)} FROM {table} "
-                        "WHERE rowid IN (SELECT rid FROM o2o_slice_rows)")
-            gathered[f"{table}: {name}"] = int(rows)
-    return gathered
+    slice_name = f"o2o_slice_{table}_{name}"
+    tests = " OR ".join(touched_test(kind, *keys) for kind, keys in SLICES[(table, name)])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_slice_rows AS SELECT rowid AS rid FROM {table} WHERE {tests}")
+    rows, total = con.execute(f"SELECT (SELECT count(*) FROM o2o_slice_rows), (SELECT count(*) FROM {table})").fetchone()
+    if rows > SLICE_MAX_SHARE * total:
+        # a large batch: reading its rows by id costs more than testing every row in each step
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM {table}")
+        return "whole"
+    readers = [q for q in restricted.values() if slice_name in q] + [_OWN_READS.get(slice_name, "")]
+    words = {w.lower() for q in readers for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", q)}
+    star = any(re.search(r"(?:\.|\bSELECT\s+)\*", q, re.I) for q in readers)
+    columns = [c for c in _columns(con, table) if star or c.lower() in words]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {slice_name} AS SELECT {', '.join(columns)} FROM {table} "
+                "WHERE rowid IN (SELECT rid FROM o2o_slice_rows)")
+    return int(rows)
+
+
+#: the columns of a slice this module's own statements read (the orders step's neighbour check)
+_OWN_READS = {"o2o_slice_orders_customers": "customer_id order_id ordered_at"}
 
 
 def _last_day(con: duckdb.DuckDBPyConnection) -> dt.date | None:
@@ -781,9 +801,10 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
     old_as_of = _as_of(con, "order_facts")   # still the facts before the batch
     new_as_of = _as_of(con, "orders")
     old_span = _span(con)
-    changed = _orders_step(con, restricted["order_facts"], old_as_of, new_as_of)
+    slices: dict[str, int | str] = {}
+    changed = _orders_step(con, restricted, old_as_of, new_as_of, slices)
     _key_tables(con, old_as_of, new_as_of, old_span, _span(con))
-    slices = _gather_slices(con, restricted)
+    slices.update(_gather_slices(con, restricted))
     seconds["order_facts"] = time.perf_counter() - clock
     old_last_day = _last_day(con)
     lift_mode = None

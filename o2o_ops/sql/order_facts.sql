@@ -32,7 +32,7 @@ customer_sequence AS (
     SELECT order_id,
            CAST(lag(ordered_at) OVER w AS DATE)  AS prev_customer_order_date,
            CAST(lead(ordered_at) OVER w AS DATE) AS next_customer_order_date
-    FROM orders{{ where_touched customers: customer_id }}
+    FROM {{ touched_slice orders: customers }}{{ where_touched customers: customer_id }}
     WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at, order_id)
 )
 SELECT
@@ -77,12 +77,12 @@ SELECT
         (o.promised_at IS NOT NULL AND (r.order_id IS NOT NULL OR o.promised_at <= a.as_of)
              AND (r.redeemed_at IS NULL OR r.redeemed_at > o.promised_at))
         OR coalesce(r.wait_minutes > o.promised_wait_minutes, FALSE)) AS is_late_vs_promise
-FROM orders o
+FROM {{ touched_slice orders: customers }} o
 JOIN stores s USING (store_id)
 CROSS JOIN as_of a
 LEFT JOIN campaigns c USING (campaign_id)
 LEFT JOIN redemptions r USING (order_id)
 LEFT JOIN review_by_order v USING (order_id)
 LEFT JOIN refund_by_order f USING (order_id)
-JOIN customer_sequence q USING (order_id){{ where_touched orders: o.order_id }}
+JOIN customer_sequence q USING (order_id){{ where_touched customers: o.customer_id }}{{ and_touched orders: o.order_id }}
 ORDER BY o.ordered_at;
