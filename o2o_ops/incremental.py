@@ -149,12 +149,12 @@ SLICES: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]] = {
 #: the slices :func:`_orders_step` gathers (the others are gathered after the touched keys are known)
 EARLY_SLICES = (("orders", "customers"),)
 
-#: the steps after which an import checkpoints its private copy (besides db.rebuild's checkpoint at
-#: the end): the rows written until then are held in memory (uncompressed) until a checkpoint
-#: writes them, and the later steps then need that memory. At 10 million orders (1,000 new
-#: orders, cap 640 MB) peak memory fell from 1,004-1,117 to 982-990 MiB and no statement ran over
-#: the cap, at the same import time (the checkpoint at the end shrank from 2.0 to 0.85 s)
-CHECKPOINT_AFTER = ("rollup_week_store_hour", "quality_reviews_without_redemptions")
+#: No checkpoint before db.rebuild's at the end: the steps keep row ids of ``order_facts`` from the
+#: orders step to the campaign orders (``customer_facts`` in kpis/sql.py), and a checkpoint may move
+#: them (it vacuums row groups with deleted rows: the property tests fail with one part-way). The
+#: part-way checkpoints there were (after the week rollups and the data checks, to bound memory)
+#: made no difference by 2026-12-04 at 10 million orders: 1,000 new orders 7.80-7.89 s and 913 MiB
+#: without them against 7.82-7.98 s and 903 MiB with them, alternating in child processes
 
 #: derived tables kept as they are while they hold no problem: the importer refuses a row whose key
 #: has no parent (in the warehouse or the batch) and never deletes a row, so a batch cannot add an
@@ -305,13 +305,19 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
         SELECT customer_id FROM o2o_noted_customers UNION SELECT customer_id FROM o2o_as_of_orders""")
     for table, name in EARLY_SLICES:
         slices[f"{table}: {name}"] = _gather_slice(con, table, name, restricted)
+    # the touched customers' stored orders, by row id: read once here, for the neighbour check below
+    # and, kept up to date, for the steps restricted to the customers touched in the end
+    # (`customer_facts` in kpis/sql.py, :func:`_key_tables`)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE o2o_touched_customer_facts AS
+        SELECT rowid AS rid, customer_id FROM order_facts
+        WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)""")
     # the noted customers' stored orders, narrow: row id and neighbours (the check below needs no
-    # more; their other columns are read only for the orders it touches). Row ids first: a test of
-    # the customer id that also reads the order id and dates decodes those of all 10 million rows
+    # more; their other columns are read only for the orders it touches)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_customer_facts AS
         SELECT rowid AS rid, order_id, prev_customer_order_date, next_customer_order_date FROM order_facts
-        WHERE rowid IN (SELECT rowid FROM order_facts
+        WHERE rowid IN (SELECT rid FROM o2o_touched_customer_facts
                         WHERE customer_id IN (SELECT customer_id FROM o2o_noted_customers))""")
     # 3: the facts of all these are recomputed by order_facts.sql (whose customer_sequence is the
     # touched customers' orders)
@@ -382,7 +388,12 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     # deltas (ADDITIVE)
     for name, facts in (("o2o_was_order_facts", "o2o_old_facts"), ("o2o_now_order_facts", "o2o_new_facts")):
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {facts} WHERE {keyed}")
+    last_row = con.execute("SELECT coalesce(max(rowid), -1) FROM order_facts").fetchone()[0]
     _write_facts(con, cols)
+    # the rows it appended (at the end: row ids after every row before) are orders of touched
+    # customers; an updated row keeps its row id, a deleted one is no longer read by it
+    con.execute("INSERT INTO o2o_touched_customer_facts SELECT rowid, customer_id FROM order_facts "
+                "WHERE rowid > $last", {"last": last_row})
     return con.execute("SELECT count(*) FROM o2o_changed_orders").fetchone()[0]
 
 
@@ -483,6 +494,9 @@ def _key_tables(con: duckdb.DuckDBPyConnection, old_as_of: dt.datetime | None, n
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_touched_customers AS
         SELECT DISTINCT customer_id FROM o2o_changed_keys""")
+    # their rows of order_facts (they are among the customers the orders step read)
+    con.execute("DELETE FROM o2o_touched_customer_facts "
+                "WHERE customer_id NOT IN (SELECT customer_id FROM o2o_touched_customers)")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_cost_dates AS SELECT DISTINCT date FROM o2o_note_cost_dates")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_event_dates AS SELECT DISTINCT date FROM o2o_note_event_dates")
 
@@ -826,10 +840,6 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
             if recomputed is not None:
                 deltas[table] = recomputed
         seconds[table] = time.perf_counter() - clock
-        if table in CHECKPOINT_AFTER:
-            clock = time.perf_counter()
-            raw.execute("CHECKPOINT")
-            seconds[f"checkpoint after {table}"] = time.perf_counter() - clock
     # statements that ran again without O2O_INCREMENTAL_MEMORY_MB ("INSERT INTO rollup_costs"): the
     # bench shows them; many mean the cap is too low to help
     in_place, rewritten, quiet = con.execute(

@@ -259,6 +259,10 @@ def weekday_sql(date: str) -> str:
 TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
     "orders": (1, lambda o: f"{o} IN (SELECT order_id FROM o2o_touched_orders)"),
     "customers": (1, lambda c: f"{c} IN (SELECT customer_id FROM o2o_touched_customers)"),
+    # the rows of order_facts whose customer is touched, by row id (the orders step reads its
+    # touched customers' rows once, then keeps those of the customers touched at the end and adds
+    # the rows it appended): a test of the customer id hashes all 10 million ids each time
+    "customer_facts": (1, lambda r: f"{r} IN (SELECT rid FROM o2o_touched_customer_facts)"),
     "campaigns": (1, lambda c: f"{c} IN (SELECT campaign_id FROM o2o_touched_campaigns)"),
     "store_weekdays": (2, lambda s, d: f"hash(CAST({s} AS VARCHAR), {weekday_sql(d)}) IN "
                                        f"(SELECT hash(CAST(t_store_id AS VARCHAR), t_wd) FROM o2o_touched_store_weekdays)"),

@@ -25,15 +25,15 @@ CREATE OR REPLACE TABLE campaign_order_facts AS
 WITH next_order AS (
     SELECT customer_id, min(ordered_at) AS next_ordered_at
     FROM order_facts
-    WHERE NOT is_first_order{{ and_touched customers: customer_id }}
-      AND customer_id IN (SELECT customer_id FROM order_facts WHERE campaign_id IS NOT NULL AND is_first_order{{ and_touched customers: customer_id }})
+    WHERE NOT is_first_order{{ and_touched customer_facts: rowid }}
+      AND customer_id IN (SELECT customer_id FROM order_facts WHERE campaign_id IS NOT NULL AND is_first_order{{ and_touched customer_facts: rowid }})
     GROUP BY customer_id
 ),
 complaints AS (
     SELECT order_id, string_agg(DISTINCT complaint_category, ', ' ORDER BY complaint_category) AS complaint
     FROM reviews
     WHERE complaint_category IS NOT NULL AND complaint_category <> ''
-      AND order_id IN (SELECT order_id FROM order_facts WHERE campaign_id IS NOT NULL{{ and_touched customers: customer_id }})
+      AND order_id IN (SELECT order_id FROM order_facts WHERE campaign_id IS NOT NULL{{ and_touched customer_facts: rowid }})
     GROUP BY order_id
 )
 SELECT o.order_id, o.customer_id, o.store_id, o.tracking_code, o.city, o.district, o.region, o.category,
@@ -45,7 +45,7 @@ SELECT o.order_id, o.customer_id, o.store_id, o.tracking_code, o.city, o.distric
 FROM order_facts o
 LEFT JOIN next_order n USING (customer_id)
 LEFT JOIN complaints c USING (order_id)
-WHERE o.campaign_id IS NOT NULL{{ and_touched customers: o.customer_id }}
+WHERE o.campaign_id IS NOT NULL{{ and_touched customer_facts: o.rowid }}
 ORDER BY o.campaign_id, o.store_id, o.ordered_at, o.order_id;
 
 -- rollup_campaign_store: one row per campaign x store where the campaign has at least one order,
