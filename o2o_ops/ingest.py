@@ -2117,9 +2117,10 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
     that a foreign key references, and turns an UPDATE of an indexed column (a key or a foreign
     key column) into delete + insert — so ``INSERT OR REPLACE`` of an order that has a
     redemption fails. (The order-level tables hold no DuckDB key since schema.sql dropped them,
-    but a warehouse created before keeps them, and the dimension tables have theirs.) Hence: new rows are INSERTed; changed rows get an UPDATE of their plain
-    columns; a change of a foreign-key column of a referenced row (an order moved to another
-    store) moves the referencing rows aside, updates, and puts them back.
+    but a warehouse created before keeps them, and the dimension tables have theirs.) Hence: new
+    rows are INSERTed; changed rows get an UPDATE of their plain columns; a change of a
+    foreign-key column of a referenced row (an order moved to another store) moves the
+    referencing rows aside, updates, and puts them back.
     """
     t, stage, chg = ident(table.name), f"stg.{ident('stage_' + table.name)}", ident(f"chg_{table.name}")
     cols = [c for c in table.column_names if c in present]

@@ -298,8 +298,9 @@ KEYED_BY_WRITERS = ("orders", "redemptions", "reviews", "refunds")
 def check_order_level_keys(con: duckdb.DuckDBPyConnection, source: Path) -> None:
     """Refuse a source whose order-level rows repeat a key or name a parent it lacks (what the
     importer refuses in a batch, and no index of the warehouse catches): the first such row, in
-    words. Run on the copied rows, before anything is written."""
-    from o2o_ops.ingest import CONTRACT   # the contract's keys and foreign keys, declared once
+    words. Run on the copied rows, before anything is written. Orphans are found by the data
+    checks' one statement of them (``quality_orphans``, sql/rollups_data_checks.sql)."""
+    from o2o_ops.ingest import CONTRACT   # the contract's keys, declared once
     for name in KEYED_BY_WRITERS:
         table = CONTRACT[name]
         keys = ", ".join(table.key)
@@ -309,14 +310,14 @@ def check_order_level_keys(con: duckdb.DuckDBPyConnection, source: Path) -> None
             key = ", ".join(f"{k} {v}" for k, v in zip(table.key, twice))
             raise LakeError(f"The source {source} holds {twice[-1]} rows of {name} with the same key ({key}). "
                             f"Nothing was assembled; the warehouse is unchanged.")
-        for fk in table.foreign_keys:
-            orphan = con.execute(
-                f"SELECT c.{fk.column} FROM {name} c WHERE c.{fk.column} IS NOT NULL AND NOT EXISTS "
-                f"(SELECT 1 FROM {fk.parent} p WHERE p.{fk.parent_column} = c.{fk.column}) "
-                f"ORDER BY 1 LIMIT 1").fetchone()
-            if orphan:
-                raise LakeError(f"The source {source} holds {name} whose {fk.column} {orphan[0]} is not in "
-                                f"{fk.parent}. Nothing was assembled; the warehouse is unchanged.")
+    orphans = next(query for _, derived, query in db.build_queries() if derived == "quality_orphans")
+    orphan = con.execute(f"SELECT table_name, column_name, example_value, parent_table FROM ({orphans}) "
+                         f"WHERE count_orphans > 0 AND list_contains($tables, table_name) "
+                         f"ORDER BY position LIMIT 1", {"tables": list(KEYED_BY_WRITERS)}).fetchone()
+    if orphan:
+        name, column, value, parent = orphan
+        raise LakeError(f"The source {source} holds {name} whose {column} {value} is not in {parent}. "
+                        f"Nothing was assembled; the warehouse is unchanged.")
 
 
 def _absolute_read(folder: Path, table: str) -> str:

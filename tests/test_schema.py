@@ -98,7 +98,7 @@ ORDER_LEVEL = ("orders", "redemptions", "reviews", "refunds")
 def test_order_level_tables_hold_no_key_index_and_the_others_do(con):
     """By design (schema.sql): the keys and parents of the order-level tables are enforced by the
     paths that write them (tests/test_ingest.py, tests/test_lake.py), not by DuckDB indexes, which
-    cost half of a 10-million-order demo build and 0.9 s of each import; the dimension tables keep
+    cost over a third of a 10-million-order demo build and 0.9 s of each import; the dimension tables keep
     theirs."""
     kinds = {(t, k) for t, k in con.execute(
         "SELECT table_name, constraint_type FROM duckdb_constraints() "

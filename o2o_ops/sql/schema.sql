@@ -9,8 +9,9 @@
 -- (o2o_ops/ingest.py), the demo writes them so, and `assemble` checks a source's keys before it
 -- copies it (o2o_ops/lake.py). DuckDB keeps a PRIMARY KEY or a REFERENCES as an index (an ART)
 -- that every write loads and updates and every checkpoint writes again: at 10 million orders they
--- took 3.2 of the file's 5.5 GB, half of the demo build (199-219 s with them, 104 s without) and
--- 0.9 s of each import of 1,000 orders (9.4 s with them, 8.4-8.5 s without; 2026-12-04).
+-- took 3.2 of the file's 5.5 GB, over a third of the demo build (163.6 s with them, 101.6 s
+-- without, back to back) and 0.9 s of each import of 1,000 orders (9.4 s with them, 8.4-8.5 s
+-- without; 2026-12-04).
 -- A warehouse created with those keys keeps them (DuckDB cannot drop a key): it works as before.
 
 CREATE TABLE IF NOT EXISTS stores (            -- one row per store
