@@ -74,7 +74,7 @@ from typing import Any, Sequence
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from o2o_ops import db, i18n, units
 from o2o_ops.filters import Filters
@@ -340,7 +340,10 @@ def _linked(cells: set[tuple[int, int]], city: int, cat: int) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def _t_quantile(dof: int) -> float:
-    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, dof))
+    # Student's t quantile by scipy.special's stdtrit, what scipy.stats.t.ppf computes (the same
+    # value to the bit): importing scipy.stats took 0.6-0.8 s of every import that recomputes a
+    # campaign's lift, and of every command that starts, for this one function
+    return float(special.stdtrit(dof, 0.5 + CONFIDENCE / 2))
 
 
 def _t_interval(l_base: np.ndarray, l_camp: np.ndarray) -> tuple[float, float, float] | None:
