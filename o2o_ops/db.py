@@ -235,10 +235,11 @@ def rollups_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def _read_sql(path: Path, *, touched: bool = False) -> str:
+def _read_sql(path: Path, *, touched: bool = False, variant: str = "") -> str:
     """A SQL file with its ``{{ placeholders }}`` filled from the KPI layer (o2o_ops/kpis/sql.py);
-    with ``touched``, its ``{{ where_touched ... }}`` restrictions too (o2o_ops/incremental.py)."""
-    return generated_sql.render_template(path.read_text(encoding="utf-8"), touched=touched)
+    with ``touched``, its ``{{ where_touched ... }}`` restrictions too (o2o_ops/incremental.py),
+    over the key tables of ``variant``."""
+    return generated_sql.render_template(path.read_text(encoding="utf-8"), touched=touched, variant=variant)
 
 
 _WRAPPER = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+AS\s+", re.I)
@@ -283,14 +284,15 @@ def strip_comments(sql: str) -> str:
     return re.sub(r"('(?:[^']|'')*')|--[^\n]*", lambda m: m.group(1) or "", sql)
 
 
-def build_queries(*, touched: bool = False) -> list[tuple[str, str | None, str]]:
+def build_queries(*, touched: bool = False, variant: str = "") -> list[tuple[str, str | None, str]]:
     """(file, table, query) of every statement of the build files in build order, comments
     stripped; ``table`` is None (and ``query`` the whole statement) for a statement that is not
     ``CREATE OR REPLACE TABLE <name> AS <query>``. With ``touched``, the restrictions of
-    o2o_ops/incremental.py rendered. (:func:`o2o_ops.portable.build_steps` checks the shape.)"""
+    o2o_ops/incremental.py rendered (over the key tables of ``variant``,
+    :func:`o2o_ops.kpis.sql.key_table`). (:func:`o2o_ops.portable.build_steps` checks the shape.)"""
     out: list[tuple[str, str | None, str]] = []
     for path in _rollup_files():
-        for statement in _split_statements(_read_sql(path, touched=touched)):
+        for statement in _split_statements(_read_sql(path, touched=touched, variant=variant)):
             body = strip_comments(statement)
             match = _WRAPPER.match(body)
             out.append((path.name, match.group(1), body[match.end():].strip()) if match

@@ -236,9 +236,9 @@ def full_rebuild_reason(con: duckdb.DuckDBPyConnection, *, existed: bool) -> str
     return None
 
 
-def _steps(touched: bool) -> list[tuple[str, str]]:
+def _steps(touched: bool, variant: str = "") -> list[tuple[str, str]]:
     from o2o_ops import db
-    return [(table, query) for _, table, query in db.build_queries(touched=touched)]
+    return [(table, query) for _, table, query in db.build_queries(touched=touched, variant=variant)]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -376,9 +376,19 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
         SELECT order_id FROM o2o_compared
         WHERE keeps_row AND NOT unchanged AND {" AND ".join(f"o2o_same_{c}" for c in IN_PLACE if c not in UNREAD)}
           AND order_id NOT IN (SELECT order_id FROM o2o_note_orders)""")
+    # of the others, those of which only the "as of" flags changed besides (AS_OF_FLAGS): they touch
+    # the keys of the steps that read those flags alone
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE o2o_as_of_only_orders AS
+        SELECT order_id FROM o2o_compared
+        WHERE keeps_row AND NOT unchanged
+          AND {" AND ".join(f"o2o_same_{c}" for c in IN_PLACE if c not in UNREAD and c not in AS_OF_FLAGS)}
+          AND order_id NOT IN (SELECT order_id FROM o2o_note_orders)
+          AND order_id NOT IN (SELECT order_id FROM o2o_quiet_orders)""")
     keyed = ("order_id IN (SELECT order_id FROM o2o_changed_orders) "
              "AND order_id NOT IN (SELECT order_id FROM o2o_quiet_orders)")
-    keys = "order_id, store_id, order_date, CAST(redeemed_at AS DATE) AS redeem_date, campaign_id, customer_id"
+    keys = ("order_id, store_id, order_date, CAST(redeemed_at AS DATE) AS redeem_date, campaign_id, customer_id, "
+            "order_id IN (SELECT order_id FROM o2o_as_of_only_orders) AS as_of_only")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_changed_keys AS
         SELECT {keys} FROM o2o_old_facts WHERE {keyed}
@@ -408,6 +418,13 @@ IN_PLACE = ("is_breakage", "is_promise_due", "is_late_vs_promise", "is_first_ord
 #: order_facts): an order of which only these changed touches no derived row
 #: (tests/test_incremental.py checks that no build step names them)
 UNREAD = ("prev_customer_order_date", "next_customer_order_date")
+
+#: the facts that move with the "as of" time alone (order_facts.sql reads it for these only): an
+#: order of which only these changed (an unredeemed voucher whose validity the new time passes, a
+#: promise that falls due; nine in ten of a day's feed's changed orders) touches only the keys of
+#: the steps that read them (:func:`_as_of_readers`); the others read the key tables
+#: ``o2o_touched_<kind>_no_as_of`` (o2o_ops/kpis/sql.py ``key_table``), which leave those orders out
+AS_OF_FLAGS = ("is_breakage", "is_promise_due", "is_late_vs_promise")
 
 
 def _compare(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
@@ -453,52 +470,84 @@ _AGEING_BOUNDS_DAYS = (0, 7, 30)
 
 def _key_tables(con: duckdb.DuckDBPyConnection, old_as_of: dt.datetime | None, new_as_of: dt.datetime | None,
                 old_span: tuple, new_span: tuple) -> None:
-    """Step 4: the temp tables of touched keys the restricted build steps read."""
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE o2o_touched_store_days AS
-        SELECT store_id AS t_store_id, order_date AS t_date FROM o2o_changed_keys
-        UNION SELECT store_id, redeem_date FROM o2o_changed_keys WHERE redeem_date IS NOT NULL""")
-    con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_stage_store_days AS SELECT * FROM o2o_touched_store_days")
+    """Step 4: the temp tables of touched keys the restricted build steps read, in two sets
+    (o2o_ops/kpis/sql.py ``key_table``): every changed order's keys, and those of the changed
+    orders but the ones of which only the "as of" flags changed (:data:`AS_OF_FLAGS`)."""
+    from o2o_ops.kpis.sql import NO_AS_OF, key_table
+    crossing_days = None
     if old_as_of != new_as_of:
         # unredeemed orders whose ageing bucket (expired, 0-7, 8-30, 31+ days left) may move: those
         # whose expiry crosses a bucket bound (the "as of" time, its date + 7, + 30) as it moves, a
         # day's margin each side (the whole 34 days from the old date - 1 to the new + 32, as
-        # before, held three times the store-days: 5,071 against 1,702 for a day's feed at 1M)
+        # before, held three times the store-days: 5,071 against 1,702 for a day's feed at 1M).
+        # The funnel reads the expiry against the "as of" time itself, not the flags: both sets
         lo, hi = _bounds(old_as_of, new_as_of)
         crossing = " OR ".join(
             f"CAST(valid_until AS DATE) BETWEEN CAST($lo AS DATE) + {bound - 1} AND CAST($hi AS DATE) + {bound + 1}"
             for bound in _AGEING_BOUNDS_DAYS)
+        crossing_days = (f"SELECT DISTINCT store_id, order_date FROM order_facts "
+                         f"WHERE NOT is_redeemed AND valid_until IS NOT NULL AND ({crossing})", {"lo": lo, "hi": hi})
+        con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_crossing_store_days AS {crossing_days[0]}", crossing_days[1])
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_all_stores AS SELECT DISTINCT store_id FROM order_facts")
+    for variant, orders in (("", "TRUE"), (NO_AS_OF, "NOT as_of_only")):
+        t = lambda kind: key_table(kind, variant)
         con.execute(f"""
-            INSERT INTO o2o_touched_stage_store_days
-            SELECT DISTINCT store_id, order_date FROM order_facts
-            WHERE NOT is_redeemed AND valid_until IS NOT NULL AND ({crossing})""", {"lo": lo, "hi": hi})
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE o2o_touched_store_weeks AS
-        SELECT DISTINCT t_store_id, CAST(date_trunc('week', t_date) AS DATE) AS t_date FROM o2o_touched_store_days""")
-    # the first / last order date bound every store's days in data of the weeks between
-    for old, new in zip(old_span, new_span):
-        if old != new:
-            ends = [d for d in (old, new) if d is not None]
-            con.execute("""
-                INSERT INTO o2o_touched_store_weeks
-                SELECT s.store_id, CAST(w.week AS DATE)
-                FROM (SELECT DISTINCT store_id FROM order_facts) s
-                CROSS JOIN (SELECT unnest(generate_series(CAST(date_trunc('week', CAST($lo AS DATE)) AS TIMESTAMP),
-                                                          CAST(date_trunc('week', CAST($hi AS DATE)) AS TIMESTAMP),
-                                                          INTERVAL 7 DAY)) AS week) w""",
-                        {"lo": min(ends), "hi": max(ends)})
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE o2o_touched_campaigns AS
-        SELECT campaign_id FROM o2o_changed_keys WHERE campaign_id IS NOT NULL
-        UNION SELECT campaign_id FROM o2o_note_campaigns""")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE o2o_touched_customers AS
-        SELECT DISTINCT customer_id FROM o2o_changed_keys""")
+            CREATE OR REPLACE TEMP TABLE {t("store_days")} AS
+            SELECT store_id AS t_store_id, order_date AS t_date FROM o2o_changed_keys WHERE {orders}
+            UNION SELECT store_id, redeem_date FROM o2o_changed_keys WHERE redeem_date IS NOT NULL AND {orders}""")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {t('stage_store_days')} AS SELECT * FROM {t('store_days')}")
+        if crossing_days:
+            con.execute(f"INSERT INTO {t('stage_store_days')} SELECT * FROM o2o_crossing_store_days")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {t("store_weeks")} AS
+            SELECT DISTINCT t_store_id, CAST(date_trunc('week', t_date) AS DATE) AS t_date FROM {t("store_days")}""")
+        # the first / last order date bound every store's days in data of the weeks between
+        for old, new in zip(old_span, new_span):
+            if old != new:
+                ends = [d for d in (old, new) if d is not None]
+                con.execute(f"""
+                    INSERT INTO {t("store_weeks")}
+                    SELECT s.store_id, CAST(w.week AS DATE)
+                    FROM o2o_touched_all_stores s
+                    CROSS JOIN (SELECT unnest(generate_series(CAST(date_trunc('week', CAST($lo AS DATE)) AS TIMESTAMP),
+                                                              CAST(date_trunc('week', CAST($hi AS DATE)) AS TIMESTAMP),
+                                                              INTERVAL 7 DAY)) AS week) w""",
+                            {"lo": min(ends), "hi": max(ends)})
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {t("campaigns")} AS
+            SELECT campaign_id FROM o2o_changed_keys WHERE campaign_id IS NOT NULL AND {orders}
+            UNION SELECT campaign_id FROM o2o_note_campaigns""")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {t("customers")} AS
+            SELECT DISTINCT customer_id FROM o2o_changed_keys WHERE {orders}""")
     # their rows of order_facts (they are among the customers the orders step read)
     con.execute("DELETE FROM o2o_touched_customer_facts "
                 "WHERE customer_id NOT IN (SELECT customer_id FROM o2o_touched_customers)")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {key_table("customer_facts", NO_AS_OF)} AS
+        SELECT * FROM o2o_touched_customer_facts
+        WHERE customer_id IN (SELECT customer_id FROM {key_table("customers", NO_AS_OF)})""")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_cost_dates AS SELECT DISTINCT date FROM o2o_note_cost_dates")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_event_dates AS SELECT DISTINCT date FROM o2o_note_event_dates")
+
+
+def _as_of_readers(con: duckdb.DuckDBPyConnection, whole: dict[str, str]) -> set[str]:
+    """The derived tables whose rows the "as of" flags (:data:`AS_OF_FLAGS`) can change: a step
+    that names one of them, or whose table holds one (``order_facts``), or that reads a table of
+    this set that does not hold them (a rollup summed from the flags: any of its columns may be).
+    A step reading ``order_facts`` without naming a flag reads none: an order of which only the
+    flags changed has the same other facts. ``whole``: the build's queries in build order."""
+    flags = set(AS_OF_FLAGS)
+    readers: set[str] = set()
+    summed: set[str] = set()   # readers that do not hold the flags themselves
+    for table, query in whole.items():
+        words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query)}
+        holds = bool(flags & set(_columns(con, table)))
+        if words & flags or holds or words & summed:
+            readers.add(table)
+            if not holds:
+                summed.add(table)
+    return readers
 
 
 #: the share of a table's rows above which a slice is not gathered (the steps read the table itself):
@@ -508,23 +557,28 @@ def _key_tables(con: duckdb.DuckDBPyConnection, old_as_of: dt.datetime | None, n
 SLICE_MAX_SHARE = 0.05
 
 
-def _gather_slices(con: duckdb.DuckDBPyConnection, restricted: dict[str, str]) -> dict[str, int | str]:
+def _gather_slices(con: duckdb.DuckDBPyConnection, restricted: dict[str, str],
+                   variants: dict[str, str]) -> dict[str, int | str]:
     """The slices of :data:`SLICES` but :data:`EARLY_SLICES`, after the touched keys are known and
     order_facts is up to date (:func:`_gather_slice`). Returns each slice's rows (or "whole")."""
-    return {f"{table}: {name}": _gather_slice(con, table, name, restricted)
+    return {f"{table}: {name}": _gather_slice(con, table, name, restricted, variants)
             for table, name in SLICES if (table, name) not in EARLY_SLICES}
 
 
-def _gather_slice(con: duckdb.DuckDBPyConnection, table: str, name: str, restricted: dict[str, str]) -> int | str:
+def _gather_slice(con: duckdb.DuckDBPyConnection, table: str, name: str, restricted: dict[str, str],
+                  variants: dict[str, str] | None = None) -> int | str:
     """The temp table ``o2o_slice_<table>_<name>`` of :data:`SLICES`: the row ids by the keys'
     columns first, then those rows' columns that the steps reading the slice name (``restricted``:
     the import's queries; and :data:`_OWN_READS`). Every column is taken when a step reads ``*`` of
     a table. (Every column of 67,650 orders spread over the 10 million took 0.65-1.0 s, twelve of
-    them 0.24 s.) When the rows are more than :data:`SLICE_MAX_SHARE` of the table, the slice is
-    the table itself. Returns its rows (or "whole")."""
+    them 0.24 s.) The keys are those of the steps reading it (``variants``: each step's set of key
+    tables; every changed order's when they differ). When the rows are more than
+    :data:`SLICE_MAX_SHARE` of the table, the slice is the table itself. Returns its rows (or "whole")."""
     from o2o_ops.kpis.sql import touched_test
     slice_name = f"o2o_slice_{table}_{name}"
-    tests = " OR ".join(touched_test(kind, *keys) for kind, keys in SLICES[(table, name)])
+    used = {(variants or {}).get(t, "") for t, q in restricted.items() if slice_name in q}
+    variant = used.pop() if len(used) == 1 else ""
+    tests = " OR ".join(touched_test(kind, *keys, variant=variant) for kind, keys in SLICES[(table, name)])
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_slice_rows AS SELECT rowid AS rid FROM {table} WHERE {tests}")
     rows, total = con.execute(f"SELECT (SELECT count(*) FROM o2o_slice_rows), (SELECT count(*) FROM {table})").fetchone()
     if rows > SLICE_MAX_SHARE * total:
@@ -593,10 +647,12 @@ def _lift_mode(con: duckdb.DuckDBPyConnection, old_last_day: dt.date | None) -> 
     return "moved" if moved else "held"
 
 
-def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str, *, compare: bool) -> int | None:
+def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str, *, compare: bool,
+                          variant: str = "") -> int | None:
     """DELETE the rows of ``table``'s touched keys and INSERT the restricted ``query``'s (for a
     table of :data:`ADDITIVE`, only the rows the deltas change, each its row before plus its
-    delta); with ``compare``, leave the rows only one side has in ``o2o_diff_<table>``. Returns,
+    delta); with ``compare``, leave the rows only one side has in ``o2o_diff_<table>``. ``variant``:
+    the set of key tables ``query`` is restricted by (o2o_ops/kpis/sql.py ``key_table``). Returns,
     for a table kept by deltas, how many of its store-days (or -weeks) the query recomputed."""
     from o2o_ops.kpis.sql import touched_test
     columns = _column_types(con, table)
@@ -604,11 +660,11 @@ def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str
     recomputed = None
     if table in ADDITIVE:
         old, new = f"o2o_was_{table}", f"o2o_now_{table}"   # kept: the source rows of the next tables
-        recomputed = _merge_deltas(con, table, query, columns)
+        recomputed = _merge_deltas(con, table, query, columns, variant)
         test = f"rowid IN (SELECT o2o_rid FROM {old})"   # nothing wrote the table since
     else:
         kind, keys = KEYED[table]
-        test = touched_test(kind, *keys)
+        test = touched_test(kind, *keys, variant=variant)
         if not compare:
             con.execute(f"DELETE FROM {table} WHERE {test}")
             con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({query}) AS q")
@@ -633,7 +689,8 @@ def _reading(query: str, source: str, instead: str) -> str:
     return re.sub(rf"\b(?:o2o_slice_{source}_[a-z_]+|{source})\b", instead, query)
 
 
-def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, columns: list[tuple[str, str]]) -> int:
+def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, columns: list[tuple[str, str]],
+                  variant: str = "") -> int:
     """The rows of ``table`` that the batch changes, before (``o2o_was_<table>``, with their row
     ids) and after (``o2o_now_<table>``): the keys the restricted ``query`` gives over its source's
     changed rows as they were or as they are (:data:`ADDITIVE`), each its row before plus the
@@ -692,7 +749,8 @@ def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, column
             INSERT INTO o2o_was_{table}
             SELECT rowid, {cols} FROM {table}
             WHERE {unsure_test} AND rowid NOT IN (SELECT o2o_rid FROM o2o_was_{table})""")
-        by_query = re.sub(rf"\bo2o_touched_{kind}\b", "o2o_unsure_keys", _reading(query, source, source))
+        from o2o_ops.kpis.sql import key_table
+        by_query = re.sub(rf"\b{key_table(kind, variant)}\b", "o2o_unsure_keys", _reading(query, source, source))
         con.execute(f"INSERT INTO o2o_now_{table} SELECT {cols} FROM ({by_query}) AS q")
     return int(recomputed)
 
@@ -774,9 +832,15 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     it (after :func:`full_rebuild_reason` said None). Returns what was recomputed: the changed
     orders, the touched store-days, store-weeks, campaigns and customers, and the seconds each
     derived table took (``seconds``; order_facts includes finding the touched keys)."""
+    from o2o_ops.kpis.sql import NO_AS_OF
     _ensure_notes(con)
-    restricted = dict(_steps(touched=True))
     whole = dict(_steps(touched=False))
+    readers = _as_of_readers(con, whole)
+    # each step restricted by the keys of the changed orders it reads: every one's when it reads
+    # the "as of" flags, else those of the orders of which more changed (AS_OF_FLAGS)
+    variants = {table: "" if table in readers else NO_AS_OF for table in whole}
+    restricted = {table: query for variant in ("", NO_AS_OF)
+                  for table, query in _steps(touched=True, variant=variant) if variants.get(table) == variant}
     unknown = set(whole) - set(KEYED) - set(WHOLE) - set(KEPT_WHILE_CLEAN)
     if unknown:
         raise RuntimeError(f"derived tables without an incremental rule: {sorted(unknown)}")
@@ -790,7 +854,7 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     if memory_mb > 0 and not _set_cap(con, memory_mb):
         memory_mb = 0    # the merge already holds more than the cap: DuckDB's own limit, as before the cap
     try:
-        return _apply(con, restricted, whole, memory_mb, seconds)
+        return _apply(con, restricted, whole, variants, memory_mb, seconds)
     except duckdb.OutOfMemoryException as exc:
         if memory_mb <= 0:
             raise                # DuckDB's own limit: the full build would run out as well
@@ -807,8 +871,8 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         raise
 
 
-def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: dict[str, str], memory_mb: int,
-           seconds: dict[str, float]) -> dict[str, int]:
+def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: dict[str, str],
+           variants: dict[str, str], memory_mb: int, seconds: dict[str, float]) -> dict[str, int]:
     from o2o_ops import db
     raw, con = con, _Capped(con, memory_mb)
     clock = time.perf_counter()
@@ -818,7 +882,7 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
     slices: dict[str, int | str] = {}
     changed = _orders_step(con, restricted, old_as_of, new_as_of, slices)
     _key_tables(con, old_as_of, new_as_of, old_span, _span(con))
-    slices.update(_gather_slices(con, restricted))
+    slices.update(_gather_slices(con, restricted, variants))
     seconds["order_facts"] = time.perf_counter() - clock
     old_last_day = _last_day(con)
     lift_mode = None
@@ -836,7 +900,8 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
         else:
             # lift's rows are compared only when per store: else every campaign is recomputed anyway
             compare = table in COMPARED and (table not in KEYED_LIFT or lift_mode == "held")
-            recomputed = _replace_touched_rows(con, table, restricted[table], compare=compare)
+            recomputed = _replace_touched_rows(con, table, restricted[table], compare=compare,
+                                               variant=variants[table])
             if recomputed is not None:
                 deltas[table] = recomputed
         seconds[table] = time.perf_counter() - clock
@@ -855,6 +920,10 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
     db.write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
     for name in ("store_days", "store_weeks", "campaigns", "customers"):
         counts[name] = con.execute(f"SELECT count(*) FROM o2o_touched_{name}").fetchone()[0]
+        # the keys of the steps that do not read the "as of" flags (AS_OF_FLAGS)
+        counts[f"{name}_no_as_of"] = con.execute(f"SELECT count(*) FROM o2o_touched_{name}_no_as_of").fetchone()[0]
+    counts["as_of_only_orders"] = con.execute("SELECT count(*) FROM o2o_as_of_only_orders").fetchone()[0]
+    counts["as_of_readers"] = sorted(t for t, v in variants.items() if not v)
     counts["lift_store_weekdays"] = "whole" if lift_mode == "whole" else con.execute(
         "SELECT count(*) FROM o2o_touched_store_weekdays").fetchall()[0][0]
     for (name,) in con.execute("SELECT view_name FROM duckdb_views() "

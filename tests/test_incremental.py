@@ -319,6 +319,12 @@ def test_a_later_order_ages_orders_and_weeks_it_does_not_touch(tmp_path, any_sha
     # O20 changed only in a fact that moves with the "as of" time: updated where it is (the same row),
     # not deleted and appended like the new O21
     assert (build["counts"]["facts_in_place"], build["counts"]["facts_rewritten"]) == (1, 1)
+    # and only in an "as of" flag: its store-day (S2, 11-08) and customer (C4) are touched for the
+    # steps that read the flags alone, O21's (S1, 11-20; C9) for every step
+    counts = build["counts"]
+    assert counts["as_of_only_orders"] == 1
+    assert (counts["store_days"], counts["store_days_no_as_of"]) == (2, 1)
+    assert (counts["customers"], counts["customers_no_as_of"]) == (2, 1)
     con = duckdb.connect(str(wh), read_only=True)
     assert con.execute("SELECT rowid FROM order_facts WHERE order_id = 'O20'").fetchone() == row
     assert con.execute("SELECT is_breakage FROM order_facts WHERE order_id = 'O20'").fetchone() == (True,)
@@ -573,6 +579,33 @@ def test_a_named_order_touches_its_keys_though_its_facts_stay_the_same(tmp_path,
     finally:
         con.close()
     assert_equals_full_rebuild(wh, tmp_path, "after a changed complaint")
+
+
+def test_the_steps_that_read_the_as_of_flags_are_the_order_rollup_and_what_is_summed_from_it(tmp_path):
+    """incremental.AS_OF_FLAGS are read by the order rollup's measures (breakage, promises due and
+    kept) alone; every table summed from it reads them too, and only those: the other steps are
+    restricted by the keys of the orders of which more changed (kpis/sql.py key_table)."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        readers = incremental._as_of_readers(con, dict(incremental._steps(touched=False)))
+    finally:
+        con.close()
+    assert readers == {
+        "order_facts", "rollup_day_store_channel_campaign", "rollup_week_store_channel_campaign",
+        "rollup_day_store", "rollup_week_store", "rollup_campaign_day", "rollup_campaign_store",
+        "rollup_store_day_totals", "rollup_lift_store_day", "rollup_lift_cell_day"}
+    # a step that names no flag but reads such a rollup reads them; one that reads order_facts does not
+    from o2o_ops import db
+    steps = dict(incremental._steps(touched=False))
+    assert not any(f in steps["rollup_day_store"] for f in incremental.AS_OF_FLAGS)
+    assert "order_facts" in steps["rollup_anomaly_store_week"]
+    # the other steps' restrictions name the narrower key tables, the readers' the full ones
+    narrow = dict(incremental._steps(touched=True, variant="_no_as_of"))
+    assert "o2o_touched_customer_facts_no_as_of" in narrow["campaign_order_facts"]
+    assert "o2o_touched_store_days_no_as_of" in narrow["rollup_review_rating_day"]
+    assert "_no_as_of" not in dict(incremental._steps(touched=True))["rollup_day_store"]
+    assert db.build_queries() == db.build_queries(variant="_no_as_of")   # the full build: no restriction
 
 
 def test_no_build_step_reads_the_facts_that_touch_no_key():

@@ -253,54 +253,71 @@ def weekday_sql(date: str) -> str:
     return f"CAST(date_diff('day', date_trunc('week', {date}), {date}) + 1 AS INTEGER)"
 
 
-#: each kind of touched keys: (arity, the test over the key expressions). The key tables name
-#: their columns t_* so that an unqualified outer column is never theirs. DuckDB only (the full
-#: build and the Spark build never see these tests).
+#: the kinds of touched keys found from the changed orders, whose temp tables come in two sets:
+#: every changed order's keys (``o2o_touched_<kind>``), and (``o2o_touched_<kind>_no_as_of``) the
+#: keys of the changed orders but those of which only the "as of" flags changed, for the steps that
+#: do not read those flags (o2o_ops/incremental.py ``AS_OF_FLAGS``)
+AS_OF_VARIANTS = ("store_days", "stage_store_days", "store_weeks", "campaigns", "customers", "customer_facts")
+
+#: the suffix of the key tables a step that does not read the "as of" flags is restricted by
+NO_AS_OF = "_no_as_of"
+
+
+def key_table(kind: str, variant: str = "") -> str:
+    """The temp table of touched keys ``kind`` (``variant``: "" or :data:`NO_AS_OF`)."""
+    return f"o2o_touched_{kind}{variant if kind in AS_OF_VARIANTS else ''}"
+
+
+#: each kind of touched keys: (arity, the test over the key expressions, given ``k(kind)``: the
+#: key table of a kind). The key tables name their columns t_* so that an unqualified outer column
+#: is never theirs. DuckDB only (the full build and the Spark build never see these tests).
 TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
-    "orders": (1, lambda o: f"{o} IN (SELECT order_id FROM o2o_touched_orders)"),
-    "customers": (1, lambda c: f"{c} IN (SELECT customer_id FROM o2o_touched_customers)"),
+    "orders": (1, lambda k, o: f"{o} IN (SELECT order_id FROM {k('orders')})"),
+    "customers": (1, lambda k, c: f"{c} IN (SELECT customer_id FROM {k('customers')})"),
     # the rows of order_facts whose customer is touched, by row id (the orders step reads its
     # touched customers' rows once, then keeps those of the customers touched at the end and adds
     # the rows it appended): a test of the customer id hashes all 10 million ids each time
-    "customer_facts": (1, lambda r: f"{r} IN (SELECT rid FROM o2o_touched_customer_facts)"),
-    "campaigns": (1, lambda c: f"{c} IN (SELECT campaign_id FROM o2o_touched_campaigns)"),
-    "store_weekdays": (2, lambda s, d: f"hash(CAST({s} AS VARCHAR), {weekday_sql(d)}) IN "
-                                       f"(SELECT hash(CAST(t_store_id AS VARCHAR), t_wd) FROM o2o_touched_store_weekdays)"),
-    "cell_weekdays": (3, lambda c, g, d: f"hash(CAST({c} AS VARCHAR), CAST({g} AS VARCHAR), {weekday_sql(d)}) IN "
-                                         f"(SELECT hash(CAST(t_city AS VARCHAR), CAST(t_category AS VARCHAR), t_wd) "
-                                         f"FROM o2o_touched_cell_weekdays)"),
-    "store_days": (2, lambda s, d: _pair_in("o2o_touched_store_days", s, d)),
-    "stage_store_days": (2, lambda s, d: _pair_in("o2o_touched_stage_store_days", s, d)),
-    "store_weeks": (2, lambda s, d: _pair_in("o2o_touched_store_weeks", s, d, week=True)),
-    "cost_days": (2, lambda c, d: f"({c} IN (SELECT campaign_id FROM o2o_touched_campaigns) "
-                                  f"OR {d} IN (SELECT date FROM o2o_touched_cost_dates))"),
+    "customer_facts": (1, lambda k, r: f"{r} IN (SELECT rid FROM {k('customer_facts')})"),
+    "campaigns": (1, lambda k, c: f"{c} IN (SELECT campaign_id FROM {k('campaigns')})"),
+    "store_weekdays": (2, lambda k, s, d: f"hash(CAST({s} AS VARCHAR), {weekday_sql(d)}) IN "
+                                          f"(SELECT hash(CAST(t_store_id AS VARCHAR), t_wd) FROM {k('store_weekdays')})"),
+    "cell_weekdays": (3, lambda k, c, g, d: f"hash(CAST({c} AS VARCHAR), CAST({g} AS VARCHAR), {weekday_sql(d)}) IN "
+                                            f"(SELECT hash(CAST(t_city AS VARCHAR), CAST(t_category AS VARCHAR), t_wd) "
+                                            f"FROM {k('cell_weekdays')})"),
+    "store_days": (2, lambda k, s, d: _pair_in(k("store_days"), s, d)),
+    "stage_store_days": (2, lambda k, s, d: _pair_in(k("stage_store_days"), s, d)),
+    "store_weeks": (2, lambda k, s, d: _pair_in(k("store_weeks"), s, d, week=True)),
+    "cost_days": (2, lambda k, c, d: f"({c} IN (SELECT campaign_id FROM {k('campaigns')}) "
+                                     f"OR {d} IN (SELECT date FROM {k('cost_dates')}))"),
     # the campaigns of the cost rows a cost_days step recomputes: their store shares (of all their
     # orders) spread those rows, so only they are needed
-    "cost_campaigns": (1, lambda c: f"({c} IN (SELECT campaign_id FROM o2o_touched_campaigns) "
-                                    f"OR {c} IN (SELECT campaign_id FROM costs "
-                                    f"WHERE date IN (SELECT date FROM o2o_touched_cost_dates)))"),
-    "cost_weeks": (2, lambda c, d: f"({c} IN (SELECT campaign_id FROM o2o_touched_campaigns) "
-                                   f"OR {_week(d)} IN (SELECT {_week('date')} FROM o2o_touched_cost_dates))"),
-    "events": (2, lambda d, c: f"({d} IN (SELECT date FROM o2o_touched_event_dates) "
-                               f"OR {c} IN (SELECT customer_id FROM o2o_touched_customers))"),
+    "cost_campaigns": (1, lambda k, c: f"({c} IN (SELECT campaign_id FROM {k('campaigns')}) "
+                                       f"OR {c} IN (SELECT campaign_id FROM costs "
+                                       f"WHERE date IN (SELECT date FROM {k('cost_dates')})))"),
+    "cost_weeks": (2, lambda k, c, d: f"({c} IN (SELECT campaign_id FROM {k('campaigns')}) "
+                                      f"OR {_week(d)} IN (SELECT {_week('date')} FROM {k('cost_dates')}))"),
+    "events": (2, lambda k, d, c: f"({d} IN (SELECT date FROM {k('event_dates')}) "
+                                  f"OR {c} IN (SELECT customer_id FROM {k('customers')}))"),
 }
 
 
-def touched_test(kind: str, *exprs: str) -> str:
-    """The SQL test that a row with key expressions ``exprs`` has keys of ``kind`` a batch touched."""
+def touched_test(kind: str, *exprs: str, variant: str = "") -> str:
+    """The SQL test that a row with key expressions ``exprs`` has keys of ``kind`` a batch touched
+    (``variant``: which set of key tables, :func:`key_table`)."""
     if kind not in TOUCHED_TESTS:
         raise ValueError(f"Unknown kind of touched keys {kind!r}.")
     arity, test = TOUCHED_TESTS[kind]
     if len(exprs) != arity:
         raise ValueError(f"Touched keys {kind!r} take {arity} expression(s), got {len(exprs)}.")
-    return test(*exprs)
+    return test(lambda name: key_table(name, variant), *exprs)
 
 
-def render_template(text: str, *, touched: bool = False) -> str:
+def render_template(text: str, *, touched: bool = False, variant: str = "") -> str:
     """``text`` with every ``{{ name }}`` / ``{{ name:arg }}`` replaced by its generated SQL, and
-    every ``{{ where_touched ... }}`` restriction by nothing or, with ``touched``, by its test."""
+    every ``{{ where_touched ... }}`` restriction by nothing or, with ``touched``, by its test
+    (over the key tables of ``variant``, :func:`key_table`)."""
     def restrict(m: re.Match) -> str:
-        test = touched_test(m.group(2), *_split_args(m.group(3)))
+        test = touched_test(m.group(2), *_split_args(m.group(3)), variant=variant)
         return f" {m.group(1).upper()} {test}" if touched else ""
 
     text = _SLICE.sub(lambda m: f"o2o_slice_{m.group(1)}_{m.group(2)}" if touched else m.group(1), text)
