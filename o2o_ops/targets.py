@@ -133,12 +133,17 @@ def attainment(kpi: str, value: Any, target: Any) -> tuple[float | None, bool | 
 
 
 def words(kpi: str, value: Any, target: Any, lang: str = "en") -> str:
-    """"104% of the ¥1,200 target" / "target 5.0% met" in words, or "" without a goal."""
+    """"104% of the ¥1,200 target" / "target 5.0% met" in words, or "" without a goal. For a KPI
+    where lower is better the target is a ceiling, said so: "target ≤ 4.0% (met)" (a share of it,
+    "260% of the 4.0% target", read as a rate of 10.4%, over the target, where it was 1.5%)."""
     share, met = attainment(kpi, value, target)
     if met is None:
         return ""
     k = metrics.KPIS[kpi]
     goal_text = units.format_value(target, k.unit, lang=lang)
+    if k.higher_is_better is False:
+        verdict = i18n.t("targets.met" if met else "targets.missed", lang)
+        return i18n.t("targets.goal_ceiling", lang, goal=goal_text, verdict=verdict)
     if i18n.check(lang) != "en":
         verdict = i18n.t("targets.met" if met else "targets.missed", lang)
         if share is None:

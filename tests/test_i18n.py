@@ -331,8 +331,10 @@ def test_the_report_command_writes_chinese(tmp_path):
 
 def test_target_attainment_in_chinese():
     from o2o_ops import targets
-    assert targets.words("refund_rate", 0.042, 0.043) == "102% of the 4.3% target (met)"
-    assert targets.words("refund_rate", 0.042, 0.043, "zh") == "为目标 4.3% 的 102%（达成）"
+    # lower is better: the target is a ceiling ("102% of the 4.3% target" read as a rate over it)
+    assert targets.words("refund_rate", 0.042, 0.043) == "target ≤ 4.3% (met)"
+    assert targets.words("refund_rate", 0.042, 0.043, "zh") == "目标 ≤ 4.3%（达成）"
+    assert targets.words("refund_rate", 0.05, 0.043, "zh") == "目标 ≤ 4.3%（未达成）"
     assert targets.words("orders", 1237, 1608, "zh") == "为目标 1,608 的 77%（未达成）"
     assert targets.words("revenue", 576_000, 600_000, "zh") == "为目标 ¥60万 的 96%（未达成）"
 

@@ -58,7 +58,10 @@ def test_attainment_by_hand():
     assert targets.attainment("refund_rate", 0.0, 0.2) == (None, True)
     assert targets.attainment("orders", None, 7) == (None, None)
     assert targets.words("orders", 5, 7) == "71% of the 7 target (missed)"
-    assert targets.words("refund_rate", 0.0, 0.2) == "target 20.0% met"
+    # lower is better: a ceiling, said as one whatever the value (a zero refund rate included)
+    assert targets.words("refund_rate", 0.0, 0.2) == "target ≤ 20.0% (met)"
+    assert targets.words("refund_rate", 0.1, 0.2) == "target ≤ 20.0% (met)"
+    assert targets.words("refund_rate", 0.3, 0.2) == "target ≤ 20.0% (missed)"
 
 
 @pytest.mark.parametrize("flt, scope", [
@@ -84,7 +87,7 @@ def test_week_attainment_in_the_summary_and_report(con):
     assert t.at["refund_rate", "met"] is False or t.at["refund_rate", "met"] == False  # noqa: E712
     sentence = [s for s in ov.summary if s.startswith("Targets for the whole business in 2026-W45")]
     assert sentence == ["Targets for the whole business in 2026-W45: 0 of 2 met — orders 57% of the 7 target "
-                        "(missed); refund rate 60% of the 20.0% target (missed)."]
+                        "(missed); refund rate target ≤ 20.0% (missed)."]
     from o2o_ops import report
     assert "57% of the 7 target (missed)" in report.build_html(con, Filters(), week)
 

@@ -326,6 +326,9 @@ _add("targets", {
     "missed": ("missed", "未达成"),
     "goal_plain": ("target {goal} {verdict}", "目标 {goal}，{verdict}"),
     "goal_share": ("{share} of the {goal} target ({verdict})", "为目标 {goal} 的 {share}（{verdict}）"),
+    # a KPI where lower is better (refund rate, cost per redemption): its target is a ceiling. "60% of
+    # the 20.0% target" read as a refund rate of 12%, under the target, where it was 33%, over it
+    "goal_ceiling": ("target ≤ {goal} ({verdict})", "目标 ≤ {goal}（{verdict}）"),
     "sentence": ("Targets for {scope} in {period}: {met} of {judged} met — {items}.",
                  "{scope}在 {period} 的目标：{judged} 项中达成 {met} 项 —— {items}。"),
 })
