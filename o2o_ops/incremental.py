@@ -27,7 +27,10 @@ How the touched keys are found
        redemption date (day rollups), store x ISO week (week rollups; plus every store's weeks
        between the old and the new first / last order date, whose days-in-data changes), campaign
        (campaign copies) and customer (campaign orders, coupon events); the store x order dates of
-       unredeemed orders whose ageing bucket moves with the "as of" date (funnel / ageing).
+       unredeemed orders whose ageing bucket moves with the "as of" date (funnel / ageing). In two
+       sets: every changed order's keys, for the steps that read the "as of" flags
+       (:data:`AS_OF_FLAGS`: the order rollup and what is summed from it), and the keys of the
+       changed orders but those of which only those flags changed, for every other step.
 
 When it does not apply (:func:`full_rebuild_reason`) the full build runs instead: a new or empty
 warehouse, a warehouse whose derived tables are stale or missing, a changed store or campaign
