@@ -390,6 +390,34 @@ def test_the_tables_built_in_python_follow_what_changed(tmp_path, judged_demo, a
     assert_equals_full_rebuild(wh, tmp_path, "after an order two days after the last day")
 
 
+def test_a_booking_falls_due_when_a_later_order_moves_the_as_of_time_past_it(tmp_path, any_share):
+    """O40, booked for 2026-11-11 12:00 and not redeemed, is not due while the latest order is
+    before that; a later order of another customer makes it due and late (is_promise_due,
+    is_late_vs_promise: "as of" flags, AS_OF_FLAGS). Only the order rollup's family reads them: its
+    store-day (S2, 11-09) is touched for those steps alone, and the rollup counts the promise."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")          # latest order: O5, 2026-11-10 09:00
+    header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,promised_at\n"
+    _import(tmp_path / "a", wh, {"orders": header + "O40,C4,S2,2026-11-09 10:00,50,50,2026-11-11 12:00\n"})
+    promise = ("SELECT sum(count_promise_due), sum(count_late_vs_promise) FROM rollup_day_store_channel_campaign "
+               "WHERE store_id = 'S2' AND date = DATE '2026-11-09'")
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute(promise).fetchone() == (0, 0)
+    con.close()
+    build = _import(tmp_path / "b", wh, {
+        "customers": "customer_id,signup_date\nC9,2026-01-01\n",
+        "orders": header + "O41,C9,S1,2026-11-12 10:00,50,50,\n"})
+    assert build["mode"] == "incremental"
+    counts = build["counts"]
+    assert counts["as_of_only_orders"] == 1
+    assert (counts["store_days"], counts["store_days_no_as_of"]) == (2, 1)
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute(promise).fetchone() == (1, 1)
+    assert con.execute("SELECT is_promise_due, is_late_vs_promise FROM order_facts WHERE order_id = 'O40'").fetchone() \
+        == (True, True)
+    con.close()
+    assert_equals_full_rebuild(wh, tmp_path, "after a booking fell due")
+
+
 def test_a_later_order_moves_vouchers_across_the_ageing_bounds(tmp_path, any_share):
     """The "as of" date moving two days takes a voucher from 32 to 30 days left (31+ -> 8-30) and
     one from 9 to 7 (8-30 -> 0-7), at a store-day no batch names: the funnel / ageing rollup
