@@ -141,18 +141,12 @@ def words(kpi: str, value: Any, target: Any, lang: str = "en") -> str:
         return ""
     k = metrics.KPIS[kpi]
     goal_text = units.format_value(target, k.unit, lang=lang)
+    verdict = i18n.t("targets.met" if met else "targets.missed", lang)
     if k.higher_is_better is False:
-        verdict = i18n.t("targets.met" if met else "targets.missed", lang)
         return i18n.t("targets.goal_ceiling", lang, goal=goal_text, verdict=verdict)
-    if i18n.check(lang) != "en":
-        verdict = i18n.t("targets.met" if met else "targets.missed", lang)
-        if share is None:
-            return i18n.t("targets.goal_plain", lang, goal=goal_text, verdict=verdict)
-        return i18n.t("targets.goal_share", lang, share=units.format_share(share), goal=goal_text, verdict=verdict)
     if share is None:
-        return f"target {goal_text} {'met' if met else 'missed'}"
-    verdict = "met" if met else "missed"
-    return f"{units.format_share(share)} of the {goal_text} target ({verdict})"
+        return i18n.t("targets.goal_plain", lang, goal=goal_text, verdict=verdict)
+    return i18n.t("targets.goal_share", lang, share=units.format_share(share), goal=goal_text, verdict=verdict)
 
 
 def attainment_table(con: duckdb.DuckDBPyConnection, filters: Filters, start: dt.date, end: dt.date,
