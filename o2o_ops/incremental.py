@@ -477,7 +477,8 @@ def _key_tables(con: duckdb.DuckDBPyConnection, old_as_of: dt.datetime | None, n
     (o2o_ops/kpis/sql.py ``key_table``): every changed order's keys, and those of the changed
     orders but the ones of which only the "as of" flags changed (:data:`AS_OF_FLAGS`)."""
     from o2o_ops.kpis.sql import NO_AS_OF, key_table
-    crossing_days = None
+    # found once, added to both sets: what moves with the "as of" time or the span, not with an order
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_crossing_store_days (t_store_id VARCHAR, t_date DATE)")
     if old_as_of != new_as_of:
         # unredeemed orders whose ageing bucket (expired, 0-7, 8-30, 31+ days left) may move: those
         # whose expiry crosses a bucket bound (the "as of" time, its date + 7, + 30) as it moves, a
@@ -488,34 +489,35 @@ def _key_tables(con: duckdb.DuckDBPyConnection, old_as_of: dt.datetime | None, n
         crossing = " OR ".join(
             f"CAST(valid_until AS DATE) BETWEEN CAST($lo AS DATE) + {bound - 1} AND CAST($hi AS DATE) + {bound + 1}"
             for bound in _AGEING_BOUNDS_DAYS)
-        crossing_days = (f"SELECT DISTINCT store_id, order_date FROM order_facts "
-                         f"WHERE NOT is_redeemed AND valid_until IS NOT NULL AND ({crossing})", {"lo": lo, "hi": hi})
-        con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_crossing_store_days AS {crossing_days[0]}", crossing_days[1])
-    con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_all_stores AS SELECT DISTINCT store_id FROM order_facts")
+        con.execute(f"""
+            INSERT INTO o2o_crossing_store_days
+            SELECT DISTINCT store_id, order_date FROM order_facts
+            WHERE NOT is_redeemed AND valid_until IS NOT NULL AND ({crossing})""", {"lo": lo, "hi": hi})
+    # the first / last order date bound every store's days in data of the weeks between
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_span_store_weeks (t_store_id VARCHAR, t_date DATE)")
+    for old, new in zip(old_span, new_span):
+        if old != new:
+            ends = [d for d in (old, new) if d is not None]
+            con.execute("""
+                INSERT INTO o2o_span_store_weeks
+                SELECT s.store_id, CAST(w.week AS DATE)
+                FROM (SELECT DISTINCT store_id FROM order_facts) s
+                CROSS JOIN (SELECT unnest(generate_series(CAST(date_trunc('week', CAST($lo AS DATE)) AS TIMESTAMP),
+                                                          CAST(date_trunc('week', CAST($hi AS DATE)) AS TIMESTAMP),
+                                                          INTERVAL 7 DAY)) AS week) w""",
+                        {"lo": min(ends), "hi": max(ends)})
     for variant, orders in (("", "TRUE"), (NO_AS_OF, "NOT as_of_only")):
         t = lambda kind: key_table(kind, variant)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {t("store_days")} AS
             SELECT store_id AS t_store_id, order_date AS t_date FROM o2o_changed_keys WHERE {orders}
             UNION SELECT store_id, redeem_date FROM o2o_changed_keys WHERE redeem_date IS NOT NULL AND {orders}""")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {t('stage_store_days')} AS SELECT * FROM {t('store_days')}")
-        if crossing_days:
-            con.execute(f"INSERT INTO {t('stage_store_days')} SELECT * FROM o2o_crossing_store_days")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {t('stage_store_days')} AS "
+                    f"SELECT * FROM {t('store_days')} UNION ALL SELECT * FROM o2o_crossing_store_days")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {t("store_weeks")} AS
-            SELECT DISTINCT t_store_id, CAST(date_trunc('week', t_date) AS DATE) AS t_date FROM {t("store_days")}""")
-        # the first / last order date bound every store's days in data of the weeks between
-        for old, new in zip(old_span, new_span):
-            if old != new:
-                ends = [d for d in (old, new) if d is not None]
-                con.execute(f"""
-                    INSERT INTO {t("store_weeks")}
-                    SELECT s.store_id, CAST(w.week AS DATE)
-                    FROM o2o_touched_all_stores s
-                    CROSS JOIN (SELECT unnest(generate_series(CAST(date_trunc('week', CAST($lo AS DATE)) AS TIMESTAMP),
-                                                              CAST(date_trunc('week', CAST($hi AS DATE)) AS TIMESTAMP),
-                                                              INTERVAL 7 DAY)) AS week) w""",
-                            {"lo": min(ends), "hi": max(ends)})
+            SELECT DISTINCT t_store_id, CAST(date_trunc('week', t_date) AS DATE) AS t_date FROM {t("store_days")}
+            UNION ALL SELECT * FROM o2o_span_store_weeks""")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {t("campaigns")} AS
             SELECT campaign_id FROM o2o_changed_keys WHERE campaign_id IS NOT NULL AND {orders}
@@ -541,11 +543,14 @@ def _as_of_readers(con: duckdb.DuckDBPyConnection, whole: dict[str, str]) -> set
     A step reading ``order_facts`` without naming a flag reads none: an order of which only the
     flags changed has the same other facts. ``whole``: the build's queries in build order."""
     flags = set(AS_OF_FLAGS)
+    holding = {r[0] for r in con.execute(
+        "SELECT DISTINCT table_name FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND list_contains($flags, column_name)", {"flags": list(AS_OF_FLAGS)}).fetchall()}
     readers: set[str] = set()
     summed: set[str] = set()   # readers that do not hold the flags themselves
     for table, query in whole.items():
         words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query)}
-        holds = bool(flags & set(_columns(con, table)))
+        holds = table in holding
         if words & flags or holds or words & summed:
             readers.add(table)
             if not holds:

@@ -614,9 +614,10 @@ def test_the_steps_that_read_the_as_of_flags_are_the_order_rollup_and_what_is_su
     kept) alone; every table summed from it reads them too, and only those: the other steps are
     restricted by the keys of the orders of which more changed (kpis/sql.py key_table)."""
     wh = build_tiny(tmp_path / "tiny.duckdb")
+    steps = dict(incremental._steps(touched=False))
     con = duckdb.connect(str(wh), read_only=True)
     try:
-        readers = incremental._as_of_readers(con, dict(incremental._steps(touched=False)))
+        readers = incremental._as_of_readers(con, steps)
     finally:
         con.close()
     assert readers == {
@@ -625,7 +626,6 @@ def test_the_steps_that_read_the_as_of_flags_are_the_order_rollup_and_what_is_su
         "rollup_store_day_totals", "rollup_lift_store_day", "rollup_lift_cell_day"}
     # a step that names no flag but reads such a rollup reads them; one that reads order_facts does not
     from o2o_ops import db
-    steps = dict(incremental._steps(touched=False))
     assert not any(f in steps["rollup_day_store"] for f in incremental.AS_OF_FLAGS)
     assert "order_facts" in steps["rollup_anomaly_store_week"]
     # the other steps' restrictions name the narrower key tables, the readers' the full ones
