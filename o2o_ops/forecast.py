@@ -556,6 +556,19 @@ def build_table(con: duckdb.DuckDBPyConnection) -> int:
     load ahead and the map's ring read them; its cost per import: docs/incremental.md).
     A warehouse without orders, or a holiday country the calendar does not know, writes no cut:
     the live computation then answers (and says what is wrong). Returns the store rows written."""
+    return write_table(con, compute_table(con))
+
+
+#: the derived tables :func:`compute_table` reads (besides the contract's): an import computes the
+#: load ahead on a second connection as soon as these are up to date, beside the other steps
+#: (o2o_ops/incremental.py; tests/test_incremental.py checks it reads no other)
+DERIVED_READS = ("order_facts", "rollup_store_hour", "store_hour_open", "store_weekday_hours",
+                 "rollup_day_store_channel_campaign")
+
+
+def compute_table(con: duckdb.DuckDBPyConnection) -> tuple[dt.date | None, tuple[pd.DataFrame, ...]]:
+    """What :func:`build_table` writes: the cut and the days, stores and open vouchers of every
+    store at it. Reads only; safe on a second connection while other tables are written."""
     from o2o_ops import comparisons
 
     cut = default_cut(con)
@@ -565,6 +578,12 @@ def build_table(con: duckdb.DuckDBPyConnection) -> int:
             parts = _live(con, Filters(), cut)
         except comparisons.UnknownCountry:
             cut = None
+    return cut, parts
+
+
+def write_table(con: duckdb.DuckDBPyConnection, computed: tuple[dt.date | None, tuple[pd.DataFrame, ...]]) -> int:
+    """Replace the forecast tables with :func:`compute_table`'s result. Returns the store rows written."""
+    cut, parts = computed
     for table in TABLES:
         con.execute(f"CREATE OR REPLACE TABLE {table} ({_SCHEMAS[table]})")
     con.execute("INSERT INTO forecast_meta VALUES ($cut, $settings)", {"cut": cut, "settings": _settings()})

@@ -805,14 +805,15 @@ def _lift_campaigns(con: duckdb.DuckDBPyConnection, lift_mode: str) -> list[str]
     return [r[0] for r in rows]
 
 
-def _python_derived(con: duckdb.DuckDBPyConnection, lift_mode: str, seconds: dict, counts: dict) -> None:
+def _python_derived(con: duckdb.DuckDBPyConnection, beside: "_Beside", seconds: dict, counts: dict) -> None:
     """The tables computed in Python (db.build_python_derived), each from what changed:
     ``anomaly_scores`` kept unless a judged store-week (:data:`o2o_ops.anomalies.JUDGED_DAYS` days
     in data) changed, else rebuilt whole (a store's week effect is a median over its category's
     stores, the noise of waits and ratings one spread pooled over every store: a store's change
     reaches every store of its category and, for those two, every store); ``campaign_lift`` for
     the campaigns whose inputs changed (:func:`_lift_campaigns`); the load ahead whole (its cut is
-    the last day, its delays and hour profiles read over every store)."""
+    the last day, its delays and hour profiles read over every store). The last two were computed
+    beside the SQL steps (``beside``); here they are written."""
     from o2o_ops import anomalies, forecast, lift
     clock = time.perf_counter()
     judged = con.execute("SELECT count(*) FROM o2o_diff_rollup_anomaly_store_week WHERE days_in_data >= $d",
@@ -821,14 +822,122 @@ def _python_derived(con: duckdb.DuckDBPyConnection, lift_mode: str, seconds: dic
         anomalies.build_scores(con)
     counts["anomaly_scores"] = "whole" if judged else "kept"
     seconds["anomaly_scores"] = time.perf_counter() - clock
+    campaigns = beside.args("campaign_lift")[0]
     clock = time.perf_counter()
-    campaigns = _lift_campaigns(con, lift_mode)
-    lift.build_table(con, campaigns)
+    lift.write_table(con, campaigns, beside.result("campaign_lift"))
     counts["lift_campaigns"] = "whole" if campaigns is None else len(campaigns)
-    seconds["campaign_lift"] = time.perf_counter() - clock
+    seconds["campaign_lift"] = beside.seconds("campaign_lift") + time.perf_counter() - clock
     clock = time.perf_counter()
-    forecast.build_table(con)
-    seconds["forecast"] = time.perf_counter() - clock
+    forecast.write_table(con, beside.result("forecast"))
+    seconds["forecast"] = beside.seconds("forecast") + time.perf_counter() - clock
+    # the main thread's wait for them after its last step (their own seconds overlap the steps')
+    counts["beside_wait_s"], counts["beside_again"] = round(beside.waited, 3), beside.again
+
+
+class _Beside:
+    """The tables computed in Python, computed on a second connection (a cursor of the write copy's)
+    in one worker thread while the main thread runs the SQL steps: they read only tables that are
+    up to date by then (``forecast.DERIVED_READS``, ``lift.DERIVED_READS``: :func:`_schedule` runs
+    those first) and write nothing; :func:`_python_derived` writes their results. The SQL steps
+    leave one of the two cores idle much of the time (DuckDB's small statements run on one), and
+    the Python half of these computations holds the interpreter, not DuckDB. A computation that
+    runs out of memory under the cap is done again on the main connection (:meth:`result`).
+
+    A statement of the steps that runs out of memory runs again only once the worker is idle
+    (:meth:`wait`): its memory is then free, and DuckDB cannot create again what a statement that
+    failed had begun to create while another connection's transaction that began before the failure
+    is still open ("Catalog write-write conflict on create", seen under a 16 MB cap)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, capped: "_Capped") -> None:
+        from concurrent.futures import ThreadPoolExecutor
+        self._con, self._capped = con, capped
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="o2o-beside")
+        self._jobs: dict[str, tuple] = {}       # name -> (future, cursor, compute, args)
+        self._done: dict[str, tuple] = {}       # name -> (result, seconds)
+        self.waited = 0.0
+        self.again: list[str] = []              # computed again here: the worker ran out of memory
+        capped.before_retry = self.wait
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._jobs
+
+    def start(self, name: str, compute, *args) -> None:
+        cursor = self._con.cursor()    # made here: a connection is not shared between threads
+
+        def run():
+            clock = time.perf_counter()
+            return compute(cursor, *args), time.perf_counter() - clock
+        self._jobs[name] = (self._pool.submit(run), cursor, compute, args)
+
+    def wait(self) -> None:
+        """Until every computation started so far has finished (its result or error kept)."""
+        from concurrent.futures import wait
+        wait([future for future, *_ in self._jobs.values()])
+
+    def args(self, name: str) -> tuple:
+        return self._jobs[name][3]
+
+    def result(self, name: str):
+        """``name``'s result: waits for the worker; computes it here, under the cap (and again
+        without it), when the worker ran out of memory."""
+        if name not in self._done:
+            future, cursor, compute, args = self._jobs[name]
+            clock = time.perf_counter()
+            try:
+                self._done[name] = future.result()
+            except duckdb.OutOfMemoryException:
+                self.again.append(name)
+                self._done[name] = (self._capped.run_within_cap(lambda: compute(self._con, *args), name), 0.0)
+            finally:
+                cursor.close()
+                self.waited += time.perf_counter() - clock
+        return self._done[name][0]
+
+    def seconds(self, name: str) -> float:
+        return self._done[name][1]
+
+    def close(self) -> None:
+        """Stop the worker (interrupting a computation still running: the import failed) and close
+        its cursors."""
+        for name, (future, cursor, _, _) in self._jobs.items():
+            if name not in self._done and not future.done():
+                cursor.interrupt()
+        self._pool.shutdown(wait=True)
+        for future, cursor, _, _ in self._jobs.values():
+            cursor.close()
+
+
+def _start_beside(con: "_Capped", beside: _Beside, done: set[str], lift_mode: str | None) -> None:
+    """Start each table computed in Python whose inputs are all up to date (``done``)."""
+    from o2o_ops import forecast, lift
+    if "forecast" not in beside and done.issuperset(forecast.DERIVED_READS):
+        beside.start("forecast", forecast.compute_table)
+    if "campaign_lift" not in beside and done.issuperset(lift.DERIVED_READS):
+        # the campaigns are chosen here, from this connection's temp tables of what changed
+        beside.start("campaign_lift", lift.compute_table, _lift_campaigns(con, lift_mode))
+
+
+def _schedule(whole: dict[str, str]) -> list[str]:
+    """The SQL steps in the order an import runs them: first the tables the load ahead reads
+    (``forecast.DERIVED_READS``) and every table those read, then lift's (``lift.DERIVED_READS``),
+    then the rest, each group in build order (a table comes after every table its SQL names, so it
+    does within each group too), so that :class:`_Beside` can start them early."""
+    from o2o_ops import forecast, lift
+    reads = {table: {w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query.lower()) if w in whole and w != table}
+             for table, query in whole.items()}
+
+    def closure(tables: Sequence[str], into: set[str]) -> set[str]:
+        todo = [t for t in tables if t in whole]
+        while todo:
+            table = todo.pop()
+            if table not in into:
+                into.add(table)
+                todo.extend(reads[table])
+        return into
+    first = closure(forecast.DERIVED_READS, set())
+    both = closure(lift.DERIVED_READS, set(first))
+    return ([t for t in whole if t in first] + [t for t in whole if t in both and t not in first]
+            + [t for t in whole if t not in both])
 
 
 def _span(con: duckdb.DuckDBPyConnection) -> tuple:
@@ -881,8 +990,17 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: dict[str, str],
            variants: dict[str, str], memory_mb: int, seconds: dict[str, float]) -> dict[str, int]:
-    from o2o_ops import db
     raw, con = con, _Capped(con, memory_mb)
+    beside = _Beside(raw, con)
+    try:
+        return _run_steps(con, raw, beside, restricted, whole, variants, seconds)
+    finally:
+        beside.close()
+
+
+def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside", restricted: dict[str, str],
+               whole: dict[str, str], variants: dict[str, str], seconds: dict[str, float]) -> dict[str, int]:
+    from o2o_ops import db
     clock = time.perf_counter()
     old_as_of = _as_of(con, "order_facts")   # still the facts before the batch
     new_as_of = _as_of(con, "orders")
@@ -895,7 +1013,9 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
     old_last_day = _last_day(con)
     lift_mode = None
     deltas: dict[str, int] = {}   # table kept by deltas -> its store-days (-weeks) recomputed
-    for table, _ in _steps(touched=False):
+    done = {"order_facts"}
+    _start_beside(con, beside, done, lift_mode)
+    for table in _schedule(whole):
         if table == "order_facts":
             continue
         clock = time.perf_counter()
@@ -913,6 +1033,8 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
             if recomputed is not None:
                 deltas[table] = recomputed
         seconds[table] = time.perf_counter() - clock
+        done.add(table)
+        _start_beside(con, beside, done, lift_mode)
     # statements that ran again without O2O_INCREMENTAL_MEMORY_MB ("INSERT INTO rollup_costs"): the
     # bench shows them; many mean the cap is too low to help
     in_place, rewritten, quiet = con.execute(
@@ -924,7 +1046,7 @@ def _apply(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], whole: di
                    "recomputed_by_query": deltas}
     # on the connection itself (they register frames), again without the cap if they run out under
     # it: each table is replaced whole, or per campaign by a DELETE then an INSERT, so building again is safe
-    con.run_within_cap(lambda: _python_derived(raw, lift_mode, seconds, counts), "python_derived")
+    con.run_within_cap(lambda: _python_derived(raw, beside, seconds, counts), "python_derived")
     db.write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
     for name in ("store_days", "store_weeks", "campaigns", "customers"):
         counts[name] = con.execute(f"SELECT count(*) FROM o2o_touched_{name}").fetchone()[0]
@@ -956,6 +1078,8 @@ class _Capped:
     def __init__(self, con: duckdb.DuckDBPyConnection, memory_mb: int) -> None:
         self._con, self._memory_mb, self._lifted = con, memory_mb, False
         self.retried: list[str] = []
+        #: called before a statement runs again (:class:`_Beside` waits for its worker there)
+        self.before_retry = lambda: None
 
     def execute(self, sql: str, params=None):
         return self.run_within_cap(lambda: self._con.execute(sql, params), " ".join(sql.split()[:3]))
@@ -971,6 +1095,7 @@ class _Capped:
         except duckdb.OutOfMemoryException:
             if self._memory_mb <= 0:
                 raise
+            self.before_retry()
             self._con.execute("RESET memory_limit")
             self._lifted = True
             self.retried.append(what)

@@ -215,9 +215,27 @@ def build_table(con: duckdb.DuckDBPyConnection, campaign_ids: Sequence[str] | No
     costs about a second). With ``campaign_ids`` (an import that changed only their inputs), only
     their rows are replaced: a campaign's estimate reads its own stores' days and the cells of its
     own days (:func:`input_days_sql`), so it is the same computed alone. Returns the rows written."""
+    return write_table(con, campaign_ids, compute_table(con, campaign_ids))
+
+
+#: the derived tables :func:`compute_table` (and :func:`input_days_sql`) read besides the
+#: contract's: an import estimates lift on a second connection as soon as these are up to date,
+#: beside the other steps (o2o_ops/incremental.py; tests/test_incremental.py checks it reads no other)
+DERIVED_READS = ("rollup_campaign_store", "rollup_lift_store_day", "rollup_lift_cell_day", "rollup_campaign_costs")
+
+
+def compute_table(con: duckdb.DuckDBPyConnection, campaign_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """The rows :func:`build_table` writes (all campaigns', or ``campaign_ids``'). Reads only; safe
+    on a second connection while other tables are written."""
+    if campaign_ids is not None and not len(campaign_ids):
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    return campaign_lift(con, Filters(), campaign_ids, stored=False)
+
+
+def write_table(con: duckdb.DuckDBPyConnection, campaign_ids: Sequence[str] | None, df: pd.DataFrame) -> int:
+    """Replace ``campaign_lift``'s rows (all, or ``campaign_ids``') with :func:`compute_table`'s ``df``."""
     if campaign_ids is not None and not len(campaign_ids):
         return 0
-    df = campaign_lift(con, Filters(), campaign_ids, stored=False)
     con.register("_lift", df.astype({c: "object" for c in ("campaign_id", "thin_reason", "verdict_short",
                                                             "verdict")}))
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -724,3 +725,121 @@ def test_an_import_under_a_tiny_memory_cap_lands_and_equals_the_full_rebuild(tmp
     finally:
         con.close()
     assert_equals_full_rebuild(wh, tmp_path, "after an import under a 16 MB cap")
+
+
+# ------------------------------------------------------------------------------------------
+# The tables computed in Python, beside the SQL steps
+# ------------------------------------------------------------------------------------------
+
+def _frames_equal(a, b) -> bool:
+    import pandas as pd
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_frames_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+        return True
+    return a == b
+
+
+def test_the_tables_computed_beside_the_steps_read_no_derived_table_but_those_they_declare(tmp_path, small_demo):
+    """The load ahead and lift are computed on a second connection as soon as the tables they
+    declare (DERIVED_READS) are up to date, while later steps still write theirs: with every other
+    derived table gone, each computes what it computes on the whole warehouse."""
+    from o2o_ops import forecast, lift
+    wh = tmp_path / "demo.duckdb"
+    shutil.copyfile(small_demo, wh)
+    con = duckdb.connect(str(wh))
+    try:
+        expected = {"forecast": forecast.compute_table(con), "lift": lift.compute_table(con)}
+        assert len(expected["forecast"][1][0]) > 0 and len(expected["lift"]) > 0   # not vacuous
+        for name, module in (("forecast", forecast), ("lift", lift)):
+            keep = set(module.DERIVED_READS)
+            assert keep <= set(incremental.table_names())
+            shutil.copyfile(small_demo, wh.with_name(f"{name}.duckdb"))
+            other = duckdb.connect(str(wh.with_name(f"{name}.duckdb")))
+            try:
+                for table in (*incremental.table_names(), *incremental.PYTHON_DERIVED):
+                    if table not in keep:
+                        other.execute(f"DROP TABLE IF EXISTS {table}")
+                got = forecast.compute_table(other) if name == "forecast" else lift.compute_table(other)
+            finally:
+                other.close()
+            assert _frames_equal(got, expected[name]), name
+    finally:
+        con.close()
+
+
+def test_the_steps_run_what_the_tables_computed_beside_them_read_first_and_each_after_what_it_reads():
+    from o2o_ops import forecast, lift
+    whole = dict(incremental._steps(touched=False))
+    order = incremental._schedule(whole)
+    assert sorted(order) == sorted(whole)
+    words = {t: set(re.findall(r"[a-z_][a-z0-9_]*", q.lower())) for t, q in whole.items()}
+    for i, table in enumerate(order):
+        assert not {t for t in order[i + 1:] if t in words[table]}, f"{table} runs before a table it reads"
+    # the load ahead's inputs are up to date after the first five steps, lift's after the first twelve
+    # (of 31): the rest run while they are computed
+    assert set(forecast.DERIVED_READS) <= set(order[:5])
+    assert set(lift.DERIVED_READS) <= set(order[:12])
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_computation_beside_the_steps_that_runs_out_of_memory_is_done_again_on_the_write_connection(
+        tmp_path, small_demo, any_share, monkeypatch):
+    from o2o_ops import forecast
+    wh = tmp_path / "demo.duckdb"
+    shutil.copyfile(small_demo, wh)
+    compute, calls = forecast.compute_table, []
+
+    def out_of_memory_beside(con):
+        calls.append(con)
+        if len(calls) == 1:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block (test)")
+        return compute(con)
+    monkeypatch.setattr(forecast, "compute_table", out_of_memory_beside)
+    Batches(wh, 11).write(tmp_path / "batch")
+    ingest.import_dir(tmp_path / "batch", warehouse=wh)
+    build = db.last_build()
+    assert build["mode"] == "incremental" and build["counts"]["beside_again"] == ["forecast"]
+    assert len(calls) == 2 and calls[0] is not calls[1]      # a cursor, then the write connection
+    assert_equals_full_rebuild(wh, tmp_path, "after the load ahead ran out of memory beside the steps")
+
+
+@pytest.mark.parametrize("fails", ["beside", "steps"])
+def test_a_failure_beside_the_steps_or_in_them_writes_nothing_and_leaves_no_worker(
+        tmp_path, small_demo, any_share, monkeypatch, fails):
+    """A computation beside the steps that fails fails the import (nothing written); a step that
+    fails while lift is still being computed beside it stops the worker before the copy is
+    dropped."""
+    import threading
+    import time as clock
+    from o2o_ops import lift
+    wh = tmp_path / "demo.duckdb"
+    shutil.copyfile(small_demo, wh)
+    Batches(wh, 12).write(tmp_path / "batch")
+    before = _digest(wh)
+    compute = lift.compute_table
+    if fails == "beside":
+        def broken(con, campaign_ids=None):
+            raise RuntimeError("lift broke (test)")
+        monkeypatch.setattr(lift, "compute_table", broken)
+    else:
+        def slow(con, campaign_ids=None):
+            clock.sleep(1.0)
+            return compute(con, campaign_ids)
+        monkeypatch.setattr(lift, "compute_table", slow)
+        replace = incremental._replace_touched_rows
+
+        def broken_step(con, table, *args, **kwargs):
+            if table == "event_facts":     # after lift's inputs: lift is being computed
+                raise RuntimeError("a step broke (test)")
+            return replace(con, table, *args, **kwargs)
+        monkeypatch.setattr(incremental, "_replace_touched_rows", broken_step)
+    with pytest.raises(Exception, match="broke"):
+        ingest.import_dir(tmp_path / "batch", warehouse=wh)
+    assert _digest(wh) == before
+    assert not [t for t in threading.enumerate() if t.name.startswith("o2o-beside")]
