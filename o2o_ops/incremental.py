@@ -29,7 +29,7 @@ How the touched keys are found
        (campaign copies) and customer (campaign orders, coupon events); the store x order dates of
        unredeemed orders whose ageing bucket moves with the "as of" date (funnel / ageing). In two
        sets: every changed order's keys, for the steps that read the "as of" flags
-       (:data:`AS_OF_FLAGS`: the order rollup and what is summed from it), and the keys of the
+       (:data:`AS_OF_FLAGS`: the order rollup and what is summed from its flags), and the keys of the
        changed orders but those of which only those flags changed, for every other step.
 
 When it does not apply (:func:`full_rebuild_reason`) the full build runs instead: a new or empty
@@ -45,6 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from pathlib import Path
 from typing import Sequence
 
 import duckdb
@@ -537,25 +538,42 @@ def _key_tables(con: duckdb.DuckDBPyConnection, old_as_of: dt.datetime | None, n
 
 
 def _as_of_readers(con: duckdb.DuckDBPyConnection, whole: dict[str, str]) -> set[str]:
-    """The derived tables whose rows the "as of" flags (:data:`AS_OF_FLAGS`) can change: a step
-    that names one of them, or whose table holds one (``order_facts``), or that reads a table of
-    this set that does not hold them (a rollup summed from the flags: any of its columns may be).
-    A step reading ``order_facts`` without naming a flag reads none: an order of which only the
-    flags changed has the same other facts. ``whole``: the build's queries in build order."""
-    flags = set(AS_OF_FLAGS)
+    """The derived tables whose rows the "as of" flags (:data:`AS_OF_FLAGS`) can change: a table
+    that holds one (``order_facts``), and a step that reads one, or reads a column of such a
+    table that a flag feeds (column-level lineage, :func:`o2o_ops.lineage.readers`: the order
+    rollup's breakage and promise counts, not its orders or revenue). ``whole``: the build's
+    queries in build order. Read from :data:`READERS_FILE` when it was found from this build SQL."""
     holding = {r[0] for r in con.execute(
         "SELECT DISTINCT table_name FROM information_schema.columns "
         "WHERE table_schema = 'main' AND list_contains($flags, column_name)", {"flags": list(AS_OF_FLAGS)}).fetchall()}
-    readers: set[str] = set()
-    summed: set[str] = set()   # readers that do not hold the flags themselves
-    for table, query in whole.items():
-        words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query)}
-        holds = table in holding
-        if words & flags or holds or words & summed:
-            readers.add(table)
-            if not holds:
-                summed.add(table)
-    return readers
+    from o2o_ops import lineage
+    key = _readers_key(holding)
+    stored = lineage.load(READERS_FILE, key)
+    if stored is not None:
+        return set(stored)
+    return set(lineage.readers(whole, {t: frozenset(AS_OF_FLAGS) for t in sorted(holding)}))
+
+
+#: the "as of" readers (:func:`_as_of_readers`) found from the build SQL of this version: parsing
+#: it takes 0.25 s of every import. A test checks it against the SQL; after a change of the SQL,
+#: :func:`write_readers_file` writes it again (until then, imports find them from the SQL).
+READERS_FILE = Path(__file__).parent / "sql" / "as_of_readers.json"
+
+
+def _readers_key(holding: set[str]) -> str:
+    from o2o_ops import db
+    return f"{db.rollups_version()} {','.join(AS_OF_FLAGS)} {','.join(sorted(holding))}"
+
+
+def write_readers_file() -> list[str]:
+    """Find the "as of" readers from the build SQL and write :data:`READERS_FILE` (the tables that
+    hold the flags: ``order_facts``, as the build makes it). Returns them."""
+    import json
+    from o2o_ops import lineage
+    holding = {"order_facts"}
+    found = sorted(lineage.readers(dict(_steps(touched=False)), {t: frozenset(AS_OF_FLAGS) for t in holding}))
+    READERS_FILE.write_text(json.dumps({"key": _readers_key(holding), "readers": found}, indent=1) + "\n")
+    return found
 
 
 #: the share of a table's rows above which a slice is not gathered (the steps read the table itself):
