@@ -456,6 +456,33 @@ def map_stores(con: duckdb.DuckDBPyConnection, filters: Filters,
     return df.reset_index(drop=True)
 
 
+def map_stores_before_orders(con: duckdb.DuckDBPyConnection, filters: Filters,
+                             kpis: tuple[str, ...] = MAP_KPIS) -> pd.DataFrame:
+    """The filters' stores as :func:`map_stores` gives them, for a warehouse that holds stores but
+    no orders yet (imported first): every KPI empty, no orders, none on the attention list. The map
+    draws them grey where their coordinates put them, so an operator can check the positions
+    before the first orders arrive. Only the store filters apply (city, district, region,
+    category, store, the user's scope): without orders there is no period or campaign."""
+    unknown = [k for k in kpis if k not in MAP_KPIS]
+    if unknown:
+        raise ValueError(f"Not a map KPI: {', '.join(unknown)}; choose from {', '.join(MAP_KPIS)}.")
+    flt = filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+    df = db.run(con, f"""
+        SELECT store_id, name AS store_name, city AS store_city, category AS store_category,
+               CAST(listed_rating AS DOUBLE) AS listed_rating,
+               CAST(listed_wait_minutes AS DOUBLE) AS listed_wait_minutes,
+               CAST(lat AS DOUBLE) AS lat, CAST(lon AS DOUBLE) AS lon,
+               coalesce(district, '') AS store_district
+        FROM stores WHERE {flt.where_sql("stores")} ORDER BY store_id""", flt.params("stores"))
+    for name in dict.fromkeys((*kpis, "orders", "redemptions", "reviews")):
+        df[name] = 0.0 if name in ("orders", "redemptions", "reviews") else float("nan")
+    df["on_attention"] = False
+    placeholder = (df["lat"] == 0) & (df["lon"] == 0)
+    df.loc[placeholder, ["lat", "lon"]] = float("nan")
+    df["has_coordinates"] = df["lat"].notna() & df["lon"].notna()
+    return df.reset_index(drop=True)
+
+
 def map_cities(con: duckdb.DuckDBPyConnection, filters: Filters, kpi: str) -> pd.DataFrame:
     """One row per city with orders under ``filters``: ``city``, the KPI ``kpi`` computed for the
     city as a whole (its sums, not an average of its stores' values), orders and redemptions."""

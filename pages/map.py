@@ -13,6 +13,7 @@ from o2o_ops import config, forecast, i18n, maps, metrics, symmetry, text
 from o2o_ops.ui import warehouse, frame
 
 map_stores = warehouse.cached(symmetry.map_stores)
+map_stores_before_orders = warehouse.cached(symmetry.map_stores_before_orders)
 map_cities = warehouse.cached(symmetry.map_cities)
 attention_week = warehouse.cached(symmetry.attention_week)
 redemption_bins = warehouse.cached(symmetry.redemption_bins)
@@ -55,12 +56,18 @@ def page() -> None:
                                   format_func=frame.key_labeller(LEVEL_WORDS), help=t("map.show_help")) or "auto"
     area = filters.replace(stores=())
     stores = map_stores(area, kpis=(kpi,))   # only the KPI the map colours by
+    no_orders_yet = stores.empty and frame.data_span(warehouse.dimension_values()) is None
+    if no_orders_yet:   # stores imported first: drawn grey where they are, to check their positions
+        stores = map_stores_before_orders(area, kpis=(kpi,))
     if stores.empty:
         frame.empty_state(filters)
         return
+    if no_orders_yet:
+        st.info(t("map.no_orders_yet", count=f"{len(stores):,}"), icon="📥")
     unplaced = maps.unlocated(stores)
     if len(unplaced) == len(stores):
-        st.info(text.md(t("map.none_placed", count=f"{len(stores):,}")), icon="🗺️")
+        st.info(text.md(t("map.none_placed_no_orders" if no_orders_yet else "map.none_placed",
+                          count=f"{len(stores):,}")), icon="🗺️")
         unplaced_list(unplaced, filters)
         return
     level = maps.level_for(choice, stores, city_filter=bool(filters.cities))

@@ -36,7 +36,7 @@ def test_stores_only_says_there_are_no_orders_yet(page, partial_warehouse):
     assert not at.exception and not at.error
     assert "No orders yet, so no dates to pick: import orders on the Data page." in [c.value for c in at.sidebar.caption]
     assert not at.metric
-    if page not in ("pages/data.py", "pages/definitions.py"):
+    if page not in ("pages/data.py", "pages/definitions.py", "pages/map.py"):
         assert "This warehouse has no orders yet, so there is nothing to show here." in texts(at)
     if page == "pages/data.py":  # the warehouse table counts what was imported: 5 stores, nothing else
         tables = at.dataframe[0].value.set_index(at.dataframe[0].value.columns[0])
@@ -97,3 +97,28 @@ def test_campaigns_page_without_campaigns_says_so(shape, partial_warehouse):
     assert [i.value for i in at.info] == [
         "This warehouse has no campaigns yet. Import a campaigns file, with the campaign_id of each campaign order "
         "in the orders file, on the Data page to see what each campaign brings."]
+
+
+def test_the_map_draws_the_stores_grey_before_any_order_is_imported(partial_warehouse):
+    """Stores imported first: the map places them where their coordinates say, grey (no KPI yet),
+    so an operator can check the positions; it says why they are grey."""
+    import json
+    from o2o_ops import maps
+    at = open_link("pages/map.py", partial_warehouse("stores_only"))
+    assert not at.exception and not at.error
+    assert any(i.value.startswith("This warehouse has no orders yet: its 5 stores are drawn in grey") for i in at.info)
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    placed = next(layer for layer in deck["layers"] if layer["id"] == maps.STORES_LAYER)["data"]
+    stores = {s["store_id"]: s for s in shape_rows(SHAPES["stores_only"])["stores"][1]}
+    assert sorted(p["store_id"] for p in placed) == sorted(stores)
+    for point in placed:     # at the file's coordinates, grey, its KPI "—" and no orders
+        assert (point["lat"], point["lon"]) == (float(stores[point["store_id"]]["lat"]),
+                                                float(stores[point["store_id"]]["lon"]))
+        assert point["color"] == list(maps.MISSING_RGBA) and point["kpi_text"] == "—"
+        assert point["orders_text"] == "0"
+    assert not leaks(at), leaks(at)
+    # a city filter narrows them; nothing is drawn for a city without stores
+    at = open_link("pages/map.py", partial_warehouse("stores_only"), {"city": "Hangzhou"})
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    placed = next(layer for layer in deck["layers"] if layer["id"] == maps.STORES_LAYER)["data"]
+    assert sorted(p["store_id"] for p in placed) == sorted(k for k, v in stores.items() if v["city"] == "Hangzhou")

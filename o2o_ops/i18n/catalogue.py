@@ -695,6 +695,13 @@ _add("map", {
     "none_placed": ("No store of the {count} with orders under these filters has coordinates (latitude/longitude), "
                     "so there is nothing to place on the map. Add them to the stores file to see the map.",
                     "在这些筛选条件下有订单的 {count} 家门店都没有坐标（纬度/经度），所以地图上无可显示。请在门店文件中补充坐标。"),
+    "no_orders_yet": ("This warehouse has no orders yet: its {count} stores are drawn in grey where their coordinates "
+                      "put them, so you can check the positions. Their KPIs appear once orders are imported on the "
+                      "Data page.",
+                      "这个数据仓库还没有订单：{count} 家门店按其坐标以灰色绘出，方便核对位置。在“数据”页导入订单后即显示各项指标。"),
+    "none_placed_no_orders": ("No store of the {count} has coordinates (latitude/longitude), so there is nothing "
+                              "to place on the map. Add them to the stores file to see the map.",
+                              "{count} 家门店都没有坐标（纬度/经度），所以地图上无可显示。请在门店文件中补充坐标。"),
     "no_layer": ("Switch on at least one layer above.", "请在上方至少打开一个图层。"),
     "alt": ("Map of {count} stores coloured by {kpi}", "{count} 家门店的地图，按{kpi}着色"),
     "why_evidence": ("too few reviews or not provided", "评价太少或未提供"),
