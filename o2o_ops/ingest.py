@@ -378,7 +378,8 @@ _IDENTIFIERS: frozenset[str] = frozenset(
     + [f"{c.name}__raw" for t in CONTRACT.values() for c in t.columns]
     + [f"{p}_{t}" for t in CONTRACT for p in ("stage", "raw", "chg", "stash")]
     + [f"rejects_{t}" for t in CONTRACT]
-    + ["_row", "is_new", "fk_changed", "stg", "wh", "main", "blank_shift"]
+    + [f"differs_{c.name}" for t in CONTRACT.values() for c in t.columns]
+    + ["_row", "_rid", "is_new", "fk_changed", "stg", "wh", "main", "blank_shift"]
 )
 
 
@@ -2074,9 +2075,22 @@ def _warehouse_rows(con: duckdb.DuckDBPyConnection, table: str, key: str, stage_
     where this is one semi-join on the key. ``table`` and the keys come from the contract."""
     source, k, sk = ident(table), ident(key), ident(stage_key)   # checked against the contract
     name = '"wh_' + f"{table}_{key}_of_{stage_t.strip(chr(34))}" + '"'
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM wh.{source} "
+    columns = ", ".join(ident(c) for c in _checked_columns(table, key))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {columns} FROM wh.{source} "
                 f"WHERE {k} IN (SELECT {sk} FROM {stage_t})")
     return name
+
+
+def _checked_columns(table: str, key: str) -> list[str]:
+    """The columns of ``table`` the checks read from :func:`_warehouse_rows`: its key and the
+    looked-up ``key``, and the times its chronology compares (a redemption's, review's or refund's
+    own time; an order's time when it is the parent). Only these: the rows of a batch of
+    corrections lie all over the history, and reading every column of them (``SELECT *``) took
+    0.44 s of the checks of 1,000 corrected orders at 10 million orders."""
+    contract = CONTRACT[table]
+    wanted = [*contract.key, key, *(ch.column for ch in contract.chronology),
+              *(ch.parent_column for child in CONTRACT.values() for ch in child.chronology if ch.parent == table)]
+    return list(dict.fromkeys(wanted))
 
 
 def _parent_value(ch: Chronology, alias: str, staged: set[str], parent_rows: str | None) -> str:
@@ -2118,7 +2132,7 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
     key column) into delete + insert — so ``INSERT OR REPLACE`` of an order that has a
     redemption fails. (The order-level tables hold no DuckDB key since schema.sql dropped them,
     but a warehouse created before keeps them, and the dimension tables have theirs.) Hence: new
-    rows are INSERTed; changed rows get an UPDATE of their plain columns; a change of a
+    rows are INSERTed; changed rows get an UPDATE of the plain columns that differ; a change of a
     foreign-key column of a referenced row (an order moved to another store) moves the
     referencing rows aside, updates, and puts them back.
     """
@@ -2127,15 +2141,23 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
     key = list(table.key)
     plain = [c for c in cols if c not in key]
     fk_cols = [fk.column for fk in table.foreign_keys if fk.column in plain]
-    row = ident("_row")
+    row, rid = ident("_row"), ident("_rid")
     select_s = ", ".join(f"s.{ident(c)}" for c in cols)
+    # the stored rows of the batch's keys: only the batch's columns, with their row ids. A batch
+    # of corrections lies all over the history (1,000 corrected orders at 10 million: reading
+    # every column of their rows 0.59 s, the file's six 0.50-0.55 s), and the UPDATE by row id of
+    # only the columns that differ took 0.12-0.14 s against 0.29 s by order id of every column
+    stored = ", ".join(f"t.{ident(c)}" for c in cols)
+    differs = "".join(f", NOT ({_same('m', 's', [c])}) AS {ident('differs_' + c)}" for c in plain)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {chg} AS
         SELECT {select_s},
                m.{row} IS NULL AS {ident('is_new')},
-               m.{row} IS NOT NULL AND NOT ({_same("m", "s", fk_cols)}) AS {ident('fk_changed')}
+               m.{row} IS NOT NULL AND NOT ({_same("m", "s", fk_cols)}) AS {ident('fk_changed')},
+               m.{rid}{differs}
         FROM {stage} s
-        LEFT JOIN (SELECT t.*, s.{row} FROM {t} t JOIN {stage} s ON {_key_match(table, "t", "s")}) m
+        LEFT JOIN (SELECT {stored}, t.rowid AS {rid}, s.{row} FROM {t} t JOIN {stage} s
+                   ON {_key_match(table, "t", "s")}) m
                ON m.{row} = s.{row}
         WHERE m.{row} IS NULL OR NOT ({_same("m", "s", plain)})
     """)
@@ -2144,18 +2166,22 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
         f"FROM {chg}").fetchone()
     incremental.note_changes(con, table.name, chg, _key_match(table, "t", chg))
     col_list = ", ".join(ident(c) for c in cols)
-    if added:
-        con.execute(f"INSERT INTO {t} ({col_list}) SELECT {col_list} FROM {chg} WHERE {ident('is_new')}")
-    if updated:
-        match = _key_match(table, "t", chg)
+    if updated:   # before the INSERT: nothing has written the table since the row ids were read
         simple = [c for c in plain if c not in fk_cols]
-        if simple:
-            sets = ", ".join(f"{ident(c)} = {chg}.{ident(c)}" for c in simple)
+        # only the columns that differ in some row: a checkpoint rewrites an updated column in
+        # every row group an updated row lies in
+        any_differs = ", ".join(f"bool_or({ident('differs_' + c)})" for c in simple)
+        flags = con.execute(f"SELECT {any_differs} FROM {chg} WHERE NOT {ident('is_new')}").fetchone() if simple else ()
+        changed = [c for c, flag in zip(simple, flags) if flag]
+        if changed:
+            sets = ", ".join(f"{ident(c)} = {chg}.{ident(c)}" for c in changed)
             con.execute(f"UPDATE {t} AS t SET {sets} FROM {chg} "
-                        f"WHERE NOT {chg}.{ident('is_new')} AND {match}")
+                        f"WHERE NOT {chg}.{ident('is_new')} AND t.rowid = {chg}.{rid}")
         moved = con.execute(f"SELECT count(*) FROM {chg} WHERE {ident('fk_changed')}").fetchone()[0]
         if moved:
-            _update_referenced(con, table, chg, fk_cols, match)
+            _update_referenced(con, table, chg, fk_cols, _key_match(table, "t", chg))
+    if added:
+        con.execute(f"INSERT INTO {t} ({col_list}) SELECT {col_list} FROM {chg} WHERE {ident('is_new')}")
     con.execute(f"DROP TABLE {chg}")
     return int(added), int(updated)
 
