@@ -174,6 +174,8 @@ WHOLE = (
 
 _NOTES = {
     "o2o_note_orders": "order_id VARCHAR",
+    # the customer each order of the batch's orders file has now (its old one is in order_facts)
+    "o2o_note_order_customers": "order_id VARCHAR, customer_id VARCHAR",
     "o2o_note_cost_dates": "date DATE",
     "o2o_note_event_dates": "date DATE",
     "o2o_note_campaigns": "campaign_id VARCHAR",
@@ -195,6 +197,8 @@ def note_changes(con: duckdb.DuckDBPyConnection, table: str, chg: str, match: st
     old = f"{table} t JOIN {chg} ON {match}"
     if table == "orders":
         con.execute(f"INSERT INTO o2o_note_orders SELECT order_id FROM {chg}")
+        if "customer_id" in {r[0] for r in con.execute(f"DESCRIBE {chg}").fetchall()}:
+            con.execute(f"INSERT INTO o2o_note_order_customers SELECT order_id, customer_id FROM {chg}")
     elif table in _ORDER_CHILDREN:
         con.execute(f"INSERT INTO o2o_note_orders SELECT order_id FROM {chg} "
                     f"UNION ALL SELECT t.order_id FROM {old}")
@@ -285,11 +289,22 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_seed_orders AS SELECT DISTINCT order_id FROM o2o_note_orders")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_noted_facts AS
-        SELECT rowid AS rid, customer_id FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)""")
+        SELECT rowid AS rid, order_id, customer_id FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)""")
+    # their customers now: as the batch's orders file gives them, else as the stored facts have
+    # them (a redemption, review or refund does not move its order); only an order neither names
+    # is looked up in orders (a pass over 10 million order ids: 0.25 s for 1,000 corrections)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_noted_customers AS
-        SELECT customer_id FROM orders WHERE order_id IN (SELECT order_id FROM o2o_seed_orders)
-        UNION SELECT customer_id FROM o2o_noted_facts""")
+        SELECT customer_id FROM o2o_note_order_customers UNION SELECT customer_id FROM o2o_noted_facts""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE o2o_unplaced_seeds AS
+        SELECT order_id FROM o2o_seed_orders
+        WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_customers)
+          AND order_id NOT IN (SELECT order_id FROM o2o_noted_facts)""")
+    if con.execute("SELECT count(*) FROM o2o_unplaced_seeds").fetchone()[0]:
+        con.execute("""
+            INSERT INTO o2o_noted_customers
+            SELECT customer_id FROM orders WHERE order_id IN (SELECT order_id FROM o2o_unplaced_seeds)""")
     # 2: orders whose facts move with the "as of" time: unredeemed, not cancelled, with a validity
     # or a promise between the old and the new time (order_facts.sql reads the "as of" time for
     # is_breakage, is_promise_due and is_late_vs_promise only then; an order the batch redeems,
