@@ -88,7 +88,7 @@ ORDER BY store_id, week_start
 def store_weeks(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pd.DataFrame:
     """Every store-week with the watched KPIs' values (store filters apply; dates do not, since the
     expectation needs the weeks around)."""
-    flt = filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+    flt = filters.stores_only()
     df = db.run(con, _SQL.format(where=flt.where_sql("stores")), flt.params("stores"))
     df["orders"] = df["n_orders"].astype(float)
     df["avg_wait_minutes"] = df["wait_sum"] / df["wait_n"].where(df["wait_n"] > 0)
@@ -239,7 +239,7 @@ WHERE abs(z) >= $z AND store_id IN (SELECT store_id FROM stores WHERE {where}) {
 def flags(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), z_flag: float = Z_FLAG) -> pd.DataFrame:
     """Unusual store-weeks (|z| ≥ ``z_flag``) of every watched KPI for the filters' stores, with the
     reason in words; within the filters' dates when given (whole weeks starting in them)."""
-    flt = filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+    flt = filters.stores_only()
     params: dict[str, Any] = {"z": float(z_flag), **flt.params("stores")}
     dates = ""
     if filters.start:

@@ -79,6 +79,12 @@ class Filters:
     def replace(self, **changes: Any) -> "Filters":
         return dataclasses.replace(self, **changes)
 
+    def stores_only(self) -> "Filters":
+        """The part that chooses stores (city, district, region, category, store, the user's
+        scope): the dates, channels, campaign kinds and campaigns left out, for what is not a
+        period's orders (a store's expectation, its load ahead, lift's baseline, its position)."""
+        return self.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+
     # --- SQL -------------------------------------------------------------------------------
     def where_sql(self, target: str = "rollup", alias: str = "") -> str:
         """A boolean SQL expression (``TRUE`` when nothing is filtered) for ``target``."""

@@ -394,7 +394,7 @@ OPEN_COLUMNS = ["store_id", "campaign_id", "open_vouchers"]
 
 def _store_filters(filters: Filters) -> Filters:
     """The filters the load ahead reads: the stores' (see :func:`load_ahead`)."""
-    return filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+    return filters.stores_only()
 
 
 def _empty_parts() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -642,7 +642,7 @@ def _read_stored(con: duckdb.DuckDBPyConnection, filters: Filters, *, stores_onl
 
 def actual(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> pd.DataFrame:
     """Redemptions made per store and day of the horizon (what the forecast is judged against)."""
-    flt = filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+    flt = filters.stores_only()
     df = db.run(con, _ACTUAL_SQL.format(where=flt.where_sql("hours")),
                 {**flt.params("hours"), "first": cut + dt.timedelta(days=1),
                  "last": cut + dt.timedelta(days=HORIZON_DAYS)})

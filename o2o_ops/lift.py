@@ -176,7 +176,7 @@ def lift_filters(filters: Filters) -> Filters:
     Dates are the campaign's own and its baseline's; channel and campaign filters would cut the
     non-campaign orders that the baseline and the lift are made of.
     """
-    return filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+    return filters.stores_only()
 
 
 # ------------------------------------------------------------------------------------------

@@ -439,21 +439,13 @@ def map_stores(con: duckdb.DuckDBPyConnection, filters: Filters,
     sends to the browser: thousands of rows at most, whatever the order count. Stores without
     coordinates (missing, or exactly (0, 0), a placeholder many exports use) are kept with
     ``lat``/``lon`` empty and ``has_coordinates`` false: the map lists them apart."""
-    unknown = [k for k in kpis if k not in MAP_KPIS]
-    if unknown:
-        raise ValueError(f"Not a map KPI: {', '.join(unknown)}; choose from {', '.join(MAP_KPIS)}.")
-    names = list(dict.fromkeys((*kpis, "orders", "redemptions", "reviews")))
-    df = metrics.compute(con, filters, "store", names)
+    df = metrics.compute(con, filters, "store", _map_columns(kpis))
     if df.empty:
         return df
     now = needs_attention_now(con, filters, attention.Rule.from_settings(rating_gap=gap_threshold))
     df["on_attention"] = df["store_id"].isin(set(now.loc[now["needs_attention"].astype(bool), "store_id"]))
     districts = db.run(con, "SELECT store_id, coalesce(district, '') AS store_district FROM stores")
-    df = df.merge(districts, on="store_id", how="left")
-    placeholder = (df["lat"] == 0) & (df["lon"] == 0)
-    df.loc[placeholder, ["lat", "lon"]] = float("nan")
-    df["has_coordinates"] = df["lat"].notna() & df["lon"].notna()
-    return df.reset_index(drop=True)
+    return _with_coordinates(df.merge(districts, on="store_id", how="left"))
 
 
 def map_stores_before_orders(con: duckdb.DuckDBPyConnection, filters: Filters,
@@ -463,10 +455,8 @@ def map_stores_before_orders(con: duckdb.DuckDBPyConnection, filters: Filters,
     draws them grey where their coordinates put them, so an operator can check the positions
     before the first orders arrive. Only the store filters apply (city, district, region,
     category, store, the user's scope): without orders there is no period or campaign."""
-    unknown = [k for k in kpis if k not in MAP_KPIS]
-    if unknown:
-        raise ValueError(f"Not a map KPI: {', '.join(unknown)}; choose from {', '.join(MAP_KPIS)}.")
-    flt = filters.replace(start=None, end=None, channels=(), campaign_kinds=(), campaigns=())
+    columns = _map_columns(kpis)
+    flt = filters.stores_only()
     df = db.run(con, f"""
         SELECT store_id, name AS store_name, city AS store_city, category AS store_category,
                CAST(listed_rating AS DOUBLE) AS listed_rating,
@@ -474,9 +464,27 @@ def map_stores_before_orders(con: duckdb.DuckDBPyConnection, filters: Filters,
                CAST(lat AS DOUBLE) AS lat, CAST(lon AS DOUBLE) AS lon,
                coalesce(district, '') AS store_district
         FROM stores WHERE {flt.where_sql("stores")} ORDER BY store_id""", flt.params("stores"))
-    for name in dict.fromkeys((*kpis, "orders", "redemptions", "reviews")):
-        df[name] = 0.0 if name in ("orders", "redemptions", "reviews") else float("nan")
+    for name in columns:
+        df[name] = 0.0 if name in _MAP_COUNTS else float("nan")
     df["on_attention"] = False
+    return _with_coordinates(df)
+
+
+#: the counts every map row carries beside its KPIs
+_MAP_COUNTS = ("orders", "redemptions", "reviews")
+
+
+def _map_columns(kpis: tuple[str, ...]) -> list[str]:
+    """The map KPIs ``kpis`` (refused unless of :data:`MAP_KPIS`) and the counts, once each."""
+    unknown = [k for k in kpis if k not in MAP_KPIS]
+    if unknown:
+        raise ValueError(f"Not a map KPI: {', '.join(unknown)}; choose from {', '.join(MAP_KPIS)}.")
+    return list(dict.fromkeys((*kpis, *_MAP_COUNTS)))
+
+
+def _with_coordinates(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the (0, 0) placeholder many exports use read as no position, and
+    ``has_coordinates``."""
     placeholder = (df["lat"] == 0) & (df["lon"] == 0)
     df.loc[placeholder, ["lat", "lon"]] = float("nan")
     df["has_coordinates"] = df["lat"].notna() & df["lon"].notna()
