@@ -197,8 +197,8 @@ def note_changes(con: duckdb.DuckDBPyConnection, table: str, chg: str, match: st
     old = f"{table} t JOIN {chg} ON {match}"
     if table == "orders":
         con.execute(f"INSERT INTO o2o_note_orders SELECT order_id FROM {chg}")
-        if "customer_id" in {r[0] for r in con.execute(f"DESCRIBE {chg}").fetchall()}:
-            con.execute(f"INSERT INTO o2o_note_order_customers SELECT order_id, customer_id FROM {chg}")
+        # customer_id is a required column of an orders file: every written order has it
+        con.execute(f"INSERT INTO o2o_note_order_customers SELECT order_id, customer_id FROM {chg}")
     elif table in _ORDER_CHILDREN:
         con.execute(f"INSERT INTO o2o_note_orders SELECT order_id FROM {chg} "
                     f"UNION ALL SELECT t.order_id FROM {old}")
@@ -583,11 +583,10 @@ def _readers_key(holding: set[str]) -> str:
 def write_readers_file() -> list[str]:
     """Find the "as of" readers from the build SQL and write :data:`READERS_FILE` (the tables that
     hold the flags: ``order_facts``, as the build makes it). Returns them."""
-    import json
     from o2o_ops import lineage
     holding = {"order_facts"}
     found = sorted(lineage.readers(dict(_steps(touched=False)), {t: frozenset(AS_OF_FLAGS) for t in holding}))
-    READERS_FILE.write_text(json.dumps({"key": _readers_key(holding), "readers": found}, indent=1) + "\n")
+    lineage.save(READERS_FILE, _readers_key(holding), found)
     return found
 
 
@@ -627,12 +626,17 @@ def _gather_slice(con: duckdb.DuckDBPyConnection, table: str, name: str, restric
         con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM {table}")
         return "whole"
     readers = [q for q in restricted.values() if slice_name in q] + [_OWN_READS.get(slice_name, "")]
-    words = {w.lower() for q in readers for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", q)}
+    words = set().union(*map(_words, readers))
     star = any(re.search(r"(?:\.|\bSELECT\s+)\*", q, re.I) for q in readers)
     columns = [c for c in _columns(con, table) if star or c.lower() in words]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {slice_name} AS SELECT {', '.join(columns)} FROM {table} "
                 "WHERE rowid IN (SELECT rid FROM o2o_slice_rows)")
     return int(rows)
+
+
+def _words(sql: str) -> set[str]:
+    """The names ``sql`` uses (tables, columns, keywords), lower-cased."""
+    return {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)}
 
 
 #: the columns of a slice this module's own statements read (the orders step's neighbour check)
@@ -914,7 +918,7 @@ class _Beside:
         """``name``'s result: waits for the worker; computes it here, under the cap (and again
         without it), when the worker ran out of memory."""
         if name not in self._done:
-            future, cursor, compute, args = self._jobs[name]
+            future, _, compute, args = self._jobs[name]
             clock = time.perf_counter()
             try:
                 self._done[name] = future.result()
@@ -922,7 +926,6 @@ class _Beside:
                 self.again.append(name)
                 self._done[name] = (self._capped.run_within_cap(lambda: compute(self._con, *args), name), 0.0)
             finally:
-                cursor.close()
                 self.waited += time.perf_counter() - clock
         return self._done[name][0]
 
@@ -956,8 +959,7 @@ def _schedule(whole: dict[str, str]) -> list[str]:
     then the rest, each group in build order (a table comes after every table its SQL names, so it
     does within each group too), so that :class:`_Beside` can start them early."""
     from o2o_ops import forecast, lift
-    reads = {table: {w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query.lower()) if w in whole and w != table}
-             for table, query in whole.items()}
+    reads = {table: {w for w in _words(query) if w in whole and w != table} for table, query in whole.items()}
 
     def closure(tables: Sequence[str], into: set[str]) -> set[str]:
         todo = [t for t in tables if t in whole]

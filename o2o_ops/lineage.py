@@ -123,6 +123,11 @@ def readers(steps: Mapping[str, str], holding: Mapping[str, frozenset[str]]) -> 
     return found
 
 
+def save(path: Path, key: str, readers: list[str]) -> None:
+    """Store ``readers`` in ``path`` under ``key`` (:func:`load` reads them back)."""
+    path.write_text(json.dumps({"key": key, "readers": readers}, indent=1) + "\n")
+
+
 def load(path: Path, key: str) -> list[str] | None:
     """The readers stored in ``path`` under ``key`` (a fingerprint of what they were found from),
     or None when the file holds another key (or none)."""
