@@ -75,18 +75,19 @@ KEYED: dict[str, tuple[str, tuple[str, ...]]] = {
     "rollup_refund_reason_day": ("store_days", ("store_id", "date")),
     "event_facts": ("events", ("date", "customer_id")),
     "quality_reviews_without_redemptions": ("orders", ("order_id",)),
-    "rollup_lift_store_day": ("store_weekdays", ("store_id", "date")),
+    "rollup_lift_store_day": ("lift_store_days", ("store_id", "date")),
+    "rollup_lift_store_level": ("store_levels", ("store_id", "wd")),
     "rollup_lift_cell_day": ("cell_weekdays", ("city", "category", "date")),
 }
 
-#: lift's store-days and cells are kept per store x ISO weekday (:func:`_lift_mode`): a store's row
-#: of a day holds that day's totals and campaigns and the store's level for that weekday (the mean
-#: of its clean days of that weekday up to the last day of data), so a changed store-day of
-#: ``rollup_store_day_totals`` touches its store's weekday; a store whose campaigns or first day
-#: changed, all its weekdays; the last day moving, every store's weekdays it moved over (a new day
-#: for every store, a zero for one without orders). A cell x weekday is touched with any of its
-#: stores'. Rebuilt whole when the last day moved a week or more
-KEYED_LIFT = ("rollup_lift_store_day", "rollup_lift_cell_day")
+#: lift's store-days, levels and cells (:func:`_lift_mode`): a store's row of a day holds that
+#: day's totals and campaigns, its level of a weekday the mean of its clean days of that weekday up
+#: to the last day of data. So a changed store-day of ``rollup_store_day_totals`` touches that
+#: store-day and its store's weekday; a store whose campaigns or first day changed, all its days and
+#: weekdays; the last day moving, the days it moved over for every store (a new day for every
+#: store, a zero for one without orders) and every store's weekdays of those days. A cell x weekday
+#: is touched with any of its stores'. Rebuilt whole when the last day moved a week or more
+KEYED_LIFT = ("rollup_lift_store_day", "rollup_lift_store_level", "rollup_lift_cell_day")
 
 #: ... and rebuilt whole when more than this share of the store x weekday pairs are touched:
 #: replacing (and comparing) most of the table costs more than rebuilding it (1,000 corrections
@@ -99,7 +100,7 @@ LIFT_PER_STORE_MAX_SHARE = 0.25
 #: them: ``anomaly_scores`` is recomputed only when a judged store-week changed, ``campaign_lift``
 #: only for the campaigns whose inputs changed (:func:`_python_derived`)
 COMPARED = ("rollup_anomaly_store_week", "rollup_campaign_store", "rollup_campaign_costs",
-            "rollup_store_day_totals", "rollup_lift_store_day", "rollup_lift_cell_day")
+            "rollup_store_day_totals", "rollup_lift_store_day", "rollup_lift_store_level", "rollup_lift_cell_day")
 
 # the group keys of the order-grain rollups and of the store hours
 _ORDER_KEYS = ("date", "store_id", "city", "district", "region", "category", "channel", "campaign_id",
@@ -648,39 +649,45 @@ def _last_day(con: duckdb.DuckDBPyConnection) -> dt.date | None:
 
 
 def _lift_mode(con: duckdb.DuckDBPyConnection, old_last_day: dt.date | None) -> str:
-    """How lift's store-days and cells are brought up to date (:data:`KEYED_LIFT`): ``whole``,
-    ``held`` (per store x weekday; the last day held) or ``moved`` (per store x weekday; it moved
-    by less than a week). Leaves the touched pairs in ``o2o_touched_store_weekdays`` and
+    """How lift's store-days, levels and cells are brought up to date (:data:`KEYED_LIFT`):
+    ``whole``, ``held`` (per store-day and store x weekday; the last day held) or ``moved`` (the
+    same; it moved by less than a week). Leaves the touched store-days in ``o2o_touched_lift_stores``
+    (every day of those), ``o2o_touched_lift_days`` (those days of every store) and
+    ``o2o_touched_lift_store_days``, the touched pairs in ``o2o_touched_store_weekdays`` and
     ``o2o_touched_cell_weekdays``. Runs after ``rollup_store_day_totals`` and
     ``rollup_campaign_store`` (whose changed rows it reads) were brought up to date."""
     from o2o_ops.kpis.sql import weekday_sql
     new_last_day = _last_day(con)
-    moved: set[int] = set()
+    moved: list[dt.date] = []
     if new_last_day != old_last_day:
         if old_last_day is None or new_last_day is None or abs((new_last_day - old_last_day).days) >= 7:
             return "whole"
         # the days after the earlier last day up to the later one: added to (or dropped from) every grid
         lo, hi = sorted((old_last_day, new_last_day))
-        moved = {(lo + dt.timedelta(days=k)).isoweekday() for k in range(1, (hi - lo).days + 1)}
-    con.execute("CREATE OR REPLACE TEMP TABLE o2o_moved_weekdays (wd INTEGER)")
+        moved = [lo + dt.timedelta(days=k) for k in range(1, (hi - lo).days + 1)]
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_lift_days (t_date DATE)")
     if moved:
-        con.executemany("INSERT INTO o2o_moved_weekdays VALUES ($1)", [[wd] for wd in sorted(moved)])
-    weekday = weekday_sql("date")   # the touched test's own expression: the hashes must match
+        con.executemany("INSERT INTO o2o_touched_lift_days VALUES ($1)", [[day] for day in moved])
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE o2o_touched_lift_store_days AS
+        SELECT DISTINCT store_id AS t_store_id, date AS t_date FROM o2o_diff_rollup_store_day_totals""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE o2o_touched_lift_stores AS
+        WITH firsts AS (
+            SELECT store_id, min(date) AS first FROM rollup_lift_store_day
+            WHERE store_id IN (SELECT t_store_id FROM o2o_touched_lift_store_days) GROUP BY store_id
+        )
+        -- campaigns changed, or a day at or before the first one (the grid moves)
+        SELECT store_id AS t_store_id FROM o2o_diff_rollup_campaign_store
+        UNION SELECT c.t_store_id FROM o2o_touched_lift_store_days c LEFT JOIN firsts f ON f.store_id = c.t_store_id
+        WHERE f.first IS NULL OR c.t_date <= f.first""")
+    weekday = weekday_sql("t_date")   # the touched test's own expression: the hashes must match
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_touched_store_weekdays AS
-        WITH changed AS (SELECT DISTINCT store_id, date FROM o2o_diff_rollup_store_day_totals),
-        firsts AS (
-            SELECT store_id, min(date) AS first FROM rollup_lift_store_day
-            WHERE store_id IN (SELECT store_id FROM changed) GROUP BY store_id
-        ),
-        every_weekday AS (   -- campaigns changed, or a day at or before the first one (the grid moves)
-            SELECT store_id FROM o2o_diff_rollup_campaign_store
-            UNION SELECT c.store_id FROM changed c LEFT JOIN firsts f USING (store_id)
-            WHERE f.first IS NULL OR c.date <= f.first
-        )
-        SELECT store_id AS t_store_id, {weekday} AS t_wd FROM changed
-        UNION SELECT store_id, CAST(wd AS INTEGER) FROM every_weekday CROSS JOIN range(1, 8) w(wd)
-        UNION SELECT store_id, wd FROM (SELECT DISTINCT store_id FROM rollup_store_day_totals) CROSS JOIN o2o_moved_weekdays""")
+        SELECT t_store_id, {weekday} AS t_wd FROM o2o_touched_lift_store_days
+        UNION SELECT t_store_id, CAST(wd AS INTEGER) FROM o2o_touched_lift_stores CROSS JOIN range(1, 8) w(wd)
+        UNION SELECT store_id, {weekday} FROM (SELECT DISTINCT store_id FROM rollup_store_day_totals)
+                                       CROSS JOIN o2o_touched_lift_days""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_touched_cell_weekdays AS
         SELECT DISTINCT s.city AS t_city, s.category AS t_category, t.t_wd
@@ -835,6 +842,9 @@ def _lift_campaigns(con: duckdb.DuckDBPyConnection, lift_mode: str) -> list[str]
         WHERE EXISTS (SELECT 1 FROM o2o_diff_rollup_lift_cell_day d WHERE d.date BETWEEN r.first_day AND r.last_day)
            OR EXISTS (SELECT 1 FROM o2o_diff_rollup_lift_store_day d JOIN rollup_campaign_store m USING (store_id)
                       WHERE m.campaign_id = r.campaign_id AND d.date BETWEEN r.first_day AND r.last_day)
+           -- a store's level of a weekday: read on that weekday of every window
+           OR EXISTS (SELECT 1 FROM o2o_diff_rollup_lift_store_level d JOIN rollup_campaign_store m USING (store_id)
+                      WHERE m.campaign_id = r.campaign_id)
         UNION SELECT campaign_id FROM o2o_diff_rollup_campaign_store
         UNION SELECT campaign_id FROM o2o_diff_rollup_campaign_costs WHERE cost_type = 'marketing'
         UNION SELECT campaign_id FROM o2o_note_campaigns

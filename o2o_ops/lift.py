@@ -20,7 +20,7 @@ The counterfactual for "the campaign's stores during the campaign" is built from
    other cities the category effect, the remaining cells link the two.
 
 Each store's "usual orders" are its mean on clean days of that ISO weekday
-(``rollup_lift_store_day.level_orders``), so stores of any size and weekday profile sit on one
+(``rollup_lift_store_level.level_orders``), so stores of any size and weekday profile sit on one
 scale and days with stores moving in and out of the pool stay comparable.
 
 Days are grouped into 7-day blocks counted from the campaign's first day (baseline blocks
@@ -113,7 +113,8 @@ _GIVEN_MEMBERS = "SELECT unnest($m_ids) AS id, unnest($m_stores) AS store_id"
 # lift_treated_days -- one row per campaign x day x city x category of its stores: their actual
 # orders and revenue, their usual level (weekday means), the part of both from clean store-days
 # (to take out of the control pool), and whether another campaign ran at one of them (blocked).
-# Source: rollup_lift_store_day (sql/rollups_lift.sql). Parameters: $base_min plus the above.
+# Source: rollup_lift_store_day and rollup_lift_store_level (sql/rollups_lift.sql). Parameters:
+# $base_min plus the above.
 _WINDOWS_SQL = """
 WITH span AS (SELECT min(date) AS first, max(date) AS last FROM rollup_lift_store_day),
 w AS (
@@ -131,13 +132,14 @@ WITH w AS ({windows_sql}),
 mem AS (SELECT DISTINCT id, store_id FROM ({members}) m WHERE id IN (SELECT id FROM w)),
 t AS (
     SELECT w.id, sd.date, sd.city, sd.category, sd.date >= w.start_date AS in_campaign,
-           sd.n_orders, sd.net_revenue, sd.level_orders, sd.level_revenue, sd.n_campaigns,
+           sd.n_orders, sd.net_revenue, lv.level_orders, lv.level_revenue, sd.n_campaigns,
            sd.n_campaigns - CASE WHEN w.own AND sd.date >= w.start_date THEN 1 ELSE 0 END AS n_other
     FROM w
     JOIN mem USING (id)
     JOIN rollup_lift_store_day sd
       ON sd.store_id = mem.store_id
      AND sd.date BETWEEN w.start_date - w.baseline_window_days AND w.end_date
+    JOIN rollup_lift_store_level lv ON lv.store_id = sd.store_id AND lv.wd = sd.wd
 )
 SELECT id, date, city, category, bool_or(in_campaign) AS in_campaign,
        sum(n_orders) AS y, sum(net_revenue) AS r, sum(level_orders) AS lo, sum(level_revenue) AS lr,
@@ -220,7 +222,8 @@ def build_table(con: duckdb.DuckDBPyConnection, campaign_ids: Sequence[str] | No
 #: the derived tables :func:`compute_table` (and :func:`input_days_sql`) read besides the
 #: contract's: an import estimates lift on a second connection as soon as these are up to date,
 #: beside the other steps (o2o_ops/incremental.py; tests/test_incremental.py checks it reads no other)
-DERIVED_READS = ("rollup_campaign_store", "rollup_lift_store_day", "rollup_lift_cell_day", "rollup_campaign_costs")
+DERIVED_READS = ("rollup_campaign_store", "rollup_lift_store_day", "rollup_lift_store_level", "rollup_lift_cell_day",
+                 "rollup_campaign_costs")
 
 
 def compute_table(con: duckdb.DuckDBPyConnection, campaign_ids: Sequence[str] | None = None) -> pd.DataFrame:

@@ -309,6 +309,32 @@ def test_lift_rollups_match_the_orders(ro_con):
     assert len(cells) > 0 and (cells["n_orders"] == cells["n"]).all()
 
 
+def test_a_stores_level_is_its_mean_over_its_clean_days_of_that_weekday(tmp_path):
+    """S1 sells 2 orders a day (3 on Saturdays) before its campaign and 6 during it; S2 sells 3 (5
+    on Saturdays) throughout. A level is the mean of the store's clean days of that weekday, so
+    the campaign's days do not move S1's; a cell sums its clean stores' days and levels."""
+    def s1(day):
+        return 6 if day >= CAMPAIGN_START else 2 + (day.isoweekday() == 6)
+
+    def s2(day):
+        return 3 + 2 * (day.isoweekday() == 6)
+    path = _warehouse(tmp_path / "levels.duckdb", {"S1": ("Hangzhou", "food", s1), "S2": ("Hangzhou", "food", s2)},
+                      first_day=dt.date(2026, 2, 2))
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        levels = {(s, wd): (lo, lr) for s, wd, lo, lr in con.execute(
+            "SELECT store_id, wd, level_orders, level_revenue FROM rollup_lift_store_level").fetchall()}
+        cells = {str(d): row for d, *row in con.execute(
+            "SELECT date, stores, n_orders, level_orders, level_revenue FROM rollup_lift_cell_day").fetchall()}
+    finally:
+        con.close()
+    assert len(levels) == 14                                      # 2 stores x 7 weekdays
+    assert levels[("S1", 1)] == (2.0, 200.0) and levels[("S1", 6)] == (3.0, 300.0)    # Monday, Saturday
+    assert levels[("S2", 1)] == (3.0, 300.0) and levels[("S2", 6)] == (5.0, 500.0)
+    assert cells["2026-02-07"] == [2, 3 + 5, 3.0 + 5.0, 300.0 + 500.0]    # a Saturday before: both clean
+    assert cells["2026-03-07"] == [1, 5, 5.0, 500.0]                       # during S1's campaign: S2 alone
+
+
 def test_demo_campaigns_are_judged_with_the_planted_truth(ro_con):
     """On the session demo most campaigns get a verdict, and their intervals mostly hold the truth
     (the full measurement is tests/test_calibrate.py and `python -m o2o_ops calibrate`)."""

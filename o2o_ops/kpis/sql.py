@@ -281,6 +281,13 @@ TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
     "campaigns": (1, lambda k, c: f"{c} IN (SELECT campaign_id FROM {k('campaigns')})"),
     "store_weekdays": (2, lambda k, s, d: f"hash(CAST({s} AS VARCHAR), {weekday_sql(d)}) IN "
                                           f"(SELECT hash(CAST(t_store_id AS VARCHAR), t_wd) FROM {k('store_weekdays')})"),
+    # a store's weekday as lift's level table keys it (rollup_lift_store_level.wd)
+    "store_levels": (2, lambda k, s, w: f"hash(CAST({s} AS VARCHAR), CAST({w} AS INTEGER)) IN "
+                                        f"(SELECT hash(CAST(t_store_id AS VARCHAR), t_wd) FROM {k('store_weekdays')})"),
+    # lift's store-days: every day of some stores, some days of every store, and single store-days
+    "lift_store_days": (2, lambda k, s, d: f"({s} IN (SELECT t_store_id FROM {k('lift_stores')}) "
+                                           f"OR CAST({d} AS DATE) IN (SELECT t_date FROM {k('lift_days')}) "
+                                           f"OR {_pair_in(k('lift_store_days'), s, d)})"),
     "cell_weekdays": (3, lambda k, c, g, d: f"hash(CAST({c} AS VARCHAR), CAST({g} AS VARCHAR), {weekday_sql(d)}) IN "
                                             f"(SELECT hash(CAST(t_city AS VARCHAR), CAST(t_category AS VARCHAR), t_wd) "
                                             f"FROM {k('cell_weekdays')})"),

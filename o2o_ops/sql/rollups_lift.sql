@@ -5,12 +5,10 @@
 -- rollup_lift_store_day: one row per store x day from the store's first order to the last day of
 -- data, zero-filled (a day without orders is a 0, not a gap), with
 --   n_campaigns    how many campaigns had the store among their stores that day (0 = "clean":
---                  the store can serve as a control that day);
---   level_orders   the store's usual orders on that ISO weekday: its mean over its clean days of
---                  that weekday (over all its days of that weekday when it has no clean one);
---   level_revenue  the same for net revenue.
--- The levels only put stores of different size and weekday profile on one scale; lift is a
--- difference-in-differences, so a store's level cancels between its baseline and its campaign.
+--                  the store can serve as a control that day).
+-- Its usual level on that weekday is rollup_lift_store_level's row of (store_id, wd): kept apart,
+-- a new last day of data changes one row per store there, not every store-day of that weekday
+-- (an import of a day's orders into 10 million rewrote 196,000 store-days for it)
 CREATE OR REPLACE TABLE rollup_lift_store_day AS
 WITH span AS (
     SELECT max(date) AS last FROM rollup_store_day_totals
@@ -36,7 +34,7 @@ grid AS (
                  unnest(generate_series(f.first, span.last, INTERVAL 1 DAY)) AS day
           FROM stores s
           JOIN firsts f USING (store_id)
-          CROSS JOIN span) d{{ where_touched store_weekdays: store_id, CAST(day AS DATE) }}
+          CROSS JOIN span) d{{ where_touched lift_store_days: store_id, CAST(day AS DATE) }}
 ),
 filled AS (
     -- wd: the ISO weekday, Monday = 1 ... Sunday = 7, spelled out (isodow() becomes Monday = 3
@@ -47,27 +45,35 @@ filled AS (
     FROM grid g
     LEFT JOIN rollup_store_day_totals t USING (store_id, date)
     LEFT JOIN busy b USING (store_id, date)
-),
-levels AS (
-    SELECT store_id, wd,
-           coalesce(avg(n_orders) FILTER (WHERE n_campaigns = 0), avg(n_orders)) AS level_orders,
-           coalesce(avg(net_revenue) FILTER (WHERE n_campaigns = 0), avg(net_revenue)) AS level_revenue
-    FROM filled GROUP BY store_id, wd
 )
-SELECT f.store_id, f.city, f.district, f.region, f.category, f.date, f.wd, f.n_orders, f.net_revenue,
-       f.n_campaigns, l.level_orders, l.level_revenue
-FROM filled f JOIN levels l USING (store_id, wd)
-ORDER BY f.store_id, f.date;
+SELECT store_id, city, district, region, category, date, wd, n_orders, net_revenue, n_campaigns
+FROM filled
+ORDER BY store_id, date;
+
+-- rollup_lift_store_level: one row per store x ISO weekday (wd as above) with its usual level:
+--   level_orders   the store's mean orders over its clean days of that weekday (over all its days
+--                  of that weekday when it has no clean one);
+--   level_revenue  the same for net revenue.
+-- The levels only put stores of different size and weekday profile on one scale; lift is a
+-- difference-in-differences, so a store's level cancels between its baseline and its campaign.
+CREATE OR REPLACE TABLE rollup_lift_store_level AS
+SELECT store_id, wd,
+       coalesce(avg(n_orders) FILTER (WHERE n_campaigns = 0), avg(n_orders)) AS level_orders,
+       coalesce(avg(net_revenue) FILTER (WHERE n_campaigns = 0), avg(net_revenue)) AS level_revenue
+FROM rollup_lift_store_day{{ where_touched store_weekdays: store_id, date }}
+GROUP BY store_id, wd
+ORDER BY store_id, wd;
 
 -- rollup_lift_cell_day: one row per city x category x day: the clean store-days (no campaign at
 -- the store that day) summed -- the control pool lift's counterfactual is fitted on.
 CREATE OR REPLACE TABLE rollup_lift_cell_day AS
-SELECT city, category, date, count(*) AS stores,
-       sum(n_orders) AS n_orders, sum(net_revenue) AS net_revenue,
-       sum(level_orders) AS level_orders, sum(level_revenue) AS level_revenue
-FROM rollup_lift_store_day
-WHERE n_campaigns = 0{{ and_touched cell_weekdays: city, category, date }}
-GROUP BY city, category, date
+SELECT d.city, d.category, d.date, count(*) AS stores,
+       sum(d.n_orders) AS n_orders, sum(d.net_revenue) AS net_revenue,
+       sum(l.level_orders) AS level_orders, sum(l.level_revenue) AS level_revenue
+FROM rollup_lift_store_day d
+JOIN rollup_lift_store_level l USING (store_id, wd)
+WHERE d.n_campaigns = 0{{ and_touched cell_weekdays: d.city, d.category, d.date }}
+GROUP BY d.city, d.category, d.date
 ORDER BY date, city, category;
 
 -- rollup_anomaly_store_week: one row per store x ISO week (Monday start) with the sums behind the
