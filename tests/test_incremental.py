@@ -327,6 +327,8 @@ def test_a_later_order_ages_orders_and_weeks_it_does_not_touch(tmp_path, any_sha
     # steps that read the flags alone, O21's (S1, 11-20; C9) for every step
     counts = build["counts"]
     assert counts["as_of_only_orders"] == 1
+    # O20's facts were its stored ones with the "as of" facts recomputed: C4's orders were not read
+    assert counts["restated_orders"] == 1 and counts["slices"]["orders: customers"] == 1    # C9's O21
     assert (counts["store_days"], counts["store_days_no_as_of"]) == (2, 1)
     assert (counts["customers"], counts["customers_no_as_of"]) == (2, 1)
     con = duckdb.connect(str(wh), read_only=True)
@@ -336,6 +338,47 @@ def test_a_later_order_ages_orders_and_weeks_it_does_not_touch(tmp_path, any_sha
                        "WHERE store_id = 'S2' AND date = DATE '2026-11-08'").fetchone() == (1, 50.0)
     assert con.execute("SELECT days_in_data FROM rollup_anomaly_store_week WHERE store_id = 'S3'").fetchall() == [(7,)]
     con.close()
+
+
+def test_orders_the_batch_does_not_name_get_their_facts_from_their_stored_ones(tmp_path, any_share):
+    """O22 (C4) promised for 11-18 12:00 and never fulfilled; O23 (C2) expires on 11-19. An order
+    on 11-20 by a new customer passes both times: O22 becomes due and late, O23 breakage, each
+    from its own stored facts (the batch names neither, nor their customers: theirs are not read).
+    The same later order by C2 itself reads C2's orders, and O23 gets its next order date too."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    _import(tmp_path / "a", wh, {"orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,"
+                                           "valid_until,promised_at\n"
+                                           "O22,C4,S2,2026-11-11 10:00,50,50,2026-12-30,2026-11-18 12:00\n"
+                                           "O23,C2,S3,2026-11-11 11:00,30,30,2026-11-19,\n"})
+    facts = "SELECT order_id, is_breakage, is_promise_due, is_late_vs_promise FROM order_facts " \
+            "WHERE order_id IN ('O22', 'O23') ORDER BY 1"
+    neighbours = "SELECT next_customer_order_date FROM order_facts WHERE order_id = 'O23'"
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute(facts).fetchall() == [("O22", False, False, False), ("O23", False, False, False)]
+    con.close()
+    work = tmp_path / "other"
+    work.mkdir()
+    shutil.copyfile(wh, work / "tiny.duckdb")
+    build = _import(tmp_path / "b", wh, {
+        "customers": "customer_id,signup_date\nC9,2026-01-01\n",
+        "orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\nO24,C9,S1,2026-11-20 10:00,50,50\n"})
+    assert build["mode"] == "incremental"
+    assert (build["counts"]["restated_orders"], build["counts"]["as_of_only_orders"]) == (2, 2)
+    assert build["counts"]["slices"]["orders: customers"] == 1
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute(facts).fetchall() == [("O22", False, True, True), ("O23", True, False, False)]
+    con.close()
+    assert_equals_full_rebuild(wh, tmp_path, "after a later order")
+    # C2 orders again: C2's orders are read (O3, O23 and the new one) and O23 gets a next order date
+    # besides; O3's neighbours stay
+    build = _import(work / "b", work / "tiny.duckdb", {
+        "orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\nO24,C2,S1,2026-11-20 10:00,50,50\n"})
+    assert (build["counts"]["restated_orders"], build["counts"]["slices"]["orders: customers"]) == (2, 3)
+    con = duckdb.connect(str(work / "tiny.duckdb"), read_only=True)
+    assert con.execute(facts).fetchall() == [("O22", False, True, True), ("O23", True, False, False)]
+    assert con.execute(neighbours).fetchall() == [(dt.date(2026, 11, 20),)]
+    con.close()
+    assert_equals_full_rebuild(work / "tiny.duckdb", work, "after C2's later order")
 
 
 @pytest.fixture(scope="module")

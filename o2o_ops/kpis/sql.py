@@ -170,6 +170,46 @@ def reference_sql(keys: Sequence[tuple[str, str]], kpis: Sequence, table: str = 
 
 
 # ------------------------------------------------------------------------------------------
+# The facts of order_facts that move with the "as of" time
+# ------------------------------------------------------------------------------------------
+
+#: order_facts' facts that read the "as of" time (the latest order), as SQL over the inputs named in
+#: braces. Declared once: order_facts.sql computes them from an order and its redemption
+#: (:data:`AS_OF_INPUTS_OF_ORDERS`, ``{{ as_of_flag:NAME }}``); an import recomputes them from an
+#: order's stored facts when nothing else of it can have changed (:data:`AS_OF_INPUTS_OF_FACTS`,
+#: o2o_ops/incremental.py), instead of the whole of order_facts.sql over its customer's orders.
+#: A promise is due once it was fulfilled or its time has passed; late when fulfilled after the
+#: time (or not at all by then) or after a longer wait than promised
+AS_OF_FLAGS: dict[str, str] = {
+    "is_breakage": "(NOT {redeemed} AND {valid_until} IS NOT NULL AND {valid_until} < {as_of} AND {paid})",
+    "is_promise_due": "{paid} AND (\n        ({promised_at} IS NOT NULL AND ({redeemed} OR {promised_at} <= {as_of}))"
+                      "\n        OR ({promised_wait} IS NOT NULL AND {wait} IS NOT NULL))",
+    "is_late_vs_promise": "{paid} AND (\n        ({promised_at} IS NOT NULL AND ({redeemed} OR {promised_at} <= {as_of})"
+                          "\n             AND ({redeemed_at} IS NULL OR {redeemed_at} > {promised_at}))"
+                          "\n        OR coalesce({wait} > {promised_wait}, FALSE))",
+}
+
+#: the inputs as order_facts.sql names them (o: the order, r: its redemption, a: the "as of" time)
+AS_OF_INPUTS_OF_ORDERS = {
+    "paid": "(coalesce(o.status, 'paid') <> 'cancelled')", "redeemed": "(r.order_id IS NOT NULL)",
+    "valid_until": "o.valid_until", "promised_at": "o.promised_at", "promised_wait": "o.promised_wait_minutes",
+    "wait": "r.wait_minutes", "redeemed_at": "r.redeemed_at", "as_of": "a.as_of",
+}
+
+#: the same inputs among an order's facts (the "as of" time given as ``$as_of``)
+AS_OF_INPUTS_OF_FACTS = {
+    "paid": "is_paid", "redeemed": "is_redeemed", "valid_until": "valid_until", "promised_at": "promised_at",
+    "promised_wait": "promised_wait_minutes", "wait": "wait_minutes", "redeemed_at": "redeemed_at",
+    "as_of": "$as_of",
+}
+
+
+def as_of_flag(name: str, inputs: dict[str, str]) -> str:
+    """The SQL of the "as of" fact ``name`` (:data:`AS_OF_FLAGS`) over ``inputs``."""
+    return AS_OF_FLAGS[name].format(**inputs)
+
+
+# ------------------------------------------------------------------------------------------
 # Placeholders in o2o_ops/sql/*.sql
 # ------------------------------------------------------------------------------------------
 
@@ -188,6 +228,8 @@ def _placeholder(name: str, arg: str | None) -> str:
     if name == "formula_per_row" and arg in FORMULAS:
         # the formula evaluated per rollup row and summed (each measure 0 where missing)
         return f"sum({render_formula(FORMULAS[arg], lambda m: m)})"
+    if name == "as_of_flag" and arg in AS_OF_FLAGS:
+        return as_of_flag(arg, AS_OF_INPUTS_OF_ORDERS)
     if name == "symmetry_sums":
         return symmetry_index.shrunk_sums_sql()
     raise ValueError(f"Unknown SQL placeholder {{{{ {name}{':' + arg if arg else ''} }}}}.")

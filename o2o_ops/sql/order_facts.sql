@@ -52,8 +52,7 @@ SELECT
     CAST(date_diff('second', o.ordered_at, r.redeemed_at) AS DOUBLE) / 3600 AS hours_to_redeem,
     r.wait_minutes, s.listed_wait_minutes, s.listed_rating, r.service_minutes,
     coalesce(r.extra_spend, 0) AS extra_spend,
-    (r.order_id IS NULL AND o.valid_until IS NOT NULL AND o.valid_until < a.as_of
-        AND coalesce(o.status, 'paid') <> 'cancelled') AS is_breakage,
+    {{ as_of_flag:is_breakage }} AS is_breakage,
     coalesce(v.count_reviews, 0)             AS count_reviews,
     coalesce(v.rating_sum, 0)                AS rating_sum,
     coalesce(v.count_positive, 0)            AS count_positive,
@@ -66,17 +65,11 @@ SELECT
     f.first_refunded_at,
     q.prev_customer_order_date IS NULL       AS is_first_order,
     q.prev_customer_order_date, q.next_customer_order_date,
-    -- the order's own promise (optional): a time it is to be fulfilled by and/or a wait. Due once
-    -- it was fulfilled or its time has passed (as of the latest order); late when fulfilled after
-    -- the time (or not at all by then) or after a longer wait than promised.
+    -- the order's own promise (optional): a time it is to be fulfilled by and/or a wait; due and
+    -- late as of the latest order (the three "as of" facts: o2o_ops/kpis/sql.py AS_OF_FLAGS)
     o.promised_at, o.promised_wait_minutes,
-    coalesce(o.status, 'paid') <> 'cancelled' AND (
-        (o.promised_at IS NOT NULL AND (r.order_id IS NOT NULL OR o.promised_at <= a.as_of))
-        OR (o.promised_wait_minutes IS NOT NULL AND r.wait_minutes IS NOT NULL)) AS is_promise_due,
-    coalesce(o.status, 'paid') <> 'cancelled' AND (
-        (o.promised_at IS NOT NULL AND (r.order_id IS NOT NULL OR o.promised_at <= a.as_of)
-             AND (r.redeemed_at IS NULL OR r.redeemed_at > o.promised_at))
-        OR coalesce(r.wait_minutes > o.promised_wait_minutes, FALSE)) AS is_late_vs_promise
+    {{ as_of_flag:is_promise_due }} AS is_promise_due,
+    {{ as_of_flag:is_late_vs_promise }} AS is_late_vs_promise
 FROM {{ touched_slice orders: customers }} o
 JOIN stores s USING (store_id)
 CROSS JOIN as_of a
