@@ -871,3 +871,32 @@ def test_the_customer_of_a_noted_order_comes_from_the_batch_or_the_stored_facts_
     full = full_rebuild_of(wh, tmp_path)["order_facts"]
     assert len(ours) == 1 and ours[0][1] == "C2"
     assert _rounded(ours) == [r for r in full if r[0] == "O3"]
+
+
+def test_the_orders_whose_ageing_bucket_moves_are_found_exactly():
+    """incremental._ageing_moves_sql selects an order (paid, unredeemed) exactly when the ageing
+    bucket of sql/rollups_efficiency.sql differs between two "as of" times: the order stages'
+    deltas read those orders on both sides, so one missed would be counted in its old bucket. Over
+    expiries every 6 hours around the bounds and "as of" times moving by 0 to 3 days, forward and
+    back, at midnight, noon and a second before midnight."""
+    from o2o_ops import db
+    text = (db.SQL_DIR / "rollups_efficiency.sql").read_text(encoding="utf-8")
+    case = re.search(r"CASE WHEN f\.is_paid AND NOT f\.is_redeemed THEN\s*(CASE .*? END)\s*END AS ageing_bucket",
+                     text, re.S).group(1)
+    bucket = lambda as_of: case.replace("f.valid_until", "v").replace("a.as_of", as_of)
+    con = duckdb.connect()
+    base = dt.datetime(2026, 11, 10)
+    times = [base + dt.timedelta(days=d, hours=h, seconds=s) for d in range(4) for h, s in ((0, 0), (12, 0), (23, 3599))]
+    con.execute("CREATE TABLE t AS SELECT v FROM range(TIMESTAMP '2026-11-08', TIMESTAMP '2026-12-16', INTERVAL 6 HOUR) r(v) "
+                "UNION ALL SELECT v FROM (VALUES (TIMESTAMP '2026-11-10 12:00:00'), (TIMESTAMP '2026-11-11 23:59:59')) x(v)")
+    moves = incremental._ageing_moves_sql().replace("valid_until", "v")
+    checked = 0
+    for old in times:
+        for new in times:
+            lo, hi = sorted((old, new))
+            wrong = con.execute(f"SELECT v, {bucket('$old')}, {bucket('$new')} FROM t "
+                                f"WHERE ({bucket('$old')} <> {bucket('$new')}) IS DISTINCT FROM ({moves})",
+                                {"old": old, "new": new, "lo": lo, "hi": hi}).fetchall()
+            assert not wrong, (old, new, wrong[:3])
+            checked += 1
+    assert checked == len(times) ** 2
