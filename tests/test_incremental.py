@@ -900,3 +900,74 @@ def test_the_orders_whose_ageing_bucket_moves_are_found_exactly():
             assert not wrong, (old, new, wrong[:3])
             checked += 1
     assert checked == len(times) ** 2
+
+
+_AGEING = ("SELECT count_ageing_0, count_ageing_1, count_ageing_2, count_ageing_3, paid_amount_ageing_0, "
+           "paid_amount_ageing_1, paid_amount_ageing_2, paid_amount_ageing_3 FROM rollup_order_stage_day "
+           "WHERE store_id = $s AND date = $d")
+
+
+def _ageing_rows(wh: Path, *store_days: tuple[str, str]) -> dict[tuple[str, str], list[tuple]]:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return {(s, d): con.execute(_AGEING, {"s": s, "d": dt.date.fromisoformat(d)}).fetchall() for s, d in store_days}
+    finally:
+        con.close()
+
+
+def test_a_day_later_the_order_stages_move_only_the_rows_whose_buckets_move(tmp_path, any_share):
+    """rollup_order_stage_day is kept by deltas (incremental.AGED): the "as of" time moving a day
+    moves O50 (paid 50, valid until 11-10 20:00) from 0-7 days left to expired and O51 (paid 30,
+    valid until 11-18 12:00: 8 days after 11-10, 7 after 11-11) from 8-30 to 0-7, both at S2 on
+    11-08, which no batch names; O52 at S1 on 11-09 keeps 31+ days. Only S2 11-08's row and the new
+    order's are written; no store-day is recomputed by the query; bucket 8-30 of S2 11-08 is left
+    without orders, so its paid sum is NULL."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")          # latest order: O5, 2026-11-10 09:00
+    header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,valid_until\n"
+    _import(tmp_path / "a", wh, {"orders": header + "O50,C4,S2,2026-11-08 10:00,50,50,2026-11-10 20:00\n"
+                                                    "O51,C3,S2,2026-11-08 11:00,30,30,2026-11-18 12:00\n"
+                                                    "O52,C2,S1,2026-11-09 12:00,20,20,2026-12-30 12:00\n"})
+    before = _ageing_rows(wh, ("S2", "2026-11-08"), ("S1", "2026-11-09"))
+    # counts of buckets 0-3, then their paid sums
+    assert before[("S2", "2026-11-08")] == [(0, 1, 1, 0, None, 50.0, 30.0, None)]
+    assert before[("S1", "2026-11-09")] == [(0, 0, 0, 1, None, None, None, 20.0)]
+    build = _import(tmp_path / "b", wh, {
+        "customers": "customer_id,signup_date\nC9,2026-01-01\n",
+        "orders": header + "O53,C9,S1,2026-11-11 10:00,40,40,\n"})
+    assert build["mode"] == "incremental"
+    counts = build["counts"]
+    assert counts["recomputed_by_query"]["rollup_order_stage_day"] == 0
+    # written: S2 11-08's row and O53's (S1 11-11), not S1 11-09's nor any other (the store-days
+    # of the orders crossing a bound used to be deleted and inserted whole)
+    assert counts["delta_rows"]["rollup_order_stage_day"] == 2
+    after = _ageing_rows(wh, ("S2", "2026-11-08"), ("S1", "2026-11-09"), ("S1", "2026-11-11"))
+    assert after[("S2", "2026-11-08")] == [(1, 1, 0, 0, 50.0, 30.0, None, None)]
+    assert after[("S1", "2026-11-09")] == [(0, 0, 0, 1, None, None, None, 20.0)]
+    assert after[("S1", "2026-11-11")] == [(0, 0, 0, 0, None, None, None, None)]   # O53: no expiry (bucket 4)
+    assert_equals_full_rebuild(wh, tmp_path, "after the as-of time moved a day")
+
+
+def test_an_ageing_sum_whose_moved_order_leaves_a_sum_of_nothing_is_recomputed(tmp_path, any_share):
+    """A bucket's paid sum after an order moves out of it: known when the orders left sum to more
+    than rounding (S3 11-09: O60 (20) moves 8-30 -> 0-7, O61 (15) stays: 15), not when they sum to
+    nothing (S1 11-08: O62 (20) moves, O63 paid 0 stays): their sums cannot tell 0 from NULL (no
+    paid amount; the importer requires one, a warehouse loaded otherwise may lack it), so that
+    store-day alone is recomputed by the query."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")          # latest order: O5, 2026-11-10 09:00
+    header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,valid_until\n"
+    _import(tmp_path / "a", wh, {"orders": header + "O60,C4,S3,2026-11-09 10:00,20,20,2026-11-18 12:00\n"
+                                                    "O61,C3,S3,2026-11-09 11:00,15,15,2026-11-25 12:00\n"
+                                                    "O62,C2,S1,2026-11-08 10:00,20,20,2026-11-18 12:00\n"
+                                                    "O63,C1,S1,2026-11-08 11:00,20,0,2026-11-25 12:00\n"})
+    assert _ageing_rows(wh, ("S3", "2026-11-09"), ("S1", "2026-11-08")) == {
+        ("S3", "2026-11-09"): [(0, 0, 2, 0, None, None, 35.0, None)],
+        ("S1", "2026-11-08"): [(0, 0, 2, 0, None, None, 20.0, None)]}
+    build = _import(tmp_path / "b", wh, {
+        "customers": "customer_id,signup_date\nC9,2026-01-01\n",
+        "orders": header + "O64,C9,S2,2026-11-11 10:00,40,40,\n"})
+    assert build["mode"] == "incremental"
+    assert build["counts"]["recomputed_by_query"]["rollup_order_stage_day"] == 1
+    assert _ageing_rows(wh, ("S3", "2026-11-09"), ("S1", "2026-11-08")) == {
+        ("S3", "2026-11-09"): [(0, 1, 1, 0, None, 20.0, 15.0, None)],
+        ("S1", "2026-11-08"): [(0, 1, 1, 0, None, 20.0, 0.0, None)]}
+    assert_equals_full_rebuild(wh, tmp_path, "after the as-of time moved a day")
