@@ -808,10 +808,13 @@ def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, column
     on = lambda a, b: " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in keys if k not in _ATTRIBUTES)
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_delta_keys AS "
                 f"SELECT {key_list} FROM o2o_part_was UNION SELECT {key_list} FROM o2o_part_now")
+    # their row ids by the key columns alone, then those rows' every column (the join over every
+    # column read them all from every row: 0.17-0.2 against 0.11 s for 1,200 keys spread over the
+    # 5 million rows of the order stages)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_was_{table} AS
-        SELECT t.* FROM (SELECT rowid AS o2o_rid, {cols} FROM {table}) AS t
-        SEMI JOIN o2o_delta_keys k ON {on("t", "k")}""")
+        SELECT rowid AS o2o_rid, {cols} FROM {table} WHERE rowid IN (
+            SELECT t.rowid FROM {table} t SEMI JOIN o2o_delta_keys k ON {on("t", "k")})""")
     # before + (as they are - as they were), each key at most once in each: the difference first,
     # so that an unchanged sum is its sum to the bit; NULL when it had none and gains none (or, for
     # a sum of AGED, when its count falls to 0). (One GROUP BY over the three with 90 sums took
