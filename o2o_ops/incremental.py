@@ -123,11 +123,35 @@ _HOUR_KEYS = ("date", "hour", "store_id", "city", "district", "region", "categor
 #: week) is recomputed by the restricted query over the source table itself. The store-level day
 #: and week rollups are not kept so: their source is pre-summed, and recomputing a store-day from
 #: it cost less than its deltas (1.1 against 2.8 s, 0.6 against 2.0 s for 100,000 new orders)
-ADDITIVE: dict[str, tuple[str, str, tuple[str, ...]]] = {
+ADDITIVE: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "rollup_day_store_channel_campaign": ("order_facts", "count_orders", _ORDER_KEYS),
     "rollup_store_hour": ("order_facts", "count_redemptions", _HOUR_KEYS),
     "rollup_week_store_channel_campaign": ("rollup_day_store_channel_campaign", "count_orders", _ORDER_KEYS),
     "rollup_week_store_hour": ("rollup_store_hour", "count_redemptions", _HOUR_KEYS),
+    # no column counts its rows (a row per group with an order): see AGED
+    "rollup_order_stage_day": ("order_facts", None, _ORDER_KEYS),
+}
+
+#: tables of :data:`ADDITIVE` whose query also reads the "as of" time (``{{ touched_as_of order_facts
+#: }}``, o2o_ops/kpis/sql.py): the order stages' breakage ageing buckets paid, unredeemed orders by
+#: the days their validity has left as of the latest order. Their deltas read the changed orders and,
+#: besides, the other orders whose bucket may move with the "as of" time (``o2o_ageing_orders``, found
+#: by :func:`_key_tables`: on both sides, so those whose bucket stays cancel out); the side as they
+#: were with the time before the batch, the side as they are with the time after it. Only the keys
+#: whose row then differs are rewritten. Each sum is named with the count of the rows it sums: a
+#: sum whose count falls to 0 is NULL, and one whose changed rows gave a value and give none is
+#: known to keep one when the rows left sum to more than rounding (else its store-day is recomputed,
+#: as for any table here). Measured 2026-12-04, 1,000 new orders into 10 million (the "as of" moving
+#: a day), nine rounds alternating with the code before, which recomputed whole from order_facts the
+#: store-days of the orders near a bound: rows rewritten 70,158 -> 6,980, the import's WAL 41.8 ->
+#: 25.9 MB, the store-day slice (that held those store-days for this step alone) 163,380 -> 1,000
+#: rows; the step itself no cheaper (0.19-0.26 against 0.21-0.27 s), the import 6.94 -> 6.78 s
+#: (medians; 8 of 9 pairs faster). A correction batch, the "as of" unchanged, pays 0.05-0.16 s more
+#: for the step (the rows before of keys spread over the history). Rewriting the changed keys by an
+#: UPDATE of their changed columns instead wrote less WAL (0.6 against 1.8 MB) but its checkpoint
+#: rewrote those columns of every row group touched: 0.53-0.66 against 0.46-0.58 s
+AGED: dict[str, dict[str, str]] = {
+    "rollup_order_stage_day": {f"paid_amount_ageing_{i}": f"count_ageing_{i}" for i in range(5)},
 }
 
 #: the store's and campaign's attributes the rollups copy: set by a key's store and campaign (a
@@ -143,8 +167,9 @@ _ATTRIBUTES = ("city", "district", "region", "category", "campaign_kind")
 #: by deltas, :data:`ADDITIVE`). A slice by touched customer for the campaign orders' four reads
 #: cost more than the reads (1.0 against 0.65 s): the steps read order_facts itself
 SLICES: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]] = {
-    ("order_facts", "store_days"): (("store_days", ("store_id", "order_date")),
-                                    ("stage_store_days", ("store_id", "order_date"))),
+    # (the order stages, kept by deltas since (AGED), no longer read it: their store-days of orders
+    # crossing an ageing bound were most of its rows)
+    ("order_facts", "store_days"): (("store_days", ("store_id", "order_date")),),
     # the touched customers' orders, gathered by the orders step itself (:data:`EARLY_SLICES`): its
     # neighbour check and order_facts.sql read them (the orders it recomputes are orders of touched
     # customers: order_facts.sql joins each to its customer's sequence). Each of those three reads
@@ -515,8 +540,20 @@ def _write_facts(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
 
 
 #: the ageing buckets' bounds in days after the "as of" date (sql/rollups_efficiency.sql: expired
-#: before the "as of" time, then 0-7, 8-30 and 31+ days left)
-_AGEING_BOUNDS_DAYS = (0, 7, 30)
+#: before the "as of" time, then 0-7, 8-30 and 31+ days left: at most 7 or 30 days from the "as of"
+#: date to the expiry date)
+_AGEING_BOUNDS_DAYS = (7, 30)
+
+
+def _ageing_moves_sql() -> str:
+    """The test that an order's ageing bucket differs between the "as of" times ``$lo`` and ``$hi``
+    (``$lo`` <= ``$hi``), given that it is paid and unredeemed: one of the bucket CASE's tests
+    answers differently (expired: before the time; 0-7 and 8-30 days left: an expiry date at most
+    7 or 30 days after the time's date). tests/test_incremental.py checks it against the CASE of
+    sql/rollups_efficiency.sql."""
+    return " OR ".join(["(valid_until >= $lo AND valid_until < $hi)", *(
+        f"(CAST(valid_until AS DATE) > CAST($lo AS DATE) + {days} "
+        f"AND CAST(valid_until AS DATE) <= CAST($hi AS DATE) + {days})" for days in _AGEING_BOUNDS_DAYS)])
 
 
 def _key_tables(con: duckdb.DuckDBPyConnection, old_as_of: dt.datetime | None, new_as_of: dt.datetime | None,
@@ -525,22 +562,27 @@ def _key_tables(con: duckdb.DuckDBPyConnection, old_as_of: dt.datetime | None, n
     (o2o_ops/kpis/sql.py ``key_table``): every changed order's keys, and those of the changed
     orders but the ones of which only the "as of" flags changed (:data:`AS_OF_FLAGS`)."""
     from o2o_ops.kpis.sql import NO_AS_OF, key_table
+    # the "as of" time after and before the batch, for the steps that read it ({{ touched_as_of
+    # order_facts }}: after; the deltas of AGED read the changed rows as they were with before's)
+    for name, as_of in (("o2o_as_of_order_facts", new_as_of), ("o2o_was_as_of_order_facts", old_as_of)):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT CAST($t AS TIMESTAMP) AS ordered_at", {"t": as_of})
     # found once, added to both sets: what moves with the "as of" time or the span, not with an order
-    con.execute("CREATE OR REPLACE TEMP TABLE o2o_crossing_store_days (t_store_id VARCHAR, t_date DATE)")
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_ageing_orders (rid BIGINT, store_id VARCHAR, order_date DATE)")
     if old_as_of != new_as_of:
-        # unredeemed orders whose ageing bucket (expired, 0-7, 8-30, 31+ days left) may move: those
-        # whose expiry crosses a bucket bound (the "as of" time, its date + 7, + 30) as it moves, a
-        # day's margin each side (the whole 34 days from the old date - 1 to the new + 32, as
-        # before, held three times the store-days: 5,071 against 1,702 for a day's feed at 1M).
-        # The funnel reads the expiry against the "as of" time itself, not the flags: both sets
+        # paid, unredeemed orders whose ageing bucket (expired, 0-7, 8-30, 31+ days left) moves:
+        # exactly those (:func:`_ageing_moves_sql`), as the order stages' deltas read them on both
+        # sides (AGED). A day's margin each side of each bound, as when their store-days were
+        # recomputed whole, held 36,856 orders for a day's feed at 10 million, against 7,533. The
+        # funnel reads the expiry against the "as of" time itself, not the flags: both sets. By
+        # row id: nothing writes order_facts after the orders step
         lo, hi = _bounds(old_as_of, new_as_of)
-        crossing = " OR ".join(
-            f"CAST(valid_until AS DATE) BETWEEN CAST($lo AS DATE) + {bound - 1} AND CAST($hi AS DATE) + {bound + 1}"
-            for bound in _AGEING_BOUNDS_DAYS)
         con.execute(f"""
-            INSERT INTO o2o_crossing_store_days
-            SELECT DISTINCT store_id, order_date FROM order_facts
-            WHERE NOT is_redeemed AND valid_until IS NOT NULL AND ({crossing})""", {"lo": lo, "hi": hi})
+            INSERT INTO o2o_ageing_orders
+            SELECT rowid, store_id, order_date FROM order_facts
+            WHERE is_paid AND NOT is_redeemed AND valid_until IS NOT NULL AND ({_ageing_moves_sql()})""",
+                    {"lo": lo, "hi": hi})
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_crossing_store_days AS "
+                "SELECT DISTINCT store_id AS t_store_id, order_date AS t_date FROM o2o_ageing_orders")
     # the first / last order date bound every store's days in data of the weeks between
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_span_store_weeks (t_store_id VARCHAR, t_date DATE)")
     for old, new in zip(old_span, new_span):
@@ -733,12 +775,13 @@ def _lift_mode(con: duckdb.DuckDBPyConnection, old_last_day: dt.date | None) -> 
 
 
 def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str, *, compare: bool,
-                          variant: str = "") -> int | None:
+                          variant: str = "") -> tuple[int, int] | None:
     """DELETE the rows of ``table``'s touched keys and INSERT the restricted ``query``'s (for a
     table of :data:`ADDITIVE`, only the rows the deltas change, each its row before plus its
     delta); with ``compare``, leave the rows only one side has in ``o2o_diff_<table>``. ``variant``:
     the set of key tables ``query`` is restricted by (o2o_ops/kpis/sql.py ``key_table``). Returns,
-    for a table kept by deltas, how many of its store-days (or -weeks) the query recomputed."""
+    for a table kept by deltas, how many of its store-days (or -weeks) the query recomputed and
+    how many rows were written."""
     from o2o_ops.kpis.sql import touched_test
     columns = _column_types(con, table)
     cols = ", ".join(name for name, _ in columns)
@@ -775,49 +818,85 @@ def _reading(query: str, source: str, instead: str) -> str:
 
 
 def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, columns: list[tuple[str, str]],
-                  variant: str = "") -> int:
+                  variant: str = "") -> tuple[int, int]:
     """The rows of ``table`` that the batch changes, before (``o2o_was_<table>``, with their row
     ids) and after (``o2o_now_<table>``): the keys the restricted ``query`` gives over its source's
-    changed rows as they were or as they are (:data:`ADDITIVE`), each its row before plus the
-    difference. Rows of the touched keys that no changed row reaches are left as they are (the
-    rows before are found by a join on the delta keys alone: 0.59 -> 0.42 s for the day rollup of
-    1,000 new orders into 10 million, against a test of the touched store-days first). Returns
-    how many store-days (-weeks) were recomputed by ``query`` itself, over the whole source (a
-    sum that may have lost its last value)."""
+    changed rows as they were or as they are (:data:`ADDITIVE`; and for a table of :data:`AGED`, the
+    orders whose ageing bucket may move), each its row before plus the difference. Rows of the
+    touched keys that no changed row reaches are left as they are (the rows before are found by a
+    join on the delta keys alone: 0.59 -> 0.42 s for the day rollup of 1,000 new orders into 10
+    million, against a test of the touched store-days first). Returns how many store-days (-weeks)
+    were recomputed by ``query`` itself, over the whole source (a sum that may have lost its last
+    value), and how many rows are written."""
     source, count_column, keys = ADDITIVE[table]
     kind, (store, date) = KEYED[table]
     measures = [name for name, _ in columns if name not in keys]
     cols = ", ".join(name for name, _ in columns)
     key_list = ", ".join(keys)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_part_was AS {_reading(query, source, f'o2o_was_{source}')}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_part_now AS {_reading(query, source, f'o2o_now_{source}')}")
+    was_rows, now_rows = f"o2o_was_{source}", f"o2o_now_{source}"
+    was_query = query
+    aged = AGED.get(table, {})
+    if table in AGED:
+        # the orders whose bucket may move but that did not change (the changed ones are on both
+        # sides already), with the source's columns the query reads: on both sides, each side
+        # bucketed with its own "as of" time
+        read = ", ".join(c for c in _columns(con, source) if c.lower() in _words(query))
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE o2o_ageing_{source} AS
+            SELECT {read} FROM {source} WHERE rowid IN (SELECT rid FROM o2o_ageing_orders)
+              AND order_id NOT IN (SELECT order_id FROM {was_rows} UNION ALL SELECT order_id FROM {now_rows})""")
+        was_rows, now_rows = (f"(SELECT {read} FROM {rows} UNION ALL SELECT * FROM o2o_ageing_{source})"
+                              for rows in (was_rows, now_rows))
+        was_query = re.sub(rf"\bo2o_as_of_{source}\b", f"o2o_was_as_of_{source}", query)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_part_was AS {_reading(was_query, source, was_rows)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_part_now AS {_reading(query, source, now_rows)}")
     # a NULL key equals a NULL key (full price has no campaign)
     on = lambda a, b: " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in keys if k not in _ATTRIBUTES)
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_delta_keys AS "
                 f"SELECT {key_list} FROM o2o_part_was UNION SELECT {key_list} FROM o2o_part_now")
+    # their row ids by the key columns alone, then those rows' every column (the join over every
+    # column read them all from every row: 0.17-0.2 against 0.11 s for 1,200 keys spread over the
+    # 5 million rows of the order stages)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_was_{table} AS
-        SELECT t.* FROM (SELECT rowid AS o2o_rid, {cols} FROM {table}) AS t
-        SEMI JOIN o2o_delta_keys k ON {on("t", "k")}""")
+        SELECT rowid AS o2o_rid, {cols} FROM {table} WHERE rowid IN (
+            SELECT t.rowid FROM {table} t SEMI JOIN o2o_delta_keys k ON {on("t", "k")})""")
     # before + (as they are - as they were), each key at most once in each: the difference first,
-    # so that an unchanged sum is its sum to the bit; NULL when it had none and gains none. (One
-    # GROUP BY over the three with 90 sums took 1.5-4.6 s of thread time over 74,453 rows.)
-    merged = ", ".join(f"CASE WHEN o.{m} IS NULL AND n.{m} IS NULL THEN NULL "
-                       f"ELSE coalesce(o.{m}, 0) + (coalesce(n.{m}, 0) - coalesce(w.{m}, 0)) END AS {m}"
+    # so that an unchanged sum is its sum to the bit; NULL when it had none and gains none (or, for
+    # a sum of AGED, when its count falls to 0). (One GROUP BY over the three with 90 sums took
+    # 1.5-4.6 s of thread time over 74,453 rows.)
+    after = lambda m: f"coalesce(o.{m}, 0) + (coalesce(n.{m}, 0) - coalesce(w.{m}, 0))"
+    merged = ", ".join(f"CASE {f'WHEN {after(aged[m])} = 0 THEN NULL ' if m in aged else ''}"
+                       f"WHEN o.{m} IS NULL AND n.{m} IS NULL THEN NULL ELSE {after(m)} END AS {m}"
                        for m in measures)
     # a key left with rows, one of whose sums had a value that the changed rows as they were gave
     # and as they are do not: whether the rows left give it one cannot be told from the sums. (A
     # count is never NULL, but an order moved off a key makes its counts look so too: that key is
-    # recomputed, correct if not needed.)
-    unsure = " OR ".join(f"(o.{m} IS NOT NULL AND w.{m} IS NOT NULL AND n.{m} IS NULL)" for m in measures)
+    # recomputed, correct if not needed.) A sum of AGED can: none when its count falls to 0, one
+    # when the rows left sum to more than rounding (a sum of a few thousand doubles in another
+    # order is within 1e-12 of their sum)
+    known = lambda m: (f" AND {after(aged[m])} > 0 AND abs(o.{m} - w.{m}) <= 1e-9 * greatest(abs(o.{m}), abs(w.{m}))"
+                       if m in aged else "")
+    unsure = " OR ".join(f"(o.{m} IS NOT NULL AND w.{m} IS NOT NULL AND n.{m} IS NULL{known(m)})" for m in measures)
+    present = f"{count_column} > 0" if count_column else "TRUE"   # no count: a row is kept while its key has one
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_merged AS
         WITH m AS (
-            SELECT {", ".join(f"k.{c}" for c in keys)}, {merged}, {unsure} AS o2o_unsure
+            SELECT {", ".join(f"k.{c}" for c in keys)}, {merged}, {unsure} AS o2o_unsure, o.o2o_rid
             FROM o2o_delta_keys k LEFT JOIN o2o_was_{table} o ON {on("o", "k")}
             LEFT JOIN o2o_part_was w ON {on("w", "k")} LEFT JOIN o2o_part_now n ON {on("n", "k")}
         )
-        SELECT * REPLACE (o2o_unsure AND {count_column} > 0 AS o2o_unsure) FROM m""")
+        SELECT * REPLACE (o2o_unsure AND {present} AS o2o_unsure) FROM m""")
+    if table in AGED:
+        # the keys whose row stays the same (their orders' buckets did not move, or moved both ways)
+        # are not rewritten: before, each as it was
+        same = " AND ".join(_same_value(name, dtype) for name, dtype in columns if name in measures)
+        con.execute(f"""
+            DELETE FROM o2o_merged WHERE o2o_rid IN (
+                SELECT a.o2o_rid FROM o2o_merged a JOIN o2o_was_{table} b USING (o2o_rid)
+                WHERE NOT a.o2o_unsure AND {same})""")
+        con.execute(f"DELETE FROM o2o_was_{table} WHERE o2o_rid NOT IN "
+                    "(SELECT o2o_rid FROM o2o_merged WHERE o2o_rid IS NOT NULL)")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_unsure_keys AS
         SELECT DISTINCT {store} AS t_store_id, {date} AS t_date FROM o2o_merged WHERE o2o_unsure""")
@@ -826,7 +905,7 @@ def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, column
                   "(SELECT hash(CAST(t_store_id AS VARCHAR), CAST(t_date AS DATE)) FROM o2o_unsure_keys)"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_now_{table} AS
-        SELECT {cols} FROM o2o_merged WHERE {count_column} > 0 AND NOT ({unsure_test})""")
+        SELECT {cols} FROM o2o_merged WHERE {present} AND NOT ({unsure_test})""")
     if recomputed:
         # those store-days (-weeks) whole: every row before, and the query's rows over the source
         # itself (a slice holds the touched keys' rows a step reads, not necessarily these)
@@ -837,7 +916,8 @@ def _merge_deltas(con: duckdb.DuckDBPyConnection, table: str, query: str, column
         from o2o_ops.kpis.sql import key_table
         by_query = re.sub(rf"\b{key_table(kind, variant)}\b", "o2o_unsure_keys", _reading(query, source, source))
         con.execute(f"INSERT INTO o2o_now_{table} SELECT {cols} FROM ({by_query}) AS q")
-    return int(recomputed)
+    written = con.execute(f"SELECT count(*) FROM o2o_now_{table}").fetchone()[0]
+    return int(recomputed), int(written)
 
 
 #: the relative difference under which two doubles of a compared table count as the same: sums of a
@@ -1096,6 +1176,7 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
     old_last_day = _last_day(con)
     lift_mode = None
     deltas: dict[str, int] = {}   # table kept by deltas -> its store-days (-weeks) recomputed
+    written: dict[str, int] = {}  # ... -> the rows it wrote (each a key whose row changed, or recomputed)
     done = {"order_facts"}
     _start_beside(con, beside, done, lift_mode)
     for table in _schedule(whole):
@@ -1114,7 +1195,7 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
             recomputed = _replace_touched_rows(con, table, restricted[table], compare=compare,
                                                variant=variants[table])
             if recomputed is not None:
-                deltas[table] = recomputed
+                deltas[table], written[table] = recomputed
         seconds[table] = time.perf_counter() - clock
         done.add(table)
         _start_beside(con, beside, done, lift_mode)
@@ -1126,7 +1207,7 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
     counts: dict = {"changed_orders": int(changed), "facts_in_place": int(in_place), "facts_rewritten": int(rewritten),
                     "orders_touching_no_key": int(quiet),
                     "seconds": seconds, "over_cap": con.retried, "slices": slices,
-                   "recomputed_by_query": deltas}
+                   "recomputed_by_query": deltas, "delta_rows": written}
     # on the connection itself (they register frames), again without the cap if they run out under
     # it: each table is replaced whole, or per campaign by a DELETE then an INSERT, so building again is safe
     con.run_within_cap(lambda: _python_derived(raw, beside, seconds, counts), "python_derived")

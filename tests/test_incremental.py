@@ -719,9 +719,9 @@ def test_every_step_reading_a_slice_applies_a_restriction_the_slice_gathers():
             keys = [re.sub(r"^CAST\((\w+)\.", "CAST(", k) for k in keys]
             assert (table, name, kind, tuple(keys)) in gathered, (path.name, table, name, kind, keys)
             found += 1
-    # order-stage, review, complaint and refund rollups (the day rollup and store hours are kept by
+    # review, complaint and refund rollups (the day rollup, store hours and order stages are kept by
     # deltas, and read order_facts itself for the store-days they recompute)
-    assert found == 6
+    assert found == 5
 
 
 # ------------------------------------------------------------------------------------------
@@ -915,3 +915,103 @@ def test_the_customer_of_a_noted_order_comes_from_the_batch_or_the_stored_facts_
     full = full_rebuild_of(wh, tmp_path)["order_facts"]
     assert len(ours) == 1 and ours[0][1] == "C2"
     assert _rounded(ours) == [r for r in full if r[0] == "O3"]
+
+
+def test_the_orders_whose_ageing_bucket_moves_are_found_exactly():
+    """incremental._ageing_moves_sql selects an order (paid, unredeemed) exactly when the ageing
+    bucket of sql/rollups_efficiency.sql differs between two "as of" times: the order stages'
+    deltas read those orders on both sides, so one missed would be counted in its old bucket. Over
+    expiries every 6 hours around the bounds and "as of" times moving by 0 to 3 days, forward and
+    back, at midnight, noon and a second before midnight."""
+    from o2o_ops import db
+    text = (db.SQL_DIR / "rollups_efficiency.sql").read_text(encoding="utf-8")
+    case = re.search(r"CASE WHEN f\.is_paid AND NOT f\.is_redeemed THEN\s*(CASE .*? END)\s*END AS ageing_bucket",
+                     text, re.S).group(1)
+    bucket = lambda as_of: case.replace("f.valid_until", "v").replace("a.as_of", as_of)
+    con = duckdb.connect()
+    base = dt.datetime(2026, 11, 10)
+    times = [base + dt.timedelta(days=d, hours=h, seconds=s) for d in range(4) for h, s in ((0, 0), (12, 0), (23, 3599))]
+    con.execute("CREATE TABLE t AS SELECT v FROM range(TIMESTAMP '2026-11-08', TIMESTAMP '2026-12-16', INTERVAL 6 HOUR) r(v) "
+                "UNION ALL SELECT v FROM (VALUES (TIMESTAMP '2026-11-10 12:00:00'), (TIMESTAMP '2026-11-11 23:59:59')) x(v)")
+    moves = incremental._ageing_moves_sql().replace("valid_until", "v")
+    checked = 0
+    for old in times:
+        for new in times:
+            lo, hi = sorted((old, new))
+            wrong = con.execute(f"SELECT v, {bucket('$old')}, {bucket('$new')} FROM t "
+                                f"WHERE ({bucket('$old')} <> {bucket('$new')}) IS DISTINCT FROM ({moves})",
+                                {"old": old, "new": new, "lo": lo, "hi": hi}).fetchall()
+            assert not wrong, (old, new, wrong[:3])
+            checked += 1
+    assert checked == len(times) ** 2
+
+
+_AGEING = ("SELECT count_ageing_0, count_ageing_1, count_ageing_2, count_ageing_3, paid_amount_ageing_0, "
+           "paid_amount_ageing_1, paid_amount_ageing_2, paid_amount_ageing_3 FROM rollup_order_stage_day "
+           "WHERE store_id = $s AND date = $d")
+
+
+def _ageing_rows(wh: Path, *store_days: tuple[str, str]) -> dict[tuple[str, str], list[tuple]]:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return {(s, d): con.execute(_AGEING, {"s": s, "d": dt.date.fromisoformat(d)}).fetchall() for s, d in store_days}
+    finally:
+        con.close()
+
+
+def test_a_day_later_the_order_stages_move_only_the_rows_whose_buckets_move(tmp_path, any_share):
+    """rollup_order_stage_day is kept by deltas (incremental.AGED): the "as of" time moving a day
+    moves O50 (paid 50, valid until 11-10 20:00) from 0-7 days left to expired and O51 (paid 30,
+    valid until 11-18 12:00: 8 days after 11-10, 7 after 11-11) from 8-30 to 0-7, both at S2 on
+    11-08, which no batch names; O52 at S1 on 11-09 keeps 31+ days. Only S2 11-08's row and the new
+    order's are written; no store-day is recomputed by the query; bucket 8-30 of S2 11-08 is left
+    without orders, so its paid sum is NULL."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")          # latest order: O5, 2026-11-10 09:00
+    header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,valid_until\n"
+    _import(tmp_path / "a", wh, {"orders": header + "O50,C4,S2,2026-11-08 10:00,50,50,2026-11-10 20:00\n"
+                                                    "O51,C3,S2,2026-11-08 11:00,30,30,2026-11-18 12:00\n"
+                                                    "O52,C2,S1,2026-11-09 12:00,20,20,2026-12-30 12:00\n"})
+    before = _ageing_rows(wh, ("S2", "2026-11-08"), ("S1", "2026-11-09"))
+    # counts of buckets 0-3, then their paid sums
+    assert before[("S2", "2026-11-08")] == [(0, 1, 1, 0, None, 50.0, 30.0, None)]
+    assert before[("S1", "2026-11-09")] == [(0, 0, 0, 1, None, None, None, 20.0)]
+    build = _import(tmp_path / "b", wh, {
+        "customers": "customer_id,signup_date\nC9,2026-01-01\n",
+        "orders": header + "O53,C9,S1,2026-11-11 10:00,40,40,\n"})
+    assert build["mode"] == "incremental"
+    counts = build["counts"]
+    assert counts["recomputed_by_query"]["rollup_order_stage_day"] == 0
+    # written: S2 11-08's row and O53's (S1 11-11), not S1 11-09's nor any other (the store-days
+    # of the orders crossing a bound used to be deleted and inserted whole)
+    assert counts["delta_rows"]["rollup_order_stage_day"] == 2
+    after = _ageing_rows(wh, ("S2", "2026-11-08"), ("S1", "2026-11-09"), ("S1", "2026-11-11"))
+    assert after[("S2", "2026-11-08")] == [(1, 1, 0, 0, 50.0, 30.0, None, None)]
+    assert after[("S1", "2026-11-09")] == [(0, 0, 0, 1, None, None, None, 20.0)]
+    assert after[("S1", "2026-11-11")] == [(0, 0, 0, 0, None, None, None, None)]   # O53: no expiry (bucket 4)
+    assert_equals_full_rebuild(wh, tmp_path, "after the as-of time moved a day")
+
+
+def test_an_ageing_sum_whose_moved_order_leaves_a_sum_of_nothing_is_recomputed(tmp_path, any_share):
+    """A bucket's paid sum after an order moves out of it: known when the orders left sum to more
+    than rounding (S3 11-09: O60 (20) moves 8-30 -> 0-7, O61 (15) stays: 15), not when they sum to
+    nothing (S1 11-08: O62 (20) moves, O63 paid 0 stays): their sums cannot tell 0 from NULL (no
+    paid amount; the importer requires one, a warehouse loaded otherwise may lack it), so that
+    store-day alone is recomputed by the query."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")          # latest order: O5, 2026-11-10 09:00
+    header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,valid_until\n"
+    _import(tmp_path / "a", wh, {"orders": header + "O60,C4,S3,2026-11-09 10:00,20,20,2026-11-18 12:00\n"
+                                                    "O61,C3,S3,2026-11-09 11:00,15,15,2026-11-25 12:00\n"
+                                                    "O62,C2,S1,2026-11-08 10:00,20,20,2026-11-18 12:00\n"
+                                                    "O63,C1,S1,2026-11-08 11:00,20,0,2026-11-25 12:00\n"})
+    assert _ageing_rows(wh, ("S3", "2026-11-09"), ("S1", "2026-11-08")) == {
+        ("S3", "2026-11-09"): [(0, 0, 2, 0, None, None, 35.0, None)],
+        ("S1", "2026-11-08"): [(0, 0, 2, 0, None, None, 20.0, None)]}
+    build = _import(tmp_path / "b", wh, {
+        "customers": "customer_id,signup_date\nC9,2026-01-01\n",
+        "orders": header + "O64,C9,S2,2026-11-11 10:00,40,40,\n"})
+    assert build["mode"] == "incremental"
+    assert build["counts"]["recomputed_by_query"]["rollup_order_stage_day"] == 1
+    assert _ageing_rows(wh, ("S3", "2026-11-09"), ("S1", "2026-11-08")) == {
+        ("S3", "2026-11-09"): [(0, 1, 1, 0, None, 20.0, 15.0, None)],
+        ("S1", "2026-11-08"): [(0, 1, 1, 0, None, 20.0, 0.0, None)]}
+    assert_equals_full_rebuild(wh, tmp_path, "after the as-of time moved a day")

@@ -248,6 +248,13 @@ _TOUCHED = re.compile(r"\{\{\s*(where|and)_touched\s+([a-z_]+)\s*:\s*(.*?)\s*\}\
 #: alone instead of testing every row of TABLE again (its restriction still applies: same result)
 _SLICE = re.compile(r"\{\{\s*touched_slice\s+([a-z_]+)\s*:\s*([a-z_]+)\s*\}\}")
 
+#: ``{{ touched_as_of TABLE }}``: the table a step reads its "as of" time (the latest ``ordered_at``)
+#: from. TABLE itself for the full build; for an import, the one-row temp table ``o2o_as_of_TABLE``
+#: (column ``ordered_at``: the time after the batch), which o2o_ops/incremental.py swaps for
+#: ``o2o_was_as_of_TABLE`` (the time before it) where a step kept by deltas reads the changed rows
+#: as they were (``AGED``): each side of the delta is bucketed with its own "as of" time
+_AS_OF = re.compile(r"\{\{\s*touched_as_of\s+([a-z_]+)\s*\}\}")
+
 
 def _split_args(text: str) -> list[str]:
     """``text`` split on the commas outside parentheses."""
@@ -370,6 +377,7 @@ def render_template(text: str, *, touched: bool = False, variant: str = "") -> s
         return f" {m.group(1).upper()} {test}" if touched else ""
 
     text = _SLICE.sub(lambda m: f"o2o_slice_{m.group(1)}_{m.group(2)}" if touched else m.group(1), text)
+    text = _AS_OF.sub(lambda m: f"o2o_as_of_{m.group(1)}" if touched else m.group(1), text)
     text = _TOUCHED.sub(restrict, text)
     return _PLACEHOLDER.sub(lambda m: _placeholder(m.group(1), m.group(2)), text)
 

@@ -18,7 +18,7 @@
 --   paid_amount_ageing_<i>    latest order: 0 expired (= breakage), 1 0-7 days left,
 --                             2 8-30 days, 3 31+ days, 4 no expiry
 CREATE OR REPLACE TABLE rollup_order_stage_day AS
-WITH a AS (SELECT max(ordered_at) AS as_of FROM order_facts),
+WITH a AS (SELECT max(ordered_at) AS as_of FROM {{ touched_as_of order_facts }}),
 o AS (
     SELECT f.order_date AS date, f.store_id, f.channel, f.campaign_id,
            f.is_paid AND f.is_redeemed AND f.count_reviews > 0 AS is_reviewed,
@@ -37,7 +37,7 @@ o AS (
                     ELSE 3 END
            END AS ageing_bucket,
            f.paid_amount
-    FROM {{ touched_slice order_facts: store_days }} f CROSS JOIN a{{ where_touched stage_store_days: f.store_id, f.order_date }}
+    FROM order_facts f CROSS JOIN a{{ where_touched stage_store_days: f.store_id, f.order_date }}
 ),
 summed AS (
     SELECT date, store_id, channel, campaign_id,
