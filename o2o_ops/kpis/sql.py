@@ -184,7 +184,8 @@ AS_OF_FLAGS: dict[str, str] = {
     "is_breakage": "(NOT {redeemed} AND {valid_until} IS NOT NULL AND {valid_until} < {as_of} AND {paid})",
     "is_promise_due": "{paid} AND (\n        ({promised_at} IS NOT NULL AND ({redeemed} OR {promised_at} <= {as_of}))"
                       "\n        OR ({promised_wait} IS NOT NULL AND {wait} IS NOT NULL))",
-    "is_late_vs_promise": "{paid} AND (\n        ({promised_at} IS NOT NULL AND ({redeemed} OR {promised_at} <= {as_of})"
+    "is_late_vs_promise": "{paid} AND (\n        ({promised_at} IS NOT NULL"
+                          " AND ({redeemed} OR {promised_at} <= {as_of})"
                           "\n             AND ({redeemed_at} IS NULL OR {redeemed_at} > {promised_at}))"
                           "\n        OR coalesce({wait} > {promised_wait}, FALSE))",
 }
@@ -331,8 +332,8 @@ TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
     "store_weekdays": (2, lambda k, s, d: f"hash(CAST({s} AS VARCHAR), {weekday_sql(d)}) IN "
                                           f"(SELECT hash(CAST(t_store_id AS VARCHAR), t_wd) FROM {k('store_weekdays')})"),
     # a store's weekday as lift's level table keys it (rollup_lift_store_level.wd)
-    "store_levels": (2, lambda k, s, w: f"hash(CAST({s} AS VARCHAR), CAST({w} AS INTEGER)) IN "
-                                        f"(SELECT hash(CAST(t_store_id AS VARCHAR), t_wd) FROM {k('store_weekdays')})"),
+    "store_levels": (2, lambda k, s, w: f"hash(CAST({s} AS VARCHAR), CAST({w} AS INTEGER)) IN (SELECT "
+                                        f"hash(CAST(t_store_id AS VARCHAR), t_wd) FROM {k('store_weekdays')})"),
     # lift's store-days: every day of some stores, some days of every store, and single store-days
     "lift_store_days": (2, lambda k, s, d: f"({s} IN (SELECT t_store_id FROM {k('lift_stores')}) "
                                            f"OR CAST({d} AS DATE) IN (SELECT t_date FROM {k('lift_days')}) "

@@ -70,12 +70,12 @@ SELECT
     o.promised_at, o.promised_wait_minutes,
     {{ as_of_flag:is_promise_due }} AS is_promise_due,
     {{ as_of_flag:is_late_vs_promise }} AS is_late_vs_promise
-FROM {{ touched_slice orders: customers }} o
+FROM orders o
 JOIN stores s USING (store_id)
 CROSS JOIN as_of a
 LEFT JOIN campaigns c USING (campaign_id)
 LEFT JOIN redemptions r USING (order_id)
 LEFT JOIN review_by_order v USING (order_id)
 LEFT JOIN refund_by_order f USING (order_id)
-JOIN customer_sequence q USING (order_id){{ where_touched customers: o.customer_id }}{{ and_touched orders: o.order_id }}
+JOIN customer_sequence q USING (order_id){{ where_touched orders: o.order_id }}
 ORDER BY o.ordered_at;
