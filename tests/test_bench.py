@@ -31,7 +31,8 @@ def test_benchmark_completes_and_reports_every_figure(tmp_path):
     for case in imports["cases"]:
         assert case["full_s"] > 0 and case["incremental_s"] > 0
         assert case["full_peak_mb"] > 0 and case["incremental_peak_mb"] > 0
-        assert case["incremental_mode"] == "incremental", case["incremental_reason"]
+        assert case["incremental_mode"] == case["incremental_again_mode"] == "incremental", case["incremental_reason"]
+        assert case["incremental_again_s"] > 0 and case["incremental_again_peak_mb"] > 0
         assert case["incremental_counts"]["changed_orders"] >= 500
     assert imports["copy_mb_s"] > 0
     # the import's own version of the warehouse: cloned or copied, as the file system allows

@@ -10,7 +10,8 @@ Builds (or reuses) a demo warehouse of N orders and measures, as medians over se
   cards visible on a running app, and the app process's peak memory after opening every page;
 - the demo build time and the warehouse size;
 - imports (:mod:`o2o_ops.bench.imports`): 1,000 and 100,000 new orders and 1,000 corrected
-  orders into a throwaway copy, the full rebuild against the incremental path: time, peak memory,
+  orders into a throwaway copy, the full rebuild against the incremental path (right after the
+  rebuild, and again with the warehouse in the page cache): time, peak memory,
   and the speed of the warehouse file copy every import makes;
 - a baseline as a typical Streamlit tutorial would write it: the fact tables loaded into pandas
   and the overview's headline KPIs computed there; reported with the ratio ours / baseline;
