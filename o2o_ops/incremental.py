@@ -476,14 +476,12 @@ def _restated_facts(con: duckdb.DuckDBPyConnection, as_of: dt.datetime | None) -
     their customer's orders were read, and the "as of" facts recomputed at ``as_of`` (the latest
     order's time, as order_facts.sql reads it) by the formulas order_facts.sql uses
     (o2o_ops/kpis/sql.py ``AS_OF_FLAGS``)."""
-    from o2o_ops.kpis.sql import AS_OF_FLAGS, AS_OF_INPUTS_OF_FACTS, as_of_flag
-    inputs = {name: f"f.{column}" if not column.startswith("$") else column
-              for name, column in AS_OF_INPUTS_OF_FACTS.items()}
+    from o2o_ops.kpis.sql import AS_OF_INPUTS_OF_FACTS, as_of_flag
     prev, nxt = ("CASE WHEN q.order_id IS NULL THEN f.prev_customer_order_date ELSE q.prev_date END",
                  "CASE WHEN q.order_id IS NULL THEN f.next_customer_order_date ELSE q.next_date END")
     replaced = [f"{prev} AS prev_customer_order_date", f"{nxt} AS next_customer_order_date",
                 f"({prev}) IS NULL AS is_first_order",
-                *(f"{as_of_flag(name, inputs)} AS {name}" for name in AS_OF_FLAGS)]
+                *(f"{as_of_flag(name, AS_OF_INPUTS_OF_FACTS)} AS {name}" for name in AS_OF_FLAGS)]
     con.execute(f"""
         INSERT INTO o2o_new_facts BY NAME
         SELECT f.* EXCLUDE (o2o_rid) REPLACE ({", ".join(replaced)})

@@ -197,11 +197,12 @@ AS_OF_INPUTS_OF_ORDERS = {
     "wait": "r.wait_minutes", "redeemed_at": "r.redeemed_at", "as_of": "a.as_of",
 }
 
-#: the same inputs among an order's facts (the "as of" time given as ``$as_of``)
+#: the same inputs among an order's stored facts (f: its row of order_facts; the "as of" time given
+#: as ``$as_of``)
 AS_OF_INPUTS_OF_FACTS = {
-    "paid": "is_paid", "redeemed": "is_redeemed", "valid_until": "valid_until", "promised_at": "promised_at",
-    "promised_wait": "promised_wait_minutes", "wait": "wait_minutes", "redeemed_at": "redeemed_at",
-    "as_of": "$as_of",
+    "paid": "f.is_paid", "redeemed": "f.is_redeemed", "valid_until": "f.valid_until",
+    "promised_at": "f.promised_at", "promised_wait": "f.promised_wait_minutes", "wait": "f.wait_minutes",
+    "redeemed_at": "f.redeemed_at", "as_of": "$as_of",
 }
 
 
@@ -296,6 +297,13 @@ def _pair_in(table: str, store: str, date: str, *, week: bool = False) -> str:
             f" AND CAST({date} AS DATE) BETWEEN (SELECT min(t_date) FROM {table}) AND (SELECT {last} FROM {table}))")
 
 
+def _store_weekday_in(table: str, store: str, weekday: str) -> str:
+    """A (store, ISO weekday) key among the pairs of ``table`` (columns t_store_id, t_wd INTEGER),
+    as a test on one hash of the pair (see :func:`_pair_in`)."""
+    return (f"hash(CAST({store} AS VARCHAR), {weekday}) IN "
+            f"(SELECT hash(CAST(t_store_id AS VARCHAR), t_wd) FROM {table})")
+
+
 def weekday_sql(date: str) -> str:
     """The ISO weekday of ``date``, Monday = 1 (as sql/rollups_lift.sql spells it), as an INTEGER
     (the touched keys' t_wd, made with this same expression in o2o_ops/incremental.py: a hash
@@ -329,11 +337,9 @@ TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
     # the rows it appended): a test of the customer id hashes all 10 million ids each time
     "customer_facts": (1, lambda k, r: f"{r} IN (SELECT rid FROM {k('customer_facts')})"),
     "campaigns": (1, lambda k, c: f"{c} IN (SELECT campaign_id FROM {k('campaigns')})"),
-    "store_weekdays": (2, lambda k, s, d: f"hash(CAST({s} AS VARCHAR), {weekday_sql(d)}) IN "
-                                          f"(SELECT hash(CAST(t_store_id AS VARCHAR), t_wd) FROM {k('store_weekdays')})"),
-    # a store's weekday as lift's level table keys it (rollup_lift_store_level.wd)
-    "store_levels": (2, lambda k, s, w: f"hash(CAST({s} AS VARCHAR), CAST({w} AS INTEGER)) IN (SELECT "
-                                        f"hash(CAST(t_store_id AS VARCHAR), t_wd) FROM {k('store_weekdays')})"),
+    "store_weekdays": (2, lambda k, s, d: _store_weekday_in(k("store_weekdays"), s, weekday_sql(d))),
+    # the same pairs, keyed by the weekday itself (rollup_lift_store_level.wd)
+    "store_levels": (2, lambda k, s, w: _store_weekday_in(k("store_weekdays"), s, f"CAST({w} AS INTEGER)")),
     # lift's store-days: every day of some stores, some days of every store, and single store-days
     "lift_store_days": (2, lambda k, s, d: f"({s} IN (SELECT t_store_id FROM {k('lift_stores')}) "
                                            f"OR CAST({d} AS DATE) IN (SELECT t_date FROM {k('lift_days')}) "
