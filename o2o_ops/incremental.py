@@ -1284,8 +1284,10 @@ class _Capped:
                         raise
                     if attempt == _CONFLICT_RETRIES - 1:
                         # and now and then it never lets go (5 tries over 0.75 s: once in a run of
-                        # every test): the full build, which needs none of this path's temp tables,
-                        # runs instead
+                        # every test): the full build runs instead. That lands the import when the
+                        # entry is one of this path's temp tables; when it is a derived table the
+                        # full build writes too (seen once: "coverage"), the full build meets the
+                        # same conflict and the import fails, nothing written
                         raise TooWide(f"a statement that ran out of memory under O2O_INCREMENTAL_MEMORY_MB="
                                       f"{self._memory_mb} could not run again ({str(exc).splitlines()[0][:200]})"
                                       ) from exc
