@@ -511,15 +511,19 @@ def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False,
             started = time.perf_counter()
             LAST_COPY.info = {"method": copy_file(wh, tmp) if existed else None,
                               "seconds": time.perf_counter() - started}
-            con = duckdb.connect(str(tmp))
-            con.execute("SET enable_progress_bar = false")  # callers show their own progress
+            con = _open_copy(tmp)
             if existed and incremental:
                 # decided before create_schema, which adds the tables a warehouse of an older version lacks
                 existed = {r[0] for r in con.execute(
                     "SELECT table_name FROM information_schema.tables").fetchall()}.issuperset(CONTRACT_TABLES)
             create_schema(con)
             yield con
-            _bring_derived_up_to_date(con, existed=existed, incremental=incremental)
+            full_reason, spoilt = _incremental_build(con, existed=existed, incremental=incremental)
+            if spoilt:
+                con.close()   # its open transaction rolls back; every step before it committed
+                con = _open_copy(tmp)
+            if full_reason is not None:
+                _full_build(con, full_reason, incremental=incremental)
             con.execute("CHECKPOINT")
             con.close()
             os.replace(tmp, wh)
@@ -531,7 +535,16 @@ def rebuild(path: str | os.PathLike | None = None, *, start_empty: bool = False,
             raise
 
 
-def _bring_derived_up_to_date(con: duckdb.DuckDBPyConnection, *, existed: bool, incremental: bool) -> None:
+def _open_copy(tmp: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(tmp))
+    con.execute("SET enable_progress_bar = false")  # callers show their own progress
+    return con
+
+
+def _incremental_build(con: duckdb.DuckDBPyConnection, *, existed: bool, incremental: bool) -> tuple[str | None, bool]:
+    """Bring the derived tables up to date incrementally when that applies. Returns why the full
+    build must run instead (None: it need not) and whether ``con`` is spoilt for it (a statement
+    left a catalog entry it cannot write again: the full build needs a fresh connection)."""
     from o2o_ops import incremental as incr
     reason = "not an import"
     if incremental:
@@ -540,9 +553,14 @@ def _bring_derived_up_to_date(con: duckdb.DuckDBPyConnection, *, existed: bool, 
     if reason is None:
         try:
             LAST_BUILD.info = {"mode": "incremental", "reason": None, "counts": incr.apply(con)}
-            return
+            return None, False
         except incr.TooWide as exc:
-            reason = str(exc)
+            return str(exc), exc.spoilt
+    return reason, False
+
+
+def _full_build(con: duckdb.DuckDBPyConnection, reason: str, *, incremental: bool) -> None:
+    from o2o_ops import incremental as incr
     if incremental:
         incr.discard_notes(con)
     rebuild_rollups(con)

@@ -302,7 +302,12 @@ class TooWide(Exception):
     """The incremental path does not apply after all: the touched orders, once their customers'
     histories are added, exceed the share (nothing derived was changed yet), or a step needed more
     memory than ``O2O_INCREMENTAL_MEMORY_MB`` (and could not run again without it). The full build
-    runs instead."""
+    runs instead; on a fresh connection when :attr:`spoilt` (the connection keeps a catalog entry
+    it cannot write again, see :meth:`_Capped.run_within_cap`)."""
+
+    def __init__(self, message: str, *, spoilt: bool = False) -> None:
+        super().__init__(message)
+        self.spoilt = spoilt
 
 
 def _bounds(*values):
@@ -1152,9 +1157,10 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.execute("RESET checkpoint_threshold")
         raise TooWide(f"the incremental path needed more memory than O2O_INCREMENTAL_MEMORY_MB={memory_mb} "
                       f"({str(exc).splitlines()[0][:200]})") from exc
-    except TooWide:
-        con.execute("RESET memory_limit")   # the full build that runs instead needs DuckDB's defaults
-        con.execute("RESET checkpoint_threshold")
+    except TooWide as exc:
+        if not exc.spoilt:                     # (a fresh connection has them)
+            con.execute("RESET memory_limit")   # the full build that runs instead needs DuckDB's defaults
+            con.execute("RESET checkpoint_threshold")
         raise
 
 
@@ -1284,13 +1290,13 @@ class _Capped:
                         raise
                     if attempt == _CONFLICT_RETRIES - 1:
                         # and now and then it never lets go (5 tries over 0.75 s: once in a run of
-                        # every test): the full build runs instead. That lands the import when the
-                        # entry is one of this path's temp tables; when it is a derived table the
-                        # full build writes too (seen once: "coverage"), the full build meets the
-                        # same conflict and the import fails, nothing written
+                        # every test), on a temp table or a derived one ("coverage"), which the full
+                        # build writes too: db.rebuild closes this connection (its open transaction
+                        # rolls back; every step before committed) and runs the full build on a
+                        # fresh one, where the entry is gone
                         raise TooWide(f"a statement that ran out of memory under O2O_INCREMENTAL_MEMORY_MB="
-                                      f"{self._memory_mb} could not run again ({str(exc).splitlines()[0][:200]})"
-                                      ) from exc
+                                      f"{self._memory_mb} could not run again ({str(exc).splitlines()[0][:200]})",
+                                      spoilt=True) from exc
                     self.before_retry()
                     time.sleep(0.05 * (attempt + 1))
 

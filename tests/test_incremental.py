@@ -785,6 +785,43 @@ def test_a_catalog_conflict_after_running_out_is_run_again_and_one_that_stays_ha
         con.close()
 
 
+def test_a_connection_spoilt_by_a_catalog_conflict_is_replaced_and_the_full_build_lands(tmp_path, small_demo,
+                                                                                        any_share, monkeypatch):
+    """The conflict that stays can be on a derived table the full build writes too ("coverage",
+    seen once under the 16 MB cap): the full build then runs on a fresh connection to the copy,
+    with every committed step, the batch's rows included."""
+    wh = tmp_path / "demo.duckdb"
+    shutil.copyfile(small_demo, wh)
+    Batches(wh, 3).write(tmp_path / "batch")
+    held = []
+
+    def spoiling_apply(con):
+        con.execute("DELETE FROM rollup_day_store")            # a step that committed: redone by the full build
+        stuck = con.cursor()                                     # what DuckDB kept: an entry nobody can write
+        stuck.execute("BEGIN")
+        stuck.execute("CREATE OR REPLACE TABLE coverage AS SELECT 1 AS x")
+        held.append(stuck)
+        with pytest.raises(duckdb.TransactionException, match="write-write conflict"):
+            con.execute("CREATE OR REPLACE TABLE coverage AS SELECT 2 AS x")
+        raise incremental.TooWide("could not run again (Catalog write-write conflict on alter)", spoilt=True)
+
+    monkeypatch.setattr(incremental, "apply", spoiling_apply)
+    ingest.import_dir(tmp_path / "batch", warehouse=wh)
+    assert held, "the incremental path did not run: the test tests nothing"
+    build = db.last_build()
+    assert build["mode"] == "full" and "could not run again" in build["reason"], build
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        with open(tmp_path / "batch" / "orders.csv", newline="") as f:
+            batch_ids = [row["order_id"] for row in csv.DictReader(f)]
+        assert con.execute("SELECT count(*) FROM orders WHERE list_contains($ids, order_id)",
+                           {"ids": batch_ids}).fetchone()[0] == len(set(batch_ids))
+        assert con.execute("SELECT count(*) FROM rollup_day_store").fetchone()[0] > 0
+    finally:
+        con.close()
+    assert_equals_full_rebuild(wh, tmp_path, "after a full build on a fresh connection")
+
+
 def test_an_import_under_a_tiny_memory_cap_lands_and_equals_the_full_rebuild(tmp_path, small_demo, any_share,
                                                                                monkeypatch):
     wh = tmp_path / "demo.duckdb"
@@ -803,7 +840,7 @@ def test_an_import_under_a_tiny_memory_cap_lands_and_equals_the_full_rebuild(tmp
     build = db.last_build()
     # every statement that ran out under the cap ran again without it (here: several rollups'); now
     # and then DuckDB keeps a catalog conflict from one of them, and the full build runs instead
-    # (the test above)
+    # (the two tests above)
     if build["mode"] == "full":
         assert "could not run again" in build["reason"], build["reason"]
     else:
