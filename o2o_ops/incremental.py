@@ -214,6 +214,9 @@ _NOTES = {
     "o2o_note_event_dates": "date DATE",
     "o2o_note_campaigns": "campaign_id VARCHAR",
     "o2o_note_changed_dimensions": "table_name VARCHAR",
+    # each contract table the batch wrote: its last row id before the write, and whether its rows
+    # were only appended (the coverage step reads only the appended rows of such a table)
+    "o2o_note_written": "table_name VARCHAR, last_rowid BIGINT, only_appended BOOLEAN",
 }
 _ORDER_CHILDREN = ("redemptions", "reviews", "refunds")
 
@@ -228,6 +231,8 @@ def note_changes(con: duckdb.DuckDBPyConnection, table: str, chg: str, match: st
     with the flag ``is_new``) touch, before they are written; ``match`` is the SQL matching a
     stored row ``t`` to its ``chg`` row on the key. Called by the importer's merge."""
     _ensure_notes(con)
+    con.execute(f"INSERT INTO o2o_note_written SELECT $t, (SELECT coalesce(max(rowid), -1) FROM {table}), "
+                f"NOT EXISTS (SELECT 1 FROM {chg} WHERE NOT is_new)", {"t": table})
     old = f"{table} t JOIN {chg} ON {match}"
     if table == "orders":
         con.execute(f"INSERT INTO o2o_note_orders SELECT order_id FROM {chg}")
@@ -247,6 +252,13 @@ def note_changes(con: duckdb.DuckDBPyConnection, table: str, chg: str, match: st
         if table == "campaigns":
             con.execute(f"INSERT INTO o2o_note_campaigns SELECT campaign_id FROM {chg}")
     # customers, store_hours, inspections, targets: read only by the tables rebuilt whole
+
+
+def note_rewritten(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Note that the merge deleted and put back rows of ``table`` (rows referencing an order that
+    moved to another store): not only appended."""
+    _ensure_notes(con)
+    con.execute("INSERT INTO o2o_note_written VALUES ($t, -1, false)", {"t": table})
 
 
 def full_rebuild_reason(con: duckdb.DuckDBPyConnection, *, existed: bool) -> str | None:
@@ -1088,6 +1100,64 @@ def _start_beside(con: "_Capped", beside: _Beside, done: set[str], lift_mode: st
         beside.start("campaign_lift", lift.compute_table, _lift_campaigns(con, lift_mode))
 
 
+def _coverage_query(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    """``coverage``'s query (sql/rollups_coverage.sql) reading only what the batch wrote. Each span
+    (a branch of the ``spans`` union, over one contract table) is: the stored row when the batch did
+    not write its table; when the batch only appended rows to it and the span is made of counts,
+    mins, maxes and constants, the stored row combined with the span of the appended rows (counts
+    add, the first and last dates widen); else the span computed again over the whole table. A
+    day's feed thus reads its few thousand new orders, not the 10 million before them (0.25 s warm,
+    0.34 s with nothing in the page cache, at 10 million orders)."""
+    import sqlglot
+    from sqlglot import exp
+
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary "
+                       "AND table_name = 'o2o_note_written'").fetchone()[0]:
+        return query
+    written = {table: (last, appended) for table, last, appended in con.execute(
+        "SELECT table_name, min(last_rowid), bool_and(only_appended) FROM o2o_note_written GROUP BY 1").fetchall()}
+    tree = sqlglot.parse_one(query, read="duckdb")
+    spans = next(cte for cte in tree.find_all(exp.CTE) if cte.alias == "spans")
+    branches, union = [], spans.this
+    while isinstance(union, exp.Union):
+        branches.insert(0, union.expression)
+        union = union.this
+    branches.insert(0, union)
+    columns = "input, table_name, n_rows, first_date, last_date"
+    parts = []
+    for branch in branches:
+        source = branch.args.get("from_")
+        table = source.this.name if source is not None and isinstance(source.this, exp.Table) else None
+        name = branch.expressions[0].unalias()
+        simple = (table is not None and isinstance(name, exp.Literal) and not branch.args.get("joins")
+                  and not branch.args.get("where") and not branch.args.get("group"))
+        if not simple:
+            parts.append(branch.sql(dialect="duckdb"))
+            continue
+        stored = f"SELECT {columns} FROM coverage WHERE input = {name.sql(dialect='duckdb')}"
+        if table not in written:
+            parts.append(stored)
+        elif written[table][1] and all(_combinable(e.unalias()) for e in branch.expressions):
+            appended = branch.copy().where(f"rowid > {int(written[table][0])}").sql(dialect="duckdb")
+            parts.append(f"SELECT o.input, o.table_name, o.n_rows + a.n_rows AS n_rows, "
+                         f"least(o.first_date, a.first_date) AS first_date, "
+                         f"greatest(o.last_date, a.last_date) AS last_date "
+                         f"FROM ({stored}) o CROSS JOIN ({appended}) a({columns})")
+        else:
+            parts.append(branch.sql(dialect="duckdb"))
+    spans.set("this", sqlglot.parse_one(" UNION ALL ".join(parts), read="duckdb"))
+    return tree.sql(dialect="duckdb")
+
+
+def _combinable(expression) -> bool:
+    """Whether a span's column over old rows and over appended rows combines into the column over
+    all rows: a count (added), a min or max (widened), or a constant."""
+    from sqlglot import exp
+    while isinstance(expression, exp.Cast):
+        expression = expression.this
+    return isinstance(expression, (exp.Count, exp.Min, exp.Max, exp.Literal, exp.Null))
+
+
 def _schedule(whole: dict[str, str]) -> list[str]:
     """The SQL steps in the order an import runs them: first the tables the load ahead reads
     (``forecast.DERIVED_READS``) and every table those read, then lift's (``lift.DERIVED_READS``),
@@ -1200,6 +1270,8 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
             lift_mode = _lift_mode(con, old_last_day)   # after rollup_store_day_totals, before both
         if table in KEPT_WHILE_CLEAN and con.execute(KEPT_WHILE_CLEAN[table]).fetchone()[0]:
             pass
+        elif table == "coverage":
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {_coverage_query(con, whole[table])}")
         elif table in WHOLE or table in KEPT_WHILE_CLEAN or (table in KEYED_LIFT and lift_mode == "whole"):
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {whole[table]}")
         else:
@@ -1224,7 +1296,10 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
     # on the connection itself (they register frames), again without the cap if they run out under
     # it: each table is replaced whole, or per campaign by a DELETE then an INSERT, so building again is safe
     con.run_within_cap(lambda: _python_derived(raw, beside, seconds, counts), "python_derived")
-    db.write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
+    # the steps wrote no contract table: the latest order is still new_as_of (rendered by DuckDB, as
+    # rebuild_rollups renders it, without reading the 10 million order times again)
+    db.write_build_meta(con, as_of=con.execute("SELECT CAST(CAST($t AS TIMESTAMP) AS VARCHAR)",
+                                               {"t": new_as_of}).fetchone()[0])
     for name in ("store_days", "store_weeks", "campaigns", "customers"):
         counts[name] = con.execute(f"SELECT count(*) FROM o2o_touched_{name}").fetchone()[0]
         # the keys of the steps that do not read the "as of" flags (AS_OF_FLAGS)

@@ -2204,6 +2204,7 @@ def _update_referenced(con: duckdb.DuckDBPyConnection, table: TableContract, chg
         con.execute(f"CREATE OR REPLACE TEMP TABLE {stash} AS SELECT * FROM {ident(child.name)} "
                     f"WHERE {ident(fk.column)} IN {moved_keys}")
         con.execute(f"DELETE FROM {ident(child.name)} WHERE {ident(fk.column)} IN {moved_keys}")
+        incremental.note_rewritten(con, child.name)
         stashes.append((child, stash))
     sets = ", ".join(f"{ident(c)} = {chg}.{ident(c)}" for c in fk_cols)
     con.execute(f"UPDATE {t} AS t SET {sets} FROM {chg} WHERE {chg}.{ident('fk_changed')} AND {match}")

@@ -552,6 +552,57 @@ def test_the_summed_rollups_are_kept_by_deltas_and_a_sum_that_may_lose_its_last_
         assert_equals_full_rebuild(wh, tmp_path, f"after batch {name}")
 
 
+def test_coverage_reads_the_appended_rows_of_a_table_the_batch_only_appended_to(tmp_path, any_share, monkeypatch):
+    """The tiny warehouse's 6 orders all have a discount (10-20 .. 11-10), its 4 reviews (10-20 ..
+    11-10) one complaint category (R2). (a) a new order without a discount: the orders' spans
+    combine the stored row with the appended row's, the reviews' are the stored ones. (b) a new
+    review with a category: the category's span is that of every review once one has a category,
+    so it is computed again over all reviews. (c) O6's discount corrected to nothing: orders were
+    updated, so their spans are computed again and the discount's first date moves to 11-02."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    queries = []
+    real = incremental._coverage_query
+    monkeypatch.setattr(incremental, "_coverage_query", lambda con, q: queries.append(real(con, q)) or queries[-1])
+    inputs = ("orders", "orders.discount_amount", "reviews", "reviews.complaint_category")
+
+    def spans() -> dict:
+        con = duckdb.connect(str(wh), read_only=True)
+        try:
+            rows = con.execute("SELECT input, n_rows, CAST(first_date AS VARCHAR), CAST(last_date AS VARCHAR) "
+                               "FROM coverage WHERE list_contains($i, input)", {"i": list(inputs)}).fetchall()
+        finally:
+            con.close()
+        return {r[0]: r[1:] for r in rows}
+
+    assert spans() == {"orders": (6, "2026-10-20", "2026-11-10"), "orders.discount_amount": (6, "2026-10-20", "2026-11-10"),
+                       "reviews": (4, "2026-10-20", "2026-11-10"),
+                       "reviews.complaint_category": (1, "2026-10-20", "2026-11-10")}
+    header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,discount_amount\n"
+    build = _import(tmp_path / "a", wh, {"orders": header + "O9,C2,S3,2026-11-11 10:00,50,40,\n"})
+    assert build["mode"] == "incremental"
+    assert spans() == {"orders": (7, "2026-10-20", "2026-11-11"), "orders.discount_amount": (6, "2026-10-20", "2026-11-10"),
+                       "reviews": (4, "2026-10-20", "2026-11-10"),
+                       "reviews.complaint_category": (1, "2026-10-20", "2026-11-10")}
+    # the 6 orders before O9 (row ids 0..5) were not read; neither were the reviews
+    assert queries[-1].count("rowid > 5") == 6, queries[-1]     # orders, and its 5 optional columns
+    assert "reviews.complaint_category'" in queries[-1] and "FROM reviews" not in queries[-1]
+    assert_equals_full_rebuild(wh, tmp_path, "after a new order")
+    build = _import(tmp_path / "b", wh, {"reviews": "review_id,order_id,rating,posted_at,complaint_category\n"
+                                                    "R9,O9,2,2026-11-12 09:00,rude_staff\n"})
+    assert build["mode"] == "incremental"
+    assert spans()["reviews"] == (5, "2026-10-20", "2026-11-12")
+    assert spans()["reviews.complaint_category"] == (2, "2026-10-20", "2026-11-12")
+    assert queries[-1].count("FROM reviews WHERE rowid > 3") == 2     # reviews, reviews.as_described
+    assert len(re.findall(r"FROM reviews(?! WHERE)", queries[-1])) == 1   # the category's span
+    assert_equals_full_rebuild(wh, tmp_path, "after a new review")
+    build = _import(tmp_path / "c", wh, {"orders": header + "O6,C1,S1,2026-10-20 12:00,100,100,\n"})
+    assert build["mode"] == "incremental"
+    assert spans()["orders.discount_amount"] == (5, "2026-11-02", "2026-11-10")
+    assert spans()["orders"] == (7, "2026-10-20", "2026-11-11")
+    assert "rowid >" not in queries[-1]
+    assert_equals_full_rebuild(wh, tmp_path, "after a corrected discount")
+
+
 def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeypatch):
     monkeypatch.setenv("O2O_INCREMENTAL_MAX_SHARE", "0.3")
     wh = build_tiny(tmp_path / "tiny.duckdb")
