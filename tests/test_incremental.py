@@ -603,6 +603,35 @@ def test_coverage_reads_the_appended_rows_of_a_table_the_batch_only_appended_to(
     assert_equals_full_rebuild(wh, tmp_path, "after a corrected discount")
 
 
+def test_the_customers_slice_is_their_stored_orders_but_the_named_ones_read_by_row_id(tmp_path, monkeypatch):
+    """C1 has O1, O2 and O6. The batch's orders file named O2 (re-timed, updated in place) and a new
+    O7 for C1 (appended after row id 5): the slice holds O1 and O6 from the stored facts, O2 and O7
+    as orders holds them now. When the noted row ids miss a named order, it is gathered from orders."""
+    monkeypatch.setattr(incremental, "SLICE_MAX_SHARE", 1.0)    # 4 of 7 orders: not the whole table
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute("UPDATE orders SET ordered_at = TIMESTAMP '2026-11-09 08:00' WHERE order_id = 'O2'")
+        con.execute("INSERT INTO orders (order_id, customer_id, store_id, ordered_at, list_price, paid_amount) "
+                    "VALUES ('O7', 'C1', 'S1', TIMESTAMP '2026-11-12 10:00', 10, 10)")
+        o2_row = con.execute("SELECT rowid FROM orders WHERE order_id = 'O2'").fetchone()[0]
+        incremental._ensure_notes(con)
+        con.execute("INSERT INTO o2o_note_order_customers VALUES ('O2', 'C1'), ('O7', 'C1')")
+        con.execute("INSERT INTO o2o_note_written VALUES ('orders', 5, false)")
+        con.execute("INSERT INTO o2o_note_order_rows VALUES ($r)", {"r": o2_row})
+        con.execute("CREATE TEMP TABLE o2o_customer_rows AS SELECT rowid AS rid, customer_id, order_id, ordered_at "
+                    "FROM order_facts WHERE customer_id = 'C1'")
+        assert incremental._gather_customer_slice(con) == 4
+        assert con.execute("SELECT order_id, CAST(ordered_at AS VARCHAR) FROM o2o_slice_orders_customers "
+                           "ORDER BY ordered_at").fetchall() == [
+            ("O6", "2026-10-20 12:00:00"), ("O1", "2026-11-02 12:00:00"),
+            ("O2", "2026-11-09 08:00:00"), ("O7", "2026-11-12 10:00:00")]
+        con.execute("DELETE FROM o2o_note_order_rows")      # a write the notes miss
+        assert incremental._gather_customer_slice(con) is None
+    finally:
+        con.close()
+
+
 def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeypatch):
     monkeypatch.setenv("O2O_INCREMENTAL_MAX_SHARE", "0.3")
     wh = build_tiny(tmp_path / "tiny.duckdb")
