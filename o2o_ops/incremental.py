@@ -176,10 +176,14 @@ SLICES: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]] = {
     # order_facts.sql joins each to its customer's sequence). Each of those three reads tested all
     # 10 million orders' customer or order id
     ("orders", "customers"): (("customers", ("customer_id",)),),
+    # the noted orders as orders holds them now, for order_facts.sql's main SELECT, read by row id
+    # (:func:`_gather_order_rows`): by order id, DuckDB tested the 10 million order ids (0.40 s for
+    # 1,000 corrections spread over them, 0.11 s by row id)
+    ("orders", "order_rows"): (("orders", ("order_id",)),),
 }
 
 #: the slices :func:`_orders_step` gathers (the others are gathered after the touched keys are known)
-EARLY_SLICES = (("orders", "customers"),)
+EARLY_SLICES = (("orders", "customers"), ("orders", "order_rows"))
 
 #: the columns of a slice, where its readers name more columns than they read of it: order_facts.sql
 #: reads the touched customers' orders for their sequence alone (its customer_sequence), and every
@@ -367,11 +371,11 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     # is_breakage, is_promise_due and is_late_vs_promise only then; an order the batch redeems,
     # cancels or re-times is noted above). Their customers' histories do not change, so those
     # customers' other orders need no neighbour check.
-    con.execute("CREATE OR REPLACE TEMP TABLE o2o_as_of_orders (rid BIGINT, order_id VARCHAR, customer_id VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_as_of_movers (rid BIGINT, order_id VARCHAR, customer_id VARCHAR)")
     if old_as_of != new_as_of:
         lo, hi = _bounds(old_as_of, new_as_of)
         con.execute("""
-            INSERT INTO o2o_as_of_orders
+            INSERT INTO o2o_as_of_movers
             SELECT rowid, order_id, customer_id FROM order_facts
             WHERE NOT is_redeemed AND is_paid
               AND (valid_until BETWEEN $lo AND $hi OR promised_at BETWEEN $lo AND $hi)""", {"lo": lo, "hi": hi})
@@ -387,8 +391,9 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
         SELECT rowid AS rid, customer_id, order_id, ordered_at FROM order_facts
         WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)""")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_customer_facts AS SELECT rid, customer_id FROM o2o_customer_rows")
-    for table, name in EARLY_SLICES:
-        slices[f"{table}: {name}"] = _gather_customer_slice(con) or _gather_slice(con, table, name, restricted)
+    batch_read = _batch_orders(con)
+    slices["orders: customers"] = (_gather_customer_slice(con, batch_read)
+                                   or _gather_slice(con, "orders", "customers", restricted))
     # the noted customers' stored orders, narrow: row id and neighbours (the check below needs no
     # more; their other columns are read only for the orders it touches)
     con.execute("""
@@ -411,10 +416,15 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     # noted orders alone keep order_facts.sql's reads of the redemptions, reviews and refunds to the
     # batch's own orders: for new orders, the last row groups)
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_orders AS SELECT order_id FROM o2o_seed_orders")
+    slices["orders: order_rows"] = _gather_order_rows(con, batch_read)
+    # the latest order's time now, for order_facts.sql's "as of" ({{ touched_as_of orders }}): read
+    # already, not again from the 10 million order times
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_as_of_orders AS SELECT CAST($t AS TIMESTAMP) AS ordered_at",
+                {"t": new_as_of})
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_restated_orders AS
         SELECT order_id FROM (
-            SELECT order_id FROM o2o_as_of_orders
+            SELECT order_id FROM o2o_as_of_movers
             UNION
             SELECT q.order_id FROM o2o_sequence q LEFT JOIN o2o_customer_facts f USING (order_id)
             WHERE f.order_id IS NULL OR q.prev_date IS DISTINCT FROM f.prev_customer_order_date
@@ -435,7 +445,7 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_stored_facts AS
         SELECT rowid AS o2o_rid, * FROM order_facts WHERE rowid IN (
-            SELECT rid FROM o2o_noted_facts UNION SELECT rid FROM o2o_as_of_orders
+            SELECT rid FROM o2o_noted_facts UNION SELECT rid FROM o2o_as_of_movers
             UNION SELECT rid FROM o2o_customer_facts WHERE order_id IN (SELECT order_id FROM o2o_restated_orders))""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_new_facts AS {query}")
     _restated_facts(con, new_as_of)
@@ -493,40 +503,78 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     return con.execute("SELECT count(*) FROM o2o_changed_orders").fetchone()[0]
 
 
-def _gather_customer_slice(con: duckdb.DuckDBPyConnection) -> int | str | None:
+def _batch_orders(con: duckdb.DuckDBPyConnection) -> bool:
+    """``o2o_batch_orders`` (rid, customer_id, order_id, ordered_at): the rows of ``orders`` the
+    batch's orders file wrote, read by row id (the rows the merge appended, after the last row id
+    before it, and the ones it updated; by order id, a pass over all 10 million). False when those
+    row ids do not hold exactly the orders the file names: a write the notes miss."""
+    named = con.execute("SELECT count(DISTINCT order_id) FROM o2o_note_order_customers").fetchone()[0]
+    last = con.execute("SELECT min(last_rowid) FROM o2o_note_written WHERE table_name = 'orders'").fetchone()[0]
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_batch_orders "
+                "(rid BIGINT, customer_id VARCHAR, order_id VARCHAR, ordered_at TIMESTAMP)")
+    if not named:
+        return True
+    if last is None:
+        return False
+    con.execute("""
+        INSERT INTO o2o_batch_orders
+        SELECT rowid, customer_id, order_id, ordered_at FROM orders
+        WHERE (rowid > $last OR rowid IN (SELECT rid FROM o2o_note_order_rows))
+          AND order_id IN (SELECT order_id FROM o2o_note_order_customers)""", {"last": last})
+    return con.execute("SELECT count(DISTINCT order_id) FROM o2o_batch_orders").fetchone()[0] == named
+
+
+def _gather_customer_slice(con: duckdb.DuckDBPyConnection, batch_read: bool) -> int | str | None:
     """The slice of the touched customers' orders (:data:`SLICE_COLUMNS`: customer, order id and
     time, as ``orders`` holds them now) from what the orders step reads anyway: their stored facts
     (``o2o_customer_rows``), where every order the batch's orders file does not name is as it was,
-    and the orders it names as ``orders`` holds them now, read by row id (the rows the merge
-    appended, after the last row id before it, and the ones it updated). A pass over the customer
-    ids of the 10 million orders, 0.21 s warm and 0.29 s from disk, and the read of the slice's
-    7,551 orders spread over them, 0.14-0.20 s, are spared. None (the slice is then gathered from
-    ``orders``) when those row ids do not hold exactly the named orders: a write the notes miss."""
-    slice_name = "o2o_slice_orders_customers"
-    named = con.execute("SELECT count(DISTINCT order_id) FROM o2o_note_order_customers").fetchone()[0]
-    last = con.execute("SELECT min(last_rowid) FROM o2o_note_written WHERE table_name = 'orders'").fetchone()[0]
-    if named and last is None:
+    and the orders it names as ``orders`` holds them now (``o2o_batch_orders``, read by row id when
+    ``batch_read``). A pass over the customer ids of the 10 million orders, 0.21 s warm and 0.29 s
+    from disk, and the read of the slice's 7,551 orders spread over them, 0.14-0.20 s, are spared.
+    None (the slice is then gathered from ``orders``) when the batch's rows could not be read."""
+    if not batch_read:
         return None
+    slice_name = "o2o_slice_orders_customers"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {slice_name} AS
         SELECT customer_id, order_id, ordered_at FROM o2o_customer_rows
-        WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_customers)""")
-    if named:
-        con.execute(f"""
-            INSERT INTO {slice_name}
-            SELECT customer_id, order_id, ordered_at FROM orders
-            WHERE (rowid > $last OR rowid IN (SELECT rid FROM o2o_note_order_rows))
-              AND order_id IN (SELECT order_id FROM o2o_note_order_customers)""", {"last": last})
-    found, rows, total = con.execute(
-        f"SELECT (SELECT count(*) FROM {slice_name} WHERE order_id IN (SELECT order_id FROM o2o_note_order_customers)), "
-        f"(SELECT count(*) FROM {slice_name}), (SELECT count(*) FROM orders)").fetchone()
-    if found != named:
-        return None
+        WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_customers)
+        UNION ALL
+        SELECT customer_id, order_id, ordered_at FROM o2o_batch_orders""")
+    rows, total = con.execute(f"SELECT (SELECT count(*) FROM {slice_name}), (SELECT count(*) FROM orders)").fetchone()
     if rows > SLICE_MAX_SHARE * total:
         # as _gather_slice: reading its rows by id costs more than testing every row in each step
         con.execute(f"DROP TABLE {slice_name}")
         con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM orders")
         return "whole"
+    return int(rows)
+
+
+def _gather_order_rows(con: duckdb.DuckDBPyConnection, batch_read: bool) -> int | str:
+    """The slice ``o2o_slice_orders_order_rows``: the rows of ``orders`` of ``o2o_touched_orders``
+    (the orders order_facts.sql recomputes), read by row id. The row ids of the batch's orders
+    file's orders come from ``o2o_batch_orders`` (when ``batch_read``); an order named only by a
+    redemption, review or refund is looked up by its id (for a day's feed, mostly recent orders:
+    the last row groups). Returns its rows, or "whole" (the table itself) past
+    :data:`SLICE_MAX_SHARE`."""
+    slice_name = "o2o_slice_orders_order_rows"
+    if batch_read:
+        con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_order_rows AS SELECT rid FROM o2o_batch_orders "
+                    "WHERE order_id IN (SELECT order_id FROM o2o_touched_orders)")
+        lookup = ("SELECT order_id FROM o2o_touched_orders "
+                  "WHERE order_id NOT IN (SELECT order_id FROM o2o_batch_orders)")
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_order_rows (rid BIGINT)")
+        lookup = "SELECT order_id FROM o2o_touched_orders"
+    if con.execute(f"SELECT count(*) FROM ({lookup})").fetchone()[0]:
+        con.execute(f"INSERT INTO o2o_touched_order_rows SELECT rowid FROM orders WHERE order_id IN ({lookup})")
+    rows, total = con.execute("SELECT (SELECT count(*) FROM o2o_touched_order_rows), "
+                              "(SELECT count(*) FROM orders)").fetchone()
+    if rows > SLICE_MAX_SHARE * total:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM orders")
+        return "whole"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {slice_name} AS SELECT * FROM orders "
+                "WHERE rowid IN (SELECT rid FROM o2o_touched_order_rows)")
     return int(rows)
 
 

@@ -606,7 +606,8 @@ def test_coverage_reads_the_appended_rows_of_a_table_the_batch_only_appended_to(
 def test_the_customers_slice_is_their_stored_orders_but_the_named_ones_read_by_row_id(tmp_path, monkeypatch):
     """C1 has O1, O2 and O6. The batch's orders file named O2 (re-timed, updated in place) and a new
     O7 for C1 (appended after row id 5): the slice holds O1 and O6 from the stored facts, O2 and O7
-    as orders holds them now. When the noted row ids miss a named order, it is gathered from orders."""
+    as orders holds them now. When the noted row ids miss a named order, the slice is gathered from
+    orders (by the caller)."""
     monkeypatch.setattr(incremental, "SLICE_MAX_SHARE", 1.0)    # 4 of 7 orders: not the whole table
     wh = build_tiny(tmp_path / "tiny.duckdb")
     con = duckdb.connect(str(wh))
@@ -621,13 +622,25 @@ def test_the_customers_slice_is_their_stored_orders_but_the_named_ones_read_by_r
         con.execute("INSERT INTO o2o_note_order_rows VALUES ($r)", {"r": o2_row})
         con.execute("CREATE TEMP TABLE o2o_customer_rows AS SELECT rowid AS rid, customer_id, order_id, ordered_at "
                     "FROM order_facts WHERE customer_id = 'C1'")
-        assert incremental._gather_customer_slice(con) == 4
+        assert incremental._batch_orders(con)
+        assert incremental._gather_customer_slice(con, True) == 4
         assert con.execute("SELECT order_id, CAST(ordered_at AS VARCHAR) FROM o2o_slice_orders_customers "
                            "ORDER BY ordered_at").fetchall() == [
             ("O6", "2026-10-20 12:00:00"), ("O1", "2026-11-02 12:00:00"),
             ("O2", "2026-11-09 08:00:00"), ("O7", "2026-11-12 10:00:00")]
+        # the rows order_facts.sql recomputes: O2 and O7, and O5, named by a redemption alone
+        con.execute("CREATE TEMP TABLE o2o_touched_orders AS SELECT * FROM (VALUES ('O2'), ('O7'), ('O5')) t(order_id)")
+        rows = dict(con.execute("SELECT order_id, rowid FROM orders").fetchall())
+        expected = sorted(rows[o] for o in ("O2", "O7", "O5"))
+        assert incremental._gather_order_rows(con, True) == 3
+        assert sorted(r[0] for r in con.execute("SELECT order_id FROM o2o_slice_orders_order_rows").fetchall()) == \
+            ["O2", "O5", "O7"]
+        assert sorted(r[0] for r in con.execute("SELECT rid FROM o2o_touched_order_rows").fetchall()) == expected
         con.execute("DELETE FROM o2o_note_order_rows")      # a write the notes miss
-        assert incremental._gather_customer_slice(con) is None
+        assert not incremental._batch_orders(con)
+        assert incremental._gather_customer_slice(con, False) is None
+        assert incremental._gather_order_rows(con, False) == 3     # every row looked up by its order id
+        assert sorted(r[0] for r in con.execute("SELECT rid FROM o2o_touched_order_rows").fetchall()) == expected
     finally:
         con.close()
 
@@ -645,8 +658,9 @@ def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeyp
     # no checkpoint part-way: it could move the row ids the steps keep (incremental.py)
     assert not [s for s in build["counts"]["seconds"] if s.startswith("checkpoint")]
     # one order's store-days hold more than SLICE_MAX_SHARE of a warehouse of eight orders: the
-    # steps read order_facts itself, no slice is gathered; nor of C2's orders (2 of 8)
-    assert build["counts"]["slices"] == {"orders: customers": "whole", "order_facts: store_days": "whole"}
+    # steps read order_facts itself, no slice is gathered; nor of C2's orders (2 of 8), nor of O9
+    assert build["counts"]["slices"] == {"orders: customers": "whole", "orders: order_rows": "whole",
+                                         "order_facts: store_days": "whole"}
     header = ONE_ORDER.splitlines()[0]
     four = "\n".join([header] + [f"O{i},{c},S3,2026-11-11 1{i - 10}:00,50,40"
                                   for i, c in zip(range(10, 14), ["C3", "C4", "C3", "C4"])]) + "\n"
@@ -799,10 +813,10 @@ def test_every_step_reading_a_slice_applies_a_restriction_the_slice_gathers():
             keys = [re.sub(r"^CAST\((\w+)\.", "CAST(", k) for k in keys]
             assert (table, name, kind, tuple(keys)) in gathered, (path.name, table, name, kind, keys)
             found += 1
-    # order_facts.sql's customer sequence (its main SELECT reads the noted orders from orders
-    # itself), the review, complaint and refund rollups (the day rollup, store hours and order
-    # stages are kept by deltas, and read order_facts itself for the store-days they recompute)
-    assert found == 4
+    # order_facts.sql's customer sequence and its main SELECT's noted orders, the review, complaint
+    # and refund rollups (the day rollup, store hours and order stages are kept by deltas, and read
+    # order_facts itself for the store-days they recompute)
+    assert found == 5
 
 
 # ------------------------------------------------------------------------------------------
