@@ -573,13 +573,7 @@ def _gather_customer_slice(con: duckdb.DuckDBPyConnection, batch_read: bool) -> 
         WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_customers)
         UNION ALL
         SELECT customer_id, order_id, ordered_at FROM o2o_batch_orders""")
-    rows, total = con.execute(f"SELECT (SELECT count(*) FROM {slice_name}), (SELECT count(*) FROM orders)").fetchone()
-    if rows > SLICE_MAX_SHARE * total:
-        # as _gather_slice: reading its rows by id costs more than testing every row in each step
-        con.execute(f"DROP TABLE {slice_name}")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM orders")
-        return "whole"
-    return int(rows)
+    return _kept_or_whole(con, slice_name, "orders")
 
 
 def _gather_order_rows(con: duckdb.DuckDBPyConnection, batch_read: bool) -> int | str:
@@ -599,10 +593,17 @@ def _gather_order_rows(con: duckdb.DuckDBPyConnection, batch_read: bool) -> int 
         lookup = "SELECT order_id FROM o2o_touched_orders"
     if con.execute(f"SELECT count(*) FROM ({lookup})").fetchone()[0]:
         con.execute(f"INSERT INTO {slice_name} SELECT * FROM orders WHERE order_id IN ({lookup})")
-    rows, total = con.execute(f"SELECT (SELECT count(*) FROM {slice_name}), (SELECT count(*) FROM orders)").fetchone()
+    return _kept_or_whole(con, slice_name, "orders")
+
+
+def _kept_or_whole(con: duckdb.DuckDBPyConnection, slice_name: str, table: str) -> int | str:
+    """The rows of the slice ``slice_name`` just gathered; past :data:`SLICE_MAX_SHARE` of ``table``
+    it becomes ``table`` itself (as in :func:`_gather_slice`: reading that many rows by id costs
+    more than testing every row in each step) and "whole" is returned."""
+    rows, total = con.execute(f"SELECT (SELECT count(*) FROM {slice_name}), (SELECT count(*) FROM {table})").fetchone()
     if rows > SLICE_MAX_SHARE * total:
         con.execute(f"DROP TABLE {slice_name}")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM orders")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM {table}")
         return "whole"
     return int(rows)
 
