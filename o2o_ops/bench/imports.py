@@ -191,8 +191,9 @@ def run(warehouse: Path, orders: int, work: Path, say: Callable[[str], None]) ->
     methods = sorted({m for m in copy_methods if m})
     say(f"  the import's own copy of the warehouse ({size_mb:,.0f} MiB): {' / '.join(methods) or 'none'} "
         f"(clone: the file system shares the blocks, e.g. XFS with reflink or btrfs; copy: every byte), "
-        f"{min(import_copies):.2f} s; a copy made by the bench took {copy_s:.2f} s "
-        f"({size_mb / max(copy_s, 1e-9):,.0f} MiB/s)")
+        f"{min(import_copies):.2f} s; a copy made by the bench took {copy_s:.2f} s"
+        # a clone shares the blocks: no bytes move, and a rate would be a division by almost nothing
+        + ("" if methods == ["clone"] else f" ({size_mb / max(copy_s, 1e-9):,.0f} MiB/s)"))
     return {"cases": rows_out, "copy_s": copy_s, "copy_mb_s": size_mb / max(copy_s, 1e-9), "warehouse_mb": size_mb,
             "import_copy_method": methods, "import_copy_s": min(import_copies)}
 
