@@ -1237,6 +1237,7 @@ def _coverage_query(con: duckdb.DuckDBPyConnection, query: str) -> str:
         return query
     written = {table: (last, appended) for table, last, appended in con.execute(
         "SELECT table_name, min(last_rowid), bool_and(only_appended) FROM o2o_note_written GROUP BY 1").fetchall()}
+    stored_inputs = {r[0] for r in con.execute("SELECT input FROM coverage").fetchall()}
     tree = sqlglot.parse_one(query, read="duckdb")
     spans = next(cte for cte in tree.find_all(exp.CTE) if cte.alias == "spans")
     branches, union = [], spans.this
@@ -1252,7 +1253,7 @@ def _coverage_query(con: duckdb.DuckDBPyConnection, query: str) -> str:
         name = branch.expressions[0].unalias()
         simple = (table is not None and isinstance(name, exp.Literal) and not branch.args.get("joins")
                   and not branch.args.get("where") and not branch.args.get("group"))
-        if not simple:
+        if not simple or name.this not in stored_inputs:   # (a stored row missing: computed again)
             parts.append(branch.sql(dialect="duckdb"))
             continue
         stored = f"SELECT {columns} FROM coverage WHERE input = {name.sql(dialect='duckdb')}"

@@ -601,6 +601,16 @@ def test_coverage_reads_the_appended_rows_of_a_table_the_batch_only_appended_to(
     assert spans()["orders"] == (7, "2026-10-20", "2026-11-11")
     assert "rowid >" not in queries[-1]
     assert_equals_full_rebuild(wh, tmp_path, "after a corrected discount")
+    # a stored row that is missing (never, at the same build version) is computed again, not lost
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute("DELETE FROM coverage WHERE input = 'reviews'")
+    finally:
+        con.close()
+    build = _import(tmp_path / "d", wh, {"orders": header + "O10,C3,S3,2026-11-12 10:00,50,40,5\n"})
+    assert build["mode"] == "incremental"
+    assert spans()["reviews"] == (5, "2026-10-20", "2026-11-12")
+    assert_equals_full_rebuild(wh, tmp_path, "after a stored span went missing")
 
 
 def test_the_customers_slice_is_their_stored_orders_but_the_named_ones_read_by_row_id(tmp_path, monkeypatch):
