@@ -678,7 +678,11 @@ def _write_facts(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
             WHERE order_facts.rowid = u.o2o_rid AND u.keeps_row AND NOT u.o2o_same_{c}""")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_moved_orders AS SELECT order_id FROM o2o_changed_orders "
                 "EXCEPT SELECT order_id FROM o2o_compared WHERE keeps_row")
-    con.execute("DELETE FROM order_facts WHERE order_id IN (SELECT order_id FROM o2o_moved_orders)")
+    # by row id: every stored row of a changed order was read into o2o_stored_facts (the deltas
+    # take its old facts from there); by order id, DuckDB tests all 10 million ids wherever the
+    # batch's ids fall among the stored ones (0.15 s)
+    con.execute("DELETE FROM order_facts WHERE rowid IN (SELECT o2o_rid FROM o2o_stored_facts "
+                "WHERE order_id IN (SELECT order_id FROM o2o_moved_orders))")
     con.execute(f"INSERT INTO order_facts ({', '.join(cols)}) SELECT {', '.join(cols)} FROM o2o_new_facts "
                 "WHERE order_id IN (SELECT order_id FROM o2o_moved_orders)")
 
