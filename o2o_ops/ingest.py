@@ -376,7 +376,7 @@ _IDENTIFIERS: frozenset[str] = frozenset(
     [*CONTRACT]
     + [c.name for t in CONTRACT.values() for c in t.columns]
     + [f"{c.name}__raw" for t in CONTRACT.values() for c in t.columns]
-    + [f"{p}_{t}" for t in CONTRACT for p in ("stage", "raw", "chg", "stash")]
+    + [f"{p}_{t}" for t in CONTRACT for p in ("stage", "raw", "chg", "found", "stash")]
     + [f"rejects_{t}" for t in CONTRACT]
     + [f"differs_{c.name}" for t in CONTRACT.values() for c in t.columns]
     + ["_row", "_rid", "is_new", "fk_changed", "stg", "wh", "main", "blank_shift"]
@@ -2149,6 +2149,12 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
     # only the columns that differ took 0.12-0.14 s against 0.29 s by order id of every column
     stored = ", ".join(f"t.{ident(c)}" for c in cols)
     differs = "".join(f", NOT ({_same('m', 's', [c])}) AS {ident('differs_' + c)}" for c in plain)
+    # in two reads: the row ids by the key's columns alone, then those rows' columns by row id.
+    # Joined in one, DuckDB decoded every column of every stored row when the batch's keys fall
+    # among the stored ones (random order ids: 1,000 new orders and their redemptions, 0.8 s)
+    found = ident(f"found_{table.name}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {found} AS SELECT t.rowid AS {rid}, s.{row} FROM {t} t "
+                f"JOIN {stage} s ON {_key_match(table, 't', 's')}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {chg} AS
         SELECT {select_s},
@@ -2156,15 +2162,15 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
                m.{row} IS NOT NULL AND NOT ({_same("m", "s", fk_cols)}) AS {ident('fk_changed')},
                m.{rid}{differs}
         FROM {stage} s
-        LEFT JOIN (SELECT {stored}, t.rowid AS {rid}, s.{row} FROM {t} t JOIN {stage} s
-                   ON {_key_match(table, "t", "s")}) m
+        LEFT JOIN (SELECT {stored}, k.{rid}, k.{row} FROM {t} t JOIN {found} k ON t.rowid = k.{rid}) m
                ON m.{row} = s.{row}
         WHERE m.{row} IS NULL OR NOT ({_same("m", "s", plain)})
     """)
+    con.execute(f"DROP TABLE {found}")
     added, updated = con.execute(
         f"SELECT count(*) FILTER (WHERE {ident('is_new')}), count(*) FILTER (WHERE NOT {ident('is_new')}) "
         f"FROM {chg}").fetchone()
-    incremental.note_changes(con, table.name, chg, _key_match(table, "t", chg))
+    incremental.note_changes(con, table.name, chg)
     col_list = ", ".join(ident(c) for c in cols)
     if updated:   # before the INSERT: nothing has written the table since the row ids were read
         simple = [c for c in plain if c not in fk_cols]
