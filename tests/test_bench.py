@@ -26,8 +26,9 @@ def test_benchmark_completes_and_reports_every_figure(tmp_path):
     app = result["app"]
     assert app["start_to_overview_s"] > 0 and app["navigation_to_cards_s"] > 0 and app["peak_memory_mb"] > 0
     imports = result["imports"]
-    # 5,000 orders: a tenth caps the batches, so 500 new orders and 500 corrected ones
-    assert [c["batch"] for c in imports["cases"]] == ["500 new orders", "500 corrected orders"]
+    # 5,000 orders: a tenth caps the batches, so 500 new orders (twice: ids outside the stored
+    # ones' range, and among them) and 500 corrected ones
+    assert [c["batch"] for c in imports["cases"]] == ["500 new orders", "500 new (random ids)", "500 corrected orders"]
     for case in imports["cases"]:
         assert case["full_s"] > 0 and case["incremental_s"] > 0
         assert case["full_peak_mb"] > 0 and case["incremental_peak_mb"] > 0
@@ -44,3 +45,31 @@ def test_benchmark_completes_and_reports_every_figure(tmp_path):
     # a second run reuses the warehouse instead of rebuilding it
     again = bench.run(5000, tmp_path / "bench.duckdb", runs=1, browser=False, out=io.StringIO())
     assert again["build"]["reused"] is True
+
+
+def test_the_new_orders_of_the_random_ids_case_fall_among_the_stored_ids(tmp_path):
+    """The bench's "random ids" batch: each new id sorts right after the stored id it copies, so
+    DuckDB cannot skip a row group by the id's zone map; the other batch's ids all sort before the
+    stored ones. Both are new, with the same orders' redemptions."""
+    import csv
+
+    import duckdb
+
+    from o2o_ops.bench import imports
+    from tiny import build_tiny
+
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    con = duckdb.connect(str(wh), read_only=True)
+    stored = sorted(r[0] for r in con.execute("SELECT order_id FROM orders").fetchall())
+    con.close()
+    ids = {}
+    for kind in ("new", "new_among"):
+        imports.write_batch(wh, tmp_path / kind, kind, 6)
+        with open(tmp_path / kind / "orders.csv", newline="") as f:
+            ids[kind] = [r["order_id"] for r in csv.DictReader(f)]
+        with open(tmp_path / kind / "redemptions.csv", newline="") as f:
+            assert {r["order_id"] for r in csv.DictReader(f)} <= set(ids[kind])
+    assert sorted(i.removesuffix("-N") for i in ids["new_among"]) == stored
+    assert all(i.endswith("-N") for i in ids["new_among"])
+    assert all(i < stored[0] for i in ids["new"]) and not set(ids["new"]) & set(stored)
+

@@ -74,6 +74,10 @@ def cases(orders: int) -> list[tuple[str, str, int]]:
             seen.add(rows)
             out.append((f"{rows:,} new orders", "new", rows))
     rows = min(1_000, cap)
+    # the same day's orders with ids that fall among the stored ones, as random platform ids do;
+    # the ids above lie outside the stored ones' range, as time-ordered ids do, and let DuckDB skip
+    # row groups by id
+    out.insert(1, (f"{rows:,} new (random ids)", "new_among", rows))
     out.append((f"{rows:,} corrected orders", "correct", rows))
     return out
 
@@ -83,7 +87,10 @@ def write_batch(warehouse: Path, folder: Path, kind: str, rows: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        if kind == "new":
+        if kind in ("new", "new_among"):
+            # "new": ids outside the stored ones' range (a prefix); "new_among": each right after the
+            # stored id it copies
+            new_id = "'BENCH-' || {0}order_id" if kind == "new" else "{0}order_id || '-N'"
             # the day after the latest order (not after now: the importer refuses the future)
             con.execute(f"""
                 CREATE TEMP TABLE picked AS
@@ -93,13 +100,13 @@ def write_batch(warehouse: Path, folder: Path, kind: str, rows: int) -> None:
                 FROM (SELECT * FROM orders USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE (17)) o
                 CROSS JOIN (SELECT max(ordered_at) AS last FROM orders) m""")
             con.execute(f"""
-                COPY (SELECT 'BENCH-' || order_id AS order_id, customer_id, store_id, new_at AS ordered_at,
+                COPY (SELECT {new_id.format("")} AS order_id, customer_id, store_id, new_at AS ordered_at,
                              list_price, paid_amount, campaign_id, channel, discount_amount, platform_fee, status,
                              new_at + (valid_until - ordered_at) AS valid_until,
                              new_at + (promised_at - ordered_at) AS promised_at, promised_wait_minutes
                       FROM picked ORDER BY new_at) TO '{folder / "orders.csv"}' (HEADER)""")
             con.execute(f"""
-                COPY (SELECT 'BENCH-' || p.order_id AS order_id, p.new_at + (r.redeemed_at - p.ordered_at) AS redeemed_at,
+                COPY (SELECT {new_id.format("p.")} AS order_id, p.new_at + (r.redeemed_at - p.ordered_at) AS redeemed_at,
                              r.wait_minutes, r.service_minutes, r.extra_spend
                       FROM picked p JOIN redemptions r USING (order_id)
                       WHERE p.new_at + (r.redeemed_at - p.ordered_at) <= CAST(CAST(p.new_at AS DATE) + 1 AS TIMESTAMP)
