@@ -1879,11 +1879,14 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
     row = ident("_row")
     subsets: dict[tuple[str, str, str], str] = {}
 
-    def warehouse_rows(source: str, key: str, stage_key: str) -> str:
+    def warehouse_rows(source: str, key: str, stage_key: str, *, parents: bool = False) -> str:
         # once per (table, key): a child's reference check and its chronology check both read
-        # the parent orders of the batch's order ids
+        # the parent orders of the batch's order ids. Both look in the batch first, so of a
+        # ``parents`` lookup only the keys the batch does not hold are read from the warehouse
         if (source, key, stage_key) not in subsets:
-            subsets[source, key, stage_key] = _warehouse_rows(con, source, key, stage_t, stage_key)
+            subsets[source, key, stage_key] = _warehouse_rows(
+                con, source, key, stage_t, stage_key,
+                staged_parent=ident("stage_" + source) if parents and source in staged else None)
         return subsets[source, key, stage_key]
 
     def check(kind: str, column: str, where: str, value_sql: str, message: Callable[[str, Any], str],
@@ -1992,7 +1995,7 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
     for ch in table.chronology:
         if ch.column not in info.present or not (has_wh or ch.parent in staged) or ch.parent in broken:
             continue
-        parent_rows = warehouse_rows(ch.parent, ch.key, ch.key) if has_wh else None
+        parent_rows = warehouse_rows(ch.parent, ch.key, ch.key, parents=True) if has_wh else None
         parent_time = _parent_value(ch, "s", staged, parent_rows)
         yield check("invalid_row", ch.column, f"s.{ident(ch.column)} < {parent_time}", f"s.{ident(ch.column)}",
                     lambda v, placed, ch=ch: f"{ch.column} {v} is before its order was placed "
@@ -2036,7 +2039,7 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
             continue
         lookups = []
         if has_wh:
-            parents = warehouse_rows(fk.parent, fk.parent_column, fk.column)
+            parents = warehouse_rows(fk.parent, fk.parent_column, fk.column, parents=True)
             lookups.append(f"NOT EXISTS (SELECT 1 FROM {parents} p WHERE p.{pc} = s.{c})")
         if fk.parent in staged:
             lookups.append(f"NOT EXISTS (SELECT 1 FROM {ident('stage_' + fk.parent)} p WHERE p.{pc} = s.{c})")
@@ -2067,17 +2070,22 @@ def _window_check(check: Callable[..., tuple[list[Problem], int, str]], col: Col
                  message, {"lo": lo, "hi": hi}, extra_sql=f"{day} < $lo")
 
 
-def _warehouse_rows(con: duckdb.DuckDBPyConnection, table: str, key: str, stage_t: str, stage_key: str) -> str:
+def _warehouse_rows(con: duckdb.DuckDBPyConnection, table: str, key: str, stage_t: str, stage_key: str,
+                    staged_parent: str | None = None) -> str:
     """The warehouse's ``table`` rows whose ``key`` is among the values of ``stage_key`` in the
     batch's ``stage_t``, as a temp table; returns its name. The checks' correlated lookups read it
     rather than the whole warehouse table: DuckDB turns a lookup into ``wh.orders`` into an
     aggregate over every stored order (23 s of a 1,000-row batch's checks at 10 million orders),
-    where this is one semi-join on the key. ``table`` and the keys come from the contract."""
+    where this is one semi-join on the key. With ``staged_parent`` (the batch's own rows of
+    ``table``, which the lookups read first), only the values it does not hold: a day's feed's
+    redemptions of its own new orders then read no stored order (0.22 s when those order ids fall
+    among the stored ones). ``table`` and the keys come from the contract."""
     source, k, sk = ident(table), ident(key), ident(stage_key)   # checked against the contract
     name = '"wh_' + f"{table}_{key}_of_{stage_t.strip(chr(34))}" + '"'
     columns = ", ".join(ident(c) for c in _checked_columns(table, key))
+    outside = f" WHERE {sk} NOT IN (SELECT {k} FROM {staged_parent} WHERE {k} IS NOT NULL)" if staged_parent else ""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {columns} FROM wh.{source} "
-                f"WHERE {k} IN (SELECT {sk} FROM {stage_t})")
+                f"WHERE {k} IN (SELECT {sk} FROM {stage_t}{outside})")
     return name
 
 
