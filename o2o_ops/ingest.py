@@ -1878,15 +1878,17 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
     file = info.file or src.label
     row = ident("_row")
     subsets: dict[tuple[str, str, str], str] = {}
+    parent_tables = {fk.parent for fk in table.foreign_keys} | {ch.parent for ch in table.chronology}
 
-    def warehouse_rows(source: str, key: str, stage_key: str, *, parents: bool = False) -> str:
+    def warehouse_rows(source: str, key: str, stage_key: str) -> str:
         # once per (table, key): a child's reference check and its chronology check both read
         # the parent orders of the batch's order ids. Both look in the batch first, so of a
-        # ``parents`` lookup only the keys the batch does not hold are read from the warehouse
+        # parent table only the keys the batch does not hold are read from the warehouse (a
+        # child table's rows are read for every key: the batch may replace only some of them)
         if (source, key, stage_key) not in subsets:
             subsets[source, key, stage_key] = _warehouse_rows(
                 con, source, key, stage_t, stage_key,
-                staged_parent=ident("stage_" + source) if parents and source in staged else None)
+                staged_parent=ident("stage_" + source) if source in parent_tables and source in staged else None)
         return subsets[source, key, stage_key]
 
     def check(kind: str, column: str, where: str, value_sql: str, message: Callable[[str, Any], str],
@@ -1995,7 +1997,7 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
     for ch in table.chronology:
         if ch.column not in info.present or not (has_wh or ch.parent in staged) or ch.parent in broken:
             continue
-        parent_rows = warehouse_rows(ch.parent, ch.key, ch.key, parents=True) if has_wh else None
+        parent_rows = warehouse_rows(ch.parent, ch.key, ch.key) if has_wh else None
         parent_time = _parent_value(ch, "s", staged, parent_rows)
         yield check("invalid_row", ch.column, f"s.{ident(ch.column)} < {parent_time}", f"s.{ident(ch.column)}",
                     lambda v, placed, ch=ch: f"{ch.column} {v} is before its order was placed "
@@ -2039,7 +2041,7 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
             continue
         lookups = []
         if has_wh:
-            parents = warehouse_rows(fk.parent, fk.parent_column, fk.column, parents=True)
+            parents = warehouse_rows(fk.parent, fk.parent_column, fk.column)
             lookups.append(f"NOT EXISTS (SELECT 1 FROM {parents} p WHERE p.{pc} = s.{c})")
         if fk.parent in staged:
             lookups.append(f"NOT EXISTS (SELECT 1 FROM {ident('stage_' + fk.parent)} p WHERE p.{pc} = s.{c})")
