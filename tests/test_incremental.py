@@ -632,12 +632,17 @@ def test_the_customers_slice_is_their_stored_orders_but_the_named_ones_read_by_r
         con.execute("INSERT INTO o2o_note_order_rows VALUES ($r)", {"r": o2_row})
         con.execute("CREATE TEMP TABLE o2o_customer_rows AS SELECT rowid AS rid, customer_id, order_id, ordered_at "
                     "FROM order_facts WHERE customer_id = 'C1'")
+        con.execute("CREATE TEMP TABLE o2o_unplaced_seeds (order_id VARCHAR)")
         assert incremental._batch_orders(con)
         assert incremental._gather_customer_slice(con, True) == 4
         assert con.execute("SELECT order_id, CAST(ordered_at AS VARCHAR) FROM o2o_slice_orders_customers "
                            "ORDER BY ordered_at").fetchall() == [
             ("O6", "2026-10-20 12:00:00"), ("O1", "2026-11-02 12:00:00"),
             ("O2", "2026-11-09 08:00:00"), ("O7", "2026-11-12 10:00:00")]
+        # a noted order without stored facts that the file does not name is in neither source
+        con.execute("INSERT INTO o2o_unplaced_seeds VALUES ('O3')")
+        assert incremental._gather_customer_slice(con, True) is None
+        con.execute("DELETE FROM o2o_unplaced_seeds")
         # the rows order_facts.sql recomputes: O2 and O7, and O5, named by a redemption alone
         con.execute("CREATE TEMP TABLE o2o_touched_orders AS SELECT * FROM (VALUES ('O2'), ('O7'), ('O5')) t(order_id)")
         assert incremental._gather_order_rows(con, True) == 3
