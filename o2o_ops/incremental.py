@@ -819,6 +819,115 @@ def write_readers_file() -> list[str]:
     return found
 
 
+#: each keyed step's inputs, column by column (:func:`find_step_reads`), found from the build SQL of
+#: this version: finding them parses it once and walks it once per column (a second or two). A test
+#: checks the file against the SQL; after a change of the SQL, :func:`write_step_reads_file` writes
+#: it again (until then, imports find them from the SQL)
+STEP_READS_FILE = Path(__file__).parent / "sql" / "step_reads.json"
+
+
+def find_step_reads(whole: dict[str, str], contract: dict[str, Sequence[str]]) -> dict[str, list[str]]:
+    """For each step of ``whole`` (table -> its SELECT, build order) but order_facts: the columns
+    (``table.column``) of order_facts and of the ``contract`` tables (table -> its columns) whose
+    change can change its rows (column-level lineage, :func:`o2o_ops.lineage.readers`; a contract
+    column is followed past order_facts, which the orders step compares itself). And under
+    ``"order_facts copies"``: the columns of orders order_facts passes on as they are. Found one
+    column at a time: a step reads a set of changing columns exactly when it reads one of them
+    (the lineage's tests are each "any": tests/test_lineage.py checks it on the build SQL). A row
+    that comes or goes changes what a step counts without naming a column: :func:`_steps_to_run`
+    follows those by table."""
+    from o2o_ops import lineage
+    import sqlglot
+    facts = [c.lower() for c in sqlglot.parse_one(whole["order_facts"], read="duckdb").named_selects]
+    reads: dict[str, set[str]] = {t: set() for t in whole if t != "order_facts"}
+
+    def add(holding: dict[str, frozenset[str]], label: str) -> None:
+        for table, columns in lineage.readers(whole, holding).items():
+            if table in reads and columns:
+                reads[table].add(label)
+    for column in facts:
+        add({"order_facts": frozenset([column])}, f"order_facts.{column}")
+    for table, columns in contract.items():
+        for column in columns:
+            add({table: frozenset([column.lower()]), "order_facts": frozenset()}, f"{table}.{column.lower()}")
+    found = {table: sorted(labels) for table, labels in reads.items()}
+    found["order_facts copies"] = sorted(lineage.copied_columns(whole["order_facts"], "orders"))
+    return found
+
+
+def _contract_columns() -> dict[str, list[str]]:
+    from o2o_ops import db
+    con = duckdb.connect()
+    try:
+        db.create_schema(con)
+        return {t: [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position",
+            {"t": t}).fetchall()] for t in db.CONTRACT_TABLES}
+    finally:
+        con.close()
+
+
+def _step_reads(whole: dict[str, str]) -> dict[str, list[str]]:
+    """:func:`find_step_reads` of this build SQL: from :data:`STEP_READS_FILE` when it was found
+    from it."""
+    from o2o_ops import db, lineage
+    stored = lineage.load(STEP_READS_FILE, db.rollups_version())
+    return stored if stored is not None else find_step_reads(whole, _contract_columns())
+
+
+def write_step_reads_file() -> dict[str, list[str]]:
+    """Find each step's inputs from the build SQL and write :data:`STEP_READS_FILE`."""
+    from o2o_ops import db, lineage
+    found = find_step_reads(dict(_steps(touched=False)), _contract_columns())
+    lineage.save(STEP_READS_FILE, db.rollups_version(), found)
+    return found
+
+
+def _steps_to_run(con: duckdb.DuckDBPyConnection, whole: dict[str, str]) -> tuple[set[str], list[str]]:
+    """The keyed steps whose rows the batch can change (and what changed: ``table.column``, or a
+    table whose rows came or went, or which the batch wrote). After the orders step (its stored
+    and recomputed facts of every touched order, ``o2o_stored_facts`` / ``o2o_new_facts``): a
+    column of order_facts changed when one order's differs; a column of orders when order_facts
+    copies it and its copy changed, or when it does not and the batch wrote orders; every column of
+    the other tables the batch wrote, and their rows. A step is run when it reads one of those
+    columns (:func:`find_step_reads`), or reads (its SQL names, or a step's it reads names) a table
+    whose rows came or went. A batch of corrections of the amounts paid leaves the steps of waits,
+    reviews, complaints, costs and events as they were."""
+    reads = _step_reads(whole)
+    copies = set(reads.get("order_facts copies", ()))
+    written = {r[0] for r in con.execute("SELECT DISTINCT table_name FROM o2o_note_written").fetchall()}
+    cols = _columns(con, "order_facts")
+    new_or_gone = con.execute(
+        "SELECT (SELECT count(*) FROM o2o_new_facts WHERE order_id NOT IN (SELECT order_id FROM o2o_stored_facts)) "
+        "+ (SELECT count(*) FROM o2o_stored_facts WHERE order_id NOT IN (SELECT order_id FROM o2o_new_facts))"
+    ).fetchone()[0]
+    rows_changed = {t for t in written if t != "orders"}
+    if new_or_gone:
+        rows_changed |= {"order_facts", "orders"}
+        facts_changed = {c.lower() for c in cols}
+    else:
+        differs = con.execute(
+            "SELECT " + ", ".join(f"coalesce(bool_or(n.{c} IS DISTINCT FROM f.{c}), false)" for c in cols)
+            + " FROM o2o_new_facts n JOIN o2o_stored_facts f USING (order_id)").fetchone()
+        facts_changed = {c.lower() for c, d in zip(cols, differs) if d}
+    changed = {f"order_facts.{c}" for c in facts_changed}
+    if "orders" in written:
+        changed |= {f"orders.{c.lower()}" for c in _columns(con, "orders")
+                    if c.lower() not in copies or c.lower() in facts_changed}
+    names = {table: {w for w in _words(query) if w != table} for table, query in whole.items()}
+    touched_by_rows: set[str] = set(rows_changed)
+    for table in whole:                     # build order: a step comes after the steps it reads
+        # (not through order_facts: its rows came or went when its recomputed facts say so)
+        if table != "order_facts" and names[table] & touched_by_rows:
+            touched_by_rows.add(table)
+    runs = {table for table in whole if table != "order_facts"
+            and (table in touched_by_rows
+                 or any(label in changed or label.split(".")[0] in rows_changed for label in reads.get(table, ())))}
+    # a step the file does not know (SQL changed since it was written, and no entry): run
+    runs |= {t for t in whole if t != "order_facts" and t not in reads}
+    return runs, sorted(changed | {f"{t}.*" for t in rows_changed})
+
+
 #: the share of a table's rows above which a slice is not gathered (the steps read the table itself):
 #: at 10 million orders, 1,000 new orders touch a slice of 2.4 % of order_facts (gathered, the
 #: six steps' reads 2.2 -> 0.8 + 1 s), 100,000 new orders about 10 % (gathered, the import took 38.4 s
@@ -831,7 +940,8 @@ def _gather_slices(con: duckdb.DuckDBPyConnection, restricted: dict[str, str],
     """The slices of :data:`SLICES` but :data:`EARLY_SLICES`, after the touched keys are known and
     order_facts is up to date (:func:`_gather_slice`). Returns each slice's rows (or "whole")."""
     return {f"{table}: {name}": _gather_slice(con, table, name, restricted, variants)
-            for table, name in SLICES if (table, name) not in EARLY_SLICES}
+            for table, name in SLICES if (table, name) not in EARLY_SLICES
+            and any(f"o2o_slice_{table}_{name}" in query for query in restricted.values())}
 
 
 def _gather_slice(con: duckdb.DuckDBPyConnection, table: str, name: str, restricted: dict[str, str],
@@ -964,6 +1074,17 @@ def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str
             UNION ALL
             SELECT * FROM {new} a WHERE NOT EXISTS (SELECT 1 FROM {old} b WHERE {same})""")
     return recomputed
+
+
+def _leave_as_it_was(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """A keyed step none of whose inputs the batch changed (:func:`_steps_to_run`): its rows stay;
+    what later steps read of its changes is empty (its rows before and after for a table kept by
+    deltas from it, its compared rows for lift and the anomaly scores)."""
+    if table in ADDITIVE:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_was_{table} AS SELECT rowid AS o2o_rid, * FROM {table} LIMIT 0")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_now_{table} AS SELECT * FROM {table} LIMIT 0")
+    if table in COMPARED:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE o2o_diff_{table} AS SELECT * FROM {table} LIMIT 0")
 
 
 def _reading(query: str, source: str, instead: str) -> str:
@@ -1385,7 +1506,8 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
     slices: dict[str, int | str] = {}
     changed = _orders_step(con, restricted, old_as_of, new_as_of, slices)
     _key_tables(con, old_as_of, new_as_of, old_span, _span(con))
-    slices.update(_gather_slices(con, restricted, variants))
+    runs, inputs_changed = _steps_to_run(con, whole)
+    slices.update(_gather_slices(con, {t: q for t, q in restricted.items() if t in runs}, variants))
     seconds["order_facts"] = time.perf_counter() - clock
     old_last_day = _last_day(con)
     lift_mode = None
@@ -1399,7 +1521,9 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
         clock = time.perf_counter()
         if table in KEYED_LIFT and lift_mode is None:
             lift_mode = _lift_mode(con, old_last_day)   # after rollup_store_day_totals, before both
-        if table in KEPT_WHILE_CLEAN and con.execute(KEPT_WHILE_CLEAN[table]).fetchone()[0]:
+        if table in KEYED and table not in runs:
+            _leave_as_it_was(con, table)
+        elif table in KEPT_WHILE_CLEAN and con.execute(KEPT_WHILE_CLEAN[table]).fetchone()[0]:
             pass
         elif table == "coverage":
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {_coverage_query(con, whole[table])}")
@@ -1423,6 +1547,8 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
     counts: dict = {"changed_orders": int(changed), "facts_in_place": int(in_place), "facts_rewritten": int(rewritten),
                     "orders_touching_no_key": int(quiet),
                     "seconds": seconds, "over_cap": con.retried, "slices": slices,
+                    "inputs_changed": inputs_changed,
+                    "steps_left_as_they_were": sorted(t for t in KEYED if t != "order_facts" and t not in runs),
                    "recomputed_by_query": deltas, "delta_rows": written}
     # on the connection itself (they register frames), again without the cap if they run out under
     # it: each table is replaced whole, or per campaign by a DELETE then an INSERT, so building again is safe

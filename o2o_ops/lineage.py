@@ -19,6 +19,7 @@ read changes everywhere.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Mapping
@@ -39,15 +40,39 @@ _ROW_PARTS = ("where", "group", "having", "qualify", "joins", "laterals", "pivot
 def changing_columns(query: str, changing: Mapping[str, Changing]) -> Changing:
     """The output columns of the SELECT ``query`` that can change when the columns ``changing``
     (table name -> its changing column names, or :data:`EVERY`) of the tables it reads change."""
-    try:
-        tree = sqlglot.parse_one(query, read="duckdb")
-        scopes = list(traverse_scope(tree))
-    except SqlglotError:
+    scopes = _scopes(query)
+    if scopes is None:
         return EVERY
     out: dict[int, Changing] = {}
     for scope in scopes:             # bottom-up: a scope's sources and subqueries come before it
         out[id(scope)] = _scope_changing(scope, out, changing)
     return _normalise(out[id(scopes[-1])]) if scopes else EVERY
+
+
+@functools.lru_cache(maxsize=128)
+def _scopes(query: str) -> tuple[Scope, ...] | None:
+    """The scopes of ``query``, bottom-up (None: sqlglot cannot read it). Kept: the analysis only
+    reads them, and finding each step's readers column by column parses the build SQL once, not
+    once per column (:func:`o2o_ops.incremental.find_step_reads`)."""
+    try:
+        return tuple(traverse_scope(sqlglot.parse_one(query, read="duckdb")))
+    except SqlglotError:
+        return None
+
+
+def copied_columns(query: str, table: str) -> frozenset[str]:
+    """The columns of ``table`` that the SELECT ``query``'s outermost select list passes on as they
+    are, under their own names (``o.paid_amount``, not ``coalesce(o.channel, ...) AS channel``):
+    such an output column differs between two rows exactly when the input column does."""
+    scopes = _scopes(query)
+    if not scopes or not isinstance(scopes[-1].expression, exp.Select):
+        return frozenset()
+    scope = scopes[-1]
+    aliases = {alias for alias, source in scope.sources.items()
+               if isinstance(source, exp.Table) and source.name.lower() == table}
+    return frozenset(item.name.lower() for item in scope.expression.expressions
+                     if isinstance(item, exp.Column) and item.table in aliases
+                     and not isinstance(item.this, exp.Star))
 
 
 def _scope_changing(scope: Scope, out: Mapping[int, Changing], changing: Mapping[str, Changing]) -> Changing:
@@ -123,12 +148,12 @@ def readers(steps: Mapping[str, str], holding: Mapping[str, frozenset[str]]) -> 
     return found
 
 
-def save(path: Path, key: str, readers: list[str]) -> None:
+def save(path: Path, key: str, readers: list[str] | dict[str, list[str]]) -> None:
     """Store ``readers`` in ``path`` under ``key`` (:func:`load` reads them back)."""
     path.write_text(json.dumps({"key": key, "readers": readers}, indent=1) + "\n")
 
 
-def load(path: Path, key: str) -> list[str] | None:
+def load(path: Path, key: str) -> list[str] | dict[str, list[str]] | None:
     """The readers stored in ``path`` under ``key`` (a fingerprint of what they were found from),
     or None when the file holds another key (or none)."""
     try:

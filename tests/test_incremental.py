@@ -539,14 +539,18 @@ def test_the_summed_rollups_are_kept_by_deltas_and_a_sum_that_may_lose_its_last_
             con.close()
 
     assert day_row() == (1, 1, 60.0)
-    steps = [("a", "O9,C2,S3,2026-11-10 11:00,50,40,maps,paid", (2, 2, 100.0), 0),
-             ("b", "O9,C2,S3,2026-11-10 11:00,50,40,maps,cancelled", (2, 1, 60.0), 1),
-             ("c", "O5,C4,S3,2026-11-10 09:00,60,60,maps,cancelled", (2, 0, None), 1)]
-    for name, row, expected, recomputed in steps:
+    # (a cancellation changes no redemption: the store hours, which count redemptions, are left as
+    # they were; a new order may change them)
+    hours = {"rollup_store_hour", "rollup_week_store_hour"}
+    steps = [("a", "O9,C2,S3,2026-11-10 11:00,50,40,maps,paid", (2, 2, 100.0), 0, set()),
+             ("b", "O9,C2,S3,2026-11-10 11:00,50,40,maps,cancelled", (2, 1, 60.0), 1, hours),
+             ("c", "O5,C4,S3,2026-11-10 09:00,60,60,maps,cancelled", (2, 0, None), 1, hours)]
+    for name, row, expected, recomputed, left in steps:
         build = _import(tmp_path / name, wh, {"orders": header + row + "\n"})
         assert build["mode"] == "incremental"
         by_query = build["counts"]["recomputed_by_query"]
-        assert set(by_query) == set(incremental.ADDITIVE)
+        assert set(by_query) == set(incremental.ADDITIVE) - left, name
+        assert left <= set(build["counts"]["steps_left_as_they_were"]), name
         assert by_query["rollup_day_store_channel_campaign"] == recomputed, name
         assert day_row() == expected, name
         assert_equals_full_rebuild(wh, tmp_path, f"after batch {name}")
@@ -1224,3 +1228,37 @@ def test_an_ageing_sum_whose_moved_order_leaves_a_sum_of_nothing_is_recomputed(t
         ("S3", "2026-11-09"): [(0, 1, 1, 0, None, 20.0, 15.0, None)],
         ("S1", "2026-11-08"): [(0, 1, 1, 0, None, 20.0, 0.0, None)]}
     assert_equals_full_rebuild(wh, tmp_path, "after the as-of time moved a day")
+
+
+def test_a_correction_leaves_the_steps_that_read_none_of_its_columns_as_they_were(tmp_path, any_share):
+    """O1 (S1, 11-02, paid 80) corrected to 70: only its amount paid changed, so the steps that read
+    neither it nor anything computed from it (the reviews' and refunds' rollups, the store hours,
+    the events, the costs) are left as they were, and the day rollup's S1 11-02 row goes from 80 to
+    70. The same file again changes nothing: every step is left. A new review changes the reviews'
+    rollups, not the costs."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,campaign_id,channel,status\n"
+    row = "O1,C1,S1,2026-11-02 12:00,100,70,K1,wechat,paid\n"
+    build = _import(tmp_path / "a", wh, {"orders": header + row})
+    assert build["mode"] == "incremental"
+    counts = build["counts"]
+    assert "order_facts.paid_amount" in counts["inputs_changed"]
+    assert not [c for c in counts["inputs_changed"] if c.startswith("order_facts.") and c != "order_facts.paid_amount"]
+    left = set(counts["steps_left_as_they_were"])
+    assert {"rollup_review_rating_day", "rollup_complaint_day", "rollup_refund_reason_day", "rollup_store_hour",
+            "rollup_week_store_hour", "event_facts", "rollup_costs", "quality_reviews_without_redemptions"} <= left
+    assert not {"rollup_day_store_channel_campaign", "rollup_day_store", "rollup_store_day_totals"} & left
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("SELECT sum(paid_amount) FROM rollup_day_store_channel_campaign "
+                       "WHERE store_id = 'S1' AND date = DATE '2026-11-02'").fetchone() == (70.0,)
+    con.close()
+    assert_equals_full_rebuild(wh, tmp_path, "after a corrected amount")
+    build = _import(tmp_path / "b", wh, {"orders": header + row})
+    if build["mode"] == "incremental":       # (or the importer found nothing to write)
+        assert set(build["counts"]["steps_left_as_they_were"]) == set(incremental.KEYED) - {"order_facts"}
+    assert_equals_full_rebuild(wh, tmp_path, "after the same file again")
+    build = _import(tmp_path / "c", wh, {"reviews": "review_id,order_id,rating,posted_at\nR9,O5,1,2026-11-11 09:00\n"})
+    assert build["mode"] == "incremental"
+    left = set(build["counts"]["steps_left_as_they_were"])
+    assert "rollup_costs" in left and not {"rollup_review_rating_day", "rollup_complaint_day"} & left
+    assert_equals_full_rebuild(wh, tmp_path, "after a new review")

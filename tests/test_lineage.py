@@ -91,3 +91,50 @@ def test_the_stored_as_of_readers_are_those_of_the_build_sql(tmp_path, monkeypat
     stale = tmp_path / "readers.json"
     stale.write_text(json.dumps({"key": "another version", "readers": ["order_facts"]}))
     assert lineage.load(stale, incremental._readers_key({"order_facts"})) is None
+
+
+def test_copied_columns_are_the_select_items_that_pass_a_column_on_as_it_is():
+    query = ("SELECT o.order_id, o.paid_amount, coalesce(o.channel, 'x') AS channel, o.status AS state, "
+             "s.city, o.* FROM orders o JOIN stores s USING (store_id)")
+    # not the coalesced one, nor the renamed one (the orders step compares order_facts' columns
+    # with the orders' by name), nor the star
+    assert lineage.copied_columns(query, "orders") == {"order_id", "paid_amount"}
+    assert lineage.copied_columns(query, "stores") == {"city"}
+    assert lineage.copied_columns("SELECT FROM WHERE (", "orders") == frozenset()
+
+
+def _build_sql_columns() -> tuple[dict[str, str], list[str]]:
+    import sqlglot
+    steps = dict(incremental._steps(touched=False))
+    return steps, [c.lower() for c in sqlglot.parse_one(steps["order_facts"], read="duckdb").named_selects]
+
+
+def test_a_step_reads_a_set_of_changing_columns_exactly_when_it_reads_one_of_them():
+    """What find_step_reads rests on: the readers of several changing columns of order_facts are
+    the union of each one's readers (on the build SQL itself, 40 random sets of 2 to 8 columns)."""
+    import random
+    steps, columns = _build_sql_columns()
+    alone = {c: set(lineage.readers(steps, {"order_facts": frozenset([c])})) for c in columns}
+    rng = random.Random(5)
+    for _ in range(40):
+        chosen = rng.sample(columns, rng.randint(2, 8))
+        together = set(lineage.readers(steps, {"order_facts": frozenset(chosen)}))
+        assert together == set().union(*(alone[c] for c in chosen)), chosen
+
+
+def test_the_stored_step_reads_are_those_of_the_build_sql():
+    """STEP_READS_FILE spares every import the walk; it must be the one this SQL gives (after a
+    change of the build SQL: ``python -c "from o2o_ops import incremental; incremental.write_step_reads_file()"``)."""
+    from o2o_ops import db
+    stored = json.loads(incremental.STEP_READS_FILE.read_text())
+    assert stored["key"] == db.rollups_version(), "STEP_READS_FILE was found from another build SQL: write it again"
+    found = incremental.find_step_reads(dict(incremental._steps(touched=False)), incremental._contract_columns())
+    assert stored["readers"] == found, "STEP_READS_FILE is out of date: write it again (docstring)"
+    reads = found
+    # by hand: the reviews' rollups read the reviews and order_facts' keys, not the amounts paid
+    assert "reviews.rating" in reads["rollup_review_rating_day"]
+    assert "order_facts.paid_amount" not in reads["rollup_review_rating_day"]
+    assert "order_facts.paid_amount" in reads["rollup_day_store_channel_campaign"]
+    # order_facts copies these columns of orders as they are, not the three it fills in
+    assert {"paid_amount", "store_id", "ordered_at"} <= set(reads["order_facts copies"])
+    assert not {"channel", "discount_amount", "platform_fee"} & set(reads["order_facts copies"])
