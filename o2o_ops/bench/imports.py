@@ -175,7 +175,9 @@ def run(warehouse: Path, orders: int, work: Path, say: Callable[[str], None]) ->
             whole = sum(v for t, v in steps.items() if t in _whole())
             beside = sum(v for t, v in steps.items() if t in BESIDE)
             slowest = max((t for t in steps if t not in BESIDE), key=steps.get)
-            what = (f"{c['changed_orders']:,} orders, {c['store_days']:,} store-days; slowest step {slowest} "
+            left = len(c.get("steps_left_as_they_were", ()))
+            what = (f"{c['changed_orders']:,} orders, {c['store_days']:,} store-days; steps left as they were "
+                    f"(none of their inputs changed) {left}; slowest step {slowest} "
                     f"{steps[slowest]:.2f} s; tables rebuilt whole {whole:.2f} s; load ahead and campaign lift "
                     f"{beside:.2f} s beside the steps, waited for {c.get('beside_wait_s', 0):.2f} s (anomaly "
                     f"scores {c['anomaly_scores']}, lift store x weekdays {c['lift_store_weekdays']}, campaign lift "
