@@ -222,6 +222,9 @@ _NOTES = {
     # each contract table the batch wrote: its last row id before the write, and whether its rows
     # were only appended (the coverage step reads only the appended rows of such a table)
     "o2o_note_written": "table_name VARCHAR, last_rowid BIGINT, only_appended BOOLEAN",
+    # the columns of each contract table the merge UPDATEd in some stored row ("*": every column,
+    # rows deleted and put back): coverage keeps its spans of the others
+    "o2o_note_updated_columns": "table_name VARCHAR, column_name VARCHAR",
     # the row ids of the orders the batch's orders file updated (its new ones follow the last row
     # id before the write): the orders step reads the batch's orders by them
     "o2o_note_order_rows": "rid BIGINT",
@@ -274,6 +277,14 @@ def note_rewritten(con: duckdb.DuckDBPyConnection, table: str) -> None:
     moved to another store): not only appended."""
     _ensure_notes(con)
     con.execute("INSERT INTO o2o_note_written VALUES ($t, -1, false)", {"t": table})
+    note_updated_columns(con, table, ["*"])
+
+
+def note_updated_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> None:
+    """Note the columns of ``table`` the merge is about to UPDATE in stored rows (``*``: all)."""
+    _ensure_notes(con)
+    if columns:
+        con.executemany("INSERT INTO o2o_note_updated_columns VALUES ($1, $2)", [[table, c.lower()] for c in columns])
 
 
 def full_rebuild_reason(con: duckdb.DuckDBPyConnection, *, existed: bool) -> str | None:
@@ -1354,11 +1365,13 @@ def _start_beside(con: "_Capped", beside: _Beside, done: set[str], lift_mode: st
 def _coverage_query(con: duckdb.DuckDBPyConnection, query: str) -> str:
     """``coverage``'s query (sql/rollups_coverage.sql) reading only what the batch wrote. Each span
     (a branch of the ``spans`` union, over one contract table) is: the stored row when the batch did
-    not write its table; when the batch only appended rows to it and the span is made of counts,
-    mins, maxes and constants, the stored row combined with the span of the appended rows (counts
-    add, the first and last dates widen); else the span computed again over the whole table. A
-    day's feed thus reads its few thousand new orders, not the 10 million before them (0.25 s warm,
-    0.34 s with nothing in the page cache, at 10 million orders)."""
+    not write its table, or updated none of the columns the span reads (``o2o_note_updated_columns``)
+    and appended no row to it; when the batch only appended rows to it, or appended some and updated
+    none of those columns, and the span is made of counts, mins, maxes and constants, the stored row
+    combined with the span of the appended rows (counts add, the first and last dates widen); else
+    the span computed again over the whole table. A day's feed thus reads its few thousand new
+    orders, not the 10 million before them (0.25 s warm, 0.34 s with nothing in the page cache, at
+    10 million orders), and a batch of corrections of the amounts paid none (0.30 s in the bench)."""
     import sqlglot
     from sqlglot import exp
 
@@ -1367,6 +1380,12 @@ def _coverage_query(con: duckdb.DuckDBPyConnection, query: str) -> str:
         return query
     written = {table: (last, appended) for table, last, appended in con.execute(
         "SELECT table_name, min(last_rowid), bool_and(only_appended) FROM o2o_note_written GROUP BY 1").fetchall()}
+    updated: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM o2o_note_updated_columns").fetchall():
+        updated.setdefault(table, set()).add(column)
+    # the tables the batch appended rows to (after the last row id before the write)
+    grew = {table for table, (last, _) in written.items() if last is None or con.execute(
+        f"SELECT coalesce(max(rowid), -1) > $last FROM {table}", {"last": last}).fetchone()[0]}
     stored_inputs = {r[0] for r in con.execute("SELECT input FROM coverage").fetchall()}
     tree = sqlglot.parse_one(query, read="duckdb")
     spans = next(cte for cte in tree.find_all(exp.CTE) if cte.alias == "spans")
@@ -1387,9 +1406,13 @@ def _coverage_query(con: duckdb.DuckDBPyConnection, query: str) -> str:
             parts.append(branch.sql(dialect="duckdb"))
             continue
         stored = f"SELECT {columns} FROM coverage WHERE input = {name.sql(dialect='duckdb')}"
-        if table not in written:
+        # the batch updated none of the columns the span reads (a correction of the amounts paid:
+        # the spans of the orders' discounts, fees, validity and promises are as they were)
+        untouched = "*" not in updated.get(table, ()) and not (
+            {c.name.lower() for c in branch.find_all(exp.Column)} & updated.get(table, set()))
+        if table not in written or (untouched and table not in grew):
             parts.append(stored)
-        elif written[table][1] and all(_combinable(e.unalias()) for e in branch.expressions):
+        elif (written[table][1] or untouched) and all(_combinable(e.unalias()) for e in branch.expressions):
             appended = branch.copy().where(f"rowid > {int(written[table][0])}").sql(dialect="duckdb")
             parts.append(f"SELECT o.input, o.table_name, o.n_rows + a.n_rows AS n_rows, "
                          f"least(o.first_date, a.first_date) AS first_date, "

@@ -2189,11 +2189,13 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
         any_differs = ", ".join(f"bool_or({ident('differs_' + c)})" for c in simple)
         flags = con.execute(f"SELECT {any_differs} FROM {chg} WHERE NOT {ident('is_new')}").fetchone() if simple else ()
         changed = [c for c, flag in zip(simple, flags) if flag]
+        moved = con.execute(f"SELECT count(*) FROM {chg} WHERE {ident('fk_changed')}").fetchone()[0]
+        # the columns the UPDATEs below write (coverage keeps its spans of the others)
+        incremental.note_updated_columns(con, table.name, [*changed, *(fk_cols if moved else [])])
         if changed:
             sets = ", ".join(f"{ident(c)} = {chg}.{ident(c)}" for c in changed)
             con.execute(f"UPDATE {t} AS t SET {sets} FROM {chg} "
                         f"WHERE NOT {chg}.{ident('is_new')} AND t.rowid = {chg}.{rid}")
-        moved = con.execute(f"SELECT count(*) FROM {chg} WHERE {ident('fk_changed')}").fetchone()[0]
         if moved:
             _update_referenced(con, table, chg, fk_cols, _key_match(table, "t", chg))
     if added:

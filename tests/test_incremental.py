@@ -604,6 +604,9 @@ def test_coverage_reads_the_appended_rows_of_a_table_the_batch_only_appended_to(
     assert spans()["orders.discount_amount"] == (5, "2026-11-02", "2026-11-10")
     assert spans()["orders"] == (7, "2026-10-20", "2026-11-11")
     assert "rowid >" not in queries[-1]
+    # only the spans that read the discount are computed again; the orders' others are as they were
+    assert len(re.findall(r"FROM orders\b", queries[-1])) == 1, queries[-1]
+    assert "input = 'orders.platform_fee'" in queries[-1] and "input = 'orders'" in queries[-1]
     assert_equals_full_rebuild(wh, tmp_path, "after a corrected discount")
     # a stored row that is missing (never, at the same build version) is computed again, not lost
     con = duckdb.connect(str(wh))
