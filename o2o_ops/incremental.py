@@ -925,7 +925,7 @@ def _steps_to_run(con: duckdb.DuckDBPyConnection, whole: dict[str, str]) -> tupl
     if "orders" in written:
         changed |= {f"orders.{c.lower()}" for c in _columns(con, "orders")
                     if c.lower() not in copies or c.lower() in facts_changed}
-    names = {table: {w for w in _words(query) if w != table} for table, query in whole.items()}
+    names = _names(whole)
     touched_by_rows: set[str] = set(rows_changed)
     for table in whole:                     # build order: a step comes after the steps it reads
         # (not through order_facts: its rows came or went when its recomputed facts say so)
@@ -933,9 +933,7 @@ def _steps_to_run(con: duckdb.DuckDBPyConnection, whole: dict[str, str]) -> tupl
             touched_by_rows.add(table)
     runs = {table for table in whole if table != "order_facts"
             and (table in touched_by_rows
-                 or any(label in changed or label.split(".")[0] in rows_changed for label in reads.get(table, ())))}
-    # a step the file does not know (SQL changed since it was written, and no entry): run
-    runs |= {t for t in whole if t != "order_facts" and t not in reads}
+                 or any(label in changed or label.split(".")[0] in rows_changed for label in reads[table]))}
     return runs, sorted(changed | {f"{t}.*" for t in rows_changed})
 
 
@@ -988,6 +986,11 @@ def _gather_slice(con: duckdb.DuckDBPyConnection, table: str, name: str, restric
 def _words(sql: str) -> set[str]:
     """The names ``sql`` uses (tables, columns, keywords), lower-cased."""
     return {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)}
+
+
+def _names(whole: dict[str, str]) -> dict[str, set[str]]:
+    """Each step's names (:func:`_words`) but its own: the tables it reads are among them."""
+    return {table: _words(query) - {table} for table, query in whole.items()}
 
 
 #: the columns of a slice this module's own statements read (the orders step's neighbour check)
@@ -1439,7 +1442,7 @@ def _schedule(whole: dict[str, str]) -> list[str]:
     then the rest, each group in build order (a table comes after every table its SQL names, so it
     does within each group too), so that :class:`_Beside` can start them early."""
     from o2o_ops import forecast, lift
-    reads = {table: {w for w in _words(query) if w in whole and w != table} for table, query in whole.items()}
+    reads = {table: names & set(whole) for table, names in _names(whole).items()}
 
     def closure(tables: Sequence[str], into: set[str]) -> set[str]:
         todo = [t for t in tables if t in whole]
