@@ -117,6 +117,10 @@ class Column:
     allowed: tuple[str, ...] = ()
     # DATE/TIMESTAMP only: which window of dates is sane (see DATE_WINDOWS).
     window: str | None = None
+    # Text whose mere presence is counted (a complaint category makes a review a complaint):
+    # what a value makes the row. Such a column refuses an empty value written as text ("none",
+    # "NULL"), which would otherwise be counted; the mapping's null_values imports it as empty.
+    present_means: str | None = None
 
 
 #: Dates a column may hold, by kind of date (bounds are read from settings at import time):
@@ -280,7 +284,7 @@ CONTRACT: dict[str, TableContract] = {t.name: t for t in (
         Column("rating", "INTEGER", True, 1, 5),
         _when("posted_at", "TIMESTAMP", "event", True),
         Column("as_described", "BOOLEAN"),
-        Column("complaint_category", "VARCHAR"),
+        Column("complaint_category", "VARCHAR", present_means="complaint"),
     ), key=("review_id",), foreign_keys=(ForeignKey("order_id", "orders", "order_id"),),
         chronology=_after_order("posted_at", "review")),
     TableContract("refunds", "one row per refund (an order may have several)", (
@@ -1798,6 +1802,8 @@ _SPREADSHEET_DATE = re.compile(r"\s*([0-9]{1,2})[/.]([0-9]{1,2})[/.]([0-9]{4})(\
 #: refused (a required value is missing; an optional one becomes empty only through the mapping's
 #: ``null_values``, so nothing is read as empty behind the user's back).
 NULL_WORDS = ("null", "none", "na", "n/a", "nil")
+_NULL_WORD_HINT = (" — it looks like an empty value written as text; to import it as empty, list it in the "
+                   "mapping's null_values")
 
 
 def _discount_sql(raw: str, mapping: Mapping) -> str:
@@ -1824,8 +1830,7 @@ def _number_hint(column: str, value: str, mapping: Mapping) -> str:
     """Why a value is not a number, when we can tell: an empty value written as text, a
     spreadsheet's clock time, or "x:y"."""
     if (value or "").strip().lower() in (*NULL_WORDS, "nan"):   # NaN: how pandas writes "nothing"
-        return (" — it looks like an empty value written as text; to import it as empty, list it in "
-                "the mapping's null_values")
+        return _NULL_WORD_HINT
     if CLOCK_PATTERN.fullmatch(value or ""):
         return (" — it looks like a number a spreadsheet turned into a clock time (\"500:50\" "
                 "becomes 500:50:00); format the column as text in the spreadsheet and export again")
@@ -1937,6 +1942,11 @@ def _check_table(con: duckdb.DuckDBPyConnection, src: Source, info: _StageInfo, 
                             lambda v, _, e=expect, n=col.name, k=kind: f"{n}: '{v}' is not {e}"
                             + (_number_hint(n, v, src.mapping) if k == "wrong_type" else
                                _date_hint(v, src.mapping) if k == "bad_date" else ""), words)
+        if col.present_means is not None:   # "none" or "-" here would be counted as a complaint
+            yield check("not_allowed", col.name, f"list_contains($null_words, lower(trim({raw}))) "
+                        f"OR NOT regexp_matches({raw}, '[\\p{{L}}\\p{{N}}]')", raw,
+                        lambda v, _, n=col.name, what=col.present_means: f"{n}: '{v}' would count as a {what}"
+                        + _NULL_WORD_HINT, {"null_words": list(NULL_WORDS)})
         if col.window is not None:
             yield _window_check(check, col, windows[col.window])
         if col.type == "VARCHAR":  # Parquet has no row size limit; a CSV field can be long too

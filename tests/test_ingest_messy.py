@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from o2o_ops import ingest
@@ -290,6 +291,38 @@ def test_the_hints_read_in_chinese():
     assert late.words("zh") == ("ordered_at：“21/03/2024”不是日期时间（ISO 8601 格式，如 2016-07-12） —— 电子表格的日期，"
                                 "日在前；请在映射中设置 date_format = \"%d/%m/%Y\"（日期时间列另设 timestamp_format = "
                                 "\"%d/%m/%Y %H:%M\"）")
+
+
+def test_a_complaint_written_none_is_refused_not_counted(warehouse, tmp_path):
+    """A review export writing "none" where a review has no complaint: imported as text, every
+    such review would count as a complaint named "none" (the complaint rate of a store with one
+    real complaint in three reviews would read 100%). Refused, saying how to import it as empty;
+    the mapping's null_values then imports it so, and one complaint is counted."""
+    folder = base_copy(tmp_path / "batch")
+    (folder / "reviews.csv").write_text(
+        "review_id,order_id,rating,posted_at,as_described,complaint_category\n"
+        "r1,o1,5,2024-03-05 20:00:00,true,none\n"
+        "r2,o2,2,2024-03-05 08:00:00,false,slow service\n"
+        "r3,o3,4,2024-03-06 09:00:00,true, NULL \n")
+    rejected = refused_dir(folder, warehouse)
+    hint = (" — it looks like an empty value written as text; to import it as empty, list it in the mapping's "
+            "null_values")
+    assert [(Path(p.file).name, p.row, p.column, p.value, p.kind, p.message) for p in rejected.problems] == [
+        ("reviews.csv", 2, "complaint_category", "none", "not_allowed",
+         "complaint_category: 'none' would count as a complaint" + hint),
+        ("reviews.csv", 4, "complaint_category", "NULL", "not_allowed",
+         "complaint_category: 'NULL' would count as a complaint" + hint)]
+    assert rejected.problems[0].words("zh") == (
+        "complaint_category：“none”会被计为一条投诉 —— 看起来是写成文字的空值；要按空值导入，请在映射的 null_values 中列出它")
+
+    ingest.import_dir(folder, warehouse=warehouse, mapping={"null_values": ["none", "NULL"]})
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert con.execute("SELECT review_id, complaint_category FROM reviews ORDER BY review_id").fetchall() == [
+            ("r1", None), ("r2", "slow service"), ("r3", None)]
+        assert con.execute("SELECT sum(count_complaints) FROM order_facts").fetchone() == (1,)
+    finally:
+        con.close()
 
 
 # ------------------------------------------------------------------------------------------

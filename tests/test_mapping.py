@@ -146,21 +146,44 @@ def test_marketplace_export_imports_with_items_aggregated_and_sellers_located(tm
     assert late["promises_due"] == 3 and late["late_vs_promise_rate"] == pytest.approx(1 / 3)
 
 
-def test_without_null_markers_the_literal_null_is_a_false_complaint(tmp_path):
-    """The issue's case: an optional text column holding the literal 'null' (a re-saved export)
-    counted as a complaint category. Reviews of the three delivered orders, one real complaint."""
+def test_a_marketplace_complaint_titled_with_no_word_is_a_low_score(tmp_path):
+    """Real review titles include "..." and "NA": on a 1- or 2-star review the mapping makes such
+    a title the category "low score" (as an empty one), rather than a category the importer
+    refuses as an empty value written as text. A title with a word is kept, in any script."""
+    folder = tmp_path / "marketplace"
+    shutil.copytree(FIXTURES / "marketplace", folder)
+    reviews = folder / "olist_order_reviews_dataset.csv"
+    text = reviews.read_text(encoding="utf-8")
+    text = text.replace("rv4,o4,2,,,", "rv4,o4,2,...,,").replace("rv2,o2,1,atraso,", "rv2,o2,1,NA,")
+    reviews.write_text(text + "rv5,o3,1,Não,,2018-01-06 00:00:00,2018-01-07 12:00:00\n", encoding="utf-8")
+    wh = tmp_path / "o2o.duckdb"
+    ingest.import_dir(folder, mapping=EXAMPLES / "marketplace.toml", warehouse=wh)
+    assert rows(wh, "SELECT review_id, complaint_category FROM reviews WHERE complaint_category IS NOT NULL "
+                    "ORDER BY 1") == [("rv2-o2", "low score"), ("rv4-o4", "low score"), ("rv5-o3", "Não")]
+
+
+def test_without_null_markers_the_literal_null_is_refused_not_a_false_complaint(tmp_path):
+    """The issue's case: an optional text column holding the literal 'null' or '-' (a re-saved
+    export) would be counted as a complaint category. Refused, naming each, nothing written; the
+    null markers import them as empty. Reviews of the three delivered orders, one real complaint."""
     wh = tmp_path / "o2o.duckdb"
     ingest.import_dir(FIXTURES / "marketplace", mapping=EXAMPLES / "marketplace.toml", warehouse=wh)
     more = tmp_path / "reviews.csv"
     more.write_text("review_id,order_id,rating,posted_at,complaint_category\n"
                     "x1,o1,4,2018-01-09 01:00:00,null\n"
                     "x2,o2,2,2018-01-21 01:00:00,late\n"
-                    "x3,o5,5,2018-01-11 01:00:00,-\n")
-    ingest.import_file("reviews", more, warehouse=wh)
-    # 2 complaints from the export + x2 + the false "null" and "-": 5 of 3 deliveries
-    assert kpis(wh, ["complaint_rate"])["complaint_rate"].iloc[0] == pytest.approx(5 / 3)
+                    "x3,o5,5,2018-01-11 01:00:00,-\n"
+                    "x4,o5,5,2018-01-12 01:00:00,服务慢\n")
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file("reviews", more, warehouse=wh)
+    assert [(p.row, p.value, p.message.split(" — ")[0]) for p in caught.value.problems] == [
+        (2, "null", "complaint_category: 'null' would count as a complaint"),
+        (4, "-", "complaint_category: '-' would count as a complaint")]
+    # 2 complaints from the export, nothing of this file
+    assert kpis(wh, ["complaint_rate"])["complaint_rate"].iloc[0] == pytest.approx(2 / 3)
     ingest.import_file("reviews", more, warehouse=wh, mapping={"null_values": ["null", "-"]})
-    assert kpis(wh, ["complaint_rate"])["complaint_rate"].iloc[0] == pytest.approx(3 / 3)
+    # + x2 and x4 (a complaint written in Chinese): 4 of 3 deliveries
+    assert kpis(wh, ["complaint_rate"])["complaint_rate"].iloc[0] == pytest.approx(4 / 3)
 
 
 def test_cli_import_one_file_with_staging_sql(tmp_path):

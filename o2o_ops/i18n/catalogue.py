@@ -1215,7 +1215,8 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
     "between": ("{column} must be between {low} and {high}, got {value}", "{column} 必须在 {low} 到 {high} 之间，实际为 {value}"),
     "at_least": ("{column} must be >= {low}, got {value}", "{column} 必须 ≥ {low}，实际为 {value}"),
     "at_most": ("{column} must be <= {high}, got {value}", "{column} 必须 ≤ {high}，实际为 {value}"),
-    "not_allowed": ("{column} must be one of {allowed}, got '{value}'", "{column} 必须是 {allowed} 之一，实际为“{value}”"),
+"counted_text": ("{column}: '{value}' would count as a {what}{hint}", "{column}：“{value}”会被计为一条{what}{hint}"),
+        "not_allowed": ("{column} must be one of {allowed}, got '{value}'", "{column} 必须是 {allowed} 之一，实际为“{value}”"),
     "duplicate_key": ("{key} '{value}' appears again (first on row {first})", "{key}“{value}”重复出现（首次在第 {first} 行）"),
     "unknown_reference": ("{column} '{value}' is not in {parent} (neither in the warehouse nor in this batch)",
                           "{column}“{value}”不在 {parent} 中（数据仓库和本批文件中都没有）"),
@@ -1224,6 +1225,7 @@ _add("problem", {   # the importer's messages (o2o_ops.i18n.problems: matched on
                       "{column}“{value}”不是任何 {kind}：没有门店的 {parent_column} 为“{value}”（数据仓库和本批文件中都没有）"),
     "what_redemption": ("redemption", "核销"),
     "what_review": ("review", "评价"),
+    "what_complaint": ("complaint", "投诉"),
     "what_refund": ("refund", "退款"),
     "before_order": ("{column} {value} is before its order was placed ({parent_column} {placed}): a {what} cannot "
                      "come before the order",
