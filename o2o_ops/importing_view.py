@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping as MappingT, Sequence
 import duckdb
 import pandas as pd
 
-from o2o_ops import auth, data_checks as quality, db, ingest
+from o2o_ops import auth, data_checks as quality, db, i18n, ingest
 from o2o_ops.filters import Filters
 from o2o_ops.i18n import problems as problem_words
 
@@ -242,6 +242,14 @@ def result_table(result: ingest.ImportResult, file_names: MappingT[str, str] | N
         "rows_added": r.rows_added, "rows_updated": r.rows_updated, "rows_unchanged": r.rows_unchanged,
     } for r in result.tables], columns=["table", "file", "rows_read", "rows_added", "rows_updated",
                                         "rows_unchanged"])
+
+
+def kept_notes(result: ingest.ImportResult, lang: str) -> list[str]:
+    """One line per imported table that kept optional text values reading as empty written as text
+    ("null", "NA"): which, how many, and how to import them as empty."""
+    return [i18n.t("data.kept_as_text", lang, table=r.table, values=i18n.t("data.list_separator", lang).join(
+                i18n.t("data.kept_value", lang, column=c, value=v, rows=f"{n:,}") for c, v, n in r.kept_as_text))
+            for r in result.tables if r.kept_as_text]
 
 
 # ------------------------------------------------------------------------------------------

@@ -475,6 +475,12 @@ class TableResult:
     rows_unchanged: int
     ignored_columns: tuple[str, ...] = ()
     encoding: str = ""          # what a CSV was read as (UTF-8, GB18030, ...); "" for Parquet
+    # optional text values that read as empty written as text, kept as written: (column, value, rows)
+    kept_as_text: tuple[tuple[str, str, int], ...] = ()
+
+    def kept_words(self) -> str:
+        """The values kept as text in words: ``channel 'null' (12 rows), tier 'NA' (1 row)``."""
+        return ", ".join(f"{c} '{v}' ({n:,} row{'s' if n != 1 else ''})" for c, v, n in self.kept_as_text)
 
 
 @dataclass(frozen=True)
@@ -493,6 +499,9 @@ class ImportResult:
             if r.ignored_columns:
                 lines.append(f"  {'':<12} ignored columns not in the contract: "
                              f"{', '.join(r.ignored_columns)}")
+            if r.kept_as_text:
+                lines.append(f"  {'':<12} kept as written: {r.kept_words()}; if they mean empty, list them "
+                             f"in the mapping's null_values and import again")
         return "\n".join(lines)
 
 
@@ -763,7 +772,7 @@ def import_batch(sources: Sequence[Source], *, warehouse: str | os.PathLike | No
                      "table": src.table, "added": added, "updated": updated})
                 results.append(TableResult(src.table, src.label, rows, added, updated,
                                            rows - added - updated, infos[src.table].ignored,
-                                           infos[src.table].encoding))
+                                           infos[src.table].encoding, infos[src.table].kept_as_text))
             con.execute("DETACH stg")
             report(0.9, "rebuilding rollups")
     report(1.0, "done")
@@ -1222,6 +1231,7 @@ class _StageInfo:
     ignored: tuple[str, ...] = ()
     encoding: str = ""                # what a CSV was read as ("" for Parquet)
     file: str = ""                    # what messages name as the rows' file
+    kept_as_text: tuple[tuple[str, str, int], ...] = ()   # (column, value, rows): see _kept_as_text
 
 
 @contextlib.contextmanager
@@ -1656,8 +1666,28 @@ def _stage_one(con: duckdb.DuckDBPyConnection, src: Source, workdir: Path,
     rows = int(con.execute(f"SELECT count(*) FROM {stage_t}").fetchone()[0])
     report(1.0, f"read {rows:,} rows from {src.path.name}")
     info = _StageInfo(tuple(present), rows, tuple(ignored),
-                      _encoding_name(text.encoding) if text is not None else "", file)
+                      _encoding_name(text.encoding) if text is not None else "", file,
+                      _kept_as_text(con, stage_t, table, present))
     return info, problems, _count(problems)
+
+
+def _kept_as_text(con: duckdb.DuckDBPyConnection, stage_t: str, table: TableContract,
+                  present: Sequence[str]) -> tuple[tuple[str, str, int], ...]:
+    """(column, value, rows) of the optional text columns' values that read as an empty value
+    written as text ("null", "NA"), most frequent first. They are kept as written (a region may be
+    called NA), and the import's result names them, so that a user who meant "empty" lists them in
+    the mapping's null_values. (A column whose presence is counted refuses them instead.)"""
+    columns = [c.name for c in table.columns if c.name in present and c.type == "VARCHAR"
+               and not c.required and c.present_means is None]
+    if not columns:
+        return ()
+    parts = " UNION ALL ".join(
+        f"SELECT $c{i} AS column_name, {ident(c + '__raw')} AS value FROM {stage_t} "
+        f"WHERE list_contains($null_words, lower({ident(c + '__raw')}))" for i, c in enumerate(columns))
+    found = con.execute(f"SELECT column_name, value, count(*) AS n FROM ({parts}) GROUP BY ALL "
+                        f"ORDER BY n DESC, column_name, value",
+                        {"null_words": list(NULL_WORDS)} | {f"c{i}": c for i, c in enumerate(columns)}).fetchall()
+    return tuple((c, v, int(n)) for c, v, n in found)
 
 
 def _raw_sql(col: Column, n: int, raw_col: str, mapping: Mapping, params: dict[str, Any]) -> str:

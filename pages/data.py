@@ -49,6 +49,8 @@ def import_files() -> None:
                      updated=f"{int(last['rows_updated'].sum()):,}",
                      unchanged=f"{int(last['rows_unchanged'].sum()):,}"), icon="✅")
         st.dataframe(last, hide_index=True, placeholder=text.MISSING, column_config=result_columns())
+        for note in st.session_state.pop("data_last_import_notes", []):
+            st.info(text.md(note), icon="ℹ️")
     if open_app:
         st.warning(t("data.open_demo"), icon="🔓")
 
@@ -190,6 +192,7 @@ def import_files() -> None:
         upload.forget_check()
         upload.discard(saved)   # imported: the copies on disk and in memory are no longer needed
         st.session_state["data_last_import"] = data_page.result_table(result, names)
+        st.session_state["data_last_import_notes"] = data_page.kept_notes(result, lang)
         st.session_state["data_upload_generation"] = generation + 1
         st.rerun()  # the sidebar and every cache now read the new warehouse file
 

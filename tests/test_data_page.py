@@ -264,6 +264,34 @@ def test_upload_broken_then_good_file(warehouse: Path):
     assert at.file_uploader(key="data_files_1").value in (None, [])
 
 
+def test_values_kept_as_written_are_named_after_the_import(warehouse: Path):
+    """A customers export writing NULL and n/a in optional text columns: imported as written (a
+    city may be called NA), and the page says which values, how many rows, and how to import them
+    as empty."""
+    at = open_page("pages/data.py", warehouse)
+    csv = (b"customer_id,signup_date,city,tier\n"
+           b"C6,2026-11-01,NULL,gold\nC7,2026-11-02,NULL,n/a\nC8,2026-11-03,Suzhou,\n")
+    at.file_uploader(key="data_files_0").set_value(("more_customers.csv", csv, "text/csv")).run()
+    [b for b in at.button if b.label == "Import"][0].click().run()
+    assert not at.exception
+    notes = [re.sub(r"\\(.)", r"\1", i.body) for i in at.info if i.body.startswith("customers")]  # markdown unescaped
+    assert notes == ["customers: kept as written: city 'NULL' (2 row(s)), tier 'n/a' (1 row(s)). If they mean empty, "
+                     "list them in the mapping's null_values and import again."]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("SELECT customer_id, city, tier FROM customers WHERE customer_id >= 'C6' "
+                       "ORDER BY 1").fetchall() == [("C6", "NULL", "gold"), ("C7", "NULL", "n/a"), ("C8", "Suzhou", None)]
+    con.close()
+
+
+def test_kept_notes_in_chinese():
+    result = ingest.ImportResult(Path("w.duckdb"), (
+        ingest.TableResult("customers", "c.csv", 3, 3, 0, 0, kept_as_text=(("city", "NULL", 2), ("tier", "n/a", 1))),
+        ingest.TableResult("orders", "o.csv", 1, 1, 0, 0)))
+    assert data_page.kept_notes(result, "zh") == [
+        "customers：已按原文保留：city“NULL”（2 行），tier“n/a”（1 行）。如果它们表示空值，请在映射的 null_values 中列出它们后重新导入。"]
+    assert result.tables[0].kept_words() == "city 'NULL' (2 rows), tier 'n/a' (1 row)"
+
+
 def test_upload_with_mapping(warehouse: Path):
     """With no users file the app runs open and the log says 'app' (a signed-in user's name is
     data_page.uploaded_by, tested above)."""

@@ -293,6 +293,36 @@ def test_the_hints_read_in_chinese():
                                 "\"%d/%m/%Y %H:%M\"）")
 
 
+def test_optional_text_written_as_an_empty_value_is_kept_and_named(tmp_path, capsys):
+    """A customers export writing null / NULL / NA in its optional text columns: kept as written
+    (a region may be called NA), and the command line names each value with its rows and says how
+    to import them as empty; with null_values they are empty and nothing is named."""
+    folder = base_copy(tmp_path / "batch", "stores", "customers")
+    (folder / "customers.csv").write_text("customer_id,signup_date,city,tier,acquisition_channel\n"
+                                          "c1,2024-01-10,null,gold,NA\n"
+                                          "c2,2024-02-11,NULL,NA,NA\n"
+                                          "c3,2024-02-12,Hangzhou,,wechat\n")
+    wh = tmp_path / "o2o.duckdb"
+    assert cli("import-dir", str(folder), "--warehouse", str(wh)) == 0
+    out = capsys.readouterr().out
+    assert ("kept as written: acquisition_channel 'NA' (2 rows), city 'NULL' (1 row), city 'null' (1 row), "
+            "tier 'NA' (1 row); if they mean empty, list them in the mapping's null_values and import again") in out
+    result = ingest.import_dir(folder, warehouse=wh)
+    (customers,) = [r for r in result.tables if r.table == "customers"]
+    assert customers.kept_as_text == (("acquisition_channel", "NA", 2), ("city", "NULL", 1), ("city", "null", 1),
+                                      ("tier", "NA", 1))
+    assert [r.kept_as_text for r in result.tables if r.table == "stores"] == [()]
+
+    result = ingest.import_dir(folder, warehouse=wh, mapping={"null_values": ["null", "NULL", "NA"]})
+    assert all(not r.kept_as_text for r in result.tables)
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT customer_id, city, tier, acquisition_channel FROM customers ORDER BY 1").fetchall() == [
+            ("c1", None, "gold", None), ("c2", None, None, None), ("c3", "Hangzhou", None, "wechat")]
+    finally:
+        con.close()
+
+
 def test_a_complaint_written_none_is_refused_not_counted(warehouse, tmp_path):
     """A review export writing "none" where a review has no complaint: imported as text, every
     such review would count as a complaint named "none" (the complaint rate of a store with one
@@ -400,11 +430,11 @@ def test_a_marketplace_export_without_reviews_says_how_to_import_the_rest(wareho
     rejected = refused_dir(folder, warehouse, mapping=EXAMPLES / "marketplace.toml")
     (problem,) = rejected.problems
     assert problem.message == (
-        "line 6: the SQL reads the source 'reviews', whose file olist_order_reviews_dataset.csv is not in this "
+        "line 10: the SQL reads the source 'reviews', whose file olist_order_reviews_dataset.csv is not in this "
         "batch: add that file, or take the source out of [tables.reviews] (without that section, the table is "
         "not imported) — in: FROM reviews")
     assert problem.text("zh") == (
-        "marketplace.toml [tables.reviews] sql：第 6 行：SQL 读取来源“reviews”，但它的文件 "
+        "marketplace.toml [tables.reviews] sql：第 10 行：SQL 读取来源“reviews”，但它的文件 "
         "olist_order_reviews_dataset.csv 不在这批文件中：请加上该文件，或从 [tables.reviews] 中去掉这个来源（删去整节"
         "则不导入该表） —— 位于：FROM reviews")
     import tomllib

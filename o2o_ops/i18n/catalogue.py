@@ -1321,6 +1321,10 @@ _add("data", {   # the Data page: import flow, preview, problems, import log, ch
     "preview_first": ("first {count} rows, columns named as in the warehouse", "前 {count} 行，列名与数据仓库一致"),
     "renamed": ("renamed {columns}", "已改名 {columns}"),
     "ignored": ("ignored (not in the contract): {columns}", "已忽略（不在约定中）：{columns}"),
+    "kept_as_text": ("{table}: kept as written: {values}. If they mean empty, list them in the mapping's null_values "
+                     "and import again.",
+                     "{table}：已按原文保留：{values}。如果它们表示空值，请在映射的 null_values 中列出它们后重新导入。"),
+    "kept_value": ("{column} '{value}' ({rows} row(s))", "{column}“{value}”（{rows} 行）"),
     "checking": ("Checking every row against the contract and the warehouse…", "正在按约定和数据仓库检查每一行…"),
     "no_problems": ("No problems found: {tables}. Ready to import.", "没有发现问题：{tables}。可以导入。"),
     "table_rows": ("{table} {count} rows", "{table} {count} 行"),
