@@ -17,7 +17,7 @@ import csv
 import io
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping as MappingT, Sequence
 
@@ -173,6 +173,8 @@ def _first_line(exc: BaseException) -> str:
 class BatchCheck:
     rejected: ingest.ImportRejected | None   # None: the batch can be imported
     rows: dict[str, int]                     # rows read per table (tables that were read)
+    # per table, optional text values that read as empty written as text: (column, value, rows)
+    kept: dict[str, tuple[tuple[str, str, int], ...]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -189,10 +191,12 @@ def check_batch(sources: Sequence[ingest.Source], *, warehouse: str | os.PathLik
     """
     ordered = sorted(sources, key=lambda s: ingest.IMPORT_ORDER.index(s.table))
     rows: dict[str, int] = {}
+    kept: dict[str, tuple[tuple[str, str, int], ...]] = {}
     try:
         with ingest._staged(ordered, warehouse, progress) as (_, problems, counts, infos):
             problems, counts = list(problems), dict(counts)
             rows = {t: info.rows for t, info in infos.items()}
+            kept = {t: info.kept_as_text for t, info in infos.items() if info.kept_as_text}
     except ingest.ImportRejected as exc:
         return BatchCheck(exc, rows)
     except (duckdb.Error, OSError, UnicodeError) as exc:
@@ -201,7 +205,7 @@ def check_batch(sources: Sequence[ingest.Source], *, warehouse: str | os.PathLik
                                    "unreadable_file", f"cannot read the batch: {_first_line(exc)}")]
         counts = {"unreadable_file": 1}
     if not problems:
-        return BatchCheck(None, rows)
+        return BatchCheck(None, rows, kept)
     return BatchCheck(ingest.ImportRejected(problems, counts), rows)
 
 
@@ -244,12 +248,13 @@ def result_table(result: ingest.ImportResult, file_names: MappingT[str, str] | N
                                         "rows_unchanged"])
 
 
-def kept_notes(result: ingest.ImportResult, lang: str) -> list[str]:
-    """One line per imported table that kept optional text values reading as empty written as text
-    ("null", "NA"): which, how many, and how to import them as empty."""
-    return [i18n.t("data.kept_as_text", lang, table=r.table, values=i18n.t("data.list_separator", lang).join(
-                i18n.t("data.kept_value", lang, column=c, value=v, rows=f"{n:,}") for c, v, n in r.kept_as_text))
-            for r in result.tables if r.kept_as_text]
+def kept_notes(kept: MappingT[str, Sequence[tuple[str, str, int]]], lang: str) -> list[str]:
+    """One line per table that keeps optional text values reading as empty written as text ("null",
+    "NA"; ``BatchCheck.kept``, ``TableResult.kept_as_text``): which, how many rows, and how to
+    import them as empty."""
+    return [i18n.t("data.kept_as_text", lang, table=table, values=i18n.t("data.list_separator", lang).join(
+                i18n.t("data.kept_value", lang, column=c, value=v, rows=f"{n:,}") for c, v, n in values))
+            for table, values in kept.items() if values]
 
 
 # ------------------------------------------------------------------------------------------

@@ -143,6 +143,8 @@ def import_files() -> None:
         st.success(t("data.no_problems", tables=t("data.list_separator").join(
             t("data.table_rows", table=table_words(name), count=f"{n:,}") for name, n in checked.rows.items())),
                    icon="✅")
+        for note in data_page.kept_notes(checked.kept, lang):
+            st.info(text.md(note), icon="ℹ️")
     else:
         rejected = checked.rejected
         summary = data_page.problem_summary(rejected, lang)
@@ -192,7 +194,8 @@ def import_files() -> None:
         upload.forget_check()
         upload.discard(saved)   # imported: the copies on disk and in memory are no longer needed
         st.session_state["data_last_import"] = data_page.result_table(result, names)
-        st.session_state["data_last_import_notes"] = data_page.kept_notes(result, lang)
+        st.session_state["data_last_import_notes"] = data_page.kept_notes(
+            {r.table: r.kept_as_text for r in result.tables}, lang)
         st.session_state["data_upload_generation"] = generation + 1
         st.rerun()  # the sidebar and every cache now read the new warehouse file
 

@@ -272,6 +272,10 @@ def test_values_kept_as_written_are_named_after_the_import(warehouse: Path):
     csv = (b"customer_id,signup_date,city,tier\n"
            b"C6,2026-11-01,NULL,gold\nC7,2026-11-02,NULL,n/a\nC8,2026-11-03,Suzhou,\n")
     at.file_uploader(key="data_files_0").set_value(("more_customers.csv", csv, "text/csv")).run()
+    said = ("customers: kept as written: city 'NULL' (2 row(s)), tier 'n/a' (1 row(s)). If they mean empty, "
+            "list them in the mapping's null_values and import again.")
+    # said when checked, before anything is written
+    assert [re.sub(r"\\(.)", r"\1", i.body) for i in at.info if i.body.startswith("customers")] == [said]
     [b for b in at.button if b.label == "Import"][0].click().run()
     assert not at.exception
     notes = [re.sub(r"\\(.)", r"\1", i.body) for i in at.info if i.body.startswith("customers")]  # markdown unescaped
@@ -287,7 +291,7 @@ def test_kept_notes_in_chinese():
     result = ingest.ImportResult(Path("w.duckdb"), (
         ingest.TableResult("customers", "c.csv", 3, 3, 0, 0, kept_as_text=(("city", "NULL", 2), ("tier", "n/a", 1))),
         ingest.TableResult("orders", "o.csv", 1, 1, 0, 0)))
-    assert data_page.kept_notes(result, "zh") == [
+    assert data_page.kept_notes({r.table: r.kept_as_text for r in result.tables}, "zh") == [
         "customers：已按原文保留：city“NULL”（2 行），tier“n/a”（1 行）。如果它们表示空值，请在映射的 null_values 中列出它们后重新导入。"]
     assert result.tables[0].kept_words() == "city 'NULL' (2 rows), tier 'n/a' (1 row)"
 
