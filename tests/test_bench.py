@@ -28,7 +28,8 @@ def test_benchmark_completes_and_reports_every_figure(tmp_path):
     imports = result["imports"]
     # 5,000 orders: a tenth caps the batches, so 500 new orders (twice: ids outside the stored
     # ones' range, and among them) and 500 corrected ones
-    assert [c["batch"] for c in imports["cases"]] == ["500 new orders", "500 new (random ids)", "500 corrected orders"]
+    assert [c["batch"] for c in imports["cases"]] == ["500 new orders", "500 new (random ids)", "500 corrected orders",
+                                                       "500 corrected, recent"]
     for case in imports["cases"]:
         assert case["full_s"] > 0 and case["incremental_s"] > 0
         assert case["full_peak_mb"] > 0 and case["incremental_peak_mb"] > 0

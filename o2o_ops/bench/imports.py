@@ -12,8 +12,10 @@ against 6.0-6.6 s for 1,000 new orders into 10 million). The bench warehouse is 
 - new orders (1,000 and 100,000, each at most a tenth of the warehouse): sampled orders copied
   under new ids onto the day after the latest order (so the "as of" time moves, as a daily feed
   moves it), with their redemptions when those fall on that day too;
-- a correction batch (1,000 rows, at most a tenth): the amount paid of orders drawn uniformly from
-  the whole history (the worst spread of touched store-days).
+- correction batches (1,000 rows, at most a tenth): the amount paid of orders drawn uniformly from
+  the whole history (the worst spread of touched store-days: every day of two years), and of
+  recent orders, as a platform's status and refund updates mostly are: the last 28 days (in a
+  small warehouse whose last 28 days hold fewer than twice the batch, its latest 2 x rows orders).
 
 The time reported is the child's ``import_dir`` call (validation and staging, the copy, the merge,
 the derived tables, the rename); the copy of the warehouse file is also timed on its own.
@@ -79,6 +81,7 @@ def cases(orders: int) -> list[tuple[str, str, int]]:
     # row groups by id
     out.insert(1, (f"{rows:,} new (random ids)", "new_among", rows))
     out.append((f"{rows:,} corrected orders", "correct", rows))
+    out.append((f"{rows:,} corrected, recent", "correct_recent", rows))
     return out
 
 
@@ -113,10 +116,15 @@ def write_batch(warehouse: Path, folder: Path, kind: str, rows: int) -> None:
                         AND p.new_at + (r.redeemed_at - p.ordered_at) <= CAST(now() AS TIMESTAMP)
                       ORDER BY 1) TO '{folder / "redemptions.csv"}' (HEADER)""")
         else:
+            # "correct": drawn from the whole history; "correct_recent": from its last 28 days
+            # (or, in a small warehouse whose last 28 days hold too few, its latest 2 x rows orders)
+            recent = (f"WHERE ordered_at >= least((SELECT max(ordered_at) FROM orders) - INTERVAL 28 DAY, "
+                      f"(SELECT min(ordered_at) FROM (SELECT ordered_at FROM orders ORDER BY ordered_at DESC "
+                      f"LIMIT {2 * int(rows)})))" if kind == "correct_recent" else "")
             con.execute(f"""
                 COPY (SELECT order_id, customer_id, store_id, ordered_at, list_price,
                              round(paid_amount * 0.9, 2) AS paid_amount
-                      FROM orders USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE (23)
+                      FROM (SELECT * FROM orders {recent}) USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE (23)
                       ORDER BY order_id) TO '{folder / "orders.csv"}' (HEADER)""")
     finally:
         con.close()
