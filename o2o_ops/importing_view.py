@@ -252,7 +252,10 @@ def kept_notes(kept: MappingT[str, Sequence[tuple[str, str, int]]], lang: str) -
     """One line per table that keeps optional text values reading as empty written as text ("null",
     "NA"; ``BatchCheck.kept``, ``TableResult.kept_as_text``): which, how many rows, and how to
     import them as empty."""
-    return [i18n.t("data.kept_as_text", lang, table=table, values=i18n.t("data.list_separator", lang).join(
+    def table_words(table: str) -> str:   # as the Data page names tables: by file name in English
+        return table if i18n.check(lang) == "en" else i18n.t(f"data.table_{table}", lang)
+
+    return [i18n.t("data.kept_as_text", lang, table=table_words(table), values=i18n.t("data.list_separator", lang).join(
                 i18n.t("data.kept_value", lang, column=c, value=v, rows=f"{n:,}") for c, v, n in values))
             for table, values in kept.items() if values]
 

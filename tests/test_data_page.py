@@ -292,7 +292,7 @@ def test_kept_notes_in_chinese():
         ingest.TableResult("customers", "c.csv", 3, 3, 0, 0, kept_as_text=(("city", "NULL", 2), ("tier", "n/a", 1))),
         ingest.TableResult("orders", "o.csv", 1, 1, 0, 0)))
     assert data_page.kept_notes({r.table: r.kept_as_text for r in result.tables}, "zh") == [
-        "customers：已按原文保留：city“NULL”（2 行），tier“n/a”（1 行）。如果它们表示空值，请在映射的 null_values 中列出它们后重新导入。"]
+        "顾客：已按原文保留：city“NULL”（2 行），tier“n/a”（1 行）。如果它们表示空值，请在映射的 null_values 中列出它们后重新导入。"]
     assert result.tables[0].kept_words() == "city 'NULL' (2 rows), tier 'n/a' (1 row)"
 
 
