@@ -28,9 +28,19 @@ def hover_label(pg, title_words: tuple[str, ...], point: int = 2) -> str:
         if any(w in title for w in title_words):
             chart.scroll_into_view_if_needed()
             pg.wait_for_timeout(800)
-            box = chart.locator(".point path, .points path").nth(point).bounding_box()
-            pg.mouse.move(box["x"] + box["width"] / 2, box["y"] + max(box["height"] / 2, 1))
-            pg.wait_for_timeout(800)
+            # hovered until plotly draws the label: on a loaded machine one move and a fixed pause
+            # were not always enough (the mouse is moved off and back, which plotly answers anew)
+            for attempt in range(6):
+                box = chart.locator(".point path, .points path").nth(point).bounding_box()
+                x, y = box["x"] + box["width"] / 2, box["y"] + max(box["height"] / 2, 1)
+                pg.mouse.move(x, y - 40)
+                pg.mouse.move(x, y, steps=4)
+                try:
+                    chart.locator(".hoverlayer text").first.wait_for(state="attached", timeout=5_000)
+                    pg.wait_for_timeout(300)
+                    break
+                except Exception:   # noqa: BLE001 - tried again; the assertion below reports what was drawn
+                    continue
             return " / ".join(t.text_content() for t in chart.locator(".hoverlayer text").all())
     raise AssertionError(f"no chart titled {title_words}")
 
