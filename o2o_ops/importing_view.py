@@ -238,11 +238,18 @@ def problem_examples(rejected: ingest.ImportRejected, kind: str, *, first: int =
     return frame
 
 
-def result_table(result: ingest.ImportResult, file_names: MappingT[str, str] | None = None) -> pd.DataFrame:
-    """One row per imported table: table, file, rows_read, rows_added, rows_updated, rows_unchanged."""
+def table_words(table: str, lang: str) -> str:
+    """A contract table as the Data page names it: by its file name in English, in words in Chinese."""
+    return table if i18n.check(lang) == "en" else i18n.t(f"data.table_{table}", lang)
+
+
+def result_table(result: ingest.ImportResult, file_names: MappingT[str, str] | None = None,
+                 lang: str = "en") -> pd.DataFrame:
+    """One row per imported table: table (named in ``lang``), file, rows_read, rows_added,
+    rows_updated, rows_unchanged."""
     names = dict(file_names or {})
     return pd.DataFrame([{
-        "table": r.table, "file": names.get(r.source, Path(r.source).name), "rows_read": r.rows_read,
+        "table": table_words(r.table, lang), "file": names.get(r.source, Path(r.source).name), "rows_read": r.rows_read,
         "rows_added": r.rows_added, "rows_updated": r.rows_updated, "rows_unchanged": r.rows_unchanged,
     } for r in result.tables], columns=["table", "file", "rows_read", "rows_added", "rows_updated",
                                         "rows_unchanged"])
@@ -252,10 +259,7 @@ def kept_notes(kept: MappingT[str, Sequence[tuple[str, str, int]]], lang: str) -
     """One line per table that keeps optional text values reading as empty written as text ("null",
     "NA"; ``BatchCheck.kept``, ``TableResult.kept_as_text``): which, how many rows, and how to
     import them as empty."""
-    def table_words(table: str) -> str:   # as the Data page names tables: by file name in English
-        return table if i18n.check(lang) == "en" else i18n.t(f"data.table_{table}", lang)
-
-    return [i18n.t("data.kept_as_text", lang, table=table_words(table), values=i18n.t("data.list_separator", lang).join(
+    return [i18n.t("data.kept_as_text", lang, table=table_words(table, lang), values=i18n.t("data.list_separator", lang).join(
                 i18n.t("data.kept_value", lang, column=c, value=v, rows=f"{n:,}") for c, v, n in values))
             for table, values in kept.items() if values]
 

@@ -26,7 +26,7 @@ def check_words(name: str) -> str:
 
 def table_words(name: str) -> str:
     """A contract table by its name in English (the files' names), in words in Chinese."""
-    return name if lang == "en" else t(f"data.table_{name}")
+    return data_page.table_words(name, lang)
 
 
 def result_columns() -> dict:
@@ -193,7 +193,7 @@ def import_files() -> None:
     else:
         upload.forget_check()
         upload.discard(saved)   # imported: the copies on disk and in memory are no longer needed
-        st.session_state["data_last_import"] = data_page.result_table(result, names)
+        st.session_state["data_last_import"] = data_page.result_table(result, names, lang)
         st.session_state["data_last_import_notes"] = data_page.kept_notes(
             {r.table: r.kept_as_text for r in result.tables}, lang)
         st.session_state["data_upload_generation"] = generation + 1

@@ -294,6 +294,9 @@ def test_kept_notes_in_chinese():
     assert data_page.kept_notes({r.table: r.kept_as_text for r in result.tables}, "zh") == [
         "顾客：已按原文保留：city“NULL”（2 行），tier“n/a”（1 行）。如果它们表示空值，请在映射的 null_values 中列出它们后重新导入。"]
     assert result.tables[0].kept_words() == "city 'NULL' (2 rows), tier 'n/a' (1 row)"
+    # the result's tables as the page names them elsewhere: 顾客 in Chinese, the file name in English
+    assert data_page.result_table(result, lang="zh")["table"].tolist() == ["顾客", "订单"]
+    assert data_page.result_table(result)["table"].tolist() == ["customers", "orders"]
 
 
 def test_upload_with_mapping(warehouse: Path):
