@@ -249,7 +249,8 @@ def result_table(result: ingest.ImportResult, file_names: MappingT[str, str] | N
     rows_updated, rows_unchanged."""
     names = dict(file_names or {})
     return pd.DataFrame([{
-        "table": table_words(r.table, lang), "file": names.get(r.source, Path(r.source).name), "rows_read": r.rows_read,
+        "table": table_words(r.table, lang), "file": names.get(r.source, Path(r.source).name),
+        "rows_read": r.rows_read,
         "rows_added": r.rows_added, "rows_updated": r.rows_updated, "rows_unchanged": r.rows_unchanged,
     } for r in result.tables], columns=["table", "file", "rows_read", "rows_added", "rows_updated",
                                         "rows_unchanged"])
@@ -259,7 +260,8 @@ def kept_notes(kept: MappingT[str, Sequence[tuple[str, str, int]]], lang: str) -
     """One line per table that keeps optional text values reading as empty written as text ("null",
     "NA"; ``BatchCheck.kept``, ``TableResult.kept_as_text``): which, how many rows, and how to
     import them as empty."""
-    return [i18n.t("data.kept_as_text", lang, table=table_words(table, lang), values=i18n.t("data.list_separator", lang).join(
+    separator = i18n.t("data.list_separator", lang)
+    return [i18n.t("data.kept_as_text", lang, table=table_words(table, lang), values=separator.join(
                 i18n.t("data.kept_value", lang, column=c, value=v, rows=f"{n:,}") for c, v, n in values))
             for table, values in kept.items() if values]
 
