@@ -666,6 +666,39 @@ def test_the_customers_slice_is_their_stored_orders_but_the_named_ones_read_by_r
         con.close()
 
 
+def test_a_neighbour_whose_dates_alone_move_is_written_where_it_is_and_a_lost_first_order_is_recomputed(
+        tmp_path, any_share):
+    """C1 ordered O6 (10-20), O1 (11-02 12:00) and O2 (11-03). O31 on 11-02 15:00 sits between O1
+    and O2: O1's next order date becomes 11-02 and nothing else of it moves (O2's previous date is
+    11-02 still), so O1's other facts are not read and its two dates are written in its row. O30
+    on 10-01 comes before O6: O6 is no longer C1's first order, a fact the rollups read, so O6 is
+    recomputed from its stored facts and touches its keys."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    con = duckdb.connect(str(wh), read_only=True)
+    rows = dict(con.execute("SELECT order_id, rowid FROM order_facts").fetchall())
+    con.close()
+    build = _import(tmp_path / "a", wh, {"orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
+                                                   "O30,C1,S1,2026-10-01 10:00,50,50\n"
+                                                   "O31,C1,S1,2026-11-02 15:00,50,50\n"})
+    assert build["mode"] == "incremental"
+    assert_equals_full_rebuild(wh, tmp_path, "after two orders among C1's")
+    counts = build["counts"]
+    # O6 and O1 restated, O1 alone touching no key; O30 and O31 new (appended), O6 and O1 in place
+    assert (counts["restated_orders"], counts["orders_touching_no_key"]) == (2, 1)
+    assert (counts["facts_in_place"], counts["facts_rewritten"], counts["changed_orders"]) == (2, 2, 4)
+    con = duckdb.connect(str(wh), read_only=True)
+    facts = con.execute("SELECT order_id, is_first_order, CAST(prev_customer_order_date AS VARCHAR), "
+                        "CAST(next_customer_order_date AS VARCHAR) FROM order_facts "
+                        "WHERE customer_id = 'C1' ORDER BY ordered_at").fetchall()
+    assert facts == [("O30", True, None, "2026-10-20"), ("O6", False, "2026-10-01", "2026-11-02"),
+                     ("O1", False, "2026-10-20", "2026-11-02"), ("O31", False, "2026-11-02", "2026-11-03"),
+                     ("O2", False, "2026-11-02", None)]
+    # the orders updated in place keep their rows; O2 was not written at all
+    assert [con.execute("SELECT rowid FROM order_facts WHERE order_id = $o", {"o": o}).fetchone()[0]
+            for o in ("O6", "O1", "O2")] == [rows["O6"], rows["O1"], rows["O2"]]
+    con.close()
+
+
 def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeypatch):
     monkeypatch.setenv("O2O_INCREMENTAL_MAX_SHARE", "0.3")
     wh = build_tiny(tmp_path / "tiny.duckdb")
