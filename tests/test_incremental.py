@@ -699,6 +699,58 @@ def test_a_neighbour_whose_dates_alone_move_is_written_where_it_is_and_a_lost_fi
     con.close()
 
 
+def test_a_new_orders_children_are_read_among_the_appended_rows_unless_one_moved_in_place(tmp_path, any_share):
+    """O40 is new, with a new redemption and review (R40): its children are rows the batch
+    appended, read by row id. R1 moved from O1 to O40 is updated where it is (its row id stays
+    below the appended ones): then the reviews are read by order id, and O40 has both."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    order = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\nO40,C3,S1,2026-11-12 10:00,50,50\n"
+    redemption = "order_id,redeemed_at,wait_minutes,service_minutes,extra_spend\nO40,2026-11-12 12:00,5,20,0\n"
+    header = "review_id,order_id,rating,posted_at,as_described,complaint_category\n"
+    work = tmp_path / "moved"
+    work.mkdir()
+    shutil.copyfile(wh, work / "tiny.duckdb")
+    build = _import(tmp_path / "a", wh, {"orders": order, "redemptions": redemption,
+                                         "reviews": header + "R40,O40,2,2026-11-12 13:00,false,dirty\n"})
+    assert_equals_full_rebuild(wh, tmp_path, "after a new order and its children")
+    # O40's own children alone (the batch named no stored order)
+    assert {k: v for k, v in build["counts"]["slices"].items() if k.endswith(": orders")} == \
+        {"redemptions: orders": 1, "reviews: orders": 1, "refunds: orders": 0}
+    facts = ("SELECT order_id, is_redeemed, count_reviews, count_complaints FROM order_facts "
+             "WHERE order_id IN ('O1', 'O40') ORDER BY 1")
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute(facts).fetchall() == [("O1", True, 1, 0), ("O40", True, 1, 1)]
+    con.close()
+    build = _import(work / "a", work / "tiny.duckdb", {
+        "orders": order, "redemptions": redemption,
+        "reviews": header + "R40,O40,2,2026-11-12 13:00,false,dirty\nR1,O40,4,2026-11-12 14:00,true,\n"})
+    assert_equals_full_rebuild(work / "tiny.duckdb", work, "after a review moved to a new order")
+    # by order id: O40's two reviews (O1, touched as R1's order before, has none now)
+    assert build["counts"]["slices"]["reviews: orders"] == 2
+    con = duckdb.connect(str(work / "tiny.duckdb"), read_only=True)
+    assert con.execute(facts).fetchall() == [("O1", True, 0, 0), ("O40", True, 2, 1)]
+    con.close()
+
+
+def test_a_new_order_adopts_the_children_a_warehouse_held_without_it(tmp_path, any_share):
+    """A warehouse loaded otherwise holds R50, a review of O50, which it lacks (an orphan, counted
+    by the data checks). An import that adds O50 reads its reviews by order id, and finds R50."""
+    from tiny import TABLE_ROWS
+    tables = {**TABLE_ROWS, "reviews": [*TABLE_ROWS["reviews"], ("R50", "O50", 3, "2026-11-12 11:00", None, "dirty")]}
+    wh = build_tiny(tmp_path / "tiny.duckdb", tables)
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("SELECT count_orphans FROM quality_orphans WHERE table_name = 'reviews'").fetchall() == [(1,)]
+    con.close()
+    build = _import(tmp_path / "a", wh, {
+        "orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\nO50,C3,S1,2026-11-12 10:00,50,50\n"})
+    assert build["mode"] == "incremental" and build["counts"]["slices"]["reviews: orders"] == 1
+    assert_equals_full_rebuild(wh, tmp_path, "after the order of an orphan review")
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("SELECT count_reviews, count_complaints FROM order_facts WHERE order_id = 'O50'").fetchall() == \
+        [(1, 1)]
+    con.close()
+
+
 def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeypatch):
     monkeypatch.setenv("O2O_INCREMENTAL_MAX_SHARE", "0.3")
     wh = build_tiny(tmp_path / "tiny.duckdb")
@@ -714,7 +766,9 @@ def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeyp
     # one order's store-days hold more than SLICE_MAX_SHARE of a warehouse of eight orders: the
     # steps read order_facts itself, no slice is gathered; nor of C2's orders (2 of 8), nor of O9
     assert build["counts"]["slices"] == {"orders: customers": "whole", "orders: order_rows": "whole",
-                                         "order_facts: store_days": "whole"}
+                                         "order_facts: store_days": "whole",
+                                         # O9 is new and the batch wrote none of its children: it has none
+                                         "redemptions: orders": 0, "reviews: orders": 0, "refunds: orders": 0}
     header = ONE_ORDER.splitlines()[0]
     four = "\n".join([header] + [f"O{i},{c},S3,2026-11-11 1{i - 10}:00,50,40"
                                   for i, c in zip(range(10, 14), ["C3", "C4", "C3", "C4"])]) + "\n"
@@ -867,10 +921,10 @@ def test_every_step_reading_a_slice_applies_a_restriction_the_slice_gathers():
             keys = [re.sub(r"^CAST\((\w+)\.", "CAST(", k) for k in keys]
             assert (table, name, kind, tuple(keys)) in gathered, (path.name, table, name, kind, keys)
             found += 1
-    # order_facts.sql's customer sequence and its main SELECT's noted orders, the review, complaint
-    # and refund rollups (the day rollup, store hours and order stages are kept by deltas, and read
-    # order_facts itself for the store-days they recompute)
-    assert found == 5
+    # order_facts.sql's customer sequence, its main SELECT's noted orders and their redemptions,
+    # reviews and refunds, the review, complaint and refund rollups (the day rollup, store hours and
+    # order stages are kept by deltas, and read order_facts itself for the store-days they recompute)
+    assert found == 8
 
 
 # ------------------------------------------------------------------------------------------

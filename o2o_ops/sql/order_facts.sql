@@ -19,12 +19,18 @@ review_by_order AS (
            count(as_described)                             AS count_described_answered,
            min(rating)                                     AS min_rating,
            min(posted_at)                                  AS first_posted_at
-    FROM reviews{{ where_touched orders: order_id }} GROUP BY order_id
+    FROM {{ touched_slice reviews: orders }}{{ where_touched orders: order_id }} GROUP BY order_id
 ),
 refund_by_order AS (
     SELECT order_id, count(*) AS count_refunds, sum(amount) AS refund_amount,
            min(refunded_at) AS first_refunded_at
-    FROM refunds{{ where_touched orders: order_id }} GROUP BY order_id
+    FROM {{ touched_slice refunds: orders }}{{ where_touched orders: order_id }} GROUP BY order_id
+),
+redemption_by_order AS (
+    -- (the touched orders' redemptions, reviews and refunds are each a slice for an import: a new
+    -- order's are read among the rows the batch appended, o2o_ops/incremental.py _gather_children)
+    SELECT order_id, redeemed_at, wait_minutes, service_minutes, extra_spend
+    FROM {{ touched_slice redemptions: orders }}{{ where_touched orders: order_id }}
 ),
 customer_sequence AS (
     -- each order's neighbours in its customer's history: the first order has no previous one;
@@ -74,7 +80,7 @@ FROM {{ touched_slice orders: order_rows }} o
 JOIN stores s USING (store_id)
 CROSS JOIN as_of a
 LEFT JOIN campaigns c USING (campaign_id)
-LEFT JOIN redemptions r USING (order_id)
+LEFT JOIN redemption_by_order r USING (order_id)
 LEFT JOIN review_by_order v USING (order_id)
 LEFT JOIN refund_by_order f USING (order_id)
 JOIN customer_sequence q USING (order_id){{ where_touched orders: o.order_id }}
