@@ -659,9 +659,9 @@ def _gather_children(con: duckdb.DuckDBPyConnection, child: str, batch_read: boo
     before the write: they are read by row id. Not so when the merge updated a row's order id in
     place (a review moved to another order keeps its row), nor when the warehouse held children of
     orders it lacked (``quality_orphans``: a new order adopts them): then, as for the orders stored
-    before, by order id. Returns its rows, or "whole" past :data:`SLICE_MAX_SHARE`."""
+    before, by order id. Returns its rows, or "whole" (the table itself: past
+    :data:`SLICE_MAX_SHARE`, or when no touched order is new)."""
     slice_name = f"o2o_slice_{child}_orders"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {slice_name} AS SELECT * FROM {child} LIMIT 0")
     last_order, last_child, moved = con.execute("""
         SELECT (SELECT min(last_rowid) FROM o2o_note_written WHERE table_name = 'orders'),
                (SELECT min(last_rowid) FROM o2o_note_written WHERE table_name = $child),
@@ -674,7 +674,15 @@ def _gather_children(con: duckdb.DuckDBPyConnection, child: str, batch_read: boo
         SELECT order_id FROM o2o_batch_orders
         WHERE {'o2o_rid > $last' if by_row else 'FALSE'} AND order_id IN (SELECT order_id FROM o2o_touched_orders)""",
                 {"last": last_order} if by_row else None)
-    if last_child is not None and con.execute("SELECT count(*) FROM o2o_new_touched_orders").fetchone()[0]:
+    new = con.execute("SELECT count(*) FROM o2o_new_touched_orders").fetchone()[0]
+    if not new:
+        # every touched order was stored before (a batch of corrections): order_facts.sql reads the
+        # table itself by order id, in its one statement (as a slice, the three reads came one after
+        # another: 2.14-2.21 against 2.20-2.56 s for the order facts of 1,000 spread corrections)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM {child}")
+        return "whole"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {slice_name} AS SELECT * FROM {child} LIMIT 0")
+    if last_child is not None:
         # (the child was written: else a new order has none)
         con.execute(f"INSERT INTO {slice_name} SELECT * FROM {child} WHERE rowid > $last "
                     "AND order_id IN (SELECT order_id FROM o2o_new_touched_orders)", {"last": last_child})
