@@ -74,3 +74,22 @@ def test_the_new_orders_of_the_random_ids_case_fall_among_the_stored_ids(tmp_pat
     assert all(i.endswith("-N") for i in ids["new_among"])
     assert all(i < stored[0] for i in ids["new"]) and not set(ids["new"]) & set(stored)
 
+
+
+def test_the_import_section_refuses_a_warehouse_of_another_version(tmp_path):
+    """Its incremental imports run on copies of the warehouse: on derived tables of another version
+    each would be a full rebuild, timed as an incremental import."""
+    import duckdb
+    import pytest
+
+    from o2o_ops import db
+    from o2o_ops.bench import imports
+    from tiny import build_tiny
+
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    con = duckdb.connect(str(wh))
+    con.execute("UPDATE warehouse_meta SET value = 'older' WHERE key = 'rollups_version'")
+    con.close()
+    with pytest.raises(db.StaleWarehouse, match="refresh --warehouse"):
+        imports.run(wh, 8, tmp_path / "work", lambda text: None)
+    assert not (tmp_path / "work").exists()
