@@ -450,8 +450,9 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     # batch's own orders: for new orders, the last row groups)
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_orders AS SELECT order_id FROM o2o_seed_orders")
     slices["orders: order_rows"] = _gather_order_rows(con, batch_read)
+    _new_touched_orders(con, batch_read)
     for child in _ORDER_CHILDREN:
-        slices[f"{child}: orders"] = _gather_children(con, child, batch_read)
+        slices[f"{child}: orders"] = _gather_children(con, child)
     # the latest order's time now, for order_facts.sql's "as of" ({{ touched_as_of orders }}): read
     # already, not again from the 10 million order times
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_as_of_orders AS SELECT CAST($t AS TIMESTAMP) AS ordered_at",
@@ -463,26 +464,24 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     # read: a returning customer's previous orders lie anywhere in the two years, and reading every
     # column of the 1,000 or so of a day's feed decoded a vector of each of 47 columns per order
     # (0.25 s warm, 0.63 s from disk, against 0.03 s for a few columns)
+    # (the noted customers' orders whose neighbours moved, with or without stored facts; not noted)
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE o2o_quiet_neighbours AS
+        CREATE OR REPLACE TEMP TABLE o2o_neighbour_moves AS
         SELECT f.rid, q.order_id, q.prev_date, q.next_date,
-               f.prev_customer_order_date AS was_prev_date, f.next_customer_order_date AS was_next_date
-        FROM o2o_sequence q JOIN o2o_customer_facts f USING (order_id)
-        WHERE (q.prev_date IS DISTINCT FROM f.prev_customer_order_date
+               f.prev_customer_order_date AS was_prev_date, f.next_customer_order_date AS was_next_date,
+               f.order_id IS NOT NULL AND (q.prev_date IS NULL) = (f.prev_customer_order_date IS NULL)
+               AND q.order_id NOT IN (SELECT order_id FROM o2o_as_of_movers) AS quiet
+        FROM o2o_sequence q LEFT JOIN o2o_customer_facts f USING (order_id)
+        WHERE (f.order_id IS NULL OR q.prev_date IS DISTINCT FROM f.prev_customer_order_date
                OR q.next_date IS DISTINCT FROM f.next_customer_order_date)
-          AND (q.prev_date IS NULL) = (f.prev_customer_order_date IS NULL)
-          AND order_id NOT IN (SELECT order_id FROM o2o_seed_orders)
-          AND order_id NOT IN (SELECT order_id FROM o2o_as_of_movers)""")
+          AND q.order_id NOT IN (SELECT order_id FROM o2o_seed_orders)""")
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_quiet_neighbours AS SELECT * EXCLUDE (quiet) "
+                "FROM o2o_neighbour_moves WHERE quiet")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_restated_orders AS
-        SELECT order_id FROM (
-            SELECT order_id FROM o2o_as_of_movers
-            UNION
-            SELECT q.order_id FROM o2o_sequence q LEFT JOIN o2o_customer_facts f USING (order_id)
-            WHERE f.order_id IS NULL OR q.prev_date IS DISTINCT FROM f.prev_customer_order_date
-               OR q.next_date IS DISTINCT FROM f.next_customer_order_date)
-        WHERE order_id NOT IN (SELECT order_id FROM o2o_seed_orders)
-          AND order_id NOT IN (SELECT order_id FROM o2o_quiet_neighbours)""")
+        SELECT order_id FROM o2o_as_of_movers WHERE order_id NOT IN (SELECT order_id FROM o2o_seed_orders)
+        UNION
+        SELECT order_id FROM o2o_neighbour_moves WHERE NOT quiet""")
     total = con.execute("SELECT count(*) FROM orders").fetchone()[0]
     wide = con.execute("SELECT (SELECT count(*) FROM o2o_touched_orders) + "
                        "(SELECT count(*) FROM o2o_restated_orders) + "
@@ -594,7 +593,7 @@ def _batch_orders(con: duckdb.DuckDBPyConnection) -> bool:
     it, and the ones it updated; by order id, a pass over all 10 million). False when those row ids
     do not hold exactly the orders the file names: a write the notes miss."""
     named = con.execute("SELECT count(DISTINCT order_id) FROM o2o_note_order_customers").fetchone()[0]
-    last = con.execute("SELECT min(last_rowid) FROM o2o_note_written WHERE table_name = 'orders'").fetchone()[0]
+    last = _last_rowid_before(con, "orders")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_batch_orders AS SELECT rowid AS o2o_rid, * FROM orders LIMIT 0")
     if not named:
         return True
@@ -652,36 +651,48 @@ def _gather_order_rows(con: duckdb.DuckDBPyConnection, batch_read: bool) -> int 
     return _kept_or_whole(con, slice_name, "orders")
 
 
-def _gather_children(con: duckdb.DuckDBPyConnection, child: str, batch_read: bool) -> int | str:
-    """The slice ``o2o_slice_<child>_orders``: the rows of ``child`` (one of the order's children:
-    redemptions, reviews, refunds) of ``o2o_touched_orders``. A new order's (its row appended to
-    ``orders`` by the batch) can only be rows the batch appended to ``child``, after its last row id
-    before the write: they are read by row id. Not so when the merge updated a row's order id in
-    place (a review moved to another order keeps its row), nor when the warehouse held children of
-    orders it lacked (``quality_orphans``: a new order adopts them): then, as for the orders stored
-    before, by order id. Returns its rows, or "whole" (the table itself: past
-    :data:`SLICE_MAX_SHARE`, or when no touched order is new)."""
-    slice_name = f"o2o_slice_{child}_orders"
-    last_order, last_child, moved = con.execute("""
-        SELECT (SELECT min(last_rowid) FROM o2o_note_written WHERE table_name = 'orders'),
-               (SELECT min(last_rowid) FROM o2o_note_written WHERE table_name = $child),
-               EXISTS (SELECT 1 FROM o2o_note_updated_columns
-                       WHERE table_name = $child AND column_name IN ('order_id', '*'))""",
-                                                {"child": child}).fetchone()
-    by_row = batch_read and last_order is not None and not moved and not _orphans_of_orders(con)
+def _last_rowid_before(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
+    """``table``'s last row id before the batch wrote it (``o2o_note_written``); None when the batch
+    did not write it."""
+    return con.execute("SELECT min(last_rowid) FROM o2o_note_written WHERE table_name = $t",
+                       {"t": table}).fetchone()[0]
+
+
+def _new_touched_orders(con: duckdb.DuckDBPyConnection, batch_read: bool) -> None:
+    """``o2o_new_touched_orders``: the touched orders whose rows the batch appended to ``orders``
+    (read by row id, when ``batch_read``), whose children (redemptions, reviews, refunds) can only
+    be rows the batch appended to those, unless the warehouse held children of orders it lacked
+    (``quality_orphans``: a new order adopts them). Empty when that cannot be relied on."""
+    last = _last_rowid_before(con, "orders")
+    by_row = batch_read and last is not None and not _orphans_of_orders(con)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_new_touched_orders AS
         SELECT order_id FROM o2o_batch_orders
         WHERE {'o2o_rid > $last' if by_row else 'FALSE'} AND order_id IN (SELECT order_id FROM o2o_touched_orders)""",
-                {"last": last_order} if by_row else None)
-    new = con.execute("SELECT count(*) FROM o2o_new_touched_orders").fetchone()[0]
-    if not new:
-        # every touched order was stored before (a batch of corrections): order_facts.sql reads the
-        # table itself by order id, in its one statement (as a slice, the three reads came one after
-        # another: 2.14-2.21 against 2.20-2.56 s for the order facts of 1,000 spread corrections)
+                {"last": last} if by_row else None)
+
+
+def _gather_children(con: duckdb.DuckDBPyConnection, child: str) -> int | str:
+    """The slice ``o2o_slice_<child>_orders``: the rows of ``child`` (one of the order's children:
+    redemptions, reviews, refunds) of ``o2o_touched_orders``. A new order's
+    (``o2o_new_touched_orders``) are read by row id among the rows the batch appended to ``child``,
+    after its last row id before the write. Not so when the merge updated a row's order id in place
+    (a review moved to another order keeps its row): then, as for the orders stored before, by order
+    id. Returns its rows, or "whole" (the table itself: past :data:`SLICE_MAX_SHARE`, or when no
+    touched order is new)."""
+    slice_name = f"o2o_slice_{child}_orders"
+    moved = con.execute("SELECT count(*) FROM o2o_note_updated_columns "
+                        "WHERE table_name = $child AND column_name IN ('order_id', '*')",
+                        {"child": child}).fetchone()[0]
+    if moved or not con.execute("SELECT count(*) FROM o2o_new_touched_orders").fetchone()[0]:
+        # a row moved in place, or every touched order was stored before (a batch of corrections):
+        # order_facts.sql reads the table itself by order id, in its one statement (as a slice, the
+        # three reads came one after another: 2.14-2.21 against 2.20-2.56 s for the order facts of
+        # 1,000 spread corrections)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM {child}")
         return "whole"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {slice_name} AS SELECT * FROM {child} LIMIT 0")
+    last_child = _last_rowid_before(con, child)
     if last_child is not None:
         # (the child was written: else a new order has none)
         con.execute(f"INSERT INTO {slice_name} SELECT * FROM {child} WHERE rowid > $last "

@@ -75,7 +75,6 @@ def test_the_new_orders_of_the_random_ids_case_fall_among_the_stored_ids(tmp_pat
     assert all(i < stored[0] for i in ids["new"]) and not set(ids["new"]) & set(stored)
 
 
-
 def test_the_import_section_refuses_a_warehouse_of_another_version(tmp_path):
     """Its incremental imports run on copies of the warehouse: on derived tables of another version
     each would be a full rebuild, timed as an incremental import."""
