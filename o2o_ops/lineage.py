@@ -20,8 +20,6 @@ read changes everywhere.
 from __future__ import annotations
 
 import functools
-import json
-from pathlib import Path
 from typing import Mapping
 
 import sqlglot
@@ -146,18 +144,3 @@ def readers(steps: Mapping[str, str], holding: Mapping[str, frozenset[str]]) -> 
         if columns:
             changing[table] = found[table] = columns
     return found
-
-
-def save(path: Path, key: str, readers: list[str] | dict[str, list[str]]) -> None:
-    """Store ``readers`` in ``path`` under ``key`` (:func:`load` reads them back)."""
-    path.write_text(json.dumps({"key": key, "readers": readers}, indent=1) + "\n")
-
-
-def load(path: Path, key: str) -> list[str] | dict[str, list[str]] | None:
-    """The readers stored in ``path`` under ``key`` (a fingerprint of what they were found from),
-    or None when the file holds another key (or none)."""
-    try:
-        stored = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return stored.get("readers") if stored.get("key") == key else None

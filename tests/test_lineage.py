@@ -4,11 +4,13 @@ property tests of tests/test_incremental.py check the readers it finds against t
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
+import duckdb
 import pytest
 
-from o2o_ops import incremental, lineage
+from o2o_ops import db, incremental, lineage
 from o2o_ops.lineage import EVERY, changing_columns
 
 FLAG = {"facts": frozenset({"flag"})}
@@ -78,7 +80,7 @@ def test_the_stored_as_of_readers_are_those_of_the_build_sql(tmp_path, monkeypat
     stored = json.loads(incremental.READERS_FILE.read_text())
     found = lineage.readers(dict(incremental._steps(touched=False)),
                             {"order_facts": frozenset(incremental.AS_OF_FLAGS)})
-    assert stored["readers"] == sorted(found), "READERS_FILE is out of date: write it again (docstring)"
+    assert stored["found"] == sorted(found), "READERS_FILE is out of date: write it again (docstring)"
     assert stored["key"] == incremental._readers_key({"order_facts"}), \
         "READERS_FILE was found from another build SQL: write it again (docstring)"
     # the order rollup and what is summed from its breakage and promise counts; not the day totals
@@ -89,8 +91,8 @@ def test_the_stored_as_of_readers_are_those_of_the_build_sql(tmp_path, monkeypat
                                                           "count_promise_due", "count_late_vs_promise"}
     # a stale file is not used: the readers are found from the SQL
     stale = tmp_path / "readers.json"
-    stale.write_text(json.dumps({"key": "another version", "readers": ["order_facts"]}))
-    assert lineage.load(stale, incremental._readers_key({"order_facts"})) is None
+    stale.write_text(json.dumps({"key": "another version", "found": ["order_facts"]}))
+    assert incremental._load_found(stale, incremental._readers_key({"order_facts"})) is None
 
 
 def test_copied_columns_are_the_select_items_that_pass_a_column_on_as_it_is():
@@ -129,7 +131,7 @@ def test_the_stored_step_reads_are_those_of_the_build_sql():
     stored = json.loads(incremental.STEP_READS_FILE.read_text())
     assert stored["key"] == db.rollups_version(), "STEP_READS_FILE was found from another build SQL: write it again"
     found = incremental.find_step_reads(dict(incremental._steps(touched=False)), incremental._contract_columns())
-    assert stored["readers"] == found, "STEP_READS_FILE is out of date: write it again (docstring)"
+    assert stored["found"] == found, "STEP_READS_FILE is out of date: write it again (docstring)"
     reads = found
     # by hand: the reviews' rollups read the reviews and order_facts' keys, not the amounts paid
     assert "reviews.rating" in reads["rollup_review_rating_day"]
@@ -138,3 +140,30 @@ def test_the_stored_step_reads_are_those_of_the_build_sql():
     # order_facts copies these columns of orders as they are, not the three it fills in
     assert {"paid_amount", "store_id", "ordered_at"} <= set(reads["order_facts copies"])
     assert not {"channel", "discount_amount", "platform_fee"} & set(reads["order_facts copies"])
+
+
+def test_the_stored_coverage_spans_are_those_of_the_build_sql():
+    """COVERAGE_FILE spares every import sqlglot's parse of the coverage query; it must be the one
+    this SQL gives (after a change of the build SQL: ``python -c "from o2o_ops import incremental;
+    incremental.write_coverage_file()"``)."""
+    query = dict(incremental._steps(touched=False))["coverage"]
+    stored = json.loads(incremental.COVERAGE_FILE.read_text())
+    assert stored["key"] == incremental._coverage_key(query), "COVERAGE_FILE was found from another SQL: write it again"
+    found = incremental.find_coverage_spans(query)
+    assert stored["found"] == found, "COVERAGE_FILE is out of date: write it again (docstring)"
+    # by hand: the orders' span is simple and combines; the template puts the union back in place
+    orders = next(span for span in found["spans"] if span["input"] == "orders")
+    assert orders["table"] == "orders" and orders["combinable"]
+    assert orders["appended_sql"].endswith("FROM orders WHERE rowid > o2o_last_rowid")
+    whole = found["template"].replace("o2o_spans_here", " UNION ALL ".join(s["sql"] for s in found["spans"]))
+    con = duckdb.connect()
+    try:
+        db.create_schema(con)
+        con.execute("INSERT INTO orders (order_id, customer_id, store_id, ordered_at, list_price, paid_amount, "
+                    "discount_amount) VALUES ('O1', 'C1', 'S1', '2026-11-02 10:00', 50, 40, 10), "
+                    "('O2', 'C1', 'S1', '2026-11-09 10:00', 50, 50, NULL)")
+        rows = con.execute(whole).fetchall()
+        assert ("orders", "orders", 2, dt.date(2026, 11, 2), dt.date(2026, 11, 9), False) in rows
+        assert con.execute(whole).fetchall() == con.execute(query).fetchall()
+    finally:
+        con.close()
