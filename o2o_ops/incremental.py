@@ -896,6 +896,33 @@ def _key_tables(con: duckdb.DuckDBPyConnection, old_as_of: dt.datetime | None, n
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_event_dates AS SELECT DISTINCT date FROM o2o_note_event_dates")
 
 
+#: the kinds of touched keys (o2o_ops/kpis/sql.py ``key_table``) whose tests read ``x IN (SELECT
+#: column FROM key table)`` and that nothing writes after step 4 (:func:`_key_tables`)
+_PLAIN_KEYS = ("orders", "customers", "customer_facts", "campaigns", "cost_dates", "event_dates")
+
+
+def _empty_key_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The key tables of :data:`_PLAIN_KEYS` (both variants) that hold no key: a day's feed of
+    orders touches no cost date and no event date."""
+    from o2o_ops.kpis.sql import NO_AS_OF, key_table
+    names = sorted({key_table(kind, variant) for kind in _PLAIN_KEYS for variant in ("", NO_AS_OF)})
+    counts = con.execute(" UNION ALL ".join(
+        f"SELECT '{name}', (SELECT count(*) FROM {name})" for name in names)).fetchall()
+    return frozenset(name for name, n in counts if n == 0)
+
+
+def _without_empty_tests(sql: str, empty: frozenset[str]) -> str:
+    """``sql`` with each test ``column IN (SELECT key FROM t)`` of a key table ``t`` of ``empty``
+    written ``FALSE`` (what it is for every row, a null column included). DuckDB does not take an
+    OR of two such tests into a table scan: with one of them false, the other is a semi join it
+    filters the scan with. Batches of orders alone: ``rollup_costs``' insert 0.11-0.18 → 0.05 s
+    and its delete 0.05 → 0.01 s at 10 million orders (4.1 million cost rows)."""
+    if not empty:
+        return sql
+    tables = "|".join(re.escape(name) for name in sorted(empty))
+    return re.sub(rf"(?<=[(\s])(?!NOT\b)(?:\w+\.)?\w+ IN \(SELECT \w+ FROM (?:{tables})\)", "FALSE", sql)
+
+
 def _as_of_readers(con: duckdb.DuckDBPyConnection, whole: dict[str, str]) -> set[str]:
     """The derived tables whose rows the "as of" flags (:data:`AS_OF_FLAGS`) can change: a table
     that holds one (``order_facts``), and a step that reads one, or reads a column of such a
@@ -1172,11 +1199,12 @@ def _lift_mode(con: duckdb.DuckDBPyConnection, old_last_day: dt.date | None) -> 
 
 
 def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str, *, compare: bool,
-                          variant: str = "") -> tuple[int, int] | None:
+                          variant: str = "", empty: frozenset[str] = frozenset()) -> tuple[int, int] | None:
     """DELETE the rows of ``table``'s touched keys and INSERT the restricted ``query``'s (for a
     table of :data:`ADDITIVE`, only the rows the deltas change, each its row before plus its
     delta); with ``compare``, leave the rows only one side has in ``o2o_diff_<table>``. ``variant``:
-    the set of key tables ``query`` is restricted by (o2o_ops/kpis/sql.py ``key_table``). Returns,
+    the set of key tables ``query`` is restricted by (o2o_ops/kpis/sql.py ``key_table``); ``empty``:
+    those found empty (:func:`_without_empty_tests`). Returns,
     for a table kept by deltas, how many of its store-days (or -weeks) the query recomputed and
     how many rows were written."""
     from o2o_ops.kpis.sql import touched_test
@@ -1189,7 +1217,7 @@ def _replace_touched_rows(con: duckdb.DuckDBPyConnection, table: str, query: str
         test = f"rowid IN (SELECT o2o_rid FROM {old})"   # nothing wrote the table since
     else:
         kind, keys = KEYED[table]
-        test = touched_test(kind, *keys, variant=variant)
+        test = _without_empty_tests(touched_test(kind, *keys, variant=variant), empty)
         if not compare:
             con.execute(f"DELETE FROM {table} WHERE {test}")
             con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({query}) AS q")
@@ -1703,6 +1731,8 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
     slices: dict[str, int | str] = {}
     changed = _orders_step(con, restricted, old_as_of, new_as_of, slices)
     _key_tables(con, old_as_of, new_as_of, old_span, _span(con))
+    empty = _empty_key_tables(con)
+    restricted = {table: _without_empty_tests(query, empty) for table, query in restricted.items()}
     runs, inputs_changed = _steps_to_run(con, whole)
     slices.update(_gather_slices(con, {t: q for t, q in restricted.items() if t in runs}, variants))
     seconds["order_facts"] = time.perf_counter() - clock
@@ -1730,7 +1760,7 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
             # lift's rows are compared only when per store: else every campaign is recomputed anyway
             compare = table in COMPARED and (table not in KEYED_LIFT or lift_mode == "held")
             recomputed = _replace_touched_rows(con, table, restricted[table], compare=compare,
-                                               variant=variants[table])
+                                               variant=variants[table], empty=empty)
             if recomputed is not None:
                 deltas[table], written[table] = recomputed
         seconds[table] = time.perf_counter() - clock

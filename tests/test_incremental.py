@@ -1354,3 +1354,52 @@ def test_a_correction_leaves_the_steps_that_read_none_of_its_columns_as_they_wer
     left = set(build["counts"]["steps_left_as_they_were"])
     assert "rollup_costs" in left and not {"rollup_review_rating_day", "rollup_complaint_day"} & left
     assert_equals_full_rebuild(wh, tmp_path, "after a new review")
+
+
+def test_a_test_of_an_empty_key_table_is_written_false_and_only_such_a_test():
+    empty = frozenset({"o2o_touched_cost_dates", "o2o_touched_campaigns"})
+    rewrite = lambda sql: incremental._without_empty_tests(sql, empty)   # noqa: E731
+    assert rewrite("WHERE (k.campaign_id IN (SELECT campaign_id FROM o2o_touched_campaigns_no_as_of) "
+                   "OR k.date IN (SELECT date FROM o2o_touched_cost_dates))") == \
+        "WHERE (k.campaign_id IN (SELECT campaign_id FROM o2o_touched_campaigns_no_as_of) OR FALSE)"
+    # NOT IN an empty set is true: left as it is, as is a test of an expression, and of another table
+    kept = ("WHERE x NOT IN (SELECT a FROM o2o_touched_campaigns) AND hash(a) IN (SELECT hash(b) FROM "
+            "o2o_touched_cost_dates) AND c IN (SELECT c FROM o2o_touched_customers)")
+    assert rewrite(kept) == kept
+    assert incremental._without_empty_tests(kept, frozenset()) == kept
+    # what it stands for: x IN (an empty set) is false for every row, NULL included
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t (x VARCHAR); INSERT INTO t VALUES ('a'), (NULL); CREATE TABLE e (k VARCHAR)")
+        assert con.execute("SELECT list(x IN (SELECT k FROM e)) FROM t").fetchone()[0] == [False, False]
+    finally:
+        con.close()
+
+
+def test_a_batch_of_orders_alone_spreads_the_campaign_costs_again_without_a_test_of_cost_dates(tmp_path, monkeypatch,
+                                                                                             any_share):
+    """K1's marketing cost of 11-02 (300, no store) is spread by K1's paid orders per store: O1 at
+    S1 and O3 at S2 (expired, but paid), 150 each. A new paid order of K1 at S3 makes it 100 each;
+    the batch has no cost, so the costs steps test the campaigns alone."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    statements = []
+    real = incremental._Capped.execute
+    monkeypatch.setattr(incremental._Capped, "execute",
+                        lambda self, sql, params=None: statements.append(sql) or real(self, sql, params))
+
+    def marketing() -> dict:
+        con = duckdb.connect(str(wh), read_only=True)
+        try:
+            return dict(con.execute("SELECT store_id, amount FROM rollup_costs WHERE cost_type = 'marketing' "
+                                    "AND date = DATE '2026-11-02'").fetchall())
+        finally:
+            con.close()
+
+    assert marketing() == {"S1": 150, "S2": 150}
+    build = _import(tmp_path / "a", wh, {"orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount,"
+                                                   "campaign_id\nO9,C2,S3,2026-11-11 10:00,50,40,K1\n"})
+    assert build["mode"] == "incremental"
+    assert marketing() == {"S1": 100, "S2": 100, "S3": 100}
+    costs = [s for s in statements if s.startswith("INSERT INTO rollup_costs ")]
+    assert costs and "OR FALSE" in costs[0] and "o2o_touched_cost_dates" not in costs[0]
+    assert_equals_full_rebuild(wh, tmp_path, "after a new order of a campaign with a cost")
