@@ -892,13 +892,24 @@ def _key_tables(con: duckdb.DuckDBPyConnection, old_as_of: dt.datetime | None, n
         CREATE OR REPLACE TEMP TABLE {key_table("customer_facts", NO_AS_OF)} AS
         SELECT * FROM o2o_touched_customer_facts
         WHERE customer_id IN (SELECT customer_id FROM {key_table("customers", NO_AS_OF)})""")
+    # of those, the rows of the customers whose first order has a campaign (by the customer ids
+    # read with the row ids: 0.01 s, against 0.26 s for campaign_order_facts to test the customer
+    # id of every row in the row groups its touched rows lie in)
+    for variant in ("", NO_AS_OF):
+        facts = key_table("customer_facts", variant)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {key_table("campaign_first_facts", variant)} AS
+            SELECT rid FROM {facts} WHERE customer_id IN (
+                SELECT customer_id FROM order_facts WHERE campaign_id IS NOT NULL AND is_first_order
+                AND rowid IN (SELECT rid FROM {facts}))""")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_cost_dates AS SELECT DISTINCT date FROM o2o_note_cost_dates")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_event_dates AS SELECT DISTINCT date FROM o2o_note_event_dates")
 
 
 #: the kinds of touched keys (o2o_ops/kpis/sql.py ``key_table``) whose tests read ``x IN (SELECT
 #: column FROM key table)`` and that nothing writes after step 4 (:func:`_key_tables`)
-_PLAIN_KEYS = ("orders", "customers", "customer_facts", "campaigns", "cost_dates", "event_dates")
+_PLAIN_KEYS = ("orders", "customers", "customer_facts", "campaign_first_facts", "campaigns", "cost_dates",
+               "event_dates")
 
 
 def _empty_key_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
@@ -1680,7 +1691,8 @@ def apply(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         raise RuntimeError(f"derived tables without an incremental rule: {sorted(unknown)}")
     # the orders step reads the stored rows of the noted orders' customers, not of the customers of
     # the orders whose "as of" facts alone move (_restated_facts)
-    incomplete = [t for t in readers if re.search(r"\bo2o_touched_customer_facts\b", restricted[t])]
+    incomplete = [t for t in readers
+                  if re.search(r"\bo2o_touched_(?:customer_facts|campaign_first_facts)\b", restricted[t])]
     if incomplete:
         raise RuntimeError(f"steps that read the 'as of' facts restricted by customer rows: {incomplete}")
     seconds: dict[str, float] = {}

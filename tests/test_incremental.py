@@ -1403,3 +1403,35 @@ def test_a_batch_of_orders_alone_spreads_the_campaign_costs_again_without_a_test
     costs = [s for s in statements if s.startswith("INSERT INTO rollup_costs ")]
     assert costs and "OR FALSE" in costs[0] and "o2o_touched_cost_dates" not in costs[0]
     assert_equals_full_rebuild(wh, tmp_path, "after a new order of a campaign with a cost")
+
+
+def test_a_campaign_customers_next_order_is_read_among_the_rows_of_customers_whose_first_order_has_one(
+        tmp_path, monkeypatch, any_share):
+    """campaign_order_facts' next order after a first order reads only the touched rows of the
+    customers whose first order has a campaign (``campaign_first_facts``). C2's first order O3 is
+    K1's (11-04) and has no next order; C3's first order O4 has no campaign. A batch gives each of
+    them a new order: O3's next order becomes O9's time, and only C2's rows are read for it."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    statements = []
+    real = incremental._Capped.execute
+    monkeypatch.setattr(incremental._Capped, "execute",
+                        lambda self, sql, params=None: statements.append(sql) or real(self, sql, params))
+
+    def next_order(order_id: str):
+        con = duckdb.connect(str(wh), read_only=True)
+        try:
+            return con.execute("SELECT CAST(next_ordered_at AS VARCHAR) FROM campaign_order_facts WHERE order_id = $o",
+                               {"o": order_id}).fetchone()[0]
+        finally:
+            con.close()
+
+    assert next_order("O3") is None
+    build = _import(tmp_path / "a", wh, {"orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
+                                                   "O9,C2,S3,2026-11-11 10:00,50,40\nO10,C3,S3,2026-11-11 11:00,50,40\n"})
+    assert build["mode"] == "incremental"
+    assert next_order("O3") == "2026-11-11 10:00:00"
+    keys = [s for s in statements if "TEMP TABLE o2o_touched_campaign_first_facts_no_as_of AS" in s]
+    assert keys
+    insert = next(s for s in statements if s.startswith("INSERT INTO campaign_order_facts "))
+    assert "o2o_touched_campaign_first_facts_no_as_of" in insert
+    assert_equals_full_rebuild(wh, tmp_path, "after new orders of a campaign's new customer and of another")

@@ -315,7 +315,8 @@ def weekday_sql(date: str) -> str:
 #: every changed order's keys (``o2o_touched_<kind>``), and (``o2o_touched_<kind>_no_as_of``) the
 #: keys of the changed orders but those of which only the "as of" flags changed, for the steps that
 #: do not read those flags (o2o_ops/incremental.py ``AS_OF_FLAGS``)
-AS_OF_VARIANTS = ("store_days", "stage_store_days", "store_weeks", "campaigns", "customers", "customer_facts")
+AS_OF_VARIANTS = ("store_days", "stage_store_days", "store_weeks", "campaigns", "customers", "customer_facts",
+                  "campaign_first_facts")
 
 #: the suffix of the key tables a step that does not read the "as of" flags is restricted by
 NO_AS_OF = "_no_as_of"
@@ -336,6 +337,10 @@ TOUCHED_TESTS: dict[str, tuple[int, Callable[..., str]]] = {
     # touched customers' rows once, then keeps those of the customers touched at the end and adds
     # the rows it appended): a test of the customer id hashes all 10 million ids each time
     "customer_facts": (1, lambda k, r: f"{r} IN (SELECT rid FROM {k('customer_facts')})"),
+    # those rows of the customers whose first order has a campaign (campaign_order_facts' next
+    # order after it): a test of customer_facts' row ids and then of the customer id decodes the
+    # customer ids of every row group holding a touched row
+    "campaign_first_facts": (1, lambda k, r: f"{r} IN (SELECT rid FROM {k('campaign_first_facts')})"),
     "campaigns": (1, lambda k, c: f"{c} IN (SELECT campaign_id FROM {k('campaigns')})"),
     "store_weekdays": (2, lambda k, s, d: _store_weekday_in(k("store_weekdays"), s, weekday_sql(d))),
     # the same pairs, keyed by the weekday itself (rollup_lift_store_level.wd)

@@ -25,7 +25,7 @@ CREATE OR REPLACE TABLE campaign_order_facts AS
 WITH next_order AS (
     SELECT customer_id, min(ordered_at) AS next_ordered_at
     FROM order_facts
-    WHERE NOT is_first_order{{ and_touched customer_facts: rowid }}
+    WHERE NOT is_first_order{{ and_touched campaign_first_facts: rowid }}
       AND customer_id IN (SELECT customer_id FROM order_facts WHERE campaign_id IS NOT NULL AND is_first_order{{ and_touched customer_facts: rowid }})
     GROUP BY customer_id
 ),
