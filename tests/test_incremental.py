@@ -1362,6 +1362,8 @@ def test_a_test_of_an_empty_key_table_is_written_false_and_only_such_a_test():
     assert rewrite("WHERE (k.campaign_id IN (SELECT campaign_id FROM o2o_touched_campaigns_no_as_of) "
                    "OR k.date IN (SELECT date FROM o2o_touched_cost_dates))") == \
         "WHERE (k.campaign_id IN (SELECT campaign_id FROM o2o_touched_campaigns_no_as_of) OR FALSE)"
+    assert rewrite("WHERE (CAST(e.occurred_at AS DATE) IN (SELECT date FROM o2o_touched_cost_dates) OR x)") == \
+        "WHERE (FALSE OR x)"
     # NOT IN an empty set is true: left as it is, as is a test of an expression, and of another table
     kept = ("WHERE x NOT IN (SELECT a FROM o2o_touched_campaigns) AND hash(a) IN (SELECT hash(b) FROM "
             "o2o_touched_cost_dates) AND c IN (SELECT c FROM o2o_touched_customers)")
