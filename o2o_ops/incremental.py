@@ -248,6 +248,20 @@ def _ensure_notes(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})")
 
 
+def appended_orders(con: duckdb.DuckDBPyConnection) -> str | None:
+    """SQL of the order ids this batch's merge appended to ``orders`` (after its last row id before
+    the write), when no stored row of an order's child names an order the warehouse lacked
+    (:func:`_orphans_of_orders`): then no stored redemption or refund can be of such an order, and
+    the merge of a child keyed by its order id need not look those keys up among millions. None
+    when the batch appended no order, or orphans were counted. Called by the importer's merge,
+    after the orders'."""
+    _ensure_notes(con)
+    last = con.execute("SELECT min(last_rowid) FROM o2o_note_written WHERE table_name = 'orders'").fetchone()[0]
+    if last is None or _orphans_of_orders(con):
+        return None
+    return f"SELECT order_id FROM orders WHERE rowid > {int(last)}"
+
+
 def note_changes(con: duckdb.DuckDBPyConnection, table: str, chg: str) -> None:
     """Note what the rows of ``chg`` (the rows of ``table`` about to be written: new or changed,
     with the flag ``is_new`` and, for a changed one, ``_rid``: the row id of its stored row) touch,

@@ -2203,8 +2203,14 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
     # Joined in one, DuckDB decoded every column of every stored row when the batch's keys fall
     # among the stored ones (random order ids: 1,000 new orders and their redemptions, 0.8 s)
     found = ident(f"found_{table.name}")
+    looked_up = stage
+    appended = incremental.appended_orders(con) if "order_id" in key and table.name != "orders" else None
+    if appended is not None:
+        # a redemption or refund of an order the batch added is new: 1,000 of them, of orders with
+        # random ids, were looked up among 8 million redemptions in 0.16 s
+        looked_up = f"(SELECT * FROM {stage} WHERE {ident('order_id')} NOT IN ({appended}))"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {found} AS SELECT t.rowid AS {rid}, s.{row} FROM {t} t "
-                f"JOIN {stage} s ON {_key_match(table, 't', 's')}")
+                f"JOIN {looked_up} s ON {_key_match(table, 't', 's')}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {chg} AS
         SELECT {select_s},

@@ -1437,3 +1437,32 @@ def test_a_campaign_customers_next_order_is_read_among_the_rows_of_customers_who
     insert = next(s for s in statements if s.startswith("INSERT INTO campaign_order_facts "))
     assert "o2o_touched_campaign_first_facts_no_as_of" in insert
     assert_equals_full_rebuild(wh, tmp_path, "after new orders of a campaign's new customer and of another")
+
+
+@pytest.mark.parametrize("orphan", [False, True])
+def test_the_merge_looks_up_no_redemption_of_an_order_it_added_unless_the_warehouse_held_orphans(
+        tmp_path, monkeypatch, any_share, orphan):
+    """A batch adds O50 with its redemption (wait 12) and corrects O1's (wait 8 -> 9). A stored
+    redemption can only be of a stored order, unless the data checks counted orphans: the merge
+    then looks up O1's key alone. With an orphan redemption of O50 held (wait 7, the warehouse
+    lacking O50), it looks up both, and the batch's redemption replaces the orphan."""
+    from tiny import TABLE_ROWS
+    held = [("O50", "2026-11-12 11:30", 7, 20, 0)] if orphan else []
+    wh = build_tiny(tmp_path / "tiny.duckdb", {**TABLE_ROWS, "redemptions": [*TABLE_ROWS["redemptions"], *held]})
+    answers = []
+    real = incremental.appended_orders
+    monkeypatch.setattr(incremental, "appended_orders", lambda con: answers.append(real(con)) or answers[-1])
+    _import(tmp_path / "a", wh, {
+        "orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\nO50,C3,S1,2026-11-12 10:00,50,50\n",
+        "redemptions": "order_id,redeemed_at,wait_minutes,service_minutes,extra_spend\n"
+                       "O50,2026-11-12 12:00,12,20,0\nO1,2026-11-03 12:00,9,30,10\n"})
+    # asked once, by the redemptions' merge (refunds were not in the batch; reviews are keyed by review id)
+    assert len(answers) == 1 and (answers[0] is None) == orphan
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT order_id, wait_minutes FROM redemptions WHERE order_id IN ('O1', 'O50') "
+                           "ORDER BY 1").fetchall() == [("O1", 9), ("O50", 12)]
+        assert con.execute("SELECT count(*) FROM redemptions").fetchone()[0] == 5
+    finally:
+        con.close()
+    assert_equals_full_rebuild(wh, tmp_path, "after a new order's redemption and a corrected one")
