@@ -1587,7 +1587,7 @@ def _coverage_query(con: duckdb.DuckDBPyConnection, query: str) -> str:
     return parsed["template"].replace(_SPANS, " UNION ALL ".join(parts))
 
 
-#: stand-ins in :func:`_coverage_spans`'s SQL: for the union of the spans, and for the last row id
+#: stand-ins in :func:`find_coverage_spans`'s SQL: for the union of the spans, and for the last row id
 #: of a table before the write
 _SPANS, _LAST_ROWID = "o2o_spans_here", "o2o_last_rowid"
 
