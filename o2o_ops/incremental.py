@@ -189,6 +189,14 @@ SLICES: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]] = {
     **{(child, "orders"): (("orders", ("order_id",)),) for child in ("redemptions", "reviews", "refunds")},
 }
 
+#: the reviews and refunds of the orders of the touched store-days, for their rollups (which join them
+#: to ``{{ touched_slice order_facts: store_days }}`` by order id, tests/test_incremental.py checks):
+#: the touched orders' own slice (:func:`_gather_children`) when every order of those store-days is
+#: a touched order (a day's feed: its new day holds its new orders alone), else the table itself
+#: (:func:`_gather_store_day_children`). With random ids, DuckDB tested every stored review's order
+#: id against the store-days' orders: 0.11 s (ratings), 0.08 s (complaints), 0.03 s (refund reasons)
+STORE_DAY_CHILDREN = ("reviews", "refunds")
+
 #: the slices :func:`_orders_step` gathers (the others are gathered after the touched keys are known)
 EARLY_SLICES = (("orders", "customers"), ("orders", "order_rows"),
                 ("redemptions", "orders"), ("reviews", "orders"), ("refunds", "orders"))
@@ -1126,6 +1134,31 @@ def _gather_slices(con: duckdb.DuckDBPyConnection, restricted: dict[str, str],
             and any(f"o2o_slice_{table}_{name}" in query for query in restricted.values())}
 
 
+def _gather_store_day_children(con: duckdb.DuckDBPyConnection, restricted: dict[str, str]) -> dict[str, int | str]:
+    """The slices ``o2o_slice_<child>_store_days`` of :data:`STORE_DAY_CHILDREN` that a step reads,
+    after ``o2o_slice_order_facts_store_days``: the child's slice of the touched orders when that
+    slice and the store-days' one were gathered (not the tables themselves) and every order of the
+    store-days is touched; else the child table. Returns each one's rows (or "whole")."""
+    def gathered(name: str) -> bool:   # a temp table, not the view of the whole table
+        return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $n",
+                                {"n": name}).fetchone()[0])
+    out: dict[str, int | str] = {}
+    for child in STORE_DAY_CHILDREN:
+        slice_name = f"o2o_slice_{child}_store_days"
+        if not any(slice_name in query for query in restricted.values()):
+            continue
+        days, touched = "o2o_slice_order_facts_store_days", f"o2o_slice_{child}_orders"
+        if gathered(days) and gathered(touched) and not con.execute(
+                f"SELECT count(*) FROM {days} WHERE order_id NOT IN (SELECT order_id FROM o2o_touched_orders)"
+        ).fetchone()[0]:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM {touched}")
+            out[f"{child}: store_days"] = con.execute(f"SELECT count(*) FROM {touched}").fetchone()[0]
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM {child}")
+            out[f"{child}: store_days"] = "whole"
+    return out
+
+
 def _gather_slice(con: duckdb.DuckDBPyConnection, table: str, name: str, restricted: dict[str, str],
                   variants: dict[str, str] | None = None) -> int | str:
     """The temp table ``o2o_slice_<table>_<name>`` of :data:`SLICES`: the row ids by the keys'
@@ -1763,6 +1796,7 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
     restricted = {table: _without_empty_tests(query, empty) for table, query in restricted.items()}
     runs, inputs_changed = _steps_to_run(con, whole)
     slices.update(_gather_slices(con, {t: q for t, q in restricted.items() if t in runs}, variants))
+    slices.update(_gather_store_day_children(con, {t: q for t, q in restricted.items() if t in runs}))
     seconds["order_facts"] = time.perf_counter() - clock
     old_last_day = _last_day(con)
     lift_mode = None

@@ -768,7 +768,9 @@ def test_a_small_batch_is_incremental_and_a_large_share_is_not(tmp_path, monkeyp
     assert build["counts"]["slices"] == {"orders: customers": "whole", "orders: order_rows": "whole",
                                          "order_facts: store_days": "whole",
                                          # O9 is new and the batch wrote none of its children: it has none
-                                         "redemptions: orders": 0, "reviews: orders": 0, "refunds: orders": 0}
+                                         "redemptions: orders": 0, "reviews: orders": 0, "refunds: orders": 0,
+                                         # the store-days' reviews and refunds: their tables, as order_facts
+                                         "reviews: store_days": "whole", "refunds: store_days": "whole"}
     header = ONE_ORDER.splitlines()[0]
     four = "\n".join([header] + [f"O{i},{c},S3,2026-11-11 1{i - 10}:00,50,40"
                                   for i, c in zip(range(10, 14), ["C3", "C4", "C3", "C4"])]) + "\n"
@@ -910,9 +912,17 @@ def test_every_step_reading_a_slice_applies_a_restriction_the_slice_gathers():
     slice_then_restriction = re.compile(
         r"\{\{\s*touched_slice\s+(\w+)\s*:\s*(\w+)\s*\}\}(?:\s+(\w+))?[^{;]*?"
         r"\{\{\s*(?:where|and)_touched\s+(\w+)\s*:\s*(.*?)\s*\}\}", re.S)
-    found = 0
+    # a slice of a child of the touched store-days' orders (incremental.STORE_DAY_CHILDREN) is
+    # restricted by its join to those orders: it must be joined so, then counts as its table
+    joined = re.compile(r"\{\{\s*touched_slice\s+(\w+)\s*:\s*store_days\s*\}\}(\s+(\w+)\s+JOIN\s+"
+                        r"\{\{\s*touched_slice\s+order_facts\s*:\s*store_days\s*\}\}\s+\w+\s+USING\s*\(order_id\))")
+    found = joined_found = 0
     for path in db._rollup_files():
         text = path.read_text(encoding="utf-8")
+        for child, _, _ in joined.findall(text):
+            assert child in incremental.STORE_DAY_CHILDREN, (path.name, child)
+            joined_found += 1
+        text = joined.sub(lambda m: m.group(1) + m.group(2), text)
         assert text.count("touched_slice") == len(slice_then_restriction.findall(text)), path.name
         for table, name, alias, kind, args in slice_then_restriction.findall(text):
             keys = [a.strip().replace(" ", "") for a in args.split(",") if a.strip()]
@@ -925,6 +935,8 @@ def test_every_step_reading_a_slice_applies_a_restriction_the_slice_gathers():
     # reviews and refunds, the review, complaint and refund rollups (the day rollup, store hours and
     # order stages are kept by deltas, and read order_facts itself for the store-days they recompute)
     assert found == 8
+    # the reviews of the review and complaint rollups, the refunds of the refund reasons'
+    assert joined_found == 3
 
 
 # ------------------------------------------------------------------------------------------
@@ -1466,3 +1478,35 @@ def test_the_merge_looks_up_no_redemption_of_an_order_it_added_unless_the_wareho
     finally:
         con.close()
     assert_equals_full_rebuild(wh, tmp_path, "after a new order's redemption and a corrected one")
+
+
+def test_the_review_rollups_read_the_touched_orders_reviews_when_their_store_days_hold_no_other_order(
+        tmp_path, any_share):
+    """A new order O40 alone on S1's 11-12, with its review R40 (2 stars): the rating rollup of that
+    store-day reads the touched orders' reviews (one row), not every review. A new order O41 on
+    S1's 11-02, beside O1 (reviewed R1, 4 stars), which the batch does not touch: that store-day
+    reads the reviews themselves, and keeps R1's rating."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    header = "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
+
+    def ratings(day: str) -> list:
+        con = duckdb.connect(str(wh), read_only=True)
+        try:
+            return con.execute("SELECT sum(count_rating_2), sum(count_rating_4) FROM rollup_review_rating_day "
+                               "WHERE store_id = 'S1' AND date = CAST($d AS DATE)", {"d": day}).fetchall()
+        finally:
+            con.close()
+
+    build = _import(tmp_path / "a", wh, {
+        "orders": header + "O40,C3,S1,2026-11-12 10:00,50,50\n",
+        "reviews": "review_id,order_id,rating,posted_at,as_described,complaint_category\n"
+                   "R40,O40,2,2026-11-12 13:00,false,dirty\n"})
+    assert build["mode"] == "incremental"
+    assert build["counts"]["slices"]["reviews: store_days"] == 1
+    assert build["counts"]["slices"]["refunds: store_days"] == 0
+    assert ratings("2026-11-12") == [(1, 0)]
+    assert_equals_full_rebuild(wh, tmp_path, "after a new order and its review on a day of its own")
+    build = _import(tmp_path / "b", wh, {"orders": header + "O41,C3,S1,2026-11-02 15:00,50,50\n"})
+    assert build["counts"]["slices"]["reviews: store_days"] == "whole"
+    assert ratings("2026-11-02") == [(0, 1)]
+    assert_equals_full_rebuild(wh, tmp_path, "after a new order beside a reviewed one")

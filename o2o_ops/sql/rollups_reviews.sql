@@ -18,7 +18,7 @@ WITH summed AS (
            count(*) FILTER (WHERE v.rating = 3) AS count_rating_3,
            count(*) FILTER (WHERE v.rating = 4) AS count_rating_4,
            count(*) FILTER (WHERE v.rating = 5) AS count_rating_5
-    FROM reviews v JOIN {{ touched_slice order_facts: store_days }} f USING (order_id){{ where_touched store_days: f.store_id, f.order_date }}
+    FROM {{ touched_slice reviews: store_days }} v JOIN {{ touched_slice order_facts: store_days }} f USING (order_id){{ where_touched store_days: f.store_id, f.order_date }}
     GROUP BY f.order_date, f.store_id, f.channel, f.campaign_id
 )
 SELECT g.date, g.store_id, s.city, coalesce(s.district, '') AS district,
@@ -36,7 +36,7 @@ CREATE OR REPLACE TABLE rollup_complaint_day AS
 WITH summed AS (
     SELECT f.order_date AS date, f.store_id, f.channel, f.campaign_id, v.complaint_category,
            count(*) AS count_complaints
-    FROM reviews v JOIN {{ touched_slice order_facts: store_days }} f USING (order_id)
+    FROM {{ touched_slice reviews: store_days }} v JOIN {{ touched_slice order_facts: store_days }} f USING (order_id)
     WHERE v.complaint_category IS NOT NULL AND v.complaint_category <> ''{{ and_touched store_days: f.store_id, f.order_date }}
     GROUP BY f.order_date, f.store_id, f.channel, f.campaign_id, v.complaint_category
 )
@@ -59,7 +59,7 @@ WITH summed AS (
            count(*) AS count_refunds,
            count(DISTINCT x.order_id) AS count_orders,
            sum(x.amount) AS refund_amount
-    FROM refunds x JOIN {{ touched_slice order_facts: store_days }} f USING (order_id)
+    FROM {{ touched_slice refunds: store_days }} x JOIN {{ touched_slice order_facts: store_days }} f USING (order_id)
     WHERE f.is_paid{{ and_touched store_days: f.store_id, f.order_date }}
     GROUP BY f.order_date, f.store_id, f.channel, f.campaign_id, coalesce(nullif(trim(x.reason), ''), 'not given')
 )
