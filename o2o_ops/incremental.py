@@ -264,7 +264,7 @@ def appended_orders(con: duckdb.DuckDBPyConnection) -> str | None:
     when the batch appended no order, or orphans were counted. Called by the importer's merge,
     after the orders'."""
     _ensure_notes(con)
-    last = con.execute("SELECT min(last_rowid) FROM o2o_note_written WHERE table_name = 'orders'").fetchone()[0]
+    last = _last_rowid_before(con, "orders")
     if last is None or _orphans_of_orders(con):
         return None
     return f"SELECT order_id FROM orders WHERE rowid > {int(last)}"
@@ -1134,25 +1134,23 @@ def _gather_slices(con: duckdb.DuckDBPyConnection, restricted: dict[str, str],
             and any(f"o2o_slice_{table}_{name}" in query for query in restricted.values())}
 
 
-def _gather_store_day_children(con: duckdb.DuckDBPyConnection, restricted: dict[str, str]) -> dict[str, int | str]:
+def _gather_store_day_children(con: duckdb.DuckDBPyConnection, restricted: dict[str, str],
+                               slices: dict[str, int | str]) -> dict[str, int | str]:
     """The slices ``o2o_slice_<child>_store_days`` of :data:`STORE_DAY_CHILDREN` that a step reads,
     after ``o2o_slice_order_facts_store_days``: the child's slice of the touched orders when that
-    slice and the store-days' one were gathered (not the tables themselves) and every order of the
-    store-days is touched; else the child table. Returns each one's rows (or "whole")."""
-    def gathered(name: str) -> bool:   # a temp table, not the view of the whole table
-        return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $n",
-                                {"n": name}).fetchone()[0])
+    slice and the store-days' one were gathered (``slices``: their rows, not "whole") and every
+    order of the store-days is touched; else the child table. Returns each one's rows (or "whole")."""
     out: dict[str, int | str] = {}
     for child in STORE_DAY_CHILDREN:
         slice_name = f"o2o_slice_{child}_store_days"
         if not any(slice_name in query for query in restricted.values()):
             continue
-        days, touched = "o2o_slice_order_facts_store_days", f"o2o_slice_{child}_orders"
-        if gathered(days) and gathered(touched) and not con.execute(
-                f"SELECT count(*) FROM {days} WHERE order_id NOT IN (SELECT order_id FROM o2o_touched_orders)"
-        ).fetchone()[0]:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM {touched}")
-            out[f"{child}: store_days"] = con.execute(f"SELECT count(*) FROM {touched}").fetchone()[0]
+        days, touched = slices.get("order_facts: store_days"), slices.get(f"{child}: orders")
+        if isinstance(days, int) and isinstance(touched, int) and not con.execute(
+                "SELECT count(*) FROM o2o_slice_order_facts_store_days "
+                "WHERE order_id NOT IN (SELECT order_id FROM o2o_touched_orders)").fetchone()[0]:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM o2o_slice_{child}_orders")
+            out[f"{child}: store_days"] = touched
         else:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {slice_name} AS SELECT * FROM {child}")
             out[f"{child}: store_days"] = "whole"
@@ -1796,7 +1794,7 @@ def _run_steps(con: "_Capped", raw: duckdb.DuckDBPyConnection, beside: "_Beside"
     restricted = {table: _without_empty_tests(query, empty) for table, query in restricted.items()}
     runs, inputs_changed = _steps_to_run(con, whole)
     slices.update(_gather_slices(con, {t: q for t, q in restricted.items() if t in runs}, variants))
-    slices.update(_gather_store_day_children(con, {t: q for t, q in restricted.items() if t in runs}))
+    slices.update(_gather_store_day_children(con, {t: q for t, q in restricted.items() if t in runs}, slices))
     seconds["order_facts"] = time.perf_counter() - clock
     old_last_day = _last_day(con)
     lift_mode = None
