@@ -249,11 +249,22 @@ _NOTES = {
     "o2o_note_old_customers": "customer_id VARCHAR",
 }
 _ORDER_CHILDREN = ("redemptions", "reviews", "refunds")
+#: the columns of a changed row as it was stored that :func:`note_changes` reads ("*": every column),
+#: besides the batch's values: the importer's merge reads them with the row's other stored columns,
+#: by row id, and hands them over as ``was_<column>`` (read again by row id after the merge, the
+#: rows of 1,000 orders corrected all over the two years took 0.27 s, their customers 0.10 s)
+STORED_NOTED: dict[str, str | tuple[str, ...]] = {
+    "orders": "*", "redemptions": ("order_id",), "reviews": ("order_id",), "refunds": ("order_id",),
+    "costs": ("date",), "events": ("occurred_at",)}
 
 
 def _ensure_notes(con: duckdb.DuckDBPyConnection) -> None:
     for name, columns in _NOTES.items():
         con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})")
+    # the rows the batch's orders file writes, as the merge leaves them (every column of orders, and
+    # the stored row's id; NULL for a row it appends)
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS o2o_note_order_values AS "
+                "SELECT CAST(NULL AS BIGINT) AS o2o_rid, * FROM orders LIMIT 0")
 
 
 def appended_orders(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -270,30 +281,44 @@ def appended_orders(con: duckdb.DuckDBPyConnection) -> str | None:
     return f"SELECT order_id FROM orders WHERE rowid > {int(last)}"
 
 
-def note_changes(con: duckdb.DuckDBPyConnection, table: str, chg: str) -> None:
+def stored_columns_noted(table: str, columns: Sequence[str]) -> list[str]:
+    """The columns of ``table`` (``columns``: its contract's) whose stored values the importer's
+    merge hands to :func:`note_changes` as ``was_<column>`` (:data:`STORED_NOTED`)."""
+    noted = STORED_NOTED.get(table, ())
+    return list(columns) if noted == "*" else list(noted)
+
+
+def note_changes(con: duckdb.DuckDBPyConnection, table: str, chg: str, columns: Sequence[str],
+                 noted: Sequence[str]) -> None:
     """Note what the rows of ``chg`` (the rows of ``table`` about to be written: new or changed,
-    with the flag ``is_new`` and, for a changed one, ``_rid``: the row id of its stored row) touch,
-    before they are written. Called by the importer's merge."""
+    with the flag ``is_new``, the batch's ``columns`` and, for a changed one, ``_rid``: the row id of
+    its stored row, and ``was_<column>``: its stored values of the ``noted`` columns,
+    :func:`stored_columns_noted`) touch, before they are written. Called by the importer's merge."""
     _ensure_notes(con)
     con.execute(f"INSERT INTO o2o_note_written SELECT $t, (SELECT coalesce(max(rowid), -1) FROM {table}), "
                 f"NOT EXISTS (SELECT 1 FROM {chg} WHERE NOT is_new)", {"t": table})
-    # the stored rows the batch changes, by row id (joined on the key, DuckDB tested every stored
-    # key: 8 million redemptions' order ids for a batch's redemptions)
-    old = f"{table} t WHERE rowid IN (SELECT _rid FROM {chg} WHERE NOT is_new)"
+    old = f"{chg} WHERE NOT is_new"      # the stored rows the batch changes: their was_ columns
     if table == "orders":
         con.execute(f"INSERT INTO o2o_note_orders SELECT order_id FROM {chg}")
         # customer_id is a required column of an orders file: every written order has it
         con.execute(f"INSERT INTO o2o_note_order_customers SELECT order_id, customer_id FROM {chg}")
-        con.execute(f"INSERT INTO o2o_note_order_rows SELECT _rid FROM {chg} WHERE NOT is_new")
-        con.execute(f"INSERT INTO o2o_note_old_customers SELECT t.customer_id FROM {old}")
+        con.execute(f"INSERT INTO o2o_note_order_rows SELECT _rid FROM {old}")
+        con.execute(f"INSERT INTO o2o_note_old_customers SELECT was_customer_id FROM {old}")
+        # each row as the merge leaves it: the batch's value of a column the file gives, else the
+        # stored one (NULL in a row it appends: orders' columns have no default); cast to the
+        # column's type by the INSERT, as the merge's own INSERT and UPDATE cast them
+        given = set(columns)
+        values = ", ".join(f'"{c}"' if c in given else f'"was_{c}"' for c in noted)
+        con.execute(f"INSERT INTO o2o_note_order_values (o2o_rid, {', '.join(f'{chr(34)}{c}{chr(34)}' for c in noted)}) "
+                    f"SELECT CASE WHEN is_new THEN NULL ELSE _rid END, {values} FROM {chg}")
     elif table in _ORDER_CHILDREN:
         con.execute(f"INSERT INTO o2o_note_orders SELECT order_id FROM {chg} "
-                    f"UNION ALL SELECT t.order_id FROM {old}")
+                    f"UNION ALL SELECT was_order_id FROM {old}")
     elif table == "costs":
-        con.execute(f"INSERT INTO o2o_note_cost_dates SELECT date FROM {chg} UNION ALL SELECT t.date FROM {old}")
+        con.execute(f"INSERT INTO o2o_note_cost_dates SELECT date FROM {chg} UNION ALL SELECT was_date FROM {old}")
     elif table == "events":
         con.execute(f"INSERT INTO o2o_note_event_dates SELECT CAST(occurred_at AS DATE) FROM {chg} "
-                    f"UNION ALL SELECT CAST(t.occurred_at AS DATE) FROM {old}")
+                    f"UNION ALL SELECT CAST(was_occurred_at AS DATE) FROM {old}")
     elif table in ("stores", "campaigns"):
         if con.execute(f"SELECT count(*) FROM {chg} WHERE NOT is_new").fetchone()[0]:
             con.execute("INSERT INTO o2o_note_changed_dimensions VALUES ($t)", {"t": table})
@@ -446,8 +471,7 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
         WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)""")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_customer_facts AS SELECT rid, customer_id FROM o2o_customer_rows")
     _noted_facts_of_named_orders(con)
-    batch_read = _batch_orders(con)
-    gathered = _gather_customer_slice(con, batch_read)
+    gathered = _gather_customer_slice(con)
     # (an empty slice is a slice: 0 rows, not "gather it again")
     slices["orders: customers"] = (gathered if gathered is not None
                                    else _gather_slice(con, "orders", "customers", restricted))
@@ -473,8 +497,8 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     # noted orders alone keep order_facts.sql's reads of the redemptions, reviews and refunds to the
     # batch's own orders: for new orders, the last row groups)
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_orders AS SELECT order_id FROM o2o_seed_orders")
-    slices["orders: order_rows"] = _gather_order_rows(con, batch_read)
-    _new_touched_orders(con, batch_read)
+    slices["orders: order_rows"] = _gather_order_rows(con)
+    _new_touched_orders(con)
     for child in _ORDER_CHILDREN:
         slices[f"{child}: orders"] = _gather_children(con, child)
     # the latest order's time now, for order_facts.sql's "as of" ({{ touched_as_of orders }}): read
@@ -611,39 +635,16 @@ def _noted_facts_of_named_orders(con: duckdb.DuckDBPyConnection) -> None:
                       f"customers' orders ({found:,} found)")
 
 
-def _batch_orders(con: duckdb.DuckDBPyConnection) -> bool:
-    """``o2o_batch_orders`` (``o2o_rid`` and every column of ``orders``): the rows the batch's
-    orders file wrote, read by row id (the rows the merge appended, after the last row id before
-    it, and the ones it updated; by order id, a pass over all 10 million). False when those row ids
-    do not hold exactly the orders the file names: a write the notes miss."""
-    named = con.execute("SELECT count(DISTINCT order_id) FROM o2o_note_order_customers").fetchone()[0]
-    last = _last_rowid_before(con, "orders")
-    con.execute("CREATE OR REPLACE TEMP TABLE o2o_batch_orders AS SELECT rowid AS o2o_rid, * FROM orders LIMIT 0")
-    if not named:
-        return True
-    if last is None:
-        return False
-    # two reads: an OR of the two row id tests is not pushed into the scan (0.17 against 0.05 s)
-    for test in ("rowid > $last", "rowid IN (SELECT rid FROM o2o_note_order_rows)"):
-        con.execute(f"""
-            INSERT INTO o2o_batch_orders
-            SELECT rowid, * FROM orders
-            WHERE {test} AND order_id IN (SELECT order_id FROM o2o_note_order_customers)""",
-                    {"last": last} if "$last" in test else None)
-    return con.execute("SELECT count(DISTINCT order_id) FROM o2o_batch_orders").fetchone()[0] == named
-
-
-def _gather_customer_slice(con: duckdb.DuckDBPyConnection, batch_read: bool) -> int | str | None:
+def _gather_customer_slice(con: duckdb.DuckDBPyConnection) -> int | str | None:
     """The slice of the touched customers' orders (:data:`SLICE_COLUMNS`: customer, order id and
-    time, as ``orders`` holds them now) from what the orders step reads anyway: their stored facts
+    time, as ``orders`` holds them now) from what the orders step holds anyway: their stored facts
     (``o2o_customer_rows``), where every order the batch's orders file does not name is as it was,
-    and the orders it names as ``orders`` holds them now (``o2o_batch_orders``, read by row id when
-    ``batch_read``). A pass over the customer ids of the 10 million orders, 0.21 s warm and 0.29 s
-    from disk, and the read of the slice's 7,551 orders spread over them, 0.14-0.20 s, are spared.
-    None (the slice is then gathered from ``orders``) when the batch's rows could not be read, or
-    when a noted order has no stored facts and the file does not name it (``o2o_unplaced_seeds``:
-    its row is in neither)."""
-    if not batch_read or con.execute("SELECT count(*) FROM o2o_unplaced_seeds").fetchone()[0]:
+    and the orders it names as the merge wrote them (``o2o_note_order_values``). A pass over the
+    customer ids of the 10 million orders, 0.21 s warm and 0.29 s from disk, and the read of the
+    slice's 7,551 orders spread over them, 0.14-0.20 s, are spared. None (the slice is then gathered
+    from ``orders``) when a noted order has no stored facts and the file does not name it
+    (``o2o_unplaced_seeds``: its row is in neither)."""
+    if con.execute("SELECT count(*) FROM o2o_unplaced_seeds").fetchone()[0]:
         return None
     slice_name = "o2o_slice_orders_customers"
     con.execute(f"""
@@ -651,25 +652,21 @@ def _gather_customer_slice(con: duckdb.DuckDBPyConnection, batch_read: bool) -> 
         SELECT customer_id, order_id, ordered_at FROM o2o_customer_rows
         WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_customers)
         UNION ALL
-        SELECT customer_id, order_id, ordered_at FROM o2o_batch_orders""")
+        SELECT customer_id, order_id, ordered_at FROM o2o_note_order_values""")
     return _kept_or_whole(con, slice_name, "orders")
 
 
-def _gather_order_rows(con: duckdb.DuckDBPyConnection, batch_read: bool) -> int | str:
+def _gather_order_rows(con: duckdb.DuckDBPyConnection) -> int | str:
     """The slice ``o2o_slice_orders_order_rows``: the rows of ``orders`` of ``o2o_touched_orders``
-    (the orders order_facts.sql recomputes). The batch's orders file's rows from
-    ``o2o_batch_orders`` (when ``batch_read``: read by row id); an order named only by a redemption,
-    review or refund is looked up by its id (for a day's feed, mostly recent orders: the last row
-    groups). Returns its rows, or "whole" (the table itself) past :data:`SLICE_MAX_SHARE`."""
+    (the orders order_facts.sql recomputes). The batch's orders file's rows as the merge wrote them
+    (``o2o_note_order_values``); an order named only by a redemption, review or refund is looked up
+    by its id (for a day's feed, mostly recent orders: the last row groups). Returns its rows, or
+    "whole" (the table itself) past :data:`SLICE_MAX_SHARE`."""
     slice_name = "o2o_slice_orders_order_rows"
-    if batch_read:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {slice_name} AS SELECT * EXCLUDE (o2o_rid) FROM o2o_batch_orders "
-                    "WHERE order_id IN (SELECT order_id FROM o2o_touched_orders)")
-        lookup = ("SELECT order_id FROM o2o_touched_orders "
-                  "WHERE order_id NOT IN (SELECT order_id FROM o2o_batch_orders)")
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {slice_name} AS SELECT * FROM orders LIMIT 0")
-        lookup = "SELECT order_id FROM o2o_touched_orders"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {slice_name} AS SELECT * EXCLUDE (o2o_rid) FROM o2o_note_order_values "
+                "WHERE order_id IN (SELECT order_id FROM o2o_touched_orders)")
+    lookup = ("SELECT order_id FROM o2o_touched_orders "
+              "WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_values)")
     if con.execute(f"SELECT count(*) FROM ({lookup})").fetchone()[0]:
         con.execute(f"INSERT INTO {slice_name} SELECT * FROM orders WHERE order_id IN ({lookup})")
     return _kept_or_whole(con, slice_name, "orders")
@@ -682,18 +679,16 @@ def _last_rowid_before(con: duckdb.DuckDBPyConnection, table: str) -> int | None
                        {"t": table}).fetchone()[0]
 
 
-def _new_touched_orders(con: duckdb.DuckDBPyConnection, batch_read: bool) -> None:
-    """``o2o_new_touched_orders``: the touched orders whose rows the batch appended to ``orders``
-    (read by row id, when ``batch_read``), whose children (redemptions, reviews, refunds) can only
-    be rows the batch appended to those, unless the warehouse held children of orders it lacked
-    (``quality_orphans``: a new order adopts them). Empty when that cannot be relied on."""
-    last = _last_rowid_before(con, "orders")
-    by_row = batch_read and last is not None and not _orphans_of_orders(con)
+def _new_touched_orders(con: duckdb.DuckDBPyConnection) -> None:
+    """``o2o_new_touched_orders``: the touched orders the batch appended to ``orders``, whose
+    children (redemptions, reviews, refunds) can only be rows the batch appended to those, unless
+    the warehouse held children of orders it lacked (``quality_orphans``: a new order adopts them).
+    Empty when that cannot be relied on."""
+    appended = "o2o_rid IS NULL" if not _orphans_of_orders(con) else "FALSE"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE o2o_new_touched_orders AS
-        SELECT order_id FROM o2o_batch_orders
-        WHERE {'o2o_rid > $last' if by_row else 'FALSE'} AND order_id IN (SELECT order_id FROM o2o_touched_orders)""",
-                {"last": last} if by_row else None)
+        SELECT order_id FROM o2o_note_order_values
+        WHERE {appended} AND order_id IN (SELECT order_id FROM o2o_touched_orders)""")
 
 
 def _gather_children(con: duckdb.DuckDBPyConnection, child: str) -> int | str:
@@ -1942,7 +1937,7 @@ def _set_cap(con: duckdb.DuckDBPyConnection, memory_mb: int) -> bool:
 
 def discard_notes(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the notes (the full build ran instead)."""
-    for name in _NOTES:
+    for name in (*_NOTES, "o2o_note_order_values"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 

@@ -382,7 +382,7 @@ _IDENTIFIERS: frozenset[str] = frozenset(
     + [f"{c.name}__raw" for t in CONTRACT.values() for c in t.columns]
     + [f"{p}_{t}" for t in CONTRACT for p in ("stage", "raw", "chg", "found", "stash")]
     + [f"rejects_{t}" for t in CONTRACT]
-    + [f"differs_{c.name}" for t in CONTRACT.values() for c in t.columns]
+    + [f"{p}_{c.name}" for t in CONTRACT.values() for c in t.columns for p in ("differs", "was")]
     + ["_row", "_rid", "is_new", "fk_changed", "stg", "wh", "main", "blank_shift"]
 )
 
@@ -2193,11 +2193,14 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
     fk_cols = [fk.column for fk in table.foreign_keys if fk.column in plain]
     row, rid = ident("_row"), ident("_rid")
     select_s = ", ".join(f"s.{ident(c)}" for c in cols)
-    # the stored rows of the batch's keys: only the batch's columns, with their row ids. A batch
-    # of corrections lies all over the history (1,000 corrected orders at 10 million: reading
-    # every column of their rows 0.59 s, the file's six 0.50-0.55 s), and the UPDATE by row id of
-    # only the columns that differ took 0.12-0.14 s against 0.29 s by order id of every column
-    stored = ", ".join(f"t.{ident(c)}" for c in cols)
+    # the stored rows of the batch's keys, with their row ids: the batch's columns, and those the
+    # import's notes read (incremental.STORED_NOTED: every column of a stored order, which the
+    # orders step then need not read again). A batch of corrections lies all over the history, and
+    # the UPDATE by row id of only the columns that differ took 0.12-0.14 s against 0.29 s by order
+    # id of every column (1,000 orders corrected at 10 million)
+    noted = incremental.stored_columns_noted(table.name, table.column_names)
+    stored = ", ".join(f"t.{ident(c)}" for c in dict.fromkeys([*cols, *noted]))
+    was = "".join(f", m.{ident(c)} AS {ident('was_' + c)}" for c in noted)
     differs = "".join(f", NOT ({_same('m', 's', [c])}) AS {ident('differs_' + c)}" for c in plain)
     # in two reads: the row ids by the key's columns alone, then those rows' columns by row id.
     # Joined in one, DuckDB decoded every column of every stored row when the batch's keys fall
@@ -2216,7 +2219,7 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
         SELECT {select_s},
                m.{row} IS NULL AS {ident('is_new')},
                m.{row} IS NOT NULL AND NOT ({_same("m", "s", fk_cols)}) AS {ident('fk_changed')},
-               m.{rid}{differs}
+               m.{rid}{differs}{was}
         FROM {stage} s
         LEFT JOIN (SELECT {stored}, k.{rid}, k.{row} FROM {t} t JOIN {found} k ON t.rowid = k.{rid}) m
                ON m.{row} = s.{row}
@@ -2226,7 +2229,7 @@ def _merge(con: duckdb.DuckDBPyConnection, table: TableContract, present: Sequen
     added, updated = con.execute(
         f"SELECT count(*) FILTER (WHERE {ident('is_new')}), count(*) FILTER (WHERE NOT {ident('is_new')}) "
         f"FROM {chg}").fetchone()
-    incremental.note_changes(con, table.name, chg)
+    incremental.note_changes(con, table.name, chg, cols, noted)
     col_list = ", ".join(ident(c) for c in cols)
     if updated:   # before the INSERT: nothing has written the table since the row ids were read
         simple = [c for c in plain if c not in fk_cols]

@@ -620,50 +620,76 @@ def test_coverage_reads_the_appended_rows_of_a_table_the_batch_only_appended_to(
     assert_equals_full_rebuild(wh, tmp_path, "after a stored span went missing")
 
 
-def test_the_customers_slice_is_their_stored_orders_but_the_named_ones_read_by_row_id(tmp_path, monkeypatch):
+def test_the_customers_slice_is_their_stored_orders_but_the_named_ones_as_the_merge_wrote_them(tmp_path, monkeypatch):
     """C1 has O1, O2 and O6. The batch's orders file named O2 (re-timed, updated in place) and a new
-    O7 for C1 (appended after row id 5): the slice holds O1 and O6 from the stored facts, O2 and O7
-    as orders holds them now. When the noted row ids miss a named order, the slice is gathered from
-    orders (by the caller)."""
+    O7 for C1: the slice holds O1 and O6 from the stored facts, O2 and O7 from the merge's notes of
+    what it wrote (here ahead of orders, which this test leaves as it was: nothing reads it for
+    them). An order named by a redemption alone is read from orders."""
     monkeypatch.setattr(incremental, "SLICE_MAX_SHARE", 1.0)    # 4 of 7 orders: not the whole table
     wh = build_tiny(tmp_path / "tiny.duckdb")
     con = duckdb.connect(str(wh))
     try:
-        con.execute("UPDATE orders SET ordered_at = TIMESTAMP '2026-11-09 08:00' WHERE order_id = 'O2'")
-        con.execute("INSERT INTO orders (order_id, customer_id, store_id, ordered_at, list_price, paid_amount) "
-                    "VALUES ('O7', 'C1', 'S1', TIMESTAMP '2026-11-12 10:00', 10, 10)")
         o2_row = con.execute("SELECT rowid FROM orders WHERE order_id = 'O2'").fetchone()[0]
         incremental._ensure_notes(con)
         con.execute("INSERT INTO o2o_note_order_customers VALUES ('O2', 'C1'), ('O7', 'C1')")
-        con.execute("INSERT INTO o2o_note_written VALUES ('orders', 5, false)")
-        con.execute("INSERT INTO o2o_note_order_rows VALUES ($r)", {"r": o2_row})
+        con.execute("INSERT INTO o2o_note_order_values (o2o_rid, order_id, customer_id, store_id, ordered_at, "
+                    "list_price, paid_amount) VALUES ($r, 'O2', 'C1', 'S1', TIMESTAMP '2026-11-09 08:00', 100, 100), "
+                    "(NULL, 'O7', 'C1', 'S1', TIMESTAMP '2026-11-12 10:00', 10, 10)", {"r": o2_row})
         con.execute("CREATE TEMP TABLE o2o_customer_rows AS SELECT rowid AS rid, customer_id, order_id, ordered_at "
                     "FROM order_facts WHERE customer_id = 'C1'")
         con.execute("CREATE TEMP TABLE o2o_unplaced_seeds (order_id VARCHAR)")
-        assert incremental._batch_orders(con)
-        assert incremental._gather_customer_slice(con, True) == 4
+        assert incremental._gather_customer_slice(con) == 4
         assert con.execute("SELECT order_id, CAST(ordered_at AS VARCHAR) FROM o2o_slice_orders_customers "
                            "ORDER BY ordered_at").fetchall() == [
             ("O6", "2026-10-20 12:00:00"), ("O1", "2026-11-02 12:00:00"),
             ("O2", "2026-11-09 08:00:00"), ("O7", "2026-11-12 10:00:00")]
         # a noted order without stored facts that the file does not name is in neither source
         con.execute("INSERT INTO o2o_unplaced_seeds VALUES ('O3')")
-        assert incremental._gather_customer_slice(con, True) is None
-        con.execute("DELETE FROM o2o_unplaced_seeds")
-        # the rows order_facts.sql recomputes: O2 and O7, and O5, named by a redemption alone
+        assert incremental._gather_customer_slice(con) is None
+        # the rows order_facts.sql recomputes: O2 and O7 from the notes, and O5, named by a redemption alone
         con.execute("CREATE TEMP TABLE o2o_touched_orders AS SELECT * FROM (VALUES ('O2'), ('O7'), ('O5')) t(order_id)")
-        assert incremental._gather_order_rows(con, True) == 3
-        assert sorted(r[0] for r in con.execute("SELECT order_id FROM o2o_slice_orders_order_rows").fetchall()) == \
-            ["O2", "O5", "O7"]
-        con.execute("DELETE FROM o2o_note_order_rows")      # a write the notes miss
-        assert not incremental._batch_orders(con)
-        assert incremental._gather_customer_slice(con, False) is None
-        assert incremental._gather_order_rows(con, False) == 3     # every row looked up by its order id
+        assert incremental._gather_order_rows(con) == 3
         assert con.execute("SELECT order_id, CAST(ordered_at AS VARCHAR) FROM o2o_slice_orders_order_rows "
                            "ORDER BY order_id").fetchall() == [
             ("O2", "2026-11-09 08:00:00"), ("O5", "2026-11-10 09:00:00"), ("O7", "2026-11-12 10:00:00")]
+        # O7, appended, is the new one: its children can only be rows the batch appended
+        incremental._new_touched_orders(con)
+        assert con.execute("SELECT order_id FROM o2o_new_touched_orders").fetchall() == [("O7",)]
     finally:
         con.close()
+
+
+def test_the_merges_notes_hold_each_written_order_as_orders_holds_it_after_the_write(tmp_path, monkeypatch, any_share):
+    """A file giving six of orders' columns corrects O2 (re-timed, paid 90), repeats O1 as stored
+    and adds O7. The notes the orders step reads hold O2 and O7 as orders holds them after the
+    write, every column: O2's other columns (campaign, channel, status, ...) as stored, with its
+    row id, and O7's empty, with none; O1, unchanged, is not written. The customer O2 had before
+    comes from the merge too."""
+    wh = build_tiny(tmp_path / "tiny.duckdb")
+    seen = {}
+    real = incremental.apply
+
+    def capture(con):
+        seen["notes"] = con.execute("SELECT * FROM o2o_note_order_values ORDER BY order_id").fetchall()
+        seen["orders"] = con.execute("SELECT CASE WHEN order_id = 'O7' THEN NULL ELSE rowid END, * FROM orders "
+                                     "WHERE order_id IN ('O2', 'O7') ORDER BY order_id").fetchall()
+        seen["old customers"] = con.execute("SELECT * FROM o2o_note_old_customers").fetchall()
+        return real(con)
+    monkeypatch.setattr(incremental, "apply", capture)
+    with duckdb.connect(str(wh), read_only=True) as con:
+        o2_row = con.execute("SELECT rowid FROM orders WHERE order_id = 'O2'").fetchone()[0]
+    build = _import(tmp_path / "a", wh, {
+        "orders": "order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
+                  "O1,C1,S1,2026-11-02 12:00,100,80\nO2,C1,S1,2026-11-03 17:00,100,90\n"
+                  "O7,C2,S2,2026-11-11 10:00,50,45\n"})
+    assert build["mode"] == "incremental"
+    assert seen["notes"] == seen["orders"]
+    # row id, order, customer, time, paid, campaign, channel, status, tracking code
+    assert [(r[0], r[1], r[2], str(r[4]), r[6], r[7], r[8], r[11], r[13]) for r in seen["notes"]] == [
+        (o2_row, "O2", "C1", "2026-11-03 17:00:00", 90.0, None, "app", "refunded", "T2"),
+        (None, "O7", "C2", "2026-11-11 10:00:00", 45.0, None, None, None, None)]
+    assert seen["old customers"] == [("C1",)]
+    assert_equals_full_rebuild(wh, tmp_path, "after a partial file of corrections and a new order")
 
 
 def test_a_neighbour_whose_dates_alone_move_is_written_where_it_is_and_a_lost_first_order_is_recomputed(
