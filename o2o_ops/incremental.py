@@ -465,10 +465,15 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     # the touched customers' stored orders, by row id: read once here, for their sequence now
     # (_gather_customer_slice), the neighbour check below and, kept up to date, for the steps
     # restricted to the customers touched in the end (`customer_facts` in kpis/sql.py, :func:`_key_tables`)
+    # in two reads: the row ids by the customer ids alone, then those rows by row id. In one, the
+    # join decoded the order ids and times of all 10 million rows (0.28 against 0.17 s for 1,000
+    # corrections, the customer ids stored uncompressed: db.UNCOMPRESSED_COLUMNS)
+    con.execute("CREATE OR REPLACE TEMP TABLE o2o_customer_rids AS SELECT rowid AS rid FROM order_facts "
+                "WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_customer_rows AS
         SELECT rowid AS rid, customer_id, order_id, ordered_at FROM order_facts
-        WHERE customer_id IN (SELECT customer_id FROM o2o_touched_customers)""")
+        WHERE rowid IN (SELECT rid FROM o2o_customer_rids)""")
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_touched_customer_facts AS SELECT rid, customer_id FROM o2o_customer_rows")
     _noted_facts_of_named_orders(con)
     gathered = _gather_customer_slice(con)

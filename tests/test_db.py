@@ -79,6 +79,46 @@ def test_order_facts_are_stored_in_time_order(tmp_path):
     assert stored == ["O6", "O1", "O2", "O3", "O4", "O5"]
 
 
+def test_customer_ids_are_stored_uncompressed_in_the_columns_and_types_the_query_gives(tmp_path, monkeypatch):
+    """order_facts is created with its columns declared (customer_id USING COMPRESSION
+    uncompressed, db.UNCOMPRESSED_COLUMNS) and then filled: the same columns, types and rows, in
+    the same order, as the file's CREATE TABLE AS makes; rows an import appends are stored
+    uncompressed too. New warehouses' orders store their customer ids so from the schema."""
+    monkeypatch.setenv("O2O_INCREMENTAL_IMPORTS", "1")
+    wh = build_tiny(tmp_path / "t.duckdb")
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute(db.load_sql("order_facts").replace("TABLE order_facts AS", "TABLE facts_as_the_file_makes_them AS"))
+        assert con.execute("DESCRIBE order_facts").fetchall() == con.execute(
+            "DESCRIBE facts_as_the_file_makes_them").fetchall()
+        assert con.execute("SELECT * FROM order_facts ORDER BY rowid").fetchall() == con.execute(
+            "SELECT * FROM facts_as_the_file_makes_them ORDER BY rowid").fetchall()
+        definitions = " ".join(r[0] for r in con.execute(
+            "SELECT sql FROM duckdb_tables() WHERE table_name IN ('order_facts', 'orders') ORDER BY table_name").fetchall())
+        assert definitions.count("USING COMPRESSION Uncompressed") == 2
+        assert "customer_id VARCHAR USING COMPRESSION Uncompressed" in definitions
+        con.execute("DROP TABLE facts_as_the_file_makes_them")
+    finally:
+        con.close()
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "orders.csv").write_text("order_id,customer_id,store_id,ordered_at,list_price,paid_amount\n"
+                                       "O9,C2,S3,2026-11-11 10:00,50,40\n")
+    monkeypatch.setenv("O2O_INCREMENTAL_MAX_SHARE", "1")
+    from o2o_ops import ingest
+    ingest.import_dir(folder, warehouse=wh)
+    assert db.last_build()["mode"] == "incremental"
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        stored = {r[0] for r in con.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('order_facts') "
+            "WHERE column_name = 'customer_id' AND segment_type = 'VARCHAR'").fetchall()}
+        assert stored == {"Uncompressed"}
+        assert con.execute("SELECT count(*) FROM order_facts WHERE customer_id = 'C2'").fetchone()[0] == 2
+    finally:
+        con.close()
+
+
 def test_a_warehouse_from_another_version_is_refused_until_refreshed(tmp_path):
     import subprocess
     import sys

@@ -51,7 +51,9 @@ CREATE TABLE IF NOT EXISTS customers (         -- one row per customer (opaque i
 
 CREATE TABLE IF NOT EXISTS orders (            -- one row per online order / voucher
     order_id        VARCHAR   NOT NULL,
-    customer_id     VARCHAR   NOT NULL,
+    -- uncompressed: as DICT_FSST, reading the customers of 1,000 orders spread over 10 million
+    -- took 0.10 s, against 0.01 s (the import of corrections reads them; db.UNCOMPRESSED_COLUMNS)
+    customer_id     VARCHAR   NOT NULL USING COMPRESSION uncompressed,
     store_id        VARCHAR   NOT NULL,
     ordered_at      TIMESTAMP NOT NULL,
     list_price      DOUBLE    NOT NULL CHECK (list_price >= 0),
