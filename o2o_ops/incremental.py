@@ -308,8 +308,9 @@ def note_changes(con: duckdb.DuckDBPyConnection, table: str, chg: str, columns: 
         # stored one (NULL in a row it appends: orders' columns have no default); cast to the
         # column's type by the INSERT, as the merge's own INSERT and UPDATE cast them
         given = set(columns)
+        names = ", ".join(f'"{c}"' for c in noted)
         values = ", ".join(f'"{c}"' if c in given else f'"was_{c}"' for c in noted)
-        con.execute(f"INSERT INTO o2o_note_order_values (o2o_rid, {', '.join(f'{chr(34)}{c}{chr(34)}' for c in noted)}) "
+        con.execute(f"INSERT INTO o2o_note_order_values (o2o_rid, {names}) "
                     f"SELECT CASE WHEN is_new THEN NULL ELSE _rid END, {values} FROM {chg}")
     elif table in _ORDER_CHILDREN:
         con.execute(f"INSERT INTO o2o_note_orders SELECT order_id FROM {chg} "
