@@ -229,8 +229,6 @@ WHOLE = (
 
 _NOTES = {
     "o2o_note_orders": "order_id VARCHAR",
-    # the customer each order of the batch's orders file has now (its old one is in order_facts)
-    "o2o_note_order_customers": "order_id VARCHAR, customer_id VARCHAR",
     "o2o_note_cost_dates": "date DATE",
     "o2o_note_event_dates": "date DATE",
     "o2o_note_campaigns": "campaign_id VARCHAR",
@@ -241,11 +239,8 @@ _NOTES = {
     # the columns of each contract table the merge UPDATEd in some stored row ("*": every column,
     # rows deleted and put back): coverage keeps its spans of the others
     "o2o_note_updated_columns": "table_name VARCHAR, column_name VARCHAR",
-    # the row ids of the orders the batch's orders file updated (its new ones follow the last row
-    # id before the write): the orders step reads the batch's orders by them
-    "o2o_note_order_rows": "rid BIGINT",
-    # the customers those updated orders had before (the orders step reads the stored facts of the
-    # batch's orders among their customers' rows)
+    # the customers the orders the batch's orders file updated had before (the orders step reads
+    # the stored facts of the batch's orders among their customers' rows)
     "o2o_note_old_customers": "customer_id VARCHAR",
 }
 _ORDER_CHILDREN = ("redemptions", "reviews", "refunds")
@@ -262,7 +257,8 @@ def _ensure_notes(con: duckdb.DuckDBPyConnection) -> None:
     for name, columns in _NOTES.items():
         con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})")
     # the rows the batch's orders file writes, as the merge leaves them (every column of orders, and
-    # the stored row's id; NULL for a row it appends)
+    # the stored row's id; NULL for a row it appends): the orders it names, their customers now
+    # (their old ones are in order_facts) and the row ids of those it updated
     con.execute("CREATE TEMP TABLE IF NOT EXISTS o2o_note_order_values AS "
                 "SELECT CAST(NULL AS BIGINT) AS o2o_rid, * FROM orders LIMIT 0")
 
@@ -300,9 +296,6 @@ def note_changes(con: duckdb.DuckDBPyConnection, table: str, chg: str, columns: 
     old = f"{chg} WHERE NOT is_new"      # the stored rows the batch changes: their was_ columns
     if table == "orders":
         con.execute(f"INSERT INTO o2o_note_orders SELECT order_id FROM {chg}")
-        # customer_id is a required column of an orders file: every written order has it
-        con.execute(f"INSERT INTO o2o_note_order_customers SELECT order_id, customer_id FROM {chg}")
-        con.execute(f"INSERT INTO o2o_note_order_rows SELECT _rid FROM {old}")
         con.execute(f"INSERT INTO o2o_note_old_customers SELECT was_customer_id FROM {old}")
         # each row as the merge leaves it: the batch's value of a column the file gives, else the
         # stored one (NULL in a row it appends: orders' columns have no default); cast to the
@@ -426,7 +419,7 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     # customers' rows, which are read anyway (by order id, a pass over 10 million order ids: 0.34 s
     # for 1,000 corrections spread over them)
     con.execute("CREATE OR REPLACE TEMP TABLE o2o_noted_facts (rid BIGINT, order_id VARCHAR, customer_id VARCHAR)")
-    child_named = "SELECT order_id FROM o2o_seed_orders WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_customers)"
+    child_named = "SELECT order_id FROM o2o_seed_orders WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_values)"
     if con.execute(f"SELECT count(*) FROM ({child_named})").fetchone()[0]:
         con.execute(f"INSERT INTO o2o_noted_facts SELECT rowid, order_id, customer_id FROM order_facts "
                     f"WHERE order_id IN ({child_named})")
@@ -435,12 +428,12 @@ def _orders_step(con: duckdb.DuckDBPyConnection, restricted: dict[str, str], old
     # move its order); only an order neither names is looked up in orders
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_noted_customers AS
-        SELECT customer_id FROM o2o_note_order_customers UNION SELECT customer_id FROM o2o_note_old_customers
+        SELECT customer_id FROM o2o_note_order_values UNION SELECT customer_id FROM o2o_note_old_customers
         UNION SELECT customer_id FROM o2o_noted_facts""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE o2o_unplaced_seeds AS
         SELECT order_id FROM o2o_seed_orders
-        WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_customers)
+        WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_values)
           AND order_id NOT IN (SELECT order_id FROM o2o_noted_facts)""")
     if con.execute("SELECT count(*) FROM o2o_unplaced_seeds").fetchone()[0]:
         con.execute("""
@@ -632,10 +625,10 @@ def _noted_facts_of_named_orders(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         INSERT INTO o2o_noted_facts
         SELECT rid, order_id, customer_id FROM o2o_customer_rows
-        WHERE order_id IN (SELECT order_id FROM o2o_note_order_customers)""")
+        WHERE order_id IN (SELECT order_id FROM o2o_note_order_values)""")
     found, updated = con.execute(
-        "SELECT (SELECT count(*) FROM o2o_noted_facts WHERE order_id IN (SELECT order_id FROM o2o_note_order_customers)), "
-        "(SELECT count(DISTINCT rid) FROM o2o_note_order_rows)").fetchone()
+        "SELECT (SELECT count(*) FROM o2o_noted_facts WHERE order_id IN (SELECT order_id FROM o2o_note_order_values)), "
+        "(SELECT count(DISTINCT o2o_rid) FROM o2o_note_order_values)").fetchone()
     if found != updated:
         raise TooWide(f"the stored facts of the batch's {updated:,} updated orders were not all among their "
                       f"customers' orders ({found:,} found)")
@@ -656,7 +649,7 @@ def _gather_customer_slice(con: duckdb.DuckDBPyConnection) -> int | str | None:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {slice_name} AS
         SELECT customer_id, order_id, ordered_at FROM o2o_customer_rows
-        WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_customers)
+        WHERE order_id NOT IN (SELECT order_id FROM o2o_note_order_values)
         UNION ALL
         SELECT customer_id, order_id, ordered_at FROM o2o_note_order_values""")
     return _kept_or_whole(con, slice_name, "orders")

@@ -631,7 +631,6 @@ def test_the_customers_slice_is_their_stored_orders_but_the_named_ones_as_the_me
     try:
         o2_row = con.execute("SELECT rowid FROM orders WHERE order_id = 'O2'").fetchone()[0]
         incremental._ensure_notes(con)
-        con.execute("INSERT INTO o2o_note_order_customers VALUES ('O2', 'C1'), ('O7', 'C1')")
         con.execute("INSERT INTO o2o_note_order_values (o2o_rid, order_id, customer_id, store_id, ordered_at, "
                     "list_price, paid_amount) VALUES ($r, 'O2', 'C1', 'S1', TIMESTAMP '2026-11-09 08:00', 100, 100), "
                     "(NULL, 'O7', 'C1', 'S1', TIMESTAMP '2026-11-12 10:00', 10, 10)", {"r": o2_row})
