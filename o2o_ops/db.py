@@ -353,9 +353,8 @@ def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
     ``sql/order_facts.sql`` (written in time order), then ``sql/rollups.sql`` (the core rollups),
     then every ``sql/rollups_<area>.sql`` in name order; those may read what rollups.sql built.
     """
-    _create_facts(con, load_sql("order_facts"))
-    for path in _rollup_files()[1:]:
-        con.execute(_read_sql(path))
+    for path in _rollup_files():      # order_facts.sql first
+        _run_build_file(con, _read_sql(path))
     build_python_derived(con)
     write_build_meta(con, as_of=con.execute("SELECT CAST(max(ordered_at) AS VARCHAR) FROM orders").fetchone()[0])
     from o2o_ops import coverage   # what was read of the old coverage table is stale now
@@ -371,7 +370,7 @@ def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
 UNCOMPRESSED_COLUMNS: dict[str, tuple[str, ...]] = {"order_facts": ("customer_id",)}
 
 
-def _create_facts(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+def _run_build_file(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """Run a build file's statements; a ``CREATE OR REPLACE TABLE <name> AS <query>`` of a table
     with :data:`UNCOMPRESSED_COLUMNS` creates the table with its columns declared, as the query
     types them, then fills it in the query's order (a CREATE TABLE AS cannot set a column's
