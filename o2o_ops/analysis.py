@@ -25,6 +25,7 @@ No streamlit here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import duckdb
@@ -369,6 +370,19 @@ def _funnel_from(row: pd.Series) -> pd.DataFrame:
         "share_of_ordered": [c / first if first else None for c in counts],
         "share_of_previous": [None] + [(c / p if p else None) for p, c in zip(counts, counts[1:])],
     })
+
+
+def funnel_provided(funnel: pd.DataFrame, missing: Collection[str]) -> pd.DataFrame:
+    """:func:`funnel` without the stages the warehouse cannot provide (``missing``: KPI names whose
+    data was never given, :func:`o2o_ops.metrics.notes`): redeemed, and reviewed with it (it counts
+    redeemed orders), when ``redemption_rate`` is missing; reviewed when ``reviews`` is. Drawn, they
+    would read 0 redeemed or 0 reviewed for data that was never imported."""
+    gone = set()
+    if "redemption_rate" in missing:
+        gone |= {"Redeemed", "Reviewed"}
+    if "reviews" in missing:
+        gone.add("Reviewed")
+    return funnel[~funnel["stage"].isin(gone)].reset_index(drop=True)
 
 
 # (label, lower bound in hours inclusive, upper bound exclusive; None = open)

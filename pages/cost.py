@@ -24,12 +24,13 @@ missing = frame.not_provided(filters, CARDS)
 
 st.subheader(t("cost.over_time"))
 breakdown = cost_breakdown_by_week(filters)
-st.plotly_chart(frame.localise(charts.cost_breakdown_stack(breakdown)), key="cost_breakdown")
 left_out = [frame.localise_text(label) for name, label in analysis.COST_COMPONENTS if name in missing]
+nothing = t("cost.none_provided") if len(left_out) == len(analysis.COST_COMPONENTS) else None
+st.plotly_chart(frame.localise(charts.cost_breakdown_stack(breakdown), missing=nothing), key="cost_breakdown")
 if left_out:
     st.caption(text.md(t("cost.not_in_chart", components=t("weekly.list_separator").join(left_out),
-                         why=t("attention.separator").join(
-                             dict.fromkeys(missing[n] for n, _ in analysis.COST_COMPONENTS if n in missing)))))
+                         why=t("attention.separator").join(dict.fromkeys(
+                             i18n.split_note(missing[n])[1] for n, _ in analysis.COST_COMPONENTS if n in missing)))))
 
 
 @frame.fragment

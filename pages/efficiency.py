@@ -3,7 +3,7 @@ unused, and how full the stores are."""
 
 import streamlit as st
 
-from o2o_ops import analysis, forecast, targets
+from o2o_ops import analysis, forecast, i18n, targets, text
 from o2o_ops.charts import efficiency as charts
 from o2o_ops.charts import kpi_line
 from o2o_ops.ui import anomaly_marks, warehouse, frame
@@ -23,16 +23,25 @@ t = frame.t
 frame.header(t("nav.efficiency"), filters)
 
 totals = frame.period_cards(filters, CARDS, columns=3)
+# an empty chart of these says why, as its card does ("reviews": the funnel's last stage; one cached query)
+missing = frame.not_provided(filters, (*CARDS, "reviews"))
 
 st.subheader(t("efficiency.order_to_review"))
 left, right = st.columns(2)
 stages = order_stages(filters)
-left.plotly_chart(frame.localise(charts.funnel_chart(stages["funnel"], lang=frame.language())), key="eff_funnel")
+funnel = analysis.funnel_provided(stages["funnel"], missing)   # no stage of data never imported, drawn as 0
+left.plotly_chart(frame.localise(charts.funnel_chart(funnel, lang=frame.language())), key="eff_funnel")
+left_out = [stage for stage in stages["funnel"]["stage"] if stage not in set(funnel["stage"])]
+if left_out:
+    why = dict.fromkeys(i18n.split_note(missing[n])[1] for n in ("redemption_rate", "reviews") if n in missing)
+    left.caption(text.md(t("efficiency.not_in_funnel", stages=t("weekly.list_separator").join(map(frame.localise_text, left_out)),
+                           why=t("attention.separator").join(why))))
 weekly = warehouse.kpis(filters, "week", ("redemption_rate", "orders"))
 goals = weekly_goals(filters, ("redemption_rate", "orders"), tuple(weekly["week_start"]))
 compared = frame.comparison_overlay(filters, ("redemption_rate", "orders"))
 right.plotly_chart(frame.localise(kpi_line(weekly, "week_start", "redemption_rate", title="Redemption rate by week",
-                                    goals=goals.get("redemption_rate"), **compared)),
+                                    goals=goals.get("redemption_rate"), **compared),
+                                   missing=missing.get("redemption_rate")),
                    key="eff_redemption_trend")
 right.caption(t("efficiency.orders_count_caption"))
 
@@ -46,9 +55,11 @@ anomaly_marks.show_list(flagged, filters, "efficiency", WATCHED)
 st.subheader(t("efficiency.speed_breakage"))
 left, right = st.columns(2)
 left.plotly_chart(frame.localise(charts.time_to_redeem_bars(stages["time_to_redeem"],
-                                             median_hours=totals["time_to_redeem_hours"])), key="eff_time_to_redeem")
+                                             median_hours=totals["time_to_redeem_hours"]),
+                                 missing=missing.get("time_to_redeem_hours")), key="eff_time_to_redeem")
 ageing = stages["ageing"]
-right.plotly_chart(frame.localise(charts.breakage_ageing_bars(ageing)), key="eff_breakage")
+right.plotly_chart(frame.localise(charts.breakage_ageing_bars(ageing), missing=missing.get("breakage_orders")),
+                   key="eff_breakage")
 as_of = warehouse.dimension_values().get("as_of")
 st.caption(t("efficiency.ageing_caption", as_of=str(as_of)[:16]))
 money = frame.kpi_column_config(("breakage_value",))["breakage_value"]
@@ -71,10 +82,12 @@ def capacity_panel() -> None:
                  hours=f"{analysis.open_hours_per_day():g}"))
     left, right = st.columns(2)
     picked = frame.pick_chart(charts.capacity_by_store_bars(shown), "eff_capacity_stores",
-                              allowed=shown["store_id"].astype(str).tolist(), container=left)
+                              allowed=shown["store_id"].astype(str).tolist(), container=left,
+                              missing=missing.get("capacity_utilisation"))
     if picked:   # a store's bar: its own view, as the overview's store rows open it
         frame.drill_to("pages/symmetry.py", {"store": picked})
-    right.plotly_chart(frame.localise(charts.capacity_by_hour_bars(capacity_by_hour(filters))), key="eff_capacity_hours")
+    right.plotly_chart(frame.localise(charts.capacity_by_hour_bars(capacity_by_hour(filters)),
+                                      missing=missing.get("capacity_utilisation")), key="eff_capacity_hours")
     config = frame.kpi_column_config(("capacity_utilisation",))
     config["count_redemptions"] = st.column_config.NumberColumn(
         t("efficiency.redemptions_made"), format="%d", help=t("efficiency.redemptions_made_help"))

@@ -179,6 +179,19 @@ def test_funnel(con):
     assert df["count_orders"][2] / df["count_orders"][1] == kpis["redemption_rate"]
 
 
+@pytest.mark.parametrize("missing, stages", [
+    ((), ["Ordered", "Paid", "Redeemed", "Reviewed"]),
+    (("reviews",), ["Ordered", "Paid", "Redeemed"]),
+    (("redemption_rate",), ["Ordered", "Paid"]),       # reviewed counts redeemed orders: it goes too
+    (("redemption_rate", "reviews", "roi"), ["Ordered", "Paid"]),
+])
+def test_funnel_leaves_out_the_stages_never_provided(con, missing, stages):
+    df = analysis.funnel_provided(analysis.funnel(con, WINDOW), set(missing))
+    assert df["stage"].tolist() == stages
+    assert df["count_orders"].tolist() == [5, 4, 3, 3][:len(stages)]   # the kept stages' counts unchanged
+    assert df.index.tolist() == list(range(len(stages)))
+
+
 def test_time_to_redeem_histogram(con):
     # O2 2 h -> '1–3 h', O5 10 h -> '6–12 h', O1 24 h -> '1–2 days'
     df = analysis.time_to_redeem_histogram(con, WINDOW).set_index("label")

@@ -75,6 +75,23 @@ def test_empty_frame_gives_no_data_figure(builder, frame, kwargs):
 
 
 @pytest.mark.parametrize("builder, frame, kwargs", BUILDERS, ids=IDS)
+def test_an_empty_chart_of_data_never_provided_says_so(builder, frame, kwargs):
+    """The page passes the card's note of a KPI the warehouse cannot provide: an empty chart says it
+    (as a sentence) in place of "No … for these filters"; a chart that drew something is unchanged."""
+    empty = charts.say_why_empty(builder(frame.iloc[0:0], **kwargs), "not provided: no reviews imported")
+    assert [a.text for a in empty.layout.annotations] == ["Not provided: no reviews imported"]
+    assert not empty.data
+    drawn = builder(frame, **kwargs)
+    before = drawn.to_json()
+    assert charts.say_why_empty(drawn, "not provided: no reviews imported").to_json() == before
+    # no note: the chart's own message stays
+    kept = charts.say_why_empty(builder(frame.iloc[0:0], **kwargs), None)
+    assert is_empty_figure(kept) and kept.layout.annotations[0].text.startswith("No")
+    assert charts.say_why_empty(builder(frame.iloc[0:0], **kwargs), "未提供：未导入评价").layout.annotations[0].text \
+        == "未提供：未导入评价"
+
+
+@pytest.mark.parametrize("builder, frame, kwargs", BUILDERS, ids=IDS)
 @pytest.mark.parametrize("rows", [1, 2])
 def test_rows_give_a_figure(builder, frame, kwargs, rows):
     fig = builder(frame.head(rows), **kwargs)
@@ -394,7 +411,8 @@ def test_every_chart_builder_is_in_the_chinese_hover_test():
     from o2o_ops.charts import campaigns, overview, symmetry
     not_builders = {"empty_figure", "base_layout", "has_legend", "axis_format", "anomaly_trace", "goal_trace",
                     "histogram", "picked_id", "picked_store", "text_px", "wrap_words", "legend_rows", "shorten",
-                    "nice_ticks", "axis_extent", "short_value_axis", "short_value_axes", "fit_width"}
+                    "nice_ticks", "axis_extent", "short_value_axis", "short_value_axes", "fit_width",
+                    "is_empty", "say_why_empty"}
     names = {name for module in (charts, campaigns, cost, efficiency, overview, quality, symmetry)
              for name, member in inspect.getmembers(module, inspect.isfunction)
              if member.__module__ == module.__name__ and not name.startswith("_")} - not_builders

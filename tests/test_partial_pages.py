@@ -70,12 +70,47 @@ def test_orders_only_values_by_hand(partial_warehouse):
     deltas = {m.label: m.proto.delta for m in at.metric}
     for label in ("Marketing spend", "Staff cost", "Other costs", "ROI", "Cost per redemption", "Customer acquisition cost"):
         assert cost[label] == "—" and deltas[label] == "Not provided", (label, cost[label])
-    assert "Not in the chart: Marketing, Staff, Other — not provided: no costs imported." in texts(at)
+    assert "Not in the chart: Marketing, Staff, Other — no costs imported." in texts(at)
+
+    assert "cost_breakdown" not in empty_charts(at)   # the discounts and platform fees are drawn
 
     at = open_link("pages/efficiency.py", wh)
     everything = csv_orders("orders_only", "2026-10-05", "2026-11-01")
     assert {m.label: m.value for m in at.metric}["Paid orders"] == \
         f"{sum(o['status'] != 'cancelled' for o in everything):,}"
+    assert empty_charts(at) == {"eff_time_to_redeem": "Not provided: no redemptions imported",
+                                "eff_redemption_trend": "Not provided: no redemptions imported"}
+
+
+def empty_charts(at) -> dict[str, str]:
+    """The page's charts that drew nothing, by key: what each says in place of a chart."""
+    import json
+    out = {}
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if not spec.get("data") and len(spec["layout"].get("annotations", ())) == 1:
+            out[chart.proto.id.rsplit("-", 1)[-1]] = spec["layout"]["annotations"][0]["text"]
+    return out
+
+
+@pytest.mark.parametrize("lang, says", [
+    ("en", {"q_rating_distribution": "Not provided: no reviews imported",
+            "q_rating_trend": "Not provided: no reviews imported",
+            "q_complaints": "Not provided: no redemptions imported; no complaint categories imported",
+            "q_refund_reasons": "Not provided: no refunds imported",
+            "q_refund_trend": "Not provided: no refunds imported",
+            "q_sla": "Not provided: no wait times imported",
+            "q_peers": "Not provided: no reviews imported"}),
+    ("zh", {"q_rating_distribution": "未提供：未导入评价", "q_rating_trend": "未提供：未导入评价",
+            "q_complaints": "未提供：未导入核销；未导入投诉类别", "q_refund_reasons": "未提供：未导入退款",
+            "q_refund_trend": "未提供：未导入退款", "q_sla": "未提供：未导入等待时间", "q_peers": "未提供：未导入评价"}),
+])
+def test_quality_charts_of_data_never_imported_say_so(partial_warehouse, lang, says):
+    """Stores, customers and orders only: each quality chart drawn from reviews, redemptions or
+    refunds says which was never imported, as its card does, not "No reviews for these filters"."""
+    at = open_link("pages/quality.py", partial_warehouse("orders_only"), {"lang": lang})
+    assert not at.exception and not at.error
+    assert empty_charts(at) == says
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
@@ -122,3 +157,34 @@ def test_the_map_draws_the_stores_grey_before_any_order_is_imported(partial_ware
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     placed = next(layer for layer in deck["layers"] if layer["id"] == maps.STORES_LAYER)["data"]
     assert sorted(p["store_id"] for p in placed) == sorted(k for k, v in stores.items() if v["city"] == "Hangzhou")
+
+
+def test_the_cost_chart_says_no_cost_of_any_kind_was_provided(tmp_path):
+    """Orders without discounts or platform fees, and no costs file: every component of the cost
+    chart is missing, and it says so (the caption under it says why), not "No costs for these filters"."""
+    from partial_shapes import Shape, WITHOUT_CAMPAIGNS, build_shape
+    shape = Shape("orders_without_costs", ("stores", "customers", "orders"),
+                  drop={"orders": (*WITHOUT_CAMPAIGNS["orders"], "discount_amount", "platform_fee")})
+    at = open_link("pages/cost.py", build_shape(shape, tmp_path / "files", tmp_path / "w.duckdb"))
+    assert not at.exception and not at.error
+    assert empty_charts(at)["cost_breakdown"] == "No cost of any kind was provided: see below"
+    assert ("Not in the chart: Discounts, Platform fees, Marketing, Staff, Other — no discount amounts imported; "
+            "no platform fees imported; no costs imported.") in texts(at)
+
+
+@pytest.mark.parametrize("shape, stages, caption", [
+    ("orders_only", ["Ordered", "Paid"],
+     "Not in the funnel: Redeemed, Reviewed — no redemptions imported; no reviews imported."),
+    ("no_reviews", ["Ordered", "Paid", "Redeemed"], "Not in the funnel: Reviewed — no reviews imported."),
+    ("no_promises", ["Ordered", "Paid", "Redeemed", "Reviewed"], None),
+])
+def test_the_funnel_draws_no_stage_of_data_never_imported(partial_warehouse, shape, stages, caption):
+    """A stage whose table was never imported is left out of the funnel, and the caption says why,
+    where it had read 0 redeemed or 0 reviewed."""
+    import json
+    at = open_link("pages/efficiency.py", partial_warehouse(shape))
+    assert not at.exception and not at.error
+    funnel = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith("eff_funnel"))
+    assert funnel["data"][0]["y"] == stages
+    captions = [c for c in texts(at).splitlines() if c.startswith("Not in the funnel")]
+    assert captions == ([caption] if caption else [])

@@ -64,6 +64,21 @@ def empty_figure(message: str = "No data for these filters", *, height: int = HE
     return base_layout(fig, height=height)
 
 
+def is_empty(fig: go.Figure) -> bool:
+    """Whether ``fig`` is an :func:`empty_figure`: nothing drawn, one message."""
+    return not fig.data and len(fig.layout.annotations) == 1
+
+
+def say_why_empty(fig: go.Figure, why: str | None) -> go.Figure:
+    """``fig`` saying ``why`` in place of its "No … for these filters" when it drew nothing; ``why``
+    is what the cards say of a KPI the warehouse cannot provide ("not provided: no reviews
+    imported"), written as a sentence. Unchanged when it drew something or ``why`` is None: a
+    chart of data that was never imported then says so, not that these filters found none."""
+    if why and is_empty(fig):
+        fig.layout.annotations[0].text = why[:1].upper() + why[1:]
+    return fig
+
+
 def axis_format(kpi_name: str) -> str:
     return units.axis_format(metrics.KPIS[kpi_name].unit)
 

@@ -756,6 +756,7 @@ _add("definitions", {
 _add("cost", {
     "over_time": ("Cost over time", "成本走势"),
     "not_in_chart": ("Not in the chart: {components} — {why}.", "图中未包含：{components} —— {why}。"),
+    "none_provided": ("No cost of any kind was provided: see below", "未提供任何成本：见下文"),
     "by_group": ("By channel or campaign kind", "按渠道或活动类型"),
     "break_down_by": ("Break down by", "细分维度"),
     "cpr_cac_by": ("Cost per redemption and CAC by {group}", "按{group}的单次核销成本和获客成本"),
@@ -776,6 +777,7 @@ _add("cost", {
 
 _add("efficiency", {
     "order_to_review": ("From order to review", "从下单到评价"),
+    "not_in_funnel": ("Not in the funnel: {stages} — {why}.", "漏斗中未包含：{stages} —— {why}。"),
     "orders_count_caption": ("Orders count in the week they were placed: the latest weeks fall while their vouchers "
                              "are still being used.", "订单计入下单所在的周：最近几周的券仍在使用中，所以数值偏低。"),
     "load_by_week": ("Load by week", "每周负荷"),

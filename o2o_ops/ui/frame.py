@@ -127,14 +127,16 @@ def card_value(value: Any, unit: str, help_: str = "") -> tuple[str, str]:
     return units.format_card(value, unit, lang=language()), text.md(f"{exact} {help_}".strip())
 
 
-def localise(fig):
+def localise(fig, *, missing: str | None = None):
     """A chart's words in the reader's language (see :mod:`o2o_ops.i18n.figures`), its value axes
     of large counts and amounts written short in it (``30M``, ``3000万``: see
-    :func:`o2o_ops.charts.short_value_axes`)."""
+    :func:`o2o_ops.charts.short_value_axes`). ``missing``: why the warehouse cannot provide what the
+    chart draws (a note of :func:`not_provided`), which an empty chart then says in place of "No …
+    for these filters" (:func:`o2o_ops.charts.say_why_empty`)."""
     from o2o_ops import charts
     from o2o_ops.i18n import figures
     lang = language()
-    fig = charts.short_value_axes(figures.localise(fig, lang), lang)
+    fig = charts.say_why_empty(charts.short_value_axes(figures.localise(fig, lang), lang), missing)
     if is_phone():   # its titles, legends and bar labels made to fit a phone's width
         charts.fit_width(fig, lang=lang)
     return fig
@@ -895,17 +897,18 @@ def table(df: pd.DataFrame, page: str, filters: Filters, *, key: str, label: str
 
 
 def pick_chart(fig, key: str, *, allowed: Sequence[str] | None = None, pick_key: str | None = None,
-               container: Any = None) -> str | None:
+               container: Any = None, missing: str | None = None) -> str | None:
     """A plotly chart whose bars or points drill: each carries the id it stands for (a campaign,
     a store) as its ``customdata``; a click returns that id (one of ``allowed``), for the page to
     act on as on a ticked table row (:func:`table` with ``on_pick=True``). As with the tables, a
     pick is an action: once acted on, the chart starts afresh under a new key, and ``pick_key``
-    (the current drill value) keys it, so a chart shown again after Back has nothing selected."""
+    (the current drill value) keys it, so a chart shown again after Back has nothing selected.
+    ``missing``: as for :func:`localise`."""
     from o2o_ops import charts
 
     generation = st.session_state.get(PICK_GENERATION_KEY, 0)
     widget_key = f"pick_{key}_{pick_key or ''}_{generation}"
-    event = (container or st).plotly_chart(localise(fig), key=widget_key, on_select="rerun",
+    event = (container or st).plotly_chart(localise(fig, missing=missing), key=widget_key, on_select="rerun",
                                            selection_mode=("points",))
     picked = charts.picked_id(event, allowed)
     if picked is not None:
