@@ -83,7 +83,8 @@ flagged = anomaly_marks.page_flags(trend_scope, WATCHED)
 st.plotly_chart(frame.localise(charts.trend_grid(ov.series, metrics.HEADLINE, week_iso=week.iso, lang=lang,
                                                  columns=2 if frame.is_phone() else 4,
                                   marks={n: anomaly_marks.marks(flagged, n) for n in metrics.HEADLINE},
-                                  goals=weekly_goals(filters, metrics.HEADLINE, tuple(ov.series["week_start"])))),
+                                  goals=weekly_goals(filters, metrics.HEADLINE, tuple(ov.series["week_start"])),
+                                  notes={n: ov.cards.at[n, "note"] for n in metrics.HEADLINE if ov.cards.at[n, "note"]})),
                 key="ov_trends")
 anomaly_marks.show_list(flagged, trend_scope, "overview", WATCHED)
 

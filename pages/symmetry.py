@@ -51,6 +51,8 @@ def page() -> None:
     # the period's totals (under "month to date" the cards alone show the month so far): the same
     # query as the cards' unless they were narrowed, so answered by the cache
     totals = warehouse.kpis(filters, "total", TOTALS).iloc[0]
+    # an empty chart of these says why, as its card does (from the totals above: no query)
+    missing = frame.not_provided(filters, ("rating_gap", "deal_customer_gap"), totals=totals)
     with st.expander(t("symmetry.how_scored")):
         st.markdown(symmetry_index.describe(lang=frame.language()))
 
@@ -60,19 +62,20 @@ def page() -> None:
     tabs = st.tabs([t("symmetry.tab_stores"), t("symmetry.tab_attention"), t("symmetry.tab_deal"), drill],
                    default=drill if linked else None, key="sym_tabs", on_change="rerun")
     with tabs[0]:
-        stores_tab(stores, filters)
+        stores_tab(stores, filters, missing)
         promise_section(filters, totals)
         inspection_section(filters, totals)
     with tabs[1]:
         attention_tab(filters)
     with tabs[2]:
-        deal_tab(stores, filters)
+        deal_tab(stores, filters, missing)
     with tabs[3]:
         drill_tab(stores, filters)
 
 
-def stores_tab(stores, filters) -> None:
-    st.plotly_chart(frame.localise(charts.listed_vs_actual(stores)), key="sym_scatter", on_select=_pick_point,
+def stores_tab(stores, filters, missing) -> None:
+    st.plotly_chart(frame.localise(charts.listed_vs_actual(stores), missing=missing.get("rating_gap")),
+                    key="sym_scatter", on_select=_pick_point,
                     selection_mode="points")
     minutes = t("symmetry.min")
     config = frame.kpi_column_config(TABLE_COLUMNS) | store_columns() | {
@@ -178,12 +181,13 @@ def attention_tab(filters) -> None:
                 on_pick=_pick_store, pick_key=",".join(filters.stores))
 
 
-def deal_tab(stores, filters) -> None:
+def deal_tab(stores, filters, missing) -> None:
     by_store = symmetry.deal_gap_from(stores)   # the store table holds the deal gap: no query
     by_week = deal_gap_by_week(filters)
     left, right = st.columns(2)
-    left.plotly_chart(frame.localise(charts.deal_gap_by_store(by_store)), key="sym_deal_store")
-    right.plotly_chart(frame.localise(charts.deal_gap_over_time(by_week)), key="sym_deal_week")
+    why = missing.get("deal_customer_gap")
+    left.plotly_chart(frame.localise(charts.deal_gap_by_store(by_store), missing=why), key="sym_deal_store")
+    right.plotly_chart(frame.localise(charts.deal_gap_over_time(by_week), missing=why), key="sym_deal_week")
     st.caption(t("symmetry.deal_caption"))
 
 

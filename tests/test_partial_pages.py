@@ -188,3 +188,21 @@ def test_the_funnel_draws_no_stage_of_data_never_imported(partial_warehouse, sha
     assert funnel["data"][0]["y"] == stages
     captions = [c for c in texts(at).splitlines() if c.startswith("Not in the funnel")]
     assert captions == ([caption] if caption else [])
+
+
+@pytest.mark.parametrize("shape, says", [
+    ("orders_only", {"sym_scatter": "Not provided: no reviews imported",
+                     "sym_deal_store": "Not provided: no campaigns imported; no reviews imported",
+                     "sym_deal_week": "Not provided: no campaigns imported; no reviews imported"}),
+    ("no_promises", {"sym_scatter": "Not provided: no listed ratings imported"}),
+    ("no_reviews", {"sym_scatter": "Not provided: no reviews imported",
+                    "sym_deal_store": "Not provided: no reviews imported",
+                    "sym_deal_week": "Not provided: no reviews imported"}),
+])
+def test_symmetry_charts_of_data_never_imported_say_so(partial_warehouse, shape, says):
+    """The listed-against-actual scatter and the deal-customer charts say which data was never
+    imported (as the rating-gap and deal-gap cards do), not that no store has both."""
+    at = open_link("pages/symmetry.py", partial_warehouse(shape))
+    assert not at.exception and not at.error
+    got = empty_charts(at)
+    assert {k: v for k, v in got.items() if k.startswith(("sym_scatter", "sym_deal"))} == says

@@ -257,6 +257,22 @@ def test_trend_grid_builder(weeks):
         assert marker.marker.color == "#16a34a"
 
 
+def test_trend_grid_says_why_a_kpi_blank_in_every_week_is_blank():
+    """Reviews never imported: the rating's chart says so where its card does (wrapped to the
+    chart's width), its made-up value axis hidden; a KPI with values, or blank with no note, gets no
+    text; a note of a KPI with values is not drawn."""
+    series = pd.DataFrame({"iso_week": ["2026-W40", "2026-W41"], "orders": [3.0, 4.0],
+                           "avg_rating": [None, None], "refund_rate": [None, None]})
+    notes = {"avg_rating": "not provided: no reviews imported", "orders": "never drawn"}
+    fig = charts.trend_grid(series, ("orders", "avg_rating", "refund_rate"), columns=2, notes=notes)
+    added = [a for a in fig.layout.annotations if a.text not in ("Orders", "Average rating", "Refund rate")]
+    assert [(a.text, a.xref, a.yref, a.x, a.y) for a in added] == [
+        ("Not provided: no<br>reviews imported", "x2 domain", "y2 domain", 0.5, 0.5)]   # 143 px: a phone's column
+    assert fig.layout.yaxis.showticklabels is None                         # orders: its scale
+    assert fig.layout.yaxis2.showticklabels is False and fig.layout.yaxis2.showgrid is False
+    assert fig.layout.yaxis3.showticklabels is False                       # blank, no note: no scale either
+
+
 @pytest.mark.parametrize("columns, gap_px", [(2, 350), (4, 1000)])
 def test_trend_grid_leaves_its_columns_room_for_value_labels(columns, gap_px):
     """The gap between two columns holds the right one's value labels: 48 px of the phone's 350

@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from o2o_ops import i18n, metrics, units
 from o2o_ops.charts import (BAD, GOOD, HEIGHT_SMALL, NEUTRAL, PALETTE, PHONE_WIDTH, anomaly_trace, axis_format,
-                           goal_trace, base_layout, empty_figure)
+                           goal_trace, base_layout, empty_figure, wrap_words)
 
 #: the gap between two columns of small charts, in pixels: a column's value labels ("4.00",
 #: "15k") sit in it, left of its plot. A fraction of the figure, the gap of a phone's two columns
@@ -24,11 +24,14 @@ GRID_WIDTH_PX = 1000
 def trend_grid(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
                week_iso: str | None = None, columns: int = 4,
                marks: dict[str, pd.DataFrame] | None = None,
-               goals: dict[str, list] | None = None, lang: str = "en") -> go.Figure:
+               goals: dict[str, list] | None = None, notes: dict[str, str] | None = None,
+               lang: str = "en") -> go.Figure:
     """One small line chart per KPI over the weeks of ``series`` (``iso_week`` + one column per
     KPI, oldest first); the chosen week's point is drawn larger, coloured by whether its change on
     the week before is good or bad news. ``marks`` (KPI name -> ``anomalies.week_marks``): rings on
-    the weeks with flagged store-weeks; ``goals`` (KPI name -> target per week): a dashed line."""
+    the weeks with flagged store-weeks; ``goals`` (KPI name -> target per week): a dashed line;
+    ``notes`` (KPI name -> why its value is blank, as its card says): a KPI blank in every week
+    says it in its chart, whose value axis (an empty one's made-up scale) is hidden."""
     if series.empty or all(series[n].isna().all() for n in names if n in series):
         return empty_figure(i18n.t("charts.no_orders_weeks", lang))
     rows = -(-len(names) // columns)
@@ -66,4 +69,15 @@ def trend_grid(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
     fig = base_layout(fig, height=HEIGHT_SMALL * rows)
     fig.update_layout(margin=dict(l=10, r=10, t=30, b=10))
     fig.update_annotations(font=dict(size=13))
+    plot_px = (width - COLUMN_GAP_PX * (columns - 1)) / columns - 8
+    for i, name in enumerate(names):
+        if name in series and not series[name].isna().all():
+            continue
+        row, col = i // columns + 1, i % columns + 1
+        fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, row=row, col=col)
+        why = (notes or {}).get(name)
+        if why:
+            fig.add_annotation(text="<br>".join(wrap_words(why[:1].upper() + why[1:], plot_px, 12)),
+                               xref="x domain", yref="y domain", x=0.5, y=0.5, showarrow=False,
+                               font=dict(size=12, color=NEUTRAL), row=row, col=col)
     return fig

@@ -823,10 +823,11 @@ def card_notes(filters: Filters, names: Sequence[str], totals: pd.Series | None 
     return metrics.notes(warehouse.connection(), totals, filters, "total", asked)[0] if not totals.empty else {}
 
 
-def not_provided(filters: Filters, names: Sequence[str]) -> dict[str, str]:
+def not_provided(filters: Filters, names: Sequence[str], totals: pd.Series | None = None) -> dict[str, str]:
     """KPI -> "not provided: ..." for the KPIs of ``names`` the warehouse cannot provide over the
-    filtered period (for captions under charts and tables that leave them out)."""
-    return {n: i18n.note(why, language()) for n, why in card_notes(filters, names).items()
+    filtered period (for captions under charts and tables that leave them out); ``totals``: as for
+    :func:`card_notes`."""
+    return {n: i18n.note(why, language()) for n, why in card_notes(filters, names, totals).items()
             if why.startswith("not provided")}
 
 
