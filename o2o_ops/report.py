@@ -45,18 +45,27 @@ def _tick(name: str, value: float, lang: str = "en") -> str:
 
 
 def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: str, *,
-                   highlight: int | None = None, width: int = 320, height: int = 150, lang: str = "en") -> str:
+                   highlight: int | None = None, width: int = 320, height: int = 150, lang: str = "en",
+                   why: str | None = None) -> str:
     """An inline SVG line chart of one KPI over weeks; gaps where a value is missing.
 
-    ``highlight`` is the index of the report's week, drawn larger in good/bad colour.
+    ``highlight`` is the index of the report's week, drawn larger in good/bad colour. ``why``: why
+    the KPI's value is blank (its card's note), which a chart with no value at all says in place
+    of "No data" ("Not provided: no reviews imported"), in lines that fit its width.
     """
+    from o2o_ops.charts import wrap_words
+
     label = i18n.kpi_label(name, lang)
     title = f'<text x="4" y="14" class="ct">{_esc(label)}</text>'
     points = [(i, float(v)) for i, v in enumerate(values) if not units.is_missing(v)]
     if not points:
+        said = why[:1].upper() + why[1:] if why else i18n.t("report.no_data_chart", lang)
+        lines = wrap_words(said, width - 24, 12)
+        top = height / 2 - 7 * (len(lines) - 1)
+        spans = "".join(f'<tspan x="{width / 2}" y="{top + 14 * i:g}">{_esc(line)}</tspan>'
+                        for i, line in enumerate(lines))
         return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-                f'height="{height}" role="img">{title}<text x="{width / 2}" y="{height / 2}" '
-                f'text-anchor="middle" class="na">{_esc(i18n.t("report.no_data_chart", lang))}</text></svg>')
+                f'height="{height}" role="img">{title}<text text-anchor="middle" class="na">{spans}</text></svg>')
     left, right, top, bottom = 46, 8, 24, 22
     lo, hi = min(v for _, v in points), max(v for _, v in points)
     if hi == lo:
@@ -236,7 +245,8 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
         body.append(f'<h2>{t("summary")}</h2><ul class="summary">'
                     + "".join(f"<li>{_esc(i18n.whole_amounts(s))}</li>" for s in ov.summary) + "</ul>")
         labels = [w.split("-", 1)[1] for w in ov.series["iso_week"]]
-        charts = [svg_line_chart(labels, ov.series[name].tolist(), name, highlight=len(labels) - 1, lang=lang)
+        charts = [svg_line_chart(labels, ov.series[name].tolist(), name, highlight=len(labels) - 1, lang=lang,
+                                 why=ov.cards.at[name, "note"] or None)
                   for name in metrics.HEADLINE]
         body.append(f"<h2>{t('trends', first=ov.series['iso_week'].iloc[0], week=week.iso)}</h2>"
                     f'<div class="charts">{"".join(charts)}</div>'

@@ -78,6 +78,19 @@ def test_svg_line_chart_builder(n):
     assert svg.count('r="4.5"') == (1 if n else 0)  # the highlighted week
 
 
+def test_svg_line_chart_of_a_kpi_never_provided_says_why():
+    """No value in any week and the card's note: the chart says the note, in lines that fit its
+    320 px, where it said "No data"; a chart with values ignores the note."""
+    why = "not provided: no costs imported; no platform fees imported; no refunds imported"
+    svg = report.svg_line_chart(list("ab"), [None, None], "roi", why=why)
+    lines = re.findall(r'<tspan x="160.0" y="([\d.]+)">([^<]*)</tspan>', svg)
+    assert " ".join(text for _, text in lines) == "Not provided: no costs imported; no platform fees imported; no refunds imported"
+    assert [float(y) for y, _ in lines] == [61.0, 75.0, 89.0]   # three lines of 296 px, centred on 75
+    assert "No data" not in svg
+    assert "Not provided" not in report.svg_line_chart(list("ab"), [1.0, None], "roi", why=why)
+    assert "未提供：未导入评价" in report.svg_line_chart(list("ab"), [None, None], "avg_rating", why="未提供：未导入评价")
+
+
 def test_svg_line_chart_leaves_gaps_for_missing_weeks():
     svg = report.svg_line_chart(list("abcde"), [1.0, 2.0, None, 3.0, 4.0], "orders")
     assert svg.count("<polyline") == 2
