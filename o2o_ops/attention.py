@@ -67,6 +67,12 @@ def left_out(stores: pd.DataFrame, rule: Rule) -> int:
     return int((reviews < rule.min_reviews).sum())
 
 
+def none_judged(stores: pd.DataFrame, rule: Rule) -> bool:
+    """Whether the rule could judge no store of ``stores``: each has fewer reviews than its floor.
+    "No store needs attention" would then be a false all-clear."""
+    return not stores.empty and left_out(stores, rule) == len(stores)
+
+
 def left_out_words(count: int, rule: Rule, lang: str = "en") -> str:
     """``"3 stores with fewer than 5 reviews were left out."`` (empty when none were), in ``lang``."""
     if not count:

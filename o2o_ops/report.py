@@ -268,7 +268,8 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
                                           ("rating_gap", i18n.kpi_label("rating_gap", lang), "rating_gap"),
                                           ("wait_gap_minutes", i18n.kpi_label("wait_gap_minutes", lang), "wait_gap_minutes"),
                                           ("symmetry_index", i18n.t("report.symmetry", lang), "symmetry_index")],
-                           i18n.t("report.no_attention", lang), lang))
+                           i18n.t("weekly.none_judged", lang, why=ov.unjudged) if ov.unjudged
+                           else i18n.t("report.no_attention", lang), lang))
     defs = definitions[["KPI", "area", "definition", "unit", "better when"]]
     body.append(f'<section class="appendix"><h2>{t("appendix_a")}</h2>'
                 + _table(defs, [("KPI", i18n.t("report.kpi", lang), None), ("area", i18n.t("report.area", lang), None),

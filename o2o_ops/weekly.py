@@ -557,6 +557,20 @@ def _provisional_words(week: Week, as_of: dt.datetime | None, cards: pd.DataFram
     return text + i18n.t("frame.sentence_end", lang)
 
 
+def unjudged_reason(stores: pd.DataFrame, rule: attention.Rule, cards: pd.DataFrame, lang: str = "en") -> str | None:
+    """Why the attention rule could judge no store of the week (:func:`o2o_ops.attention.none_judged`),
+    in ``lang``: the reviews it counts were never provided (the detail of the average rating's
+    card note, "no reviews imported"), or every store had fewer than the floor. None when some store
+    was judged, or the week has no store."""
+    if not attention.none_judged(stores, rule):
+        return None
+    note = cards.at["avg_rating", "note"] if "avg_rating" in cards.index and "note" in cards else ""
+    head, detail = i18n.split_note(note or "")
+    if head == i18n.t("note.not_provided", lang) and detail:
+        return detail
+    return i18n.t("weekly.too_few_everywhere", lang, min_reviews=rule.min_reviews)
+
+
 def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                     series: pd.DataFrame | None = None, cards: pd.DataFrame | None = None,
                     stores: pd.DataFrame | None = None, min_reviews: int | None = None,
@@ -628,7 +642,10 @@ def written_summary(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week
                else needing.head(3))
     rule = attention.Rule.from_settings(min_reviews=min_reviews)
     unjudged = attention.left_out_words(attention.left_out(stores, rule), rule, lang)
-    if needing.empty:
+    why_unjudged = unjudged_reason(stores, rule, cards, lang) if needing.empty else None
+    if why_unjudged:   # not "no store needs attention": none could be told
+        sentences.append(i18n.sentences((t("none_judged", why=why_unjudged), rule.describe(lang)), lang))
+    elif needing.empty:
         sentences.append(i18n.sentences((t("no_attention"), rule.describe(lang), unjudged), lang))
     else:
         items = [t("attention_item", name=r["store_name"], id=r["store_id"], city=r["store_city"], reason=r["reason"],
@@ -663,6 +680,7 @@ class WeeklyOverview:
     summary: list[str] = field(default_factory=list)
     min_reviews: int = 0                 # the review floor applied (review_floor())
     targets: pd.DataFrame = field(default_factory=pd.DataFrame)   # targets.attainment_table for the week
+    lang: str = "en"                     # the language of the cards' and sentences' words
 
     @property
     def rule(self) -> attention.Rule:
@@ -673,6 +691,11 @@ class WeeklyOverview:
     def left_out(self) -> int:
         """Stores of the week with orders but fewer reviews than the floor: not ranked, not judged."""
         return attention.left_out(self.stores, self.rule)
+
+    @property
+    def unjudged(self) -> str | None:
+        """Why no store of the week could be judged for attention (:func:`unjudged_reason`), or None."""
+        return unjudged_reason(self.stores, self.rule, self.cards, self.lang)
 
     @property
     def has_data(self) -> bool:
@@ -697,7 +720,7 @@ def build(con: duckdb.DuckDBPyConnection, filters: Filters, week: Week, *,
                            provisional=is_provisional(week, as_of), notes=week_notes(con, filters, week, series),
                            lang=lang)
     ov = WeeklyOverview(week=week, filters=filters, series=series, cards=cards,
-                        stores=pd.DataFrame(), min_reviews=min_reviews)
+                        stores=pd.DataFrame(), min_reviews=min_reviews, lang=lang)
     if not ov.has_data:
         ov.summary = written_summary(con, filters, week, series=series, cards=cards, stores=pd.DataFrame(),
                                      min_reviews=min_reviews, as_of=as_of, lang=lang)

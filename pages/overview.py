@@ -120,7 +120,9 @@ for tab, by in zip(st.tabs([t("overview.by", kpi=frame.kpi_in_sentence(b)) for b
 st.subheader(t("overview.attention"))
 st.caption(t("overview.attention_caption", rule=ov.rule.describe(lang),
              left_out=attention.left_out_words(ov.left_out, ov.rule, lang)))
-if ov.attention.empty:
+if ov.attention.empty and ov.unjudged:   # no all-clear where no store could be judged
+    st.info(t("weekly.none_judged", why=ov.unjudged), icon="🔎")
+elif ov.attention.empty:
     st.success(t("weekly.no_attention"), icon="✅")
 else:
     with st.container(key="phone-only-attention"):   # a phone: one line per store, no grid to scroll sideways

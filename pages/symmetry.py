@@ -159,7 +159,7 @@ def attention_tab(filters) -> None:
     unjudged = attention.left_out_words(attention.left_out(judged, shown), shown, lang)
     st.caption(text.md(i18n.sentences((shown.describe(lang), unjudged), lang)))
     if flagged.empty:
-        if len(judged) and attention.left_out(judged, shown) == len(judged):
+        if attention.none_judged(judged, shown):
             st.info(t("symmetry.none_judged"), icon="🔎")
         else:
             st.success(t("symmetry.none_flagged"))

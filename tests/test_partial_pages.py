@@ -206,3 +206,48 @@ def test_symmetry_charts_of_data_never_imported_say_so(partial_warehouse, shape,
     assert not at.exception and not at.error
     got = empty_charts(at)
     assert {k: v for k, v in got.items() if k.startswith(("sym_scatter", "sym_deal"))} == says
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("en", "No store could be judged for attention this week: no reviews imported."),
+    ("zh", "本周无法判断是否有门店需要关注：未导入评价。"),
+])
+def test_no_all_clear_where_no_store_could_be_judged(partial_warehouse, lang, words):
+    """Reviews never imported: the overview's attention section, its summary and the report do
+    not say "No store needs attention this week" (a green all-clear nobody could give); they say
+    no store could be judged, and why."""
+    wh = partial_warehouse("orders_only")
+    at = open_link("pages/overview.py", wh, {"lang": lang})
+    assert not at.exception and not at.error
+    assert [i.value for i in at.info if i.value == words] == [words]
+    assert not [s.value for s in at.success if "关注" in s.value or "attention" in s.value]
+    con = db.connect(wh)
+    try:
+        week = weekly.default_week(con)
+        ov = weekly.build(con, Filters(), week, lang=lang)
+        page = report.build_html(con, Filters(), week, lang=lang)
+    finally:
+        con.close()
+    assert any(s.startswith(words) for s in ov.summary), ov.summary
+    assert words in html.unescape(page)
+    assert "No store needs attention" not in " ".join(ov.summary) + page
+
+
+def test_stores_below_the_review_floor_get_no_all_clear_either(partial_warehouse, monkeypatch):
+    """Reviews imported, but no store has the floor's count in the week: the same, with that reason;
+    with a floor of 1 the stores are judged and the all-clear (or a list) comes back."""
+    wh = partial_warehouse("no_promises")
+    con = db.connect(wh)
+    try:
+        week = weekly.default_week(con)
+        monkeypatch.setenv("O2O_MIN_REVIEWS", "1000")
+        ov = weekly.build(con, Filters(), week)
+        assert ov.unjudged == "every store had fewer than 1000 reviews"
+        assert any(s.startswith("No store could be judged for attention this week: every store had fewer than "
+                                "1000 reviews.") for s in ov.summary), ov.summary
+        monkeypatch.setenv("O2O_MIN_REVIEWS", "1")
+        ov = weekly.build(con, Filters(), week)
+        assert ov.unjudged is None
+        assert not any("could be judged" in s for s in ov.summary)
+    finally:
+        con.close()

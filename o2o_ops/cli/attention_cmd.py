@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     con = db.connect(args.warehouse)
     try:
         df = symmetry.attention_list(con, filters, limit=args.limit, rule=rule)[COLUMNS]
-        unjudged = attention.left_out_words(attention.left_out(symmetry.store_table(con, filters), rule), rule)
+        stores = symmetry.store_table(con, filters)
+        unjudged = attention.left_out_words(attention.left_out(stores, rule), rule)
     finally:
         con.close()
     if args.format == "json":
@@ -38,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
         df.to_csv(sys.stdout, index=False)
     else:
         print(f"# {filters.describe()}\n# {rule.describe()}" + (f"\n# {unjudged}" if unjudged else ""))
-        if df.empty:
-            print("No store needs attention.")
+        if df.empty:   # no all-clear where no store could be judged
+            print("No store has enough reviews to be judged." if attention.none_judged(stores, rule)
+                  else "No store needs attention.")
             return 0
         for row in df.itertuples():
             print(f"{row.store_id}  {row.store_name} ({row.store_city}, {row.reviews:.0f} reviews): {row.reason}")
