@@ -597,11 +597,15 @@ def legend(kpi: str, vmin: float | None, vmax: float | None, steps: int = 5, lan
     return pd.DataFrame(rows)
 
 
-def legend_html(kpi: str, vmin: float | None, vmax: float | None, lang: str = "en") -> str:
-    """The legend as a small HTML strip (for ``st.html``/``st.markdown``), in ``lang``."""
+def legend_html(kpi: str, vmin: float | None, vmax: float | None, lang: str = "en", why: str | None = None) -> str:
+    """The legend as a small HTML strip (for ``st.html``/``st.markdown``), in ``lang``; with no
+    value to colour by, ``why`` (the KPI's "not provided: ..." note) says why, where it said "no
+    values for these filters"."""
     scale = legend(kpi, vmin, vmax, lang=lang)
     label = html.escape(i18n.kpi_label(kpi, lang))
     if scale.empty:
+        if why:
+            return f"<div>{i18n.t('map.legend_why', lang, label=f'<b>{label}</b>', why=html.escape(why))}</div>"
         return f"<div>{i18n.t('map.legend_empty', lang, label=f'<b>{label}</b>')}</div>"
     swatches = "".join(
         f"<span style='display:inline-flex;align-items:center;margin-right:14px'>"

@@ -48,7 +48,14 @@ def page() -> None:
     # the layer pills get a row of their own: beside the other controls the last one was cut off
     c1, c3 = st.columns([3, 2])
     c2 = st.container()
-    kpi = c1.selectbox(t("map.colour_by"), symmetry.MAP_KPIS, key="map_kpi", format_func=frame.kpi_labeller())
+    # a KPI the warehouse cannot provide colours every store grey: it is marked in the list, and the
+    # map starts on the first it can provide (a warehouse without reviews: not the symmetry index)
+    missing = frame.never_provided(filters, symmetry.MAP_KPIS)
+    first = next((i for i, name in enumerate(symmetry.MAP_KPIS) if name not in missing), 0)
+    label = frame.kpi_labeller()
+    kpi = c1.selectbox(t("map.colour_by"), symmetry.MAP_KPIS, index=first, key="map_kpi",
+                       format_func=lambda name: t("map.kpi_not_provided", label=label(name)) if name in missing
+                       else label(name))
     shown = c2.pills(t("map.layers"), ["Stores", "Redemption activity", "Attention list", "Load ahead"],
                      selection_mode="multi", key="map_layers", format_func=frame.key_labeller(LAYER_WORDS),
                      default=["Stores", "Redemption activity", "Attention list", "Load ahead"])
@@ -125,7 +132,7 @@ def page() -> None:
                     alt=t("map.alt", count=len(stores), kpi=frame.kpi_label(kpi)))
     if basemap is not None:
         st.caption(text.md(maps.basemap_credit(tiles, config.get("O2O_MAP_TILES_ATTRIBUTION"))))
-    st.html(maps.legend_html(kpi, *(scale or (None, None)), lang=lang))
+    st.html(maps.legend_html(kpi, *(scale or (None, None)), lang=lang, why=missing.get(kpi)))
     placed = maps.located(stores)
     flagged = int(placed["on_attention"].sum())
     week = attention_week(area)

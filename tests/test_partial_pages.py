@@ -251,3 +251,28 @@ def test_stores_below_the_review_floor_get_no_all_clear_either(partial_warehouse
         assert not any("could be judged" in s for s in ov.summary)
     finally:
         con.close()
+
+
+def test_the_map_starts_on_a_kpi_the_warehouse_provides(partial_warehouse):
+    """Orders without reviews or redemptions: the symmetry index (the map's first KPI) would colour
+    every store grey. The map starts on the listed rating, the first it can provide, marks the
+    others "(not provided)", and the legend of one picked anyway says why."""
+    wh = partial_warehouse("orders_only")
+    at = open_link("pages/map.py", wh)
+    assert not at.exception and not at.error
+    pick = at.selectbox(key="map_kpi")
+    assert pick.value == "online_rating"
+    assert pick.options == ["Symmetry index (not provided)", "Average rating (not provided)", "Listed (online) rating",
+                            "Inspection pass rate (not provided)", "Redemption rate (not provided)",
+                            "SLA attainment (not provided)", "Capacity utilisation (not provided)"]
+    legends = [h.proto.body for h in at.get("html") if "(colour)" in h.proto.body]
+    assert len(legends) == 1 and "<b>Listed (online) rating</b> (colour)" in legends[0]
+    pick.set_value("symmetry_index").run()
+    assert not at.exception
+    assert "<div><b>Symmetry index</b>: not provided: no redemptions imported; no reviews imported</div>" in \
+        [h.proto.body for h in at.get("html")]
+    # where everything is provided the map starts on the symmetry index, as before
+    full = open_link("pages/map.py", partial_warehouse("no_coordinates"))
+    assert full.selectbox(key="map_kpi").value == "symmetry_index"
+    assert [o for o in full.selectbox(key="map_kpi").options if "not provided" in o] == \
+        ["Inspection pass rate (not provided)"]   # the base data has no inspections file

@@ -1542,6 +1542,8 @@ _add("map", {   # the map's tooltip, city bubbles and legend strip (o2o_ops.maps
     "city_need": (" · {count} needs attention now", " · {count} 家现在需要关注"),
     "city_needs": (" · {count} need attention now", " · {count} 家现在需要关注"),
     "legend_empty": ("{label}: no values for these filters", "{label}：在这些筛选条件下没有数值"),
+    "legend_why": ("{label}: {why}", "{label}：{why}"),
+    "kpi_not_provided": ("{label} (not provided)", "{label}（未提供）"),
     "legend_colour": ("{label} (colour)", "{label}（颜色）"),
     "legend_key": ("· size = orders · grey = no value", "· 大小 = 订单数 · 灰色 = 无数值"),
 })

@@ -823,6 +823,17 @@ def card_notes(filters: Filters, names: Sequence[str], totals: pd.Series | None 
     return metrics.notes(warehouse.connection(), totals, filters, "total", asked)[0] if not totals.empty else {}
 
 
+def never_provided(filters: Filters, names: Sequence[str]) -> dict[str, str]:
+    """KPI -> its "not provided: ..." note (in the reader's language) for the KPIs of ``names`` the
+    warehouse cannot provide over the filtered period, from what was imported alone
+    (:mod:`o2o_ops.coverage`, read once per connection): no KPI is computed. For choices made
+    before any value is (which KPI a map colours by)."""
+    from o2o_ops import coverage
+    cov = coverage.of(warehouse.connection(), filters)
+    found = {n: cov.reason(n, filters.start, filters.end) for n in names}
+    return {n: i18n.note(why, language()) for n, why in found.items() if why}
+
+
 def not_provided(filters: Filters, names: Sequence[str], totals: pd.Series | None = None) -> dict[str, str]:
     """KPI -> "not provided: ..." for the KPIs of ``names`` the warehouse cannot provide over the
     filtered period (for captions under charts and tables that leave them out); ``totals``: as for
