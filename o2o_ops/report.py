@@ -254,7 +254,9 @@ def render_html(ov: weekly.WeeklyOverview, definitions: pd.DataFrame, fresh: dic
         left_out = t("left_out", count=f"{ov.left_out:,}") if ov.left_out else ""
         body.append(f"<h2>{t('best_worst')}</h2>"
                     f'<p class="note">{t("ranked_note", min_reviews=ov.min_reviews, left_out=left_out)}</p>')
-        for by in weekly.RANKINGS:
+        if ov.unjudged:   # the rankings need the same reviews as the attention rule
+            body.append(f'<p>{_esc(i18n.t("weekly.none_ranked", lang, why=ov.unjudged))}</p>')
+        for by in weekly.RANKINGS if not ov.unjudged else ():
             cols = [*stores, (by, i18n.kpi_label(by, lang), by), ("reviews", i18n.kpi_label("reviews", lang), "reviews")]
             body.append(f'<div class="pair"><div><h3>{t("best_by", kpi=in_sentence(by))}</h3>'
                         f'{_table(_with_store(ov.best.get(by, pd.DataFrame())), cols, i18n.t("report.no_best", lang), lang)}</div>'

@@ -101,7 +101,10 @@ store_config = {
     "view": st.column_config.LinkColumn(t("overview.col_view"), display_text=t("overview.open")),
     **frame.kpi_column_config(weekly.STORE_KPIS),
 }
-for tab, by in zip(st.tabs([t("overview.by", kpi=frame.kpi_in_sentence(b)) for b in weekly.RANKINGS]), weekly.RANKINGS):
+if ov.unjudged:   # the rankings need the same reviews as the attention rule: four empty tables said nothing
+    st.info(t("weekly.none_ranked", why=ov.unjudged), icon="🔎")
+for tab, by in zip(st.tabs([t("overview.by", kpi=frame.kpi_in_sentence(b)) for b in weekly.RANKINGS])
+                   if not ov.unjudged else (), weekly.RANKINGS):
     with tab:
         best, worst = st.columns(2)
         with best:

@@ -221,6 +221,10 @@ def test_no_all_clear_where_no_store_could_be_judged(partial_warehouse, lang, wo
     assert not at.exception and not at.error
     assert [i.value for i in at.info if i.value == words] == [words]
     assert not [s.value for s in at.success if "关注" in s.value or "attention" in s.value]
+    # nor four empty rankings: they need the same reviews
+    ranked = {"en": "No store could be ranked this week: no reviews imported.", "zh": "本周无法为门店排名：未导入评价。"}[lang]
+    assert [i.value for i in at.info if i.value == ranked] == [ranked]
+    assert not at.tabs and not at.dataframe
     con = db.connect(wh)
     try:
         week = weekly.default_week(con)
@@ -229,8 +233,9 @@ def test_no_all_clear_where_no_store_could_be_judged(partial_warehouse, lang, wo
     finally:
         con.close()
     assert any(s.startswith(words) for s in ov.summary), ov.summary
-    assert words in html.unescape(page)
+    assert words in html.unescape(page) and ranked in html.unescape(page)
     assert "No store needs attention" not in " ".join(ov.summary) + page
+    assert "No store has enough reviews" not in page and "没有门店有足够的评价" not in page
 
 
 def test_stores_below_the_review_floor_get_no_all_clear_either(partial_warehouse, monkeypatch):

@@ -377,6 +377,7 @@ _add("weekly", {
     "list_and": (" and ", "和"),
     "no_attention": ("No store needs attention this week.", "本周没有需要关注的门店。"),
     "none_judged": ("No store could be judged for attention this week: {why}.", "本周无法判断是否有门店需要关注：{why}。"),
+    "none_ranked": ("No store could be ranked this week: {why}.", "本周无法为门店排名：{why}。"),
     "too_few_everywhere": ("every store had fewer than {min_reviews} reviews",
                            "每家门店的评价都少于 {min_reviews} 条"),
     "attention_item": ("{name} ({id}, {city}): {reason}, symmetry index {index}",
