@@ -43,9 +43,11 @@ def group_panel() -> None:
     groups = cost_by_group(filters, by)
     named = frame.value_words(groups, by)   # the bars' labels in words (Flash sale, 微信), not codes
     left, right = st.columns(2)
-    left.plotly_chart(frame.localise(charts.group_kpi_bars(named, by, title=t("cost.cpr_cac_by", group=group_words))),
+    left.plotly_chart(frame.localise(charts.group_kpi_bars(named, by, title=t("cost.cpr_cac_by", group=group_words)),
+                                     missing=missing.get("cost_per_redemption") or missing.get("cac")),
                       key="cost_group_kpis")
-    right.plotly_chart(frame.localise(charts.roi_bars(named, by, title=t("cost.roi_by", group=group_words))), key="cost_group_roi")
+    right.plotly_chart(frame.localise(charts.roi_bars(named, by, title=t("cost.roi_by", group=group_words)),
+                                      missing=missing.get("roi")), key="cost_group_roi")
     st.caption(t("cost.staff_rent"))
     frame.table(groups, "cost", filters, key=f"by_{by}",
                 column_config=frame.kpi_column_config(analysis.COST_GROUP_KPIS))
@@ -55,16 +57,19 @@ group_panel()
 
 st.subheader(t("cost.stores"))
 margins = store_margin(filters)
-st.plotly_chart(frame.localise(charts.store_margin_bars(margins)), key="cost_store_margin")
+no_margin = None   # why no store has a margin, under the chart and in it
+if margins["margin"].isna().all() and not margins.empty:
+    missing |= frame.not_provided(filters, ("net_revenue",))
+    gaps = [i18n.split_note(missing[n])[1] for n in ("net_revenue", "marketing_spend", "staff_cost",
+                                                     "other_costs") if n in missing]
+    no_margin = (t("cost.no_margin_why", why=t("attention.separator").join(dict.fromkeys(gaps)))
+                 if gaps else t("cost.no_margin"))
+st.plotly_chart(frame.localise(charts.store_margin_bars(margins), missing=no_margin), key="cost_store_margin")
 config = frame.kpi_column_config(analysis.STORE_MARGIN_KPIS)
 money = config["revenue"]
 config |= {"total_cost": {**money, "label": t("cost.total_cost"), "help": t("cost.total_cost_help")},
            "margin": {**money, "label": t("cost.margin"), "help": t("cost.margin_help")},
            "margin_rate": {**config["roi"], "label": t("cost.margin_rate"), "help": t("cost.margin_rate_help")}}
 frame.table(margins, "cost", filters, key="store_margin", column_config=config)
-if margins["margin"].isna().all() and not margins.empty:
-    missing |= frame.not_provided(filters, ("net_revenue",))
-    gaps = [i18n.split_note(missing[n])[1] for n in ("net_revenue", "marketing_spend", "staff_cost",
-                                                     "other_costs") if n in missing]
-    st.caption(text.md(t("cost.no_margin_why", why=t("attention.separator").join(dict.fromkeys(gaps)))
-                       if gaps else t("cost.no_margin")))
+if no_margin:
+    st.caption(text.md(no_margin))

@@ -89,6 +89,11 @@ def test_an_empty_chart_of_data_never_provided_says_so(builder, frame, kwargs):
     assert is_empty_figure(kept) and kept.layout.annotations[0].text.startswith("No")
     assert charts.say_why_empty(builder(frame.iloc[0:0], **kwargs), "未提供：未导入评价").layout.annotations[0].text \
         == "未提供：未导入评价"
+    # a long reason in lines a phone's chart holds (plotly does not wrap an annotation)
+    long = "not provided: no costs imported; no platform fees imported; no in-store extra spend imported"
+    lines = charts.say_why_empty(builder(frame.iloc[0:0], **kwargs), long).layout.annotations[0].text.split("<br>")
+    assert " ".join(lines) == "N" + long[1:] and len(lines) == 3
+    assert all(charts.text_px(line, 14) <= charts.WHY_WIDTH_PX for line in lines)
 
 
 @pytest.mark.parametrize("builder, frame, kwargs", BUILDERS, ids=IDS)

@@ -69,13 +69,20 @@ def is_empty(fig: go.Figure) -> bool:
     return not fig.data and len(fig.layout.annotations) == 1
 
 
+#: the width an empty chart's reason is wrapped to: a phone's chart (350 px) holds it
+WHY_WIDTH_PX = 320
+
+
 def say_why_empty(fig: go.Figure, why: str | None) -> go.Figure:
     """``fig`` saying ``why`` in place of its "No … for these filters" when it drew nothing; ``why``
     is what the cards say of a KPI the warehouse cannot provide ("not provided: no reviews
-    imported"), written as a sentence. Unchanged when it drew something or ``why`` is None: a
-    chart of data that was never imported then says so, not that these filters found none."""
+    imported"), written as a sentence, in lines of :data:`WHY_WIDTH_PX` (plotly does not wrap an
+    annotation: a long one ran off a phone's chart). Unchanged when it drew something or ``why``
+    is None: a chart of data that was never imported then says so, not that these filters found none."""
     if why and is_empty(fig):
-        fig.layout.annotations[0].text = why[:1].upper() + why[1:]
+        note = fig.layout.annotations[0]
+        size = note.font.size or FONT["size"]
+        note.text = "<br>".join(wrap_words(why[:1].upper() + why[1:], WHY_WIDTH_PX, size))
     return fig
 
 
