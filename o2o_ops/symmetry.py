@@ -34,7 +34,7 @@ from o2o_ops.filters import Filters
 TABLE_KPIS = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes", "as_described_rate",
               "complaint_rate", "deal_customer_gap", "reviews", "redemptions", "orders")
 TREND_KPIS = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes", "as_described_rate",
-              "complaint_rate")
+              "complaint_rate", "reviews")   # reviews: why a week's index is withheld
 # KPIs the map may colour stores by (an allowlist: the page offers exactly these).
 MAP_KPIS = ("symmetry_index", "avg_rating", "online_rating", "inspection_pass_rate", "redemption_rate",
             "sla_attainment", "capacity_utilisation")

@@ -205,12 +205,24 @@ def drill_tab(stores, filters) -> None:
     st.markdown(text.md(symmetry.reason(row, lang) or t("symmetry.no_gap")))
     drill = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes")
     # the store's row holds its totals: the notes are read from it, not queried again
-    frame.kpi_cards(row, drill, columns=4, notes=frame.card_notes(filters.replace(stores=(store_id,)), drill, row))
+    notes = frame.card_notes(filters.replace(stores=(store_id,)), drill, row)
+    frame.kpi_cards(row, drill, columns=4, notes=notes)
+    gone = {n: i18n.note(why, lang) for n, why in notes.items() if why.startswith("not provided")}
     left, right = st.columns(2)
-    left.plotly_chart(frame.localise(charts.store_trend(store_trend(filters, store_id))), key="sym_drill_trend")
+    trend = store_trend(filters, store_id)
+    # its weeks are blank for the period's reason (not provided, too few reviews in all of it), or
+    # because no week alone has the reviews the index needs
+    why = i18n.note(notes.get("symmetry_index"), lang)
+    floor = attention.Rule.from_settings().min_reviews
+    if why is None and not trend.empty and trend["reviews"].fillna(0).lt(floor).all():
+        why = t("symmetry.trend_thin", min_reviews=floor)
+    left.plotly_chart(frame.localise(charts.store_trend(trend), missing=why), key="sym_drill_trend")
     right.plotly_chart(frame.localise(charts.campaign_phases(campaign_phases(filters, store_id))), key="sym_drill_phases")
 
     st.markdown(t("symmetry.low_rated", rating=symmetry.LOW_RATING))
+    if "avg_rating" in gone:   # no reviews imported: not a thumbs-up for having no low-rated ones
+        st.info(text.md(gone["avg_rating"][:1].upper() + gone["avg_rating"][1:]), icon="📥")
+        return
     if not auth_ui.can_see_orders():   # each review row carries its order: analysts only
         st.info(t("symmetry.analysts_only"), icon="🔒")
         return

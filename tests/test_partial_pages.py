@@ -287,3 +287,21 @@ def test_the_map_starts_on_a_kpi_the_warehouse_provides(partial_warehouse):
     assert full.selectbox(key="map_kpi").value == "symmetry_index"
     assert [o for o in full.selectbox(key="map_kpi").options if "not provided" in o] == \
         ["Inspection pass rate (not provided)"]   # the base data has no inspections file
+
+
+@pytest.mark.parametrize("shape, trend, low_rated", [
+    ("orders_only", "Not provided: no redemptions imported; no reviews imported", "Not provided: no reviews imported"),
+    ("no_promises", "Fewer than 5 reviews in every week: no weekly index", None),
+])
+def test_the_store_drill_says_why_its_trend_and_reviews_are_empty(partial_warehouse, shape, trend, low_rated):
+    """The store drill's weekly index says why it is empty (the data was never imported, or no week
+    alone has the five reviews the index needs), and with no reviews imported the low-rated list
+    says so instead of a thumbs-up for having none."""
+    at = open_link("pages/symmetry.py", partial_warehouse(shape))
+    assert not at.exception and not at.error
+    assert empty_charts(at)["sym_drill_trend"] == trend
+    said = [i.value.replace("\\", "") for i in at.info]
+    if low_rated:
+        assert low_rated in said and "No low-rated reviews for this store in the period." not in said
+    else:
+        assert not [s for s in said if s.startswith("Not provided")]

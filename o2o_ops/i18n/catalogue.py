@@ -684,6 +684,8 @@ _add("symmetry", {
     "analysts_only": ("Reviews with their orders are shown to analysts only; the store's ratings are above.",
                       "带订单的评价只对分析师显示；门店的评分见上方。"),
     "no_low_rated": ("No low-rated reviews for this store in the period.", "该门店在此期间没有低分评价。"),
+    "trend_thin": ("Fewer than {min_reviews} reviews in every week: no weekly index",
+                   "每周的评价都少于 {min_reviews} 条：没有每周指数"),
     "page_of": ("Page (of {pages}; {total} reviews)", "页码（共 {pages} 页；{total} 条评价）"),
     "wait": ("Wait", "等待"),
 })
