@@ -52,7 +52,7 @@ def page() -> None:
     # query as the cards' unless they were narrowed, so answered by the cache
     totals = warehouse.kpis(filters, "total", TOTALS).iloc[0]
     # an empty chart of these says why, as its card does (from the totals above: no query)
-    missing = frame.not_provided(filters, ("rating_gap", "deal_customer_gap"), totals=totals)
+    missing = frame.not_provided(filters, ("rating_gap", "deal_customer_gap", "reviews"), totals=totals)
     with st.expander(t("symmetry.how_scored")):
         st.markdown(symmetry_index.describe(lang=frame.language()))
 
@@ -66,7 +66,7 @@ def page() -> None:
         promise_section(filters, totals)
         inspection_section(filters, totals)
     with tabs[1]:
-        attention_tab(filters)
+        attention_tab(filters, missing)
     with tabs[2]:
         deal_tab(stores, filters, missing)
     with tabs[3]:
@@ -145,7 +145,7 @@ def inspection_section(filters, totals) -> None:
     frame.table(stores[cols], "symmetry", filters, key="inspections", column_config=config)
 
 
-def attention_tab(filters) -> None:
+def attention_tab(filters, missing) -> None:
     rule = attention.Rule.from_settings()
     c1, c2 = st.columns(2)
     lang = frame.language()
@@ -159,8 +159,10 @@ def attention_tab(filters) -> None:
     unjudged = attention.left_out_words(attention.left_out(judged, shown), shown, lang)
     st.caption(text.md(i18n.sentences((shown.describe(lang), unjudged), lang)))
     if flagged.empty:
-        if attention.none_judged(judged, shown):
-            st.info(t("symmetry.none_judged"), icon="🔎")
+        if attention.none_judged(judged, shown):   # and why, when the reviews were never imported
+            why = missing.get("reviews")
+            st.info(text.md(t("symmetry.none_judged_why", why=i18n.split_note(why)[1])) if why
+                    else t("symmetry.none_judged"), icon="🔎")
         else:
             st.success(t("symmetry.none_flagged"))
         return

@@ -305,3 +305,11 @@ def test_the_store_drill_says_why_its_trend_and_reviews_are_empty(partial_wareho
         assert low_rated in said and "No low-rated reviews for this store in the period." not in said
     else:
         assert not [s for s in said if s.startswith("Not provided")]
+
+
+@pytest.mark.parametrize("lang, words", [("en", "No store can be judged for attention: no reviews imported."),
+                                         ("zh", "无法判断是否有门店需要关注：未导入评价。")])
+def test_the_attention_tab_says_reviews_were_never_imported(partial_warehouse, lang, words):
+    at = open_link("pages/symmetry.py", partial_warehouse("orders_only"), {"lang": lang})
+    assert not at.exception and not at.error
+    assert words in [i.value.replace("\\", "") for i in at.info]   # markdown-escaped on the page

@@ -667,6 +667,7 @@ _add("symmetry", {
     "drop_slider": ("Flag a symmetry-index fall over {weeks} weeks of at least (points)",
                     "{weeks} 周内一致性指数下降至少多少时标记（分）"),
     "none_judged": ("No store has enough reviews to be judged under these filters.", "在这些筛选条件下，没有门店有足够的评价可供评判。"),
+    "none_judged_why": ("No store can be judged for attention: {why}.", "无法判断是否有门店需要关注：{why}。"),
     "none_flagged": ("No store over-promises its rating or wait by that much, or lost that many index points. ✓",
                      "没有门店的评分或等待承诺过高到这个程度，也没有门店的指数下降这么多。✓"),
     "flagged_one": ("{count} store · rating over-promisers first (largest gap), then the longest waits, then the "
