@@ -59,7 +59,7 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], name: 
     title = f'<text x="4" y="14" class="ct">{_esc(label)}</text>'
     points = [(i, float(v)) for i, v in enumerate(values) if not units.is_missing(v)]
     if not points:
-        said = why[:1].upper() + why[1:] if why else i18n.t("report.no_data_chart", lang)
+        said = i18n.note_sentence(why) if why else i18n.t("report.no_data_chart", lang)
         lines = wrap_words(said, width - 24, 12)
         top = height / 2 - 7 * (len(lines) - 1)
         spans = "".join(f'<tspan x="{width / 2}" y="{top + 14 * i:g}">{_esc(line)}</tspan>'

@@ -223,7 +223,7 @@ def drill_tab(stores, filters) -> None:
 
     st.markdown(t("symmetry.low_rated", rating=symmetry.LOW_RATING))
     if "avg_rating" in gone:   # no reviews imported: not a thumbs-up for having no low-rated ones
-        st.info(text.md(gone["avg_rating"][:1].upper() + gone["avg_rating"][1:]), icon="📥")
+        st.info(text.md(i18n.note_sentence(gone["avg_rating"])), icon="📥")
         return
     if not auth_ui.can_see_orders():   # each review row carries its order: analysts only
         st.info(t("symmetry.analysts_only"), icon="🔒")

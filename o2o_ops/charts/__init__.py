@@ -12,7 +12,7 @@ from typing import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from o2o_ops import metrics, units
+from o2o_ops import i18n, metrics, units
 
 PALETTE = ("#2563eb", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#0ea5e9", "#eab308", "#64748b")
 GOOD, BAD, NEUTRAL = "#16a34a", "#dc2626", "#64748b"
@@ -82,7 +82,7 @@ def say_why_empty(fig: go.Figure, why: str | None) -> go.Figure:
     if why and is_empty(fig):
         note = fig.layout.annotations[0]
         size = note.font.size or FONT["size"]
-        note.text = "<br>".join(wrap_words(why[:1].upper() + why[1:], WHY_WIDTH_PX, size))
+        note.text = "<br>".join(wrap_words(i18n.note_sentence(why), WHY_WIDTH_PX, size))
     return fig
 
 

@@ -77,7 +77,7 @@ def trend_grid(series: pd.DataFrame, names: Sequence[str] = metrics.HEADLINE, *,
         fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, row=row, col=col)
         why = (notes or {}).get(name)
         if why:
-            fig.add_annotation(text="<br>".join(wrap_words(why[:1].upper() + why[1:], plot_px, 12)),
+            fig.add_annotation(text="<br>".join(wrap_words(i18n.note_sentence(why), plot_px, 12)),
                                xref="x domain", yref="y domain", x=0.5, y=0.5, showarrow=False,
                                font=dict(size=12, color=NEUTRAL), row=row, col=col)
     return fig

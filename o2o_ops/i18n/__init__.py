@@ -242,6 +242,12 @@ def split_note(shown: str) -> tuple[str, str]:
     return (shown[:found.start()], shown[found.end():]) if found else (shown, "")
 
 
+def note_sentence(note_: str) -> str:
+    """A note (:func:`note`) begun as a sentence is: "Not provided: no reviews imported" (a Chinese
+    note is unchanged)."""
+    return note_[:1].upper() + note_[1:]
+
+
 def note(reason: str | None, lang: str = DEFAULT) -> str | None:
     """Why a value is blank (:func:`o2o_ops.metrics.notes`: ``"not provided: no costs imported"``,
     ``"too few reviews (2)"``) in ``lang``; English unchanged."""

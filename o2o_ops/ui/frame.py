@@ -728,7 +728,7 @@ def kpi_cards(current: pd.Series | dict, names: Sequence[str], previous: pd.Seri
             head, detail = i18n.split_note(note)
             delta, color, arrow = head[:1].upper() + head[1:], "off", "off"
             description = detail or None
-            help_ = f"{note[:1].upper() + note[1:]}{t('frame.sentence_end')} {help_}"
+            help_ = f"{i18n.note_sentence(note)}{t('frame.sentence_end')} {help_}"
         elif name in provisional:
             icon = PROVISIONAL_MARK
             help_ = (t("frame.provisional_equal_age_help" if name in equal_age else "frame.provisional_help")
