@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 import duckdb
@@ -64,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted. {UNCHANGED}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # what reads the output stopped reading (``... | head``): nothing went wrong here. Python's
+        # own flush of stdout at exit would raise again: stdout goes to the null device (the
+        # signal module's documented recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except duckdb.OutOfMemoryException as exc:
         print(f"error: the warehouse engine ran out of memory ({_first_line(exc)}). {UNCHANGED} Free memory "
               f"on this machine and run the command again.", file=sys.stderr)

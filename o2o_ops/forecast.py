@@ -357,6 +357,23 @@ def capacity(con: duckdb.DuckDBPyConnection, filters: Filters, cut: dt.date) -> 
     return db.run(con, sql, {**params, "days": HORIZON_DAYS})
 
 
+def not_provided(con: duckdb.DuckDBPyConnection, cut: dt.date | None = None) -> str | None:
+    """Why the load ahead cannot be forecast at ``cut`` (the data's last day by default), as a KPI's
+    note says it ("not provided: no redemptions imported"); None when it can. It learns how soon
+    vouchers are redeemed, and at which hours, from the redemptions of the days before the cut and
+    compares them with the stores' capacity: what capacity utilisation needs over those days
+    (:mod:`o2o_ops.coverage`, over every store: the filters' stores without a capacity are left
+    out of the forecast as before; no query once the connection's coverage is read). Without
+    redemptions every voucher would look open and none expected: "0 redemptions, 0 % of
+    capacity", an all-clear nobody measured."""
+    from o2o_ops import coverage
+    cut = cut or default_cut(con)
+    if cut is None:
+        return None
+    start = cut - dt.timedelta(days=DELAY_MATURE_DAYS + DELAY_WINDOW_DAYS)
+    return coverage.of(con, Filters()).reason("capacity_utilisation", start, cut)
+
+
 def load_ahead(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), cut: dt.date | None = None, *,
                stored: bool = True, by_store: bool = True) -> dict:
     """The forecast and the risk: ``{"cut", "days": per store-day (with capacity_per_day and
@@ -369,15 +386,19 @@ def load_ahead(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), cut
     store's capacity is shared by all its customers, so the dates, channel, campaign kind and
     campaign filters do not apply. At the data's last day (the default cut) the result is read
     from the tables written at build time (:func:`build_table`); ``stored=False``, another cut, or
-    settings changed since the build compute it afresh."""
+    settings changed since the build compute it afresh. ``"why"``: :func:`not_provided` (then
+    nothing is forecast, and ``cut`` is None), else None."""
+    why = not_provided(con, cut)
+    if why is not None:
+        return {**_finish(None, *_empty_parts(), by_store=by_store), "why": why}
     if stored and (cut is None or cut == _stored_cut(con)):
         parts = _read_stored(con, filters, by_store=by_store)
         if parts is not None:
-            return _finish(*parts, by_store=by_store)
+            return {**_finish(*parts, by_store=by_store), "why": None}
     cut = cut or default_cut(con)
     if cut is None:
-        return _finish(None, *_empty_parts(), by_store=by_store)
-    return _finish(cut, *_live(con, filters, cut), by_store=by_store)
+        return {**_finish(None, *_empty_parts(), by_store=by_store), "why": None}
+    return {**_finish(cut, *_live(con, filters, cut), by_store=by_store), "why": None}
 
 
 DAY_COLUMNS = [*_FORECAST_COLUMNS, "capacity_per_day", "capacity_per_hour", "utilisation", "window_utilisation"]
@@ -514,7 +535,10 @@ def _typed(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
 
 def store_risk(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), *, stored: bool = True) -> pd.DataFrame:
     """Per store at the data's end: the stores table of :func:`load_ahead` (for the map); from
-    the build's table, only the stores are read."""
+    the build's table, only the stores are read. Empty where the load ahead cannot be forecast
+    (:func:`not_provided`)."""
+    if not_provided(con) is not None:
+        return _finish(None, *_empty_parts())["stores"]
     if stored:
         parts = _read_stored(con, filters, stores_only=True)
         if parts is not None:

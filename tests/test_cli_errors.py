@@ -148,3 +148,17 @@ def test_an_unexpected_failure_of_any_command_is_one_plain_line(tiny, monkeypatc
     assert cli_main.main(["info", "--warehouse", str(tiny)]) == code
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err and "second line" not in err and "Possible solutions" not in err
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_no_error(demo_warehouse: Path):
+    """``python -m o2o_ops forecast | head -1``: the reader closes the pipe while the command still
+    writes. The command stops quietly (it said "the command stopped on an unexpected problem
+    (BrokenPipeError)" and asked for a bug report). Here the pipe is closed before the command
+    writes anything, so its first line meets it: the same error, every time."""
+    proc = subprocess.Popen([sys.executable, "-m", "o2o_ops", "forecast", "--warehouse", str(demo_warehouse)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    proc.wait(timeout=300)
+    assert stderr == "", stderr
+    assert proc.returncode == 1

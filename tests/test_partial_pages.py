@@ -313,3 +313,32 @@ def test_the_attention_tab_says_reviews_were_never_imported(partial_warehouse, l
     at = open_link("pages/symmetry.py", partial_warehouse("orders_only"), {"lang": lang})
     assert not at.exception and not at.error
     assert words in [i.value.replace("\\", "") for i in at.info]   # markdown-escaped on the page
+
+
+def test_no_load_ahead_is_forecast_without_redemptions(partial_warehouse):
+    """Orders without redemptions: every voucher looks open and none is ever redeemed, so the
+    forecast read "0 redemptions expected, 0.0 % of capacity" for every store: an all-clear nobody
+    measured. The page, the command line and the map's risk layer say what it lacks instead."""
+    import subprocess
+    import sys
+    from o2o_ops import forecast
+    wh = partial_warehouse("orders_only")
+    con = db.connect(wh)
+    try:
+        ahead = forecast.load_ahead(con)
+        assert ahead["why"] == "not provided: no redemptions imported" and ahead["cut"] is None
+        assert ahead["stores"].empty and forecast.store_risk(con).empty
+    finally:
+        con.close()
+    at = open_link("pages/efficiency.py", wh)
+    assert not at.exception and not at.error
+    assert "The load ahead cannot be forecast: no redemptions imported." in [i.value.replace("\\", "") for i in at.info]
+    out = subprocess.run([sys.executable, "-m", "o2o_ops", "forecast", "--warehouse", str(wh)],
+                         capture_output=True, text=True, check=True).stdout
+    assert out == "The load ahead cannot be forecast: no redemptions imported.\n"
+    # with redemptions it forecasts as before
+    con = db.connect(partial_warehouse("no_reviews"))
+    try:
+        assert forecast.load_ahead(con)["why"] is None
+    finally:
+        con.close()

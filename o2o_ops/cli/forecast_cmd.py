@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(con, args: argparse.Namespace, cut: dt.date | None) -> int:
-    from o2o_ops import db, forecast
+    from o2o_ops import db, forecast, i18n
     from o2o_ops.filters import Filters
 
     if args.check_demo:
@@ -85,6 +85,9 @@ def _run(con, args: argparse.Namespace, cut: dt.date | None) -> int:
         return 2
     ahead = forecast.load_ahead(con, Filters(cities=args.city, stores=args.store), cut)
     stores = ahead["stores"]
+    if ahead["why"]:   # not a forecast of zero everywhere: say what it lacks
+        print(f"The load ahead cannot be forecast: {i18n.split_note(ahead['why'])[1]}.")
+        return 0
     if ahead["cut"] is None or stores.empty:
         print("No store with a capacity under these options: nothing to forecast against.")
         return 0

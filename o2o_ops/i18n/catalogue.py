@@ -785,6 +785,7 @@ _add("cost", {
 _add("efficiency", {
     "order_to_review": ("From order to review", "从下单到评价"),
     "not_in_funnel": ("Not in the funnel: {stages} — {why}.", "漏斗中未包含：{stages} —— {why}。"),
+    "no_forecast": ("The load ahead cannot be forecast: {why}.", "无法预测未来负荷：{why}。"),
     "orders_count_caption": ("Orders count in the week they were placed: the latest weeks fall while their vouchers "
                              "are still being used.", "订单计入下单所在的周：最近几周的券仍在使用中，所以数值偏低。"),
     "load_by_week": ("Load by week", "每周负荷"),
