@@ -195,6 +195,9 @@ def test_a_chart_fitted_to_a_phone_by_hand():
     # at 15 px a character is 9 px: "aaaa bbbb cccc" (14 chars, 126 px) in 90 px breaks after "aaaa bbbb" (81 px)
     assert charts.wrap_words("aaaa bbbb cccc", 90, 15) == ["aaaa bbbb", "cccc"]
     assert charts.wrap_words("一二三四五", 40, 15) == ["一二", "三四", "五"]          # no spaces: between characters
+    # but a line never begins with closing punctuation: "；" stays on the line before, past the width
+    assert charts.wrap_words("一二；三四。", 40, 15) == ["一二；", "三四。"]
+    assert charts.wrap_words("未导入成本；未导入折扣金额；未导入核销", 150, 15) == ["未导入成本；未导入折", "扣金额；未导入核销"]
     # legend items are 50 px + text: at 13 px "Orders" is 46.8 + 50, "Target" the same: 193.6 px in all
     assert charts.legend_rows(["Orders", "Target"], 200) == 1 and charts.legend_rows(["Orders", "Target"], 150) == 2
     assert charts.shorten("Shanghai Pudong Hotel 28 (S0028)") == "Shanghai Pudong… (S0028)"     # 24 characters

@@ -49,6 +49,7 @@ def english_words(text: str) -> list[str]:
     """The English words of ``text``: letters that are not data, codes (``O2O_MIN_REVIEWS``,
     ``orders.promised_at``, ``2026-W45``), markdown icons (``:material/download:``) or allowed."""
     text = re.sub(r"`[^`]*`", " ", text)                     # code in backticks: commands and names
+    text = re.sub(r"<br\s*/?>", " ", text)                   # a chart text's line break (plotly markup)
     text = re.sub(r":material/[a-z_]+:", " ", text)          # Streamlit's icon names
     text = re.sub(r"\b(min|max|clamp)\(", "(", text)         # formula notation (the symmetry index's scoring)
     found = []

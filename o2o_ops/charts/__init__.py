@@ -253,14 +253,19 @@ def text_px(words: str, size: float) -> float:
     return sum(size * (1.0 if ord(c) >= 0x2E80 else 0.6) for c in str(words))
 
 
+#: what never begins a line of Chinese (closing punctuation): it stays at the end of the line before
+_NO_LINE_START = set("，。；：、）」』】！？…%")
+
+
 def wrap_words(words: str, width: float, size: float) -> list[str]:
     """``words`` broken into lines of at most ``width`` pixels at font ``size`` (at spaces; a
-    Chinese text, which has none, between any two characters)."""
+    Chinese text, which has none, between any two characters, but never before its closing
+    punctuation: "；" ending a line may pass the width by its own)."""
     tokens = words.split(" ") if " " in words else list(words)
     joiner = " " if " " in words else ""
     lines: list[str] = []
     for token in tokens:
-        if lines and text_px(lines[-1] + joiner + token, size) <= width:
+        if lines and (text_px(lines[-1] + joiner + token, size) <= width or (not joiner and token in _NO_LINE_START)):
             lines[-1] += joiner + token
         else:
             lines.append(token)
