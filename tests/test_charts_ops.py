@@ -72,6 +72,9 @@ IDS = [b[0].__name__ for b in BUILDERS]
 @pytest.mark.parametrize("builder, frame, kwargs", BUILDERS, ids=IDS)
 def test_empty_frame_gives_no_data_figure(builder, frame, kwargs):
     assert is_empty_figure(builder(frame.iloc[0:0], **kwargs))
+    # under its title: two empty charts side by side (or stacked on a phone) are told apart
+    titled = builder(frame.iloc[0:0], **{**kwargs, "title": "Chart of this"})
+    assert titled.layout.title.text == "Chart of this" and is_empty_figure(titled)
 
 
 @pytest.mark.parametrize("builder, frame, kwargs", BUILDERS, ids=IDS)
@@ -197,6 +200,7 @@ def test_a_chart_fitted_to_a_phone_by_hand():
     assert charts.wrap_words("一二三四五", 40, 15) == ["一二", "三四", "五"]          # no spaces: between characters
     # but a line never begins with closing punctuation: "；" stays on the line before, past the width
     assert charts.wrap_words("一二；三四。", 40, 15) == ["一二；", "三四。"]
+    assert charts.wrap_words("only 2016年5月9日 – 2018年1月20日", 120, 12) == ["only 2016年5月9日 –", "2018年1月20日"]
     assert charts.wrap_words("未导入成本；未导入折扣金额；未导入核销", 150, 15) == ["未导入成本；未导入折", "扣金额；未导入核销"]
     # legend items are 50 px + text: at 13 px "Orders" is 46.8 + 50, "Target" the same: 193.6 px in all
     assert charts.legend_rows(["Orders", "Target"], 200) == 1 and charts.legend_rows(["Orders", "Target"], 150) == 2

@@ -55,13 +55,16 @@ def base_layout(fig: go.Figure, *, title: str | None = None, height: int = HEIGH
     return fig
 
 
-def empty_figure(message: str = "No data for these filters", *, height: int = HEIGHT_SMALL) -> go.Figure:
+def empty_figure(message: str = "No data for these filters", *, height: int = HEIGHT_SMALL,
+                 title: str | None = None) -> go.Figure:
+    """A chart that drew nothing: ``message`` in its middle, under the chart's ``title`` (so that
+    two empty charts side by side, or stacked on a phone, are told apart)."""
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, font=dict(size=14, color=NEUTRAL),
                        xref="paper", yref="paper", x=0.5, y=0.5)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return base_layout(fig, height=height)
+    return base_layout(fig, title=title, height=height)
 
 
 def is_empty(fig: go.Figure) -> bool:
@@ -137,7 +140,7 @@ def kpi_line(df: pd.DataFrame, x: str, kpi_name: str, *, color: str | None = Non
     :func:`o2o_ops.comparisons.weekly_overlay`)."""
     kpi = metrics.KPIS[kpi_name]
     if df.empty or kpi_name not in df or df[kpi_name].isna().all():
-        return empty_figure()
+        return empty_figure(title=title)
     fig = go.Figure()
     groups = [(None, df)] if color is None else list(df.groupby(color, sort=True))
     for i, (name, part) in enumerate(groups):
@@ -173,7 +176,7 @@ def kpi_bar(df: pd.DataFrame, x: str, kpi_name: str, *, title: str | None = None
     """One bar per group for a KPI, sorted as given."""
     kpi = metrics.KPIS[kpi_name]
     if df.empty or kpi_name not in df or df[kpi_name].isna().all():
-        return empty_figure()
+        return empty_figure(title=title)
     colors = PALETTE[0]
     if color_by_good and kpi.higher_is_better is not None:
         mid = df[kpi_name].median()
@@ -196,7 +199,7 @@ def heatmap(df: pd.DataFrame, x: str, y: str, value: str, *, title: str, value_f
             x_order: Sequence | None = None, y_order: Sequence | None = None) -> go.Figure:
     """A heatmap of ``value`` by ``x`` and ``y`` (e.g. hour of day x day of week)."""
     if df.empty or df[value].isna().all():
-        return empty_figure()
+        return empty_figure(title=title)
     grid = df.pivot_table(index=y, columns=x, values=value, aggfunc="first")
     if x_order is not None:
         grid = grid.reindex(columns=[c for c in x_order if c in grid.columns])
@@ -212,7 +215,7 @@ def heatmap(df: pd.DataFrame, x: str, y: str, value: str, *, title: str, value_f
 
 def histogram(values: pd.Series, *, title: str, x_title: str, nbins: int = 40, height: int = HEIGHT) -> go.Figure:
     if values.empty:
-        return empty_figure()
+        return empty_figure(title=title)
     fig = go.Figure(go.Histogram(x=values, nbinsx=nbins, marker_color=PALETTE[0]))
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title="count")
@@ -260,12 +263,14 @@ _NO_LINE_START = set("，。；：、）」』】！？…%")
 def wrap_words(words: str, width: float, size: float) -> list[str]:
     """``words`` broken into lines of at most ``width`` pixels at font ``size`` (at spaces; a
     Chinese text, which has none, between any two characters, but never before its closing
-    punctuation: "；" ending a line may pass the width by its own)."""
+    punctuation, nor before a dash between spaces: "；" or "–" ending a line may pass the width by
+    its own)."""
     tokens = words.split(" ") if " " in words else list(words)
     joiner = " " if " " in words else ""
     lines: list[str] = []
     for token in tokens:
-        if lines and (text_px(lines[-1] + joiner + token, size) <= width or (not joiner and token in _NO_LINE_START)):
+        if lines and (text_px(lines[-1] + joiner + token, size) <= width
+                      or (not joiner and token in _NO_LINE_START) or token in ("–", "—")):
             lines[-1] += joiner + token
         else:
             lines.append(token)

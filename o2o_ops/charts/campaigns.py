@@ -11,7 +11,7 @@ from o2o_ops.charts import GOOD, BAD, NEUTRAL, PALETTE, HEIGHT, HEIGHT_SMALL, ba
 def daily_orders_redemptions(daily: pd.DataFrame, *, title: str = "Orders and redemptions per day") -> go.Figure:
     """Bars of orders placed per day and a line of redemptions per day (columns day, orders, redemptions)."""
     if daily.empty:
-        return empty_figure("No orders of this campaign under these filters")
+        return empty_figure("No orders of this campaign under these filters", title=title)
     df = daily.sort_values("day")
     fig = go.Figure()
     fig.add_trace(go.Bar(x=df["day"], y=df["orders"], name="Orders placed", marker_color=PALETTE[0],
@@ -29,7 +29,7 @@ def daily_orders_redemptions(daily: pd.DataFrame, *, title: str = "Orders and re
 def time_to_redeem_distribution(buckets: pd.DataFrame, *, title: str = "Time from order to redemption") -> go.Figure:
     """One bar per bucket (columns bucket, redemptions, share), in the order given."""
     if buckets.empty or buckets["redemptions"].sum() == 0:
-        return empty_figure("No redemptions of this campaign under these filters")
+        return empty_figure("No redemptions of this campaign under these filters", title=title)
     fig = go.Figure(go.Bar(
         x=buckets["bucket"].astype(str), y=buckets["redemptions"], marker_color=PALETTE[0],
         customdata=buckets["share"], hovertemplate="%{x}: %{y:,.0f} redemptions (%{customdata:.0%})<extra></extra>"))
@@ -44,7 +44,7 @@ def lift_intervals(lifts: pd.DataFrame, *, title: str = "Incremental lift with 9
     Campaigns without an interval (too thin to judge) are left out."""
     df = lifts.dropna(subset=["lift", "lift_low", "lift_high"]) if not lifts.empty else lifts
     if df.empty:
-        return empty_figure("No campaign has the data to measure lift with an interval")
+        return empty_figure("No campaign has the data to measure lift with an interval", title=title)
     colors = [GOOD if lo > 0 else BAD if hi < 0 else NEUTRAL for lo, hi in zip(df["lift_low"], df["lift_high"])]
     fig = go.Figure(go.Scatter(
         x=df["lift"], y=df["campaign_id"].astype(str), mode="markers", marker=dict(color=colors, size=10),
@@ -63,7 +63,7 @@ def campaign_bars(table: pd.DataFrame, *, top: int = 15,
     horizontal bar each, most first. Each bar carries its campaign id as ``customdata``, so a
     click opens the campaign (:func:`o2o_ops.charts.picked_id`)."""
     if table.empty:
-        return empty_figure("No campaign orders under these filters")
+        return empty_figure("No campaign orders under these filters", title=title)
     part = table.sort_values(["orders", "campaign_id"], ascending=[False, True]).head(top)
     names = part["campaign_id"].astype(str) + " · " + part["campaign_name"].fillna("").astype(str)
     return _order_bars(part, names, part["campaign_id"], PALETTE[0], title)
@@ -74,7 +74,7 @@ def store_bars(stores: pd.DataFrame, *, top: int = 15,
     """The campaign's ``top`` stores by its orders (columns store_id, store_name, orders), one
     horizontal bar each with the store id as ``customdata`` (a click opens its orders)."""
     if stores.empty:
-        return empty_figure("No orders of this campaign under these filters")
+        return empty_figure("No orders of this campaign under these filters", title=title)
     part = stores.sort_values(["orders", "store_id"], ascending=[False, True]).head(top)
     names = part["store_name"].fillna("").astype(str) + " (" + part["store_id"].astype(str) + ")"
     return _order_bars(part, names, part["store_id"], PALETTE[1], title)

@@ -15,7 +15,7 @@ COMPONENT_COLORS = {"Discounts": PALETTE[1], "Platform fees": PALETTE[7], "Marke
 def cost_breakdown_stack(df: pd.DataFrame, *, title: str = "Cost by week and component") -> go.Figure:
     """Stacked weekly bars, one colour per component (``analysis.cost_breakdown_by_week``)."""
     if df.empty or df["amount"].fillna(0).eq(0).all():
-        return empty_figure("No costs for these filters")
+        return empty_figure("No costs for these filters", title=title)
     fig = go.Figure()
     for component in dict.fromkeys(df["component"]):
         part = df[df["component"] == component]
@@ -35,7 +35,7 @@ def group_kpi_bars(df: pd.DataFrame, group: str, kpis: tuple[str, ...] = ("cost_
     """Grouped bars of currency KPIs per channel / campaign kind (``analysis.cost_by_group``)."""
     present = [k for k in kpis if k in df and not df[k].isna().all()]
     if df.empty or not present:
-        return empty_figure()
+        return empty_figure(title=title)
     fig = go.Figure()
     labels = df[group].astype(str)
     for i, kpi in enumerate(present):
@@ -50,7 +50,7 @@ def group_kpi_bars(df: pd.DataFrame, group: str, kpis: tuple[str, ...] = ("cost_
 def roi_bars(df: pd.DataFrame, group: str, *, title: str = "ROI") -> go.Figure:
     """ROI per group, green when positive and red when negative, zero line marked."""
     if df.empty or "roi" not in df or df["roi"].isna().all():
-        return empty_figure()
+        return empty_figure(title=title)
     fig = go.Figure(go.Bar(
         x=df[group].astype(str), y=df["roi"], marker_color=[GOOD if v >= 0 else BAD for v in df["roi"].fillna(0)],
         hovertemplate="%{x}: %{y:+.0%}<extra></extra>"))
@@ -62,7 +62,7 @@ def roi_bars(df: pd.DataFrame, group: str, *, title: str = "ROI") -> go.Figure:
 def store_margin_bars(df: pd.DataFrame, *, top: int = 40, title: str = "Margin by store") -> go.Figure:
     """Horizontal bars of margin per store (``analysis.store_margin``), worst first."""
     if df.empty or df["margin"].isna().all():
-        return empty_figure()
+        return empty_figure(title=title)
     part = df.head(top)
     names = part["store_name"].astype(str) + " (" + part["store_id"].astype(str) + ")"
     fig = go.Figure(go.Bar(

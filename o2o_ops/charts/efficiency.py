@@ -17,7 +17,7 @@ def funnel_chart(df: pd.DataFrame, *, title: str = "Order funnel", lang: str = "
     count as counts read elsewhere (``3,194``; in Chinese ``3,194``, ``1.2万``) and its share of
     the orders."""
     if df.empty or df["count_orders"].sum() == 0:
-        return empty_figure("No orders for these filters")
+        return empty_figure("No orders for these filters", title=title)
     first = float(df["count_orders"].iloc[0]) or None
     labels = [f"{units.format_value(v, 'count', lang=lang)} · "
               f"{units.format_share(v / first if first else None)}" for v in df["count_orders"]]
@@ -32,7 +32,7 @@ def time_to_redeem_bars(df: pd.DataFrame, *, median_hours: float | None = None,
                         title: str = "Time from order to redemption") -> go.Figure:
     """Bars of redeemed orders per time bucket (``analysis.time_to_redeem_histogram``)."""
     if df.empty or df["count_orders"].sum() == 0:
-        return empty_figure("No redemptions for these filters")
+        return empty_figure("No redemptions for these filters", title=title)
     fig = go.Figure(go.Bar(
         x=df["label"], y=df["count_orders"], marker_color=PALETTE[0],
         customdata=df["share"].fillna(0),
@@ -50,7 +50,7 @@ def breakage_ageing_bars(df: pd.DataFrame, *,
     """Count (bars) and value (labels, in money) of outstanding vouchers by expiry bucket
     (``analysis.breakage_ageing``); the 'expired' bar (= breakage) in red."""
     if df.empty or df["count_orders"].sum() == 0:
-        return empty_figure("No unredeemed vouchers for these filters")
+        return empty_figure("No unredeemed vouchers for these filters", title=title)
     part = df[(df["count_orders"] > 0) | (df["label"] != "no expiry")]
     fig = go.Figure(go.Bar(
         x=part["label"], y=part["count_orders"],
@@ -69,7 +69,7 @@ def capacity_by_store_bars(df: pd.DataFrame, *, top: int = 40,
     """Utilisation per store (``analysis.capacity_by_store``): red over 100% for the period,
     amber when some weeks were over capacity, a dashed line at 100%."""
     if df.empty or df["capacity_utilisation"].isna().all():
-        return empty_figure("No stores with a capacity for these filters")
+        return empty_figure("No stores with a capacity for these filters", title=title)
     part = df.head(top)
     names = part["store_name"].astype(str) + " (" + part["store_id"].astype(str) + ")"
     colors = [OVER if (u or 0) > 1 else (AMBER if h > 0 else PALETTE[0])
@@ -90,7 +90,7 @@ def capacity_by_store_bars(df: pd.DataFrame, *, top: int = 40,
 def capacity_by_hour_bars(df: pd.DataFrame, *, title: str = "Capacity utilisation by hour of day") -> go.Figure:
     """Utilisation per hour of day (``analysis.capacity_by_hour``), over-capacity hours in red."""
     if df.empty or df["utilisation"].isna().all():
-        return empty_figure("No stores with a capacity for these filters")
+        return empty_figure("No stores with a capacity for these filters", title=title)
     fig = go.Figure(go.Bar(
         x=df["hour"], y=df["utilisation"],
         marker_color=[OVER if flag else PALETTE[0] for flag in df["is_over_capacity"]],
@@ -107,7 +107,7 @@ def load_ahead_days(days: pd.DataFrame, *, title: str = "Redemptions expected in
     sales still to come) against the stores' capacity (``forecast.load_ahead``'s days, per store
     or already summed per day)."""
     if days.empty:
-        return empty_figure("No store with a capacity under these filters")
+        return empty_figure("No store with a capacity under these filters", title=title)
     per_day = days.groupby("day", as_index=False)[["from_book", "from_new_sales", "capacity_per_day"]].sum()
     fig = go.Figure()
     fig.add_trace(go.Bar(x=per_day["day"], y=per_day["from_book"], name="from vouchers sold",
@@ -128,7 +128,7 @@ def load_ahead_bars(stores: pd.DataFrame, *, top: int = 20,
     red above 100% (at risk), amber above 85%."""
     part = stores.dropna(subset=["peak_window_utilisation"]).head(top) if not stores.empty else stores
     if part.empty:
-        return empty_figure("No store with a capacity under these filters")
+        return empty_figure("No store with a capacity under these filters", title=title)
     names = part["store_name"].astype(str) + " (" + part["store_id"].astype(str) + ")"
     values = part["peak_window_utilisation"].astype(float)
     colors = [OVER if v > 1 else AMBER if v > 0.85 else PALETTE[0] for v in values]

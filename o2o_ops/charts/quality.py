@@ -20,7 +20,7 @@ _STAR_COLORS = {1: "#dc2626", 2: "#f97316", 3: "#eab308", 4: "#84cc16", 5: "#16a
 def rating_distribution_bar(df: pd.DataFrame, *, title: str = "Rating distribution") -> go.Figure:
     """Bars of review counts per star (frame of ``analysis.rating_distribution``)."""
     if df.empty or df["count_reviews"].sum() == 0:
-        return empty_figure("No reviews for these filters")
+        return empty_figure("No reviews for these filters", title=title)
     share = df["share"].fillna(0)
     fig = go.Figure(go.Bar(
         x=[f"{int(r)} ★" for r in df["rating"]], y=df["count_reviews"],
@@ -38,7 +38,7 @@ def rating_trend(weekly: pd.DataFrame, *, title: str = "Average rating and posit
     ``marks``: rings on the rating line's weeks with flagged store-weeks; ``goals``: the rating
     target per row of ``weekly`` (dashed)."""
     if weekly.empty or weekly["avg_rating"].isna().all():
-        return empty_figure()
+        return empty_figure(title=title)
     weekly = weekly.assign(_goal=list(goals) if goals is not None else None).sort_values("week_start")
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=weekly["week_start"], y=weekly["avg_rating"], name="Average rating",
@@ -64,7 +64,7 @@ def rating_trend(weekly: pd.DataFrame, *, title: str = "Average rating and posit
 def complaints_bar(df: pd.DataFrame, *, title: str = "Complaint rate by complaint category") -> go.Figure:
     """Horizontal bars of complaint rate per category (``analysis.complaints_by_category``)."""
     if df.empty:
-        return empty_figure("No complaints for these filters")
+        return empty_figure("No complaints for these filters", title=title)
     fig = go.Figure(go.Bar(
         x=df["complaint_rate"], y=df["complaint_category"].astype(str), orientation="h",
         marker_color=BAD, customdata=df["count_complaints"],
@@ -78,7 +78,7 @@ def complaints_bar(df: pd.DataFrame, *, title: str = "Complaint rate by complain
 def refund_reasons_bar(df: pd.DataFrame, *, title: str = "Refunded orders by reason") -> go.Figure:
     """Horizontal bars of refunded orders per reason (``analysis.refund_reasons``)."""
     if df.empty:
-        return empty_figure("No refunds for these filters")
+        return empty_figure("No refunds for these filters", title=title)
     fig = go.Figure(go.Bar(
         x=df["count_orders"], y=df["reason"].astype(str), orientation="h", marker_color=PALETTE[1],
         customdata=df[["share_of_paid_orders", "refund_amount"]].to_numpy(),
@@ -92,7 +92,7 @@ def refund_reasons_bar(df: pd.DataFrame, *, title: str = "Refunded orders by rea
 def sla_heatmap(df: pd.DataFrame, *, title: str = "SLA attainment by hour of day and day of week") -> go.Figure:
     """Heatmap of SLA attainment, day of week x hour (``analysis.sla_by_hour_weekday``)."""
     if df.empty or df["sla_attainment"].isna().all():
-        return empty_figure("No waits recorded against a promise for these filters")
+        return empty_figure("No waits recorded against a promise for these filters", title=title)
     fig = heatmap(df, "hour", "weekday", "sla_attainment", title=title, value_format=".0%",
                   x_order=list(range(24)), y_order=list(WEEKDAYS), zmid=None)
     fig.update_traces(zmin=0, zmax=1)
@@ -103,7 +103,7 @@ def sla_heatmap(df: pd.DataFrame, *, title: str = "SLA attainment by hour of day
 def peer_comparison_chart(df: pd.DataFrame, kpi: str, *, top: int = 40, title: str | None = None) -> go.Figure:
     """Each store's KPI (dot) against its city x category peer median (bar), best first."""
     if df.empty or kpi not in df or df[kpi].isna().all():
-        return empty_figure()
+        return empty_figure(title=title)
     label = metrics.KPIS[kpi].label
     part = df.dropna(subset=[kpi]).head(top)
     names = part["store_name"].astype(str) + " (" + part["store_id"].astype(str) + ")"
