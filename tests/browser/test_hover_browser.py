@@ -29,9 +29,13 @@ def hover_label(pg, title_words: tuple[str, ...], point: int = 2) -> str:
             chart.scroll_into_view_if_needed()
             pg.wait_for_timeout(800)
             # hovered until plotly draws the label: on a loaded machine one move and a fixed pause
-            # were not always enough (the mouse is moved off and back, which plotly answers anew)
-            for attempt in range(6):
-                box = chart.locator(".point path, .points path").nth(point).bounding_box()
+            # were not always enough (the mouse is moved off and back, which plotly answers anew).
+            # Each try waits for the app to be idle (a rerun redraws the chart under the mouse), and
+            # after three on one point the next point is tried (a CI run drew no label over the
+            # third point in six tries, where every other run did at once)
+            for attempt in range(9):
+                wait_for_app(pg)
+                box = chart.locator(".point path, .points path").nth(point + attempt // 3).bounding_box()
                 x, y = box["x"] + box["width"] / 2, box["y"] + max(box["height"] / 2, 1)
                 pg.mouse.move(x, y - 40)
                 pg.mouse.move(x, y, steps=4)
@@ -50,6 +54,7 @@ def test_load_ahead_hover_reads_its_dates_in_the_page_language(app_url, page, la
     page.goto(f"{app_url}/efficiency" + ("?lang=zh" if lang == "zh" else ""))
     wait_for_app(page)
     page.wait_for_function("() => new URLSearchParams(location.search).has('from')", timeout=90_000)
+    wait_for_app(page)   # the run the filters' new URL starts
     page.wait_for_timeout(1500)
     label = hover_label(page, ("next 14 days", "未来 14 天"))
     if lang == "zh":   # '已售 / 11月25日 周三: 38'
