@@ -3,7 +3,7 @@ marketing and staff — by week, by channel or campaign kind, and per store with
 
 import streamlit as st
 
-from o2o_ops import analysis, i18n, text
+from o2o_ops import analysis, text
 from o2o_ops.charts import cost as charts
 from o2o_ops.ui import warehouse, frame
 
@@ -29,8 +29,7 @@ nothing = t("cost.none_provided") if len(left_out) == len(analysis.COST_COMPONEN
 st.plotly_chart(frame.localise(charts.cost_breakdown_stack(breakdown), missing=nothing), key="cost_breakdown")
 if left_out:
     st.caption(text.md(t("cost.not_in_chart", components=t("weekly.list_separator").join(left_out),
-                         why=t("attention.separator").join(dict.fromkeys(
-                             i18n.split_note(missing[n])[1] for n, _ in analysis.COST_COMPONENTS if n in missing)))))
+                         why=frame.missing_details(missing, [n for n, _ in analysis.COST_COMPONENTS]))))
 
 
 @frame.fragment
@@ -60,10 +59,8 @@ margins = store_margin(filters)
 no_margin = None   # why no store has a margin, under the chart and in it
 if margins["margin"].isna().all() and not margins.empty:
     missing |= frame.not_provided(filters, ("net_revenue",))
-    gaps = [i18n.split_note(missing[n])[1] for n in ("net_revenue", "marketing_spend", "staff_cost",
-                                                     "other_costs") if n in missing]
-    no_margin = (t("cost.no_margin_why", why=t("attention.separator").join(dict.fromkeys(gaps)))
-                 if gaps else t("cost.no_margin"))
+    gaps = frame.missing_details(missing, ("net_revenue", "marketing_spend", "staff_cost", "other_costs"))
+    no_margin = t("cost.no_margin_why", why=gaps) if gaps else t("cost.no_margin")
 st.plotly_chart(frame.localise(charts.store_margin_bars(margins), missing=no_margin), key="cost_store_margin")
 config = frame.kpi_column_config(analysis.STORE_MARGIN_KPIS)
 money = config["revenue"]

@@ -33,9 +33,8 @@ funnel = analysis.funnel_provided(stages["funnel"], missing)   # no stage of dat
 left.plotly_chart(frame.localise(charts.funnel_chart(funnel, lang=frame.language())), key="eff_funnel")
 left_out = [stage for stage in stages["funnel"]["stage"] if stage not in set(funnel["stage"])]
 if left_out:
-    why = dict.fromkeys(i18n.split_note(missing[n])[1] for n in ("redemption_rate", "reviews") if n in missing)
     left.caption(text.md(t("efficiency.not_in_funnel", stages=t("weekly.list_separator").join(map(frame.localise_text, left_out)),
-                           why=t("attention.separator").join(why))))
+                           why=frame.missing_details(missing, ("redemption_rate", "reviews")))))
 weekly = warehouse.kpis(filters, "week", ("redemption_rate", "orders"))
 goals = weekly_goals(filters, ("redemption_rate", "orders"), tuple(weekly["week_start"]))
 compared = frame.comparison_overlay(filters, ("redemption_rate", "orders"))
