@@ -37,6 +37,14 @@ LABELS_LAYER = "labels"
 DISTRICT_LABELS_LAYER = "district-labels"
 BASEMAP_LAYER = "basemap"
 LEVELS = ("auto", "cities", "stores")
+
+#: the map's layers, in the order the page offers them
+LAYERS = ("Stores", "Redemption activity", "Attention list", "Load ahead")
+
+#: layer -> the KPI whose data it draws: redemptions glow where redeemed, and the attention rings
+#: judge stores by their reviews (:mod:`o2o_ops.attention`). Where the warehouse cannot provide that
+#: KPI, the layer can draw nothing (the load ahead: :func:`o2o_ops.forecast.not_provided`)
+LAYER_NEEDS = {"Redemption activity": "redemption_rate", "Attention list": "avg_rating"}
 ATTENTION_LAYER = "attention"
 LOAD_AHEAD_LAYER = "load-ahead"
 LOAD_AHEAD_RGBA = [234, 88, 12, 235]

@@ -411,12 +411,13 @@ def attention_week(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[dt
 def needs_attention_now(con: duckdb.DuckDBPyConnection, filters: Filters,
                         rule: attention.Rule | None = None) -> pd.DataFrame:
     """The stores under ``filters`` the attention rule flags over :func:`attention_week`: one row
-    per store with orders that week (``store_id``, the rule's flags, ``needs_attention``). The
+    per store with orders that week (``store_id``, its ``reviews``, the rule's flags,
+    ``needs_attention``). The
     week's rating and wait gaps, and the index fall over the four weeks ending its Sunday: the
     weekly overview's attention list for that week, so a ring means "needs attention now", not
     "had one bad week" somewhere in a long period."""
     week = attention_week(con, filters)
-    columns = ["store_id", *attention.FLAGS, "needs_attention"]
+    columns = ["store_id", "reviews", *attention.FLAGS, "needs_attention"]
     if week is None:
         return pd.DataFrame(columns=columns)
     monday, sunday = week
@@ -434,16 +435,20 @@ def map_stores(con: duckdb.DuckDBPyConnection, filters: Filters,
                kpis: tuple[str, ...] = MAP_KPIS) -> pd.DataFrame:
     """One row per store with orders under ``filters``: position, name, category, district, the
     map KPIs ``kpis`` (from :data:`MAP_KPIS`; the page asks only for the one it colours by),
-    orders and redemptions over the period, and ``on_attention``: the attention rule flags it for
-    the latest complete week of the period (:func:`needs_attention_now`). This is all the map
+    orders and redemptions over the period, ``on_attention``: the attention rule flags it for
+    the latest complete week of the period (:func:`needs_attention_now`), and ``judged``: it had
+    the reviews the rule needs to judge it that week. This is all the map
     sends to the browser: thousands of rows at most, whatever the order count. Stores without
     coordinates (missing, or exactly (0, 0), a placeholder many exports use) are kept with
     ``lat``/``lon`` empty and ``has_coordinates`` false: the map lists them apart."""
     df = metrics.compute(con, filters, "store", _map_columns(kpis))
     if df.empty:
         return df
-    now = needs_attention_now(con, filters, attention.Rule.from_settings(rating_gap=gap_threshold))
+    rule = attention.Rule.from_settings(rating_gap=gap_threshold)
+    now = needs_attention_now(con, filters, rule)
     df["on_attention"] = df["store_id"].isin(set(now.loc[now["needs_attention"].astype(bool), "store_id"]))
+    reviews = pd.to_numeric(now["reviews"], errors="coerce").fillna(0)
+    df["judged"] = df["store_id"].isin(set(now.loc[reviews >= rule.min_reviews, "store_id"]))
     districts = db.run(con, "SELECT store_id, coalesce(district, '') AS store_district FROM stores")
     return _with_coordinates(df.merge(districts, on="store_id", how="left"))
 
@@ -467,6 +472,7 @@ def map_stores_before_orders(con: duckdb.DuckDBPyConnection, filters: Filters,
     for name in columns:
         df[name] = 0.0 if name in _MAP_COUNTS else float("nan")
     df["on_attention"] = False
+    df["judged"] = False
     return _with_coordinates(df)
 
 

@@ -568,6 +568,14 @@ def unjudged_reason(stores: pd.DataFrame, rule: attention.Rule, cards: pd.DataFr
     head, detail = i18n.split_note(note or "")
     if head == i18n.t("note.not_provided", lang) and detail:
         return detail
+    return too_few_everywhere(rule, lang)
+
+
+def too_few_everywhere(rule: attention.Rule, lang: str = "en") -> str:
+    """Why the rule judged no store of a week that had reviews, in ``lang``: "every store had fewer
+    than 5 reviews" ("no store had a review" under a floor of one)."""
+    if rule.min_reviews <= 1:
+        return i18n.t("weekly.no_review_anywhere", lang)
     return i18n.t("weekly.too_few_everywhere", lang, min_reviews=rule.min_reviews)
 
 

@@ -9,7 +9,7 @@ there to change the selection. Stores without coordinates are listed under the m
 
 import streamlit as st
 
-from o2o_ops import config, forecast, i18n, maps, metrics, symmetry, text
+from o2o_ops import attention, config, forecast, i18n, maps, metrics, symmetry, text, weekly
 from o2o_ops.ui import warehouse, frame
 
 map_stores = warehouse.cached(symmetry.map_stores)
@@ -18,6 +18,7 @@ map_cities = warehouse.cached(symmetry.map_cities)
 attention_week = warehouse.cached(symmetry.attention_week)
 redemption_bins = warehouse.cached(symmetry.redemption_bins)
 store_risk = warehouse.cached(forecast.store_risk)
+load_ahead_not_provided = warehouse.cached(forecast.not_provided)
 MAP_KEY = "store_map"
 PHONE_MAP_PX = 350          # the map's width on a phone
 LEVEL_WORDS = {"auto": "map.level_auto", "cities": "map.level_cities", "stores": "map.level_stores"}
@@ -39,6 +40,17 @@ LAYER_WORDS = {"Stores": "map.layer_stores", "Redemption activity": "map.layer_a
                "Attention list": "map.layer_attention", "Load ahead": "map.layer_load"}
 
 
+def layers_not_provided(missing: dict[str, str], lang: str) -> dict[str, str]:
+    """Layer -> why it can draw nothing on this warehouse (the detail of its data's note: "no
+    reviews imported"), from the map KPIs' notes (``missing``: :func:`frame.never_provided`) and
+    the load ahead's own reason."""
+    notes = {layer: missing[kpi] for layer, kpi in maps.LAYER_NEEDS.items() if kpi in missing}
+    ahead = load_ahead_not_provided()
+    if ahead:
+        notes["Load ahead"] = i18n.note(ahead, lang)
+    return {layer: i18n.split_note(note)[1] or note for layer, note in notes.items()}
+
+
 def page() -> None:
     lang = frame.language()
     filters = frame.current_filters()
@@ -56,9 +68,13 @@ def page() -> None:
     kpi = c1.selectbox(t("map.colour_by"), symmetry.MAP_KPIS, index=first, key="map_kpi",
                        format_func=lambda name: t("map.kpi_not_provided", label=label(name)) if name in missing
                        else label(name))
-    shown = c2.pills(t("map.layers"), ["Stores", "Redemption activity", "Attention list", "Load ahead"],
-                     selection_mode="multi", key="map_layers", format_func=frame.key_labeller(LAYER_WORDS),
-                     default=["Stores", "Redemption activity", "Attention list", "Load ahead"])
+    # so is a layer that can draw nothing, and it starts switched off
+    blank_layers = layers_not_provided(missing, lang)
+    layer_label = frame.key_labeller(LAYER_WORDS)
+    shown = c2.pills(t("map.layers"), list(maps.LAYERS), selection_mode="multi", key="map_layers",
+                     format_func=lambda layer: (t("map.kpi_not_provided", label=layer_label(layer))
+                                                if layer in blank_layers else layer_label(layer)),
+                     default=[layer for layer in maps.LAYERS if layer not in blank_layers])
     choice = c3.segmented_control(t("map.show"), list(maps.LEVELS), key="map_level", default="auto",
                                   format_func=frame.key_labeller(LEVEL_WORDS), help=t("map.show_help")) or "auto"
     area = filters.replace(stores=())
@@ -90,7 +106,7 @@ def page() -> None:
         basemap = None
     if basemap is not None:
         layers.append(basemap)
-    if "Redemption activity" in shown:
+    if "Redemption activity" in shown and "Redemption activity" not in blank_layers:
         layers.append(maps.redemption_density_layer(redemption_bins(area, maps.cell_degrees(stores))))
     risky: list[str] = []
     scale = maps.kpi_range(stores, kpi)          # the legend: what the colours span
@@ -105,9 +121,9 @@ def page() -> None:
     else:
         if "Stores" in shown:
             layers.append(maps.store_points_layer(stores, kpi, lang))
-        if "Attention list" in shown:
+        if "Attention list" in shown and "Attention list" not in blank_layers:
             layers.append(maps.attention_layer(stores, kpi, lang))
-        if "Load ahead" in shown:
+        if "Load ahead" in shown and "Load ahead" not in blank_layers:
             risk = store_risk(area.replace(start=None, end=None))
             risky = risk.loc[risk["at_risk"].astype(bool), "store_id"].tolist() if not risk.empty else []
             layers.append(maps.load_ahead_layer(stores, risky, kpi, lang))
@@ -140,15 +156,25 @@ def page() -> None:
                 end=i18n.format_day(week[1], lang)) if week else "")
     blank = int(placed[kpi].isna().sum()) if kpi in placed else 0
     why = t("map.why_evidence") if metrics.KPIS[kpi].evidence else t("map.why_undefined")
+    # no "0 need attention" where no store could be judged (an all-clear nobody measured): no review
+    # was imported to judge by, or no store had enough reviews that week
+    unjudged = t("map.unjudged", why=blank_layers["Attention list"]) if "Attention list" in blank_layers else None
+    if unjudged is None and week and not placed["judged"].any():
+        unjudged = t("map.unjudged", why=weekly.too_few_everywhere(attention.Rule.from_settings(), lang))
     if level == "cities":
-        st.caption(t("map.caption_cities", cities=f"{placed['store_city'].nunique():,}", count=f"{len(placed):,}",
-                     kpi=frame.kpi_in_sentence(kpi), flagged=flagged, judged=judged))
+        st.caption(t("map.caption_cities_unjudged" if unjudged else "map.caption_cities",
+                     cities=f"{placed['store_city'].nunique():,}", count=f"{len(placed):,}",
+                     kpi=frame.kpi_in_sentence(kpi), flagged=flagged, judged=judged, unjudged=unjudged))
     else:
-        ahead = (t("map.ahead", count=len(risky), days=forecast.HORIZON_DAYS) if "Load ahead" in shown else "")
-        st.caption(t("map.caption_one" if len(placed) == 1 else "map.caption", count=f"{len(placed):,}",
-                     flagged=flagged, judged=judged, ahead=ahead)
+        ahead = (t("map.ahead", count=len(risky), days=forecast.HORIZON_DAYS)
+                 if "Load ahead" in shown and "Load ahead" not in blank_layers else "")
+        caption = "map.caption_one" if len(placed) == 1 else "map.caption"
+        st.caption(t(caption + "_unjudged" if unjudged else caption, count=f"{len(placed):,}",
+                     flagged=flagged, judged=judged, ahead=ahead, unjudged=unjudged)
                    + (t("map.grey", count=f"{blank:,}", kpi=frame.kpi_in_sentence(kpi), why=why) if blank else "")
                    + t("map.click"))
+    for layer in (layer for layer in maps.LAYERS if layer in shown and layer in blank_layers):
+        st.caption(t("map.layer_why", layer=layer_label(layer), why=blank_layers[layer]))
     if filters.stores:
         names = dict(zip(stores["store_id"], stores["store_name"]))
         st.markdown(f"**{t('map.selected')}** " + text.md(", ".join(f"{names.get(s, s)} ({s})" for s in filters.stores)))

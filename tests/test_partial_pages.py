@@ -4,12 +4,13 @@ no traceback, and no nan / None / NaT / inf / +nan% in anything rendered."""
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
 
 from apptest_util import LEAKS, leaks, open_link, open_page, rendered_texts, texts
-from o2o_ops import db, report, weekly
+from o2o_ops import db, maps, report, weekly
 from o2o_ops.filters import Filters
 from o2o_ops.weekly import Week
 from partial_shapes import SHAPES, shape_rows
@@ -287,6 +288,43 @@ def test_the_map_starts_on_a_kpi_the_warehouse_provides(partial_warehouse):
     assert full.selectbox(key="map_kpi").value == "symmetry_index"
     assert [o for o in full.selectbox(key="map_kpi").options if "not provided" in o] == \
         ["Inspection pass rate (not provided)"]   # the base data has no inspections file
+
+
+def test_the_map_marks_the_layers_it_cannot_draw_and_gives_no_all_clear(partial_warehouse):
+    """Orders without reviews or redemptions: the redemption glow, the attention rings and the load
+    ahead can draw nothing. They are marked "(not provided)" and start switched off; the caption
+    says no store was judged (not "0 need attention now") and, for a layer switched on anyway, why
+    it draws nothing."""
+    at = open_link("pages/map.py", partial_warehouse("orders_only"))
+    assert not at.exception and not at.error
+    pills = at.pills(key="map_layers")
+    assert [o.content for o in pills.proto.options] == [
+        "Stores", "Redemption activity (not provided)", "Attention list (not provided)", "Load ahead (not provided)"]
+    assert pills.value == ["Stores"]
+    captions = [c.value for c in at.caption]
+    caption = next(c for c in captions if "no store judged for attention" in c)
+    assert "need attention now" not in caption and "forecast over capacity" not in caption
+    assert "no store judged for attention (no reviews imported)" in caption
+    assert not [c for c in captions if "draws nothing" in c]
+    pills.set_value(["Stores", "Redemption activity", "Attention list", "Load ahead"]).run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert [c for c in captions if "draws nothing" in c] == [
+        "Redemption activity draws nothing: no redemptions imported.",
+        "Attention list draws nothing: no reviews imported.",
+        "Load ahead draws nothing: no redemptions imported."]
+    layer_ids = {layer["id"] for layer in json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"]}
+    assert not layer_ids & {maps.REDEMPTIONS_LAYER, maps.ATTENTION_LAYER, maps.LOAD_AHEAD_LAYER}, layer_ids
+    # where reviews and redemptions were imported every layer starts on, and none is marked
+    full = open_link("pages/map.py", partial_warehouse("no_coordinates"))
+    assert [o.content for o in full.pills(key="map_layers").proto.options] == [
+        "Stores", "Redemption activity", "Attention list", "Load ahead"]
+    assert full.pills(key="map_layers").value == ["Stores", "Redemption activity", "Attention list", "Load ahead"]
+    # ... and with reviews imported but fewer than the rule's 5 in that week at every store, the
+    # caption says so rather than "0 need attention now"
+    assert any("no store judged for attention (every store had fewer than 5 reviews)" in c.value
+               for c in full.caption), [c.value for c in full.caption]
+    assert not any("need attention now" in c.value for c in full.caption)
 
 
 @pytest.mark.parametrize("shape, trend, low_rated", [

@@ -380,6 +380,7 @@ _add("weekly", {
     "none_ranked": ("No store could be ranked this week: {why}.", "本周无法为门店排名：{why}。"),
     "too_few_everywhere": ("every store had fewer than {min_reviews} reviews",
                            "每家门店的评价都少于 {min_reviews} 条"),
+    "no_review_anywhere": ("no store had a review", "没有门店有评价"),
     "attention_item": ("{name} ({id}, {city}): {reason}, symmetry index {index}",
                        "{name}（{id}，{city}）：{reason}，一致性指数 {index}"),
     "attention": ("Stores that need attention: {items}.", "需要关注的门店：{items}。"),
@@ -710,6 +711,8 @@ _add("map", {
                               "to place on the map. Add them to the stores file to see the map.",
                               "{count} 家门店都没有坐标（纬度/经度），所以地图上无可显示。请在门店文件中补充坐标。"),
     "no_layer": ("Switch on at least one layer above.", "请在上方至少打开一个图层。"),
+    "layer_why": ("{layer} draws nothing: {why}.", "{layer}无可显示：{why}。"),
+    "unjudged": ("no store judged for attention ({why})", "没有门店可判断是否需要关注（{why}）"),
     "alt": ("Map of {count} stores coloured by {kpi}", "{count} 家门店的地图，按{kpi}着色"),
     "why_evidence": ("too few reviews or not provided", "评价太少或未提供"),
     "why_undefined": ("not provided or undefined", "未提供或无定义"),
@@ -721,10 +724,18 @@ _add("map", {
     "caption": ("{count} stores · {flagged} need attention now (red ring: the attention rule{judged}){ahead} · "
                 "glow = redemptions ",
                 "{count} 家门店 · {flagged} 家现在需要关注（红色圈：关注规则{judged}）{ahead} · 光晕 = 核销 "),
+    "caption_unjudged": ("{count} stores · {unjudged}{ahead} · glow = redemptions ",
+                         "{count} 家门店 · {unjudged}{ahead} · 光晕 = 核销 "),
+    "caption_one_unjudged": ("{count} store · {unjudged}{ahead} · glow = redemptions ",
+                             "{count} 家门店 · {unjudged}{ahead} · 光晕 = 核销 "),
     "caption_cities": ("{cities} cities, {count} stores · bubble size = orders, colour = the city's {kpi} · red outline: "
                        "{flagged} stores need attention now (the attention rule{judged}) · click a city for its stores",
                        "{cities} 个城市，{count} 家门店 · 气泡大小 = 订单数，颜色 = 城市的{kpi} · 红色外圈：{flagged} "
                        "家门店现在需要关注（关注规则{judged}） · 点击城市查看其门店"),
+    "caption_cities_unjudged": ("{cities} cities, {count} stores · bubble size = orders, colour = the city's {kpi} · "
+                                "{unjudged} · click a city for its stores",
+                                "{cities} 个城市，{count} 家门店 · 气泡大小 = 订单数，颜色 = 城市的{kpi} · {unjudged} · "
+                                "点击城市查看其门店"),
     "judged": (" in {start} – {end}", "，{start}至{end}"),
     "show": ("Show", "显示"),
     "show_help": ("Auto: cities when the map spans several, stores within one city.",
