@@ -63,13 +63,15 @@ class Watched:
     count_col: str      # the count behind the value (its sampling noise)
     min_count: int
     higher_is: str      # "good", "bad" or "neutral", for the words
+    inputs: tuple[str, ...] = ("orders",)   # what it is computed from (o2o_ops.coverage's inputs)
 
 
 KPIS = (
     Watched("orders", "Orders", "orders", True, "n_orders", 10, "neutral"),
-    Watched("avg_wait_minutes", "Average wait", "min", False, "wait_n", 10, "bad"),
-    Watched("avg_rating", "Average rating", "stars", False, "rating_n", 8, "good"),
-    Watched("refund_rate", "Refund rate", "%", False, "paid_orders", 20, "bad"),
+    Watched("avg_wait_minutes", "Average wait", "min", False, "wait_n", 10, "bad",
+            ("orders", "redemptions.wait_minutes")),
+    Watched("avg_rating", "Average rating", "stars", False, "rating_n", 8, "good", ("orders", "reviews")),
+    Watched("refund_rate", "Refund rate", "%", False, "paid_orders", 20, "bad", ("orders", "refunds")),
 )
 MIN_COUNT = {k.name: k.min_count for k in KPIS}
 
@@ -232,24 +234,31 @@ def build_scores(con: duckdb.DuckDBPyConnection) -> int:
 
 _FLAGS_SQL = """
 SELECT {columns} FROM anomaly_scores
-WHERE abs(z) >= $z AND store_id IN (SELECT store_id FROM stores WHERE {where}) {dates}
+WHERE abs(z) >= $z AND {where}
 """
+
+
+def _scope(filters: Filters) -> tuple[str, dict[str, Any]]:
+    """The test of ``anomaly_scores`` rows in the scope of ``filters`` (the filters' stores, and
+    whole weeks starting in the filters' dates when given), and its parameters."""
+    flt = filters.stores_only()
+    params: dict[str, Any] = dict(flt.params("stores"))
+    where = f"store_id IN (SELECT store_id FROM stores WHERE {flt.where_sql('stores')})"
+    if filters.start:
+        where += " AND week_start >= $first"
+        params["first"] = filters.start - dt.timedelta(days=6)
+    if filters.end:
+        where += " AND week_start <= $last"
+        params["last"] = filters.end
+    return where, params
 
 
 def flags(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), z_flag: float = Z_FLAG) -> pd.DataFrame:
     """Unusual store-weeks (|z| ≥ ``z_flag``) of every watched KPI for the filters' stores, with the
     reason in words; within the filters' dates when given (whole weeks starting in them)."""
-    flt = filters.stores_only()
-    params: dict[str, Any] = {"z": float(z_flag), **flt.params("stores")}
-    dates = ""
-    if filters.start:
-        dates += " AND week_start >= $first"
-        params["first"] = filters.start - dt.timedelta(days=6)
-    if filters.end:
-        dates += " AND week_start <= $last"
-        params["last"] = filters.end
-    hit = db.run(con, _FLAGS_SQL.format(columns=", ".join(_SCORE_COLUMNS), where=flt.where_sql("stores"),
-                                        dates=dates), params)
+    where, params = _scope(filters)
+    hit = db.run(con, _FLAGS_SQL.format(columns=", ".join(_SCORE_COLUMNS), where=where),
+                 {**params, "z": float(z_flag)})
     if hit.empty:
         return pd.DataFrame(columns=FLAG_COLUMNS)
     hit["direction"] = np.where(hit["value"] > hit["expected"], "high", "low")
@@ -258,6 +267,42 @@ def flags(con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), z_flag: 
     hit["reason"] = [reason(dict(zip(columns, values))) for values in zip(*columns.values())]
     hit = hit.reindex(hit["z"].abs().sort_values(ascending=False).index)
     return hit[FLAG_COLUMNS].reset_index(drop=True)
+
+
+def judged(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> dict[str, int]:
+    """Watched KPI -> how many store-weeks in the scope of ``filters`` were judged (scored: a whole
+    week in the data, with at least the KPI's :attr:`Watched.min_count` behind its value); 0 for a
+    KPI none was. No flag among none judged is no news: "nothing unusual" would be an all-clear
+    nobody measured."""
+    where, params = _scope(filters)
+    found = dict(db.run(con, f"SELECT kpi, count(*) AS n FROM anomaly_scores WHERE {where} GROUP BY kpi",
+                        params).itertuples(index=False, name=None))
+    return {k.name: int(found.get(k.name, 0)) for k in KPIS}
+
+
+def not_judged(con: duckdb.DuckDBPyConnection, filters: Filters, watched: tuple[str, ...],
+               lang: str = "en") -> dict[str, str]:
+    """Watched KPI -> "average rating (no reviews imported)", in ``lang``, for those of ``watched``
+    no store-week in the scope of ``filters`` was judged on (:func:`judged`): their data was never
+    imported over the period (:mod:`o2o_ops.coverage`), or no store had a whole week with the
+    KPI's minimum count. A KPI whose data was never imported is listed even where store-weeks were
+    scored: without refunds imported every refund rate is 0, a week like any other."""
+    from o2o_ops import coverage
+    counts = judged(con, filters)
+    cov = coverage.of(con, filters)
+    out = {}
+    for kpi in KPIS:
+        if kpi.name not in watched:
+            continue
+        gap = cov.reason_for(kpi.inputs, filters.start, filters.end)
+        if counts[kpi.name] and not gap:
+            continue
+        why = (i18n.split_note(i18n.note(gap, lang))[1] if gap else
+               i18n.t("anomaly.too_few", lang, count=kpi.min_count, noun=i18n.t(f"anomaly.noun_{kpi.name}", lang)))
+        label = label_in(kpi, lang)
+        out[kpi.name] = i18n.t("anomaly.unjudged_kpi", lang, label=label.lower() if i18n.check(lang) == "en" else label,
+                               why=why)
+    return out
 
 
 def evaluate_demo(con: duckdb.DuckDBPyConnection, z_flag: float = Z_FLAG) -> dict:

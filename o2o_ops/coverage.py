@@ -182,9 +182,14 @@ class Coverage:
         or None when it can be computed."""
         key = (name, start, end)
         if key not in self._reasons:
-            gaps = [g for g in (self.gap(i, start, end) for i in _sorted_inputs(name)) if g]
-            self._reasons[key] = f"not provided: {'; '.join(dict.fromkeys(gaps))}" if gaps else None
+            self._reasons[key] = self.reason_for(_sorted_inputs(name), start, end)
         return self._reasons[key]
+
+    def reason_for(self, inputs: Iterable[str], start: dt.date | None, end: dt.date | None) -> str | None:
+        """Why a value computed from ``inputs`` is not provided over start..end, as :meth:`reason`
+        words a KPI's; for values outside the registry (the anomaly flags' watched KPIs)."""
+        gaps = [g for g in (self.gap(i, start, end) for i in inputs) if g]
+        return f"not provided: {'; '.join(dict.fromkeys(gaps))}" if gaps else None
 
 
 _COVERAGES: "weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict]" = weakref.WeakKeyDictionary()

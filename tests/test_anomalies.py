@@ -117,6 +117,25 @@ def test_cli_refuses_bad_arguments_in_words(demo_warehouse, args, message):
     assert done.returncode == 2 and message in done.stdout + done.stderr and "Traceback" not in done.stderr
 
 
+def test_cli_says_what_it_could_not_judge(fixture_con):
+    """Only orders imported: the CLI lists no flag, then the KPIs it could not judge and why; asked
+    for a KPI it could not judge, it says so instead of "no unusual store-weeks"."""
+    path = fixture_con.execute("PRAGMA database_list").fetchall()[0][2]
+    done = _cli("--warehouse", path, "--store", "S2")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "No unusual store-weeks under these options.",
+        "Not judged: average wait (no wait times imported); average rating (no reviews imported); "
+        "refund rate (no refunds imported)."]
+    done = _cli("--warehouse", path, "--kpi", "avg_rating", "--week", "2026-W16")
+    assert done.stdout.splitlines() == [
+        "No store-week could be judged under these options: average rating (no reviews imported)."]
+    done = _cli("--warehouse", path, "--week", "2026-W16")
+    assert done.stdout.splitlines()[:2] == ["1 unusual store-week:", f"- {anomalies.flags(fixture_con)['reason'][0]}"]
+    done = _cli("--warehouse", path, "--week", "2026-W99")
+    assert done.returncode == 2 and done.stdout == "error: --week: '2026-W99' is not an ISO week: 2026 has no week 99.\n"
+
+
 # --- the anomaly alert rule (o2o_ops.alerts.rules, kind "anomaly") on the same fixture ---------
 
 def _anomaly_findings(con, params, filters=None):
@@ -161,3 +180,46 @@ def test_anomaly_rule_describes_itself():
     assert rule.params == {"weeks": 2, "kpis": ["orders", "refund_rate"], "only_worse": True}
     assert rule.describe() == ("Unusual store weeks (orders, refund rate; only worse than usual), "
                                "the last 2 complete weeks")
+
+
+def test_judged_counts_the_store_weeks_scored_in_the_scope(fixture_con):
+    """Ten whole weeks of orders at three stores (35, 70 and 140 a week: all over the 10 orders and
+    20 paid orders the order count and refund rate need), nothing else imported: 30 store-weeks
+    scored on orders and on the refund rate (0 in each: no refund was imported), none on the
+    waits and ratings."""
+    assert anomalies.judged(fixture_con) == {"orders": 30, "avg_wait_minutes": 0, "avg_rating": 0, "refund_rate": 30}
+    assert anomalies.judged(fixture_con, Filters(stores=("S3",)))["orders"] == 10
+    assert anomalies.judged(fixture_con, Filters(start=dt.date(2026, 4, 13), end=dt.date(2026, 4, 19)))["orders"] == 3
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", {"avg_wait_minutes": "average wait (no wait times imported)",
+            "avg_rating": "average rating (no reviews imported)",
+            "refund_rate": "refund rate (no refunds imported)"}),
+    ("zh", {"avg_wait_minutes": "平均等待（未导入等待时间）",
+            "avg_rating": "平均评分（未导入评价）",
+            "refund_rate": "退款率（未导入退款）"}),
+])
+def test_not_judged_says_which_data_was_never_imported(fixture_con, lang, expected):
+    """No flag among store-weeks never judged is no news: each watched KPI none was judged on says
+    why, in the reader's language, and so does the refund rate, scored at 0 in every week because
+    no refund was imported; orders, judged, are not listed."""
+    watched = ("orders", "avg_wait_minutes", "avg_rating", "refund_rate")
+    assert anomalies.not_judged(fixture_con, Filters(), watched, lang) == expected
+    assert anomalies.not_judged(fixture_con, Filters(), ("orders",), lang) == {}
+
+
+def test_not_judged_says_when_no_store_had_enough(tmp_path):
+    """The tiny warehouse: six orders and four reviews over three weeks, so no store-week has the
+    10 orders or 8 reviews a judgement needs; its orders, reviews were imported."""
+    from tiny import build_tiny
+    con = duckdb.connect(str(build_tiny(tmp_path / "tiny.duckdb")), read_only=True)
+    try:
+        assert anomalies.judged(con) == {"orders": 0, "avg_wait_minutes": 0, "avg_rating": 0, "refund_rate": 0}
+        assert anomalies.not_judged(con, Filters(), ("orders", "avg_rating")) == {
+            "orders": "orders (no store had a whole week with 10 orders)",
+            "avg_rating": "average rating (no store had a whole week with 8 reviews)"}
+        assert anomalies.not_judged(con, Filters(), ("avg_rating",), "zh") == {
+            "avg_rating": "平均评分（没有门店在完整的一周内有 8 条评价）"}
+    finally:
+        con.close()

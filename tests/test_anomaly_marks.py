@@ -93,6 +93,10 @@ def test_overview_lists_the_spike_and_a_city_filter_without_it_lists_nothing(spi
     assert not at.exception
     shown = texts(at)
     assert REASON not in shown and "No store-week in this scope is unusual for its store." in shown
+    # ... of those judged: orders alone; the others say why they were not (only orders imported)
+    assert [c.value.replace("\\", "") for c in at.caption if c.value.startswith("Not judged")] == [
+        "Not judged: average wait (no wait times imported); average rating (no reviews imported); "
+        "refund rate (no refunds imported)."]
 
 
 def test_quality_page_lists_no_orders_spike(spike_warehouse):
@@ -100,3 +104,7 @@ def test_quality_page_lists_no_orders_spike(spike_warehouse):
     assert not at.exception
     shown = texts(at)
     assert "Unusual store-weeks" in shown and REASON not in shown
+    # it watches the waits, ratings and refunds, none of them imported: no all-clear
+    assert "No store-week in this scope is unusual for its store." not in shown
+    assert ("No store-week in this scope could be judged: average wait (no wait times imported); average rating "
+            "(no reviews imported); refund rate (no refunds imported).") in [i.value.replace("\\", "") for i in at.info]

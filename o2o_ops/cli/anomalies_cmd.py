@@ -27,8 +27,15 @@ def run(args: argparse.Namespace) -> int:
     from o2o_ops import anomalies, config, db
     from o2o_ops.filters import Filters
 
+    from o2o_ops.weekly import Week
+
     if args.week and not re.fullmatch(r"\d{4}-W\d{2}", args.week):
         print(f"error: --week must look like 2026-W27, not {args.week!r}")
+        return 2
+    try:
+        week = Week.parse(args.week) if args.week else None
+    except ValueError as exc:
+        print(f"error: --week: {exc}")
         return 2
     names = {k.name for k in anomalies.KPIS}
     unknown = [k for k in args.kpi if k not in names]
@@ -46,17 +53,29 @@ def run(args: argparse.Namespace) -> int:
             print(f"unplanted store-weeks flagged: {ev['unplanted_flagged_share']:.1%} of "
                   f"{ev['unplanted_store_weeks']:,} (no spike, no selling ahead for one, no campaign at the store)")
             return 0
-        found = anomalies.flags(con, Filters(cities=args.city, categories=args.category, stores=args.store))
+        scope = Filters(cities=args.city, categories=args.category, stores=args.store)
+        found = anomalies.flags(con, scope)
+        # the KPIs no store-week of the scope (the week, when given) was judged on, and why: no
+        # flag among them is no news
+        watched = tuple(args.kpi) or tuple(k.name for k in anomalies.KPIS)
+        unjudged = anomalies.not_judged(con, scope.replace(start=week.start, end=week.end) if week else scope, watched)
     finally:
         con.close()
     if args.week:
         found = found[found["iso_week"] == args.week]
     if args.kpi:
         found = found[found["kpi"].isin(args.kpi)]
+    listed = "; ".join(unjudged.values())
+    if len(unjudged) == len(watched):
+        print(f"No store-week could be judged under these options: {listed}.")
+        return 0
     if found.empty:
         print("No unusual store-weeks under these options.")
-        return 0
-    print(f"{len(found):,} unusual store-weeks" + (f"; the {args.limit} most unusual:" if len(found) > args.limit else ":"))
-    for reason in found["reason"].head(args.limit):
-        print(f"- {reason}")
+    else:
+        print(f"{len(found):,} unusual store-week{'' if len(found) == 1 else 's'}"
+              + (f"; the {args.limit} most unusual:" if len(found) > args.limit else ":"))
+        for reason in found["reason"].head(args.limit):
+            print(f"- {reason}")
+    if unjudged:
+        print(f"Not judged: {listed}.")
     return 0

@@ -11,6 +11,7 @@ from o2o_ops.filters import Filters
 from o2o_ops.ui import frame, warehouse
 
 _flags = warehouse.cached(anomalies.flags)
+_not_judged = warehouse.cached(anomalies.not_judged)
 LISTED = 10
 
 
@@ -33,6 +34,15 @@ def show_list(flagged: pd.DataFrame, filters: Filters, page: str, watched: tuple
         anomalies.label_in(k, lang) if lang != "en" else k.label.lower() for k in anomalies.KPIS if k.name in watched)
     st.subheader(frame.t("anomaly.title"))
     st.caption(frame.t("anomaly.caption", labels=labels, filters=filters.describe(lang)))
+    unjudged: dict[str, str] = {}
+    with frame.error_boundary("anomaly flags"):
+        unjudged = _not_judged(filters, tuple(watched), lang)
+    listed = frame.t("weekly.item_separator").join(unjudged.values())
+    if len(unjudged) == len(watched):    # "nothing unusual" would be an all-clear nobody measured
+        st.info(text.md(frame.t("anomaly.none_judged", reasons=listed)), icon="🔎")
+        return
+    if unjudged:
+        st.caption(text.md(frame.t("anomaly.not_judged", reasons=listed)))
     if flagged.empty:
         st.success(frame.t("anomaly.none"), icon="✅")
         return
