@@ -52,9 +52,10 @@ left.plotly_chart(frame.localise(kpi_line(weekly, "week_start", "refund_rate", t
 right.plotly_chart(frame.localise(kpi_line(weekly, "week_start", "repeat_rate", title="Repeat rate by week",
                                  goals=goals.get("repeat_rate"), **compared), missing=missing.get("repeat_rate")),
                    key="q_repeat_trend")
-frame.table(reasons, "quality", filters, key="refund_reasons", label=t("quality.download_reasons"),
-            column_config={"share_of_paid_orders": st.column_config.NumberColumn(
-                t("quality.share_of_paid"), format="percent")})
+if not (reasons.empty and "refund_rate" in missing):   # no empty table under charts that say why
+    frame.table(reasons, "quality", filters, key="refund_reasons", label=t("quality.download_reasons"),
+                column_config={"share_of_paid_orders": st.column_config.NumberColumn(
+                    t("quality.share_of_paid"), format="percent")})
 
 anomaly_marks.show_list(flagged, filters, "quality", WATCHED)
 

@@ -118,6 +118,9 @@ def test_quality_charts_of_data_never_imported_say_so(partial_warehouse, lang, s
     at = open_link("pages/quality.py", partial_warehouse("orders_only"), {"lang": lang})
     assert not at.exception and not at.error
     assert empty_charts(at) == says
+    # no empty refund-reasons table (and its CSV) under the charts that say why
+    assert not [d for d in at.dataframe if "reason" in d.value.columns]
+    assert len(at.get("download_button")) == len(at.dataframe)
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
@@ -325,6 +328,27 @@ def test_the_map_marks_the_layers_it_cannot_draw_and_gives_no_all_clear(partial_
     assert any("no store judged for attention (every store had fewer than 5 reviews)" in c.value
                for c in full.caption), [c.value for c in full.caption]
     assert not any("need attention now" in c.value for c in full.caption)
+
+
+@pytest.mark.parametrize("lang, quality, efficiency", [
+    ("en", "No store-week in this scope could be judged: average wait (no wait times imported); average rating "
+           "(no reviews imported); refund rate (no refunds imported).",
+     "No store-week in this scope could be judged: orders (no store had a whole week with 10 orders); average wait "
+     "(no wait times imported)."),
+    ("zh", "此范围内没有可判断的门店周：平均等待（未导入等待时间）；平均评分（未导入评价）；退款率（未导入退款）。",
+     "此范围内没有可判断的门店周：订单数（没有门店在完整的一周内有 10 笔订单）；平均等待（未导入等待时间）。"),
+])
+def test_unusual_store_weeks_give_no_all_clear_where_none_was_judged(partial_warehouse, lang, quality, efficiency):
+    """Orders without reviews, redemptions or refunds, and no store with 10 orders in a whole week:
+    the pages' lists of unusual store-weeks said "No store-week in this scope is unusual" (a green
+    all-clear) where no store-week could be judged. They now say why none was; the refund rate,
+    scored at 0 in every week without refunds, is among them."""
+    wh = partial_warehouse("orders_only")
+    for page, said in (("pages/quality.py", quality), ("pages/efficiency.py", efficiency)):
+        at = open_link(page, wh, {"lang": lang})
+        assert not at.exception and not at.error
+        assert said in [i.value.replace("\\", "") for i in at.info], [i.value for i in at.info]
+        assert not at.success
 
 
 @pytest.mark.parametrize("shape, trend, low_rated", [
