@@ -3,7 +3,7 @@ rules (changed by analysts and admins only) and the delivery log."""
 
 import streamlit as st
 
-from o2o_ops import auth, i18n, metrics
+from o2o_ops import auth, i18n, metrics, text
 from o2o_ops.alerts import people, rules, store, subscriptions, views
 from o2o_ops.ui import auth as auth_ui, frame, warehouse
 
@@ -115,7 +115,7 @@ if writer:
                      column_config=headed("opened_at", "audience", "rule", "summary", **link_column()))
 
 st.subheader(t("alerts.rules"))
-rules_df = views.rules_frame(path, user, lang)
+rules_df = views.rules_frame(path, user, lang, warehouse.connection())
 if rules_df.empty:
     st.caption(t("alerts.no_rules") + ("" if writer else t("alerts.analysts_add")))
 else:
@@ -123,7 +123,13 @@ else:
                                  **{"created by": [t("alerts.open_demo") if c == views.OPEN_DEMO else c
                                                    for c in rules_df["created by"]]}), hide_index=True,
                  column_config=headed("id", "name", "checks", "kind", "enabled", "webhook",
-                                       **{"created by": t("alerts.col_created_by")}))
+                                       **{"created by": t("alerts.col_created_by"),
+                                          "blind to": t("alerts.col_blind_to")}))
+    blind = rules_df[rules_df["blind to"].astype(bool)]
+    if not blind.empty:
+        st.warning("\n".join([t("alerts.blind_warning"), ""] + [
+            "- " + t("alerts.blind_rule", name=text.md(r.name), what=text.md(r.blind_to))
+            for r in blind.rename(columns={"blind to": "blind_to"}).itertuples()]), icon="🙈")
 if not writer:
     st.caption(t("alerts.only_analysts"))
 else:

@@ -223,3 +223,23 @@ def test_not_judged_says_when_no_store_had_enough(tmp_path):
             "avg_rating": "平均评分（没有门店在完整的一周内有 8 条评价）"}
     finally:
         con.close()
+
+
+def test_an_alert_rule_says_what_it_cannot_see(fixture_con):
+    """Orders alone imported: a rule on the average rating, the symmetry list (which judges stores by
+    their reviews) or unusual waits, ratings and refunds cannot fire, and says why; rules on the
+    orders, on freshness, or on targets never set, see all they watch."""
+    from o2o_ops.alerts import rules
+
+    def blind(kind, params, lang="en"):
+        return rules.blind_to(rules.clean("r", kind, params), fixture_con, lang=lang)
+
+    assert blind("threshold", {"kpi": "avg_rating", "op": "below", "value": 4}) == \
+        "average rating (no reviews imported)"
+    assert blind("threshold", {"kpi": "avg_rating", "op": "below", "value": 4}, "zh") == "平均评分（未导入评价）"
+    assert blind("threshold", {"kpi": "orders", "op": "below", "value": 4}) == ""
+    assert blind("symmetry", {}) == "reviews (no reviews imported)"
+    assert blind("anomaly", {}) == ("average wait (no wait times imported); average rating (no reviews imported); "
+                                    "refund rate (no refunds imported)")
+    assert blind("anomaly", {"kpis": ["orders"]}) == ""
+    assert blind("freshness", {}) == "" and blind("target_missed", {}) == ""

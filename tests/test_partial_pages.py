@@ -404,3 +404,22 @@ def test_no_load_ahead_is_forecast_without_redemptions(partial_warehouse):
         assert forecast.load_ahead(con)["why"] is None
     finally:
         con.close()
+
+
+def test_the_alerts_page_says_what_a_rule_cannot_see(partial_warehouse, tmp_path, monkeypatch):
+    """A rule on the average rating, over a warehouse without reviews, can never fire: the rules
+    table says what it cannot see, and a warning under it that its silence is no all-clear."""
+    from o2o_ops.alerts import rules, store
+    monkeypatch.setenv("O2O_ALERTS_DB", str(tmp_path / "alerts.sqlite"))
+    monkeypatch.setenv("O2O_USERS_FILE", str(tmp_path / "none.toml"))
+    with store.connect(tmp_path / "alerts.sqlite") as state:
+        rules.save(state, rules.clean("Ratings under 4", "threshold", {"kpi": "avg_rating", "op": "below", "value": 4}))
+        rules.save(state, rules.clean("Fewer orders", "threshold", {"kpi": "orders", "op": "below", "value": 1}))
+    at = open_link("pages/alerts.py", partial_warehouse("orders_only"))
+    assert not at.exception and not at.error
+    [table] = [d.value for d in at.dataframe if "blind to" in d.value.columns]
+    assert dict(zip(table["name"], table["blind to"])) == {
+        "Ratings under 4": "average rating (no reviews imported)", "Fewer orders": ""}
+    [warning] = [w.value.replace("\\", "") for w in at.warning if "cannot fire" in w.value]
+    assert warning.endswith("so their silence is no all-clear:\n\n- **Ratings under 4** cannot see average rating "
+                            "(no reviews imported).")

@@ -46,7 +46,7 @@ from typing import Any, Mapping
 import duckdb
 import pandas as pd
 
-from o2o_ops import anomalies, coverage, db, metrics, symmetry, targets, units, weekly
+from o2o_ops import anomalies, coverage, db, i18n, metrics, symmetry, targets, units, weekly
 from o2o_ops.alerts import messages, store
 from o2o_ops.alerts.people import Webhook, webhook_from
 from o2o_ops.filters import Filters
@@ -476,6 +476,45 @@ def _target_missed(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:
 
 EVALUATORS = {"threshold": _threshold, "symmetry": _symmetry, "freshness": _freshness,
               "failed_import": _failed_import, "anomaly": _anomaly, "target_missed": _target_missed}
+
+
+def blind_to(rule: Rule, con: duckdb.DuckDBPyConnection, filters: Filters | None = None,
+             lang: str = "en") -> str:
+    """What ``rule`` cannot see in the warehouse now, in ``lang``: each KPI it watches whose data
+    was never imported over the stretch it looks at, with why ("average rating (no reviews
+    imported)"); for an anomaly rule, each watched KPI no store-week of its weeks was judged on
+    (:func:`o2o_ops.anomalies.not_judged`). "" when it sees all it watches, or watches no KPI
+    (freshness, failed imports). A rule blind to everything it watches never fires: its silence
+    is not an all-clear, and the alerts page says so beside it."""
+    filters = filters or rule.filters()
+    p = rule.params
+    if rule.kind == "anomaly":
+        window = complete_weeks(con, p["weeks"])
+        if window is None:
+            return ""
+        unjudged = anomalies.not_judged(con, filters.replace(start=window[0], end=window[1]), tuple(p["kpis"]), lang)
+        return i18n.t("weekly.item_separator", lang).join(unjudged.values())
+    if rule.kind in ("threshold", "symmetry"):
+        window = _window(con, p["window_days"])
+        names = [p["kpi"]] if rule.kind == "threshold" else ["reviews"]   # the attention rule's floor
+    elif rule.kind == "target_missed":
+        last = _last_date(con)
+        names = sorted(set(targets.load(con)["kpi"]) & set(p["kpis"] or metrics.KPIS))
+        window = (weekly.sunday_on_or_before(last) - dt.timedelta(days=7 * p["weeks"] - 1),
+                  weekly.sunday_on_or_before(last)) if last else None
+    else:
+        return ""
+    if window is None:
+        return ""
+    cov = coverage.of(con, filters)
+    out = []
+    for name in names:
+        why = cov.reason(name, *window)
+        if why:
+            label = i18n.kpi_label(name, lang)
+            out.append(i18n.t("anomaly.unjudged_kpi", lang, label=label.lower() if i18n.check(lang) == "en" else label,
+                              why=i18n.split_note(i18n.note(why, lang))[1]))
+    return i18n.t("weekly.item_separator", lang).join(out)
 
 
 def evaluate(rule: Rule, ctx: Context, filters: Filters) -> list[Finding]:

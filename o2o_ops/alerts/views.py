@@ -72,18 +72,23 @@ def rule_list(path: Path) -> list[Rule]:
 OPEN_DEMO = "open demo"
 
 
-def rules_frame(path: Path, user: auth.User | None = None, lang: str = "en") -> pd.DataFrame:
-    """One row per rule: id, name, what it checks, kind, enabled, its own webhook (masked).
+def rules_frame(path: Path, user: auth.User | None = None, lang: str = "en",
+                con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+    """One row per rule: id, name, what it checks, kind, enabled, its own webhook (masked), and,
+    with the warehouse ``con``, what it cannot see there (``blind to``: :func:`rules.blind_to`, in
+    the reader's scope).
 
     Only writers see a rule's scope and webhook: a scope may name stores outside the reader's.
     """
     full = auth.can_write(user)
     rows = [{"id": r.rule_id, "name": r.name, "checks": r.describe(with_scope=full, lang=lang), "kind": r.kind,
              "enabled": r.enabled, "webhook": (r.webhook.masked() if r.webhook else "") if full else "",
+             "blind to": rules.blind_to(r, con, auth.scoped(r.filters(), user), lang) if con is not None else "",
              "created by": r.created_by or ""}
             for r in rule_list(path)]
-    columns = ["id", "name", "checks", "kind", "enabled", "webhook", "created by"]
-    return pd.DataFrame(rows, columns=columns if full else [c for c in columns if c != "webhook"])
+    columns = ["id", "name", "checks", "blind to", "kind", "enabled", "webhook", "created by"]
+    columns = [c for c in columns if (full or c != "webhook") and (con is not None or c != "blind to")]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def add_rule(path: Path, user: auth.User | None, name: str, kind: str, params: dict[str, Any],

@@ -1588,6 +1588,12 @@ _add("alerts", {   # an alert rule in one sentence (o2o_ops.alerts.rules.Rule.de
     "rule_anomaly": ("Unusual store weeks ({what}{worse}), {weeks}", "门店异常周（{what}{worse}），{weeks}"),
     "rule_failed_import": ("An import refused or failed in the last {hours} hours", "最近 {hours} 小时内有导入被拒绝或失败"),
     "col_created_by": ("created by", "创建人"),
+    "col_blind_to": ("cannot see", "无法判断"),
+    "blind_warning": ("These rules watch what this warehouse does not hold for the stretch they look at (never "
+                      "imported, or too little of it). They cannot fire on it, so their silence is no all-clear:",
+                      "以下规则关注的数据，此数据仓库在其查看的时段内没有（从未导入或数量太少）。它们无法就此发出警报，"
+                      "所以没有警报并不代表一切正常："),
+    "blind_rule": ("**{name}** cannot see {what}.", "**{name}** 无法判断：{what}。"),
     "open_demo": ("open demo", "开放演示"),
 })
 
