@@ -5,7 +5,7 @@ Opens on one store's drill when the link names a store (``./symmetry?store=S0003
 
 import streamlit as st
 
-from o2o_ops import attention, i18n, symmetry, text
+from o2o_ops import attention, i18n, symmetry, text, units
 from o2o_ops.kpis import symmetry_index
 from o2o_ops.charts import symmetry as charts
 from o2o_ops.ui import auth as auth_ui, warehouse, frame
@@ -204,10 +204,18 @@ def drill_tab(stores, filters) -> None:
     category = (str(row["store_category"]).replace("_", " ") if lang == "en"
                 else i18n.value_label("category", row["store_category"], lang))
     st.subheader(text.md(f"{row['store_name']} · {row['store_city']} · {category}"))
-    st.markdown(text.md(symmetry.reason(row, lang) or t("symmetry.no_gap")))
     drill = ("symmetry_index", "avg_rating", "rating_gap", "wait_gap_minutes")
     # the store's row holds its totals: the notes are read from it, not queried again
     notes = frame.card_notes(filters.replace(stores=(store_id,)), drill, row)
+    said = symmetry.reason(row, lang)
+    gaps = ("rating_gap", "wait_gap_minutes")
+    if said or any(not units.is_missing(row.get(n)) for n in gaps):
+        st.markdown(text.md(said or t("symmetry.no_gap")))
+    else:   # neither gap could be measured: "no gap worth a mention" would be an all-clear nobody measured
+        why = t("weekly.item_separator").join(dict.fromkeys(
+            i18n.split_note(i18n.note(notes[n], lang))[1] or i18n.note(notes[n], lang) for n in gaps if n in notes))
+        st.info(text.md(t("symmetry.nothing_compared", why=why) if why else t("symmetry.nothing_compared_plain")),
+                icon="🔎")
     frame.kpi_cards(row, drill, columns=4, notes=notes)
     gone = {n: i18n.note(why, lang) for n, why in notes.items() if why.startswith("not provided")}
     left, right = st.columns(2)

@@ -330,6 +330,23 @@ def test_the_map_marks_the_layers_it_cannot_draw_and_gives_no_all_clear(partial_
     assert not any("need attention now" in c.value for c in full.caption)
 
 
+@pytest.mark.parametrize("lang, said", [
+    ("en", "Nothing to hold against the promise: no reviews imported; no wait times imported."),
+    ("zh", "无法与承诺对照：未导入评价；未导入等待时间。"),
+])
+def test_the_store_drill_gives_no_all_clear_where_no_gap_could_be_measured(partial_warehouse, lang, said):
+    """Without reviews or wait times neither the rating nor the wait can be held against what the
+    store listed: the drill said "No gap between promise and delivery worth a mention", and now
+    says why nothing could be compared. Where they were imported it still names the gap or says
+    there is none worth a mention."""
+    at = open_link("pages/symmetry.py", partial_warehouse("orders_only"), {"lang": lang})
+    assert not at.exception and not at.error
+    assert said in [i.value.replace("\\", "") for i in at.info]
+    assert not [m.value for m in at.markdown if m.value.startswith(("No gap between", "承诺与交付之间没有"))]
+    full = open_link("pages/symmetry.py", partial_warehouse("no_coordinates"))
+    assert not [i.value for i in full.info if "Nothing to hold against" in i.value]
+
+
 @pytest.mark.parametrize("lang, quality, efficiency", [
     ("en", "No store-week in this scope could be judged: average wait (no wait times imported); average rating "
            "(no reviews imported); refund rate (no refunds imported).",
