@@ -243,3 +243,23 @@ def test_an_alert_rule_says_what_it_cannot_see(fixture_con):
                                     "refund rate (no refunds imported)")
     assert blind("anomaly", {"kpis": ["orders"]}) == ""
     assert blind("freshness", {}) == "" and blind("target_missed", {}) == ""
+
+
+def test_alerts_list_says_what_each_rule_cannot_see(fixture_con, tmp_path, monkeypatch, capsys):
+    """`python -m o2o_ops alerts list` names, under each rule, what it watches that the warehouse
+    does not hold (orders alone here); a rule that sees all it watches gets no such line."""
+    from o2o_ops.__main__ import main
+    from o2o_ops.alerts import rules, store
+    path = fixture_con.execute("PRAGMA database_list").fetchall()[0][2]
+    monkeypatch.setenv("O2O_ALERTS_DB", str(tmp_path / "alerts.sqlite"))
+    with store.connect(tmp_path / "alerts.sqlite") as state:
+        rules.save(state, rules.clean("Low rating", "threshold", {"kpi": "avg_rating", "op": "below", "value": 4}))
+        rules.save(state, rules.clean("Orders", "anomaly", {"kpis": ["orders"]}))
+    assert main(["alerts", "list", "--warehouse", path, "--users-file", str(tmp_path / "none.toml")]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    at = listed.index("rules:")
+    assert listed[at + 1:at + 4] == [
+        "  1. Low rating [threshold]: Average rating below 4.00 ★ per store, last 7 days",
+        "     cannot see: average rating (no reviews imported); it cannot fire on that",
+        "  2. Orders [anomaly]: Unusual store weeks (orders; only worse than usual), the last complete week"]
+    assert listed[at + 4] == "subscriptions:"

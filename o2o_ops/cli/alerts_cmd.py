@@ -195,21 +195,42 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"  {person.name} ({person.user.role}): {' · '.join(where)}")
     for problem in problems:
         print(f"  problem: {problem}")
-    with store.connect(store.db_path(args.warehouse), write=False) as state:
-        print("rules:")
-        for r in rules.load_all(state):
-            hook = f" → {r.webhook.masked()}" if r.webhook else ""
-            print(f"  {r.rule_id}. {r.name} [{r.kind}{'' if r.enabled else ', disabled'}]: {r.describe()}{hook}")
-        print("subscriptions:")
-        for s in subscriptions.load_all(state):
-            print(f"  {s.user_name}: {s.describe()}")
-        print("open alerts:")
-        for row in state.execute("SELECT audience, rule_id, summary, opened_at FROM alerts WHERE cleared_at IS NULL "
-                                 "ORDER BY opened_at, alert_id"):
-            print(f"  {row['opened_at']} {row['audience']} rule {row['rule_id']}: {row['summary']}")
-        print("undelivered:")
-        for row in state.execute("SELECT delivery_id, audience, channel, subject, attempts, last_error FROM deliveries "
-                                 "WHERE status IN ('pending', 'sending') ORDER BY delivery_id"):
-            print(f"  #{row['delivery_id']} {row['audience']} by {row['channel']} · {row['subject']} "
-                  f"({row['attempts']} tries; {row['last_error'] or 'not tried yet'})")
+    from o2o_ops import config, db
+    wh = config.warehouse_path(args.warehouse)
+    con = db.connect(wh) if wh.exists() else None   # what each rule cannot see there (rules.blind_to)
+    try:
+        with store.connect(store.db_path(args.warehouse), write=False) as state:
+            _list_state(state, con)
+    finally:
+        if con is not None:
+            con.close()
     return 0
+
+
+def _list_state(state: sqlite3.Connection, con) -> None:
+    """The state file's rules (each with what it cannot see in the warehouse ``con``, when there is
+    one), subscriptions, open alerts and undelivered messages."""
+    import duckdb
+
+    print("rules:")
+    for r in rules.load_all(state):
+        hook = f" → {r.webhook.masked()}" if r.webhook else ""
+        print(f"  {r.rule_id}. {r.name} [{r.kind}{'' if r.enabled else ', disabled'}]: {r.describe()}{hook}")
+        try:
+            blind = rules.blind_to(r, con) if con is not None else ""
+        except duckdb.Error:   # a warehouse whose derived tables are missing: `refresh` says so elsewhere
+            blind = ""
+        if blind:
+            print(f"     cannot see: {blind}; it cannot fire on that")
+    print("subscriptions:")
+    for s in subscriptions.load_all(state):
+        print(f"  {s.user_name}: {s.describe()}")
+    print("open alerts:")
+    for row in state.execute("SELECT audience, rule_id, summary, opened_at FROM alerts WHERE cleared_at IS NULL "
+                             "ORDER BY opened_at, alert_id"):
+        print(f"  {row['opened_at']} {row['audience']} rule {row['rule_id']}: {row['summary']}")
+    print("undelivered:")
+    for row in state.execute("SELECT delivery_id, audience, channel, subject, attempts, last_error FROM deliveries "
+                             "WHERE status IN ('pending', 'sending') ORDER BY delivery_id"):
+        print(f"  #{row['delivery_id']} {row['audience']} by {row['channel']} · {row['subject']} "
+              f"({row['attempts']} tries; {row['last_error'] or 'not tried yet'})")
