@@ -111,13 +111,14 @@ def page() -> None:
     risky: list[str] = []
     scale = maps.kpi_range(stores, kpi)          # the legend: what the colours span
     if level == "cities":
-        cities = maps.city_points(stores, map_cities(area, kpi), kpi)
-        cities = cities.assign(radius=maps.city_radii(cities, view.zoom))   # none overlaps another
-        scale = maps.kpi_range(cities.rename(columns={"kpi_value": kpi}), kpi)
-        taken += maps.bubble_boxes(cities, view.zoom)                           # no label covers a bubble
-        layers += [maps.city_layer(cities, kpi, lang, zoom=view.zoom),
-                   maps.labels_layer(cities, text_column="city", size=14, zoom=view.zoom, taken=taken,
-                                     radius_column="radius")]
+        if "Stores" in shown:   # a city's bubble stands for its stores: off with them
+            cities = maps.city_points(stores, map_cities(area, kpi), kpi)
+            cities = cities.assign(radius=maps.city_radii(cities, view.zoom))   # none overlaps another
+            scale = maps.kpi_range(cities.rename(columns={"kpi_value": kpi}), kpi)
+            taken += maps.bubble_boxes(cities, view.zoom)                           # no label covers a bubble
+            layers += [maps.city_layer(cities, kpi, lang, zoom=view.zoom),
+                       maps.labels_layer(cities, text_column="city", size=14, zoom=view.zoom, taken=taken,
+                                         radius_column="radius")]
     else:
         if "Stores" in shown:
             layers.append(maps.store_points_layer(stores, kpi, lang))
@@ -142,6 +143,8 @@ def page() -> None:
         names = maps.labels_layer(maps.with_lone_districts(dots, by_district), text_column="label", zoom=view.zoom,
                                   taken=taken, radius_column="radius")
         layers += [districts, cities_named, names]
+    if not [layer for layer in shown if layer not in blank_layers]:
+        st.info(t("map.no_layer"), icon="🗺️")
     frame.keep_map_tooltips_inside()
     st.pydeck_chart(maps.build_deck(layers, view, kpi, lang), height=maps.MAP_HEIGHT,
                     on_select=_select_from_map, selection_mode="multi-object", key=MAP_KEY,

@@ -129,6 +129,16 @@ def test_map_page(warehouse):
     # switch a layer off
     at.pills(key="map_layers").set_value(["Stores"]).run()
     assert [layer["id"] for layer in deck(at)["layers"]] == ["stores", "district-labels", "city-labels", "labels"]
+    # at city level the Stores pill switches the city bubbles (its stores, summed) off too
+    at.segmented_control(key="map_level").set_value("cities").run()
+    assert [layer["id"] for layer in deck(at)["layers"]] == ["cities", "labels"]
+    at.pills(key="map_layers").set_value(["Redemption activity"]).run()
+    assert [layer["id"] for layer in deck(at)["layers"]] == ["redemptions"]
+    assert "Switch on at least one layer above." not in [i.value for i in at.info]
+    # every layer off: the map says how to get them back
+    at.pills(key="map_layers").set_value([]).run()
+    assert not at.exception and deck(at)["layers"] == []
+    assert "Switch on at least one layer above." in [i.value for i in at.info]
 
 
 def test_map_page_filters_and_empty(warehouse):
