@@ -299,10 +299,14 @@ def not_judged(con: duckdb.DuckDBPyConnection, filters: Filters, watched: tuple[
             continue
         why = (i18n.split_note(i18n.note(gap, lang))[1] if gap else
                i18n.t("anomaly.too_few", lang, count=kpi.min_count, noun=i18n.t(f"anomaly.noun_{kpi.name}", lang)))
-        label = label_in(kpi, lang)
-        out[kpi.name] = i18n.t("anomaly.unjudged_kpi", lang, label=label.lower() if i18n.check(lang) == "en" else label,
-                               why=why)
+        out[kpi.name] = unseen_words(label_in(kpi, lang), why, lang)
     return out
+
+
+def unseen_words(label: str, why: str, lang: str = "en") -> str:
+    """A KPI that could not be judged, and why, as the lists of them write it (in ``lang``):
+    "average rating (no reviews imported)"."""
+    return i18n.t("anomaly.unjudged_kpi", lang, label=label.lower() if i18n.check(lang) == "en" else label, why=why)
 
 
 def evaluate_demo(con: duckdb.DuckDBPyConnection, z_flag: float = Z_FLAG) -> dict:

@@ -511,9 +511,7 @@ def blind_to(rule: Rule, con: duckdb.DuckDBPyConnection, filters: Filters | None
     for name in names:
         why = cov.reason(name, *window)
         if why:
-            label = i18n.kpi_label(name, lang)
-            out.append(i18n.t("anomaly.unjudged_kpi", lang, label=label.lower() if i18n.check(lang) == "en" else label,
-                              why=i18n.split_note(i18n.note(why, lang))[1]))
+            out.append(anomalies.unseen_words(i18n.kpi_label(name, lang), i18n.split_note(i18n.note(why, lang))[1], lang))
     return i18n.t("weekly.item_separator", lang).join(out)
 
 
