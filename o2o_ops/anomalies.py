@@ -297,7 +297,7 @@ def not_judged(con: duckdb.DuckDBPyConnection, filters: Filters, watched: tuple[
         gap = cov.reason_for(kpi.inputs, filters.start, filters.end)
         if counts[kpi.name] and not gap:
             continue
-        why = (i18n.split_note(i18n.note(gap, lang))[1] if gap else
+        why = (i18n.note_detail(i18n.note(gap, lang)) if gap else
                i18n.t("anomaly.too_few", lang, count=kpi.min_count, noun=i18n.t(f"anomaly.noun_{kpi.name}", lang)))
         out[kpi.name] = unseen_words(label_in(kpi, lang), why, lang)
     return out

@@ -109,7 +109,7 @@ def load_ahead_panel() -> None:
     ahead = load_ahead(filters.replace(start=None, end=None), by_store=False)   # the chart draws days summed
     stores, campaigns = ahead["stores"], ahead["campaigns"]
     if ahead["why"]:   # not a forecast of zero everywhere: what it lacks
-        why = i18n.split_note(i18n.note(ahead["why"], frame.language()))[1]
+        why = i18n.note_detail(i18n.note(ahead["why"], frame.language()))
         st.info(text.md(t("efficiency.no_forecast", why=why)), icon="📥")
         return
     if ahead["cut"] is None or stores.empty:

@@ -48,7 +48,7 @@ def layers_not_provided(missing: dict[str, str], lang: str) -> dict[str, str]:
     ahead = load_ahead_not_provided()
     if ahead:
         notes["Load ahead"] = i18n.note(ahead, lang)
-    return {layer: i18n.split_note(note)[1] or note for layer, note in notes.items()}
+    return {layer: i18n.note_detail(note) for layer, note in notes.items()}
 
 
 def page() -> None:

@@ -161,7 +161,7 @@ def attention_tab(filters, missing) -> None:
     if flagged.empty:
         if attention.none_judged(judged, shown):   # and why, when the reviews were never imported
             why = missing.get("reviews")
-            st.info(text.md(t("symmetry.none_judged_why", why=i18n.split_note(why)[1])) if why
+            st.info(text.md(t("symmetry.none_judged_why", why=i18n.note_detail(why))) if why
                     else t("symmetry.none_judged"), icon="🔎")
         else:
             st.success(t("symmetry.none_flagged"))
@@ -213,7 +213,7 @@ def drill_tab(stores, filters) -> None:
         st.markdown(text.md(said or t("symmetry.no_gap")))
     else:   # neither gap could be measured: "no gap worth a mention" would be an all-clear nobody measured
         why = t("weekly.item_separator").join(dict.fromkeys(
-            i18n.split_note(i18n.note(notes[n], lang))[1] or i18n.note(notes[n], lang) for n in gaps if n in notes))
+            i18n.note_detail(i18n.note(notes[n], lang)) for n in gaps if n in notes))
         st.info(text.md(t("symmetry.nothing_compared", why=why) if why else t("symmetry.nothing_compared_plain")),
                 icon="🔎")
     frame.kpi_cards(row, drill, columns=4, notes=notes)

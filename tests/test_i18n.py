@@ -414,3 +414,11 @@ def test_whole_dates_keeps_each_english_date_on_one_line():
     # Chinese headings are as before: joiners, no no-break space
     zh = i18n.whole_dates(i18n.t("overview.headline", "zh", week=weekly.Week.parse("2026-W48").label_in("zh")))
     assert nbsp not in zh and zh.replace("\u2060", "") == "核心指标 —— 2026-W48（11月23日 – 2026年11月29日）"
+
+
+def test_note_detail_is_the_reason_after_the_head_or_the_whole_note():
+    assert i18n.note_detail("not provided: no reviews imported; no costs imported") == \
+        "no reviews imported; no costs imported"
+    assert i18n.note_detail("未提供：未导入评价") == "未导入评价"
+    assert i18n.note_detail(i18n.note("not provided: no reviews imported", "zh")) == "未导入评价"
+    assert i18n.note_detail("too few reviews (2)") == "too few reviews (2)"

@@ -511,7 +511,7 @@ def blind_to(rule: Rule, con: duckdb.DuckDBPyConnection, filters: Filters | None
     for name in names:
         why = cov.reason(name, *window)
         if why:
-            out.append(anomalies.unseen_words(i18n.kpi_label(name, lang), i18n.split_note(i18n.note(why, lang))[1], lang))
+            out.append(anomalies.unseen_words(i18n.kpi_label(name, lang), i18n.note_detail(i18n.note(why, lang)), lang))
     return i18n.t("weekly.item_separator", lang).join(out)
 
 

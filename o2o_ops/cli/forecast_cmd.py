@@ -86,7 +86,7 @@ def _run(con, args: argparse.Namespace, cut: dt.date | None) -> int:
     ahead = forecast.load_ahead(con, Filters(cities=args.city, stores=args.store), cut)
     stores = ahead["stores"]
     if ahead["why"]:   # not a forecast of zero everywhere: say what it lacks
-        print(f"The load ahead cannot be forecast: {i18n.split_note(ahead['why'])[1]}.")
+        print(f"The load ahead cannot be forecast: {i18n.note_detail(ahead['why'])}.")
         return 0
     if ahead["cut"] is None or stores.empty:
         print("No store with a capacity under these options: nothing to forecast against.")

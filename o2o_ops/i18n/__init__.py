@@ -242,6 +242,13 @@ def split_note(shown: str) -> tuple[str, str]:
     return (shown[:found.start()], shown[found.end():]) if found else (shown, "")
 
 
+def note_detail(shown: str) -> str:
+    """What a note (:func:`note`) says after its head, for a sentence that gives the reason in its
+    own words: "no reviews imported" from "not provided: no reviews imported" ("未导入评价" from
+    "未提供：未导入评价"); a note without a detail ("too few reviews (2)") whole."""
+    return split_note(shown)[1] or shown
+
+
 def note_sentence(note_: str) -> str:
     """A note (:func:`note`) begun as a sentence is: "Not provided: no reviews imported" (a Chinese
     note is unchanged)."""

@@ -846,7 +846,7 @@ def missing_details(missing: dict[str, str], names: Sequence[str]) -> str:
     """The details of the notes (:func:`not_provided`) of the KPIs of ``names`` in ``missing``, each
     once, joined as the cards join them: "no costs imported; no refunds imported" ("" when none is
     missing). For the one caption that says why several charted KPIs are left out."""
-    return t("attention.separator").join(dict.fromkeys(i18n.split_note(missing[n])[1] for n in names if n in missing))
+    return t("attention.separator").join(dict.fromkeys(i18n.note_detail(missing[n]) for n in names if n in missing))
 
 
 def comparison_overlay(filters: Filters, names: Sequence[str]) -> dict[str, Any]:
