@@ -59,12 +59,16 @@ class Rule:
                 f"among stores with at least {self.min_reviews} review{'s' if self.min_reviews != 1 else ''}.")
 
 
+def judged(stores: pd.DataFrame, rule: Rule) -> pd.Series:
+    """Per store of ``stores``, whether the rule can judge it: at least ``rule.min_reviews`` reviews
+    (a missing count counts as none)."""
+    reviews = pd.to_numeric(stores.get("reviews", pd.Series(0, index=stores.index)), errors="coerce").fillna(0)
+    return reviews >= rule.min_reviews
+
+
 def left_out(stores: pd.DataFrame, rule: Rule) -> int:
     """How many stores of ``stores`` the rule cannot judge: fewer than ``rule.min_reviews`` reviews."""
-    if stores.empty:
-        return 0
-    reviews = pd.to_numeric(stores.get("reviews", pd.Series(0, index=stores.index)), errors="coerce").fillna(0)
-    return int((reviews < rule.min_reviews).sum())
+    return int((~judged(stores, rule)).sum()) if not stores.empty else 0
 
 
 def none_judged(stores: pd.DataFrame, rule: Rule) -> bool:
@@ -87,7 +91,7 @@ def flag(stores: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     """``stores`` with the boolean columns ``is_over_promising``, ``is_slow``, ``is_falling`` and
     ``needs_attention`` (any of them, with enough reviews); a missing value never flags."""
     df = stores.copy()
-    enough = pd.to_numeric(df.get("reviews", pd.Series(0, index=df.index)), errors="coerce").fillna(0) >= rule.min_reviews
+    enough = judged(df, rule)
 
     def at_least(column: str, threshold: float) -> pd.Series:
         if column not in df:

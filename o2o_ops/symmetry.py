@@ -447,8 +447,7 @@ def map_stores(con: duckdb.DuckDBPyConnection, filters: Filters,
     rule = attention.Rule.from_settings(rating_gap=gap_threshold)
     now = needs_attention_now(con, filters, rule)
     df["on_attention"] = df["store_id"].isin(set(now.loc[now["needs_attention"].astype(bool), "store_id"]))
-    reviews = pd.to_numeric(now["reviews"], errors="coerce").fillna(0)
-    df["judged"] = df["store_id"].isin(set(now.loc[reviews >= rule.min_reviews, "store_id"]))
+    df["judged"] = df["store_id"].isin(set(now.loc[attention.judged(now, rule), "store_id"]))
     districts = db.run(con, "SELECT store_id, coalesce(district, '') AS store_district FROM stores")
     return _with_coordinates(df.merge(districts, on="store_id", how="left"))
 
