@@ -128,8 +128,8 @@ else:
     blind = rules_df[rules_df["blind to"].astype(bool)]
     if not blind.empty:
         st.warning("\n".join([t("alerts.blind_warning"), ""] + [
-            "- " + t("alerts.blind_rule", name=text.md(r.name), what=text.md(r.blind_to))
-            for r in blind.rename(columns={"blind to": "blind_to"}).itertuples()]), icon="🙈")
+            "- " + t("alerts.blind_rule", name=text.md(name), what=text.md(what))
+            for name, what in zip(blind["name"], blind["blind to"])]), icon="🙈")
 if not writer:
     st.caption(t("alerts.only_analysts"))
 else:

@@ -500,8 +500,8 @@ def blind_to(rule: Rule, con: duckdb.DuckDBPyConnection, filters: Filters | None
     elif rule.kind == "target_missed":
         last = _last_date(con)
         names = sorted(set(targets.load(con)["kpi"]) & set(p["kpis"] or metrics.KPIS))
-        window = (weekly.sunday_on_or_before(last) - dt.timedelta(days=7 * p["weeks"] - 1),
-                  weekly.sunday_on_or_before(last)) if last else None
+        sunday = weekly.sunday_on_or_before(last) if last else None
+        window = (sunday - dt.timedelta(days=7 * p["weeks"] - 1), sunday) if sunday else None
     else:
         return ""
     if window is None:

@@ -26,7 +26,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from o2o_ops import anomalies, config, db
     from o2o_ops.filters import Filters
-
     from o2o_ops.weekly import Week
 
     if args.week and not re.fullmatch(r"\d{4}-W\d{2}", args.week):
