@@ -43,11 +43,14 @@ LAYER_WORDS = {"Stores": "map.layer_stores", "Redemption activity": "map.layer_a
 def layers_not_provided(missing: dict[str, str], lang: str) -> dict[str, str]:
     """Layer -> why it can draw nothing on this warehouse (the detail of its data's note: "no
     reviews imported"), from the map KPIs' notes (``missing``: :func:`frame.never_provided`) and
-    the load ahead's own reason."""
+    the load ahead's own reason; before any order, that of capacity utilisation, which the load
+    ahead forecasts (no order day to forecast from)."""
     notes = {layer: missing[kpi] for layer, kpi in maps.LAYER_NEEDS.items() if kpi in missing}
     ahead = load_ahead_not_provided()
     if ahead:
         notes["Load ahead"] = i18n.note(ahead, lang)
+    elif "capacity_utilisation" in missing and frame.data_span(warehouse.dimension_values()) is None:
+        notes["Load ahead"] = missing["capacity_utilisation"]
     return {layer: i18n.note_detail(note) for layer, note in notes.items()}
 
 

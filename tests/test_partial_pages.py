@@ -152,6 +152,10 @@ def test_the_map_draws_the_stores_grey_before_any_order_is_imported(partial_ware
     at = open_link("pages/map.py", partial_warehouse("stores_only"))
     assert not at.exception and not at.error
     assert any(i.value.startswith("This warehouse has no orders yet: its 5 stores are drawn in grey") for i in at.info)
+    # no layer but the stores can draw anything yet: each is marked, the load ahead too
+    assert [o.content for o in at.pills(key="map_layers").proto.options] == [
+        "Stores", "Redemption activity (not provided)", "Attention list (not provided)", "Load ahead (not provided)"]
+    assert at.pills(key="map_layers").value == ["Stores"]
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     placed = next(layer for layer in deck["layers"] if layer["id"] == maps.STORES_LAYER)["data"]
     stores = {s["store_id"]: s for s in shape_rows(SHAPES["stores_only"])["stores"][1]}
